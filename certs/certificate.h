@@ -1,0 +1,66 @@
+// X.509 certificates of the Liaison network and the identity they carry.
+//
+// The network CA issues four kinds of certificate. The kind is the subject's
+// organisational unit (OU); the id is the subject's common name (CN):
+//
+//   OU=endpoint-tls      CN=<endpoint id, e.g. RO-IGPR>  TLS client certificate
+//   OU=endpoint-signing  CN=<endpoint id>                signs envelopes
+//   OU=broker            CN=<broker node id>             TLS server + countersigning
+//   OU=operator          CN=<operator id>                admin API / dashboard
+#ifndef LIAISON_CERTS_CERTIFICATE_H_
+#define LIAISON_CERTS_CERTIFICATE_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace liaison::certs {
+
+enum class Role { kEndpointTls, kEndpointSigning, kBroker, kOperator };
+
+// The OU value for a role: "endpoint-tls", "endpoint-signing", "broker", "operator".
+std::string_view RoleName(Role role);
+
+enum class KeyAlgorithm { kEcdsaP256, kEd25519 };
+
+// What a validated certificate says about its holder.
+struct Identity {
+  std::string id;  // subject CN
+  Role role = Role::kEndpointTls;
+  std::string serial_hex;       // upper-case hex, no leading zeros
+  std::string fingerprint_hex;  // lower-case hex SHA-256 of the DER
+  absl::Time not_after;
+};
+
+// An immutable parsed certificate. Copies share the parsed form.
+class Certificate {
+ public:
+  // InvalidArgument when the bytes are not one X.509 certificate.
+  static absl::StatusOr<Certificate> FromDer(std::string_view der);
+  // Reads the first certificate of a PEM text.
+  static absl::StatusOr<Certificate> FromPem(std::string_view pem);
+  static absl::StatusOr<Certificate> FromPemFile(const std::string& path);
+
+  const std::string& der() const;
+  std::string pem() const;
+  const std::string& fingerprint_hex() const;
+  const std::string& common_name() const;
+  const std::string& organizational_unit() const;
+  const std::string& serial_hex() const;
+  absl::Time not_before() const;
+  absl::Time not_after() const;
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  explicit Certificate(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<const Impl> impl_;
+};
+
+}  // namespace liaison::certs
+
+#endif  // LIAISON_CERTS_CERTIFICATE_H_

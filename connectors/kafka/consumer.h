@@ -1,0 +1,126 @@
+// A Kafka consumer that never skips data silently.
+//
+// Offsets are committed only when the caller says so (after its work for a
+// record is durable). When data the consumer still needed are gone
+// (retention deleted them: OFFSET_OUT_OF_RANGE), Poll reports a Gap naming
+// the lost offset range, then continues from the earliest offset still
+// present. A partition with no committed offset starts at offset 0, so data
+// deleted before the group's first read are reported as a gap too.
+#ifndef LIAISON_CONNECTORS_KAFKA_CONSUMER_H_
+#define LIAISON_CONNECTORS_KAFKA_CONSUMER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "connectors/kafka/client_config.h"
+#include "connectors/kafka/producer.h"
+
+namespace liaison::kafka {
+
+struct TopicPartition {
+  std::string topic;
+  int32_t partition = 0;
+  bool operator==(const TopicPartition&) const = default;
+};
+
+struct Record {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string key;
+  std::string value;
+  absl::Time timestamp;
+  std::vector<Header> headers;
+};
+
+// Offsets [from, to) of a partition were deleted before this consumer read them.
+struct Gap {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t from = 0;
+  int64_t to = 0;
+};
+
+struct PollResult {
+  std::vector<Record> records;
+  std::vector<Gap> gaps;
+  // Partition ownership changes that happened during this poll. After a
+  // revoke, commits for those partitions are ignored by Kafka; drop any
+  // in-flight state for them.
+  std::vector<TopicPartition> assigned;
+  std::vector<TopicPartition> revoked;
+};
+
+struct ConsumerOptions {
+  // Group mode (subscribe): group_id set, partitions balanced across members.
+  // Reader mode: group_id empty; every partition of `topics` is read from the
+  // beginning (for materialising compacted registry topics); Commit is an error.
+  std::string group_id;
+  std::vector<std::string> topics;
+  int session_timeout_ms = 10000;
+  int heartbeat_interval_ms = 1000;
+  int max_poll_interval_ms = 300000;
+};
+
+// Not thread-safe: one thread polls, commits and closes.
+class Consumer {
+ public:
+  static absl::StatusOr<std::unique_ptr<Consumer>> Create(const ClientConfig& config,
+                                                          const ConsumerOptions& options);
+  // Closes (leaves the group) if Close was not called.
+  ~Consumer();
+
+  // Waits up to `timeout` for at most `max_records` records. Errors: only
+  // fatal ones (the consumer is unusable); transient broker trouble is retried
+  // inside librdkafka and shows up as empty polls.
+  absl::StatusOr<PollResult> Poll(absl::Duration timeout, size_t max_records = 500);
+
+  struct CommitOffset {
+    TopicPartition tp;
+    int64_t next_offset = 0;  // the offset of the next record to read
+  };
+  // Asynchronous commit; errors are logged and retried by the next commit.
+  absl::Status Commit(const std::vector<CommitOffset>& offsets);
+  // Synchronous commit (shutdown, tests).
+  absl::Status CommitSync(const std::vector<CommitOffset>& offsets);
+
+  // Offsets [low, high) currently present in the partition.
+  absl::StatusOr<std::pair<int64_t, int64_t>> Watermarks(const TopicPartition& tp,
+                                                         absl::Duration timeout);
+  // Current owned partitions.
+  std::vector<TopicPartition> Assignment() const;
+
+  absl::Status Close();
+
+  struct Impl;
+
+ private:
+  explicit Consumer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Creates topics through the Kafka Admin API on a real cluster (ignores
+// "already exists"). The mock cluster does not implement CreateTopics: use
+// EmbeddedCluster::CreateTopic there.
+struct TopicSpec {
+  std::string name;
+  int partitions = 3;
+  int replication_factor = 3;
+  // Topic configs, e.g. {"cleanup.policy", "compact"}, {"min.insync.replicas", "2"}.
+  std::vector<std::pair<std::string, std::string>> configs;
+};
+absl::Status CreateTopics(const ClientConfig& config, const std::vector<TopicSpec>& topics,
+                          absl::Duration timeout);
+
+// Number of partitions of a topic (NotFound if it does not exist).
+absl::StatusOr<int> PartitionCount(const ClientConfig& config, const std::string& topic,
+                                   absl::Duration timeout);
+
+}  // namespace liaison::kafka
+
+#endif  // LIAISON_CONNECTORS_KAFKA_CONSUMER_H_
