@@ -17,6 +17,8 @@
 #include <string_view>
 #include <variant>
 
+#include "absl/strings/string_view.h"
+
 namespace liaison::log {
 
 enum class Level { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
@@ -24,6 +26,8 @@ enum class Level { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 struct Field {
   Field(std::string_view k, std::string_view v) : key(k), value(std::string(v)) {}
   Field(std::string_view k, const std::string& v) : key(k), value(v) {}
+  // Debian 12's Abseil has its own string_view (absl::Status::message()).
+  Field(std::string_view k, absl::string_view v) : key(k), value(std::string(v)) {}
   Field(std::string_view k, const char* v) : key(k), value(std::string(v)) {}
   Field(std::string_view k, bool v) : key(k), value(v) {}
   Field(std::string_view k, int v) : key(k), value(static_cast<int64_t>(v)) {}

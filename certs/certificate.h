@@ -38,10 +38,13 @@ struct Identity {
 // An immutable parsed certificate. Copies share the parsed form.
 class Certificate {
  public:
-  // InvalidArgument when the bytes are not one X.509 certificate.
+  // InvalidArgument when the bytes are not exactly one DER X.509 certificate
+  // (trailing bytes included). Parsing checks no signature, date or role:
+  // that is TrustStore::Validate's job.
   static absl::StatusOr<Certificate> FromDer(std::string_view der);
   // Reads the first certificate of a PEM text.
   static absl::StatusOr<Certificate> FromPem(std::string_view pem);
+  // NotFound / FailedPrecondition if the file cannot be read; errors name the file.
   static absl::StatusOr<Certificate> FromPemFile(const std::string& path);
 
   const std::string& der() const;
@@ -53,6 +56,7 @@ class Certificate {
   absl::Time not_before() const;
   absl::Time not_after() const;
 
+  // The parsed form (certs/internal/certificate_impl.h); for certs/ only.
   struct Impl;
   const Impl& impl() const { return *impl_; }
 

@@ -45,7 +45,9 @@ class VerifiedEnvelope {
 absl::StatusOr<VerifiedEnvelope> VerifyEnvelope(liaison::v1::SignedEnvelope envelope,
                                                 const Verifier& verifier, absl::Time now);
 
-// Signs `message_bytes` into an envelope with `signer`'s key and certificate.
+// Signs `message_bytes` into an envelope with `signer`'s key and certificate
+// (DER). InvalidArgument if `message_bytes` is empty (VerifyEnvelope would
+// refuse it); Internal on an OpenSSL failure.
 absl::StatusOr<liaison::v1::SignedEnvelope> SignEnvelope(std::string message_bytes,
                                                          const Signer& signer);
 

@@ -18,14 +18,17 @@ namespace liaison::certs {
 // from many threads at once.
 class Signer {
  public:
-  // InvalidArgument (naming the file) if the key is unreadable, of another
-  // algorithm, or does not match the certificate.
+  // InvalidArgument (naming the file) if the key cannot be parsed, is
+  // encrypted (never prompts for a password), is of another algorithm, or
+  // does not match the certificate. NotFound / FailedPrecondition (naming the
+  // file) if a file cannot be read. The certificate is not validated here.
   static absl::StatusOr<std::unique_ptr<Signer>> FromPemFiles(
       const std::string& key_path, const std::string& cert_path);
   static absl::StatusOr<std::unique_ptr<Signer>> FromPem(std::string_view key_pem,
                                                          std::string_view cert_pem);
   ~Signer();
 
+  // DER ECDSA signature (at most 72 bytes) or 64-byte Ed25519 signature.
   // Internal on an OpenSSL failure (never for valid input).
   absl::StatusOr<std::string> Sign(std::string_view data) const;
 
@@ -40,9 +43,10 @@ class Signer {
 };
 
 // Verifies signatures made by certificates of the network. Validated
-// certificates are cached by fingerprint (so a busy sender costs one chain
-// check, not one per message); the validity period and the CRL are still
-// checked on every call. Thread-safe.
+// certificates are cached by (SHA-256 fingerprint, role), at most 4096, with
+// their parsed public key (so a busy sender costs one chain check, not one
+// per message); the validity period of the certificate and of the CA, and
+// the CRL, are still checked on every call. Thread-safe.
 class Verifier {
  public:
   explicit Verifier(std::shared_ptr<const TrustStore> trust);
@@ -53,8 +57,10 @@ class Verifier {
   std::shared_ptr<const TrustStore> trust_store() const;
 
   // Validates `signer_der` for `role` at `now` (PermissionDenied as
-  // TrustStore::Validate, InvalidArgument if unparsable), then checks
-  // `signature` over `data` (InvalidArgument "signature does not verify").
+  // TrustStore::Validate, InvalidArgument if unparsable or if its key is
+  // neither ECDSA P-256 nor Ed25519), then checks `signature` over `data`
+  // (InvalidArgument "signature does not verify"). FailedPrecondition if
+  // constructed without a trust store. Messages never quote `data`.
   absl::StatusOr<Identity> Verify(std::string_view data, std::string_view signature,
                                   std::string_view signer_der, Role role,
                                   absl::Time now) const;

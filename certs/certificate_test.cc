@@ -1,0 +1,92 @@
+#include "certs/certificate.h"
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "certs/internal/test_pki.h"
+#include "certs/signature.h"
+#include "gtest/gtest.h"
+
+namespace liaison::certs {
+namespace {
+
+using testing::GetTestPki;
+using testing::HasError;
+using testing::ReadFileOrDie;
+
+TEST(Certificate, ReadsSubjectSerialAndValidityFromPemFile) {
+  const auto& pki = GetTestPki();
+  ASSERT_OK_AND_ASSIGN(Certificate cert,
+                       Certificate::FromPemFile(pki.issued + "/expired.pem"));
+  EXPECT_EQ(cert.common_name(), "RO-IGPR");
+  EXPECT_EQ(cert.organizational_unit(), "endpoint-signing");
+  EXPECT_EQ(cert.not_before(), absl::FromCivil(absl::CivilDay(2020, 1, 1), absl::UTCTimeZone()));
+  EXPECT_EQ(cert.not_after(), absl::FromCivil(absl::CivilDay(2021, 1, 1), absl::UTCTimeZone()));
+  // The script's serials count up from 1000 (hex), upper-case, no leading zeros.
+  EXPECT_FALSE(cert.serial_hex().empty());
+  EXPECT_NE(cert.serial_hex().front(), '0');
+  EXPECT_EQ(cert.serial_hex().find_first_not_of("0123456789ABCDEF"), std::string::npos);
+}
+
+TEST(Certificate, DerAndPemRoundTripKeepTheFingerprint) {
+  const auto& pki = GetTestPki();
+  ASSERT_OK_AND_ASSIGN(Certificate cert,
+                       Certificate::FromPemFile(pki.Endpoint("RO-IGPR", "sign.pem")));
+  EXPECT_EQ(cert.fingerprint_hex(), HexEncode(Sha256(cert.der())));
+  EXPECT_EQ(cert.fingerprint_hex().size(), 64u);
+  ASSERT_OK_AND_ASSIGN(Certificate from_der, Certificate::FromDer(cert.der()));
+  EXPECT_EQ(from_der.fingerprint_hex(), cert.fingerprint_hex());
+  ASSERT_OK_AND_ASSIGN(Certificate from_pem, Certificate::FromPem(cert.pem()));
+  EXPECT_EQ(from_pem.der(), cert.der());
+}
+
+TEST(Certificate, FromPemReadsTheFirstCertificateOfABundle) {
+  const auto& pki = GetTestPki();
+  const std::string bundle = ReadFileOrDie(pki.Endpoint("DE-BKA", "sign.pem")) +
+                             ReadFileOrDie(pki.Endpoint("NL-NP", "sign.pem"));
+  ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPem(bundle));
+  EXPECT_EQ(cert.common_name(), "DE-BKA");
+}
+
+TEST(Certificate, RejectsGarbageDer) {
+  EXPECT_TRUE(HasError(Certificate::FromDer("not a certificate").status(),
+                       absl::StatusCode::kInvalidArgument, "not a DER X.509 certificate"));
+  EXPECT_TRUE(HasError(Certificate::FromDer("").status(), absl::StatusCode::kInvalidArgument,
+                       "empty"));
+}
+
+TEST(Certificate, RejectsTruncatedDerAndTrailingBytes) {
+  const auto& pki = GetTestPki();
+  ASSERT_OK_AND_ASSIGN(Certificate cert,
+                       Certificate::FromPemFile(pki.Endpoint("RO-IGPR", "sign.pem")));
+  const std::string& der = cert.der();
+  EXPECT_TRUE(HasError(Certificate::FromDer(der.substr(0, der.size() - 1)).status(),
+                       absl::StatusCode::kInvalidArgument, "certificate"));
+  EXPECT_TRUE(HasError(Certificate::FromDer(der + "x").status(),
+                       absl::StatusCode::kInvalidArgument, "trailing bytes"));
+}
+
+TEST(Certificate, RejectsPemWithoutCertificate) {
+  EXPECT_TRUE(HasError(Certificate::FromPem("hello").status(),
+                       absl::StatusCode::kInvalidArgument, "no PEM certificate"));
+  const auto& pki = GetTestPki();
+  // A private key is not a certificate.
+  const std::string key = ReadFileOrDie(pki.Endpoint("RO-IGPR", "sign.key"));
+  EXPECT_TRUE(HasError(Certificate::FromPem(key).status(), absl::StatusCode::kInvalidArgument,
+                       "no PEM certificate"));
+}
+
+TEST(Certificate, FromPemFileNamesTheMissingFile) {
+  EXPECT_TRUE(HasError(Certificate::FromPemFile("/nonexistent/liaison/x.pem").status(),
+                       absl::StatusCode::kNotFound, "/nonexistent/liaison/x.pem"));
+}
+
+TEST(Certificate, RoleNamesAreTheOrganizationalUnits) {
+  EXPECT_EQ(RoleName(Role::kEndpointTls), "endpoint-tls");
+  EXPECT_EQ(RoleName(Role::kEndpointSigning), "endpoint-signing");
+  EXPECT_EQ(RoleName(Role::kBroker), "broker");
+  EXPECT_EQ(RoleName(Role::kOperator), "operator");
+}
+
+}  // namespace
+}  // namespace liaison::certs
