@@ -12,7 +12,11 @@ struct ClientConfig {
   std::string bootstrap_servers;
   std::string client_id = "liaison";
   // Extra librdkafka properties (security.protocol, ssl.*, sasl.*, ...).
-  // Applied last, so they override Liaison's defaults.
+  // Applied last, so they override Liaison's defaults, except the settings
+  // Liaison's guarantees rest on (acks, enable.idempotence, group.id,
+  // enable.auto.commit, enable.auto.offset.store, auto.offset.reset, a
+  // cooperative partition.assignment.strategy): a different value there makes
+  // Create fail with InvalidArgument. Errors name the property, never the value.
   std::map<std::string, std::string> properties;
   // Against librdkafka's mock cluster an empty fetch waits the full
   // fetch.wait.max.ms with no wake-up: the embedded default sets it to a few

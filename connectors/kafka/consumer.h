@@ -39,6 +39,8 @@ struct Record {
 };
 
 // Offsets [from, to) of a partition were deleted before this consumer read them.
+// `from` is the offset of the next record this consumer would have returned;
+// the next record of the partition it returns has offset `to`.
 struct Gap {
   std::string topic;
   int32_t partition = 0;
@@ -60,6 +62,8 @@ struct ConsumerOptions {
   // Group mode (subscribe): group_id set, partitions balanced across members.
   // Reader mode: group_id empty; every partition of `topics` is read from the
   // beginning (for materialising compacted registry topics); Commit is an error.
+  // Create fails with NotFound for a missing topic (the mock cluster creates it
+  // instead, with 4 partitions).
   std::string group_id;
   std::vector<std::string> topics;
   int session_timeout_ms = 10000;
@@ -75,9 +79,12 @@ class Consumer {
   // Closes (leaves the group) if Close was not called.
   ~Consumer();
 
-  // Waits up to `timeout` for at most `max_records` records. Errors: only
-  // fatal ones (the consumer is unusable); transient broker trouble is retried
-  // inside librdkafka and shows up as empty polls.
+  // Waits up to `timeout` for at most `max_records` records. Returns as soon
+  // as there is a record, a gap or an assignment change, together with
+  // whatever else is already buffered (up to max_records); an empty result
+  // after `timeout`. Errors: only fatal ones (the consumer is unusable);
+  // transient broker trouble is retried inside librdkafka and shows up as
+  // empty polls.
   absl::StatusOr<PollResult> Poll(absl::Duration timeout, size_t max_records = 500);
 
   struct CommitOffset {

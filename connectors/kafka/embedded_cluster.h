@@ -1,6 +1,10 @@
 // librdkafka's mock cluster, in-process: speaks the Kafka protocol on loopback
 // ports, keeps everything in memory. For the embedded default, demos and tests
-// only. See DESIGN.md "What the embedded mock cluster does and does not do".
+// only. See DESIGN.md "What the embedded mock cluster does and does not do" and
+// connectors/kafka/README.md (e.g. any client asking for metadata of an
+// unknown topic creates it with 4 partitions: create topics first).
+//
+// Destroy every client of the cluster before the cluster.
 #ifndef LIAISON_CONNECTORS_KAFKA_EMBEDDED_CLUSTER_H_
 #define LIAISON_CONNECTORS_KAFKA_EMBEDDED_CLUSTER_H_
 
@@ -38,6 +42,9 @@ enum class KafkaError : int {
   kNotEnoughReplicasAfterAppend = 20,
   kTopicAuthorizationFailed = 29,
   kLeaderNotAvailable = 5,
+  kUnknownTopicOrPartition = 3,
+  // On the head Produce request of an idempotent producer: a fatal error.
+  kOutOfOrderSequenceNumber = 45,
 };
 
 class EmbeddedCluster {
@@ -63,6 +70,8 @@ class EmbeddedCluster {
   absl::Status SetPartitionLeader(const std::string& topic, int32_t partition,
                                   int32_t broker_id);
   // Makes Metadata report `error` for the topic (0 clears it).
+  // SetPartitionLeader / SetTopicError: NotFound for a topic that was not
+  // created with CreateTopic (the mock itself would silently create it).
   absl::Status SetTopicError(const std::string& topic, KafkaError error);
   absl::Status ClearTopicError(const std::string& topic);
 

@@ -47,6 +47,9 @@ struct ProducerOptions {
   int queue_max_messages = 1000000;
   // message.max.bytes.
   int max_message_bytes = 8 * 1024 * 1024;
+  // How long the destructor flushes before it gives up on the rest (their
+  // callbacks then run with Unavailable).
+  int shutdown_flush_ms = 10000;
 };
 
 struct Header {
@@ -60,22 +63,32 @@ class Producer {
  public:
   static absl::StatusOr<std::unique_ptr<Producer>> Create(const ClientConfig& config,
                                                           const ProducerOptions& options = {});
-  // Flushes for up to 10 s, then stops the poller; callbacks of records that
-  // did not make it run with Unavailable before this returns.
+  // Flushes for up to options.shutdown_flush_ms (10 s), then purges what is
+  // left and stops the poller; callbacks of records that did not make it run
+  // with Unavailable (possibly_persisted set for purged in-flight ones) before
+  // this returns.
   ~Producer();
 
   // Queues one record; `done` runs exactly once, later, on the poller thread
-  // (also when the queue is full or the topic unknown: then with the error).
-  // `value` is moved in and kept until the report: no copy of the payload.
+  // (also when the queue is full or the topic unknown: then with the error,
+  // ResourceExhausted / NotFound / InvalidArgument for a record larger than
+  // max_message_bytes). `value` is moved in and kept until the report: no
+  // copy of the payload (the key and headers are copied). An empty key means
+  // "no key" (null key: the partitioner spreads records).
+  // After a fatal error of the idempotent producer (logged as
+  // "kafka.producer.fatal") every failed report, including those of all later
+  // Produce calls, is Internal: recreate the Producer.
   void Produce(const std::string& topic, std::string key, std::string value,
                DeliveryCallback done, int32_t partition = kAnyPartition,
                std::vector<Header> headers = {});
 
-  // Waits until every queued record has its report, or `timeout`
-  // (DeadlineExceeded).
+  // Waits until every queued record has its report and its callback has
+  // returned, or `timeout` (DeadlineExceeded). Sends lingering batches at
+  // once. Not from a delivery callback.
   absl::Status Flush(absl::Duration timeout);
 
-  // Records queued or in flight.
+  // Records whose callback has not yet returned (queued, in flight, or
+  // waiting for the poller to report a produce() error).
   int64_t outstanding() const;
 
   struct Impl;

@@ -1,0 +1,466 @@
+#include "connectors/kafka/consumer.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "base/log.h"
+#include "connectors/kafka/internal/client.h"
+#include "connectors/kafka/internal/errors.h"
+
+namespace liaison::kafka {
+namespace {
+
+using Key = std::pair<std::string, int32_t>;
+
+// How long a committed position beyond the partition's end is retried (a new
+// leader's high watermark may briefly lag) before the partition is replayed
+// from its start.
+constexpr absl::Duration kBeyondEndPatience = absl::Seconds(30);
+constexpr absl::Duration kRequestTimeout = absl::Seconds(10);
+
+std::string ThrowawayGroupId(const std::string& client_id) {
+  std::random_device rd;
+  uint64_t r = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  return absl::StrCat("liaison-reader-", client_id, "-", absl::Hex(r, absl::kZeroPad16));
+}
+
+Record ToRecord(const rd_kafka_message_t* m) {
+  Record r;
+  r.topic = rd_kafka_topic_name(m->rkt);
+  r.partition = m->partition;
+  r.offset = m->offset;
+  if (m->key != nullptr) r.key.assign(static_cast<const char*>(m->key), m->key_len);
+  if (m->payload != nullptr) r.value.assign(static_cast<const char*>(m->payload), m->len);
+  rd_kafka_timestamp_type_t type;
+  int64_t ts = rd_kafka_message_timestamp(m, &type);
+  if (ts >= 0) r.timestamp = absl::FromUnixMillis(ts);
+  rd_kafka_headers_t* hdrs = nullptr;  // owned by the message
+  if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      Header h;
+      h.key = name;
+      if (value != nullptr) h.value.assign(static_cast<const char*>(value), size);
+      r.headers.push_back(std::move(h));
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+struct Consumer::Impl {
+  // A partition whose fetch position is out of range and that could not be
+  // resolved yet (watermarks unavailable, or position beyond the end). It
+  // stays stopped (librdkafka does not fetch it) until resolved.
+  struct Unresolved {
+    int64_t from = 0;
+    absl::Time since;
+  };
+
+  void OnAssign(rd_kafka_topic_partition_list_t* partitions);
+  void OnRevoke(rd_kafka_topic_partition_list_t* partitions);
+  void TakeAssignmentEvents(PollResult& result);
+  void HandleOutOfRange(const TopicPartition& tp, int64_t fetch_offset, PollResult& result);
+  // Returns false when the partition stays unresolved. `timeout` bounds the
+  // watermark query.
+  bool Resolve(const TopicPartition& tp, Unresolved& u, absl::Duration timeout, PollResult& result);
+  void Reassign();
+  absl::Status DoCommit(const std::vector<CommitOffset>& offsets, bool async);
+
+  bool reader_mode = false;
+  std::string group_id;
+  internal::ClientPtr rk;
+  bool closed = false;
+
+  // Per owned partition (the keys are the assignment): the offset of the next record the caller
+  // gets, or a logical offset (BEGINNING in reader mode, INVALID = "librdkafka looks up the
+  // committed offset") before the first record.
+  std::map<Key, int64_t> next;
+  std::map<Key, Unresolved> unresolved;
+  // Filled by the rebalance callback (runs inside rd_kafka_consumer_poll on
+  // the polling thread), moved into the next PollResult.
+  std::vector<TopicPartition> assigned_events;
+  std::vector<TopicPartition> revoked_events;
+};
+
+namespace {
+
+void RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                       rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  auto* impl = static_cast<Consumer::Impl*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    impl->OnAssign(partitions);
+  } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+    impl->OnRevoke(partitions);
+  } else {
+    log::Error("kafka.rebalance_failed",
+               {{"group", impl->group_id}, {"error", rd_kafka_err2name(err)}});
+    impl->OnRevoke(partitions);
+  }
+  (void)rk;
+}
+
+void OffsetCommitCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* offsets, void* opaque) {
+  (void)rk;
+  auto* impl = static_cast<Consumer::Impl*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;  // nothing to commit
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    log::Warning("kafka.commit_failed", {{"group", impl->group_id},
+                                         {"error", rd_kafka_err2name(err)},
+                                         {"partitions", offsets ? offsets->cnt : 0}});
+    return;
+  }
+  for (int i = 0; offsets != nullptr && i < offsets->cnt; ++i) {
+    const rd_kafka_topic_partition_t& p = offsets->elems[i];
+    if (p.err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    log::Warning("kafka.commit_failed", {{"group", impl->group_id},
+                                         {"topic", p.topic},
+                                         {"partition", p.partition},
+                                         {"offset", p.offset},
+                                         {"error", rd_kafka_err2name(p.err)}});
+  }
+}
+
+void ErrorCallback(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  (void)opaque;
+  internal::LogClientError(rk, static_cast<rd_kafka_resp_err_t>(err), reason);
+}
+
+}  // namespace
+
+void Consumer::Impl::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
+  internal::PartitionListPtr list(rd_kafka_topic_partition_list_copy(partitions));
+  rd_kafka_resp_err_t err =
+      rd_kafka_committed(rk.get(), list.get(), internal::ToMillis(kRequestTimeout));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // Let librdkafka fetch them itself; a partition without one then
+    // surfaces as __AUTO_OFFSET_RESET, which HandleOutOfRange treats as
+    // "start at 0".
+    log::Warning("kafka.committed_lookup_failed",
+                 {{"group", group_id}, {"error", rd_kafka_err2name(err)}});
+  }
+  for (int i = 0; i < list->cnt; ++i) {
+    rd_kafka_topic_partition_t& p = list->elems[i];
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR || p.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      p.offset = RD_KAFKA_OFFSET_INVALID;
+    } else if (p.offset < 0) {
+      // No committed offset: start at 0, not at the log start, so that data
+      // deleted before this group's first read is reported as a gap.
+      p.offset = 0;
+    }
+    p.err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    next[{p.topic, p.partition}] = p.offset;
+    assigned_events.push_back({p.topic, p.partition});
+  }
+  err = rd_kafka_assign(rk.get(), list.get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    log::Error("kafka.assign_failed", {{"group", group_id}, {"error", rd_kafka_err2name(err)}});
+  }
+  log::Info("kafka.assigned", {{"group", group_id}, {"partitions", list->cnt}});
+}
+
+void Consumer::Impl::OnRevoke(rd_kafka_topic_partition_list_t* partitions) {
+  for (int i = 0; partitions != nullptr && i < partitions->cnt; ++i) {
+    const rd_kafka_topic_partition_t& p = partitions->elems[i];
+    next.erase({p.topic, p.partition});
+    unresolved.erase({p.topic, p.partition});
+    revoked_events.push_back({p.topic, p.partition});
+  }
+  if (rd_kafka_assignment_lost(rk.get())) {
+    log::Warning("kafka.assignment_lost", {{"group", group_id}});
+  }
+  rd_kafka_assign(rk.get(), nullptr);
+  log::Info("kafka.revoked",
+            {{"group", group_id}, {"partitions", partitions ? partitions->cnt : 0}});
+}
+
+void Consumer::Impl::TakeAssignmentEvents(PollResult& result) {
+  for (TopicPartition& tp : assigned_events) result.assigned.push_back(std::move(tp));
+  for (TopicPartition& tp : revoked_events) result.revoked.push_back(std::move(tp));
+  assigned_events.clear();
+  revoked_events.clear();
+}
+
+// With auto.offset.reset=error, librdkafka answers an OFFSET_OUT_OF_RANGE
+// fetch by delivering a consumer error __AUTO_OFFSET_RESET for the partition
+// (offset = the fetch offset) and stopping the partition's fetcher. A seek is
+// refused in that state (__STATE); assigning the partition again restarts it.
+void Consumer::Impl::HandleOutOfRange(const TopicPartition& tp, int64_t fetch_offset,
+                                      PollResult& result) {
+  auto it = next.find({tp.topic, tp.partition});
+  if (it == next.end()) return;  // no longer ours
+  Unresolved u;
+  // What the caller has seen decides the gap: records librdkafka fetched but
+  // we did not hand out are not lost, they are fetched again.
+  u.from = it->second >= 0 ? it->second : (fetch_offset >= 0 ? fetch_offset : 0);
+  u.since = absl::Now();
+  unresolved.erase({tp.topic, tp.partition});
+  if (!Resolve(tp, u, kRequestTimeout, result)) unresolved[{tp.topic, tp.partition}] = u;
+}
+
+bool Consumer::Impl::Resolve(const TopicPartition& tp, Unresolved& u, absl::Duration timeout,
+                             PollResult& result) {
+  int64_t low = -1;
+  int64_t high = -1;
+  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+      rk.get(), tp.topic.c_str(), tp.partition, &low, &high, internal::ToMillis(timeout));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    log::Warning("kafka.offset_reset_pending", {{"topic", tp.topic},
+                                                {"partition", tp.partition},
+                                                {"from", u.from},
+                                                {"error", rd_kafka_err2name(err)}});
+    return false;
+  }
+  int64_t resume = u.from;
+  if (low > u.from) {
+    result.gaps.push_back(Gap{tp.topic, tp.partition, u.from, low});
+    log::Error("kafka.gap", {{"group", group_id},
+                             {"topic", tp.topic},
+                             {"partition", tp.partition},
+                             {"from", u.from},
+                             {"to", low},
+                             {"lost", low - u.from}});
+    resume = low;
+  } else if (u.from > high) {
+    if (absl::Now() - u.since < kBeyondEndPatience) return false;
+    // The log is shorter than what we consumed (unclean leader election,
+    // topic re-created): replay it rather than skip anything.
+    log::Error("kafka.offset_beyond_end", {{"group", group_id},
+                                           {"topic", tp.topic},
+                                           {"partition", tp.partition},
+                                           {"from", u.from},
+                                           {"low", low},
+                                           {"high", high}});
+    resume = low;
+  } else {
+    log::Warning("kafka.offset_reset_retry", {{"topic", tp.topic},
+                                              {"partition", tp.partition},
+                                              {"from", u.from},
+                                              {"low", low},
+                                              {"high", high}});
+  }
+  next[{tp.topic, tp.partition}] = resume;
+  Reassign();
+  return true;
+}
+
+void Consumer::Impl::Reassign() {
+  // Every owned partition except the stopped (unresolved) ones, each from the
+  // next offset the caller gets. Buffered records that were not handed out
+  // yet are dropped by librdkafka and fetched again.
+  internal::PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(next.size())));
+  for (const auto& [key, offset] : next) {
+    if (unresolved.count(key) > 0) continue;
+    rd_kafka_topic_partition_list_add(list.get(), key.first.c_str(), key.second)->offset = offset;
+  }
+  rd_kafka_resp_err_t err = rd_kafka_assign(rk.get(), list.get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    log::Error("kafka.assign_failed", {{"group", group_id}, {"error", rd_kafka_err2name(err)}});
+  }
+}
+
+absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& config,
+                                                           const ConsumerOptions& options) {
+  if (options.topics.empty()) {
+    return absl::InvalidArgumentError("kafka ConsumerOptions.topics is empty");
+  }
+  if (auto it = config.properties.find("partition.assignment.strategy");
+      it != config.properties.end() && absl::StrContains(it->second, "cooperative")) {
+    return absl::InvalidArgumentError(
+        "kafka property partition.assignment.strategy: only eager strategies are supported");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->reader_mode = options.group_id.empty();
+  impl->group_id = impl->reader_mode ? ThrowawayGroupId(config.client_id) : options.group_id;
+
+  internal::Properties defaults = {
+      {"session.timeout.ms", absl::StrCat(options.session_timeout_ms)},
+      {"heartbeat.interval.ms", absl::StrCat(options.heartbeat_interval_ms)},
+      {"max.poll.interval.ms", absl::StrCat(options.max_poll_interval_ms)},
+      {"partition.assignment.strategy", "range,roundrobin"},
+      {"enable.partition.eof", "false"},
+  };
+  if (config.fetch_wait_max_ms > 0) {
+    defaults.push_back({"fetch.wait.max.ms", absl::StrCat(config.fetch_wait_max_ms)});
+  }
+  // Offsets move only when the caller commits; a missing offset is an error
+  // (reported as a gap), never a silent jump.
+  internal::Properties invariants = {
+      {"group.id", impl->group_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "error"},
+  };
+  absl::StatusOr<internal::ConfPtr> conf = internal::NewConf(config, defaults, invariants);
+  if (!conf.ok()) return conf.status();
+  rd_kafka_conf_set_opaque(conf->get(), impl.get());
+  rd_kafka_conf_set_error_cb(conf->get(), &ErrorCallback);
+  rd_kafka_conf_set_offset_commit_cb(conf->get(), &OffsetCommitCallback);
+  if (!impl->reader_mode) rd_kafka_conf_set_rebalance_cb(conf->get(), &RebalanceCallback);
+  absl::StatusOr<internal::ClientPtr> rk = internal::NewClient(RD_KAFKA_CONSUMER, *std::move(conf));
+  if (!rk.ok()) return rk.status();
+  impl->rk = *std::move(rk);
+  rd_kafka_poll_set_consumer(impl->rk.get());
+
+  internal::PartitionListPtr list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(options.topics.size())));
+  if (impl->reader_mode) {
+    for (const std::string& topic : options.topics) {
+      absl::StatusOr<int> count =
+          internal::TopicPartitionCount(impl->rk.get(), topic, kRequestTimeout);
+      if (!count.ok()) return count.status();
+      for (int32_t p = 0; p < *count; ++p) {
+        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+        impl->next[{topic, p}] = RD_KAFKA_OFFSET_BEGINNING;
+        impl->assigned_events.push_back({topic, p});
+      }
+    }
+    absl::Status s = internal::ToStatus(rd_kafka_assign(impl->rk.get(), list.get()), "assign");
+    if (!s.ok()) return s;
+  } else {
+    for (const std::string& topic : options.topics) {
+      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
+    }
+    absl::Status s =
+        internal::ToStatus(rd_kafka_subscribe(impl->rk.get(), list.get()), "subscribe");
+    if (!s.ok()) return s;
+  }
+  log::Info("kafka.consumer_started", {{"group", impl->group_id},
+                                       {"mode", impl->reader_mode ? "reader" : "group"},
+                                       {"topics", static_cast<int64_t>(options.topics.size())}});
+  return std::unique_ptr<Consumer>(new Consumer(std::move(impl)));
+}
+
+Consumer::Consumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Consumer::~Consumer() {
+  if (!impl_->closed) (void)Close();
+}
+
+absl::StatusOr<PollResult> Consumer::Poll(absl::Duration timeout, size_t max_records) {
+  Impl& impl = *impl_;
+  if (impl.closed) return absl::FailedPreconditionError("kafka consumer is closed");
+  if (max_records == 0) max_records = 1;
+  PollResult result;
+  // Partitions stopped by an earlier out-of-range error; retries stay
+  // roughly within the caller's timeout.
+  const absl::Duration retry_timeout = std::max(timeout, absl::Milliseconds(100));
+  for (auto it = impl.unresolved.begin(); it != impl.unresolved.end();) {
+    TopicPartition tp{it->first.first, it->first.second};
+    Impl::Unresolved u = it->second;
+    it = impl.unresolved.erase(it);
+    if (!impl.Resolve(tp, u, retry_timeout, result)) impl.unresolved[{tp.topic, tp.partition}] = u;
+  }
+  bool ready = !result.gaps.empty();
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    // Wait for the first record; after it, only take what is already there.
+    const int wait_ms = ready ? 0 : internal::ToMillis(deadline - absl::Now());
+    internal::MessagePtr m(rd_kafka_consumer_poll(impl.rk.get(), wait_ms));
+    if (!impl.assigned_events.empty() || !impl.revoked_events.empty()) {
+      impl.TakeAssignmentEvents(result);
+      ready = true;
+    }
+    if (m == nullptr) {
+      if (ready || absl::Now() >= deadline) break;
+      continue;
+    }
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      result.records.push_back(ToRecord(m.get()));
+      auto it = impl.next.find({result.records.back().topic, m->partition});
+      if (it != impl.next.end()) it->second = m->offset + 1;
+      ready = true;
+      if (result.records.size() >= max_records) break;
+      continue;
+    }
+    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET && m->rkt != nullptr) {
+      impl.HandleOutOfRange({rd_kafka_topic_name(m->rkt), m->partition}, m->offset, result);
+      ready = true;
+      continue;
+    }
+    char reason[512];
+    if (rd_kafka_fatal_error(impl.rk.get(), reason, sizeof reason) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      log::Error("kafka.consumer.fatal", {{"group", impl.group_id}, {"detail", reason}});
+      return absl::InternalError(absl::StrCat("kafka consumer fatal error: ", reason));
+    }
+    log::Warning("kafka.consumer_error",
+                 {{"group", impl.group_id},
+                  {"topic", m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : ""},
+                  {"partition", m->partition},
+                  {"error", rd_kafka_err2name(m->err)},
+                  {"detail", rd_kafka_message_errstr(m.get())}});
+  }
+  return result;
+}
+
+absl::Status Consumer::Impl::DoCommit(const std::vector<CommitOffset>& offsets, bool async) {
+  if (closed) return absl::FailedPreconditionError("kafka consumer is closed");
+  if (reader_mode) {
+    return absl::FailedPreconditionError("kafka commit: a reader-mode consumer has no group");
+  }
+  if (offsets.empty()) return absl::OkStatus();
+  internal::PartitionListPtr list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (const CommitOffset& c : offsets) {
+    rd_kafka_topic_partition_list_add(list.get(), c.tp.topic.c_str(), c.tp.partition)->offset =
+        c.next_offset;
+  }
+  return internal::ToStatus(rd_kafka_commit(rk.get(), list.get(), async ? 1 : 0), "commit");
+}
+
+absl::Status Consumer::Commit(const std::vector<CommitOffset>& offsets) {
+  return impl_->DoCommit(offsets, /*async=*/true);
+}
+
+absl::Status Consumer::CommitSync(const std::vector<CommitOffset>& offsets) {
+  return impl_->DoCommit(offsets, /*async=*/false);
+}
+
+absl::StatusOr<std::pair<int64_t, int64_t>> Consumer::Watermarks(const TopicPartition& tp,
+                                                                 absl::Duration timeout) {
+  if (impl_->closed) return absl::FailedPreconditionError("kafka consumer is closed");
+  int64_t low = -1;
+  int64_t high = -1;
+  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+      impl_->rk.get(), tp.topic.c_str(), tp.partition, &low, &high, internal::ToMillis(timeout));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return internal::ToStatus(err, absl::StrCat("watermarks of ", tp.topic, "/", tp.partition));
+  }
+  return std::make_pair(low, high);
+}
+
+std::vector<TopicPartition> Consumer::Assignment() const {
+  // The partitions we own, including any stopped while an out-of-range
+  // position is being resolved (librdkafka's own assignment omits those).
+  std::vector<TopicPartition> out;
+  if (impl_->closed) return out;
+  for (const auto& entry : impl_->next) out.push_back({entry.first.first, entry.first.second});
+  return out;
+}
+
+absl::Status Consumer::Close() {
+  Impl& impl = *impl_;
+  if (impl.closed) return absl::OkStatus();
+  impl.closed = true;
+  // Leaves the group (the rebalance callback sees the final revoke).
+  absl::Status s = internal::ToStatus(rd_kafka_consumer_close(impl.rk.get()), "close");
+  impl.rk.reset();
+  log::Info("kafka.consumer_closed", {{"group", impl.group_id}});
+  return s;
+}
+
+}  // namespace liaison::kafka

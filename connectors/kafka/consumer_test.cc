@@ -1,0 +1,149 @@
+#include "connectors/kafka/consumer.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "connectors/kafka/embedded_cluster.h"
+#include "connectors/kafka/internal/test_util.h"
+#include "connectors/kafka/producer.h"
+
+namespace liaison::kafka {
+namespace {
+
+using testing::GroupOptions;
+using testing::MockConfig;
+using testing::Polled;
+using testing::PollUntil;
+using testing::ReaderOptions;
+using testing::Reports;
+
+using Position = std::pair<int32_t, int64_t>;  // partition, offset
+
+TEST(Consumer, GroupReadsTheProducedRecordsAndANewMemberResumesAfterTheCommit) {
+  auto cluster = EmbeddedCluster::Start(3);
+  ASSERT_TRUE(cluster.ok());
+  ASSERT_TRUE((*cluster)->CreateTopic("orders", 3).ok());
+  ClientConfig config = MockConfig((*cluster)->bootstrap_servers());
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok());
+
+  // 30 records; remember where each landed.
+  Reports reports;
+  for (int i = 0; i < 30; ++i) {
+    (*producer)->Produce("orders", absl::StrCat("case-", i % 5), absl::StrCat("v", i),
+                         reports.Callback(), kAnyPartition, {{"seq", absl::StrCat(i)}});
+  }
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(10)).ok());
+  // Where each record landed, from its delivery report.
+  std::set<Position> positions;
+  for (const DeliveryReport& r : reports.Get()) {
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    positions.insert({r.partition, r.offset});
+  }
+  ASSERT_EQ(positions.size(), 30u);
+
+  auto a = Consumer::Create(config, GroupOptions("g", "orders"));
+  ASSERT_TRUE(a.ok()) << a.status();
+  Polled first;
+  ASSERT_TRUE(PollUntil(**a, first, [](const Polled& p) { return p.records.size() >= 30; }));
+  EXPECT_EQ(first.records.size(), 30u);
+  EXPECT_TRUE(first.gaps.empty());
+  EXPECT_EQ(first.assigned.size(), 3u);
+  EXPECT_EQ((*a)->Assignment().size(), 3u);
+  std::set<Position> read;
+  std::map<std::string, Position> where;
+  for (const Record& r : first.records) {
+    EXPECT_EQ(r.topic, "orders");
+    read.insert({r.partition, r.offset});
+    where[r.value] = {r.partition, r.offset};
+    ASSERT_EQ(r.headers.size(), 1u);
+    EXPECT_EQ(absl::StrCat("v", r.headers[0].value), r.value);
+  }
+  EXPECT_EQ(read, positions);  // exactly the records the reports named
+
+  // Commit what records v0..v19 cover: per partition, produce order is offset
+  // order, so this is a prefix of each partition.
+  std::map<int32_t, int64_t> next;
+  for (int i = 0; i < 20; ++i) {
+    Position p = where.at(absl::StrCat("v", i));
+    next[p.first] = std::max(next[p.first], p.second + 1);
+  }
+  std::vector<Consumer::CommitOffset> commits;
+  for (const auto& [partition, offset] : next) commits.push_back({{"orders", partition}, offset});
+  ASSERT_TRUE((*a)->CommitSync(commits).ok());
+  ASSERT_TRUE((*a)->Close().ok());
+  EXPECT_EQ((*a)->Poll(absl::Milliseconds(1)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  auto b = Consumer::Create(config, GroupOptions("g", "orders"));
+  ASSERT_TRUE(b.ok());
+  Polled second;
+  ASSERT_TRUE(PollUntil(**b, second, [](const Polled& p) { return p.records.size() >= 10; }));
+  std::set<std::string> values;
+  for (const Record& r : second.records) values.insert(r.value);
+  std::set<std::string> expected;
+  for (int i = 20; i < 30; ++i) expected.insert(absl::StrCat("v", i));
+  EXPECT_EQ(values, expected);
+  // And nothing else is pending: the next record is a new one.
+  (*producer)->Produce("orders", "case-0", "v30", reports.Callback());
+  ASSERT_TRUE(PollUntil(**b, second, [](const Polled& p) { return p.records.size() >= 11; }));
+  EXPECT_EQ(second.records.size(), 11u);
+  EXPECT_EQ(second.records.back().value, "v30");
+  EXPECT_TRUE(second.gaps.empty());
+  EXPECT_TRUE((*b)->Commit({{{"orders", second.records.back().partition},
+                             second.records.back().offset + 1}})
+                  .ok());
+}
+
+TEST(Consumer, ReaderModeReadsEveryPartitionFromTheBeginningAndCannotCommit) {
+  auto cluster = EmbeddedCluster::Start(3);
+  ASSERT_TRUE(cluster.ok());
+  ASSERT_TRUE((*cluster)->CreateTopic("registry", 4).ok());
+  ClientConfig config = MockConfig((*cluster)->bootstrap_servers());
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok());
+  Reports reports;
+  for (int i = 0; i < 20; ++i) {
+    (*producer)->Produce("registry", "", absl::StrCat(i), reports.Callback(), i % 4);
+  }
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(10)).ok());
+
+  auto reader = Consumer::Create(config, ReaderOptions("registry"));
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ((*reader)->Assignment().size(), 4u);  // known right away
+  Polled polled;
+  ASSERT_TRUE(PollUntil(**reader, polled, [](const Polled& p) { return p.records.size() >= 20; }));
+  EXPECT_EQ(polled.assigned.size(), 4u);
+  std::map<int32_t, std::vector<int64_t>> offsets;
+  for (const Record& r : polled.records) offsets[r.partition].push_back(r.offset);
+  ASSERT_EQ(offsets.size(), 4u);
+  for (const auto& [partition, list] : offsets) {
+    EXPECT_EQ(list, (std::vector<int64_t>{0, 1, 2, 3, 4})) << "partition " << partition;
+  }
+  auto marks = (*reader)->Watermarks({"registry", 2}, absl::Seconds(5));
+  ASSERT_TRUE(marks.ok()) << marks.status();
+  EXPECT_EQ(*marks, std::make_pair(int64_t{0}, int64_t{5}));
+
+  EXPECT_EQ((*reader)->Commit({{{"registry", 0}, 5}}).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*reader)->CommitSync({{{"registry", 0}, 5}}).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE((*reader)->Close().ok());
+  EXPECT_TRUE((*reader)->Assignment().empty());
+}
+
+TEST(Consumer, ReaderModeOnAMissingTopicIsNotFound) {
+  auto cluster = EmbeddedCluster::Start(1);
+  ASSERT_TRUE(cluster.ok());
+  ASSERT_TRUE((*cluster)->CreateTopic("gone", 1).ok());
+  ASSERT_TRUE((*cluster)->SetTopicError("gone", KafkaError::kUnknownTopicOrPartition).ok());
+  auto reader =
+      Consumer::Create(MockConfig((*cluster)->bootstrap_servers()), ReaderOptions("gone"));
+  EXPECT_EQ(reader.status().code(), absl::StatusCode::kNotFound) << reader.status();
+}
+
+}  // namespace
+}  // namespace liaison::kafka

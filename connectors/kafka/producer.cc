@@ -1,0 +1,303 @@
+#include "connectors/kafka/producer.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <atomic>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "base/log.h"
+#include "connectors/kafka/internal/client.h"
+#include "connectors/kafka/internal/errors.h"
+
+namespace liaison::kafka {
+namespace {
+
+// One record from Produce() until its callback has returned. It owns the
+// value bytes librdkafka points at (produced without RD_KAFKA_MSG_F_COPY) and
+// is the per-message opaque. Linked into Impl's registry so that the
+// destructor can prove every callback ran.
+struct PendingRecord {
+  std::string value;
+  DeliveryCallback done;
+  // Set when produce() itself failed; the poller reports it.
+  DeliveryReport early_report;
+  PendingRecord* prev = nullptr;
+  PendingRecord* next = nullptr;
+};
+
+}  // namespace
+
+struct Producer::Impl {
+  Impl(ProducerOptions opts, internal::ClientPtr client)
+      : options(opts), rk(std::move(client)), main_queue(rd_kafka_queue_get_main(rk.get())) {
+    registry.prev = registry.next = &registry;
+  }
+
+  void Track(PendingRecord* rec) ABSL_LOCKS_EXCLUDED(mu) {
+    absl::MutexLock lock(&mu);
+    rec->next = &registry;
+    rec->prev = registry.prev;
+    registry.prev->next = rec;
+    registry.prev = rec;
+    ++outstanding;
+  }
+
+  // Runs the callback once, then forgets and frees the record.
+  void Finish(PendingRecord* rec, const DeliveryReport& report) ABSL_LOCKS_EXCLUDED(mu) {
+    if (rec->done) rec->done(report);
+    {
+      absl::MutexLock lock(&mu);
+      rec->prev->next = rec->next;
+      rec->next->prev = rec->prev;
+      --outstanding;
+    }
+    delete rec;
+  }
+
+  void PollerLoop();
+  void HandleEvent(rd_kafka_event_t* ev);
+  void Deliver(const rd_kafka_message_t* m);
+  void RunFailed() ABSL_LOCKS_EXCLUDED(mu);
+  bool WaitIdle(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu);
+
+  const ProducerOptions options;
+  // Set in the constructor, reset only by the destructor after the poller
+  // has stopped.
+  internal::ClientPtr rk;
+  // rd_kafka_poll()'s queue: delivery reports and errors arrive here as
+  // events (event mode, so that rd_kafka_flush() from any thread only waits
+  // and never runs callbacks itself).
+  internal::QueuePtr main_queue;
+  std::thread poller;
+  std::atomic<bool> stop{false};
+
+  mutable absl::Mutex mu;
+  PendingRecord registry ABSL_GUARDED_BY(mu);  // sentinel of a circular list
+  int64_t outstanding ABSL_GUARDED_BY(mu) = 0;
+  std::vector<PendingRecord*> failed ABSL_GUARDED_BY(mu);
+};
+
+void Producer::Impl::PollerLoop() {
+  while (true) {
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(main_queue.get(), 500);
+    if (ev != nullptr) {
+      HandleEvent(ev);
+      rd_kafka_event_destroy(ev);
+    }
+    RunFailed();
+    if (ev == nullptr && stop.load()) break;
+  }
+}
+
+void Producer::Impl::HandleEvent(rd_kafka_event_t* ev) {
+  switch (rd_kafka_event_type(ev)) {
+    case RD_KAFKA_EVENT_DR: {
+      const rd_kafka_message_t* m;
+      while ((m = rd_kafka_event_message_next(ev)) != nullptr) Deliver(m);
+      break;
+    }
+    case RD_KAFKA_EVENT_ERROR: {
+      if (rd_kafka_event_error_is_fatal(ev)) {
+        char reason[512];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk.get(), reason, sizeof reason);
+        log::Error("kafka.producer.fatal", {{"client", rd_kafka_name(rk.get())},
+                                            {"error", rd_kafka_err2name(orig)},
+                                            {"detail", reason},
+                                            {"effect",
+                                             "every pending and future record fails with Internal; "
+                                             "the producer must be recreated"}});
+      } else {
+        internal::LogClientError(rk.get(), rd_kafka_event_error(ev),
+                                 rd_kafka_event_error_string(ev));
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+void Producer::Impl::Deliver(const rd_kafka_message_t* m) {
+  auto* rec = static_cast<PendingRecord*>(m->_private);
+  if (m->len > 0 && m->payload != rec->value.data()) {
+    // Cannot happen without RD_KAFKA_MSG_F_COPY; would mean a hidden copy.
+    log::Error("kafka.internal_error", {{"detail", "delivery report is not for our buffer"}});
+  }
+  DeliveryReport report;
+  report.topic = rd_kafka_topic_name(m->rkt);
+  report.partition = m->partition;
+  if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    report.offset = m->offset;
+  } else {
+    const bool fatal = rd_kafka_fatal_error(rk.get(), nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR;
+    report.status = internal::DeliveryStatus(m->err, fatal);
+    report.possibly_persisted =
+        rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED;
+    log::Warning("kafka.delivery_failed", {{"topic", report.topic},
+                                           {"partition", report.partition},
+                                           {"error", rd_kafka_err2name(m->err)},
+                                           {"possibly_persisted", report.possibly_persisted},
+                                           {"bytes", m->len}});
+  }
+  Finish(rec, report);
+}
+
+void Producer::Impl::RunFailed() {
+  std::vector<PendingRecord*> batch;
+  {
+    absl::MutexLock lock(&mu);
+    batch.swap(failed);
+  }
+  for (PendingRecord* rec : batch) Finish(rec, rec->early_report);
+}
+
+bool Producer::Impl::WaitIdle(absl::Time deadline) {
+  absl::MutexLock lock(&mu);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return outstanding == 0; };
+  return mu.AwaitWithDeadline(absl::Condition(&idle), deadline);
+}
+
+absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const ClientConfig& config,
+                                                           const ProducerOptions& options) {
+  internal::Properties defaults = {
+      {"message.timeout.ms", absl::StrCat(options.message_timeout_ms)},
+      {"linger.ms", absl::StrCat(options.linger_ms)},
+      {"queue.buffering.max.kbytes", absl::StrCat(options.queue_max_kbytes)},
+      {"queue.buffering.max.messages", absl::StrCat(options.queue_max_messages)},
+      {"message.max.bytes", absl::StrCat(options.max_message_bytes)},
+      {internal::kNoAutoCreate, "false"},
+  };
+  // "Accepted means durable": every in-sync replica has the record, and
+  // retries cannot duplicate or reorder it.
+  internal::Properties invariants = {{"acks", "all"}, {"enable.idempotence", "true"}};
+  absl::StatusOr<internal::ConfPtr> conf = internal::NewConf(config, defaults, invariants);
+  if (!conf.ok()) return conf.status();
+  rd_kafka_conf_set_events(conf->get(), RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR);
+  absl::StatusOr<internal::ClientPtr> rk = internal::NewClient(RD_KAFKA_PRODUCER, *std::move(conf));
+  if (!rk.ok()) return rk.status();
+  auto impl = std::make_unique<Impl>(options, *std::move(rk));
+  Impl* raw = impl.get();
+  impl->poller = std::thread([raw] { raw->PollerLoop(); });
+  return std::unique_ptr<Producer>(new Producer(std::move(impl)));
+}
+
+Producer::Producer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Producer::~Producer() {
+  Impl& impl = *impl_;
+  absl::Status flushed = Flush(absl::Milliseconds(impl.options.shutdown_flush_ms));
+  if (!flushed.ok()) {
+    log::Warning("kafka.producer.shutdown_purge",
+                 {{"client", rd_kafka_name(impl.rk.get())}, {"outstanding", outstanding()}});
+    // Queued records fail with __PURGE_QUEUE, in-flight ones with
+    // __PURGE_INFLIGHT (possibly persisted): both report Unavailable.
+    rd_kafka_purge(impl.rk.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    impl.WaitIdle(absl::Now() + absl::Seconds(5));
+  }
+  impl.stop.store(true);
+  rd_kafka_queue_yield(impl.main_queue.get());
+  impl.poller.join();
+  // Whatever still has no report (nothing, unless librdkafka lost a report)
+  // is reported here, after librdkafka is gone and no longer points at the
+  // values.
+  impl.main_queue.reset();
+  impl.rk.reset();
+  impl.RunFailed();
+  while (true) {
+    PendingRecord* rec;
+    {
+      absl::MutexLock lock(&impl.mu);
+      if (impl.registry.next == &impl.registry) break;
+      rec = impl.registry.next;
+    }
+    DeliveryReport report;
+    report.status = absl::UnavailableError("kafka producer destroyed before a delivery report");
+    report.possibly_persisted = true;
+    impl.Finish(rec, report);
+  }
+}
+
+void Producer::Produce(const std::string& topic, std::string key, std::string value,
+                       DeliveryCallback done, int32_t partition, std::vector<Header> headers) {
+  Impl& impl = *impl_;
+  auto* rec = new PendingRecord;
+  rec->value = std::move(value);
+  rec->done = std::move(done);
+  impl.Track(rec);
+
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (!headers.empty()) {
+    hdrs = rd_kafka_headers_new(headers.size());
+    for (const Header& h : headers) {
+      rd_kafka_header_add(hdrs, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
+                          static_cast<ssize_t>(h.value.size()));
+    }
+  }
+  rd_kafka_vu_t vus[7];
+  size_t n = 0;
+  vus[n].vtype = RD_KAFKA_VTYPE_TOPIC;
+  vus[n++].u.cstr = topic.c_str();
+  vus[n].vtype = RD_KAFKA_VTYPE_PARTITION;
+  vus[n++].u.i32 = partition;
+  // No RD_KAFKA_MSG_F_COPY: librdkafka points at rec->value until the report.
+  vus[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+  vus[n++].u.i = 0;
+  vus[n].vtype = RD_KAFKA_VTYPE_VALUE;
+  vus[n].u.mem.ptr = rec->value.data();
+  vus[n++].u.mem.size = rec->value.size();
+  if (!key.empty()) {  // librdkafka always copies the key
+    vus[n].vtype = RD_KAFKA_VTYPE_KEY;
+    vus[n].u.mem.ptr = key.data();
+    vus[n++].u.mem.size = key.size();
+  }
+  vus[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
+  vus[n++].u.ptr = rec;
+  if (hdrs != nullptr) {
+    vus[n].vtype = RD_KAFKA_VTYPE_HEADERS;
+    vus[n++].u.headers = hdrs;
+  }
+  rd_kafka_error_t* error = rd_kafka_produceva(impl.rk.get(), vus, n);
+  if (error == nullptr) return;
+
+  // librdkafka did not take the record (nor the headers): report from the
+  // poller thread, as the contract promises.
+  if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);
+  const rd_kafka_resp_err_t err = rd_kafka_error_code(error);
+  rd_kafka_error_destroy(error);
+  rec->early_report.topic = topic;
+  rec->early_report.partition = partition;
+  rec->early_report.status = internal::DeliveryStatus(
+      err, rd_kafka_fatal_error(impl.rk.get(), nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR);
+  log::Warning("kafka.produce_rejected", {{"topic", topic},
+                                          {"partition", partition},
+                                          {"error", rd_kafka_err2name(err)},
+                                          {"bytes", rec->value.size()}});
+  {
+    absl::MutexLock lock(&impl.mu);
+    impl.failed.push_back(rec);
+  }
+  rd_kafka_queue_yield(impl.main_queue.get());  // wake the poller
+}
+
+absl::Status Producer::Flush(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  // Sends lingering batches now and waits for librdkafka's count to reach
+  // zero; in event mode it runs no callbacks on this thread.
+  rd_kafka_flush(impl_->rk.get(), internal::ToMillis(timeout));
+  if (!impl_->WaitIdle(deadline)) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("kafka flush: ", outstanding(), " records still without a report"));
+  }
+  return absl::OkStatus();
+}
+
+int64_t Producer::outstanding() const {
+  absl::MutexLock lock(&impl_->mu);
+  return impl_->outstanding;
+}
+
+}  // namespace liaison::kafka

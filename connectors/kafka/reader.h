@@ -1,0 +1,39 @@
+// Reading a known range of one partition without a consumer group: the last
+// entry of an audit chain, an index scan. For following a topic, use
+// Consumer (reader mode); for work, use a group.
+#ifndef LIAISON_CONNECTORS_KAFKA_READER_H_
+#define LIAISON_CONNECTORS_KAFKA_READER_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "connectors/kafka/client_config.h"
+#include "connectors/kafka/consumer.h"
+
+namespace liaison::kafka {
+
+inline constexpr int64_t kToEnd = -1;
+
+// Records of `topic`/`partition` with from <= offset < to, where `to` =
+// kToEnd means the high watermark when the call starts and a negative `from`
+// counts back from it (-16: the last 16 offsets). Offsets below the
+// partition's low watermark no longer exist and are skipped (the result
+// starts later: callers compare offsets). DeadlineExceeded if the range
+// cannot be read within `timeout`; NotFound for a missing partition.
+absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
+                                                  const std::string& topic, int32_t partition,
+                                                  int64_t from, int64_t to,
+                                                  absl::Duration timeout);
+
+// The last record of the partition; nullopt when it holds none.
+absl::StatusOr<std::optional<Record>> ReadLast(const ClientConfig& config,
+                                               const std::string& topic, int32_t partition,
+                                               absl::Duration timeout);
+
+}  // namespace liaison::kafka
+
+#endif  // LIAISON_CONNECTORS_KAFKA_READER_H_
