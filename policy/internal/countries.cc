@@ -1,0 +1,38 @@
+#include "policy/internal/countries.h"
+#include "absl/strings/string_view.h"
+
+namespace liaison::policy::internal {
+namespace {
+
+// Officially assigned ISO 3166-1 alpha-2 codes, space separated.
+constexpr absl::string_view kIso =
+    "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ "
+    "BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM "
+    "DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS "
+    "GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN "
+    "KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ "
+    "MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM "
+    "PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV "
+    "SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI "
+    "VN VU WF WS YE YT ZA ZM ZW";
+
+constexpr absl::string_view kEu =
+    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK";
+
+constexpr absl::string_view kSchengenAssociated = "CH IS LI NO";
+
+bool InList(absl::string_view list, absl::string_view code) {
+  if (code.size() != 2) return false;
+  for (size_t i = 0; i + 1 < list.size(); i += 3) {
+    if (list[i] == code[0] && list[i + 1] == code[1]) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool IsIsoCountry(absl::string_view code) { return InList(kIso, code); }
+bool IsEuMemberState(absl::string_view code) { return InList(kEu, code); }
+bool IsSchengenAssociated(absl::string_view code) { return InList(kSchengenAssociated, code); }
+
+}  // namespace liaison::policy::internal

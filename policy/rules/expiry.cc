@@ -1,0 +1,34 @@
+#include "policy/rules/expiry.h"
+#include "absl/strings/string_view.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "base/proto_time.h"
+#include "policy/internal/text.h"
+#include "policy/rules/rule_util.h"
+
+namespace liaison::policy::rules {
+
+Verdict ExpiryRule::Check(const Input& in) const {
+  const liaison::v1::Header& h = in.message->header();
+  if (!h.retention().has_erase_by()) {
+    return Verdict::Reject(
+        absl::StrCat(kId.value(), ": header.retention.erase_by missing: expiry cannot be checked"));
+  }
+  absl::Time erase = FromProto(h.retention().erase_by());
+  absl::string_view source = "erase_by";
+  for (const liaison::v1::Restriction& r : h.handling().restrictions()) {
+    if (r.code() != "ERASE_BY") continue;
+    if (const std::optional<absl::Time> at = RestrictionTime(r); at && *at < erase) {
+      erase = *at;
+      source = "H3 ERASE_BY";
+    }
+  }
+  if (in.now < erase) return Verdict::Pass();
+  return Verdict::Reject(absl::StrCat(kId.value(), ": ", internal::MessageIdForText(h.message_id()),
+                                      " expired before delivery to ", EndpointText(in, Recipient(in)),
+                                      " (", source, " ", internal::FormatMinute(erase), ")"));
+}
+
+}  // namespace liaison::policy::rules

@@ -1,0 +1,81 @@
+#include "policy/rules/further_purpose.h"
+#include "absl/strings/string_view.h"
+
+#include <algorithm>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "policy/consents.h"
+#include "policy/internal/text.h"
+#include "policy/rules/rule_util.h"
+#include "policy/sources.h"
+
+namespace liaison::policy::rules {
+
+Verdict FurtherPurposeRule::Check(const Input& in) const {
+  const liaison::v1::Header& h = in.message->header();
+  bool any = false;
+  std::string reject;
+  std::string hold_reason;
+  std::vector<HoldRequest> holds;
+  ForEachSource(in, [&](const ResolvedSource& s) {
+    any = true;
+    const absl::string_view id = internal::MessageIdForText(s.message_id);
+    if (!s.known()) {
+      reject = absl::StrCat(kId.value(), ": source ", id,
+                            " is unknown to the broker and not described in "
+                            "header.provenance.sources; describe it or drop it from derived_from");
+      return false;
+    }
+    const std::string& provider = s.ref->provider();
+    if (provider.empty()) {
+      reject = absl::StrCat(kId.value(), ": source ", id, " names no provider", DeclaredOnlyNote(s));
+      return false;
+    }
+    if (provider == h.sender() || provider == Recipient(in)) return true;
+    google::protobuf::RepeatedField<int> needed;
+    for (int purpose : h.purposes()) {
+      const auto& allowed = s.ref->purposes();
+      const auto& further = s.ref->permitted_further_purposes();
+      if (std::find(allowed.begin(), allowed.end(), purpose) == allowed.end() &&
+          std::find(further.begin(), further.end(), purpose) == further.end()) {
+        needed.Add(purpose);
+      }
+    }
+    if (needed.empty()) return true;
+    ConsentQuery q;
+    q.kind = liaison::v1::CONSENT_KIND_PROVIDER;
+    q.grantor = provider;
+    q.grantee = h.sender();
+    q.recipient = Recipient(in);
+    q.message_id = h.message_id();
+    q.source_id = s.message_id;
+    q.purposes = &needed;
+    q.now = in.now;
+    const ConsentLookup c = FindConsent(in.consents, q);
+    if (c.state == ConsentState::kGranted) return true;
+    const std::string purposes = internal::JoinPurposes(needed);
+    if (c.state == ConsentState::kRefused) {
+      reject = absl::StrCat(kId.value(), ": ", EndpointText(in, provider), " refused purpose ",
+                            purposes, " for source ", id);
+      return false;
+    }
+    absl::StrAppend(&hold_reason, hold_reason.empty() ? absl::StrCat(kId.value(), ": ") : "; ",
+                    needed.size() == 1 ? "purpose " : "purposes ", purposes,
+                    " not permitted by source ", id, "; consent of ", EndpointText(in, provider),
+                    " requested", DeclaredOnlyNote(s));
+    bool have = false;
+    for (const auto& hr : holds) have = have || hr.awaiting == provider;
+    if (!have) holds.push_back(HoldRequest{provider, liaison::v1::CONSENT_KIND_PROVIDER});
+    return true;
+  });
+  if (!reject.empty()) return Verdict::Reject(std::move(reject));
+  if (!holds.empty()) {
+    Verdict v = Verdict::Hold(holds[0].awaiting, holds[0].consent_kind, std::move(hold_reason));
+    v.holds = std::move(holds);
+    return v;
+  }
+  return any ? Verdict::Pass() : Verdict::NotApplicable();
+}
+
+}  // namespace liaison::policy::rules

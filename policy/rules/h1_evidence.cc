@@ -1,0 +1,73 @@
+#include "policy/rules/h1_evidence.h"
+#include "absl/strings/string_view.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "policy/consents.h"
+#include "policy/internal/text.h"
+#include "policy/rules/rule_util.h"
+#include "policy/sources.h"
+
+namespace liaison::policy::rules {
+
+Verdict H1EvidenceRule::Check(const Input& in) const {
+  const liaison::v1::Header& h = in.message->header();
+  if (h.kind() != liaison::v1::KIND_EVIDENCE_MANIFEST &&
+      !HasPurpose(h, liaison::v1::PURPOSE_PROSECUTE)) {
+    return Verdict::NotApplicable();
+  }
+  google::protobuf::RepeatedField<int> prosecute;
+  prosecute.Add(liaison::v1::PURPOSE_PROSECUTE);
+  bool any = false;
+  std::string reject;
+  std::string hold_reason;
+  std::vector<HoldRequest> holds;
+  ForEachSource(in, [&](const ResolvedSource& s) {
+    const absl::string_view id = internal::MessageIdForText(s.message_id);
+    if (!s.known()) {
+      reject = absl::StrCat(kId.value(), ": source ", id,
+                            " is unknown to the broker and not described in "
+                            "header.provenance.sources; its handling code cannot be checked");
+      return false;
+    }
+    if (s.ref->handling() != liaison::v1::HANDLING_CODE_H1) return true;
+    any = true;
+    const std::string& provider = s.ref->provider();
+    if (provider == h.sender() || provider == Recipient(in)) return true;
+    ConsentQuery q;
+    q.kind = liaison::v1::CONSENT_KIND_PROVIDER;
+    q.grantor = provider;
+    q.grantee = h.sender();
+    q.recipient = Recipient(in);
+    q.message_id = h.message_id();
+    q.source_id = s.message_id;
+    q.purposes = &prosecute;
+    q.now = in.now;
+    const ConsentLookup c = FindConsent(in.consents, q);
+    if (c.state == ConsentState::kGranted) return true;
+    const absl::string_view where = s.used_in().empty() ? absl::string_view("content") : s.used_in();
+    if (c.state == ConsentState::kRefused) {
+      reject = absl::StrCat(kId.value(), ": ", EndpointText(in, provider),
+                            " refused use as evidence of H1 ", id);
+      return false;
+    }
+    absl::StrAppend(&hold_reason, hold_reason.empty() ? absl::StrCat(kId.value(), ": ") : "; ", where,
+                    " derives from H1 ", id, " of ", EndpointText(in, provider),
+                    "; consent requested", DeclaredOnlyNote(s));
+    bool have = false;
+    for (const auto& hr : holds) have = have || hr.awaiting == provider;
+    if (!have) holds.push_back(HoldRequest{provider, liaison::v1::CONSENT_KIND_PROVIDER});
+    return true;
+  });
+  if (!reject.empty()) return Verdict::Reject(std::move(reject));
+  if (!holds.empty()) {
+    Verdict v = Verdict::Hold(holds[0].awaiting, holds[0].consent_kind, std::move(hold_reason));
+    v.holds = std::move(holds);
+    return v;
+  }
+  return any ? Verdict::Pass() : Verdict::NotApplicable();
+}
+
+}  // namespace liaison::policy::rules

@@ -1,0 +1,98 @@
+#include "policy/rules/jit_reuse.h"
+#include "absl/strings/string_view.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "policy/consents.h"
+#include "policy/internal/text.h"
+#include "policy/registry.h"
+#include "policy/rules/rule_util.h"
+#include "policy/sources.h"
+
+namespace liaison::policy::rules {
+
+Verdict JitReuseRule::Check(const Input& in) const {
+  const liaison::v1::Header& h = in.message->header();
+  bool any = false;
+  std::string reject;
+  std::string hold_reason;
+  std::vector<HoldRequest> holds;
+  ForEachSource(in, [&](const ResolvedSource& s) {
+    const absl::string_view id = internal::MessageIdForText(s.message_id);
+    if (!s.known()) {
+      reject = absl::StrCat(kId.value(), ": source ", id,
+                            " is unknown to the broker and not described in "
+                            "header.provenance.sources; JIT origin cannot be checked");
+      return false;
+    }
+    const std::string& jit_id = s.ref->jit_id();
+    if (jit_id.empty()) return true;
+    any = true;
+    const liaison::v1::Jit* jit = in.registry->FindJit(jit_id);
+    if (jit == nullptr) {
+      reject = absl::StrCat(kId.value(), ": source ", id, " names a JIT that is not registered",
+                            DeclaredOnlyNote(s));
+      return false;
+    }
+    bool on_jit = h.jit_id() == jit_id ||
+                  (in.message->has_evidence_manifest() &&
+                   in.message->evidence_manifest().jit_id() == jit_id);
+    for (const liaison::v1::Jit* j : in.registry->JitsForCase(h.case_ref())) on_jit = on_jit || j == jit;
+    if (on_jit && Registry::IsMember(*jit, Recipient(in))) return true;
+    const std::string& country = s.ref->obtained_in();
+    if (!internal::IsCountryShaped(country)) {
+      reject = absl::StrCat(kId.value(), ": source ", id, " from ", jit->id(),
+                            " does not say where it was obtained (obtained_in)", DeclaredOnlyNote(s));
+      return false;
+    }
+    absl::string_view origin;
+    for (const std::string& m : jit->members()) {
+      const EndpointEntry* e = in.registry->FindEntry(m);
+      if (e != nullptr && e->country() == country) {
+        origin = m;
+        break;
+      }
+    }
+    if (origin.empty()) {
+      reject = absl::StrCat(kId.value(), ": cannot decide: no member of ", jit->id(), " in ", country,
+                            " can consent to reuse of source ", id);
+      return false;
+    }
+    if (origin == h.sender() || origin == Recipient(in)) return true;
+    ConsentQuery q;
+    q.kind = liaison::v1::CONSENT_KIND_JIT_REUSE;
+    q.grantor = origin;
+    q.grantee = h.sender();
+    q.recipient = Recipient(in);
+    q.message_id = h.message_id();
+    q.source_id = s.message_id;
+    q.purposes = &h.purposes();
+    q.now = in.now;
+    const ConsentLookup c = FindConsent(in.consents, q);
+    if (c.state == ConsentState::kGranted) return true;
+    if (c.state == ConsentState::kRefused) {
+      reject = absl::StrCat(kId.value(), ": ", origin, " refused reuse of ", jit->id(), " source ", id);
+      return false;
+    }
+    const absl::string_view where = s.used_in().empty() ? id : s.used_in();
+    absl::StrAppend(&hold_reason, hold_reason.empty() ? absl::StrCat(kId.value(), ": ") : "; ", where,
+                    " from ", jit->id(), " obtained in ", country,
+                    " is reused outside the JIT; consent of ", origin, " requested",
+                    DeclaredOnlyNote(s));
+    bool have = false;
+    for (const auto& hr : holds) have = have || hr.awaiting == origin;
+    if (!have) holds.push_back(HoldRequest{std::string(origin), liaison::v1::CONSENT_KIND_JIT_REUSE});
+    return true;
+  });
+  if (!reject.empty()) return Verdict::Reject(std::move(reject));
+  if (!holds.empty()) {
+    Verdict v = Verdict::Hold(holds[0].awaiting, holds[0].consent_kind, std::move(hold_reason));
+    v.holds = std::move(holds);
+    return v;
+  }
+  return any ? Verdict::Pass() : Verdict::NotApplicable();
+}
+
+}  // namespace liaison::policy::rules

@@ -1,0 +1,88 @@
+#include "policy/rules/linkage_followup.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "policy/consents.h"
+#include "policy/internal/text.h"
+#include "policy/linkage.h"
+#include "policy/rules/rule_util.h"
+
+namespace liaison::policy::rules {
+
+Verdict LinkageFollowUpRule::Check(const Input& in) const {
+  const liaison::v1::Header& h = in.message->header();
+  switch (h.kind()) {
+    case liaison::v1::KIND_LINKAGE_REPLY: {
+      if (!in.message->has_linkage_reply()) {
+        return Verdict::Reject(absl::StrCat(kId.value(), ": KIND_LINKAGE_REPLY without a linkage_reply body"));
+      }
+      const absl::Status s = CheckLinkageReplyShape(in.message->linkage_reply(), *in.registry);
+      return s.ok() ? Verdict::Pass() : Verdict::Reject(std::string(s.message()));
+    }
+    case liaison::v1::KIND_FOLLOWUP_REQUEST: {
+      if (!in.message->has_followup_request()) {
+        return Verdict::Reject(
+            absl::StrCat(kId.value(), ": KIND_FOLLOWUP_REQUEST without a followup_request body"));
+      }
+      const liaison::v1::FollowUpRequest& f = in.message->followup_request();
+      if (in.registry->FindEndpoint(f.owner()) == nullptr) {
+        return Verdict::Reject(
+            absl::StrCat(kId.value(), ": followup_request.owner is not a registered endpoint"));
+      }
+      if (f.owner() != Recipient(in)) {
+        return Verdict::Reject(absl::StrCat(kId.value(), ": a follow-up goes only to its owner ",
+                                            f.owner(), ", not to ", EndpointText(in, Recipient(in))));
+      }
+      if (!IsOwnerRef(f.owner_ref())) {
+        return Verdict::Reject(
+            absl::StrCat(kId.value(), ": followup_request.owner_ref must be the LNK- reference of a hit"));
+      }
+      if (f.justification_id().empty()) {
+        return Verdict::Reject(absl::StrCat(kId.value(), ": followup_request.justification_id missing"));
+      }
+      ConsentQuery q;
+      q.kind = liaison::v1::CONSENT_KIND_OWNER_APPROVAL;
+      q.grantor = f.owner();
+      q.grantee = h.sender();
+      q.recipient = Recipient(in);
+      q.message_id = h.message_id();
+      q.now = in.now;
+      const ConsentLookup c = FindConsent(in.consents, q);
+      if (c.state == ConsentState::kGranted) {
+        return Verdict::Pass(absl::StrCat(kId.value(), ": follow-up for ", f.owner_ref(),
+                                          " approved by ", f.owner()));
+      }
+      if (c.state == ConsentState::kRefused) {
+        return Verdict::Reject(absl::StrCat(kId.value(), ": ", f.owner(), " refused the follow-up for ",
+                                            f.owner_ref()));
+      }
+      return Verdict::Hold(f.owner(), liaison::v1::CONSENT_KIND_OWNER_APPROVAL,
+                           absl::StrCat(kId.value(), ": follow-up for ", f.owner_ref(), " awaits ",
+                                        f.owner(), " approval"));
+    }
+    case liaison::v1::KIND_FOLLOWUP_DECISION: {
+      if (!in.message->has_followup_decision()) {
+        return Verdict::Reject(
+            absl::StrCat(kId.value(), ": KIND_FOLLOWUP_DECISION without a followup_decision body"));
+      }
+      const liaison::v1::FollowUpDecision& d = in.message->followup_decision();
+      if (d.followup_id().empty()) {
+        return Verdict::Reject(absl::StrCat(kId.value(), ": followup_decision.followup_id missing"));
+      }
+      if (!d.reason_code().empty() && !internal::IsCodeShaped(d.reason_code())) {
+        return Verdict::Reject(
+            absl::StrCat(kId.value(), ": followup_decision.reason_code must be a code, not free text"));
+      }
+      if (d.approve() && d.details_message_id().empty()) {
+        return Verdict::Reject(absl::StrCat(
+            kId.value(), ": an approving followup_decision names details_message_id"));
+      }
+      return Verdict::Pass();
+    }
+    default:
+      return Verdict::NotApplicable();
+  }
+}
+
+}  // namespace liaison::policy::rules

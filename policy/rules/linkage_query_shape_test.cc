@@ -1,0 +1,76 @@
+#include "policy/rules/linkage_query_shape.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "policy/testing/scenario.h"
+
+namespace liaison::policy::rules {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+TEST(LinkageQueryShapeRule, PassesBlindedIdentifiersWithCaseAndOffence) {
+  const auto m = scenario::Ac14LinkageQuery();
+  EXPECT_EQ(LinkageQueryShapeRule().Check(scenario::InputFor(m, "RO-IGPR")).kind, VerdictKind::kPass);
+}
+
+TEST(LinkageQueryShapeRule, RejectsACleartextNameWithoutEchoingIt) {
+  const auto m = scenario::Ac15CleartextQuery();
+  const Verdict v = LinkageQueryShapeRule().Check(scenario::InputFor(m, "RO-IGPR"));
+  EXPECT_EQ(v.kind, VerdictKind::kReject);
+  EXPECT_THAT(v.reason, HasSubstr("DP-LINK-01: linkage_query.identifiers[1] is cleartext (type PERSON_NAME)"));
+  EXPECT_THAT(v.reason, Not(HasSubstr("ZZTEST")));
+}
+
+TEST(LinkageQueryShapeRule, RejectsAPrintableValueThatIsNoHmac) {
+  auto m = scenario::Ac14LinkageQuery();
+  m.mutable_linkage_query()->mutable_identifiers(0)->set_value("RO49AAAA1B31007593840000********");
+  const Verdict v = LinkageQueryShapeRule().Check(scenario::InputFor(m, "RO-IGPR"));
+  EXPECT_EQ(v.kind, VerdictKind::kReject);
+  EXPECT_THAT(v.reason, HasSubstr("linkage_query.identifiers[0].value looks like cleartext"));
+  EXPECT_THAT(v.reason, Not(HasSubstr("RO49")));
+}
+
+TEST(LinkageQueryShapeRule, RejectsAValueOfTheWrongLength) {
+  auto m = scenario::Ac14LinkageQuery();
+  m.mutable_linkage_query()->mutable_identifiers(1)->set_value("+44 7700 900*");
+  const Verdict v = LinkageQueryShapeRule().Check(scenario::InputFor(m, "RO-IGPR"));
+  EXPECT_THAT(v.reason, HasSubstr("identifiers[1].value is cleartext or malformed"));
+}
+
+TEST(LinkageQueryShapeRule, RejectsMoreThanTwentyIdentifiers) {
+  auto m = scenario::Ac14LinkageQuery();
+  auto* q = m.mutable_linkage_query();
+  while (q->identifiers_size() < 21) *q->add_identifiers() = q->identifiers(0);
+  const Verdict v = LinkageQueryShapeRule().Check(scenario::InputFor(m, "RO-IGPR"));
+  EXPECT_THAT(v.reason, HasSubstr("21 identifiers exceed the limit of 20"));
+}
+
+TEST(LinkageQueryShapeRule, RejectsAnUnknownScheme) {
+  auto m = scenario::Ac14LinkageQuery();
+  m.mutable_linkage_query()->mutable_identifiers(0)->set_scheme("SHA1");
+  EXPECT_THAT(LinkageQueryShapeRule().Check(scenario::InputFor(m, "RO-IGPR")).reason,
+              HasSubstr("scheme must be HMAC-SHA256/epoch-N"));
+}
+
+TEST(LinkageQueryShapeRule, RejectsMissingCaseRef) {
+  auto m = scenario::Ac14LinkageQuery();
+  m.mutable_linkage_query()->clear_case_ref();
+  EXPECT_THAT(LinkageQueryShapeRule().Check(scenario::InputFor(m, "RO-IGPR")).reason,
+              HasSubstr("linkage_query.case_ref missing"));
+}
+
+TEST(LinkageQueryShapeRule, RejectsSmuggledUnknownFields) {
+  auto m = scenario::Ac14LinkageQuery();
+  m.mutable_linkage_query()->GetReflection()->MutableUnknownFields(m.mutable_linkage_query())
+      ->AddLengthDelimited(99, "ZZTEST-ELENA");
+  const Verdict v = LinkageQueryShapeRule().Check(scenario::InputFor(m, "RO-IGPR"));
+  EXPECT_EQ(v.kind, VerdictKind::kReject);
+  EXPECT_THAT(v.reason, HasSubstr("linkage_query carries unknown fields"));
+}
+
+}  // namespace
+}  // namespace liaison::policy::rules

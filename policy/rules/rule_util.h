@@ -1,0 +1,71 @@
+// Helpers shared by the rules in this folder (not part of the public API).
+#ifndef LIAISON_POLICY_RULES_RULE_UTIL_H_
+#define LIAISON_POLICY_RULES_RULE_UTIL_H_
+
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "google/protobuf/repeated_field.h"
+#include "policy/input.h"
+#include "policy/internal/message_view.h"
+#include "policy/internal/text.h"
+#include "policy/registry.h"
+#include "policy/rule_id.h"
+#include "policy/verdict.h"
+
+namespace liaison::policy::rules {
+
+// in.recipient as the string_view type Abseil takes.
+inline absl::string_view Recipient(const Input& in) { return internal::AV(in.recipient); }
+
+// Registry entries of the message's sender and of in.recipient.
+struct Parties {
+  const EndpointEntry* sender = nullptr;
+  const EndpointEntry* recipient = nullptr;
+  bool ok() const { return sender != nullptr && recipient != nullptr; }
+};
+Parties PartiesOf(const Input& in);
+// Fail-closed reject naming the unknown party.
+Verdict UnknownParty(RuleId rule, const Input& in, const Parties& p);
+
+// An endpoint id for reason text: `id` when the registry knows it, else
+// "<unregistered endpoint>" (sender-supplied text is never echoed).
+absl::string_view EndpointText(const Input& in, absl::string_view id);
+
+// "RO-IGPR→MD-IGP".
+std::string Pair(const Parties& p);
+
+// True when sender and recipient are both members of a JIT valid at
+// in.now that is on this message's case: named by header.jit_id (or the
+// evidence manifest's jit_id) or listing header.case_ref.
+bool JitOnCase(const Input& in);
+
+// Redaction steps that replace the identity of the persons at
+// `protected_persons` (indices into body.entities) with a pseudonymous
+// reference: identity fields cleared, entity_id replaced, entities only
+// they reference (documents, phones, accounts, vehicles, locations) removed,
+// and the body's free text cleared (it cannot be checked for identities).
+std::vector<RedactionStep> PseudonymiseSteps(const internal::EntityBody& body,
+                                             const liaison::v1::Message& message,
+                                             const std::vector<int>& protected_persons);
+
+// "a; b; c (and 4 more)" for at most `max` problems.
+std::string JoinProblems(const std::vector<std::string>& problems, size_t max = 6);
+
+// The FieldMeta / field_meta map of whichever message the entity holds.
+const liaison::v1::FieldMeta* MetaOf(const liaison::v1::Entity& e);
+const google::protobuf::Map<std::string, liaison::v1::FieldMeta>* FieldMetaOf(
+    const liaison::v1::Entity& e);
+// "person", "vehicle", ...: the Entity oneof field name.
+absl::string_view EntityKindName(const liaison::v1::Entity& e);
+
+bool HasPurpose(const liaison::v1::Header& h, liaison::v1::Purpose p);
+
+// An H3 restriction's params["at"] (RFC 3339); nullopt when absent or invalid.
+std::optional<absl::Time> RestrictionTime(const liaison::v1::Restriction& r);
+
+}  // namespace liaison::policy::rules
+
+#endif  // LIAISON_POLICY_RULES_RULE_UTIL_H_

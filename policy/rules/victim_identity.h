@@ -1,0 +1,33 @@
+// DP-CAT-02: The identity of a VICTIM or POTENTIAL_VICTIM goes only to members of a JIT
+// on the case or to endpoints with role VICTIM_PROTECTION; others receive a
+// pseudonymous victim_ref (LED 4(1)(c), 6, 10, 20; 2011/36 art 12; 2012/29
+// art 21).
+//
+// Scope: adult victims. A victim who is a minor at `now` is governed by
+// DP-CHILD-01 instead (its recipient test is the specific rule for children;
+// see README "Decisions on ambiguities").
+// "JIT on the case": a JIT valid at `now` with sender and recipient as
+// members, named by header.jit_id (or the manifest's jit_id) or listing
+// header.case_ref.
+// Verdicts: NOT_APPLICABLE without adult victims; PASS for a JIT member or
+// VICTIM_PROTECTION recipient; otherwise REDACT: identity fields cleared,
+// entity_id replaced by the broker's victim_ref, entities only the victim
+// references removed, body free text cleared (PseudonymiseSteps). Switched
+// off by DP-CHILD-02.
+#ifndef LIAISON_POLICY_RULES_VICTIM_IDENTITY_H_
+#define LIAISON_POLICY_RULES_VICTIM_IDENTITY_H_
+
+#include "policy/rule.h"
+
+namespace liaison::policy::rules {
+
+class VictimIdentityRule final : public Rule {
+ public:
+  static constexpr RuleId kId{"DP-CAT-02"};
+  RuleId id() const override { return kId; }
+  Verdict Check(const Input& in) const override;
+};
+
+}  // namespace liaison::policy::rules
+
+#endif  // LIAISON_POLICY_RULES_VICTIM_IDENTITY_H_
