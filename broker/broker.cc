@@ -1,0 +1,427 @@
+#include "broker/broker.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/synchronization/notification.h"
+#include "base/log.h"
+#include "base/proto_time.h"
+#include "base/status_macros.h"
+#include "broker/accepted_ids.h"
+#include "broker/acked_items.h"
+#include "broker/audit.h"
+#include "broker/countersigner.h"
+#include "broker/exchange_service.h"
+#include "broker/hold_book.h"
+#include "broker/ingress.h"
+#include "broker/notices.h"
+#include "broker/peer.h"
+#include "broker/policy_stage.h"
+#include "broker/state_indexes.h"
+#include "broker/topic_mirror.h"
+#include "broker/worker_pool.h"
+#include "certs/signature.h"
+#include "certs/trust_store.h"
+#include "connectors/kafka/consumer.h"
+#include "connectors/kafka/producer.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "policy/chain.h"
+#include "policy/counters.h"
+#include "policy/registry.h"
+
+namespace liaison::broker {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(what, " ", path, ": cannot be read"));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+absl::Time ModifiedAt(const std::string& path) {
+  struct stat st;
+  if (path.empty() || stat(path.c_str(), &st) != 0) return absl::InfinitePast();
+  return absl::TimeFromTimespec(st.st_mtim);
+}
+
+absl::StatusOr<std::string> PseudonymSecret(const BrokerConfig& config) {
+  if (config.pseudonym_key_path.empty()) {
+    return absl::InvalidArgumentError("pseudonym_key_path: not set");
+  }
+  if (!std::filesystem::exists(config.pseudonym_key_path) && config.create_pseudonym_key) {
+    std::random_device rd;
+    std::string key(32, '\0');
+    for (char& c : key) c = static_cast<char>(rd());
+    std::ofstream out(config.pseudonym_key_path, std::ios::binary);
+    out << key;
+    out.close();
+    ::chmod(config.pseudonym_key_path.c_str(), 0600);
+    log::Info("broker.pseudonym_key_created", {{"path", config.pseudonym_key_path}});
+  }
+  LIAISON_ASSIGN_OR_RETURN(std::string key, ReadFile(config.pseudonym_key_path, "pseudonym key"));
+  if (key.size() < 16) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("pseudonym key ", config.pseudonym_key_path, ": shorter than 16 bytes"));
+  }
+  return key;
+}
+
+}  // namespace
+
+struct Broker::Impl {
+  BrokerConfig config;
+  RealClock real_clock;
+  const Clock* clock = nullptr;
+  Topics topics;
+  kafka::ClientConfig kafka;
+  std::string bootstrap;
+  std::unique_ptr<kafka::EmbeddedCluster> embedded;
+
+  std::unique_ptr<certs::Signer> signer;
+  std::unique_ptr<certs::Verifier> verifier;
+  std::unique_ptr<PeerAuthenticator> peers;
+
+  absl::Mutex chain_mu;
+  std::shared_ptr<const policy::Chain> chain ABSL_GUARDED_BY(chain_mu);
+
+  std::unique_ptr<kafka::Producer> producer;
+  std::unique_ptr<WorkerPool> pool;
+  std::unique_ptr<AcceptedIds> accepted;
+  std::unique_ptr<AckedItems> acked;
+  SourceBook sources;
+  ConsentBook consents;
+  policy::SlidingWindowCounters counters;
+  std::vector<std::unique_ptr<TopicMirror>> mirrors;
+
+  std::unique_ptr<Countersigner> countersigner;
+  std::unique_ptr<NoticeWriter> notices;
+  std::unique_ptr<HmacPseudonymiser> pseudonymiser;
+  std::unique_ptr<AuditLog> audit;
+  std::unique_ptr<PolicyStage> stage;
+  std::unique_ptr<HoldBook> holds;
+  std::unique_ptr<Ingress> ingress;
+  std::unique_ptr<ExchangeService> exchange;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+
+  std::thread watcher;
+  absl::Notification stop_watching;
+  absl::Time crl_mtime;
+  absl::Time registry_mtime;
+  bool shut_down = false;
+
+  std::shared_ptr<const policy::Chain> Chain() ABSL_LOCKS_EXCLUDED(chain_mu) {
+    absl::MutexLock lock(&chain_mu);
+    return chain;
+  }
+
+  absl::Status LoadChain() ABSL_LOCKS_EXCLUDED(chain_mu);
+  absl::Status LoadCrl();
+  absl::Status StartKafka();
+  absl::Status StartMirrors();
+  void Watch();
+};
+
+absl::Status Broker::Impl::LoadChain() {
+  registry_mtime = ModifiedAt(config.registry_path);
+  LIAISON_ASSIGN_OR_RETURN(std::string text, ReadFile(config.registry_path, "registry"));
+  LIAISON_ASSIGN_OR_RETURN(std::shared_ptr<const policy::Registry> registry,
+                           policy::Registry::Parse(text, config.registry_path));
+  LIAISON_ASSIGN_OR_RETURN(std::shared_ptr<const policy::Chain> next,
+                           policy::Chain::Create(registry));
+  absl::MutexLock lock(&chain_mu);
+  chain = std::move(next);
+  log::Info("broker.registry_loaded", {{"registry_version", chain->registry().version()},
+                                       {"policy_version", chain->policy_version()},
+                                       {"endpoints", chain->registry().proto().endpoints_size()}});
+  return absl::OkStatus();
+}
+
+absl::Status Broker::Impl::LoadCrl() {
+  crl_mtime = ModifiedAt(config.crl_path);
+  LIAISON_ASSIGN_OR_RETURN(std::shared_ptr<const certs::TrustStore> trust,
+                           certs::TrustStore::Load(config.ca_path, config.crl_path));
+  if (verifier == nullptr) {
+    verifier = std::make_unique<certs::Verifier>(trust);
+    peers = std::make_unique<PeerAuthenticator>(trust);
+  } else {
+    verifier->SetTrustStore(trust);
+    peers->SetTrustStore(trust);
+  }
+  log::Info("broker.crl_loaded", {{"crl_number", trust->crl_number()}});
+  return absl::OkStatus();
+}
+
+absl::Status Broker::Impl::StartKafka() {
+  kafka = config.kafka;
+  kafka.client_id = signer->certificate().common_name();
+  if (kafka.bootstrap_servers.empty()) {
+    LIAISON_ASSIGN_OR_RETURN(embedded, kafka::EmbeddedCluster::Start(config.embedded_brokers));
+    kafka.bootstrap_servers = embedded->bootstrap_servers();
+    // The mock holds an empty fetch for the full fetch.wait.max.ms.
+    if (kafka.fetch_wait_max_ms == 0) kafka.fetch_wait_max_ms = 5;
+    log::Warning("broker.embedded_kafka",
+                 {{"bootstrap", kafka.bootstrap_servers},
+                  {"note", "in-memory mock cluster: for development, demos and tests only; "
+                           "everything is lost when the broker stops"}});
+  }
+  bootstrap = kafka.bootstrap_servers;
+
+  std::vector<kafka::TopicSpec> specs;
+  auto add = [&](std::string name, int partitions, bool compact) {
+    kafka::TopicSpec t;
+    t.name = std::move(name);
+    t.partitions = partitions;
+    t.replication_factor = config.replication_factor;
+    if (compact) t.configs.push_back({"cleanup.policy", "compact"});
+    specs.push_back(std::move(t));
+  };
+  add(topics.Ingress(), config.ingress_partitions, false);
+  add(topics.Audit(), config.ingress_partitions, false);  // one chain per ingress partition
+  add(topics.AcceptedIds(), 3, true);
+  add(topics.AckedItems(), 3, true);
+  add(topics.Sources(), 3, true);
+  add(topics.Consents(), 3, true);
+  add(topics.Holds(), 3, true);
+  add(topics.DeliveryIndex(), 3, false);
+  for (const liaison::v1::Endpoint& e : Chain()->registry().proto().endpoints()) {
+    add(topics.Deliver(e.id()), config.deliver_partitions, false);
+  }
+  if (embedded != nullptr) {
+    for (const kafka::TopicSpec& t : specs) {
+      absl::Status s = embedded->CreateTopic(t.name, t.partitions, t.replication_factor);
+      if (!s.ok() && !absl::IsAlreadyExists(s)) return s;
+    }
+  } else if (config.create_topics) {
+    LIAISON_RETURN_IF_ERROR(kafka::CreateTopics(kafka, specs, absl::Seconds(30)));
+  }
+
+  kafka::ProducerOptions options;
+  options.message_timeout_ms = config.produce_timeout_ms;
+  options.max_message_bytes = static_cast<int>(config.max_message_bytes * 2 + 1024 * 1024);
+  LIAISON_ASSIGN_OR_RETURN(producer, kafka::Producer::Create(kafka, options));
+  return absl::OkStatus();
+}
+
+absl::Status Broker::Impl::StartMirrors() {
+  accepted = std::make_unique<AcceptedIds>(config.dedup_window);
+  acked = std::make_unique<AckedItems>(config.dedup_window);
+  mirrors.push_back(std::make_unique<TopicMirror>(
+      kafka, topics.AcceptedIds(), [this](const kafka::Record& r) {
+        liaison::v1::AcceptedId a;
+        if (a.ParseFromString(r.value)) accepted->Insert(a);
+      }));
+  mirrors.push_back(std::make_unique<TopicMirror>(
+      kafka, topics.AckedItems(), [this](const kafka::Record& r) {
+        liaison::v1::AckedItem a;
+        if (a.ParseFromString(r.value)) {
+          acked->Insert(a.recipient(), a.item_id(), FromProto(a.acknowledged_at()));
+        }
+      }));
+  mirrors.push_back(std::make_unique<TopicMirror>(
+      kafka, topics.Sources(), [this](const kafka::Record& r) {
+        liaison::v1::RecordedSource s;
+        if (s.ParseFromString(r.value)) sources.Put(SourceBook::FromProto(s));
+      }));
+  mirrors.push_back(std::make_unique<TopicMirror>(
+      kafka, topics.Consents(), [this](const kafka::Record& r) {
+        liaison::v1::RecordedConsent c;
+        if (c.ParseFromString(r.value)) consents.Put(ConsentBook::FromProto(c));
+      }));
+  for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->Start());
+  for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->WaitCaughtUp(absl::Seconds(60)));
+  return absl::OkStatus();
+}
+
+void Broker::Impl::Watch() {
+  const absl::Duration every =
+      std::min(config.crl_refresh > absl::ZeroDuration() ? config.crl_refresh : absl::Hours(1),
+               config.registry_refresh > absl::ZeroDuration() ? config.registry_refresh
+                                                              : absl::Hours(1));
+  while (!stop_watching.WaitForNotificationWithTimeout(every)) {
+    if (config.crl_refresh > absl::ZeroDuration() && ModifiedAt(config.crl_path) != crl_mtime) {
+      if (absl::Status s = LoadCrl(); !s.ok()) {
+        log::Error("broker.crl_reload_failed", {{"error", s.ToString()}});
+      }
+    }
+    if (config.registry_refresh > absl::ZeroDuration() &&
+        ModifiedAt(config.registry_path) != registry_mtime) {
+      if (absl::Status s = LoadChain(); !s.ok()) {
+        // The registry in force stays; the error names file, line and field.
+        log::Error("broker.registry_reload_failed", {{"error", s.ToString()}});
+      }
+    }
+  }
+}
+
+absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = std::move(config);
+  Impl& b = *impl;
+  b.clock = b.config.clock != nullptr ? b.config.clock : &b.real_clock;
+  b.topics = Topics(b.config.topic_prefix);
+
+  LIAISON_ASSIGN_OR_RETURN(b.signer,
+                           certs::Signer::FromPemFiles(b.config.key_path, b.config.cert_path));
+  LIAISON_RETURN_IF_ERROR(b.LoadCrl());
+  if (absl::StatusOr<certs::Identity> self = b.verifier->trust_store()->Validate(
+          b.signer->certificate(), certs::Role::kBroker, absl::Now());
+      !self.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("broker certificate ", b.config.cert_path, ": ", self.status().message()));
+  }
+  LIAISON_RETURN_IF_ERROR(b.LoadChain());
+  LIAISON_ASSIGN_OR_RETURN(std::string secret, PseudonymSecret(b.config));
+  b.pseudonymiser = std::make_unique<HmacPseudonymiser>(std::move(secret));
+  LIAISON_RETURN_IF_ERROR(b.StartKafka());
+  LIAISON_RETURN_IF_ERROR(b.StartMirrors());
+
+  const std::string node_id = b.signer->certificate().common_name();
+  b.pool = std::make_unique<WorkerPool>(b.config.worker_threads);
+  b.countersigner = std::make_unique<Countersigner>(b.signer.get());
+  b.notices = std::make_unique<NoticeWriter>(b.topics, b.producer.get(), b.countersigner.get());
+  b.audit = std::make_unique<AuditLog>(b.topics, b.kafka, b.producer.get());
+
+  PolicyStageDeps stage;
+  stage.kafka = b.kafka;
+  stage.topics = b.topics;
+  stage.producer = b.producer.get();
+  stage.countersigner = b.countersigner.get();
+  stage.notices = b.notices.get();
+  stage.pool = b.pool.get();
+  stage.chain = [&b] { return b.Chain(); };
+  stage.clock = b.clock;
+  stage.accepted = b.accepted.get();
+  stage.audit = b.audit.get();
+  stage.sources = &b.sources;
+  stage.consents = &b.consents;
+  stage.counters = &b.counters;
+  stage.pseudonymiser = b.pseudonymiser.get();
+  stage.broker_id = node_id;
+  stage.session_timeout_ms = b.config.consumer_session_timeout_ms;
+  stage.on_held = [&b](const liaison::v1::HeldDelivery& h) { b.holds->Add(h); };
+  stage.on_consent = [&b](const liaison::v1::ConsentGrant& g) { b.holds->OnConsent(g); };
+  b.stage = std::make_unique<PolicyStage>(std::move(stage));
+
+  HoldBookDeps holds;
+  holds.kafka = b.kafka;
+  holds.topics = b.topics;
+  holds.stage = b.stage.get();
+  holds.producer = b.producer.get();
+  holds.countersigner = b.countersigner.get();
+  holds.clock = b.clock;
+  holds.broker_id = node_id;
+  b.holds = std::make_unique<HoldBook>(std::move(holds));
+  LIAISON_RETURN_IF_ERROR(b.holds->Start(absl::Seconds(60)));
+  if (b.config.run_policy_stage) LIAISON_RETURN_IF_ERROR(b.stage->Start());
+
+  IngressOptions ingress;
+  ingress.node_id = node_id;
+  ingress.max_message_bytes = b.config.max_message_bytes;
+  b.ingress = std::make_unique<Ingress>(
+      b.topics, b.producer.get(), b.verifier.get(),
+      [&b] { return b.Chain()->registry_ptr(); }, b.accepted.get(), b.pool.get(), b.clock,
+      ingress);
+
+  SubscriptionDeps sub;
+  sub.kafka = b.kafka;
+  sub.topics = b.topics;
+  sub.producer = b.producer.get();
+  sub.acked = b.acked.get();
+  sub.notices = b.notices.get();
+  sub.pool = b.pool.get();
+  sub.session_timeout_ms = b.config.consumer_session_timeout_ms;
+  sub.clock = b.clock;
+  b.exchange = std::make_unique<ExchangeService>(b.ingress.get(), b.peers.get(), sub);
+
+  LIAISON_ASSIGN_OR_RETURN(std::string key_pem, ReadFile(b.config.key_path, "broker key"));
+  LIAISON_ASSIGN_OR_RETURN(std::string cert_pem, ReadFile(b.config.cert_path, "broker certificate"));
+  grpc::SslServerCredentialsOptions ssl(
+      // Requested and verified when presented; a call without one gets a
+      // precise UNAUTHENTICATED instead of a failed handshake.
+      GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+  ssl.pem_root_certs = b.verifier->trust_store()->ca_pem();
+  ssl.pem_key_cert_pairs.push_back({key_pem, cert_pem});
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(b.config.listen_address, grpc::SslServerCredentials(ssl), &b.port);
+  builder.RegisterService(b.exchange.get());
+  // Room for the largest envelope plus its certificate and framing; larger
+  // ones get our own RESOURCE_EXHAUSTED naming the limit.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(b.config.max_message_bytes + 1024 * 1024));
+  builder.SetMaxSendMessageSize(64 * 1024 * 1024);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  b.server = builder.BuildAndStart();
+  if (b.server == nullptr || b.port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", b.config.listen_address, " (address in use?)"));
+  }
+  b.server->GetHealthCheckService()->SetServingStatus(true);
+  b.watcher = std::thread([&b] { b.Watch(); });
+  log::Info("broker.started", {{"node_id", node_id},
+                               {"port", b.port},
+                               {"kafka", b.bootstrap},
+                               {"embedded_kafka", b.embedded != nullptr}});
+  return std::unique_ptr<Broker>(new Broker(std::move(impl)));
+}
+
+Broker::Broker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Broker::~Broker() { Shutdown(); }
+
+void Broker::Shutdown() {
+  Impl& b = *impl_;
+  if (b.shut_down) return;
+  b.shut_down = true;
+  b.stop_watching.Notify();
+  if (b.watcher.joinable()) b.watcher.join();
+  if (b.server != nullptr) {
+    b.server->GetHealthCheckService()->SetServingStatus(false);
+    b.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  }
+  if (b.exchange != nullptr) b.exchange->Shutdown();
+  if (b.stage != nullptr) b.stage->Stop();
+  if (b.holds != nullptr) b.holds->Stop();
+  for (auto& m : b.mirrors) m->Stop();
+  // Queued work may still produce; producer callbacks may still queue work:
+  // drain the pool first, then the producer (its callbacks' new tasks are
+  // dropped: what did not finish is replayed from Kafka).
+  if (b.pool != nullptr) b.pool->Shutdown();
+  b.producer.reset();
+  if (b.server != nullptr) b.server->Wait();
+  log::Info("broker.stopped", {{"port", b.port}});
+}
+
+absl::Status Broker::WaitReady(absl::Duration timeout) {
+  if (!impl_->config.run_policy_stage) return absl::OkStatus();
+  const absl::Time deadline = absl::Now() + timeout;
+  while (impl_->stage->OwnedPartitions().empty()) {
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError("the policy stage has no ingress partitions yet");
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Broker::ReloadRegistry() { return impl_->LoadChain(); }
+absl::Status Broker::ReloadCrl() { return impl_->LoadCrl(); }
+int Broker::port() const { return impl_->port; }
+const std::string& Broker::node_id() const { return impl_->kafka.client_id; }
+const std::string& Broker::bootstrap_servers() const { return impl_->bootstrap; }
+kafka::EmbeddedCluster* Broker::embedded_cluster() const { return impl_->embedded.get(); }
+
+}  // namespace liaison::broker

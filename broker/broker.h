@@ -1,0 +1,53 @@
+// One broker node, assembled: Kafka (real or embedded), state mirrored from
+// Kafka, the front door, the policy stage, delivery, and the gRPC server.
+// main.cc and the integration tests start it the same way.
+#ifndef LIAISON_BROKER_BROKER_H_
+#define LIAISON_BROKER_BROKER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "broker/config.h"
+#include "connectors/kafka/embedded_cluster.h"
+
+namespace liaison::broker {
+
+class Broker {
+ public:
+  // Starts everything and returns once the node serves. Errors name the
+  // file or setting at fault.
+  static absl::StatusOr<std::unique_ptr<Broker>> Start(BrokerConfig config);
+  // Shuts down (see Shutdown).
+  ~Broker();
+
+  // Stops taking calls, ends streams, finishes in-flight Kafka writes, stops
+  // the stages. Idempotent.
+  void Shutdown();
+
+  // Waits until the policy stage owns ingress partitions (the consumer
+  // group's first join takes seconds). OK at once without a policy stage.
+  absl::Status WaitReady(absl::Duration timeout);
+
+  // Re-reads the registry file; on error the old registry stays in force.
+  absl::Status ReloadRegistry();
+  // Re-reads the CRL file.
+  absl::Status ReloadCrl();
+
+  int port() const;
+  const std::string& node_id() const;
+  const std::string& bootstrap_servers() const;
+  // The in-process mock cluster, or null on a real cluster. Tests use it for
+  // fault injection.
+  kafka::EmbeddedCluster* embedded_cluster() const;
+
+  struct Impl;
+
+ private:
+  explicit Broker(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace liaison::broker
+
+#endif  // LIAISON_BROKER_BROKER_H_

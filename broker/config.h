@@ -1,0 +1,76 @@
+// Everything a broker node needs to start. main.cc fills it from flags;
+// tests fill it directly.
+#ifndef LIAISON_BROKER_CONFIG_H_
+#define LIAISON_BROKER_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/time/time.h"
+#include "broker/clock.h"
+#include "connectors/kafka/client_config.h"
+
+namespace liaison::broker {
+
+struct BrokerConfig {
+  // gRPC listener for liaison.v1.Exchange ("127.0.0.1:0" picks a free port).
+  std::string listen_address = "127.0.0.1:7443";
+
+  // Identity (certs/scripts/mint-dev-pki.sh layout: DIR/ca.pem, DIR/crl.pem,
+  // DIR/broker/tls.{pem,key}). The broker certificate serves TLS and
+  // countersigns; its CN is the node id.
+  std::string ca_path;
+  std::string crl_path;
+  std::string cert_path;
+  std::string key_path;
+  // How often the CRL file is re-read (0 = never).
+  absl::Duration crl_refresh = absl::Seconds(10);
+
+  // The registry (text-format liaison.v1.Registry). Re-read when the file
+  // changes (checked every registry_refresh) and on ReloadRegistry().
+  std::string registry_path;
+  absl::Duration registry_refresh = absl::Seconds(5);
+
+  // The network-wide secret behind pseudonymous victim references
+  // (DP-CAT-02, DP-CHILD-01): every broker node must use the same one.
+  // Read from pseudonym_key_path; created there (32 random bytes, mode 600)
+  // when missing and create_pseudonym_key is set (the embedded default).
+  std::string pseudonym_key_path;
+  bool create_pseudonym_key = false;
+
+  // Kafka. Empty bootstrap_servers: start librdkafka's mock cluster in-process
+  // (the embedded default: in memory, for development, demos and tests).
+  kafka::ClientConfig kafka;
+  int embedded_brokers = 3;
+  std::string topic_prefix = "liaison";
+  int ingress_partitions = 6;
+  int deliver_partitions = 3;
+  int replication_factor = 3;
+  // Create missing topics at start (Admin API on a real cluster).
+  bool create_topics = true;
+  // How long Kafka may take to acknowledge a write before the sender is told
+  // UNAVAILABLE (message.timeout.ms).
+  int produce_timeout_ms = 30000;
+  int consumer_session_timeout_ms = 10000;
+
+  // Largest accepted message (SignedEnvelope.message), in bytes.
+  size_t max_message_bytes = 4 * 1024 * 1024;
+  // How long accepted ids and acknowledged items are remembered for
+  // deduplication.
+  absl::Duration dedup_window = absl::Hours(24 * 7);
+  // Run the policy stage (a member of the `liaison-policy` consumer group).
+  // A node without it only accepts and delivers: front-door nodes can scale
+  // apart from policy nodes.
+  bool run_policy_stage = true;
+
+  // Threads verifying and countersigning (0 = one per core).
+  unsigned worker_threads = 0;
+
+  // Policy time (created_at skew, erase_by, holds). Not owned; null = real
+  // clock. Certificates and Kafka always use the real clock.
+  const Clock* clock = nullptr;
+};
+
+}  // namespace liaison::broker
+
+#endif  // LIAISON_BROKER_CONFIG_H_

@@ -1,0 +1,260 @@
+#include "broker/hold_book.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "base/log.h"
+#include "base/proto_time.h"
+#include "broker/countersigner.h"
+#include "broker/notices.h"
+
+namespace liaison::broker {
+namespace {
+
+absl::Time Due(const liaison::v1::HeldDelivery& held) {
+  if (held.outcome() == liaison::v1::OUTCOME_DELAY) return FromProto(held.not_before());
+  absl::Time due = absl::InfiniteFuture();
+  for (const liaison::v1::PolicyHold& h : held.holds()) {
+    due = std::min(due, FromProto(h.expires_at()));
+  }
+  return due;
+}
+
+bool Covers(const liaison::v1::ConsentGrant& grant, const std::string& message_id) {
+  return std::find(grant.message_ids().begin(), grant.message_ids().end(), message_id) !=
+         grant.message_ids().end();
+}
+
+}  // namespace
+
+HoldBook::HoldBook(HoldBookDeps deps) : deps_(std::move(deps)) {}
+
+HoldBook::~HoldBook() { Stop(); }
+
+absl::Status HoldBook::Start(absl::Duration catch_up_timeout) {
+  mirror_ = std::make_unique<TopicMirror>(deps_.kafka, deps_.topics.Holds(),
+                                          [this](const kafka::Record& r) { Apply(r); });
+  if (absl::Status s = mirror_->Start(); !s.ok()) return s;
+  if (absl::Status s = mirror_->WaitCaughtUp(catch_up_timeout); !s.ok()) return s;
+  thread_ = std::thread([this] { Loop(); });
+  return absl::OkStatus();
+}
+
+void HoldBook::Stop() {
+  if (stop_.exchange(true)) return;
+  if (thread_.joinable()) thread_.join();
+  if (mirror_ != nullptr) mirror_->Stop();
+}
+
+void HoldBook::Apply(const kafka::Record& record) {
+  absl::MutexLock lock(&mu_);
+  if (record.value.empty()) {  // tombstone
+    holds_.erase(record.key);
+    finished_.erase(record.key);
+    return;
+  }
+  liaison::v1::HeldDelivery held;
+  if (!held.ParseFromString(record.value)) {
+    log::Error("holds.unreadable", {{"partition", record.partition}, {"offset", record.offset}});
+    return;
+  }
+  if (finished_.contains(held.hold_id())) return;  // finished here, tombstone on its way
+  Entry& e = holds_[held.hold_id()];
+  if (e.busy) return;
+  e.held = std::move(held);
+}
+
+void HoldBook::Add(const liaison::v1::HeldDelivery& held) {
+  absl::MutexLock lock(&mu_);
+  finished_.erase(held.hold_id());
+  Entry& e = holds_[held.hold_id()];
+  e.held = held;
+  e.busy = false;
+}
+
+void HoldBook::OnConsent(const liaison::v1::ConsentGrant& grant) {
+  absl::MutexLock lock(&mu_);
+  for (auto& [id, e] : holds_) {
+    if (Covers(grant, e.held.message_id())) e.recheck = true;
+  }
+}
+
+std::vector<HoldBook::Pending> HoldBook::List() const {
+  std::vector<Pending> out;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, e] : holds_) {
+    Pending p;
+    p.hold_id = id;
+    p.message_id = e.held.message_id();
+    p.sender = e.held.sender();
+    p.recipient = e.held.recipient();
+    p.outcome = e.held.outcome();
+    for (const liaison::v1::PolicyHold& h : e.held.holds()) {
+      p.awaiting.push_back(absl::StrCat(h.awaiting(), " (",
+                                        liaison::v1::ConsentKind_Name(h.consent_kind()), ", ",
+                                        h.rule_id(), ")"));
+    }
+    p.created_at = FromProto(e.held.created_at());
+    p.due = Due(e.held);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+size_t HoldBook::size() const {
+  absl::MutexLock lock(&mu_);
+  return holds_.size();
+}
+
+void HoldBook::Loop() {
+  while (!stop_) {
+    absl::SleepFor(deps_.tick);
+    Tick();
+  }
+}
+
+void HoldBook::Tick() {
+  const absl::Time now = deps_.clock->Now();
+  std::vector<int32_t> owned = deps_.stage->OwnedPartitions();
+  std::vector<liaison::v1::HeldDelivery> due;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, e] : holds_) {
+      if (e.busy) continue;
+      if (std::find(owned.begin(), owned.end(), e.held.ingress_partition()) == owned.end()) {
+        continue;  // another node's policy stage works this one
+      }
+      if (e.recheck || now >= Due(e.held)) {
+        e.busy = true;
+        e.recheck = false;
+        due.push_back(e.held);
+      }
+    }
+  }
+  for (liaison::v1::HeldDelivery& held : due) Work(std::move(held), now);
+}
+
+void HoldBook::Work(liaison::v1::HeldDelivery held, absl::Time now) {
+  const std::string hold_id = held.hold_id();
+  Outputs outputs = deps_.stage->Evaluate(held.ingress(), {held.recipient()}, now, "released",
+                                          held.ingress_partition());
+  if (outputs.flow.empty()) {  // unreadable: cannot be decided, drop loudly
+    log::Error("holds.undecidable", {{"hold_id", hold_id}});
+    Finish(hold_id, true);
+    Tombstone(hold_id);
+    return;
+  }
+  const liaison::v1::Outcome outcome = outputs.flow.front().outcome;
+  const bool timed_out = held.outcome() == liaison::v1::OUTCOME_HOLD && now >= Due(held);
+
+  if (outcome == liaison::v1::OUTCOME_HOLD && !timed_out) {
+    // Still waiting (e.g. one of two consents arrived). Nothing to write.
+    Finish(hold_id, false);
+    return;
+  }
+  if (outcome == liaison::v1::OUTCOME_HOLD && timed_out) {
+    // DOMAIN.md §2: a hold becomes a reject when its timeout passes.
+    Outputs reject;
+    liaison::v1::AuditEntry a = outputs.audit.front();
+    a.set_event("hold-timeout");
+    a.set_decision(liaison::v1::OUTCOME_REJECT);
+    a.set_operation(liaison::v1::AUDIT_OPERATION_REFUSAL);
+    reject.audit.push_back(std::move(a));
+    liaison::v1::Notice n;
+    n.set_kind(liaison::v1::NOTICE_KIND_NON_DELIVERY);
+    n.set_addressee(held.sender());
+    n.set_message_id(held.message_id());
+    n.set_recipient(held.recipient());
+    n.set_hold_id(hold_id);
+    for (const liaison::v1::PolicyHold& h : held.holds()) {
+      n.add_rule_ids(h.rule_id());
+      n.add_reasons(absl::StrCat(h.rule_id(), ": no ",
+                                 liaison::v1::ConsentKind_Name(h.consent_kind()), " from ",
+                                 h.awaiting(), " before ",
+                                 absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", FromProto(h.expires_at()),
+                                                  absl::UTCTimeZone()),
+                                 "; not delivered"));
+    }
+    liaison::v1::Statement statement;
+    const std::string item_id = NoticeWriter::ItemId(n);
+    *statement.mutable_notice() = std::move(n);
+    absl::StatusOr<liaison::v1::BrokerSigned> s =
+        deps_.countersigner->Sign(std::move(statement), now);
+    if (s.ok()) {
+      liaison::v1::DeliveryItem item;
+      item.set_item_id(item_id);
+      item.set_recipient(held.sender());
+      *item.mutable_statement() = std::move(*s);
+      reject.records.push_back({deps_.topics.Deliver(held.sender()), held.sender(),
+                                item.SerializeAsString(), kafka::kAnyPartition, std::nullopt});
+    }
+    FlowEvent flow = outputs.flow.front();
+    flow.outcome = liaison::v1::OUTCOME_REJECT;
+    flow.event = "hold-timeout";
+    reject.flow.push_back(std::move(flow));
+    outputs = std::move(reject);
+  } else if (outcome == liaison::v1::OUTCOME_ALLOW || outcome == liaison::v1::OUTCOME_REDACT) {
+    liaison::v1::Notice n;
+    n.set_kind(liaison::v1::NOTICE_KIND_RELEASED);
+    n.set_addressee(held.sender());
+    n.set_message_id(held.message_id());
+    n.set_recipient(held.recipient());
+    n.set_hold_id(hold_id);
+    n.add_reasons(held.outcome() == liaison::v1::OUTCOME_DELAY
+                      ? "the delay ended; delivered"
+                      : "the awaited consent was recorded; delivered");
+    liaison::v1::Statement statement;
+    const std::string item_id = NoticeWriter::ItemId(n);
+    *statement.mutable_notice() = std::move(n);
+    absl::StatusOr<liaison::v1::BrokerSigned> s =
+        deps_.countersigner->Sign(std::move(statement), now);
+    if (s.ok()) {
+      liaison::v1::DeliveryItem item;
+      item.set_item_id(item_id);
+      item.set_recipient(held.sender());
+      *item.mutable_statement() = std::move(*s);
+      outputs.records.push_back({deps_.topics.Deliver(held.sender()), held.sender(),
+                                 item.SerializeAsString(), kafka::kAnyPartition, std::nullopt});
+    }
+  }
+  // A new DELAY (or HOLD) replaces this hold under the same id; anything
+  // else ends it.
+  const bool ends = outputs.held.empty();
+  deps_.stage->Write(held.ingress_partition(), std::move(outputs),
+                     [this, hold_id, ends](absl::Status s) {
+                       if (!s.ok()) {
+                         log::Warning("holds.write_failed",
+                                      {{"hold_id", hold_id}, {"error", s.ToString()}});
+                         Finish(hold_id, false);  // tried again on the next tick
+                         return;
+                       }
+                       if (ends) {
+                         Tombstone(hold_id);
+                         Finish(hold_id, true);
+                       }
+                     });
+}
+
+void HoldBook::Finish(const std::string& hold_id, bool remove) {
+  absl::MutexLock lock(&mu_);
+  auto it = holds_.find(hold_id);
+  if (it == holds_.end()) return;
+  if (remove) {
+    holds_.erase(it);
+    finished_.insert(hold_id);
+  } else {
+    it->second.busy = false;
+  }
+}
+
+void HoldBook::Tombstone(const std::string& hold_id) {
+  deps_.producer->Produce(deps_.topics.Holds(), hold_id, std::string(),
+                          [hold_id](const kafka::DeliveryReport& r) {
+                            if (!r.status.ok()) {
+                              log::Warning("holds.tombstone_failed",
+                                           {{"hold_id", hold_id}, {"error", r.status.ToString()}});
+                            }
+                          });
+}
+
+}  // namespace liaison::broker

@@ -1,0 +1,98 @@
+// Held and delayed deliveries (DOMAIN.md §2 HOLD and DELAY). Every node
+// mirrors `liaison.holds`; the node that owns a hold's ingress partition in
+// the policy stage works it:
+//  - a consent, approval or refusal covering the message → re-evaluate the
+//    whole chain: released (delivered, sender told RELEASED), rejected, or
+//    still waiting;
+//  - the hold's timeout (72 h, 2 h when URGENT) passes → reject: audit
+//    entry and NON_DELIVERY notice to the sender;
+//  - a delay's not_before passes → re-evaluate and deliver.
+// Time is the broker's policy clock, so tests move it instead of sleeping.
+#ifndef LIAISON_BROKER_HOLD_BOOK_H_
+#define LIAISON_BROKER_HOLD_BOOK_H_
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/clock.h"
+#include "broker/policy_stage.h"
+#include "broker/topic_mirror.h"
+#include "liaison/v1/broker_state.pb.h"
+
+namespace liaison::broker {
+
+struct HoldBookDeps {
+  kafka::ClientConfig kafka;
+  Topics topics;
+  PolicyStage* stage = nullptr;
+  kafka::Producer* producer = nullptr;
+  const Countersigner* countersigner = nullptr;
+  const Clock* clock = nullptr;
+  std::string broker_id;
+  absl::Duration tick = absl::Milliseconds(200);
+};
+
+class HoldBook {
+ public:
+  explicit HoldBook(HoldBookDeps deps);
+  ~HoldBook();
+
+  // Reads the holds topic, then works holds until Stop.
+  absl::Status Start(absl::Duration catch_up_timeout);
+  void Stop();
+
+  // A hold this node just created (before the mirror shows it).
+  void Add(const liaison::v1::HeldDelivery& held) ABSL_LOCKS_EXCLUDED(mu_);
+  // A consent was recorded: re-evaluate the holds it covers.
+  void OnConsent(const liaison::v1::ConsentGrant& grant) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Metadata of the pending holds (no content), for operators.
+  struct Pending {
+    std::string hold_id;
+    std::string message_id;
+    std::string sender;
+    std::string recipient;
+    liaison::v1::Outcome outcome;
+    std::vector<std::string> awaiting;  // "DE-BKA (CONSENT_KIND_PROVIDER, DP-HC-03)"
+    absl::Time created_at;
+    absl::Time due;  // hold timeout or delay end
+  };
+  std::vector<Pending> List() const ABSL_LOCKS_EXCLUDED(mu_);
+  size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Works due holds now (tests call it after moving the clock).
+  void TickForTest() { Tick(); }
+
+ private:
+  struct Entry {
+    liaison::v1::HeldDelivery held;
+    bool recheck = false;
+    bool busy = false;
+  };
+  void Apply(const kafka::Record& record) ABSL_LOCKS_EXCLUDED(mu_);
+  void Loop();
+  void Tick() ABSL_LOCKS_EXCLUDED(mu_);
+  void Work(liaison::v1::HeldDelivery held, absl::Time now);
+  void Finish(const std::string& hold_id, bool remove) ABSL_LOCKS_EXCLUDED(mu_);
+  void Tombstone(const std::string& hold_id);
+
+  const HoldBookDeps deps_;
+  std::unique_ptr<TopicMirror> mirror_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+
+  mutable absl::Mutex mu_;
+  std::map<std::string, Entry> holds_ ABSL_GUARDED_BY(mu_);
+  // Holds finished here whose tombstone the mirror may not have seen yet.
+  absl::flat_hash_set<std::string> finished_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace liaison::broker
+
+#endif  // LIAISON_BROKER_HOLD_BOOK_H_

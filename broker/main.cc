@@ -1,0 +1,158 @@
+// liaison-broker: flags → BrokerConfig → Broker::Start → wait for a signal.
+//
+// With no --kafka-bootstrap the broker runs on the embedded default: an
+// in-process mock Kafka cluster (in memory: for development, demos and
+// tests) and a development PKI minted into the state folder on first start.
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
+#include "base/log.h"
+#include "broker/broker.h"
+#include "nlohmann/json.hpp"
+
+namespace {
+
+std::atomic<int> last_signal{0};
+
+void OnSignal(int signal) { last_signal = signal; }
+
+std::string Absolute(const std::string& path) {
+  return std::filesystem::absolute(path).lexically_normal().string();
+}
+
+int MintDevPki(const std::string& script, const std::string& dir) {
+  const std::string command = "'" + script + "' init '" + dir + "'";
+  return std::system(command.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"liaison-broker: one node of the Liaison exchange"};
+  std::string state_dir = "var/dev";
+  std::string pki_dir;
+  std::string registry = LIAISON_DEFAULT_REGISTRY;
+  std::string listen = "127.0.0.1:7443";
+  std::string bootstrap;
+  std::vector<std::string> kafka_properties;
+  std::string topic_prefix = "liaison";
+  size_t max_message_bytes = 4 * 1024 * 1024;
+  int produce_timeout_ms = 30000;
+  unsigned workers = 0;
+  bool mint = true;
+  std::string pseudonym_key;
+  app.add_option("--state-dir", state_dir,
+                 "Folder for the broker's local files (dev PKI, broker.json)")
+      ->capture_default_str();
+  app.add_option("--pki", pki_dir,
+                 "PKI folder (ca.pem, crl.pem, broker/tls.{pem,key}); default <state-dir>/pki");
+  app.add_option("--registry", registry, "Registry file (text-format liaison.v1.Registry)")
+      ->capture_default_str();
+  app.add_option("--listen", listen, "Exchange gRPC address")->capture_default_str();
+  app.add_option("--kafka-bootstrap", bootstrap,
+                 "Kafka bootstrap servers; empty = embedded mock cluster (in memory)");
+  app.add_option("--kafka-property", kafka_properties,
+                 "Extra librdkafka property key=value (repeatable), e.g. security.protocol=ssl");
+  app.add_option("--topic-prefix", topic_prefix)->capture_default_str();
+  app.add_option("--max-message-bytes", max_message_bytes)->capture_default_str();
+  app.add_option("--produce-timeout-ms", produce_timeout_ms,
+                 "How long Kafka may take to acknowledge before senders get UNAVAILABLE")
+      ->capture_default_str();
+  app.add_option("--workers", workers, "Verification/signing threads (0 = one per core)");
+  app.add_option("--pseudonym-key", pseudonym_key,
+                 "Network-wide secret for pseudonymous victim references (all nodes share it); "
+                 "default <state-dir>/pseudonym.key, created only with embedded Kafka");
+  app.add_flag("!--no-mint-dev-pki", mint,
+               "Do not mint a development PKI when the PKI folder is missing");
+  CLI11_PARSE(app, argc, argv);
+
+  namespace log = liaison::log;
+  std::filesystem::create_directories(state_dir);
+  if (pki_dir.empty()) pki_dir = state_dir + "/pki";
+  pki_dir = Absolute(pki_dir);
+  if (!std::filesystem::exists(pki_dir + "/ca.pem")) {
+    if (!mint) {
+      std::cerr << "error: " << pki_dir << "/ca.pem not found (and --no-mint-dev-pki given)\n";
+      return 1;
+    }
+    log::Info("broker.minting_dev_pki", {{"dir", pki_dir}});
+    if (MintDevPki(LIAISON_MINT_SCRIPT, pki_dir) != 0) {
+      std::cerr << "error: minting the development PKI into " << pki_dir << " failed\n";
+      return 1;
+    }
+  }
+
+  liaison::broker::BrokerConfig config;
+  config.listen_address = listen;
+  config.ca_path = pki_dir + "/ca.pem";
+  config.crl_path = pki_dir + "/crl.pem";
+  config.cert_path = pki_dir + "/broker/tls.pem";
+  config.key_path = pki_dir + "/broker/tls.key";
+  config.registry_path = registry;
+  config.pseudonym_key_path = pseudonym_key.empty() ? state_dir + "/pseudonym.key" : pseudonym_key;
+  config.create_pseudonym_key = bootstrap.empty();
+  config.kafka.bootstrap_servers = bootstrap;
+  for (const std::string& kv : kafka_properties) {
+    std::pair<std::string, std::string> p = absl::StrSplit(kv, absl::MaxSplits('=', 1));
+    if (p.first.empty() || kv.find('=') == std::string::npos) {
+      std::cerr << "error: --kafka-property '" << kv << "': expected key=value\n";
+      return 1;
+    }
+    config.kafka.properties[p.first] = p.second;
+  }
+  config.topic_prefix = topic_prefix;
+  config.max_message_bytes = max_message_bytes;
+  config.produce_timeout_ms = produce_timeout_ms;
+  config.worker_threads = workers;
+
+  absl::StatusOr<std::unique_ptr<liaison::broker::Broker>> broker =
+      liaison::broker::Broker::Start(config);
+  if (!broker.ok()) {
+    std::cerr << "error: " << broker.status().message() << "\n";
+    return 1;
+  }
+  const std::string target = "127.0.0.1:" + std::to_string((*broker)->port());
+  {
+    // Tells the CLI where this broker is (`liaison --state-dir ...`).
+    nlohmann::ordered_json info;
+    info["target"] = target;
+    info["pki_dir"] = pki_dir;
+    info["node_id"] = (*broker)->node_id();
+    info["kafka_bootstrap"] = (*broker)->bootstrap_servers();
+    info["embedded_kafka"] = (*broker)->embedded_cluster() != nullptr;
+    info["pid"] = static_cast<int64_t>(getpid());
+    std::ofstream(state_dir + "/broker.json") << info.dump(2) << "\n";
+  }
+  std::cout << "liaison-broker " << (*broker)->node_id() << " serving on " << target
+            << (bootstrap.empty() ? " (embedded Kafka, in memory: data are lost on exit)"
+                                  : " (Kafka " + bootstrap + ")")
+            << "\n  Kafka bootstrap: " << (*broker)->bootstrap_servers()
+            << "\n  state: " << Absolute(state_dir) << "  PKI: " << pki_dir
+            << "\n  Ctrl-C stops; SIGHUP reloads the registry and the CRL" << std::endl;
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGHUP, OnSignal);
+  while (true) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const int sig = last_signal.exchange(0);
+    if (sig == SIGHUP) {
+      absl::Status r = (*broker)->ReloadRegistry();
+      absl::Status c = (*broker)->ReloadCrl();
+      log::Info("broker.reload", {{"registry", r.ok() ? "ok" : r.ToString()},
+                                  {"crl", c.ok() ? "ok" : c.ToString()}});
+    } else if (sig == SIGINT || sig == SIGTERM) {
+      break;
+    }
+  }
+  log::Info("broker.stopping");
+  (*broker)->Shutdown();
+  std::filesystem::remove(state_dir + "/broker.json");
+  return 0;
+}

@@ -1,0 +1,65 @@
+#include "broker/peer.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/security/auth_context.h"
+
+namespace liaison::broker {
+
+PeerAuthenticator::PeerAuthenticator(std::shared_ptr<const certs::TrustStore> trust)
+    : trust_(std::move(trust)) {}
+
+void PeerAuthenticator::SetTrustStore(std::shared_ptr<const certs::TrustStore> trust) {
+  absl::MutexLock lock(&mu_);
+  trust_ = std::move(trust);
+  cache_.clear();
+}
+
+absl::StatusOr<certs::Identity> PeerAuthenticator::Authenticate(
+    const grpc::CallbackServerContext& context, certs::Role role) const {
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  std::vector<grpc::string_ref> pems;
+  if (auth != nullptr) pems = auth->FindPropertyValues("x509_pem_cert");
+  if (pems.empty()) {
+    return absl::UnauthenticatedError(
+        "no client certificate: connect with your TLS certificate issued by the network CA");
+  }
+  const std::string pem(pems.front().data(), pems.front().size());
+  const absl::Time now = absl::Now();
+  std::shared_ptr<const certs::TrustStore> trust;
+  {
+    absl::MutexLock lock(&mu_);
+    trust = trust_;
+    auto it = cache_.find(pem);
+    if (it != cache_.end() && it->second.role == role) {
+      const certs::Identity& id = it->second;
+      if (!trust->IsRevoked(id.serial_hex) && now < id.not_after) return id;
+      cache_.erase(it);
+    }
+  }
+  absl::StatusOr<certs::Certificate> cert = certs::Certificate::FromPem(pem);
+  if (!cert.ok()) return absl::UnauthenticatedError("client certificate: unreadable");
+  if (cert->organizational_unit() != certs::RoleName(role)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("client certificate CN=", cert->common_name(), " has role '",
+                     cert->organizational_unit(), "'; this service needs '",
+                     std::string(certs::RoleName(role)), "'"));
+  }
+  absl::StatusOr<certs::Identity> identity = trust->Validate(*cert, role, now);
+  if (!identity.ok()) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("client ", identity.status().message()));
+  }
+  absl::MutexLock lock(&mu_);
+  if (cache_.size() > 4096) cache_.clear();
+  cache_.emplace(pem, *identity);
+  return identity;
+}
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+}  // namespace liaison::broker

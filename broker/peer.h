@@ -1,0 +1,46 @@
+// Who is on the other end of a gRPC call: the TLS client certificate,
+// checked against the network CA, the CRL and the role the service needs.
+// gRPC's TLS handshake already checked the chain; revocation and role are
+// checked here so that the caller gets a precise status instead of a failed
+// handshake.
+#ifndef LIAISON_BROKER_PEER_H_
+#define LIAISON_BROKER_PEER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "certs/certificate.h"
+#include "certs/trust_store.h"
+#include "grpcpp/server_context.h"
+
+namespace liaison::broker {
+
+class PeerAuthenticator {
+ public:
+  explicit PeerAuthenticator(std::shared_ptr<const certs::TrustStore> trust);
+
+  void SetTrustStore(std::shared_ptr<const certs::TrustStore> trust) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Unauthenticated: no client certificate, or one that is revoked, expired
+  // or not issued by the network CA. PermissionDenied: a valid certificate of
+  // another role (an operator certificate on the Exchange service).
+  // Validated certificates are cached by their PEM; revocation and expiry are
+  // re-checked on every call. Thread-safe.
+  absl::StatusOr<certs::Identity> Authenticate(const grpc::CallbackServerContext& context,
+                                               certs::Role role) const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const certs::TrustStore> trust_ ABSL_GUARDED_BY(mu_);
+  mutable absl::flat_hash_map<std::string, certs::Identity> cache_ ABSL_GUARDED_BY(mu_);
+};
+
+// absl::Status -> grpc::Status (the canonical codes are numerically equal).
+grpc::Status ToGrpc(const absl::Status& status);
+
+}  // namespace liaison::broker
+
+#endif  // LIAISON_BROKER_PEER_H_

@@ -1,0 +1,190 @@
+// The policy stage: consumes `liaison.ingress` in the consumer group
+// `liaison-policy` (several broker nodes share its partitions) and, for every
+// message and every recipient, asks the policy chain, audits the decision,
+// and only then forwards:
+//
+//   ALLOW / REDACT → countersigned DeliveryItem on liaison.deliver.<recipient>
+//                    (one signature per distinct body: recipients receiving
+//                    the same bytes with the same obligations share it)
+//   REJECT         → signed NON_DELIVERY notice to the sender
+//   HOLD / DELAY   → HeldDelivery on liaison.holds + notices (HoldBook works it)
+//
+// At-least-once and deterministic: an ingress offset is committed only when
+// everything it caused is acknowledged by Kafka; a replayed record yields the
+// same item ids, which the delivery side deduplicates. If the audit write
+// fails nothing is forwarded and the record is tried again (DP-LOG-01).
+#ifndef LIAISON_BROKER_POLICY_STAGE_H_
+#define LIAISON_BROKER_POLICY_STAGE_H_
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/accepted_ids.h"
+#include "broker/audit.h"
+#include "broker/clock.h"
+#include "broker/countersigner.h"
+#include "broker/notices.h"
+#include "broker/state_indexes.h"
+#include "broker/topics.h"
+#include "broker/worker_pool.h"
+#include "connectors/kafka/consumer.h"
+#include "connectors/kafka/producer.h"
+#include "liaison/v1/broker_state.pb.h"
+#include "policy/chain.h"
+#include "policy/counters.h"
+#include "policy/redact.h"
+
+namespace liaison::broker {
+
+using ChainProvider = std::function<std::shared_ptr<const policy::Chain>()>;
+
+// Figures for metrics and the operators' views.
+struct PolicyStageStats {
+  std::atomic<int64_t> messages{0};
+  std::atomic<int64_t> decisions[6] = {};  // by liaison.v1.Outcome
+  std::atomic<int64_t> retries{0};
+  std::atomic<int64_t> audit_failures{0};
+  std::atomic<int64_t> ingress_lost{0};
+  std::atomic<int64_t> unreadable{0};
+};
+
+// One decided (message, recipient) pair, for the operators' flow view.
+// Metadata only.
+struct FlowEvent {
+  std::string message_id;
+  liaison::v1::Kind kind = liaison::v1::KIND_UNSPECIFIED;
+  std::string sender;
+  std::string recipient;
+  size_t bytes = 0;
+  liaison::v1::Outcome outcome = liaison::v1::OUTCOME_UNSPECIFIED;
+  std::vector<std::string> rule_ids;
+  absl::Time accepted_at;
+  absl::Time decided_at;
+  std::string event;  // "decided", "released", "hold-timeout", ...
+};
+using FlowListener = std::function<void(const FlowEvent&)>;
+
+struct PolicyStageDeps {
+  kafka::ClientConfig kafka;
+  Topics topics;
+  kafka::Producer* producer = nullptr;
+  const Countersigner* countersigner = nullptr;
+  const NoticeWriter* notices = nullptr;
+  WorkerPool* pool = nullptr;
+  ChainProvider chain;
+  const Clock* clock = nullptr;
+  const AcceptedIds* accepted = nullptr;
+  AuditLog* audit = nullptr;
+  SourceBook* sources = nullptr;
+  ConsentBook* consents = nullptr;
+  policy::SlidingWindowCounters* counters = nullptr;
+  const policy::Pseudonymiser* pseudonymiser = nullptr;
+  std::string broker_id;
+  int session_timeout_ms = 10000;
+  // Called for every decision (may be null). Must be quick and thread-safe.
+  FlowListener on_flow;
+  // Called when a KIND_CONSENT message was recorded (HoldBook re-checks).
+  std::function<void(const liaison::v1::ConsentGrant&)> on_consent;
+  // Called for every new HeldDelivery (HoldBook takes it over).
+  std::function<void(const liaison::v1::HeldDelivery&)> on_held;
+};
+
+// What one evaluation of a message produces; also used by HoldBook to
+// release held messages through the same code path.
+struct Outputs {
+  struct Record {
+    std::string topic;
+    std::string key;
+    std::string value;
+    int32_t partition = kafka::kAnyPartition;
+    // For deliveries: the index entry to write once the record's offset is known.
+    std::optional<liaison::v1::DeliveryIndexEntry> index;
+  };
+  std::vector<liaison::v1::AuditEntry> audit;
+  std::vector<Record> records;
+  std::vector<liaison::v1::HeldDelivery> held;
+  std::vector<FlowEvent> flow;
+};
+
+
+class PolicyStage {
+ public:
+  explicit PolicyStage(PolicyStageDeps deps);
+  ~PolicyStage();
+
+  absl::Status Start();
+  // Stops consuming, waits for in-flight work, commits what is done.
+  void Stop();
+
+  // Decides `ingress` for `recipients` at `now` and builds everything to
+  // write (the audit entries first). `event` names the occasion in audit and
+  // flow records ("decided", "released"). Thread-safe; pure apart from the
+  // countersignature and the volume counters.
+  Outputs Evaluate(const liaison::v1::IngressRecord& ingress,
+                   const std::vector<std::string>& recipients, absl::Time now,
+                   const std::string& event, int32_t ingress_partition) const;
+
+  // Audits then writes `outputs` (audit first; nothing else if the audit
+  // write fails); `done` gets OK when every record is acknowledged.
+  void Write(int32_t chain, Outputs outputs, std::function<void(absl::Status)> done);
+
+  // Ingress partitions this node owns now (HoldBook works only their holds).
+  std::vector<int32_t> OwnedPartitions() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  const PolicyStageStats& stats() const { return stats_; }
+  int64_t lag() const { return lag_.load(); }
+
+ private:
+  struct Work;
+  struct Partition {
+    std::deque<std::shared_ptr<Work>> works;
+  };
+
+  void Loop();
+  void Compute(const std::shared_ptr<Work>& work);
+  Outputs ExpiredOutputs(const liaison::v1::ExpiredItem& expired, absl::Time now) const;
+  void Dispatch(int32_t partition) ABSL_LOCKS_EXCLUDED(mu_);
+  void Send(const std::shared_ptr<Work>& work);
+  void Forward(int32_t chain, std::vector<std::string> sealed_audit,
+               std::vector<Outputs::Record> records, std::function<void(absl::Status)> done);
+  void Published(const std::vector<FlowEvent>& flow,
+                 const std::vector<liaison::v1::HeldDelivery>& held) const;
+  void HandleGap(const kafka::Gap& gap);
+  std::vector<kafka::Consumer::CommitOffset> CommitsDue() ABSL_LOCKS_EXCLUDED(mu_);
+
+  const PolicyStageDeps deps_;
+  mutable PolicyStageStats stats_;
+  std::atomic<int64_t> lag_{0};
+
+  std::unique_ptr<kafka::Consumer> consumer_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+
+  mutable absl::Mutex mu_;
+  std::map<int32_t, Partition> partitions_ ABSL_GUARDED_BY(mu_);
+  std::map<int32_t, int64_t> committed_ ABSL_GUARDED_BY(mu_);
+  int64_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// The broker's pseudonymiser: HMAC-SHA256 under a network-wide secret.
+class HmacPseudonymiser final : public policy::Pseudonymiser {
+ public:
+  explicit HmacPseudonymiser(std::string secret) : secret_(std::move(secret)) {}
+  std::string Ref(std::string_view sender, std::string_view entity_id,
+                  std::string_view recipient) const override;
+
+ private:
+  const std::string secret_;
+};
+
+}  // namespace liaison::broker
+
+#endif  // LIAISON_BROKER_POLICY_STAGE_H_

@@ -1,0 +1,50 @@
+// Materialises a compacted Kafka topic into memory: reads every partition
+// from the beginning and keeps following it, handing each record to `apply`
+// on the mirror's own thread. Broker state lives in Kafka; this is how a node
+// gets it back at start-up (DESIGN.md "State lives in Kafka").
+#ifndef LIAISON_BROKER_TOPIC_MIRROR_H_
+#define LIAISON_BROKER_TOPIC_MIRROR_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "connectors/kafka/client_config.h"
+#include "connectors/kafka/consumer.h"
+
+namespace liaison::broker {
+
+class TopicMirror {
+ public:
+  using Apply = std::function<void(const kafka::Record&)>;
+
+  TopicMirror(kafka::ClientConfig config, std::string topic, Apply apply);
+  ~TopicMirror();  // stops and joins
+
+  // Starts the reader thread.
+  absl::Status Start();
+  // Blocks until the mirror has applied everything that was in the topic when
+  // it started (DeadlineExceeded otherwise).
+  absl::Status WaitCaughtUp(absl::Duration timeout);
+  void Stop();
+
+ private:
+  void Loop();
+
+  const kafka::ClientConfig config_;
+  const std::string topic_;
+  const Apply apply_;
+  std::unique_ptr<kafka::Consumer> consumer_;
+  std::atomic<bool> stop_{false};
+  absl::Notification caught_up_;
+  std::thread thread_;
+};
+
+}  // namespace liaison::broker
+
+#endif  // LIAISON_BROKER_TOPIC_MIRROR_H_

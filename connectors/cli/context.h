@@ -1,0 +1,40 @@
+// What every CLI command needs: where the broker is, which PKI to use, and
+// helpers to read and print protobuf JSON. Errors name the file and field.
+#ifndef LIAISON_CONNECTORS_CLI_CONTEXT_H_
+#define LIAISON_CONNECTORS_CLI_CONTEXT_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "google/protobuf/message.h"
+#include "nlohmann/json.hpp"
+
+namespace liaison::cli {
+
+struct Connection {
+  // Defaults to var/dev (the state folder of the embedded default).
+  std::string state_dir = "var/dev";
+  // Override of the broker address; default: from <state_dir>/broker.json.
+  std::string target;
+  // Override of the PKI folder; default: from <state_dir>/broker.json.
+  std::string pki_dir;
+  // Endpoint (or operator) id to act as.
+  std::string as;
+
+  // Fills `target` and `pki_dir` from <state_dir>/broker.json where unset.
+  absl::Status Resolve();
+};
+
+absl::StatusOr<std::string> ReadFileOrStdin(const std::string& path);
+
+// Parses protobuf JSON; the error names the file and the offending field.
+absl::Status ParseJson(const std::string& text, const std::string& origin,
+                       google::protobuf::Message* message);
+
+// Protobuf message -> nlohmann JSON (proto3 JSON mapping, field names as in
+// the .proto files).
+nlohmann::ordered_json ToJson(const google::protobuf::Message& message);
+
+}  // namespace liaison::cli
+
+#endif  // LIAISON_CONNECTORS_CLI_CONTEXT_H_

@@ -1,0 +1,278 @@
+#include "connectors/cli/exchange_commands.h"
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "base/proto_time.h"
+#include "connectors/endpoint/client.h"
+
+namespace liaison::cli {
+namespace {
+
+std::atomic<bool> interrupted{false};
+
+int Fail(const absl::Status& status) {
+  std::cerr << "error: " << absl::StatusCodeToString(status.code()) << ": "
+            << status.message() << "\n";
+  return status.code() == absl::StatusCode::kUnavailable ? 75 : 1;  // 75 = EX_TEMPFAIL
+}
+
+absl::StatusOr<std::unique_ptr<endpoint::Client>> Connect(Connection& c) {
+  if (absl::Status s = c.Resolve(); !s.ok()) return s;
+  absl::StatusOr<endpoint::ClientOptions> options =
+      endpoint::ClientOptions::FromPkiDir(c.pki_dir, c.as, c.target);
+  if (!options.ok()) return options.status();
+  return endpoint::Client::Create(std::move(*options));
+}
+
+const char* KindName(endpoint::VerifiedItem::Kind kind) {
+  switch (kind) {
+    case endpoint::VerifiedItem::Kind::kDelivery:
+      return "delivery";
+    case endpoint::VerifiedItem::Kind::kReceipt:
+      return "receipt";
+    case endpoint::VerifiedItem::Kind::kNotice:
+      return "notice";
+  }
+  return "unknown";
+}
+
+// One item as printed by `subscribe` and `verify`.
+nlohmann::ordered_json Describe(const liaison::v1::DeliveryItem& item,
+                                const absl::StatusOr<endpoint::VerifiedItem>& verified) {
+  nlohmann::ordered_json out;
+  out["item_id"] = item.item_id();
+  if (!verified.ok()) {
+    out["verified"] = false;
+    out["error"] = std::string(verified.status().message());
+    return out;
+  }
+  out["kind"] = KindName(verified->kind);
+  out["verified"] = true;
+  out["broker"] = verified->broker.id;
+  switch (verified->statement.kind_case()) {
+    case liaison::v1::Statement::kAttestation:
+      out["sender_signature"] = verified->derived
+                                    ? "not applicable: content derived by the broker "
+                                      "(covered by the broker's attestation)"
+                                    : "verified";
+      out["attestation"] = ToJson(verified->statement.attestation());
+      out["message"] = ToJson(*verified->message);
+      break;
+    case liaison::v1::Statement::kReceipt:
+      out["receipt"] = ToJson(verified->statement.receipt());
+      break;
+    case liaison::v1::Statement::kNotice:
+      out["notice"] = ToJson(verified->statement.notice());
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+int RunSend(SendArgs& args) {
+  std::optional<absl::Duration> review_in;
+  std::optional<absl::Duration> erase_in;
+  if (!args.review_in.empty()) {
+    absl::StatusOr<absl::Duration> d = ParseSpan(args.review_in, "--review-in");
+    if (!d.ok()) return Fail(d.status());
+    review_in = *d;
+  }
+  if (!args.erase_in.empty()) {
+    absl::StatusOr<absl::Duration> d = ParseSpan(args.erase_in, "--erase-in");
+    if (!d.ok()) return Fail(d.status());
+    erase_in = *d;
+  }
+  absl::StatusOr<std::unique_ptr<endpoint::Client>> client = Connect(args.connection);
+  if (!client.ok()) return Fail(client.status());
+  int worst = 0;
+  for (const std::string& file : args.files) {
+    absl::StatusOr<std::string> text = ReadFileOrStdin(file);
+    if (!text.ok()) return Fail(text.status());
+    liaison::v1::Message message;
+    if (absl::Status s = ParseJson(*text, file, &message); !s.ok()) return Fail(s);
+    if (!args.recipients.empty()) {
+      message.mutable_header()->clear_recipients();
+      for (const std::string& r : args.recipients) message.mutable_header()->add_recipients(r);
+    }
+    const absl::Time now = absl::Now();
+    liaison::v1::Retention* retention = message.mutable_header()->mutable_retention();
+    if (review_in) *retention->mutable_review_by() = ToProto(now + *review_in);
+    if (erase_in) *retention->mutable_erase_by() = ToProto(now + *erase_in);
+    absl::StatusOr<liaison::v1::SignedEnvelope> envelope = (*client)->Seal(message, now);
+    if (!envelope.ok()) return Fail(envelope.status());
+    absl::StatusOr<liaison::v1::SendResult> result = (*client)->Send(*envelope);
+    nlohmann::ordered_json out;
+    out["file"] = file;
+    out["message_id"] = message.header().message_id();
+    if (result.ok()) {
+      out["status"] = result->duplicate() ? "accepted (duplicate: already accepted before)"
+                                          : "accepted";
+      out["accepted_at"] = ToJson(*result)["accepted_at"];
+    } else {
+      out["status"] = "refused";
+      out["code"] = absl::StatusCodeToString(result.status().code());
+      out["error"] = std::string(result.status().message());
+      worst = std::max(worst, Fail(result.status()));
+    }
+    std::cout << out.dump() << std::endl;
+  }
+  return worst;
+}
+
+int RunSubscribe(SubscribeArgs& args) {
+  absl::StatusOr<std::unique_ptr<endpoint::Client>> client = Connect(args.connection);
+  if (!client.ok()) return Fail(client.status());
+  absl::StatusOr<std::unique_ptr<endpoint::Subscription>> subscription =
+      (*client)->Subscribe(args.window);
+  if (!subscription.ok()) return Fail(subscription.status());
+  std::cerr << "subscribed as " << args.connection.as << " to " << args.connection.target
+            << "; waiting for items (Ctrl-C to stop)" << std::endl;
+  std::signal(SIGINT, [](int) { interrupted = true; });
+  std::signal(SIGTERM, [](int) { interrupted = true; });
+  if (!args.save_dir.empty()) std::filesystem::create_directories(args.save_dir);
+  int received = 0;
+  absl::Time last_item = absl::Now();
+  int exit_code = 0;
+  while (!interrupted && (args.count == 0 || received < args.count)) {
+    absl::StatusOr<endpoint::Subscription::Received> next =
+        (*subscription)->Next(absl::Milliseconds(200));
+    if (!next.ok()) {
+      if (absl::IsDeadlineExceeded(next.status())) {
+        if (args.idle_seconds > 0 &&
+            absl::Now() - last_item > absl::Seconds(args.idle_seconds)) {
+          break;
+        }
+        continue;
+      }
+      exit_code = Fail(next.status());
+      break;
+    }
+    last_item = absl::Now();
+    ++received;
+    std::cout << Describe(next->item, next->verified).dump() << std::endl;
+    if (!args.save_dir.empty()) {
+      std::ofstream(args.save_dir + "/" + next->item.item_id() + ".json")
+          << ToJson(next->item).dump(2) << "\n";
+    }
+    if (!next->verified.ok()) {
+      // Never acknowledge what did not verify: report it and keep it pending.
+      std::cerr << "warning: item " << next->item.item_id()
+                << " failed verification and was not acknowledged: "
+                << next->verified.status().message() << std::endl;
+      exit_code = 2;
+      continue;
+    }
+    if (!args.no_ack) {
+      if (absl::Status s = (*subscription)->Ack({next->item.item_id()}); !s.ok()) {
+        exit_code = Fail(s);
+        break;
+      }
+    }
+  }
+  (void)(*subscription)->Close();
+  return exit_code;
+}
+
+int RunVerify(VerifyArgs& args) {
+  Connection& c = args.connection;
+  if (c.pki_dir.empty()) {
+    if (absl::Status s = c.Resolve(); !s.ok()) return Fail(s);
+  }
+  absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =
+      certs::TrustStore::Load(c.pki_dir + "/ca.pem", c.pki_dir + "/crl.pem");
+  if (!trust.ok()) return Fail(trust.status());
+  absl::StatusOr<std::string> text = ReadFileOrStdin(args.file);
+  if (!text.ok()) return Fail(text.status());
+  liaison::v1::DeliveryItem item;
+  if (absl::Status s = ParseJson(*text, args.file, &item); !s.ok()) return Fail(s);
+  endpoint::ItemVerifier verifier(*trust, c.as);
+  absl::StatusOr<endpoint::VerifiedItem> verified = verifier.Verify(item, absl::Now());
+  std::cout << Describe(item, verified).dump(2) << std::endl;
+  return verified.ok() ? 0 : 2;
+}
+
+}  // namespace
+
+absl::StatusOr<absl::Duration> ParseSpan(const std::string& text, const std::string& flag) {
+  int64_t n = 0;
+  size_t i = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    n = n * 10 + (text[i] - '0');
+    ++i;
+  }
+  if (i == 0 || i + 1 != text.size() || n > 100000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " '", text, "': expected a number and a unit, e.g. 30d, 12h, 90m"));
+  }
+  switch (text[i]) {
+    case 'd':
+      return absl::Hours(24 * n);
+    case 'h':
+      return absl::Hours(n);
+    case 'm':
+      return absl::Minutes(n);
+    case 's':
+      return absl::Seconds(n);
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, " '", text, "': unit must be d, h, m or s"));
+  }
+}
+
+namespace {
+
+void AddConnectionFlags(CLI::App* cmd, Connection& c, bool need_as = true) {
+  auto* as = cmd->add_option("--as", c.as, "Endpoint id to act as (e.g. RO-IGPR)");
+  if (need_as) as->required();
+  cmd->add_option("--state-dir", c.state_dir,
+                  "State folder of the broker (reads broker.json there)")
+      ->capture_default_str();
+  cmd->add_option("--target", c.target, "Broker address host:port (default: from broker.json)");
+  cmd->add_option("--pki", c.pki_dir, "PKI folder (default: from broker.json)");
+}
+
+}  // namespace
+
+void AddExchangeCommands(CLI::App& app, SendArgs& send, SubscribeArgs& subscribe,
+                         VerifyArgs& verify, int& exit_code) {
+  CLI::App* s = app.add_subcommand(
+      "send", "Sign messages written as protobuf JSON (liaison.v1.Message) and send them");
+  AddConnectionFlags(s, send.connection);
+  s->add_option("files", send.files, "Message files ('-' = stdin)")->required();
+  s->add_option("--to", send.recipients, "Recipients (replace header.recipients)")
+      ->delimiter(',');
+  s->add_option("--review-in", send.review_in,
+                "Set header.retention.review_by to now + this span (e.g. 14d)");
+  s->add_option("--erase-in", send.erase_in,
+                "Set header.retention.erase_by to now + this span (e.g. 30d)");
+  s->callback([&] { exit_code = RunSend(send); });
+
+  CLI::App* sub = app.add_subcommand(
+      "subscribe",
+      "Receive deliveries, receipts and notices; verify each, print it as JSON, acknowledge it");
+  AddConnectionFlags(sub, subscribe.connection);
+  sub->add_option("--count", subscribe.count, "Stop after this many items");
+  sub->add_option("--idle", subscribe.idle_seconds,
+                  "Stop after this many seconds without an item");
+  sub->add_option("--window", subscribe.window, "Unacknowledged items in flight")
+      ->capture_default_str();
+  sub->add_flag("--no-ack", subscribe.no_ack,
+                "Do not acknowledge (the items come again on the next subscribe)");
+  sub->add_option("--save-dir", subscribe.save_dir,
+                  "Also save each item as <dir>/<item_id>.json (for `liaison verify`)");
+  sub->callback([&] { exit_code = RunSubscribe(subscribe); });
+
+  CLI::App* v = app.add_subcommand(
+      "verify", "Verify a saved item (from subscribe --save-dir) offline");
+  AddConnectionFlags(v, verify.connection);
+  v->add_option("file", verify.file, "Saved item (liaison.v1.DeliveryItem JSON)")->required();
+  v->callback([&] { exit_code = RunVerify(verify); });
+}
+
+}  // namespace liaison::cli

@@ -1,0 +1,45 @@
+// `liaison send | subscribe | verify`: the endpoint's side of the exchange.
+#ifndef LIAISON_CONNECTORS_CLI_EXCHANGE_COMMANDS_H_
+#define LIAISON_CONNECTORS_CLI_EXCHANGE_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "connectors/cli/context.h"
+
+namespace liaison::cli {
+
+struct SendArgs {
+  Connection connection;
+  std::vector<std::string> files;  // one message per file ("-" = stdin)
+  std::vector<std::string> recipients;  // overrides header.recipients
+  std::string review_in;  // "14d": header.retention.review_by = now + 14 days
+  std::string erase_in;   // "30d": header.retention.erase_by = now + 30 days
+};
+
+// "30d", "12h", "90m", "45s" -> duration; InvalidArgument naming the flag.
+absl::StatusOr<absl::Duration> ParseSpan(const std::string& text, const std::string& flag);
+
+struct SubscribeArgs {
+  Connection connection;
+  int count = 0;            // stop after this many items (0 = run until interrupted)
+  double idle_seconds = 0;  // stop after this long without an item (0 = never)
+  unsigned window = 256;
+  bool no_ack = false;
+  std::string save_dir;     // also write each item as <item_id>.json
+};
+
+struct VerifyArgs {
+  Connection connection;
+  std::string file;
+};
+
+void AddExchangeCommands(CLI::App& app, SendArgs& send, SubscribeArgs& subscribe,
+                         VerifyArgs& verify, int& exit_code);
+
+}  // namespace liaison::cli
+
+#endif  // LIAISON_CONNECTORS_CLI_EXCHANGE_COMMANDS_H_

@@ -1,0 +1,18 @@
+// `liaison`: the command line of the endpoint client library (and, for
+// operators, of the admin API). Parses arguments and calls into libraries.
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "connectors/cli/exchange_commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"liaison: send, receive and verify messages of the Liaison exchange"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+  liaison::cli::SendArgs send;
+  liaison::cli::SubscribeArgs subscribe;
+  liaison::cli::VerifyArgs verify;
+  liaison::cli::AddExchangeCommands(app, send, subscribe, verify, exit_code);
+  CLI11_PARSE(app, argc, argv);
+  return exit_code;
+}

@@ -1,0 +1,293 @@
+#include "connectors/endpoint/client.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "base/proto_time.h"
+#include "base/status_macros.h"
+#include "base/uuid.h"
+#include "certs/envelope.h"
+
+namespace liaison::endpoint {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot be read"));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+gpr_timespec Deadline(absl::Duration timeout) {
+  return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                      gpr_time_from_millis(absl::ToInt64Milliseconds(timeout), GPR_TIMESPAN));
+}
+
+}  // namespace
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      status.error_message());
+}
+
+absl::StatusOr<ClientOptions> ClientOptions::FromPkiDir(const std::string& dir,
+                                                        const std::string& endpoint_id,
+                                                        const std::string& target) {
+  ClientOptions o;
+  o.target = target;
+  o.endpoint_id = endpoint_id;
+  const std::string ep = absl::StrCat(dir, "/endpoints/", endpoint_id);
+  LIAISON_ASSIGN_OR_RETURN(o.ca_pem, ReadFile(dir + "/ca.pem"));
+  LIAISON_ASSIGN_OR_RETURN(o.tls_cert_pem, ReadFile(ep + "/tls.pem"));
+  LIAISON_ASSIGN_OR_RETURN(o.tls_key_pem, ReadFile(ep + "/tls.key"));
+  LIAISON_ASSIGN_OR_RETURN(std::unique_ptr<certs::Signer> signer,
+                           certs::Signer::FromPemFiles(ep + "/sign.key", ep + "/sign.pem"));
+  o.signer = std::move(signer);
+  LIAISON_ASSIGN_OR_RETURN(o.trust, certs::TrustStore::Load(dir + "/ca.pem", dir + "/crl.pem"));
+  return o;
+}
+
+Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
+    : options_(std::move(options)),
+      channel_(std::move(channel)),
+      stub_(liaison::v1::Exchange::NewStub(channel_)),
+      verifier_(options_.trust, options_.endpoint_id) {}
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
+  if (options.signer == nullptr) return absl::InvalidArgumentError("options.signer: missing");
+  if (options.trust == nullptr) return absl::InvalidArgumentError("options.trust: missing");
+  if (options.target.empty()) return absl::InvalidArgumentError("options.target: missing");
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = options.ca_pem;
+  ssl.pem_cert_chain = options.tls_cert_pem;
+  ssl.pem_private_key = options.tls_key_pem;
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
+  args.SetMaxSendMessageSize(64 * 1024 * 1024);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  if (!options.tls_server_name.empty()) {
+    args.SetSslTargetNameOverride(options.tls_server_name);
+  }
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(options.target, grpc::SslCredentials(ssl), args);
+  return std::unique_ptr<Client>(new Client(std::move(options), std::move(channel)));
+}
+
+absl::StatusOr<liaison::v1::SignedEnvelope> Client::Seal(liaison::v1::Message& message,
+                                                         absl::Time now) const {
+  liaison::v1::Header* h = message.mutable_header();
+  if (!h->sender().empty() && h->sender() != options_.endpoint_id) {
+    return absl::InvalidArgumentError(absl::StrCat("header.sender: '", h->sender(),
+                                                   "' is not this endpoint (",
+                                                   options_.endpoint_id, ")"));
+  }
+  h->set_sender(options_.endpoint_id);
+  if (h->message_id().empty()) h->set_message_id(NewUuidV7(now));
+  if (!h->has_created_at()) *h->mutable_created_at() = ToProto(now);
+  std::string bytes;
+  if (!message.SerializeToString(&bytes)) {
+    return absl::InvalidArgumentError("message: cannot be serialised");
+  }
+  return certs::SignEnvelope(std::move(bytes), *options_.signer);
+}
+
+absl::StatusOr<liaison::v1::SendResult> Client::Send(const liaison::v1::SignedEnvelope& envelope,
+                                                     absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(Deadline(timeout));
+  liaison::v1::SendResult result;
+  grpc::Status status = stub_->Send(&context, envelope, &result);
+  if (!status.ok()) return FromGrpc(status);
+  return result;
+}
+
+// --- SendStream --------------------------------------------------------------
+
+std::unique_ptr<SendStream> Client::OpenSendStream(SendStream::OnResult on_result,
+                                                   size_t window) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  auto stream = stub_->SendStream(context.get());
+  return std::unique_ptr<SendStream>(
+      new SendStream(std::move(context), std::move(stream), std::move(on_result), window));
+}
+
+SendStream::SendStream(
+    std::unique_ptr<grpc::ClientContext> context,
+    std::unique_ptr<grpc::ClientReaderWriter<liaison::v1::SignedEnvelope, liaison::v1::SendResult>>
+        stream,
+    OnResult on_result, size_t window)
+    : context_(std::move(context)),
+      stream_(std::move(stream)),
+      on_result_(std::move(on_result)),
+      window_(std::max<size_t>(1, window)) {
+  reader_ = std::thread([this] { ReadLoop(); });
+}
+
+SendStream::~SendStream() {
+  (void)Close();
+  if (reader_.joinable()) reader_.join();
+}
+
+void SendStream::ReadLoop() {
+  liaison::v1::SendResult result;
+  while (stream_->Read(&result)) {
+    on_result_(result);
+    absl::MutexLock lock(&mu_);
+    if (pending_ > 0) --pending_;
+  }
+  absl::MutexLock lock(&mu_);
+  broken_ = true;
+}
+
+absl::Status SendStream::Write(const liaison::v1::SignedEnvelope& envelope) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return pending_ < window_ || broken_ || closed_;
+    };
+    mu_.Await(absl::Condition(&room));
+    if (closed_) return absl::FailedPreconditionError("stream: already closed");
+    if (broken_) return absl::UnavailableError("stream: broken; results of pending sends are unknown");
+    ++pending_;
+  }
+  // Batch writes while the window has room; gRPC flushes on the next
+  // un-hinted write or when its buffer fills.
+  if (!stream_->Write(envelope)) {
+    absl::MutexLock lock(&mu_);
+    broken_ = true;
+    return absl::UnavailableError("stream: write failed");
+  }
+  return absl::OkStatus();
+}
+
+size_t SendStream::pending() const {
+  absl::MutexLock lock(&mu_);
+  return pending_;
+}
+
+absl::Status SendStream::Close() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) return absl::OkStatus();
+    closed_ = true;
+  }
+  stream_->WritesDone();
+  if (reader_.joinable()) reader_.join();
+  return FromGrpc(stream_->Finish());
+}
+
+// --- Subscription ------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<Subscription>> Client::Subscribe(uint32_t window,
+                                                                absl::Duration ready_timeout) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  auto stream = stub_->Subscribe(context.get());
+  liaison::v1::SubscribeRequest start;
+  start.mutable_start()->set_window(window);
+  std::unique_ptr<Subscription> subscription(
+      new Subscription(std::move(context), std::move(stream), &verifier_));
+  {
+    absl::MutexLock lock(&subscription->write_mu_);
+    if (!subscription->stream_->Write(start)) {
+      // The reader thread picks up the final status.
+    }
+  }
+  LIAISON_RETURN_IF_ERROR(subscription->WaitReady(ready_timeout));
+  return subscription;
+}
+
+Subscription::Subscription(
+    std::unique_ptr<grpc::ClientContext> context,
+    std::unique_ptr<grpc::ClientReaderWriter<liaison::v1::SubscribeRequest,
+                                             liaison::v1::SubscribeResponse>>
+        stream,
+    const ItemVerifier* verifier)
+    : context_(std::move(context)), stream_(std::move(stream)), verifier_(verifier) {
+  reader_ = std::thread([this] { ReadLoop(); });
+}
+
+Subscription::~Subscription() {
+  (void)Close();
+  if (reader_.joinable()) reader_.join();
+}
+
+void Subscription::ReadLoop() {
+  liaison::v1::SubscribeResponse response;
+  while (stream_->Read(&response)) {
+    absl::MutexLock lock(&mu_);
+    if (response.has_event()) {
+      if (response.event().kind() == liaison::v1::SubscriptionEvent::KIND_READY) ready_ = true;
+    } else if (response.has_item()) {
+      queue_.push_back(std::move(*response.mutable_item()));
+    }
+    response.Clear();
+  }
+  grpc::Status status = stream_->Finish();
+  absl::MutexLock lock(&mu_);
+  ended_ = true;
+  final_status_ = status.ok() ? absl::CancelledError("subscription ended") : FromGrpc(status);
+}
+
+absl::Status Subscription::WaitReady(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto ready_or_ended = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return ready_ || ended_; };
+  if (!mu_.AwaitWithTimeout(absl::Condition(&ready_or_ended), timeout)) {
+    return absl::DeadlineExceededError("subscription: broker did not start streaming in time");
+  }
+  if (!ready_) return final_status_;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Subscription::Received> Subscription::Next(absl::Duration timeout) {
+  liaison::v1::DeliveryItem item;
+  {
+    absl::MutexLock lock(&mu_);
+    auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !queue_.empty() || ended_;
+    };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&available), timeout)) {
+      return absl::DeadlineExceededError("no item within the timeout");
+    }
+    if (queue_.empty()) return final_status_;
+    item = std::move(queue_.front());
+    queue_.pop_front();
+  }
+  Received received;
+  received.verified = verifier_->Verify(item, absl::Now());
+  received.item = std::move(item);
+  return received;
+}
+
+absl::Status Subscription::Ack(const std::vector<std::string>& item_ids) {
+  liaison::v1::SubscribeRequest request;
+  for (const std::string& id : item_ids) request.mutable_ack()->add_item_ids(id);
+  absl::MutexLock lock(&write_mu_);
+  if (writes_done_) return absl::FailedPreconditionError("subscription: closed");
+  if (!stream_->Write(request)) return absl::UnavailableError("subscription: stream broken");
+  return absl::OkStatus();
+}
+
+absl::Status Subscription::Close() {
+  {
+    absl::MutexLock lock(&write_mu_);
+    if (writes_done_) return absl::OkStatus();
+    writes_done_ = true;
+    stream_->WritesDone();
+  }
+  // Give the broker a moment to end the call cleanly, then cancel.
+  {
+    absl::MutexLock lock(&mu_);
+    auto ended = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return ended_; };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&ended), absl::Seconds(5))) {
+      context_->TryCancel();
+    }
+  }
+  if (reader_.joinable()) reader_.join();
+  return absl::OkStatus();
+}
+
+}  // namespace liaison::endpoint

@@ -1,0 +1,175 @@
+// The C++ client library national systems link to talk to a Liaison broker:
+// sign and send messages (one at a time or as a stream), subscribe to what
+// is addressed to them, verify it, and acknowledge it.
+//
+//   auto options = ClientOptions::FromPkiDir("var/dev/pki", "RO-IGPR", "127.0.0.1:7443");
+//   auto client = Client::Create(*options);
+//   liaison::v1::Message m = ...;               // header.recipients, purposes, ...
+//   auto envelope = (*client)->Seal(m);         // fills id, sender, created_at; signs
+//   auto result = (*client)->Send(*envelope);   // "accepted" = durable in Kafka
+#ifndef LIAISON_CONNECTORS_ENDPOINT_CLIENT_H_
+#define LIAISON_CONNECTORS_ENDPOINT_CLIENT_H_
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "certs/signature.h"
+#include "certs/trust_store.h"
+#include "connectors/endpoint/item_verifier.h"
+#include "grpcpp/grpcpp.h"
+#include "liaison/v1/exchange.grpc.pb.h"
+
+namespace liaison::endpoint {
+
+struct ClientOptions {
+  // "host:port" of a broker node.
+  std::string target;
+  // This endpoint's id, e.g. "RO-IGPR".
+  std::string endpoint_id;
+  // PEM texts: the network CA, this endpoint's TLS certificate and key.
+  std::string ca_pem;
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
+  // Signs outgoing messages (endpoint-signing certificate).
+  std::shared_ptr<const certs::Signer> signer;
+  // Verifies incoming items (network CA + CRL).
+  std::shared_ptr<const certs::TrustStore> trust;
+  // Overrides the name checked against the broker certificate (empty: the
+  // host part of `target`).
+  std::string tls_server_name;
+
+  // Reads everything from a PKI folder laid out by certs/scripts/mint-dev-pki.sh:
+  // DIR/ca.pem, DIR/crl.pem, DIR/endpoints/<ID>/{tls,sign}.{pem,key}.
+  // InvalidArgument naming the missing or unreadable file.
+  static absl::StatusOr<ClientOptions> FromPkiDir(const std::string& dir,
+                                                  const std::string& endpoint_id,
+                                                  const std::string& target);
+};
+
+// A stream of sends for high-volume senders: Write returns as soon as the
+// envelope is on its way; results arrive on `on_result` (from the stream's
+// reader thread) as Kafka confirms them.
+class SendStream {
+ public:
+  using OnResult = std::function<void(const liaison::v1::SendResult&)>;
+  ~SendStream();
+
+  // Blocks while `window` envelopes await their result. FailedPrecondition
+  // after Close; Unavailable if the stream broke.
+  absl::Status Write(const liaison::v1::SignedEnvelope& envelope) ABSL_LOCKS_EXCLUDED(mu_);
+  // Half-closes, waits for every result and returns the stream's status.
+  absl::Status Close() ABSL_LOCKS_EXCLUDED(mu_);
+  // Envelopes written whose result has not arrived yet.
+  size_t pending() const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  friend class Client;
+  SendStream(std::unique_ptr<grpc::ClientContext> context,
+             std::unique_ptr<grpc::ClientReaderWriter<liaison::v1::SignedEnvelope,
+                                                      liaison::v1::SendResult>> stream,
+             OnResult on_result, size_t window);
+  void ReadLoop();
+
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<grpc::ClientReaderWriter<liaison::v1::SignedEnvelope, liaison::v1::SendResult>>
+      stream_;
+  const OnResult on_result_;
+  const size_t window_;
+  mutable absl::Mutex mu_;
+  size_t pending_ ABSL_GUARDED_BY(mu_) = 0;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread reader_;
+};
+
+// One Subscribe stream. Items are verified before they are handed out.
+class Subscription {
+ public:
+  struct Received {
+    liaison::v1::DeliveryItem item;
+    // The verification outcome; an item that fails verification is still
+    // handed out (so it can be reported) but must not be trusted or acked.
+    absl::StatusOr<VerifiedItem> verified;
+  };
+  ~Subscription();
+
+  // The next item, DeadlineExceeded after `timeout`, or the stream's final
+  // status (Unavailable etc.) once it ended.
+  absl::StatusOr<Received> Next(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
+  // Acknowledges items by id. Thread-safe.
+  absl::Status Ack(const std::vector<std::string>& item_ids) ABSL_LOCKS_EXCLUDED(write_mu_);
+  // Ends the stream; unacknowledged items will be delivered again later.
+  absl::Status Close() ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
+
+ private:
+  friend class Client;
+  Subscription(std::unique_ptr<grpc::ClientContext> context,
+               std::unique_ptr<grpc::ClientReaderWriter<liaison::v1::SubscribeRequest,
+                                                        liaison::v1::SubscribeResponse>> stream,
+               const ItemVerifier* verifier);
+  // Waits for the broker's READY event.
+  absl::Status WaitReady(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
+  void ReadLoop();
+
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<
+      grpc::ClientReaderWriter<liaison::v1::SubscribeRequest, liaison::v1::SubscribeResponse>>
+      stream_;
+  const ItemVerifier* const verifier_;
+  absl::Mutex write_mu_;
+  bool writes_done_ ABSL_GUARDED_BY(write_mu_) = false;
+  mutable absl::Mutex mu_;
+  std::deque<liaison::v1::DeliveryItem> queue_ ABSL_GUARDED_BY(mu_);
+  bool ready_ ABSL_GUARDED_BY(mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status final_status_ ABSL_GUARDED_BY(mu_);
+  std::thread reader_;
+};
+
+class Client {
+ public:
+  static absl::StatusOr<std::unique_ptr<Client>> Create(ClientOptions options);
+
+  // Completes the header (sender = this endpoint; a new UUIDv7 message id and
+  // created_at = now when unset), serialises once and signs those bytes.
+  // InvalidArgument if header.sender names another endpoint.
+  absl::StatusOr<liaison::v1::SignedEnvelope> Seal(liaison::v1::Message& message,
+                                                   absl::Time now) const;
+
+  // Unary send. The broker's status is returned as is (its message names
+  // the problem); Unavailable means nothing was accepted: send it again.
+  absl::StatusOr<liaison::v1::SendResult> Send(const liaison::v1::SignedEnvelope& envelope,
+                                               absl::Duration timeout = absl::Seconds(30));
+
+  std::unique_ptr<SendStream> OpenSendStream(SendStream::OnResult on_result,
+                                             size_t window = 1000);
+
+  // Opens a Subscribe stream and waits until the broker streams (READY).
+  absl::StatusOr<std::unique_ptr<Subscription>> Subscribe(
+      uint32_t window = 256, absl::Duration ready_timeout = absl::Seconds(60));
+
+  const ItemVerifier& verifier() const { return verifier_; }
+  const std::string& endpoint_id() const { return options_.endpoint_id; }
+
+ private:
+  Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel);
+
+  const ClientOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<liaison::v1::Exchange::Stub> stub_;
+  ItemVerifier verifier_;
+};
+
+// grpc::Status -> absl::Status.
+absl::Status FromGrpc(const grpc::Status& status);
+
+}  // namespace liaison::endpoint
+
+#endif  // LIAISON_CONNECTORS_ENDPOINT_CLIENT_H_

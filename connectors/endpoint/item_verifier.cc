@@ -1,0 +1,101 @@
+#include "connectors/endpoint/item_verifier.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "certs/envelope.h"
+
+namespace liaison::endpoint {
+
+ItemVerifier::ItemVerifier(std::shared_ptr<const certs::TrustStore> trust, std::string self)
+    : verifier_(std::move(trust)), self_(std::move(self)) {}
+
+absl::StatusOr<VerifiedItem> ItemVerifier::Verify(const liaison::v1::DeliveryItem& item,
+                                                  absl::Time now) const {
+  if (!item.has_statement()) return absl::InvalidArgumentError("statement: missing");
+  const liaison::v1::BrokerSigned& signed_statement = item.statement();
+  absl::StatusOr<certs::Identity> broker =
+      verifier_.Verify(signed_statement.statement(), signed_statement.signature(),
+                       signed_statement.broker_certificate(), certs::Role::kBroker, now);
+  if (!broker.ok()) {
+    return absl::Status(broker.status().code(),
+                        absl::StrCat("broker countersignature: ", broker.status().message()));
+  }
+  VerifiedItem out;
+  out.item_id = item.item_id();
+  out.broker = std::move(*broker);
+  if (!out.statement.ParseFromString(signed_statement.statement())) {
+    return absl::InvalidArgumentError("statement: not a liaison.v1.Statement");
+  }
+  switch (out.statement.kind_case()) {
+    case liaison::v1::Statement::kReceipt:
+      if (out.statement.receipt().addressee() != self_) {
+        return absl::PermissionDeniedError("receipt: addressed to another endpoint");
+      }
+      out.kind = VerifiedItem::Kind::kReceipt;
+      return out;
+    case liaison::v1::Statement::kNotice:
+      if (out.statement.notice().addressee() != self_) {
+        return absl::PermissionDeniedError("notice: addressed to another endpoint");
+      }
+      out.kind = VerifiedItem::Kind::kNotice;
+      return out;
+    case liaison::v1::Statement::kAttestation:
+      break;
+    default:
+      return absl::InvalidArgumentError("statement: no attestation, receipt or notice");
+  }
+  out.kind = VerifiedItem::Kind::kDelivery;
+  const liaison::v1::Attestation& a = out.statement.attestation();
+  if (std::find(a.recipients().begin(), a.recipients().end(), self_) == a.recipients().end()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("attestation: ", self_, " is not among its recipients"));
+  }
+  const std::string* content = nullptr;
+  if (item.has_original()) {
+    content = &item.original().message();
+  } else if (item.content_case() == liaison::v1::DeliveryItem::kDerivedMessage) {
+    content = &item.derived_message();
+  } else {
+    return absl::InvalidArgumentError("content: missing");
+  }
+  if (certs::Sha256(*content) != a.content_sha256()) {
+    return absl::InvalidArgumentError("content: SHA-256 differs from the attestation");
+  }
+  if (item.has_original()) {
+    if (a.derived()) {
+      return absl::InvalidArgumentError("content: attestation says derived, item is original");
+    }
+    if (a.original_sha256() != a.content_sha256()) {
+      return absl::InvalidArgumentError("attestation: original and content hashes differ");
+    }
+    absl::StatusOr<certs::VerifiedEnvelope> envelope =
+        certs::VerifyEnvelope(item.original(), verifier_, now);
+    if (!envelope.ok()) {
+      return absl::Status(envelope.status().code(),
+                          absl::StrCat("sender signature: ", envelope.status().message()));
+    }
+    if (envelope->signer().id != a.sender()) {
+      return absl::PermissionDeniedError("sender signature: signer is not the attested sender");
+    }
+    out.sender = envelope->signer();
+    out.message = envelope->message();
+  } else {
+    if (!a.derived()) {
+      return absl::InvalidArgumentError("content: derived bytes without a derived attestation");
+    }
+    liaison::v1::Message message;
+    if (!message.ParseFromString(*content)) {
+      return absl::InvalidArgumentError("derived_message: not a liaison.v1.Message");
+    }
+    out.derived = true;
+    out.message = std::move(message);
+  }
+  if (out.message->header().message_id() != a.message_id() ||
+      out.message->header().sender() != a.sender()) {
+    return absl::InvalidArgumentError("content: message id or sender differs from the attestation");
+  }
+  return out;
+}
+
+}  // namespace liaison::endpoint
