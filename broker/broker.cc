@@ -310,6 +310,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   stage.pseudonymiser = b.pseudonymiser.get();
   stage.broker_id = node_id;
   stage.session_timeout_ms = b.config.consumer_session_timeout_ms;
+  stage.observer = b.config.observer;
   stage.on_held = [&b](const liaison::v1::HeldDelivery& h) { b.holds->Add(h); };
   stage.on_consent = [&b](const liaison::v1::ConsentGrant& g) { b.holds->OnConsent(g); };
   b.stage = std::make_unique<PolicyStage>(std::move(stage));
@@ -329,6 +330,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   IngressOptions ingress;
   ingress.node_id = node_id;
   ingress.max_message_bytes = b.config.max_message_bytes;
+  ingress.observer = b.config.observer;
   b.ingress = std::make_unique<Ingress>(
       b.topics, b.producer.get(), b.verifier.get(),
       [&b] { return b.Chain()->registry_ptr(); }, b.accepted.get(), b.pool.get(), b.clock,
@@ -343,7 +345,10 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   sub.pool = b.pool.get();
   sub.session_timeout_ms = b.config.consumer_session_timeout_ms;
   sub.clock = b.clock;
-  b.exchange = std::make_unique<ExchangeService>(b.ingress.get(), b.peers.get(), sub);
+  sub.observer = b.config.observer;
+  ExchangeOptions exchange;
+  exchange.observer = b.config.observer;
+  b.exchange = std::make_unique<ExchangeService>(b.ingress.get(), b.peers.get(), sub, exchange);
 
   LIAISON_ASSIGN_OR_RETURN(std::string key_pem, ReadFile(b.config.key_path, "broker key"));
   LIAISON_ASSIGN_OR_RETURN(std::string cert_pem, ReadFile(b.config.cert_path, "broker certificate"));

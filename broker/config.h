@@ -8,6 +8,7 @@
 
 #include "absl/time/time.h"
 #include "broker/clock.h"
+#include "broker/observer.h"
 #include "connectors/kafka/client_config.h"
 
 namespace liaison::broker {
@@ -69,6 +70,10 @@ struct BrokerConfig {
   // Policy time (created_at skew, erase_by, holds). Not owned; null = real
   // clock. Certificates and Kafka always use the real clock.
   const Clock* clock = nullptr;
+
+  // Told what the components do, for operators' views. Not owned; null =
+  // nobody listens.
+  Observer* observer = nullptr;
 };
 
 }  // namespace liaison::broker

@@ -135,7 +135,10 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<SignedEnvelope, S
       StartWrite(a.write, options);
     }
     if (a.resume_read) StartRead(&request_);
-    if (a.finish) Finish(grpc::Status::OK);
+    if (a.finish) {
+      service_->ReportRpc("liaison.v1.Exchange/SendStream", absl::StatusCode::kOk);
+      Finish(grpc::Status::OK);
+    }
   }
 
   ExchangeService* const service_;
@@ -202,6 +205,7 @@ class SubscribeReactor final
                                     {"code", absl::StatusCodeToString(status.code())},
                                     {"error", status.message()}});
     }
+    service_->ReportRpc("liaison.v1.Exchange/Subscribe", status.code());
     Finish(ToGrpc(status));
   }
 
@@ -247,7 +251,11 @@ class SubscribeReactor final
 template <typename Request, typename Response>
 class RejectingBidiReactor final : public grpc::ServerBidiReactor<Request, Response> {
  public:
-  explicit RejectingBidiReactor(const absl::Status& status) { this->Finish(ToGrpc(status)); }
+  RejectingBidiReactor(const ExchangeService* service, const char* method,
+                       const absl::Status& status) {
+    service->ReportRpc(method, status.code());
+    this->Finish(ToGrpc(status));
+  }
   void OnDone() override { delete this; }
 };
 
@@ -269,11 +277,13 @@ grpc::ServerUnaryReactor* ExchangeService::Send(grpc::CallbackServerContext* con
   absl::StatusOr<certs::Identity> peer =
       peers_->Authenticate(*context, certs::Role::kEndpointTls);
   if (!peer.ok()) {
+    ReportRpc("liaison.v1.Exchange/Send", peer.status().code());
     reactor->Finish(ToGrpc(peer.status()));
     return reactor;
   }
   ingress_->Submit(*request, peer->id,
-                   [reactor, response](absl::StatusOr<SendResult> result) {
+                   [this, reactor, response](absl::StatusOr<SendResult> result) {
+                     ReportRpc("liaison.v1.Exchange/Send", result.status().code());
                      if (!result.ok()) {
                        reactor->Finish(ToGrpc(result.status()));
                        return;
@@ -288,7 +298,10 @@ grpc::ServerBidiReactor<SignedEnvelope, SendResult>* ExchangeService::SendStream
     grpc::CallbackServerContext* context) {
   absl::StatusOr<certs::Identity> peer =
       peers_->Authenticate(*context, certs::Role::kEndpointTls);
-  if (!peer.ok()) return new RejectingBidiReactor<SignedEnvelope, SendResult>(peer.status());
+  if (!peer.ok()) {
+    return new RejectingBidiReactor<SignedEnvelope, SendResult>(
+        this, "liaison.v1.Exchange/SendStream", peer.status());
+  }
   return new SendStreamReactor(this, peer->id);
 }
 
@@ -297,7 +310,8 @@ grpc::ServerBidiReactor<SubscribeRequest, SubscribeResponse>* ExchangeService::S
   absl::StatusOr<certs::Identity> peer =
       peers_->Authenticate(*context, certs::Role::kEndpointTls);
   if (!peer.ok()) {
-    return new RejectingBidiReactor<SubscribeRequest, SubscribeResponse>(peer.status());
+    return new RejectingBidiReactor<SubscribeRequest, SubscribeResponse>(
+        this, "liaison.v1.Exchange/Subscribe", peer.status());
   }
   return new SubscribeReactor(this, peer->id);
 }

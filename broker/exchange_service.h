@@ -11,6 +11,7 @@
 #include "absl/container/node_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/ingress.h"
+#include "broker/observer.h"
 #include "broker/peer.h"
 #include "broker/subscription.h"
 #include "liaison/v1/exchange.grpc.pb.h"
@@ -21,6 +22,8 @@ struct ExchangeOptions {
   // Envelopes of one SendStream being verified or written at once; the
   // stream stops reading (gRPC flow control pushes back) beyond this.
   size_t max_stream_in_flight = 2048;
+  // Told of every finished call (may be null).
+  Observer* observer = nullptr;
 };
 
 class ExchangeService final : public liaison::v1::Exchange::CallbackService {
@@ -50,6 +53,9 @@ class ExchangeService final : public liaison::v1::Exchange::CallbackService {
       ABSL_LOCKS_EXCLUDED(mu_);
 
   Ingress* ingress() const { return ingress_; }
+  void ReportRpc(const char* method, absl::StatusCode code) const {
+    if (options_.observer != nullptr) options_.observer->OnRpc(method, code);
+  }
   const PeerAuthenticator* peers() const { return peers_; }
   const ExchangeOptions& options() const { return options_; }
 

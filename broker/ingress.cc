@@ -28,6 +28,15 @@ Ingress::Ingress(Topics topics, kafka::Producer* producer, const certs::Verifier
       options_(std::move(options)) {}
 
 void Ingress::Submit(liaison::v1::SignedEnvelope envelope, std::string peer_id, Done done) {
+  if (options_.observer != nullptr) {
+    // Every answer is reported, whichever path gives it.
+    done = [observer = options_.observer, peer_id, bytes = envelope.message().size(),
+            done = std::move(done)](absl::StatusOr<liaison::v1::SendResult> result) {
+      observer->OnSend(peer_id, result.status().code(), result.ok() && result->duplicate(),
+                       bytes);
+      done(std::move(result));
+    };
+  }
   pool_->Submit([this, envelope = std::move(envelope), peer_id = std::move(peer_id),
                  done = std::move(done)]() mutable {
     Accept(std::move(envelope), peer_id, std::move(done));
@@ -122,10 +131,14 @@ void Ingress::Produce(std::string message_id, std::string sender, std::string sh
   *record.mutable_accepted_at() = ToProto(absl::Now());
   record.set_accepted_by(options_.node_id);
   std::string value = record.SerializeAsString();
+  const absl::Time produced = absl::Now();
   producer_->Produce(
       topics_.Ingress(), std::move(key), std::move(value),
-      [this, message_id, sender = std::move(sender),
-       sha256 = std::move(sha256)](const kafka::DeliveryReport& report) {
+      [this, message_id, sender = std::move(sender), sha256 = std::move(sha256),
+       produced](const kafka::DeliveryReport& report) {
+        if (options_.observer != nullptr) {
+          options_.observer->OnIngressProduce(absl::Now() - produced, report.status.ok());
+        }
         if (!report.status.ok()) {
           ++stats_.unavailable;
           log::Warning("ingress.kafka_unavailable",

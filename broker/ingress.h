@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "broker/accepted_ids.h"
 #include "broker/clock.h"
+#include "broker/observer.h"
 #include "broker/topics.h"
 #include "broker/validate.h"
 #include "broker/worker_pool.h"
@@ -36,6 +37,8 @@ struct IngressOptions {
   // Largest accepted `SignedEnvelope.message`, in bytes.
   size_t max_message_bytes = 4 * 1024 * 1024;
   ValidationLimits limits;
+  // Told of every answer (may be null).
+  Observer* observer = nullptr;
 };
 
 // Counters for metrics (read without locks).

@@ -481,6 +481,7 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
     a.set_registry_version(registry.version());
     *a.mutable_decided_at() = ToProto(now);
     if (h.retention().has_erase_by()) *a.mutable_erase_by() = h.retention().erase_by();
+    *a.mutable_accepted_at() = ingress.accepted_at();
     return a;
   };
   auto sign = [&](liaison::v1::Attestation a) -> std::optional<liaison::v1::BrokerSigned> {
@@ -724,8 +725,8 @@ void PolicyStage::Write(int32_t chain, Outputs outputs, std::function<void(absl:
 
 void PolicyStage::Published(const std::vector<FlowEvent>& flow,
                             const std::vector<liaison::v1::HeldDelivery>& held) const {
-  if (deps_.on_flow) {
-    for (const FlowEvent& e : flow) deps_.on_flow(e);
+  if (deps_.observer != nullptr) {
+    for (const FlowEvent& e : flow) deps_.observer->OnFlow(e);
   }
   if (deps_.on_held) {
     for (const liaison::v1::HeldDelivery& h : held) deps_.on_held(h);
@@ -770,6 +771,7 @@ void PolicyStage::Send(const std::shared_ptr<Work>& work) {
 void PolicyStage::HandleGap(const kafka::Gap& gap) {
   const int64_t count = gap.to - gap.from;
   stats_.ingress_lost += count;
+  if (deps_.observer != nullptr) deps_.observer->OnLoss("ingress", count);
   log::Error("ingress.lost", {{"partition", gap.partition},
                               {"from", gap.from},
                               {"to", gap.to},

@@ -32,6 +32,7 @@
 #include "broker/clock.h"
 #include "broker/countersigner.h"
 #include "broker/notices.h"
+#include "broker/observer.h"
 #include "broker/state_indexes.h"
 #include "broker/topics.h"
 #include "broker/worker_pool.h"
@@ -56,21 +57,6 @@ struct PolicyStageStats {
   std::atomic<int64_t> unreadable{0};
 };
 
-// One decided (message, recipient) pair, for the operators' flow view.
-// Metadata only.
-struct FlowEvent {
-  std::string message_id;
-  liaison::v1::Kind kind = liaison::v1::KIND_UNSPECIFIED;
-  std::string sender;
-  std::string recipient;
-  size_t bytes = 0;
-  liaison::v1::Outcome outcome = liaison::v1::OUTCOME_UNSPECIFIED;
-  std::vector<std::string> rule_ids;
-  absl::Time accepted_at;
-  absl::Time decided_at;
-  std::string event;  // "decided", "released", "hold-timeout", ...
-};
-using FlowListener = std::function<void(const FlowEvent&)>;
 
 struct PolicyStageDeps {
   kafka::ClientConfig kafka;
@@ -89,8 +75,8 @@ struct PolicyStageDeps {
   const policy::Pseudonymiser* pseudonymiser = nullptr;
   std::string broker_id;
   int session_timeout_ms = 10000;
-  // Called for every decision (may be null). Must be quick and thread-safe.
-  FlowListener on_flow;
+  // Told of every decision and loss (may be null).
+  Observer* observer = nullptr;
   // Called when a KIND_CONSENT message was recorded (HoldBook re-checks).
   std::function<void(const liaison::v1::ConsentGrant&)> on_consent;
   // Called for every new HeldDelivery (HoldBook takes it over).

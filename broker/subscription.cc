@@ -203,6 +203,7 @@ void Subscription::Process(kafka::Record record) {
     receipt.set_outcome(a.outcome());
     *receipt.mutable_redactions() = a.redactions();
     *receipt.mutable_rule_ids() = a.rule_ids();
+    if (a.has_accepted_at()) entry.accepted_at = FromProto(a.accepted_at());
   } else if (statement.has_notice()) {
     entry.message_id = statement.notice().message_id();
   } else if (statement.has_receipt()) {
@@ -210,6 +211,7 @@ void Subscription::Process(kafka::Record record) {
   }
   ++deps_.stats->in_flight;
   ++deps_.stats->delivered;
+  if (deps_.observer != nullptr) deps_.observer->OnDelivered(endpoint_, entry.is_delivery);
   liaison::v1::SubscribeResponse response;
   *response.mutable_item() = std::move(item);
   Push(std::move(response));
@@ -231,6 +233,12 @@ void Subscription::Ack(const std::vector<std::string>& item_ids) {
   const absl::Time now = absl::Now();
   for (auto& [id, entry] : acked) {
     ++deps_.stats->acknowledged;
+    if (deps_.observer != nullptr) {
+      deps_.observer->OnAcknowledged(
+          endpoint_, entry.is_delivery,
+          entry.is_delivery && entry.accepted_at != absl::Time() ? now - entry.accepted_at
+                                                                 : absl::ZeroDuration());
+    }
     deps_.acked->Insert(endpoint_, id, now);
     // Receipts are signed on the worker pool, not on the gRPC thread.
     deps_.pool->Submit([self = shared_from_this(), id = std::move(id),
@@ -326,6 +334,7 @@ void Subscription::Expire(const liaison::v1::DeliveryItem& item,
 void Subscription::HandleGap(const kafka::Gap& gap) {
   const int64_t count = gap.to - gap.from;
   deps_.stats->lost += count;
+  if (deps_.observer != nullptr) deps_.observer->OnLoss("deliver", count);
   log::Error("delivery.lost", {{"endpoint", endpoint_},
                                {"partition", gap.partition},
                                {"from", gap.from},

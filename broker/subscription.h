@@ -29,6 +29,7 @@
 #include "absl/synchronization/mutex.h"
 #include "broker/acked_items.h"
 #include "broker/clock.h"
+#include "broker/observer.h"
 #include "broker/notices.h"
 #include "broker/topics.h"
 #include "broker/worker_pool.h"
@@ -70,6 +71,7 @@ struct SubscriptionDeps {
   EndpointDeliveryStats* stats = nullptr;
   // Policy time: an item past its erase_by is not delivered (DP-RET-02).
   const Clock* clock = nullptr;
+  Observer* observer = nullptr;  // may be null
 };
 
 // Always owned by a shared_ptr: pending Kafka callbacks keep it alive.
@@ -100,6 +102,7 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
     // For a delivery: the receipt to write once acknowledged.
     bool is_delivery = false;
     liaison::v1::Receipt receipt;
+    absl::Time accepted_at;
   };
   struct Progress {
     std::set<int64_t> outstanding;  // read, not yet done

@@ -1,0 +1,62 @@
+// What the broker's components report as they work, for the operators'
+// views (admin API, metrics, dashboard). Metadata only, by construction:
+// the hooks take ids, endpoint ids, kinds, sizes, codes, outcomes, rule ids
+// and durations — never a payload, a name, an identifier or a case
+// reference. All hooks are called from many threads and must be quick and
+// thread-safe; the default implementation does nothing.
+#ifndef LIAISON_BROKER_OBSERVER_H_
+#define LIAISON_BROKER_OBSERVER_H_
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "liaison/v1/common.pb.h"
+
+namespace liaison::broker {
+
+// One decided (message, recipient) pair (also hold releases, hold timeouts,
+// expiries). Metadata only.
+struct FlowEvent {
+  std::string message_id;
+  liaison::v1::Kind kind = liaison::v1::KIND_UNSPECIFIED;
+  std::string sender;
+  std::string recipient;
+  size_t bytes = 0;
+  liaison::v1::Outcome outcome = liaison::v1::OUTCOME_UNSPECIFIED;
+  std::vector<std::string> rule_ids;
+  absl::Time accepted_at;
+  absl::Time decided_at;
+  std::string event;  // "decided", "released", "hold-timeout", "expired-before-delivery"
+};
+
+class Observer {
+ public:
+  virtual ~Observer() = default;
+
+  // The front door answered a send: `code` OK (accepted; `duplicate` when the
+  // id was known) or the refusal's code. `sender` is the TLS peer's id
+  // (empty when unauthenticated); `bytes` the signed message size.
+  virtual void OnSend(const std::string& /*sender*/, absl::StatusCode /*code*/,
+                      bool /*duplicate*/, size_t /*bytes*/) {}
+  // A Kafka write the front door waited for (produce -> acknowledgement).
+  virtual void OnIngressProduce(absl::Duration /*latency*/, bool /*ok*/) {}
+  // The policy stage decided (or a hold/expiry was resolved).
+  virtual void OnFlow(const FlowEvent& /*event*/) {}
+  // An item was pushed to a Subscribe stream / acknowledged by its endpoint.
+  // `since_accepted`: from the front door's acceptance to now (deliveries
+  // only; zero for notices and receipts).
+  virtual void OnDelivered(const std::string& /*endpoint*/, bool /*is_delivery*/) {}
+  virtual void OnAcknowledged(const std::string& /*endpoint*/, bool /*is_delivery*/,
+                              absl::Duration /*since_accepted*/) {}
+  // Kafka lost `records` of a topic before they were read.
+  virtual void OnLoss(const std::string& /*topic_kind*/, int64_t /*records*/) {}
+  // A gRPC call finished: "liaison.v1.Exchange/Send", status code.
+  virtual void OnRpc(const std::string& /*method*/, absl::StatusCode /*code*/) {}
+};
+
+}  // namespace liaison::broker
+
+#endif  // LIAISON_BROKER_OBSERVER_H_
