@@ -9,30 +9,11 @@
 #include "absl/time/clock.h"
 #include "base/log.h"
 #include "base/status_macros.h"
-#include "certs/signature.h"
+#include "connectors/audit/audit_trail.h"
 #include "connectors/kafka/consumer.h"
 #include "connectors/kafka/reader.h"
 
 namespace liaison::broker {
-
-std::string AuditEntryHash(const liaison::v1::AuditEntry& entry) {
-  liaison::v1::AuditEntry copy = entry;
-  copy.clear_entry_hash();
-  std::string bytes;
-  // Deterministic serialisation: the verifier must get the same bytes.
-  {
-    google::protobuf::io::StringOutputStream out(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&out);
-    coded.SetSerializationDeterministic(true);
-    copy.SerializeToCodedStream(&coded);
-  }
-  return certs::Sha256(bytes);
-}
-
-std::string CaseRefHash(const std::string& sender, const std::string& case_ref) {
-  if (case_ref.empty()) return "";
-  return certs::HexEncode(certs::Sha256(absl::StrCat("case\n", sender, "\n", case_ref)).substr(0, 12));
-}
 
 AuditLog::AuditLog(Topics topics, kafka::ClientConfig kafka, kafka::Producer* producer)
     : topics_(std::move(topics)), kafka_(std::move(kafka)), producer_(producer) {}
@@ -70,7 +51,7 @@ std::vector<std::string> AuditLog::Seal(int32_t chain,
     e.set_chain(chain);
     e.set_seq(++head.seq);
     e.set_prev_hash(head.hash);
-    head.hash = AuditEntryHash(e);
+    head.hash = audit::EntryHash(e);
     e.set_entry_hash(head.hash);
     sealed.push_back(e.SerializeAsString());
   }
@@ -112,105 +93,6 @@ void AuditLog::Write(int32_t chain, std::vector<std::string> sealed,
                        },
                        chain);
   }
-}
-
-namespace {
-
-absl::StatusOr<std::vector<kafka::Record>> ReadAll(const kafka::ClientConfig& config,
-                                                   const std::string& topic,
-                                                   absl::Duration timeout) {
-  LIAISON_ASSIGN_OR_RETURN(int partitions, kafka::PartitionCount(config, topic, timeout));
-  std::vector<kafka::Record> all;
-  const absl::Time deadline = absl::Now() + timeout;
-  for (int32_t p = 0; p < partitions; ++p) {
-    LIAISON_ASSIGN_OR_RETURN(std::vector<kafka::Record> part,
-                             kafka::ReadPartition(config, topic, p, 0, kafka::kToEnd,
-                                                  deadline - absl::Now()));
-    for (kafka::Record& r : part) all.push_back(std::move(r));
-  }
-  return all;
-}
-
-}  // namespace
-
-absl::StatusOr<AuditVerification> VerifyAuditTopic(const kafka::ClientConfig& kafka,
-                                                   const std::string& topic,
-                                                   absl::Duration timeout) {
-  LIAISON_ASSIGN_OR_RETURN(std::vector<kafka::Record> records, ReadAll(kafka, topic, timeout));
-  struct Located {
-    liaison::v1::AuditEntry entry;
-    int32_t partition;
-    int64_t offset;
-  };
-  std::map<int32_t, std::map<uint64_t, Located>> chains;
-  AuditVerification v;
-  auto fail = [&v](std::string what) {
-    if (v.ok) v.first_break = std::move(what);
-    v.ok = false;
-  };
-  for (kafka::Record& r : records) {
-    liaison::v1::AuditEntry e;
-    if (!e.ParseFromString(r.value)) {
-      fail(absl::StrCat("partition ", r.partition, " offset ", r.offset, ": not an audit entry"));
-      continue;
-    }
-    ++v.entries;
-    auto& chain = chains[e.chain()];
-    auto [it, inserted] = chain.try_emplace(e.seq(), Located{e, r.partition, r.offset});
-    if (!inserted) {
-      if (it->second.entry.entry_hash() == e.entry_hash() &&
-          AuditEntryHash(e) == e.entry_hash()) {
-        ++v.duplicates;  // the same entry written twice (a retried write)
-      } else {
-        fail(absl::StrCat("chain ", e.chain(), " seq ", e.seq(), " (partition ", r.partition,
-                          " offset ", r.offset, "): two different entries with one seq"));
-      }
-    }
-  }
-  v.chains = static_cast<int>(chains.size());
-  for (const auto& [chain, entries] : chains) {
-    const Located* prev = nullptr;
-    for (const auto& [seq, located] : entries) {
-      const liaison::v1::AuditEntry& e = located.entry;
-      const std::string where = absl::StrCat("chain ", chain, " seq ", seq, " (partition ",
-                                             located.partition, " offset ", located.offset, ")");
-      if (AuditEntryHash(e) != e.entry_hash()) fail(where + ": entry_hash does not match its content");
-      if (prev == nullptr) {
-        if (seq != 1) {
-          v.notes.push_back(absl::StrCat("chain ", chain, " starts at seq ", seq,
-                                         ": earlier entries were removed by retention"));
-        } else if (!e.prev_hash().empty()) {
-          fail(where + ": first entry has a prev_hash");
-        }
-      } else if (seq != prev->entry.seq() + 1) {
-        fail(absl::StrCat(where, ": entries ", prev->entry.seq() + 1, "..", seq - 1, " missing"));
-      } else if (e.prev_hash() != prev->entry.entry_hash()) {
-        fail(absl::StrCat(where, ": prev_hash does not match entry ", prev->entry.seq()));
-      }
-      prev = &located;
-    }
-  }
-  return v;
-}
-
-absl::StatusOr<std::vector<liaison::v1::AuditEntry>> AuditEntriesFor(
-    const kafka::ClientConfig& kafka, const std::string& topic, const std::string& message_id,
-    absl::Duration timeout) {
-  LIAISON_ASSIGN_OR_RETURN(std::vector<kafka::Record> records, ReadAll(kafka, topic, timeout));
-  std::vector<liaison::v1::AuditEntry> out;
-  for (const kafka::Record& r : records) {
-    liaison::v1::AuditEntry e;
-    if (e.ParseFromString(r.value) && e.message_id() == message_id) out.push_back(std::move(e));
-  }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return a.chain() != b.chain() ? a.chain() < b.chain() : a.seq() < b.seq();
-  });
-  out.erase(std::unique(out.begin(), out.end(),
-                        [](const auto& a, const auto& b) {
-                          return a.chain() == b.chain() && a.seq() == b.seq();
-                        }),
-            out.end());
-  return out;
 }
 
 }  // namespace liaison::broker

@@ -58,35 +58,6 @@ class AuditLog {
   std::atomic<int64_t> written_{0};
 };
 
-// Hash of an entry: SHA-256 over its serialisation with entry_hash cleared.
-std::string AuditEntryHash(const liaison::v1::AuditEntry& entry);
-
-// Truncated SHA-256 of (sender, case_ref): lets an auditor group a case's
-// entries without the reference appearing in the log.
-std::string CaseRefHash(const std::string& sender, const std::string& case_ref);
-
-// The result of checking a whole audit topic.
-struct AuditVerification {
-  int64_t entries = 0;
-  int64_t duplicates = 0;  // identical re-writes of one entry (retries)
-  int chains = 0;
-  bool ok = true;
-  // The first broken link: "chain 2 seq 17 (partition 2 offset 40): prev_hash
-  // does not match entry 16".
-  std::string first_break;
-  // Chains whose first entries were removed by retention start later.
-  std::vector<std::string> notes;
-};
-// Reads every entry of the audit topic and checks each chain: seq without
-// gaps, prev_hash links, entry_hash recomputes.
-absl::StatusOr<AuditVerification> VerifyAuditTopic(const kafka::ClientConfig& kafka,
-                                                   const std::string& topic,
-                                                   absl::Duration timeout);
-// Entries about one message id, in chain order.
-absl::StatusOr<std::vector<liaison::v1::AuditEntry>> AuditEntriesFor(
-    const kafka::ClientConfig& kafka, const std::string& topic, const std::string& message_id,
-    absl::Duration timeout);
-
 }  // namespace liaison::broker
 
 #endif  // LIAISON_BROKER_AUDIT_H_

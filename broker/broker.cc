@@ -13,6 +13,9 @@
 #include "absl/synchronization/notification.h"
 #include "base/log.h"
 #include "base/proto_time.h"
+#include "base/uuid.h"
+#include "broker/validate.h"
+#include "policy/decision.h"
 #include "base/status_macros.h"
 #include "broker/accepted_ids.h"
 #include "broker/acked_items.h"
@@ -105,7 +108,7 @@ struct Broker::Impl {
   std::vector<std::unique_ptr<TopicMirror>> mirrors;
 
   std::unique_ptr<Countersigner> countersigner;
-  std::unique_ptr<NoticeWriter> notices;
+  std::unique_ptr<ItemSigner> items;
   std::unique_ptr<HmacPseudonymiser> pseudonymiser;
   std::unique_ptr<AuditLog> audit;
   std::unique_ptr<PolicyStage> stage;
@@ -127,6 +130,8 @@ struct Broker::Impl {
   }
 
   absl::Status LoadChain() ABSL_LOCKS_EXCLUDED(chain_mu);
+  absl::StatusOr<liaison::v1::ExplainResponse> Explain(const liaison::v1::ExplainRequest& request,
+                                                       const std::string& peer);
   absl::Status LoadCrl();
   absl::Status StartKafka();
   absl::Status StartMirrors();
@@ -146,6 +151,39 @@ absl::Status Broker::Impl::LoadChain() {
                                        {"policy_version", chain->policy_version()},
                                        {"endpoints", chain->registry().proto().endpoints_size()}});
   return absl::OkStatus();
+}
+
+absl::StatusOr<liaison::v1::ExplainResponse> Broker::Impl::Explain(
+    const liaison::v1::ExplainRequest& request, const std::string& peer) {
+  const absl::Time now = request.has_at() ? FromProto(request.at()) : clock->Now();
+  liaison::v1::Message message = request.message();
+  liaison::v1::Header* h = message.mutable_header();
+  if (h->sender().empty()) h->set_sender(peer);
+  if (h->sender() != peer) {
+    return absl::PermissionDeniedError(absl::StrCat("message.header.sender: TLS client '", peer,
+                                                    "' may not explain messages of '",
+                                                    h->sender(), "'"));
+  }
+  if (h->message_id().empty()) h->set_message_id(NewUuidV7(now));
+  if (!h->has_created_at()) *h->mutable_created_at() = ToProto(now);
+  std::vector<std::string> recipients(request.recipients().begin(), request.recipients().end());
+  if (!recipients.empty()) {
+    h->clear_recipients();
+    for (const std::string& r : recipients) h->add_recipients(r);
+  }
+  const std::shared_ptr<const policy::Chain> current = Chain();
+  ValidationLimits limits;
+  if (absl::Status s = ValidateForIngress(message, current->registry(), now, limits); !s.ok()) {
+    return s;
+  }
+  recipients.assign(h->recipients().begin(), h->recipients().end());
+  std::vector<policy::Decision> decisions =
+      stage->Explain(message, recipients, message.ByteSizeLong(), now);
+  liaison::v1::ExplainResponse response;
+  for (const policy::Decision& d : decisions) *response.add_decisions() = policy::ToProto(d);
+  response.set_policy_version(current->policy_version());
+  response.set_registry_version(current->registry().version());
+  return response;
 }
 
 absl::Status Broker::Impl::LoadCrl() {
@@ -290,7 +328,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   const std::string node_id = b.signer->certificate().common_name();
   b.pool = std::make_unique<WorkerPool>(b.config.worker_threads);
   b.countersigner = std::make_unique<Countersigner>(b.signer.get());
-  b.notices = std::make_unique<NoticeWriter>(b.topics, b.producer.get(), b.countersigner.get());
+  b.items = std::make_unique<ItemSigner>(b.countersigner.get());
   b.audit = std::make_unique<AuditLog>(b.topics, b.kafka, b.producer.get());
 
   PolicyStageDeps stage;
@@ -298,7 +336,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   stage.topics = b.topics;
   stage.producer = b.producer.get();
   stage.countersigner = b.countersigner.get();
-  stage.notices = b.notices.get();
+  stage.items = b.items.get();
   stage.pool = b.pool.get();
   stage.chain = [&b] { return b.Chain(); };
   stage.clock = b.clock;
@@ -320,7 +358,6 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   holds.topics = b.topics;
   holds.stage = b.stage.get();
   holds.producer = b.producer.get();
-  holds.countersigner = b.countersigner.get();
   holds.clock = b.clock;
   holds.broker_id = node_id;
   b.holds = std::make_unique<HoldBook>(std::move(holds));
@@ -341,13 +378,14 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   sub.topics = b.topics;
   sub.producer = b.producer.get();
   sub.acked = b.acked.get();
-  sub.notices = b.notices.get();
   sub.pool = b.pool.get();
   sub.session_timeout_ms = b.config.consumer_session_timeout_ms;
   sub.clock = b.clock;
   sub.observer = b.config.observer;
   ExchangeOptions exchange;
   exchange.observer = b.config.observer;
+  exchange.explain = [&b](const liaison::v1::ExplainRequest& request,
+                          const std::string& peer) { return b.Explain(request, peer); };
   b.exchange = std::make_unique<ExchangeService>(b.ingress.get(), b.peers.get(), sub, exchange);
 
   LIAISON_ASSIGN_OR_RETURN(std::string key_pem, ReadFile(b.config.key_path, "broker key"));

@@ -74,6 +74,7 @@ struct BrokerConfig {
   // Told what the components do, for operators' views. Not owned; null =
   // nobody listens.
   Observer* observer = nullptr;
+
 };
 
 }  // namespace liaison::broker

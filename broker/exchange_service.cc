@@ -316,6 +316,30 @@ grpc::ServerBidiReactor<SubscribeRequest, SubscribeResponse>* ExchangeService::S
   return new SubscribeReactor(this, peer->id);
 }
 
+grpc::ServerUnaryReactor* ExchangeService::Explain(grpc::CallbackServerContext* context,
+                                                   const liaison::v1::ExplainRequest* request,
+                                                   liaison::v1::ExplainResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<certs::Identity> peer =
+      peers_->Authenticate(*context, certs::Role::kEndpointTls);
+  absl::Status status = peer.status();
+  if (status.ok() && !options_.explain) {
+    status = absl::UnimplementedError("explain is not served by this node");
+  }
+  if (status.ok()) {
+    // Policy evaluation is a few microseconds per recipient: inline.
+    absl::StatusOr<liaison::v1::ExplainResponse> r = options_.explain(*request, peer->id);
+    if (r.ok()) {
+      *response = std::move(*r);
+    } else {
+      status = r.status();
+    }
+  }
+  ReportRpc("liaison.v1.Exchange/Explain", status.code());
+  reactor->Finish(ToGrpc(status));
+  return reactor;
+}
+
 std::shared_ptr<Subscription> ExchangeService::StartSubscription(const std::string& endpoint,
                                                                   uint32_t window,
                                                                   SubscriptionSink* sink) {

@@ -24,6 +24,10 @@ struct ExchangeOptions {
   size_t max_stream_in_flight = 2048;
   // Told of every finished call (may be null).
   Observer* observer = nullptr;
+  // Answers Explain (null: UNIMPLEMENTED).
+  std::function<absl::StatusOr<liaison::v1::ExplainResponse>(const liaison::v1::ExplainRequest&,
+                                                             const std::string& peer_id)>
+      explain;
 };
 
 class ExchangeService final : public liaison::v1::Exchange::CallbackService {
@@ -39,6 +43,9 @@ class ExchangeService final : public liaison::v1::Exchange::CallbackService {
       grpc::CallbackServerContext* context) override;
   grpc::ServerBidiReactor<liaison::v1::SubscribeRequest, liaison::v1::SubscribeResponse>*
   Subscribe(grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* Explain(grpc::CallbackServerContext* context,
+                                    const liaison::v1::ExplainRequest* request,
+                                    liaison::v1::ExplainResponse* response) override;
 
   // Stops every subscription (their streams end) and waits for them.
   void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);

@@ -5,8 +5,6 @@
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "base/proto_time.h"
-#include "broker/countersigner.h"
-#include "broker/notices.h"
 
 namespace liaison::broker {
 namespace {
@@ -175,18 +173,8 @@ void HoldBook::Work(liaison::v1::HeldDelivery held, absl::Time now) {
                                                   absl::UTCTimeZone()),
                                  "; not delivered"));
     }
-    liaison::v1::Statement statement;
-    const std::string item_id = NoticeWriter::ItemId(n);
-    *statement.mutable_notice() = std::move(n);
-    absl::StatusOr<liaison::v1::BrokerSigned> s =
-        deps_.countersigner->Sign(std::move(statement), now);
-    if (s.ok()) {
-      liaison::v1::DeliveryItem item;
-      item.set_item_id(item_id);
-      item.set_recipient(held.sender());
-      *item.mutable_statement() = std::move(*s);
-      reject.records.push_back({deps_.topics.Deliver(held.sender()), held.sender(),
-                                item.SerializeAsString(), kafka::kAnyPartition, std::nullopt});
+    if (std::optional<Outputs::Record> r = deps_.stage->NoticeRecord(std::move(n), now)) {
+      reject.records.push_back(std::move(*r));
     }
     FlowEvent flow = outputs.flow.front();
     flow.outcome = liaison::v1::OUTCOME_REJECT;
@@ -203,18 +191,8 @@ void HoldBook::Work(liaison::v1::HeldDelivery held, absl::Time now) {
     n.add_reasons(held.outcome() == liaison::v1::OUTCOME_DELAY
                       ? "the delay ended; delivered"
                       : "the awaited consent was recorded; delivered");
-    liaison::v1::Statement statement;
-    const std::string item_id = NoticeWriter::ItemId(n);
-    *statement.mutable_notice() = std::move(n);
-    absl::StatusOr<liaison::v1::BrokerSigned> s =
-        deps_.countersigner->Sign(std::move(statement), now);
-    if (s.ok()) {
-      liaison::v1::DeliveryItem item;
-      item.set_item_id(item_id);
-      item.set_recipient(held.sender());
-      *item.mutable_statement() = std::move(*s);
-      outputs.records.push_back({deps_.topics.Deliver(held.sender()), held.sender(),
-                                 item.SerializeAsString(), kafka::kAnyPartition, std::nullopt});
+    if (std::optional<Outputs::Record> r = deps_.stage->NoticeRecord(std::move(n), now)) {
+      outputs.records.push_back(std::move(*r));
     }
   }
   // A new DELAY (or HOLD) replaces this hold under the same id; anything

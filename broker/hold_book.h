@@ -32,7 +32,6 @@ struct HoldBookDeps {
   Topics topics;
   PolicyStage* stage = nullptr;
   kafka::Producer* producer = nullptr;
-  const Countersigner* countersigner = nullptr;
   const Clock* clock = nullptr;
   std::string broker_id;
   absl::Duration tick = absl::Milliseconds(200);

@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   int produce_timeout_ms = 30000;
   unsigned workers = 0;
   bool mint = true;
+  bool policy_stage = true;
   std::string pseudonym_key;
   app.add_option("--state-dir", state_dir,
                  "Folder for the broker's local files (dev PKI, broker.json)")
@@ -68,6 +69,8 @@ int main(int argc, char** argv) {
   app.add_option("--pseudonym-key", pseudonym_key,
                  "Network-wide secret for pseudonymous victim references (all nodes share it); "
                  "default <state-dir>/pseudonym.key, created only with embedded Kafka");
+  app.add_flag("!--no-policy-stage", policy_stage,
+               "Run only the front door and delivery (no member of the liaison-policy group)");
   app.add_flag("!--no-mint-dev-pki", mint,
                "Do not mint a development PKI when the PKI folder is missing");
   CLI11_PARSE(app, argc, argv);
@@ -110,6 +113,7 @@ int main(int argc, char** argv) {
   config.max_message_bytes = max_message_bytes;
   config.produce_timeout_ms = produce_timeout_ms;
   config.worker_threads = workers;
+  config.run_policy_stage = policy_stage;
 
   absl::StatusOr<std::unique_ptr<liaison::broker::Broker>> broker =
       liaison::broker::Broker::Start(config);

@@ -1,52 +1,40 @@
 #include "broker/notices.h"
 
-#include "base/log.h"
-
 namespace liaison::broker {
 
-std::string NoticeWriter::ItemId(const liaison::v1::Notice& notice) {
+std::string ItemSigner::NoticeId(const liaison::v1::Notice& notice) {
   return NoticeItemId(notice.kind(), notice.message_id(), notice.recipient(),
                       notice.addressee());
 }
 
-void NoticeWriter::Write(liaison::v1::Notice notice, absl::Time now, Done done) const {
+absl::StatusOr<std::string> ItemSigner::Notice(liaison::v1::Notice notice, absl::Time now) const {
   std::string addressee = notice.addressee();
-  std::string item_id = ItemId(notice);
+  std::string item_id = NoticeId(notice);
   liaison::v1::Statement statement;
   *statement.mutable_notice() = std::move(notice);
-  WriteItem(addressee, std::move(item_id), std::move(statement), now, std::move(done));
+  return Item(addressee, std::move(item_id), std::move(statement), now);
 }
 
-void NoticeWriter::Write(liaison::v1::Receipt receipt, absl::Time now, Done done) const {
+absl::StatusOr<std::string> ItemSigner::Receipt(liaison::v1::Receipt receipt,
+                                                absl::Time now) const {
   std::string addressee = receipt.addressee();
   std::string item_id = ReceiptItemId(receipt.message_id(), receipt.recipient());
   liaison::v1::Statement statement;
   *statement.mutable_receipt() = std::move(receipt);
-  WriteItem(addressee, std::move(item_id), std::move(statement), now, std::move(done));
+  return Item(addressee, std::move(item_id), std::move(statement), now);
 }
 
-void NoticeWriter::WriteItem(const std::string& addressee, std::string item_id,
-                             liaison::v1::Statement statement, absl::Time now,
-                             Done done) const {
+absl::StatusOr<std::string> ItemSigner::Item(const std::string& addressee, std::string item_id,
+                                             liaison::v1::Statement statement,
+                                             absl::Time now) const {
   absl::StatusOr<liaison::v1::BrokerSigned> signed_statement =
       countersigner_->Sign(std::move(statement), now);
-  if (!signed_statement.ok()) {
-    log::Error("notice.sign_failed", {{"error", signed_statement.status().ToString()}});
-    if (done) done(signed_statement.status());
-    return;
-  }
+  if (!signed_statement.ok()) return signed_statement.status();
   liaison::v1::DeliveryItem item;
-  item.set_item_id(item_id);
+  item.set_item_id(std::move(item_id));
   item.set_recipient(addressee);
   *item.mutable_statement() = std::move(*signed_statement);
-  producer_->Produce(topics_.Deliver(addressee), addressee, item.SerializeAsString(),
-                     [done = std::move(done), item_id](const kafka::DeliveryReport& report) {
-                       if (!report.status.ok()) {
-                         log::Warning("notice.write_failed", {{"item_id", item_id},
-                                                              {"error", report.status.ToString()}});
-                       }
-                       if (done) done(report.status);
-                     });
+  return item.SerializeAsString();
 }
 
 }  // namespace liaison::broker

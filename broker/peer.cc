@@ -20,11 +20,16 @@ absl::StatusOr<certs::Identity> PeerAuthenticator::Authenticate(
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   std::vector<grpc::string_ref> pems;
   if (auth != nullptr) pems = auth->FindPropertyValues("x509_pem_cert");
-  if (pems.empty()) {
+  if (pems.empty()) return AuthenticatePem("", role);
+  return AuthenticatePem(std::string(pems.front().data(), pems.front().size()), role);
+}
+
+absl::StatusOr<certs::Identity> PeerAuthenticator::AuthenticatePem(const std::string& pem,
+                                                                   certs::Role role) const {
+  if (pem.empty()) {
     return absl::UnauthenticatedError(
         "no client certificate: connect with your TLS certificate issued by the network CA");
   }
-  const std::string pem(pems.front().data(), pems.front().size());
   const absl::Time now = absl::Now();
   std::shared_ptr<const certs::TrustStore> trust;
   {

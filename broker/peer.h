@@ -31,6 +31,10 @@ class PeerAuthenticator {
   // re-checked on every call. Thread-safe.
   absl::StatusOr<certs::Identity> Authenticate(const grpc::CallbackServerContext& context,
                                                certs::Role role) const ABSL_LOCKS_EXCLUDED(mu_);
+  // The same checks for a client certificate another TLS server (the HTTP
+  // dashboard) received and chain-verified; `pem` empty = no certificate.
+  absl::StatusOr<certs::Identity> AuthenticatePem(const std::string& pem, certs::Role role) const
+      ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   mutable absl::Mutex mu_;

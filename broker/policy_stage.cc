@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/proto_time.h"
 #include "broker/ingress.h"
+#include "connectors/audit/audit_trail.h"
 #include "certs/signature.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -246,6 +247,12 @@ void PolicyStage::Compute(const std::shared_ptr<Work>& work) {
     work->outputs = Outputs();
   } else if (ingress.has_expired()) {
     work->outputs = ExpiredOutputs(ingress.expired(), deps_.clock->Now());
+  } else if (ingress.has_receipt()) {
+    work->outputs = ReceiptOutputs(ingress.receipt(), deps_.clock->Now());
+  } else if (ingress.has_notice()) {
+    if (std::optional<Outputs::Record> r = NoticeRecord(ingress.notice(), absl::Now())) {
+      work->outputs.records.push_back(std::move(*r));
+    }
   } else {
     liaison::v1::Message peek;
     std::vector<std::string> recipients;
@@ -362,7 +369,7 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
     a.set_recipient(recipient);
     *a.mutable_legal_basis() = h.legal_basis();
     *a.mutable_purposes() = h.purposes();
-    a.set_case_ref_hash(CaseRefHash(h.sender(), h.case_ref()));
+    a.set_case_ref_hash(audit::CaseRefHash(h.sender(), h.case_ref()));
     a.set_decision(d.outcome);
     for (std::string& id : d.HitRuleIds()) a.add_rule_ids(std::move(id));
     for (const liaison::v1::Redaction& r : d.redactions) {
@@ -579,19 +586,64 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
   }
 
   for (liaison::v1::Notice& n : notices) {
-    liaison::v1::Statement statement;
-    const std::string addressee = n.addressee();
-    const std::string item_id = NoticeWriter::ItemId(n);
-    *statement.mutable_notice() = std::move(n);
-    absl::StatusOr<liaison::v1::BrokerSigned> s =
-        deps_.countersigner->Sign(std::move(statement), now);
-    if (!s.ok()) continue;
-    liaison::v1::DeliveryItem item;
-    item.set_item_id(item_id);
-    item.set_recipient(addressee);
-    *item.mutable_statement() = std::move(*s);
-    out.records.push_back({deps_.topics.Deliver(addressee), addressee, item.SerializeAsString(),
-                           kafka::kAnyPartition, std::nullopt});
+    if (std::optional<Outputs::Record> r = NoticeRecord(std::move(n), now)) {
+      out.records.push_back(std::move(*r));
+    }
+  }
+  return out;
+}
+
+std::optional<Outputs::Record> PolicyStage::NoticeRecord(liaison::v1::Notice notice,
+                                                         absl::Time now) const {
+  const std::string addressee = notice.addressee();
+  absl::StatusOr<std::string> item = deps_.items->Notice(std::move(notice), now);
+  if (!item.ok()) {
+    log::Error("policy.notice_sign_failed", {{"error", item.status().ToString()}});
+    return std::nullopt;
+  }
+  return Outputs::Record{deps_.topics.Deliver(addressee), addressee, std::move(*item),
+                         kafka::kAnyPartition, std::nullopt};
+}
+
+Outputs PolicyStage::ReceiptOutputs(const liaison::v1::Receipt& receipt, absl::Time now) const {
+  Outputs out;
+  // LED art 25: who received it, and when.
+  liaison::v1::AuditEntry a;
+  *a.mutable_ts() = ToProto(now);
+  a.set_operation(liaison::v1::AUDIT_OPERATION_DISCLOSURE);
+  a.set_event("acknowledged");
+  a.set_message_id(receipt.message_id());
+  a.set_sender(receipt.addressee());
+  a.set_recipient(receipt.recipient());
+  a.set_decision(receipt.outcome());
+  *a.mutable_rule_ids() = receipt.rule_ids();
+  a.set_broker_id(deps_.broker_id);
+  out.audit.push_back(std::move(a));
+  absl::StatusOr<std::string> item = deps_.items->Receipt(receipt, now);
+  if (!item.ok()) {
+    log::Error("policy.receipt_sign_failed", {{"error", item.status().ToString()}});
+    return out;
+  }
+  out.records.push_back({deps_.topics.Deliver(receipt.addressee()), receipt.addressee(),
+                         std::move(*item), kafka::kAnyPartition, std::nullopt});
+  return out;
+}
+
+std::vector<policy::Decision> PolicyStage::Explain(const liaison::v1::Message& message,
+                                                   const std::vector<std::string>& recipients,
+                                                   size_t message_bytes, absl::Time now) const {
+  const std::shared_ptr<const policy::Chain> chain = deps_.chain();
+  std::vector<policy::Decision> out;
+  for (const std::string& r : recipients) {
+    policy::Input in;
+    in.message = &message;
+    in.recipient = r;
+    in.message_bytes = message_bytes;
+    in.counters = deps_.counters;
+    in.sources = deps_.sources;
+    in.consents = deps_.consents;
+    in.now = now;
+    out.push_back(chain->Evaluate(in));
   }
   return out;
 }
@@ -621,17 +673,8 @@ Outputs PolicyStage::ExpiredOutputs(const liaison::v1::ExpiredItem& e, absl::Tim
   n.add_reasons(absl::StrCat("DP-RET-02: ", e.message_id(), " expired before delivery to ",
                              e.recipient(), " (erase_by ", erase_by, ")"));
   *n.mutable_due() = e.erase_by();
-  liaison::v1::Statement statement;
-  const std::string item_id = NoticeWriter::ItemId(n);
-  *statement.mutable_notice() = std::move(n);
-  absl::StatusOr<liaison::v1::BrokerSigned> s = deps_.countersigner->Sign(std::move(statement), now);
-  if (s.ok()) {
-    liaison::v1::DeliveryItem item;
-    item.set_item_id(item_id);
-    item.set_recipient(e.sender());
-    *item.mutable_statement() = std::move(*s);
-    out.records.push_back({deps_.topics.Deliver(e.sender()), e.sender(), item.SerializeAsString(),
-                           kafka::kAnyPartition, std::nullopt});
+  if (std::optional<Outputs::Record> r = NoticeRecord(std::move(n), now)) {
+    out.records.push_back(std::move(*r));
   }
   FlowEvent flow;
   flow.message_id = e.message_id();
@@ -791,7 +834,15 @@ void PolicyStage::HandleGap(const kafka::Gap& gap) {
     n.add_reasons(absl::StrCat(ids.size(),
                                " accepted messages were deleted by Kafka before the policy "
                                "stage read them; none was delivered: re-send them"));
-    deps_.notices->Write(std::move(n), now);
+    if (std::optional<Outputs::Record> r = NoticeRecord(std::move(n), now)) {
+      deps_.producer->Produce(r->topic, std::move(r->key), std::move(r->value),
+                              [](const kafka::DeliveryReport& report) {
+                                if (!report.status.ok()) {
+                                  log::Error("ingress.lost_notice_failed",
+                                             {{"error", report.status.ToString()}});
+                                }
+                              });
+    }
   }
   if (static_cast<int64_t>(lost.size()) < count) {
     log::Error("ingress.lost_unidentified",

@@ -63,7 +63,7 @@ struct PolicyStageDeps {
   Topics topics;
   kafka::Producer* producer = nullptr;
   const Countersigner* countersigner = nullptr;
-  const NoticeWriter* notices = nullptr;
+  const ItemSigner* items = nullptr;
   WorkerPool* pool = nullptr;
   ChainProvider chain;
   const Clock* clock = nullptr;
@@ -122,6 +122,16 @@ class PolicyStage {
   // write fails); `done` gets OK when every record is acknowledged.
   void Write(int32_t chain, Outputs outputs, std::function<void(absl::Status)> done);
 
+  // Decides without side effects (no counters, no records, nothing written):
+  // the explain RPC.
+  std::vector<policy::Decision> Explain(const liaison::v1::Message& message,
+                                        const std::vector<std::string>& recipients,
+                                        size_t message_bytes, absl::Time now) const;
+
+  // A signed notice for its addressee's delivery topic (nullopt if signing
+  // failed, which is logged).
+  std::optional<Outputs::Record> NoticeRecord(liaison::v1::Notice notice, absl::Time now) const;
+
   // Ingress partitions this node owns now (HoldBook works only their holds).
   std::vector<int32_t> OwnedPartitions() const ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -137,6 +147,7 @@ class PolicyStage {
   void Loop();
   void Compute(const std::shared_ptr<Work>& work);
   Outputs ExpiredOutputs(const liaison::v1::ExpiredItem& expired, absl::Time now) const;
+  Outputs ReceiptOutputs(const liaison::v1::Receipt& receipt, absl::Time now) const;
   void Dispatch(int32_t partition) ABSL_LOCKS_EXCLUDED(mu_);
   void Send(const std::shared_ptr<Work>& work);
   void Forward(int32_t chain, std::vector<std::string> sealed_audit,

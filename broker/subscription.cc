@@ -280,8 +280,11 @@ void Subscription::Finalise(const std::string& item_id, InFlight entry) {
   ProduceWithRetry(deps_.producer, deps_.topics.AckedItems(),
                    AckedItems::Key(endpoint_, item_id), record.SerializeAsString(), one_done);
   if (entry.is_delivery) {
+    // The sender's receipt is signed and written by the policy stage.
     *entry.receipt.mutable_acknowledged_at() = ToProto(now);
-    deps_.notices->Write(std::move(entry.receipt), now, one_done);
+    liaison::v1::IngressRecord event;
+    *event.mutable_receipt() = std::move(entry.receipt);
+    ToPolicyStage(std::move(event), entry.message_id, one_done);
   }
 }
 
@@ -312,8 +315,7 @@ void Subscription::Expire(const liaison::v1::DeliveryItem& item,
   log::Info("delivery.expired", {{"endpoint", endpoint_},
                                  {"message_id", a.message_id()},
                                  {"item_id", item.item_id()}});
-  // The policy stage owns the audit chains: hand it the event through
-  // ingress; it audits the erasure and sends the sender a signed notice.
+  // The policy stage audits the erasure and sends the sender a signed notice.
   liaison::v1::IngressRecord record;
   liaison::v1::ExpiredItem* e = record.mutable_expired();
   e->set_message_id(a.message_id());
@@ -322,13 +324,18 @@ void Subscription::Expire(const liaison::v1::DeliveryItem& item,
   e->set_item_id(item.item_id());
   *e->mutable_erase_by() = a.erase_by();
   *e->mutable_found_at() = ToProto(deps_.clock->Now());
-  *record.mutable_accepted_at() = ToProto(absl::Now());
   const std::vector<int64_t> offsets = {offset};
-  ProduceWithRetry(deps_.producer, deps_.topics.Ingress(), a.message_id(),
-                   record.SerializeAsString(),
-                   [self = shared_from_this(), partition, offsets](absl::Status s) {
-                     if (s.ok()) self->MarkDone(partition, offsets);
-                   });
+  ToPolicyStage(std::move(record), a.message_id(),
+                [self = shared_from_this(), partition, offsets](absl::Status s) {
+                  if (s.ok()) self->MarkDone(partition, offsets);
+                });
+}
+
+void Subscription::ToPolicyStage(liaison::v1::IngressRecord record, const std::string& key,
+                                 std::function<void(absl::Status)> done) {
+  *record.mutable_accepted_at() = ToProto(absl::Now());
+  ProduceWithRetry(deps_.producer, deps_.topics.Ingress(), key, record.SerializeAsString(),
+                   std::move(done));
 }
 
 void Subscription::HandleGap(const kafka::Gap& gap) {
@@ -348,7 +355,14 @@ void Subscription::HandleGap(const kafka::Gap& gap) {
   absl::StatusOr<std::vector<liaison::v1::DeliveryIndexEntry>> lost =
       FindIndexed(deps_.kafka, deps_.topics.DeliveryIndex(), endpoint_, gap.partition,
                   gap.from, gap.to, absl::Seconds(30));
-  const absl::Time now = absl::Now();
+  auto SendNotice = [this](liaison::v1::Notice notice) {
+    liaison::v1::IngressRecord event;
+    const std::string key = notice.addressee();
+    *event.mutable_notice() = std::move(notice);
+    ToPolicyStage(std::move(event), key, [](absl::Status s) {
+      if (!s.ok()) log::Error("delivery.loss_notice_failed", {{"error", s.ToString()}});
+    });
+  };
   liaison::v1::Notice to_recipient;
   to_recipient.set_kind(liaison::v1::NOTICE_KIND_GAP);
   to_recipient.set_addressee(endpoint_);
@@ -362,7 +376,7 @@ void Subscription::HandleGap(const kafka::Gap& gap) {
     to_recipient.add_reasons(absl::StrCat(count, " items addressed to ", endpoint_,
                                           " were deleted by Kafka before delivery; the "
                                           "delivery index could not name them"));
-    deps_.notices->Write(std::move(to_recipient), now);
+    SendNotice(std::move(to_recipient));
     return;
   }
   std::map<std::string, std::vector<std::string>> by_sender;
@@ -384,9 +398,9 @@ void Subscription::HandleGap(const kafka::Gap& gap) {
                                     " were lost before delivery; re-send them"));
     log::Error("delivery.lost_messages",
                {{"recipient", endpoint_}, {"sender", sender}, {"messages", ids.size()}});
-    deps_.notices->Write(std::move(notice), now);
+    SendNotice(std::move(notice));
   }
-  deps_.notices->Write(std::move(to_recipient), now);
+  SendNotice(std::move(to_recipient));
 }
 
 }  // namespace liaison::broker

@@ -30,7 +30,6 @@
 #include "broker/acked_items.h"
 #include "broker/clock.h"
 #include "broker/observer.h"
-#include "broker/notices.h"
 #include "broker/topics.h"
 #include "broker/worker_pool.h"
 #include "connectors/kafka/consumer.h"
@@ -65,7 +64,6 @@ struct SubscriptionDeps {
   Topics topics;
   kafka::Producer* producer = nullptr;
   AckedItems* acked = nullptr;
-  const NoticeWriter* notices = nullptr;
   WorkerPool* pool = nullptr;
   int session_timeout_ms = 10000;
   EndpointDeliveryStats* stats = nullptr;
@@ -113,6 +111,10 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   void Loop();
   void Process(kafka::Record record) ABSL_LOCKS_EXCLUDED(mu_);
   void HandleGap(const kafka::Gap& gap);
+  // Hands an event to the policy stage through liaison.ingress (only the
+  // policy stage writes delivery topics and audit chains).
+  void ToPolicyStage(liaison::v1::IngressRecord record, const std::string& key,
+                     std::function<void(absl::Status)> done);
   void Expire(const liaison::v1::DeliveryItem& item, const liaison::v1::Attestation& a,
               int32_t partition, int64_t offset);
   void Finalise(const std::string& item_id, InFlight entry);

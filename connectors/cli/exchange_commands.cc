@@ -227,6 +227,76 @@ absl::StatusOr<absl::Duration> ParseSpan(const std::string& text, const std::str
 
 namespace {
 
+const char* VerdictName(liaison::v1::RuleVerdict v) {
+  switch (v) {
+    case liaison::v1::RULE_VERDICT_NOT_APPLICABLE:
+      return "n/a";
+    case liaison::v1::RULE_VERDICT_PASS:
+      return "pass";
+    case liaison::v1::RULE_VERDICT_REDACT:
+      return "REDACT";
+    case liaison::v1::RULE_VERDICT_DELAY:
+      return "DELAY";
+    case liaison::v1::RULE_VERDICT_HOLD:
+      return "HOLD";
+    case liaison::v1::RULE_VERDICT_REJECT:
+      return "REJECT";
+    default:
+      return "?";
+  }
+}
+
+int RunExplain(ExplainArgs& args) {
+  std::optional<absl::Time> at;
+  if (!args.at.empty()) {
+    absl::Time t;
+    std::string error;
+    if (!absl::ParseTime(absl::RFC3339_full, args.at, &t, &error)) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat("--at '", args.at, "': not an RFC 3339 time (", error, ")")));
+    }
+    at = t;
+  }
+  absl::StatusOr<std::unique_ptr<endpoint::Client>> client = Connect(args.connection);
+  if (!client.ok()) return Fail(client.status());
+  absl::StatusOr<std::string> text = ReadFileOrStdin(args.file);
+  if (!text.ok()) return Fail(text.status());
+  liaison::v1::Message message;
+  if (absl::Status s = ParseJson(*text, args.file, &message); !s.ok()) return Fail(s);
+  absl::StatusOr<liaison::v1::ExplainResponse> r =
+      (*client)->Explain(message, args.recipients, at);
+  if (!r.ok()) return Fail(r.status());
+  if (args.json) {
+    std::cout << ToJson(*r).dump(2) << std::endl;
+    return 0;
+  }
+  std::cout << "policy " << r->policy_version() << ", registry " << r->registry_version()
+            << "\n";
+  for (const liaison::v1::PolicyDecision& d : r->decisions()) {
+    std::cout << "\n" << d.recipient() << ": "
+              << liaison::v1::Outcome_Name(d.outcome()).substr(sizeof("OUTCOME_") - 1) << "\n  "
+              << d.explanation() << "\n";
+    for (const liaison::v1::PolicyRuleResult& rule : d.rules()) {
+      if (rule.verdict() == liaison::v1::RULE_VERDICT_NOT_APPLICABLE) continue;
+      std::cout << "    " << rule.rule_id() << "  " << VerdictName(rule.verdict());
+      if (rule.mode() == liaison::v1::RULE_MODE_SHADOW) std::cout << " (shadow)";
+      if (rule.mode() == liaison::v1::RULE_MODE_EXEMPTED) {
+        std::cout << " (exempted by " << rule.exempted_by() << ")";
+      }
+      if (!rule.reason().empty()) std::cout << "  " << rule.reason();
+      std::cout << "\n";
+    }
+    for (const liaison::v1::Obligation& o : d.obligations()) {
+      std::cout << "    obligation " << o.code() << " (" << o.rule_id() << "): " << o.text() << "\n";
+    }
+    for (const liaison::v1::PolicyHold& h : d.holds()) {
+      std::cout << "    waits for " << liaison::v1::ConsentKind_Name(h.consent_kind()) << " from "
+                << h.awaiting() << " (" << h.rule_id() << ")\n";
+    }
+  }
+  return 0;
+}
+
 void AddConnectionFlags(CLI::App* cmd, Connection& c, bool need_as = true) {
   auto* as = cmd->add_option("--as", c.as, "Endpoint id to act as (e.g. RO-IGPR)");
   if (need_as) as->required();
@@ -239,8 +309,11 @@ void AddConnectionFlags(CLI::App* cmd, Connection& c, bool need_as = true) {
 
 }  // namespace
 
-void AddExchangeCommands(CLI::App& app, SendArgs& send, SubscribeArgs& subscribe,
-                         VerifyArgs& verify, int& exit_code) {
+void AddExchangeCommands(CLI::App& app, ExchangeArgs& args, int& exit_code) {
+  SendArgs& send = args.send;
+  SubscribeArgs& subscribe = args.subscribe;
+  VerifyArgs& verify = args.verify;
+  ExplainArgs& explain = args.explain;
   CLI::App* s = app.add_subcommand(
       "send", "Sign messages written as protobuf JSON (liaison.v1.Message) and send them");
   AddConnectionFlags(s, send.connection);
@@ -273,6 +346,18 @@ void AddExchangeCommands(CLI::App& app, SendArgs& send, SubscribeArgs& subscribe
   AddConnectionFlags(v, verify.connection);
   v->add_option("file", verify.file, "Saved item (liaison.v1.DeliveryItem JSON)")->required();
   v->callback([&] { exit_code = RunVerify(verify); });
+
+  CLI::App* e = app.add_subcommand(
+      "explain",
+      "Show how the policy in force would decide a message for each recipient, without sending");
+  AddConnectionFlags(e, explain.connection);
+  e->add_option("file", explain.file, "Message file (liaison.v1.Message JSON, '-' = stdin)")
+      ->required();
+  e->add_option("--to", explain.recipients, "Recipients (default: header.recipients)")
+      ->delimiter(',');
+  e->add_option("--at", explain.at, "Decision time, RFC 3339 (default: now)");
+  e->add_flag("--json", explain.json, "Print the full decisions as JSON");
+  e->callback([&] { exit_code = RunExplain(explain); });
 }
 
 }  // namespace liaison::cli

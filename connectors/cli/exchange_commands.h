@@ -32,13 +32,27 @@ struct SubscribeArgs {
   std::string save_dir;     // also write each item as <item_id>.json
 };
 
+struct ExplainArgs {
+  Connection connection;
+  std::string file;
+  std::vector<std::string> recipients;
+  std::string at;  // RFC 3339; empty = now
+  bool json = false;
+};
+
 struct VerifyArgs {
   Connection connection;
   std::string file;
 };
 
-void AddExchangeCommands(CLI::App& app, SendArgs& send, SubscribeArgs& subscribe,
-                         VerifyArgs& verify, int& exit_code);
+struct ExchangeArgs {
+  SendArgs send;
+  SubscribeArgs subscribe;
+  VerifyArgs verify;
+  ExplainArgs explain;
+};
+
+void AddExchangeCommands(CLI::App& app, ExchangeArgs& args, int& exit_code);
 
 }  // namespace liaison::cli
 

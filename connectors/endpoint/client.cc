@@ -105,6 +105,21 @@ absl::StatusOr<liaison::v1::SendResult> Client::Send(const liaison::v1::SignedEn
   return result;
 }
 
+absl::StatusOr<liaison::v1::ExplainResponse> Client::Explain(
+    const liaison::v1::Message& message, const std::vector<std::string>& recipients,
+    std::optional<absl::Time> at, absl::Duration timeout) {
+  liaison::v1::ExplainRequest request;
+  *request.mutable_message() = message;
+  for (const std::string& r : recipients) request.add_recipients(r);
+  if (at.has_value()) *request.mutable_at() = ToProto(*at);
+  grpc::ClientContext context;
+  context.set_deadline(Deadline(timeout));
+  liaison::v1::ExplainResponse response;
+  grpc::Status status = stub_->Explain(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status);
+  return response;
+}
+
 // --- SendStream --------------------------------------------------------------
 
 std::unique_ptr<SendStream> Client::OpenSendStream(SendStream::OnResult on_result,

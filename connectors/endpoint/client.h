@@ -148,6 +148,13 @@ class Client {
   absl::StatusOr<liaison::v1::SendResult> Send(const liaison::v1::SignedEnvelope& envelope,
                                                absl::Duration timeout = absl::Seconds(30));
 
+  // Asks the broker how the policy in force would decide `message` for
+  // `recipients` (empty: header.recipients) at `at` (nullopt: now). Nothing
+  // is delivered, recorded or counted.
+  absl::StatusOr<liaison::v1::ExplainResponse> Explain(
+      const liaison::v1::Message& message, const std::vector<std::string>& recipients,
+      std::optional<absl::Time> at = std::nullopt, absl::Duration timeout = absl::Seconds(30));
+
   std::unique_ptr<SendStream> OpenSendStream(SendStream::OnResult on_result,
                                              size_t window = 1000);
 
