@@ -60,6 +60,7 @@ void HoldBook::Apply(const kafka::Record& record) {
   Entry& e = holds_[held.hold_id()];
   if (e.busy) return;
   e.held = std::move(held);
+  e.recheck = true;  // consents may have come while nobody worked it
 }
 
 void HoldBook::Add(const liaison::v1::HeldDelivery& held) {
@@ -68,6 +69,8 @@ void HoldBook::Add(const liaison::v1::HeldDelivery& held) {
   Entry& e = holds_[held.hold_id()];
   e.held = held;
   e.busy = false;
+  // A consent may have been recorded between the decision and now: look once.
+  e.recheck = true;
 }
 
 void HoldBook::OnConsent(const liaison::v1::ConsentGrant& grant) {
@@ -144,6 +147,11 @@ void HoldBook::Work(liaison::v1::HeldDelivery held, absl::Time now) {
   }
   const liaison::v1::Outcome outcome = outputs.flow.front().outcome;
   const bool timed_out = held.outcome() == liaison::v1::OUTCOME_HOLD && now >= Due(held);
+  log::Info("holds.reevaluated", {{"hold_id", hold_id},
+                                  {"message_id", held.message_id()},
+                                  {"recipient", held.recipient()},
+                                  {"outcome", liaison::v1::Outcome_Name(outcome)},
+                                  {"timed_out", timed_out}});
 
   if (outcome == liaison::v1::OUTCOME_HOLD && !timed_out) {
     // Still waiting (e.g. one of two consents arrived). Nothing to write.

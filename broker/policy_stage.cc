@@ -711,10 +711,11 @@ void PolicyStage::Forward(int32_t chain, std::vector<std::string> sealed_audit,
   auto pending = std::make_shared<std::vector<Outputs::Record>>(std::move(records));
   deps_.audit->Write(
       chain, std::move(sealed_audit),
-      [this, pending, done = std::move(done)](absl::Status audit) mutable {
+      [this, chain, pending, done = std::move(done)](absl::Status audit) mutable {
         if (!audit.ok()) {
           // DP-LOG-01: nothing is forwarded without its audit entry.
           ++stats_.audit_failures;
+          log::Error("policy.audit_failed", {{"chain", chain}, {"error", audit.ToString()}});
           done(absl::UnavailableError(
               absl::StrCat("DP-LOG-01: audit unavailable (", audit.message(), "); retry")));
           return;

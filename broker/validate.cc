@@ -81,7 +81,11 @@ absl::Status ValidateForIngress(const Message& message, const policy::Registry& 
                                 absl::FormatDuration(limits.max_clock_skew), ")"));
   }
   if (h.sender().empty()) return Invalid("header.sender", "missing");
-  if (h.recipients().empty()) return Invalid("header.recipients", "at least one recipient is required");
+  // A consent may be addressed to nobody but the broker (e.g. a sender's own
+  // supervisor approving a held message): it is recorded, not delivered.
+  if (h.recipients().empty() && h.kind() != liaison::v1::KIND_CONSENT) {
+    return Invalid("header.recipients", "at least one recipient is required");
+  }
   if (h.recipients_size() > limits.max_recipients) {
     return Invalid("header.recipients", absl::StrCat(h.recipients_size(), " recipients; the limit is ",
                                                       limits.max_recipients));

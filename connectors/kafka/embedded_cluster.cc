@@ -160,6 +160,22 @@ absl::Status EmbeddedCluster::PushRequestErrors(ApiKey api, const std::vector<Ka
   return absl::OkStatus();
 }
 
+absl::Status EmbeddedCluster::PushBrokerRequestErrors(int32_t broker_id, ApiKey api,
+                                                      const std::vector<KafkaError>& errors) {
+  if (absl::Status s = impl_->CheckBroker(broker_id); !s.ok()) return s;
+  for (KafkaError e : errors) {
+    // The mock's per-broker variant takes (error, rtt) pairs as varargs.
+    absl::Status s = internal::ToStatus(impl_->Call([&] {
+      return rd_kafka_mock_broker_push_request_error_rtts(
+          impl_->mock, broker_id, static_cast<int16_t>(api), 1,
+          static_cast<rd_kafka_resp_err_t>(e), 0);
+    }),
+                                        "mock broker request errors");
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status EmbeddedCluster::SetPartitionLeader(const std::string& topic, int32_t partition,
                                                  int32_t broker_id) {
   absl::StatusOr<int> partitions = impl_->KnownTopic(topic);

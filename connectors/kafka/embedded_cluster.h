@@ -67,6 +67,10 @@ class EmbeddedCluster {
   absl::Status SetBrokerRtt(int32_t broker_id, int rtt_ms);
   // The next errors.size() requests of `api` (to any broker) fail with these errors.
   absl::Status PushRequestErrors(ApiKey api, const std::vector<KafkaError>& errors);
+  // The next errors.size() requests of `api` to broker `broker_id` fail with
+  // these errors (other brokers are unaffected).
+  absl::Status PushBrokerRequestErrors(int32_t broker_id, ApiKey api,
+                                       const std::vector<KafkaError>& errors);
   absl::Status SetPartitionLeader(const std::string& topic, int32_t partition,
                                   int32_t broker_id);
   // Makes Metadata report `error` for the topic (0 clears it).

@@ -1,0 +1,148 @@
+// End to end through the command line, as a newcomer follows the README:
+// the real liaison-broker process on the embedded default, the real
+// `liaison` CLI in other processes.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/fixtures/dev_pki.h"
+#include "tests/fixtures/wait.h"
+
+namespace liaison::testing {
+namespace {
+
+// The broker as a child process, stopped with SIGTERM like Ctrl-C.
+class BrokerProcess {
+ public:
+  explicit BrokerProcess(const std::string& state_dir) : state_dir_(state_dir) {
+    log_ = state_dir + "/broker.log";
+    pid_ = fork();
+    if (pid_ == 0) {
+      FILE* out = freopen(log_.c_str(), "w", stdout);
+      FILE* err = freopen(log_.c_str(), "a", stderr);
+      (void)out;
+      (void)err;
+      execl(LIAISON_BROKER_BIN, LIAISON_BROKER_BIN, "--state-dir", state_dir.c_str(), "--listen",
+            "127.0.0.1:0",
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+  }
+  ~BrokerProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  bool WaitServing() {
+    return WaitFor([&] { return std::filesystem::exists(state_dir_ + "/broker.json"); },
+                   absl::Seconds(60));
+  }
+  // SIGTERM, then the exit status.
+  int Stop() {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  const std::string& log() const { return log_; }
+
+ private:
+  std::string state_dir_;
+  std::string log_;
+  pid_t pid_ = -1;
+};
+
+std::string Cli(const std::string& args) {
+  return absl::StrCat(LIAISON_CLI_BIN, " ", args);
+}
+
+TEST(CommandLine, ReadmeWalkthroughWorksEndToEnd) {
+  const std::string state = MakeTempDir("liaison-e2e");
+  BrokerProcess broker(state);
+  ASSERT_TRUE(broker.WaitServing()) << ReadFileOrDie(broker.log());
+  const std::string dir = " --state-dir " + state;
+
+  // A subscriber for DE-BKA in the background, stopping after one item.
+  const std::string sub_out = state + "/sub.out";
+  const std::string sub_cmd =
+      Cli("subscribe --as DE-BKA --count 1 --idle 90" + dir) + " > " + sub_out + " 2>&1";
+  FILE* subscriber = popen(sub_cmd.c_str(), "r");
+  ASSERT_NE(subscriber, nullptr);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::ifstream in(sub_out);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        return absl::StrContains(text, "waiting for items");
+      },
+      absl::Seconds(60)));
+
+  CommandResult sent = RunCommand(Cli("send --as RO-IGPR --review-in 14d --erase-in 30d" + dir +
+                                      " " + SourcePath("deploy/examples/missing-child-alert.json")));
+  ASSERT_EQ(sent.exit_code, 0) << sent.output;
+  nlohmann::json answer = nlohmann::json::parse(sent.output);
+  EXPECT_EQ(answer["status"], "accepted");
+  const std::string id = answer["message_id"];
+
+  EXPECT_EQ(pclose(subscriber), 0);
+  std::ifstream in(sub_out);
+  std::string line;
+  nlohmann::json item;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] == '{') item = nlohmann::json::parse(line);
+  }
+  ASSERT_FALSE(item.is_null()) << ReadFileOrDie(sub_out);
+  EXPECT_EQ(item["kind"], "delivery");
+  EXPECT_EQ(item["verified"], true);
+  EXPECT_EQ(item["sender_signature"], "verified");
+  EXPECT_EQ(item["attestation"]["message_id"], id);
+  EXPECT_EQ(item["attestation"]["outcome"], "OUTCOME_ALLOW");
+  EXPECT_EQ(item["message"]["header"]["sender"], "RO-IGPR");
+
+  // The sender's receipt.
+  CommandResult receipts = RunCommand(Cli("subscribe --as RO-IGPR --count 1 --idle 60" + dir));
+  ASSERT_EQ(receipts.exit_code, 0) << receipts.output;
+  EXPECT_TRUE(absl::StrContains(receipts.output, "\"kind\":\"receipt\"")) << receipts.output;
+  EXPECT_TRUE(absl::StrContains(receipts.output, "\"recipient\":\"DE-BKA\""));
+
+  // Explain without sending.
+  CommandResult explained =
+      RunCommand(Cli("explain --as RO-IGPR --to GB-NCA,MD-IGP" + dir + " " +
+                     SourcePath("deploy/examples/missing-child-alert.json")));
+  ASSERT_EQ(explained.exit_code, 0) << explained.output;
+  EXPECT_TRUE(absl::StrContains(explained.output, "MD-IGP: REJECT"));
+  EXPECT_TRUE(absl::StrContains(explained.output, "DP-XFER-01"));
+
+  // The audit trail is intact and lists the decisions for the message.
+  CommandResult verified = RunCommand(Cli("audit verify" + dir));
+  EXPECT_EQ(verified.exit_code, 0) << verified.output;
+  EXPECT_TRUE(absl::StrContains(verified.output, "audit chain intact"));
+  CommandResult listed = RunCommand(Cli("audit list" + dir + " " + id));
+  EXPECT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_TRUE(absl::StrContains(listed.output, "RO-IGPR -> DE-BKA  ALLOW"));
+
+  // Bad input: the error names the file and the field; nothing is sent.
+  const std::string bad = state + "/bad.json";
+  std::ofstream(bad) << R"({"header": {"kind": "KIND_ALERT", "recipent": ["DE-BKA"]}})";
+  CommandResult refused = RunCommand(Cli("send --as RO-IGPR" + dir + " " + bad));
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(refused.output, bad)) << refused.output;
+  EXPECT_TRUE(absl::StrContains(refused.output, "recipent")) << refused.output;
+
+  EXPECT_EQ(broker.Stop(), 0) << ReadFileOrDie(broker.log());
+  EXPECT_FALSE(std::filesystem::exists(state + "/broker.json"));
+}
+
+}  // namespace
+}  // namespace liaison::testing

@@ -1,0 +1,766 @@
+// DOMAIN.md §4 acceptance cases through a running broker: embedded Kafka,
+// real mTLS and signatures, the development registry. Policy time is a
+// ManualClock starting at T0 = 2026-05-04T09:00:00Z; cases that need another
+// time move it instead of sleeping. Each test asserts what every recipient
+// receives (or does not) and what the sender is told.
+#include <iostream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "base/log.h"
+#include "base/proto_time.h"
+#include "broker/clock.h"
+#include "connectors/audit/audit_trail.h"
+#include "connectors/kafka/embedded_cluster.h"
+#include "gtest/gtest.h"
+#include "policy/testing/scenario.h"
+#include "tests/fixtures/status_matchers.h"
+#include "tests/fixtures/test_broker.h"
+#include "tests/fixtures/wait.h"
+
+namespace liaison::testing {
+namespace {
+
+namespace sc = liaison::policy::scenario;
+using endpoint::Client;
+using endpoint::Subscription;
+using endpoint::VerifiedItem;
+using liaison::v1::Message;
+using liaison::v1::NoticeKind;
+
+// A message `sender` may send `recipient` under the development registry:
+// the test alert with the EU-UK basis too; for MD-IGP, a vehicle alert from
+// RO-IGPR within the SG-RO-MD-01 safeguard.
+Message Barrier(const std::string& sender, const std::string& recipient, absl::Time now) {
+  if (recipient != "MD-IGP") {
+    Message m = TestAlert(sender, {recipient}, now);
+    m.mutable_header()->add_legal_basis("EU-UK-TCA");
+    return m;
+  }
+  Message m = TestAlert("RO-IGPR", {recipient}, now);
+  liaison::v1::Header* h = m.mutable_header();
+  h->clear_legal_basis();
+  h->add_legal_basis("NAT-INTL-COOP-RO");
+  liaison::v1::Alert* a = m.mutable_alert();
+  a->set_alert_type(liaison::v1::ALERT_TYPE_VEHICLE);
+  a->clear_entities();
+  a->clear_subject_ids();
+  liaison::v1::Vehicle* v = a->add_entities()->mutable_vehicle();
+  v->set_entity_id("V-900");
+  v->set_plate("ZZ-TEST-900");
+  v->set_plate_country("RO");
+  v->mutable_meta()->set_basis(liaison::v1::INFO_BASIS_FACT);
+  v->mutable_meta()->mutable_evaluation()->set_reliability(liaison::v1::RELIABILITY_B);
+  v->mutable_meta()->mutable_evaluation()->set_accuracy(liaison::v1::ACCURACY_2);
+  a->add_subject_ids("V-900");
+  a->set_summary("");
+  return m;
+}
+
+// One broker at T0 plus clients and subscriptions by endpoint id.
+class Network {
+ public:
+  explicit Network(std::string registry_path = {}, int produce_timeout_ms = 10000)
+      : clock_(sc::T0()) {
+    TestBrokerOptions options;
+    options.clock = &clock_;
+    options.registry_path = std::move(registry_path);
+    options.produce_timeout_ms = produce_timeout_ms;
+    absl::StatusOr<std::unique_ptr<TestBroker>> broker = TestBroker::Start(options);
+    EXPECT_TRUE(broker.ok()) << broker.status();
+    if (broker.ok()) broker_ = std::move(*broker);
+  }
+
+  bool ok() const { return broker_ != nullptr; }
+  broker::ManualClock& clock() { return clock_; }
+  TestBroker& broker() { return *broker_; }
+
+  Client& client(const std::string& id) {
+    auto& c = clients_[id];
+    if (c == nullptr) {
+      absl::StatusOr<std::unique_ptr<Client>> made = broker_->Client(id);
+      EXPECT_TRUE(made.ok()) << made.status();
+      c = std::move(*made);
+    }
+    return *c;
+  }
+
+  // Opens Subscribe streams for `ids` (in parallel: group joins take seconds).
+  void Subscribe(const std::vector<std::string>& ids) {
+    std::vector<std::unique_ptr<Client>> clients;
+    absl::StatusOr<std::vector<std::unique_ptr<Subscription>>> subs =
+        SubscribeAll(*broker_, ids, clients);
+    ASSERT_TRUE(subs.ok()) << subs.status();
+    for (size_t i = 0; i < ids.size(); ++i) {
+      sub_clients_.push_back(std::move(clients[i]));
+      subs_[ids[i]] = std::move((*subs)[i]);
+    }
+  }
+
+  // Signs `m` as its header.sender and sends it.
+  absl::StatusOr<liaison::v1::SendResult> Send(Message m) {
+    Client& c = client(m.header().sender());
+    absl::StatusOr<liaison::v1::SignedEnvelope> envelope = c.Seal(m, clock_.Now());
+    if (!envelope.ok()) return envelope.status();
+    return c.Send(*envelope);
+  }
+
+  // Everything `id` received so far plus whatever arrives until `done`
+  // holds (or the timeout). All verified items are acknowledged.
+  const std::vector<Subscription::Received>& ReadUntil(
+      const std::string& id, const std::function<bool(const std::vector<Subscription::Received>&)>& done,
+      absl::Duration timeout = absl::Seconds(30)) {
+    auto& got = received_[id];
+    WaitFor(
+        [&] {
+          for (auto& r : Collect(*subs_.at(id), 1, absl::Milliseconds(100))) {
+            got.push_back(std::move(r));
+          }
+          return done(got);
+        },
+        timeout);
+    return got;
+  }
+
+  // Reads until `id` has a delivery of `message_id`; returns it (or null).
+  const VerifiedItem* Delivery(const std::string& id, const std::string& message_id,
+                               absl::Duration timeout = absl::Seconds(30)) {
+    const VerifiedItem* found = nullptr;
+    ReadUntil(
+        id,
+        [&](const auto& got) {
+          found = FindDelivery(got, message_id);
+          return found != nullptr;
+        },
+        timeout);
+    return found;
+  }
+
+  // Reads until `id` has a notice of `kind` about `message_id` (and
+  // `recipient`, when given).
+  const liaison::v1::Notice* Notice(const std::string& id, NoticeKind kind,
+                                    const std::string& message_id,
+                                    const std::string& recipient = {},
+                                    absl::Duration timeout = absl::Seconds(30)) {
+    const liaison::v1::Notice* found = nullptr;
+    ReadUntil(
+        id,
+        [&](const auto& got) {
+          for (const auto& r : got) {
+            if (!r.verified.ok() || r.verified->kind != VerifiedItem::Kind::kNotice) continue;
+            const liaison::v1::Notice& n = r.verified->statement.notice();
+            if (n.kind() == kind && n.message_id() == message_id &&
+                (recipient.empty() || n.recipient() == recipient)) {
+              found = &n;
+            }
+          }
+          return found != nullptr;
+        },
+        timeout);
+    return found;
+  }
+
+  // Waits until the policy stage recorded a decision about `message_id` (its
+  // audit entry is written before anything is forwarded).
+  bool WaitDecided(const std::string& message_id) {
+    kafka::ClientConfig kafka;
+    kafka.bootstrap_servers = broker_->node().bootstrap_servers();
+    kafka.fetch_wait_max_ms = 5;
+    return WaitFor(
+        [&] {
+          absl::StatusOr<std::vector<liaison::v1::AuditEntry>> entries =
+              audit::EntriesFor(kafka, "liaison.audit", message_id, absl::Seconds(10));
+          return entries.ok() && !entries->empty();
+        },
+        absl::Seconds(30));
+  }
+
+  static const VerifiedItem* FindDelivery(const std::vector<Subscription::Received>& got,
+                                          const std::string& message_id) {
+    for (const auto& r : got) {
+      if (r.verified.ok() && r.verified->kind == VerifiedItem::Kind::kDelivery &&
+          r.verified->message->header().message_id() == message_id) {
+        return &*r.verified;
+      }
+    }
+    return nullptr;
+  }
+
+  // A barrier through the same sender/recipient pair: once it arrived, an
+  // earlier message that was going to be delivered would have been.
+  void ExpectNoDelivery(const std::string& id, const std::string& message_id,
+                        const std::string& via_sender) {
+    Message barrier = Barrier(via_sender, id, clock_.Now());
+    ASSERT_TRUE(Send(barrier).ok());
+    ASSERT_NE(Delivery(id, barrier.header().message_id()), nullptr) << "barrier not delivered";
+    EXPECT_EQ(FindDelivery(received_[id], message_id), nullptr)
+        << id << " must not receive " << message_id;
+  }
+
+ private:
+  broker::ManualClock clock_;  // outlives the broker
+  std::unique_ptr<TestBroker> broker_;
+  std::map<std::string, std::unique_ptr<Client>> clients_;
+  std::vector<std::unique_ptr<Client>> sub_clients_;
+  std::map<std::string, std::unique_ptr<Subscription>> subs_;
+  std::map<std::string, std::vector<Subscription::Received>> received_;
+};
+
+std::vector<std::string> RuleIds(const liaison::v1::Notice& n) {
+  return {n.rule_ids().begin(), n.rule_ids().end()};
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// No notice, reason or attestation handed to an endpoint may contain a
+// personal value of the fixtures.
+void ExpectNoPersonalValues(const std::string& text) {
+  for (const std::string& value : sc::PersonalValues()) {
+    EXPECT_FALSE(absl::StrContains(text, value)) << "leaked '" << value << "' in: " << text;
+  }
+}
+
+Message Consent(const std::string& grantor, liaison::v1::ConsentKind kind,
+                const std::string& grantee, const std::string& held_id, bool granted,
+                int id_number) {
+  Message m = sc::ConsentMessage(
+      sc::Consent(grantor, kind, grantee, {held_id}, sc::T0() + absl::Hours(24 * 7), granted),
+      sc::FixedId(id_number));
+  m.mutable_consent()->set_consent_id(absl::StrCat("CONSENT-", id_number));
+  // Approving one's own message: recorded by the broker, addressed to nobody.
+  if (grantor == grantee) m.mutable_header()->clear_recipients();
+  return m;
+}
+
+TEST(BrokerAcceptance, Ac01MissingChildAlertReachesAllSevenInFullWithObligations) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  std::vector<std::string> recipients = sc::Ac01Recipients();
+  std::vector<std::string> all = recipients;
+  all.push_back("RO-IGPR");
+  net.Subscribe(all);
+  Message alert = sc::Ac01MissingChildAlert();
+  ASSERT_TRUE(net.Send(alert).ok());
+  for (const std::string& r : recipients) {
+    const VerifiedItem* d = net.Delivery(r, alert.header().message_id());
+    ASSERT_NE(d, nullptr) << r;
+    EXPECT_FALSE(d->derived) << r << " receives the child's identity in full";
+    const liaison::v1::Attestation& a = d->statement.attestation();
+    EXPECT_EQ(a.outcome(), liaison::v1::OUTCOME_ALLOW);
+    std::vector<std::string> ids(a.rule_ids().begin(), a.rule_ids().end());
+    EXPECT_TRUE(Contains(ids, "DP-CHILD-02")) << r;
+    EXPECT_TRUE(Contains(ids, "DP-HC-01")) << r;
+    std::set<std::string> codes;
+    for (const auto& o : a.obligations()) codes.insert(o.code());
+    EXPECT_TRUE(codes.count("LOCATE_PROTECT_ONLY")) << r;
+    EXPECT_TRUE(codes.count("H0")) << r;
+    EXPECT_EQ(d->message->alert().entities(0).person().names(0).family(), "ZZTEST-POPESCU");
+  }
+  // The sender learns every acknowledgement.
+  std::set<std::string> receipts;
+  net.ReadUntil("RO-IGPR", [&](const auto& got) {
+    for (const auto& r : got) {
+      if (r.verified.ok() && r.verified->kind == VerifiedItem::Kind::kReceipt) {
+        receipts.insert(r.verified->statement.receipt().recipient());
+      }
+    }
+    return receipts.size() == recipients.size();
+  });
+  EXPECT_EQ(receipts, std::set<std::string>(recipients.begin(), recipients.end()));
+}
+
+TEST(BrokerAcceptance, Ac02ThirdCountriesHoldForApprovalAndRejectWithoutBasis) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"GB-NCA", "MD-IGP", "RO-IGPR"});
+  Message alert = sc::Ac02MissingChildAlertWide();
+  const std::string id = alert.header().message_id();
+  ASSERT_TRUE(net.Send(alert).ok());
+
+  const liaison::v1::Notice* md = net.Notice("RO-IGPR", liaison::v1::NOTICE_KIND_NON_DELIVERY, id,
+                                             "MD-IGP");
+  ASSERT_NE(md, nullptr);
+  EXPECT_TRUE(Contains(RuleIds(*md), "DP-PURPOSE-01"));
+  EXPECT_TRUE(Contains(RuleIds(*md), "DP-XFER-01"));
+  const liaison::v1::Notice* held =
+      net.Notice("RO-IGPR", liaison::v1::NOTICE_KIND_HELD, id, "GB-NCA");
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(held->awaiting(), "RO-IGPR");
+  EXPECT_TRUE(Contains(RuleIds(*held), "DP-CHILD-01"));
+  ExpectNoPersonalValues(held->DebugString());
+  net.ExpectNoDelivery("GB-NCA", id, "LV-VP");
+
+  // The RO-IGPR supervisor approves: the alert goes to GB under the UK
+  // adequacy decision, in full.
+  ASSERT_TRUE(net.Send(Consent("RO-IGPR", liaison::v1::CONSENT_KIND_SENDER_APPROVAL, "RO-IGPR",
+                               id, true, 201))
+                  .ok());
+  const VerifiedItem* gb = net.Delivery("GB-NCA", id);
+  ASSERT_NE(gb, nullptr);
+  EXPECT_FALSE(gb->derived);
+  EXPECT_NE(net.Notice("RO-IGPR", liaison::v1::NOTICE_KIND_RELEASED, id, "GB-NCA"), nullptr);
+  net.ExpectNoDelivery("MD-IGP", id, "RO-IGPR");
+}
+
+TEST(BrokerAcceptance, Ac03VictimIdentityIsRedactedForBulgariaButNotForFrance) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"BG-GDNP", "FR-OCRTEH", "NL-NP"});
+  Message m = sc::Ac03VictimInfoExchange();
+  ASSERT_TRUE(net.Send(m).ok());
+  const VerifiedItem* bg = net.Delivery("BG-GDNP", m.header().message_id());
+  ASSERT_NE(bg, nullptr);
+  EXPECT_TRUE(bg->derived);
+  EXPECT_FALSE(bg->sender.has_value()) << "the sender's signature no longer covers derived bytes";
+  const liaison::v1::Person& victim = bg->message->info().entities(0).person();
+  EXPECT_EQ(victim.names_size(), 0);
+  EXPECT_FALSE(victim.victim_ref().empty());
+  ExpectNoPersonalValues(bg->message->info().entities(0).DebugString());
+  bool cat02 = false;
+  for (const auto& r : bg->statement.attestation().redactions()) cat02 |= r.rule_id() == "DP-CAT-02";
+  EXPECT_TRUE(cat02);
+  const VerifiedItem* fr = net.Delivery("FR-OCRTEH", m.header().message_id());
+  ASSERT_NE(fr, nullptr);
+  EXPECT_FALSE(fr->derived);
+  ASSERT_TRUE(fr->sender.has_value());
+  EXPECT_EQ(fr->message->info().entities(0).person().names(0).family(), "ZZTEST-IVANOVA");
+  // The sender's receipt for BG says what was redacted.
+  bool told = false;
+  net.ReadUntil("NL-NP", [&](const auto& got) {
+    for (const auto& r : got) {
+      if (r.verified.ok() && r.verified->kind == VerifiedItem::Kind::kReceipt &&
+          r.verified->statement.receipt().recipient() == "BG-GDNP") {
+        told = r.verified->statement.receipt().redactions_size() > 0;
+      }
+    }
+    return told;
+  });
+  EXPECT_TRUE(told);
+}
+
+TEST(BrokerAcceptance, Ac04Ac05PurposeAndLegalBasisRefusalsNameTheRule) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"ES-PN", "NL-NP"});
+  Message ac04 = sc::Ac04ProtectVictimToSe();
+  ASSERT_TRUE(net.Send(ac04).ok());
+  const liaison::v1::Notice* n04 = net.Notice("ES-PN", liaison::v1::NOTICE_KIND_NON_DELIVERY,
+                                              ac04.header().message_id(), "SE-NOA");
+  ASSERT_NE(n04, nullptr);
+  EXPECT_EQ(RuleIds(*n04), std::vector<std::string>{"DP-PURPOSE-01"});
+  ASSERT_GT(n04->reasons_size(), 0);
+  EXPECT_TRUE(absl::StrContains(n04->reasons(0),
+                                "accepted: PREVENT, DETECT, INVESTIGATE, LOCATE_MISSING_PERSON"));
+  ExpectNoPersonalValues(n04->DebugString());
+
+  Message ac05 = sc::Ac05NoLegalBasis();
+  ASSERT_TRUE(net.Send(ac05).ok());
+  for (const std::string& r : {"BG-GDNP", "FR-OCRTEH"}) {
+    const liaison::v1::Notice* n = net.Notice("NL-NP", liaison::v1::NOTICE_KIND_NON_DELIVERY,
+                                              ac05.header().message_id(), r);
+    ASSERT_NE(n, nullptr) << r;
+    EXPECT_TRUE(Contains(RuleIds(*n), "DP-BASIS-01")) << r;
+  }
+}
+
+TEST(BrokerAcceptance, Ac06SpecialCategoryFieldsAreRemovedIdentityKept) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"NL-NP"});
+  Message m = sc::Ac06JitSpecialCategories();
+  ASSERT_TRUE(net.Send(m).ok());
+  const VerifiedItem* nl = net.Delivery("NL-NP", m.header().message_id());
+  ASSERT_NE(nl, nullptr);
+  EXPECT_TRUE(nl->derived);
+  const liaison::v1::Person& p = nl->message->info().entities(0).person();
+  EXPECT_EQ(p.names(0).family(), "ZZTEST-NOVAK") << "identity kept: NL-NP is a JIT member";
+  std::set<std::string> attributes;
+  for (const auto& a : p.attributes()) attributes.insert(a.name());
+  EXPECT_EQ(attributes, std::set<std::string>{"distinguishing_marks"});
+  std::vector<std::string> rules;
+  for (const auto& r : nl->statement.attestation().redactions()) rules.push_back(r.rule_id());
+  EXPECT_TRUE(Contains(rules, "DP-SPECIAL-01"));
+}
+
+// The H2 source M-700 as DE-BKA sent it to NL-NP.
+Message M700() {
+  Message m = sc::Ac03VictimInfoExchange(sc::Ac07SourceId());
+  m.mutable_header()->set_sender("DE-BKA");
+  m.mutable_header()->set_sender_officer("DE-OFF-7731");
+  m.mutable_header()->clear_recipients();
+  m.mutable_header()->add_recipients("NL-NP");
+  m.mutable_header()->set_case_ref("DE-2026-0700");
+  m.mutable_header()->mutable_handling()->set_code(liaison::v1::HANDLING_CODE_H2);
+  return m;
+}
+
+TEST(BrokerAcceptance, Ac07H2DerivedContentWaitsForTheProviderThenIsReleased) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"NL-NP", "ES-PN", "DE-BKA"});
+  ASSERT_TRUE(net.Send(M700()).ok());
+  ASSERT_NE(net.Delivery("NL-NP", sc::Ac07SourceId()), nullptr);
+
+  Message derived = sc::Ac07DerivedFromH2();
+  const std::string id = derived.header().message_id();
+  ASSERT_TRUE(net.Send(derived).ok());
+  const liaison::v1::Notice* held = net.Notice("NL-NP", liaison::v1::NOTICE_KIND_HELD, id, "ES-PN");
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(held->awaiting(), "DE-BKA");
+  EXPECT_TRUE(Contains(RuleIds(*held), "DP-HC-03"));
+  const liaison::v1::Notice* asked =
+      net.Notice("DE-BKA", liaison::v1::NOTICE_KIND_CONSENT_REQUESTED, id, "ES-PN");
+  ASSERT_NE(asked, nullptr);
+  net.ExpectNoDelivery("ES-PN", id, "LV-VP");
+
+  ASSERT_TRUE(
+      net.Send(Consent("DE-BKA", liaison::v1::CONSENT_KIND_PROVIDER, "NL-NP", id, true, 701)).ok());
+  ASSERT_NE(net.Delivery("ES-PN", id), nullptr);
+  EXPECT_NE(net.Notice("NL-NP", liaison::v1::NOTICE_KIND_RELEASED, id, "ES-PN"), nullptr);
+}
+
+TEST(BrokerAcceptance, Ac07RefusalOrTimeoutBecomesANonDeliveryNotice) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"NL-NP", "ES-PN"});
+  ASSERT_TRUE(net.Send(M700()).ok());
+  ASSERT_NE(net.Delivery("NL-NP", sc::Ac07SourceId()), nullptr);
+
+  // Refused by the provider.
+  Message refused = sc::Ac07DerivedFromH2(sc::FixedId(71));
+  ASSERT_TRUE(net.Send(refused).ok());
+  ASSERT_NE(net.Notice("NL-NP", liaison::v1::NOTICE_KIND_HELD, refused.header().message_id()),
+            nullptr);
+  ASSERT_TRUE(net.Send(Consent("DE-BKA", liaison::v1::CONSENT_KIND_PROVIDER, "NL-NP",
+                               refused.header().message_id(), false, 702))
+                  .ok());
+  const liaison::v1::Notice* no = net.Notice("NL-NP", liaison::v1::NOTICE_KIND_NON_DELIVERY,
+                                             refused.header().message_id(), "ES-PN");
+  ASSERT_NE(no, nullptr);
+  EXPECT_TRUE(Contains(RuleIds(*no), "DP-HC-03"));
+
+  // Nobody answers: after 72 h the hold becomes a refusal.
+  Message unanswered = sc::Ac07DerivedFromH2(sc::FixedId(72));
+  ASSERT_TRUE(net.Send(unanswered).ok());
+  ASSERT_NE(net.Notice("NL-NP", liaison::v1::NOTICE_KIND_HELD, unanswered.header().message_id()),
+            nullptr);
+  net.clock().Advance(absl::Hours(72) + absl::Minutes(1));
+  const liaison::v1::Notice* timeout = net.Notice(
+      "NL-NP", liaison::v1::NOTICE_KIND_NON_DELIVERY, unanswered.header().message_id(), "ES-PN");
+  ASSERT_NE(timeout, nullptr);
+  ASSERT_GT(timeout->reasons_size(), 0);
+  EXPECT_TRUE(absl::StrContains(timeout->reasons(0), "no CONSENT_KIND_PROVIDER from DE-BKA"));
+  net.ExpectNoDelivery("ES-PN", refused.header().message_id(), "LV-VP");
+  net.ExpectNoDelivery("ES-PN", unanswered.header().message_id(), "LV-VP");
+}
+
+// The H1 source: RO-IGPR to FR-OCRTEH on AMBER ROUTE.
+Message H1Source() {
+  Message m = sc::Ac03VictimInfoExchange(sc::Ac08SourceId());
+  auto* h = m.mutable_header();
+  h->set_sender("RO-IGPR");
+  h->set_sender_officer("RO-OFF-7731");
+  h->clear_recipients();
+  h->add_recipients("FR-OCRTEH");
+  h->set_case_ref("RO-2025-0713");
+  h->set_jit_id("JIT-2025-014");
+  h->clear_legal_basis();
+  h->add_legal_basis("EU-DIR-2023/977");
+  h->mutable_handling()->set_code(liaison::v1::HANDLING_CODE_H1);
+  h->mutable_provenance()->add_permitted_further_purposes(liaison::v1::PURPOSE_PROSECUTE);
+  h->mutable_provenance()->set_obtained_in("RO");
+  return m;
+}
+
+TEST(BrokerAcceptance, Ac08H1ContentInAnEvidenceManifestWaitsForTheProvider) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"FR-OCRTEH", "RO-IGPR", "DE-BKA"});
+  ASSERT_TRUE(net.Send(H1Source()).ok());
+  ASSERT_NE(net.Delivery("FR-OCRTEH", sc::Ac08SourceId()), nullptr);
+  Message manifest = sc::Ac08EvidenceFromH1();
+  ASSERT_TRUE(net.Send(manifest).ok());
+  const liaison::v1::Notice* held =
+      net.Notice("FR-OCRTEH", liaison::v1::NOTICE_KIND_HELD, manifest.header().message_id(),
+                 "DE-BKA");
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(held->awaiting(), "RO-IGPR");
+  EXPECT_TRUE(Contains(RuleIds(*held), "DP-HC-02"));
+  EXPECT_NE(net.Notice("RO-IGPR", liaison::v1::NOTICE_KIND_CONSENT_REQUESTED,
+                       manifest.header().message_id()),
+            nullptr);
+}
+
+TEST(BrokerAcceptance, Ac09UnknownRestrictionIsRefusedAndNotBeforeIsDelayed) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"DE-BKA", "NL-NP"});
+  Message press = sc::Ac09UnknownRestriction();
+  ASSERT_TRUE(net.Send(press).ok());
+  const liaison::v1::Notice* n = net.Notice("DE-BKA", liaison::v1::NOTICE_KIND_NON_DELIVERY,
+                                            press.header().message_id(), "NL-NP");
+  ASSERT_NE(n, nullptr);
+  EXPECT_TRUE(Contains(RuleIds(*n), "DP-HC-04"));
+  EXPECT_TRUE(absl::StrContains(n->reasons(0), "NO_PRESS"));
+
+  Message later = sc::Ac09NotBefore();
+  const std::string id = later.header().message_id();
+  ASSERT_TRUE(net.Send(later).ok());
+  const liaison::v1::Notice* delayed = net.Notice("DE-BKA", liaison::v1::NOTICE_KIND_DELAYED, id);
+  ASSERT_NE(delayed, nullptr);
+  EXPECT_EQ(delayed->due().seconds(), absl::ToUnixSeconds(sc::T0() + absl::Hours(6)));
+  net.ExpectNoDelivery("NL-NP", id, "LV-VP");
+  net.clock().Advance(absl::Hours(6));
+  ASSERT_NE(net.Delivery("NL-NP", id), nullptr);
+}
+
+TEST(BrokerAcceptance, Ac11DerogationsCoverIndividualCasesOnly) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"DE-BKA", "MD-IGP"});
+  Message none = sc::Ac11SuspectsToMd(1, sc::Ac11Basis::kNone, sc::FixedId(111));
+  Message one = sc::Ac11SuspectsToMd(1, sc::Ac11Basis::kDerogation38C, sc::FixedId(112));
+  Message forty = sc::Ac11SuspectsToMd(40, sc::Ac11Basis::kDerogation38C, sc::FixedId(113));
+  for (const Message& m : {none, one, forty}) ASSERT_TRUE(net.Send(m).ok());
+  const liaison::v1::Notice* a = net.Notice("DE-BKA", liaison::v1::NOTICE_KIND_NON_DELIVERY,
+                                            none.header().message_id());
+  ASSERT_NE(a, nullptr);
+  EXPECT_TRUE(Contains(RuleIds(*a), "DP-XFER-01"));
+  const VerifiedItem* b = net.Delivery("MD-IGP", one.header().message_id());
+  ASSERT_NE(b, nullptr);
+  std::vector<std::string> rules(b->statement.attestation().rule_ids().begin(),
+                                 b->statement.attestation().rule_ids().end());
+  EXPECT_TRUE(Contains(rules, "DP-XFER-03")) << "documented derogation transfer";
+  const liaison::v1::Notice* c = net.Notice("DE-BKA", liaison::v1::NOTICE_KIND_NON_DELIVERY,
+                                            forty.header().message_id());
+  ASSERT_NE(c, nullptr);
+  EXPECT_TRUE(Contains(RuleIds(*c), "DP-XFER-03"));
+  EXPECT_TRUE(absl::StrContains(c->reasons(0), "40 data subjects exceed derogation limit 3"));
+}
+
+TEST(BrokerAcceptance, Ac14LinkageHitOnlyThenFollowUpWaitsForTheOwner) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"RO-IGPR", "ES-PN"});
+  Message query = sc::Ac14LinkageQuery();
+  ASSERT_TRUE(net.Send(query).ok());
+  ASSERT_NE(net.Delivery("RO-IGPR", query.header().message_id()), nullptr);
+  Message reply = sc::Ac14LinkageReply();
+  ASSERT_TRUE(net.Send(reply).ok());
+  const VerifiedItem* r = net.Delivery("ES-PN", reply.header().message_id());
+  ASSERT_NE(r, nullptr);
+  const liaison::v1::LinkageReply& body = r->message->linkage_reply();
+  ASSERT_GT(body.hits_size(), 0);
+  EXPECT_TRUE(body.hits(0).hit());
+  EXPECT_EQ(body.hits(0).owner(), "RO-IGPR");
+  EXPECT_EQ(r->message->linkage_reply().ByteSizeLong(), reply.linkage_reply().ByteSizeLong())
+      << "hit, owner and owner reference only";
+
+  Message followup = sc::Ac14FollowUp();
+  const std::string id = followup.header().message_id();
+  ASSERT_TRUE(net.Send(followup).ok());
+  const liaison::v1::Notice* held = net.Notice("ES-PN", liaison::v1::NOTICE_KIND_HELD, id);
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(held->awaiting(), "RO-IGPR");
+  EXPECT_TRUE(Contains(RuleIds(*held), "DP-LINK-02"));
+  ASSERT_TRUE(net.Send(Consent("RO-IGPR", liaison::v1::CONSENT_KIND_OWNER_APPROVAL, "ES-PN", id,
+                               true, 141))
+                  .ok());
+  ASSERT_NE(net.Delivery("RO-IGPR", id), nullptr) << "released to the owner after approval";
+  // The details then pass every rule like any other message.
+  Message details = sc::Ac14Details();
+  ASSERT_TRUE(net.Send(details).ok());
+  EXPECT_NE(net.Delivery("ES-PN", details.header().message_id()), nullptr);
+}
+
+TEST(BrokerAcceptance, Ac15CleartextNameInALinkageQueryIsRefused) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"ES-PN"});
+  Message q = sc::Ac15CleartextQuery();
+  ASSERT_TRUE(net.Send(q).ok());
+  const liaison::v1::Notice* n =
+      net.Notice(q.header().sender(), liaison::v1::NOTICE_KIND_NON_DELIVERY, q.header().message_id());
+  ASSERT_NE(n, nullptr);
+  EXPECT_TRUE(Contains(RuleIds(*n), "DP-LINK-01"));
+  EXPECT_TRUE(absl::StrContains(n->reasons(0), "linkage_query.identifiers[1] is cleartext"));
+  ExpectNoPersonalValues(n->DebugString());
+}
+
+TEST(BrokerAcceptance, Ac16EvidenceOnlyToJitMembersWhileTheJitIsValid) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"RO-IGPR", "DE-BKA", "ES-PN"});
+  Message manifest = sc::Ac16EvidenceManifest({"ES-PN"});
+  ASSERT_TRUE(net.Send(manifest).ok());
+  ASSERT_NE(net.Delivery("DE-BKA", manifest.header().message_id()), nullptr);
+  const liaison::v1::Notice* es = net.Notice("RO-IGPR", liaison::v1::NOTICE_KIND_NON_DELIVERY,
+                                             manifest.header().message_id(), "ES-PN");
+  ASSERT_NE(es, nullptr);
+  EXPECT_TRUE(Contains(RuleIds(*es), "DP-JIT-01"));
+
+  // After AMBER ROUTE ended (2026-05-31), the same manifest goes nowhere.
+  net.clock().Set(absl::FromUnixSeconds(1780390800));  // 2026-06-02T09:00:00Z
+  Message late = sc::Ac16EvidenceManifest({}, sc::FixedId(161));
+  *late.mutable_header()->mutable_created_at() = liaison::ToProto(net.clock().Now());
+  ASSERT_TRUE(net.Send(late).ok());
+  const liaison::v1::Notice* after = net.Notice(
+      "RO-IGPR", liaison::v1::NOTICE_KIND_NON_DELIVERY, late.header().message_id(), "DE-BKA");
+  ASSERT_NE(after, nullptr);
+  EXPECT_TRUE(Contains(RuleIds(*after), "DP-JIT-01"));
+}
+
+TEST(BrokerAcceptance, Ac18ReuseOfJitMaterialOutsideTheJitWaitsForTheOriginState) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"DE-BKA", "RO-IGPR"});
+  ASSERT_TRUE(net.Send(sc::Ac16EvidenceManifest()).ok());
+  ASSERT_NE(net.Delivery("DE-BKA", sc::Ac16Id()), nullptr);
+  Message reuse = sc::Ac18ReuseOutsideJit();
+  ASSERT_TRUE(net.Send(reuse).ok());
+  const liaison::v1::Notice* held =
+      net.Notice("DE-BKA", liaison::v1::NOTICE_KIND_HELD, reuse.header().message_id(), "ES-PN");
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(held->awaiting(), "RO-IGPR");
+  EXPECT_TRUE(Contains(RuleIds(*held), "DP-JIT-02"));
+}
+
+TEST(BrokerAcceptance, Ac19MessageExpiringBeforeDeliveryIsNeverDeliveredAndTheSenderIsTold) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"RO-IGPR"});
+  Message alert = sc::Ac19ShortLivedAlert();
+  const std::string id = alert.header().message_id();
+  ASSERT_TRUE(net.Send(alert).ok());
+  ASSERT_TRUE(net.WaitDecided(id));  // allowed at T0 and written for ES-PN
+  // ES-PN is offline until T0+2h; erase_by is T0+1h.
+  net.clock().Advance(absl::Hours(2));
+  net.Subscribe({"ES-PN"});
+  const liaison::v1::Notice* expired = net.Notice("RO-IGPR", liaison::v1::NOTICE_KIND_EXPIRED, id,
+                                                  "ES-PN", absl::Seconds(60));
+  ASSERT_NE(expired, nullptr);
+  EXPECT_EQ(RuleIds(*expired), std::vector<std::string>{"DP-RET-02"});
+  EXPECT_TRUE(absl::StrContains(expired->reasons(0), "expired before delivery to ES-PN"));
+  net.ExpectNoDelivery("ES-PN", id, "LV-VP");
+  // The audit trail records the erasure.
+  kafka::ClientConfig kafka;
+  kafka.bootstrap_servers = net.broker().node().bootstrap_servers();
+  kafka.fetch_wait_max_ms = 5;
+  absl::StatusOr<std::vector<liaison::v1::AuditEntry>> entries =
+      audit::EntriesFor(kafka, "liaison.audit", id, absl::Seconds(30));
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  bool erasure = false;
+  for (const auto& e : *entries) {
+    erasure |= e.event() == "expired-before-delivery" &&
+               e.operation() == liaison::v1::AUDIT_OPERATION_ERASURE;
+  }
+  EXPECT_TRUE(erasure);
+}
+
+TEST(BrokerAcceptance, Ac21VolumeBeyondTheCapIsHeldForReview) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"BG-GDNP", "DE-BKA"});
+  std::vector<std::string> ids;
+  for (int batch = 0; batch < 12; ++batch) {  // 10 persons each; cap 100 per 10 min
+    Message m = sc::Ac21Batch(batch);
+    ids.push_back(m.header().message_id());
+    ASSERT_TRUE(net.Send(m).ok());
+  }
+  for (int batch = 0; batch < 10; ++batch) {
+    EXPECT_NE(net.Delivery("DE-BKA", ids[batch]), nullptr) << batch;
+  }
+  for (int batch = 10; batch < 12; ++batch) {
+    const liaison::v1::Notice* held =
+        net.Notice("BG-GDNP", liaison::v1::NOTICE_KIND_HELD, ids[batch], "DE-BKA");
+    ASSERT_NE(held, nullptr) << batch;
+    EXPECT_TRUE(Contains(RuleIds(*held), "DP-BULK-01"));
+    EXPECT_EQ(held->awaiting(), "DPO");
+  }
+}
+
+TEST(BrokerAcceptance, Ac23CorrectionReachesEveryEarlierRecipient) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  std::vector<std::string> recipients = sc::Ac01Recipients();
+  net.Subscribe(recipients);
+  ASSERT_TRUE(net.Send(sc::Ac01MissingChildAlert()).ok());
+  for (const std::string& r : recipients) ASSERT_NE(net.Delivery(r, sc::Ac01Id()), nullptr) << r;
+  // The sender names only one recipient: DP-QUAL-02 sends it to all seven.
+  Message erase = sc::Ac23EraseCorrection();
+  erase.mutable_header()->clear_recipients();
+  erase.mutable_header()->add_recipients("DE-BKA");
+  ASSERT_TRUE(net.Send(erase).ok());
+  for (const std::string& r : recipients) {
+    const VerifiedItem* c = net.Delivery(r, erase.header().message_id());
+    ASSERT_NE(c, nullptr) << r;
+    EXPECT_EQ(c->message->correction().action(), liaison::v1::CORRECTION_ACTION_ERASE);
+  }
+}
+
+// DP-LOG-01: while the audit topic cannot be written, nothing is forwarded;
+// once it can, everything is, and nothing is lost.
+TEST(BrokerAcceptance, Ac24NothingIsForwardedWhileTheAuditTrailIsUnavailable) {
+  Network net({}, /*produce_timeout_ms=*/2000);
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"BG-GDNP", "FR-OCRTEH"});
+  absl::Mutex mu;
+  int audit_failures = 0;
+  log::SetSink([&](std::string_view line) {
+    std::cerr << line << "\n";  // keep the log visible
+    if (line.find("\"event\":\"policy.audit_failed\"") != std::string_view::npos) {
+      absl::MutexLock lock(&mu);
+      ++audit_failures;
+    }
+  });
+  // Every audit partition led by mock broker 3, whose next 35 Produce
+  // requests are refused (retriable): the first audit write times out after
+  // 2 s of retries; a later one goes through.
+  kafka::EmbeddedCluster* cluster = net.broker().kafka();
+  for (int32_t p = 0; p < 6; ++p) {
+    LIAISON_ASSERT_OK(cluster->SetPartitionLeader("liaison.audit", p, 3));
+    LIAISON_ASSERT_OK(cluster->SetPartitionLeader("liaison.ingress", p, 1));
+  }
+  LIAISON_ASSERT_OK(cluster->PushBrokerRequestErrors(
+      3, kafka::ApiKey::kProduce,
+      std::vector<kafka::KafkaError>(35, kafka::KafkaError::kNotEnoughReplicas)));
+  Message m = sc::Ac03VictimInfoExchange();
+  ASSERT_TRUE(net.Send(m).ok());  // accepted: durable in ingress
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        absl::MutexLock lock(&mu);
+        return audit_failures > 0;
+      },
+      absl::Seconds(60)));
+  // The audit write failed: no recipient may have anything.
+  for (const std::string& r : {"BG-GDNP", "FR-OCRTEH"}) {
+    EXPECT_EQ(Network::FindDelivery(net.ReadUntil(r, [](const auto&) { return true; },
+                                                  absl::ZeroDuration()),
+                                    m.header().message_id()),
+              nullptr)
+        << r;
+  }
+  // The failed write is retried after a back-off until it is accepted; only
+  // then is anything forwarded.
+  EXPECT_NE(net.Delivery("BG-GDNP", m.header().message_id(), absl::Seconds(60)), nullptr);
+  EXPECT_NE(net.Delivery("FR-OCRTEH", m.header().message_id(), absl::Seconds(60)), nullptr);
+  log::ResetSink();
+  kafka::ClientConfig kafka;
+  kafka.bootstrap_servers = net.broker().node().bootstrap_servers();
+  kafka.fetch_wait_max_ms = 5;
+  absl::StatusOr<audit::Verification> v =
+      audit::VerifyTopic(kafka, "liaison.audit", absl::Seconds(30));
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_TRUE(v->ok) << v->first_break;
+}
+
+}  // namespace
+}  // namespace liaison::testing
