@@ -134,6 +134,9 @@ struct Broker::Impl {
                                                        const std::string& peer);
   absl::Status LoadCrl();
   absl::Status StartKafka();
+  // Creates the broker's topics (AlreadyExists is fine); `endpoints_only`:
+  // just the delivery topics of the registry's endpoints.
+  absl::Status CreateTopics(const policy::Registry& registry, bool endpoints_only);
   absl::Status StartMirrors();
   void Watch();
 };
@@ -145,12 +148,50 @@ absl::Status Broker::Impl::LoadChain() {
                            policy::Registry::Parse(text, config.registry_path));
   LIAISON_ASSIGN_OR_RETURN(std::shared_ptr<const policy::Chain> next,
                            policy::Chain::Create(registry));
-  absl::MutexLock lock(&chain_mu);
-  chain = std::move(next);
-  log::Info("broker.registry_loaded", {{"registry_version", chain->registry().version()},
-                                       {"policy_version", chain->policy_version()},
-                                       {"endpoints", chain->registry().proto().endpoints_size()}});
+  {
+    absl::MutexLock lock(&chain_mu);
+    chain = next;
+  }
+  log::Info("broker.registry_loaded", {{"registry_version", next->registry().version()},
+                                       {"policy_version", next->policy_version()},
+                                       {"endpoints", next->registry().proto().endpoints_size()}});
+  // A reload may bring new endpoints: their delivery topics must exist.
+  if (producer != nullptr) return CreateTopics(next->registry(), /*endpoints_only=*/true);
   return absl::OkStatus();
+}
+
+absl::Status Broker::Impl::CreateTopics(const policy::Registry& registry, bool endpoints_only) {
+  std::vector<kafka::TopicSpec> specs;
+  auto add = [&](std::string name, int partitions, bool compact) {
+    kafka::TopicSpec t;
+    t.name = std::move(name);
+    t.partitions = partitions;
+    t.replication_factor = config.replication_factor;
+    if (compact) t.configs.push_back({"cleanup.policy", "compact"});
+    specs.push_back(std::move(t));
+  };
+  if (!endpoints_only) {
+    add(topics.Ingress(), config.ingress_partitions, false);
+    add(topics.Audit(), config.ingress_partitions, false);  // one chain per ingress partition
+    add(topics.AcceptedIds(), 3, true);
+    add(topics.AckedItems(), 3, true);
+    add(topics.Sources(), 3, true);
+    add(topics.Consents(), 3, true);
+    add(topics.Holds(), 3, true);
+    add(topics.DeliveryIndex(), 3, false);
+  }
+  for (const liaison::v1::Endpoint& e : registry.proto().endpoints()) {
+    add(topics.Deliver(e.id()), config.deliver_partitions, false);
+  }
+  if (embedded != nullptr) {
+    for (const kafka::TopicSpec& t : specs) {
+      absl::Status s = embedded->CreateTopic(t.name, t.partitions, t.replication_factor);
+      if (!s.ok() && !absl::IsAlreadyExists(s)) return s;
+    }
+    return absl::OkStatus();
+  }
+  if (!config.create_topics) return absl::OkStatus();
+  return kafka::CreateTopics(kafka, specs, absl::Seconds(30));
 }
 
 absl::StatusOr<liaison::v1::ExplainResponse> Broker::Impl::Explain(
@@ -216,34 +257,7 @@ absl::Status Broker::Impl::StartKafka() {
   }
   bootstrap = kafka.bootstrap_servers;
 
-  std::vector<kafka::TopicSpec> specs;
-  auto add = [&](std::string name, int partitions, bool compact) {
-    kafka::TopicSpec t;
-    t.name = std::move(name);
-    t.partitions = partitions;
-    t.replication_factor = config.replication_factor;
-    if (compact) t.configs.push_back({"cleanup.policy", "compact"});
-    specs.push_back(std::move(t));
-  };
-  add(topics.Ingress(), config.ingress_partitions, false);
-  add(topics.Audit(), config.ingress_partitions, false);  // one chain per ingress partition
-  add(topics.AcceptedIds(), 3, true);
-  add(topics.AckedItems(), 3, true);
-  add(topics.Sources(), 3, true);
-  add(topics.Consents(), 3, true);
-  add(topics.Holds(), 3, true);
-  add(topics.DeliveryIndex(), 3, false);
-  for (const liaison::v1::Endpoint& e : Chain()->registry().proto().endpoints()) {
-    add(topics.Deliver(e.id()), config.deliver_partitions, false);
-  }
-  if (embedded != nullptr) {
-    for (const kafka::TopicSpec& t : specs) {
-      absl::Status s = embedded->CreateTopic(t.name, t.partitions, t.replication_factor);
-      if (!s.ok() && !absl::IsAlreadyExists(s)) return s;
-    }
-  } else if (config.create_topics) {
-    LIAISON_RETURN_IF_ERROR(kafka::CreateTopics(kafka, specs, absl::Seconds(30)));
-  }
+  LIAISON_RETURN_IF_ERROR(CreateTopics(Chain()->registry(), /*endpoints_only=*/false));
 
   kafka::ProducerOptions options;
   options.message_timeout_ms = config.produce_timeout_ms;
