@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Kafka ACLs that enforce, in production, what the code promises:
+#  - only broker nodes read and write Liaison's topics; in particular only
+#    the policy-stage principal writes liaison.deliver.* and liaison.audit
+#    ("nothing reaches a delivery topic without a policy decision");
+#  - front-door nodes (--no-policy-stage) write liaison.ingress and the
+#    registries, read delivery topics, and cannot write deliveries;
+#  - only the auditor reads liaison.audit (LED art 25(3)); nobody else reads
+#    anything (operators use the admin API: metadata only).
+#
+#   BOOTSTRAP=kafka-1:9093 COMMAND_CONFIG=admin.properties deploy/kafka/acls.sh
+set -euo pipefail
+: "${BOOTSTRAP:?set BOOTSTRAP=host:port}"
+PREFIX=${PREFIX:-liaison}
+POLICY=${POLICY_PRINCIPAL:-User:CN=liaison-policy}
+FRONT=${FRONT_PRINCIPAL:-User:CN=liaison-front}
+AUDITOR=${AUDITOR_PRINCIPAL:-User:CN=liaison-auditor}
+extra=()
+[[ -n ${COMMAND_CONFIG:-} ]] && extra=(--command-config "$COMMAND_CONFIG")
+acl() { kafka-acls.sh --bootstrap-server "$BOOTSTRAP" "${extra[@]}" --add "$@"; }
+
+# Policy nodes: everything (they also run the front door and delivery).
+acl --allow-principal "$POLICY" --operation All --topic "$PREFIX." --resource-pattern-type prefixed
+acl --allow-principal "$POLICY" --operation All --group "$PREFIX" --resource-pattern-type prefixed
+acl --allow-principal "$POLICY" --operation IdempotentWrite --cluster
+
+# Front-door-only nodes.
+for t in ingress registry.ids registry.acks; do
+  acl --allow-principal "$FRONT" --operation Write --operation Describe --topic "$PREFIX.$t"
+done
+for t in registry.ids registry.acks registry.sources registry.consents holds index.deliver; do
+  acl --allow-principal "$FRONT" --operation Read --operation Describe --topic "$PREFIX.$t"
+done
+acl --allow-principal "$FRONT" --operation Read --operation Describe \
+  --topic "$PREFIX.deliver." --resource-pattern-type prefixed
+acl --allow-principal "$FRONT" --operation Read --group "$PREFIX-deliver." --resource-pattern-type prefixed
+acl --allow-principal "$FRONT" --operation IdempotentWrite --cluster
+
+# The auditor: the audit trail, read only.
+acl --allow-principal "$AUDITOR" --operation Read --operation Describe --topic "$PREFIX.audit"
+acl --allow-principal "$AUDITOR" --operation Read --group "liaison-range-" --resource-pattern-type prefixed

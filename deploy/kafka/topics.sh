@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Creates Liaison's topics on a real Kafka cluster (the broker can also do it
+# at start through the Admin API; this script is for clusters where brokers
+# may not create topics). Run with Kafka's own tools on the PATH.
+#
+#   BOOTSTRAP=kafka-1:9093 COMMAND_CONFIG=admin.properties deploy/kafka/topics.sh ENDPOINT...
+#
+# Retention must exceed the longest erase_by any message may carry (DP-RET-01
+# limits: 365 days) plus the longest outage: a consumer that falls behind
+# retention loses data (Liaison reports it, but cannot bring it back).
+set -euo pipefail
+: "${BOOTSTRAP:?set BOOTSTRAP=host:port}"
+PREFIX=${PREFIX:-liaison}
+RF=${RF:-3}
+INGRESS_PARTITIONS=${INGRESS_PARTITIONS:-12}   # the policy stage scales with these
+DELIVER_PARTITIONS=${DELIVER_PARTITIONS:-3}
+RETENTION_MS=${RETENTION_MS:-$((400 * 24 * 3600 * 1000))}  # 400 days
+extra=()
+[[ -n ${COMMAND_CONFIG:-} ]] && extra=(--command-config "$COMMAND_CONFIG")
+
+create() {  # name partitions [config...]
+  local name=$1 partitions=$2
+  shift 2
+  local configs=(--config min.insync.replicas=2 --config unclean.leader.election.enable=false)
+  for c in "$@"; do configs+=(--config "$c"); done
+  kafka-topics.sh --bootstrap-server "$BOOTSTRAP" "${extra[@]}" --create --if-not-exists \
+    --topic "$name" --partitions "$partitions" --replication-factor "$RF" "${configs[@]}"
+}
+
+create "$PREFIX.ingress" "$INGRESS_PARTITIONS" "retention.ms=$RETENTION_MS"
+# One audit chain per ingress partition: same partition count. Never delete.
+create "$PREFIX.audit" "$INGRESS_PARTITIONS" retention.ms=-1 retention.bytes=-1
+for t in registry.ids registry.acks registry.sources registry.consents holds; do
+  create "$PREFIX.$t" 3 cleanup.policy=compact
+done
+create "$PREFIX.index.deliver" 3 "retention.ms=$RETENTION_MS"
+for endpoint in "$@"; do
+  create "$PREFIX.deliver.$endpoint" "$DELIVER_PARTITIONS" "retention.ms=$RETENTION_MS"
+done
