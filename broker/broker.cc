@@ -284,7 +284,12 @@ absl::Status Broker::Impl::StartMirrors() {
   mirrors.push_back(std::make_unique<TopicMirror>(
       kafka, topics.Sources(), [this](const kafka::Record& r) {
         liaison::v1::RecordedSource s;
-        if (s.ParseFromString(r.value)) sources.Put(SourceBook::FromProto(s));
+        if (s.ParseFromString(r.value)) {
+          sources.Put(SourceBook::FromProto(s));
+          sources.SetExpiry(s.ref().message_id(),
+                            {s.has_erase_by() ? FromProto(s.erase_by()) : absl::InfiniteFuture(),
+                             s.ingress_partition(), s.erasure_notified()});
+        }
       }));
   mirrors.push_back(std::make_unique<TopicMirror>(
       kafka, topics.Consents(), [this](const kafka::Record& r) {
@@ -371,6 +376,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   holds.kafka = b.kafka;
   holds.topics = b.topics;
   holds.stage = b.stage.get();
+  holds.sources = &b.sources;
   holds.producer = b.producer.get();
   holds.clock = b.clock;
   holds.broker_id = node_id;

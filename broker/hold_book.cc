@@ -133,6 +133,62 @@ void HoldBook::Tick() {
     }
   }
   for (liaison::v1::HeldDelivery& held : due) Work(std::move(held), now);
+  if (deps_.sources != nullptr) SweepErasures(now, owned);
+}
+
+void HoldBook::SweepErasures(absl::Time now, const std::vector<int32_t>& owned) {
+  for (auto& [record, expiry] : deps_.sources->DueForErasure(now, owned)) {
+    const std::string id = record->ref.message_id();
+    {
+      absl::MutexLock lock(&mu_);
+      if (!erasing_.insert(id).second) continue;
+    }
+    const std::string erase_by =
+        absl::FormatTime("%Y-%m-%dT%H:%MZ", expiry.erase_by, absl::UTCTimeZone());
+    Outputs out;
+    for (const std::string& recipient : record->delivered_to) {
+      liaison::v1::AuditEntry a;
+      *a.mutable_ts() = ToProto(now);
+      a.set_operation(liaison::v1::AUDIT_OPERATION_ERASURE);
+      a.set_event("erase-at-expiry");
+      a.set_message_id(id);
+      a.set_sender(record->ref.provider());
+      a.set_recipient(recipient);
+      a.add_rule_ids("DP-RET-02");
+      a.set_broker_id(deps_.broker_id);
+      out.audit.push_back(std::move(a));
+      liaison::v1::Notice n;
+      n.set_kind(liaison::v1::NOTICE_KIND_ERASE);
+      n.set_addressee(recipient);
+      n.set_message_id(id);
+      n.set_recipient(recipient);
+      n.add_rule_ids("DP-RET-02");
+      n.add_reasons(absl::StrCat("DP-RET-02: erase_by ", erase_by, " of ", id,
+                                 " has passed: erase your copy"));
+      *n.mutable_due() = ToProto(expiry.erase_by);
+      if (std::optional<Outputs::Record> r = deps_.stage->NoticeRecord(std::move(n), now)) {
+        out.records.push_back(std::move(*r));
+      }
+    }
+    liaison::v1::RecordedSource stored = SourceBook::ToProto(*record);
+    *stored.mutable_erase_by() = ToProto(expiry.erase_by);
+    stored.set_ingress_partition(expiry.ingress_partition);
+    stored.set_erasure_notified(true);
+    out.records.push_back({deps_.topics.Sources(), id, stored.SerializeAsString(),
+                           kafka::kAnyPartition, std::nullopt});
+    deps_.stage->Write(expiry.ingress_partition, std::move(out),
+                       [this, id, expiry = expiry](absl::Status s) mutable {
+                         if (s.ok()) {
+                           expiry.notified = true;
+                           deps_.sources->SetExpiry(id, expiry);
+                         } else {
+                           log::Warning("retention.erase_notice_failed",
+                                        {{"message_id", id}, {"error", s.ToString()}});
+                         }
+                         absl::MutexLock lock(&mu_);
+                         erasing_.erase(id);
+                       });
+  }
 }
 
 void HoldBook::Work(liaison::v1::HeldDelivery held, absl::Time now) {

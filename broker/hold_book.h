@@ -7,6 +7,8 @@
 //  - the hold's timeout (72 h, 2 h when URGENT) passes → reject: audit
 //    entry and NON_DELIVERY notice to the sender;
 //  - a delay's not_before passes → re-evaluate and deliver.
+// The same ticker sends ERASE notices to every recipient of a delivered
+// message once its erase_by passes (DP-RET-02), audited as erasures.
 // Time is the broker's policy clock, so tests move it instead of sleeping.
 #ifndef LIAISON_BROKER_HOLD_BOOK_H_
 #define LIAISON_BROKER_HOLD_BOOK_H_
@@ -22,6 +24,7 @@
 #include "absl/synchronization/mutex.h"
 #include "broker/clock.h"
 #include "broker/policy_stage.h"
+#include "broker/state_indexes.h"
 #include "broker/topic_mirror.h"
 #include "liaison/v1/broker_state.pb.h"
 
@@ -31,6 +34,7 @@ struct HoldBookDeps {
   kafka::ClientConfig kafka;
   Topics topics;
   PolicyStage* stage = nullptr;
+  SourceBook* sources = nullptr;  // for the erasure sweep
   kafka::Producer* producer = nullptr;
   const Clock* clock = nullptr;
   std::string broker_id;
@@ -80,6 +84,7 @@ class HoldBook {
   void Work(liaison::v1::HeldDelivery held, absl::Time now);
   void Finish(const std::string& hold_id, bool remove) ABSL_LOCKS_EXCLUDED(mu_);
   void Tombstone(const std::string& hold_id);
+  void SweepErasures(absl::Time now, const std::vector<int32_t>& owned) ABSL_LOCKS_EXCLUDED(mu_);
 
   const HoldBookDeps deps_;
   std::unique_ptr<TopicMirror> mirror_;
@@ -90,6 +95,8 @@ class HoldBook {
   std::map<std::string, Entry> holds_ ABSL_GUARDED_BY(mu_);
   // Holds finished here whose tombstone the mirror may not have seen yet.
   absl::flat_hash_set<std::string> finished_ ABSL_GUARDED_BY(mu_);
+  // Message ids whose ERASE notices are being written.
+  absl::flat_hash_set<std::string> erasing_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace liaison::broker

@@ -580,7 +580,12 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
     }
     liaison::v1::RecordedSource stored = SourceBook::ToProto(record);
     if (h.retention().has_erase_by()) *stored.mutable_erase_by() = h.retention().erase_by();
+    stored.set_ingress_partition(ingress_partition);
     deps_.sources->Put(std::move(record));
+    deps_.sources->SetExpiry(
+        h.message_id(),
+        {h.retention().has_erase_by() ? FromProto(h.retention().erase_by()) : absl::InfiniteFuture(),
+         ingress_partition, false});
     out.records.push_back({deps_.topics.Sources(), h.message_id(), stored.SerializeAsString(),
                            kafka::kAnyPartition, std::nullopt});
   }

@@ -39,6 +39,29 @@ std::shared_ptr<const policy::SourceRecord> SourceBook::Get(const std::string& m
   return it == records_.end() ? nullptr : it->second;
 }
 
+void SourceBook::SetExpiry(const std::string& message_id, Expiry expiry) {
+  absl::MutexLock lock(&mu_);
+  Expiry& e = expiry_[message_id];
+  const bool notified = e.notified || expiry.notified;
+  e = expiry;
+  e.notified = notified;
+}
+
+std::vector<std::pair<std::shared_ptr<const policy::SourceRecord>, SourceBook::Expiry>>
+SourceBook::DueForErasure(absl::Time now, const std::vector<int32_t>& partitions) const {
+  std::vector<std::pair<std::shared_ptr<const policy::SourceRecord>, Expiry>> out;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, e] : expiry_) {
+    if (e.notified || e.erase_by > now) continue;
+    if (std::find(partitions.begin(), partitions.end(), e.ingress_partition) == partitions.end()) {
+      continue;
+    }
+    auto it = records_.find(id);
+    if (it != records_.end()) out.emplace_back(it->second, e);
+  }
+  return out;
+}
+
 policy::SourceRecord SourceBook::FromProto(const liaison::v1::RecordedSource& p) {
   policy::SourceRecord r;
   r.ref = p.ref();

@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "liaison/v1/broker_state.pb.h"
 #include "policy/consents.h"
 #include "policy/sources.h"
@@ -34,6 +35,18 @@ class SourceBook final : public policy::SourceIndex {
   std::shared_ptr<const policy::SourceRecord> Get(const std::string& message_id) const
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Retention bookkeeping kept with each record (DP-RET-02 ERASE notices).
+  struct Expiry {
+    absl::Time erase_by = absl::InfiniteFuture();
+    int32_t ingress_partition = -1;
+    bool notified = false;
+  };
+  void SetExpiry(const std::string& message_id, Expiry expiry) ABSL_LOCKS_EXCLUDED(mu_);
+  // Messages whose erase_by is at or before `now`, not yet notified, that came
+  // through one of `partitions`.
+  std::vector<std::pair<std::shared_ptr<const policy::SourceRecord>, Expiry>> DueForErasure(
+      absl::Time now, const std::vector<int32_t>& partitions) const ABSL_LOCKS_EXCLUDED(mu_);
+
   static policy::SourceRecord FromProto(const liaison::v1::RecordedSource& p);
   static liaison::v1::RecordedSource ToProto(const policy::SourceRecord& r);
 
@@ -43,6 +56,7 @@ class SourceBook final : public policy::SourceIndex {
       ABSL_GUARDED_BY(mu_);
   // Superseded versions, kept so that borrowed pointers stay valid.
   std::vector<std::shared_ptr<const policy::SourceRecord>> retired_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Expiry> expiry_ ABSL_GUARDED_BY(mu_);
 };
 
 class ConsentBook final : public policy::ConsentIndex {

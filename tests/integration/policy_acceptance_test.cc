@@ -665,6 +665,23 @@ TEST(BrokerAcceptance, Ac19MessageExpiringBeforeDeliveryIsNeverDeliveredAndTheSe
   EXPECT_TRUE(erasure);
 }
 
+// DP-RET-02, second half: copies already delivered get an ERASE notice when
+// erase_by passes.
+TEST(BrokerAcceptance, Ac19DeliveredCopiesAreToldToEraseAtExpiry) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"ES-PN"});
+  Message alert = sc::Ac19ShortLivedAlert();
+  const std::string id = alert.header().message_id();
+  ASSERT_TRUE(net.Send(alert).ok());
+  ASSERT_NE(net.Delivery("ES-PN", id), nullptr);
+  net.clock().Advance(absl::Hours(1));  // erase_by = T0 + 1 h
+  const liaison::v1::Notice* erase = net.Notice("ES-PN", liaison::v1::NOTICE_KIND_ERASE, id);
+  ASSERT_NE(erase, nullptr);
+  EXPECT_EQ(RuleIds(*erase), std::vector<std::string>{"DP-RET-02"});
+  EXPECT_EQ(erase->due().seconds(), absl::ToUnixSeconds(sc::T0() + absl::Hours(1)));
+}
+
 TEST(BrokerAcceptance, Ac21VolumeBeyondTheCapIsHeldForReview) {
   Network net;
   ASSERT_TRUE(net.ok());
