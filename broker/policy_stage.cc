@@ -343,6 +343,8 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
   std::vector<std::pair<std::string, policy::Decision>> redacted;
   std::vector<std::string> delivered_to;
 
+  absl::MutexLock volume_lock(
+      &volume_locks_[std::hash<std::string>()(h.sender()) % volume_locks_.size()]);
   for (const std::string& recipient : recipients) {
     policy::Input in;
     in.message = &message;

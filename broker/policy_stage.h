@@ -16,6 +16,7 @@
 #ifndef LIAISON_BROKER_POLICY_STAGE_H_
 #define LIAISON_BROKER_POLICY_STAGE_H_
 
+#include <array>
 #include <atomic>
 #include <deque>
 #include <functional>
@@ -160,6 +161,11 @@ class PolicyStage {
   const PolicyStageDeps deps_;
   mutable PolicyStageStats stats_;
   std::atomic<int64_t> lag_{0};
+
+  // Deciding and recording a sender's volume happen under one lock per
+  // sender stripe, so that two messages decided at once on two threads cannot
+  // both pass a DP-BULK-01 cap that only one of them fits under.
+  mutable std::array<absl::Mutex, 32> volume_locks_;
 
   std::unique_ptr<kafka::Consumer> consumer_;
   std::atomic<bool> stop_{false};
