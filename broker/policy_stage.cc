@@ -192,15 +192,17 @@ void PolicyStage::Loop() {
       });
     }
     // Lag for the operators: records behind the end of each owned partition.
+    // Cached watermarks only: a blocking query here waits behind this very
+    // consumer's fetch and slowed the loop until Kafka deleted unread data.
     int64_t lag = 0;
     for (const kafka::TopicPartition& tp : consumer_->Assignment()) {
-      absl::StatusOr<std::pair<int64_t, int64_t>> marks =
-          consumer_->Watermarks(tp, absl::Milliseconds(200));
-      if (!marks.ok()) continue;
+      const std::pair<int64_t, int64_t> marks = consumer_->CachedWatermarks(tp);
+      if (marks.second < 0) continue;
       absl::MutexLock lock(&mu_);
       auto it = committed_.find(tp.partition);
-      const int64_t at = it == committed_.end() ? marks->first : it->second;
-      lag += std::max<int64_t>(0, marks->second - at);
+      const int64_t at =
+          it == committed_.end() ? std::max<int64_t>(0, marks.first) : it->second;
+      lag += std::max<int64_t>(0, marks.second - at);
     }
     lag_ = lag;
   }

@@ -443,6 +443,15 @@ absl::StatusOr<std::pair<int64_t, int64_t>> Consumer::Watermarks(const TopicPart
   return std::make_pair(low, high);
 }
 
+std::pair<int64_t, int64_t> Consumer::CachedWatermarks(const TopicPartition& tp) const {
+  int64_t low = -1;
+  int64_t high = -1;
+  if (!impl_->closed) {
+    rd_kafka_get_watermark_offsets(impl_->rk.get(), tp.topic.c_str(), tp.partition, &low, &high);
+  }
+  return {low, high};
+}
+
 std::vector<TopicPartition> Consumer::Assignment() const {
   // The partitions we own, including any stopped while an out-of-range
   // position is being resolved (librdkafka's own assignment omits those).

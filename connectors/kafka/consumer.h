@@ -99,6 +99,11 @@ class Consumer {
   // Offsets [low, high) currently present in the partition.
   absl::StatusOr<std::pair<int64_t, int64_t>> Watermarks(const TopicPartition& tp,
                                                          absl::Duration timeout);
+  // The watermarks librdkafka last learnt from fetch responses: no request,
+  // never blocks ({-1, -1} when unknown). For monitoring in a hot loop; a
+  // blocking Watermarks() there waits behind the consumer's own fetch.
+  std::pair<int64_t, int64_t> CachedWatermarks(const TopicPartition& tp) const;
+
   // Current owned partitions.
   std::vector<TopicPartition> Assignment() const;
 
