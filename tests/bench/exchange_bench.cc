@@ -1,0 +1,820 @@
+// The exchange benchmark (issue 2, item 10): a program that prints figures,
+// not a test (STYLE.md §5; leveldb benchmarks/db_bench.cc).
+//
+// One process: an in-process broker (TestBroker: embedded mock Kafka, real
+// mTLS on loopback, the development registry with DP-BULK-01 caps raised),
+// S sender clients streaming signed ~1 KiB alerts with OpenSendStream, and R
+// subscriber clients that verify every item (broker countersignature and
+// sender signature) and acknowledge in batches. Before the pipeline runs, the
+// same process measures the raw cost of the same work on this machine:
+// ECDSA P-256 sign and verify of the same bytes through certs::Signer and
+// certs::Verifier, and librdkafka produce -> consume through
+// connectors/kafka on a fresh embedded cluster. See README.md.
+//
+//   build/tests/bench/exchange_bench                      # flood, then 0.5x paced
+//   build/tests/bench/exchange_bench --mode=rate --rate=800 --messages=8000
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "base/log.h"
+#include "base/proto_time.h"
+#include "broker/topics.h"
+#include "certs/envelope.h"
+#include "certs/signature.h"
+#include "certs/trust_store.h"
+#include "connectors/endpoint/client.h"
+#include "connectors/kafka/embedded_cluster.h"
+#include "tests/bench/process_stats.h"
+#include "tests/bench/raw_costs.h"
+#include "tests/fixtures/dev_pki.h"
+#include "tests/fixtures/test_broker.h"
+
+namespace liaison::bench {
+namespace {
+
+// --------------------------------------------------------------- pipeline
+
+// One measured run (or the warm-up).
+struct Run {
+  std::string name;
+  int64_t messages = 0;
+  int recipients = 0;
+  // Written under Tracker::mu_.
+  int64_t sealed = 0, accepted = 0, rejected = 0, completed = 0;
+  int64_t deliveries = 0, duplicates = 0;
+  int64_t first_seal_ns = 0, last_accept_ns = 0, last_delivery_ns = 0;
+  std::vector<int64_t> e2e_ns;     // Seal start -> a recipient verified it
+  std::vector<int64_t> accept_ns;  // Seal start -> SendResult at the sender
+  // Where the end-to-end time goes, per delivery, from the wall-clock times
+  // the attestation carries (accepted_at: ingress is about to write the
+  // record to Kafka; decided_at: the policy stage starts deciding):
+  std::vector<int64_t> to_ingress_ns;   // Seal start -> accepted_at
+  std::vector<int64_t> to_policy_ns;    // accepted_at -> decided_at
+  std::vector<int64_t> to_verified_ns;  // decided_at -> recipient verified
+  // CPU of threads that end with the run (senders, send-stream readers).
+  int64_t sender_cpu_ns = 0, send_reader_cpu_ns = 0;
+  int64_t max_schedule_lag_ns = 0; // paced runs: how late senders started a message
+};
+
+// Who sent what when; shared by senders, their result readers and the
+// recipients. One lock: a few lock operations per message, next to ~1 ms of
+// signature CPU per message.
+class Tracker {
+ public:
+  explicit Tracker(int recipients) : all_((1u << recipients) - 1) {}
+
+  void Sealed(const std::string& message_id, int64_t seal_ns, absl::Time seal_wall, Run* run)
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    entries_[message_id] = Entry{seal_ns, seal_wall, run, 0, false};
+    if (run->sealed++ == 0) run->first_seal_ns = seal_ns;
+  }
+
+  void Result(const liaison::v1::SendResult& result) ABSL_LOCKS_EXCLUDED(mu_) {
+    const int64_t now = NowNs();
+    absl::MutexLock lock(&mu_);
+    auto it = entries_.find(result.message_id());
+    if (it == entries_.end()) {
+      ++orphan_results_;
+      return;
+    }
+    Run* run = it->second.run;
+    if (result.code() != 0) {
+      if (run->rejected++ < 5) {
+        std::fprintf(stderr, "%s: send rejected: code %d: %s\n", run->name.c_str(), result.code(),
+                     result.error().c_str());
+      }
+      entries_.erase(it);
+      return;
+    }
+    ++run->accepted;
+    run->accept_ns.push_back(now - it->second.seal_ns);
+    run->last_accept_ns = std::max(run->last_accept_ns, now);
+    it->second.result = true;
+    if (it->second.delivered == all_) entries_.erase(it);
+  }
+
+  void Delivered(const endpoint::VerifiedItem& item, int recipient, int64_t now,
+                 absl::Time now_wall) ABSL_LOCKS_EXCLUDED(mu_) {
+    const std::string& message_id = item.message->header().message_id();
+    const liaison::v1::Attestation& a = item.statement.attestation();
+    absl::MutexLock lock(&mu_);
+    auto it = entries_.find(message_id);
+    if (it == entries_.end()) {
+      ++unknown_deliveries_;  // a redelivery of a completed message
+      return;
+    }
+    Entry& e = it->second;
+    if (e.delivered == all_) {
+      ++e.run->duplicates;
+      return;
+    }
+    Run* run = e.run;
+    if (e.delivered & (1u << recipient)) {
+      ++run->duplicates;
+      return;
+    }
+    e.delivered |= 1u << recipient;
+    ++run->deliveries;
+    run->e2e_ns.push_back(now - e.seal_ns);
+    const absl::Time accepted = FromProto(a.accepted_at()), decided = FromProto(a.decided_at());
+    run->to_ingress_ns.push_back(absl::ToInt64Nanoseconds(accepted - e.seal_wall));
+    run->to_policy_ns.push_back(absl::ToInt64Nanoseconds(decided - accepted));
+    run->to_verified_ns.push_back(absl::ToInt64Nanoseconds(now_wall - decided));
+    run->last_delivery_ns = std::max(run->last_delivery_ns, now);
+    if (e.delivered == all_) {
+      ++run->completed;
+      // The SendResult may come after the last delivery.
+      if (e.result) entries_.erase(it);
+    }
+  }
+
+  // Blocks while `run` has `cap` or more messages sealed but not delivered
+  // to every recipient (end-to-end flow control for flood runs).
+  void AwaitRoom(const Run* run, int64_t cap) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return run->sealed - run->completed - run->rejected < cap;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&room), absl::Seconds(30));
+  }
+
+  void NoteScheduleLag(Run* run, int64_t lag_ns) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    run->max_schedule_lag_ns = std::max(run->max_schedule_lag_ns, lag_ns);
+  }
+
+  void NoteSenderCpu(Run* run, int64_t sender_ns, int64_t reader_ns) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    run->sender_cpu_ns += sender_ns;
+    run->send_reader_cpu_ns += reader_ns;
+  }
+
+  // Waits until every message of `run` is delivered everywhere or rejected;
+  // false if nothing moved for `idle`, or at `deadline`.
+  bool AwaitDone(const Run* run, absl::Duration idle, absl::Time deadline)
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    int64_t seen = -1;
+    while (true) {
+      const int64_t progress = run->deliveries + run->rejected + run->accepted;
+      if (run->completed + run->rejected >= run->messages) return true;
+      if (progress == seen || absl::Now() >= deadline) return false;
+      seen = progress;
+      auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return run->completed + run->rejected >= run->messages;
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&done), std::min(idle, deadline - absl::Now()));
+    }
+  }
+
+  // Forgets what `run` left undelivered (after a failed run).
+  void Drop(const Run* run) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      if (it->second.run == run) {
+        entries_.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  // Deliveries of messages already delivered everywhere (redeliveries), and
+  // results for messages the bench did not send.
+  std::pair<int64_t, int64_t> strays() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return {unknown_deliveries_, orphan_results_};
+  }
+
+  // Reads a finished run's figures (the lock orders them after the writers').
+  template <typename F>
+  void Read(F f) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    f();
+  }
+
+ private:
+  struct Entry {
+    int64_t seal_ns;
+    absl::Time seal_wall;
+    Run* run;
+    uint32_t delivered;  // bit per recipient
+    bool result;         // the SendResult arrived
+  };
+  const uint32_t all_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  int64_t orphan_results_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t unknown_deliveries_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+struct Options {
+  std::string mode = "both";
+  int64_t messages = 15000;
+  int senders = 4;
+  int recipients = 2;
+  double rate = 0;
+  int64_t warmup = 1000;
+  size_t window = 256;
+  uint32_t subscribe_window = 1024;
+  size_t ack_batch = 64;
+  int64_t flood_in_flight = 2000;
+  unsigned workers = 0;
+  int cases = 8;
+  size_t message_bytes = 1024;
+  int64_t kafka_records = 100000;
+  double crypto_seconds = 1.0;
+  double idle_seconds = 2.0;
+};
+
+// Distinct sets: nobody sends to itself.
+const std::vector<std::string> kSenders = {"RO-IGPR", "NL-NP", "DE-BKA", "FR-OCRTEH"};
+const std::vector<std::string> kRecipients = {"ES-PN", "SE-NOA", "LV-VP", "BG-GDNP"};
+
+// An alert from `sender` whose signed bytes (the serialised Message) are
+// `target` bytes long, on one of `cases` case references (cases spread over
+// ingress partitions; one case keeps its order).
+liaison::v1::Message SizedAlert(const std::string& sender, const std::vector<std::string>& to,
+                                size_t target, int64_t sequence, int cases) {
+  auto build = [&](size_t summary) {
+    liaison::v1::Message m = testing::TestAlert(sender, to, absl::Now(), summary);
+    m.mutable_header()->set_case_ref(
+        absl::StrFormat("%s-2026-9%03d", sender.substr(0, 2), sequence % cases));
+    return m;
+  };
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* summaries = new std::map<std::string, size_t>();
+  {
+    absl::MutexLock lock(&mu);
+    if (auto it = summaries->find(sender); it != summaries->end()) return build(it->second);
+  }
+  size_t summary = 0;
+  for (int i = 0; i < 8; ++i) {
+    liaison::v1::Message m = build(summary);
+    const size_t size = m.ByteSizeLong();
+    if (size == target) break;
+    const size_t current = m.alert().summary().size();
+    summary = size < target ? current + (target - size) : current - std::min(current, size - target);
+  }
+  absl::MutexLock lock(&mu);
+  (*summaries)[sender] = summary;
+  return build(summary);
+}
+
+class Pipeline {
+ public:
+  Pipeline(Options options, std::vector<std::unique_ptr<endpoint::Client>> senders,
+           std::vector<std::unique_ptr<endpoint::Subscription>> subscriptions)
+      : options_(std::move(options)),
+        senders_(std::move(senders)),
+        subscriptions_(std::move(subscriptions)),
+        tracker_(options_.recipients) {
+    for (size_t r = 0; r < subscriptions_.size(); ++r) {
+      recipient_threads_.emplace_back([this, r] { Receive(static_cast<int>(r)); });
+    }
+  }
+
+  ~Pipeline() { Stop(); }
+
+  void Stop() {
+    stop_ = true;
+    for (std::thread& t : recipient_threads_) {
+      if (t.joinable()) t.join();
+    }
+    // Closing waits for the broker to end each stream: in parallel.
+    std::vector<std::thread> closing;
+    for (auto& s : subscriptions_) {
+      closing.emplace_back([&s] { (void)s->Close(); });
+    }
+    for (std::thread& t : closing) t.join();
+    subscriptions_.clear();
+  }
+
+  // Sends `run->messages` messages, paced at `rate` msg/s in total (0 =
+  // flood, bounded by options_.flood_in_flight messages not yet delivered
+  // everywhere), and waits until all are delivered. False on a stall.
+  bool Execute(Run* run, double rate) {
+    std::vector<std::thread> threads;
+    const int senders = static_cast<int>(senders_.size());
+    const int64_t start = NowNs() + 2'000'000;  // every sender ready before the first slot
+    std::atomic<int> failures{0};
+    for (int s = 0; s < senders; ++s) {
+      threads.emplace_back([&, s] {
+        NameThisThread("sender");
+        endpoint::Client& client = *senders_[s];
+        // The stream's reader thread (which runs the callback) ends with the
+        // stream: its CPU time is taken from inside the callback.
+        std::atomic<int64_t> reader_cpu{0};
+        std::unique_ptr<endpoint::SendStream> stream = client.OpenSendStream(
+            [this, &reader_cpu](const liaison::v1::SendResult& r) {
+              tracker_.Result(r);
+              reader_cpu = ThreadCpuNs();
+            },
+            options_.window);
+        NameThisThread("sender");
+        std::vector<std::string> to(kRecipients.begin(), kRecipients.begin() + options_.recipients);
+        for (int64_t k = s; k < run->messages; k += senders) {
+          if (rate > 0) {
+            const int64_t due = start + static_cast<int64_t>(k * 1e9 / rate);
+            const int64_t now = NowNs();
+            if (due > now) {
+              std::this_thread::sleep_for(std::chrono::nanoseconds(due - now));
+            } else {
+              tracker_.NoteScheduleLag(run, now - due);
+            }
+          } else {
+            tracker_.AwaitRoom(run, options_.flood_in_flight);
+          }
+          liaison::v1::Message m =
+              SizedAlert(client.endpoint_id(), to, options_.message_bytes, k, options_.cases);
+          const int64_t seal_start = NowNs();
+          const absl::Time seal_wall = absl::Now();
+          absl::StatusOr<liaison::v1::SignedEnvelope> envelope = client.Seal(m, seal_wall);
+          if (!envelope.ok()) {
+            std::fprintf(stderr, "seal: %s\n", envelope.status().ToString().c_str());
+            ++failures;
+            break;
+          }
+          tracker_.Sealed(m.header().message_id(), seal_start, seal_wall, run);
+          if (absl::Status w = stream->Write(*envelope); !w.ok()) {
+            std::fprintf(stderr, "send stream: %s\n", w.ToString().c_str());
+            ++failures;
+            break;
+          }
+        }
+        if (absl::Status c = stream->Close(); !c.ok()) {
+          std::fprintf(stderr, "send stream close: %s\n", c.ToString().c_str());
+          ++failures;
+        }
+        tracker_.NoteSenderCpu(run, ThreadCpuNs(), reader_cpu);
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    // A pipeline that keeps up drains in a few seconds; one that fell behind
+    // gets as long again as the sending took (at least 20 s), then the run
+    // is reported INCOMPLETE.
+    const absl::Duration sending = absl::Nanoseconds(NowNs() - start);
+    const bool done =
+        failures == 0 &&
+        tracker_.AwaitDone(run, absl::Seconds(20),
+                           absl::Now() + std::max(absl::Seconds(20), sending));
+    if (!done) tracker_.Drop(run);
+    return done;
+  }
+
+  Tracker& tracker() { return tracker_; }
+  int64_t verify_failures() const { return verify_failures_; }
+  int64_t other_items() const { return other_items_; }
+  size_t delivery_item_bytes() const { return delivery_item_bytes_; }
+
+ private:
+  void Receive(int r) {
+    NameThisThread("recipient");
+    endpoint::Subscription& sub = *subscriptions_[r];
+    std::vector<std::string> acks;
+    auto flush = [&] {
+      if (acks.empty()) return;
+      if (absl::Status s = sub.Ack(acks); !s.ok()) {
+        std::fprintf(stderr, "ack: %s\n", s.ToString().c_str());
+      }
+      acks.clear();
+    };
+    while (!stop_) {
+      absl::StatusOr<endpoint::Subscription::Received> next =
+          sub.Next(acks.empty() ? absl::Milliseconds(100) : absl::Milliseconds(1));
+      if (!next.ok()) {
+        flush();
+        if (absl::IsDeadlineExceeded(next.status())) continue;
+        if (!stop_) std::fprintf(stderr, "subscription: %s\n", next.status().ToString().c_str());
+        return;
+      }
+      const int64_t now = NowNs();
+      const absl::Time now_wall = absl::Now();
+      if (!next->verified.ok()) {
+        if (verify_failures_++ < 5) {
+          std::fprintf(stderr, "item does not verify: %s\n",
+                       next->verified.status().ToString().c_str());
+        }
+        continue;  // never acknowledged
+      }
+      acks.push_back(next->item.item_id());
+      if (next->verified->kind == endpoint::VerifiedItem::Kind::kDelivery) {
+        if (r == 0 && delivery_item_bytes_ == 0) delivery_item_bytes_ = next->item.ByteSizeLong();
+        tracker_.Delivered(*next->verified, r, now, now_wall);
+      } else if (other_items_++ < 5) {
+        std::fprintf(stderr, "recipient %d got a notice or receipt (policy held or refused?)\n", r);
+      }
+      if (acks.size() >= options_.ack_batch) flush();
+    }
+    flush();
+  }
+
+  const Options options_;
+  std::vector<std::unique_ptr<endpoint::Client>> senders_;
+  std::vector<std::unique_ptr<endpoint::Subscription>> subscriptions_;
+  Tracker tracker_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> verify_failures_{0};
+  std::atomic<int64_t> other_items_{0};
+  std::atomic<size_t> delivery_item_bytes_{0};
+  std::vector<std::thread> recipient_threads_;
+};
+
+struct RunFigures {
+  bool complete = false;
+  double seconds = 0;
+  double accepted_per_s = 0;     // messages accepted (durable in Kafka) per second
+  double deliveries_per_s = 0;   // deliveries verified by recipients per second
+  double messages_per_s = 0;     // messages delivered to every recipient per second
+  Percentiles e2e, accept;
+  double cpu_us_per_message = 0, cores_busy = 0;
+  int64_t peak_rss_kb = 0, rss_kb = 0;
+  double max_schedule_lag_ms = 0;
+};
+
+// Thread groups, as named by the bench (see NameThisThread calls), gRPC and librdkafka.
+const char* Explain(const std::string& group) {
+  static const std::map<std::string, const char*> kWhat = {
+      {"broker", "broker threads made at start: worker pool (ingress verify, policy chain, "
+                 "countersign, receipts), policy loop, mirrors, producer poller"},
+      {"recipient", "bench recipients: Subscription::Next = ItemVerifier (2 verifies), acks"},
+      {"sender", "bench senders: TestAlert + Seal (sign) + SendStream::Write"},
+      {"send-reader", "client SendStream reader threads (results)"},
+      {"sub-reader", "client Subscription reader threads (gRPC reads, queueing)"},
+      {"rdk:broker", "librdkafka client I/O threads (all producers and consumers)"},
+      {"rdk:main", "librdkafka client main threads"},
+      {"rdk:mock", "the embedded mock Kafka cluster"},
+      {"nexting_thread", "gRPC callback threads (server reactors, client); broker "
+                         "Subscription loops inherit this name"},
+      {"default-executo", "gRPC executor"},
+      {"other/exited", "threads that ended during the interval"},
+  };
+  auto it = kWhat.find(group);
+  return it == kWhat.end() ? "" : it->second;
+}
+
+RunFigures Measure(Pipeline& pipeline, Run* run, double rate, const Options& o,
+                   TopicCounter* counter, const std::vector<std::string>& recipients) {
+  const std::map<std::string, int64_t> records0 =
+      counter != nullptr ? counter->Snapshot() : std::map<std::string, int64_t>();
+  const bool peak_reset = ResetPeakRss();
+  const auto threads0 = SampleThreads();
+  const int64_t cpu0 = ProcessCpuNs();
+  const int64_t wall0 = NowNs();
+  RunFigures f;
+  f.complete = pipeline.Execute(run, rate);
+  const int64_t wall = NowNs() - wall0;
+  const int64_t cpu = ProcessCpuNs() - cpu0;
+  const auto threads1 = SampleThreads();
+  f.peak_rss_kb = StatusKb("VmHWM");
+  f.rss_kb = StatusKb("VmRSS");
+  pipeline.tracker().Read([&] {
+    const double accept_s = (run->last_accept_ns - run->first_seal_ns) / 1e9;
+    const double deliver_s = (run->last_delivery_ns - run->first_seal_ns) / 1e9;
+    f.seconds = deliver_s;
+    f.accepted_per_s = accept_s > 0 ? run->accepted / accept_s : 0;
+    f.deliveries_per_s = deliver_s > 0 ? run->deliveries / deliver_s : 0;
+    f.messages_per_s = deliver_s > 0 ? run->completed / deliver_s : 0;
+    f.e2e = Summarise(run->e2e_ns);
+    f.accept = Summarise(run->accept_ns);
+    f.max_schedule_lag_ms = run->max_schedule_lag_ns / 1e6;
+    f.cpu_us_per_message = run->completed > 0 ? cpu / 1e3 / run->completed : 0;
+    f.cores_busy = static_cast<double>(cpu) / wall;
+    std::printf("\n== run %s: %lld messages x %d recipients from %zu senders, %s\n",
+                run->name.c_str(), static_cast<long long>(run->messages), run->recipients,
+                static_cast<size_t>(o.senders),
+                rate > 0 ? absl::StrFormat("paced at %.0f msg/s", rate).c_str()
+                         : absl::StrFormat("flood (at most %lld messages not yet delivered "
+                                           "everywhere)",
+                                           static_cast<long long>(o.flood_in_flight))
+                               .c_str());
+    std::printf("  %s: sealed %lld, accepted %lld, rejected %lld, delivered everywhere %lld, "
+                "deliveries %lld, duplicate deliveries %lld\n",
+                f.complete ? "complete" : "INCOMPLETE (stalled)",
+                static_cast<long long>(run->sealed), static_cast<long long>(run->accepted),
+                static_cast<long long>(run->rejected), static_cast<long long>(run->completed),
+                static_cast<long long>(run->deliveries), static_cast<long long>(run->duplicates));
+    std::printf("  accepted     %9.0f msg/s        (first Seal start -> last SendResult)\n",
+                f.accepted_per_s);
+    std::printf("  delivered    %9.0f msg/s        %9.0f deliveries verified/s  (first Seal "
+                "start -> last verified delivery, %.2f s)\n",
+                f.messages_per_s, f.deliveries_per_s, f.seconds);
+    std::printf("  end to end   %s  (Seal start -> recipient verified)\n", Format(f.e2e).c_str());
+    std::printf("  to accepted  %s  (Seal start -> SendResult)\n", Format(f.accept).c_str());
+    std::printf("  where the end-to-end time goes (per delivery, wall clock; attestation "
+                "accepted_at / decided_at):\n");
+    std::printf("    seal -> ingress writes to Kafka   %s\n",
+                Format(Summarise(run->to_ingress_ns)).c_str());
+    std::printf("    -> policy stage starts deciding   %s\n",
+                Format(Summarise(run->to_policy_ns)).c_str());
+    std::printf("    -> recipient verified             %s\n",
+                Format(Summarise(run->to_verified_ns)).c_str());
+    if (rate > 0) {
+      std::printf("  pacing       senders started a message at most %.2f ms after its slot\n",
+                  f.max_schedule_lag_ms);
+    }
+  });
+  std::printf("  cpu          %.0f us per message delivered (whole process: broker, clients, "
+              "Kafka mock), %.2f cores busy\n",
+              f.cpu_us_per_message, f.cores_busy);
+  std::printf("  memory       peak RSS %.1f MiB %s, RSS now %.1f MiB\n", f.peak_rss_kb / 1024.0,
+              peak_reset ? "during this run" : "since start", f.rss_kb / 1024.0);
+  if (counter != nullptr) {
+    absl::SleepFor(absl::Milliseconds(500));  // the last acknowledgements' records
+    PrintKafkaWrites(records0, counter->Snapshot(), run->completed, f.seconds, recipients);
+  }
+  std::vector<std::pair<std::string, int64_t>> groups = CpuByGroup(threads0, threads1);
+  pipeline.tracker().Read([&] {
+    groups.emplace_back("sender", run->sender_cpu_ns);
+    groups.emplace_back("send-reader", run->send_reader_cpu_ns);
+  });
+  PrintCpuTable(groups, cpu, run->completed, "message", &Explain);
+  return f;
+}
+
+// ------------------------------------------------------------------- main
+
+int Main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"Liaison exchange benchmark: signed 1 KiB alerts through the real broker and "
+               "embedded Kafka, next to the raw signature and Kafka costs on this machine"};
+  app.add_option("--mode", o.mode, "flood | rate | both (flood, then paced at 0.5x its rate)")
+      ->check(CLI::IsMember({"flood", "rate", "both"}))
+      ->capture_default_str();
+  app.add_option("--messages", o.messages, "messages per measured run")->capture_default_str();
+  app.add_option("--senders", o.senders, "concurrent sender endpoints (1-4)")
+      ->check(CLI::Range(1, static_cast<int>(kSenders.size())))
+      ->capture_default_str();
+  app.add_option("--recipients", o.recipients, "recipients of every message (1-4)")
+      ->check(CLI::Range(1, static_cast<int>(kRecipients.size())))
+      ->capture_default_str();
+  app.add_option("--rate", o.rate, "total send rate for --mode=rate (msg/s); with --mode=both, "
+                                   "overrides 0.5x the flood rate")
+      ->capture_default_str();
+  app.add_option("--warmup", o.warmup, "messages sent and delivered before measuring")
+      ->capture_default_str();
+  app.add_option("--window", o.window, "send stream window (results outstanding per sender)")
+      ->capture_default_str();
+  app.add_option("--subscribe-window", o.subscribe_window, "unacknowledged items per recipient")
+      ->capture_default_str();
+  app.add_option("--ack-batch", o.ack_batch, "item ids per acknowledgement")->capture_default_str();
+  app.add_option("--flood-in-flight", o.flood_in_flight,
+                 "flood: messages sealed but not yet delivered everywhere")
+      ->capture_default_str();
+  app.add_option("--workers", o.workers, "broker worker threads (0 = one per core)")
+      ->capture_default_str();
+  app.add_option("--cases", o.cases, "case references per sender (spread over partitions)")
+      ->capture_default_str();
+  app.add_option("--message-bytes", o.message_bytes, "size of the signed message bytes")
+      ->capture_default_str();
+  app.add_option("--kafka-records", o.kafka_records, "records for the raw Kafka figure")
+      ->capture_default_str();
+  app.add_option("--crypto-seconds", o.crypto_seconds, "seconds per raw signature figure")
+      ->capture_default_str();
+  app.add_option("--idle-seconds", o.idle_seconds,
+                 "seconds to sample the idle broker's CPU after the warm-up (0 = skip)")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (o.mode == "rate" && o.rate <= 0) {
+    std::fprintf(stderr, "--mode=rate needs --rate=R (msg/s)\n");
+    return 2;
+  }
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured
+  if (std::getenv("LIAISON_LOG_LEVEL") == nullptr) log::SetMinLevel(log::Level::kWarning);
+  NameThisThread("bench-main");
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const int R = o.recipients;
+  std::printf("exchange_bench: %u cores, load average %s (1/5/15 min)\n", cores,
+              LoadAverage().c_str());
+
+  // ---- raw costs, same process, before the pipeline
+  const testing::DevPki& pki = testing::SharedDevPki();
+  absl::StatusOr<std::unique_ptr<certs::Signer>> signer = certs::Signer::FromPemFiles(
+      pki.EndpointFile("RO-IGPR", "sign.key"), pki.EndpointFile("RO-IGPR", "sign.pem"));
+  absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =
+      certs::TrustStore::Load(pki.ca(), pki.crl());
+  if (!signer.ok() || !trust.ok()) {
+    std::fprintf(stderr, "dev PKI: %s %s\n", signer.status().ToString().c_str(),
+                 trust.status().ToString().c_str());
+    return 1;
+  }
+  std::vector<std::string> to(kRecipients.begin(), kRecipients.begin() + R);
+  liaison::v1::Message sample = SizedAlert("RO-IGPR", to, o.message_bytes, 0, o.cases);
+  const std::string bytes = sample.SerializeAsString();
+  absl::StatusOr<liaison::v1::SignedEnvelope> sample_envelope =
+      certs::SignEnvelope(bytes, **signer);
+  if (!sample_envelope.ok()) return 1;
+  std::printf("\nmessage: %zu signed bytes (serialised Message); envelope %zu bytes with "
+              "signature and signer certificate\n",
+              bytes.size(), sample_envelope->ByteSizeLong());
+
+  certs::Verifier verifier(*trust);
+  const CryptoCost crypto = MeasureCrypto(bytes, **signer, verifier, o.crypto_seconds, cores);
+  std::printf("\n== raw signatures (certs::Signer / certs::Verifier, ECDSA P-256, %zu bytes, one "
+              "thread, CPU time)\n",
+              bytes.size());
+  std::printf("  sign    %7.1f us  = %8.0f /s per core\n", crypto.sign_us, 1e6 / crypto.sign_us);
+  std::printf("  verify  %7.1f us  = %8.0f /s per core   (%u threads together: %.0f /s)\n",
+              crypto.verify_us, 1e6 / crypto.verify_us, cores, crypto.verify_all_cores_per_s);
+
+  // Signature ceilings (messages per second on `cores` cores doing nothing
+  // but signatures).
+  const double ts = crypto.sign_us, tv = crypto.verify_us;
+  const double ceiling_four = cores * 1e6 / (2 * ts + 2 * tv);
+  const double ceiling_message = cores * 1e6 / (2 * ts + (1 + R) * tv);
+  const double ceiling_full = cores * 1e6 / ((2 + R) * ts + (1 + 2 * R) * tv);
+  std::printf("\n== signature ceiling on this machine (%u cores)\n", cores);
+  std::printf("  four operations (sender sign + broker verify + broker countersign + recipient "
+              "verify):\n    %u / (2 x %.1f + 2 x %.1f us) = %.0f deliveries/s  (one recipient)\n",
+              cores, ts, tv, ceiling_four);
+  std::printf("  per message to R=%d recipients: the broker signs once per distinct body, so\n"
+              "    1 sign + 1 verify + 1 countersign + R verifies: %u / (2 x %.1f + %d x %.1f us) "
+              "= %.0f msg/s   <- the target's ceiling\n",
+              R, cores, ts, 1 + R, tv, ceiling_message);
+  std::printf("  what the protocol actually signs per message: + R signed receipts (broker, on "
+              "each ack)\n    and 2 verifies per delivery (ItemVerifier checks the countersignature "
+              "and the sender's\n    signature): %u / (%d x %.1f + %d x %.1f us) = %.0f msg/s\n",
+              cores, 2 + R, ts, 1 + 2 * R, tv, ceiling_full);
+
+  ResetPeakRss();
+  absl::StatusOr<KafkaCost> kafka_cost = MeasureKafka(o.kafka_records, 5000);
+  if (!kafka_cost.ok()) {
+    std::fprintf(stderr, "raw kafka: %s\n", kafka_cost.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("\n== raw Kafka (connectors/kafka Producer -> Consumer, fresh embedded cluster: 3 "
+              "brokers, 6 partitions,\n   1 KiB records, acks=all, at most 5000 records ahead of "
+              "the consumer)\n");
+  std::printf("  %lld records: produced %.0f /s, produce -> consume %.0f /s, latency %s%s\n",
+              static_cast<long long>(kafka_cost->records), kafka_cost->produce_per_s,
+              kafka_cost->e2e_per_s, Format(kafka_cost->latency).c_str(),
+              kafka_cost->lost ? absl::StrFormat(", %lld LOST", kafka_cost->lost).c_str() : "");
+  std::printf("  peak RSS %.1f MiB\n", StatusKb("VmHWM") / 1024.0);
+
+  // ---- the pipeline
+  std::printf("\n== pipeline: starting the broker (worker threads: %s) and %d recipients\n",
+              o.workers == 0 ? "one per core" : std::to_string(o.workers).c_str(), R);
+  testing::TestBrokerOptions broker_options;
+  broker_options.registry_path = testing::RegistryWithHighBulkCaps();
+  broker_options.worker_threads = o.workers;
+  broker_options.produce_timeout_ms = 30000;
+  NameThisThread("broker");  // the broker's own threads inherit the name
+  const int64_t start0 = NowNs();
+  absl::StatusOr<std::unique_ptr<testing::TestBroker>> broker =
+      testing::TestBroker::Start(broker_options);
+  NameThisThread("bench-main");
+  if (!broker.ok()) {
+    std::fprintf(stderr, "broker: %s\n", broker.status().ToString().c_str());
+    return 1;
+  }
+  std::vector<std::unique_ptr<endpoint::Client>> subscriber_clients;
+  NameThisThread("sub-reader");  // the subscriptions' reader threads
+  absl::StatusOr<std::vector<std::unique_ptr<endpoint::Subscription>>> subscriptions =
+      testing::SubscribeAll(**broker, to, subscriber_clients, o.subscribe_window);
+  NameThisThread("bench-main");
+  if (!subscriptions.ok()) {
+    std::fprintf(stderr, "subscribe: %s\n", subscriptions.status().ToString().c_str());
+    return 1;
+  }
+  std::vector<std::unique_ptr<endpoint::Client>> sender_clients;
+  for (int s = 0; s < o.senders; ++s) {
+    absl::StatusOr<std::unique_ptr<endpoint::Client>> c = (*broker)->Client(kSenders[s]);
+    if (!c.ok()) return 1;
+    sender_clients.push_back(std::move(*c));
+  }
+  std::printf("  ready in %.1f s: senders", (NowNs() - start0) / 1e9);
+  for (int s = 0; s < o.senders; ++s) std::printf(" %s", kSenders[s].c_str());
+  std::printf(" -> recipients");
+  for (const std::string& r : to) std::printf(" %s", r.c_str());
+  std::printf("\n  send window %zu, subscribe window %u, acknowledgements in batches of %zu\n",
+              o.window, o.subscribe_window, o.ack_batch);
+
+  std::unique_ptr<TopicCounter> counter;
+  const int64_t counter0 = NowNs();
+  {
+    broker::Topics topics;
+    std::vector<std::string> names = {topics.Ingress(),     topics.Audit(),
+                                      topics.AcceptedIds(), topics.AckedItems(),
+                                      topics.DeliveryIndex(), topics.Sources(),
+                                      topics.Consents(),    topics.Holds()};
+    for (int s = 0; s < o.senders; ++s) names.push_back(topics.Deliver(kSenders[s]));
+    for (const std::string& r : to) names.push_back(topics.Deliver(r));
+    absl::StatusOr<std::unique_ptr<TopicCounter>> c =
+        TopicCounter::Create((*broker)->kafka(), names);
+    if (c.ok()) {
+      counter = std::move(*c);
+    } else {
+      std::fprintf(stderr, "kafka record counts unavailable: %s\n", c.status().ToString().c_str());
+    }
+  }
+  auto pipeline = std::make_unique<Pipeline>(o, std::move(sender_clients),
+                                             std::move(*subscriptions));
+  std::printf("  kafka record counter ready in %.1f s\n", (NowNs() - counter0) / 1e9);
+  Run warm{.name = "warm-up", .messages = o.warmup, .recipients = R};
+  const int64_t warm0 = NowNs();
+  if (o.warmup > 0 && !pipeline->Execute(&warm, 0)) {
+    std::fprintf(stderr, "warm-up stalled: %lld of %lld delivered\n",
+                 static_cast<long long>(warm.completed), static_cast<long long>(warm.messages));
+    return 1;
+  }
+
+  std::printf("  warm-up: %lld messages in %.1f s\n", static_cast<long long>(o.warmup),
+              (NowNs() - warm0) / 1e9);
+  double idle_cores = 0;
+  if (o.idle_seconds > 0) {
+    // What the running pipeline costs with no traffic at all.
+    const auto threads0 = SampleThreads();
+    const int64_t cpu0 = ProcessCpuNs(), wall0 = NowNs();
+    absl::SleepFor(absl::Seconds(o.idle_seconds));
+    const int64_t cpu = ProcessCpuNs() - cpu0;
+    idle_cores = static_cast<double>(cpu) / (NowNs() - wall0);
+    std::printf("\n== idle (no traffic, %.0f s): %.2f cores busy\n", o.idle_seconds, idle_cores);
+    PrintCpuTable(CpuByGroup(threads0, SampleThreads()), cpu, 0, "", &Explain);
+  }
+
+  std::optional<RunFigures> flood, paced;
+  double paced_rate = o.rate;
+  Run flood_run{.name = "flood", .messages = o.messages, .recipients = R};
+  if (o.mode != "rate") flood = Measure(*pipeline, &flood_run, 0, o, counter.get(), to);
+  if (o.mode == "both" && paced_rate <= 0) paced_rate = 0.5 * flood->messages_per_s;
+  Run paced_run{.name = "paced", .messages = o.messages, .recipients = R};
+  if (o.mode != "flood") paced = Measure(*pipeline, &paced_run, paced_rate, o, counter.get(), to);
+  const int64_t verify_failures = pipeline->verify_failures();
+  const int64_t other_items = pipeline->other_items();
+  const size_t item_bytes = pipeline->delivery_item_bytes();
+  const auto [redeliveries, stray_results] = pipeline->tracker().strays();
+  const int64_t stop0 = NowNs();
+  pipeline.reset();
+  counter.reset();
+  subscriber_clients.clear();
+  broker->reset();
+  std::printf("\n(shut down in %.1f s)\n", (NowNs() - stop0) / 1e9);
+  if (verify_failures > 0 || other_items > 0 || redeliveries > 0 || stray_results > 0) {
+    std::printf("\nWARNING: %lld items failed verification, %lld notices/receipts received, "
+                "%lld redeliveries, %lld stray send results\n",
+                static_cast<long long>(verify_failures), static_cast<long long>(other_items),
+                static_cast<long long>(redeliveries), static_cast<long long>(stray_results));
+  }
+
+  // ---- summary
+  std::printf("\n== summary (delivery item as received: %zu bytes)\n", item_bytes);
+  std::printf("RESULT cores=%u load_avg=\"%s\" senders=%d recipients=%d messages=%lld "
+              "message_bytes=%zu envelope_bytes=%zu\n",
+              cores, LoadAverage().c_str(), o.senders, R, static_cast<long long>(o.messages),
+              bytes.size(), sample_envelope->ByteSizeLong());
+  std::printf("RESULT sign_us=%.1f verify_us=%.1f sign_per_s=%.0f verify_per_s=%.0f "
+              "verify_per_s_all_cores=%.0f\n",
+              ts, tv, 1e6 / ts, 1e6 / tv, crypto.verify_all_cores_per_s);
+  std::printf("RESULT ceiling_four_ops_per_s=%.0f ceiling_msg_per_s=%.0f "
+              "ceiling_with_receipts_msg_per_s=%.0f\n",
+              ceiling_four, ceiling_message, ceiling_full);
+  std::printf("RESULT idle_cores_busy=%.2f\n", idle_cores);
+  std::printf("RESULT kafka_produce_per_s=%.0f kafka_e2e_per_s=%.0f kafka_p50_ms=%.2f "
+              "kafka_p99_ms=%.2f\n",
+              kafka_cost->produce_per_s, kafka_cost->e2e_per_s, kafka_cost->latency.p50_ms,
+              kafka_cost->latency.p99_ms);
+  auto result = [&](const char* name, const RunFigures& f, double rate) {
+    std::printf("RESULT run=%s rate=%.0f complete=%d accepted_msg_per_s=%.0f "
+                "delivered_msg_per_s=%.0f deliveries_per_s=%.0f p50_ms=%.2f p99_ms=%.2f "
+                "max_ms=%.2f cpu_us_per_msg=%.0f cores_busy=%.2f peak_rss_mib=%.1f\n",
+                name, rate, f.complete ? 1 : 0, f.accepted_per_s, f.messages_per_s,
+                f.deliveries_per_s, f.e2e.p50_ms, f.e2e.p99_ms, f.e2e.max_ms,
+                f.cpu_us_per_message, f.cores_busy, f.peak_rss_kb / 1024.0);
+  };
+  if (flood) result("flood", *flood, 0);
+  if (paced) result("paced", *paced, paced_rate);
+  if (flood) {
+    const double ratio = flood->messages_per_s / ceiling_message;
+    const double ratio_full = flood->messages_per_s / ceiling_full;
+    std::printf("RESULT ratio_to_ceiling=%.2f ratio_to_ceiling_with_receipts=%.2f "
+                "target_ratio=0.50 ratio_met=%s\n",
+                ratio, ratio_full, ratio >= 0.5 ? "yes" : "no");
+  }
+  if (paced) {
+    std::printf("RESULT paced_p99_ms=%.2f target_p99_ms=25 p99_met=%s%s\n", paced->e2e.p99_ms,
+                paced->e2e.p99_ms < 25 ? "yes" : "no",
+                o.mode == "both" && o.rate <= 0 ? " (at half the flood rate)" : "");
+  }
+  const bool complete = (!flood || flood->complete) && (!paced || paced->complete);
+  return complete && verify_failures == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace liaison::bench
+
+int main(int argc, char** argv) { return liaison::bench::Main(argc, argv); }

@@ -1,0 +1,72 @@
+// The raw cost of the exchange's work on this machine, measured in the
+// benchmark's own process: signatures through certs::Signer/Verifier and
+// Kafka through connectors/kafka on a fresh embedded cluster; and a count of
+// the records a running broker writes, per topic.
+#ifndef LIAISON_TESTS_BENCH_RAW_COSTS_H_
+#define LIAISON_TESTS_BENCH_RAW_COSTS_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "certs/signature.h"
+#include "connectors/kafka/consumer.h"
+#include "connectors/kafka/embedded_cluster.h"
+#include "tests/bench/process_stats.h"
+
+namespace liaison::bench {
+
+struct CryptoCost {
+  double sign_us = 0;    // CPU per Sign, one thread
+  double verify_us = 0;  // CPU per Verify, one thread
+  double verify_all_cores_per_s = 0;  // wall rate, one thread per core
+};
+
+// Sign and verify `bytes` for `seconds` each on one thread (CPU time per
+// operation), then verify on `cores` threads at once (wall rate). The
+// certificate is validated once first, as a busy broker has it cached.
+CryptoCost MeasureCrypto(const std::string& bytes, const certs::Signer& signer,
+                         const certs::Verifier& verifier, double seconds, unsigned cores);
+
+struct KafkaCost {
+  int64_t records = 0;
+  double produce_per_s = 0;  // first Produce -> last delivery report
+  double e2e_per_s = 0;      // first Produce -> last record consumed
+  Percentiles latency;       // Produce -> consumed
+  int64_t lost = 0;
+};
+
+// `records` 1 KiB records produced and consumed through a fresh 3-broker
+// embedded cluster, at most `in_flight` ahead of the consumer.
+absl::StatusOr<KafkaCost> MeasureKafka(int64_t records, int64_t in_flight);
+
+// How many records the broker writes to each of its topics: the sum of the
+// partitions' high watermarks, through a consumer that reads nothing (it is
+// assigned an empty topic of its own).
+class TopicCounter {
+ public:
+  // Counts `topics` of the broker's embedded cluster.
+  static absl::StatusOr<std::unique_ptr<TopicCounter>> Create(kafka::EmbeddedCluster* cluster,
+                                                              std::vector<std::string> topics);
+  // Records written so far, by topic.
+  std::map<std::string, int64_t> Snapshot();
+
+ private:
+  TopicCounter() = default;
+  std::vector<std::pair<std::string, int>> topics_;
+  std::unique_ptr<kafka::Consumer> consumer_;
+};
+
+// Prints the records written per message between two snapshots, by topic
+// group ("deliver.<recipient>", "ingress", ...).
+void PrintKafkaWrites(const std::map<std::string, int64_t>& before,
+                      const std::map<std::string, int64_t>& after, int64_t messages,
+                      double seconds, const std::vector<std::string>& recipients);
+
+}  // namespace liaison::bench
+
+#endif  // LIAISON_TESTS_BENCH_RAW_COSTS_H_
