@@ -23,13 +23,14 @@ absl::Status AuditLog::LoadHead(int32_t chain) {
                            kafka::ReadLast(kafka_, topics_.Audit(), chain, absl::Seconds(30)));
   Head head;
   if (last.has_value()) {
-    liaison::v1::AuditEntry entry;
-    if (!entry.ParseFromString(last->value) || entry.chain() != chain) {
+    liaison::v1::AuditRecord record;
+    if (!record.ParseFromString(last->value) || record.entries().empty() ||
+        record.entries().rbegin()->chain() != chain) {
       return absl::DataLossError(absl::StrCat("audit partition ", chain, " offset ",
                                               last->offset, ": not an entry of chain ", chain));
     }
-    head.seq = entry.seq();
-    head.hash = entry.entry_hash();
+    head.seq = record.entries().rbegin()->seq();
+    head.hash = record.entries().rbegin()->entry_hash();
   }
   absl::MutexLock lock(&mu_);
   heads_[chain] = std::move(head);
@@ -44,17 +45,23 @@ void AuditLog::DropHead(int32_t chain) {
 std::vector<std::string> AuditLog::Seal(int32_t chain,
                                         std::vector<liaison::v1::AuditEntry> entries) {
   std::vector<std::string> sealed;
-  sealed.reserve(entries.size());
-  absl::MutexLock lock(&mu_);
-  Head& head = heads_[chain];
-  for (liaison::v1::AuditEntry& e : entries) {
-    e.set_chain(chain);
-    e.set_seq(++head.seq);
-    e.set_prev_hash(head.hash);
-    head.hash = audit::EntryHash(e);
-    e.set_entry_hash(head.hash);
-    sealed.push_back(e.SerializeAsString());
+  if (entries.empty()) return sealed;
+  liaison::v1::AuditRecord record;
+  {
+    absl::MutexLock lock(&mu_);
+    Head& head = heads_[chain];
+    for (liaison::v1::AuditEntry& e : entries) {
+      e.set_chain(chain);
+      e.set_seq(++head.seq);
+      e.set_prev_hash(head.hash);
+      head.hash = audit::EntryHash(e);
+      e.set_entry_hash(head.hash);
+      *record.add_entries() = std::move(e);
+    }
   }
+  // One Kafka record for the batch: a message's decisions are written (and
+  // acknowledged) together.
+  sealed.push_back(record.SerializeAsString());
   return sealed;
 }
 

@@ -39,12 +39,13 @@ absl::StatusOr<std::vector<liaison::v1::DeliveryIndexEntry>> FindIndexed(
     for (const kafka::Gap& gap : polled.gaps) next[gap.partition] = gap.to;
     for (const kafka::Record& record : polled.records) {
       next[record.partition] = record.offset + 1;
-      if (record.key != recipient) continue;
-      liaison::v1::DeliveryIndexEntry entry;
-      if (!entry.ParseFromString(record.value)) continue;
-      if (entry.recipient() == recipient && entry.partition() == partition &&
-          entry.offset() >= from && entry.offset() < to) {
-        found.push_back(std::move(entry));
+      liaison::v1::DeliveryIndexRecord batch;
+      if (!batch.ParseFromString(record.value)) continue;
+      for (liaison::v1::DeliveryIndexEntry& entry : *batch.mutable_entries()) {
+        if (entry.recipient() == recipient && entry.partition() == partition &&
+            entry.offset() >= from && entry.offset() < to) {
+          found.push_back(std::move(entry));
+        }
       }
     }
     if (ends_known) {

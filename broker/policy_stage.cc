@@ -732,37 +732,52 @@ void PolicyStage::Forward(int32_t chain, std::vector<std::string> sealed_audit,
         struct Join {
           std::atomic<int> remaining;
           std::atomic<bool> failed{false};
+          absl::Mutex mu;
+          // Where each delivery landed, written as one index record once all
+          // are known (for naming lost messages if Kafka ever drops them).
+          liaison::v1::DeliveryIndexRecord index ABSL_GUARDED_BY(mu);
           std::function<void(absl::Status)> done;
         };
         auto join = std::make_shared<Join>();
         join->remaining = static_cast<int>(pending->size()) + 1;
         join->done = std::move(done);
-        auto one = [join](const absl::Status& s) {
-          if (!s.ok()) join->failed = true;
+        auto one = [this, join](const kafka::DeliveryReport* report,
+                                std::optional<liaison::v1::DeliveryIndexEntry> idx) {
+          if (report != nullptr && !report->status.ok()) join->failed = true;
+          if (report != nullptr && report->status.ok() && idx) {
+            idx->set_partition(report->partition);
+            idx->set_offset(report->offset);
+            absl::MutexLock lock(&join->mu);
+            *join->index.add_entries() = std::move(*idx);
+          }
           if (--join->remaining != 0) return;
-          join->done(join->failed ? absl::UnavailableError("a forwarded record was not "
-                                                           "acknowledged by Kafka")
-                                  : absl::OkStatus());
+          if (join->failed) {
+            join->done(absl::UnavailableError("a forwarded record was not acknowledged by Kafka"));
+            return;
+          }
+          std::string value;
+          std::string key;
+          {
+            absl::MutexLock lock(&join->mu);
+            if (join->index.entries().empty()) {
+              join->done(absl::OkStatus());
+              return;
+            }
+            key = join->index.entries(0).message_id();
+            value = join->index.SerializeAsString();
+          }
+          deps_.producer->Produce(deps_.topics.DeliveryIndex(), std::move(key), std::move(value),
+                                  [join](const kafka::DeliveryReport& r) { join->done(r.status); });
         };
         for (Outputs::Record& r : *pending) {
-          std::optional<liaison::v1::DeliveryIndexEntry> idx = std::move(r.index);
           deps_.producer->Produce(
               r.topic, std::move(r.key), std::move(r.value),
-              [this, idx = std::move(idx), one](const kafka::DeliveryReport& report) mutable {
-                if (!report.status.ok() || !idx) {
-                  one(report.status);
-                  return;
-                }
-                // Where the item landed, for naming it if Kafka ever loses it.
-                idx->set_partition(report.partition);
-                idx->set_offset(report.offset);
-                deps_.producer->Produce(
-                    deps_.topics.DeliveryIndex(), idx->recipient(), idx->SerializeAsString(),
-                    [one](const kafka::DeliveryReport& r2) { one(r2.status); });
+              [one, idx = std::move(r.index)](const kafka::DeliveryReport& report) mutable {
+                one(&report, std::move(idx));
               },
               r.partition);
         }
-        one(absl::OkStatus());
+        one(nullptr, std::nullopt);
       });
 }
 

@@ -68,21 +68,22 @@ absl::StatusOr<Verification> VerifyTopic(const kafka::ClientConfig& kafka,
     v.ok = false;
   };
   for (kafka::Record& r : records) {
-    liaison::v1::AuditEntry e;
-    if (!e.ParseFromString(r.value)) {
-      fail(absl::StrCat("partition ", r.partition, " offset ", r.offset, ": not an audit entry"));
+    liaison::v1::AuditRecord record;
+    if (!record.ParseFromString(r.value)) {
+      fail(absl::StrCat("partition ", r.partition, " offset ", r.offset, ": not an audit record"));
       continue;
     }
-    ++v.entries;
-    auto& chain = chains[e.chain()];
-    auto [it, inserted] = chain.try_emplace(e.seq(), Located{e, r.partition, r.offset});
-    if (!inserted) {
-      if (it->second.entry.entry_hash() == e.entry_hash() &&
-          EntryHash(e) == e.entry_hash()) {
-        ++v.duplicates;  // the same entry written twice (a retried write)
-      } else {
-        fail(absl::StrCat("chain ", e.chain(), " seq ", e.seq(), " (partition ", r.partition,
-                          " offset ", r.offset, "): two different entries with one seq"));
+    for (liaison::v1::AuditEntry& e : *record.mutable_entries()) {
+      ++v.entries;
+      auto& chain = chains[e.chain()];
+      auto [it, inserted] = chain.try_emplace(e.seq(), Located{e, r.partition, r.offset});
+      if (!inserted) {
+        if (it->second.entry.entry_hash() == e.entry_hash() && EntryHash(e) == e.entry_hash()) {
+          ++v.duplicates;  // the same entry written twice (a retried write)
+        } else {
+          fail(absl::StrCat("chain ", e.chain(), " seq ", e.seq(), " (partition ", r.partition,
+                            " offset ", r.offset, "): two different entries with one seq"));
+        }
       }
     }
   }
@@ -118,8 +119,11 @@ absl::StatusOr<std::vector<liaison::v1::AuditEntry>> EntriesFor(
   LIAISON_ASSIGN_OR_RETURN(std::vector<kafka::Record> records, ReadAll(kafka, topic, timeout));
   std::vector<liaison::v1::AuditEntry> out;
   for (const kafka::Record& r : records) {
-    liaison::v1::AuditEntry e;
-    if (e.ParseFromString(r.value) && e.message_id() == message_id) out.push_back(std::move(e));
+    liaison::v1::AuditRecord record;
+    if (!record.ParseFromString(r.value)) continue;
+    for (liaison::v1::AuditEntry& e : *record.mutable_entries()) {
+      if (e.message_id() == message_id) out.push_back(std::move(e));
+    }
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return a.chain() != b.chain() ? a.chain() < b.chain() : a.seq() < b.seq();
