@@ -25,6 +25,8 @@
 #include "broker/hold_book.h"
 #include "broker/ingress.h"
 #include "broker/notices.h"
+#include "broker/operations.h"
+#include "broker/operator_surface.h"
 #include "broker/peer.h"
 #include "broker/policy_stage.h"
 #include "broker/state_indexes.h"
@@ -85,6 +87,10 @@ absl::StatusOr<std::string> PseudonymSecret(const BrokerConfig& config) {
 struct Broker::Impl {
   BrokerConfig config;
   RealClock real_clock;
+  // The broker's own observer (metrics, flow log) is declared before every
+  // component that reports to it, so it is destroyed after them.
+  std::unique_ptr<Operations> operations;
+  absl::Time started_at;
   const Clock* clock = nullptr;
   Topics topics;
   kafka::ClientConfig kafka;
@@ -117,6 +123,8 @@ struct Broker::Impl {
   std::unique_ptr<ExchangeService> exchange;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
+  // Admin listener, dashboard and /metrics (docs/operators.md).
+  std::unique_ptr<OperatorSurface> surface;
 
   std::thread watcher;
   absl::Notification stop_watching;
@@ -138,6 +146,8 @@ struct Broker::Impl {
   // just the delivery topics of the registry's endpoints.
   absl::Status CreateTopics(const policy::Registry& registry, bool endpoints_only);
   absl::Status StartMirrors();
+  absl::Status StartOperatorSurface(const std::string& node_id, std::string key_pem,
+                                    std::string cert_pem);
   void Watch();
 };
 
@@ -322,11 +332,48 @@ void Broker::Impl::Watch() {
   }
 }
 
+absl::Status Broker::Impl::StartOperatorSurface(const std::string& node_id, std::string key_pem,
+                                                std::string cert_pem) {
+  OperatorSurfaceOptions options;
+  options.admin_listen_address = config.admin_listen_address;
+  options.http_listen_address = config.http_listen_address;
+  options.http_security = config.http_security;
+  options.probe_interval = config.operator_probe_interval;
+  options.kafka = kafka;
+  options.topics = topics;
+  options.ca_path = config.ca_path;
+  options.cert_path = config.cert_path;
+  options.key_path = config.key_path;
+  options.ca_pem = verifier->trust_store()->ca_pem();
+  options.cert_pem = std::move(cert_pem);
+  options.key_pem = std::move(key_pem);
+  OperatorDeps deps;
+  deps.node_id = node_id;
+  deps.started_at = started_at;
+  deps.embedded_kafka = embedded != nullptr;
+  deps.policy_stage = config.run_policy_stage;
+  deps.exchange = exchange.get();
+  deps.stage = stage.get();
+  deps.holds = holds.get();
+  deps.audit = audit.get();
+  deps.ingress = ingress.get();
+  deps.chain = [this] { return Chain(); };
+  deps.operations = operations.get();
+  LIAISON_ASSIGN_OR_RETURN(
+      surface, OperatorSurface::Start(std::move(options), std::move(deps), peers.get()));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   auto impl = std::make_unique<Impl>();
   impl->config = std::move(config);
   Impl& b = *impl;
   b.clock = b.config.clock != nullptr ? b.config.clock : &b.real_clock;
+  b.started_at = absl::Now();
+  // Every component reports to the broker's own observer, which passes the
+  // hooks on to the caller's (if any).
+  b.operations = std::make_unique<Operations>(&b.real_clock, b.config.observer);
+  b.config.observer = b.operations.get();
   b.topics = Topics(b.config.topic_prefix);
 
   LIAISON_ASSIGN_OR_RETURN(b.signer,
@@ -433,6 +480,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
         absl::StrCat("cannot listen on ", b.config.listen_address, " (address in use?)"));
   }
   b.server->GetHealthCheckService()->SetServingStatus(true);
+  LIAISON_RETURN_IF_ERROR(b.StartOperatorSurface(node_id, key_pem, cert_pem));
   b.watcher = std::thread([&b] { b.Watch(); });
   log::Info("broker.started", {{"node_id", node_id},
                                {"port", b.port},
@@ -449,6 +497,7 @@ void Broker::Shutdown() {
   Impl& b = *impl_;
   if (b.shut_down) return;
   b.shut_down = true;
+  if (b.surface != nullptr) b.surface->Shutdown();
   b.stop_watching.Notify();
   if (b.watcher.joinable()) b.watcher.join();
   if (b.server != nullptr) {
@@ -486,5 +535,14 @@ int Broker::port() const { return impl_->port; }
 const std::string& Broker::node_id() const { return impl_->kafka.client_id; }
 const std::string& Broker::bootstrap_servers() const { return impl_->bootstrap; }
 kafka::EmbeddedCluster* Broker::embedded_cluster() const { return impl_->embedded.get(); }
+int Broker::admin_port() const {
+  return impl_->surface != nullptr ? impl_->surface->admin_port() : 0;
+}
+std::string Broker::http_url() const {
+  return impl_->surface != nullptr ? impl_->surface->http_url() : "";
+}
+void Broker::ProbeKafkaForTest() {
+  if (impl_->surface != nullptr) impl_->surface->cluster().ProbeNow();
+}
 
 }  // namespace liaison::broker

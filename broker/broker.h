@@ -41,6 +41,15 @@ class Broker {
   // fault injection.
   kafka::EmbeddedCluster* embedded_cluster() const;
 
+  // The operators' listeners (docs/operators.md): the admin gRPC port (0 when
+  // off) and the dashboard's base URL, e.g. "http://127.0.0.1:7480/" ("" when
+  // off).
+  int admin_port() const;
+  std::string http_url() const;
+  // Probes Kafka (reachability, consumer lag) now instead of waiting for the
+  // next probe interval.
+  void ProbeKafkaForTest();
+
   struct Impl;
 
  private:

@@ -13,6 +13,17 @@
 
 namespace liaison::broker {
 
+// How the operators' HTTP server (dashboard, /metrics, /api/*) is protected.
+enum class HttpSecurity {
+  // Plain HTTP in the embedded development mode on a loopback address,
+  // otherwise HTTPS requiring an operator client certificate.
+  kAuto,
+  // Always HTTPS with operator client certificates.
+  kTls,
+  // Plain HTTP: refused unless Kafka is embedded and the address is loopback.
+  kPlain,
+};
+
 struct BrokerConfig {
   // gRPC listener for liaison.v1.Exchange ("127.0.0.1:0" picks a free port).
   std::string listen_address = "127.0.0.1:7443";
@@ -75,6 +86,17 @@ struct BrokerConfig {
   // nobody listens.
   Observer* observer = nullptr;
 
+  // Operators (docs/operators.md); metadata only. liaison.v1.Admin over
+  // gRPC on its own listener: mutual TLS, operator certificates only.
+  // "" = no admin listener.
+  std::string admin_listen_address = "127.0.0.1:7444";
+  // The dashboard, /metrics and /api/* ("" = off), protected as
+  // `http_security` says.
+  std::string http_listen_address = "127.0.0.1:7480";
+  HttpSecurity http_security = HttpSecurity::kAuto;
+  // How often Kafka is probed for reachability, consumer lag and the audit
+  // trail's length.
+  absl::Duration operator_probe_interval = absl::Seconds(10);
 };
 
 }  // namespace liaison::broker

@@ -48,6 +48,9 @@ int main(int argc, char** argv) {
   bool mint = true;
   bool policy_stage = true;
   std::string pseudonym_key;
+  std::string admin_listen = "127.0.0.1:7444";
+  std::string http_listen = "127.0.0.1:7480";
+  liaison::broker::HttpSecurity http_security = liaison::broker::HttpSecurity::kAuto;
   app.add_option("--state-dir", state_dir,
                  "Folder for the broker's local files (dev PKI, broker.json)")
       ->capture_default_str();
@@ -71,6 +74,22 @@ int main(int argc, char** argv) {
                  "default <state-dir>/pseudonym.key, created only with embedded Kafka");
   app.add_flag("!--no-policy-stage", policy_stage,
                "Run only the front door and delivery (no member of the liaison-policy group)");
+  app.add_option("--admin-listen", admin_listen,
+                 "Admin gRPC address for operators (mTLS, operator certificates only); "
+                 "empty = off")
+      ->capture_default_str();
+  app.add_option("--http-listen", http_listen,
+                 "Dashboard, /metrics and /api/* address; empty = off")
+      ->capture_default_str();
+  app.add_option("--http-security", http_security,
+                 "auto: plain HTTP only with embedded Kafka on loopback, else HTTPS with operator "
+                 "client certificates; tls: always HTTPS; plain: refused outside that dev mode")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, liaison::broker::HttpSecurity>{
+              {"auto", liaison::broker::HttpSecurity::kAuto},
+              {"tls", liaison::broker::HttpSecurity::kTls},
+              {"plain", liaison::broker::HttpSecurity::kPlain}},
+          CLI::ignore_case));
   app.add_flag("!--no-mint-dev-pki", mint,
                "Do not mint a development PKI when the PKI folder is missing");
   CLI11_PARSE(app, argc, argv);
@@ -114,6 +133,9 @@ int main(int argc, char** argv) {
   config.produce_timeout_ms = produce_timeout_ms;
   config.worker_threads = workers;
   config.run_policy_stage = policy_stage;
+  config.admin_listen_address = admin_listen;
+  config.http_listen_address = http_listen;
+  config.http_security = http_security;
 
   absl::StatusOr<std::unique_ptr<liaison::broker::Broker>> broker =
       liaison::broker::Broker::Start(config);
@@ -131,6 +153,11 @@ int main(int argc, char** argv) {
     info["kafka_bootstrap"] = (*broker)->bootstrap_servers();
     info["embedded_kafka"] = (*broker)->embedded_cluster() != nullptr;
     info["pid"] = static_cast<int64_t>(getpid());
+    // Operators: `liaison admin ... --as ops-duty-1` reads admin_target.
+    if ((*broker)->admin_port() > 0) {
+      info["admin_target"] = "127.0.0.1:" + std::to_string((*broker)->admin_port());
+    }
+    if (!(*broker)->http_url().empty()) info["http_url"] = (*broker)->http_url();
     std::ofstream(state_dir + "/broker.json") << info.dump(2) << "\n";
   }
   std::cout << "liaison-broker " << (*broker)->node_id() << " serving on " << target
@@ -138,6 +165,12 @@ int main(int argc, char** argv) {
                                   : " (Kafka " + bootstrap + ")")
             << "\n  Kafka bootstrap: " << (*broker)->bootstrap_servers()
             << "\n  state: " << Absolute(state_dir) << "  PKI: " << pki_dir
+            << ((*broker)->admin_port() > 0
+                    ? "\n  admin (operators): 127.0.0.1:" + std::to_string((*broker)->admin_port())
+                    : std::string())
+            << ((*broker)->http_url().empty()
+                    ? std::string()
+                    : "\n  dashboard and /metrics: " + (*broker)->http_url())
             << "\n  Ctrl-C stops; SIGHUP reloads the registry and the CRL" << std::endl;
 
   std::signal(SIGINT, OnSignal);

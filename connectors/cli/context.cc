@@ -34,10 +34,11 @@ absl::Status Connection::Resolve() {
     return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON object"));
   }
   if (target.empty()) {
-    if (!info.contains("target") || !info["target"].is_string()) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": field 'target' missing"));
+    if (!info.contains(target_field) || !info[target_field].is_string()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": field '", target_field, "' missing"));
     }
-    target = info["target"].get<std::string>();
+    target = info[target_field].get<std::string>();
   }
   if (pki_dir.empty()) {
     if (!info.contains("pki_dir") || !info["pki_dir"].is_string()) {

@@ -20,6 +20,9 @@ struct Connection {
   std::string pki_dir;
   // Endpoint (or operator) id to act as.
   std::string as;
+  // The broker.json field `target` defaults from: "target" (Exchange) or
+  // "admin_target" (the operators' admin listener).
+  std::string target_field = "target";
 
   // Fills `target` and `pki_dir` from <state_dir>/broker.json where unset.
   absl::Status Resolve();

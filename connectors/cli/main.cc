@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "connectors/cli/admin_commands.h"
 #include "connectors/cli/audit_commands.h"
 #include "connectors/cli/exchange_commands.h"
 
@@ -14,6 +15,8 @@ int main(int argc, char** argv) {
   liaison::cli::AddExchangeCommands(app, exchange, exit_code);
   liaison::cli::AuditArgs audit;
   liaison::cli::AddAuditCommands(app, audit, exit_code);
+  liaison::cli::AdminArgs admin;
+  liaison::cli::AddAdminCommands(app, admin, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -33,7 +33,7 @@ class BrokerProcess {
       (void)out;
       (void)err;
       execl(LIAISON_BROKER_BIN, LIAISON_BROKER_BIN, "--state-dir", state_dir.c_str(), "--listen",
-            "127.0.0.1:0",
+            "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
             static_cast<char*>(nullptr));
       _exit(127);
     }
