@@ -271,6 +271,7 @@ absl::Status Broker::Impl::StartKafka() {
 
   kafka::ProducerOptions options;
   options.message_timeout_ms = config.produce_timeout_ms;
+  options.linger_ms = config.producer_linger_ms;
   options.max_message_bytes = static_cast<int>(config.max_message_bytes * 2 + 1024 * 1024);
   LIAISON_ASSIGN_OR_RETURN(producer, kafka::Producer::Create(kafka, options));
   return absl::OkStatus();

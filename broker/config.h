@@ -57,6 +57,8 @@ struct BrokerConfig {
   std::string topic_prefix = "liaison";
   int ingress_partitions = 6;
   int deliver_partitions = 3;
+  // linger.ms of the broker's producer (librdkafka accepts fractions).
+  double producer_linger_ms = 2;
   int replication_factor = 3;
   // Create missing topics at start (Admin API on a real cluster).
   bool create_topics = true;

@@ -40,7 +40,7 @@ struct ProducerOptions {
   // message.timeout.ms: how long to retry before reporting Unavailable.
   int message_timeout_ms = 30000;
   // linger.ms: batching delay.
-  int linger_ms = 2;
+  double linger_ms = 2;
   // queue.buffering.max.kbytes / .messages: local buffer before
   // Produce() reports ResourceExhausted.
   int queue_max_kbytes = 1048576;

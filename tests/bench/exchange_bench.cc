@@ -240,6 +240,11 @@ struct Options {
   int64_t kafka_records = 100000;
   double crypto_seconds = 1.0;
   double idle_seconds = 2.0;
+  // Kafka tuning of the broker under test (0 = the broker's defaults).
+  int fetch_wait_ms = 0;
+  double linger_ms = 0;
+  int ingress_partitions = 0;
+  int deliver_partitions = 0;
 };
 
 // Distinct sets: nobody sends to itself.
@@ -589,6 +594,13 @@ int Main(int argc, char** argv) {
   app.add_option("--idle-seconds", o.idle_seconds,
                  "seconds to sample the idle broker's CPU after the warm-up (0 = skip)")
       ->capture_default_str();
+  app.add_option("--fetch-wait-ms", o.fetch_wait_ms,
+                 "broker consumers' fetch.wait.max.ms (0 = the embedded default)");
+  app.add_option("--linger-ms", o.linger_ms, "broker producer's linger.ms (0 = the default)");
+  app.add_option("--ingress-partitions", o.ingress_partitions,
+                 "partitions of liaison.ingress and liaison.audit (0 = the default)");
+  app.add_option("--deliver-partitions", o.deliver_partitions,
+                 "partitions of each liaison.deliver.<endpoint> (0 = the default)");
   CLI11_PARSE(app, argc, argv);
   if (o.mode == "rate" && o.rate <= 0) {
     std::fprintf(stderr, "--mode=rate needs --rate=R (msg/s)\n");
@@ -673,6 +685,10 @@ int Main(int argc, char** argv) {
   broker_options.registry_path = testing::RegistryWithHighBulkCaps();
   broker_options.worker_threads = o.workers;
   broker_options.produce_timeout_ms = 30000;
+  broker_options.fetch_wait_max_ms = o.fetch_wait_ms;
+  broker_options.producer_linger_ms = o.linger_ms;
+  broker_options.ingress_partitions = o.ingress_partitions;
+  broker_options.deliver_partitions = o.deliver_partitions;
   NameThisThread("broker");  // the broker's own threads inherit the name
   const int64_t start0 = NowNs();
   absl::StatusOr<std::unique_ptr<testing::TestBroker>> broker =
