@@ -75,19 +75,44 @@ nlohmann::ordered_json Describe(const liaison::v1::DeliveryItem& item,
   return out;
 }
 
-int RunSend(SendArgs& args) {
+// The parsed --review-in / --erase-in; unset spans leave the file's values.
+struct Retention {
   std::optional<absl::Duration> review_in;
   std::optional<absl::Duration> erase_in;
-  if (!args.review_in.empty()) {
-    absl::StatusOr<absl::Duration> d = ParseSpan(args.review_in, "--review-in");
-    if (!d.ok()) return Fail(d.status());
-    review_in = *d;
+
+  void ApplyTo(absl::Time now, liaison::v1::Message& message) const {
+    if (!review_in && !erase_in) return;
+    liaison::v1::Retention* r = message.mutable_header()->mutable_retention();
+    if (review_in) *r->mutable_review_by() = ToProto(now + *review_in);
+    if (erase_in) *r->mutable_erase_by() = ToProto(now + *erase_in);
   }
-  if (!args.erase_in.empty()) {
-    absl::StatusOr<absl::Duration> d = ParseSpan(args.erase_in, "--erase-in");
-    if (!d.ok()) return Fail(d.status());
-    erase_in = *d;
+};
+
+absl::StatusOr<Retention> ParseRetention(const RetentionSpans& spans) {
+  Retention out;
+  if (!spans.review_in.empty()) {
+    absl::StatusOr<absl::Duration> d = ParseSpan(spans.review_in, "--review-in");
+    if (!d.ok()) return d.status();
+    out.review_in = *d;
   }
+  if (!spans.erase_in.empty()) {
+    absl::StatusOr<absl::Duration> d = ParseSpan(spans.erase_in, "--erase-in");
+    if (!d.ok()) return d.status();
+    out.erase_in = *d;
+  }
+  return out;
+}
+
+void AddRetentionFlags(CLI::App* cmd, RetentionSpans& spans, const std::string& from) {
+  cmd->add_option("--review-in", spans.review_in,
+                  "Set header.retention.review_by to " + from + " + this span (e.g. 14d)");
+  cmd->add_option("--erase-in", spans.erase_in,
+                  "Set header.retention.erase_by to " + from + " + this span (e.g. 30d)");
+}
+
+int RunSend(SendArgs& args) {
+  absl::StatusOr<Retention> retention = ParseRetention(args.retention);
+  if (!retention.ok()) return Fail(retention.status());
   absl::StatusOr<std::unique_ptr<endpoint::Client>> client = Connect(args.connection);
   if (!client.ok()) return Fail(client.status());
   int worst = 0;
@@ -101,9 +126,7 @@ int RunSend(SendArgs& args) {
       for (const std::string& r : args.recipients) message.mutable_header()->add_recipients(r);
     }
     const absl::Time now = absl::Now();
-    liaison::v1::Retention* retention = message.mutable_header()->mutable_retention();
-    if (review_in) *retention->mutable_review_by() = ToProto(now + *review_in);
-    if (erase_in) *retention->mutable_erase_by() = ToProto(now + *erase_in);
+    retention->ApplyTo(now, message);
     absl::StatusOr<liaison::v1::SignedEnvelope> envelope = (*client)->Seal(message, now);
     if (!envelope.ok()) return Fail(envelope.status());
     absl::StatusOr<liaison::v1::SendResult> result = (*client)->Send(*envelope);
@@ -257,12 +280,15 @@ int RunExplain(ExplainArgs& args) {
     }
     at = t;
   }
+  absl::StatusOr<Retention> retention = ParseRetention(args.retention);
+  if (!retention.ok()) return Fail(retention.status());
   absl::StatusOr<std::unique_ptr<endpoint::Client>> client = Connect(args.connection);
   if (!client.ok()) return Fail(client.status());
   absl::StatusOr<std::string> text = ReadFileOrStdin(args.file);
   if (!text.ok()) return Fail(text.status());
   liaison::v1::Message message;
   if (absl::Status s = ParseJson(*text, args.file, &message); !s.ok()) return Fail(s);
+  retention->ApplyTo(at.value_or(absl::Now()), message);
   absl::StatusOr<liaison::v1::ExplainResponse> r =
       (*client)->Explain(message, args.recipients, at);
   if (!r.ok()) return Fail(r.status());
@@ -320,10 +346,7 @@ void AddExchangeCommands(CLI::App& app, ExchangeArgs& args, int& exit_code) {
   s->add_option("files", send.files, "Message files ('-' = stdin)")->required();
   s->add_option("--to", send.recipients, "Recipients (replace header.recipients)")
       ->delimiter(',');
-  s->add_option("--review-in", send.review_in,
-                "Set header.retention.review_by to now + this span (e.g. 14d)");
-  s->add_option("--erase-in", send.erase_in,
-                "Set header.retention.erase_by to now + this span (e.g. 30d)");
+  AddRetentionFlags(s, send.retention, "now");
   s->callback([&] { exit_code = RunSend(send); });
 
   CLI::App* sub = app.add_subcommand(
@@ -356,6 +379,7 @@ void AddExchangeCommands(CLI::App& app, ExchangeArgs& args, int& exit_code) {
   e->add_option("--to", explain.recipients, "Recipients (default: header.recipients)")
       ->delimiter(',');
   e->add_option("--at", explain.at, "Decision time, RFC 3339 (default: now)");
+  AddRetentionFlags(e, explain.retention, "--at (or now)");
   e->add_flag("--json", explain.json, "Print the full decisions as JSON");
   e->callback([&] { exit_code = RunExplain(explain); });
 }

@@ -12,12 +12,17 @@
 
 namespace liaison::cli {
 
+// --review-in / --erase-in of send and explain.
+struct RetentionSpans {
+  std::string review_in;  // "14d": header.retention.review_by = now + 14 days
+  std::string erase_in;   // "30d": header.retention.erase_by = now + 30 days
+};
+
 struct SendArgs {
   Connection connection;
   std::vector<std::string> files;  // one message per file ("-" = stdin)
   std::vector<std::string> recipients;  // overrides header.recipients
-  std::string review_in;  // "14d": header.retention.review_by = now + 14 days
-  std::string erase_in;   // "30d": header.retention.erase_by = now + 30 days
+  RetentionSpans retention;
 };
 
 // "30d", "12h", "90m", "45s" -> duration; InvalidArgument naming the flag.
@@ -37,6 +42,7 @@ struct ExplainArgs {
   std::string file;
   std::vector<std::string> recipients;
   std::string at;  // RFC 3339; empty = now
+  RetentionSpans retention;  // relative to --at (or now)
   bool json = false;
 };
 

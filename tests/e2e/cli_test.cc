@@ -123,6 +123,23 @@ TEST(CommandLine, ReadmeWalkthroughWorksEndToEnd) {
   ASSERT_EQ(explained.exit_code, 0) << explained.output;
   EXPECT_TRUE(absl::StrContains(explained.output, "MD-IGP: REJECT"));
   EXPECT_TRUE(absl::StrContains(explained.output, "DP-XFER-01"));
+  // With retention limits (the README's step 7): DE-BKA is allowed, GB-NCA
+  // would wait for the sender's approval of the child's identity.
+  CommandResult explained_with_limits = RunCommand(
+      Cli("explain --as RO-IGPR --to DE-BKA,GB-NCA --review-in 14d --erase-in 30d" + dir + " " +
+          SourcePath("deploy/examples/missing-child-alert.json")));
+  ASSERT_EQ(explained_with_limits.exit_code, 0) << explained_with_limits.output;
+  EXPECT_TRUE(absl::StrContains(explained_with_limits.output, "DE-BKA: ALLOW"))
+      << explained_with_limits.output;
+  EXPECT_TRUE(absl::StrContains(explained_with_limits.output, "DP-CHILD-01  HOLD"))
+      << explained_with_limits.output;
+  EXPECT_FALSE(absl::StrContains(explained_with_limits.output, "DP-RET-01  REJECT"))
+      << explained_with_limits.output;
+  CommandResult bad_span = RunCommand(
+      Cli("explain --as RO-IGPR --erase-in 30fortnights" + dir + " " +
+          SourcePath("deploy/examples/missing-child-alert.json")));
+  EXPECT_NE(bad_span.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(bad_span.output, "--erase-in")) << bad_span.output;
 
   // The audit trail is intact and lists the decisions for the message.
   CommandResult verified = RunCommand(Cli("audit verify" + dir));
