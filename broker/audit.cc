@@ -42,9 +42,8 @@ void AuditLog::DropHead(int32_t chain) {
   heads_.erase(chain);
 }
 
-std::vector<std::string> AuditLog::Seal(int32_t chain,
-                                        std::vector<liaison::v1::AuditEntry> entries) {
-  std::vector<std::string> sealed;
+AuditLog::Sealed AuditLog::Seal(int32_t chain, std::vector<liaison::v1::AuditEntry> entries) {
+  Sealed sealed;
   if (entries.empty()) return sealed;
   liaison::v1::AuditRecord record;
   {
@@ -61,45 +60,23 @@ std::vector<std::string> AuditLog::Seal(int32_t chain,
   }
   // One Kafka record for the batch: a message's decisions are written (and
   // acknowledged) together.
-  sealed.push_back(record.SerializeAsString());
+  sealed.entries = record.entries_size();
+  sealed.record = record.SerializeAsString();
   return sealed;
 }
 
-void AuditLog::Write(int32_t chain, std::vector<std::string> sealed,
-                     std::function<void(absl::Status)> done) {
-  if (sealed.empty()) {
+void AuditLog::Write(int32_t chain, Sealed sealed, std::function<void(absl::Status)> done) {
+  if (sealed.entries == 0) {
     done(absl::OkStatus());
     return;
   }
-  struct Join {
-    std::atomic<int> remaining;
-    absl::Mutex mu;
-    absl::Status first_error;
-    std::function<void(absl::Status)> done;
-  };
-  auto join = std::make_shared<Join>();
-  join->remaining = static_cast<int>(sealed.size());
-  join->done = std::move(done);
-  for (std::string& value : sealed) {
-    producer_->Produce(topics_.Audit(), /*key=*/"", std::move(value),
-                       [this, join](const kafka::DeliveryReport& report) {
-                         if (report.status.ok()) {
-                           ++written_;
-                         } else {
-                           absl::MutexLock lock(&join->mu);
-                           if (join->first_error.ok()) join->first_error = report.status;
-                         }
-                         if (--join->remaining == 0) {
-                           absl::Status s;
-                           {
-                             absl::MutexLock lock(&join->mu);
-                             s = join->first_error;
-                           }
-                           join->done(s);
-                         }
-                       },
-                       chain);
-  }
+  producer_->Produce(topics_.Audit(), /*key=*/"", std::move(sealed.record),
+                     [this, entries = sealed.entries,
+                      done = std::move(done)](const kafka::DeliveryReport& report) {
+                       if (report.status.ok()) written_ += entries;
+                       done(report.status);
+                     },
+                     chain);
 }
 
 }  // namespace liaison::broker

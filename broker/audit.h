@@ -33,16 +33,23 @@ class AuditLog {
   absl::Status LoadHead(int32_t chain) ABSL_LOCKS_EXCLUDED(mu_);
   void DropHead(int32_t chain) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Entries sealed into one Kafka record (an AuditRecord).
+  struct Sealed {
+    std::string record;  // serialised liaison.v1.AuditRecord; empty: nothing to write
+    int64_t entries = 0;
+  };
+
   // Assigns seq, prev_hash and entry_hash to `entries` in order and returns
-  // them serialised. Calls for one chain must come in chain order.
-  std::vector<std::string> Seal(int32_t chain, std::vector<liaison::v1::AuditEntry> entries)
+  // them serialised as one record. Calls for one chain must come in chain
+  // order.
+  Sealed Seal(int32_t chain, std::vector<liaison::v1::AuditEntry> entries)
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // Writes sealed entries to the chain's partition; `done` runs once with OK
-  // when all are acknowledged, or the first error (then write them again).
-  void Write(int32_t chain, std::vector<std::string> sealed,
-             std::function<void(absl::Status)> done);
+  // when Kafka acknowledged them, or the error (then write them again).
+  void Write(int32_t chain, Sealed sealed, std::function<void(absl::Status)> done);
 
+  // Audit entries (not records) acknowledged by Kafka since start.
   int64_t entries_written() const { return written_.load(); }
 
  private:

@@ -102,7 +102,7 @@ struct PolicyStage::Work {
   bool done = false;
   int attempts = 0;
   Outputs outputs;
-  std::vector<std::string> sealed_audit;
+  AuditLog::Sealed sealed_audit;
 };
 
 PolicyStage::PolicyStage(PolicyStageDeps deps) : deps_(std::move(deps)) {}
@@ -714,7 +714,7 @@ void PolicyStage::Dispatch(int32_t partition) {
   }
 }
 
-void PolicyStage::Forward(int32_t chain, std::vector<std::string> sealed_audit,
+void PolicyStage::Forward(int32_t chain, AuditLog::Sealed sealed_audit,
                           std::vector<Outputs::Record> records,
                           std::function<void(absl::Status)> done) {
   auto pending = std::make_shared<std::vector<Outputs::Record>>(std::move(records));
@@ -782,7 +782,7 @@ void PolicyStage::Forward(int32_t chain, std::vector<std::string> sealed_audit,
 }
 
 void PolicyStage::Write(int32_t chain, Outputs outputs, std::function<void(absl::Status)> done) {
-  std::vector<std::string> sealed = deps_.audit->Seal(chain, std::move(outputs.audit));
+  AuditLog::Sealed sealed = deps_.audit->Seal(chain, std::move(outputs.audit));
   Forward(chain, std::move(sealed), std::move(outputs.records),
           [this, flow = std::move(outputs.flow), held = std::move(outputs.held),
            done = std::move(done)](absl::Status s) {

@@ -151,7 +151,7 @@ class PolicyStage {
   Outputs ReceiptOutputs(const liaison::v1::Receipt& receipt, absl::Time now) const;
   void Dispatch(int32_t partition) ABSL_LOCKS_EXCLUDED(mu_);
   void Send(const std::shared_ptr<Work>& work);
-  void Forward(int32_t chain, std::vector<std::string> sealed_audit,
+  void Forward(int32_t chain, AuditLog::Sealed sealed_audit,
                std::vector<Outputs::Record> records, std::function<void(absl::Status)> done);
   void Published(const std::vector<FlowEvent>& flow,
                  const std::vector<liaison::v1::HeldDelivery>& held) const;

@@ -73,7 +73,7 @@ function renderHealth(h) {
     ['policy stage', h.policy_stage ? 'partitions ' + (h.owned_ingress_partitions || []).join(', ')
                                     : 'not run on this node'],
     ['holds pending', h.holds_pending],
-    ['audit entries (node / topic)', h.audit_entries_written + ' / ' + h.audit_topic_records],
+    ['audit entries (this node) / records (topic)', h.audit_entries_written + ' / ' + h.audit_topic_records],
     ['accepted / duplicates / refused', h.accepted + ' / ' + h.duplicates + ' / ' + h.refused],
     ['Kafka records lost', h.kafka_records_lost],
   ];

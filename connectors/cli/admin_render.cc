@@ -124,7 +124,7 @@ std::string RenderHealth(const liaison::v1::HealthResponse& h) {
            : "not run on this node"},
       {"holds pending", absl::StrCat(h.holds_pending())},
       {"audit entries", absl::StrCat(h.audit_entries_written(), " written by this node, ",
-                                     Count(h.audit_topic_records()), " in the audit topic")},
+                                     Count(h.audit_topic_records()), " records in the audit topic")},
       {"sends", absl::StrCat(h.accepted(), " accepted, ", h.duplicates(), " duplicates, ",
                              h.refused(), " refused")},
       {"kafka records lost", absl::StrCat(h.kafka_records_lost())},

@@ -110,6 +110,31 @@ TEST(OperatorAdmin, OnlyOperatorCertificatesAreServedOnTheAdminListener) {
 
 // ---- flows, events, endpoints, health --------------------------------------
 
+// One message to three recipients: three decisions, three audit entries
+// sealed into one Kafka record. Health and /metrics count entries; the topic
+// figure counts records (a bug once reported records as entries).
+TEST(OperatorAdmin, AuditFiguresCountEntriesAndRecordsApart) {
+  auto broker = StartOperatorBroker();
+  ASSERT_NE(broker, nullptr);
+  auto ops = AdminStub(*broker, OperatorPrefix());
+  FlowWatch watch(*ops, 0);
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto ro, broker->Client("RO-IGPR"));
+  liaison::v1::Message m = TestAlert("RO-IGPR", {"DE-BKA", "NL-NP", "FR-OCRTEH"}, absl::Now());
+  const std::string id = m.header().message_id();
+  LIAISON_ASSERT_OK(SealAndSend(*ro, m, absl::Now()));
+  // Flow events are published once the audit record is acknowledged.
+  watch.WaitFor([&](const auto& got) {
+    int n = 0;
+    for (const auto& e : got) n += e.message_id() == id ? 1 : 0;
+    return n == 3;
+  });
+  broker->node().ProbeKafkaForTest();
+  liaison::v1::HealthResponse health = Health(*ops);
+  EXPECT_EQ(health.audit_entries_written(), 3) << health.DebugString();
+  EXPECT_EQ(health.audit_topic_records(), 1) << health.DebugString();
+}
+
+
 TEST(OperatorAdmin, FlowStatsEventStreamAndEndpointsShowAMessageSentDuringTheTest) {
   auto broker = StartOperatorBroker();
   ASSERT_NE(broker, nullptr);
