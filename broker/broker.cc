@@ -280,33 +280,32 @@ absl::Status Broker::Impl::StartKafka() {
 absl::Status Broker::Impl::StartMirrors() {
   accepted = std::make_unique<AcceptedIds>(config.dedup_window);
   acked = std::make_unique<AckedItems>(config.dedup_window);
-  mirrors.push_back(std::make_unique<TopicMirror>(
-      kafka, topics.AcceptedIds(), [this](const kafka::Record& r) {
-        liaison::v1::AcceptedId a;
-        if (a.ParseFromString(r.value)) accepted->Insert(a);
-      }));
-  mirrors.push_back(std::make_unique<TopicMirror>(
-      kafka, topics.AckedItems(), [this](const kafka::Record& r) {
-        liaison::v1::AckedItem a;
-        if (a.ParseFromString(r.value)) {
-          acked->Insert(a.recipient(), a.item_id(), FromProto(a.acknowledged_at()));
-        }
-      }));
-  mirrors.push_back(std::make_unique<TopicMirror>(
-      kafka, topics.Sources(), [this](const kafka::Record& r) {
-        liaison::v1::RecordedSource s;
-        if (s.ParseFromString(r.value)) {
-          sources.Put(SourceBook::FromProto(s));
-          sources.SetExpiry(s.ref().message_id(),
-                            {s.has_erase_by() ? FromProto(s.erase_by()) : absl::InfiniteFuture(),
-                             s.ingress_partition(), s.erasure_notified()});
-        }
-      }));
-  mirrors.push_back(std::make_unique<TopicMirror>(
-      kafka, topics.Consents(), [this](const kafka::Record& r) {
-        liaison::v1::RecordedConsent c;
-        if (c.ParseFromString(r.value)) consents.Put(ConsentBook::FromProto(c));
-      }));
+  // One Kafka client follows all four state topics.
+  std::vector<std::pair<std::string, TopicMirror::Apply>> state;
+  state.emplace_back(topics.AcceptedIds(), [this](const kafka::Record& r) {
+    liaison::v1::AcceptedId a;
+    if (a.ParseFromString(r.value)) accepted->Insert(a);
+  });
+  state.emplace_back(topics.AckedItems(), [this](const kafka::Record& r) {
+    liaison::v1::AckedItem a;
+    if (a.ParseFromString(r.value)) {
+      acked->Insert(a.recipient(), a.item_id(), FromProto(a.acknowledged_at()));
+    }
+  });
+  state.emplace_back(topics.Sources(), [this](const kafka::Record& r) {
+    liaison::v1::RecordedSource s;
+    if (s.ParseFromString(r.value)) {
+      sources.Put(SourceBook::FromProto(s));
+      sources.SetExpiry(s.ref().message_id(),
+                        {s.has_erase_by() ? FromProto(s.erase_by()) : absl::InfiniteFuture(),
+                         s.ingress_partition(), s.erasure_notified()});
+    }
+  });
+  state.emplace_back(topics.Consents(), [this](const kafka::Record& r) {
+    liaison::v1::RecordedConsent c;
+    if (c.ParseFromString(r.value)) consents.Put(ConsentBook::FromProto(c));
+  });
+  mirrors.push_back(std::make_unique<TopicMirror>(kafka, std::move(state)));
   for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->Start());
   for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->WaitCaughtUp(absl::Seconds(60)));
   return absl::OkStatus();

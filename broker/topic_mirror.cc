@@ -7,14 +7,29 @@
 
 namespace liaison::broker {
 
+namespace {
+
+std::string Names(const std::map<std::string, TopicMirror::Apply>& topics) {
+  std::string out;
+  for (const auto& [name, unused] : topics) out += (out.empty() ? "" : ",") + name;
+  return out;
+}
+
+}  // namespace
+
 TopicMirror::TopicMirror(kafka::ClientConfig config, std::string topic, Apply apply)
-    : config_(std::move(config)), topic_(std::move(topic)), apply_(std::move(apply)) {}
+    : TopicMirror(std::move(config), {{std::move(topic), std::move(apply)}}) {}
+
+TopicMirror::TopicMirror(kafka::ClientConfig config,
+                         std::vector<std::pair<std::string, Apply>> topics)
+    : config_(std::move(config)), topics_(topics.begin(), topics.end()) {}
 
 TopicMirror::~TopicMirror() { Stop(); }
 
 absl::Status TopicMirror::Start() {
   kafka::ConsumerOptions options;
-  options.topics = {topic_};  // reader mode: no group, every partition from the start
+  // Reader mode: no group, every partition from the start.
+  for (const auto& [name, unused] : topics_) options.topics.push_back(name);
   LIAISON_ASSIGN_OR_RETURN(consumer_, kafka::Consumer::Create(config_, options));
   thread_ = std::thread([this] { Loop(); });
   return absl::OkStatus();
@@ -31,7 +46,7 @@ void TopicMirror::Stop() {
 
 absl::Status TopicMirror::WaitCaughtUp(absl::Duration timeout) {
   if (!caught_up_.WaitForNotificationWithTimeout(timeout)) {
-    return absl::DeadlineExceededError("topic " + topic_ + " not read to its end within " +
+    return absl::DeadlineExceededError("topics " + Names(topics_) + " not read to their end within " +
                                        absl::FormatDuration(timeout));
   }
   return absl::OkStatus();
@@ -41,14 +56,16 @@ void TopicMirror::Loop() {
   // The end each partition had when we started: once every partition has
   // been read up to it, the in-memory state reflects everything written
   // before this node started.
-  std::map<int32_t, int64_t> target;
-  std::map<int32_t, int64_t> next;
+  using Key = std::pair<std::string, int32_t>;
+  std::map<Key, int64_t> target;
+  std::map<Key, int64_t> next;
   bool targets_known = false;
   int empty_polls_after_targets = 0;
   while (!stop_) {
     absl::StatusOr<kafka::PollResult> polled = consumer_->Poll(absl::Milliseconds(100));
     if (!polled.ok()) {
-      log::Error("mirror.poll_failed", {{"topic", topic_}, {"error", polled.status().ToString()}});
+      log::Error("mirror.poll_failed",
+                 {{"topics", Names(topics_)}, {"error", polled.status().ToString()}});
       continue;
     }
     if (!targets_known) {
@@ -62,24 +79,27 @@ void TopicMirror::Loop() {
             targets_known = false;
             break;
           }
-          target[tp.partition] = marks->second;
-          if (!next.count(tp.partition)) next[tp.partition] = marks->first;
+          const Key key{tp.topic, tp.partition};
+          target[key] = marks->second;
+          if (!next.count(key)) next[key] = marks->first;
         }
       }
     }
     for (const kafka::Gap& gap : polled->gaps) {
       log::Error("mirror.gap", {{"topic", gap.topic}, {"partition", gap.partition},
                                 {"from", gap.from}, {"to", gap.to}});
-      next[gap.partition] = std::max(next[gap.partition], gap.to);
+      int64_t& at = next[{gap.topic, gap.partition}];
+      at = std::max(at, gap.to);
     }
     for (const kafka::Record& record : polled->records) {
-      apply_(record);
-      next[record.partition] = record.offset + 1;
+      auto it = topics_.find(record.topic);
+      if (it != topics_.end()) it->second(record);
+      next[{record.topic, record.partition}] = record.offset + 1;
     }
     if (targets_known && !caught_up_.HasBeenNotified()) {
       bool done = true;
-      for (const auto& [partition, end] : target) {
-        if (next[partition] < end) done = false;
+      for (const auto& [key, end] : target) {
+        if (next[key] < end) done = false;
       }
       // A compacted partition can end in offsets that no longer exist: after
       // a few empty polls, the end has been reached.

@@ -1,15 +1,19 @@
-// Materialises a compacted Kafka topic into memory: reads every partition
-// from the beginning and keeps following it, handing each record to `apply`
-// on the mirror's own thread. Broker state lives in Kafka; this is how a node
+// Materialises compacted Kafka topics into memory: reads every partition
+// from the beginning and keeps following it, handing each record to its
+// topic's `apply` on the mirror's own thread. One mirror can follow several
+// topics with one Kafka client (fewer connections and idle fetches). Broker state lives in Kafka; this is how a node
 // gets it back at start-up (DESIGN.md "State lives in Kafka").
 #ifndef LIAISON_BROKER_TOPIC_MIRROR_H_
 #define LIAISON_BROKER_TOPIC_MIRROR_H_
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/notification.h"
@@ -24,12 +28,13 @@ class TopicMirror {
   using Apply = std::function<void(const kafka::Record&)>;
 
   TopicMirror(kafka::ClientConfig config, std::string topic, Apply apply);
+  TopicMirror(kafka::ClientConfig config, std::vector<std::pair<std::string, Apply>> topics);
   ~TopicMirror();  // stops and joins
 
   // Starts the reader thread.
   absl::Status Start();
-  // Blocks until the mirror has applied everything that was in the topic when
-  // it started (DeadlineExceeded otherwise).
+  // Blocks until the mirror has applied everything that was in its topics
+  // when it started (DeadlineExceeded otherwise).
   absl::Status WaitCaughtUp(absl::Duration timeout);
   void Stop();
 
@@ -37,8 +42,7 @@ class TopicMirror {
   void Loop();
 
   const kafka::ClientConfig config_;
-  const std::string topic_;
-  const Apply apply_;
+  const std::map<std::string, Apply> topics_;
   std::unique_ptr<kafka::Consumer> consumer_;
   std::atomic<bool> stop_{false};
   absl::Notification caught_up_;
