@@ -14,23 +14,20 @@ namespace liaison::policy::rules {
 
 Verdict FurtherPurposeRule::Check(const Input& in) const {
   const liaison::v1::Header& h = in.message->header();
-  bool any = false;
-  std::string reject;
-  std::string hold_reason;
-  std::vector<HoldRequest> holds;
+  SourceConsentVerdict out(kId);
   ForEachSource(in, [&](const ResolvedSource& s) {
-    any = true;
+    out.Applies();
     const absl::string_view id = internal::MessageIdForText(s.message_id);
     if (!s.known()) {
-      reject = absl::StrCat(kId.value(), ": source ", id,
-                            " is unknown to the broker and not described in "
-                            "header.provenance.sources; describe it or drop it from derived_from");
-      return false;
+      return out.Reject(
+          absl::StrCat(kId.value(), ": source ", id,
+                       " is unknown to the broker and not described in "
+                       "header.provenance.sources; describe it or drop it from derived_from"));
     }
     const std::string& provider = s.ref->provider();
     if (provider.empty()) {
-      reject = absl::StrCat(kId.value(), ": source ", id, " names no provider", DeclaredOnlyNote(s));
-      return false;
+      return out.Reject(
+          absl::StrCat(kId.value(), ": source ", id, " names no provider", DeclaredOnlyNote(s)));
     }
     if (provider == h.sender() || provider == Recipient(in)) return true;
     google::protobuf::RepeatedField<int> needed;
@@ -56,26 +53,16 @@ Verdict FurtherPurposeRule::Check(const Input& in) const {
     if (c.state == ConsentState::kGranted) return true;
     const std::string purposes = internal::JoinPurposes(needed);
     if (c.state == ConsentState::kRefused) {
-      reject = absl::StrCat(kId.value(), ": ", EndpointText(in, provider), " refused purpose ",
-                            purposes, " for source ", id);
-      return false;
+      return out.Reject(absl::StrCat(kId.value(), ": ", EndpointText(in, provider),
+                                     " refused purpose ", purposes, " for source ", id));
     }
-    absl::StrAppend(&hold_reason, hold_reason.empty() ? absl::StrCat(kId.value(), ": ") : "; ",
-                    needed.size() == 1 ? "purpose " : "purposes ", purposes,
-                    " not permitted by source ", id, "; consent of ", EndpointText(in, provider),
-                    " requested", DeclaredOnlyNote(s));
-    bool have = false;
-    for (const auto& hr : holds) have = have || hr.awaiting == provider;
-    if (!have) holds.push_back(HoldRequest{provider, liaison::v1::CONSENT_KIND_PROVIDER});
+    out.Await(provider, liaison::v1::CONSENT_KIND_PROVIDER,
+              absl::StrCat(needed.size() == 1 ? "purpose " : "purposes ", purposes,
+                           " not permitted by source ", id, "; consent of ",
+                           EndpointText(in, provider), " requested", DeclaredOnlyNote(s)));
     return true;
   });
-  if (!reject.empty()) return Verdict::Reject(std::move(reject));
-  if (!holds.empty()) {
-    Verdict v = Verdict::Hold(holds[0].awaiting, holds[0].consent_kind, std::move(hold_reason));
-    v.holds = std::move(holds);
-    return v;
-  }
-  return any ? Verdict::Pass() : Verdict::NotApplicable();
+  return std::move(out).Finish();
 }
 
 }  // namespace liaison::policy::rules

@@ -20,20 +20,17 @@ Verdict H1EvidenceRule::Check(const Input& in) const {
   }
   google::protobuf::RepeatedField<int> prosecute;
   prosecute.Add(liaison::v1::PURPOSE_PROSECUTE);
-  bool any = false;
-  std::string reject;
-  std::string hold_reason;
-  std::vector<HoldRequest> holds;
+  SourceConsentVerdict out(kId);
   ForEachSource(in, [&](const ResolvedSource& s) {
     const absl::string_view id = internal::MessageIdForText(s.message_id);
     if (!s.known()) {
-      reject = absl::StrCat(kId.value(), ": source ", id,
-                            " is unknown to the broker and not described in "
-                            "header.provenance.sources; its handling code cannot be checked");
-      return false;
+      return out.Reject(
+          absl::StrCat(kId.value(), ": source ", id,
+                       " is unknown to the broker and not described in "
+                       "header.provenance.sources; its handling code cannot be checked"));
     }
     if (s.ref->handling() != liaison::v1::HANDLING_CODE_H1) return true;
-    any = true;
+    out.Applies();
     const std::string& provider = s.ref->provider();
     if (provider == h.sender() || provider == Recipient(in)) return true;
     ConsentQuery q;
@@ -49,25 +46,15 @@ Verdict H1EvidenceRule::Check(const Input& in) const {
     if (c.state == ConsentState::kGranted) return true;
     const absl::string_view where = s.used_in().empty() ? absl::string_view("content") : s.used_in();
     if (c.state == ConsentState::kRefused) {
-      reject = absl::StrCat(kId.value(), ": ", EndpointText(in, provider),
-                            " refused use as evidence of H1 ", id);
-      return false;
+      return out.Reject(absl::StrCat(kId.value(), ": ", EndpointText(in, provider),
+                                     " refused use as evidence of H1 ", id));
     }
-    absl::StrAppend(&hold_reason, hold_reason.empty() ? absl::StrCat(kId.value(), ": ") : "; ", where,
-                    " derives from H1 ", id, " of ", EndpointText(in, provider),
-                    "; consent requested", DeclaredOnlyNote(s));
-    bool have = false;
-    for (const auto& hr : holds) have = have || hr.awaiting == provider;
-    if (!have) holds.push_back(HoldRequest{provider, liaison::v1::CONSENT_KIND_PROVIDER});
+    out.Await(provider, liaison::v1::CONSENT_KIND_PROVIDER,
+              absl::StrCat(where, " derives from H1 ", id, " of ", EndpointText(in, provider),
+                           "; consent requested", DeclaredOnlyNote(s)));
     return true;
   });
-  if (!reject.empty()) return Verdict::Reject(std::move(reject));
-  if (!holds.empty()) {
-    Verdict v = Verdict::Hold(holds[0].awaiting, holds[0].consent_kind, std::move(hold_reason));
-    v.holds = std::move(holds);
-    return v;
-  }
-  return any ? Verdict::Pass() : Verdict::NotApplicable();
+  return std::move(out).Finish();
 }
 
 }  // namespace liaison::policy::rules

@@ -15,26 +15,21 @@ namespace liaison::policy::rules {
 
 Verdict JitReuseRule::Check(const Input& in) const {
   const liaison::v1::Header& h = in.message->header();
-  bool any = false;
-  std::string reject;
-  std::string hold_reason;
-  std::vector<HoldRequest> holds;
+  SourceConsentVerdict out(kId);
   ForEachSource(in, [&](const ResolvedSource& s) {
     const absl::string_view id = internal::MessageIdForText(s.message_id);
     if (!s.known()) {
-      reject = absl::StrCat(kId.value(), ": source ", id,
-                            " is unknown to the broker and not described in "
-                            "header.provenance.sources; JIT origin cannot be checked");
-      return false;
+      return out.Reject(absl::StrCat(kId.value(), ": source ", id,
+                                     " is unknown to the broker and not described in "
+                                     "header.provenance.sources; JIT origin cannot be checked"));
     }
     const std::string& jit_id = s.ref->jit_id();
     if (jit_id.empty()) return true;
-    any = true;
+    out.Applies();
     const liaison::v1::Jit* jit = in.registry->FindJit(jit_id);
     if (jit == nullptr) {
-      reject = absl::StrCat(kId.value(), ": source ", id, " names a JIT that is not registered",
-                            DeclaredOnlyNote(s));
-      return false;
+      return out.Reject(absl::StrCat(kId.value(), ": source ", id,
+                                     " names a JIT that is not registered", DeclaredOnlyNote(s)));
     }
     bool on_jit = h.jit_id() == jit_id ||
                   (in.message->has_evidence_manifest() &&
@@ -43,9 +38,9 @@ Verdict JitReuseRule::Check(const Input& in) const {
     if (on_jit && Registry::IsMember(*jit, Recipient(in))) return true;
     const std::string& country = s.ref->obtained_in();
     if (!internal::IsCountryShaped(country)) {
-      reject = absl::StrCat(kId.value(), ": source ", id, " from ", jit->id(),
-                            " does not say where it was obtained (obtained_in)", DeclaredOnlyNote(s));
-      return false;
+      return out.Reject(absl::StrCat(kId.value(), ": source ", id, " from ", jit->id(),
+                                     " does not say where it was obtained (obtained_in)",
+                                     DeclaredOnlyNote(s)));
     }
     absl::string_view origin;
     for (const std::string& m : jit->members()) {
@@ -56,9 +51,8 @@ Verdict JitReuseRule::Check(const Input& in) const {
       }
     }
     if (origin.empty()) {
-      reject = absl::StrCat(kId.value(), ": cannot decide: no member of ", jit->id(), " in ", country,
-                            " can consent to reuse of source ", id);
-      return false;
+      return out.Reject(absl::StrCat(kId.value(), ": cannot decide: no member of ", jit->id(),
+                                     " in ", country, " can consent to reuse of source ", id));
     }
     if (origin == h.sender() || origin == Recipient(in)) return true;
     ConsentQuery q;
@@ -73,26 +67,17 @@ Verdict JitReuseRule::Check(const Input& in) const {
     const ConsentLookup c = FindConsent(in.consents, q);
     if (c.state == ConsentState::kGranted) return true;
     if (c.state == ConsentState::kRefused) {
-      reject = absl::StrCat(kId.value(), ": ", origin, " refused reuse of ", jit->id(), " source ", id);
-      return false;
+      return out.Reject(
+          absl::StrCat(kId.value(), ": ", origin, " refused reuse of ", jit->id(), " source ", id));
     }
     const absl::string_view where = s.used_in().empty() ? id : s.used_in();
-    absl::StrAppend(&hold_reason, hold_reason.empty() ? absl::StrCat(kId.value(), ": ") : "; ", where,
-                    " from ", jit->id(), " obtained in ", country,
-                    " is reused outside the JIT; consent of ", origin, " requested",
-                    DeclaredOnlyNote(s));
-    bool have = false;
-    for (const auto& hr : holds) have = have || hr.awaiting == origin;
-    if (!have) holds.push_back(HoldRequest{std::string(origin), liaison::v1::CONSENT_KIND_JIT_REUSE});
+    out.Await(origin, liaison::v1::CONSENT_KIND_JIT_REUSE,
+              absl::StrCat(where, " from ", jit->id(), " obtained in ", country,
+                           " is reused outside the JIT; consent of ", origin, " requested",
+                           DeclaredOnlyNote(s)));
     return true;
   });
-  if (!reject.empty()) return Verdict::Reject(std::move(reject));
-  if (!holds.empty()) {
-    Verdict v = Verdict::Hold(holds[0].awaiting, holds[0].consent_kind, std::move(hold_reason));
-    v.holds = std::move(holds);
-    return v;
-  }
-  return any ? Verdict::Pass() : Verdict::NotApplicable();
+  return std::move(out).Finish();
 }
 
 }  // namespace liaison::policy::rules

@@ -291,4 +291,29 @@ std::optional<absl::Time> RestrictionTime(const liaison::v1::Restriction& r) {
   return t;
 }
 
+bool SourceConsentVerdict::Reject(std::string reason) {
+  reject_ = std::move(reason);
+  return false;
+}
+
+void SourceConsentVerdict::Await(absl::string_view awaiting, liaison::v1::ConsentKind kind,
+                                 absl::string_view reason) {
+  absl::StrAppend(&hold_reason_, hold_reason_.empty() ? absl::StrCat(rule_.value(), ": ") : "; ",
+                  reason);
+  for (const HoldRequest& h : holds_) {
+    if (h.awaiting == awaiting) return;
+  }
+  holds_.push_back(HoldRequest{std::string(awaiting), kind});
+}
+
+Verdict SourceConsentVerdict::Finish() && {
+  if (!reject_.empty()) return Verdict::Reject(std::move(reject_));
+  if (!holds_.empty()) {
+    Verdict v = Verdict::Hold(holds_[0].awaiting, holds_[0].consent_kind, std::move(hold_reason_));
+    v.holds = std::move(holds_);
+    return v;
+  }
+  return applies_ ? Verdict::Pass() : Verdict::NotApplicable();
+}
+
 }  // namespace liaison::policy::rules

@@ -66,6 +66,33 @@ bool HasPurpose(const liaison::v1::Header& h, liaison::v1::Purpose p);
 // An H3 restriction's params["at"] (RFC 3339); nullopt when absent or invalid.
 std::optional<absl::Time> RestrictionTime(const liaison::v1::Restriction& r);
 
+// What the source-consent rules (DP-HC-02, DP-HC-03, DP-PURPOSE-02,
+// DP-JIT-02) gather while walking the message's sources: the first refusal,
+// or every consent to wait for (one hold per awaited endpoint), with reasons.
+class SourceConsentVerdict {
+ public:
+  explicit SourceConsentVerdict(RuleId rule) : rule_(rule) {}
+
+  // The rule concerns at least one source (PASS rather than NOT_APPLICABLE).
+  void Applies() { applies_ = true; }
+  // A refusal or a fail-closed case; `reason` is the whole text. Returns
+  // false, to stop the walk.
+  bool Reject(std::string reason);
+  // Waits for a `kind` consent of `awaiting`; `reason` joins the others as
+  // "<rule>: <reason>; <reason>...".
+  void Await(absl::string_view awaiting, liaison::v1::ConsentKind kind, absl::string_view reason);
+  // REJECT if refused, else HOLD for every awaited consent, else PASS or
+  // NOT_APPLICABLE.
+  Verdict Finish() &&;
+
+ private:
+  const RuleId rule_;
+  bool applies_ = false;
+  std::string reject_;
+  std::string hold_reason_;
+  std::vector<HoldRequest> holds_;
+};
+
 }  // namespace liaison::policy::rules
 
 #endif  // LIAISON_POLICY_RULES_RULE_UTIL_H_
