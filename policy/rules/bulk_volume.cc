@@ -78,18 +78,11 @@ Verdict BulkVolumeRule::Check(const Input& in) const {
     }
   }
   if (exceeded.empty()) return Verdict::Pass();
-  ConsentQuery q;
-  q.kind = liaison::v1::CONSENT_KIND_DPO_REVIEW;
-  q.grantor = kAwaitingDpo;
-  q.grantee = h.sender();
-  q.recipient = Recipient(in);
-  q.message_id = h.message_id();
-  q.now = in.now;
-  const ConsentLookup c = FindConsent(in.consents, q);
-  if (c.state == ConsentState::kGranted) {
+  const ConsentState c = MessageConsent(in, liaison::v1::CONSENT_KIND_DPO_REVIEW, kAwaitingDpo);
+  if (c == ConsentState::kGranted) {
     return Verdict::Pass(absl::StrCat(kId.value(), ": ", exceeded, "; released by DPO review"));
   }
-  if (c.state == ConsentState::kRefused) {
+  if (c == ConsentState::kRefused) {
     return Verdict::Reject(absl::StrCat(kId.value(), ": ", exceeded, "; refused by DPO review"));
   }
   return Verdict::Hold(std::string(kAwaitingDpo), liaison::v1::CONSENT_KIND_DPO_REVIEW,

@@ -43,19 +43,12 @@ Verdict ChildIdentityRule::Check(const Input& in) const {
   }
   if (!p.recipient->third_country()) return Verdict::Pass();
   const liaison::v1::Header& h = in.message->header();
-  ConsentQuery q;
-  q.kind = liaison::v1::CONSENT_KIND_SENDER_APPROVAL;
-  q.grantor = h.sender();
-  q.grantee = h.sender();
-  q.recipient = Recipient(in);
-  q.message_id = h.message_id();
-  q.now = in.now;
-  const ConsentLookup c = FindConsent(in.consents, q);
-  if (c.state == ConsentState::kGranted) {
+  const ConsentState c = MessageConsent(in, liaison::v1::CONSENT_KIND_SENDER_APPROVAL, h.sender());
+  if (c == ConsentState::kGranted) {
     return Verdict::Pass(absl::StrCat(kId.value(), ": child identity to ", p.recipient->id(),
                                       " approved by ", p.sender->id()));
   }
-  if (c.state == ConsentState::kRefused) {
+  if (c == ConsentState::kRefused) {
     return Verdict::Reject(absl::StrCat(kId.value(), ": ", p.sender->id(),
                                         " refused child identity to ", p.recipient->id()));
   }

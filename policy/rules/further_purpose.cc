@@ -40,19 +40,11 @@ Verdict FurtherPurposeRule::Check(const Input& in) const {
       }
     }
     if (needed.empty()) return true;
-    ConsentQuery q;
-    q.kind = liaison::v1::CONSENT_KIND_PROVIDER;
-    q.grantor = provider;
-    q.grantee = h.sender();
-    q.recipient = Recipient(in);
-    q.message_id = h.message_id();
-    q.source_id = s.message_id;
-    q.purposes = &needed;
-    q.now = in.now;
-    const ConsentLookup c = FindConsent(in.consents, q);
-    if (c.state == ConsentState::kGranted) return true;
+    const ConsentState c =
+        MessageConsent(in, liaison::v1::CONSENT_KIND_PROVIDER, provider, s.message_id, &needed);
+    if (c == ConsentState::kGranted) return true;
     const std::string purposes = internal::JoinPurposes(needed);
-    if (c.state == ConsentState::kRefused) {
+    if (c == ConsentState::kRefused) {
       return out.Reject(absl::StrCat(kId.value(), ": ", EndpointText(in, provider),
                                      " refused purpose ", purposes, " for source ", id));
     }

@@ -33,19 +33,11 @@ Verdict H1EvidenceRule::Check(const Input& in) const {
     out.Applies();
     const std::string& provider = s.ref->provider();
     if (provider == h.sender() || provider == Recipient(in)) return true;
-    ConsentQuery q;
-    q.kind = liaison::v1::CONSENT_KIND_PROVIDER;
-    q.grantor = provider;
-    q.grantee = h.sender();
-    q.recipient = Recipient(in);
-    q.message_id = h.message_id();
-    q.source_id = s.message_id;
-    q.purposes = &prosecute;
-    q.now = in.now;
-    const ConsentLookup c = FindConsent(in.consents, q);
-    if (c.state == ConsentState::kGranted) return true;
+    const ConsentState c =
+        MessageConsent(in, liaison::v1::CONSENT_KIND_PROVIDER, provider, s.message_id, &prosecute);
+    if (c == ConsentState::kGranted) return true;
     const absl::string_view where = s.used_in().empty() ? absl::string_view("content") : s.used_in();
-    if (c.state == ConsentState::kRefused) {
+    if (c == ConsentState::kRefused) {
       return out.Reject(absl::StrCat(kId.value(), ": ", EndpointText(in, provider),
                                      " refused use as evidence of H1 ", id));
     }

@@ -32,18 +32,10 @@ Verdict H2DisseminationRule::Check(const Input& in) const {
         std::find(addressees.begin(), addressees.end(), Recipient(in)) != addressees.end()) {
       return true;
     }
-    ConsentQuery q;
-    q.kind = liaison::v1::CONSENT_KIND_PROVIDER;
-    q.grantor = provider;
-    q.grantee = h.sender();
-    q.recipient = Recipient(in);
-    q.message_id = h.message_id();
-    q.source_id = s.message_id;
-    q.purposes = &h.purposes();
-    q.now = in.now;
-    const ConsentLookup c = FindConsent(in.consents, q);
-    if (c.state == ConsentState::kGranted) return true;
-    if (c.state == ConsentState::kRefused) {
+    const ConsentState c = MessageConsent(in, liaison::v1::CONSENT_KIND_PROVIDER, provider,
+                                          s.message_id, &h.purposes());
+    if (c == ConsentState::kGranted) return true;
+    if (c == ConsentState::kRefused) {
       return out.Reject(absl::StrCat(kId.value(), ": ", EndpointText(in, provider),
                                      " refused passing H2 ", id, " to ",
                                      EndpointText(in, Recipient(in))));

@@ -55,18 +55,10 @@ Verdict JitReuseRule::Check(const Input& in) const {
                                      " in ", country, " can consent to reuse of source ", id));
     }
     if (origin == h.sender() || origin == Recipient(in)) return true;
-    ConsentQuery q;
-    q.kind = liaison::v1::CONSENT_KIND_JIT_REUSE;
-    q.grantor = origin;
-    q.grantee = h.sender();
-    q.recipient = Recipient(in);
-    q.message_id = h.message_id();
-    q.source_id = s.message_id;
-    q.purposes = &h.purposes();
-    q.now = in.now;
-    const ConsentLookup c = FindConsent(in.consents, q);
-    if (c.state == ConsentState::kGranted) return true;
-    if (c.state == ConsentState::kRefused) {
+    const ConsentState c = MessageConsent(in, liaison::v1::CONSENT_KIND_JIT_REUSE, origin,
+                                          s.message_id, &h.purposes());
+    if (c == ConsentState::kGranted) return true;
+    if (c == ConsentState::kRefused) {
       return out.Reject(
           absl::StrCat(kId.value(), ": ", origin, " refused reuse of ", jit->id(), " source ", id));
     }

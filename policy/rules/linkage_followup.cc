@@ -41,19 +41,13 @@ Verdict LinkageFollowUpRule::Check(const Input& in) const {
       if (f.justification_id().empty()) {
         return Verdict::Reject(absl::StrCat(kId.value(), ": followup_request.justification_id missing"));
       }
-      ConsentQuery q;
-      q.kind = liaison::v1::CONSENT_KIND_OWNER_APPROVAL;
-      q.grantor = f.owner();
-      q.grantee = h.sender();
-      q.recipient = Recipient(in);
-      q.message_id = h.message_id();
-      q.now = in.now;
-      const ConsentLookup c = FindConsent(in.consents, q);
-      if (c.state == ConsentState::kGranted) {
+      const ConsentState c =
+          MessageConsent(in, liaison::v1::CONSENT_KIND_OWNER_APPROVAL, f.owner());
+      if (c == ConsentState::kGranted) {
         return Verdict::Pass(absl::StrCat(kId.value(), ": follow-up for ", f.owner_ref(),
                                           " approved by ", f.owner()));
       }
-      if (c.state == ConsentState::kRefused) {
+      if (c == ConsentState::kRefused) {
         return Verdict::Reject(absl::StrCat(kId.value(), ": ", f.owner(), " refused the follow-up for ",
                                             f.owner_ref()));
       }

@@ -18,48 +18,31 @@ Verdict OnwardTransferRule::Check(const Input& in) const {
   if (!p.ok()) return UnknownParty(kId, in, p);
   if (!p.sender->third_country()) return Verdict::NotApplicable();
   const liaison::v1::Header& h = in.message->header();
-  bool any = false;
-  std::string reject;
-  std::string hold_reason;
-  std::vector<HoldRequest> holds;
+  SourceConsentVerdict out(kId);
   auto consider = [&](absl::string_view party, absl::string_view source_id, absl::string_view what,
                       const google::protobuf::RepeatedPtrField<std::string>& had_it) {
     if (party.empty()) return true;
     const EndpointEntry* e = in.registry->FindEntry(party);
     if (e == nullptr) {
-      reject = absl::StrCat(kId.value(), ": cannot decide: original provider ",
-                            EndpointText(in, party), " is not in the registry");
-      return false;
+      return out.Reject(absl::StrCat(kId.value(), ": cannot decide: original provider ",
+                                     EndpointText(in, party), " is not in the registry"));
     }
     if (e->endpoint->jurisdiction() != liaison::v1::JURISDICTION_EU_MEMBER_STATE) return true;
-    any = true;
+    out.Applies();
     if (party == Recipient(in) ||
         std::find(had_it.begin(), had_it.end(), Recipient(in)) != had_it.end()) {
       return true;
     }
-    ConsentQuery q;
-    q.kind = liaison::v1::CONSENT_KIND_TRANSFER_AUTHORISATION;
-    q.grantor = party;
-    q.grantee = h.sender();
-    q.recipient = Recipient(in);
-    q.message_id = h.message_id();
-    q.source_id = source_id;
-    q.purposes = &h.purposes();
-    q.now = in.now;
-    const ConsentLookup c = FindConsent(in.consents, q);
-    if (c.state == ConsentState::kGranted) return true;
-    if (c.state == ConsentState::kRefused) {
-      reject = absl::StrCat(kId.value(), ": ", e->id(), " refused onward transfer of ", what, " to ",
-                            EndpointText(in, Recipient(in)));
-      return false;
+    const ConsentState c = MessageConsent(in, liaison::v1::CONSENT_KIND_TRANSFER_AUTHORISATION,
+                                          party, source_id, &h.purposes());
+    if (c == ConsentState::kGranted) return true;
+    if (c == ConsentState::kRefused) {
+      return out.Reject(absl::StrCat(kId.value(), ": ", e->id(), " refused onward transfer of ",
+                                     what, " to ", EndpointText(in, Recipient(in))));
     }
-    absl::StrAppend(&hold_reason, hold_reason.empty() ? absl::StrCat(kId.value(), ": ") : "; ",
-                    "onward transfer of EU-origin ", what, " needs ", e->id(), " authorisation");
-    bool have = false;
-    for (const auto& hr : holds) have = have || hr.awaiting == party;
-    if (!have) {
-      holds.push_back(HoldRequest{std::string(party), liaison::v1::CONSENT_KIND_TRANSFER_AUTHORISATION});
-    }
+    out.Await(
+        party, liaison::v1::CONSENT_KIND_TRANSFER_AUTHORISATION,
+        absl::StrCat("onward transfer of EU-origin ", what, " needs ", e->id(), " authorisation"));
     return true;
   };
   bool go_on = consider(h.provenance().original_provider(), {}, "content",
@@ -67,22 +50,16 @@ Verdict OnwardTransferRule::Check(const Input& in) const {
   if (go_on) {
     ForEachSource(in, [&](const ResolvedSource& s) {
       if (!s.known()) {
-        reject = absl::StrCat(kId.value(), ": source ", internal::MessageIdForText(s.message_id),
-                              " is unknown to the broker and not described in "
-                              "header.provenance.sources; its origin cannot be checked");
-        return false;
+        return out.Reject(absl::StrCat(kId.value(), ": source ",
+                                       internal::MessageIdForText(s.message_id),
+                                       " is unknown to the broker and not described in "
+                                       "header.provenance.sources; its origin cannot be checked"));
       }
       return consider(s.original_provider(), s.message_id, internal::MessageIdForText(s.message_id),
                       s.ref->original_recipients());
     });
   }
-  if (!reject.empty()) return Verdict::Reject(std::move(reject));
-  if (!holds.empty()) {
-    Verdict v = Verdict::Hold(holds[0].awaiting, holds[0].consent_kind, std::move(hold_reason));
-    v.holds = std::move(holds);
-    return v;
-  }
-  return any ? Verdict::Pass() : Verdict::NotApplicable();
+  return std::move(out).Finish();
 }
 
 }  // namespace liaison::policy::rules

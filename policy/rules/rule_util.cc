@@ -291,6 +291,22 @@ std::optional<absl::Time> RestrictionTime(const liaison::v1::Restriction& r) {
   return t;
 }
 
+ConsentState MessageConsent(const Input& in, liaison::v1::ConsentKind kind,
+                            absl::string_view grantor, absl::string_view source_id,
+                            const google::protobuf::RepeatedField<int>* purposes) {
+  const liaison::v1::Header& h = in.message->header();
+  ConsentQuery q;
+  q.kind = kind;
+  q.grantor = grantor;
+  q.grantee = h.sender();
+  q.recipient = Recipient(in);
+  q.message_id = h.message_id();
+  q.source_id = source_id;
+  q.purposes = purposes;
+  q.now = in.now;
+  return FindConsent(in.consents, q).state;
+}
+
 bool SourceConsentVerdict::Reject(std::string reason) {
   reject_ = std::move(reason);
   return false;

@@ -4,10 +4,11 @@
 
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "google/protobuf/repeated_field.h"
+#include "policy/consents.h"
 #include "policy/input.h"
 #include "policy/internal/message_view.h"
 #include "policy/internal/text.h"
@@ -66,9 +67,19 @@ bool HasPurpose(const liaison::v1::Header& h, liaison::v1::Purpose p);
 // An H3 restriction's params["at"] (RFC 3339); nullopt when absent or invalid.
 std::optional<absl::Time> RestrictionTime(const liaison::v1::Restriction& r);
 
+// The consent `grantor` gave (of `kind`) for this message from its sender to
+// in.recipient, at in.now: FindConsent with the fields every rule fills the
+// same way. `source_id`: a source the consent may name instead of the message
+// (empty = none); `purposes`: purposes that need it (nullptr = none beyond
+// the message's).
+ConsentState MessageConsent(const Input& in, liaison::v1::ConsentKind kind,
+                            absl::string_view grantor, absl::string_view source_id = {},
+                            const google::protobuf::RepeatedField<int>* purposes = nullptr);
+
 // What the source-consent rules (DP-HC-02, DP-HC-03, DP-PURPOSE-02,
-// DP-JIT-02) gather while walking the message's sources: the first refusal,
-// or every consent to wait for (one hold per awaited endpoint), with reasons.
+// DP-JIT-02, DP-XFER-04) gather while walking the message's sources: the
+// first refusal, or every consent to wait for (one hold per awaited
+// endpoint), with reasons.
 class SourceConsentVerdict {
  public:
   explicit SourceConsentVerdict(RuleId rule) : rule_(rule) {}

@@ -38,18 +38,10 @@ Verdict TransferAuthorisationRule::Check(const Input& in) const {
       return true;
     }
     any = true;
-    ConsentQuery q;
-    q.kind = liaison::v1::CONSENT_KIND_TRANSFER_AUTHORISATION;
-    q.grantor = party;
-    q.grantee = h.sender();
-    q.recipient = Recipient(in);
-    q.message_id = h.message_id();
-    q.source_id = source_id;
-    q.purposes = &h.purposes();
-    q.now = in.now;
-    const ConsentLookup c = FindConsent(in.consents, q);
-    if (c.state == ConsentState::kGranted) return true;
-    if (c.state == ConsentState::kRefused) {
+    const ConsentState c = MessageConsent(in, liaison::v1::CONSENT_KIND_TRANSFER_AUTHORISATION,
+                                          party, source_id, &h.purposes());
+    if (c == ConsentState::kGranted) return true;
+    if (c == ConsentState::kRefused) {
       reject = absl::StrCat(kId.value(), ": ", e->id(), " refused authorisation for transfer to ",
                             p.recipient->id());
       return false;
