@@ -32,8 +32,15 @@ std::string Clock(const google::protobuf::Timestamp& ts, bool has) {
   return absl::FormatTime("%H:%M:%SZ", FromProto(ts), absl::UTCTimeZone());
 }
 
+// A span as an operator reads it: whole seconds from a minute on
+// ("2h3m46s"), milliseconds from a second on ("3.25s"), microseconds below
+// ("870us"), never the nanoseconds the wire carries.
 std::string Span(const google::protobuf::Duration& d) {
-  return absl::FormatDuration(absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos()));
+  const absl::Duration span = absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+  const absl::Duration unit = span >= absl::Minutes(1)   ? absl::Seconds(1)
+                              : span >= absl::Seconds(1) ? absl::Milliseconds(1)
+                                                         : absl::Microseconds(1);
+  return absl::FormatDuration(absl::Trunc(span, unit));
 }
 
 std::string Count(int64_t n) { return n < 0 ? "?" : absl::StrCat(n); }
