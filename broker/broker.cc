@@ -5,18 +5,16 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "base/proto_time.h"
-#include "base/uuid.h"
-#include "broker/validate.h"
-#include "policy/decision.h"
 #include "base/status_macros.h"
+#include "base/uuid.h"
 #include "broker/accepted_ids.h"
 #include "broker/acked_items.h"
 #include "broker/audit.h"
@@ -31,6 +29,7 @@
 #include "broker/policy_stage.h"
 #include "broker/state_indexes.h"
 #include "broker/topic_mirror.h"
+#include "broker/validate.h"
 #include "broker/worker_pool.h"
 #include "certs/signature.h"
 #include "certs/trust_store.h"
@@ -41,17 +40,20 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "policy/chain.h"
 #include "policy/counters.h"
+#include "policy/decision.h"
 #include "policy/registry.h"
 
 namespace liaison::broker {
 namespace {
 
+// The file's bytes; an error names what the file is for ("registry: cannot
+// read PATH: ...").
 absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(what, " ", path, ": cannot be read"));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  absl::StatusOr<std::string> text = liaison::ReadFile(path);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(), absl::StrCat(what, ": ", text.status().message()));
+  }
+  return text;
 }
 
 absl::Time ModifiedAt(const std::string& path) {

@@ -9,17 +9,14 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <climits>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "base/file.h"
 #include "base/status_macros.h"
 #include "certs/internal/certificate_impl.h"
 #include "certs/internal/ssl_error.h"
@@ -106,20 +103,6 @@ absl::Status CheckValidAt(const Certificate& cert, absl::Time now, absl::string_
         absl::StrCat(prefix, Describe(cert), " expired at ", FormatRfc3339(cert.not_after())));
   }
   return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const int err = errno;
-    std::string why = std::strerror(err);
-    if (err == ENOENT) return absl::NotFoundError(absl::StrCat("cannot read ", path, ": ", why));
-    return absl::FailedPreconditionError(absl::StrCat("cannot read ", path, ": ", why));
-  }
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (in.bad()) return absl::FailedPreconditionError(absl::StrCat("error reading ", path));
-  return std::move(content).str();
 }
 
 absl::Status Annotate(const absl::Status& status, absl::string_view prefix) {
@@ -235,7 +218,7 @@ absl::StatusOr<Certificate> Certificate::FromPem(std::string_view pem) {
 }
 
 absl::StatusOr<Certificate> Certificate::FromPemFile(const std::string& path) {
-  LIAISON_ASSIGN_OR_RETURN(std::string pem, internal::ReadFile(path));
+  LIAISON_ASSIGN_OR_RETURN(std::string pem, liaison::ReadFile(path));
   absl::StatusOr<Certificate> cert = FromPem(pem);
   if (!cert.ok()) return internal::Annotate(cert.status(), path);
   return cert;

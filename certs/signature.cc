@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "base/file.h"
 #include "base/status_macros.h"
 #include "certs/internal/certificate_impl.h"
 #include "certs/internal/ssl_error.h"
@@ -147,8 +148,8 @@ absl::StatusOr<std::unique_ptr<Signer::Impl>> MakeSigner(std::string_view key_pe
 
 absl::StatusOr<std::unique_ptr<Signer>> Signer::FromPemFiles(const std::string& key_path,
                                                              const std::string& cert_path) {
-  LIAISON_ASSIGN_OR_RETURN(std::string key_pem, internal::ReadFile(key_path));
-  LIAISON_ASSIGN_OR_RETURN(std::string cert_pem, internal::ReadFile(cert_path));
+  LIAISON_ASSIGN_OR_RETURN(std::string key_pem, liaison::ReadFile(key_path));
+  LIAISON_ASSIGN_OR_RETURN(std::string cert_pem, liaison::ReadFile(cert_path));
   LIAISON_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl,
                            MakeSigner(key_pem, key_path, cert_pem, cert_path));
   return std::unique_ptr<Signer>(new Signer(std::move(impl)));

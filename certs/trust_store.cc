@@ -15,6 +15,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/file.h"
 #include "base/status_macros.h"
 #include "certs/internal/certificate_impl.h"
 #include "certs/internal/ssl_error.h"
@@ -238,10 +239,10 @@ absl::StatusOr<std::shared_ptr<const TrustStore>> TrustStore::FromPem(std::strin
 
 absl::StatusOr<std::shared_ptr<const TrustStore>> TrustStore::Load(const std::string& ca_path,
                                                                    const std::string& crl_path) {
-  LIAISON_ASSIGN_OR_RETURN(std::string ca_pem, internal::ReadFile(ca_path));
+  LIAISON_ASSIGN_OR_RETURN(std::string ca_pem, liaison::ReadFile(ca_path));
   std::string crl_pem;
   if (!crl_path.empty()) {
-    LIAISON_ASSIGN_OR_RETURN(crl_pem, internal::ReadFile(crl_path));
+    LIAISON_ASSIGN_OR_RETURN(crl_pem, liaison::ReadFile(crl_path));
     if (crl_pem.empty()) return Invalid(crl_path, "empty file (no CRL)");
   }
   LIAISON_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl,

@@ -63,10 +63,6 @@ absl::Status CheckValidAt(const Certificate& cert, absl::Time now,
 // "2026-01-01T00:00:00Z".
 std::string FormatRfc3339(absl::Time t);
 
-// The whole file, or NotFound (missing) / FailedPrecondition (unreadable)
-// naming `path`.
-absl::StatusOr<std::string> ReadFile(const std::string& path);
-
 // The same status with "<prefix>: " in front of its message.
 absl::Status Annotate(const absl::Status& status, absl::string_view prefix);
 

@@ -5,14 +5,13 @@
 #include <atomic>
 #include <csignal>
 #include <deque>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "base/file.h"
 #include "connectors/cli/admin_render.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
@@ -36,25 +35,17 @@ absl::Status FromGrpc(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
-absl::StatusOr<std::string> Read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot be read"));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The admin channel: mutual TLS with the operator's certificate.
 absl::StatusOr<std::unique_ptr<Admin::Stub>> Connect(Connection& c) {
   c.target_field = "admin_target";
   if (absl::Status s = c.Resolve(); !s.ok()) return s;
   const std::string dir = absl::StrCat(c.pki_dir, "/operators/", c.as);
   grpc::SslCredentialsOptions ssl;
-  absl::StatusOr<std::string> ca = Read(c.pki_dir + "/ca.pem");
+  absl::StatusOr<std::string> ca = ReadFile(c.pki_dir + "/ca.pem");
   if (!ca.ok()) return ca.status();
-  absl::StatusOr<std::string> cert = Read(dir + "/tls.pem");
+  absl::StatusOr<std::string> cert = ReadFile(dir + "/tls.pem");
   if (!cert.ok()) return cert.status();
-  absl::StatusOr<std::string> key = Read(dir + "/tls.key");
+  absl::StatusOr<std::string> key = ReadFile(dir + "/tls.key");
   if (!key.ok()) return key.status();
   ssl.pem_root_certs = *ca;
   ssl.pem_cert_chain = *cert;

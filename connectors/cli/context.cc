@@ -5,19 +5,15 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "base/file.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace liaison::cli {
 
 absl::StatusOr<std::string> ReadFileOrStdin(const std::string& path) {
+  if (path != "-") return ReadFile(path);
   std::ostringstream text;
-  if (path == "-") {
-    text << std::cin.rdbuf();
-    return text.str();
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot be read"));
-  text << in.rdbuf();
+  text << std::cin.rdbuf();
   return text.str();
 }
 
