@@ -14,6 +14,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "policy/correction.h"
+#include "policy/redact.h"
 #include "policy/sources.h"
 
 namespace liaison::broker {
@@ -344,6 +345,7 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
   std::map<std::string, Group> allow_groups;
   std::vector<std::pair<std::string, policy::Decision>> redacted;
   std::vector<std::string> delivered_to;
+  const bool needs_derived_copy = policy::NeedsDerivedCopy(message);
 
   absl::MutexLock volume_lock(
       &volume_locks_[std::hash<std::string>()(h.sender()) % volume_locks_.size()]);
@@ -407,6 +409,14 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
 
     switch (d.outcome) {
       case liaison::v1::OUTCOME_ALLOW: {
+        if (needs_derived_copy) {
+          // The sender's envelope carries what no recipient may receive
+          // (unknown fields, the strict-necessity justification): deliver the
+          // broker's sanitised, countersigned copy instead.
+          delivered_to.push_back(recipient);
+          redacted.emplace_back(recipient, std::move(d));
+          break;
+        }
         Group& g = allow_groups[ObligationsKey(d.obligations)];
         g.recipients.push_back(recipient);
         g.obligations = d.obligations;
@@ -552,7 +562,7 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
       continue;
     }
     std::string derived_bytes = derived->SerializeAsString();
-    liaison::v1::Attestation a = base_attestation(liaison::v1::OUTCOME_REDACT);
+    liaison::v1::Attestation a = base_attestation(d.outcome);
     a.add_recipients(recipient);
     a.set_content_sha256(certs::Sha256(derived_bytes));
     a.set_derived(true);
@@ -575,7 +585,8 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
   if (!delivered_to.empty()) {
     std::shared_ptr<const policy::SourceRecord> known = deps_.sources->Get(h.message_id());
     policy::SourceRecord record =
-        known != nullptr ? *known : policy::InMemorySourceIndex::RecordOf(message, {});
+        known != nullptr ? *known
+                         : policy::InMemorySourceIndex::RecordOf(message, {}, registry, now);
     for (const std::string& r : delivered_to) {
       if (std::find(record.delivered_to.begin(), record.delivered_to.end(), r) ==
           record.delivered_to.end()) {

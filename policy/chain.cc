@@ -2,6 +2,8 @@
 #include "absl/strings/string_view.h"
 
 #include <algorithm>
+#include <optional>
+#include <vector>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -150,6 +152,7 @@ Decision Chain::Evaluate(const Input& in) const {
   d.decided_at = in.now;
   Input eff = in;
   if (eff.registry == nullptr) eff.registry = registry_.get();
+  eff.exempt_entities = nullptr;  // only the chain scopes exemptions
   d.registry_version = eff.registry->version();
 
   absl::string_view input_problem;
@@ -183,27 +186,60 @@ Decision Chain::Evaluate(const Input& in) const {
   d.kind = h.kind();
   const absl::Duration hold_timeout = eff.registry->HoldTimeout(h.urgency());
 
-  absl::InlinedVector<std::pair<RuleId, RuleId>, 4> exempt;  // (target, by)
+  // Exemptions in force for this recipient: the rule switched off, the
+  // exemption rule, and the entities it covers (nullopt = whole message).
+  struct Exemption {
+    RuleId target;
+    RuleId by;
+    std::optional<std::vector<int>> entities;
+  };
+  absl::InlinedVector<Exemption, 4> exempt;
   VerdictKind worst = VerdictKind::kNotApplicable;
   d.rules.reserve(slots_.size());
   for (const Slot& slot : slots_) {
     const Rule& rule = *slot.rule;
-    Verdict v = rule.Check(eff);
-    RuleResult& r = d.rules.emplace_back();
-    r.rule_id = rule.id();
-    r.verdict = v.kind;
-    r.has_obligations = !v.obligations.empty();
-    if (slot.shadow) {
-      r.mode = RuleMode::kShadow;
-    } else {
-      for (const auto& [target, by] : exempt) {
-        if (target == r.rule_id) {
-          r.mode = RuleMode::kExempted;
-          r.exempted_by = by;
+    const Exemption* exemption = nullptr;
+    if (!slot.shadow) {
+      for (const Exemption& x : exempt) {
+        if (x.target == rule.id()) {
+          exemption = &x;
           break;
         }
       }
     }
+    // An exemption scoped to entities applies only to a rule that judges
+    // entities one by one; otherwise the rule stays enforced in full.
+    if (exemption != nullptr && exemption->entities && !rule.SupportsEntityExemption()) {
+      exemption = nullptr;
+    }
+    Verdict v;
+    RuleMode mode = slot.shadow ? RuleMode::kShadow : RuleMode::kEnforced;
+    if (exemption == nullptr) {
+      v = rule.Check(eff);
+    } else if (!exemption->entities) {
+      v = rule.Check(eff);
+      mode = RuleMode::kExempted;
+    } else {
+      Input scoped = eff;
+      scoped.exempt_entities = &*exemption->entities;
+      v = rule.Check(scoped);
+      if (v.kind < VerdictKind::kRedact && v.obligations.empty()) {
+        // Nothing left to enforce once the exempted entities are set aside:
+        // record what the rule says of the whole message, as exempted.
+        v = rule.Check(eff);
+        mode = RuleMode::kExempted;
+      } else {
+        absl::StrAppend(&v.reason, " (", exemption->entities->size(),
+                        exemption->entities->size() == 1 ? " entity" : " entities",
+                        " exempted by ", exemption->by.value(), ")");
+      }
+    }
+    RuleResult& r = d.rules.emplace_back();
+    r.rule_id = rule.id();
+    r.verdict = v.kind;
+    r.has_obligations = !v.obligations.empty();
+    r.mode = mode;
+    if (mode == RuleMode::kExempted) r.exempted_by = exemption->by;
     for (const RedactionStep& s : v.redactions) r.paths.push_back(s.path);
     r.reason = std::move(v.reason);
     if (!r.enforced()) continue;
@@ -212,7 +248,7 @@ Decision Chain::Evaluate(const Input& in) const {
       for (RuleId target : v.exempts) {
         if (std::find(slot.may_exempt.begin(), slot.may_exempt.end(), target) !=
             slot.may_exempt.end()) {
-          exempt.emplace_back(target, r.rule_id);
+          exempt.push_back(Exemption{target, r.rule_id, v.exempt_entities});
         }
       }
     }

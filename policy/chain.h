@@ -3,9 +3,13 @@
 //
 // Per recipient, every rule runs and its verdict is recorded:
 //  1. Exemption rules first (DP-CHILD-02 switches off DP-CAT-02 and
-//     DP-CHILD-01; DP-QUAL-02 switches off DP-PURPOSE-01/02). Switched-off
-//     rules still run and are recorded as EXEMPTED, not enforced. No
-//     exemption can switch off DP-XFER-*, DP-RET-* or DP-LOG-01.
+//     DP-CHILD-01 for the missing child alone; DP-QUAL-02 switches off
+//     DP-PURPOSE-01/02 for the whole message). A switched-off rule still
+//     runs and is recorded as EXEMPTED, not enforced. An exemption scoped to
+//     entities reaches a rule only if it judges entities one by one
+//     (Rule::SupportsEntityExemption): the rule then runs without those
+//     entities and stays enforced for every other one. No exemption can
+//     switch off DP-XFER-*, DP-RET-* or DP-LOG-01.
 //  2. All other rules, in the order of the DOMAIN.md table.
 //  3. Outcome: the most restrictive enforced verdict, REJECT > HOLD > DELAY
 //     > REDACT > ALLOW. Obligations are unioned, redactions gathered, holds

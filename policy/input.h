@@ -5,8 +5,10 @@
 #ifndef LIAISON_POLICY_INPUT_H_
 #define LIAISON_POLICY_INPUT_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <string_view>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "liaison/v1/message.pb.h"
@@ -42,6 +44,16 @@ struct Input {
   const EvidenceIndex* evidence = nullptr;
   // The decision time. Required (the chain rejects an unset time).
   absl::Time now = absl::InfinitePast();
+  // Set by the chain only, for a rule that an entity-scoped exemption
+  // targets (Rule::SupportsEntityExemption): the entities (indices into the
+  // message's entity body) the rule must leave alone for this recipient.
+  const std::vector<int>* exempt_entities = nullptr;
+
+  bool EntityExempt(int entity) const {
+    return exempt_entities != nullptr &&
+           std::find(exempt_entities->begin(), exempt_entities->end(), entity) !=
+               exempt_entities->end();
+  }
 };
 
 }  // namespace liaison::policy

@@ -70,11 +70,6 @@ std::string* MutableEntityId(Entity& e) {
   return nullptr;
 }
 
-void ClearPersonField(liaison::v1::Person* p, int field) {
-  const auto* f = liaison::v1::Person::descriptor()->FindFieldByNumber(field);
-  if (f != nullptr) p->GetReflection()->ClearField(p, f);
-}
-
 // Removes every element of `list` for which `drop` is true.
 template <typename T, typename Pred>
 void EraseIf(RepeatedPtrField<T>* list, Pred drop) {
@@ -101,6 +96,18 @@ void RewriteRefs(liaison::v1::Person* p, const absl::flat_hash_map<std::string, 
 
 }  // namespace
 
+void SanitiseDerived(Message& m) {
+  m.DiscardUnknownFields();
+  m.mutable_header()->clear_strict_necessity();
+}
+
+bool NeedsDerivedCopy(const Message& m) {
+  if (!m.header().strict_necessity().empty()) return true;
+  Message copy = m;
+  copy.DiscardUnknownFields();
+  return copy.ByteSizeLong() != m.ByteSizeLong();
+}
+
 absl::StatusOr<Message> Redact(const Message& message, const Decision& decision,
                                const Pseudonymiser& pseudonymiser, std::string_view recipient) {
   if (decision.outcome != liaison::v1::OUTCOME_REDACT && decision.outcome != liaison::v1::OUTCOME_ALLOW) {
@@ -115,6 +122,7 @@ absl::StatusOr<Message> Redact(const Message& message, const Decision& decision,
     return absl::InvalidArgumentError("Redact: message id differs from the decision's message id");
   }
   Message out = message;
+  SanitiseDerived(out);
   if (decision.redaction_steps.empty()) return out;
   MutableBody body = BodyOf(out);
   const int n = body.entities == nullptr ? 0 : body.entities->size();
@@ -153,30 +161,38 @@ absl::StatusOr<Message> Redact(const Message& message, const Decision& decision,
     if (f == nullptr) return absl::InternalError(absl::StrCat("Redact: no field for ", s.path));
     m->GetReflection()->ClearField(m, f);
   }
-  // 3. Identities.
+  // 3. Identities. A pseudonymised person keeps only the fields
+  // PseudonymKeptFieldMask() names (found through the descriptor, so a field
+  // added later goes too), with the text of its meta scrubbed. Done-ness is
+  // tracked by index, never read from sender-supplied fields.
   absl::flat_hash_map<std::string, std::string> rename;
-  bool pseudonymised = false;
-  const uint32_t identity = internal::IdentityFieldMask();
+  absl::flat_hash_set<int> pseudonymised;
+  const uint32_t kept = internal::PseudonymKeptFieldMask();
   for (const RedactionStep& s : decision.redaction_steps) {
     if (s.action != Action::kPseudonymiseIdentity) continue;
+    if (!pseudonymised.insert(s.entity).second) continue;
     liaison::v1::Person* p = (*body.entities)[s.entity].mutable_person();
-    if (!p->victim_ref().empty() && p->entity_id() == p->victim_ref()) continue;  // done already
-    for (int f = 1; f < 32; ++f) {
-      if ((identity & internal::Bit(f)) != 0) ClearPersonField(p, f);
-    }
+    const bool had_id = !p->entity_id().empty();
     const std::string old_id =
         p->entity_id().empty() ? absl::StrCat("entities[", s.entity, "]") : p->entity_id();
+    const google::protobuf::Descriptor* d = liaison::v1::Person::descriptor();
+    for (int i = 0; i < d->field_count(); ++i) {
+      const int f = d->field(i)->number();
+      if (f >= 32 || (kept & internal::Bit(f)) == 0) p->GetReflection()->ClearField(p, d->field(i));
+    }
+    p->GetReflection()->MutableUnknownFields(p)->Clear();
+    if (p->has_meta()) internal::ScrubText(p->mutable_meta());
     std::string ref = pseudonymiser.Ref(sender, old_id, recipient);
     if (ref.empty()) return absl::InternalError("Redact: the pseudonymiser returned an empty reference");
-    if (!p->entity_id().empty()) rename.emplace(p->entity_id(), ref);
+    if (had_id) rename.emplace(old_id, ref);
     p->set_victim_ref(ref);
     p->set_entity_id(std::move(ref));
-    pseudonymised = true;
   }
-  // Free text cannot be checked for the identities just removed: it goes
-  // whenever an identity is pseudonymised, whether or not a step asks.
-  if (pseudonymised && body.text_owner != nullptr) {
-    for (const char* name : {"summary", "requested_action"}) {
+  // Free text cannot be checked for the identities just removed, and a SIS
+  // alert reference points at a person: both go whenever an identity is
+  // pseudonymised, whether or not a step asks.
+  if (!pseudonymised.empty() && body.text_owner != nullptr) {
+    for (const char* name : {"summary", "requested_action", "sis_alert_ref"}) {
       const auto* f = body.text_owner->GetDescriptor()->FindFieldByName(name);
       if (f != nullptr) body.text_owner->GetReflection()->ClearField(body.text_owner, f);
     }
@@ -210,8 +226,17 @@ absl::StatusOr<Message> Redact(const Message& message, const Decision& decision,
     });
   }
   for (liaison::v1::Link& l : *body.links) {
-    if (auto it = rename.find(l.from_id()); it != rename.end()) l.set_from_id(it->second);
-    if (auto it = rename.find(l.to_id()); it != rename.end()) l.set_to_id(it->second);
+    bool touches = false;
+    if (auto it = rename.find(l.from_id()); it != rename.end()) {
+      l.set_from_id(it->second);
+      touches = true;
+    }
+    if (auto it = rename.find(l.to_id()); it != rename.end()) {
+      l.set_to_id(it->second);
+      touches = true;
+    }
+    // An assessor's note on a link to a protected person is about that person.
+    if (touches && l.has_meta()) internal::ScrubText(l.mutable_meta());
   }
   if (body.subject_ids != nullptr) {
     EraseIf(body.subject_ids, [&](const std::string& id) { return removed.contains(id); });

@@ -37,13 +37,27 @@ class Pseudonymiser {
 //  - non-allowlisted Person fields cleared;
 //  - entities only protected persons referenced removed, with the links and
 //    references that point at them; free text cleared where asked.
-// The header is kept as sent.
+// Every derived copy also loses what the broker cannot interpret or must
+// not pass on (SanitiseDerived): unknown fields anywhere in the message, and
+// header.strict_necessity (the sender's justification for special-category
+// data, for its DPO and the audit, not for recipients); a copy in which an
+// identity was pseudonymised loses alert.sis_alert_ref and the body's free
+// text. The rest of the header is kept as sent.
 //
 // Errors: FailedPrecondition when decision.outcome is not REDACT or ALLOW
 // (nothing may be derived from a held, delayed or rejected message);
 // InvalidArgument when `recipient` or the message id differ from the
 // decision's; Internal when a step does not fit the message (a bug) or the
 // pseudonymiser returns an empty reference. Pure; thread-safe.
+// Removes from `m` what no derived copy carries: unknown fields (recursively)
+// and header.strict_necessity.
+void SanitiseDerived(liaison::v1::Message& m);
+
+// True when forwarding `m` unchanged would pass on something a derived copy
+// drops (SanitiseDerived): an ALLOW decision then delivers Redact()'s copy,
+// countersigned by the broker, instead of the sender's envelope.
+bool NeedsDerivedCopy(const liaison::v1::Message& m);
+
 absl::StatusOr<liaison::v1::Message> Redact(const liaison::v1::Message& message,
                                             const Decision& decision,
                                             const Pseudonymiser& pseudonymiser,

@@ -402,6 +402,18 @@ absl::Span<const liaison::v1::Jit* const> Registry::JitsForCase(absl::string_vie
   return it->second;
 }
 
+const liaison::v1::Jit* Registry::EstablishedJit(absl::string_view case_ref,
+                                                 absl::string_view sender, absl::Time now,
+                                                 absl::string_view claimed) const {
+  const liaison::v1::Jit* first = nullptr;
+  for (const liaison::v1::Jit* j : JitsForCase(case_ref)) {
+    if (!IsValidAt(*j, now) || !IsMember(*j, sender)) continue;
+    if (!claimed.empty() && j->id() == claimed) return j;
+    if (first == nullptr) first = j;
+  }
+  return first;
+}
+
 bool Registry::IsMember(const liaison::v1::Jit& jit, absl::string_view endpoint) {
   for (const auto& m : jit.members()) {
     if (m == endpoint) return true;

@@ -107,6 +107,13 @@ class Registry {
   // JITs that list `case_ref`; empty span when none.
   absl::Span<const liaison::v1::Jit* const> JitsForCase(absl::string_view case_ref) const;
   static bool IsMember(const liaison::v1::Jit& jit, absl::string_view endpoint);
+  // The JIT this registry establishes for a message of `sender` on
+  // `case_ref` at `now`: valid at `now`, `sender` a member, its case_refs
+  // listing `case_ref`. Of several, the one named `claimed` (the sender's
+  // header.jit_id) when it is among them, else the first listed. nullptr
+  // when none: a sender's claim alone never establishes a JIT.
+  const liaison::v1::Jit* EstablishedJit(absl::string_view case_ref, absl::string_view sender,
+                                         absl::Time now, absl::string_view claimed = {}) const;
   // start <= now < end.
   static bool IsValidAt(const liaison::v1::Jit& jit, absl::Time now);
 

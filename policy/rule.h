@@ -38,6 +38,13 @@ class Rule {
   // outside the list.
   virtual std::vector<RuleId> MayExempt() const { return {}; }
 
+  // True when the rule judges entities one by one and skips those for which
+  // in.EntityExempt(i) holds. An exemption that names entities
+  // (Verdict::exempt_entities) switches a rule off for those entities only
+  // when the rule supports it; otherwise the rule stays enforced (the
+  // stricter side).
+  virtual bool SupportsEntityExemption() const { return false; }
+
   virtual Verdict Check(const Input& in) const = 0;
 };
 

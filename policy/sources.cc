@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "policy/internal/text.h"
+#include "policy/registry.h"
 
 namespace liaison::policy {
 
@@ -18,7 +19,8 @@ const SourceRecord* InMemorySourceIndex::Find(std::string_view message_id) const
 }
 
 SourceRecord InMemorySourceIndex::RecordOf(const liaison::v1::Message& message,
-                                           std::vector<std::string> delivered_to) {
+                                           std::vector<std::string> delivered_to,
+                                           const Registry& registry, absl::Time now) {
   const liaison::v1::Header& h = message.header();
   SourceRecord r;
   r.ref.set_message_id(h.message_id());
@@ -27,11 +29,14 @@ SourceRecord InMemorySourceIndex::RecordOf(const liaison::v1::Message& message,
   r.ref.mutable_original_recipients()->CopyFrom(h.recipients());
   r.ref.mutable_purposes()->CopyFrom(h.purposes());
   r.ref.mutable_permitted_further_purposes()->CopyFrom(h.provenance().permitted_further_purposes());
-  r.ref.set_jit_id(h.jit_id());
   r.ref.set_obtained_in(h.provenance().obtained_in());
+  if (const liaison::v1::Jit* j = registry.EstablishedJit(h.case_ref(), h.sender(), now, h.jit_id())) {
+    r.ref.set_jit_id(j->id());
+  }
   if (message.has_evidence_manifest()) {
     const auto& m = message.evidence_manifest();
-    if (r.ref.jit_id().empty()) r.ref.set_jit_id(m.jit_id());
+    const liaison::v1::Jit* j = registry.FindJit(m.jit_id());
+    if (j != nullptr && Registry::IsMember(*j, h.sender())) r.ref.set_jit_id(j->id());
     if (r.ref.obtained_in().empty() && m.items_size() > 0) {
       absl::string_view first = m.items(0).obtained_in();
       bool same = true;

@@ -37,6 +37,8 @@ struct SourceRecord {
 // Read interface the rules use. Implementations must be safe for
 // concurrent Find() calls; the returned record must stay valid and
 // unchanged until the Evaluate call that asked returns.
+class Registry;
+
 class SourceIndex {
  public:
   virtual ~SourceIndex() = default;
@@ -52,11 +54,15 @@ class InMemorySourceIndex final : public SourceIndex {
   const SourceRecord* Find(std::string_view message_id) const override;
 
   // The record the broker keeps about `message` once delivered to
-  // `delivered_to`. For an EVIDENCE_MANIFEST, jit_id comes from the body
-  // when the header has none, and obtained_in from the items when they all
-  // agree.
+  // `delivered_to`, decided at `now` under `registry`. jit_id is the JIT the
+  // broker established, never the sender's claim: for an EVIDENCE_MANIFEST
+  // its body's JIT when registered with the sender as a member (DP-JIT-01
+  // checked the rest), otherwise Registry::EstablishedJit for the header's
+  // case_ref. obtained_in comes from the header, or for a manifest from the
+  // items when they all agree.
   static SourceRecord RecordOf(const liaison::v1::Message& message,
-                               std::vector<std::string> delivered_to);
+                               std::vector<std::string> delivered_to, const Registry& registry,
+                               absl::Time now);
 
  private:
   absl::node_hash_map<std::string, SourceRecord> records_;

@@ -95,6 +95,11 @@ struct Verdict {
   std::vector<liaison::v1::Obligation> obligations;
   // Exemption rules only: rules switched off for this recipient.
   std::vector<RuleId> exempts;
+  // Exemption rules only: the entities (indices into the message's entity
+  // body) the exemption covers. nullopt = the whole message (DP-QUAL-02's
+  // purpose exemption); a list = only those entities (DP-CHILD-02 covers the
+  // missing child alone): the targeted rules still judge every other entity.
+  std::optional<std::vector<int>> exempt_entities;
   // DP-XFER-01 only: the basis of a third-country transfer.
   std::optional<liaison::v1::TransferBasis> transfer;
   bool transfer_documentation_required = false;

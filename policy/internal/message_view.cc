@@ -3,6 +3,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include <vector>
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/reflection.h"
 
 namespace liaison::policy::internal {
 
@@ -80,41 +83,52 @@ bool IsMinorAt(const Person& p, absl::Time now) {
 
 uint32_t PresentPersonFields(const Person& p) {
   uint32_t m = 0;
-  auto set = [&m](bool present, int field) {
-    if (present) m |= Bit(field);
-  };
-  set(!p.entity_id().empty(), Person::kEntityIdFieldNumber);
-  set(!p.categories().empty(), Person::kCategoriesFieldNumber);
-  set(!p.category_note().empty(), Person::kCategoryNoteFieldNumber);
-  set(!p.names().empty(), Person::kNamesFieldNumber);
-  set(p.has_birth_date(), Person::kBirthDateFieldNumber);
-  set(!p.birth_place().empty(), Person::kBirthPlaceFieldNumber);
-  set(p.is_minor() != liaison::v1::MINOR_UNSPECIFIED, Person::kIsMinorFieldNumber);
-  set(!p.nationalities().empty(), Person::kNationalitiesFieldNumber);
-  set(p.sex() != liaison::v1::SEX_UNSPECIFIED, Person::kSexFieldNumber);
-  set(!p.document_refs().empty(), Person::kDocumentRefsFieldNumber);
-  set(!p.location_refs().empty(), Person::kLocationRefsFieldNumber);
-  set(!p.comm_refs().empty(), Person::kCommRefsFieldNumber);
-  set(!p.account_refs().empty(), Person::kAccountRefsFieldNumber);
-  set(!p.vehicle_refs().empty(), Person::kVehicleRefsFieldNumber);
-  set(!p.biometrics().empty(), Person::kBiometricsFieldNumber);
-  set(p.has_photo(), Person::kPhotoFieldNumber);
-  set(p.anonymity_required(), Person::kAnonymityRequiredFieldNumber);
-  set(!p.offence_refs().empty(), Person::kOffenceRefsFieldNumber);
-  set(!p.attributes().empty(), Person::kAttributesFieldNumber);
-  set(p.has_meta(), Person::kMetaFieldNumber);
-  set(!p.field_meta().empty(), Person::kFieldMetaFieldNumber);
-  set(!p.victim_ref().empty(), Person::kVictimRefFieldNumber);
+  const google::protobuf::Reflection* r = p.GetReflection();
+  const google::protobuf::Descriptor* d = Person::descriptor();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* f = d->field(i);
+    if (f->number() >= 32) continue;  // person_fields_test keeps numbers below 32
+    const bool present = f->is_repeated() ? r->FieldSize(p, f) > 0 : r->HasField(p, f);
+    if (present) m |= Bit(f->number());
+  }
   return m;
 }
 
+uint32_t PseudonymKeptFieldMask() {
+  return Bit(Person::kEntityIdFieldNumber) | Bit(Person::kVictimRefFieldNumber) |
+         Bit(Person::kCategoriesFieldNumber) | Bit(Person::kIsMinorFieldNumber) |
+         Bit(Person::kAnonymityRequiredFieldNumber) | Bit(Person::kSexFieldNumber) |
+         Bit(Person::kMetaFieldNumber);
+}
+
 uint32_t IdentityFieldMask() {
-  return Bit(Person::kNamesFieldNumber) | Bit(Person::kBirthDateFieldNumber) |
-         Bit(Person::kBirthPlaceFieldNumber) | Bit(Person::kDocumentRefsFieldNumber) |
-         Bit(Person::kLocationRefsFieldNumber) | Bit(Person::kCommRefsFieldNumber) |
-         Bit(Person::kAccountRefsFieldNumber) | Bit(Person::kVehicleRefsFieldNumber) |
-         Bit(Person::kBiometricsFieldNumber) | Bit(Person::kPhotoFieldNumber) |
-         Bit(Person::kAttributesFieldNumber) | Bit(Person::kCategoryNoteFieldNumber);
+  uint32_t m = 0;
+  const google::protobuf::Descriptor* d = Person::descriptor();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const int n = d->field(i)->number();
+    if (n < 32) m |= Bit(n);
+  }
+  return m & ~PseudonymKeptFieldMask();
+}
+
+void ScrubText(google::protobuf::Message* m) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* r = m->GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(*m, &fields);
+  for (const FieldDescriptor* f : fields) {
+    if (f->type() == FieldDescriptor::TYPE_STRING || f->type() == FieldDescriptor::TYPE_BYTES ||
+        f->is_map()) {
+      r->ClearField(m, f);
+    } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (f->is_repeated()) {
+        for (int i = 0; i < r->FieldSize(*m, f); ++i) ScrubText(r->MutableRepeatedMessage(m, f, i));
+      } else {
+        ScrubText(r->MutableMessage(m, f));
+      }
+    }
+  }
+  r->MutableUnknownFields(m)->Clear();
 }
 
 uint32_t AlwaysKeptFieldMask() {

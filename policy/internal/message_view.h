@@ -48,13 +48,24 @@ inline constexpr uint32_t kSuspectMask =
 // latest day it allows (2011/36 art 13(2): when in doubt, presume a child).
 bool IsMinorAt(const liaison::v1::Person& p, absl::Time now);
 
-// Bit (1 << field number) for each liaison.v1.Person field that is set.
+// Bit (1 << field number) for each liaison.v1.Person field that is set,
+// found through the descriptor, so a field added later is seen too (a unit
+// test keeps every Person field number below 32).
 uint32_t PresentPersonFields(const liaison::v1::Person& p);
 
-// Person fields that identify a person (DP-CAT-02, DP-CHILD-01):
-// names, birth_date, birth_place, document/location/comm/account/vehicle
-// refs, biometrics, photo, attributes, category_note (free text).
+// The Person fields a pseudonymised person keeps (DP-CAT-02, DP-CHILD-01):
+// entity_id and victim_ref (both replaced by the broker's reference),
+// categories, is_minor, anonymity_required, sex, and meta with its text
+// scrubbed. Every other field, including any added later, is identity and
+// goes: the list names what stays, never what goes.
+uint32_t PseudonymKeptFieldMask();
+// Every Person field not in PseudonymKeptFieldMask(), from the descriptor.
 uint32_t IdentityFieldMask();
+
+// Clears every string and bytes field of `m` and of every message nested in
+// it (repeated and map fields included: maps go whole), and its unknown
+// fields: what is left is enums, numbers, booleans and timestamps.
+void ScrubText(google::protobuf::Message* m);
 // Person fields DP-MIN-01 never removes: entity_id, categories,
 // category_note, is_minor, anonymity_required, meta, field_meta, victim_ref.
 uint32_t AlwaysKeptFieldMask();

@@ -23,7 +23,7 @@ Verdict ChildIdentityRule::Check(const Input& in) const {
   std::vector<int> children;
   for (int i = 0; i < body->entities->size(); ++i) {
     const liaison::v1::Entity& e = (*body->entities)[i];
-    if (!e.has_person()) continue;
+    if (!e.has_person() || in.EntityExempt(i)) continue;
     if ((internal::CategoryMask(e.person()) & kChildCategories) == 0) continue;
     if (!internal::IsMinorAt(e.person(), in.now)) continue;
     children.push_back(i);

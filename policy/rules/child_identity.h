@@ -8,7 +8,9 @@
 // a recipient without the role or membership; for a third-country recipient
 // with it, HOLD awaiting the sender (CONSENT_KIND_SENDER_APPROVAL, a
 // ConsentGrant signed by the sender covering this message) until approved
-// (PASS) or refused (REJECT); otherwise PASS. Switched off by DP-CHILD-02.
+// (PASS) or refused (REJECT); otherwise PASS. DP-CHILD-02 switches it off
+// for the missing child alone (SupportsEntityExemption); every other child
+// in the message is judged as usual.
 #ifndef LIAISON_POLICY_RULES_CHILD_IDENTITY_H_
 #define LIAISON_POLICY_RULES_CHILD_IDENTITY_H_
 
@@ -20,6 +22,7 @@ class ChildIdentityRule final : public Rule {
  public:
   static constexpr RuleId kId{"DP-CHILD-01"};
   RuleId id() const override { return kId; }
+  bool SupportsEntityExemption() const override { return true; }
   Verdict Check(const Input& in) const override;
 };
 

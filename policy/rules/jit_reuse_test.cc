@@ -30,6 +30,7 @@ TEST(JitReuseRule, PassesInsideTheJitOnItsCase) {
   InMemorySourceIndex sources;
   sources.Add(scenario::Ac16SourceRecord());
   auto m = scenario::Ac18ReuseOutsideJit();
+  m.mutable_header()->set_case_ref("DE-2025-4411");  // a case JIT-2025-014 lists
   m.mutable_header()->set_jit_id("JIT-2025-014");
   Input in = scenario::InputFor(m, "NL-NP");
   in.sources = &sources;

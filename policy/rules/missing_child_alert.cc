@@ -1,6 +1,8 @@
 #include "policy/rules/missing_child_alert.h"
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "policy/internal/message_view.h"
 #include "policy/rules/child_identity.h"
@@ -13,6 +15,9 @@ namespace {
 constexpr uint32_t kLocateProtect = internal::Bit(liaison::v1::PURPOSE_LOCATE_MISSING_PERSON) |
                                     internal::Bit(liaison::v1::PURPOSE_PROTECT_VICTIM) |
                                     internal::Bit(liaison::v1::PURPOSE_IDENTIFY_VICTIM);
+constexpr uint32_t kMissingChildCategories =
+    internal::Bit(liaison::v1::SUBJECT_CATEGORY_MISSING) |
+    internal::Bit(liaison::v1::SUBJECT_CATEGORY_POTENTIAL_VICTIM);
 
 }  // namespace
 
@@ -30,16 +35,18 @@ Verdict MissingChildAlertRule::Check(const Input& in) const {
       !internal::AllPurposesIn(h, kLocateProtect)) {
     return Verdict::NotApplicable();
   }
-  bool child = false;
-  for (const liaison::v1::Entity& e : a.entities()) {
+  std::vector<int> missing_children;
+  for (int i = 0; i < a.entities_size(); ++i) {
+    const liaison::v1::Entity& e = a.entities(i);
     if (!e.has_person() || !internal::IsMinorAt(e.person(), in.now)) continue;
+    if ((internal::CategoryMask(e.person()) & kMissingChildCategories) == 0) continue;
     const bool subject =
         a.subject_ids().empty() ||
         std::find(a.subject_ids().begin(), a.subject_ids().end(), e.person().entity_id()) !=
             a.subject_ids().end();
-    child = child || subject;
+    if (subject) missing_children.push_back(i);
   }
-  if (!child) return Verdict::NotApplicable();
+  if (missing_children.empty()) return Verdict::NotApplicable();
   const Parties p = PartiesOf(in);
   if (p.recipient == nullptr) return UnknownParty(kId, in, p);
   if (!p.recipient->eu_or_schengen()) return Verdict::NotApplicable();
@@ -48,6 +55,7 @@ Verdict MissingChildAlertRule::Check(const Input& in) const {
                   "use only to locate and protect the missing child");
   v.AddObligation(kId, "ERASE_ON_CLOSED", "erase when the sender's CLOSED notice arrives");
   v.exempts = {VictimIdentityRule::kId, ChildIdentityRule::kId};
+  v.exempt_entities = std::move(missing_children);
   return v;
 }
 

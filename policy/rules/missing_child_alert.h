@@ -1,14 +1,19 @@
-// DP-CHILD-02: Exemption: an URGENT missing-child alert goes in full to EU/Schengen
-// endpoints, with obligations (LED 4(1)(c),(e); 2011/36 art 13(1)).
+// DP-CHILD-02: Exemption: in an URGENT missing-child alert the missing child's
+// own identity goes in full to EU/Schengen endpoints, with obligations (LED
+// 4(1)(c),(e); 2011/36 art 13(1)).
 //
 // Applies when: kind ALERT, alert_type MISSING_PERSON, urgency URGENT,
 // purposes include LOCATE_MISSING_PERSON and are all among
 // LOCATE_MISSING_PERSON / PROTECT_VICTIM / IDENTIFY_VICTIM, at least one
-// subject (alert.subject_ids, or every person when empty) is a minor at `now`,
-// and the recipient is an EU Member State or Schengen-associated endpoint.
+// missing child is in the alert, and the recipient is an EU Member State or
+// Schengen-associated endpoint. A missing child is a person who is a subject
+// of the alert (alert.subject_ids, or every person when that list is empty),
+// a minor at `now`, and of category MISSING or POTENTIAL_VICTIM.
 // Verdicts: PASS with obligations LOCATE_PROTECT_ONLY and ERASE_ON_CLOSED,
-// switching off DP-CAT-02 and DP-CHILD-01 for this recipient; otherwise
-// NOT_APPLICABLE (third countries keep DP-CHILD-01's approval).
+// switching off DP-CAT-02 and DP-CHILD-01 for the missing children only
+// (Verdict::exempt_entities): every other person in the alert — an adult
+// victim, a sibling who is a witness — is judged by those rules as usual.
+// Otherwise NOT_APPLICABLE (third countries keep DP-CHILD-01's approval).
 #ifndef LIAISON_POLICY_RULES_MISSING_CHILD_ALERT_H_
 #define LIAISON_POLICY_RULES_MISSING_CHILD_ALERT_H_
 

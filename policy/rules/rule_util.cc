@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "policy/sources.h"
 
 namespace liaison::policy::rules {
 
@@ -63,15 +64,18 @@ bool JitOnCase(const Input& in) {
     return j != nullptr && Registry::IsValidAt(*j, in.now) && Registry::IsMember(*j, sender) &&
            Registry::IsMember(*j, Recipient(in));
   };
-  if (!h.jit_id().empty() && on_case(in.registry->FindJit(h.jit_id()))) return true;
-  if (in.message->has_evidence_manifest() && !in.message->evidence_manifest().jit_id().empty() &&
-      on_case(in.registry->FindJit(in.message->evidence_manifest().jit_id()))) {
-    return true;
-  }
   for (const liaison::v1::Jit* j : in.registry->JitsForCase(h.case_ref())) {
     if (on_case(j)) return true;
   }
-  return false;
+  bool recorded = false;
+  ForEachSource(in, [&](const ResolvedSource& s) {
+    if (s.recorded != nullptr && !s.recorded->ref.jit_id().empty() &&
+        on_case(in.registry->FindJit(s.recorded->ref.jit_id()))) {
+      recorded = true;
+    }
+    return !recorded;
+  });
+  return recorded;
 }
 
 namespace {

@@ -39,8 +39,10 @@ absl::string_view EndpointText(const Input& in, absl::string_view id);
 std::string Pair(const Parties& p);
 
 // True when sender and recipient are both members of a JIT valid at
-// in.now that is on this message's case: named by header.jit_id (or the
-// evidence manifest's jit_id) or listing header.case_ref.
+// in.now that is on this message's case: a registry JIT whose case_refs list
+// header.case_ref, or, for derived content, the JIT the broker recorded for
+// a source (SourceRecord, never the sender's description of it). The
+// sender's header.jit_id claim alone never counts (DOMAIN DP-CAT-02).
 bool JitOnCase(const Input& in);
 
 // Redaction steps that replace the identity of the persons at

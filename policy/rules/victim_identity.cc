@@ -15,7 +15,7 @@ Verdict VictimIdentityRule::Check(const Input& in) const {
   std::vector<int> victims;
   for (int i = 0; i < body->entities->size(); ++i) {
     const liaison::v1::Entity& e = (*body->entities)[i];
-    if (!e.has_person()) continue;
+    if (!e.has_person() || in.EntityExempt(i)) continue;
     if ((internal::CategoryMask(e.person()) & internal::kVictimMask) == 0) continue;
     if (internal::IsMinorAt(e.person(), in.now)) continue;  // DP-CHILD-01's
     victims.push_back(i);

@@ -6,14 +6,16 @@
 // Scope: adult victims. A victim who is a minor at `now` is governed by
 // DP-CHILD-01 instead (its recipient test is the specific rule for children;
 // see README "Decisions on ambiguities").
-// "JIT on the case": a JIT valid at `now` with sender and recipient as
-// members, named by header.jit_id (or the manifest's jit_id) or listing
-// header.case_ref.
+// "JIT on the case" (JitOnCase): a registry JIT valid at `now`, with sender
+// and recipient as members, whose case_refs list header.case_ref, or the JIT
+// the broker recorded for a source this message derives from. The sender's
+// header.jit_id claim alone never counts.
 // Verdicts: NOT_APPLICABLE without adult victims; PASS for a JIT member or
 // VICTIM_PROTECTION recipient; otherwise REDACT: identity fields cleared,
 // entity_id replaced by the broker's victim_ref, entities only the victim
-// references removed, body free text cleared (PseudonymiseSteps). Switched
-// off by DP-CHILD-02.
+// references removed, body free text cleared (PseudonymiseSteps).
+// DP-CHILD-02 may exempt named entities only (SupportsEntityExemption); an
+// adult victim is never among them.
 #ifndef LIAISON_POLICY_RULES_VICTIM_IDENTITY_H_
 #define LIAISON_POLICY_RULES_VICTIM_IDENTITY_H_
 
@@ -25,6 +27,7 @@ class VictimIdentityRule final : public Rule {
  public:
   static constexpr RuleId kId{"DP-CAT-02"};
   RuleId id() const override { return kId; }
+  bool SupportsEntityExemption() const override { return true; }
   Verdict Check(const Input& in) const override;
 };
 

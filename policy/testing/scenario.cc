@@ -573,7 +573,8 @@ Message Ac16EvidenceManifest(std::vector<std::string> extra_recipients, std::str
 }
 
 SourceRecord Ac16SourceRecord() {
-  return InMemorySourceIndex::RecordOf(Ac16EvidenceManifest(), {"DE-BKA", "NL-NP", "FR-OCRTEH"});
+  return InMemorySourceIndex::RecordOf(Ac16EvidenceManifest(), {"DE-BKA", "NL-NP", "FR-OCRTEH"},
+                                       *DevRegistry(), T0());
 }
 
 Message Ac18ReuseOutsideJit(std::string message_id) {
@@ -627,7 +628,8 @@ Message Ac21Batch(int batch, int persons) {
 }
 
 SourceRecord Ac01SourceRecord() {
-  return InMemorySourceIndex::RecordOf(Ac01MissingChildAlert(), Ac01Recipients());
+  return InMemorySourceIndex::RecordOf(Ac01MissingChildAlert(), Ac01Recipients(), *DevRegistry(),
+                                       T0());
 }
 
 Message Ac23EraseCorrection(std::string message_id) {
