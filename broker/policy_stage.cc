@@ -321,14 +321,32 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
   std::vector<liaison::v1::Notice> notices;
 
   // A consent is recorded before anything is decided, so that this very
-  // batch of holds can see it.
+  // batch of holds can see it. Every consent is audited here, recorded or
+  // not, even when it names no recipient (a supervisor's approval is
+  // addressed to the broker alone).
   if (h.kind() == liaison::v1::KIND_CONSENT && event == "decided") {
     absl::StatusOr<policy::ConsentRecord> record =
         policy::InMemoryConsentIndex::RecordOf(message, now);
+    liaison::v1::AuditEntry a;
+    *a.mutable_ts() = ToProto(now);
+    a.set_operation(liaison::v1::AUDIT_OPERATION_COLLECTION);
+    a.set_event(record.ok() ? "consent_recorded" : "consent_unusable");
+    a.set_message_id(h.message_id());
+    a.set_kind(h.kind());
+    a.set_sender(h.sender());
+    a.set_sender_officer(h.sender_officer());
+    *a.mutable_legal_basis() = h.legal_basis();
+    *a.mutable_purposes() = h.purposes();
+    a.set_decision(record.ok() ? liaison::v1::OUTCOME_ALLOW : liaison::v1::OUTCOME_REJECT);
+    a.set_payload_sha256(payload_sha);
+    a.set_policy_version(chain->policy_version());
+    a.set_registry_version(registry.version());
+    a.set_broker_id(deps_.broker_id);
+    out.audit.push_back(std::move(a));
     if (record.ok()) {
       liaison::v1::RecordedConsent stored = ConsentBook::ToProto(*record);
       deps_.consents->Put(*record);
-      out.records.push_back({deps_.topics.Consents(), record->grant.consent_id(),
+      out.records.push_back({deps_.topics.Consents(), ConsentBook::Key(*record),
                              stored.SerializeAsString(), kafka::kAnyPartition, std::nullopt});
       if (deps_.on_consent) deps_.on_consent(record->grant);
     } else {

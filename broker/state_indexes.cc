@@ -1,5 +1,7 @@
 #include "broker/state_indexes.h"
 
+#include "absl/strings/str_cat.h"
+
 #include <algorithm>
 
 #include "base/proto_time.h"
@@ -78,9 +80,13 @@ liaison::v1::RecordedSource SourceBook::ToProto(const policy::SourceRecord& r) {
   return p;
 }
 
+std::string ConsentBook::Key(const policy::ConsentRecord& record) {
+  return absl::StrCat(record.grantor, "/", record.grant.consent_id());
+}
+
 void ConsentBook::Put(policy::ConsentRecord record) {
   absl::MutexLock lock(&mu_);
-  if (!ids_.emplace(record.grant.consent_id(), true).second) return;
+  if (!ids_.emplace(Key(record), true).second) return;
   records_.push_back(std::move(record));
   const policy::ConsentRecord* stored = &records_.back();
   for (const std::string& id : stored->grant.message_ids()) by_message_[id].push_back(stored);

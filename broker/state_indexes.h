@@ -61,8 +61,13 @@ class SourceBook final : public policy::SourceIndex {
 
 class ConsentBook final : public policy::ConsentIndex {
  public:
-  // Ignores a record whose consent id is already present.
+  // Ignores a record whose (grantor, consent id) is already present: a
+  // replay of the same consent. Consent ids are scoped by grantor, so one
+  // endpoint's consent can neither shadow nor overwrite another's.
   void Put(policy::ConsentRecord record) ABSL_LOCKS_EXCLUDED(mu_);
+  // The key of a consent in this book and on the compacted consents topic:
+  // "<grantor>/<consent id>".
+  static std::string Key(const policy::ConsentRecord& record);
   void ForEachCovering(std::string_view message_id,
                        absl::FunctionRef<void(const policy::ConsentRecord&)> fn) const override
       ABSL_LOCKS_EXCLUDED(mu_);

@@ -427,6 +427,41 @@ TEST(BrokerAcceptance, Ac07H2DerivedContentWaitsForTheProviderThenIsReleased) {
   EXPECT_NE(net.Notice("NL-NP", liaison::v1::NOTICE_KIND_RELEASED, id, "ES-PN"), nullptr);
 }
 
+// Consent ids are scoped by grantor: another endpoint that uses the same
+// consent id first neither shadows nor overwrites the provider's consent.
+TEST(BrokerAcceptance, AnotherEndpointCannotShadowAProvidersConsentById) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"NL-NP", "ES-PN", "DE-BKA"});
+  ASSERT_TRUE(net.Send(M700()).ok());
+  ASSERT_NE(net.Delivery("NL-NP", sc::Ac07SourceId()), nullptr);
+  Message derived = sc::Ac07DerivedFromH2(sc::FixedId(73));
+  const std::string id = derived.header().message_id();
+  ASSERT_TRUE(net.Send(derived).ok());
+  ASSERT_NE(net.Notice("NL-NP", liaison::v1::NOTICE_KIND_HELD, id, "ES-PN"), nullptr);
+
+  // LV-VP takes the consent id DE-BKA is about to use.
+  Message squat = Consent("LV-VP", liaison::v1::CONSENT_KIND_PROVIDER, "NL-NP", id, false, 731);
+  squat.mutable_consent()->set_consent_id("CONSENT-732");
+  ASSERT_TRUE(net.Send(squat).ok());
+  ASSERT_TRUE(net.WaitDecided(squat.header().message_id()));
+  ASSERT_TRUE(
+      net.Send(Consent("DE-BKA", liaison::v1::CONSENT_KIND_PROVIDER, "NL-NP", id, true, 732)).ok());
+  EXPECT_NE(net.Delivery("ES-PN", id), nullptr);
+}
+
+// A consent addressed to nobody (a sender's own supervisor approving) is
+// audited like every other.
+TEST(BrokerAcceptance, AConsentAddressedToNobodyIsAudited) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  Message approval =
+      Consent("RO-IGPR", liaison::v1::CONSENT_KIND_SENDER_APPROVAL, "RO-IGPR", sc::FixedId(2), true, 733);
+  ASSERT_EQ(approval.header().recipients_size(), 0);
+  ASSERT_TRUE(net.Send(approval).ok());
+  EXPECT_TRUE(net.WaitDecided(approval.header().message_id()));
+}
+
 TEST(BrokerAcceptance, Ac07RefusalOrTimeoutBecomesANonDeliveryNotice) {
   Network net;
   ASSERT_TRUE(net.ok());
