@@ -305,7 +305,20 @@ absl::Status Broker::Impl::StartMirrors() {
   });
   state.emplace_back(topics.Consents(), [this](const kafka::Record& r) {
     liaison::v1::RecordedConsent c;
-    if (c.ParseFromString(r.value)) consents.Put(ConsentBook::FromProto(c));
+    if (r.value.empty()) return;  // tombstone
+    absl::StatusOr<policy::ConsentRecord> record =
+        c.ParseFromString(r.value) ? ConsentBook::FromVerified(c, *verifier)
+                                   : absl::InvalidArgumentError("not a RecordedConsent");
+    if (!record.ok()) {
+      // Only the policy stage writes this topic, with the grantor's
+      // signature: anything else is tampering or a bug.
+      consents.CountRefused();
+      log::Error("state.forged_consent", {{"partition", r.partition},
+                                          {"offset", r.offset},
+                                          {"error", record.status().ToString()}});
+      return;
+    }
+    consents.Put(*std::move(record));
   });
   mirrors.push_back(std::make_unique<TopicMirror>(kafka, std::move(state)));
   for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->Start());
@@ -357,6 +370,7 @@ absl::Status Broker::Impl::StartOperatorSurface(const std::string& node_id, std:
   deps.exchange = exchange.get();
   deps.stage = stage.get();
   deps.holds = holds.get();
+  deps.consents = &consents;
   deps.audit = audit.get();
   deps.ingress = ingress.get();
   deps.chain = [this] { return Chain(); };
@@ -404,6 +418,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   stage.topics = b.topics;
   stage.producer = b.producer.get();
   stage.countersigner = b.countersigner.get();
+  stage.verifier = b.verifier.get();
   stage.items = b.items.get();
   stage.pool = b.pool.get();
   stage.chain = [&b] { return b.Chain(); };
@@ -436,6 +451,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   IngressOptions ingress;
   ingress.node_id = node_id;
   ingress.max_message_bytes = b.config.max_message_bytes;
+  ingress.limits.max_age = b.config.dedup_window;
   ingress.observer = b.config.observer;
   b.ingress = std::make_unique<Ingress>(
       b.topics, b.producer.get(), b.verifier.get(),

@@ -23,6 +23,12 @@ class Countersigner {
   absl::StatusOr<liaison::v1::BrokerSigned> Sign(liaison::v1::Statement statement,
                                                 absl::Time issued_at) const;
 
+  // Signs a delivery-side event for the policy stage (domain-separated from
+  // statements, see SignedIngressEvent). Stamps node_id and observed_at.
+  // Thread-safe.
+  absl::StatusOr<liaison::v1::SignedIngressEvent> SignEvent(liaison::v1::IngressEvent event,
+                                                            absl::Time observed_at) const;
+
   const std::string& broker_id() const { return broker_id_; }
 
  private:
@@ -30,6 +36,23 @@ class Countersigner {
   const std::string broker_id_;
   const std::string certificate_der_;
 };
+
+// A delivery-side event whose signature verified against a valid broker
+// certificate (OU=broker) of the network at `now`.
+struct VerifiedEvent {
+  liaison::v1::IngressEvent event;
+  certs::Identity signer;
+};
+// Checks, in order: event, signature and certificate present
+// (InvalidArgument naming the empty field); the certificate is a valid
+// broker certificate at `now` (PermissionDenied: an endpoint's key cannot
+// sign events); the signature verifies over the domain-separated bytes
+// (InvalidArgument); the bytes parse with exactly one event kind
+// (InvalidArgument); node_id equals the signer (PermissionDenied); a notice
+// is of kind GAP or LOST, the only ones the delivery side raises
+// (PermissionDenied).
+absl::StatusOr<VerifiedEvent> VerifyEvent(const liaison::v1::SignedIngressEvent& signed_event,
+                                          const certs::Verifier& verifier, absl::Time now);
 
 // Deterministic item ids (the acknowledgement keys): a replayed record yields
 // the same id, so duplicates are recognised by (message id, recipient).

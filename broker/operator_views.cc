@@ -256,6 +256,10 @@ std::string OperatorViews::Metrics() const {
                  s.audit_failures.load());
     text.Counter("liaison_policy_unreadable_total",
                  "Ingress records that could not be read (dropped loudly).", s.unreadable.load());
+    text.Counter("liaison_policy_forged_total",
+                 "Ingress, held or stored-consent records refused because a signature does "
+                 "not verify (dropped loudly).",
+                 s.forged.load() + (deps_.consents != nullptr ? deps_.consents->refused() : 0));
   }
 
   if (deps_.cluster != nullptr) {

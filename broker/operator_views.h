@@ -36,6 +36,7 @@ struct OperatorDeps {
   ExchangeService* exchange = nullptr;
   const PolicyStage* stage = nullptr;
   const HoldBook* holds = nullptr;
+  const ConsentBook* consents = nullptr;
   const AuditLog* audit = nullptr;
   const Ingress* ingress = nullptr;
   std::function<std::shared_ptr<const policy::Chain>()> chain;

@@ -10,6 +10,7 @@
 #include "base/proto_time.h"
 #include "broker/ingress.h"
 #include "connectors/audit/audit_trail.h"
+#include "certs/envelope.h"
 #include "certs/signature.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -100,7 +101,10 @@ struct PolicyStage::Work {
   std::string value;  // the ingress record, kept to recompute on a retry
   bool computed = false;
   bool sent = false;
-  bool done = false;
+  // Set from the write's callback, which may run synchronously inside
+  // Dispatch (which holds mu_) when there is nothing to write — a record
+  // refused as unreadable or forged: atomic, so the callback takes no lock.
+  std::atomic<bool> done{false};
   int attempts = 0;
   Outputs outputs;
   AuditLog::Sealed sealed_audit;
@@ -248,14 +252,28 @@ void PolicyStage::Compute(const std::shared_ptr<Work>& work) {
     log::Error("policy.unreadable_ingress",
                {{"partition", work->partition}, {"offset", work->offset}});
     work->outputs = Outputs();
-  } else if (ingress.has_expired()) {
-    work->outputs = ExpiredOutputs(ingress.expired(), deps_.clock->Now());
-  } else if (ingress.has_receipt()) {
-    work->outputs = ReceiptOutputs(ingress.receipt(), deps_.clock->Now());
-  } else if (ingress.has_notice()) {
-    if (std::optional<Outputs::Record> r = NoticeRecord(ingress.notice(), absl::Now())) {
-      work->outputs.records.push_back(std::move(*r));
+  } else if (ingress.has_event()) {
+    // The delivery side's events are acted on only when a broker node signed
+    // them: whoever else can write liaison.ingress cannot have receipts,
+    // expiries or notices signed in the broker's name.
+    absl::StatusOr<VerifiedEvent> v = VerifyEvent(ingress.event(), *deps_.verifier, absl::Now());
+    const absl::Time now = deps_.clock->Now();
+    if (!v.ok()) {
+      Forged("event", work->partition, work->offset, v.status());
+      work->outputs = Outputs();
+    } else if (v->event.has_expired()) {
+      work->outputs = ExpiredOutputs(v->event.expired(), now);
+    } else if (v->event.has_receipt()) {
+      work->outputs = ReceiptOutputs(v->event.receipt(), now);
+    } else if (v->event.has_notice()) {
+      if (std::optional<Outputs::Record> r = NoticeRecord(v->event.notice(), absl::Now())) {
+        work->outputs.records.push_back(std::move(*r));
+      }
     }
+  } else if (!ingress.has_envelope()) {
+    Forged("record", work->partition, work->offset,
+           absl::InvalidArgumentError("neither a sender's envelope nor a signed event"));
+    work->outputs = Outputs();
   } else {
     liaison::v1::Message peek;
     std::vector<std::string> recipients;
@@ -287,17 +305,60 @@ void PolicyStage::Compute(const std::shared_ptr<Work>& work) {
   work->computed = true;
 }
 
+void PolicyStage::Forged(absl::string_view what, int32_t partition, int64_t offset,
+                         const absl::Status& why) const {
+  ++stats_.forged;
+  if (deps_.observer != nullptr) deps_.observer->OnLoss("forged", 1);
+  log::Error("policy.forged_ingress", {{"what", what},
+                                       {"partition", partition},
+                                       {"offset", offset},
+                                       {"error", why.ToString()}});
+}
+
+absl::StatusOr<liaison::v1::Message> PolicyStage::VerifiedMessage(
+    const liaison::v1::SignedEnvelope& envelope, absl::Time accepted_at) const {
+  const std::string digest = certs::Sha256(envelope.SerializeAsString());
+  const std::shared_ptr<const certs::TrustStore> trust = deps_.verifier->trust_store();
+  bool known = false;
+  {
+    absl::MutexLock lock(&verified_mu_);
+    if (verified_trust_ != trust) {
+      verified_.clear();
+      verified_trust_ = trust;
+    }
+    known = verified_.contains(digest);
+  }
+  if (known) {
+    liaison::v1::Message message;
+    if (message.ParseFromString(envelope.message())) return message;
+    return absl::InternalError("a verified envelope no longer parses");
+  }
+  // Certificates are checked against wall-clock time, like the front door
+  // does (policy time may differ in tests); never later than now.
+  const absl::Time wall = absl::Now();
+  const absl::Time at = accepted_at > wall || accepted_at == absl::UnixEpoch() ? wall : accepted_at;
+  absl::StatusOr<certs::VerifiedEnvelope> v = certs::VerifyEnvelope(envelope, *deps_.verifier, at);
+  if (!v.ok()) return v.status();
+  {
+    absl::MutexLock lock(&verified_mu_);
+    if (verified_.size() >= kVerifiedCacheSize) verified_.clear();
+    verified_.insert(digest);
+  }
+  return v->message();
+}
+
 Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
                               const std::vector<std::string>& recipients, absl::Time now,
                               const std::string& event, int32_t ingress_partition) const {
   Outputs out;
   const liaison::v1::SignedEnvelope& envelope = ingress.envelope();
-  liaison::v1::Message message;
-  if (!message.ParseFromString(envelope.message())) {
-    ++stats_.unreadable;
-    log::Error("policy.unreadable_message", {{"partition", ingress_partition}});
+  absl::StatusOr<liaison::v1::Message> verified =
+      VerifiedMessage(envelope, FromProto(ingress.accepted_at()));
+  if (!verified.ok()) {
+    Forged(event, ingress_partition, -1, verified.status());
     return out;
   }
+  const liaison::v1::Message& message = *verified;
   const liaison::v1::Header& h = message.header();
   const std::shared_ptr<const policy::Chain> chain = deps_.chain();
   const policy::Registry& registry = chain->registry();
@@ -345,6 +406,7 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
     out.audit.push_back(std::move(a));
     if (record.ok()) {
       liaison::v1::RecordedConsent stored = ConsentBook::ToProto(*record);
+      *stored.mutable_envelope() = envelope;  // binds the record to the grantor's signature
       deps_.consents->Put(*record);
       out.records.push_back({deps_.topics.Consents(), ConsentBook::Key(*record),
                              stored.SerializeAsString(), kafka::kAnyPartition, std::nullopt});
@@ -838,7 +900,6 @@ void PolicyStage::Send(const std::shared_ptr<Work>& work) {
            held = std::move(outputs.held)](absl::Status s) {
             if (s.ok()) {
               Published(flow, held);
-              absl::MutexLock lock(&mu_);
               work->done = true;
               return;
             }

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/accepted_ids.h"
@@ -37,6 +38,7 @@
 #include "broker/state_indexes.h"
 #include "broker/topics.h"
 #include "broker/worker_pool.h"
+#include "certs/signature.h"
 #include "connectors/kafka/consumer.h"
 #include "connectors/kafka/producer.h"
 #include "liaison/v1/broker_state.pb.h"
@@ -56,6 +58,10 @@ struct PolicyStageStats {
   std::atomic<int64_t> audit_failures{0};
   std::atomic<int64_t> ingress_lost{0};
   std::atomic<int64_t> unreadable{0};
+  // Ingress or held records refused because they do not verify: an envelope
+  // whose sender signature fails, or an event without a valid broker
+  // signature (dropped loudly: logged as policy.forged_ingress).
+  std::atomic<int64_t> forged{0};
 };
 
 
@@ -65,6 +71,9 @@ struct PolicyStageDeps {
   kafka::Producer* producer = nullptr;
   const Countersigner* countersigner = nullptr;
   const ItemSigner* items = nullptr;
+  // Verifies every record again: the sender's envelope (endpoint-signing
+  // certificate) or the delivery side's event (broker certificate).
+  const certs::Verifier* verifier = nullptr;
   WorkerPool* pool = nullptr;
   ChainProvider chain;
   const Clock* clock = nullptr;
@@ -137,6 +146,16 @@ class PolicyStage {
   std::vector<int32_t> OwnedPartitions() const ABSL_LOCKS_EXCLUDED(mu_);
 
   const PolicyStageStats& stats() const { return stats_; }
+
+  // The sender's signature over `envelope`, checked at `accepted_at` (never
+  // later than the wall clock) so that a held message whose signing
+  // certificate expired since is still released; revocation applies
+  // whatever the time.
+  // Verified envelopes are remembered by digest until the trust store
+  // changes. Returns the parsed message.
+  absl::StatusOr<liaison::v1::Message> VerifiedMessage(const liaison::v1::SignedEnvelope& envelope,
+                                                       absl::Time accepted_at) const
+      ABSL_LOCKS_EXCLUDED(verified_mu_);
   int64_t lag() const { return lag_.load(); }
 
  private:
@@ -158,7 +177,18 @@ class PolicyStage {
   void HandleGap(const kafka::Gap& gap);
   std::vector<kafka::Consumer::CommitOffset> CommitsDue() ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Counts and logs a record that does not verify (never acted on).
+  void Forged(absl::string_view what, int32_t partition, int64_t offset,
+              const absl::Status& why) const;
+
+  static constexpr size_t kVerifiedCacheSize = 65536;
   const PolicyStageDeps deps_;
+  // Digests of envelopes whose signature verified, for the trust store with
+  // `verified_trust_` (cleared when the trust store is swapped, e.g. a CRL
+  // reload).
+  mutable absl::Mutex verified_mu_;
+  mutable absl::flat_hash_set<std::string> verified_ ABSL_GUARDED_BY(verified_mu_);
+  mutable std::shared_ptr<const certs::TrustStore> verified_trust_ ABSL_GUARDED_BY(verified_mu_);
   mutable PolicyStageStats stats_;
   std::atomic<int64_t> lag_{0};
 

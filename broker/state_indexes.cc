@@ -5,6 +5,8 @@
 #include <algorithm>
 
 #include "base/proto_time.h"
+#include "absl/time/clock.h"
+#include "certs/envelope.h"
 
 namespace liaison::broker {
 
@@ -107,6 +109,19 @@ void ConsentBook::ForEachCovering(std::string_view message_id,
 size_t ConsentBook::size() const {
   absl::MutexLock lock(&mu_);
   return records_.size();
+}
+
+absl::StatusOr<policy::ConsentRecord> ConsentBook::FromVerified(
+    const liaison::v1::RecordedConsent& p, const certs::Verifier& verifier) {
+  if (!p.has_envelope()) {
+    return absl::PermissionDeniedError("recorded consent: no grantor-signed envelope");
+  }
+  const absl::Time recorded_at = liaison::FromProto(p.recorded_at());
+  const absl::Time wall = absl::Now();
+  const absl::Time at = recorded_at > wall || recorded_at == absl::UnixEpoch() ? wall : recorded_at;
+  absl::StatusOr<certs::VerifiedEnvelope> v = certs::VerifyEnvelope(p.envelope(), verifier, at);
+  if (!v.ok()) return v.status();
+  return policy::InMemoryConsentIndex::RecordOf(v->message(), recorded_at);
 }
 
 policy::ConsentRecord ConsentBook::FromProto(const liaison::v1::RecordedConsent& p) {

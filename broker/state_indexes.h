@@ -13,6 +13,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "certs/signature.h"
+#include "absl/status/statusor.h"
+#include <atomic>
 #include "absl/time/time.h"
 #include "liaison/v1/broker_state.pb.h"
 #include "policy/consents.h"
@@ -72,7 +75,17 @@ class ConsentBook final : public policy::ConsentIndex {
                        absl::FunctionRef<void(const policy::ConsentRecord&)> fn) const override
       ABSL_LOCKS_EXCLUDED(mu_);
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Stored consents refused by FromVerified (counted by the loader).
+  void CountRefused() { ++refused_; }
+  int64_t refused() const { return refused_.load(); }
 
+  // The record a stored RecordedConsent stands for, taken from the grantor's
+  // signed envelope it carries (verified at its recorded_at, never later
+  // than the wall clock; revocation applies whatever the time). Refused
+  // (PermissionDenied / InvalidArgument) when the envelope is missing, does
+  // not verify, or is not a usable KIND_CONSENT message.
+  static absl::StatusOr<policy::ConsentRecord> FromVerified(const liaison::v1::RecordedConsent& p,
+                                                            const certs::Verifier& verifier);
   static policy::ConsentRecord FromProto(const liaison::v1::RecordedConsent& p);
   static liaison::v1::RecordedConsent ToProto(const policy::ConsentRecord& r);
 
@@ -82,6 +95,7 @@ class ConsentBook final : public policy::ConsentIndex {
   absl::flat_hash_map<std::string, std::vector<const policy::ConsentRecord*>> by_message_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, bool> ids_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int64_t> refused_{0};
 };
 
 }  // namespace liaison::broker

@@ -282,7 +282,7 @@ void Subscription::Finalise(const std::string& item_id, InFlight entry) {
   if (entry.is_delivery) {
     // The sender's receipt is signed and written by the policy stage.
     *entry.receipt.mutable_acknowledged_at() = ToProto(now);
-    liaison::v1::IngressRecord event;
+    liaison::v1::IngressEvent event;
     *event.mutable_receipt() = std::move(entry.receipt);
     ToPolicyStage(std::move(event), entry.message_id, one_done);
   }
@@ -316,7 +316,7 @@ void Subscription::Expire(const liaison::v1::DeliveryItem& item,
                                  {"message_id", a.message_id()},
                                  {"item_id", item.item_id()}});
   // The policy stage audits the erasure and sends the sender a signed notice.
-  liaison::v1::IngressRecord record;
+  liaison::v1::IngressEvent record;
   liaison::v1::ExpiredItem* e = record.mutable_expired();
   e->set_message_id(a.message_id());
   e->set_sender(a.sender());
@@ -331,9 +331,20 @@ void Subscription::Expire(const liaison::v1::DeliveryItem& item,
                 });
 }
 
-void Subscription::ToPolicyStage(liaison::v1::IngressRecord record, const std::string& key,
+void Subscription::ToPolicyStage(liaison::v1::IngressEvent event, const std::string& key,
                                  std::function<void(absl::Status)> done) {
-  *record.mutable_accepted_at() = ToProto(absl::Now());
+  const absl::Time now = absl::Now();
+  absl::StatusOr<liaison::v1::SignedIngressEvent> signed_event =
+      deps_.countersigner->SignEvent(std::move(event), now);
+  if (!signed_event.ok()) {
+    log::Error("delivery.event_sign_failed", {{"endpoint", endpoint_},
+                                              {"error", signed_event.status().ToString()}});
+    done(signed_event.status());
+    return;
+  }
+  liaison::v1::IngressRecord record;
+  *record.mutable_event() = std::move(*signed_event);
+  *record.mutable_accepted_at() = ToProto(now);
   ProduceWithRetry(deps_.producer, deps_.topics.Ingress(), key, record.SerializeAsString(),
                    std::move(done));
 }
@@ -356,7 +367,7 @@ void Subscription::HandleGap(const kafka::Gap& gap) {
       FindIndexed(deps_.kafka, deps_.topics.DeliveryIndex(), endpoint_, gap.partition,
                   gap.from, gap.to, absl::Seconds(30));
   auto SendNotice = [this](liaison::v1::Notice notice) {
-    liaison::v1::IngressRecord event;
+    liaison::v1::IngressEvent event;
     const std::string key = notice.addressee();
     *event.mutable_notice() = std::move(notice);
     ToPolicyStage(std::move(event), key, [](absl::Status s) {

@@ -29,6 +29,7 @@
 #include "absl/synchronization/mutex.h"
 #include "broker/acked_items.h"
 #include "broker/clock.h"
+#include "broker/countersigner.h"
 #include "broker/observer.h"
 #include "broker/topics.h"
 #include "broker/worker_pool.h"
@@ -70,6 +71,9 @@ struct SubscriptionDeps {
   // Policy time: an item past its erase_by is not delivered (DP-RET-02).
   const Clock* clock = nullptr;
   Observer* observer = nullptr;  // may be null
+  // Signs the events handed to the policy stage (receipts, expiries, loss
+  // notices) with this node's broker key: the stage refuses unsigned ones.
+  const Countersigner* countersigner = nullptr;
 };
 
 // Always owned by a shared_ptr: pending Kafka callbacks keep it alive.
@@ -113,7 +117,7 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   void HandleGap(const kafka::Gap& gap);
   // Hands an event to the policy stage through liaison.ingress (only the
   // policy stage writes delivery topics and audit chains).
-  void ToPolicyStage(liaison::v1::IngressRecord record, const std::string& key,
+  void ToPolicyStage(liaison::v1::IngressEvent event, const std::string& key,
                      std::function<void(absl::Status)> done);
   void Expire(const liaison::v1::DeliveryItem& item, const liaison::v1::Attestation& a,
               int32_t partition, int64_t offset);
