@@ -51,4 +51,14 @@ bool IsUuidV7(std::string_view text) {
   return variant == '8' || variant == '9' || variant == 'a' || variant == 'b';
 }
 
+absl::Time UuidV7Time(std::string_view text) {
+  uint64_t ms = 0;
+  for (size_t i = 0; i < 13 && ms < (uint64_t{1} << 48); ++i) {
+    const char c = text[i];
+    if (c == '-') continue;
+    ms = ms * 16 + static_cast<uint64_t>(c <= '9' ? c - '0' : c - 'a' + 10);
+  }
+  return absl::FromUnixMillis(static_cast<int64_t>(ms));
+}
+
 }  // namespace liaison

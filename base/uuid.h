@@ -16,6 +16,10 @@ std::string NewUuidV7(absl::Time now);
 // True for the lower-case canonical form with version 7 and variant 10xx.
 bool IsUuidV7(std::string_view text);
 
+// The Unix-millisecond timestamp a UUIDv7 carries (its first 48 bits).
+// Requires IsUuidV7(text).
+absl::Time UuidV7Time(std::string_view text);
+
 }  // namespace liaison
 
 #endif  // LIAISON_BASE_UUID_H_

@@ -1,5 +1,7 @@
 #include "broker/broker.h"
 
+#include "base/safe_text.h"
+
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -213,9 +215,10 @@ absl::StatusOr<liaison::v1::ExplainResponse> Broker::Impl::Explain(
   liaison::v1::Header* h = message.mutable_header();
   if (h->sender().empty()) h->set_sender(peer);
   if (h->sender() != peer) {
-    return absl::PermissionDeniedError(absl::StrCat("message.header.sender: TLS client '", peer,
+    return absl::PermissionDeniedError(absl::StrCat("message.header.sender: TLS client '",
+                                                    SafeText(peer),
                                                     "' may not explain messages of '",
-                                                    h->sender(), "'"));
+                                                    SafeText(h->sender()), "'"));
   }
   if (h->message_id().empty()) h->set_message_id(NewUuidV7(now));
   if (!h->has_created_at()) *h->mutable_created_at() = ToProto(now);
@@ -226,6 +229,7 @@ absl::StatusOr<liaison::v1::ExplainResponse> Broker::Impl::Explain(
   }
   const std::shared_ptr<const policy::Chain> current = Chain();
   ValidationLimits limits;
+  limits.max_age = config.dedup_window;
   if (absl::Status s = ValidateForIngress(message, current->registry(), now, limits); !s.ok()) {
     return s;
   }
@@ -463,6 +467,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   sub.topics = b.topics;
   sub.producer = b.producer.get();
   sub.acked = b.acked.get();
+  sub.countersigner = b.countersigner.get();
   sub.pool = b.pool.get();
   sub.session_timeout_ms = b.config.consumer_session_timeout_ms;
   sub.clock = b.clock;

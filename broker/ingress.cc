@@ -1,5 +1,7 @@
 #include "broker/ingress.h"
 
+#include "base/safe_text.h"
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "base/log.h"
@@ -64,8 +66,8 @@ void Ingress::Accept(liaison::v1::SignedEnvelope envelope, const std::string& pe
   const liaison::v1::Header& header = verified->message().header();
   if (header.sender() != peer_id) {
     return reject(absl::PermissionDeniedError(
-        absl::StrCat("header.sender: TLS client '", peer_id, "' may not send as '",
-                     header.sender(), "'")));
+        absl::StrCat("header.sender: TLS client '", SafeText(peer_id), "' may not send as '",
+                     SafeText(header.sender()), "'")));
   }
   std::shared_ptr<const policy::Registry> registry = registry_();
   if (absl::Status s =

@@ -1,5 +1,7 @@
 #include "broker/peer.h"
 
+#include "base/safe_text.h"
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/security/auth_context.h"
@@ -46,8 +48,8 @@ absl::StatusOr<certs::Identity> PeerAuthenticator::AuthenticatePem(const std::st
   if (!cert.ok()) return absl::UnauthenticatedError("client certificate: unreadable");
   if (cert->organizational_unit() != certs::RoleName(role)) {
     return absl::PermissionDeniedError(
-        absl::StrCat("client certificate CN=", cert->common_name(), " has role '",
-                     cert->organizational_unit(), "'; this service needs '",
+        absl::StrCat("client certificate CN=", SafeText(cert->common_name()), " has role '",
+                     SafeText(cert->organizational_unit()), "'; this service needs '",
                      std::string(certs::RoleName(role)), "'"));
   }
   absl::StatusOr<certs::Identity> identity = trust->Validate(*cert, role, now);

@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "base/proto_time.h"
+#include "base/safe_text.h"
 #include "base/uuid.h"
 
 namespace liaison::broker {
@@ -80,6 +81,23 @@ absl::Status ValidateForIngress(const Message& message, const policy::Registry& 
                                 " in the future (allowed clock skew ",
                                 absl::FormatDuration(limits.max_clock_skew), ")"));
   }
+  // Replays: beyond the deduplication window a resent message could not be
+  // recognised, so nothing that old is accepted, by its creation time or by
+  // the time its id was minted.
+  if (created < now - limits.max_age) {
+    return Invalid("header.created_at",
+                   absl::StrCat("is older than the deduplication window (",
+                                absl::FormatDuration(limits.max_age),
+                                "); send the content again as a new message with a new id"));
+  }
+  const absl::Time minted = UuidV7Time(h.message_id());
+  if (minted < now - limits.max_age || minted > now + limits.max_clock_skew) {
+    return Invalid("header.message_id",
+                   absl::StrCat("its UUIDv7 time lies outside the deduplication window (",
+                                absl::FormatDuration(limits.max_age),
+                                " back, clock skew ", absl::FormatDuration(limits.max_clock_skew),
+                                " ahead): mint a new id when sending"));
+  }
   if (h.sender().empty()) return Invalid("header.sender", "missing");
   // A consent may be addressed to nobody but the broker (e.g. a sender's own
   // supervisor approving a held message): it is recorded, not delivered.
@@ -96,7 +114,7 @@ absl::Status ValidateForIngress(const Message& message, const policy::Registry& 
     const std::string path = absl::StrCat("header.recipients[", i, "]");
     if (r == h.sender()) return Invalid(path, "the sender cannot address itself");
     if (registry.FindEndpoint(r) == nullptr) {
-      return Invalid(path, absl::StrCat("unknown endpoint '", r, "'"));
+      return Invalid(path, absl::StrCat("unknown endpoint '", SafeText(r), "'"));
     }
     auto [it, inserted] = seen.emplace(r, i);
     if (!inserted) return Invalid(path, absl::StrCat("duplicate of header.recipients[", it->second, "]"));

@@ -15,6 +15,10 @@ namespace liaison::broker {
 struct ValidationLimits {
   // How far header.created_at may lie in the future of the broker's clock.
   absl::Duration max_clock_skew = absl::Minutes(5);
+  // The deduplication window: a message created longer ago, or whose id
+  // (a UUIDv7) was minted longer ago, is refused, since a replay of it
+  // could no longer be told from a new message.
+  absl::Duration max_age = absl::Hours(24 * 7);
   int max_recipients = 64;
 };
 

@@ -1,5 +1,7 @@
 #include "certs/certificate.h"
 
+#include "base/safe_text.h"
+
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -70,18 +72,7 @@ std::string SerialHex(const ASN1_INTEGER* serial) {
   return NormalizeSerialHex(hex.get());
 }
 
-std::string SanitizeForMessage(std::string_view text, size_t max) {
-  std::string out;
-  out.reserve(std::min(text.size(), max));
-  for (char c : text) {
-    if (out.size() == max) {
-      out.append("...");
-      break;
-    }
-    out.push_back(absl::ascii_isprint(static_cast<unsigned char>(c)) ? c : '?');
-  }
-  return out;
-}
+std::string SanitizeForMessage(std::string_view text, size_t max) { return SafeText(text, max); }
 
 std::string Describe(const Certificate& cert) {
   return absl::StrCat("certificate CN=", SanitizeForMessage(cert.common_name()), " serial ",

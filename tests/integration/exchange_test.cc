@@ -9,6 +9,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/proto_time.h"
+#include "base/uuid.h"
 #include "certs/envelope.h"
 #include "connectors/kafka/embedded_cluster.h"
 #include "gtest/gtest.h"
@@ -250,8 +252,33 @@ TEST(Exchange, BadInputGetsAPreciseStatus) {
   EXPECT_TRUE(IsError(ro->Send(e4), absl::StatusCode::kResourceExhausted,
                       "the limit is 65536 bytes"));
 
+  // Replays: nothing older than the deduplication window (7 days) by its
+  // creation time or by the time its UUIDv7 id was minted.
+  liaison::v1::Message stale = TestAlert("RO-IGPR", {"DE-BKA"}, absl::Now());
+  *stale.mutable_header()->mutable_created_at() = ToProto(absl::Now() - absl::Hours(24 * 8));
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto e5, ro->Seal(stale, absl::Now()));
+  EXPECT_TRUE(IsError(ro->Send(e5), absl::StatusCode::kInvalidArgument,
+                      "header.created_at: is older than the deduplication window"));
+  liaison::v1::Message old_id = TestAlert("RO-IGPR", {"DE-BKA"}, absl::Now());
+  old_id.mutable_header()->set_message_id(NewUuidV7(absl::Now() - absl::Hours(24 * 8)));
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto e6, ro->Seal(old_id, absl::Now()));
+  EXPECT_TRUE(IsError(ro->Send(e6), absl::StatusCode::kInvalidArgument,
+                      "header.message_id: its UUIDv7 time lies outside the deduplication window"));
+
+  // A hostile recipient name is neither echoed at length nor with control
+  // characters.
+  liaison::v1::Message hostile = TestAlert("RO-IGPR", {"DE-BKA"}, absl::Now());
+  hostile.mutable_header()->add_recipients("XX-\n{\"level\":\"error\"}\x01" + std::string(5000, 'A'));
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto e7, ro->Seal(hostile, absl::Now()));
+  const absl::Status s7 = ro->Send(e7).status();
+  EXPECT_EQ(s7.code(), absl::StatusCode::kInvalidArgument) << s7;
+  EXPECT_LT(s7.message().size(), 200u) << s7;
+  EXPECT_EQ(s7.message().find('\n'), std::string::npos) << s7;
+  EXPECT_EQ(s7.message().find('"'), std::string::npos) << s7;
+  EXPECT_NE(s7.message().find("(5022 bytes)"), std::string::npos) << s7;
+
   // No error message echoes payload values.
-  for (const auto& e : {e1, e2, e3, e4}) {
+  for (const auto& e : {e1, e2, e3, e4, e5, e6, e7}) {
     absl::Status s = ro->Send(e).status();
     EXPECT_EQ(s.message().find("ZZTEST"), std::string::npos) << s;
   }
@@ -277,6 +304,14 @@ TEST(Exchange, DuplicateIdIsAcceptedOnceAndDeliveredOnce) {
   other.mutable_alert()->set_requested_action("something else");
   LIAISON_ASSERT_OK_AND_ASSIGN(auto conflicting, ro->Seal(other, absl::Now()));
   EXPECT_TRUE(IsError(ro->Send(conflicting), absl::StatusCode::kAlreadyExists,
+                      "header.message_id"));
+  // So is the same id from another sender: refused, never merged with the
+  // first message's state.
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto lv, broker->Client("LV-VP"));
+  liaison::v1::Message reused = TestAlert("LV-VP", {"DE-BKA"}, absl::Now());
+  reused.mutable_header()->set_message_id(m.header().message_id());
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto reused_envelope, lv->Seal(reused, absl::Now()));
+  EXPECT_TRUE(IsError(lv->Send(reused_envelope), absl::StatusCode::kAlreadyExists,
                       "header.message_id"));
 
   std::vector<std::string> delivered;

@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "base/log.h"
 #include "base/proto_time.h"
+#include "base/uuid.h"
 #include "broker/clock.h"
 #include "connectors/audit/audit_trail.h"
 #include "connectors/kafka/embedded_cluster.h"
@@ -644,7 +645,9 @@ TEST(BrokerAcceptance, Ac16EvidenceOnlyToJitMembersWhileTheJitIsValid) {
 
   // After AMBER ROUTE ended (2026-05-31), the same manifest goes nowhere.
   net.clock().Set(absl::FromUnixSeconds(1780390800));  // 2026-06-02T09:00:00Z
-  Message late = sc::Ac16EvidenceManifest({}, sc::FixedId(161));
+  // A message of that day: created then, with an id minted then (an id from
+  // T0 would lie outside the deduplication window and be refused).
+  Message late = sc::Ac16EvidenceManifest({}, NewUuidV7(net.clock().Now()));
   *late.mutable_header()->mutable_created_at() = liaison::ToProto(net.clock().Now());
   ASSERT_TRUE(net.Send(late).ok());
   const liaison::v1::Notice* after = net.Notice(
