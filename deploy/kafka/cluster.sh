@@ -3,7 +3,7 @@
 # development (1 node) and tests and benchmarks (3 nodes).
 #
 #   deploy/kafka/cluster.sh start  [--nodes 1|3] [--state-dir DIR] [--pki DIR]
-#                                  [--timeout SECONDS] [--stop-with-parent]
+#                                  [--timeout SECONDS] [--stop-with PID]
 #   deploy/kafka/cluster.sh stop   [--state-dir DIR]
 #   deploy/kafka/cluster.sh status [--state-dir DIR]
 #   deploy/kafka/cluster.sh env    [--state-dir DIR]    # prints `export ...` lines
@@ -27,11 +27,12 @@
 #
 # Processes: the nodes are started with setsid in a subshell that exits at
 # once, so init adopts (and reaps) them; they outlive the shell that ran
-# `start` and are stopped only by `stop` (SIGTERM, a controlled shutdown,
-# SIGKILL after 60 s). Killing the parent of `start` therefore leaves no
-# zombie, but leaves the cluster running. --stop-with-parent (used by the
-# ctest fixture) adds a watchdog, also adopted by init, that runs `stop`
-# when the process that called `start` goes away. `stop` then checks with
+# `start` and are stopped only by `stop` (SIGTERM to every node, a controlled
+# shutdown; SIGKILL for what still runs after KAFKA_STOP_GRACE_S, 10 s: the
+# last node of a 3-node quorum cannot finish its controlled shutdown alone). Killing the parent of `start` therefore leaves no
+# zombie, but leaves the cluster running. --stop-with PID (the ctest
+# fixture passes ctest's pid) adds a watchdog, also adopted by init, that
+# runs `stop` when process PID goes away. `stop` then checks with
 # pgrep that no process names DIR any more.
 #
 # Environment: KAFKA_HEAP_OPTS (default -Xmx512m -Xms256m per node),
@@ -57,14 +58,14 @@ usage() {
 [[ $# -ge 1 ]] || usage
 cmd=$1
 shift
-nodes="" state="$root/var/kafka" pki="" timeout=120 with_parent=0
+nodes="" state="$root/var/kafka" pki="" timeout=120 watch_pid=""
 while [[ $# -gt 0 ]]; do
   case $1 in
     --nodes) [[ $# -ge 2 ]] || die "--nodes needs a value"; nodes=$2; shift 2 ;;
     --state-dir) [[ $# -ge 2 ]] || die "--state-dir needs a value"; state=$2; shift 2 ;;
     --pki) [[ $# -ge 2 ]] || die "--pki needs a value"; pki=$2; shift 2 ;;
     --timeout) [[ $# -ge 2 ]] || die "--timeout needs a value"; timeout=$2; shift 2 ;;
-    --stop-with-parent) with_parent=1; shift ;;
+    --stop-with) [[ $# -ge 2 && $2 =~ ^[0-9]+$ ]] || die "--stop-with needs a pid"; watch_pid=$2; shift 2 ;;
     *) die "unknown option '$1'" ;;
   esac
 done
@@ -83,9 +84,14 @@ load_env() {
   source "$env_file"
 }
 
+# port_in_use PORT [any]: something listens on PORT; with `any`, also a
+# socket in any other state (used when picking new ports). Kafka binds with
+# SO_REUSEADDR, so a recorded port in TIME-WAIT after a stop is fine.
 port_in_use() {
   if command -v ss >/dev/null; then
-    [[ -n $(ss -Htan "( sport = :$1 )" 2>/dev/null) ]]
+    local flags=-Htln
+    [[ ${2:-} == any ]] && flags=-Htan
+    [[ -n $(ss "$flags" "( sport = :$1 )" 2>/dev/null) ]]
   else
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
   fi
@@ -99,7 +105,7 @@ pick_port() {
   for i in $(seq 1 200); do
     p=$((20000 + RANDOM % 12000))
     [[ $picked == *" $p "* ]] && continue
-    port_in_use "$p" && continue
+    port_in_use "$p" any && continue
     picked+="$p "
     echo "$p"
     return 0
@@ -233,6 +239,7 @@ state_processes() {
 
 launch_node() {
   local n=$1 libs=$2
+  rm -f "$state/node-$n/kafka.pid"
   read -r -a heap <<<"${KAFKA_HEAP_OPTS:--Xmx512m -Xms256m}"
   # setsid + a subshell that exits at once: the node belongs to init, not to
   # whoever runs this script. The pid file is written by the process that
@@ -245,6 +252,11 @@ launch_node() {
       -cp "$libs/*" kafka.Kafka "$state/node-$n/server.properties" \
       >>"$state/node-$n/kafka.log" 2>&1 </dev/null &
   )
+  local deadline=$((SECONDS + 10))
+  until [[ -s $state/node-$n/kafka.pid ]]; do
+    ((SECONDS < deadline)) || die "node $n did not start (no pid file after 10 s)"
+    sleep 0.05
+  done
 }
 
 stop_nodes() {  # TERM every node, wait, KILL what is left; then the watchdog
@@ -255,11 +267,17 @@ stop_nodes() {  # TERM every node, wait, KILL what is left; then the watchdog
       pids+=("$pid")
     fi
   done
-  deadline=$((SECONDS + 60))
+  # All at once: each node's broker then finishes its controlled shutdown
+  # while the controller quorum still stands. The last node of a 3-node
+  # quorum cannot (its broker waits for a quorum that is gone) and is killed
+  # after the grace period; acknowledged records are already in its log files
+  # (and on the other replicas), and Kafka recovers the log at the next start.
+  local grace=${KAFKA_STOP_GRACE_S:-10}
+  deadline=$((SECONDS + grace))
   for pid in "${pids[@]}"; do
     while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
     if kill -0 "$pid" 2>/dev/null; then
-      say "node process $pid ignored SIGTERM for 60 s; killing it"
+      say "node process $pid still runs ${grace} s after SIGTERM; killing it"
       kill -KILL "$pid" 2>/dev/null || true
     fi
   done
@@ -279,9 +297,9 @@ stop_nodes() {  # TERM every node, wait, KILL what is left; then the watchdog
   fi
 }
 
-# Watches the process that called `start`; stops the cluster when it is gone.
+# Watches process $1; stops the cluster when it is gone.
 start_watchdog() {
-  local parent=$PPID
+  local parent=$1
   (
     setsid bash -c '
       parent=$1 script=$2 state=$3
@@ -402,7 +420,7 @@ cmd_start() {
     log_offset[n]=$(stat -c %s "$state/node-$n/kafka.log")
     launch_node "$n" "$libs"
   done
-  ((with_parent)) && start_watchdog
+  [[ -z $watch_pid ]] || start_watchdog "$watch_pid"
   wait_ready $((SECONDS + timeout)) "$libs"
   trap - EXIT INT TERM HUP
   say "$NODES-node cluster ready in $((SECONDS - t0)) s; state in $state"
