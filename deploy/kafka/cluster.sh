@@ -396,6 +396,7 @@ cmd_start() {
   "$MINT" kafka "$PKI" >/dev/null
   write_keystores
   write_client_configs
+  echo "$libs" >"$state/libs"  # for `env`: the jars this cluster runs on
 
   for n in $(seq 1 "$NODES"); do
     local b=BROKER_PORT_$n c=CONTROLLER_PORT_$n
@@ -463,7 +464,7 @@ cmd_status() {
 cmd_env() {
   load_env || die "no cluster in $state (run '$0 start' first)"
   local libs
-  libs=$("$here/fetch.sh")
+  if [[ -s $state/libs && -d $(<"$state/libs") ]]; then libs=$(<"$state/libs"); else libs=$("$here/fetch.sh"); fi
   printf 'export PATH=%q:"$PATH"\n' "$here/bin"
   printf 'export KAFKA_LIBS=%q\n' "$libs"
   printf 'export BOOTSTRAP=%q\n' "$(bootstrap)"
