@@ -71,7 +71,14 @@ while [[ $# -gt 0 ]]; do
 done
 [[ -z $nodes || $nodes == 1 || $nodes == 3 ]] || die "--nodes must be 1 or 3, not '$nodes'"
 [[ $timeout =~ ^[0-9]+$ ]] || die "--timeout must be a number of seconds"
-mkdir -p "$state"
+[[ $cmd == start ]] && mkdir -p "$state"
+if [[ ! -d $state ]]; then
+  case $cmd in
+    status) echo "no cluster in $state"; exit 3 ;;
+    stop) say "no cluster in $state"; exit 0 ;;
+    *) die "no cluster in $state" ;;
+  esac
+fi
 state=$(cd "$state" && pwd)
 readonly env_file=$state/cluster.env
 
@@ -97,9 +104,10 @@ port_in_use() {
   fi
 }
 
-# A port below Linux's ephemeral range (32768+) that nothing uses now and
-# that this run has not picked already.
-picked=" "
+# Sets `port` to one below Linux's ephemeral range (32768+) that nothing
+# uses now and that this run has not picked already (no subshell: `picked`
+# must persist from one call to the next).
+picked=" " port=""
 pick_port() {
   local p i
   for i in $(seq 1 200); do
@@ -107,7 +115,7 @@ pick_port() {
     [[ $picked == *" $p "* ]] && continue
     port_in_use "$p" any && continue
     picked+="$p "
-    echo "$p"
+    port=$p
     return 0
   done
   die "found no free loopback port in 20000-31999"
@@ -380,8 +388,10 @@ cmd_start() {
       echo "CLUSTER_ID=$CLUSTER_ID"
       echo "PKI=$PKI"
       for n in $(seq 1 "$NODES"); do
-        echo "BROKER_PORT_$n=$(pick_port)"
-        echo "CONTROLLER_PORT_$n=$(pick_port)"
+        pick_port
+        echo "BROKER_PORT_$n=$port"
+        pick_port
+        echo "CONTROLLER_PORT_$n=$port"
       done
     } >"$env_file.tmp"
     mv "$env_file.tmp" "$env_file"

@@ -28,7 +28,7 @@ kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --command-config "$COMMAND_CONFI
   --topic restart.check --partitions 1 --replication-factor 1
 printf 'synthetic-1\nsynthetic-2\nsynthetic-3\n' |
   kafka-console-producer.sh --bootstrap-server "$BOOTSTRAP" --command-config "$COMMAND_CONFIG" \
-    --producer-property acks=all --topic restart.check
+    --command-property acks=all --topic restart.check
 first_bootstrap=$BOOTSTRAP
 
 "$cluster" stop --state-dir "$state"
