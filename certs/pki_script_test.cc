@@ -1,4 +1,5 @@
 // scripts/mint-dev-pki.sh: layout, file modes, idempotence, misuse.
+#include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
@@ -134,6 +135,54 @@ TEST(Pki, IssueHonoursSanAndRefusesMisuse) {
     EXPECT_TRUE(absl::StrContains(r.output, m.says)) << r.output;
   }
   std::filesystem::remove_all(out);
+}
+
+// `kafka DIR`: the certificates of a local Kafka cluster (deploy/kafka):
+// nodes serve TLS for localhost/127.0.0.1, clients only connect; all OU=kafka
+// (Kafka maps OU=kafka certificates to User:CN=<cn>), all from the network CA.
+TEST(Pki, KafkaIssuesNodeAndClientCertificatesOnce) {
+  const std::string root = MakeTempDir();
+  const std::string dir = root + "/pki";
+  ASSERT_EQ(RunMintScript({"init", dir}).exit_code, 0);
+  const testing::ScriptResult first = RunMintScript({"kafka", dir});
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  ASSERT_OK_AND_ASSIGN(Certificate ca, Certificate::FromPemFile(dir + "/ca.pem"));
+  EVP_PKEY* ca_key = X509_get0_pubkey(ca.impl().x509.get());
+
+  struct Expected {
+    const char* id;
+    bool node;
+  };
+  const Expected expected[] = {{"liaison-kafka-1", true},      {"liaison-kafka-2", true},
+                               {"liaison-kafka-3", true},      {"liaison-kafka-admin", false},
+                               {"liaison-front", false},       {"liaison-policy", false},
+                               {"liaison-auditor", false}};
+  for (const Expected& e : expected) {
+    SCOPED_TRACE(e.id);
+    const std::string prefix = dir + "/kafka/" + e.id;
+    EXPECT_EQ(Mode(prefix + ".key"), 0600);
+    EXPECT_TRUE(absl::StartsWith(ReadFileOrDie(prefix + ".key"), "-----BEGIN PRIVATE KEY-----"));
+    ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(prefix + ".pem"));
+    X509* x = cert.impl().x509.get();
+    EXPECT_EQ(cert.common_name(), e.id);
+    char ou[64] = {};
+    X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_organizationalUnitName, ou, sizeof ou);
+    EXPECT_STREQ(ou, "kafka");
+    EXPECT_EQ(X509_verify(x, ca_key), 1);
+    const uint32_t eku = X509_get_extended_key_usage(x);
+    EXPECT_TRUE(eku & XKU_SSL_CLIENT);
+    EXPECT_EQ((eku & XKU_SSL_SERVER) != 0, e.node);
+    EXPECT_EQ(X509_check_ip_asc(x, "127.0.0.1", 0) == 1, e.node);
+    EXPECT_EQ(X509_check_host(x, "localhost", 0, 0, nullptr) == 1, e.node);
+  }
+
+  const std::string key_before = ReadFileOrDie(dir + "/kafka/liaison-front.key");
+  const testing::ScriptResult again = RunMintScript({"kafka", dir});
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_TRUE(absl::StrContains(again.output, "leaving them as they are")) << again.output;
+  EXPECT_EQ(ReadFileOrDie(dir + "/kafka/liaison-front.key"), key_before);
+  EXPECT_NE(RunMintScript({"kafka", root}).exit_code, 0);  // not a PKI
+  std::filesystem::remove_all(root);
 }
 
 TEST(Pki, RevokeIsRepeatableAndKeepsTheSerialListed) {

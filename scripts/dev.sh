@@ -21,7 +21,10 @@ PACKAGES=(
   librdkafka-dev libssl-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
-TEST_PACKAGES=(chromium)
+# maven fetches Apache Kafka for the kafka-real tests (deploy/kafka); Java
+# only if none is installed (Kafka 4.x needs 17+).
+TEST_PACKAGES=(chromium maven)
+command -v java >/dev/null || TEST_PACKAGES+=(default-jre-headless)
 
 install_packages() {
   local missing=()

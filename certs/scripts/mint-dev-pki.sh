@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Mints the Liaison development PKI: a network CA, its CRL, and broker,
-# endpoint and operator certificates. Development and tests only: the CA key
+# endpoint and operator certificates; on request, the certificates of a local
+# Apache Kafka cluster and its clients (`kafka`). Development and tests only: the CA key
 # sits unencrypted on disk. Uses nothing but bash and the openssl CLI
 # (OpenSSL 3.0); `openssl ca` keeps its own index so that CRLs and explicit
 # start/end dates work. Not safe to run twice at once on the same DIR.
@@ -11,13 +12,19 @@
 #                         [--san DNS:x,IP:y]
 #   mint-dev-pki.sh revoke DIR CERT_PEM
 #   mint-dev-pki.sh foreign-ca DIR
+#   mint-dev-pki.sh kafka DIR
 set -euo pipefail
 
 readonly PROG="mint-dev-pki"
 readonly ORG="Liaison Development Network"
 readonly CA_CN="Liaison Development Network CA"
 readonly ENDPOINTS=(DE-BKA NL-NP RO-IGPR BG-GDNP FR-OCRTEH ES-PN LV-VP SE-NOA GB-NCA MD-IGP)
-readonly ROLES=(endpoint-tls endpoint-signing broker operator)
+readonly ROLES=(endpoint-tls endpoint-signing broker operator kafka)
+# Kafka principals (role `kafka`, OU=kafka): the nodes of a local cluster
+# (server and client: they talk to each other), the Kafka admin (super user),
+# and the principals deploy/kafka/acls.sh grants rights to.
+readonly KAFKA_NODES=(liaison-kafka-1 liaison-kafka-2 liaison-kafka-3)
+readonly KAFKA_CLIENTS=(liaison-kafka-admin liaison-front liaison-policy liaison-auditor)
 readonly CA_DAYS=3650
 readonly LEAF_DAYS=730
 readonly CRL_DAYS=30
@@ -29,6 +36,7 @@ usage: $0 init DIR
                 [--start YYYYMMDDHHMMSSZ --end YYYYMMDDHHMMSSZ] [--san DNS:x,IP:y]
        $0 revoke DIR CERT_PEM
        $0 foreign-ca DIR
+       $0 kafka DIR
 ROLE is one of: ${ROLES[*]}
 EOF
   exit 2
@@ -127,6 +135,16 @@ leaf_extensions() {
       # serverAuth for the front door; clientAuth for its own TLS connections.
       echo "keyUsage               = critical, digitalSignature"
       echo "extendedKeyUsage       = serverAuth, clientAuth"
+      ;;
+    kafka)
+      # A Kafka node (issued with a SAN) serves TLS and connects to the other
+      # nodes; a Kafka client (no SAN) only connects.
+      echo "keyUsage               = critical, digitalSignature"
+      if [[ -n $san ]]; then
+        echo "extendedKeyUsage       = serverAuth, clientAuth"
+      else
+        echo "extendedKeyUsage       = clientAuth"
+      fi
       ;;
   esac
   if [[ -n $san ]]; then
@@ -298,6 +316,26 @@ cmd_foreign_ca() {
   say "wrote $dir/endpoints/RO-IGPR/{sign,tls}.{pem,key}"
 }
 
+# Issues the Kafka certificates that are missing in DIR/kafka/<ID>.{pem,key}:
+# nodes with SAN localhost/127.0.0.1, clients without. Existing ones are kept.
+cmd_kafka() {
+  [[ $# -eq 1 ]] || usage
+  local dir=$1 id issued=()
+  require_pki "$dir"
+  for id in "${KAFKA_NODES[@]}" "${KAFKA_CLIENTS[@]}"; do
+    [[ -f $dir/kafka/$id.pem && -f $dir/kafka/$id.key ]] && continue
+    local san=""
+    [[ $id == liaison-kafka-[0-9]* ]] && san="DNS:localhost,IP:127.0.0.1"
+    issue_leaf "$dir" kafka "$id" "$dir/kafka/$id" p256 "" "" "$san"
+    issued+=("$id")
+  done
+  if [[ ${#issued[@]} -eq 0 ]]; then
+    say "$dir/kafka holds every Kafka certificate; leaving them as they are"
+  else
+    say "wrote $dir/kafka/<ID>.{pem,key} (OU=kafka) for ${issued[*]}"
+  fi
+}
+
 [[ $# -ge 1 ]] || usage
 sub=$1
 shift
@@ -306,6 +344,7 @@ case $sub in
   issue) cmd_issue "$@" ;;
   revoke) cmd_revoke "$@" ;;
   foreign-ca) cmd_foreign_ca "$@" ;;
+  kafka) cmd_kafka "$@" ;;
   -h | --help | help) usage ;;
   *) echo "$PROG: unknown subcommand '$sub'" >&2; usage ;;
 esac

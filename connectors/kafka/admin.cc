@@ -27,6 +27,8 @@ absl::StatusOr<internal::ClientPtr> AdminClient(const ClientConfig& config) {
   absl::StatusOr<internal::ConfPtr> conf =
       internal::NewConf(config, {{internal::kNoAutoCreate, "false"}}, {});
   if (!conf.ok()) return conf.status();
+  // Connection errors queue up as events (internal::DrainConnectionErrors).
+  rd_kafka_conf_set_events(conf->get(), RD_KAFKA_EVENT_ERROR);
   return internal::NewClient(RD_KAFKA_PRODUCER, *std::move(conf));
 }
 
@@ -70,11 +72,16 @@ absl::Status CreateTopics(const ClientConfig& config, const std::vector<TopicSpe
   // The request timeout fires inside librdkafka; leave it room to report.
   internal::EventPtr ev(rd_kafka_queue_poll(queue.get(), ms + 1000));
   if (ev == nullptr) {
-    return absl::DeadlineExceededError("kafka create topics: no answer within the timeout");
+    return internal::WithBootstrap(
+        absl::DeadlineExceededError("kafka create topics: no answer within the timeout"),
+        config.bootstrap_servers, internal::DrainConnectionErrors(rk->get()));
   }
   if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return internal::ToStatus(rd_kafka_event_error(ev.get()), "create topics",
-                              rd_kafka_event_error_string(ev.get()));
+    // Kafka unreachable (at a broker's start, typically): say where and why.
+    return internal::WithBootstrap(
+        internal::ToStatus(rd_kafka_event_error(ev.get()), "create topics",
+                           rd_kafka_event_error_string(ev.get())),
+        config.bootstrap_servers, internal::DrainConnectionErrors(rk->get()));
   }
   const rd_kafka_CreateTopics_result_t* result = rd_kafka_event_CreateTopics_result(ev.get());
   size_t count = 0;

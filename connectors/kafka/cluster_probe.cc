@@ -111,6 +111,8 @@ absl::StatusOr<std::unique_ptr<ClusterProbe>> ClusterProbe::Create(const ClientC
   absl::StatusOr<internal::ConfPtr> conf =
       internal::NewConf(config, {{internal::kNoAutoCreate, "false"}, kRequestTimeout}, {});
   if (!conf.ok()) return conf.status();
+  // Connection errors queue up as events, read by Partitions (see there).
+  rd_kafka_conf_set_events(conf->get(), RD_KAFKA_EVENT_ERROR);
   absl::StatusOr<internal::ClientPtr> rk = internal::NewClient(RD_KAFKA_PRODUCER, *std::move(conf));
   if (!rk.ok()) return rk.status();
   auto impl = std::make_unique<Impl>();
@@ -120,7 +122,15 @@ absl::StatusOr<std::unique_ptr<ClusterProbe>> ClusterProbe::Create(const ClientC
 }
 
 absl::StatusOr<int> ClusterProbe::Partitions(const std::string& topic, absl::Duration timeout) {
-  return internal::TopicPartitionCount(impl_->rk.get(), topic, timeout);
+  absl::StatusOr<int> partitions = internal::TopicPartitionCount(impl_->rk.get(), topic, timeout);
+  // Drained on every call, so that only errors since the last call count.
+  const std::string connection_error = internal::DrainConnectionErrors(impl_->rk.get());
+  if (partitions.ok() || partitions.status().code() == absl::StatusCode::kNotFound) {
+    return partitions;
+  }
+  // Unreachable: name the bootstrap address and what failed (TLS, refused...).
+  return internal::WithBootstrap(partitions.status(), impl_->config.bootstrap_servers,
+                                 connection_error);
 }
 
 absl::StatusOr<int64_t> ClusterProbe::Records(const std::string& topic, absl::Duration timeout) {

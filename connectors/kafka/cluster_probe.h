@@ -26,8 +26,10 @@ class ClusterProbe {
   ~ClusterProbe();
 
   // Partition count of `topic` from a metadata request: the reachability
-  // check. Unavailable / DeadlineExceeded when no broker answers; NotFound
-  // for a missing topic (the mock cluster creates it instead).
+  // check. Unavailable / DeadlineExceeded when no broker answers, with the
+  // bootstrap address and the last connection error since the previous call
+  // (its cause — TLS, refused, DNS — and librdkafka's text) in the message;
+  // NotFound for a missing topic (the mock cluster creates it instead).
   absl::StatusOr<int> Partitions(const std::string& topic, absl::Duration timeout);
 
   // Records `topic` holds now: the sum over its partitions of high − low

@@ -65,6 +65,11 @@ struct Producer::Impl {
   bool WaitIdle(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu);
 
   const ProducerOptions options;
+  std::string bootstrap;
+  // The last connection error (internal::DescribeConnectionError) and when;
+  // poller thread only.
+  std::string last_connection_error;
+  absl::Time last_connection_error_at = absl::InfinitePast();
   // Set in the constructor, reset only by the destructor after the poller
   // has stopped.
   internal::ClientPtr rk;
@@ -111,8 +116,14 @@ void Producer::Impl::HandleEvent(rd_kafka_event_t* ev) {
                                              "every pending and future record fails with Internal; "
                                              "the producer must be recreated"}});
       } else {
-        internal::LogClientError(rk.get(), rd_kafka_event_error(ev),
-                                 rd_kafka_event_error_string(ev));
+        const char* reason = rd_kafka_event_error_string(ev);
+        internal::LogClientError(rk.get(), rd_kafka_event_error(ev), reason);
+        std::string described =
+            internal::DescribeConnectionError(rd_kafka_event_error(ev), reason ? reason : "");
+        if (!described.empty()) {
+          last_connection_error = std::move(described);
+          last_connection_error_at = absl::Now();
+        }
       }
       break;
     }
@@ -137,11 +148,20 @@ void Producer::Impl::Deliver(const rd_kafka_message_t* m) {
     report.status = internal::DeliveryStatus(m->err, fatal);
     report.possibly_persisted =
         rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED;
-    log::Warning("kafka.delivery_failed", {{"topic", report.topic},
-                                           {"partition", report.partition},
-                                           {"error", rd_kafka_err2name(m->err)},
-                                           {"possibly_persisted", report.possibly_persisted},
-                                           {"bytes", m->len}});
+    // The report's status reaches senders (broker/ingress.cc): it carries no
+    // address. The log line names where and why, for operators: the last
+    // connection error within the record's lifetime.
+    const bool recent = last_connection_error_at >
+                        absl::Now() - absl::Milliseconds(options.message_timeout_ms) -
+                            absl::Seconds(1);
+    log::Warning("kafka.delivery_failed",
+                 {{"topic", report.topic},
+                  {"partition", report.partition},
+                  {"error", rd_kafka_err2name(m->err)},
+                  {"possibly_persisted", report.possibly_persisted},
+                  {"bytes", m->len},
+                  {"bootstrap", bootstrap},
+                  {"last_connection_error", recent ? last_connection_error : std::string()}});
   }
   Finish(rec, report);
 }
@@ -180,6 +200,7 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const ClientConfig& c
   absl::StatusOr<internal::ClientPtr> rk = internal::NewClient(RD_KAFKA_PRODUCER, *std::move(conf));
   if (!rk.ok()) return rk.status();
   auto impl = std::make_unique<Impl>(options, *std::move(rk));
+  impl->bootstrap = config.bootstrap_servers;
   Impl* raw = impl.get();
   impl->poller = std::thread([raw] { raw->PollerLoop(); });
   return std::unique_ptr<Producer>(new Producer(std::move(impl)));

@@ -12,6 +12,7 @@ set -euo pipefail
 : "${BOOTSTRAP:?set BOOTSTRAP=host:port}"
 PREFIX=${PREFIX:-liaison}
 RF=${RF:-3}
+MIN_ISR=${MIN_ISR:-2}   # 1 on a one-node development cluster
 INGRESS_PARTITIONS=${INGRESS_PARTITIONS:-12}   # the policy stage scales with these
 DELIVER_PARTITIONS=${DELIVER_PARTITIONS:-3}
 RETENTION_MS=${RETENTION_MS:-$((400 * 24 * 3600 * 1000))}  # 400 days
@@ -21,7 +22,7 @@ extra=()
 create() {  # name partitions [config...]
   local name=$1 partitions=$2
   shift 2
-  local configs=(--config min.insync.replicas=2 --config unclean.leader.election.enable=false)
+  local configs=(--config min.insync.replicas=$MIN_ISR --config unclean.leader.election.enable=false)
   for c in "$@"; do configs+=(--config "$c"); done
   kafka-topics.sh --bootstrap-server "$BOOTSTRAP" "${extra[@]}" --create --if-not-exists \
     --topic "$name" --partitions "$partitions" --replication-factor "$RF" "${configs[@]}"

@@ -122,4 +122,17 @@ absl::StatusOr<int> TopicPartitionCount(rd_kafka_t* rk, const std::string& topic
   return result;
 }
 
+std::string DrainConnectionErrors(rd_kafka_t* rk) {
+  QueuePtr queue(rd_kafka_queue_get_main(rk));
+  std::string last;
+  while (EventPtr ev{rd_kafka_queue_poll(queue.get(), 0)}) {
+    if (rd_kafka_event_type(ev.get()) != RD_KAFKA_EVENT_ERROR) continue;
+    const rd_kafka_resp_err_t err = rd_kafka_event_error(ev.get());
+    const char* reason = rd_kafka_event_error_string(ev.get());
+    std::string described = DescribeConnectionError(err, reason != nullptr ? reason : "");
+    if (!described.empty()) last = std::move(described);
+  }
+  return last;
+}
+
 }  // namespace liaison::kafka::internal

@@ -81,6 +81,12 @@ int ToMillis(absl::Duration d);
 absl::StatusOr<int> TopicPartitionCount(rd_kafka_t* rk, const std::string& topic,
                                         absl::Duration timeout);
 
+// For clients whose main queue carries error events only (conf made with
+// rd_kafka_conf_set_events(conf, RD_KAFKA_EVENT_ERROR), never polled
+// otherwise): drains the queued errors and returns DescribeConnectionError
+// of the last one that says something about a connection, or "".
+std::string DrainConnectionErrors(rd_kafka_t* rk);
+
 }  // namespace liaison::kafka::internal
 
 #endif  // LIAISON_CONNECTORS_KAFKA_INTERNAL_CLIENT_H_

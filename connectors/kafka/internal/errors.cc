@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace liaison::kafka::internal {
@@ -186,6 +187,46 @@ absl::Status DeliveryStatus(rd_kafka_resp_err_t err, bool fatal) {
   }
   return absl::Status(
       code, absl::StrCat("kafka delivery: ", rd_kafka_err2name(err), ": ", rd_kafka_err2str(err)));
+}
+
+std::string DescribeConnectionError(rd_kafka_resp_err_t err, absl::string_view reason) {
+  const char* cause = nullptr;
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__SSL:
+      cause = "TLS";
+      break;
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+      cause = "authentication";
+      break;
+    case RD_KAFKA_RESP_ERR__RESOLVE:
+      cause = "DNS";
+      break;
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+      // A server that refuses the client's certificate (TLS 1.3: after the
+      // client finished its handshake) shows up as a transport error whose
+      // text carries OpenSSL's alert.
+      if (absl::StrContains(reason, "SSL") || absl::StrContains(reason, "ssl")) {
+        cause = "TLS";
+      } else if (absl::StrContains(reason, "Connection refused")) {
+        cause = "refused";
+      } else {
+        cause = "connection";
+      }
+      break;
+    default:
+      return "";
+  }
+  return absl::StrCat(cause, ": ", reason);
+}
+
+absl::Status WithBootstrap(const absl::Status& status, absl::string_view bootstrap,
+                           absl::string_view connection_error) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(),
+                      absl::StrCat(status.message(), "; bootstrap ", bootstrap,
+                                   connection_error.empty() ? "" : ": last connection error: ",
+                                   connection_error));
 }
 
 }  // namespace liaison::kafka::internal

@@ -7,6 +7,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
@@ -43,6 +45,19 @@ absl::Status ToStatus(rd_kafka_error_t* error, absl::string_view context);
 // keep their specific code. `fatal` = the idempotent producer raised a fatal
 // error: then every failure is Internal.
 absl::Status DeliveryStatus(rd_kafka_resp_err_t err, bool fatal);
+
+// A client's connection-level error (an error event: TLS handshake,
+// refused connection, name resolution...) as "<cause>: <librdkafka's text>",
+// cause one of TLS, authentication, DNS, refused, connection. librdkafka's
+// text names the broker address and, for TLS, OpenSSL's reason (e.g.
+// "certificate verify failed", "alert unknown ca"). Empty for errors that
+// say nothing about a connection (__ALL_BROKERS_DOWN only counts brokers).
+std::string DescribeConnectionError(rd_kafka_resp_err_t err, absl::string_view reason);
+
+// `status` with "; bootstrap <servers>[: last connection error: <error>]"
+// appended (same code): what an operator needs when Kafka cannot be reached.
+absl::Status WithBootstrap(const absl::Status& status, absl::string_view bootstrap,
+                           absl::string_view connection_error);
 
 }  // namespace liaison::kafka::internal
 

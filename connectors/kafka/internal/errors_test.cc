@@ -50,5 +50,34 @@ TEST(KafkaErrors, DeliveryFailuresThatMayPassOnRetryAreUnavailable) {
   EXPECT_TRUE(DeliveryStatus(RD_KAFKA_RESP_ERR_NO_ERROR, true).ok());
 }
 
+TEST(KafkaErrors, ConnectionErrorsNameTheirCause) {
+  EXPECT_EQ(DescribeConnectionError(RD_KAFKA_RESP_ERR__SSL,
+                                    "ssl://127.0.0.1:9093/bootstrap: SSL handshake failed"),
+            "TLS: ssl://127.0.0.1:9093/bootstrap: SSL handshake failed");
+  EXPECT_EQ(DescribeConnectionError(RD_KAFKA_RESP_ERR__TRANSPORT,
+                                    "ssl://127.0.0.1:9093/bootstrap: SSL transport error while "
+                                    "reading: tlsv1 alert unknown ca"),
+            "TLS: ssl://127.0.0.1:9093/bootstrap: SSL transport error while reading: tlsv1 alert "
+            "unknown ca");
+  EXPECT_TRUE(absl::StartsWith(
+      DescribeConnectionError(RD_KAFKA_RESP_ERR__TRANSPORT,
+                              "127.0.0.1:1/bootstrap: Connect to ipv4#127.0.0.1:1 failed: "
+                              "Connection refused"),
+      "refused: "));
+  EXPECT_TRUE(absl::StartsWith(DescribeConnectionError(RD_KAFKA_RESP_ERR__RESOLVE, "x"), "DNS: "));
+  EXPECT_EQ(DescribeConnectionError(RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, "1/1 brokers are down"),
+            "");
+}
+
+TEST(KafkaErrors, WithBootstrapKeepsTheCodeAndAddsTheAddress) {
+  const absl::Status s = WithBootstrap(absl::DeadlineExceededError("kafka metadata: _TIMED_OUT"),
+                                       "127.0.0.1:9093", "TLS: x");
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(s.message(),
+            "kafka metadata: _TIMED_OUT; bootstrap 127.0.0.1:9093: last connection error: TLS: x");
+  EXPECT_EQ(WithBootstrap(absl::UnavailableError("u"), "h:1", "").message(), "u; bootstrap h:1");
+  EXPECT_TRUE(WithBootstrap(absl::OkStatus(), "h:1", "x").ok());
+}
+
 }  // namespace
 }  // namespace liaison::kafka::internal

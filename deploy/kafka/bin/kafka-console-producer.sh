@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# Kafka's kafka-console-producer.sh, from the fetched jars (see kafka-run-class.sh).
+exec "$(dirname "${BASH_SOURCE[0]}")/kafka-run-class.sh" org.apache.kafka.tools.ConsoleProducer "$@"

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# deploy/kafka/topics.sh and acls.sh are idempotent against the real 3-node
+# cluster: the fixture applied them once; a second run succeeds and changes
+# nothing. Also checks what they made: replication 3, min.insync.replicas 2,
+# and per-principal ACLs as Kafka lists them.
+#   topics_acls_test.sh STATE_DIR
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+deploy=$here/../../deploy/kafka
+state=$1
+fail() { echo "FAIL: $*" >&2; exit 1; }
+eval "$("$deploy/cluster.sh" env --state-dir "$state")"
+[[ $RF == 3 && $MIN_ISR == 2 ]] || fail "the fixture cluster is not the 3-node one (RF=$RF)"
+
+acls() { kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$COMMAND_CONFIG" --list; }
+# Blank lines between blocks vary from one listing to the next.
+sorted() { grep -v "^[[:space:]]*$" | sort; }
+topics() { kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --command-config "$COMMAND_CONFIG" --list; }
+acls_listed=$(acls)
+acls_before=$(sorted <<<"$acls_listed")
+topics_before=$(topics | sorted)
+
+"$deploy/topics.sh" DE-BKA NL-NP >"$state/topics-again.log" 2>&1 ||
+  { cat "$state/topics-again.log"; fail "second run of topics.sh"; }
+"$deploy/acls.sh" >"$state/acls-again.log" 2>&1 ||
+  { cat "$state/acls-again.log"; fail "second run of acls.sh"; }
+
+acls_after=$(acls | sorted)
+[[ $acls_after == "$acls_before" ]] ||
+  fail "the second acls.sh run changed the ACLs: $(diff <(echo "$acls_before") <(echo "$acls_after"))"
+[[ $(topics | sorted) == "$topics_before" ]] || fail "the second topics.sh run changed the topics"
+
+for t in ingress audit registry.ids registry.acks registry.sources registry.consents holds \
+  index.deliver deliver.DE-BKA deliver.NL-NP; do
+  grep -qx "liaison.$t" <<<"$topics_before" || fail "topic liaison.$t missing"
+done
+desc=$(kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --command-config "$COMMAND_CONFIG" \
+  --describe --topic liaison.deliver.DE-BKA)
+grep -q "ReplicationFactor: 3" <<<"$desc" || fail "liaison.deliver.DE-BKA is not replicated 3 times: $desc"
+grep -q "min.insync.replicas=2" <<<"$desc" || fail "liaison.deliver.DE-BKA lacks min.insync.replicas=2: $desc"
+grep -q "Isr: [0-9],[0-9],[0-9]" <<<"$desc" || fail "liaison.deliver.DE-BKA has a partition with fewer than 3 in-sync replicas: $desc"
+
+# Who may write deliveries: the policy stage only (super users aside).
+block() { sed -n "/resourceType=$1, name=$2, patternType=PREFIXED/,/^\$/p" <<<"$acls_listed"; }
+deliver=$(block TOPIC 'liaison\.deliver\.')
+grep -q "principal=User:CN=liaison-policy, host=\*, operation=ALL, permissionType=ALLOW" <<<"$(block TOPIC 'liaison\.')" ||
+  fail "no ALL grant on prefix liaison. for the policy stage"
+grep -q "principal=User:CN=liaison-front, host=\*, operation=READ" <<<"$deliver" ||
+  fail "the front door may not read delivery topics"
+if grep -qE "liaison-front.*operation=(WRITE|ALL)" <<<"$deliver"; then
+  fail "the front door may write delivery topics"
+fi
+echo "topics.sh and acls.sh: second run succeeded and changed nothing"
