@@ -9,12 +9,18 @@
 namespace liaison::broker {
 namespace {
 
+// The next time the hold must be worked: the delay's end or the first
+// consent timeout, and in any case the content's erasure time.
 absl::Time Due(const liaison::v1::HeldDelivery& held) {
-  if (held.outcome() == liaison::v1::OUTCOME_DELAY) return FromProto(held.not_before());
   absl::Time due = absl::InfiniteFuture();
-  for (const liaison::v1::PolicyHold& h : held.holds()) {
-    due = std::min(due, FromProto(h.expires_at()));
+  if (held.outcome() == liaison::v1::OUTCOME_DELAY) {
+    due = FromProto(held.not_before());
+  } else {
+    for (const liaison::v1::PolicyHold& h : held.holds()) {
+      due = std::min(due, FromProto(h.expires_at()));
+    }
   }
+  if (held.has_erase_by()) due = std::min(due, FromProto(held.erase_by()));
   return due;
 }
 

@@ -16,6 +16,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "policy/correction.h"
 #include "policy/redact.h"
+#include "policy/retention.h"
 #include "policy/sources.h"
 
 namespace liaison::broker {
@@ -360,6 +361,7 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
   }
   const liaison::v1::Message& message = *verified;
   const liaison::v1::Header& h = message.header();
+  const policy::EraseTime erase = policy::EraseBy(h);
   const std::shared_ptr<const policy::Chain> chain = deps_.chain();
   const policy::Registry& registry = chain->registry();
   const size_t bytes = envelope.message().size();
@@ -526,6 +528,7 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
         *held.mutable_not_before() = ToProto(d.not_before);
         *held.mutable_created_at() = ToProto(now);
         held.set_ingress_partition(ingress_partition);
+        if (erase.at != absl::InfiniteFuture()) *held.mutable_erase_by() = ToProto(erase.at);
         if (d.outcome == liaison::v1::OUTCOME_DELAY) {
           liaison::v1::Notice n =
               notice(liaison::v1::NOTICE_KIND_DELAYED, h.sender(), recipient,
@@ -581,7 +584,8 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
     a.set_policy_version(chain->policy_version());
     a.set_registry_version(registry.version());
     *a.mutable_decided_at() = ToProto(now);
-    if (h.retention().has_erase_by()) *a.mutable_erase_by() = h.retention().erase_by();
+    // The delivery side expires the item then (DP-RET-02), H3 ERASE_BY included.
+    if (erase.at != absl::InfiniteFuture()) *a.mutable_erase_by() = ToProto(erase.at);
     *a.mutable_accepted_at() = ingress.accepted_at();
     return a;
   };
@@ -674,13 +678,10 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
       }
     }
     liaison::v1::RecordedSource stored = SourceBook::ToProto(record);
-    if (h.retention().has_erase_by()) *stored.mutable_erase_by() = h.retention().erase_by();
+    if (erase.at != absl::InfiniteFuture()) *stored.mutable_erase_by() = ToProto(erase.at);
     stored.set_ingress_partition(ingress_partition);
     deps_.sources->Put(std::move(record));
-    deps_.sources->SetExpiry(
-        h.message_id(),
-        {h.retention().has_erase_by() ? FromProto(h.retention().erase_by()) : absl::InfiniteFuture(),
-         ingress_partition, false});
+    deps_.sources->SetExpiry(h.message_id(), {erase.at, ingress_partition, false});
     out.records.push_back({deps_.topics.Sources(), h.message_id(), stored.SerializeAsString(),
                            kafka::kAnyPartition, std::nullopt});
   }

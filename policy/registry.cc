@@ -322,6 +322,7 @@ void Registry::BuildIndexes() {
     deadlines_.urgent_indirect = dur(d.urgent_indirect());
     deadlines_.standard = dur(d.standard());
   }
+  if (proto_.has_max_not_before()) max_not_before_ = dur(proto_.max_not_before());
   if (proto_.has_hold_timeouts()) {
     hold_standard_ = dur(proto_.hold_timeouts().standard());
     hold_urgent_ = dur(proto_.hold_timeouts().urgent());
@@ -430,6 +431,25 @@ absl::Span<const liaison::v1::RetentionLimit* const> Registry::RetentionLimitsFo
     liaison::v1::Kind kind) const {
   if (kind <= 0 || static_cast<size_t>(kind) >= retention_by_kind_.size()) return {};
   return retention_by_kind_[kind];
+}
+
+liaison::v1::EndpointLimits Registry::LimitsFor(absl::string_view endpoint) const {
+  liaison::v1::EndpointLimits out;
+  out.set_max_subscribe_streams(4);
+  out.set_max_send_streams(4);
+  out.set_max_in_flight_bytes(int64_t{64} << 20);
+  out.set_max_explain_per_minute(60);
+  auto apply = [&out](const liaison::v1::EndpointLimits& l) {
+    if (l.max_subscribe_streams() > 0) out.set_max_subscribe_streams(l.max_subscribe_streams());
+    if (l.max_send_streams() > 0) out.set_max_send_streams(l.max_send_streams());
+    if (l.max_in_flight_bytes() > 0) out.set_max_in_flight_bytes(l.max_in_flight_bytes());
+    if (l.max_explain_per_minute() > 0) out.set_max_explain_per_minute(l.max_explain_per_minute());
+  };
+  apply(proto_.default_limits());
+  if (const liaison::v1::Endpoint* e = FindEndpoint(std::string_view(endpoint.data(), endpoint.size()))) {
+    apply(e->limits());
+  }
+  return out;
 }
 
 absl::Duration Registry::HoldTimeout(liaison::v1::Urgency urgency) const {

@@ -125,6 +125,11 @@ class Registry {
   const DeadlinePolicy& deadlines() const { return deadlines_; }
   // 72 h (2 h when URGENT) unless the registry says otherwise.
   absl::Duration HoldTimeout(liaison::v1::Urgency urgency) const;
+  // The front-door limits of `endpoint` (every field set): its own, else the
+  // registry's default_limits, else the built-in defaults.
+  liaison::v1::EndpointLimits LimitsFor(absl::string_view endpoint) const;
+  // DP-HC-04: the longest an H3 NOT_BEFORE may delay delivery.
+  absl::Duration MaxNotBefore() const { return max_not_before_; }
 
   bool IsKnownRestriction(absl::string_view code) const;
 
@@ -163,6 +168,7 @@ class Registry {
   DeadlinePolicy deadlines_;
   absl::Duration hold_standard_ = absl::Hours(72);
   absl::Duration hold_urgent_ = absl::Hours(2);
+  absl::Duration max_not_before_ = absl::Hours(24 * 30);
   int max_linkage_identifiers_ = 20;
   uint32_t linkage_types_ = 0;
   absl::flat_hash_set<std::string> shadow_rules_;

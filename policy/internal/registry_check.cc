@@ -402,7 +402,23 @@ class Checker {
     }
   }
 
+  void Limits(const Path& base, const liaison::v1::EndpointLimits& l) {
+    if (l.max_subscribe_streams() < 0) Add(Child(base, "max_subscribe_streams"), "must not be negative");
+    if (l.max_send_streams() < 0) Add(Child(base, "max_send_streams"), "must not be negative");
+    if (l.max_in_flight_bytes() < 0) Add(Child(base, "max_in_flight_bytes"), "must not be negative");
+    if (l.max_explain_per_minute() < 0) {
+      Add(Child(base, "max_explain_per_minute"), "must not be negative");
+    }
+  }
+
   void Timeouts() {
+    if (r_.has_default_limits()) Limits(P({{"default_limits", -1}}), r_.default_limits());
+    for (int i = 0; i < r_.endpoints_size(); ++i) {
+      if (r_.endpoints(i).has_limits()) {
+        Limits(Child(P({{"endpoints", i}}), "limits"), r_.endpoints(i).limits());
+      }
+    }
+    if (r_.has_max_not_before()) PositiveDuration(P({{"max_not_before", -1}}), r_.max_not_before());
     if (r_.has_hold_timeouts()) {
       const auto& h = r_.hold_timeouts();
       const Path base = P({{"hold_timeouts", -1}});

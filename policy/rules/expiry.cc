@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/proto_time.h"
 #include "policy/internal/text.h"
+#include "policy/retention.h"
 #include "policy/rules/rule_util.h"
 
 namespace liaison::policy::rules {
@@ -16,15 +17,9 @@ Verdict ExpiryRule::Check(const Input& in) const {
     return Verdict::Reject(
         absl::StrCat(kId.value(), ": header.retention.erase_by missing: expiry cannot be checked"));
   }
-  absl::Time erase = FromProto(h.retention().erase_by());
-  absl::string_view source = "erase_by";
-  for (const liaison::v1::Restriction& r : h.handling().restrictions()) {
-    if (r.code() != "ERASE_BY") continue;
-    if (const std::optional<absl::Time> at = RestrictionTime(r); at && *at < erase) {
-      erase = *at;
-      source = "H3 ERASE_BY";
-    }
-  }
+  const EraseTime e = EraseBy(h);
+  const absl::Time erase = e.at;
+  const absl::string_view source(e.source.data(), e.source.size());
   if (in.now < erase) return Verdict::Pass();
   return Verdict::Reject(absl::StrCat(kId.value(), ": ", internal::MessageIdForText(h.message_id()),
                                       " expired before delivery to ", EndpointText(in, Recipient(in)),

@@ -48,7 +48,7 @@ Verdict FurtherPurposeRule::Check(const Input& in) const {
       return out.Reject(absl::StrCat(kId.value(), ": ", EndpointText(in, provider),
                                      " refused purpose ", purposes, " for source ", id));
     }
-    out.Await(provider, liaison::v1::CONSENT_KIND_PROVIDER,
+    out.Await(s, provider, liaison::v1::CONSENT_KIND_PROVIDER,
               absl::StrCat(needed.size() == 1 ? "purpose " : "purposes ", purposes,
                            " not permitted by source ", id, "; consent of ",
                            EndpointText(in, provider), " requested", DeclaredOnlyNote(s)));

@@ -89,11 +89,14 @@ TEST(FurtherPurposeRule, RejectsSourceUnknownToBrokerAndSender) {
   EXPECT_THAT(v.reason, HasSubstr("is unknown to the broker and not described"));
 }
 
-TEST(FurtherPurposeRule, FallsBackToTheSendersDescriptionAndSaysSo) {
+// A source only the sender describes cannot make the broker ask its claimed
+// provider for consent (and park the message): the hold becomes a refusal.
+TEST(FurtherPurposeRule, RefusesInsteadOfHoldingForASourceTheBrokerNeverRecorded) {
   const auto m = NewPurposeMessage();
   const Verdict v = FurtherPurposeRule().Check(scenario::InputFor(m, "ES-PN"));
-  EXPECT_EQ(v.kind, VerdictKind::kHold);
+  EXPECT_EQ(v.kind, VerdictKind::kReject);
   EXPECT_THAT(v.reason, HasSubstr("described by the sender in header.provenance.sources only"));
+  EXPECT_THAT(v.reason, HasSubstr("the broker never forwarded source"));
 }
 
 TEST(FurtherPurposeRule, SendingBackToTheProviderNeedsNothing) {

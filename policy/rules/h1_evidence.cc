@@ -41,7 +41,7 @@ Verdict H1EvidenceRule::Check(const Input& in) const {
       return out.Reject(absl::StrCat(kId.value(), ": ", EndpointText(in, provider),
                                      " refused use as evidence of H1 ", id));
     }
-    out.Await(provider, liaison::v1::CONSENT_KIND_PROVIDER,
+    out.Await(s, provider, liaison::v1::CONSENT_KIND_PROVIDER,
               absl::StrCat(where, " derives from H1 ", id, " of ", EndpointText(in, provider),
                            "; consent requested", DeclaredOnlyNote(s)));
     return true;

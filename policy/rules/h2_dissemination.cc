@@ -40,7 +40,7 @@ Verdict H2DisseminationRule::Check(const Input& in) const {
                                      " refused passing H2 ", id, " to ",
                                      EndpointText(in, Recipient(in))));
     }
-    out.Await(
+    out.Await(s, 
         provider, liaison::v1::CONSENT_KIND_PROVIDER,
         absl::StrCat(id, " is H2 from ", EndpointText(in, provider), "; ",
                      EndpointText(in, Recipient(in)), " is not an original addressee; consent of ",

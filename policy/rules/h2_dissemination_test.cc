@@ -81,7 +81,7 @@ TEST(H2DisseminationRule, NeverEchoesAnUnregisteredProviderTheSenderDeclared) {
   auto m = scenario::Ac07DerivedFromH2();
   m.mutable_header()->mutable_provenance()->mutable_sources(0)->set_provider("ZZTEST-ELENA");
   const Verdict v = H2DisseminationRule().Check(scenario::InputFor(m, "ES-PN"));
-  EXPECT_EQ(v.kind, VerdictKind::kHold);
+  EXPECT_EQ(v.kind, VerdictKind::kReject);  // declared only: no hold on an invented provider
   EXPECT_THAT(v.reason, HasSubstr("is H2 from <unregistered endpoint>"));
   EXPECT_THAT(v.reason, Not(HasSubstr("ZZTEST")));
 }

@@ -68,6 +68,11 @@ Verdict H3RestrictionsRule::Check(const Input& in) const {
       } else if (code == "ERASE_BY") {
         (*oblige(code, "erase by the time in params.at")->mutable_params())["at"] =
             absl::FormatTime(absl::RFC3339_sec, *at, absl::UTCTimeZone());
+      } else if (*at > in.now + in.registry->MaxNotBefore()) {
+        rejects.push_back(absl::StrCat(path, " NOT_BEFORE lies ",
+                                       absl::FormatDuration(absl::Trunc(*at - in.now, absl::Hours(1))),
+                                       " ahead; the registry allows at most ",
+                                       absl::FormatDuration(in.registry->MaxNotBefore())));
       } else if (in.now < *at) {
         delay_until = std::max(delay_until, *at);
       }
@@ -77,6 +82,23 @@ Verdict H3RestrictionsRule::Check(const Input& in) const {
       oblige(code, absl::StrCat("observe the provider's free-text condition in ", path));
     } else {
       oblige(code, absl::StrCat("provider restriction ", code, " applies"));
+    }
+  }
+  // A delay that ends when the content must already be erased can never be
+  // delivered: refuse it now rather than hold it until it expires.
+  if (delay_until > in.now) {
+    absl::Time erase = in.message->header().retention().has_erase_by()
+                           ? FromProto(in.message->header().retention().erase_by())
+                           : absl::InfiniteFuture();
+    for (const liaison::v1::Restriction& r : handling.restrictions()) {
+      if (r.code() != "ERASE_BY") continue;
+      if (const std::optional<absl::Time> at = RestrictionTime(r)) erase = std::min(erase, *at);
+    }
+    if (delay_until >= erase) {
+      rejects.push_back(absl::StrCat("restriction NOT_BEFORE (", internal::FormatMinute(delay_until),
+                                     ") is not before the erasure time (",
+                                     internal::FormatMinute(erase),
+                                     "): the message could never be delivered"));
     }
   }
   if (!rejects.empty()) {

@@ -6,7 +6,10 @@
 // otherwise. ERASE_BY (params.at, RFC 3339): obligation; DP-RET-02 also
 // expires the message then. NOT_BEFORE (params.at): DELAY until then.
 // REJECT: unknown code (quoted only when code-shaped), missing/invalid
-// params.at, H3 without restrictions.
+// params.at, H3 without restrictions, a NOT_BEFORE further ahead than the
+// registry's max_not_before (default 30 days), a NOT_BEFORE at or after the
+// message's erasure time (retention.erase_by or an H3 ERASE_BY): it could
+// never be delivered.
 #ifndef LIAISON_POLICY_RULES_H3_RESTRICTIONS_H_
 #define LIAISON_POLICY_RULES_H3_RESTRICTIONS_H_
 

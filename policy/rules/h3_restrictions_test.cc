@@ -1,5 +1,6 @@
 #include "policy/rules/h3_restrictions.h"
 
+#include "base/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "policy/testing/scenario.h"
@@ -33,6 +34,31 @@ TEST(H3RestrictionsRule, DelaysUntilNotBefore) {
   EXPECT_EQ(v.kind, VerdictKind::kDelay);
   EXPECT_EQ(v.until, T0() + absl::Hours(6));
   EXPECT_THAT(v.reason, HasSubstr("until 2026-05-04T15:00Z"));
+}
+
+TEST(H3RestrictionsRule, RejectsANotBeforeBeyondTheRegistryMaximum) {
+  auto m = scenario::Ac09NotBefore();
+  (*m.mutable_header()->mutable_handling()->mutable_restrictions(0)->mutable_params())["at"] =
+      absl::FormatTime(absl::RFC3339_sec, T0() + absl::Hours(24 * 31), absl::UTCTimeZone());
+  *m.mutable_header()->mutable_retention()->mutable_erase_by() =
+      liaison::ToProto(T0() + absl::Hours(24 * 90));
+  const Verdict v = H3RestrictionsRule().Check(scenario::InputFor(m, "NL-NP"));
+  EXPECT_EQ(v.kind, VerdictKind::kReject);
+  EXPECT_THAT(v.reason, HasSubstr("NOT_BEFORE lies 744h ahead; the registry allows at most 720h"));
+}
+
+TEST(H3RestrictionsRule, RejectsANotBeforeThatEndsAfterTheErasureTime) {
+  auto m = scenario::Ac09NotBefore();  // NOT_BEFORE T0+6h
+  *m.mutable_header()->mutable_retention()->mutable_erase_by() = liaison::ToProto(T0() + absl::Hours(5));
+  const Verdict v = H3RestrictionsRule().Check(scenario::InputFor(m, "NL-NP"));
+  EXPECT_EQ(v.kind, VerdictKind::kReject);
+  EXPECT_THAT(v.reason, HasSubstr("could never be delivered"));
+  auto* r = m.mutable_header()->mutable_handling()->add_restrictions();
+  r->set_code("ERASE_BY");
+  (*r->mutable_params())["at"] =
+      absl::FormatTime(absl::RFC3339_sec, T0() + absl::Hours(4), absl::UTCTimeZone());
+  *m.mutable_header()->mutable_retention()->mutable_erase_by() = liaison::ToProto(T0() + absl::Hours(48));
+  EXPECT_EQ(H3RestrictionsRule().Check(scenario::InputFor(m, "NL-NP")).kind, VerdictKind::kReject);
 }
 
 TEST(H3RestrictionsRule, PassesOnceNotBeforeHasPassed) {

@@ -65,7 +65,7 @@ Verdict JitReuseRule::Check(const Input& in) const {
           absl::StrCat(kId.value(), ": ", origin, " refused reuse of ", jit->id(), " source ", id));
     }
     const absl::string_view where = s.used_in().empty() ? id : s.used_in();
-    out.Await(origin, liaison::v1::CONSENT_KIND_JIT_REUSE,
+    out.Await(s, origin, liaison::v1::CONSENT_KIND_JIT_REUSE,
               absl::StrCat(where, " from ", jit->id(), " obtained in ", country,
                            " is reused outside the JIT; consent of ", origin, " requested",
                            DeclaredOnlyNote(s)));

@@ -19,7 +19,8 @@ Verdict OnwardTransferRule::Check(const Input& in) const {
   if (!p.sender->third_country()) return Verdict::NotApplicable();
   const liaison::v1::Header& h = in.message->header();
   SourceConsentVerdict out(kId);
-  auto consider = [&](absl::string_view party, absl::string_view source_id, absl::string_view what,
+  auto consider = [&](const ResolvedSource* source, absl::string_view party,
+                      absl::string_view source_id, absl::string_view what,
                       const google::protobuf::RepeatedPtrField<std::string>& had_it) {
     if (party.empty()) return true;
     const EndpointEntry* e = in.registry->FindEntry(party);
@@ -40,12 +41,16 @@ Verdict OnwardTransferRule::Check(const Input& in) const {
       return out.Reject(absl::StrCat(kId.value(), ": ", e->id(), " refused onward transfer of ",
                                      what, " to ", EndpointText(in, Recipient(in))));
     }
-    out.Await(
-        party, liaison::v1::CONSENT_KIND_TRANSFER_AUTHORISATION,
-        absl::StrCat("onward transfer of EU-origin ", what, " needs ", e->id(), " authorisation"));
+    const std::string reason =
+        absl::StrCat("onward transfer of EU-origin ", what, " needs ", e->id(), " authorisation");
+    if (source != nullptr) {
+      out.Await(*source, party, liaison::v1::CONSENT_KIND_TRANSFER_AUTHORISATION, reason);
+    } else {
+      out.Await(party, liaison::v1::CONSENT_KIND_TRANSFER_AUTHORISATION, reason);
+    }
     return true;
   };
-  bool go_on = consider(h.provenance().original_provider(), {}, "content",
+  bool go_on = consider(nullptr, h.provenance().original_provider(), {}, "content",
                         h.provenance().source_recipients());
   if (go_on) {
     ForEachSource(in, [&](const ResolvedSource& s) {
@@ -55,7 +60,7 @@ Verdict OnwardTransferRule::Check(const Input& in) const {
                                        " is unknown to the broker and not described in "
                                        "header.provenance.sources; its origin cannot be checked"));
       }
-      return consider(s.original_provider(), s.message_id, internal::MessageIdForText(s.message_id),
+      return consider(&s, s.original_provider(), s.message_id, internal::MessageIdForText(s.message_id),
                       s.ref->original_recipients());
     });
   }

@@ -326,6 +326,18 @@ void SourceConsentVerdict::Await(absl::string_view awaiting, liaison::v1::Consen
   holds_.push_back(HoldRequest{std::string(awaiting), kind});
 }
 
+void SourceConsentVerdict::Await(const ResolvedSource& source, absl::string_view awaiting,
+                                 liaison::v1::ConsentKind kind, absl::string_view reason) {
+  if (source.declared_only() && reject_.empty()) {
+    reject_ = absl::StrCat(rule_.value(), ": ", reason,
+                           "; refused instead: the broker never forwarded source ",
+                           internal::MessageIdForText(source.message_id),
+                           ", and consent is requested only for sources it recorded");
+    return;
+  }
+  Await(awaiting, kind, reason);
+}
+
 Verdict SourceConsentVerdict::Finish() && {
   if (!reject_.empty()) return Verdict::Reject(std::move(reject_));
   if (!holds_.empty()) {

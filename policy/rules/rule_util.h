@@ -14,6 +14,7 @@
 #include "policy/internal/text.h"
 #include "policy/registry.h"
 #include "policy/rule_id.h"
+#include "policy/sources.h"
 #include "policy/verdict.h"
 
 namespace liaison::policy::rules {
@@ -94,6 +95,12 @@ class SourceConsentVerdict {
   // Waits for a `kind` consent of `awaiting`; `reason` joins the others as
   // "<rule>: <reason>; <reason>...".
   void Await(absl::string_view awaiting, liaison::v1::ConsentKind kind, absl::string_view reason);
+  // The same for a hold caused by `source`, except that a source the broker
+  // never recorded (described by the sender only) rejects instead: a sender
+  // cannot make the broker ask another endpoint for consent, and park the
+  // message, by inventing a source.
+  void Await(const ResolvedSource& source, absl::string_view awaiting,
+             liaison::v1::ConsentKind kind, absl::string_view reason);
   // REJECT if refused, else HOLD for every awaited consent, else PASS or
   // NOT_APPLICABLE.
   Verdict Finish() &&;

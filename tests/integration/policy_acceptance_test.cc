@@ -463,6 +463,30 @@ TEST(BrokerAcceptance, AConsentAddressedToNobodyIsAudited) {
   EXPECT_TRUE(net.WaitDecided(approval.header().message_id()));
 }
 
+// A held copy does not outlive its content: at erase_by the hold ends with
+// a DP-RET-02 non-delivery notice, long before the 72 h consent timeout.
+TEST(BrokerAcceptance, AHeldMessageIsErasedAtItsEraseByAndTheSenderIsTold) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"NL-NP", "ES-PN"});
+  ASSERT_TRUE(net.Send(M700()).ok());
+  ASSERT_NE(net.Delivery("NL-NP", sc::Ac07SourceId()), nullptr);
+  Message derived = sc::Ac07DerivedFromH2(sc::FixedId(74));
+  auto* retention = derived.mutable_header()->mutable_retention();
+  *retention->mutable_review_by() = liaison::ToProto(sc::T0() + absl::Minutes(30));
+  *retention->mutable_erase_by() = liaison::ToProto(sc::T0() + absl::Hours(1));
+  const std::string id = derived.header().message_id();
+  ASSERT_TRUE(net.Send(derived).ok());
+  ASSERT_NE(net.Notice("NL-NP", liaison::v1::NOTICE_KIND_HELD, id, "ES-PN"), nullptr);
+
+  net.clock().Advance(absl::Hours(1) + absl::Minutes(1));
+  const liaison::v1::Notice* gone =
+      net.Notice("NL-NP", liaison::v1::NOTICE_KIND_NON_DELIVERY, id, "ES-PN");
+  ASSERT_NE(gone, nullptr);
+  EXPECT_TRUE(Contains(RuleIds(*gone), "DP-RET-02"));
+  net.ExpectNoDelivery("ES-PN", id, "LV-VP");
+}
+
 TEST(BrokerAcceptance, Ac07RefusalOrTimeoutBecomesANonDeliveryNotice) {
   Network net;
   ASSERT_TRUE(net.ok());
