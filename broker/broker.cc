@@ -247,12 +247,35 @@ absl::Status Broker::Impl::LoadCrl() {
   crl_mtime = ModifiedAt(config.crl_path);
   LIAISON_ASSIGN_OR_RETURN(std::shared_ptr<const certs::TrustStore> trust,
                            certs::TrustStore::Load(config.ca_path, config.crl_path));
+  if (verifier != nullptr && trust->crl_number() < verifier->trust_store()->crl_number()) {
+    // An older CRL would un-revoke certificates: keep the one in force.
+    return absl::FailedPreconditionError(absl::StrCat(
+        config.crl_path, ": CRL number ", trust->crl_number(), " is lower than ",
+        verifier->trust_store()->crl_number(), ", the one in force; refusing a rollback"));
+  }
+  if (absl::Now() >= trust->crl_next_update()) {
+    log::Error("broker.crl_stale",
+               {{"crl_number", trust->crl_number()},
+                {"next_update", absl::FormatTime(absl::RFC3339_sec, trust->crl_next_update(),
+                                                 absl::UTCTimeZone())},
+                {"policy", config.crl_expired == CrlExpiredPolicy::kRefuse
+                               ? "refusing new endpoint connections"
+                               : "accepting (--crl-expired=warn)"}});
+  }
   if (verifier == nullptr) {
     verifier = std::make_unique<certs::Verifier>(trust);
     peers = std::make_unique<PeerAuthenticator>(trust);
+    peers->SetCrlExpiredPolicy(config.crl_expired);
   } else {
     verifier->SetTrustStore(trust);
     peers->SetTrustStore(trust);
+  }
+  // Streams opened with a certificate this CRL revokes end now, not at the
+  // client's next reconnect.
+  if (exchange != nullptr) {
+    if (int ended = exchange->EndRevokedStreams(*trust); ended > 0) {
+      log::Warning("broker.revoked_streams_ended", {{"streams", ended}});
+    }
   }
   log::Info("broker.crl_loaded", {{"crl_number", trust->crl_number()}});
   return absl::OkStatus();
@@ -474,6 +497,9 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   sub.observer = b.config.observer;
   ExchangeOptions exchange;
   exchange.observer = b.config.observer;
+  exchange.limits = [&b](const std::string& endpoint) {
+    return b.Chain()->registry().LimitsFor(endpoint);
+  };
   exchange.explain = [&b](const liaison::v1::ExplainRequest& request,
                           const std::string& peer) { return b.Explain(request, peer); };
   b.exchange = std::make_unique<ExchangeService>(b.ingress.get(), b.peers.get(), sub, exchange);

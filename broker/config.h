@@ -13,6 +13,9 @@
 
 namespace liaison::broker {
 
+// What a stale CRL (past its nextUpdate) means for new connections.
+enum class CrlExpiredPolicy { kRefuse, kWarn };
+
 // How the operators' HTTP server (dashboard, /metrics, /api/*) is protected.
 enum class HttpSecurity {
   // Plain HTTP in the embedded development mode on a loopback address,
@@ -35,8 +38,14 @@ struct BrokerConfig {
   std::string crl_path;
   std::string cert_path;
   std::string key_path;
-  // How often the CRL file is re-read (0 = never).
+  // How often the CRL file is re-read (0 = never). A reload ends open
+  // streams of certificates it revokes; a CRL with a lower CRL number than
+  // the one in force is refused (no rollback).
   absl::Duration crl_refresh = absl::Seconds(10);
+  // Past the CRL's nextUpdate: refuse new endpoint connections (default,
+  // fail closed) or only report it loudly. Operators can still connect to
+  // the admin API and dashboard either way, to see what is wrong.
+  CrlExpiredPolicy crl_expired = CrlExpiredPolicy::kRefuse;
 
   // The registry (text-format liaison.v1.Registry). Re-read when the file
   // changes (checked every registry_refresh) and on ReloadRegistry().

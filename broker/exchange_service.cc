@@ -21,8 +21,11 @@ using liaison::v1::SubscribeResponse;
 // lock and started after it is released.
 class SendStreamReactor final : public grpc::ServerBidiReactor<SignedEnvelope, SendResult> {
  public:
-  SendStreamReactor(ExchangeService* service, std::string peer_id)
-      : service_(service), peer_id_(std::move(peer_id)), state_(std::make_shared<State>()) {
+  SendStreamReactor(ExchangeService* service, std::string peer_id, uint64_t stream)
+      : service_(service),
+        peer_id_(std::move(peer_id)),
+        stream_(stream),
+        state_(std::make_shared<State>()) {
     state_->reactor = this;
     StartRead(&request_);
   }
@@ -35,6 +38,22 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<SignedEnvelope, S
       return;
     }
     const uint64_t sequence = next_sequence_++;
+    const int64_t bytes = static_cast<int64_t>(request_.ByteSizeLong());
+    if (absl::Status s = service_->TakeBytes(peer_id_, bytes); !s.ok()) {
+      // Refused before anything was accepted: answered like any refusal.
+      SendResult out;
+      out.set_code(static_cast<int32_t>(s.code()));
+      out.set_error(std::string(s.message()));
+      out.set_sequence(sequence);
+      {
+        absl::MutexLock lock(&state_->mu);
+        ++state_->in_flight;
+      }
+      state_->Deliver(std::move(out));
+      request_.Clear();
+      StartRead(&request_);
+      return;
+    }
     bool read_more;
     {
       absl::MutexLock lock(&state_->mu);
@@ -44,7 +63,9 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<SignedEnvelope, S
     }
     service_->ingress()->Submit(
         std::move(request_), peer_id_,
-        [state = state_, sequence](absl::StatusOr<SendResult> result) {
+        [state = state_, sequence, service = service_, endpoint = peer_id_,
+         bytes](absl::StatusOr<SendResult> result) {
+          service->ReleaseBytes(endpoint, bytes);
           SendResult out;
           if (result.ok()) {
             out = std::move(*result);
@@ -68,6 +89,7 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<SignedEnvelope, S
   }
 
   void OnDone() override {
+    service_->ForgetStream(stream_);
     {
       absl::MutexLock lock(&state_->mu);
       state_->reactor = nullptr;
@@ -143,6 +165,7 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<SignedEnvelope, S
 
   ExchangeService* const service_;
   const std::string peer_id_;
+  const uint64_t stream_;
   std::shared_ptr<State> state_;
   SignedEnvelope request_;
   uint64_t next_sequence_ = 0;
@@ -154,8 +177,8 @@ class SubscribeReactor final
     : public grpc::ServerBidiReactor<SubscribeRequest, SubscribeResponse>,
       public SubscriptionSink {
  public:
-  SubscribeReactor(ExchangeService* service, std::string endpoint)
-      : service_(service), endpoint_(std::move(endpoint)) {
+  SubscribeReactor(ExchangeService* service, std::string endpoint, uint64_t stream)
+      : service_(service), endpoint_(std::move(endpoint)), stream_(stream) {
     StartRead(&request_);
   }
 
@@ -224,6 +247,7 @@ class SubscribeReactor final
   void OnCancel() override { End(absl::CancelledError("cancelled")); }
 
   void OnDone() override {
+    service_->ForgetStream(stream_);
     if (subscription_ != nullptr) subscription_->Stop();
     delete this;
   }
@@ -239,6 +263,7 @@ class SubscribeReactor final
 
   ExchangeService* const service_;
   const std::string endpoint_;
+  const uint64_t stream_;
   SubscribeRequest request_;
   std::shared_ptr<Subscription> subscription_;  // only touched by reads and OnDone
 
@@ -281,8 +306,16 @@ grpc::ServerUnaryReactor* ExchangeService::Send(grpc::CallbackServerContext* con
     reactor->Finish(ToGrpc(peer.status()));
     return reactor;
   }
+  const int64_t bytes = static_cast<int64_t>(request->ByteSizeLong());
+  if (absl::Status s = TakeBytes(peer->id, bytes); !s.ok()) {
+    ReportRpc("liaison.v1.Exchange/Send", s.code());
+    reactor->Finish(ToGrpc(s));
+    return reactor;
+  }
   ingress_->Submit(*request, peer->id,
-                   [this, reactor, response](absl::StatusOr<SendResult> result) {
+                   [this, reactor, response, bytes, endpoint = peer->id](
+                       absl::StatusOr<SendResult> result) {
+                     ReleaseBytes(endpoint, bytes);
                      ReportRpc("liaison.v1.Exchange/Send", result.status().code());
                      if (!result.ok()) {
                        reactor->Finish(ToGrpc(result.status()));
@@ -302,7 +335,12 @@ grpc::ServerBidiReactor<SignedEnvelope, SendResult>* ExchangeService::SendStream
     return new RejectingBidiReactor<SignedEnvelope, SendResult>(
         this, "liaison.v1.Exchange/SendStream", peer.status());
   }
-  return new SendStreamReactor(this, peer->id);
+  absl::StatusOr<uint64_t> stream = OpenStream(context, *peer, StreamKind::kSend);
+  if (!stream.ok()) {
+    return new RejectingBidiReactor<SignedEnvelope, SendResult>(
+        this, "liaison.v1.Exchange/SendStream", stream.status());
+  }
+  return new SendStreamReactor(this, peer->id, *stream);
 }
 
 grpc::ServerBidiReactor<SubscribeRequest, SubscribeResponse>* ExchangeService::Subscribe(
@@ -313,7 +351,12 @@ grpc::ServerBidiReactor<SubscribeRequest, SubscribeResponse>* ExchangeService::S
     return new RejectingBidiReactor<SubscribeRequest, SubscribeResponse>(
         this, "liaison.v1.Exchange/Subscribe", peer.status());
   }
-  return new SubscribeReactor(this, peer->id);
+  absl::StatusOr<uint64_t> stream = OpenStream(context, *peer, StreamKind::kSubscribe);
+  if (!stream.ok()) {
+    return new RejectingBidiReactor<SubscribeRequest, SubscribeResponse>(
+        this, "liaison.v1.Exchange/Subscribe", stream.status());
+  }
+  return new SubscribeReactor(this, peer->id, *stream);
 }
 
 grpc::ServerUnaryReactor* ExchangeService::Explain(grpc::CallbackServerContext* context,
@@ -323,6 +366,7 @@ grpc::ServerUnaryReactor* ExchangeService::Explain(grpc::CallbackServerContext* 
   absl::StatusOr<certs::Identity> peer =
       peers_->Authenticate(*context, certs::Role::kEndpointTls);
   absl::Status status = peer.status();
+  if (status.ok()) status = TakeExplain(peer->id);
   if (status.ok() && !options_.explain) {
     status = absl::UnimplementedError("explain is not served by this node");
   }
@@ -338,6 +382,95 @@ grpc::ServerUnaryReactor* ExchangeService::Explain(grpc::CallbackServerContext* 
   ReportRpc("liaison.v1.Exchange/Explain", status.code());
   reactor->Finish(ToGrpc(status));
   return reactor;
+}
+
+liaison::v1::EndpointLimits ExchangeService::LimitsOf(const std::string& endpoint) const {
+  if (options_.limits) return options_.limits(endpoint);
+  // The built-in defaults of policy::Registry::LimitsFor.
+  liaison::v1::EndpointLimits l;
+  l.set_max_subscribe_streams(4);
+  l.set_max_send_streams(4);
+  l.set_max_in_flight_bytes(int64_t{64} << 20);
+  l.set_max_explain_per_minute(60);
+  return l;
+}
+
+absl::StatusOr<uint64_t> ExchangeService::OpenStream(grpc::CallbackServerContext* context,
+                                                     const certs::Identity& peer, StreamKind kind) {
+  const liaison::v1::EndpointLimits limits = LimitsOf(peer.id);
+  const int max = kind == StreamKind::kSubscribe ? limits.max_subscribe_streams()
+                                                 : limits.max_send_streams();
+  absl::MutexLock lock(&streams_mu_);
+  int open = 0;
+  for (const auto& [token, s] : streams_) open += s.endpoint == peer.id && s.kind == kind ? 1 : 0;
+  if (open >= max) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        peer.id, " already has ", open, kind == StreamKind::kSubscribe ? " Subscribe" : " SendStream",
+        " streams open; the registry limit is ",
+        kind == StreamKind::kSubscribe ? "max_subscribe_streams " : "max_send_streams ", max));
+  }
+  const uint64_t token = ++next_stream_;
+  streams_.emplace(token, Stream{context, peer.id, peer.serial_hex, kind});
+  return token;
+}
+
+absl::Status ExchangeService::TakeBytes(const std::string& endpoint, int64_t bytes) {
+  const int64_t max = LimitsOf(endpoint).max_in_flight_bytes();
+  absl::MutexLock lock(&streams_mu_);
+  int64_t& in_flight = in_flight_bytes_[endpoint];
+  if (in_flight > 0 && in_flight + bytes > max) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        endpoint, " has ", in_flight, " envelope bytes being accepted; the registry limit is "
+        "max_in_flight_bytes ", max, ": wait for answers, then send again"));
+  }
+  in_flight += bytes;
+  return absl::OkStatus();
+}
+
+void ExchangeService::ReleaseBytes(const std::string& endpoint, int64_t bytes) {
+  absl::MutexLock lock(&streams_mu_);
+  auto it = in_flight_bytes_.find(endpoint);
+  if (it == in_flight_bytes_.end()) return;
+  it->second -= bytes;
+  if (it->second <= 0) in_flight_bytes_.erase(it);
+}
+
+absl::Status ExchangeService::TakeExplain(const std::string& endpoint) {
+  const int max = LimitsOf(endpoint).max_explain_per_minute();
+  const int64_t minute = absl::ToUnixSeconds(absl::Now()) / 60;
+  absl::MutexLock lock(&streams_mu_);
+  auto& [at, count] = explains_[endpoint];
+  if (at != minute) {
+    at = minute;
+    count = 0;
+  }
+  if (count >= max) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        endpoint, " made ", count, " Explain calls this minute; the registry limit is "
+        "max_explain_per_minute ", max));
+  }
+  ++count;
+  return absl::OkStatus();
+}
+
+void ExchangeService::ForgetStream(uint64_t token) {
+  absl::MutexLock lock(&streams_mu_);
+  streams_.erase(token);
+}
+
+int ExchangeService::EndRevokedStreams(const certs::TrustStore& trust) {
+  int ended = 0;
+  // Under the lock: a reactor forgets its stream in OnDone, before its
+  // context goes, so every context here is still alive. TryCancel is
+  // thread-safe and only schedules OnCancel/OnDone.
+  absl::MutexLock lock(&streams_mu_);
+  for (auto& [token, s] : streams_) {
+    if (!trust.IsRevoked(s.serial_hex)) continue;
+    s.context->TryCancel();
+    ++ended;
+    log::Warning("exchange.stream_revoked", {{"endpoint", s.endpoint}, {"serial", s.serial_hex}});
+  }
+  return ended;
 }
 
 std::shared_ptr<Subscription> ExchangeService::StartSubscription(const std::string& endpoint,

@@ -90,6 +90,15 @@ int main(int argc, char** argv) {
               {"tls", liaison::broker::HttpSecurity::kTls},
               {"plain", liaison::broker::HttpSecurity::kPlain}},
           CLI::ignore_case));
+  liaison::broker::CrlExpiredPolicy crl_expired = liaison::broker::CrlExpiredPolicy::kRefuse;
+  app.add_option("--crl-expired", crl_expired,
+                 "Past the CRL's nextUpdate: refuse (default: new endpoint connections are "
+                 "refused until a current CRL is loaded) or warn (accept, log loudly)")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, liaison::broker::CrlExpiredPolicy>{
+              {"refuse", liaison::broker::CrlExpiredPolicy::kRefuse},
+              {"warn", liaison::broker::CrlExpiredPolicy::kWarn}},
+          CLI::ignore_case));
   app.add_flag("!--no-mint-dev-pki", mint,
                "Do not mint a development PKI when the PKI folder is missing");
   CLI11_PARSE(app, argc, argv);
@@ -114,6 +123,7 @@ int main(int argc, char** argv) {
   config.listen_address = listen;
   config.ca_path = pki_dir + "/ca.pem";
   config.crl_path = pki_dir + "/crl.pem";
+  config.crl_expired = crl_expired;
   config.cert_path = pki_dir + "/broker/tls.pem";
   config.key_path = pki_dir + "/broker/tls.key";
   config.registry_path = registry;

@@ -37,6 +37,16 @@ absl::StatusOr<certs::Identity> PeerAuthenticator::AuthenticatePem(const std::st
   {
     absl::MutexLock lock(&mu_);
     trust = trust_;
+  }
+  if (role != certs::Role::kOperator && now >= trust->crl_next_update() &&
+      crl_expired_.load() == CrlExpiredPolicy::kRefuse) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "the network CRL is stale (nextUpdate ",
+        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", trust->crl_next_update(), absl::UTCTimeZone()),
+        "): new connections are refused until the operators load a current CRL"));
+  }
+  {
+    absl::MutexLock lock(&mu_);
     auto it = cache_.find(pem);
     if (it != cache_.end() && it->second.role == role) {
       const certs::Identity& id = it->second;

@@ -6,12 +6,14 @@
 #ifndef LIAISON_BROKER_PEER_H_
 #define LIAISON_BROKER_PEER_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "broker/config.h"
 #include "certs/certificate.h"
 #include "certs/trust_store.h"
 #include "grpcpp/server_context.h"
@@ -23,6 +25,10 @@ class PeerAuthenticator {
   explicit PeerAuthenticator(std::shared_ptr<const certs::TrustStore> trust);
 
   void SetTrustStore(std::shared_ptr<const certs::TrustStore> trust) ABSL_LOCKS_EXCLUDED(mu_);
+  // kRefuse: past the CRL's nextUpdate, endpoint certificates (TLS) are
+  // refused with Unauthenticated naming the stale CRL; operator
+  // certificates still pass. kWarn: accepted (the broker logs the stale CRL).
+  void SetCrlExpiredPolicy(CrlExpiredPolicy policy) { crl_expired_ = policy; }
 
   // Unauthenticated: no client certificate, or one that is revoked, expired
   // or not issued by the network CA. PermissionDenied: a valid certificate of
@@ -37,6 +43,7 @@ class PeerAuthenticator {
       ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  std::atomic<CrlExpiredPolicy> crl_expired_{CrlExpiredPolicy::kRefuse};
   mutable absl::Mutex mu_;
   std::shared_ptr<const certs::TrustStore> trust_ ABSL_GUARDED_BY(mu_);
   mutable absl::flat_hash_map<std::string, certs::Identity> cache_ ABSL_GUARDED_BY(mu_);

@@ -1,5 +1,7 @@
 #include "certs/trust_store.h"
 
+#include "absl/time/civil_time.h"
+
 #include <openssl/bio.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
@@ -38,6 +40,7 @@ struct TrustStore::Impl {
   SslUniquePtr<X509_STORE> store;
   absl::flat_hash_set<std::string> revoked;  // SerialHex form
   long crl_number = 0;
+  absl::Time crl_next_update = absl::InfiniteFuture();
 };
 
 namespace {
@@ -64,6 +67,7 @@ absl::StatusOr<std::vector<SslUniquePtr<X509>>> ReadPemCertificates(std::string_
 struct ParsedCrl {
   absl::flat_hash_set<std::string> revoked;
   long number = 0;
+  absl::Time next_update = absl::InfiniteFuture();
 };
 
 absl::StatusOr<ParsedCrl> ParseCrl(std::string_view crl_pem, absl::string_view label,
@@ -116,6 +120,17 @@ absl::StatusOr<ParsedCrl> ParseCrl(std::string_view crl_pem, absl::string_view l
       return Invalid(label, "CRL number out of range");
     }
     parsed.number = static_cast<long>(value);
+  }
+  if (const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get()); next != nullptr) {
+    struct tm tm {};
+    if (ASN1_TIME_to_tm(next, &tm) != 1) {
+      ClearSslErrors();
+      return Invalid(label, "CRL nextUpdate is malformed");
+    }
+    parsed.next_update = absl::FromCivil(
+        absl::CivilSecond(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                          tm.tm_sec),
+        absl::UTCTimeZone());
   }
   ClearSslErrors();
   return parsed;
@@ -224,6 +239,7 @@ absl::StatusOr<std::unique_ptr<TrustStore::Impl>> BuildImpl(std::string_view ca_
     LIAISON_ASSIGN_OR_RETURN(ParsedCrl crl, ParseCrl(crl_pem, crl_label, *ca));
     impl->revoked = std::move(crl.revoked);
     impl->crl_number = crl.number;
+    impl->crl_next_update = crl.next_update;
   }
   return impl;
 }
@@ -320,5 +336,7 @@ bool TrustStore::IsRevoked(std::string_view serial_hex) const {
 const std::string& TrustStore::ca_pem() const { return impl_->ca_pem; }
 
 long TrustStore::crl_number() const { return impl_->crl_number; }
+
+absl::Time TrustStore::crl_next_update() const { return impl_->crl_next_update; }
 
 }  // namespace liaison::certs

@@ -50,8 +50,14 @@ class TrustStore {
   // Any hex spelling of the serial: case and leading zeros do not matter.
   bool IsRevoked(std::string_view serial_hex) const;
   const std::string& ca_pem() const;
-  // Monotonic CRL number (0 without a CRL): lets caches notice a reload.
+  // Monotonic CRL number (0 without a CRL): lets caches notice a reload, and
+  // lets a reload refuse a CRL older than the one in force (rollback).
   long crl_number() const;
+  // The CRL's nextUpdate: after it the CRL is stale (a newer one should
+  // exist); absl::InfiniteFuture() without a CRL or without nextUpdate.
+  // Validate() does not enforce it; callers decide (see the broker's
+  // --crl-expired).
+  absl::Time crl_next_update() const;
 
   struct Impl;
 

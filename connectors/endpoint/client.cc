@@ -38,6 +38,7 @@ absl::StatusOr<ClientOptions> ClientOptions::FromPkiDir(const std::string& dir,
                            certs::Signer::FromPemFiles(ep + "/sign.key", ep + "/sign.pem"));
   o.signer = std::move(signer);
   LIAISON_ASSIGN_OR_RETURN(o.trust, certs::TrustStore::Load(dir + "/ca.pem", dir + "/crl.pem"));
+  o.crl_path = dir + "/crl.pem";
   return o;
 }
 
@@ -45,7 +46,9 @@ Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
     : options_(std::move(options)),
       channel_(std::move(channel)),
       stub_(liaison::v1::Exchange::NewStub(channel_)),
-      verifier_(options_.trust, options_.endpoint_id) {}
+      verifier_(options_.trust, options_.endpoint_id) {
+  if (!options_.crl_path.empty()) verifier_.FollowCrlFile(options_.ca_pem, options_.crl_path);
+}
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
   if (options.signer == nullptr) return absl::InvalidArgumentError("options.signer: missing");

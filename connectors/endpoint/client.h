@@ -41,6 +41,10 @@ struct ClientOptions {
   std::shared_ptr<const certs::Signer> signer;
   // Verifies incoming items (network CA + CRL).
   std::shared_ptr<const certs::TrustStore> trust;
+  // When set, the CRL file the client re-reads (every 10 s at most, when it
+  // changed) so that long-running subscribers follow revocations; a CRL
+  // older than the one in force is refused. FromPkiDir sets it.
+  std::string crl_path;
   // Overrides the name checked against the broker certificate (empty: the
   // host part of `target`).
   std::string tls_server_name;

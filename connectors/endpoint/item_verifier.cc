@@ -3,15 +3,56 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "base/file.h"
+#include "base/log.h"
 #include "certs/envelope.h"
+#include "certs/signature.h"
 
 namespace liaison::endpoint {
 
 ItemVerifier::ItemVerifier(std::shared_ptr<const certs::TrustStore> trust, std::string self)
     : verifier_(std::move(trust)), self_(std::move(self)) {}
 
+absl::Status ItemVerifier::SetTrustStore(std::shared_ptr<const certs::TrustStore> trust) const {
+  if (trust->crl_number() < verifier_.trust_store()->crl_number()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "CRL number ", trust->crl_number(), " is lower than ", verifier_.trust_store()->crl_number(),
+        ", the one in force; refusing a rollback"));
+  }
+  verifier_.SetTrustStore(std::move(trust));
+  return absl::OkStatus();
+}
+
+void ItemVerifier::FollowCrlFile(std::string ca_pem, std::string crl_path, absl::Duration every) {
+  ca_pem_ = std::move(ca_pem);
+  crl_path_ = std::move(crl_path);
+  crl_every_ = every;
+}
+
+absl::Status ItemVerifier::MaybeReloadCrl(absl::Time now) const {
+  if (crl_path_.empty()) return absl::OkStatus();
+  absl::MutexLock lock(&crl_mu_);
+  if (now - crl_checked_ < crl_every_) return absl::OkStatus();
+  crl_checked_ = now;
+  absl::StatusOr<std::string> crl = ReadFile(crl_path_);
+  if (!crl.ok()) return crl.status();
+  std::string seen = certs::Sha256(*crl);
+  if (seen == crl_seen_) return absl::OkStatus();
+  crl_seen_ = std::move(seen);
+  absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =
+      certs::TrustStore::FromPem(ca_pem_, *crl);
+  if (!trust.ok()) return trust.status();
+  if ((*trust)->crl_number() == verifier_.trust_store()->crl_number()) return absl::OkStatus();
+  return SetTrustStore(std::move(*trust));
+}
+
 absl::StatusOr<VerifiedItem> ItemVerifier::Verify(const liaison::v1::DeliveryItem& item,
                                                   absl::Time now) const {
+  if (absl::Status s = MaybeReloadCrl(absl::Now()); !s.ok()) {
+    // The CRL in force stays; a broken or older file must not stop delivery
+    // verification, but it must be seen.
+    log::Warning("client.crl_reload_refused", {{"error", s.ToString()}});
+  }
   if (!item.has_statement()) return absl::InvalidArgumentError("statement: missing");
   const liaison::v1::BrokerSigned& signed_statement = item.statement();
   absl::StatusOr<certs::Identity> broker =

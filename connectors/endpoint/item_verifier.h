@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "certs/signature.h"
+#include "absl/synchronization/mutex.h"
 #include "certs/trust_store.h"
 #include "liaison/v1/envelope.pb.h"
 #include "liaison/v1/message.pb.h"
@@ -40,6 +41,18 @@ class ItemVerifier {
   // `self` is the endpoint id the items must be addressed to.
   ItemVerifier(std::shared_ptr<const certs::TrustStore> trust, std::string self);
 
+  // Replaces the trust store (a new CRL). FailedPrecondition when its CRL
+  // number is lower than the one in force: an older CRL would un-revoke
+  // certificates.
+  absl::Status SetTrustStore(std::shared_ptr<const certs::TrustStore> trust) const;
+  // Re-reads `crl_path` (with the network CA `ca_pem`) when the file changed
+  // since the last look, at most every `every`; Verify() calls it, so a
+  // long-running subscriber follows CRL updates. Errors are returned, and
+  // the CRL in force stays.
+  void FollowCrlFile(std::string ca_pem, std::string crl_path,
+                     absl::Duration every = absl::Seconds(10));
+  absl::Status MaybeReloadCrl(absl::Time now) const;
+
   // Checks, in order: the statement's signature verifies with a valid broker
   // certificate; the statement parses; it is addressed to `self` (listed
   // recipient of an attestation, or addressee of a receipt/notice); for an
@@ -51,8 +64,14 @@ class ItemVerifier {
                                       absl::Time now) const;
 
  private:
-  certs::Verifier verifier_;
+  mutable certs::Verifier verifier_;
   const std::string self_;
+  std::string ca_pem_;
+  std::string crl_path_;
+  absl::Duration crl_every_ = absl::Seconds(10);
+  mutable absl::Mutex crl_mu_;
+  mutable absl::Time crl_checked_ ABSL_GUARDED_BY(crl_mu_) = absl::InfinitePast();
+  mutable std::string crl_seen_ ABSL_GUARDED_BY(crl_mu_);  // the file's content hash
 };
 
 }  // namespace liaison::endpoint
