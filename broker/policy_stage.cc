@@ -109,6 +109,10 @@ struct PolicyStage::Work {
   int attempts = 0;
   Outputs outputs;
   AuditLog::Sealed sealed_audit;
+  // Set by the first Send: what is written, again on every retry.
+  std::shared_ptr<const std::vector<Outputs::Record>> pending;
+  std::vector<FlowEvent> flow;
+  std::vector<liaison::v1::HeldDelivery> held;
 };
 
 PolicyStage::PolicyStage(PolicyStageDeps deps) : deps_(std::move(deps)) {}
@@ -807,9 +811,8 @@ void PolicyStage::Dispatch(int32_t partition) {
 }
 
 void PolicyStage::Forward(int32_t chain, AuditLog::Sealed sealed_audit,
-                          std::vector<Outputs::Record> records,
+                          std::shared_ptr<const std::vector<Outputs::Record>> pending,
                           std::function<void(absl::Status)> done) {
-  auto pending = std::make_shared<std::vector<Outputs::Record>>(std::move(records));
   deps_.audit->Write(
       chain, std::move(sealed_audit),
       [this, chain, pending, done = std::move(done)](absl::Status audit) mutable {
@@ -861,10 +864,12 @@ void PolicyStage::Forward(int32_t chain, AuditLog::Sealed sealed_audit,
           deps_.producer->Produce(deps_.topics.DeliveryIndex(), std::move(key), std::move(value),
                                   [join](const kafka::DeliveryReport& r) { join->done(r.status); });
         };
-        for (Outputs::Record& r : *pending) {
+        // Copied, not moved: a failed attempt is retried with the same records
+        // (and the same sealed audit bytes), never recomputed.
+        for (const Outputs::Record& r : *pending) {
           deps_.producer->Produce(
-              r.topic, std::move(r.key), std::move(r.value),
-              [one, idx = std::move(r.index)](const kafka::DeliveryReport& report) mutable {
+              r.topic, r.key, r.value,
+              [one, idx = r.index](const kafka::DeliveryReport& report) mutable {
                 one(&report, std::move(idx));
               },
               r.partition);
@@ -875,7 +880,8 @@ void PolicyStage::Forward(int32_t chain, AuditLog::Sealed sealed_audit,
 
 void PolicyStage::Write(int32_t chain, Outputs outputs, std::function<void(absl::Status)> done) {
   AuditLog::Sealed sealed = deps_.audit->Seal(chain, std::move(outputs.audit));
-  Forward(chain, std::move(sealed), std::move(outputs.records),
+  Forward(chain, std::move(sealed),
+          std::make_shared<const std::vector<Outputs::Record>>(std::move(outputs.records)),
           [this, flow = std::move(outputs.flow), held = std::move(outputs.held),
            done = std::move(done)](absl::Status s) {
             if (s.ok()) Published(flow, held);
@@ -894,37 +900,35 @@ void PolicyStage::Published(const std::vector<FlowEvent>& flow,
 }
 
 void PolicyStage::Send(const std::shared_ptr<Work>& work) {
-  Outputs outputs = std::move(work->outputs);
-  work->outputs = Outputs();
-  Forward(work->partition, std::move(work->sealed_audit), std::move(outputs.records),
-          [this, work, flow = std::move(outputs.flow),
-           held = std::move(outputs.held)](absl::Status s) {
-            if (s.ok()) {
-              Published(flow, held);
-              work->done = true;
-              return;
-            }
-            // Computed again from the kept ingress record: deterministic item
-            // ids make any copy already written a duplicate the delivery side
-            // drops.
-            ++stats_.retries;
-            const absl::Duration delay =
-                std::min(kMaxRetry, kFirstRetry * (1 << std::min(work->attempts, 5)));
-            ++work->attempts;
-            log::Warning("policy.retry", {{"partition", work->partition},
-                                          {"offset", work->offset},
-                                          {"attempt", work->attempts},
-                                          {"error", s.ToString()}});
-            deps_.pool->SubmitAfter(delay, [this, work] {
-              {
-                absl::MutexLock lock(&mu_);
-                work->computed = false;
-                work->sent = false;
-              }
-              Compute(work);
-              Dispatch(work->partition);
-            });
-          });
+  // The first attempt turns the outputs into the work's pending write, kept
+  // until Kafka acknowledged all of it: a retry writes the very same audit
+  // bytes (same sequence numbers, so the chain never has a gap) and the same
+  // records (deterministic item ids: a copy already written is a duplicate
+  // the delivery side drops). Nothing is decided again.
+  if (work->pending == nullptr) {
+    work->pending =
+        std::make_shared<const std::vector<Outputs::Record>>(std::move(work->outputs.records));
+    work->flow = std::move(work->outputs.flow);
+    work->held = std::move(work->outputs.held);
+    work->outputs = Outputs();
+  }
+  Forward(work->partition, work->sealed_audit, work->pending, [this, work](absl::Status s) {
+    if (s.ok()) {
+      Published(work->flow, work->held);
+      work->pending.reset();
+      work->sealed_audit = AuditLog::Sealed();
+      work->done = true;
+      return;
+    }
+    ++stats_.retries;
+    const absl::Duration delay = std::min(kMaxRetry, kFirstRetry * (1 << std::min(work->attempts, 5)));
+    ++work->attempts;
+    log::Warning("policy.retry", {{"partition", work->partition},
+                                  {"offset", work->offset},
+                                  {"attempt", work->attempts},
+                                  {"error", s.ToString()}});
+    deps_.pool->SubmitAfter(delay, [this, work] { Send(work); });
+  });
 }
 
 void PolicyStage::HandleGap(const kafka::Gap& gap) {

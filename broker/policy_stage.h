@@ -12,7 +12,9 @@
 // At-least-once and deterministic: an ingress offset is committed only when
 // everything it caused is acknowledged by Kafka; a replayed record yields the
 // same item ids, which the delivery side deduplicates. If the audit write
-// fails nothing is forwarded and the record is tried again (DP-LOG-01).
+// fails nothing is forwarded and the write is tried again (DP-LOG-01) with
+// the very same sealed audit bytes and records — never decided and sealed
+// anew, which would leave the failed sequence numbers as a gap in the chain.
 #ifndef LIAISON_BROKER_POLICY_STAGE_H_
 #define LIAISON_BROKER_POLICY_STAGE_H_
 
@@ -171,7 +173,8 @@ class PolicyStage {
   void Dispatch(int32_t partition) ABSL_LOCKS_EXCLUDED(mu_);
   void Send(const std::shared_ptr<Work>& work);
   void Forward(int32_t chain, AuditLog::Sealed sealed_audit,
-               std::vector<Outputs::Record> records, std::function<void(absl::Status)> done);
+               std::shared_ptr<const std::vector<Outputs::Record>> records,
+               std::function<void(absl::Status)> done);
   void Published(const std::vector<FlowEvent>& flow,
                  const std::vector<liaison::v1::HeldDelivery>& held) const;
   void HandleGap(const kafka::Gap& gap);
