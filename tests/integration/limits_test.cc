@@ -21,8 +21,16 @@ namespace {
 std::string RegistryWithTightLimits() {
   const std::string path = MakeTempDir("liaison-limits") + "/registry.textproto";
   std::string text = ReadFileOrDie(SourcePath("deploy/registry/dev.textproto"));
-  text += "\ndefault_limits { max_subscribe_streams: 1 max_send_streams: 1 "
-          "max_in_flight_bytes: 1 max_explain_per_minute: 2 }\n";
+  // The development registry's default_limits, tightened.
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"max_subscribe_streams: 4", "max_subscribe_streams: 1"},
+           {"max_send_streams: 4", "max_send_streams: 1"},
+           {"max_in_flight_bytes: 67108864", "max_in_flight_bytes: 1"},
+           {"max_explain_per_minute: 60", "max_explain_per_minute: 2"}}) {
+    const size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) text.replace(at, from.size(), to);
+  }
   FILE* f = std::fopen(path.c_str(), "wb");
   EXPECT_NE(f, nullptr);
   std::fwrite(text.data(), 1, text.size(), f);
