@@ -15,6 +15,8 @@
 #include "absl/synchronization/mutex.h"
 #include "base/log.h"
 #include "broker/clock.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/reflection.h"
 #include "gtest/gtest.h"
 #include "policy/testing/scenario.h"
 #include "tests/fixtures/status_matchers.h"
@@ -30,11 +32,57 @@ using endpoint::Subscription;
 using liaison::v1::Admin;
 
 // Strings planted in message content; no operator output may contain any.
-const std::vector<std::string>& Markers() {
-  static const auto* markers = new std::vector<std::string>{
+std::vector<std::string>& Markers() {
+  static auto* markers = new std::vector<std::string>{
       "ZZLEAK-MARKER-1", "ZZLEAK-MARKER-2", "ZZLEAK-MARKER-3", "ZZLEAK-MARKER-4",
       "ZZLEAK-MARKER-5", "ZZLEAK-MARKER-6", "ZZLEAK-MARKER-7"};
   return *markers;
+}
+
+// Fields that carry protocol identifiers the broker must be able to route
+// and match on (message and entity ids, endpoint ids, registry codes, times,
+// country codes): planting there would only make the message invalid.
+bool Routing(const google::protobuf::FieldDescriptor* f) {
+  static const auto* names = new std::set<std::string>{
+      "message_id", "sender", "recipients", "legal_basis", "jit_id", "entity_id",
+      "subject_ids", "document_refs", "location_refs", "comm_refs", "account_refs",
+      "vehicle_refs", "holder_ref", "from_id", "to_id", "consent_refs", "derived_from",
+      "in_reply_to", "special_basis", "code", "ref", "provider", "original_recipients",
+      "obtained_in", "original_provider", "source_recipients", "nationalities", "country",
+      "plate_country", "issuing_country", "key", "value", "used_in", "grantor", "grantee",
+      "message_ids", "consent_id", "justification_id", "offence_refs", "national_grade"};
+  return names->count(f->name()) > 0;
+}
+
+// Walks the descriptors of `m` and puts a fresh marker into every other
+// string field that is set, header included, so a field added later is
+// covered too (no hand-picked list of content fields).
+void PlantEverywhere(google::protobuf::Message* m) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* r = m->GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(*m, &fields);
+  for (const FieldDescriptor* f : fields) {
+    if (f->is_map()) continue;
+    if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (f->is_repeated()) {
+        for (int i = 0; i < r->FieldSize(*m, f); ++i) PlantEverywhere(r->MutableRepeatedMessage(m, f, i));
+      } else {
+        PlantEverywhere(r->MutableMessage(m, f));
+      }
+      continue;
+    }
+    if (f->type() != FieldDescriptor::TYPE_STRING || Routing(f)) continue;
+    auto next = [] {
+      Markers().push_back(absl::StrCat("ZZLEAK-MARKER-W", Markers().size(), "Q"));
+      return Markers().back();
+    };
+    if (f->is_repeated()) {
+      for (int i = 0; i < r->FieldSize(*m, f); ++i) r->SetRepeatedString(m, f, i, next());
+    } else {
+      r->SetString(m, f, next());
+    }
+  }
 }
 
 void Plant(liaison::v1::Message& m) {
@@ -110,6 +158,11 @@ TEST(OperatorPrivacy, NoPayloadMarkerReachesAnyOperatorViewOrLogLine) {
   Plant(wide);
   liaison::v1::Message victim = sc::Ac03VictimInfoExchange();
   Plant(victim);
+  // Every other string the message carries, header fields included.
+  victim.mutable_header()->set_strict_necessity("DPO note");
+  victim.mutable_header()->set_sender_officer("NL-officer");
+  PlantEverywhere(&victim);
+  PlantEverywhere(&wide);
   LIAISON_ASSERT_OK(SealAndSend(*ro, alert, sc::T0()));
   LIAISON_ASSERT_OK(SealAndSend(*ro, wide, sc::T0()));
   LIAISON_ASSERT_OK(SealAndSend(*nl, victim, sc::T0()));
