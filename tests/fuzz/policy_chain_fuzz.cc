@@ -5,7 +5,8 @@
 // the two decisions must be identical in everything the audit records
 // (outcome, rules, redactions, holds, explanation: ToProto(decision)), and
 // Redact() of an ALLOW/REDACT decision must give the same bytes twice and
-// never fail with Internal (which redact.h reserves for bugs).
+// never fail with Internal (which redact.h reserves for bugs). Mutation is
+// structure-aware (proto_mutator.h), so most inputs stay parseable messages.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "policy/chain.h"
 #include "policy/counters.h"
@@ -21,6 +23,7 @@
 #include "policy/testing/scenario.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "tests/fuzz/proto_mutator.h"
 #include "tests/fuzz/quiet_protobuf.h"
 
 namespace {
@@ -70,6 +73,21 @@ std::string Deterministic(const v1::Message& m) {
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   liaison::fuzz::QuietProtobuf();
   return 0;
+}
+
+// Structure-aware mutation (proto_mutator.h) with the registry's strings
+// (endpoint ids, codes, JIT ids and case references) as the value pool.
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
+                                          unsigned int seed) {
+  static const std::vector<std::string> pool = [] {
+    std::vector<std::string> p;
+    liaison::fuzz::CollectStrings(scenario::DevRegistry()->proto(), p);
+    std::sort(p.begin(), p.end());
+    p.erase(std::unique(p.begin(), p.end()), p.end());
+    return p;
+  }();
+  return liaison::fuzz::MutateProto(v1::Message::default_instance(), pool, data, size, max_size,
+                                    seed);
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
