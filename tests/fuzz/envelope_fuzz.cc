@@ -14,6 +14,7 @@
 //   2: like 1, then one byte of the serialized envelope is XOR-ed (bytes
 //      2..4: position and mask): whatever verifies must carry exactly the
 //      signed bytes.
+// Mutation is structure-aware for the message of modes 1 and 2.
 // `now` is fixed per PKI (the first signer's notBefore + 1 h).
 #include <unistd.h>
 
@@ -32,6 +33,7 @@
 #include "certs/signature.h"
 #include "certs/trust_store.h"
 #include "policy/testing/scenario.h"
+#include "tests/fuzz/proto_mutator.h"
 #include "tests/fuzz/quiet_protobuf.h"
 
 namespace {
@@ -115,6 +117,24 @@ size_t SignerFor(const std::string& message_bytes, uint8_t pick) {
 }
 
 }  // namespace
+
+// Modes 1 and 2 carry a Message after their header bytes: mutate it with
+// proto_mutator.h (registry strings as the value pool); one time in four, or
+// in mode 0, mutate the raw bytes (mode, signer pick, tamper position too).
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
+                                          unsigned int seed) {
+  static const std::vector<std::string> pool = [] {
+    std::vector<std::string> p;
+    liaison::fuzz::CollectStrings(liaison::policy::scenario::DevRegistry()->proto(), p);
+    return p;
+  }();
+  const size_t header = size >= 1 && data[0] % 3 == 1 ? 2 : 5;
+  if (size < header || data[0] % 3 == 0 || seed % 4 == 0 || max_size <= header) {
+    return LLVMFuzzerMutate(data, size, max_size);
+  }
+  return header + liaison::fuzz::MutateProto(v1::Message::default_instance(), pool, data + header,
+                                             size - header, max_size - header, seed);
+}
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   liaison::fuzz::QuietProtobuf();

@@ -6,8 +6,6 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
 
-extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
-
 namespace liaison::fuzz {
 namespace {
 

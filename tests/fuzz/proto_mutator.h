@@ -17,6 +17,9 @@
 
 #include "google/protobuf/message.h"
 
+// libFuzzer's own byte mutation (callable from a custom mutator).
+extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
+
 namespace liaison::fuzz {
 
 // Adds every string value found in `source` (recursively) to `pool`.
