@@ -207,13 +207,11 @@ size_t MutateProto(const Message& prototype, const std::vector<std::string>& poo
   if (rng() % 8 == 0 || !m->ParseFromArray(data, static_cast<int>(size))) {
     return LLVMFuzzerMutate(data, size, max_size);
   }
+  // The pool plus this input's own values (ids that link entities).
+  std::vector<std::string> local = pool;
+  CollectStrings(*m, local);
   const int rounds = 1 + static_cast<int>(rng() % 3);
-  for (int i = 0; i < rounds; ++i) {
-    // Grow the pool with this input's own values (ids that link entities).
-    std::vector<std::string> local = pool;
-    CollectStrings(*m, local);
-    MutateOnce(*m, local, rng);
-  }
+  for (int i = 0; i < rounds; ++i) MutateOnce(*m, local, rng);
   std::string out;
   if (!m->SerializeToString(&out) || out.size() > max_size) {
     return LLVMFuzzerMutate(data, size, max_size);
