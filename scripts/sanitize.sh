@@ -4,8 +4,8 @@
 #
 #   asan  AddressSanitizer + UndefinedBehaviorSanitizer (build-asan): builds
 #         the tests and runs them with ctest. LIAISON_SANITIZE_SUBSET=ci runs
-#         the subset CI runs (tests/README.md): the unit tests of policy,
-#         certs and kafka plus integration_test.
+#         the subset CI runs (tests/README.md), in build-asan-ci: the unit
+#         tests of policy, certs and kafka plus integration_test.
 #   tsan  ThreadSanitizer (build-tsan): builds and runs integration_test
 #         (suppressions: tests/sanitizers/tsan.supp).
 # Any sanitizer report fails the test that triggered it (-fno-sanitize-recover,
@@ -28,16 +28,22 @@ configure() {  # DIR SANITIZERS
 mode=${1:-asan}
 case $mode in
   asan)
-    build=${LIAISON_ASAN_BUILD_DIR:-$ROOT/build-asan}
+    # The CI subset gets its own folder: ctest there lists only the subset's
+    # tests (a full build-asan would also run e2e_test).
+    subset=${LIAISON_SANITIZE_SUBSET:-}
+    build=${LIAISON_ASAN_BUILD_DIR:-$ROOT/build-asan${subset:+-$subset}}
     echo "== ASan+UBSan build into $build"
     configure "$build" address,undefined
     ctest_args=()
-    if [[ ${LIAISON_SANITIZE_SUBSET:-} == ci ]]; then
+    if [[ $subset == ci ]]; then
       cmake --build "$build" -j "$JOBS" --target policy_test certs_test kafka_test integration_test
       # ctest lists the unbuilt binaries (e2e_test) as <name>_NOT_BUILT.
       ctest_args=(-E '_NOT_BUILT$')
-    else
+    elif [[ -z $subset ]]; then
       cmake --build "$build" -j "$JOBS"
+    else
+      echo "sanitize: unknown LIAISON_SANITIZE_SUBSET '$subset' (only 'ci')" >&2
+      exit 2
     fi
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1:strict_init_order=1:suppressions=$SUPP/asan.supp}
     export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$SUPP/lsan.supp:print_suppressions=0}
