@@ -329,7 +329,8 @@ void Registry::BuildIndexes() {
   }
   if (proto_.has_linkage()) {
     max_linkage_identifiers_ = proto_.linkage().max_identifiers();
-    for (int t : proto_.linkage().allowed_types()) linkage_types_ |= Bit(t);
+    // CheckRegistry refuses unknown types; the bound keeps the shift defined.
+    for (int t : proto_.linkage().allowed_types()) linkage_types_ |= t > 0 && t < 32 ? Bit(t) : 0;
   } else {
     for (int t : {liaison::v1::IDENTIFIER_TYPE_PHONE, liaison::v1::IDENTIFIER_TYPE_IBAN,
                   liaison::v1::IDENTIFIER_TYPE_VIN, liaison::v1::IDENTIFIER_TYPE_DOC_NUMBER,

@@ -214,6 +214,22 @@ TEST(Registry, VersionHashFollowsContentNotComments) {
   EXPECT_THAT((*a)->version(), HasSubstr("test-1+"));
 }
 
+// Found by registry_fuzz under UBSan: an identifier type the enum does not
+// define (text format accepts the number) was shifted into a 32-bit mask
+// (shift exponent 47: undefined; on x86 it allowed type 47 % 32 = 15).
+TEST(Registry, RejectsUnknownLinkageIdentifierTypes) {
+  auto r = Registry::Parse(WithLines({R"(linkage { max_identifiers: 5 allowed_types: [)"
+                                      R"(IDENTIFIER_TYPE_PHONE, 47, -1] })"}),
+                           "l.textproto");
+  ASSERT_FALSE(r.ok());
+  const std::string msg(r.status().message());
+  EXPECT_THAT(msg, HasSubstr("l.textproto:4: field linkage.allowed_types[1]: unknown identifier type"));
+  EXPECT_THAT(msg, HasSubstr("l.textproto:4: field linkage.allowed_types[2]: unknown identifier type"));
+  liaison::v1::Registry proto = scenario::DevRegistry()->proto();
+  proto.mutable_linkage()->add_allowed_types(static_cast<liaison::v1::IdentifierType>(32));
+  EXPECT_FALSE(Registry::FromProto(proto, "kafka").ok());
+}
+
 TEST(Registry, AbsentSectionsTakeTheDomainDefaults) {
   auto r = Registry::Parse(WithLines({}), "min");
   ASSERT_TRUE(r.ok()) << r.status();

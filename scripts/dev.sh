@@ -6,6 +6,10 @@
 #   scripts/dev.sh test   install what is needed, build, run the whole test suite
 #   scripts/dev.sh build  install what is needed and build
 #   scripts/dev.sh bench  build and run the benchmark programs (prints figures)
+#   scripts/dev.sh fuzz [SECONDS] [TARGET...]  build the libFuzzer targets (build-fuzz) and
+#                         run each SECONDS (default 60); exit 1 on a crash (tests/README.md)
+#   scripts/dev.sh sanitize [asan|tsan]  tests under ASan+UBSan (build-asan), or
+#                         integration_test under TSan (build-tsan)
 #
 # Idempotent: packages already present are not reinstalled, the build is
 # incremental (ccache), and the dev PKI is minted only once.
@@ -71,8 +75,17 @@ case $cmd in
     build
     "$BUILD/tests/bench/exchange_bench" "${@:2}"
     ;;
+  fuzz)
+    # libclang-rt-14-dev: libFuzzer and the sanitizer runtimes for clang 14.
+    install_packages "${PACKAGES[@]}" libclang-rt-14-dev
+    exec "$ROOT/scripts/fuzz.sh" "${@:2}"
+    ;;
+  sanitize)
+    install_packages "${PACKAGES[@]}" "${TEST_PACKAGES[@]}" libclang-rt-14-dev
+    exec "$ROOT/scripts/sanitize.sh" "${@:2}"
+    ;;
   *)
-    sed -n '2,12p' "$0" >&2
+    sed -n '2,16p' "$0" >&2
     exit 2
     ;;
 esac

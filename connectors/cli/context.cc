@@ -45,19 +45,6 @@ absl::Status Connection::Resolve() {
   return absl::OkStatus();
 }
 
-absl::Status ParseJson(const std::string& text, const std::string& origin,
-                       google::protobuf::Message* message) {
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  auto status = google::protobuf::util::JsonStringToMessage(text, message, options);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(origin, ": not a valid ",
-                                                   message->GetDescriptor()->full_name(),
-                                                   ": ", status.message().as_string()));
-  }
-  return absl::OkStatus();
-}
-
 nlohmann::ordered_json ToJson(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;

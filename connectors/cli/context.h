@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "connectors/cli/json_input.h"  // ParseJson
 #include "google/protobuf/message.h"
 #include "nlohmann/json.hpp"
 
@@ -29,10 +30,6 @@ struct Connection {
 };
 
 absl::StatusOr<std::string> ReadFileOrStdin(const std::string& path);
-
-// Parses protobuf JSON; the error names the file and the offending field.
-absl::Status ParseJson(const std::string& text, const std::string& origin,
-                       google::protobuf::Message* message);
 
 // Protobuf message -> nlohmann JSON (proto3 JSON mapping, field names as in
 // the .proto files).

@@ -76,8 +76,11 @@ bool IsMinorAt(const Person& p, absl::Time now) {
   const int month = d.month() >= 1 && d.month() <= 12 ? d.month() : 12;
   const absl::CivilDay month_last = absl::CivilDay(d.year(), month + 1, 1) - 1;
   const int day = d.day() >= 1 && d.day() <= month_last.day() ? d.day() : month_last.day();
-  // 18th birthday of the latest possible birth date (29 Feb -> 1 Mar).
-  const absl::CivilDay adult(d.year() + 18, month, day);
+  // 18th birthday of the latest possible birth date (29 Feb -> 1 Mar), in
+  // civil_year_t (64 bits): year() + 18 overflows int for years near
+  // INT32_MAX. A birth date after `now` then reads as a child, as any
+  // doubtful one does.
+  const absl::CivilDay adult(absl::civil_year_t{d.year()} + 18, month, day);
   return absl::ToCivilDay(now, absl::UTCTimeZone()) < adult;
 }
 

@@ -463,6 +463,9 @@ class Checker {
     for (int i = 0; i < l.allowed_types_size(); ++i) {
       if (l.allowed_types(i) == liaison::v1::IDENTIFIER_TYPE_UNSPECIFIED) {
         Add(Child(base, "allowed_types", i), "IDENTIFIER_TYPE_UNSPECIFIED");
+      } else if (!liaison::v1::IdentifierType_IsValid(l.allowed_types(i))) {
+        // Text format and the wire accept any number for an open enum.
+        Add(Child(base, "allowed_types", i), "unknown identifier type");
       } else if (l.allowed_types(i) == liaison::v1::IDENTIFIER_TYPE_PERSON_NAME) {
         Add(Child(base, "allowed_types", i),
             "IDENTIFIER_TYPE_PERSON_NAME is never allowed (cleartext names; use NAME_DOB)");

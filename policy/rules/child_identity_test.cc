@@ -1,5 +1,8 @@
 #include "policy/rules/child_identity.h"
 
+#include <cstdint>
+#include <limits>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "policy/consents.h"
@@ -91,6 +94,20 @@ TEST(ChildIdentityRule, ReadsAYearOnlyBirthDateAsTheLatestDayItAllows) {
   p->mutable_birth_date()->set_year(2008);
   p->mutable_birth_date()->set_month(0);
   p->mutable_birth_date()->set_day(0);  // could be 2008-12-31: presume a child
+  EXPECT_EQ(ChildIdentityRule().Check(scenario::InputFor(m, "BG-GDNP")).kind, VerdictKind::kRedact);
+}
+
+// Found by policy_chain_fuzz under UBSan: the 18th birthday of year
+// INT32_MAX overflowed int (undefined behaviour; with wrap-around the person
+// came out an adult born in the distant past). A birth date after `now` is
+// nonsense, and when in doubt the person is presumed a child.
+TEST(ChildIdentityRule, PresumesAChildForABirthYearFarInTheFuture) {
+  auto m = scenario::Ac01MissingChildAlert();
+  auto* p = m.mutable_alert()->mutable_entities(0)->mutable_person();
+  p->set_is_minor(liaison::v1::MINOR_UNSPECIFIED);
+  p->mutable_birth_date()->set_year(std::numeric_limits<int32_t>::max());
+  EXPECT_EQ(ChildIdentityRule().Check(scenario::InputFor(m, "BG-GDNP")).kind, VerdictKind::kRedact);
+  p->mutable_birth_date()->set_year(std::numeric_limits<int32_t>::max() - 17);
   EXPECT_EQ(ChildIdentityRule().Check(scenario::InputFor(m, "BG-GDNP")).kind, VerdictKind::kRedact);
 }
 
