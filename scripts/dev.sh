@@ -17,6 +17,10 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 readonly ROOT=$PWD
+# ccache keys on the compiler command line, which names absolute paths: with
+# the repository root as base directory those become relative, so a fresh
+# clone in another folder (CI) reuses what an earlier build compiled.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ROOT}
 readonly BUILD=${LIAISON_BUILD_DIR:-$ROOT/build}
 
 PACKAGES=(
