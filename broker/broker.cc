@@ -176,17 +176,29 @@ absl::Status Broker::Impl::LoadChain() {
 
 absl::Status Broker::Impl::CreateTopics(const policy::Registry& registry, bool endpoints_only) {
   std::vector<kafka::TopicSpec> specs;
+  // On a real cluster: replication factor 0 = the cluster's default (and its
+  // min.insync.replicas); retention as deploy/kafka/topics.sh sets it.
+  const bool real = embedded == nullptr;
+  const std::string retention = std::to_string(400LL * 24 * 3600 * 1000);  // 400 days
   auto add = [&](std::string name, int partitions, bool compact) {
     kafka::TopicSpec t;
     t.name = std::move(name);
     t.partitions = partitions;
-    t.replication_factor = config.replication_factor;
+    t.replication_factor = config.replication_factor > 0 ? config.replication_factor : -1;
     if (compact) t.configs.push_back({"cleanup.policy", "compact"});
+    if (real && !compact) {
+      t.configs.push_back({"unclean.leader.election.enable", "false"});
+      t.configs.push_back({"retention.ms", retention});
+    }
     specs.push_back(std::move(t));
   };
   if (!endpoints_only) {
     add(topics.Ingress(), config.ingress_partitions, false);
     add(topics.Audit(), config.ingress_partitions, false);  // one chain per ingress partition
+    if (real) {  // the audit trail is never deleted
+      specs.back().configs.back() = {"retention.ms", "-1"};
+      specs.back().configs.push_back({"retention.bytes", "-1"});
+    }
     add(topics.AcceptedIds(), 3, true);
     add(topics.AckedItems(), 3, true);
     add(topics.Sources(), 3, true);
@@ -199,7 +211,8 @@ absl::Status Broker::Impl::CreateTopics(const policy::Registry& registry, bool e
   }
   if (embedded != nullptr) {
     for (const kafka::TopicSpec& t : specs) {
-      absl::Status s = embedded->CreateTopic(t.name, t.partitions, t.replication_factor);
+      absl::Status s = embedded->CreateTopic(
+          t.name, t.partitions, t.replication_factor > 0 ? t.replication_factor : config.embedded_brokers);
       if (!s.ok() && !absl::IsAlreadyExists(s)) return s;
     }
     return absl::OkStatus();
