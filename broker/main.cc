@@ -244,6 +244,11 @@ int main(int argc, char** argv) {
     info["node_id"] = (*broker)->node_id();
     info["kafka_bootstrap"] = (*broker)->bootstrap_servers();
     info["embedded_kafka"] = (*broker)->embedded_cluster() != nullptr;
+    // `liaison audit verify` reads the audit trail as principal liaison-auditor.
+    if (!kafka_state_dir.empty()) {
+      info["kafka_auditor_config"] =
+          Absolute(kafka_state_dir) + "/clients/liaison-auditor.librdkafka.properties";
+    }
     info["pid"] = static_cast<int64_t>(getpid());
     // Operators: `liaison admin ... --as ops-duty-1` reads admin_target.
     if ((*broker)->admin_port() > 0) {

@@ -34,6 +34,19 @@ absl::StatusOr<kafka::ClientConfig> KafkaConfig(const AuditArgs& args) {
     }
     config.bootstrap_servers = info["kafka_bootstrap"].get<std::string>();
     if (info.value("embedded_kafka", false)) config.fetch_wait_max_ms = 5;
+    // A broker on a cluster of deploy/kafka/cluster.sh names the auditor's
+    // mutual-TLS properties (principal liaison-auditor: reads the audit trail).
+    if (info.contains("kafka_auditor_config")) {
+      const std::string props = info["kafka_auditor_config"].get<std::string>();
+      std::ifstream file(props);
+      if (!file) return absl::NotFoundError(absl::StrCat(props, ": cannot be read (named in ", path, ")"));
+      std::string line;
+      while (std::getline(file, line)) {
+        const size_t eq = line.find('=');
+        if (line.empty() || line[0] == '#' || eq == std::string::npos) continue;
+        config.properties[line.substr(0, eq)] = line.substr(eq + 1);
+      }
+    }
   }
   for (const std::string& kv : args.properties) {
     const size_t eq = kv.find('=');
