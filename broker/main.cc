@@ -244,6 +244,7 @@ int main(int argc, char** argv) {
     info["node_id"] = (*broker)->node_id();
     info["kafka_bootstrap"] = (*broker)->bootstrap_servers();
     info["embedded_kafka"] = (*broker)->embedded_cluster() != nullptr;
+    info["topic_prefix"] = topic_prefix;
     // `liaison audit verify` reads the audit trail as principal liaison-auditor.
     if (!kafka_state_dir.empty()) {
       info["kafka_auditor_config"] =

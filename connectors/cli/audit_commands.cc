@@ -59,11 +59,25 @@ absl::StatusOr<kafka::ClientConfig> KafkaConfig(const AuditArgs& args) {
   return config;
 }
 
+// <prefix>.audit: --topic-prefix, else the running broker's (broker.json),
+// else the default "liaison".
+std::string AuditTopic(const AuditArgs& args) {
+  std::string prefix = args.topic_prefix;
+  if (prefix.empty() && args.bootstrap.empty()) {
+    std::ifstream in(args.state_dir + "/broker.json");
+    nlohmann::json info = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (in && !info.is_discarded() && info.contains("topic_prefix")) {
+      prefix = info["topic_prefix"].get<std::string>();
+    }
+  }
+  return (prefix.empty() ? std::string("liaison") : prefix) + ".audit";
+}
+
 int RunVerify(const AuditArgs& args) {
   absl::StatusOr<kafka::ClientConfig> config = KafkaConfig(args);
   if (!config.ok()) return Fail(config.status());
   absl::StatusOr<audit::Verification> v = audit::VerifyTopic(
-      *config, args.topic_prefix + ".audit", absl::Seconds(args.timeout_seconds));
+      *config, AuditTopic(args), absl::Seconds(args.timeout_seconds));
   if (!v.ok()) return Fail(v.status());
   if (args.json) {
     nlohmann::ordered_json out;
@@ -89,7 +103,7 @@ int RunList(const AuditArgs& args) {
   absl::StatusOr<kafka::ClientConfig> config = KafkaConfig(args);
   if (!config.ok()) return Fail(config.status());
   absl::StatusOr<std::vector<liaison::v1::AuditEntry>> entries =
-      audit::EntriesFor(*config, args.topic_prefix + ".audit", args.message_id,
+      audit::EntriesFor(*config, AuditTopic(args), args.message_id,
                         absl::Seconds(args.timeout_seconds));
   if (!entries.ok()) return Fail(entries.status());
   if (entries->empty()) {
@@ -123,7 +137,8 @@ void AddKafkaFlags(CLI::App* cmd, AuditArgs& args) {
                   "Kafka bootstrap servers (default: from broker.json)");
   cmd->add_option("--kafka-property", args.properties,
                   "librdkafka property key=value (repeatable; TLS/SASL of the auditor)");
-  cmd->add_option("--topic-prefix", args.topic_prefix)->capture_default_str();
+  cmd->add_option("--topic-prefix", args.topic_prefix,
+                  "Topic prefix (default: the running broker's, from broker.json; else liaison)");
   cmd->add_option("--timeout", args.timeout_seconds, "Seconds to read the topic")
       ->capture_default_str();
   cmd->add_flag("--json", args.json, "JSON output");
