@@ -9,6 +9,7 @@
 #include <random>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -286,7 +287,12 @@ absl::Status Broker::Impl::StartKafka() {
   }
   bootstrap = kafka.bootstrap_servers;
 
-  LIAISON_RETURN_IF_ERROR(CreateTopics(Chain()->registry(), /*endpoints_only=*/false));
+  if (absl::Status s = CreateTopics(Chain()->registry(), /*endpoints_only=*/false); !s.ok()) {
+    // Operators must see which Kafka refused (an ACL, say), not only why.
+    if (absl::StrContains(s.message(), kafka.bootstrap_servers)) return s;
+    return absl::Status(s.code(), absl::StrCat(s.message(), " (Kafka ", kafka.bootstrap_servers,
+                                               ")"));
+  }
 
   kafka::ProducerOptions options;
   options.message_timeout_ms = config.produce_timeout_ms;
