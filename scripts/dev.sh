@@ -75,7 +75,15 @@ case $cmd in
     dev=$ROOT/var/dev
     [[ -f $dev/pki/ca.pem ]] || certs/scripts/mint-dev-pki.sh init "$dev/pki" >/dev/null
     [[ -f $dev/pseudonym.key ]] || (umask 077 && head -c 32 /dev/urandom >"$dev/pseudonym.key")
-    echo "== starting Kafka (one node, state in $dev/kafka)"
+    # A Kafka already running there (another `run`, or started by hand) is
+    # used and left running; only one started here is stopped here.
+    own_kafka=1
+    if deploy/kafka/cluster.sh status --state-dir "$dev/kafka" >/dev/null 2>&1; then
+      own_kafka=0
+      echo "== Kafka already runs in $dev/kafka: using it (it is left running)"
+    else
+      echo "== starting Kafka (one node, state in $dev/kafka)"
+    fi
     # --stop-with: should this script be killed outright, Kafka stops too.
     deploy/kafka/cluster.sh start --nodes 1 --state-dir "$dev/kafka" --pki "$dev/pki" \
       --stop-with $$ >/dev/null
@@ -94,8 +102,10 @@ case $cmd in
     rc=0
     "$BUILD/broker/liaison-broker" --state-dir "$dev" --kafka-state-dir "$dev/kafka" \
       "${args[@]}" || rc=$?
-    echo "== stopping Kafka (data kept in $dev/kafka)"
-    deploy/kafka/cluster.sh stop --state-dir "$dev/kafka"
+    if ((own_kafka)); then
+      echo "== stopping Kafka (data kept in $dev/kafka)"
+      deploy/kafka/cluster.sh stop --state-dir "$dev/kafka"
+    fi
     exit "$rc"
     ;;
   test)
