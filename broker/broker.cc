@@ -9,6 +9,7 @@
 #include <random>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -176,17 +177,29 @@ absl::Status Broker::Impl::LoadChain() {
 
 absl::Status Broker::Impl::CreateTopics(const policy::Registry& registry, bool endpoints_only) {
   std::vector<kafka::TopicSpec> specs;
+  // On a real cluster: replication factor 0 = the cluster's default (and its
+  // min.insync.replicas); retention as deploy/kafka/topics.sh sets it.
+  const bool real = embedded == nullptr;
+  const std::string retention = std::to_string(400LL * 24 * 3600 * 1000);  // 400 days
   auto add = [&](std::string name, int partitions, bool compact) {
     kafka::TopicSpec t;
     t.name = std::move(name);
     t.partitions = partitions;
-    t.replication_factor = config.replication_factor;
+    t.replication_factor = config.replication_factor > 0 ? config.replication_factor : -1;
     if (compact) t.configs.push_back({"cleanup.policy", "compact"});
+    if (real && !compact) {
+      t.configs.push_back({"unclean.leader.election.enable", "false"});
+      t.configs.push_back({"retention.ms", retention});
+    }
     specs.push_back(std::move(t));
   };
   if (!endpoints_only) {
     add(topics.Ingress(), config.ingress_partitions, false);
     add(topics.Audit(), config.ingress_partitions, false);  // one chain per ingress partition
+    if (real) {  // the audit trail is never deleted
+      specs.back().configs.back() = {"retention.ms", "-1"};
+      specs.back().configs.push_back({"retention.bytes", "-1"});
+    }
     add(topics.AcceptedIds(), 3, true);
     add(topics.AckedItems(), 3, true);
     add(topics.Sources(), 3, true);
@@ -199,7 +212,8 @@ absl::Status Broker::Impl::CreateTopics(const policy::Registry& registry, bool e
   }
   if (embedded != nullptr) {
     for (const kafka::TopicSpec& t : specs) {
-      absl::Status s = embedded->CreateTopic(t.name, t.partitions, t.replication_factor);
+      absl::Status s = embedded->CreateTopic(
+          t.name, t.partitions, t.replication_factor > 0 ? t.replication_factor : config.embedded_brokers);
       if (!s.ok() && !absl::IsAlreadyExists(s)) return s;
     }
     return absl::OkStatus();
@@ -296,7 +310,12 @@ absl::Status Broker::Impl::StartKafka() {
   }
   bootstrap = kafka.bootstrap_servers;
 
-  LIAISON_RETURN_IF_ERROR(CreateTopics(Chain()->registry(), /*endpoints_only=*/false));
+  if (absl::Status s = CreateTopics(Chain()->registry(), /*endpoints_only=*/false); !s.ok()) {
+    // Operators must see which Kafka refused (an ACL, say), not only why.
+    if (absl::StrContains(s.message(), kafka.bootstrap_servers)) return s;
+    return absl::Status(s.code(), absl::StrCat(s.message(), " (Kafka ", kafka.bootstrap_servers,
+                                               ")"));
+  }
 
   kafka::ProducerOptions options;
   options.message_timeout_ms = config.produce_timeout_ms;

@@ -68,8 +68,13 @@ struct BrokerConfig {
   int deliver_partitions = 3;
   // linger.ms of the broker's producer (librdkafka accepts fractions).
   double producer_linger_ms = 2;
+  // Of the topics the broker creates; 0 = on a real cluster its
+  // default.replication.factor (and min.insync.replicas), on the embedded
+  // one every mock broker.
   int replication_factor = 3;
-  // Create missing topics at start (Admin API on a real cluster).
+  // Create missing topics at start (Admin API on a real cluster; also sets
+  // retention as deploy/kafka/topics.sh does: 400 days, the audit trail never
+  // deleted).
   bool create_topics = true;
   // How long Kafka may take to acknowledge a write before the sender is told
   // UNAVAILABLE (message.timeout.ms).

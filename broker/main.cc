@@ -1,15 +1,19 @@
 // liaison-broker: flags → BrokerConfig → Broker::Start → wait for a signal.
 //
-// With no --kafka-bootstrap the broker runs on the embedded default: an
-// in-process mock Kafka cluster (in memory: for development, demos and
-// tests) and a development PKI minted into the state folder on first start.
+// With no Kafka named (--kafka-bootstrap, --kafka-config with
+// bootstrap.servers, or --kafka-state-dir) the broker runs on the embedded
+// default: an in-process mock Kafka cluster (in memory: for development,
+// demos and tests) and a development PKI minted into the state folder on
+// first start. With a real Kafka the PKI must exist: none is minted.
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "base/log.h"
@@ -24,6 +28,41 @@ void OnSignal(int signal) { last_signal = signal; }
 
 std::string Absolute(const std::string& path) {
   return std::filesystem::absolute(path).lexically_normal().string();
+}
+
+// Reads a librdkafka properties file (`key=value` lines; blank lines and
+// lines starting with # or ! are ignored), as deploy/kafka/cluster.sh writes
+// them in <state>/clients/<CN>.librdkafka.properties.
+bool ReadKafkaProperties(const std::string& path, std::map<std::string, std::string>& out) {
+  std::ifstream in(path);
+  if (!in) {
+    std::cerr << "error: --kafka-config " << path << ": cannot be read\n";
+    return false;
+  }
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    absl::StripAsciiWhitespace(&line);
+    if (line.empty() || line.front() == '#' || line.front() == '!') continue;
+    const size_t eq = line.find('=');
+    std::string key = line.substr(0, eq);
+    absl::StripAsciiWhitespace(&key);
+    if (eq == std::string::npos || key.empty()) {
+      std::cerr << "error: " << path << ":" << number << ": expected key=value\n";
+      return false;
+    }
+    std::string value = line.substr(eq + 1);
+    absl::StripAsciiWhitespace(&value);
+    out[key] = value;
+  }
+  return true;
+}
+
+std::string FirstLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  absl::StripAsciiWhitespace(&line);
+  return line;
 }
 
 int MintDevPki(const std::string& script, const std::string& dir) {
@@ -41,6 +80,9 @@ int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:7443";
   std::string bootstrap;
   std::vector<std::string> kafka_properties;
+  std::string kafka_config;
+  std::string kafka_state_dir;
+  int replication_factor = 0;
   std::string topic_prefix = "liaison";
   size_t max_message_bytes = 4 * 1024 * 1024;
   int produce_timeout_ms = 30000;
@@ -63,6 +105,21 @@ int main(int argc, char** argv) {
                  "Kafka bootstrap servers; empty = embedded mock cluster (in memory)");
   app.add_option("--kafka-property", kafka_properties,
                  "Extra librdkafka property key=value (repeatable), e.g. security.protocol=ssl");
+  app.add_option("--kafka-config", kafka_config,
+                 "librdkafka properties file (key=value lines: security.protocol, ssl.*, ...; "
+                 "bootstrap.servers there is used when --kafka-bootstrap is not given); "
+                 "--kafka-property values override it");
+  app.add_option("--kafka-state-dir", kafka_state_dir,
+                 "Folder of a cluster started by deploy/kafka/cluster.sh: its bootstrap address "
+                 "and the mutual-TLS client properties of principal liaison-policy "
+                 "(liaison-front with --no-policy-stage)")
+      ->excludes("--kafka-config");
+  app.add_option("--replication-factor", replication_factor,
+                 "Replication factor of the topics the broker creates on a real Kafka; "
+                 "0 = the cluster's default.replication.factor (3 on the 3-node cluster of "
+                 "deploy/kafka, 1 on one node)")
+      ->check(CLI::Range(0, 32))
+      ->capture_default_str();
   app.add_option("--topic-prefix", topic_prefix)->capture_default_str();
   app.add_option("--max-message-bytes", max_message_bytes)->capture_default_str();
   app.add_option("--produce-timeout-ms", produce_timeout_ms,
@@ -104,10 +161,43 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   namespace log = liaison::log;
+  std::map<std::string, std::string> file_properties;
+  if (!kafka_state_dir.empty()) {
+    const std::string dir = Absolute(kafka_state_dir);
+    const std::string principal = policy_stage ? "liaison-policy" : "liaison-front";
+    kafka_config = dir + "/clients/" + principal + ".librdkafka.properties";
+    if (!std::filesystem::exists(dir + "/bootstrap") || !std::filesystem::exists(kafka_config)) {
+      std::cerr << "error: --kafka-state-dir " << dir
+                << ": no cluster started there (bootstrap and " << kafka_config
+                << " are written by deploy/kafka/cluster.sh start --state-dir " << dir << ")\n";
+      return 1;
+    }
+    if (bootstrap.empty()) bootstrap = FirstLine(dir + "/bootstrap");
+  }
+  if (!kafka_config.empty()) {
+    if (!ReadKafkaProperties(kafka_config, file_properties)) return 1;
+    if (auto it = file_properties.find("bootstrap.servers"); it != file_properties.end()) {
+      if (bootstrap.empty()) bootstrap = it->second;
+      file_properties.erase(it);
+    }
+    if (bootstrap.empty()) {
+      std::cerr << "error: --kafka-config " << kafka_config
+                << " names no bootstrap.servers and --kafka-bootstrap is not given\n";
+      return 1;
+    }
+  }
   std::filesystem::create_directories(state_dir);
   if (pki_dir.empty()) pki_dir = state_dir + "/pki";
   pki_dir = Absolute(pki_dir);
   if (!std::filesystem::exists(pki_dir + "/ca.pem")) {
+    if (!bootstrap.empty()) {
+      // Minting a fresh CA next to a Kafka this broker did not start would
+      // give it an identity nobody there trusts, or worse, a second network.
+      std::cerr << "error: " << pki_dir << "/ca.pem not found; with a real Kafka (" << bootstrap
+                << ") the broker never mints a development PKI: give --pki the network's PKI "
+                   "folder (ca.pem, crl.pem, broker/tls.{pem,key})\n";
+      return 1;
+    }
     if (!mint) {
       std::cerr << "error: " << pki_dir << "/ca.pem not found (and --no-mint-dev-pki given)\n";
       return 1;
@@ -130,6 +220,8 @@ int main(int argc, char** argv) {
   config.pseudonym_key_path = pseudonym_key.empty() ? state_dir + "/pseudonym.key" : pseudonym_key;
   config.create_pseudonym_key = bootstrap.empty();
   config.kafka.bootstrap_servers = bootstrap;
+  config.kafka.properties = file_properties;
+  if (!bootstrap.empty()) config.replication_factor = replication_factor;
   for (const std::string& kv : kafka_properties) {
     std::pair<std::string, std::string> p = absl::StrSplit(kv, absl::MaxSplits('=', 1));
     if (p.first.empty() || kv.find('=') == std::string::npos) {
@@ -162,6 +254,12 @@ int main(int argc, char** argv) {
     info["node_id"] = (*broker)->node_id();
     info["kafka_bootstrap"] = (*broker)->bootstrap_servers();
     info["embedded_kafka"] = (*broker)->embedded_cluster() != nullptr;
+    info["topic_prefix"] = topic_prefix;
+    // `liaison audit verify` reads the audit trail as principal liaison-auditor.
+    if (!kafka_state_dir.empty()) {
+      info["kafka_auditor_config"] =
+          Absolute(kafka_state_dir) + "/clients/liaison-auditor.librdkafka.properties";
+    }
     info["pid"] = static_cast<int64_t>(getpid());
     // Operators: `liaison admin ... --as ops-duty-1` reads admin_target.
     if ((*broker)->admin_port() > 0) {

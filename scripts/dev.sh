@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # One entry point for newcomers and CI, on Debian 12 as root (or with sudo):
 #
-#   scripts/dev.sh run    install what is needed, build, start the broker on the
-#                         embedded default (in-process mock Kafka, dev PKI in var/dev)
+#   scripts/dev.sh run    install what is needed, build, start a local one-node
+#                         Apache Kafka (var/dev/kafka, data kept) and the broker
+#                         on it (dev PKI in var/dev); Ctrl-C stops both.
+#                         `run --embedded` (or LIAISON_KAFKA=embedded): the
+#                         in-process mock Kafka instead (in memory, no Java)
 #   scripts/dev.sh test   install what is needed, build, run the whole test suite
 #   scripts/dev.sh build  install what is needed and build
 #   scripts/dev.sh bench  build and run the benchmark programs (prints figures)
@@ -31,8 +34,9 @@ PACKAGES=(
 )
 # maven fetches Apache Kafka for the kafka-real tests (deploy/kafka); Java
 # only if none is installed (Kafka 4.x needs 17+).
-TEST_PACKAGES=(chromium maven)
-command -v java >/dev/null || TEST_PACKAGES+=(default-jre-headless)
+KAFKA_PACKAGES=(maven)
+command -v java >/dev/null || KAFKA_PACKAGES+=(default-jre-headless)
+TEST_PACKAGES=(chromium "${KAFKA_PACKAGES[@]}")
 
 install_packages() {
   local missing=()
@@ -59,10 +63,58 @@ build() {
 cmd=${1:-}
 case $cmd in
   run)
-    install_packages "${PACKAGES[@]}"
-    build
     shift
-    exec "$BUILD/broker/liaison-broker" --state-dir "$ROOT/var/dev" "$@"
+    kafka=${LIAISON_KAFKA:-real}
+    args=()
+    for a in "$@"; do
+      if [[ $a == --embedded ]]; then kafka=embedded; else args+=("$a"); fi
+    done
+    [[ $kafka == real || $kafka == embedded ]] ||
+      { echo "dev.sh: LIAISON_KAFKA must be 'real' or 'embedded', not '$kafka'" >&2; exit 2; }
+    if [[ $kafka == embedded ]]; then
+      install_packages "${PACKAGES[@]}"
+      build
+      exec "$BUILD/broker/liaison-broker" --state-dir "$ROOT/var/dev" "${args[@]}"
+    fi
+    install_packages "${PACKAGES[@]}" "${KAFKA_PACKAGES[@]}"
+    build
+    # This Kafka is the project's own: the dev PKI and the pseudonym key are
+    # made here, once (the broker never mints them next to a real Kafka).
+    dev=$ROOT/var/dev
+    [[ -f $dev/pki/ca.pem ]] || certs/scripts/mint-dev-pki.sh init "$dev/pki" >/dev/null
+    [[ -f $dev/pseudonym.key ]] || (umask 077 && head -c 32 /dev/urandom >"$dev/pseudonym.key")
+    # A Kafka already running there (another `run`, or started by hand) is
+    # used and left running; only one started here is stopped here.
+    own_kafka=1
+    if deploy/kafka/cluster.sh status --state-dir "$dev/kafka" >/dev/null 2>&1; then
+      own_kafka=0
+      echo "== Kafka already runs in $dev/kafka: using it (it is left running)"
+    else
+      echo "== starting Kafka (one node, state in $dev/kafka)"
+    fi
+    # --stop-with: should this script be killed outright, Kafka stops too.
+    deploy/kafka/cluster.sh start --nodes 1 --state-dir "$dev/kafka" --pki "$dev/pki" \
+      --stop-with $$ >/dev/null
+    # The broker is principal liaison-policy: it needs deploy/kafka/acls.sh's
+    # grants (applied once; the broker creates its topics itself).
+    if [[ ! -f $dev/kafka/acls.applied ]]; then
+      echo "== applying deploy/kafka/acls.sh (first start only)"
+      (eval "$(deploy/kafka/cluster.sh env --state-dir "$dev/kafka")" &&
+        deploy/kafka/acls.sh >"$dev/kafka/acls.log" 2>&1) ||
+        { cat "$dev/kafka/acls.log" >&2; deploy/kafka/cluster.sh stop --state-dir "$dev/kafka"; exit 1; }
+      touch "$dev/kafka/acls.applied"
+    fi
+    # Ctrl-C reaches the broker (same process group); once it has stopped,
+    # so does Kafka. Its data stay in var/dev/kafka for the next run.
+    trap ':' INT
+    rc=0
+    "$BUILD/broker/liaison-broker" --state-dir "$dev" --kafka-state-dir "$dev/kafka" \
+      "${args[@]}" || rc=$?
+    if ((own_kafka)); then
+      echo "== stopping Kafka (data kept in $dev/kafka)"
+      deploy/kafka/cluster.sh stop --state-dir "$dev/kafka"
+    fi
+    exit "$rc"
     ;;
   test)
     install_packages "${PACKAGES[@]}" "${TEST_PACKAGES[@]}"
@@ -89,7 +141,7 @@ case $cmd in
     exec "$ROOT/scripts/sanitize.sh" "${@:2}"
     ;;
   *)
-    sed -n '2,16p' "$0" >&2
+    sed -n '2,18p' "$0" >&2
     exit 2
     ;;
 esac

@@ -34,6 +34,19 @@ absl::StatusOr<kafka::ClientConfig> KafkaConfig(const AuditArgs& args) {
     }
     config.bootstrap_servers = info["kafka_bootstrap"].get<std::string>();
     if (info.value("embedded_kafka", false)) config.fetch_wait_max_ms = 5;
+    // A broker on a cluster of deploy/kafka/cluster.sh names the auditor's
+    // mutual-TLS properties (principal liaison-auditor: reads the audit trail).
+    if (info.contains("kafka_auditor_config")) {
+      const std::string props = info["kafka_auditor_config"].get<std::string>();
+      std::ifstream file(props);
+      if (!file) return absl::NotFoundError(absl::StrCat(props, ": cannot be read (named in ", path, ")"));
+      std::string line;
+      while (std::getline(file, line)) {
+        const size_t eq = line.find('=');
+        if (line.empty() || line[0] == '#' || eq == std::string::npos) continue;
+        config.properties[line.substr(0, eq)] = line.substr(eq + 1);
+      }
+    }
   }
   for (const std::string& kv : args.properties) {
     const size_t eq = kv.find('=');
@@ -46,11 +59,25 @@ absl::StatusOr<kafka::ClientConfig> KafkaConfig(const AuditArgs& args) {
   return config;
 }
 
+// <prefix>.audit: --topic-prefix, else the running broker's (broker.json),
+// else the default "liaison".
+std::string AuditTopic(const AuditArgs& args) {
+  std::string prefix = args.topic_prefix;
+  if (prefix.empty() && args.bootstrap.empty()) {
+    std::ifstream in(args.state_dir + "/broker.json");
+    nlohmann::json info = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (in && !info.is_discarded() && info.contains("topic_prefix")) {
+      prefix = info["topic_prefix"].get<std::string>();
+    }
+  }
+  return (prefix.empty() ? std::string("liaison") : prefix) + ".audit";
+}
+
 int RunVerify(const AuditArgs& args) {
   absl::StatusOr<kafka::ClientConfig> config = KafkaConfig(args);
   if (!config.ok()) return Fail(config.status());
   absl::StatusOr<audit::Verification> v = audit::VerifyTopic(
-      *config, args.topic_prefix + ".audit", absl::Seconds(args.timeout_seconds));
+      *config, AuditTopic(args), absl::Seconds(args.timeout_seconds));
   if (!v.ok()) return Fail(v.status());
   if (args.json) {
     nlohmann::ordered_json out;
@@ -76,7 +103,7 @@ int RunList(const AuditArgs& args) {
   absl::StatusOr<kafka::ClientConfig> config = KafkaConfig(args);
   if (!config.ok()) return Fail(config.status());
   absl::StatusOr<std::vector<liaison::v1::AuditEntry>> entries =
-      audit::EntriesFor(*config, args.topic_prefix + ".audit", args.message_id,
+      audit::EntriesFor(*config, AuditTopic(args), args.message_id,
                         absl::Seconds(args.timeout_seconds));
   if (!entries.ok()) return Fail(entries.status());
   if (entries->empty()) {
@@ -110,7 +137,8 @@ void AddKafkaFlags(CLI::App* cmd, AuditArgs& args) {
                   "Kafka bootstrap servers (default: from broker.json)");
   cmd->add_option("--kafka-property", args.properties,
                   "librdkafka property key=value (repeatable; TLS/SASL of the auditor)");
-  cmd->add_option("--topic-prefix", args.topic_prefix)->capture_default_str();
+  cmd->add_option("--topic-prefix", args.topic_prefix,
+                  "Topic prefix (default: the running broker's, from broker.json; else liaison)");
   cmd->add_option("--timeout", args.timeout_seconds, "Seconds to read the topic")
       ->capture_default_str();
   cmd->add_flag("--json", args.json, "JSON output");

@@ -14,7 +14,7 @@ struct AuditArgs {
   std::string state_dir = "var/dev";
   std::string bootstrap;                 // default: kafka_bootstrap from broker.json
   std::vector<std::string> properties;   // librdkafka key=value (TLS, SASL)
-  std::string topic_prefix = "liaison";
+  std::string topic_prefix;               // default: topic_prefix from broker.json, else liaison
   std::string message_id;                // for `list`
   bool json = false;
   double timeout_seconds = 60;

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "base/log.h"
 #include "connectors/kafka/consumer.h"
 #include "connectors/kafka/internal/client.h"
@@ -88,10 +89,14 @@ absl::Status CreateTopics(const ClientConfig& config, const std::vector<TopicSpe
   const rd_kafka_topic_result_t** results =
       result != nullptr ? rd_kafka_CreateTopics_result_topics(result, &count) : nullptr;
   absl::Status status;
+  std::vector<std::string> created;
   for (size_t i = 0; i < count; ++i) {
     rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
     const char* name = rd_kafka_topic_result_name(results[i]);
-    if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
+    if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      created.push_back(name);  // perhaps by another client a moment ago
+      continue;
+    }
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
       const char* msg = rd_kafka_topic_result_error_string(results[i]);
       if (status.ok()) {
@@ -101,6 +106,28 @@ absl::Status CreateTopics(const ClientConfig& config, const std::vector<TopicSpe
       continue;
     }
     log::Info("kafka.topic_created", {{"topic", name}});
+    created.push_back(name);
+  }
+  if (!status.ok()) return status;
+  // The controller has created them, but on a real cluster each broker learns
+  // of a new topic a little later, and a metadata request may reach one that
+  // has not yet: wait until several requests in a row (librdkafka spreads
+  // them over the brokers) list every topic, so callers can use them at once.
+  const absl::Time deadline = absl::Now() + timeout;
+  for (const std::string& name : created) {
+    int seen = 0;
+    while (seen < 3) {
+      absl::StatusOr<int> n = internal::TopicPartitionCount(rk->get(), name, absl::Seconds(5));
+      seen = n.ok() && *n > 0 ? seen + 1 : 0;
+      if (seen == 0 && absl::Now() > deadline) {
+        return internal::WithBootstrap(
+            absl::DeadlineExceededError(absl::StrCat("kafka: topic ", name,
+                                                     " created but not yet in the metadata of "
+                                                     "every broker")),
+            config.bootstrap_servers, internal::DrainConnectionErrors(rk->get()));
+      }
+      if (seen == 0) absl::SleepFor(absl::Milliseconds(100));
+    }
   }
   return status;
 }

@@ -1,6 +1,7 @@
 // End to end through the command line, as a newcomer follows the README:
-// the real liaison-broker process on the embedded default, the real
-// `liaison` CLI in other processes.
+// the real liaison-broker process on the embedded default (or, for the
+// `real.` registration, on the fixture's real Kafka), the real `liaison` CLI
+// in other processes.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -16,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/fixtures/dev_pki.h"
+#include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 
 namespace liaison::testing {
@@ -26,15 +29,32 @@ class BrokerProcess {
  public:
   explicit BrokerProcess(const std::string& state_dir) : state_dir_(state_dir) {
     log_ = state_dir + "/broker.log";
+    if (OnRealKafka()) {  // a real Kafka: the secret is given, never created
+      (void)SharedDevPki();  // minted before fork()
+      std::ofstream(state_dir + "/pseudonym.key") << "e2e-test-pseudonym-secret-32-byte";
+    }
     pid_ = fork();
     if (pid_ == 0) {
       FILE* out = freopen(log_.c_str(), "w", stdout);
       FILE* err = freopen(log_.c_str(), "a", stderr);
       (void)out;
       (void)err;
-      execl(LIAISON_BROKER_BIN, LIAISON_BROKER_BIN, "--state-dir", state_dir.c_str(), "--listen",
-            "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
-            static_cast<char*>(nullptr));
+      std::vector<std::string> args = {LIAISON_BROKER_BIN, "--state-dir", state_dir,
+                                       "--listen", "127.0.0.1:0", "--admin-listen",
+                                       "127.0.0.1:0", "--http-listen", "127.0.0.1:0"};
+      if (const std::string real = RealKafkaStateDir(); !real.empty()) {
+        // The fixture's real cluster, as production starts a broker: the
+        // network's PKI given (none is minted next to a real Kafka), the
+        // mutual-TLS client properties of the cluster, a topic prefix of its
+        // own (the fixture lets liaison-auditor read liaison.e2e.audit).
+        args.insert(args.end(), {"--kafka-state-dir", real, "--pki", SharedDevPki().dir,
+                                 "--pseudonym-key", state_dir + "/pseudonym.key",
+                                 "--topic-prefix", "liaison.e2e"});
+      }
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(LIAISON_BROKER_BIN, argv.data());
       _exit(127);
     }
   }

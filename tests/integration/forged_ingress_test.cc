@@ -152,12 +152,11 @@ TEST(ForgedIngress, RecordsWrittenStraightIntoKafkaAreRefusedLoudly) {
     forged.push_back(legacy);
   }
 
-  kafka::ClientConfig config;
-  config.bootstrap_servers = (*broker)->node().bootstrap_servers();
+  kafka::ClientConfig config = (*broker)->KafkaClient();
   absl::StatusOr<std::unique_ptr<kafka::Producer>> producer = kafka::Producer::Create(config);
   ASSERT_TRUE(producer.ok()) << producer.status();
   for (const IngressRecord& r : forged) {
-    (*producer)->Produce("liaison.ingress", alert_id, r.SerializeAsString(),
+    (*producer)->Produce((*broker)->topics().Ingress(), alert_id, r.SerializeAsString(),
                          [](const kafka::DeliveryReport& report) {
                            EXPECT_TRUE(report.status.ok()) << report.status;
                          });
@@ -177,7 +176,7 @@ TEST(ForgedIngress, RecordsWrittenStraightIntoKafkaAreRefusedLoudly) {
     held.set_outcome(liaison::v1::OUTCOME_DELAY);
     *held.mutable_not_before() = ToProto(sc::T0());
     *held.mutable_created_at() = ToProto(sc::T0());
-    (*producer)->Produce("liaison.holds", held.hold_id(), held.SerializeAsString(),
+    (*producer)->Produce((*broker)->topics().Holds(), held.hold_id(), held.SerializeAsString(),
                          [](const kafka::DeliveryReport& report) {
                            EXPECT_TRUE(report.status.ok()) << report.status;
                          });
@@ -191,7 +190,7 @@ TEST(ForgedIngress, RecordsWrittenStraightIntoKafkaAreRefusedLoudly) {
     c.mutable_grant()->set_consent_id(with_envelope ? "CONSENT-F2" : "CONSENT-F1");
     *c.mutable_recorded_at() = ToProto(absl::Now());
     if (with_envelope) *c.mutable_envelope() = *wrong_key;
-    (*producer)->Produce("liaison.registry.consents", absl::StrCat("RO-IGPR/", c.grant().consent_id()),
+    (*producer)->Produce((*broker)->topics().Consents(), absl::StrCat("RO-IGPR/", c.grant().consent_id()),
                          c.SerializeAsString(), [](const kafka::DeliveryReport& report) {
                            EXPECT_TRUE(report.status.ok()) << report.status;
                          });

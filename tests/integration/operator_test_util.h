@@ -168,11 +168,23 @@ struct HttpResult {
   std::string body;
   std::string content_type;
 };
+// A client of the broker's HTTP server: plain in the embedded development
+// mode, HTTPS with the operator certificate otherwise (on real Kafka).
+inline std::unique_ptr<httplib::Client> HttpClientFor(const TestBroker& broker) {
+  const std::string url = broker.http_url();
+  const std::string base = url.substr(0, url.find('/', url.find("://") + 3));
+  if (url.rfind("https://", 0) != 0) return std::make_unique<httplib::Client>(base);
+  auto client = std::make_unique<httplib::Client>(base, OperatorPrefix() + ".pem",
+                                                  OperatorPrefix() + ".key");
+  client->set_ca_cert_path(SharedDevPki().ca().c_str());
+  client->enable_server_certificate_verification(true);
+  return client;
+}
+
 inline HttpResult HttpGet(const TestBroker& broker, const std::string& path) {
-  const HttpTarget t = ParseUrl(broker.http_url());
-  httplib::Client client(t.host, t.port);
-  client.set_read_timeout(10, 0);
-  httplib::Result r = client.Get(path.c_str());
+  std::unique_ptr<httplib::Client> client = HttpClientFor(broker);
+  client->set_read_timeout(10, 0);
+  httplib::Result r = client->Get(path.c_str());
   if (!r) return {};
   return {r->status, r->body, r->get_header_value("Content-Type")};
 }

@@ -100,13 +100,11 @@ endpoints {
   liaison::v1::Message to_lt = TestAlert("ES-PN", {"LT-LKPB"}, clock.Now());
   LIAISON_ASSERT_OK_AND_ASSIGN(auto lt_envelope, es->Seal(to_lt, clock.Now()));
   LIAISON_ASSERT_OK(es->Send(lt_envelope).status());
-  kafka::ClientConfig kafka;
-  kafka.bootstrap_servers = (*broker)->node().bootstrap_servers();
-  kafka.fetch_wait_max_ms = 5;
+  const kafka::ClientConfig kafka = (*broker)->KafkaClient();
   EXPECT_TRUE(WaitFor(
       [&] {
         for (int32_t p = 0; p < 3; ++p) {
-          auto records = kafka::ReadPartition(kafka, "liaison.deliver.LT-LKPB", p, 0,
+          auto records = kafka::ReadPartition(kafka, (*broker)->topics().Deliver("LT-LKPB"), p, 0,
                                               kafka::kToEnd, absl::Seconds(5));
           if (records.ok() && !records->empty()) return true;
         }

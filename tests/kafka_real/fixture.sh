@@ -23,6 +23,11 @@ case $1 in
       { cat "$state/topics.log"; exit 1; }
     "$here/../../deploy/kafka/acls.sh" >"$state/acls.log" 2>&1 ||
       { cat "$state/acls.log"; exit 1; }
+    # The e2e walkthrough's broker (topic prefix liaison.e2e): `liaison audit
+    # verify` reads its audit trail as the auditor.
+    kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$COMMAND_CONFIG" --add \
+      --allow-principal User:CN=liaison-auditor --operation Read --operation Describe \
+      --topic liaison.e2e.audit >>"$state/acls.log" 2>&1 || { cat "$state/acls.log"; exit 1; }
     echo "fixture: topics.sh and acls.sh applied in $((SECONDS - t0)) s"
     ;;
   stop)
