@@ -37,8 +37,10 @@ case $mode in
     ctest_args=()
     if [[ $subset == ci ]]; then
       cmake --build "$build" -j "$JOBS" --target policy_test certs_test kafka_test integration_test
-      # ctest lists the unbuilt binaries (e2e_test) as <name>_NOT_BUILT.
-      ctest_args=(-E '_NOT_BUILT$')
+      # ctest lists the unbuilt binaries (e2e_test) as <name>_NOT_BUILT. The
+      # subset runs on the embedded mock only: the real-Kafka registrations
+      # (label kafka-real) run in the Release step.
+      ctest_args=(-E '_NOT_BUILT$' -LE kafka-real)
     elif [[ -z $subset ]]; then
       cmake --build "$build" -j "$JOBS"
     else
