@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
+#include "policy/registry.h"
 
 namespace liaison::broker {
 namespace {
@@ -385,14 +386,7 @@ grpc::ServerUnaryReactor* ExchangeService::Explain(grpc::CallbackServerContext* 
 }
 
 liaison::v1::EndpointLimits ExchangeService::LimitsOf(const std::string& endpoint) const {
-  if (options_.limits) return options_.limits(endpoint);
-  // The built-in defaults of policy::Registry::LimitsFor.
-  liaison::v1::EndpointLimits l;
-  l.set_max_subscribe_streams(4);
-  l.set_max_send_streams(4);
-  l.set_max_in_flight_bytes(int64_t{64} << 20);
-  l.set_max_explain_per_minute(60);
-  return l;
+  return options_.limits ? options_.limits(endpoint) : policy::Registry::DefaultLimits();
 }
 
 absl::StatusOr<uint64_t> ExchangeService::OpenStream(grpc::CallbackServerContext* context,

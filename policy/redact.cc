@@ -102,10 +102,7 @@ void SanitiseDerived(Message& m) {
 }
 
 bool NeedsDerivedCopy(const Message& m) {
-  if (!m.header().strict_necessity().empty()) return true;
-  Message copy = m;
-  copy.DiscardUnknownFields();
-  return copy.ByteSizeLong() != m.ByteSizeLong();
+  return !m.header().strict_necessity().empty() || internal::HasUnknownFields(m);
 }
 
 absl::StatusOr<Message> Redact(const Message& message, const Decision& decision,

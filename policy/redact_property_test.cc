@@ -212,24 +212,6 @@ Decision Decide(const liaison::v1::Message& m, std::string_view recipient) {
   return scenario::DevChain()->Evaluate(in);
 }
 
-bool HasUnknownFields(const google::protobuf::Message& m) {
-  const google::protobuf::Reflection* r = m.GetReflection();
-  if (!r->GetUnknownFields(m).empty()) return true;
-  std::vector<const FieldDescriptor*> fields;
-  r->ListFields(m, &fields);
-  for (const FieldDescriptor* f : fields) {
-    if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) continue;
-    if (f->is_repeated()) {
-      for (int i = 0; i < r->FieldSize(m, f); ++i) {
-        if (HasUnknownFields(r->GetRepeatedMessage(m, f, i))) return true;
-      }
-    } else if (HasUnknownFields(r->GetMessage(m, f))) {
-      return true;
-    }
-  }
-  return false;
-}
-
 class EveryEntityType : public ::testing::TestWithParam<std::tuple<int, bool>> {};
 
 TEST_P(EveryEntityType, NoMarkerOfARedactedEntityReachesTheRecipient) {
@@ -249,7 +231,7 @@ TEST_P(EveryEntityType, NoMarkerOfARedactedEntityReachesTheRecipient) {
     EXPECT_EQ(bytes.find(marker), std::string::npos) << marker << " reached BG-GDNP";
   }
   EXPECT_EQ(bytes.find(p.strict_necessity), std::string::npos);
-  EXPECT_FALSE(HasUnknownFields(*out));
+  EXPECT_FALSE(internal::HasUnknownFields(*out));
   // The explanation names paths and rules only.
   for (const std::string& marker : p.protected_markers) {
     EXPECT_EQ(d.explanation.find(marker), std::string::npos) << marker << " in the explanation";
@@ -268,7 +250,7 @@ TEST_P(EveryEntityType, AnAllowedDerivedCopyCarriesNoUnknownFieldAndNoJustificat
   absl::StatusOr<liaison::v1::Message> out = Redact(p.message, d, pseudonymiser, "FR-OCRTEH");
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_TRUE(out->header().strict_necessity().empty());
-  EXPECT_FALSE(HasUnknownFields(*out));
+  EXPECT_FALSE(internal::HasUnknownFields(*out));
   EXPECT_FALSE(NeedsDerivedCopy(*out));
 }
 

@@ -434,12 +434,17 @@ absl::Span<const liaison::v1::RetentionLimit* const> Registry::RetentionLimitsFo
   return retention_by_kind_[kind];
 }
 
-liaison::v1::EndpointLimits Registry::LimitsFor(absl::string_view endpoint) const {
+liaison::v1::EndpointLimits Registry::DefaultLimits() {
   liaison::v1::EndpointLimits out;
   out.set_max_subscribe_streams(4);
   out.set_max_send_streams(4);
   out.set_max_in_flight_bytes(int64_t{64} << 20);
   out.set_max_explain_per_minute(60);
+  return out;
+}
+
+liaison::v1::EndpointLimits Registry::LimitsFor(absl::string_view endpoint) const {
+  liaison::v1::EndpointLimits out = DefaultLimits();
   auto apply = [&out](const liaison::v1::EndpointLimits& l) {
     if (l.max_subscribe_streams() > 0) out.set_max_subscribe_streams(l.max_subscribe_streams());
     if (l.max_send_streams() > 0) out.set_max_send_streams(l.max_send_streams());

@@ -128,6 +128,8 @@ class Registry {
   // The front-door limits of `endpoint` (every field set): its own, else the
   // registry's default_limits, else the built-in defaults.
   liaison::v1::EndpointLimits LimitsFor(absl::string_view endpoint) const;
+  // The built-in defaults LimitsFor starts from.
+  static liaison::v1::EndpointLimits DefaultLimits();
   // DP-HC-04: the longest an H3 NOT_BEFORE may delay delivery.
   absl::Duration MaxNotBefore() const { return max_not_before_; }
 

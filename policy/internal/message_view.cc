@@ -134,6 +134,25 @@ void ScrubText(google::protobuf::Message* m) {
   r->MutableUnknownFields(m)->Clear();
 }
 
+bool HasUnknownFields(const google::protobuf::Message& m) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* r = m.GetReflection();
+  if (!r->GetUnknownFields(m).empty()) return true;
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const FieldDescriptor* f : fields) {
+    if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    if (f->is_repeated()) {
+      for (int i = 0; i < r->FieldSize(m, f); ++i) {
+        if (HasUnknownFields(r->GetRepeatedMessage(m, f, i))) return true;
+      }
+    } else if (HasUnknownFields(r->GetMessage(m, f))) {
+      return true;
+    }
+  }
+  return false;
+}
+
 uint32_t AlwaysKeptFieldMask() {
   return Bit(Person::kEntityIdFieldNumber) | Bit(Person::kCategoriesFieldNumber) |
          Bit(Person::kCategoryNoteFieldNumber) | Bit(Person::kIsMinorFieldNumber) |

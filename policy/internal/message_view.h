@@ -66,6 +66,10 @@ uint32_t IdentityFieldMask();
 // it (repeated and map fields included: maps go whole), and its unknown
 // fields: what is left is enums, numbers, booleans and timestamps.
 void ScrubText(google::protobuf::Message* m);
+
+// True when `m` or any message nested in it carries unknown fields. Reads
+// only; no copy.
+bool HasUnknownFields(const google::protobuf::Message& m);
 // Person fields DP-MIN-01 never removes: entity_id, categories,
 // category_note, is_minor, anonymity_required, meta, field_meta, victim_ref.
 uint32_t AlwaysKeptFieldMask();

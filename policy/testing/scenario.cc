@@ -572,6 +572,17 @@ Message Ac16EvidenceManifest(std::vector<std::string> extra_recipients, std::str
   return m;
 }
 
+Message Ac07SourceMessage() {
+  Message m = Ac03VictimInfoExchange(Ac07SourceId());
+  m.mutable_header()->set_sender("DE-BKA");
+  m.mutable_header()->set_sender_officer("DE-OFF-7731");
+  m.mutable_header()->clear_recipients();
+  m.mutable_header()->add_recipients("NL-NP");
+  m.mutable_header()->set_case_ref("DE-2026-0700");
+  m.mutable_header()->mutable_handling()->set_code(liaison::v1::HANDLING_CODE_H2);
+  return m;
+}
+
 SourceRecord Ac16SourceRecord() {
   return InMemorySourceIndex::RecordOf(Ac16EvidenceManifest(), {"DE-BKA", "NL-NP", "FR-OCRTEH"},
                                        *DevRegistry(), T0());

@@ -95,6 +95,8 @@ liaison::v1::Message Ac06JitSpecialCategories(std::string message_id = FixedId(6
 // M-700: an H2 INFO_EXCHANGE DE-BKA sent to NL-NP only (AC-07 source).
 std::string Ac07SourceId();
 SourceRecord Ac07SourceM700();
+// The H2 source M-700 itself, as DE-BKA sends it to NL-NP (broker tests).
+liaison::v1::Message Ac07SourceMessage();
 // NL-NP to ES-PN, derived from M-700 (AC-07).
 liaison::v1::Message Ac07DerivedFromH2(std::string message_id = FixedId(7));
 

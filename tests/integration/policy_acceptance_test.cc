@@ -389,23 +389,11 @@ TEST(BrokerAcceptance, Ac06SpecialCategoryFieldsAreRemovedIdentityKept) {
   EXPECT_TRUE(Contains(rules, "DP-SPECIAL-01"));
 }
 
-// The H2 source M-700 as DE-BKA sent it to NL-NP.
-Message M700() {
-  Message m = sc::Ac03VictimInfoExchange(sc::Ac07SourceId());
-  m.mutable_header()->set_sender("DE-BKA");
-  m.mutable_header()->set_sender_officer("DE-OFF-7731");
-  m.mutable_header()->clear_recipients();
-  m.mutable_header()->add_recipients("NL-NP");
-  m.mutable_header()->set_case_ref("DE-2026-0700");
-  m.mutable_header()->mutable_handling()->set_code(liaison::v1::HANDLING_CODE_H2);
-  return m;
-}
-
 TEST(BrokerAcceptance, Ac07H2DerivedContentWaitsForTheProviderThenIsReleased) {
   Network net;
   ASSERT_TRUE(net.ok());
   net.Subscribe({"NL-NP", "ES-PN", "DE-BKA"});
-  ASSERT_TRUE(net.Send(M700()).ok());
+  ASSERT_TRUE(net.Send(sc::Ac07SourceMessage()).ok());
   ASSERT_NE(net.Delivery("NL-NP", sc::Ac07SourceId()), nullptr);
 
   Message derived = sc::Ac07DerivedFromH2();
@@ -432,7 +420,7 @@ TEST(BrokerAcceptance, AnotherEndpointCannotShadowAProvidersConsentById) {
   Network net;
   ASSERT_TRUE(net.ok());
   net.Subscribe({"NL-NP", "ES-PN", "DE-BKA"});
-  ASSERT_TRUE(net.Send(M700()).ok());
+  ASSERT_TRUE(net.Send(sc::Ac07SourceMessage()).ok());
   ASSERT_NE(net.Delivery("NL-NP", sc::Ac07SourceId()), nullptr);
   Message derived = sc::Ac07DerivedFromH2(sc::FixedId(73));
   const std::string id = derived.header().message_id();
@@ -467,7 +455,7 @@ TEST(BrokerAcceptance, AHeldMessageIsErasedAtItsEraseByAndTheSenderIsTold) {
   Network net;
   ASSERT_TRUE(net.ok());
   net.Subscribe({"NL-NP", "ES-PN"});
-  ASSERT_TRUE(net.Send(M700()).ok());
+  ASSERT_TRUE(net.Send(sc::Ac07SourceMessage()).ok());
   ASSERT_NE(net.Delivery("NL-NP", sc::Ac07SourceId()), nullptr);
   Message derived = sc::Ac07DerivedFromH2(sc::FixedId(74));
   auto* retention = derived.mutable_header()->mutable_retention();
@@ -489,7 +477,7 @@ TEST(BrokerAcceptance, Ac07RefusalOrTimeoutBecomesANonDeliveryNotice) {
   Network net;
   ASSERT_TRUE(net.ok());
   net.Subscribe({"NL-NP", "ES-PN"});
-  ASSERT_TRUE(net.Send(M700()).ok());
+  ASSERT_TRUE(net.Send(sc::Ac07SourceMessage()).ok());
   ASSERT_NE(net.Delivery("NL-NP", sc::Ac07SourceId()), nullptr);
 
   // Refused by the provider.

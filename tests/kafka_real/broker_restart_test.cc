@@ -50,18 +50,6 @@ int StopKafka(const std::string& state) {
   return Shell(absl::StrCat("'", kCluster, "' stop --state-dir '", state, "'"));
 }
 
-// The H2 source M-700 as DE-BKA sent it to NL-NP (as in BrokerAcceptance).
-Message M700() {
-  Message m = sc::Ac03VictimInfoExchange(sc::Ac07SourceId());
-  m.mutable_header()->set_sender("DE-BKA");
-  m.mutable_header()->set_sender_officer("DE-OFF-7731");
-  m.mutable_header()->clear_recipients();
-  m.mutable_header()->add_recipients("NL-NP");
-  m.mutable_header()->set_case_ref("DE-2026-0700");
-  m.mutable_header()->mutable_handling()->set_code(liaison::v1::HANDLING_CODE_H2);
-  return m;
-}
-
 // Everything a test endpoint holds across a restart of the broker.
 class Endpoints {
  public:
@@ -171,7 +159,7 @@ TEST(BrokerRestart, HoldsDeliveriesDedupReceiptsAndAuditSurviveAStopOfBrokerAndK
     ASSERT_TRUE(broker.ok()) << broker.status();
     Endpoints net(**broker, clock);
     net.Subscribe({"NL-NP", "DE-BKA"});
-    ASSERT_TRUE(net.Send(M700()).ok());
+    ASSERT_TRUE(net.Send(sc::Ac07SourceMessage()).ok());
     ASSERT_NE(net.ReadUntil("NL-NP", Delivery(sc::Ac07SourceId()), true), nullptr);
     ASSERT_TRUE(net.Send(derived).ok());
     ASSERT_NE(net.ReadUntil("NL-NP", NoticeOf(liaison::v1::NOTICE_KIND_HELD, held_id), true),
