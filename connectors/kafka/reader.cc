@@ -2,12 +2,22 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
+#include <memory>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "connectors/kafka/internal/client.h"
 #include "connectors/kafka/internal/errors.h"
 
 namespace liaison::kafka {
+namespace {
+
+struct TopicDeleter {
+  void operator()(rd_kafka_topic_t* rkt) const { rd_kafka_topic_destroy(rkt); }
+};
+
+}  // namespace
 
 absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
                                                   const std::string& topic, int32_t partition,
@@ -20,8 +30,17 @@ absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
   if (config.fetch_wait_max_ms > 0) {
     defaults.push_back({"fetch.wait.max.ms", absl::StrCat(config.fetch_wait_max_ms)});
   }
+  // No consumer group: librdkafka's simple consumer reads one partition from
+  // an absolute offset. A group would bring a coordinator connection whose
+  // teardown on destroy races the other broker threads in librdkafka 2.0.2
+  // (rd_kafka_broker_destroy_final asserting it runs on the broker's own
+  // thread: the coordinator's "nodename changed" failure refreshes metadata
+  // and can drop the last reference to a broker already terminating). These
+  // readers are short-lived and created often (audit reads, chain heads), so
+  // they met it; without a group there is no coordinator. group.id is fixed
+  // empty so a configured property cannot bring one back.
   internal::Properties invariants = {
-      {"group.id", absl::StrCat("liaison-range-", absl::ToUnixNanos(absl::Now()))},
+      {"group.id", ""},
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "error"},
@@ -31,7 +50,6 @@ absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
   absl::StatusOr<internal::ClientPtr> rk =
       internal::NewClient(RD_KAFKA_CONSUMER, *std::move(conf));
   if (!rk.ok()) return rk.status();
-  rd_kafka_poll_set_consumer(rk->get());
 
   int64_t low = 0;
   int64_t high = 0;
@@ -47,28 +65,39 @@ absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
   std::vector<Record> out;
   if (from >= to) return out;
 
-  internal::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = from;
-  if (absl::Status s = internal::ToStatus(rd_kafka_assign(rk->get(), list.get()), "assign");
-      !s.ok()) {
-    return s;
+  std::unique_ptr<rd_kafka_topic_t, TopicDeleter> rkt(
+      rd_kafka_topic_new(rk->get(), topic.c_str(), nullptr));
+  if (rkt == nullptr) {
+    return internal::ToStatus(rd_kafka_last_error(), absl::StrCat("topic handle for ", topic));
   }
+  if (rd_kafka_consume_start(rkt.get(), partition, from) == -1) {
+    return internal::ToStatus(rd_kafka_last_error(),
+                              absl::StrCat("reading ", topic, "/", partition));
+  }
+  // Stops the fetcher on every path out (consume_stop must precede destroy).
+  struct Stop {
+    rd_kafka_topic_t* rkt;
+    int32_t partition;
+    ~Stop() { (void)rd_kafka_consume_stop(rkt, partition); }
+  } stop{rkt.get(), partition};
+
   int64_t next = from;
   while (next < to) {
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) {
-      (void)rd_kafka_assign(rk->get(), nullptr);
       return absl::DeadlineExceededError(
           absl::StrCat("reading ", topic, "/", partition, " [", from, ", ", to, ") timed out at ",
                        next));
     }
-    internal::MessagePtr m(rd_kafka_consumer_poll(rk->get(), std::min(100, internal::ToMillis(left))));
+    internal::MessagePtr m(
+        rd_kafka_consume(rkt.get(), partition, std::min(100, internal::ToMillis(left))));
     if (m == nullptr) continue;
-    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+        m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
       // Retention removed the rest of the range meanwhile.
       break;
     }
-    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // transient; librdkafka retries
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // transient (EOF, ...); librdkafka retries
     if (m->offset < next) continue;
     next = m->offset + 1;
     if (m->offset >= to) break;
@@ -83,7 +112,6 @@ absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
     if (ts >= 0) r.timestamp = absl::FromUnixMillis(ts);
     out.push_back(std::move(r));
   }
-  (void)rd_kafka_assign(rk->get(), nullptr);
   return out;
 }
 
