@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "base/proto_time.h"
@@ -36,6 +37,13 @@ HoldBook::HoldBook(HoldBookDeps deps) : deps_(std::move(deps)) {}
 HoldBook::~HoldBook() { Stop(); }
 
 absl::Status HoldBook::Start(absl::Duration catch_up_timeout) {
+  {
+    absl::StatusOr<std::unique_ptr<kafka::RecordReader>> reader =
+        kafka::RecordReader::Create(deps_.kafka);
+    if (!reader.ok()) return reader.status();
+    absl::MutexLock lock(&reader_mu_);
+    reader_ = *std::move(reader);
+  }
   mirror_ = std::make_unique<TopicMirror>(deps_.kafka, deps_.topics.Holds(),
                                           [this](const kafka::Record& r) { Apply(r); });
   if (absl::Status s = mirror_->Start(); !s.ok()) return s;
@@ -51,8 +59,8 @@ void HoldBook::Stop() {
 }
 
 void HoldBook::Apply(const kafka::Record& record) {
-  absl::MutexLock lock(&mu_);
   if (record.value.empty()) {  // tombstone
+    absl::MutexLock lock(&mu_);
     holds_.erase(record.key);
     finished_.erase(record.key);
     return;
@@ -62,18 +70,37 @@ void HoldBook::Apply(const kafka::Record& record) {
     log::Error("holds.unreadable", {{"partition", record.partition}, {"offset", record.offset}});
     return;
   }
+  held.clear_ingress();  // the content stays in Kafka
+  const size_t hash = absl::HashOf(record.value);
+  absl::MutexLock lock(&mu_);
   if (finished_.contains(held.hold_id())) return;  // finished here, tombstone on its way
   Entry& e = holds_[held.hold_id()];
+  e.partition = record.partition;
+  e.offset = record.offset;
+  e.record_hash = hash;
+  if (!e.content.empty()) {
+    // This node wrote the hold and keeps its content until the mirror reads
+    // that record back. (Every version of a hold carries the same message:
+    // which one is worked changes nothing in the decision.)
+    if (absl::HashOf(e.content) == hash) std::string().swap(e.content);
+    return;
+  }
   if (e.busy) return;
   e.held = std::move(held);
   e.recheck = true;  // consents may have come while nobody worked it
 }
 
 void HoldBook::Add(const liaison::v1::HeldDelivery& held) {
+  liaison::v1::HeldDelivery meta = held;
+  meta.clear_ingress();
+  std::string content = held.SerializeAsString();  // the bytes written to liaison.holds
   absl::MutexLock lock(&mu_);
   finished_.erase(held.hold_id());
   Entry& e = holds_[held.hold_id()];
-  e.held = held;
+  e.held = std::move(meta);
+  // The mirror may have read the record before the write's acknowledgement
+  // reached this call: then Kafka already has it where the mirror saw it.
+  if (e.partition < 0 || e.record_hash != absl::HashOf(content)) e.content = std::move(content);
   e.busy = false;
   // A consent may have been recorded between the decision and now: look once.
   e.recheck = true;
@@ -113,6 +140,13 @@ size_t HoldBook::size() const {
   return holds_.size();
 }
 
+size_t HoldBook::content_bytes() const {
+  absl::MutexLock lock(&mu_);
+  size_t bytes = 0;
+  for (const auto& [id, e] : holds_) bytes += e.content.size();
+  return bytes;
+}
+
 void HoldBook::Loop() {
   while (!stop_) {
     absl::SleepFor(deps_.tick);
@@ -123,7 +157,7 @@ void HoldBook::Loop() {
 void HoldBook::Tick() {
   const absl::Time now = deps_.clock->Now();
   std::vector<int32_t> owned = deps_.stage->OwnedPartitions();
-  std::vector<liaison::v1::HeldDelivery> due;
+  std::vector<DueHold> due;
   {
     absl::MutexLock lock(&mu_);
     for (auto& [id, e] : holds_) {
@@ -134,11 +168,14 @@ void HoldBook::Tick() {
       if (e.recheck || now >= Due(e.held)) {
         e.busy = true;
         e.recheck = false;
-        due.push_back(e.held);
+        due.push_back({e.held, e.content, e.partition, e.offset});
       }
     }
   }
-  for (liaison::v1::HeldDelivery& held : due) Work(std::move(held), now);
+  for (DueHold& d : due) {
+    std::optional<liaison::v1::HeldDelivery> held = Load(d, now);
+    if (held.has_value()) Work(*std::move(held), now);
+  }
   if (deps_.sources != nullptr) SweepErasures(now, owned);
 }
 
@@ -195,6 +232,82 @@ void HoldBook::SweepErasures(absl::Time now, const std::vector<int32_t>& owned) 
                          erasing_.erase(id);
                        });
   }
+}
+
+std::optional<liaison::v1::HeldDelivery> HoldBook::Load(const DueHold& due, absl::Time now) {
+  const std::string& hold_id = due.meta.hold_id();
+  liaison::v1::HeldDelivery held;
+  if (!due.content.empty()) {
+    if (held.ParseFromString(due.content)) return held;
+    log::Error("holds.unreadable", {{"hold_id", hold_id}});
+    Finish(hold_id, true);
+    return std::nullopt;
+  }
+  if (due.partition < 0) {  // not in memory and not yet seen in Kafka: next tick
+    Finish(hold_id, false);
+    return std::nullopt;
+  }
+  absl::StatusOr<kafka::Record> record;
+  {
+    absl::MutexLock lock(&reader_mu_);
+    record = reader_->Read(deps_.topics.Holds(), due.partition, due.offset, absl::Seconds(10));
+  }
+  if (record.ok() && record->key == hold_id && held.ParseFromString(record->value) &&
+      held.hold_id() == hold_id) {
+    return held;
+  }
+  {
+    // The mirror may have seen a newer version meanwhile: work that one.
+    absl::MutexLock lock(&mu_);
+    auto it = holds_.find(hold_id);
+    if (it != holds_.end() &&
+        (it->second.partition != due.partition || it->second.offset != due.offset)) {
+      it->second.busy = false;
+      it->second.recheck = true;
+      return std::nullopt;
+    }
+  }
+  if (record.ok() || record.status().code() == absl::StatusCode::kNotFound) {
+    // Gone from Kafka (retention, or compaction after a newer version this
+    // node has not seen yet) or not this hold: never decide on a guess.
+    Lost(due, record.ok() ? absl::DataLossError("the record there is not this hold")
+                          : record.status(),
+         now);
+    return std::nullopt;
+  }
+  log::Warning("holds.read_failed", {{"hold_id", hold_id}, {"error", record.status().ToString()}});
+  Finish(hold_id, false);  // Kafka unavailable: tried again on the next tick
+  return std::nullopt;
+}
+
+void HoldBook::Lost(const DueHold& due, const absl::Status& why, absl::Time now) {
+  const liaison::v1::HeldDelivery& meta = due.meta;
+  const std::string hold_id = meta.hold_id();
+  log::Error("holds.content_lost", {{"hold_id", hold_id},
+                                    {"message_id", meta.message_id()},
+                                    {"recipient", meta.recipient()},
+                                    {"error", why.ToString()}});
+  liaison::v1::Notice n;
+  n.set_kind(liaison::v1::NOTICE_KIND_NON_DELIVERY);
+  n.set_addressee(meta.sender());
+  n.set_message_id(meta.message_id());
+  n.set_recipient(meta.recipient());
+  n.set_hold_id(hold_id);
+  n.add_reasons(absl::StrCat("the held copy for ", meta.recipient(),
+                             " was lost in Kafka before it could be released (",
+                             why.message(), "); not delivered: send it again"));
+  Outputs out;
+  if (std::optional<Outputs::Record> r = deps_.stage->NoticeRecord(std::move(n), now)) {
+    out.records.push_back(std::move(*r));
+  }
+  deps_.stage->Write(meta.ingress_partition(), std::move(out), [this, hold_id](absl::Status s) {
+    if (!s.ok()) {
+      Finish(hold_id, false);  // tried again on the next tick
+      return;
+    }
+    Tombstone(hold_id);
+    Finish(hold_id, true);
+  });
 }
 
 void HoldBook::Work(liaison::v1::HeldDelivery held, absl::Time now) {

@@ -1,6 +1,8 @@
 // Held and delayed deliveries (DOMAIN.md §2 HOLD and DELAY). Every node
-// mirrors `liaison.holds`; the node that owns a hold's ingress partition in
-// the policy stage works it:
+// mirrors `liaison.holds` but keeps only each hold's metadata and the
+// position of its record: senders decide how much is held, so the content
+// stays in Kafka and is read back when the hold is worked. The node that owns
+// a hold's ingress partition in the policy stage works it:
 //  - a consent, approval or refusal covering the message → re-evaluate the
 //    whole chain: released (delivered, sender told RELEASED), rejected, or
 //    still waiting;
@@ -16,6 +18,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +29,7 @@
 #include "broker/policy_stage.h"
 #include "broker/state_indexes.h"
 #include "broker/topic_mirror.h"
+#include "connectors/kafka/reader.h"
 #include "liaison/v1/broker_state.pb.h"
 
 namespace liaison::broker {
@@ -68,19 +72,43 @@ class HoldBook {
   };
   std::vector<Pending> List() const ABSL_LOCKS_EXCLUDED(mu_);
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Bytes of held content in this node's memory (holds written here whose
+  // record the mirror has not read back yet); the rest is in Kafka.
+  size_t content_bytes() const ABSL_LOCKS_EXCLUDED(mu_);
 
   // Works due holds now (tests call it after moving the clock).
   void TickForTest() { Tick(); }
 
  private:
+  // What the book keeps of a hold: its metadata (the HeldDelivery without
+  // its ingress record, i.e. without content) and where `liaison.holds` has
+  // the whole record. The content is read back from Kafka when the hold is
+  // worked; it is kept in memory only between this node writing a hold and
+  // its mirror reading that record back (milliseconds).
   struct Entry {
-    liaison::v1::HeldDelivery held;
+    liaison::v1::HeldDelivery held;  // ingress cleared
+    std::string content;             // the record's bytes, until the mirror has it
+    int32_t partition = -1;          // of liaison.holds; -1 until the mirror has it
+    int64_t offset = -1;
+    size_t record_hash = 0;          // of the record at partition/offset
     bool recheck = false;
     bool busy = false;
+  };
+  // A hold to work: its content in hand, or where to read it.
+  struct DueHold {
+    liaison::v1::HeldDelivery meta;
+    std::string content;
+    int32_t partition = -1;
+    int64_t offset = -1;
   };
   void Apply(const kafka::Record& record) ABSL_LOCKS_EXCLUDED(mu_);
   void Loop();
   void Tick() ABSL_LOCKS_EXCLUDED(mu_);
+  // The whole HeldDelivery of a due hold (from memory or Kafka); nullopt
+  // when it cannot be had now (then the hold was finished or retried).
+  std::optional<liaison::v1::HeldDelivery> Load(const DueHold& due, absl::Time now);
+  // Content Kafka no longer has: the sender is told, the hold ends.
+  void Lost(const DueHold& due, const absl::Status& why, absl::Time now);
   void Work(liaison::v1::HeldDelivery held, absl::Time now);
   void Finish(const std::string& hold_id, bool remove) ABSL_LOCKS_EXCLUDED(mu_);
   void Tombstone(const std::string& hold_id);
@@ -88,6 +116,8 @@ class HoldBook {
 
   const HoldBookDeps deps_;
   std::unique_ptr<TopicMirror> mirror_;
+  absl::Mutex reader_mu_;
+  std::unique_ptr<kafka::RecordReader> reader_ ABSL_GUARDED_BY(reader_mu_);
   std::atomic<bool> stop_{false};
   std::thread thread_;
 

@@ -238,6 +238,10 @@ std::string OperatorViews::Metrics() const {
              "Held or delayed deliveries waiting (consent, approval, "
              "timeout or delay end).",
              static_cast<double>(deps_.holds->size()));
+  text.Gauge("liaison_holds_content_bytes",
+             "Bytes of held content in this node's memory: holds written here whose record "
+             "the node has not read back from Kafka yet (the book keeps metadata only).",
+             static_cast<double>(deps_.holds->content_bytes()));
   text.Counter("liaison_audit_entries_written_total",
                "Audit entries this node wrote to the audit topic since it started.",
                deps_.audit->entries_written());

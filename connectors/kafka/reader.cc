@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -17,28 +18,24 @@ struct TopicDeleter {
   void operator()(rd_kafka_topic_t* rkt) const { rd_kafka_topic_destroy(rkt); }
 };
 
-}  // namespace
-
-absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
-                                                  const std::string& topic, int32_t partition,
-                                                  int64_t from, int64_t to,
-                                                  absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
+// A consumer without a consumer group: librdkafka's simple consumer reads
+// one partition from an absolute offset. A group would bring a coordinator
+// connection whose teardown on destroy races the other broker threads in
+// librdkafka 2.0.2 (rd_kafka_broker_destroy_final asserting it runs on the
+// broker's own thread: the coordinator's "nodename changed" failure
+// refreshes metadata and can drop the last reference to a broker already
+// terminating). Readers are short-lived and created often (audit reads,
+// chain heads), so they met it; without a group there is no coordinator.
+// group.id is fixed empty so a configured property cannot bring one back.
+absl::StatusOr<internal::ClientPtr> NewReaderClient(const ClientConfig& config,
+                                                    const std::string& suffix,
+                                                    internal::Properties defaults) {
   ClientConfig c = config;
-  c.client_id = config.client_id + "-range";
-  internal::Properties defaults = {{"enable.partition.eof", "false"}};
+  c.client_id = config.client_id + suffix;
+  defaults.push_back({"enable.partition.eof", "false"});
   if (config.fetch_wait_max_ms > 0) {
     defaults.push_back({"fetch.wait.max.ms", absl::StrCat(config.fetch_wait_max_ms)});
   }
-  // No consumer group: librdkafka's simple consumer reads one partition from
-  // an absolute offset. A group would bring a coordinator connection whose
-  // teardown on destroy races the other broker threads in librdkafka 2.0.2
-  // (rd_kafka_broker_destroy_final asserting it runs on the broker's own
-  // thread: the coordinator's "nodename changed" failure refreshes metadata
-  // and can drop the last reference to a broker already terminating). These
-  // readers are short-lived and created often (audit reads, chain heads), so
-  // they met it; without a group there is no coordinator. group.id is fixed
-  // empty so a configured property cannot bring one back.
   internal::Properties invariants = {
       {"group.id", ""},
       {"enable.auto.commit", "false"},
@@ -47,8 +44,38 @@ absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
   };
   absl::StatusOr<internal::ConfPtr> conf = internal::NewConf(c, defaults, invariants);
   if (!conf.ok()) return conf.status();
-  absl::StatusOr<internal::ClientPtr> rk =
-      internal::NewClient(RD_KAFKA_CONSUMER, *std::move(conf));
+  return internal::NewClient(RD_KAFKA_CONSUMER, *std::move(conf));
+}
+
+Record ToRecord(const std::string& topic, const rd_kafka_message_t& m) {
+  Record r;
+  r.topic = topic;
+  r.partition = m.partition;
+  r.offset = m.offset;
+  if (m.key != nullptr) r.key.assign(static_cast<const char*>(m.key), m.key_len);
+  if (m.payload != nullptr) r.value.assign(static_cast<const char*>(m.payload), m.len);
+  rd_kafka_timestamp_type_t type;
+  const int64_t ts = rd_kafka_message_timestamp(&m, &type);
+  if (ts >= 0) r.timestamp = absl::FromUnixMillis(ts);
+  return r;
+}
+
+// Stops a partition's fetcher on every path out (consume_stop must precede
+// the topic handle's destroy).
+struct FetchGuard {
+  rd_kafka_topic_t* rkt;
+  int32_t partition;
+  ~FetchGuard() { (void)rd_kafka_consume_stop(rkt, partition); }
+};
+
+}  // namespace
+
+absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
+                                                  const std::string& topic, int32_t partition,
+                                                  int64_t from, int64_t to,
+                                                  absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::StatusOr<internal::ClientPtr> rk = NewReaderClient(config, "-range", {});
   if (!rk.ok()) return rk.status();
 
   int64_t low = 0;
@@ -74,12 +101,7 @@ absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
     return internal::ToStatus(rd_kafka_last_error(),
                               absl::StrCat("reading ", topic, "/", partition));
   }
-  // Stops the fetcher on every path out (consume_stop must precede destroy).
-  struct Stop {
-    rd_kafka_topic_t* rkt;
-    int32_t partition;
-    ~Stop() { (void)rd_kafka_consume_stop(rkt, partition); }
-  } stop{rkt.get(), partition};
+  FetchGuard stop{rkt.get(), partition};
 
   int64_t next = from;
   while (next < to) {
@@ -101,16 +123,7 @@ absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
     if (m->offset < next) continue;
     next = m->offset + 1;
     if (m->offset >= to) break;
-    Record r;
-    r.topic = topic;
-    r.partition = partition;
-    r.offset = m->offset;
-    if (m->key != nullptr) r.key.assign(static_cast<const char*>(m->key), m->key_len);
-    if (m->payload != nullptr) r.value.assign(static_cast<const char*>(m->payload), m->len);
-    rd_kafka_timestamp_type_t type;
-    const int64_t ts = rd_kafka_message_timestamp(m.get(), &type);
-    if (ts >= 0) r.timestamp = absl::FromUnixMillis(ts);
-    out.push_back(std::move(r));
+    out.push_back(ToRecord(topic, *m));
   }
   return out;
 }
@@ -125,6 +138,83 @@ absl::StatusOr<std::optional<Record>> ReadLast(const ClientConfig& config,
   if (!tail.ok()) return tail.status();
   if (tail->empty()) return std::optional<Record>();
   return std::optional<Record>(std::move(tail->back()));
+}
+
+}  // namespace liaison::kafka
+
+namespace liaison::kafka {
+
+struct RecordReader::Impl {
+  internal::ClientPtr rk;
+  std::map<std::string, std::unique_ptr<rd_kafka_topic_t, TopicDeleter>> topics;
+};
+
+absl::StatusOr<std::unique_ptr<RecordReader>> RecordReader::Create(const ClientConfig& config) {
+  // One record at a time: keep librdkafka's prefetch small (it fetches ahead
+  // until consume_stop), so reading a record never pulls megabytes in.
+  absl::StatusOr<internal::ClientPtr> rk = NewReaderClient(
+      config, "-record", {{"queued.max.messages.kbytes", "1024"}, {"queued.min.messages", "1"}});
+  if (!rk.ok()) return rk.status();
+  auto impl = std::make_unique<Impl>();
+  impl->rk = *std::move(rk);
+  return std::unique_ptr<RecordReader>(new RecordReader(std::move(impl)));
+}
+
+RecordReader::RecordReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RecordReader::~RecordReader() = default;
+
+absl::StatusOr<Record> RecordReader::Read(const std::string& topic, int32_t partition,
+                                          int64_t offset, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  const std::string where = absl::StrCat(topic, "/", partition, "@", offset);
+  int64_t low = 0;
+  int64_t high = 0;
+  rd_kafka_resp_err_t err =
+      rd_kafka_query_watermark_offsets(impl_->rk.get(), topic.c_str(), partition, &low, &high,
+                                       internal::ToMillis(deadline - absl::Now()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return internal::ToStatus(err, absl::StrCat("watermarks of ", topic, "/", partition));
+  }
+  if (offset < low) {
+    return absl::NotFoundError(absl::StrCat(where, " no longer exists (the partition starts at ",
+                                            low, ": retention removed it)"));
+  }
+  if (offset >= high) {
+    return absl::NotFoundError(
+        absl::StrCat(where, " was never written (the partition ends at ", high, ")"));
+  }
+  auto& rkt = impl_->topics[topic];
+  if (rkt == nullptr) {
+    rkt.reset(rd_kafka_topic_new(impl_->rk.get(), topic.c_str(), nullptr));
+    if (rkt == nullptr) {
+      return internal::ToStatus(rd_kafka_last_error(), absl::StrCat("topic handle for ", topic));
+    }
+  }
+  if (rd_kafka_consume_start(rkt.get(), partition, offset) == -1) {
+    return internal::ToStatus(rd_kafka_last_error(), absl::StrCat("reading ", where));
+  }
+  FetchGuard stop{rkt.get(), partition};
+  while (true) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      return absl::DeadlineExceededError(absl::StrCat("reading ", where, " timed out"));
+    }
+    internal::MessagePtr m(
+        rd_kafka_consume(rkt.get(), partition, std::min(100, internal::ToMillis(left))));
+    if (m == nullptr) continue;
+    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+        m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
+      return absl::NotFoundError(absl::StrCat(where, " no longer exists (removed meanwhile)"));
+    }
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // transient; librdkafka retries
+    if (m->offset < offset) continue;
+    if (m->offset > offset) {
+      // Compaction removed it, or the offset held a transaction marker.
+      return absl::NotFoundError(absl::StrCat(where, " no longer exists (the next record is at ",
+                                              m->offset, ")"));
+    }
+    return ToRecord(topic, *m);
+  }
 }
 
 }  // namespace liaison::kafka

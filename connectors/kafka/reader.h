@@ -5,6 +5,7 @@
 #define LIAISON_CONNECTORS_KAFKA_READER_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,26 @@ absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
 absl::StatusOr<std::optional<Record>> ReadLast(const ClientConfig& config,
                                                const std::string& topic, int32_t partition,
                                                absl::Duration timeout);
+
+// Single records by position, on one client kept open (no consumer group):
+// for state whose content stays in Kafka and only an index lives in memory
+// (the hold book). Not thread-safe: one caller at a time.
+class RecordReader {
+ public:
+  static absl::StatusOr<std::unique_ptr<RecordReader>> Create(const ClientConfig& config);
+  ~RecordReader();
+
+  // The record at `offset` of `topic`/`partition`. NotFound when the offset
+  // no longer exists (retention or compaction removed it, or it was never
+  // written); DeadlineExceeded when Kafka does not answer within `timeout`.
+  absl::StatusOr<Record> Read(const std::string& topic, int32_t partition, int64_t offset,
+                              absl::Duration timeout);
+
+ private:
+  struct Impl;
+  explicit RecordReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace liaison::kafka
 

@@ -90,5 +90,27 @@ TEST_F(ReaderTest, ManyShortLivedReadersInARow) {
   }
 }
 
+TEST_F(ReaderTest, RecordReaderReadsSingleRecordsByPositionOnOneClient) {
+  auto reader = RecordReader::Create(config_);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  for (int64_t offset : {7, 3, 19, 0, 7}) {  // any order, the same one twice
+    auto r = (*reader)->Read("chain", 1, offset, absl::Seconds(10));
+    ASSERT_TRUE(r.ok()) << offset << ": " << r.status();
+    EXPECT_EQ(r->offset, offset);
+    EXPECT_EQ(r->partition, 1);
+    EXPECT_EQ(r->value, absl::StrCat("v", offset));
+  }
+}
+
+TEST_F(ReaderTest, RecordReaderSaysNotFoundForAnOffsetNeverWritten) {
+  auto reader = RecordReader::Create(config_);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto r = (*reader)->Read("chain", 1, 20, absl::Seconds(5));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound) << r.status();
+  EXPECT_NE(r.status().message().find("chain/1@20"), std::string::npos) << r.status();
+  auto empty = (*reader)->Read("chain", 0, 0, absl::Seconds(5));
+  EXPECT_EQ(empty.status().code(), absl::StatusCode::kNotFound) << empty.status();
+}
+
 }  // namespace
 }  // namespace liaison::kafka

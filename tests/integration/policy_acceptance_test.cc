@@ -19,11 +19,14 @@
 #include "broker/clock.h"
 #include "connectors/audit/audit_trail.h"
 #include "connectors/kafka/embedded_cluster.h"
+#include "connectors/kafka/producer.h"
 #include "gtest/gtest.h"
 #include "policy/testing/scenario.h"
+#include "tests/fixtures/prometheus_text.h"
 #include "tests/fixtures/status_matchers.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
+#include "tests/integration/operator_test_util.h"
 
 namespace liaison::testing {
 namespace {
@@ -412,6 +415,91 @@ TEST(BrokerAcceptance, Ac07H2DerivedContentWaitsForTheProviderThenIsReleased) {
       net.Send(Consent("DE-BKA", liaison::v1::CONSENT_KIND_PROVIDER, "NL-NP", id, true, 701)).ok());
   ASSERT_NE(net.Delivery("ES-PN", id), nullptr);
   EXPECT_NE(net.Notice("NL-NP", liaison::v1::NOTICE_KIND_RELEASED, id, "ES-PN"), nullptr);
+}
+
+// Senders decide how much is held, so the book of held messages keeps only
+// metadata and the record's position: the content lives in Kafka and is read
+// back when the hold is released, intact.
+TEST(BrokerAcceptance, HeldContentLivesInKafkaNotInTheBrokersMemory) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"NL-NP", "ES-PN", "DE-BKA"});
+  ASSERT_TRUE(net.Send(sc::Ac07SourceMessage()).ok());
+  ASSERT_NE(net.Delivery("NL-NP", sc::Ac07SourceId()), nullptr);
+
+  Message derived = sc::Ac07DerivedFromH2(sc::FixedId(75));
+  const std::string summary = "HELD-CONTENT-" + std::string(48 * 1024, 'x') + "-END";
+  derived.mutable_info()->set_summary(summary);
+  const std::string id = derived.header().message_id();
+  ASSERT_TRUE(net.Send(derived).ok());
+  ASSERT_NE(net.Notice("NL-NP", liaison::v1::NOTICE_KIND_HELD, id, "ES-PN"), nullptr);
+
+  double pending = -1;
+  double in_memory = -1;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        HttpResult r = HttpGet(net.broker(), "/metrics");
+        absl::StatusOr<PromText> m = ParsePrometheusText(r.body);
+        if (r.status != 200 || !m.ok()) return false;
+        pending = m->Value("liaison_holds_pending");
+        in_memory = m->Value("liaison_holds_content_bytes");
+        return pending == 1 && in_memory == 0;
+      },
+      absl::Seconds(20)))
+      << "holds pending " << pending << ", content bytes in memory " << in_memory;
+
+  ASSERT_TRUE(
+      net.Send(Consent("DE-BKA", liaison::v1::CONSENT_KIND_PROVIDER, "NL-NP", id, true, 751)).ok());
+  const VerifiedItem* delivered = net.Delivery("ES-PN", id);
+  ASSERT_NE(delivered, nullptr);
+  EXPECT_EQ(delivered->message->info().summary(), summary);
+}
+
+// If Kafka loses a held message's content before the hold is released (on
+// the mock: more than 5 MiB written to the partition after it), the sender
+// is told it was not delivered; nothing is decided on a guess.
+TEST(BrokerAcceptance, HeldContentLostInKafkaIsReportedToTheSender) {
+  LIAISON_SKIP_ON_REAL_KAFKA();  // the mock's 5 MiB per partition deletes records
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"NL-NP", "ES-PN", "DE-BKA"});
+  ASSERT_TRUE(net.Send(sc::Ac07SourceMessage()).ok());
+  ASSERT_NE(net.Delivery("NL-NP", sc::Ac07SourceId()), nullptr);
+  Message derived = sc::Ac07DerivedFromH2(sc::FixedId(76));
+  const std::string id = derived.header().message_id();
+  ASSERT_TRUE(net.Send(derived).ok());
+  ASSERT_NE(net.Notice("NL-NP", liaison::v1::NOTICE_KIND_HELD, id, "ES-PN"), nullptr);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        absl::StatusOr<PromText> m =
+            ParsePrometheusText(HttpGet(net.broker(), "/metrics").body);
+        return m.ok() && m->Value("liaison_holds_content_bytes") == 0;
+      },
+      absl::Seconds(20)));
+
+  // 7 MiB of unreadable records into every partition of liaison.holds.
+  absl::StatusOr<std::unique_ptr<kafka::Producer>> producer =
+      kafka::Producer::Create(net.broker().KafkaClient());
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  const std::string junk(900 * 1024, 'j');
+  for (int32_t partition = 0; partition < 3; ++partition) {
+    for (int i = 0; i < 8; ++i) {
+      (*producer)->Produce(net.broker().topics().Holds(), absl::StrCat("junk-", partition, "-", i),
+                           junk,
+                           [](const kafka::DeliveryReport& r) { EXPECT_TRUE(r.status.ok()) << r.status; },
+                           partition);
+    }
+  }
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(30)).ok());
+
+  ASSERT_TRUE(
+      net.Send(Consent("DE-BKA", liaison::v1::CONSENT_KIND_PROVIDER, "NL-NP", id, true, 761)).ok());
+  const liaison::v1::Notice* lost =
+      net.Notice("NL-NP", liaison::v1::NOTICE_KIND_NON_DELIVERY, id, "ES-PN");
+  ASSERT_NE(lost, nullptr);
+  ASSERT_GT(lost->reasons_size(), 0);
+  EXPECT_TRUE(absl::StrContains(lost->reasons(0), "lost in Kafka")) << lost->reasons(0);
+  net.ExpectNoDelivery("ES-PN", id, "LV-VP");
 }
 
 // Consent ids are scoped by grantor: another endpoint that uses the same
