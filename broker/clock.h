@@ -1,7 +1,7 @@
 // Where the broker gets "now" for policy decisions and message semantics
 // (created_at skew, erase_by, hold timeouts). Certificate validity and Kafka
 // timeouts always use the real clock. Tests replace this clock to replay the
-// DOMAIN.md scenario at T0 without sleeping.
+// synthetic scenario (docs/scenario.md) at T0 without sleeping.
 #ifndef LIAISON_BROKER_CLOCK_H_
 #define LIAISON_BROKER_CLOCK_H_
 

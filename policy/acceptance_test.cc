@@ -1,4 +1,4 @@
-// The acceptance cases of DOMAIN.md §4 that a pure chain can decide, run
+// The acceptance cases of docs/acceptance.md that a pure chain can decide, run
 // against the development registry (deploy/registry/dev.textproto). Each
 // test asserts the outcome per recipient, the deciding rule ids, and that
 // nothing an operator can see contains a personal value of the fixtures.

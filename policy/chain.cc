@@ -19,7 +19,7 @@ namespace {
 
 constexpr absl::string_view kPolicyCodeVersion = "liaison-policy/1";
 
-// DOMAIN.md §2: exemptions never switch these off.
+// docs/rules.md "How the chain decides": exemptions never switch these off.
 bool NeverExempt(RuleId id) {
   const absl::string_view v = id.value();
   return v.substr(0, 8) == "DP-XFER-" || v.substr(0, 7) == "DP-RET-" || v == "DP-LOG-01";

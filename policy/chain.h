@@ -1,4 +1,4 @@
-// Chain: the policy chain of DOMAIN.md §2 "Evaluation", after Envoy's HTTP
+// Chain: the policy chain of docs/rules.md "How the chain decides", after Envoy's HTTP
 // filter chain but synchronous and pure.
 //
 // Per recipient, every rule runs and its verdict is recorded:
@@ -10,7 +10,7 @@
 //     (Rule::SupportsEntityExemption): the rule then runs without those
 //     entities and stays enforced for every other one. No exemption can
 //     switch off DP-XFER-*, DP-RET-* or DP-LOG-01.
-//  2. All other rules, in the order of the DOMAIN.md table.
+//  2. All other rules, in the order of docs/rules.md.
 //  3. Outcome: the most restrictive enforced verdict, REJECT > HOLD > DELAY
 //     > REDACT > ALLOW. Obligations are unioned, redactions gathered, holds
 //     listed with their timeouts (registry hold_timeouts: 72 h, 2 h URGENT).

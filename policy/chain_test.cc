@@ -1,4 +1,4 @@
-// Chain semantics (DOMAIN.md §2 "Evaluation"): every rule consulted,
+// Chain semantics (docs/rules.md "How the chain decides"): every rule consulted,
 // exemptions first, most restrictive wins, shadow mode, fail closed.
 // The acceptance cases are in acceptance_test.cc.
 #include "policy/chain.h"

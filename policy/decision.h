@@ -76,7 +76,7 @@ struct Decision {
 
   // REJECT > HOLD > DELAY > REDACT > ALLOW over the enforced verdicts.
   liaison::v1::Outcome outcome = liaison::v1::OUTCOME_REJECT;
-  // Every rule consulted, exemption rules first, then DOMAIN.md table order.
+  // Every rule consulted, exemption rules first, then docs/rules.md order.
   std::vector<RuleResult> rules;
   // Enforced rules whose verdict set the outcome; for ALLOW, the rules that
   // attached obligations.

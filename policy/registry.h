@@ -50,7 +50,7 @@ struct EndpointEntry {
   }
 };
 
-// DP-XFER-03 limits, with DOMAIN.md defaults for what the registry omits.
+// DP-XFER-03 limits, with the defaults of docs/rules.md for what the registry omits.
 struct DerogationPolicy {
   int max_subjects = 3;
   absl::Duration repeat_window = absl::ZeroDuration();  // zero: no repeat check

@@ -1,4 +1,4 @@
-// Rule: one data-protection rule of DOMAIN.md §2, with a stable id. Each
+// Rule: one data-protection rule of docs/rules.md, with a stable id. Each
 // rule lives in policy/rules/<name>.h/.cc/_test.cc and is listed once in
 // policy/rules/all_rules.cc.
 //

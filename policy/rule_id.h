@@ -1,4 +1,4 @@
-// RuleId: the stable id of a data-protection rule, taken from DOMAIN.md §2
+// RuleId: the stable id of a data-protection rule, listed in docs/rules.md
 // ("DP-JIT-01"). Ids are compile-time constants with static storage, so a
 // RuleId is a cheap, copyable view; never build one from message content.
 #ifndef LIAISON_POLICY_RULE_ID_H_
@@ -33,7 +33,7 @@ class RuleId {
 };
 
 // Id used when the chain itself cannot evaluate (missing message, unset
-// clock): not a DOMAIN.md rule; the decision is a reject.
+// clock): not a rule of docs/rules.md; the decision is a reject.
 inline constexpr RuleId kChainInputRuleId{"POLICY-INPUT"};
 
 }  // namespace liaison::policy

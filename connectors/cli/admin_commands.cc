@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "base/file.h"
 #include "connectors/cli/admin_render.h"
+#include "connectors/cli/exit_codes.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "liaison/v1/admin.grpc.pb.h"
@@ -24,12 +25,6 @@ using liaison::v1::Admin;
 
 std::atomic<bool> interrupted{false};
 
-int Fail(const absl::Status& status) {
-  std::cerr << "error: " << absl::StatusCodeToString(status.code()) << ": " << status.message()
-            << "\n";
-  return status.code() == absl::StatusCode::kUnavailable ? 75 : 1;  // 75 = EX_TEMPFAIL
-}
-
 absl::Status FromGrpc(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
@@ -39,6 +34,7 @@ absl::Status FromGrpc(const grpc::Status& status) {
 absl::StatusOr<std::unique_ptr<Admin::Stub>> Connect(Connection& c) {
   c.target_field = "admin_target";
   if (absl::Status s = c.Resolve(); !s.ok()) return s;
+  if (absl::Status s = c.ResolveIdentity(Connection::Role::kOperator); !s.ok()) return s;
   const std::string dir = absl::StrCat(c.pki_dir, "/operators/", c.as);
   grpc::SslCredentialsOptions ssl;
   absl::StatusOr<std::string> ca = ReadFile(c.pki_dir + "/ca.pem");
@@ -221,7 +217,7 @@ int RunTop(AdminArgs& args) {
 
 void AddFlags(CLI::App* cmd, AdminArgs& args) {
   Connection& c = args.connection;
-  cmd->add_option("--as", c.as, "Operator id (certificate in <pki>/operators/<id>/)")->required();
+  cmd->add_option("--as", c.as, "Operator id: a folder of <pki>/operators/ (e.g. ops-duty-1; any case)")->required();
   cmd->add_option("--state-dir", c.state_dir,
                   "State folder of the broker (reads admin_target and pki_dir in broker.json)")
       ->capture_default_str();

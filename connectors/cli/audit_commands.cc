@@ -9,6 +9,7 @@
 #include "base/proto_time.h"
 #include "connectors/audit/audit_trail.h"
 #include "connectors/cli/context.h"
+#include "connectors/cli/exit_codes.h"
 #include "nlohmann/json.hpp"
 
 namespace liaison::cli {
@@ -17,7 +18,7 @@ namespace {
 int Fail(const absl::Status& status) {
   std::cerr << "error: " << absl::StatusCodeToString(status.code()) << ": "
             << status.message() << "\n";
-  return 1;
+  return ExitCodeFor(status);
 }
 
 absl::StatusOr<kafka::ClientConfig> KafkaConfig(const AuditArgs& args) {
@@ -96,7 +97,7 @@ int RunVerify(const AuditArgs& args) {
     if (!v->ok) std::cout << "first broken link: " << v->first_break << "\n";
     for (const std::string& n : v->notes) std::cout << "note: " << n << "\n";
   }
-  return v->ok ? 0 : 3;
+  return v->ok ? kExitOk : kExitVerifyFailed;
 }
 
 int RunList(const AuditArgs& args) {
@@ -108,7 +109,7 @@ int RunList(const AuditArgs& args) {
   if (!entries.ok()) return Fail(entries.status());
   if (entries->empty()) {
     std::cerr << "no audit entries for message " << args.message_id << "\n";
-    return 4;
+    return kExitNothingFound;
   }
   for (const liaison::v1::AuditEntry& e : *entries) {
     if (args.json) {

@@ -26,7 +26,16 @@ struct Connection {
   std::string target_field = "target";
 
   // Fills `target` and `pki_dir` from <state_dir>/broker.json where unset.
+  // No broker.json: FailedPrecondition (start the broker, or pass --target
+  // and --pki).
   absl::Status Resolve();
+
+  // Checks `as` against the ids of the PKI folder (Resolve() first): the
+  // folder names under <pki_dir>/endpoints/ (or operators/). An id differing
+  // only in case is taken in its folder's spelling (ro-igpr → RO-IGPR);
+  // an unknown id is a usage error listing the valid ids and the nearest.
+  enum class Role { kEndpoint, kOperator };
+  absl::Status ResolveIdentity(Role role);
 };
 
 absl::StatusOr<std::string> ReadFileOrStdin(const std::string& path);

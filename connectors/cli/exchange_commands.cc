@@ -6,8 +6,10 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "base/proto_time.h"
+#include "connectors/cli/exit_codes.h"
 #include "connectors/endpoint/client.h"
 
 namespace liaison::cli {
@@ -15,14 +17,9 @@ namespace {
 
 std::atomic<bool> interrupted{false};
 
-int Fail(const absl::Status& status) {
-  std::cerr << "error: " << absl::StatusCodeToString(status.code()) << ": "
-            << status.message() << "\n";
-  return status.code() == absl::StatusCode::kUnavailable ? 75 : 1;  // 75 = EX_TEMPFAIL
-}
-
 absl::StatusOr<std::unique_ptr<endpoint::Client>> Connect(Connection& c) {
   if (absl::Status s = c.Resolve(); !s.ok()) return s;
+  if (absl::Status s = c.ResolveIdentity(Connection::Role::kEndpoint); !s.ok()) return s;
   absl::StatusOr<endpoint::ClientOptions> options =
       endpoint::ClientOptions::FromPkiDir(c.pki_dir, c.as, c.target);
   if (!options.ok()) return options.status();
@@ -110,28 +107,48 @@ void AddRetentionFlags(CLI::App* cmd, RetentionSpans& spans, const std::string& 
                   "Set header.retention.erase_by to " + from + " + this span (e.g. 30d)");
 }
 
+// Every recipient refuses a message without retention limits (DP-RET-01),
+// so `send` refuses it before signing and names the flags that set them.
+absl::Status CheckRetention(const liaison::v1::Message& message, const std::string& file) {
+  const liaison::v1::Retention& r = message.header().retention();
+  std::vector<std::string> missing;
+  if (!r.has_review_by()) missing.push_back("--review-in (header.retention.review_by)");
+  if (!r.has_erase_by()) missing.push_back("--erase-in (header.retention.erase_by)");
+  if (missing.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      file, ": no retention limits, so every recipient would refuse it (DP-RET-01); "
+      "nothing was signed or sent. Add ", absl::StrJoin(missing, " and "),
+      ", e.g. --review-in 14d --erase-in 30d, or set them in the file"));
+}
+
 int RunSend(SendArgs& args) {
   absl::StatusOr<Retention> retention = ParseRetention(args.retention);
   if (!retention.ok()) return Fail(retention.status());
-  absl::StatusOr<std::unique_ptr<endpoint::Client>> client = Connect(args.connection);
-  if (!client.ok()) return Fail(client.status());
-  int worst = 0;
+  // Every file is read and checked before the first is sent.
+  std::vector<liaison::v1::Message> messages;
+  const absl::Time now = absl::Now();
   for (const std::string& file : args.files) {
     absl::StatusOr<std::string> text = ReadFileOrStdin(file);
     if (!text.ok()) return Fail(text.status());
-    liaison::v1::Message message;
+    liaison::v1::Message& message = messages.emplace_back();
     if (absl::Status s = ParseJson(*text, file, &message); !s.ok()) return Fail(s);
     if (!args.recipients.empty()) {
       message.mutable_header()->clear_recipients();
       for (const std::string& r : args.recipients) message.mutable_header()->add_recipients(r);
     }
-    const absl::Time now = absl::Now();
     retention->ApplyTo(now, message);
-    absl::StatusOr<liaison::v1::SignedEnvelope> envelope = (*client)->Seal(message, now);
+    if (absl::Status s = CheckRetention(message, file); !s.ok()) return Fail(s);
+  }
+  absl::StatusOr<std::unique_ptr<endpoint::Client>> client = Connect(args.connection);
+  if (!client.ok()) return Fail(client.status());
+  int worst = 0;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    liaison::v1::Message& message = messages[i];
+    absl::StatusOr<liaison::v1::SignedEnvelope> envelope = (*client)->Seal(message, absl::Now());
     if (!envelope.ok()) return Fail(envelope.status());
     absl::StatusOr<liaison::v1::SendResult> result = (*client)->Send(*envelope);
     nlohmann::ordered_json out;
-    out["file"] = file;
+    out["file"] = args.files[i];
     out["message_id"] = message.header().message_id();
     if (result.ok()) {
       out["status"] = result->duplicate() ? "accepted (duplicate: already accepted before)"
@@ -188,7 +205,7 @@ int RunSubscribe(SubscribeArgs& args) {
       std::cerr << "warning: item " << next->item.item_id()
                 << " failed verification and was not acknowledged: "
                 << next->verified.status().message() << std::endl;
-      exit_code = 2;
+      exit_code = kExitVerifyFailed;
       continue;
     }
     if (!args.no_ack) {
@@ -207,6 +224,7 @@ int RunVerify(VerifyArgs& args) {
   if (c.pki_dir.empty()) {
     if (absl::Status s = c.Resolve(); !s.ok()) return Fail(s);
   }
+  if (absl::Status s = c.ResolveIdentity(Connection::Role::kEndpoint); !s.ok()) return Fail(s);
   absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =
       certs::TrustStore::Load(c.pki_dir + "/ca.pem", c.pki_dir + "/crl.pem");
   if (!trust.ok()) return Fail(trust.status());
@@ -217,7 +235,7 @@ int RunVerify(VerifyArgs& args) {
   endpoint::ItemVerifier verifier(*trust, c.as);
   absl::StatusOr<endpoint::VerifiedItem> verified = verifier.Verify(item, absl::Now());
   std::cout << Describe(item, verified).dump(2) << std::endl;
-  return verified.ok() ? 0 : 2;
+  return verified.ok() ? kExitOk : kExitVerifyFailed;
 }
 
 }  // namespace
@@ -324,7 +342,7 @@ int RunExplain(ExplainArgs& args) {
 }
 
 void AddConnectionFlags(CLI::App* cmd, Connection& c, bool need_as = true) {
-  auto* as = cmd->add_option("--as", c.as, "Endpoint id to act as (e.g. RO-IGPR)");
+  auto* as = cmd->add_option("--as", c.as, "Endpoint id to act as: a folder of <pki>/endpoints/ (e.g. RO-IGPR; any case)");
   if (need_as) as->required();
   cmd->add_option("--state-dir", c.state_dir,
                   "State folder of the broker (reads broker.json there)")
@@ -347,6 +365,9 @@ void AddExchangeCommands(CLI::App& app, ExchangeArgs& args, int& exit_code) {
   s->add_option("--to", send.recipients, "Recipients (replace header.recipients)")
       ->delimiter(',');
   AddRetentionFlags(s, send.retention, "now");
+  s->footer(
+      "A message needs retention limits (header.retention.review_by and erase_by): from\n"
+      "--review-in/--erase-in or from the file. Without them send refuses before signing.");
   s->callback([&] { exit_code = RunSend(send); });
 
   CLI::App* sub = app.add_subcommand(

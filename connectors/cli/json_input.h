@@ -11,8 +11,17 @@
 
 namespace liaison::cli {
 
-// Parses protobuf JSON (unknown fields refused); the error names the file
-// and the offending field.
+// Parses protobuf JSON into `message` (unknown fields refused). On bad input
+// returns InvalidArgument "ORIGIN:LINE:COLUMN: FIELD.PATH: problem", where
+// LINE:COLUMN (1-based, columns in characters) is where the problem starts:
+//   - a JSON syntax error ("expected ',' or '}'", "unterminated string");
+//   - a field the message type does not have, with the nearest field name
+//     ("did you mean 'recipients'?") or else the list of its fields;
+//   - an enum value the enum does not have, with the nearest value name;
+//   - a value of the wrong JSON type (an object where a string belongs).
+// What only protobuf's own parser catches (a malformed timestamp, a number
+// out of range) is reported with ORIGIN and protobuf's text.
+// Never reads beyond `text`; nesting deeper than 100 levels is refused.
 absl::Status ParseJson(const std::string& text, const std::string& origin,
                        google::protobuf::Message* message);
 

@@ -36,9 +36,9 @@
 
 namespace liaison::policy {
 
-using namespace rules;  // NOLINT: the list below reads like the DOMAIN.md table
+using namespace rules;  // NOLINT: the list below reads like the docs/rules.md table
 
-// One line per rule, in DOMAIN.md §2 table order (the chain moves the
+// One line per rule, in docs/rules.md table order (the chain moves the
 // exemption rules to the front).
 std::vector<std::unique_ptr<const Rule>> MakeAllRules() {
   std::vector<std::unique_ptr<const Rule>> list;

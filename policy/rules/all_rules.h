@@ -1,6 +1,6 @@
-// The rule list: every rule of DOMAIN.md §2, one line each in
+// The rule list: every rule of docs/rules.md, one line each in
 // all_rules.cc. Adding a rule = its file pair, its test, one line there
-// and its DOMAIN.md entry.
+// and its docs/rules.md row.
 #ifndef LIAISON_POLICY_RULES_ALL_RULES_H_
 #define LIAISON_POLICY_RULES_ALL_RULES_H_
 
@@ -12,7 +12,7 @@
 
 namespace liaison::policy {
 
-// A fresh instance of every rule, in DOMAIN.md table order.
+// A fresh instance of every rule, in docs/rules.md table order.
 std::vector<std::unique_ptr<const Rule>> MakeAllRules();
 
 // Their ids, same order.

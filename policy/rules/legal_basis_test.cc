@@ -23,6 +23,27 @@ TEST(LegalBasisRule, RejectsRegisteredBasisThatDoesNotCoverThePair) {
   EXPECT_EQ(v.kind, VerdictKind::kReject);
   EXPECT_THAT(v.reason, HasSubstr("DP-BASIS-01: header.legal_basis 'EU-UK-TCA' is not registered for "
                                   "NL-NP→BG-GDNP INFO_EXCHANGE"));
+  // The fix: which registered bases would cover the pair.
+  EXPECT_THAT(v.reason, HasSubstr("cite one registered for NL-NP→BG-GDNP INFO_EXCHANGE: "
+                                  "EU-DIR-2023/977"));
+}
+
+TEST(LegalBasisRule, NamesTheBasesThatWouldCoverTheThirdCountryPair) {
+  // README step 7: an EU directive cited for RO-IGPR→GB-NCA; EU-UK-TCA would cover it.
+  auto m = scenario::Ac03VictimInfoExchange();
+  m.mutable_header()->set_sender("RO-IGPR");
+  const Verdict v = LegalBasisRule().Check(scenario::InputFor(m, "GB-NCA"));
+  EXPECT_EQ(v.kind, VerdictKind::kReject);
+  EXPECT_THAT(v.reason, HasSubstr("cite one registered for RO-IGPR→GB-NCA INFO_EXCHANGE: EU-UK-TCA"))
+      << v.reason;
+}
+
+TEST(LegalBasisRule, SaysWhenNoRegisteredBasisCoversThePair) {
+  // Nothing covers NL-NP→MD-IGP (MD's bases are DE's and RO's national laws).
+  auto m = scenario::Ac03VictimInfoExchange();
+  const Verdict v = LegalBasisRule().Check(scenario::InputFor(m, "MD-IGP"));
+  EXPECT_EQ(v.kind, VerdictKind::kReject);
+  EXPECT_THAT(v.reason, HasSubstr("no registered basis covers NL-NP→MD-IGP INFO_EXCHANGE")) << v.reason;
 }
 
 TEST(LegalBasisRule, RejectsMissingBasis) {
@@ -30,6 +51,7 @@ TEST(LegalBasisRule, RejectsMissingBasis) {
   const Verdict v = LegalBasisRule().Check(scenario::InputFor(m, "FR-OCRTEH"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
   EXPECT_THAT(v.reason, HasSubstr("header.legal_basis missing"));
+  EXPECT_THAT(v.reason, HasSubstr("cite one registered for")) << v.reason;
 }
 
 TEST(LegalBasisRule, NamesUnregisteredCodesByIndexOnly) {

@@ -1,4 +1,4 @@
-// Fixtures for the synthetic scenario of DOMAIN.md §4 (acceptance cases
+// Fixtures for the synthetic scenario of docs/scenario.md (acceptance cases
 // AC-01..AC-24), shared by the policy tests, the policy benchmark and the
 // broker's integration tests (library liaison_policy_testing, built only
 // with LIAISON_TESTS or LIAISON_BENCH).
@@ -67,7 +67,7 @@ ConsentRecord Consent(std::string grantor, liaison::v1::ConsentKind kind, std::s
 // The KIND_CONSENT message carrying the same grant (for broker tests).
 liaison::v1::Message ConsentMessage(const ConsentRecord& record, std::string message_id);
 
-// ---- acceptance-case messages (DOMAIN.md §4) ----
+// ---- acceptance-case messages (docs/acceptance.md) ----
 
 // DE-BKA, NL-NP, BG-GDNP, FR-OCRTEH, ES-PN, LV-VP, SE-NOA.
 std::vector<std::string> Ac01Recipients();

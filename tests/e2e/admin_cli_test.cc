@@ -85,10 +85,20 @@ TEST(AdminCli, CommandsPrintJsonAndTablesWithTheOperatorCertificate) {
   EXPECT_TRUE(absl::StrContains(out, "uptime")) << out;
   EXPECT_FALSE(std::regex_search(out, std::regex(R"(uptime\s+\S*\.\d{4})"))) << out;
 
-  // No operator certificate under that id: an error naming the file.
+  // An operator id in another case is the same operator.
+  out = Admin(**broker, "health --json", "OPS-DUTY-1", &code);
+  EXPECT_EQ(code, 0) << out;
+
+  // No operator certificate under that id: a usage error (exit 2) naming
+  // the valid operator ids and the folder they come from.
   out = Admin(**broker, "health", "DE-BKA", &code);
-  EXPECT_NE(code, 0);
-  EXPECT_TRUE(absl::StrContains(out, "operators/DE-BKA/tls.pem")) << out;
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_TRUE(absl::StrContains(out, "--as 'DE-BKA': unknown operator id")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "ops-duty-1")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "/operators/)")) << out;
+  out = Admin(**broker, "health", "ops-duty-2", &code);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_TRUE(absl::StrContains(out, "did you mean ops-duty-1?")) << out;
 }
 
 TEST(AdminCli, EndpointCertificateIsRefused) {
@@ -105,7 +115,7 @@ TEST(AdminCli, EndpointCertificateIsRefused) {
   const std::string line = absl::StrCat(LIAISON_CLI_BIN, " admin health --as DE-BKA --target ",
                                         (*broker)->admin_target(), " --pki ", dir, " 2>&1");
   CommandResult r = RunCommand(line);
-  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.exit_code, 77) << r.output;  // EX_NOPERM
   EXPECT_TRUE(absl::StrContains(r.output, "PERMISSION_DENIED")) << r.output;
 }
 

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -158,7 +160,7 @@ TEST(CommandLine, ReadmeWalkthroughWorksEndToEnd) {
   CommandResult bad_span = RunCommand(
       Cli("explain --as RO-IGPR --erase-in 30fortnights" + dir + " " +
           SourcePath("deploy/examples/missing-child-alert.json")));
-  EXPECT_NE(bad_span.exit_code, 0);
+  EXPECT_EQ(bad_span.exit_code, 65) << bad_span.output;
   EXPECT_TRUE(absl::StrContains(bad_span.output, "--erase-in")) << bad_span.output;
 
   // The audit trail is intact and lists the decisions for the message.
@@ -172,13 +174,163 @@ TEST(CommandLine, ReadmeWalkthroughWorksEndToEnd) {
   // Bad input: the error names the file and the field; nothing is sent.
   const std::string bad = state + "/bad.json";
   std::ofstream(bad) << R"({"header": {"kind": "KIND_ALERT", "recipent": ["DE-BKA"]}})";
-  CommandResult refused = RunCommand(Cli("send --as RO-IGPR" + dir + " " + bad));
-  EXPECT_NE(refused.exit_code, 0);
-  EXPECT_TRUE(absl::StrContains(refused.output, bad)) << refused.output;
-  EXPECT_TRUE(absl::StrContains(refused.output, "recipent")) << refused.output;
+  CommandResult refused =
+      RunCommand(Cli("send --as RO-IGPR --review-in 14d --erase-in 30d" + dir + " " + bad));
+  EXPECT_EQ(refused.exit_code, 65) << refused.output;  // EX_DATAERR
+  EXPECT_TRUE(absl::StrContains(refused.output, bad + ":1:35: header.recipent: unknown field"))
+      << refused.output;
+  EXPECT_TRUE(absl::StrContains(refused.output, "did you mean 'recipients'?")) << refused.output;
 
   EXPECT_EQ(broker.Stop(), 0) << ReadFileOrDie(broker.log());
   EXPECT_FALSE(std::filesystem::exists(state + "/broker.json"));
+}
+
+// Usage errors: the problem named, the usage of the command concerned, exit
+// 2; help and version on stdout, exit 0. No broker needed.
+TEST(CommandLineUsage, UsageErrorsNameTheProblemAndExitTwo) {
+  CommandResult bare = RunCommand(Cli(""));
+  EXPECT_EQ(bare.exit_code, 0) << bare.output;
+  EXPECT_TRUE(absl::StrContains(bare.output, "Usage: liaison")) << bare.output;
+  EXPECT_TRUE(absl::StrContains(bare.output, "Exit codes:")) << bare.output;
+  EXPECT_TRUE(absl::StrContains(bare.output, "77  permission denied")) << bare.output;
+
+  CommandResult version = RunCommand(Cli("--version"));
+  EXPECT_EQ(version.exit_code, 0) << version.output;
+  EXPECT_TRUE(absl::StartsWith(version.output, "liaison ")) << version.output;
+
+  CommandResult help_send = RunCommand(Cli("help send"));
+  EXPECT_EQ(help_send.exit_code, 0) << help_send.output;
+  EXPECT_TRUE(absl::StrContains(help_send.output, "Usage: liaison send")) << help_send.output;
+  EXPECT_TRUE(absl::StrContains(help_send.output, "--review-in")) << help_send.output;
+  CommandResult help_flows = RunCommand(Cli("help admin flows"));
+  EXPECT_EQ(help_flows.exit_code, 0) << help_flows.output;
+  EXPECT_TRUE(absl::StrContains(help_flows.output, "Usage: liaison admin flows"))
+      << help_flows.output;
+  CommandResult admin = RunCommand(Cli("admin"));
+  EXPECT_EQ(admin.exit_code, 0) << admin.output;
+  EXPECT_TRUE(absl::StrContains(admin.output, "endpoints")) << admin.output;
+
+  CommandResult typo = RunCommand(Cli("sned --as RO-IGPR x.json"));
+  EXPECT_EQ(typo.exit_code, 2) << typo.output;
+  EXPECT_TRUE(absl::StrContains(typo.output, "unknown command 'sned' for 'liaison'; did you mean 'send'?"))
+      << typo.output;
+  EXPECT_TRUE(absl::StrContains(typo.output, "Usage: liaison")) << typo.output;
+  CommandResult sub_typo = RunCommand(Cli("admin flow --as ops-duty-1"));
+  EXPECT_EQ(sub_typo.exit_code, 2) << sub_typo.output;
+  EXPECT_TRUE(absl::StrContains(sub_typo.output,
+                                "unknown command 'flow' for 'liaison admin'; did you mean 'flows'?"))
+      << sub_typo.output;
+  CommandResult help_typo = RunCommand(Cli("help sned"));
+  EXPECT_EQ(help_typo.exit_code, 2) << help_typo.output;
+  EXPECT_TRUE(absl::StrContains(help_typo.output, "unknown command 'sned'")) << help_typo.output;
+
+  CommandResult option = RunCommand(Cli("send --as RO-IGPR --reveiw-in 14d x.json"));
+  EXPECT_EQ(option.exit_code, 2) << option.output;
+  EXPECT_TRUE(absl::StrContains(
+      option.output, "unknown option '--reveiw-in' for 'liaison send'; did you mean '--review-in'?"))
+      << option.output;
+  EXPECT_TRUE(absl::StrContains(option.output, "Usage: liaison send")) << option.output;
+  CommandResult missing = RunCommand(Cli("send x.json"));
+  EXPECT_EQ(missing.exit_code, 2) << missing.output;
+  EXPECT_TRUE(absl::StrContains(missing.output, "--as is required")) << missing.output;
+  CommandResult not_a_number = RunCommand(Cli("subscribe --as DE-BKA --count many"));
+  EXPECT_EQ(not_a_number.exit_code, 2) << not_a_number.output;
+  EXPECT_TRUE(absl::StrContains(not_a_number.output, "--count")) << not_a_number.output;
+}
+
+// Every option of every command has a description in its help.
+TEST(CommandLineUsage, EveryFlagHasADescription) {
+  const std::vector<std::string> commands = {
+      "send", "subscribe", "verify", "explain", "audit verify", "audit list", "admin endpoints",
+      "admin flows", "admin holds", "admin health", "admin watch", "admin top", "help"};
+  for (const std::string& command : commands) {
+    CommandResult help = RunCommand(Cli("help " + command));
+    ASSERT_EQ(help.exit_code, 0) << command << ": " << help.output;
+    bool in_lists = false;
+    int checked = 0;
+    std::istringstream lines(help.output);
+    for (std::string line; std::getline(lines, line);) {
+      if (line == "Options:" || line == "Positionals:") {
+        in_lists = true;
+        continue;
+      }
+      if (line.empty() || line[0] != ' ') {
+        in_lists = false;
+        continue;
+      }
+      if (!in_lists) continue;
+      // "  --name TYPE REQUIRED        Description": the description starts
+      // after a run of at least two spaces past the flag.
+      const std::string flag = line.substr(2, line.find(' ', 2) - 2);
+      EXPECT_TRUE(std::regex_search(line, std::regex(R"(^  \S.*\S {2,}\S)")))
+          << "liaison " << command << ": " << flag << " has no description:\n" << line;
+      ++checked;
+    }
+    EXPECT_GT(checked, 0) << command << ":\n" << help.output;
+  }
+}
+
+// Mistakes explained where they are made: --as, retention limits, JSON.
+TEST(CommandLineUsage, MistakesAreExplainedBeforeAnythingIsSent) {
+  absl::StatusOr<std::unique_ptr<TestBroker>> broker = TestBroker::Start();
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  const std::string conn =
+      absl::StrCat(" --target ", (*broker)->target(), " --pki ", SharedDevPki().dir, " ");
+  const std::string alert = SourcePath("deploy/examples/missing-child-alert.json");
+
+  // Lower case is the same endpoint.
+  CommandResult lower = RunCommand(
+      Cli("explain --as ro-igpr --to DE-BKA --review-in 14d --erase-in 30d" + conn + alert));
+  EXPECT_EQ(lower.exit_code, 0) << lower.output;
+  EXPECT_TRUE(absl::StrContains(lower.output, "DE-BKA: ALLOW")) << lower.output;
+
+  // A typo: unknown, the nearest id and every valid id, exit 2.
+  CommandResult typo = RunCommand(Cli("send --as RO-IGRP --review-in 14d --erase-in 30d" + conn + alert));
+  EXPECT_EQ(typo.exit_code, 2) << typo.output;
+  EXPECT_TRUE(absl::StrContains(typo.output, "--as 'RO-IGRP': unknown endpoint id; did you mean RO-IGPR?"))
+      << typo.output;
+  for (const char* id : {"DE-BKA", "NL-NP", "RO-IGPR", "BG-GDNP", "FR-OCRTEH", "ES-PN", "LV-VP",
+                         "SE-NOA", "GB-NCA", "MD-IGP"}) {
+    EXPECT_TRUE(absl::StrContains(typo.output, id)) << id << ": " << typo.output;
+  }
+  EXPECT_FALSE(absl::StrContains(typo.output, "tls.pem")) << typo.output;
+
+  // No retention limits: refused before signing, naming the flags; nothing
+  // reaches the broker (no decision is ever made for it).
+  CommandResult no_limits = RunCommand(Cli("send --as RO-IGPR" + conn + alert));
+  EXPECT_EQ(no_limits.exit_code, 65) << no_limits.output;
+  EXPECT_TRUE(absl::StrContains(no_limits.output, "nothing was signed or sent")) << no_limits.output;
+  EXPECT_TRUE(absl::StrContains(no_limits.output, "--review-in")) << no_limits.output;
+  EXPECT_TRUE(absl::StrContains(no_limits.output, "--erase-in")) << no_limits.output;
+  EXPECT_FALSE(absl::StrContains(no_limits.output, "accepted")) << no_limits.output;
+  CommandResult half = RunCommand(Cli("send --as RO-IGPR --review-in 14d" + conn + alert));
+  EXPECT_EQ(half.exit_code, 65) << half.output;
+  EXPECT_TRUE(absl::StrContains(half.output, "Add --erase-in")) << half.output;
+
+  // Malformed JSON: file:line:column.
+  const std::string dir = MakeTempDir("liaison-cli-mistakes");
+  const std::string broken = dir + "/broken.json";
+  std::ofstream(broken) << "{\n  \"header\": {\n    \"kind\": \"KIND_ALERT\"\n    \"urgency\": 1\n  }\n}\n";
+  CommandResult malformed =
+      RunCommand(Cli("send --as RO-IGPR --review-in 14d --erase-in 30d" + conn + broken));
+  EXPECT_EQ(malformed.exit_code, 65) << malformed.output;
+  EXPECT_TRUE(absl::StrContains(malformed.output, broken + ":4:5: header: expected ',' or '}'"))
+      << malformed.output;
+  const std::string misspelled = dir + "/misspelled.json";
+  std::ofstream(misspelled) << R"({"header": {"kind": "KIND_ALERT", "purposes": ["INVESTIGTE"]}})";
+  CommandResult enum_typo =
+      RunCommand(Cli("explain --as RO-IGPR" + conn + misspelled));
+  EXPECT_EQ(enum_typo.exit_code, 65) << enum_typo.output;
+  EXPECT_TRUE(absl::StrContains(enum_typo.output, "did you mean 'PURPOSE_INVESTIGATE'?"))
+      << enum_typo.output;
+
+  // Nothing above was accepted: the broker made no decision at all.
+  int code = -1;
+  CommandResult flows = RunCommand(absl::StrCat(LIAISON_CLI_BIN, " admin flows --json --as ops-duty-1 --target ",
+                                                (*broker)->admin_target(), " --pki ", SharedDevPki().dir));
+  code = flows.exit_code;
+  ASSERT_EQ(code, 0) << flows.output;
+  EXPECT_FALSE(absl::StrContains(flows.output, "RO-IGPR")) << flows.output;
 }
 
 }  // namespace

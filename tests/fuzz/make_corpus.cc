@@ -1,5 +1,5 @@
 // Writes the fuzz seed corpus: make_fuzz_corpus OUT_DIR (normally
-// tests/fuzz/corpus). Seeds come from the DOMAIN.md §4 scenario messages
+// tests/fuzz/corpus). Seeds come from the docs/scenario.md messages
 // (policy/testing), deploy/examples/*.json and deploy/registry/dev.textproto.
 // Output is deterministic, so a rerun only changes files whose source did.
 #include <algorithm>

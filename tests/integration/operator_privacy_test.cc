@@ -1,4 +1,4 @@
-// Operators see metadata, never content (DESIGN.md): messages whose content
+// Operators see metadata, never content (docs/architecture.md): messages whose content
 // carries marker strings (names, summary, case reference, requested action,
 // officer id, birth place) go through a running broker with every outcome
 // (allow, redact, hold, reject, refused at the front door), and no marker may

@@ -1,4 +1,4 @@
-// DOMAIN.md §4 acceptance cases through a running broker: embedded Kafka,
+// The acceptance cases of docs/acceptance.md through a running broker: embedded Kafka,
 // real mTLS and signatures, the development registry. Policy time is a
 // ManualClock starting at T0 = 2026-05-04T09:00:00Z; cases that need another
 // time move it instead of sleeping. Each test asserts what every recipient
