@@ -334,7 +334,7 @@ void HoldBook::Work(liaison::v1::HeldDelivery held, absl::Time now) {
     return;
   }
   if (outcome == liaison::v1::OUTCOME_HOLD && timed_out) {
-    // DOMAIN.md §2: a hold becomes a reject when its timeout passes.
+    // docs/rules.md: a hold becomes a reject when its timeout passes.
     Outputs reject;
     liaison::v1::AuditEntry a = outputs.audit.front();
     a.set_event("hold-timeout");

@@ -1,4 +1,4 @@
-// Held and delayed deliveries (DOMAIN.md §2 HOLD and DELAY). Every node
+// Held and delayed deliveries (docs/rules.md "How the chain decides": HOLD and DELAY). Every node
 // mirrors `liaison.holds` but keeps only each hold's metadata and the
 // position of its record: senders decide how much is held, so the content
 // stays in Kafka and is read back when the hold is worked. The node that owns

@@ -1,8 +1,8 @@
 // librdkafka's mock cluster, in-process: speaks the Kafka protocol on loopback
 // ports, keeps everything in memory. For the embedded default, demos and tests
-// only. See DESIGN.md "What the embedded mock cluster does and does not do" and
-// connectors/kafka/README.md (e.g. any client asking for metadata of an
-// unknown topic creates it with 4 partitions: create topics first).
+// only. See connectors/kafka/README.md "The mock cluster: what to know" (e.g.
+// any client asking for metadata of an unknown topic creates it with 4
+// partitions: create topics first).
 //
 // Destroy every client of the cluster before the cluster.
 #ifndef LIAISON_CONNECTORS_KAFKA_EMBEDDED_CLUSTER_H_
