@@ -1,6 +1,7 @@
 #include "broker/hold_book.h"
 
 #include <algorithm>
+#include <map>
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
@@ -29,6 +30,10 @@ bool Covers(const liaison::v1::ConsentGrant& grant, const std::string& message_i
   return std::find(grant.message_ids().begin(), grant.message_ids().end(), message_id) !=
          grant.message_ids().end();
 }
+
+// Holds worked in one tick, at most (a release burst is spread over ticks,
+// so a tick never holds thousands of messages' content at once).
+constexpr size_t kMaxWorkedPerTick = 256;
 
 }  // namespace
 
@@ -169,12 +174,34 @@ void HoldBook::Tick() {
         e.busy = true;
         e.recheck = false;
         due.push_back({e.held, e.content, e.partition, e.offset});
+        if (due.size() >= kMaxWorkedPerTick) break;  // the rest on the next tick
       }
     }
   }
-  for (DueHold& d : due) {
-    std::optional<liaison::v1::HeldDelivery> held = Load(d, now);
-    if (held.has_value()) Work(*std::move(held), now);
+  // Content in memory first; the rest read back from Kafka, one forward
+  // pass per partition of liaison.holds (a release burst reads its holds'
+  // records together instead of one fetch session each).
+  std::map<int32_t, std::map<int64_t, const DueHold*>> in_kafka;
+  for (const DueHold& d : due) {
+    if (!d.content.empty() || d.partition < 0) {
+      std::optional<liaison::v1::HeldDelivery> held = FromMemory(d);
+      if (held.has_value()) Work(*std::move(held), now);
+    } else {
+      in_kafka[d.partition][d.offset] = &d;
+    }
+  }
+  for (const auto& [partition, by_offset] : in_kafka) {
+    std::vector<int64_t> offsets;
+    for (const auto& [offset, d] : by_offset) offsets.push_back(offset);
+    absl::MutexLock lock(&reader_mu_);
+    reader_->ReadEach(deps_.topics.Holds(), partition, std::move(offsets), absl::Seconds(30),
+                      [&, &by_offset = by_offset](int64_t offset,
+                                                  absl::StatusOr<kafka::Record> record) {
+                        const DueHold& d = *by_offset.at(offset);
+                        std::optional<liaison::v1::HeldDelivery> held =
+                            FromKafka(d, std::move(record), now);
+                        if (held.has_value()) Work(*std::move(held), now);
+                      });
   }
   if (deps_.sources != nullptr) SweepErasures(now, owned);
 }
@@ -234,24 +261,24 @@ void HoldBook::SweepErasures(absl::Time now, const std::vector<int32_t>& owned) 
   }
 }
 
-std::optional<liaison::v1::HeldDelivery> HoldBook::Load(const DueHold& due, absl::Time now) {
+std::optional<liaison::v1::HeldDelivery> HoldBook::FromMemory(const DueHold& due) {
   const std::string& hold_id = due.meta.hold_id();
-  liaison::v1::HeldDelivery held;
-  if (!due.content.empty()) {
-    if (held.ParseFromString(due.content)) return held;
-    log::Error("holds.unreadable", {{"hold_id", hold_id}});
-    Finish(hold_id, true);
-    return std::nullopt;
-  }
-  if (due.partition < 0) {  // not in memory and not yet seen in Kafka: next tick
+  if (due.content.empty()) {  // not in memory and not yet seen in Kafka: next tick
     Finish(hold_id, false);
     return std::nullopt;
   }
-  absl::StatusOr<kafka::Record> record;
-  {
-    absl::MutexLock lock(&reader_mu_);
-    record = reader_->Read(deps_.topics.Holds(), due.partition, due.offset, absl::Seconds(10));
-  }
+  liaison::v1::HeldDelivery held;
+  if (held.ParseFromString(due.content)) return held;
+  log::Error("holds.unreadable", {{"hold_id", hold_id}});
+  Finish(hold_id, true);
+  return std::nullopt;
+}
+
+std::optional<liaison::v1::HeldDelivery> HoldBook::FromKafka(const DueHold& due,
+                                                             absl::StatusOr<kafka::Record> record,
+                                                             absl::Time now) {
+  const std::string& hold_id = due.meta.hold_id();
+  liaison::v1::HeldDelivery held;
   if (record.ok() && record->key == hold_id && held.ParseFromString(record->value) &&
       held.hold_id() == hold_id) {
     return held;
@@ -268,8 +295,7 @@ std::optional<liaison::v1::HeldDelivery> HoldBook::Load(const DueHold& due, absl
     }
   }
   if (record.ok() || record.status().code() == absl::StatusCode::kNotFound) {
-    // Gone from Kafka (retention, or compaction after a newer version this
-    // node has not seen yet) or not this hold: never decide on a guess.
+    // Gone from Kafka (retention) or not this hold: never decide on a guess.
     Lost(due, record.ok() ? absl::DataLossError("the record there is not this hold")
                           : record.status(),
          now);

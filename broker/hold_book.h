@@ -104,9 +104,13 @@ class HoldBook {
   void Apply(const kafka::Record& record) ABSL_LOCKS_EXCLUDED(mu_);
   void Loop();
   void Tick() ABSL_LOCKS_EXCLUDED(mu_);
-  // The whole HeldDelivery of a due hold (from memory or Kafka); nullopt
-  // when it cannot be had now (then the hold was finished or retried).
-  std::optional<liaison::v1::HeldDelivery> Load(const DueHold& due, absl::Time now);
+  // The whole HeldDelivery of a due hold, from memory, or from what Kafka
+  // answered for its position; nullopt when it cannot be had now (then the
+  // hold was finished, or is retried on a later tick).
+  std::optional<liaison::v1::HeldDelivery> FromMemory(const DueHold& due);
+  std::optional<liaison::v1::HeldDelivery> FromKafka(const DueHold& due,
+                                                     absl::StatusOr<kafka::Record> record,
+                                                     absl::Time now);
   // Content Kafka no longer has: the sender is told, the hold ends.
   void Lost(const DueHold& due, const absl::Status& why, absl::Time now);
   void Work(liaison::v1::HeldDelivery held, absl::Time now);

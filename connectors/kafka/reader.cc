@@ -150,10 +150,21 @@ struct RecordReader::Impl {
 };
 
 absl::StatusOr<std::unique_ptr<RecordReader>> RecordReader::Create(const ClientConfig& config) {
-  // One record at a time: keep librdkafka's prefetch small (it fetches ahead
-  // until consume_stop), so reading a record never pulls megabytes in.
-  absl::StatusOr<internal::ClientPtr> rk = NewReaderClient(
-      config, "-record", {{"queued.max.messages.kbytes", "1024"}, {"queued.min.messages", "1"}});
+  // One record at a time: fetch one record batch per request (Kafka always
+  // returns at least the first batch, however small the limit) and keep
+  // librdkafka's prefetch small (it fetches ahead until consume_stop), so
+  // reading a record never pulls megabytes in. The fetch wait is short: a
+  // fetch still waiting at the log's end delays the next start. (Even so, a
+  // start now and then waits ~1 s for librdkafka 2.0.2's broker thread:
+  // ReadEach reads many in one start.) (queued.min.messages stays
+  // at its default: at 1, the version barrier consume_start queues counts
+  // as a message and the first fetch waited for the broker thread's 1 s
+  // timeout.)
+  absl::StatusOr<internal::ClientPtr> rk =
+      NewReaderClient(config, "-record",
+                      {{"queued.max.messages.kbytes", "1024"},
+       {"fetch.message.max.bytes", "1"},
+       {"fetch.wait.max.ms", "10"}});
   if (!rk.ok()) return rk.status();
   auto impl = std::make_unique<Impl>();
   impl->rk = *std::move(rk);
@@ -165,56 +176,108 @@ RecordReader::~RecordReader() = default;
 
 absl::StatusOr<Record> RecordReader::Read(const std::string& topic, int32_t partition,
                                           int64_t offset, absl::Duration timeout) {
+  absl::StatusOr<Record> out = absl::InternalError("not read");
+  ReadEach(topic, partition, {offset}, timeout,
+           [&](int64_t, absl::StatusOr<Record> r) { out = std::move(r); });
+  return out;
+}
+
+void RecordReader::ReadEach(
+    const std::string& topic, int32_t partition, std::vector<int64_t> offsets,
+    absl::Duration timeout,
+    const std::function<void(int64_t offset, absl::StatusOr<Record>)>& each) {
+  std::sort(offsets.begin(), offsets.end());
+  offsets.erase(std::unique(offsets.begin(), offsets.end()), offsets.end());
+  if (offsets.empty()) return;
   const absl::Time deadline = absl::Now() + timeout;
-  const std::string where = absl::StrCat(topic, "/", partition, "@", offset);
+  auto where = [&](int64_t offset) { return absl::StrCat(topic, "/", partition, "@", offset); };
+  size_t next = 0;  // offsets[next] is the next one to answer
+  // Answers offsets [next, until) with `s`.
+  auto fail_until = [&](size_t until, const absl::Status& s) {
+    for (; next < until; ++next) {
+      each(offsets[next],
+           absl::Status(s.code(), absl::StrCat("reading ", where(offsets[next]), ": ", s.message())));
+    }
+  };
+
   int64_t low = 0;
   int64_t high = 0;
   rd_kafka_resp_err_t err =
       rd_kafka_query_watermark_offsets(impl_->rk.get(), topic.c_str(), partition, &low, &high,
                                        internal::ToMillis(deadline - absl::Now()));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return internal::ToStatus(err, absl::StrCat("watermarks of ", topic, "/", partition));
+    fail_until(offsets.size(),
+               internal::ToStatus(err, absl::StrCat("watermarks of ", topic, "/", partition)));
+    return;
   }
-  if (offset < low) {
-    return absl::NotFoundError(absl::StrCat(where, " no longer exists (the partition starts at ",
-                                            low, ": retention removed it)"));
+  for (; next < offsets.size() && offsets[next] < low; ++next) {
+    each(offsets[next],
+         absl::NotFoundError(absl::StrCat(where(offsets[next]),
+                                           " no longer exists (the partition starts at ", low,
+                                           ": retention removed it)")));
   }
-  if (offset >= high) {
-    return absl::NotFoundError(
-        absl::StrCat(where, " was never written (the partition ends at ", high, ")"));
+  size_t end = offsets.size();
+  while (end > next && offsets[end - 1] >= high) --end;
+  auto never_written = [&] {
+    for (size_t i = end; i < offsets.size(); ++i) {
+      each(offsets[i], absl::NotFoundError(absl::StrCat(
+                           where(offsets[i]), " was never written (the partition ends at ", high,
+                           ")")));
+    }
+  };
+  if (next == end) {
+    never_written();
+    return;
   }
+
   auto& rkt = impl_->topics[topic];
   if (rkt == nullptr) {
     rkt.reset(rd_kafka_topic_new(impl_->rk.get(), topic.c_str(), nullptr));
     if (rkt == nullptr) {
-      return internal::ToStatus(rd_kafka_last_error(), absl::StrCat("topic handle for ", topic));
+      fail_until(end, internal::ToStatus(rd_kafka_last_error(),
+                                         absl::StrCat("topic handle for ", topic)));
+      never_written();
+      return;
     }
   }
-  if (rd_kafka_consume_start(rkt.get(), partition, offset) == -1) {
-    return internal::ToStatus(rd_kafka_last_error(), absl::StrCat("reading ", where));
+  if (rd_kafka_consume_start(rkt.get(), partition, offsets[next]) == -1) {
+    fail_until(end, internal::ToStatus(rd_kafka_last_error(), "consume_start"));
+    never_written();
+    return;
   }
-  FetchGuard stop{rkt.get(), partition};
-  while (true) {
-    const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) {
-      return absl::DeadlineExceededError(absl::StrCat("reading ", where, " timed out"));
+  {
+    FetchGuard stop{rkt.get(), partition};
+    while (next < end) {
+      const absl::Duration left = deadline - absl::Now();
+      if (left <= absl::ZeroDuration()) break;
+      internal::MessagePtr m(
+          rd_kafka_consume(rkt.get(), partition, std::min(100, internal::ToMillis(left))));
+      if (m == nullptr) continue;
+      if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+          m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
+        for (; next < end; ++next) {
+          each(offsets[next], absl::NotFoundError(absl::StrCat(
+                                  where(offsets[next]), " no longer exists (removed meanwhile)")));
+        }
+        break;
+      }
+      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // transient; librdkafka retries
+      // Offsets passed over: compaction removed them, or they held
+      // transaction markers.
+      for (; next < end && offsets[next] < m->offset; ++next) {
+        each(offsets[next],
+             absl::NotFoundError(absl::StrCat(where(offsets[next]),
+                                              " no longer exists (the next record is at ",
+                                              m->offset, ")")));
+      }
+      if (next < end && offsets[next] == m->offset) {
+        each(offsets[next], ToRecord(topic, *m));
+        ++next;
+      }
     }
-    internal::MessagePtr m(
-        rd_kafka_consume(rkt.get(), partition, std::min(100, internal::ToMillis(left))));
-    if (m == nullptr) continue;
-    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
-        m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
-      return absl::NotFoundError(absl::StrCat(where, " no longer exists (removed meanwhile)"));
-    }
-    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // transient; librdkafka retries
-    if (m->offset < offset) continue;
-    if (m->offset > offset) {
-      // Compaction removed it, or the offset held a transaction marker.
-      return absl::NotFoundError(absl::StrCat(where, " no longer exists (the next record is at ",
-                                              m->offset, ")"));
-    }
-    return ToRecord(topic, *m);
   }
+  fail_until(end, absl::DeadlineExceededError("timed out"));
+  never_written();
 }
 
 }  // namespace liaison::kafka

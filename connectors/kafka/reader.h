@@ -5,6 +5,7 @@
 #define LIAISON_CONNECTORS_KAFKA_READER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +49,16 @@ class RecordReader {
   // written); DeadlineExceeded when Kafka does not answer within `timeout`.
   absl::StatusOr<Record> Read(const std::string& topic, int32_t partition, int64_t offset,
                               absl::Duration timeout);
+
+  // The records at `offsets` (any order, duplicates ignored) of one
+  // partition, in one forward pass from the lowest: `each` runs once per
+  // offset, in ascending order, with the record or the error for that offset
+  // (NotFound as in Read; DeadlineExceeded for what `timeout` left unread).
+  // The records between the wanted ones are read and dropped: for offsets
+  // close together (a release burst), not for a needle in a long partition.
+  void ReadEach(const std::string& topic, int32_t partition, std::vector<int64_t> offsets,
+                absl::Duration timeout,
+                const std::function<void(int64_t offset, absl::StatusOr<Record>)>& each);
 
  private:
   struct Impl;
