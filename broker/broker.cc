@@ -527,14 +527,17 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   LIAISON_ASSIGN_OR_RETURN(std::string cert_pem, ReadFile(b.config.cert_path, "broker certificate"));
   grpc::SslServerCredentialsOptions ssl(
       // Requested and verified when presented; a call without one gets a
-      // precise UNAUTHENTICATED instead of a failed handshake.
+      // precise UNAUTHENTICATED (from PeerCheckBeforeRequest, before its
+      // request is read) instead of a failed handshake.
       GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
   ssl.pem_root_certs = b.verifier->trust_store()->ca_pem();
   ssl.pem_key_cert_pairs.push_back({key_pem, cert_pem});
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(b.config.listen_address, grpc::SslServerCredentials(ssl), &b.port);
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::SslServerCredentials(ssl);
+  creds->SetAuthMetadataProcessor(PeerCheckBeforeRequest(b.peers.get(), certs::Role::kEndpointTls));
+  builder.AddListeningPort(b.config.listen_address, creds, &b.port);
   builder.RegisterService(b.exchange.get());
   // Room for the largest envelope plus its certificate and framing; larger
   // ones get our own RESOURCE_EXHAUSTED naming the limit.

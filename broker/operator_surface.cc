@@ -31,8 +31,9 @@ absl::StatusOr<std::unique_ptr<OperatorSurface>> OperatorSurface::Start(
     ssl.pem_root_certs = options.ca_pem;
     ssl.pem_key_cert_pairs.push_back({options.key_pem, options.cert_pem});
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(options.admin_listen_address, grpc::SslServerCredentials(ssl),
-                             &surface->admin_port_);
+    std::shared_ptr<grpc::ServerCredentials> creds = grpc::SslServerCredentials(ssl);
+    creds->SetAuthMetadataProcessor(PeerCheckBeforeRequest(peers, certs::Role::kOperator));
+    builder.AddListeningPort(options.admin_listen_address, creds, &surface->admin_port_);
     builder.RegisterService(surface->admin_.get());
     surface->admin_server_ = builder.BuildAndStart();
     if (surface->admin_server_ == nullptr || surface->admin_port_ == 0) {

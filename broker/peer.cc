@@ -73,6 +73,39 @@ absl::StatusOr<certs::Identity> PeerAuthenticator::AuthenticatePem(const std::st
   return identity;
 }
 
+namespace {
+
+class PeerCheck : public grpc::AuthMetadataProcessor {
+ public:
+  PeerCheck(const PeerAuthenticator* peers, certs::Role role) : peers_(peers), role_(role) {}
+
+  // Certificates are cached by PeerAuthenticator: no I/O, no blocking.
+  bool IsBlocking() const override { return false; }
+
+  grpc::Status Process(const InputMetadata& /*auth_metadata*/, grpc::AuthContext* context,
+                       OutputMetadata* /*consumed*/, OutputMetadata* /*response*/) override {
+    std::string pem;
+    if (context != nullptr) {
+      std::vector<grpc::string_ref> pems = context->FindPropertyValues("x509_pem_cert");
+      if (!pems.empty()) pem.assign(pems.front().data(), pems.front().size());
+    }
+    absl::StatusOr<certs::Identity> id = peers_->AuthenticatePem(pem, role_);
+    if (!id.ok() && absl::IsUnauthenticated(id.status())) return ToGrpc(id.status());
+    return grpc::Status::OK;  // OK, or another role: the service says which
+  }
+
+ private:
+  const PeerAuthenticator* const peers_;
+  const certs::Role role_;
+};
+
+}  // namespace
+
+std::shared_ptr<grpc::AuthMetadataProcessor> PeerCheckBeforeRequest(
+    const PeerAuthenticator* peers, certs::Role role) {
+  return std::make_shared<PeerCheck>(peers, role);
+}
+
 grpc::Status ToGrpc(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),

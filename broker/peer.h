@@ -16,6 +16,7 @@
 #include "broker/config.h"
 #include "certs/certificate.h"
 #include "certs/trust_store.h"
+#include "grpcpp/security/auth_metadata_processor.h"
 #include "grpcpp/server_context.h"
 
 namespace liaison::broker {
@@ -48,6 +49,17 @@ class PeerAuthenticator {
   std::shared_ptr<const certs::TrustStore> trust_ ABSL_GUARDED_BY(mu_);
   mutable absl::flat_hash_map<std::string, certs::Identity> cache_ ABSL_GUARDED_BY(mu_);
 };
+
+// Checks the TLS peer of every call in gRPC's auth filter, before gRPC hands
+// the request to a service: a call without a valid certificate of the
+// network CA (none, unreadable, revoked, expired, foreign, or the CRL is
+// stale) ends UNAUTHENTICATED with PeerAuthenticator's message, no handler
+// runs and no request message is parsed. (The client may already have sent
+// bytes; HTTP/2 flow control bounds them.) Roles stay the services' check,
+// so a valid certificate of another role still gets its precise
+// PermissionDenied there. `peers` must outlive the server.
+std::shared_ptr<grpc::AuthMetadataProcessor> PeerCheckBeforeRequest(
+    const PeerAuthenticator* peers, certs::Role role);
 
 // absl::Status -> grpc::Status (the canonical codes are numerically equal).
 grpc::Status ToGrpc(const absl::Status& status);

@@ -194,6 +194,32 @@ TEST(Exchange, RevokedOrMissingTlsCertificateIsUnauthenticated) {
                       "role 'operator'"));
 }
 
+// The TLS peer is checked before gRPC reads a request: an anonymous call
+// whose body is larger than the broker accepts is UNAUTHENTICATED, not the
+// RESOURCE_EXHAUSTED that reading the body would have answered; and no
+// handler ran (no refusal counted, nothing accepted).
+TEST(Exchange, AnUnauthenticatedCallsRequestIsNeverRead) {
+  const DevPki& pki = SharedDevPki();
+  auto broker = StartBroker();
+  ASSERT_NE(broker, nullptr);
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      endpoint::ClientOptions options,
+      endpoint::ClientOptions::FromPkiDir(pki.dir, "LV-VP", broker->target()));
+  options.tls_cert_pem.clear();
+  options.tls_key_pem.clear();
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto anonymous, Client::Create(options));
+  liaison::v1::SignedEnvelope huge;
+  huge.set_message(std::string(8 * 1024 * 1024, 'x'));  // past the 4 MiB + 1 MiB the server reads
+  EXPECT_TRUE(IsError(anonymous->Send(huge), absl::StatusCode::kUnauthenticated,
+                      "no client certificate"));
+
+  // The same body from an authenticated endpoint is read, and refused for
+  // its size: the check above did not just refuse everything.
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto lv, broker->Client("LV-VP"));
+  absl::StatusOr<liaison::v1::SendResult> sized = lv->Send(huge);
+  EXPECT_EQ(sized.status().code(), absl::StatusCode::kResourceExhausted) << sized.status();
+}
+
 TEST(Exchange, ExpiredAndForeignSignersAreRefused) {
   const DevPki& pki = SharedDevPki();
   LIAISON_ASSERT_OK_AND_ASSIGN(
