@@ -165,17 +165,30 @@ void HoldBook::Tick() {
   std::vector<DueHold> due;
   {
     absl::MutexLock lock(&mu_);
+    // The due holds in record order (content in memory first): a tick takes
+    // the first kMaxWorkedPerTick, so a release burst reads consecutive
+    // records of liaison.holds, never one record here and one there across
+    // the whole topic.
+    std::vector<std::pair<std::pair<int32_t, int64_t>, Entry*>> ready;
     for (auto& [id, e] : holds_) {
       if (e.busy) continue;
       if (std::find(owned.begin(), owned.end(), e.held.ingress_partition()) == owned.end()) {
         continue;  // another node's policy stage works this one
       }
       if (e.recheck || now >= Due(e.held)) {
-        e.busy = true;
-        e.recheck = false;
-        due.push_back({e.held, e.content, e.partition, e.offset});
-        if (due.size() >= kMaxWorkedPerTick) break;  // the rest on the next tick
+        const bool in_memory = !e.content.empty() || e.partition < 0;
+        ready.push_back({{in_memory ? -1 : e.partition, in_memory ? 0 : e.offset}, &e});
       }
+    }
+    if (ready.size() > kMaxWorkedPerTick) {  // the rest on the next tick
+      std::partial_sort(ready.begin(), ready.begin() + kMaxWorkedPerTick, ready.end(),
+                        [](const auto& a, const auto& b) { return a.first < b.first; });
+      ready.resize(kMaxWorkedPerTick);
+    }
+    for (auto& [position, e] : ready) {
+      e->busy = true;
+      e->recheck = false;
+      due.push_back({e->held, e->content, e->partition, e->offset});
     }
   }
   // Content in memory first; the rest read back from Kafka, one forward
