@@ -21,16 +21,18 @@ namespace {
 // shutting down during a Kafka outage) never waits for a minute.
 const std::pair<std::string, std::string> kRequestTimeout = {"socket.timeout.ms", "2000"};
 
-// Committed offsets of `group` for `topic`, read through a consumer handle of
-// that group which never subscribes (so it never joins the group or disturbs
-// its members): OffsetFetch through the group coordinator, the path every
-// Liaison consumer takes. Deliberately not the Admin API: librdkafka 2.0.2's
-// ListConsumerGroupOffsets aborts the process when a broker goes away while a
-// request is outstanding (confluentinc/librdkafka#3663, #4605).
-absl::StatusOr<std::map<int32_t, int64_t>> Committed(const ClientConfig& config,
-                                                     const std::string& group,
-                                                     const std::string& topic, int partitions,
-                                                     absl::Duration timeout) {
+// A consumer handle of `group` which never subscribes (so it never joins
+// the group or disturbs its members), for reading the group's committed
+// offsets: OffsetFetch through the group coordinator, the path every Liaison
+// consumer takes. Deliberately not the Admin API: librdkafka 2.0.2's
+// ListConsumerGroupOffsets aborts the process when a broker goes away while
+// a request is outstanding (confluentinc/librdkafka#3663, #4605). The probe
+// keeps one handle per group for its lifetime: a group handle's destroy
+// tears its coordinator down, which in librdkafka 2.0.2 can race the
+// terminating broker threads and abort (rd_kafka_broker_destroy_final's
+// thread assertion), so such handles are made once, not every round.
+absl::StatusOr<internal::ClientPtr> GroupHandle(const ClientConfig& config,
+                                                const std::string& group) {
   absl::StatusOr<internal::ConfPtr> conf =
       internal::NewConf(config, {{"enable.partition.eof", "false"}, kRequestTimeout},
                         {{"group.id", group},
@@ -38,19 +40,17 @@ absl::StatusOr<std::map<int32_t, int64_t>> Committed(const ClientConfig& config,
                          {"enable.auto.offset.store", "false"},
                          {"auto.offset.reset", "error"}});
   if (!conf.ok()) return conf.status();
-  absl::StatusOr<internal::ClientPtr> client =
-      internal::NewClient(RD_KAFKA_CONSUMER, *std::move(conf));
-  if (!client.ok()) return client.status();
-  // Never subscribed: destroy without a consumer close (nothing to leave).
-  std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> rk(
-      client->release(),
-      [](rd_kafka_t* h) { rd_kafka_destroy_flags(h, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE); });
+  return internal::NewClient(RD_KAFKA_CONSUMER, *std::move(conf));
+}
+
+absl::StatusOr<std::map<int32_t, int64_t>> Committed(rd_kafka_t* rk, const std::string& group,
+                                                     const std::string& topic, int partitions,
+                                                     absl::Duration timeout) {
   internal::PartitionListPtr list(rd_kafka_topic_partition_list_new(partitions));
   for (int32_t p = 0; p < partitions; ++p) {
     rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
   }
-  const rd_kafka_resp_err_t err =
-      rd_kafka_committed(rk.get(), list.get(), internal::ToMillis(timeout));
+  const rd_kafka_resp_err_t err = rd_kafka_committed(rk, list.get(), internal::ToMillis(timeout));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return internal::ToStatus(err, absl::StrCat("committed offsets of group ", group));
   }
@@ -97,8 +97,14 @@ absl::StatusOr<std::vector<std::pair<int64_t, int64_t>>> Watermarks(rd_kafka_t* 
 }  // namespace
 
 struct ClusterProbe::Impl {
+  struct NoCloseDeleter {  // never subscribed: nothing to leave
+    void operator()(rd_kafka_t* rk) const {
+      rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    }
+  };
   ClientConfig config;
   internal::ClientPtr rk;
+  std::map<std::string, std::unique_ptr<rd_kafka_t, NoCloseDeleter>> groups;
 };
 
 ClusterProbe::ClusterProbe(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -148,8 +154,17 @@ absl::StatusOr<int64_t> ClusterProbe::GroupLag(const std::string& group, const s
                                                absl::Duration timeout) {
   absl::StatusOr<int> partitions = Partitions(topic, timeout);
   if (!partitions.ok()) return partitions.status();
+  auto& handle = impl_->groups[group];
+  if (handle == nullptr) {
+    absl::StatusOr<internal::ClientPtr> made = GroupHandle(impl_->config, group);
+    if (!made.ok()) {
+      impl_->groups.erase(group);
+      return made.status();
+    }
+    handle.reset(made->release());
+  }
   absl::StatusOr<std::map<int32_t, int64_t>> committed =
-      Committed(impl_->config, group, topic, *partitions, timeout);
+      Committed(handle.get(), group, topic, *partitions, timeout);
   if (!committed.ok()) return committed.status();
   absl::StatusOr<std::vector<std::pair<int64_t, int64_t>>> marks =
       Watermarks(impl_->rk.get(), topic, *partitions, timeout);
