@@ -270,6 +270,38 @@ TEST(CommandLineUsage, EveryFlagHasADescription) {
   }
 }
 
+// The broker's --help: every flag has a description (on its line or on the
+// next, indented one), and choices read as words, not as CLI11's raw enum
+// mappings ("{auto->0,plain->2,tls->1} OR {0,2,1}") they once showed.
+TEST(CommandLineUsage, BrokerHelpDescribesEveryFlagInWords) {
+  CommandResult help = RunCommand(absl::StrCat(LIAISON_BROKER_BIN, " --help 2>&1"));
+  ASSERT_EQ(help.exit_code, 0) << help.output;
+  std::vector<std::string> lines;
+  std::istringstream in(help.output);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  int checked = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (!absl::StartsWith(lines[i], "  -")) continue;
+    const bool same_line = std::regex_search(lines[i], std::regex(R"(^  \S.*\S {2,}\S)"));
+    const bool next_line = i + 1 < lines.size() &&
+                           std::regex_search(lines[i + 1], std::regex(R"(^ {10,}\S)"));
+    EXPECT_TRUE(same_line || next_line) << "no description:\n" << lines[i];
+    ++checked;
+  }
+  EXPECT_GT(checked, 20) << help.output;
+  for (const char* flag : {"--topic-prefix", "--max-message-bytes", "--no-mint-dev-pki"}) {
+    EXPECT_TRUE(absl::StrContains(help.output, flag)) << flag;
+  }
+  EXPECT_FALSE(absl::StrContains(help.output, "->")) << help.output;
+  EXPECT_FALSE(absl::StrContains(help.output, " OR {")) << help.output;
+  EXPECT_TRUE(absl::StrContains(help.output, "--http-security auto|tls|plain")) << help.output;
+  // A number in place of a word is a usage error naming the choices.
+  CommandResult numeric =
+      RunCommand(absl::StrCat(LIAISON_BROKER_BIN, " --http-security 1 2>&1"));
+  EXPECT_NE(numeric.exit_code, 0) << numeric.output;
+  EXPECT_TRUE(absl::StrContains(numeric.output, "{auto,tls,plain}")) << numeric.output;
+}
+
 // Mistakes explained where they are made: --as, retention limits, JSON.
 TEST(CommandLineUsage, MistakesAreExplainedBeforeAnythingIsSent) {
   absl::StatusOr<std::unique_ptr<TestBroker>> broker = TestBroker::Start();
