@@ -365,5 +365,54 @@ TEST(CommandLineUsage, MistakesAreExplainedBeforeAnythingIsSent) {
   EXPECT_FALSE(absl::StrContains(flows.output, "RO-IGPR")) << flows.output;
 }
 
+// `send --explain` asks the policy first and shows the outcome per
+// recipient: AC-04 (ES-PN to SE-NOA for PROTECT_VICTIM) would be refused by
+// DP-PURPOSE-01 alone, so it is not signed or sent; the missing-child alert
+// to DE-BKA would be delivered, so it is sent, its JSON line carrying the
+// outcome.
+TEST(CommandLine, SendExplainShowsTheOutcomePerRecipientBeforeSending) {
+  absl::StatusOr<std::unique_ptr<TestBroker>> broker = TestBroker::Start();
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  const std::string conn =
+      absl::StrCat(" --target ", (*broker)->target(), " --pki ", SharedDevPki().dir, " ");
+  const std::string retention = " --review-in 14d --erase-in 30d";
+
+  CommandResult refused = RunCommand(
+      Cli("send --explain --as ES-PN" + retention + conn +
+          SourcePath("deploy/examples/protect-victim-to-se.json")));
+  EXPECT_EQ(refused.exit_code, 65) << refused.output;
+  EXPECT_TRUE(std::regex_search(refused.output,
+                                std::regex(R"(\n  SE-NOA  REJECT  REJECT to SE-NOA: DP-PURPOSE-01: )")))
+      << refused.output;
+  EXPECT_TRUE(absl::StrContains(refused.output, "(accepted: PREVENT, DETECT, INVESTIGATE"))
+      << refused.output;
+  EXPECT_TRUE(absl::StrContains(refused.output, "every recipient would refuse it")) << refused.output;
+  EXPECT_TRUE(absl::StrContains(refused.output, "nothing was signed or sent")) << refused.output;
+  EXPECT_FALSE(absl::StrContains(refused.output, "\"accepted\"")) << refused.output;
+
+  CommandResult sent = RunCommand(
+      Cli("send --explain --as RO-IGPR --to DE-BKA" + retention + conn +
+          SourcePath("deploy/examples/missing-child-alert.json")));
+  ASSERT_EQ(sent.exit_code, 0) << sent.output;
+  EXPECT_TRUE(std::regex_search(sent.output, std::regex(R"(\n  DE-BKA  ALLOW  )"))) << sent.output;
+  std::string json_line;
+  std::istringstream lines(sent.output);
+  for (std::string line; std::getline(lines, line);) {
+    if (absl::StartsWith(line, "{")) json_line = line;
+  }
+  ASSERT_FALSE(json_line.empty()) << sent.output;
+  const nlohmann::json out = nlohmann::json::parse(json_line);
+  EXPECT_EQ(out["status"], "accepted") << json_line;
+  ASSERT_EQ(out["explain"].size(), 1u) << json_line;
+  EXPECT_EQ(out["explain"][0]["recipient"], "DE-BKA");
+  EXPECT_EQ(out["explain"][0]["outcome"], "ALLOW");
+
+  // Only the second message reached the broker: one decision, for DE-BKA.
+  CommandResult flows = RunCommand(absl::StrCat(LIAISON_CLI_BIN, " admin flows --json --as ops-duty-1 --target ",
+                                                (*broker)->admin_target(), " --pki ", SharedDevPki().dir));
+  ASSERT_EQ(flows.exit_code, 0) << flows.output;
+  EXPECT_FALSE(absl::StrContains(flows.output, "ES-PN")) << flows.output;
+}
+
 }  // namespace
 }  // namespace liaison::testing
