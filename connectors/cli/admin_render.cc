@@ -104,6 +104,7 @@ std::string RenderEndpoints(const liaison::v1::ListEndpointsResponse& endpoints)
 
 std::string RenderFlows(const liaison::v1::FlowStatsResponse& flows) {
   std::string out;
+  bool tables = false;
   for (const liaison::v1::FlowWindow& w : flows.windows()) {
     absl::StrAppend(&out, "last ", Span(w.window()), " (figures cover ", Span(w.covered()),
                     "): ", w.decisions(), " decisions\n");
@@ -115,6 +116,7 @@ std::string RenderFlows(const liaison::v1::FlowStatsResponse& flows) {
                         absl::StrCat(f.count()), absl::StrCat(f.bytes())});
       }
       out += Table(rows);
+      tables = true;
     }
     if (w.rules_size() > 0) {
       std::vector<std::vector<std::string>> rows = {{"  RULE", "OUTCOME", "DECISIONS"}};
@@ -122,9 +124,10 @@ std::string RenderFlows(const liaison::v1::FlowStatsResponse& flows) {
         rows.push_back({"  " + r.rule_id(), Outcome(r.outcome()), absl::StrCat(r.count())});
       }
       out += Table(rows);
+      tables = true;
     }
   }
-  if (!out.empty()) {
+  if (tables) {
     out += "\n" + Legend({{"COUNT", "decisions (message, recipient) in the window"},
                           {"BYTES", "size of the signed messages, summed"},
                           {"DECISIONS", "decisions whose outcome the rule decided (rules that "

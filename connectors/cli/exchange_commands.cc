@@ -1,5 +1,6 @@
 #include "connectors/cli/exchange_commands.h"
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -158,10 +159,16 @@ int RunSend(SendArgs& args) {
                 << r->registry_version() << "\n";
       bool anyone = false;
       nlohmann::ordered_json list = nlohmann::ordered_json::array();
+      size_t width = 0;
+      for (const liaison::v1::PolicyDecision& d : r->decisions()) {
+        width = std::max(width, d.recipient().size());
+      }
       for (const liaison::v1::PolicyDecision& d : r->decisions()) {
         const std::string outcome = OutcomeWord(d.outcome());
         anyone = anyone || d.outcome() != liaison::v1::OUTCOME_REJECT;
-        std::cerr << "  " << d.recipient() << "  " << outcome << "  " << d.explanation() << "\n";
+        std::cerr << "  " << d.recipient() << std::string(width - d.recipient().size() + 2, ' ')
+                  << outcome << std::string(outcome.size() < 8 ? 8 - outcome.size() : 1, ' ')
+                  << d.explanation() << "\n";
         nlohmann::ordered_json one;
         one["recipient"] = d.recipient();
         one["outcome"] = outcome;
