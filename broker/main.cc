@@ -74,6 +74,8 @@ int MintDevPki(const std::string& script, const std::string& dir) {
 
 int main(int argc, char** argv) {
   CLI::App app{"liaison-broker: one node of the Liaison exchange"};
+  // Wide enough that a flag with its default never runs into its description.
+  app.get_formatter()->column_width(34);
   std::string state_dir = "var/dev";
   std::string pki_dir;
   std::string registry = LIAISON_DEFAULT_REGISTRY;
@@ -120,8 +122,15 @@ int main(int argc, char** argv) {
                  "deploy/kafka, 1 on one node)")
       ->check(CLI::Range(0, 32))
       ->capture_default_str();
-  app.add_option("--topic-prefix", topic_prefix)->capture_default_str();
-  app.add_option("--max-message-bytes", max_message_bytes)->capture_default_str();
+  app.add_option("--topic-prefix", topic_prefix,
+                 "First part of every topic and consumer-group name (<prefix>.ingress, "
+                 "<prefix>.deliver.<endpoint>, <prefix>.audit, ...); must match PREFIX of "
+                 "deploy/kafka/topics.sh and acls.sh")
+      ->capture_default_str();
+  app.add_option("--max-message-bytes", max_message_bytes,
+                 "Largest signed message a sender may send, in bytes (larger: "
+                 "RESOURCE_EXHAUSTED); Kafka records may reach twice this plus 1 MiB")
+      ->capture_default_str();
   app.add_option("--produce-timeout-ms", produce_timeout_ms,
                  "How long Kafka may take to acknowledge before senders get UNAVAILABLE")
       ->capture_default_str();
@@ -138,27 +147,31 @@ int main(int argc, char** argv) {
   app.add_option("--http-listen", http_listen,
                  "Dashboard, /metrics and /api/* address; empty = off")
       ->capture_default_str();
-  app.add_option("--http-security", http_security,
+  // Words on the command line and in --help, mapped after parsing: the help
+  // shows the words only, and numbers are not accepted in their place.
+  std::string http_security_word = "auto";
+  app.add_option("--http-security", http_security_word,
                  "auto: plain HTTP only with embedded Kafka on loopback, else HTTPS with operator "
                  "client certificates; tls: always HTTPS; plain: refused outside that dev mode")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, liaison::broker::HttpSecurity>{
-              {"auto", liaison::broker::HttpSecurity::kAuto},
-              {"tls", liaison::broker::HttpSecurity::kTls},
-              {"plain", liaison::broker::HttpSecurity::kPlain}},
-          CLI::ignore_case));
+      ->type_name("auto|tls|plain")
+      ->check(CLI::IsMember({"auto", "tls", "plain"}, CLI::ignore_case).description(""))
+      ->capture_default_str();
   liaison::broker::CrlExpiredPolicy crl_expired = liaison::broker::CrlExpiredPolicy::kRefuse;
-  app.add_option("--crl-expired", crl_expired,
-                 "Past the CRL's nextUpdate: refuse (default: new endpoint connections are "
-                 "refused until a current CRL is loaded) or warn (accept, log loudly)")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, liaison::broker::CrlExpiredPolicy>{
-              {"refuse", liaison::broker::CrlExpiredPolicy::kRefuse},
-              {"warn", liaison::broker::CrlExpiredPolicy::kWarn}},
-          CLI::ignore_case));
+  std::string crl_expired_word = "refuse";
+  app.add_option("--crl-expired", crl_expired_word,
+                 "Past the CRL's nextUpdate: refuse (new endpoint connections are refused until "
+                 "a current CRL is loaded) or warn (accept, log loudly)")
+      ->type_name("refuse|warn")
+      ->check(CLI::IsMember({"refuse", "warn"}, CLI::ignore_case).description(""))
+      ->capture_default_str();
   app.add_flag("!--no-mint-dev-pki", mint,
                "Do not mint a development PKI when the PKI folder is missing");
   CLI11_PARSE(app, argc, argv);
+  http_security = http_security_word == "tls"     ? liaison::broker::HttpSecurity::kTls
+                  : http_security_word == "plain" ? liaison::broker::HttpSecurity::kPlain
+                                                  : liaison::broker::HttpSecurity::kAuto;
+  crl_expired = crl_expired_word == "warn" ? liaison::broker::CrlExpiredPolicy::kWarn
+                                           : liaison::broker::CrlExpiredPolicy::kRefuse;
 
   namespace log = liaison::log;
   std::map<std::string, std::string> file_properties;

@@ -26,6 +26,9 @@ struct FlowEvent {
   std::string recipient;
   size_t bytes = 0;
   liaison::v1::Outcome outcome = liaison::v1::OUTCOME_UNSPECIFIED;
+  // The rules that decided `outcome` (policy::Decision::deciding_rules):
+  // for ALLOW, those that attached obligations. Rules that only evaluated,
+  // or redacted under a REJECT, are not named.
   std::vector<std::string> rule_ids;
   absl::Time accepted_at;
   absl::Time decided_at;

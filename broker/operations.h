@@ -63,8 +63,9 @@ class Operations final : public Observer {
                         "(decided, released, hold-timeout, expired-before-delivery).",
                         {"kind", "outcome", "event"}};
   CounterVec rule_hits_{"liaison_policy_rule_decisions_total",
-                        "Decisions naming a rule (the rule that redacted, delayed, held or "
-                        "rejected), by rule id and outcome.",
+                        "Decisions by the rule that decided the outcome (redacted, delayed, "
+                        "held, rejected, or attached obligations to an ALLOW), by rule id and "
+                        "outcome.",
                         {"rule_id", "outcome"}};
   CounterVec flows_total_{"liaison_flows_total",
                           "Policy decisions by sender endpoint, recipient endpoint and outcome "

@@ -482,7 +482,10 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
     flow.recipient = recipient;
     flow.bytes = bytes;
     flow.outcome = d.outcome;
-    flow.rule_ids = d.HitRuleIds();
+    // The rules that set the outcome, not every rule that hit on the way: a
+    // REJECT by DP-PURPOSE-01 is not a REJECT by the rule that would have
+    // redacted (operators count outcomes by rule from this).
+    flow.rule_ids = d.DecidingRuleIds();
     flow.accepted_at = accepted_at;
     flow.decided_at = now;
     flow.event = event;

@@ -1,11 +1,16 @@
 // Liaison operations dashboard. Reads /api/* (JSON) and /api/events
 // (server-sent events); every value is written with textContent, never as
 // HTML. The broker serves metadata only; this page shows what it gets.
+//
+// With ?snapshot=1 the page reads every view once (recent decisions from
+// /api/recent), opens no event stream and sets no timer, so a headless
+// browser's --virtual-time-budget ends and it can take a screenshot.
 'use strict';
 
 const MAX_EVENTS = 100;
 const REFRESH_MS = 3000;
 const OUTCOMES = ['ALLOW', 'REDACT', 'DELAY', 'HOLD', 'REJECT'];
+const SNAPSHOT = new URLSearchParams(window.location.search).get('snapshot') === '1';
 
 function $(id) { return document.getElementById(id); }
 
@@ -33,12 +38,38 @@ function outcomeCell(outcome) {
   return td;
 }
 
-function seconds(duration) {
-  // protobuf JSON Duration: "1.250s"
-  if (!duration) return '';
-  const s = parseFloat(duration);
+function trimZeros(fixed) {
+  return fixed.includes('.') ? fixed.replace(/0+$/, '').replace(/\.$/, '') : fixed;
+}
+
+// A span as the command line prints it (connectors/cli/admin_render.cc):
+// whole seconds from a minute on ("2h3m46s"), milliseconds from a second on
+// ("3.25s"), microseconds below ("1.5ms", "870us"). `duration` is a protobuf
+// JSON Duration ("1.250s") or a number of seconds.
+function span(duration) {
+  if (duration === undefined || duration === null || duration === '') return '';
+  let s = typeof duration === 'number' ? duration : parseFloat(duration);
   if (isNaN(s)) return '';
-  return s < 1 ? (s * 1000).toFixed(0) + ' ms' : s.toFixed(2) + ' s';
+  const sign = s < 0 ? '-' : '';
+  s = Math.abs(s);
+  if (s >= 60) {
+    const whole = Math.floor(s + 1e-9);
+    const h = Math.floor(whole / 3600);
+    const m = Math.floor((whole % 3600) / 60);
+    const sec = whole % 60;
+    return sign + (h ? h + 'h' : '') + (m ? m + 'm' : '') + (sec ? sec + 's' : '');
+  }
+  if (s >= 1) return sign + trimZeros((Math.floor(s * 1000 + 1e-6) / 1000).toFixed(3)) + 's';
+  const us = Math.floor(s * 1e6 + 1e-6);
+  if (us === 0) return '0';
+  return sign + (us >= 1000 ? trimZeros((us / 1000).toFixed(3)) + 'ms' : us + 'us');
+}
+
+// "1 record", "3 entries".
+function count(n, one, many) {
+  const v = Number(n);
+  if (n === undefined || n === null || isNaN(v) || v < 0) return 'unknown';
+  return v + ' ' + (v === 1 ? one : many);
 }
 
 function time(ts) {
@@ -63,28 +94,41 @@ function renderHealth(h) {
   const kafka = $('kafka');
   kafka.textContent = h.kafka_reachable ? 'Kafka reachable' : 'Kafka unreachable';
   kafka.className = 'badge ' + (h.kafka_reachable ? 'ok' : 'bad');
+  // [label, value, tooltip]: the same figures, units and wording as
+  // `liaison admin health`.
   const items = [
-    ['node', h.node_id],
-    ['uptime', seconds(h.uptime)],
+    ['node', h.node_id, 'Node id (--node-id)'],
+    ['uptime', span(h.uptime), 'Time since this node started'],
     ['Kafka', (h.embedded_kafka ? 'embedded mock (in memory) — ' : '') +
-        (h.kafka_reachable ? 'reachable' : 'unreachable ' + (h.kafka_error || ''))],
-    ['policy version', h.policy_version],
-    ['registry version', h.registry_version],
-    ['policy stage', h.policy_stage ? 'partitions ' + (h.owned_ingress_partitions || []).join(', ')
-                                    : 'not run on this node'],
-    ['holds pending', h.holds_pending],
-    ['audit entries (this node) / records (topic)', h.audit_entries_written + ' / ' + h.audit_topic_records],
-    ['accepted / duplicates / refused', h.accepted + ' / ' + h.duplicates + ' / ' + h.refused],
-    ['Kafka records lost', h.kafka_records_lost],
+        (h.kafka_reachable ? 'reachable' : 'unreachable ' + (h.kafka_error || '')),
+     'Whether the last probe of the Kafka cluster succeeded'],
+    ['policy version', h.policy_version, 'Version of the policy configuration in force'],
+    ['registry version', h.registry_version, 'Version of the endpoint registry in force'],
+    ['policy stage', h.policy_stage ? 'ingress partitions ' + (h.owned_ingress_partitions || []).join(',')
+                                    : 'not run on this node',
+     'liaison.ingress partitions this node decides'],
+    ['holds pending', count(h.holds_pending, 'hold', 'holds'),
+     'Deliveries waiting for a consent or a time'],
+    ['audit entries written', count(h.audit_entries_written, 'entry', 'entries') + ' (this node)',
+     'Audit entries this node wrote since start: one per (message, recipient) decision or event'],
+    ['audit topic', count(h.audit_topic_records, 'record', 'records'),
+     'Records in the audit topic, all nodes, as retained; a record holds the entries of one message or event'],
+    ['sends', h.accepted + ' accepted, ' + h.duplicates + ' duplicates, ' + h.refused + ' refused',
+     'Sends answered by this node\'s front door since start'],
+    ['Kafka records lost', h.kafka_records_lost,
+     'Records librdkafka reported lost (should stay 0)'],
   ];
   for (const lag of h.lags || []) {
     if (!lag.topic.endsWith('.ingress')) continue;
-    items.push(['lag ' + lag.topic, lag.records < 0 ? 'unknown' : lag.records]);
+    items.push(['lag ' + lag.topic, count(lag.records, 'record', 'records'),
+                'Records of the topic the policy stage has not yet committed']);
   }
   const dl = $('health');
   dl.replaceChildren();
-  for (const [k, v] of items) {
-    dl.appendChild(el('dt', k));
+  for (const [k, v, tip] of items) {
+    const dt = el('dt', k);
+    dt.title = tip;
+    dl.appendChild(dt);
     dl.appendChild(el('dd', v));
   }
 }
@@ -106,12 +150,20 @@ function renderFlows(stats) {
   const table = $('matrix');
   table.replaceChildren();
   const head = document.createElement('tr');
-  head.appendChild(el('th', 'sender ↓ / recipient →'));
-  for (const r of recipients) head.appendChild(el('th', r));
+  const corner = el('th', 'sender ↓ / recipient →');
+  corner.title = 'Decisions per (sender, recipient) in the window, one coloured count per outcome';
+  head.appendChild(corner);
+  for (const r of recipients) {
+    const th = el('th', r);
+    th.title = 'Recipient endpoint ' + r;
+    head.appendChild(th);
+  }
   table.appendChild(head);
   for (const s of senders) {
     const tr = document.createElement('tr');
-    tr.appendChild(el('th', s, 'row'));
+    const th = el('th', s, 'row');
+    th.title = 'Sending endpoint ' + s;
+    tr.appendChild(th);
     for (const r of recipients) {
       const td = document.createElement('td');
       const m = cells.get(s + '\n' + r);
@@ -141,8 +193,8 @@ function renderFlows(stats) {
   }
   const parts = OUTCOMES.filter(o => totals.get(o)).map(o => o.toLowerCase() + ' ' + totals.get(o));
   $('rates').textContent = (Number(w.decisions) * 60 / covered).toFixed(1) +
-      ' decisions/min over ' +
-      Math.round(covered) + ' s' + (parts.length ? ' — ' + parts.join(', ') : '');
+      ' decisions/min over ' + span(Math.round(covered)) +
+      (parts.length ? ' — ' + parts.join(', ') : '');
 
   replaceBody($('rules'),
               (w.rules || []).map(r => row([r.rule_id, outcomeCell(r.outcome), r.count])));
@@ -166,7 +218,7 @@ function renderHolds(data) {
 function eventRow(e) {
   const tr = row([e.seq, time(e.decided_at), e.message_id, strip(e.kind, 'KIND_'),
                   e.sender + ' → ' + e.recipient, e.bytes, outcomeCell(e.outcome),
-                  (e.rule_ids || []).join(', '), seconds(e.latency), e.event]);
+                  (e.rule_ids || []).join(', '), span(e.latency), e.event]);
   tr.dataset.messageId = e.message_id;
   return tr;
 }
@@ -241,8 +293,32 @@ function connect() {
   });
 }
 
+// ?snapshot=1: every view read once, no stream, no timer. The page marks
+// itself done with data-snapshot="ready" on <html>.
+async function snapshot() {
+  const status = $('stream');
+  status.textContent = 'snapshot ' + new Date().toISOString().replace(/\.\d+Z$/, 'Z') +
+      ' (static, not live)';
+  status.className = 'badge';
+  $('snapshot-link').remove();
+  await refresh();
+  try {
+    const recent = await getJson('/api/recent?max=' + MAX_EVENTS);
+    for (const e of recent.events || []) addEvent(e);
+    for (const tr of $('events').tBodies[0].rows) tr.className = '';
+  } catch (err) {
+    console.warn(String(err));
+  }
+  renderRateChart();
+  document.documentElement.dataset.snapshot = 'ready';
+}
+
 document.addEventListener('DOMContentLoaded', () => {
   $('window').addEventListener('change', refresh);
+  if (SNAPSHOT) {
+    snapshot();
+    return;
+  }
   refresh();
   setInterval(refresh, REFRESH_MS);
   setInterval(renderRateChart, 1000);

@@ -45,6 +45,23 @@ std::string Span(const google::protobuf::Duration& d) {
 
 std::string Count(int64_t n) { return n < 0 ? "?" : absl::StrCat(n); }
 
+// "1 record", "3 records", "unknown" for -1: a figure with its unit.
+std::string Counted(int64_t n, absl::string_view one, absl::string_view many) {
+  if (n < 0) return "unknown";
+  return absl::StrCat(n, " ", n == 1 ? one : many);
+}
+
+// What each column means, printed under the table (the dashboard shows the
+// same texts as tooltips, broker/dashboard/index.html).
+std::string Legend(const std::vector<std::pair<std::string, std::string>>& entries,
+                   absl::string_view indent) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [column, meaning] : entries) {
+    rows.push_back({absl::StrCat(indent, column), meaning});
+  }
+  return Table(rows);
+}
+
 }  // namespace
 
 std::string Table(const std::vector<std::vector<std::string>>& rows) {
@@ -74,11 +91,20 @@ std::string RenderEndpoints(const liaison::v1::ListEndpointsResponse& endpoints)
                     Count(e.pending_in_kafka()), absl::StrCat(e.delivered()),
                     absl::StrCat(e.acknowledged()), Time(e.last_seen(), e.has_last_seen())});
   }
-  return Table(rows);
+  return Table(rows) + "\n" +
+         Legend({{"SUBSCRIBERS", "Subscribe streams open on this node"},
+                 {"BACKLOG", "items pushed to the endpoint on this node, not yet acknowledged"},
+                 {"PENDING", "records of its delivery topic its consumer group has not "
+                             "committed, all nodes (? = unknown)"},
+                 {"DELIVERED", "items pushed on this node since start (redeliveries included)"},
+                 {"ACKED", "items the endpoint acknowledged on this node since start"},
+                 {"LAST SEEN", "last subscribe or acknowledgement on this node (UTC)"}},
+                "");
 }
 
 std::string RenderFlows(const liaison::v1::FlowStatsResponse& flows) {
   std::string out;
+  bool tables = false;
   for (const liaison::v1::FlowWindow& w : flows.windows()) {
     absl::StrAppend(&out, "last ", Span(w.window()), " (figures cover ", Span(w.covered()),
                     "): ", w.decisions(), " decisions\n");
@@ -90,6 +116,7 @@ std::string RenderFlows(const liaison::v1::FlowStatsResponse& flows) {
                         absl::StrCat(f.count()), absl::StrCat(f.bytes())});
       }
       out += Table(rows);
+      tables = true;
     }
     if (w.rules_size() > 0) {
       std::vector<std::vector<std::string>> rows = {{"  RULE", "OUTCOME", "DECISIONS"}};
@@ -97,7 +124,15 @@ std::string RenderFlows(const liaison::v1::FlowStatsResponse& flows) {
         rows.push_back({"  " + r.rule_id(), Outcome(r.outcome()), absl::StrCat(r.count())});
       }
       out += Table(rows);
+      tables = true;
     }
+  }
+  if (tables) {
+    out += "\n" + Legend({{"COUNT", "decisions (message, recipient) in the window"},
+                          {"BYTES", "size of the signed messages, summed"},
+                          {"DECISIONS", "decisions whose outcome the rule decided (rules that "
+                                        "merely evaluated are not counted)"}},
+                         "");
   }
   return out;
 }
@@ -111,7 +146,12 @@ std::string RenderHolds(const liaison::v1::ListHoldsResponse& holds) {
                     Outcome(h.outcome()), absl::StrJoin(h.awaiting(), "; "),
                     Time(h.created_at(), h.has_created_at()), Time(h.due(), h.has_due())});
   }
-  return Table(rows);
+  return Table(rows) + "\n" +
+         Legend({{"OUTCOME", "HOLD (waits for a consent) or DELAY (waits for a time)"},
+                 {"AWAITING", "who must act: endpoint (consent kind, rule)"},
+                 {"SINCE", "when the hold was placed (UTC)"},
+                 {"DUE", "hold timeout, or end of the delay (UTC)"}},
+                "");
 }
 
 std::string RenderHealth(const liaison::v1::HealthResponse& h) {
@@ -129,15 +169,19 @@ std::string RenderHealth(const liaison::v1::HealthResponse& h) {
        h.policy_stage()
            ? absl::StrCat("ingress partitions ", absl::StrJoin(h.owned_ingress_partitions(), ","))
            : "not run on this node"},
-      {"holds pending", absl::StrCat(h.holds_pending())},
-      {"audit entries", absl::StrCat(h.audit_entries_written(), " written by this node, ",
-                                     Count(h.audit_topic_records()), " records in the audit topic")},
+      {"holds pending", Counted(h.holds_pending(), "hold", "holds")},
+      // One figure per line, with its unit, worded as on the dashboard: the
+      // entries this node wrote and the records in the topic differ (one
+      // record holds the entries of one message or event).
+      {"audit entries written",
+       Counted(h.audit_entries_written(), "entry", "entries") + " (this node)"},
+      {"audit topic", Counted(h.audit_topic_records(), "record", "records")},
       {"sends", absl::StrCat(h.accepted(), " accepted, ", h.duplicates(), " duplicates, ",
                              h.refused(), " refused")},
       {"kafka records lost", absl::StrCat(h.kafka_records_lost())},
   };
   for (const liaison::v1::TopicLag& l : h.lags()) {
-    rows.push_back({absl::StrCat("lag ", l.topic()), Count(l.records())});
+    rows.push_back({absl::StrCat("lag ", l.topic()), Counted(l.records(), "record", "records")});
   }
   return Table(rows);
 }
@@ -157,7 +201,8 @@ std::string RenderTop(const TopView& v) {
                    h.kafka_reachable() ? "reachable" : "UNREACHABLE", ", policy ",
                    h.policy_version(), ", registry ", h.registry_version(), "\n",
                    "sends: ", h.accepted(), " accepted, ", h.refused(), " refused; holds pending ",
-                   h.holds_pending(), "; audit entries ", h.audit_entries_written(), "\n\n");
+                   h.holds_pending(), "; audit entries written ",
+                   Counted(h.audit_entries_written(), "entry", "entries"), " (this node)\n\n");
   if (v.flows.windows_size() > 0) {
     const liaison::v1::FlowWindow& w = v.flows.windows(0);
     // sender → recipient: counts by outcome.
@@ -173,7 +218,9 @@ std::string RenderTop(const TopView& v) {
       rows.push_back(
           {absl::StrCat("  ", pair.first, " → ", pair.second), absl::StrJoin(parts, ", ")});
     }
-    out += Table(rows) + "\n";
+    out += Table(rows) +
+           Legend({{"  DECISIONS", "decisions per outcome, sender → recipient, in the window"}}, "") +
+           "\n";
   }
   out += RenderEndpoints(v.endpoints) + "\n";
   absl::StrAppend(&out, "held messages: ", v.holds.holds_size(), "\n");

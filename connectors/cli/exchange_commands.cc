@@ -1,5 +1,6 @@
 #include "connectors/cli/exchange_commands.h"
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -121,6 +122,11 @@ absl::Status CheckRetention(const liaison::v1::Message& message, const std::stri
       ", e.g. --review-in 14d --erase-in 30d, or set them in the file"));
 }
 
+// "ALLOW", "REJECT", ... (the enum name without its prefix).
+std::string OutcomeWord(liaison::v1::Outcome o) {
+  return liaison::v1::Outcome_Name(o).substr(sizeof("OUTCOME_") - 1);
+}
+
 int RunSend(SendArgs& args) {
   absl::StatusOr<Retention> retention = ParseRetention(args.retention);
   if (!retention.ok()) return Fail(retention.status());
@@ -141,6 +147,45 @@ int RunSend(SendArgs& args) {
   }
   absl::StatusOr<std::unique_ptr<endpoint::Client>> client = Connect(args.connection);
   if (!client.ok()) return Fail(client.status());
+  // --explain: the policy in force decides every message for every recipient
+  // (nothing is delivered, recorded or counted) before the first is signed.
+  std::vector<nlohmann::ordered_json> explained(messages.size());
+  if (args.explain) {
+    for (size_t i = 0; i < messages.size(); ++i) {
+      absl::StatusOr<liaison::v1::ExplainResponse> r =
+          (*client)->Explain(messages[i], {}, std::nullopt);
+      if (!r.ok()) return Fail(r.status());
+      std::cerr << args.files[i] << ": policy " << r->policy_version() << ", registry "
+                << r->registry_version() << "\n";
+      bool anyone = false;
+      nlohmann::ordered_json list = nlohmann::ordered_json::array();
+      size_t width = 0;
+      for (const liaison::v1::PolicyDecision& d : r->decisions()) {
+        width = std::max(width, d.recipient().size());
+      }
+      for (const liaison::v1::PolicyDecision& d : r->decisions()) {
+        const std::string outcome = OutcomeWord(d.outcome());
+        anyone = anyone || d.outcome() != liaison::v1::OUTCOME_REJECT;
+        std::cerr << "  " << d.recipient() << std::string(width - d.recipient().size() + 2, ' ')
+                  << outcome << std::string(outcome.size() < 8 ? 8 - outcome.size() : 1, ' ')
+                  << d.explanation() << "\n";
+        nlohmann::ordered_json one;
+        one["recipient"] = d.recipient();
+        one["outcome"] = outcome;
+        one["deciding_rule_ids"] = std::vector<std::string>(d.deciding_rule_ids().begin(),
+                                                            d.deciding_rule_ids().end());
+        one["explanation"] = d.explanation();
+        list.push_back(std::move(one));
+      }
+      explained[i] = std::move(list);
+      if (!anyone) {
+        return Fail(absl::InvalidArgumentError(absl::StrCat(
+            args.files[i], ": every recipient would refuse it (outcomes above); nothing was "
+            "signed or sent. Fix what the reasons name, or send without --explain to have the "
+            "refusals recorded")));
+      }
+    }
+  }
   int worst = 0;
   for (size_t i = 0; i < messages.size(); ++i) {
     liaison::v1::Message& message = messages[i];
@@ -150,6 +195,7 @@ int RunSend(SendArgs& args) {
     nlohmann::ordered_json out;
     out["file"] = args.files[i];
     out["message_id"] = message.header().message_id();
+    if (args.explain) out["explain"] = explained[i];
     if (result.ok()) {
       out["status"] = result->duplicate() ? "accepted (duplicate: already accepted before)"
                                           : "accepted";
@@ -365,6 +411,10 @@ void AddExchangeCommands(CLI::App& app, ExchangeArgs& args, int& exit_code) {
   s->add_option("--to", send.recipients, "Recipients (replace header.recipients)")
       ->delimiter(',');
   AddRetentionFlags(s, send.retention, "now");
+  s->add_flag("--explain", send.explain,
+              "First ask the broker how the policy would decide each message for each "
+              "recipient and print the outcomes (stderr; \"explain\" in the JSON); a message "
+              "every recipient would refuse is not sent");
   s->footer(
       "A message needs retention limits (header.retention.review_by and erase_by): from\n"
       "--review-in/--erase-in or from the file. Without them send refuses before signing.");

@@ -23,6 +23,9 @@ struct SendArgs {
   std::vector<std::string> files;  // one message per file ("-" = stdin)
   std::vector<std::string> recipients;  // overrides header.recipients
   RetentionSpans retention;
+  // Ask the broker's Explain first and show the outcome per recipient; a
+  // message every recipient would refuse is then not sent.
+  bool explain = false;
 };
 
 // "30d", "12h", "90m", "45s" -> duration; InvalidArgument naming the flag.

@@ -17,7 +17,19 @@ TEST(AuditPreconditionRule, RejectsAMessageWithoutIdBecauseItCannotBeAudited) {
   m.mutable_header()->clear_message_id();
   const Verdict v = AuditPreconditionRule().Check(scenario::InputFor(m, "FR-OCRTEH"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
-  EXPECT_EQ(v.reason, "DP-LOG-01: header.message_id missing: the decision cannot be audited");
+  EXPECT_EQ(v.reason,
+            "DP-LOG-01: header.message_id missing: the decision cannot be audited; set "
+            "header.message_id (a UUIDv7: the client library sets one)");
+}
+
+TEST(AuditPreconditionRule, RejectsAMessageWithoutSenderAndSaysWhatToSet) {
+  auto m = scenario::Ac03VictimInfoExchange();
+  m.mutable_header()->clear_sender();
+  const Verdict v = AuditPreconditionRule().Check(scenario::InputFor(m, "FR-OCRTEH"));
+  EXPECT_EQ(v.kind, VerdictKind::kReject);
+  EXPECT_EQ(v.reason,
+            "DP-LOG-01: header.sender missing: the decision cannot be audited; set header.sender "
+            "to the sending endpoint's id");
 }
 
 }  // namespace

@@ -83,10 +83,12 @@ Verdict BulkVolumeRule::Check(const Input& in) const {
     return Verdict::Pass(absl::StrCat(kId.value(), ": ", exceeded, "; released by DPO review"));
   }
   if (c == ConsentState::kRefused) {
-    return Verdict::Reject(absl::StrCat(kId.value(), ": ", exceeded, "; refused by DPO review"));
+    return Verdict::Reject(absl::StrCat(kId.value(), ": ", exceeded, "; refused by DPO review: "
+                                        "narrow the request to the persons the case needs"));
   }
   return Verdict::Hold(std::string(kAwaitingDpo), liaison::v1::CONSENT_KIND_DPO_REVIEW,
-                       absl::StrCat(kId.value(), ": ", exceeded, "; held for review"));
+                       absl::StrCat(kId.value(), ": ", exceeded, "; held for review: a DPO review "
+                                    "(CONSENT_KIND_DPO_REVIEW) releases or refuses it"));
 }
 
 }  // namespace liaison::policy::rules

@@ -30,7 +30,8 @@ TEST(BulkVolumeRule, HoldsForReviewBeyondTheCapWithCountsOnly) {
   in.counters = &counters;
   const Verdict v = BulkVolumeRule().Check(in);
   EXPECT_EQ(v.kind, VerdictKind::kHold);
-  EXPECT_EQ(v.reason, "DP-BULK-01: BG-GDNP→DE-BKA volume 105 persons/10 min exceeds cap 100; held for review");
+  EXPECT_EQ(v.reason, "DP-BULK-01: BG-GDNP→DE-BKA volume 105 persons/10 min exceeds cap 100; held for "
+                      "review: a DPO review (CONSENT_KIND_DPO_REVIEW) releases or refuses it");
   ASSERT_EQ(v.holds.size(), 1u);
   EXPECT_EQ(v.holds[0].awaiting, kAwaitingDpo);
   EXPECT_EQ(v.holds[0].consent_kind, liaison::v1::CONSENT_KIND_DPO_REVIEW);
@@ -56,6 +57,23 @@ TEST(BulkVolumeRule, PassesOnceADpoReviewReleasedTheMessage) {
   in.counters = &counters;
   in.consents = &consents;
   EXPECT_EQ(BulkVolumeRule().Check(in).kind, VerdictKind::kPass);
+}
+
+TEST(BulkVolumeRule, RejectsWhatTheDpoReviewRefusedAndSaysHowToNarrowIt) {
+  SlidingWindowCounters counters;
+  counters.Record("BG-GDNP", "DE-BKA", Usage{.persons = 95}, T0() - absl::Minutes(5));
+  const auto m = scenario::Ac21Batch(0);
+  InMemoryConsentIndex consents;
+  consents.Add(scenario::Consent(std::string(kAwaitingDpo), liaison::v1::CONSENT_KIND_DPO_REVIEW,
+                                 "BG-GDNP", {m.header().message_id()}, T0() + absl::Hours(1),
+                                 false));
+  Input in = scenario::InputFor(m, "DE-BKA");
+  in.counters = &counters;
+  in.consents = &consents;
+  const Verdict v = BulkVolumeRule().Check(in);
+  EXPECT_EQ(v.kind, VerdictKind::kReject);
+  EXPECT_THAT(v.reason, ::testing::EndsWith("; refused by DPO review: narrow the request to the "
+                                            "persons the case needs"));
 }
 
 TEST(BulkVolumeRule, FailsClosedWithoutCounters) {

@@ -50,7 +50,8 @@ Verdict ChildIdentityRule::Check(const Input& in) const {
   }
   if (c == ConsentState::kRefused) {
     return Verdict::Reject(absl::StrCat(kId.value(), ": ", p.sender->id(),
-                                        " refused child identity to ", p.recipient->id()));
+                                        " refused child identity to ", p.recipient->id(),
+                                        "; send the alert without the child's identity"));
   }
   return Verdict::Hold(std::string(p.sender->id()), liaison::v1::CONSENT_KIND_SENDER_APPROVAL,
                        absl::StrCat(kId.value(), ": child identity to ", p.recipient->id(),

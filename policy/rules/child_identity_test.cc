@@ -53,7 +53,11 @@ TEST(ChildIdentityRule, RejectsThirdCountryWhenTheSenderRefused) {
                                  {m.header().message_id()}, T0() + absl::Hours(2), false));
   Input in = scenario::InputFor(m, "GB-NCA");
   in.consents = &consents;
-  EXPECT_EQ(ChildIdentityRule().Check(in).kind, VerdictKind::kReject);
+  const Verdict v = ChildIdentityRule().Check(in);
+  EXPECT_EQ(v.kind, VerdictKind::kReject);
+  EXPECT_EQ(v.reason,
+            "DP-CHILD-01: RO-IGPR refused child identity to GB-NCA; send the alert without the "
+            "child's identity");
 }
 
 TEST(ChildIdentityRule, IgnoresApprovalFromAnotherEndpoint) {

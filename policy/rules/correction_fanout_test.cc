@@ -47,7 +47,8 @@ TEST(CorrectionFanOutRule, RejectsUnknownTarget) {
   in.sources = &sources;
   const Verdict v = CorrectionFanOutRule().Check(in);
   EXPECT_EQ(v.kind, VerdictKind::kReject);
-  EXPECT_THAT(v.reason, HasSubstr("is unknown to the broker"));
+  EXPECT_THAT(v.reason, HasSubstr("is unknown to the broker; name a message this broker "
+                                  "accepted from the sender"));
 }
 
 TEST(CorrectionFanOutRule, RejectsCorrectionOfAnotherProvidersMessage) {
@@ -59,7 +60,8 @@ TEST(CorrectionFanOutRule, RejectsCorrectionOfAnotherProvidersMessage) {
   in.sources = &sources;
   const Verdict v = CorrectionFanOutRule().Check(in);
   EXPECT_EQ(v.kind, VerdictKind::kReject);
-  EXPECT_THAT(v.reason, HasSubstr("only the provider corrects its data"));
+  EXPECT_THAT(v.reason, HasSubstr("only the provider corrects its data; ask it to send the "
+                                  "correction"));
 }
 
 TEST(CorrectionFanOutRule, RejectsErasureThatCarriesContent) {
@@ -82,6 +84,22 @@ TEST(CorrectionFanOutRule, RejectsRectifyWithoutReplacement) {
   Input in = scenario::InputFor(m, "SE-NOA");
   in.sources = &sources;
   EXPECT_EQ(CorrectionFanOutRule().Check(in).kind, VerdictKind::kReject);
+}
+
+TEST(CorrectionFanOutRule, RejectsAMissingActionOrTargetAndSaysWhatToSet) {
+  auto m = scenario::Ac23EraseCorrection();
+  m.mutable_correction()->clear_action();
+  Verdict v = CorrectionFanOutRule().Check(scenario::InputFor(m, "SE-NOA"));
+  EXPECT_EQ(v.kind, VerdictKind::kReject);
+  EXPECT_EQ(v.reason,
+            "DP-QUAL-02: correction.action missing or unknown; set RECTIFY, ERASE, RESTRICT or "
+            "RETRACT_UNLAWFUL");
+  m = scenario::Ac23EraseCorrection();
+  m.mutable_correction()->clear_target_message_ids();
+  v = CorrectionFanOutRule().Check(scenario::InputFor(m, "SE-NOA"));
+  EXPECT_EQ(v.reason,
+            "DP-QUAL-02: correction.target_message_ids empty; list the ids of the messages to "
+            "correct");
 }
 
 TEST(CorrectionFanOutRule, FailsClosedWithoutASourceIndex) {

@@ -51,7 +51,11 @@ Verdict DerogationLimitsRule::Check(const Input& in) const {
     }
   }
   if (!problems.empty()) {
-    return Verdict::Reject(absl::StrCat(kId.value(), ": ", JoinProblems(problems)));
+    return Verdict::Reject(absl::StrCat(
+        kId.value(), ": ", JoinProblems(problems),
+        "; an art 38 derogation covers one individual case: declare 38A..38E, confirm the "
+        "fundamental-rights check, give the justification id, or register a safeguard "
+        "(DP-XFER-01)"));
   }
   Verdict v = Verdict::Pass();
   v.AddObligation(kId, "INDIVIDUAL_CASE_ONLY",

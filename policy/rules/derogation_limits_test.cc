@@ -29,7 +29,10 @@ TEST(DerogationLimitsRule, RejectsMoreDataSubjectsThanTheLimit) {
   in.counters = &counters;
   const Verdict v = DerogationLimitsRule().Check(in);
   EXPECT_EQ(v.kind, VerdictKind::kReject);
-  EXPECT_EQ(v.reason, "DP-XFER-03: 40 data subjects exceed derogation limit 3");
+  EXPECT_EQ(v.reason,
+            "DP-XFER-03: 40 data subjects exceed derogation limit 3; an art 38 derogation covers "
+            "one individual case: declare 38A..38E, confirm the fundamental-rights check, give "
+            "the justification id, or register a safeguard (DP-XFER-01)");
 }
 
 TEST(DerogationLimitsRule, RejectsWithoutFundamentalRightsCheck) {

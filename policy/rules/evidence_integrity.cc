@@ -18,11 +18,13 @@ Verdict EvidenceIntegrityRule::Check(const Input& in) const {
   }
   if (!in.message->has_evidence_manifest()) {
     return Verdict::Reject(
-        absl::StrCat(kId.value(), ": KIND_EVIDENCE_MANIFEST without an evidence_manifest body"));
+        absl::StrCat(kId.value(), ": KIND_EVIDENCE_MANIFEST without an evidence_manifest body; "
+                     "add the manifest of the uploaded items"));
   }
   const liaison::v1::EvidenceManifest& m = in.message->evidence_manifest();
   if (m.items().empty()) {
-    return Verdict::Reject(absl::StrCat(kId.value(), ": evidence_manifest.items empty"));
+    return Verdict::Reject(absl::StrCat(kId.value(), ": evidence_manifest.items empty; "
+                                        "list every uploaded item"));
   }
   std::vector<std::string> problems;
   absl::flat_hash_set<absl::string_view> ids;
@@ -49,7 +51,11 @@ Verdict EvidenceIntegrityRule::Check(const Input& in) const {
       problems.push_back(absl::StrCat(path, ".size mismatch"));
     }
   }
-  if (!problems.empty()) return Verdict::Reject(absl::StrCat(kId.value(), ": ", JoinProblems(problems)));
+  if (!problems.empty()) {
+    return Verdict::Reject(absl::StrCat(kId.value(), ": ", JoinProblems(problems),
+                                        "; the manifest must list each uploaded item once with "
+                                        "the id, SHA-256 and size the evidence store recorded"));
+  }
   if (in.evidence == nullptr) {
     return Verdict::Pass(absl::StrCat(kId.value(),
                                       ": manifest consistent; blob hashes not checked (no evidence "

@@ -45,7 +45,9 @@ TEST(EvidenceIntegrityRule, RejectsAHashMismatch) {
   in.evidence = &store;
   const Verdict v = EvidenceIntegrityRule().Check(in);
   EXPECT_EQ(v.kind, VerdictKind::kReject);
-  EXPECT_EQ(v.reason, "DP-JIT-03: evidence_manifest.items[0].sha256 mismatch");
+  EXPECT_EQ(v.reason,
+            "DP-JIT-03: evidence_manifest.items[0].sha256 mismatch; the manifest must list each "
+            "uploaded item once with the id, SHA-256 and size the evidence store recorded");
 }
 
 TEST(EvidenceIntegrityRule, RejectsAnItemNeverUploaded) {

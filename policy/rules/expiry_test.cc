@@ -22,7 +22,9 @@ TEST(ExpiryRule, RejectsAtAndAfterEraseBy) {
   const Verdict at = ExpiryRule().Check(scenario::InputFor(m, "ES-PN", T0() + absl::Hours(1)));
   EXPECT_EQ(at.kind, VerdictKind::kReject);
   EXPECT_EQ(at.reason, absl::StrCat("DP-RET-02: ", m.header().message_id(),
-                                    " expired before delivery to ES-PN (erase_by 2026-05-04T10:00Z)"));
+                                    " expired before delivery to ES-PN (erase_by 2026-05-04T10:00Z); it "
+                                    "may not be delivered after that: if the data may still be "
+                                    "kept, the sender re-sends it with a later erase_by"));
 }
 
 TEST(ExpiryRule, AnEarlierH3EraseByExpiresTheMessageSooner) {
@@ -38,7 +40,11 @@ TEST(ExpiryRule, AnEarlierH3EraseByExpiresTheMessageSooner) {
 TEST(ExpiryRule, RejectsWhenExpiryCannotBeChecked) {
   auto m = scenario::Ac03VictimInfoExchange();
   m.mutable_header()->mutable_retention()->clear_erase_by();
-  EXPECT_EQ(ExpiryRule().Check(scenario::InputFor(m, "FR-OCRTEH")).kind, VerdictKind::kReject);
+  const Verdict v = ExpiryRule().Check(scenario::InputFor(m, "FR-OCRTEH"));
+  EXPECT_EQ(v.kind, VerdictKind::kReject);
+  EXPECT_EQ(v.reason,
+            "DP-RET-02: header.retention.erase_by missing: expiry cannot be checked; set "
+            "header.retention.erase_by (liaison send --erase-in)");
 }
 
 }  // namespace

@@ -87,6 +87,7 @@ TEST(FurtherPurposeRule, RejectsSourceUnknownToBrokerAndSender) {
   const Verdict v = FurtherPurposeRule().Check(in);
   EXPECT_EQ(v.kind, VerdictKind::kReject);
   EXPECT_THAT(v.reason, HasSubstr("is unknown to the broker and not described"));
+  EXPECT_THAT(v.reason, HasSubstr("; describe it or drop it from derived_from"));
 }
 
 // A source only the sender describes cannot make the broker ask its claimed

@@ -27,7 +27,8 @@ Verdict H1EvidenceRule::Check(const Input& in) const {
       return out.Reject(
           absl::StrCat(kId.value(), ": source ", id,
                        " is unknown to the broker and not described in "
-                       "header.provenance.sources; its handling code cannot be checked"));
+                       "header.provenance.sources; its handling code cannot be checked: "
+                       "describe it there or drop it from derived_from"));
     }
     if (s.ref->handling() != liaison::v1::HANDLING_CODE_H1) return true;
     out.Applies();
@@ -39,7 +40,8 @@ Verdict H1EvidenceRule::Check(const Input& in) const {
     const absl::string_view where = s.used_in().empty() ? absl::string_view("content") : s.used_in();
     if (c == ConsentState::kRefused) {
       return out.Reject(absl::StrCat(kId.value(), ": ", EndpointText(in, provider),
-                                     " refused use as evidence of H1 ", id));
+                                     " refused use as evidence of H1 ", id,
+                                     "; send without it (drop it from header.provenance.derived_from)"));
     }
     out.Await(s, provider, liaison::v1::CONSENT_KIND_PROVIDER,
               absl::StrCat(where, " derives from H1 ", id, " of ", EndpointText(in, provider),

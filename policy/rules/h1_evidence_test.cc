@@ -48,6 +48,7 @@ TEST(H1EvidenceRule, RejectsASourceNobodyDescribed) {
   m.mutable_header()->mutable_provenance()->clear_sources();
   const Verdict v = H1EvidenceRule().Check(scenario::InputFor(m, "DE-BKA"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
+  EXPECT_THAT(v.reason, HasSubstr("describe it there or drop it from derived_from"));
 }
 
 TEST(H1EvidenceRule, SendingBackToTheProviderNeedsNoConsent) {

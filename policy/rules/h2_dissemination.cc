@@ -22,7 +22,8 @@ Verdict H2DisseminationRule::Check(const Input& in) const {
       return out.Reject(
           absl::StrCat(kId.value(), ": source ", id,
                        " is unknown to the broker and not described in "
-                       "header.provenance.sources; its handling code cannot be checked"));
+                       "header.provenance.sources; its handling code cannot be checked: "
+                       "describe it there or drop it from derived_from"));
     }
     if (s.ref->handling() != liaison::v1::HANDLING_CODE_H2) return true;
     out.Applies();
@@ -38,7 +39,9 @@ Verdict H2DisseminationRule::Check(const Input& in) const {
     if (c == ConsentState::kRefused) {
       return out.Reject(absl::StrCat(kId.value(), ": ", EndpointText(in, provider),
                                      " refused passing H2 ", id, " to ",
-                                     EndpointText(in, Recipient(in))));
+                                     EndpointText(in, Recipient(in)),
+                                     "; send it only to its original addressees, or without it "
+                                     "(drop it from header.provenance.derived_from)"));
     }
     out.Await(s, 
         provider, liaison::v1::CONSENT_KIND_PROVIDER,

@@ -61,7 +61,10 @@ TEST(H2DisseminationRule, RejectsWhenTheProviderRefused) {
   Input in = scenario::InputFor(m, "ES-PN");
   in.sources = &sources;
   in.consents = &consents;
-  EXPECT_EQ(H2DisseminationRule().Check(in).kind, VerdictKind::kReject);
+  const Verdict v = H2DisseminationRule().Check(in);
+  EXPECT_EQ(v.kind, VerdictKind::kReject);
+  EXPECT_THAT(v.reason, HasSubstr("; send it only to its original addressees, or without it "
+                                  "(drop it from header.provenance.derived_from)"));
 }
 
 TEST(H2DisseminationRule, IgnoresAnExpiredConsent) {

@@ -18,7 +18,9 @@ TEST(JitMembershipRule, RejectsRecipientOutsideJit) {
   const auto m = scenario::Ac16EvidenceManifest({"ES-PN"});
   const Verdict v = JitMembershipRule().Check(scenario::InputFor(m, "ES-PN"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
-  EXPECT_EQ(v.reason, "DP-JIT-01: ES-PN is not a member of JIT-2025-014 (AMBER ROUTE)");
+  EXPECT_EQ(v.reason,
+            "DP-JIT-01: ES-PN is not a member of JIT-2025-014 (AMBER ROUTE); JIT evidence goes "
+            "only between members of JIT-2025-014 (otherwise use mutual legal assistance)");
 }
 
 TEST(JitMembershipRule, RejectsAfterTheExtendedEnd) {
@@ -26,7 +28,9 @@ TEST(JitMembershipRule, RejectsAfterTheExtendedEnd) {
   const absl::Time june2 = absl::FromCivil(absl::CivilDay(2026, 6, 2), absl::UTCTimeZone());
   const Verdict v = JitMembershipRule().Check(scenario::InputFor(m, "DE-BKA", june2));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
-  EXPECT_THAT(v.reason, HasSubstr("JIT-2025-014 has ended (valid through 2026-05-31)"));
+  EXPECT_THAT(v.reason, HasSubstr("JIT-2025-014 has ended (valid through 2026-05-31); after the "
+                                  "JIT, use mutual legal assistance or register the JIT's "
+                                  "extension"));
 }
 
 TEST(JitMembershipRule, RejectsAJitThatHasNotStarted) {
@@ -36,7 +40,8 @@ TEST(JitMembershipRule, RejectsAJitThatHasNotStarted) {
   m.mutable_evidence_manifest()->set_jit_id("JIT-2026-003");
   const Verdict v = JitMembershipRule().Check(scenario::InputFor(m, "SE-NOA"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
-  EXPECT_EQ(v.reason, "DP-JIT-01: JIT-2026-003 not valid until 2026-06-01");
+  EXPECT_EQ(v.reason,
+            "DP-JIT-01: JIT-2026-003 not valid until 2026-06-01; send on or after 2026-06-01");
 }
 
 TEST(JitMembershipRule, RejectsASenderOutsideTheJit) {

@@ -21,7 +21,8 @@ Verdict JitReuseRule::Check(const Input& in) const {
     if (!s.known()) {
       return out.Reject(absl::StrCat(kId.value(), ": source ", id,
                                      " is unknown to the broker and not described in "
-                                     "header.provenance.sources; JIT origin cannot be checked"));
+                                     "header.provenance.sources; JIT origin cannot be checked: "
+                                     "describe it there or drop it from derived_from"));
     }
     const std::string& jit_id = s.ref->jit_id();
     if (jit_id.empty()) return true;
@@ -29,7 +30,8 @@ Verdict JitReuseRule::Check(const Input& in) const {
     const liaison::v1::Jit* jit = in.registry->FindJit(jit_id);
     if (jit == nullptr) {
       return out.Reject(absl::StrCat(kId.value(), ": source ", id,
-                                     " names a JIT that is not registered", DeclaredOnlyNote(s)));
+                                     " names a JIT that is not registered", DeclaredOnlyNote(s),
+                                     "; correct its jit_id or drop it from derived_from"));
     }
     // Within the JIT: an evidence manifest of that JIT (DP-JIT-01 checks its
     // members and dates), or a message on one of the JIT's registered cases.
@@ -42,7 +44,7 @@ Verdict JitReuseRule::Check(const Input& in) const {
     if (!internal::IsCountryShaped(country)) {
       return out.Reject(absl::StrCat(kId.value(), ": source ", id, " from ", jit->id(),
                                      " does not say where it was obtained (obtained_in)",
-                                     DeclaredOnlyNote(s)));
+                                     DeclaredOnlyNote(s), "; give its obtained_in country"));
     }
     absl::string_view origin;
     for (const std::string& m : jit->members()) {
@@ -54,7 +56,8 @@ Verdict JitReuseRule::Check(const Input& in) const {
     }
     if (origin.empty()) {
       return out.Reject(absl::StrCat(kId.value(), ": cannot decide: no member of ", jit->id(),
-                                     " in ", country, " can consent to reuse of source ", id));
+                                     " in ", country, " can consent to reuse of source ", id,
+                                     "; the JIT registry entry needs a member there"));
     }
     if (origin == h.sender() || origin == Recipient(in)) return true;
     const ConsentState c = MessageConsent(in, liaison::v1::CONSENT_KIND_JIT_REUSE, origin,
@@ -62,7 +65,8 @@ Verdict JitReuseRule::Check(const Input& in) const {
     if (c == ConsentState::kGranted) return true;
     if (c == ConsentState::kRefused) {
       return out.Reject(
-          absl::StrCat(kId.value(), ": ", origin, " refused reuse of ", jit->id(), " source ", id));
+          absl::StrCat(kId.value(), ": ", origin, " refused reuse of ", jit->id(), " source ", id,
+                       "; send without it (drop it from header.provenance.derived_from)"));
     }
     const absl::string_view where = s.used_in().empty() ? id : s.used_in();
     out.Await(s, origin, liaison::v1::CONSENT_KIND_JIT_REUSE,

@@ -80,6 +80,7 @@ TEST(JitReuseRule, RejectsJitContentThatDoesNotSayWhereItWasObtained) {
   const Verdict v = JitReuseRule().Check(in);
   EXPECT_EQ(v.kind, VerdictKind::kReject);
   EXPECT_THAT(v.reason, HasSubstr("does not say where it was obtained"));
+  EXPECT_THAT(v.reason, HasSubstr("; give its obtained_in country"));
 }
 
 }  // namespace

@@ -88,6 +88,7 @@ TEST(LegalBasisRule, FailsClosedForARecipientMissingFromTheRegistry) {
   const Verdict v = LegalBasisRule().Check(scenario::InputFor(m, "XX-NOPE"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
   EXPECT_THAT(v.reason, HasSubstr("DP-BASIS-01: cannot decide: recipient XX-NOPE is not in the registry"));
+  EXPECT_THAT(v.reason, HasSubstr("; address endpoints of the registry in force ("));
 }
 
 }  // namespace

@@ -50,14 +50,17 @@ TEST(LinkageFollowUpRule, RejectsTheFollowUpTheOwnerRefused) {
                                  {m.header().message_id()}, T0() + absl::Hours(72), false));
   Input in = scenario::InputFor(m, "RO-IGPR");
   in.consents = &consents;
-  EXPECT_EQ(LinkageFollowUpRule().Check(in).kind, VerdictKind::kReject);
+  const Verdict v = LinkageFollowUpRule().Check(in);
+  EXPECT_EQ(v.kind, VerdictKind::kReject);
+  EXPECT_THAT(v.reason, HasSubstr("; use mutual legal assistance if it is still needed"));
 }
 
 TEST(LinkageFollowUpRule, RejectsAFollowUpToAnyoneButTheOwner) {
   const auto m = scenario::Ac14FollowUp();
   const Verdict v = LinkageFollowUpRule().Check(scenario::InputFor(m, "DE-BKA"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
-  EXPECT_THAT(v.reason, HasSubstr("a follow-up goes only to its owner RO-IGPR, not to DE-BKA"));
+  EXPECT_THAT(v.reason, HasSubstr("a follow-up goes only to its owner RO-IGPR, not to DE-BKA; "
+                                  "address it to RO-IGPR only"));
 }
 
 TEST(LinkageFollowUpRule, RejectsAnApprovingDecisionWithoutDetailsId) {
@@ -65,7 +68,9 @@ TEST(LinkageFollowUpRule, RejectsAnApprovingDecisionWithoutDetailsId) {
   m.mutable_header()->set_kind(liaison::v1::KIND_FOLLOWUP_DECISION);
   m.mutable_followup_decision()->set_followup_id(scenario::Ac14FollowUpId());
   m.mutable_followup_decision()->set_approve(true);
-  EXPECT_EQ(LinkageFollowUpRule().Check(scenario::InputFor(m, "ES-PN")).kind, VerdictKind::kReject);
+  const Verdict v = LinkageFollowUpRule().Check(scenario::InputFor(m, "ES-PN"));
+  EXPECT_EQ(v.kind, VerdictKind::kReject);
+  EXPECT_THAT(v.reason, HasSubstr("; set it to the id of the message carrying the details"));
   m.mutable_followup_decision()->set_details_message_id(scenario::FixedId(17));
   EXPECT_EQ(LinkageFollowUpRule().Check(scenario::InputFor(m, "ES-PN")).kind, VerdictKind::kPass);
 }

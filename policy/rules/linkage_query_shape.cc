@@ -34,7 +34,8 @@ bool AllPrintable(absl::string_view v) {
 Verdict LinkageQueryShapeRule::Check(const Input& in) const {
   if (in.message->header().kind() != liaison::v1::KIND_LINKAGE_QUERY) return Verdict::NotApplicable();
   if (!in.message->has_linkage_query()) {
-    return Verdict::Reject(absl::StrCat(kId.value(), ": KIND_LINKAGE_QUERY without a linkage_query body"));
+    return Verdict::Reject(absl::StrCat(kId.value(), ": KIND_LINKAGE_QUERY without a linkage_query body; "
+                                        "add the linkage_query"));
   }
   const liaison::v1::LinkageQuery& q = in.message->linkage_query();
   std::vector<std::string> problems;

@@ -26,7 +26,8 @@ Verdict OnwardTransferRule::Check(const Input& in) const {
     const EndpointEntry* e = in.registry->FindEntry(party);
     if (e == nullptr) {
       return out.Reject(absl::StrCat(kId.value(), ": cannot decide: original provider ",
-                                     EndpointText(in, party), " is not in the registry"));
+                                     EndpointText(in, party), " is not in the registry; "
+                                     "correct header.provenance.original_provider"));
     }
     if (e->endpoint->jurisdiction() != liaison::v1::JURISDICTION_EU_MEMBER_STATE) return true;
     out.Applies();
@@ -39,7 +40,8 @@ Verdict OnwardTransferRule::Check(const Input& in) const {
     if (c == ConsentState::kGranted) return true;
     if (c == ConsentState::kRefused) {
       return out.Reject(absl::StrCat(kId.value(), ": ", e->id(), " refused onward transfer of ",
-                                     what, " to ", EndpointText(in, Recipient(in))));
+                                     what, " to ", EndpointText(in, Recipient(in)),
+                                     "; do not transfer it to this recipient"));
     }
     const std::string reason =
         absl::StrCat("onward transfer of EU-origin ", what, " needs ", e->id(), " authorisation");
@@ -58,7 +60,8 @@ Verdict OnwardTransferRule::Check(const Input& in) const {
         return out.Reject(absl::StrCat(kId.value(), ": source ",
                                        internal::MessageIdForText(s.message_id),
                                        " is unknown to the broker and not described in "
-                                       "header.provenance.sources; its origin cannot be checked"));
+                                       "header.provenance.sources; its origin cannot be checked: "
+                                       "describe it there or drop it from derived_from"));
       }
       return consider(&s, s.original_provider(), s.message_id, internal::MessageIdForText(s.message_id),
                       s.ref->original_recipients());

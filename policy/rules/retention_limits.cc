@@ -38,13 +38,15 @@ Verdict RetentionLimitsRule::Check(const Input& in) const {
         !r.has_review_by() && !r.has_erase_by() ? "header.retention.review_by and erase_by are"
         : !r.has_review_by()                    ? "header.retention.review_by is"
                                                 : "header.retention.erase_by is",
-        " missing; every message needs review and erasure limits (LED art 5)"));
+        " missing; every message needs review and erasure limits (LED art 5): set both "
+        "(liaison send --review-in and --erase-in)"));
   }
   const absl::Time review_by = FromProto(r.review_by());
   const absl::Time erase_by = FromProto(r.erase_by());
   if (review_by > erase_by) {
     return Verdict::Reject(
-        absl::StrCat(kId.value(), ": header.retention.review_by is after erase_by"));
+        absl::StrCat(kId.value(), ": header.retention.review_by is after erase_by; "
+                     "set review_by on or before erase_by"));
   }
   const uint32_t categories = MessageCategories(*in.message);
   const absl::Time base = h.has_created_at() ? FromProto(h.created_at()) : in.now;
@@ -87,7 +89,9 @@ Verdict RetentionLimitsRule::Check(const Input& in) const {
   }
   if (erase_by > bound) {
     return Verdict::Reject(absl::StrCat(kId.value(), ": header.retention.erase_by exceeds ",
-                                        limit_text, " for ", internal::KindName(h.kind())));
+                                        limit_text, " for ", internal::KindName(h.kind()),
+                                        "; set erase_by at or before ",
+                                        internal::FormatMinute(bound)));
   }
   return Verdict::Pass();
 }

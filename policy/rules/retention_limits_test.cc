@@ -23,6 +23,7 @@ TEST(RetentionLimitsRule, RejectsMissingEraseBy) {
   const Verdict v = RetentionLimitsRule().Check(scenario::InputFor(m, "FR-OCRTEH"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
   EXPECT_THAT(v.reason, HasSubstr("header.retention.erase_by is missing"));
+  EXPECT_THAT(v.reason, HasSubstr("set both (liaison send --review-in and --erase-in)"));
 }
 
 TEST(RetentionLimitsRule, RejectsLinkageQueryKeptLongerThan180Days) {
@@ -31,7 +32,9 @@ TEST(RetentionLimitsRule, RejectsLinkageQueryKeptLongerThan180Days) {
       liaison::ToProto(T0() + absl::Hours(24 * 181));
   const Verdict v = RetentionLimitsRule().Check(scenario::InputFor(m, "RO-IGPR"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
-  EXPECT_EQ(v.reason, "DP-RET-01: header.retention.erase_by exceeds 180 days for LINKAGE_QUERY");
+  EXPECT_EQ(v.reason,
+            "DP-RET-01: header.retention.erase_by exceeds 180 days for LINKAGE_QUERY; set "
+            "erase_by at or before 2026-10-31T09:00Z");
 }
 
 TEST(RetentionLimitsRule, LimitsEvidenceToThirtyDaysAfterTheJitEnds) {

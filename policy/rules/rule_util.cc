@@ -52,6 +52,8 @@ Verdict UnknownParty(RuleId rule, const Input& in, const Parties& p) {
     absl::StrAppend(&why, why.empty() ? "" : "; ", "recipient ", EndpointIdShaped(Recipient(in)),
                     " is not in the registry");
   }
+  absl::StrAppend(&why, "; address endpoints of the registry in force (", in.registry->version(),
+                  ")");
   return FailClosed(rule, why);
 }
 

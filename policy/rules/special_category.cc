@@ -58,7 +58,8 @@ Verdict SpecialCategoryRule::Check(const Input& in) const {
         const auto* f = EntityMessageType(e)->FindFieldByName(key);
         if (f == nullptr) {
           bad_key = absl::StrCat(kId.value(), ": a field_meta key of ", entity_path(),
-                                 " names no field; special-category data cannot be located");
+                                 " names no field; special-category data cannot be located: "
+                                 "key field_meta by a field name of the entity");
           continue;
         }
         found.push_back({Step{Step::Action::kClearField, i, f->number(), -1,

@@ -73,6 +73,7 @@ TEST(SpecialCategoryRule, RejectsFieldMetaKeyThatNamesNoField) {
   const Verdict v = SpecialCategoryRule().Check(scenario::InputFor(m, "FR-OCRTEH"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
   EXPECT_THAT(v.reason, Not(HasSubstr("ZZTEST")));
+  EXPECT_THAT(v.reason, HasSubstr("cannot be located: key field_meta by a field name of the entity"));
 }
 
 TEST(SpecialCategoryRule, NotApplicableWithoutSpecialData) {

@@ -30,7 +30,7 @@ Verdict TransferAuthorisationRule::Check(const Input& in) const {
     const EndpointEntry* e = in.registry->FindEntry(party);
     if (e == nullptr) {
       reject = absl::StrCat(kId.value(), ": cannot decide: original provider ",
-                            EndpointText(in, party), " is not in the registry");
+                            EndpointText(in, party), " is not in the registry; correct header.provenance.original_provider");
       return false;
     }
     if (e->endpoint->jurisdiction() != liaison::v1::JURISDICTION_EU_MEMBER_STATE ||
@@ -43,7 +43,7 @@ Verdict TransferAuthorisationRule::Check(const Input& in) const {
     if (c == ConsentState::kGranted) return true;
     if (c == ConsentState::kRefused) {
       reject = absl::StrCat(kId.value(), ": ", e->id(), " refused authorisation for transfer to ",
-                            p.recipient->id());
+                            p.recipient->id(), "; do not transfer its data to this recipient");
       return false;
     }
     if (h.transfer().derogation() == liaison::v1::DEROGATION_THREAT_35_2) {
@@ -68,7 +68,8 @@ Verdict TransferAuthorisationRule::Check(const Input& in) const {
       if (!s.known()) {
         reject = absl::StrCat(kId.value(), ": source ", internal::MessageIdForText(s.message_id),
                               " is unknown to the broker and not described in "
-                              "header.provenance.sources; its origin cannot be checked");
+                              "header.provenance.sources; its origin cannot be checked: "
+                              "describe it there or drop it from derived_from");
         return false;
       }
       return consider(s.original_provider(), s.message_id);

@@ -53,7 +53,7 @@ Verdict TransferBasisRule::Check(const Input& in) const {
   if (!p.recipient->endpoint->competent_authority()) {
     return Verdict::Reject(absl::StrCat(kId.value(), ": ", p.recipient->id(),
                                         " is not a competent authority (LED art 39 transfers are "
-                                        "out of scope)"));
+                                        "out of scope); send only to competent authorities"));
   }
   if (const auto* a = in.registry->FindAdequacy(p.recipient->country(), in.now); a != nullptr) {
     Verdict v = Verdict::Pass(absl::StrCat(kId.value(), ": transfer to ", p.recipient->id(),

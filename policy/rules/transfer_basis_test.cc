@@ -86,6 +86,7 @@ TEST(TransferBasisRule, RejectsARecipientThatIsNotACompetentAuthority) {
   const Verdict v = TransferBasisRule().Check(in);
   EXPECT_EQ(v.kind, VerdictKind::kReject);
   EXPECT_THAT(v.reason, HasSubstr("GB-NCA is not a competent authority"));
+  EXPECT_THAT(v.reason, HasSubstr("; send only to competent authorities"));
 }
 
 }  // namespace

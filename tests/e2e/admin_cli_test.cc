@@ -84,6 +84,22 @@ TEST(AdminCli, CommandsPrintJsonAndTablesWithTheOperatorCertificate) {
   ASSERT_EQ(code, 0) << out;
   EXPECT_TRUE(absl::StrContains(out, "uptime")) << out;
   EXPECT_FALSE(std::regex_search(out, std::regex(R"(uptime\s+\S*\.\d{4})"))) << out;
+  // Audit figures: one per line, with its unit, worded as on the dashboard.
+  EXPECT_TRUE(std::regex_search(
+      out, std::regex(R"(audit entries written\s+\d+ entr(y|ies) \(this node\)\n)")))
+      << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex(R"(audit topic\s+(\d+ records?|unknown)\n)")))
+      << out;
+
+  // Every column of the endpoint table is explained under it.
+  out = Admin(**broker, "endpoints", "ops-duty-1", &code);
+  ASSERT_EQ(code, 0) << out;
+  for (const char* column : {"SUBSCRIBERS", "BACKLOG", "PENDING", "DELIVERED", "ACKED",
+                             "LAST SEEN"}) {
+    EXPECT_TRUE(std::regex_search(out, std::regex(absl::StrCat("\n", column, R"(\s+\w)"))))
+        << column << " unexplained:\n"
+        << out;
+  }
 
   // An operator id in another case is the same operator.
   out = Admin(**broker, "health --json", "OPS-DUTY-1", &code);

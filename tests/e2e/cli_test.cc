@@ -270,6 +270,38 @@ TEST(CommandLineUsage, EveryFlagHasADescription) {
   }
 }
 
+// The broker's --help: every flag has a description (on its line or on the
+// next, indented one), and choices read as words, not as CLI11's raw enum
+// mappings ("{auto->0,plain->2,tls->1} OR {0,2,1}") they once showed.
+TEST(CommandLineUsage, BrokerHelpDescribesEveryFlagInWords) {
+  CommandResult help = RunCommand(absl::StrCat(LIAISON_BROKER_BIN, " --help 2>&1"));
+  ASSERT_EQ(help.exit_code, 0) << help.output;
+  std::vector<std::string> lines;
+  std::istringstream in(help.output);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  int checked = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (!absl::StartsWith(lines[i], "  -")) continue;
+    const bool same_line = std::regex_search(lines[i], std::regex(R"(^  \S.*\S {2,}\S)"));
+    const bool next_line = i + 1 < lines.size() &&
+                           std::regex_search(lines[i + 1], std::regex(R"(^ {10,}\S)"));
+    EXPECT_TRUE(same_line || next_line) << "no description:\n" << lines[i];
+    ++checked;
+  }
+  EXPECT_GT(checked, 20) << help.output;
+  for (const char* flag : {"--topic-prefix", "--max-message-bytes", "--no-mint-dev-pki"}) {
+    EXPECT_TRUE(absl::StrContains(help.output, flag)) << flag;
+  }
+  EXPECT_FALSE(absl::StrContains(help.output, "->")) << help.output;
+  EXPECT_FALSE(absl::StrContains(help.output, " OR {")) << help.output;
+  EXPECT_TRUE(absl::StrContains(help.output, "--http-security auto|tls|plain")) << help.output;
+  // A number in place of a word is a usage error naming the choices.
+  CommandResult numeric =
+      RunCommand(absl::StrCat(LIAISON_BROKER_BIN, " --http-security 1 2>&1"));
+  EXPECT_NE(numeric.exit_code, 0) << numeric.output;
+  EXPECT_TRUE(absl::StrContains(numeric.output, "{auto,tls,plain}")) << numeric.output;
+}
+
 // Mistakes explained where they are made: --as, retention limits, JSON.
 TEST(CommandLineUsage, MistakesAreExplainedBeforeAnythingIsSent) {
   absl::StatusOr<std::unique_ptr<TestBroker>> broker = TestBroker::Start();
@@ -331,6 +363,55 @@ TEST(CommandLineUsage, MistakesAreExplainedBeforeAnythingIsSent) {
   code = flows.exit_code;
   ASSERT_EQ(code, 0) << flows.output;
   EXPECT_FALSE(absl::StrContains(flows.output, "RO-IGPR")) << flows.output;
+}
+
+// `send --explain` asks the policy first and shows the outcome per
+// recipient: AC-04 (ES-PN to SE-NOA for PROTECT_VICTIM) would be refused by
+// DP-PURPOSE-01 alone, so it is not signed or sent; the missing-child alert
+// to DE-BKA would be delivered, so it is sent, its JSON line carrying the
+// outcome.
+TEST(CommandLine, SendExplainShowsTheOutcomePerRecipientBeforeSending) {
+  absl::StatusOr<std::unique_ptr<TestBroker>> broker = TestBroker::Start();
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  const std::string conn =
+      absl::StrCat(" --target ", (*broker)->target(), " --pki ", SharedDevPki().dir, " ");
+  const std::string retention = " --review-in 14d --erase-in 30d";
+
+  CommandResult refused = RunCommand(
+      Cli("send --explain --as ES-PN" + retention + conn +
+          SourcePath("deploy/examples/protect-victim-to-se.json")));
+  EXPECT_EQ(refused.exit_code, 65) << refused.output;
+  EXPECT_TRUE(std::regex_search(refused.output,
+                                std::regex(R"(\n  SE-NOA  REJECT +REJECT to SE-NOA: DP-PURPOSE-01: )")))
+      << refused.output;
+  EXPECT_TRUE(absl::StrContains(refused.output, "(accepted: PREVENT, DETECT, INVESTIGATE"))
+      << refused.output;
+  EXPECT_TRUE(absl::StrContains(refused.output, "every recipient would refuse it")) << refused.output;
+  EXPECT_TRUE(absl::StrContains(refused.output, "nothing was signed or sent")) << refused.output;
+  EXPECT_FALSE(absl::StrContains(refused.output, "\"accepted\"")) << refused.output;
+
+  CommandResult sent = RunCommand(
+      Cli("send --explain --as RO-IGPR --to DE-BKA" + retention + conn +
+          SourcePath("deploy/examples/missing-child-alert.json")));
+  ASSERT_EQ(sent.exit_code, 0) << sent.output;
+  EXPECT_TRUE(std::regex_search(sent.output, std::regex(R"(\n  DE-BKA  ALLOW +ALLOW to DE-BKA)"))) << sent.output;
+  std::string json_line;
+  std::istringstream lines(sent.output);
+  for (std::string line; std::getline(lines, line);) {
+    if (absl::StartsWith(line, "{")) json_line = line;
+  }
+  ASSERT_FALSE(json_line.empty()) << sent.output;
+  const nlohmann::json out = nlohmann::json::parse(json_line);
+  EXPECT_EQ(out["status"], "accepted") << json_line;
+  ASSERT_EQ(out["explain"].size(), 1u) << json_line;
+  EXPECT_EQ(out["explain"][0]["recipient"], "DE-BKA");
+  EXPECT_EQ(out["explain"][0]["outcome"], "ALLOW");
+
+  // Only the second message reached the broker: one decision, for DE-BKA.
+  CommandResult flows = RunCommand(absl::StrCat(LIAISON_CLI_BIN, " admin flows --json --as ops-duty-1 --target ",
+                                                (*broker)->admin_target(), " --pki ", SharedDevPki().dir));
+  ASSERT_EQ(flows.exit_code, 0) << flows.output;
+  EXPECT_FALSE(absl::StrContains(flows.output, "ES-PN")) << flows.output;
 }
 
 }  // namespace

@@ -294,6 +294,55 @@ TEST(OperatorAdmin, HeldMessageIsListedWithMetadataOnly) {
   EXPECT_EQ(outcomes["DE-BKA"], liaison::v1::OUTCOME_ALLOW);
 }
 
+// AC-04: only DP-PURPOSE-01 rejects ES-PN's PROTECT_VICTIM request to SE-NOA.
+// Rules that merely redacted or attached obligations on the way (DP-HC-01's
+// H0 condition, for one) did not decide the REJECT: the flow event, the
+// "outcomes by rule" counts and the rule metric name the deciding rule only
+// (they once counted every rule that hit).
+TEST(OperatorAdmin, OutcomesByRuleCountOnlyTheDecidingRules) {
+  broker::ManualClock clock(sc::T0());
+  TestBrokerOptions options;
+  options.clock = &clock;
+  auto broker = StartOperatorBroker(options);
+  ASSERT_NE(broker, nullptr);
+  auto ops = AdminStub(*broker, OperatorPrefix());
+  FlowWatch watch(*ops, 0);
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto es, broker->Client("ES-PN"));
+  liaison::v1::Message m = sc::Ac04ProtectVictimToSe();
+  const std::string id = m.header().message_id();
+  LIAISON_ASSERT_OK(SealAndSend(*es, m, sc::T0()));
+
+  std::vector<liaison::v1::FlowEventInfo> events = watch.WaitFor([&](const auto& got) {
+    for (const auto& e : got) {
+      if (e.message_id() == id) return true;
+    }
+    return false;
+  });
+  for (const auto& e : events) {
+    if (e.message_id() != id) continue;
+    EXPECT_EQ(e.outcome(), liaison::v1::OUTCOME_REJECT);
+    EXPECT_EQ(std::vector<std::string>(e.rule_ids().begin(), e.rule_ids().end()),
+              std::vector<std::string>{"DP-PURPOSE-01"})
+        << e.DebugString();
+  }
+  const liaison::v1::FlowStatsResponse flows = Flows(*ops);
+  ASSERT_GT(flows.windows_size(), 0);
+  std::map<std::string, int64_t> rejects;
+  for (const auto& r : flows.windows(0).rules()) {
+    if (r.outcome() == liaison::v1::OUTCOME_REJECT) rejects[r.rule_id()] += r.count();
+  }
+  EXPECT_EQ(rejects, (std::map<std::string, int64_t>{{"DP-PURPOSE-01", 1}}))
+      << flows.windows(0).DebugString();
+
+  HttpResult r = HttpGet(*broker, "/metrics");
+  ASSERT_EQ(r.status, 200);
+  LIAISON_ASSERT_OK_AND_ASSIGN(PromText metrics, ParsePrometheusText(r.body));
+  EXPECT_EQ(metrics.Sum("liaison_policy_rule_decisions_total", {{"outcome", "REJECT"}}), 1);
+  EXPECT_EQ(metrics.Value("liaison_policy_rule_decisions_total",
+                          {{"rule_id", "DP-PURPOSE-01"}, {"outcome", "REJECT"}}),
+            1);
+}
+
 // ---- /metrics ----------------------------------------------------------------
 
 TEST(OperatorMetrics, MetricsParseAsPrometheusTextWithTheExpectedSeries) {
