@@ -34,6 +34,7 @@ bool Covers(const liaison::v1::ConsentGrant& grant, const std::string& message_i
 // Holds worked in one tick, at most (a release burst is spread over ticks,
 // so a tick never holds thousands of messages' content at once).
 constexpr size_t kMaxWorkedPerTick = 256;
+constexpr absl::Duration kReaderIdle = absl::Seconds(5);
 
 }  // namespace
 
@@ -201,6 +202,16 @@ void HoldBook::Tick() {
       if (held.has_value()) Work(*std::move(held), now);
     } else {
       in_kafka[d.partition][d.offset] = &d;
+    }
+  }
+  {
+    // A quiet book keeps no read-ahead (RecordReader: up to 8 MiB a
+    // partition) once no hold was read from Kafka for kReaderIdle.
+    absl::MutexLock lock(&reader_mu_);
+    if (!in_kafka.empty()) {
+      last_read_ = absl::Now();
+    } else if (reader_->Started() && absl::Now() - last_read_ > kReaderIdle) {
+      reader_->StopAll();
     }
   }
   for (const auto& [partition, by_offset] : in_kafka) {

@@ -122,6 +122,7 @@ class HoldBook {
   std::unique_ptr<TopicMirror> mirror_;
   absl::Mutex reader_mu_;
   std::unique_ptr<kafka::RecordReader> reader_ ABSL_GUARDED_BY(reader_mu_);
+  absl::Time last_read_ ABSL_GUARDED_BY(reader_mu_);
   std::atomic<bool> stop_{false};
   std::thread thread_;
 

@@ -147,24 +147,36 @@ namespace liaison::kafka {
 struct RecordReader::Impl {
   internal::ClientPtr rk;
   std::map<std::string, std::unique_ptr<rd_kafka_topic_t, TopicDeleter>> topics;
+  // Partitions being fetched, and the offset the next consumed record will
+  // have (the fetcher reads ahead into a 1 MiB queue, then waits).
+  std::map<std::pair<std::string, int32_t>, int64_t> started;
+
+  ~Impl() {
+    for (const auto& [tp, position] : started) {
+      (void)rd_kafka_consume_stop(topics[tp.first].get(), tp.second);
+    }
+  }
+  void Stop(const std::string& topic, int32_t partition) {
+    if (started.erase({topic, partition}) > 0) {
+      (void)rd_kafka_consume_stop(topics[topic].get(), partition);
+    }
+  }
 };
 
 absl::StatusOr<std::unique_ptr<RecordReader>> RecordReader::Create(const ClientConfig& config) {
-  // One record at a time: fetch one record batch per request (Kafka always
-  // returns at least the first batch, however small the limit) and keep
-  // librdkafka's prefetch small (it fetches ahead until consume_stop), so
-  // reading a record never pulls megabytes in. The fetch wait is short: a
-  // fetch still waiting at the log's end delays the next start. (Even so, a
-  // start now and then waits ~1 s for librdkafka 2.0.2's broker thread:
-  // ReadEach reads many in one start.) (queued.min.messages stays
-  // at its default: at 1, the version barrier consume_start queues counts
-  // as a message and the first fetch waited for the broker thread's 1 s
-  // timeout.)
+  // A partition once read stays started until StopAll: librdkafka 2.0.2
+  // leaves a fetch that is not driven by network I/O (the first after
+  // consume_start, the next after the application drained a full queue)
+  // waiting for its broker thread's 1 s serve timeout. Started, a partition
+  // reads ahead into a queue of at most 8 MiB, so a release burst gets 8 MiB
+  // per such wait at worst instead of one session per second; the next
+  // read continues from there or seeks. Idle at the log's end it long-polls
+  // (fetch.wait.max.ms 500). (queued.min.messages stays at its default: at
+  // 1, the barrier op a start or seek queues counts as a message and
+  // blocked the first fetch.)
   absl::StatusOr<internal::ClientPtr> rk =
       NewReaderClient(config, "-record",
-                      {{"queued.max.messages.kbytes", "1024"},
-       {"fetch.message.max.bytes", "1"},
-       {"fetch.wait.max.ms", "10"}});
+                      {{"queued.max.messages.kbytes", "8192"}, {"fetch.wait.max.ms", "500"}});
   if (!rk.ok()) return rk.status();
   auto impl = std::make_unique<Impl>();
   impl->rk = *std::move(rk);
@@ -173,6 +185,15 @@ absl::StatusOr<std::unique_ptr<RecordReader>> RecordReader::Create(const ClientC
 
 RecordReader::RecordReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RecordReader::~RecordReader() = default;
+
+void RecordReader::StopAll() {
+  while (!impl_->started.empty()) {
+    const auto tp = impl_->started.begin()->first;
+    impl_->Stop(tp.first, tp.second);
+  }
+}
+
+bool RecordReader::Started() const { return !impl_->started.empty(); }
 
 absl::StatusOr<Record> RecordReader::Read(const std::string& topic, int32_t partition,
                                           int64_t offset, absl::Duration timeout) {
@@ -240,13 +261,32 @@ void RecordReader::ReadEach(
       return;
     }
   }
-  if (rd_kafka_consume_start(rkt.get(), partition, offsets[next]) == -1) {
-    fail_until(end, internal::ToStatus(rd_kafka_last_error(), "consume_start"));
-    never_written();
-    return;
+  // Continue where the partition's fetcher is when the first wanted record
+  // is at most kReadAhead records ahead; seek otherwise; start if stopped.
+  constexpr int64_t kReadAhead = 64;
+  const std::pair<std::string, int32_t> key{topic, partition};
+  auto session = impl_->started.find(key);
+  const int64_t first = offsets[next];
+  if (session != impl_->started.end() &&
+      (first < session->second || first - session->second > kReadAhead)) {
+    if (rd_kafka_seek(rkt.get(), partition, first, internal::ToMillis(deadline - absl::Now())) ==
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+      session->second = first;
+    } else {
+      impl_->Stop(topic, partition);
+      session = impl_->started.end();
+    }
+  }
+  if (session == impl_->started.end()) {
+    if (rd_kafka_consume_start(rkt.get(), partition, first) == -1) {
+      fail_until(end, internal::ToStatus(rd_kafka_last_error(), "consume_start"));
+      never_written();
+      return;
+    }
+    session = impl_->started.emplace(key, first).first;
   }
   {
-    FetchGuard stop{rkt.get(), partition};
+    bool stop = false;  // a reset: start afresh next time
     while (next < end) {
       const absl::Duration left = deadline - absl::Now();
       if (left <= absl::ZeroDuration()) break;
@@ -259,9 +299,11 @@ void RecordReader::ReadEach(
           each(offsets[next], absl::NotFoundError(absl::StrCat(
                                   where(offsets[next]), " no longer exists (removed meanwhile)")));
         }
+        stop = true;
         break;
       }
       if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // transient; librdkafka retries
+      if (m->offset >= session->second) session->second = m->offset + 1;
       // Offsets passed over: compaction removed them, or they held
       // transaction markers.
       for (; next < end && offsets[next] < m->offset; ++next) {
@@ -275,6 +317,7 @@ void RecordReader::ReadEach(
         ++next;
       }
     }
+    if (stop || next < end) impl_->Stop(topic, partition);
   }
   fail_until(end, absl::DeadlineExceededError("timed out"));
   never_written();

@@ -38,7 +38,10 @@ absl::StatusOr<std::optional<Record>> ReadLast(const ClientConfig& config,
 
 // Single records by position, on one client kept open (no consumer group):
 // for state whose content stays in Kafka and only an index lives in memory
-// (the hold book). Not thread-safe: one caller at a time.
+// (the hold book). A partition once read stays started until StopAll, its
+// fetcher reading ahead into a queue of at most 8 MiB (then waiting, or
+// long-polling at the log's end): the next read continues there or seeks.
+// Not thread-safe: one caller at a time.
 class RecordReader {
  public:
   static absl::StatusOr<std::unique_ptr<RecordReader>> Create(const ClientConfig& config);
@@ -56,6 +59,11 @@ class RecordReader {
   // (NotFound as in Read; DeadlineExceeded for what `timeout` left unread).
   // The records between the wanted ones are read and dropped: for offsets
   // close together (a release burst), not for a needle in a long partition.
+  // Stops every started partition, dropping what was read ahead (when
+  // reads are done for a while: nothing is kept in memory or fetched).
+  void StopAll();
+  bool Started() const;
+
   void ReadEach(const std::string& topic, int32_t partition, std::vector<int64_t> offsets,
                 absl::Duration timeout,
                 const std::function<void(int64_t offset, absl::StatusOr<Record>)>& each);
