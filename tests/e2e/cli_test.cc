@@ -165,6 +165,20 @@ TEST(CommandLine, ReadmeWalkthroughWorksEndToEnd) {
   CommandResult verified = RunCommand(Cli("audit verify" + dir));
   EXPECT_EQ(verified.exit_code, 0) << verified.output;
   EXPECT_TRUE(absl::StrContains(verified.output, "audit chain intact"));
+  EXPECT_TRUE(absl::StrContains(verified.output, "signed checkpoints")) << verified.output;
+  // An auditor keeps the verified checkpoints outside Kafka (--pin); the next
+  // run checks the trail against them too. A damaged pin file is refused.
+  const std::string pin = state + "/audit-pin.json";
+  CommandResult pinned = RunCommand(Cli("audit verify --pin " + pin + dir));
+  EXPECT_EQ(pinned.exit_code, 0) << pinned.output;
+  EXPECT_TRUE(std::filesystem::exists(pin));
+  CommandResult repinned = RunCommand(Cli("audit verify --pin " + pin + dir));
+  EXPECT_EQ(repinned.exit_code, 0) << repinned.output;
+  const std::string bad_pin = state + "/bad-pin.json";
+  std::ofstream(bad_pin) << R"([{"checkpont": ""}])";
+  CommandResult refused_pin = RunCommand(Cli("audit verify --pin " + bad_pin + dir));
+  EXPECT_NE(refused_pin.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(refused_pin.output, "bad-pin.json[0]")) << refused_pin.output;
   CommandResult listed = RunCommand(Cli("audit list" + dir + " " + id));
   EXPECT_EQ(listed.exit_code, 0) << listed.output;
   EXPECT_TRUE(absl::StrContains(listed.output, "RO-IGPR -> DE-BKA  ALLOW"));

@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "policy/testing/scenario.h"
 #include "tests/fixtures/status_matchers.h"
+#include "tests/fixtures/dev_pki.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 
@@ -844,10 +845,24 @@ TEST(BrokerAcceptance, Ac24NothingIsForwardedWhileTheAuditTrailIsUnavailable) {
   EXPECT_NE(net.Delivery("FR-OCRTEH", m.header().message_id(), absl::Seconds(60)), nullptr);
   log::ResetSink();
   const kafka::ClientConfig kafka = net.broker().KafkaClient();
+  absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =
+      certs::TrustStore::Load(SharedDevPki().ca(), SharedDevPki().crl());
+  ASSERT_TRUE(trust.ok()) << trust.status();
+  const certs::Verifier verifier(*trust);
+  audit::VerifyOptions options;
+  options.timeout = absl::Seconds(30);
   absl::StatusOr<audit::Verification> v =
-      audit::VerifyTopic(kafka, net.broker().topics().Audit(), absl::Seconds(30));
+      audit::VerifyTopic(kafka, net.broker().topics().Audit(), verifier, options);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_TRUE(v->ok) << v->first_break;
+  // The failed write was retried with its own seq (issue 9 item 6): no gap,
+  // and no chain starting above seq 1 either (re-sealing the retry would
+  // have left seq 1 unwritten on a fresh chain: "starts at seq 2").
+  EXPECT_TRUE(v->notes.empty()) << v->notes.front();
+  for (const audit::ChainReport& c : v->chain_reports) {
+    EXPECT_EQ(c.first_seq, 1u) << "chain " << c.chain;
+    EXPECT_EQ(static_cast<uint64_t>(c.entries), c.last_seq) << "chain " << c.chain;
+  }
 }
 
 }  // namespace
