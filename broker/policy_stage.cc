@@ -148,6 +148,7 @@ void PolicyStage::Loop() {
   while (!stop_) {
     std::vector<kafka::Consumer::CommitOffset> commits = CommitsDue();
     if (!commits.empty()) (void)consumer_->Commit(commits);
+    deps_.audit->CheckpointDue(absl::Now());  // real time: a signature, not a policy input
     {
       absl::MutexLock lock(&mu_);
       auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -169,7 +170,7 @@ void PolicyStage::Loop() {
         partitions_.erase(it);
       }
       committed_.erase(tp.partition);
-      deps_.audit->DropHead(tp.partition);
+      deps_.audit->DropHead(tp.partition);  // with a last checkpoint of its head
     }
     for (const kafka::TopicPartition& tp : polled->assigned) {
       // Continue the partition's audit chain where its previous owner left it.

@@ -213,6 +213,8 @@ TEST(BrokerRestart, HoldsDeliveriesDedupReceiptsAndAuditSurviveAStopOfBrokerAndK
       (*broker)->KafkaClient(), (*broker)->topics().Audit(), verifier, verify_options);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_TRUE(v->ok) << v->first_break;
+  // Checkpoints of both runs (the first node checkpointed when it stopped).
+  EXPECT_GT(v->checkpoints, 0);
 
   broker->reset();
   EXPECT_EQ(StopKafka(state), 0);
