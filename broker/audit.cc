@@ -166,7 +166,7 @@ void AuditLog::WriteCheckpoints(std::vector<Due> due, std::function<void(absl::S
             absl::MutexLock lock(&mu_);
             if (auto it = heads_.find(chain);
                 it != heads_.end() && it->second.checkpointed_seq == seq) {
-              it->second.checkpointed_seq = previous;  // tried again at the next CheckpointDue
+              it->second.checkpointed_seq = previous;  // tried again an interval later
             }
           }
           if (done) done(report.status);
