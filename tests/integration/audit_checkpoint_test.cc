@@ -230,5 +230,40 @@ TEST(AuditCheckpoints, RewrittenOrTruncatedTrailFailsAgainstTheBrokersCheckpoint
   }
 }
 
+// A policy node that takes partitions over continues each chain after the
+// checkpoint its previous owner wrote last (LoadHead skips checkpoint
+// records to find the last entry): one chain across both nodes, no seq used
+// twice, all of it covered.
+TEST(AuditCheckpoints, ANodeTakingOverContinuesTheChainsAfterTheLastCheckpoint) {
+  LIAISON_SKIP_ON_REAL_KAFKA();  // nodes join the first node's embedded Kafka
+  TestBrokerOptions front;
+  front.run_policy_stage = false;  // owns the embedded Kafka, decides nothing
+  absl::StatusOr<std::unique_ptr<TestBroker>> front_door = TestBroker::Start(front);
+  ASSERT_TRUE(front_door.ok()) << front_door.status();
+  TestBrokerOptions policy_node;
+  policy_node.kafka_bootstrap = (*front_door)->node().bootstrap_servers();
+  const certs::Verifier verifier = NetworkVerifier();
+
+  absl::StatusOr<std::unique_ptr<TestBroker>> first = TestBroker::Start(policy_node);
+  ASSERT_TRUE(first.ok()) << first.status();
+  SendAlerts(**front_door, {"RO-IGPR", "DE-BKA", "FR-OCRTEH", "ES-PN"});
+  LIAISON_ASSERT_OK_AND_ASSIGN(audit::Verification before,
+                               WaitFullyCovered(**front_door, verifier, /*min_entries=*/4));
+  // Every chain's partition now ends with a checkpoint record.
+  first->reset();
+
+  absl::StatusOr<std::unique_ptr<TestBroker>> second = TestBroker::Start(policy_node);
+  ASSERT_TRUE(second.ok()) << second.status();
+  SendAlerts(**front_door, {"RO-IGPR", "DE-BKA", "FR-OCRTEH", "ES-PN"});
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      audit::Verification after,
+      WaitFullyCovered(**front_door, verifier, /*min_entries=*/before.entries + 4));
+  EXPECT_TRUE(after.notes.empty()) << after.notes.front();
+  for (const audit::ChainReport& c : after.chain_reports) {
+    EXPECT_EQ(c.first_seq, 1u) << "chain " << c.chain;
+    EXPECT_EQ(static_cast<uint64_t>(c.entries), c.last_seq) << "chain " << c.chain;
+  }
+}
+
 }  // namespace
 }  // namespace liaison::testing
