@@ -457,7 +457,8 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   b.pool = std::make_unique<WorkerPool>(b.config.worker_threads);
   b.countersigner = std::make_unique<Countersigner>(b.signer.get());
   b.items = std::make_unique<ItemSigner>(b.countersigner.get());
-  b.audit = std::make_unique<AuditLog>(b.topics, b.kafka, b.producer.get());
+  b.audit = std::make_unique<AuditLog>(b.topics, b.kafka, b.producer.get(), b.signer.get(),
+                                       b.config.audit_checkpoint_interval);
 
   PolicyStageDeps stage;
   stage.kafka = b.kafka;
@@ -583,6 +584,13 @@ void Broker::Shutdown() {
   // drain the pool first, then the producer (its callbacks' new tasks are
   // dropped: what did not finish is replayed from Kafka).
   if (b.pool != nullptr) b.pool->Shutdown();
+  // The chains' last heads get a signed checkpoint: what Kafka acknowledged
+  // by now (bounded waits: a node whose Kafka is gone still stops; the next
+  // owner of each partition checkpoints what is left uncovered).
+  if (b.audit != nullptr && b.producer != nullptr) {
+    (void)b.producer->Flush(absl::Seconds(2));
+    b.audit->CheckpointAll(absl::Seconds(2));
+  }
   b.producer.reset();
   if (b.server != nullptr) b.server->Wait();
   log::Info("broker.stopped", {{"port", b.port}});

@@ -90,6 +90,9 @@ struct BrokerConfig {
   // A node without it only accepts and delivers: front-door nodes can scale
   // apart from policy nodes.
   bool run_policy_stage = true;
+  // How often the policy stage signs a checkpoint of each audit chain that
+  // grew (broker/audit.h); also when a partition is released and at stop.
+  absl::Duration audit_checkpoint_interval = absl::Seconds(10);
 
   // Threads verifying and countersigning (0 = one per core).
   unsigned worker_threads = 0;

@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
   std::string topic_prefix = "liaison";
   size_t max_message_bytes = 4 * 1024 * 1024;
   int produce_timeout_ms = 30000;
+  double audit_checkpoint_seconds = 10;
   unsigned workers = 0;
   bool mint = true;
   bool policy_stage = true;
@@ -133,6 +134,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--produce-timeout-ms", produce_timeout_ms,
                  "How long Kafka may take to acknowledge before senders get UNAVAILABLE")
+      ->capture_default_str();
+  app.add_option("--audit-checkpoint-seconds", audit_checkpoint_seconds,
+                 "How often each audit chain that grew gets a signed checkpoint")
+      ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
   app.add_option("--workers", workers, "Verification/signing threads (0 = one per core)");
   app.add_option("--pseudonym-key", pseudonym_key,
@@ -246,6 +251,7 @@ int main(int argc, char** argv) {
   config.topic_prefix = topic_prefix;
   config.max_message_bytes = max_message_bytes;
   config.produce_timeout_ms = produce_timeout_ms;
+  config.audit_checkpoint_interval = absl::Seconds(audit_checkpoint_seconds);
   config.worker_threads = workers;
   config.run_policy_stage = policy_stage;
   config.admin_listen_address = admin_listen;

@@ -245,6 +245,9 @@ std::string OperatorViews::Metrics() const {
   text.Counter("liaison_audit_entries_written_total",
                "Audit entries this node wrote to the audit topic since it started.",
                deps_.audit->entries_written());
+  text.Counter("liaison_audit_checkpoints_written_total",
+               "Signed checkpoints of audit chain heads this node wrote since it started.",
+               deps_.audit->checkpoints_written());
 
   if (deps_.policy_stage) {
     const PolicyStageStats& s = deps_.stage->stats();
@@ -286,7 +289,7 @@ std::string OperatorViews::Metrics() const {
     if (snapshot.audit_records >= 0) {
       text.Gauge("liaison_audit_topic_records",
                  "Records in the audit topic (all nodes and chains, as retained): the length "
-                 "of the audit trail.",
+                 "of the audit trail, signed checkpoints included.",
                  static_cast<double>(snapshot.audit_records));
     }
   }

@@ -148,6 +148,7 @@ void PolicyStage::Loop() {
   while (!stop_) {
     std::vector<kafka::Consumer::CommitOffset> commits = CommitsDue();
     if (!commits.empty()) (void)consumer_->Commit(commits);
+    deps_.audit->CheckpointDue(absl::Now());  // real time: a signature, not a policy input
     {
       absl::MutexLock lock(&mu_);
       auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -169,7 +170,7 @@ void PolicyStage::Loop() {
         partitions_.erase(it);
       }
       committed_.erase(tp.partition);
-      deps_.audit->DropHead(tp.partition);
+      deps_.audit->DropHead(tp.partition);  // with a last checkpoint of its head
     }
     for (const kafka::TopicPartition& tp : polled->assigned) {
       // Continue the partition's audit chain where its previous owner left it.
@@ -881,15 +882,57 @@ void PolicyStage::Forward(int32_t chain, AuditLog::Sealed sealed_audit,
       });
 }
 
+// A Write (holds released, erasures) sealed once and tried until written.
+struct PolicyStage::PendingWrite {
+  int32_t chain = 0;
+  AuditLog::Sealed sealed;
+  std::shared_ptr<const std::vector<Outputs::Record>> records;
+  std::vector<FlowEvent> flow;
+  std::vector<liaison::v1::HeldDelivery> held;
+  std::function<void(absl::Status)> done;
+  int attempts = 0;
+};
+
 void PolicyStage::Write(int32_t chain, Outputs outputs, std::function<void(absl::Status)> done) {
-  AuditLog::Sealed sealed = deps_.audit->Seal(chain, std::move(outputs.audit));
-  Forward(chain, std::move(sealed),
-          std::make_shared<const std::vector<Outputs::Record>>(std::move(outputs.records)),
-          [this, flow = std::move(outputs.flow), held = std::move(outputs.held),
-           done = std::move(done)](absl::Status s) {
-            if (s.ok()) Published(flow, held);
-            done(std::move(s));
-          });
+  auto write = std::make_shared<PendingWrite>();
+  write->chain = chain;
+  write->sealed = deps_.audit->Seal(chain, std::move(outputs.audit));
+  write->records =
+      std::make_shared<const std::vector<Outputs::Record>>(std::move(outputs.records));
+  write->flow = std::move(outputs.flow);
+  write->held = std::move(outputs.held);
+  write->done = std::move(done);
+  WriteAttempt(write);
+}
+
+void PolicyStage::WriteAttempt(const std::shared_ptr<PendingWrite>& write) {
+  Forward(write->chain, write->sealed, write->records, [this, write](absl::Status s) {
+    if (s.ok()) {
+      Published(write->flow, write->held);
+      write->done(std::move(s));
+      return;
+    }
+    // Giving up while still owning the chain would leave the sealed seqs as
+    // a gap as soon as a later entry is written (the caller would decide and
+    // seal anew): the same bytes go again, as in Send.
+    if (stop_ || !Owns(write->chain)) {
+      write->done(std::move(s));
+      return;
+    }
+    ++stats_.retries;
+    const absl::Duration delay =
+        std::min(kMaxRetry, kFirstRetry * (1 << std::min(write->attempts, 5)));
+    ++write->attempts;
+    log::Warning("policy.write_retry", {{"chain", write->chain},
+                                        {"attempt", write->attempts},
+                                        {"error", s.ToString()}});
+    deps_.pool->SubmitAfter(delay, [this, write] { WriteAttempt(write); });
+  });
+}
+
+bool PolicyStage::Owns(int32_t partition) const {
+  absl::MutexLock lock(&mu_);
+  return partitions_.count(partition) > 0;
 }
 
 void PolicyStage::Published(const std::vector<FlowEvent>& flow,

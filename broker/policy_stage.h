@@ -131,7 +131,12 @@ class PolicyStage {
                    const std::string& event, int32_t ingress_partition) const;
 
   // Audits then writes `outputs` (audit first; nothing else if the audit
-  // write fails); `done` gets OK when every record is acknowledged.
+  // write fails); `done` gets OK when every record is acknowledged. A failed
+  // write is tried again with the same sealed audit bytes and records (same
+  // seqs: no gap in the chain) while this node owns `chain`; `done` gets the
+  // error only once the chain was released (nothing sealed here is written
+  // later: its new owner continues from the last entry in Kafka) or the
+  // stage stops.
   void Write(int32_t chain, Outputs outputs, std::function<void(absl::Status)> done);
 
   // Decides without side effects (no counters, no records, nothing written):
@@ -172,6 +177,9 @@ class PolicyStage {
   Outputs ReceiptOutputs(const liaison::v1::Receipt& receipt, absl::Time now) const;
   void Dispatch(int32_t partition) ABSL_LOCKS_EXCLUDED(mu_);
   void Send(const std::shared_ptr<Work>& work);
+  struct PendingWrite;
+  void WriteAttempt(const std::shared_ptr<PendingWrite>& write);
+  bool Owns(int32_t partition) const ABSL_LOCKS_EXCLUDED(mu_);
   void Forward(int32_t chain, AuditLog::Sealed sealed_audit,
                std::shared_ptr<const std::vector<Outputs::Record>> records,
                std::function<void(absl::Status)> done);

@@ -5,8 +5,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/proto_time.h"
 #include "base/status_macros.h"
 #include "certs/signature.h"
+#include "connectors/audit/checkpoint.h"
 #include "connectors/kafka/consumer.h"
 #include "connectors/kafka/reader.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -53,42 +55,85 @@ absl::StatusOr<std::vector<kafka::Record>> ReadAll(const kafka::ClientConfig& co
 }  // namespace
 
 absl::StatusOr<Verification> VerifyTopic(const kafka::ClientConfig& kafka,
-                                                   const std::string& topic,
-                                                   absl::Duration timeout) {
-  LIAISON_ASSIGN_OR_RETURN(std::vector<kafka::Record> records, ReadAll(kafka, topic, timeout));
+                                         const std::string& topic,
+                                         const certs::Verifier& verifier,
+                                         const VerifyOptions& options) {
+  const absl::Time now = options.now == absl::InfinitePast() ? absl::Now() : options.now;
+  LIAISON_ASSIGN_OR_RETURN(std::vector<kafka::Record> records,
+                           ReadAll(kafka, topic, options.timeout));
   struct Located {
     liaison::v1::AuditEntry entry;
     int32_t partition;
     int64_t offset;
+    absl::Time written;  // the Kafka record's timestamp
+  };
+  struct Checkpoint {
+    VerifiedCheckpoint verified;
+    liaison::v1::SignedAuditCheckpoint signed_checkpoint;
+    std::string where;  // "partition 2 offset 41" or "pinned checkpoint 3"
   };
   std::map<int32_t, std::map<uint64_t, Located>> chains;
+  std::vector<Checkpoint> checkpoints;
   Verification v;
   auto fail = [&v](std::string what) {
-    if (v.ok) v.first_break = std::move(what);
+    if (v.ok) v.first_break = what;
     v.ok = false;
+    v.problems.push_back(std::move(what));
+  };
+  auto add_checkpoint = [&](const liaison::v1::SignedAuditCheckpoint& signed_checkpoint,
+                            std::string where) {
+    absl::StatusOr<VerifiedCheckpoint> verified =
+        VerifyCheckpoint(signed_checkpoint, verifier, now);
+    if (!verified.ok()) {
+      fail(absl::StrCat(where, ": checkpoint refused: ", verified.status().message()));
+      return;
+    }
+    checkpoints.push_back({std::move(*verified), signed_checkpoint, std::move(where)});
   };
   for (kafka::Record& r : records) {
+    const std::string at = absl::StrCat("partition ", r.partition, " offset ", r.offset);
     liaison::v1::AuditRecord record;
     if (!record.ParseFromString(r.value)) {
-      fail(absl::StrCat("partition ", r.partition, " offset ", r.offset, ": not an audit record"));
+      fail(absl::StrCat(at, ": not an audit record"));
+      continue;
+    }
+    if (record.has_checkpoint() == !record.entries().empty()) {
+      fail(absl::StrCat(at, record.has_checkpoint()
+                                ? ": an audit record with both entries and a checkpoint"
+                                : ": an audit record with neither entries nor a checkpoint"));
+      continue;
+    }
+    if (record.has_checkpoint()) {
+      add_checkpoint(record.checkpoint(), at);
       continue;
     }
     for (liaison::v1::AuditEntry& e : *record.mutable_entries()) {
       ++v.entries;
       auto& chain = chains[e.chain()];
-      auto [it, inserted] = chain.try_emplace(e.seq(), Located{e, r.partition, r.offset});
+      auto [it, inserted] =
+          chain.try_emplace(e.seq(), Located{e, r.partition, r.offset, r.timestamp});
       if (!inserted) {
         if (it->second.entry.entry_hash() == e.entry_hash() && EntryHash(e) == e.entry_hash()) {
           ++v.duplicates;  // the same entry written twice (a retried write)
         } else {
-          fail(absl::StrCat("chain ", e.chain(), " seq ", e.seq(), " (partition ", r.partition,
-                            " offset ", r.offset, "): two different entries with one seq"));
+          fail(absl::StrCat("chain ", e.chain(), " seq ", e.seq(), " (", at,
+                            "): two different entries with one seq"));
         }
       }
     }
   }
+  for (size_t i = 0; i < options.pinned.size(); ++i) {
+    add_checkpoint(options.pinned[i], absl::StrCat("pinned checkpoint ", i + 1));
+  }
   v.chains = static_cast<int>(chains.size());
+  v.checkpoints = static_cast<int64_t>(checkpoints.size());
+  std::map<int32_t, ChainReport> reports;
   for (const auto& [chain, entries] : chains) {
+    ChainReport& report = reports[chain];
+    report.chain = chain;
+    report.entries = static_cast<int64_t>(entries.size());
+    report.first_seq = entries.begin()->first;
+    report.last_seq = entries.rbegin()->first;
     const Located* prev = nullptr;
     for (const auto& [seq, located] : entries) {
       const liaison::v1::AuditEntry& e = located.entry;
@@ -110,6 +155,72 @@ absl::StatusOr<Verification> VerifyTopic(const kafka::ClientConfig& kafka,
       prev = &located;
     }
   }
+  // Each checkpoint against the chain it names. A checkpoint pins the
+  // entry_hash at its seq, and with it (through prev_hash) every entry before.
+  std::map<int32_t, const Checkpoint*> latest;
+  for (const Checkpoint& c : checkpoints) {
+    const liaison::v1::AuditCheckpoint& cp = c.verified.checkpoint;
+    const std::string signed_by =
+        absl::StrCat("the checkpoint signed by ", c.verified.signer.id, " at ",
+                     absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", FromProto(cp.signed_at()),
+                                      absl::UTCTimeZone()),
+                     " (", c.where, ")");
+    auto chain = chains.find(cp.chain());
+    if (chain == chains.end()) {
+      fail(absl::StrCat("chain ", cp.chain(), " has no entries, but ", signed_by,
+                        " covers seq 1..", cp.seq(), ": the chain was truncated or removed"));
+      continue;
+    }
+    const std::map<uint64_t, Located>& entries = chain->second;
+    const uint64_t last = entries.rbegin()->first;
+    if (cp.seq() > last) {
+      fail(absl::StrCat("chain ", cp.chain(), " ends at seq ", last, ", but ", signed_by,
+                        " covers seq ", cp.seq(), ": entries ", last + 1, "..", cp.seq(),
+                        " were removed (truncated)"));
+      continue;
+    }
+    auto at = entries.find(cp.seq());
+    if (at == entries.end()) {
+      if (cp.seq() < entries.begin()->first) {
+        v.notes.push_back(absl::StrCat("chain ", cp.chain(), ": ", signed_by, " covers seq ",
+                                       cp.seq(), ", before the first retained entry"));
+      }
+      continue;  // inside the chain: a gap, reported above
+    }
+    if (at->second.entry.entry_hash() != cp.head_hash()) {
+      fail(absl::StrCat("chain ", cp.chain(), " seq ", cp.seq(), " (partition ",
+                        at->second.partition, " offset ", at->second.offset,
+                        "): entry_hash differs from ", signed_by,
+                        ": the chain was rewritten after it was checkpointed"));
+      continue;
+    }
+    ChainReport& report = reports[cp.chain()];
+    ++report.checkpoints;
+    if (cp.seq() >= report.checkpointed_seq) {
+      report.checkpointed_seq = cp.seq();
+      report.checkpointed_at = FromProto(cp.signed_at());
+      report.checkpoint_signer = c.verified.signer.id;
+      latest[cp.chain()] = &c;
+    }
+  }
+  for (auto& [chain, report] : reports) {
+    if (report.uncovered() > 0 && options.uncovered_grace > absl::ZeroDuration()) {
+      const uint64_t from = report.last_seq - report.uncovered() + 1;
+      // lower_bound: a gap inside the chain was reported above.
+      const Located& oldest = chains[chain].lower_bound(from)->second;
+      if (now - oldest.written > options.uncovered_grace) {
+        fail(absl::StrCat(
+            "chain ", chain, ": entries ", from, "..", report.last_seq,
+            " are covered by no signed checkpoint, the first written at ",
+            absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", oldest.written, absl::UTCTimeZone()),
+            ", more than ", absl::FormatDuration(options.uncovered_grace),
+            " ago (a broker checkpoints every few seconds): not written by a broker, or the "
+            "checkpoints were removed"));
+      }
+    }
+    v.chain_reports.push_back(report);
+  }
+  for (const auto& [chain, c] : latest) v.latest_checkpoints.push_back(c->signed_checkpoint);
   return v;
 }
 

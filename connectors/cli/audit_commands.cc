@@ -1,5 +1,6 @@
 #include "connectors/cli/audit_commands.h"
 
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 
@@ -7,9 +8,13 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "base/proto_time.h"
+#include "base/file.h"
+#include "certs/signature.h"
+#include "certs/trust_store.h"
 #include "connectors/audit/audit_trail.h"
 #include "connectors/cli/context.h"
 #include "connectors/cli/exit_codes.h"
+#include "connectors/cli/json_input.h"
 #include "nlohmann/json.hpp"
 
 namespace liaison::cli {
@@ -74,28 +79,137 @@ std::string AuditTopic(const AuditArgs& args) {
   return (prefix.empty() ? std::string("liaison") : prefix) + ".audit";
 }
 
+// The trust store the checkpoints' signatures are checked against:
+// --pki, else the running broker's PKI folder (broker.json).
+absl::StatusOr<std::shared_ptr<const certs::TrustStore>> TrustStore(const AuditArgs& args) {
+  std::string dir = args.pki_dir;
+  if (dir.empty()) {
+    const std::string path = args.state_dir + "/broker.json";
+    std::ifstream in(path);
+    nlohmann::json info = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (!in || info.is_discarded() || !info.contains("pki_dir") || !info["pki_dir"].is_string()) {
+      return absl::NotFoundError(absl::StrCat(
+          path, ": no pki_dir (pass --pki, the folder holding the network's ca.pem and crl.pem)"));
+    }
+    dir = info["pki_dir"].get<std::string>();
+  }
+  return certs::TrustStore::Load(dir + "/ca.pem", dir + "/crl.pem");
+}
+
+// The pin file: a JSON array of SignedAuditCheckpoint (proto3 JSON).
+absl::StatusOr<std::vector<liaison::v1::SignedAuditCheckpoint>> ReadPinned(
+    const std::string& path) {
+  std::vector<liaison::v1::SignedAuditCheckpoint> out;
+  if (!std::ifstream(path)) return out;  // first run: nothing pinned yet
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  nlohmann::json list = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (list.is_discarded() || !list.is_array()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": expected a JSON array of signed checkpoints"));
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    liaison::v1::SignedAuditCheckpoint c;
+    if (absl::Status s = ParseJson(list[i].dump(), absl::StrCat(path, "[", i, "]"), &c); !s.ok()) {
+      return s;
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+absl::Status WritePinned(const std::string& path,
+                         const std::vector<liaison::v1::SignedAuditCheckpoint>& checkpoints) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const auto& c : checkpoints) list.push_back(ToJson(c));
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << list.dump(2) << "\n";
+    if (!out) return absl::FailedPreconditionError(absl::StrCat(tmp, ": cannot be written"));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(path, ": cannot be replaced"));
+  }
+  return absl::OkStatus();
+}
+
+std::string Utc(absl::Time t) { return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone()); }
+
 int RunVerify(const AuditArgs& args) {
   absl::StatusOr<kafka::ClientConfig> config = KafkaConfig(args);
   if (!config.ok()) return Fail(config.status());
-  absl::StatusOr<audit::Verification> v = audit::VerifyTopic(
-      *config, AuditTopic(args), absl::Seconds(args.timeout_seconds));
+  absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust = TrustStore(args);
+  if (!trust.ok()) return Fail(trust.status());
+  const certs::Verifier verifier(*trust);
+  audit::VerifyOptions options;
+  options.timeout = absl::Seconds(args.timeout_seconds);
+  if (args.uncovered_grace_seconds < 0) {
+    return Fail(absl::InvalidArgumentError("--uncovered-grace: must be 0 or more seconds"));
+  }
+  options.uncovered_grace = absl::Seconds(args.uncovered_grace_seconds);
+  if (!args.pin_file.empty()) {
+    absl::StatusOr<std::vector<liaison::v1::SignedAuditCheckpoint>> pinned =
+        ReadPinned(args.pin_file);
+    if (!pinned.ok()) return Fail(pinned.status());
+    options.pinned = std::move(*pinned);
+  }
+  absl::StatusOr<audit::Verification> v =
+      audit::VerifyTopic(*config, AuditTopic(args), verifier, options);
   if (!v.ok()) return Fail(v.status());
+  uint64_t uncovered = 0;
+  for (const audit::ChainReport& c : v->chain_reports) uncovered += c.uncovered();
   if (args.json) {
     nlohmann::ordered_json out;
     out["ok"] = v->ok;
     out["entries"] = v->entries;
     out["chains"] = v->chains;
     out["duplicates"] = v->duplicates;
+    out["checkpoints"] = v->checkpoints;
+    out["uncovered"] = uncovered;
     out["first_break"] = v->first_break;
+    out["problems"] = v->problems;
     out["notes"] = v->notes;
+    nlohmann::ordered_json chains = nlohmann::ordered_json::array();
+    for (const audit::ChainReport& c : v->chain_reports) {
+      nlohmann::ordered_json j;
+      j["chain"] = c.chain;
+      j["entries"] = c.entries;
+      j["first_seq"] = c.first_seq;
+      j["last_seq"] = c.last_seq;
+      j["checkpointed_seq"] = c.checkpointed_seq;
+      j["checkpointed_at"] = c.checkpointed_seq > 0 ? Utc(c.checkpointed_at) : "";
+      j["checkpoint_signer"] = c.checkpoint_signer;
+      j["uncovered"] = c.uncovered();
+      chains.push_back(std::move(j));
+    }
+    out["per_chain"] = std::move(chains);
     std::cout << out.dump(2) << std::endl;
   } else {
     std::cout << (v->ok ? "audit chain intact" : "AUDIT CHAIN BROKEN") << ": " << v->entries
               << " entries in " << v->chains << " chains";
     if (v->duplicates > 0) std::cout << " (" << v->duplicates << " retried writes)";
-    std::cout << "\n";
+    std::cout << "; " << v->checkpoints << " signed checkpoints, " << uncovered
+              << " entries not yet covered by one\n";
+    for (const audit::ChainReport& c : v->chain_reports) {
+      std::cout << "  chain " << c.chain << ": seq " << c.first_seq << ".." << c.last_seq;
+      if (c.checkpointed_seq == 0) {
+        std::cout << ", no signed checkpoint";
+      } else {
+        std::cout << ", signed checkpoint up to seq " << c.checkpointed_seq << " ("
+                  << c.checkpoint_signer << ", " << Utc(c.checkpointed_at) << ")";
+      }
+      if (c.uncovered() > 0) std::cout << ", " << c.uncovered() << " uncovered";
+      std::cout << "\n";
+    }
     if (!v->ok) std::cout << "first broken link: " << v->first_break << "\n";
+    for (size_t i = 1; i < v->problems.size(); ++i) {
+      std::cout << "also: " << v->problems[i] << "\n";
+    }
     for (const std::string& n : v->notes) std::cout << "note: " << n << "\n";
+  }
+  if (v->ok && !args.pin_file.empty()) {
+    if (absl::Status s = WritePinned(args.pin_file, v->latest_checkpoints); !s.ok()) return Fail(s);
   }
   return v->ok ? kExitOk : kExitVerifyFailed;
 }
@@ -151,8 +265,20 @@ void AddAuditCommands(CLI::App& app, AuditArgs& args, int& exit_code) {
   CLI::App* audit = app.add_subcommand("audit", "Audit trail (LED art 25): verify, list");
   audit->require_subcommand(1);
   CLI::App* verify = audit->add_subcommand(
-      "verify", "Check every hash chain of the audit topic; report the first broken link");
+      "verify",
+      "Check every hash chain of the audit topic and the brokers' signed checkpoints; say how "
+      "far each chain is covered by one; report the first broken link");
   AddKafkaFlags(verify, args);
+  verify->add_option("--pki", args.pki_dir,
+                     "Folder with the network's ca.pem and crl.pem, to check the checkpoints' "
+                     "broker certificates (default: the running broker's, from broker.json)");
+  verify->add_option("--uncovered-grace", args.uncovered_grace_seconds,
+                     "Seconds after which entries covered by no signed checkpoint fail the "
+                     "check (0: only report them)")
+      ->capture_default_str();
+  verify->add_option("--pin", args.pin_file,
+                     "Checkpoints kept outside Kafka (JSON): checked too if the file exists, "
+                     "replaced by the newest verified ones when the check passes");
   verify->callback([&] { exit_code = RunVerify(args); });
   CLI::App* list = audit->add_subcommand("list", "List the audit entries of one message id");
   AddKafkaFlags(list, args);

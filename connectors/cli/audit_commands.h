@@ -16,6 +16,15 @@ struct AuditArgs {
   std::vector<std::string> properties;   // librdkafka key=value (TLS, SASL)
   std::string topic_prefix;               // default: topic_prefix from broker.json, else liaison
   std::string message_id;                // for `list`
+  // `verify`: the PKI folder whose ca.pem and crl.pem the checkpoints'
+  // broker certificates are checked against (default: pki_dir of broker.json).
+  std::string pki_dir;
+  // `verify`: entries older than this and covered by no signed checkpoint
+  // fail the check (0: only reported).
+  double uncovered_grace_seconds = 300;
+  // `verify`: a file of checkpoints kept outside Kafka: checked if present,
+  // rewritten with the newest verified checkpoints after a successful check.
+  std::string pin_file;
   bool json = false;
   double timeout_seconds = 60;
 };

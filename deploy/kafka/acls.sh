@@ -2,7 +2,8 @@
 # Kafka ACLs that enforce, in production, what the code promises:
 #  - only broker nodes read and write Liaison's topics; in particular only
 #    the policy-stage principal writes liaison.deliver.* and liaison.audit
-#    ("nothing reaches a delivery topic without a policy decision");
+#    ("nothing reaches a delivery topic without a policy decision"; the
+#    audit entries and the brokers' signed checkpoints of the chains);
 #  - front-door nodes (--no-policy-stage) write liaison.ingress and the
 #    registries, read delivery topics, and cannot write deliveries;
 #  - only the auditor reads liaison.audit (LED art 25(3)); nobody else reads

@@ -16,7 +16,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "base/proto_time.h"
+#include "certs/signature.h"
+#include "connectors/audit/checkpoint.h"
+#include "connectors/kafka/producer.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/fixtures/dev_pki.h"
@@ -167,6 +172,20 @@ TEST(CommandLine, ReadmeWalkthroughWorksEndToEnd) {
   CommandResult verified = RunCommand(Cli("audit verify" + dir));
   EXPECT_EQ(verified.exit_code, 0) << verified.output;
   EXPECT_TRUE(absl::StrContains(verified.output, "audit chain intact"));
+  EXPECT_TRUE(absl::StrContains(verified.output, "signed checkpoints")) << verified.output;
+  // An auditor keeps the verified checkpoints outside Kafka (--pin); the next
+  // run checks the trail against them too. A damaged pin file is refused.
+  const std::string pin = state + "/audit-pin.json";
+  CommandResult pinned = RunCommand(Cli("audit verify --pin " + pin + dir));
+  EXPECT_EQ(pinned.exit_code, 0) << pinned.output;
+  EXPECT_TRUE(std::filesystem::exists(pin));
+  CommandResult repinned = RunCommand(Cli("audit verify --pin " + pin + dir));
+  EXPECT_EQ(repinned.exit_code, 0) << repinned.output;
+  const std::string bad_pin = state + "/bad-pin.json";
+  std::ofstream(bad_pin) << R"([{"checkpont": ""}])";
+  CommandResult refused_pin = RunCommand(Cli("audit verify --pin " + bad_pin + dir));
+  EXPECT_NE(refused_pin.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(refused_pin.output, "bad-pin.json[0]")) << refused_pin.output;
   CommandResult listed = RunCommand(Cli("audit list" + dir + " " + id));
   EXPECT_EQ(listed.exit_code, 0) << listed.output;
   EXPECT_TRUE(absl::StrContains(listed.output, "RO-IGPR -> DE-BKA  ALLOW"));
@@ -412,6 +431,74 @@ TEST(CommandLine, SendExplainShowsTheOutcomePerRecipientBeforeSending) {
                                                 (*broker)->admin_target(), " --pki ", SharedDevPki().dir));
   ASSERT_EQ(flows.exit_code, 0) << flows.output;
   EXPECT_FALSE(absl::StrContains(flows.output, "ES-PN")) << flows.output;
+}
+
+// `liaison audit verify` fails, with exit code 3 and the reason, when the
+// audit topic holds a checkpoint that no broker key signed (here: an
+// endpoint's signing key, written straight into Kafka by an insider).
+// Embedded mode only: on a real cluster the test has no write access.
+TEST(AuditCommandLine, VerifyFailsOnACheckpointNotSignedByABroker) {
+  if (OnRealKafka()) GTEST_SKIP() << "writes straight into the embedded Kafka";
+  const std::string state = MakeTempDir("liaison-e2e-audit");
+  BrokerProcess broker(state);
+  ASSERT_TRUE(broker.WaitServing()) << ReadFileOrDie(broker.log());
+  const std::string dir = " --state-dir " + state;
+  CommandResult sent = RunCommand(Cli("send --as RO-IGPR" + dir + " " +
+                                      SourcePath("deploy/examples/missing-child-alert.json")));
+  ASSERT_EQ(sent.exit_code, 0) << sent.output;
+  CommandResult intact;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        intact = RunCommand(Cli("audit verify" + dir));
+        return intact.exit_code == 0 &&
+               absl::StrContains(intact.output, "0 entries not yet covered");
+      },
+      absl::Seconds(60)))
+      << intact.output;
+
+  nlohmann::json info = nlohmann::json::parse(ReadFileOrDie(state + "/broker.json"));
+  kafka::ClientConfig kafka;
+  kafka.bootstrap_servers = info["kafka_bootstrap"].get<std::string>();
+  const std::string pki = info["pki_dir"].get<std::string>();
+  absl::StatusOr<std::unique_ptr<certs::Signer>> endpoint = certs::Signer::FromPemFiles(
+      pki + "/endpoints/DE-BKA/sign.key", pki + "/endpoints/DE-BKA/sign.pem");
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  liaison::v1::AuditCheckpoint c;
+  c.set_chain(0);
+  c.set_seq(1);
+  c.set_head_hash(std::string(32, 'x'));
+  *c.mutable_signed_at() = ToProto(absl::Now());
+  absl::StatusOr<liaison::v1::SignedAuditCheckpoint> forged = audit::SignCheckpoint(c, **endpoint);
+  ASSERT_TRUE(forged.ok()) << forged.status();
+  liaison::v1::AuditRecord record;
+  *record.mutable_checkpoint() = *forged;
+  absl::StatusOr<std::unique_ptr<kafka::Producer>> producer = kafka::Producer::Create(kafka);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  absl::Notification done;
+  absl::Status written;
+  (*producer)->Produce(
+      info["topic_prefix"].get<std::string>() + ".audit", "", record.SerializeAsString(),
+      [&](const kafka::DeliveryReport& r) {
+        written = r.status;
+        done.Notify();
+      },
+      0);
+  done.WaitForNotification();
+  ASSERT_TRUE(written.ok()) << written;
+
+  CommandResult refused = RunCommand(Cli("audit verify" + dir));
+  EXPECT_EQ(refused.exit_code, 3) << refused.output;
+  EXPECT_TRUE(absl::StrContains(refused.output, "AUDIT CHAIN BROKEN")) << refused.output;
+  EXPECT_TRUE(absl::StrContains(refused.output, "partition 0 offset")) << refused.output;
+  EXPECT_TRUE(absl::StrContains(refused.output, "checkpoint refused")) << refused.output;
+  EXPECT_TRUE(absl::StrContains(refused.output, "expected broker")) << refused.output;
+  CommandResult json = RunCommand(Cli("audit verify --json" + dir));
+  EXPECT_EQ(json.exit_code, 3) << json.output;
+  nlohmann::json out = nlohmann::json::parse(json.output, nullptr, false);
+  ASSERT_FALSE(out.is_discarded()) << json.output;
+  EXPECT_FALSE(out["ok"].get<bool>());
+  EXPECT_EQ(out["problems"].size(), 1u) << json.output;
+  EXPECT_EQ(broker.Stop(), 0);
 }
 
 }  // namespace

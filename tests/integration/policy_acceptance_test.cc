@@ -25,6 +25,7 @@
 #include "policy/testing/scenario.h"
 #include "tests/fixtures/prometheus_text.h"
 #include "tests/fixtures/status_matchers.h"
+#include "tests/fixtures/dev_pki.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 #include "tests/integration/operator_test_util.h"
@@ -948,10 +949,103 @@ TEST(BrokerAcceptance, Ac24NothingIsForwardedWhileTheAuditTrailIsUnavailable) {
   EXPECT_NE(net.Delivery("FR-OCRTEH", m.header().message_id(), absl::Seconds(60)), nullptr);
   log::ResetSink();
   const kafka::ClientConfig kafka = net.broker().KafkaClient();
+  absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =
+      certs::TrustStore::Load(SharedDevPki().ca(), SharedDevPki().crl());
+  ASSERT_TRUE(trust.ok()) << trust.status();
+  const certs::Verifier verifier(*trust);
+  audit::VerifyOptions options;
+  options.timeout = absl::Seconds(30);
   absl::StatusOr<audit::Verification> v =
-      audit::VerifyTopic(kafka, net.broker().topics().Audit(), absl::Seconds(30));
+      audit::VerifyTopic(kafka, net.broker().topics().Audit(), verifier, options);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_TRUE(v->ok) << v->first_break;
+  // The failed write was retried with its own seq (issue 9 item 6): no gap,
+  // and no chain starting above seq 1 either (re-sealing the retry would
+  // have left seq 1 unwritten on a fresh chain: "starts at seq 2").
+  EXPECT_TRUE(v->notes.empty()) << v->notes.front();
+  for (const audit::ChainReport& c : v->chain_reports) {
+    EXPECT_EQ(c.first_seq, 1u) << "chain " << c.chain;
+    EXPECT_EQ(static_cast<uint64_t>(c.entries), c.last_seq) << "chain " << c.chain;
+  }
+}
+
+// Issue 9 item 6: when the hold book's write (here: a held message erased
+// at its erase_by) fails at the audit, the same sealed entries (same seqs)
+// are written again; deciding and sealing anew on the hold book's next tick
+// left the failed seqs as a gap in the chain.
+TEST(BrokerAcceptance, AHoldBookWriteWhoseAuditFailedLeavesNoGapInItsChain) {
+  LIAISON_SKIP_ON_REAL_KAFKA();
+  Network net({}, /*produce_timeout_ms=*/2000);
+  ASSERT_TRUE(net.ok());
+  // Every audit partition led by mock broker 3, which refuses Produce
+  // requests only once the erasure is due (as Ac24).
+  kafka::EmbeddedCluster* cluster = net.broker().kafka();
+  for (int32_t p = 0; p < 6; ++p) {
+    LIAISON_ASSERT_OK(cluster->SetPartitionLeader("liaison.audit", p, 3));
+    LIAISON_ASSERT_OK(cluster->SetPartitionLeader("liaison.ingress", p, 1));
+  }
+  net.Subscribe({"NL-NP", "ES-PN"});
+  ASSERT_TRUE(net.Send(sc::Ac07SourceMessage()).ok());
+  ASSERT_NE(net.Delivery("NL-NP", sc::Ac07SourceId()), nullptr);
+  Message derived = sc::Ac07DerivedFromH2(sc::FixedId(75));
+  auto* retention = derived.mutable_header()->mutable_retention();
+  *retention->mutable_review_by() = liaison::ToProto(sc::T0() + absl::Minutes(30));
+  *retention->mutable_erase_by() = liaison::ToProto(sc::T0() + absl::Hours(1));
+  const std::string id = derived.header().message_id();
+  ASSERT_TRUE(net.Send(derived).ok());
+  ASSERT_NE(net.Notice("NL-NP", liaison::v1::NOTICE_KIND_HELD, id, "ES-PN"), nullptr);
+  const kafka::ClientConfig kafka = net.broker().KafkaClient();
+
+  absl::Mutex mu;
+  bool failed = false;
+  log::SetSink([&](std::string_view line) {
+    std::cerr << line << "\n";
+    // The hold book's write failed: retried by the stage (policy.write_retry),
+    // or, before issue 9, handed back to the hold book (holds.write_failed,
+    // retention.erase_notice_failed).
+    if (line.find("\"event\":\"policy.write_retry\"") != std::string_view::npos ||
+        line.find("\"event\":\"holds.write_failed\"") != std::string_view::npos ||
+        line.find("\"event\":\"retention.erase_notice_failed\"") != std::string_view::npos) {
+      absl::MutexLock lock(&mu);
+      failed = true;
+    }
+  });
+  auto refuse = [&](int n) {
+    return cluster->PushBrokerRequestErrors(
+        3, kafka::ApiKey::kProduce,
+        std::vector<kafka::KafkaError>(n, kafka::KafkaError::kNotEnoughReplicas));
+  };
+  // Plenty, topped up generously: other writes to broker 3 (checkpoints,
+  // other topics' partitions it leads) use refusals up too.
+  LIAISON_ASSERT_OK(refuse(60));
+  net.clock().Advance(absl::Hours(1) + absl::Minutes(1));  // the erasure is due
+  auto seen = [&] {
+    absl::MutexLock lock(&mu);
+    return failed;
+  };
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  while (!seen() && absl::Now() < give_up) {
+    LIAISON_ASSERT_OK(refuse(3));
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(seen()) << "the erasure's audit write never failed";
+  // The refusals run out; the erasure goes through and the sender is told.
+  ASSERT_NE(net.Notice("NL-NP", liaison::v1::NOTICE_KIND_NON_DELIVERY, id, "ES-PN",
+                       absl::Seconds(60)),
+            nullptr);
+  log::ResetSink();
+
+  absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =
+      certs::TrustStore::Load(SharedDevPki().ca(), SharedDevPki().crl());
+  ASSERT_TRUE(trust.ok()) << trust.status();
+  const certs::Verifier verifier(*trust);
+  audit::VerifyOptions options;
+  options.timeout = absl::Seconds(30);
+  absl::StatusOr<audit::Verification> v =
+      audit::VerifyTopic(kafka, net.broker().topics().Audit(), verifier, options);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_TRUE(v->ok) << v->first_break;
+  EXPECT_TRUE(v->notes.empty()) << v->notes.front();
 }
 
 }  // namespace

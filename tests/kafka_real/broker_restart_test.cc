@@ -21,6 +21,7 @@
 #include "connectors/audit/audit_trail.h"
 #include "gtest/gtest.h"
 #include "policy/testing/scenario.h"
+#include "tests/fixtures/dev_pki.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 
@@ -202,10 +203,18 @@ TEST(BrokerRestart, HoldsDeliveriesDedupReceiptsAndAuditSurviveAStopOfBrokerAndK
             nullptr);
 
   // One audit chain across both runs.
-  absl::StatusOr<audit::Verification> v =
-      audit::VerifyTopic((*broker)->KafkaClient(), (*broker)->topics().Audit(), absl::Seconds(60));
+  absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =
+      certs::TrustStore::Load(SharedDevPki().ca(), SharedDevPki().crl());
+  ASSERT_TRUE(trust.ok()) << trust.status();
+  const certs::Verifier verifier(*trust);
+  audit::VerifyOptions verify_options;
+  verify_options.timeout = absl::Seconds(60);
+  absl::StatusOr<audit::Verification> v = audit::VerifyTopic(
+      (*broker)->KafkaClient(), (*broker)->topics().Audit(), verifier, verify_options);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_TRUE(v->ok) << v->first_break;
+  // Checkpoints of both runs (the first node checkpointed when it stopped).
+  EXPECT_GT(v->checkpoints, 0);
 
   broker->reset();
   EXPECT_EQ(StopKafka(state), 0);
