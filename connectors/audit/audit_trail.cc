@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "base/proto_time.h"
 #include "base/status_macros.h"
@@ -227,14 +230,34 @@ absl::StatusOr<Verification> VerifyTopic(const kafka::ClientConfig& kafka,
 absl::StatusOr<std::vector<liaison::v1::AuditEntry>> EntriesFor(
     const kafka::ClientConfig& kafka, const std::string& topic, const std::string& message_id,
     absl::Duration timeout) {
+  if (message_id.empty()) return absl::InvalidArgumentError("message id: empty");
   LIAISON_ASSIGN_OR_RETURN(std::vector<kafka::Record> records, ReadAll(kafka, topic, timeout));
+  // A unique prefix names a message (ids are typed, and shown shortened):
+  // the entries of the one id that equals or starts with `message_id`.
   std::vector<liaison::v1::AuditEntry> out;
+  std::set<std::string> ids;
+  bool exact = false;
   for (const kafka::Record& r : records) {
     liaison::v1::AuditRecord record;
     if (!record.ParseFromString(r.value)) continue;
     for (liaison::v1::AuditEntry& e : *record.mutable_entries()) {
-      if (e.message_id() == message_id) out.push_back(std::move(e));
+      if (!absl::StartsWith(e.message_id(), message_id)) continue;
+      exact = exact || e.message_id() == message_id;
+      ids.insert(e.message_id());
+      out.push_back(std::move(e));
     }
+  }
+  if (exact) {
+    out.erase(std::remove_if(out.begin(), out.end(),
+                             [&](const auto& e) { return e.message_id() != message_id; }),
+              out.end());
+  } else if (ids.size() > 1) {
+    std::vector<std::string> some(ids.begin(), ids.end());
+    if (some.size() > 5) some.resize(5);
+    return absl::InvalidArgumentError(absl::StrCat(
+        "message id prefix '", message_id, "' is ambiguous: ", ids.size(),
+        " messages start with it (", absl::StrJoin(some, ", "), ids.size() > 5 ? ", ..." : "",
+        "); give more characters"));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return a.chain() != b.chain() ? a.chain() < b.chain() : a.seq() < b.seq();

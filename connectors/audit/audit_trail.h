@@ -95,7 +95,10 @@ absl::StatusOr<Verification> VerifyTopic(const kafka::ClientConfig& kafka,
                                          const certs::Verifier& verifier,
                                          const VerifyOptions& options);
 
-// The entries about one message id, in chain order, duplicates removed.
+// The entries about one message, in chain order, duplicates removed.
+// `message_id` is the whole id or a unique prefix of it (an exact match
+// wins); InvalidArgument naming up to five candidates when a prefix fits
+// several messages.
 absl::StatusOr<std::vector<liaison::v1::AuditEntry>> EntriesFor(const kafka::ClientConfig& kafka,
                                                                 const std::string& topic,
                                                                 const std::string& message_id,

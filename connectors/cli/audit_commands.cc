@@ -222,7 +222,7 @@ int RunList(const AuditArgs& args) {
                         absl::Seconds(args.timeout_seconds));
   if (!entries.ok()) return Fail(entries.status());
   if (entries->empty()) {
-    std::cerr << "no audit entries for message " << args.message_id << "\n";
+    std::cerr << "no audit entries for a message id starting with " << args.message_id << "\n";
     return kExitNothingFound;
   }
   for (const liaison::v1::AuditEntry& e : *entries) {
@@ -282,7 +282,9 @@ void AddAuditCommands(CLI::App& app, AuditArgs& args, int& exit_code) {
   verify->callback([&] { exit_code = RunVerify(args); });
   CLI::App* list = audit->add_subcommand("list", "List the audit entries of one message id");
   AddKafkaFlags(list, args);
-  list->add_option("message_id", args.message_id, "Message id (UUIDv7)")->required();
+  list->add_option("message_id", args.message_id,
+                   "Message id (UUIDv7), or a unique prefix of it (as the CLI prints ids shortened)")
+      ->required();
   list->callback([&] { exit_code = RunList(args); });
 }
 

@@ -39,7 +39,10 @@ Verdict ChildIdentityRule::Check(const Input& in) const {
     return Verdict::Redact(
         PseudonymiseSteps(*body, *in.message, children),
         absl::StrCat(kId.value(), ": child identity of ", who, " redacted for ", p.recipient->id(),
-                     " (not a member of a JIT on the case, no THB_UNIT or CHILD_PROTECTION role)"));
+                     " (not a member of a JIT on the case, no THB_UNIT or CHILD_PROTECTION role); "
+                     "it receives a victim_ref. For the identity itself: a case listed in the "
+                     "registry for a JIT of which ", p.recipient->id(),
+                     " is a member (case_ref), or a THB_UNIT or CHILD_PROTECTION endpoint"));
   }
   if (!p.recipient->third_country()) return Verdict::Pass();
   const liaison::v1::Header& h = in.message->header();

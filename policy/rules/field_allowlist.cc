@@ -69,7 +69,10 @@ Verdict FieldAllowlistRule::Check(const Input& in) const {
   for (size_t k = 0; k < steps.size() && k < 6; ++k) {
     absl::StrAppend(&reason, k == 0 ? "" : ", ", steps[k].path);
   }
-  absl::StrAppend(&reason, steps.size() > 6 ? ", ...)" : ")");
+  absl::StrAppend(&reason, steps.size() > 6 ? ", ...)" : ")",
+                  ": the registry's field allowlist for this kind, purpose and subject category "
+                  "does not include them; send only the allowed fields, or a purpose whose "
+                  "allowlist covers them");
   return Verdict::Redact(std::move(steps), std::move(reason));
 }
 

@@ -35,6 +35,8 @@ TEST(FieldAllowlistRule, RemovesFieldsNotNeededToLocateAMissingPerson) {
   // the contact P-3 keeps its Annex II B list.
   EXPECT_THAT(Paths(v), ElementsAre("alert.entities[0].person.account_refs"));
   EXPECT_THAT(v.reason, HasSubstr("DP-MIN-01: 1 field removed for purpose LOCATE_MISSING_PERSON"));
+  EXPECT_THAT(v.reason, HasSubstr("send only the allowed fields, or a purpose whose allowlist "
+                                  "covers them"));
 }
 
 TEST(FieldAllowlistRule, AppliesTheStricterListToAVictimWhoIsAlsoASuspect) {

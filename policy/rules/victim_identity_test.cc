@@ -26,6 +26,9 @@ TEST(VictimIdentityRule, RedactsAdultVictimForSpocOutsideTheJit) {
   const Verdict v = VictimIdentityRule().Check(scenario::InputFor(m, "BG-GDNP"));
   EXPECT_EQ(v.kind, VerdictKind::kRedact);
   EXPECT_THAT(v.reason, HasSubstr("DP-CAT-02: identity of info.entities[0] redacted for BG-GDNP"));
+  // The fix: what would let the identity itself through.
+  EXPECT_THAT(v.reason, HasSubstr("a case listed in the registry for a JIT of which BG-GDNP is a "
+                                  "member (case_ref), or an endpoint with the VICTIM_PROTECTION role"));
   EXPECT_THAT(Paths(v), Contains("info.entities[0].person.names"));
   EXPECT_THAT(Paths(v), Contains("info.entities[0].person.document_refs"));
 }

@@ -189,6 +189,10 @@ TEST(CommandLine, ReadmeWalkthroughWorksEndToEnd) {
   CommandResult listed = RunCommand(Cli("audit list" + dir + " " + id));
   EXPECT_EQ(listed.exit_code, 0) << listed.output;
   EXPECT_TRUE(absl::StrContains(listed.output, "RO-IGPR -> DE-BKA  ALLOW"));
+  // A unique prefix, as ids are shown shortened.
+  CommandResult by_prefix = RunCommand(Cli("audit list" + dir + " " + id.substr(0, 18)));
+  EXPECT_EQ(by_prefix.exit_code, 0) << by_prefix.output;
+  EXPECT_EQ(by_prefix.output, listed.output);
 
   // Bad input: the error names the file and the field; nothing is sent.
   const std::string bad = state + "/bad.json";
