@@ -135,6 +135,9 @@ void AddFooters(CLI::App* cmd) {
 int Run(int argc, char** argv) {
   CLI::App app{"liaison: send, receive and verify messages of the Liaison exchange; audit; admin"};
   app.name("liaison");
+  // Wide enough for the longest option with its type and default
+  // ("--uncovered-grace FLOAT=300"); subcommands share this formatter.
+  app.get_formatter()->column_width(34);
   app.set_help_flag("-h,--help", "Print this help and exit");
   app.set_version_flag("--version", std::string("liaison ") + LIAISON_CLI_VERSION +
                                         " (wire contract liaison.v1)",

@@ -447,8 +447,8 @@ TEST(AuditCommandLine, VerifyFailsOnACheckpointNotSignedByABroker) {
   BrokerProcess broker(state);
   ASSERT_TRUE(broker.WaitServing()) << ReadFileOrDie(broker.log());
   const std::string dir = " --state-dir " + state;
-  CommandResult sent = RunCommand(Cli("send --as RO-IGPR" + dir + " " +
-                                      SourcePath("deploy/examples/missing-child-alert.json")));
+  CommandResult sent = RunCommand(Cli("send --as RO-IGPR --review-in 14d --erase-in 30d" + dir +
+                                      " " + SourcePath("deploy/examples/missing-child-alert.json")));
   ASSERT_EQ(sent.exit_code, 0) << sent.output;
   CommandResult intact;
   ASSERT_TRUE(WaitFor(
