@@ -170,11 +170,12 @@ absl::StatusOr<KafkaCost> MeasureKafka(int64_t records, int64_t in_flight) {
 // A watermark query waits behind the Fetch the mock holds on the same
 // connection for up to fetch.wait.max.ms: the counter's is kept short.
 absl::StatusOr<std::unique_ptr<TopicCounter>> TopicCounter::Create(
-    kafka::EmbeddedCluster* cluster, std::vector<std::string> topics) {
-  kafka::ClientConfig config;
-  config.bootstrap_servers = cluster->bootstrap_servers();
-  config.fetch_wait_max_ms = 1;
-  if (absl::Status s = cluster->CreateTopic("bench.counter", 1, 1); !s.ok()) return s;
+    const kafka::ClientConfig& config, bool real_kafka, const std::string& own_topic,
+    std::vector<std::string> topics) {
+  if (real_kafka) {
+    kafka::TopicSpec spec{.name = own_topic, .partitions = 1, .replication_factor = 1};
+    if (absl::Status s = kafka::CreateTopics(config, {spec}, absl::Seconds(30)); !s.ok()) return s;
+  }
   auto out = std::unique_ptr<TopicCounter>(new TopicCounter());
   for (const std::string& t : topics) {
     absl::StatusOr<int> n = kafka::PartitionCount(config, t, absl::Seconds(10));
@@ -182,7 +183,7 @@ absl::StatusOr<std::unique_ptr<TopicCounter>> TopicCounter::Create(
     out->topics_.emplace_back(t, *n);
   }
   kafka::ConsumerOptions options;
-  options.topics = {"bench.counter"};
+  options.topics = {own_topic};
   absl::StatusOr<std::unique_ptr<kafka::Consumer>> consumer =
       kafka::Consumer::Create(config, options);
   if (!consumer.ok()) return consumer.status();

@@ -49,8 +49,12 @@ absl::StatusOr<KafkaCost> MeasureKafka(int64_t records, int64_t in_flight);
 // assigned an empty topic of its own).
 class TopicCounter {
  public:
-  // Counts `topics` of the broker's embedded cluster.
-  static absl::StatusOr<std::unique_ptr<TopicCounter>> Create(kafka::EmbeddedCluster* cluster,
+  // Counts `topics` of the broker's Kafka (`config`: the embedded mock or a
+  // real cluster). The counter's own consumer reads `own_topic`, created
+  // empty here on real Kafka (the mock creates it on first use).
+  static absl::StatusOr<std::unique_ptr<TopicCounter>> Create(const kafka::ClientConfig& config,
+                                                              bool real_kafka,
+                                                              const std::string& own_topic,
                                                               std::vector<std::string> topics);
   // Records written so far, by topic.
   std::map<std::string, int64_t> Snapshot();
