@@ -255,7 +255,8 @@ struct Options {
   size_t message_bytes = 1024;
   int64_t kafka_records = 100000;
   double crypto_seconds = 1.0;
-  double idle_seconds = 2.0;
+  double idle_seconds = 5.0;
+  int64_t hop_records = 500;
   // Kafka tuning of the broker under test (0 = the broker's defaults).
   int fetch_wait_ms = 0;
   double linger_ms = 0;
@@ -510,16 +511,22 @@ struct Watched {
 
 struct CpuMark {
   int64_t wall = 0, clients = 0, broker = 0, jvm = 0;
-  std::map<int, ThreadSample> client_threads, broker_threads;
+  // Run-queue waits (runnable, no CPU free) of live threads.
+  int64_t clients_wait = 0, broker_wait = 0, jvm_wait = 0;
+  std::map<int, ThreadSample> client_threads, broker_threads, jvm_threads;
 };
 
 CpuMark MarkCpu(const Watched& w) {
   CpuMark m;
   m.client_threads = SampleThreads();
   m.broker_threads = SampleThreads(w.broker_pid);
+  for (int pid : w.jvm_pids) m.jvm_threads.merge(SampleThreads(pid));  // thread ids are unique
   m.clients = ProcessCpuNs();
   m.broker = PidCpuNs(w.broker_pid);
   m.jvm = PidsCpuNs(w.jvm_pids);
+  m.clients_wait = RunQueueWaitNs({0});
+  m.broker_wait = RunQueueWaitNs({w.broker_pid});
+  m.jvm_wait = RunQueueWaitNs(w.jvm_pids);
   m.wall = NowNs();
   return m;
 }
@@ -599,6 +606,20 @@ RunFigures Measure(Pipeline& pipeline, Run* run, double rate, const Options& o,
     std::printf("               Kafka JVMs (%zu) %.0f us (%.2f cores)\n", watched.jvm_pids.size(),
                 f.jvm_us_per_message, f.jvm_cores);
   }
+  {
+    // On a shared machine other processes take the cores: how long this
+    // run's threads were ready to run but waited for a CPU (live threads).
+    const double n = std::max<int64_t>(1, run->completed);
+    std::printf("  cpu waits    runnable but waiting for a core, ms per message: broker %.2f, "
+                "clients %.2f%s  (load average %s)\n",
+                (m1.broker_wait - m0.broker_wait) / 1e6 / n,
+                (m1.clients_wait - m0.clients_wait) / 1e6 / n,
+                watched.jvm_pids.empty()
+                    ? ""
+                    : absl::StrFormat(", Kafka JVMs %.2f", (m1.jvm_wait - m0.jvm_wait) / 1e6 / n)
+                          .c_str(),
+                LoadAverage().c_str());
+  }
   std::printf("  memory       this process: peak RSS %.1f MiB %s, RSS now %.1f MiB\n",
               f.peak_rss_kb / 1024.0, peak_reset ? "during this run" : "since start",
               f.rss_kb / 1024.0);
@@ -609,6 +630,11 @@ RunFigures Measure(Pipeline& pipeline, Run* run, double rate, const Options& o,
   std::printf("  broker process:\n");
   PrintCpuTable(CpuByGroup(m0.broker_threads, m1.broker_threads), broker_cpu, run->completed,
                 "message", &Explain);
+  if (!watched.jvm_pids.empty()) {
+    std::printf("  Kafka JVMs (Java thread names):\n");
+    PrintCpuTable(CpuByGroup(m0.jvm_threads, m1.jvm_threads), jvm_cpu, run->completed, "message",
+                  &Explain);
+  }
   std::vector<std::pair<std::string, int64_t>> groups =
       CpuByGroup(m0.client_threads, m1.client_threads);
   pipeline.tracker().Read([&] {
@@ -728,6 +754,7 @@ std::vector<std::string> AsFlags(const Options& o) {
       absl::StrCat("--kafka-records=", o.kafka_records),
       absl::StrCat("--crypto-seconds=", o.crypto_seconds),
       absl::StrCat("--idle-seconds=", o.idle_seconds),
+      absl::StrCat("--hop-records=", o.hop_records),
       absl::StrCat("--fetch-wait-ms=", o.fetch_wait_ms),
       absl::StrCat("--linger-ms=", o.linger_ms),
       absl::StrCat("--ingress-partitions=", o.ingress_partitions),
@@ -931,6 +958,42 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
                 k->lost ? absl::StrFormat(", %lld LOST", k->lost).c_str() : "");
   }
 
+  // ---- one Kafka hop at a gentle rate, on the Kafka the pipeline uses: its
+  // latency floor (the exchange makes three such hops in a row)
+  std::optional<KafkaHop> hop;
+  if (o.hop_records > 0) {
+    kafka::ClientConfig config;
+    config.fetch_wait_max_ms = o.fetch_wait_ms > 0 ? o.fetch_wait_ms : (real_state.empty() ? 5 : 0);
+    if (!real_state.empty()) {
+      absl::StatusOr<kafka::ClientConfig> c = testing::RealKafkaClient(real_state);
+      if (!c.ok()) {
+        std::fprintf(stderr, "real kafka: %s\n", c.status().ToString().c_str());
+        return 1;
+      }
+      config = *c;
+      if (o.fetch_wait_ms > 0) config.fetch_wait_max_ms = o.fetch_wait_ms;
+    }
+    const double linger = o.linger_ms > 0 ? o.linger_ms : 2;
+    absl::StatusOr<KafkaHop> h = MeasureKafkaHop(
+        config, !real_state.empty(), absl::StrCat("liaison.bench-hop-", getpid()), 100,
+        o.hop_records, linger);
+    if (!h.ok()) {
+      std::fprintf(stderr, "kafka hop: %s\n", h.status().ToString().c_str());
+      return 1;
+    }
+    hop = *h;
+    std::printf("\n== one Kafka hop on %s Kafka (%lld records of 1 KiB at 100/s, 6 partitions, "
+                "acks=all, linger %.1f ms, fetch.wait.max.ms %s)\n",
+                kafka_name, static_cast<long long>(o.hop_records), linger,
+                config.fetch_wait_max_ms > 0 ? std::to_string(config.fetch_wait_max_ms).c_str()
+                                             : "500 (librdkafka default)");
+    std::printf("  produce -> acknowledged  %s\n  produce -> consumed      %s%s\n",
+                Format(h->acked).c_str(), Format(h->consumed).c_str(),
+                h->failed > 0 ? absl::StrFormat("\n  %lld records failed or not read",
+                                                static_cast<long long>(h->failed)).c_str()
+                              : "");
+  }
+
   // ---- the pipeline: the broker in a process of its own
   std::printf("\n== pipeline: starting the broker process (worker threads: %s) and %d "
               "recipients\n",
@@ -1115,6 +1178,11 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
                 kafka_cost->produce_per_s, kafka_cost->e2e_per_s, kafka_cost->latency.p50_ms,
                 kafka_cost->latency.p99_ms);
   }
+  if (hop) {
+    std::printf("RESULT hop_acked_p50_ms=%.2f hop_acked_p99_ms=%.2f hop_consumed_p50_ms=%.2f "
+                "hop_consumed_p99_ms=%.2f\n",
+                hop->acked.p50_ms, hop->acked.p99_ms, hop->consumed.p50_ms, hop->consumed.p99_ms);
+  }
   auto result = [&](const char* name, const RunFigures& f, double rate) {
     std::printf("RESULT run=%s rate=%.0f complete=%d accepted_msg_per_s=%.0f "
                 "delivered_msg_per_s=%.0f deliveries_per_s=%.0f p50_ms=%.2f p99_ms=%.2f "
@@ -1212,6 +1280,8 @@ void PrintComparison(const std::vector<std::pair<std::string, Figures>>& all,
     std::printf("\n");
   };
   row("load average at the end (1/5/15 min)", "", {"load_avg"});
+  row("one Kafka hop p50 / p99 ms: acknowledged", "", {"hop_acked_p50_ms", "hop_acked_p99_ms"});
+  row("one Kafka hop p50 / p99 ms: consumed", "", {"hop_consumed_p50_ms", "hop_consumed_p99_ms"});
   row("flood delivered msg/s", "flood", {"delivered_msg_per_s"});
   row("flood p50 / p99 ms", "flood", {"p50_ms", "p99_ms"});
   row("flood cpu us/msg: broker / clients", "flood", {"broker_us_per_msg", "clients_us_per_msg"});
@@ -1276,6 +1346,10 @@ int Main(int argc, char** argv) {
                  "records for the raw Kafka figure (0 = skip it)")
       ->capture_default_str();
   app.add_option("--crypto-seconds", o.crypto_seconds, "seconds per raw signature figure")
+      ->capture_default_str();
+  app.add_option("--hop-records", o.hop_records,
+                 "records for the one-hop Kafka latency at 100/s on the pipeline's Kafka (0 = "
+                 "skip)")
       ->capture_default_str();
   app.add_option("--idle-seconds", o.idle_seconds,
                  "seconds to sample the idle broker's CPU after the warm-up (0 = skip)")

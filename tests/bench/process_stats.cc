@@ -62,6 +62,24 @@ int64_t PidsCpuNs(const std::vector<int>& pids) {
   return sum;
 }
 
+int64_t RunQueueWaitNs(const std::vector<int>& pids) {
+  int64_t sum = 0;
+  for (int pid : pids) {
+    const std::string task =
+        pid == 0 ? std::string("/proc/self/task/") : "/proc/" + std::to_string(pid) + "/task/";
+    DIR* dir = opendir(task.c_str());
+    if (dir == nullptr) continue;
+    while (dirent* e = readdir(dir)) {
+      if (e->d_name[0] == '.') continue;
+      std::ifstream sched(task + e->d_name + "/schedstat");  // on-CPU ns, wait ns, slices
+      int64_t run = 0, wait = 0;
+      if (sched >> run >> wait) sum += wait;
+    }
+    closedir(dir);
+  }
+  return sum;
+}
+
 Percentiles Summarise(std::vector<int64_t> ns) {
   Percentiles p;
   p.count = ns.size();

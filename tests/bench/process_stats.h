@@ -23,6 +23,10 @@ int64_t ProcessCpuNs();
 int64_t PidCpuNs(int pid);
 // The sum of PidCpuNs over `pids` (processes that are gone count 0).
 int64_t PidsCpuNs(const std::vector<int>& pids);
+// Time the live threads of `pids` (0 = this process) have spent runnable but
+// waiting for a CPU (/proc/<pid>/task/*/schedstat, second field), ns: how
+// much a loaded machine delays them.
+int64_t RunQueueWaitNs(const std::vector<int>& pids);
 
 struct Percentiles {
   size_t count = 0;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "connectors/kafka/embedded_cluster.h"
 #include "connectors/kafka/producer.h"
@@ -166,6 +167,91 @@ absl::StatusOr<KafkaCost> MeasureKafka(int64_t records, int64_t in_flight) {
 }
 
 
+
+absl::StatusOr<KafkaHop> MeasureKafkaHop(kafka::ClientConfig config, bool real_kafka,
+                                         const std::string& topic, double rate, int64_t records,
+                                         double linger_ms) {
+  std::unique_ptr<kafka::EmbeddedCluster> cluster;
+  if (real_kafka) {
+    kafka::TopicSpec spec{.name = topic, .partitions = 6, .replication_factor = -1};
+    if (absl::Status s = kafka::CreateTopics(config, {spec}, absl::Seconds(30)); !s.ok()) return s;
+  } else {
+    absl::StatusOr<std::unique_ptr<kafka::EmbeddedCluster>> c = kafka::EmbeddedCluster::Start(3);
+    if (!c.ok()) return c.status();
+    cluster = std::move(*c);
+    if (absl::Status s = cluster->CreateTopic(topic, 6, 3); !s.ok()) return s;
+    config.bootstrap_servers = cluster->bootstrap_servers();
+  }
+  kafka::ProducerOptions producer_options;
+  producer_options.linger_ms = linger_ms;
+  absl::StatusOr<std::unique_ptr<kafka::Producer>> producer =
+      kafka::Producer::Create(config, producer_options);
+  if (!producer.ok()) return producer.status();
+  kafka::ConsumerOptions options;
+  options.topics = {topic};
+  absl::StatusOr<std::unique_ptr<kafka::Consumer>> consumer =
+      kafka::Consumer::Create(config, options);
+  if (!consumer.ok()) return consumer.status();
+
+  absl::Mutex mu;
+  std::vector<int64_t> acked;
+  std::atomic<int64_t> failed{0};
+  std::atomic<bool> producing{true};
+  // The first records also wait for metadata and connections: not measured.
+  const int64_t warm = std::max<int64_t>(10, records / 10);
+  std::thread producer_thread([&] {
+    const int64_t start = NowNs();
+    for (int64_t i = 0; i < warm + records; ++i) {
+      const int64_t due = start + static_cast<int64_t>(i * 1e9 / rate);
+      if (const int64_t now = NowNs(); due > now) {
+        std::this_thread::sleep_for(std::chrono::nanoseconds(due - now));
+      }
+      std::string value(1024, 'k');
+      const int64_t sent = NowNs();
+      std::memcpy(value.data(), &sent, sizeof sent);
+      std::memcpy(value.data() + sizeof sent, &i, sizeof i);
+      (*producer)->Produce(topic, std::to_string(i), std::move(value),
+                           [&, sent, i](const kafka::DeliveryReport& r) {
+                             if (!r.status.ok()) ++failed;
+                             if (i < warm) return;
+                             absl::MutexLock lock(&mu);
+                             acked.push_back(NowNs() - sent);
+                           });
+    }
+    producing = false;
+  });
+  std::vector<int64_t> consumed;
+  int64_t seen = 0, idle_since = NowNs();
+  while (seen < warm + records && NowNs() - idle_since < 30'000'000'000LL) {
+    absl::StatusOr<kafka::PollResult> polled = (*consumer)->Poll(absl::Milliseconds(100), 1000);
+    if (!polled.ok()) {
+      producer_thread.join();
+      return polled.status();
+    }
+    const int64_t now = NowNs();
+    for (const kafka::Record& r : polled->records) {
+      if (r.value.size() < 2 * sizeof(int64_t)) continue;
+      int64_t sent = 0, i = 0;
+      std::memcpy(&sent, r.value.data(), sizeof sent);
+      std::memcpy(&i, r.value.data() + sizeof sent, sizeof i);
+      if (i >= warm) consumed.push_back(now - sent);
+      ++seen;
+      idle_since = now;
+    }
+  }
+  producer_thread.join();
+  (void)(*producer)->Flush(absl::Seconds(30));
+  KafkaHop hop;
+  {
+    absl::MutexLock lock(&mu);
+    hop.acked = Summarise(acked);
+  }
+  hop.consumed = Summarise(std::move(consumed));
+  hop.failed = failed + (warm + records - seen);
+  producer->reset();
+  (void)(*consumer)->Close();
+  return hop;
+}
 
 // A watermark query waits behind the Fetch the mock holds on the same
 // connection for up to fetch.wait.max.ms: the counter's is kept short.

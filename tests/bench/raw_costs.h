@@ -44,6 +44,22 @@ struct KafkaCost {
 // embedded cluster, at most `in_flight` ahead of the consumer.
 absl::StatusOr<KafkaCost> MeasureKafka(int64_t records, int64_t in_flight);
 
+// One Kafka hop at a gentle rate, the latency floor under the exchange:
+// `records` 1 KiB records at `rate` per second (acks=all, idempotent,
+// `linger_ms`) into a fresh topic of 6 partitions, read back by a reader-mode
+// consumer (fetch.wait.max.ms of `config`). On real Kafka (`real_kafka`) the
+// topic `topic` is created with the cluster's replication factor; otherwise
+// a fresh 3-broker embedded cluster is started for it (`config` then only
+// gives the fetch wait).
+struct KafkaHop {
+  Percentiles acked;     // Produce -> delivery report (durable: acks=all)
+  Percentiles consumed;  // Produce -> the consumer has it
+  int64_t failed = 0;
+};
+absl::StatusOr<KafkaHop> MeasureKafkaHop(kafka::ClientConfig config, bool real_kafka,
+                                         const std::string& topic, double rate, int64_t records,
+                                         double linger_ms);
+
 // How many records the broker writes to each of its topics: the sum of the
 // partitions' high watermarks, through a consumer that reads nothing (it is
 // assigned an empty topic of its own).
