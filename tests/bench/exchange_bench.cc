@@ -880,6 +880,25 @@ absl::StatusOr<std::vector<std::unique_ptr<endpoint::Subscription>>> SubscribeAl
 
 // ------------------------------------------------------------- one Kafka
 
+// Waits until the broker's Kafka writes stop (no topic grows for 1 s; at most
+// 30 s).
+void Settle(TopicCounter* counter) {
+  if (counter == nullptr) {
+    absl::SleepFor(absl::Seconds(1));
+    return;
+  }
+  const int64_t settle0 = NowNs();
+  std::map<std::string, int64_t> last = counter->Snapshot();
+  int quiet = 0;
+  while (quiet < 4 && NowNs() - settle0 < 30'000'000'000) {
+    absl::SleepFor(absl::Milliseconds(250));
+    std::map<std::string, int64_t> now = counter->Snapshot();
+    quiet = now == last ? quiet + 1 : 0;
+    last = std::move(now);
+  }
+  std::printf("\n(broker's Kafka writes quiet after %.1f s)\n", (NowNs() - settle0) / 1e9);
+}
+
 // Everything on one Kafka: raw costs, then the pipeline against a broker
 // process. `real_state`: the cluster.sh state folder, or "" for the mock.
 int RunOnOneKafka(const Options& o, const std::string& real_state) {
@@ -1089,7 +1108,7 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
     // What the running pipeline costs with no traffic at all: the broker with
     // its open streams, the idle clients, the Kafka JVMs. The warm-up's last
     // acknowledgements turn into receipts first.
-    absl::SleepFor(absl::Seconds(1));
+    Settle(counter.get());
     const CpuMark m0 = MarkCpu(watched);
     absl::SleepFor(absl::Seconds(o.idle_seconds));
     const CpuMark m1 = MarkCpu(watched);
@@ -1117,22 +1136,11 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
   if (o.mode == "both" && rates.empty() && flood) rates.push_back(0.5 * flood->messages_per_s);
   if (o.mode == "flood") rates.clear();
   for (double rate : rates) {
-    if ((flood || !paced.empty()) && counter != nullptr) {
-      // The last run's last acknowledgements still turn into receipts
-      // (ingress control record, audit, receipt record) after its last
-      // delivery: let the broker's writes stop first, so each paced run
-      // measures its own messages only.
-      const int64_t settle0 = NowNs();
-      std::map<std::string, int64_t> last = counter->Snapshot();
-      int quiet = 0;
-      while (quiet < 4 && NowNs() - settle0 < 30'000'000'000) {
-        absl::SleepFor(absl::Milliseconds(250));
-        std::map<std::string, int64_t> now = counter->Snapshot();
-        quiet = now == last ? quiet + 1 : 0;
-        last = std::move(now);
-      }
-      std::printf("\n(broker's Kafka writes quiet after %.1f s)\n", (NowNs() - settle0) / 1e9);
-    }
+    // The last run's last acknowledgements still turn into receipts
+    // (ingress control record, audit, receipt record) after its last
+    // delivery: let the broker's writes stop first, so each paced run
+    // measures its own messages only.
+    if (flood || !paced.empty()) Settle(counter.get());
     runs.push_back(std::make_unique<Run>(
         Run{.name = absl::StrFormat("paced %.0f/s", rate), .messages = o.messages, .recipients = R}));
     paced.emplace_back(rate, Measure(*pipeline, runs.back().get(), rate, o, counter.get(), to, watched));
@@ -1260,7 +1268,7 @@ void PrintComparison(const std::vector<std::pair<std::string, Figures>>& all,
                      const std::vector<double>& rates) {
   std::printf("\n== mock next to real Kafka (each column: its own run; broker in its own process)\n");
   std::printf("  %-44s", "");
-  for (const auto& [name, f] : all) std::printf(" %16s", name.c_str());
+  for (const auto& [name, f] : all) std::printf(" %20s", name.c_str());
   std::printf("\n");
   auto row = [&](const std::string& label, const std::string& section,
                  std::vector<std::string> keys, const char* sep = " / ") {
@@ -1275,7 +1283,7 @@ void PrintComparison(const std::vector<std::pair<std::string, Figures>>& all,
         }
         cell += (k ? sep : "") + v;
       }
-      std::printf(" %16s", cell.c_str());
+      std::printf(" %20s", cell.c_str());
     }
     std::printf("\n");
   };

@@ -196,12 +196,21 @@ absl::StatusOr<KafkaHop> MeasureKafkaHop(kafka::ClientConfig config, bool real_k
   absl::Mutex mu;
   std::vector<int64_t> acked;
   std::atomic<int64_t> failed{0};
-  std::atomic<bool> producing{true};
-  // The first records also wait for metadata and connections: not measured.
-  const int64_t warm = std::max<int64_t>(10, records / 10);
+  // The first records also wait for metadata, connections, the producer id
+  // and the consumer's first fetches: the measured ones start once the
+  // consumer has read every one of them.
+  const int64_t warm = 20;
+  std::atomic<int64_t> seen_so_far{0};
   std::thread producer_thread([&] {
-    const int64_t start = NowNs();
+    int64_t start = NowNs();
     for (int64_t i = 0; i < warm + records; ++i) {
+      if (i == warm) {
+        const int64_t give_up = NowNs() + 60'000'000'000LL;
+        while (seen_so_far < warm && NowNs() < give_up) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        start = NowNs() - static_cast<int64_t>(warm * 1e9 / rate);
+      }
       const int64_t due = start + static_cast<int64_t>(i * 1e9 / rate);
       if (const int64_t now = NowNs(); due > now) {
         std::this_thread::sleep_for(std::chrono::nanoseconds(due - now));
@@ -218,7 +227,6 @@ absl::StatusOr<KafkaHop> MeasureKafkaHop(kafka::ClientConfig config, bool real_k
                              acked.push_back(NowNs() - sent);
                            });
     }
-    producing = false;
   });
   std::vector<int64_t> consumed;
   int64_t seen = 0, idle_since = NowNs();
@@ -235,7 +243,7 @@ absl::StatusOr<KafkaHop> MeasureKafkaHop(kafka::ClientConfig config, bool real_k
       std::memcpy(&sent, r.value.data(), sizeof sent);
       std::memcpy(&i, r.value.data() + sizeof sent, sizeof i);
       if (i >= warm) consumed.push_back(now - sent);
-      ++seen;
+      seen_so_far = ++seen;
       idle_since = now;
     }
   }
