@@ -889,14 +889,26 @@ void Settle(TopicCounter* counter) {
   }
   const int64_t settle0 = NowNs();
   std::map<std::string, int64_t> last = counter->Snapshot();
+  const double snapshot_s = (NowNs() - settle0) / 1e9;
   int quiet = 0;
+  std::string moving;
   while (quiet < 4 && NowNs() - settle0 < 30'000'000'000) {
     absl::SleepFor(absl::Milliseconds(250));
     std::map<std::string, int64_t> now = counter->Snapshot();
     quiet = now == last ? quiet + 1 : 0;
+    moving.clear();
+    for (const auto& [topic, n] : now) {
+      if (last[topic] != n) absl::StrAppend(&moving, " ", topic, " +", n - last[topic]);
+    }
     last = std::move(now);
   }
-  std::printf("\n(broker's Kafka writes quiet after %.1f s)\n", (NowNs() - settle0) / 1e9);
+  if (quiet >= 4) {
+    std::printf("\n(broker's Kafka writes quiet after %.1f s)\n", (NowNs() - settle0) / 1e9);
+  } else {
+    std::printf("\n(broker's Kafka writes not quiet after %.1f s; one count of every topic takes "
+                "%.1f s; still growing:%s)\n",
+                (NowNs() - settle0) / 1e9, snapshot_s, moving.empty() ? " -" : moving.c_str());
+  }
 }
 
 // Everything on one Kafka: raw costs, then the pipeline against a broker
