@@ -1135,6 +1135,10 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
     std::printf("\n  broker process:\n");
     PrintCpuTable(CpuByGroup(m0.broker_threads, m1.broker_threads), m1.broker - m0.broker, 0, "",
                   &Explain);
+    if (!watched.jvm_pids.empty()) {
+      std::printf("  Kafka JVMs (Java thread names):\n");
+      PrintCpuTable(CpuByGroup(m0.jvm_threads, m1.jvm_threads), m1.jvm - m0.jvm, 0, "", &Explain);
+    }
   }
 
   std::optional<RunFigures> flood;
