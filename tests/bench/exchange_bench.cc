@@ -257,6 +257,7 @@ struct Options {
   double crypto_seconds = 1.0;
   double idle_seconds = 5.0;
   int64_t hop_records = 500;
+  double probe_seconds = 10;  // the broker's operator probe of Kafka (its default)
   // Kafka tuning of the broker under test (0 = the broker's defaults).
   int fetch_wait_ms = 0;
   double linger_ms = 0;
@@ -755,6 +756,7 @@ std::vector<std::string> AsFlags(const Options& o) {
       absl::StrCat("--crypto-seconds=", o.crypto_seconds),
       absl::StrCat("--idle-seconds=", o.idle_seconds),
       absl::StrCat("--hop-records=", o.hop_records),
+      absl::StrCat("--probe-seconds=", o.probe_seconds),
       absl::StrCat("--fetch-wait-ms=", o.fetch_wait_ms),
       absl::StrCat("--linger-ms=", o.linger_ms),
       absl::StrCat("--ingress-partitions=", o.ingress_partitions),
@@ -781,6 +783,7 @@ int ServeBroker(const Options& o) {
   broker_options.ingress_partitions = o.ingress_partitions;
   broker_options.deliver_partitions = o.deliver_partitions;
   // The bench's figures are about the exchange: no operator surface.
+  broker_options.operator_probe_interval = absl::Seconds(o.probe_seconds);
   broker_options.admin_listen_address = "";
   broker_options.http_listen_address = "";
   NameThisThread("broker");  // the broker's own threads inherit the name
@@ -1374,6 +1377,10 @@ int Main(int argc, char** argv) {
   app.add_option("--hop-records", o.hop_records,
                  "records for the one-hop Kafka latency at 100/s on the pipeline's Kafka (0 = "
                  "skip)")
+      ->capture_default_str();
+  app.add_option("--probe-seconds", o.probe_seconds,
+                 "interval of the broker's operator probe of Kafka (reachability, group lags: "
+                 "one short-lived client per group and round)")
       ->capture_default_str();
   app.add_option("--idle-seconds", o.idle_seconds,
                  "seconds to sample the idle broker's CPU after the warm-up (0 = skip)")
