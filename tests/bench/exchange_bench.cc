@@ -1091,12 +1091,7 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
       if (c.ok()) config = *c;
       config.bootstrap_servers = broker->bootstrap;
     }
-    // Its consumer reads an empty topic: fetches may wait long (the mock
-    // holds each one this long, a real cluster until data arrive), so the
-    // counter adds no load; Watermarks are requests of their own.
-    config.fetch_wait_max_ms = 500;
-    absl::StatusOr<std::unique_ptr<TopicCounter>> c = TopicCounter::Create(
-        config, !real_state.empty(), broker->prefix + ".bench-counter", names);
+    absl::StatusOr<std::unique_ptr<TopicCounter>> c = TopicCounter::Create(config, names);
     if (c.ok()) {
       counter = std::move(*c);
     } else {

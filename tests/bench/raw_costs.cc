@@ -261,25 +261,19 @@ absl::StatusOr<KafkaHop> MeasureKafkaHop(kafka::ClientConfig config, bool real_k
   return hop;
 }
 
-// A watermark query waits behind the Fetch the mock holds on the same
-// connection for up to fetch.wait.max.ms: the counter's is kept short.
+// The counter's consumer is assigned no partition, so it never fetches: a
+// watermark query never waits behind a fetch (the mock holds one the full
+// fetch.wait.max.ms on the same connection) and the counter adds no load.
 absl::StatusOr<std::unique_ptr<TopicCounter>> TopicCounter::Create(
-    const kafka::ClientConfig& config, bool real_kafka, const std::string& own_topic,
-    std::vector<std::string> topics) {
-  if (real_kafka) {
-    kafka::TopicSpec spec{.name = own_topic, .partitions = 1, .replication_factor = 1};
-    if (absl::Status s = kafka::CreateTopics(config, {spec}, absl::Seconds(30)); !s.ok()) return s;
-  }
+    const kafka::ClientConfig& config, std::vector<std::string> topics) {
   auto out = std::unique_ptr<TopicCounter>(new TopicCounter());
   for (const std::string& t : topics) {
     absl::StatusOr<int> n = kafka::PartitionCount(config, t, absl::Seconds(10));
     if (!n.ok()) return n.status();
     out->topics_.emplace_back(t, *n);
   }
-  kafka::ConsumerOptions options;
-  options.topics = {own_topic};
   absl::StatusOr<std::unique_ptr<kafka::Consumer>> consumer =
-      kafka::Consumer::Create(config, options);
+      kafka::Consumer::Create(config, kafka::ConsumerOptions{});
   if (!consumer.ok()) return consumer.status();
   out->consumer_ = std::move(*consumer);
   return out;

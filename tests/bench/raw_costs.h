@@ -61,16 +61,13 @@ absl::StatusOr<KafkaHop> MeasureKafkaHop(kafka::ClientConfig config, bool real_k
                                          double linger_ms);
 
 // How many records the broker writes to each of its topics: the sum of the
-// partitions' high watermarks, through a consumer that reads nothing (it is
-// assigned an empty topic of its own).
+// partitions' high watermarks, through a consumer that is assigned no
+// partition (it never fetches).
 class TopicCounter {
  public:
   // Counts `topics` of the broker's Kafka (`config`: the embedded mock or a
-  // real cluster). The counter's own consumer reads `own_topic`, created
-  // empty here on real Kafka (the mock creates it on first use).
+  // real cluster).
   static absl::StatusOr<std::unique_ptr<TopicCounter>> Create(const kafka::ClientConfig& config,
-                                                              bool real_kafka,
-                                                              const std::string& own_topic,
                                                               std::vector<std::string> topics);
   // Records written so far, by topic.
   std::map<std::string, int64_t> Snapshot();
