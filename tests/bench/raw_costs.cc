@@ -10,6 +10,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "connectors/kafka/cluster_probe.h"
 #include "connectors/kafka/embedded_cluster.h"
 #include "connectors/kafka/producer.h"
 #include "tests/bench/process_stats.h"
@@ -261,32 +262,25 @@ absl::StatusOr<KafkaHop> MeasureKafkaHop(kafka::ClientConfig config, bool real_k
   return hop;
 }
 
-// The counter's consumer is assigned no partition, so it never fetches: a
-// watermark query never waits behind a fetch (the mock holds one the full
-// fetch.wait.max.ms on the same connection) and the counter adds no load.
+// The counter reads watermarks through a ClusterProbe, which never fetches:
+// a watermark query on a consumer's connection waits behind its held fetch
+// (Kafka answers one request per connection at a time; the mock holds an
+// empty fetch the full fetch.wait.max.ms), and the counter adds no load.
 absl::StatusOr<std::unique_ptr<TopicCounter>> TopicCounter::Create(
     const kafka::ClientConfig& config, std::vector<std::string> topics) {
+  absl::StatusOr<std::unique_ptr<kafka::ClusterProbe>> probe = kafka::ClusterProbe::Create(config);
+  if (!probe.ok()) return probe.status();
   auto out = std::unique_ptr<TopicCounter>(new TopicCounter());
-  for (const std::string& t : topics) {
-    absl::StatusOr<int> n = kafka::PartitionCount(config, t, absl::Seconds(10));
-    if (!n.ok()) return n.status();
-    out->topics_.emplace_back(t, *n);
-  }
-  absl::StatusOr<std::unique_ptr<kafka::Consumer>> consumer =
-      kafka::Consumer::Create(config, kafka::ConsumerOptions{});
-  if (!consumer.ok()) return consumer.status();
-  out->consumer_ = std::move(*consumer);
+  out->probe_ = std::move(*probe);
+  out->topics_ = std::move(topics);
   return out;
 }
 
 std::map<std::string, int64_t> TopicCounter::Snapshot() {
   std::map<std::string, int64_t> out;
-  for (const auto& [topic, partitions] : topics_) {
-    for (int32_t p = 0; p < partitions; ++p) {
-      absl::StatusOr<std::pair<int64_t, int64_t>> marks =
-          consumer_->Watermarks({topic, p}, absl::Seconds(5));
-      if (marks.ok()) out[topic] += marks->second;
-    }
+  for (const std::string& topic : topics_) {
+    absl::StatusOr<int64_t> written = probe_->Written(topic, absl::Seconds(5));
+    if (written.ok()) out[topic] = *written;
   }
   return out;
 }

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "certs/signature.h"
+#include "connectors/kafka/cluster_probe.h"
 #include "connectors/kafka/consumer.h"
 #include "connectors/kafka/embedded_cluster.h"
 #include "tests/bench/process_stats.h"
@@ -61,8 +62,7 @@ absl::StatusOr<KafkaHop> MeasureKafkaHop(kafka::ClientConfig config, bool real_k
                                          double linger_ms);
 
 // How many records the broker writes to each of its topics: the sum of the
-// partitions' high watermarks, through a consumer that is assigned no
-// partition (it never fetches).
+// partitions' high watermarks, through a ClusterProbe (it never fetches).
 class TopicCounter {
  public:
   // Counts `topics` of the broker's Kafka (`config`: the embedded mock or a
@@ -74,8 +74,8 @@ class TopicCounter {
 
  private:
   TopicCounter() = default;
-  std::vector<std::pair<std::string, int>> topics_;
-  std::unique_ptr<kafka::Consumer> consumer_;
+  std::vector<std::string> topics_;
+  std::unique_ptr<kafka::ClusterProbe> probe_;
 };
 
 // Prints the records written per message between two snapshots, by topic
