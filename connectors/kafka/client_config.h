@@ -18,11 +18,18 @@ struct ClientConfig {
   // cooperative partition.assignment.strategy): a different value there makes
   // Create fail with InvalidArgument. Errors name the property, never the value.
   std::map<std::string, std::string> properties;
-  // Against librdkafka's mock cluster an empty fetch waits the full
-  // fetch.wait.max.ms with no wake-up: the embedded default sets it to a few
-  // milliseconds. Leave 0 for librdkafka's default (production).
+  // Consumers long-poll: fetch.wait.max.ms kLongPollFetchWaitMs with
+  // fetch.min.bytes 1, so real Kafka answers a fetch as soon as a record
+  // arrives and an idle consumer costs next to nothing. Against librdkafka's
+  // mock cluster an empty fetch waits the full fetch.wait.max.ms with no
+  // wake-up: the embedded default sets a few milliseconds here. Leave 0 for
+  // the long poll (production).
   int fetch_wait_max_ms = 0;
 };
+
+// librdkafka's own default, stated so that a change of library cannot
+// shorten it silently.
+inline constexpr int kLongPollFetchWaitMs = 500;
 
 }  // namespace liaison::kafka
 

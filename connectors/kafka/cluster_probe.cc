@@ -150,6 +150,17 @@ absl::StatusOr<int64_t> ClusterProbe::Records(const std::string& topic, absl::Du
   return total;
 }
 
+absl::StatusOr<int64_t> ClusterProbe::Written(const std::string& topic, absl::Duration timeout) {
+  absl::StatusOr<int> partitions = Partitions(topic, timeout);
+  if (!partitions.ok()) return partitions.status();
+  absl::StatusOr<std::vector<std::pair<int64_t, int64_t>>> marks =
+      Watermarks(impl_->rk.get(), topic, *partitions, timeout);
+  if (!marks.ok()) return marks.status();
+  int64_t total = 0;
+  for (const auto& [low, high] : *marks) total += std::max<int64_t>(0, high);
+  return total;
+}
+
 absl::StatusOr<int64_t> ClusterProbe::GroupLag(const std::string& group, const std::string& topic,
                                                absl::Duration timeout) {
   absl::StatusOr<int> partitions = Partitions(topic, timeout);

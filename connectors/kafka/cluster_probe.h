@@ -36,6 +36,10 @@ class ClusterProbe {
   // watermark.
   absl::StatusOr<int64_t> Records(const std::string& topic, absl::Duration timeout);
 
+  // Records ever written to `topic`: the sum over its partitions of the high
+  // watermark (retention does not lower it).
+  absl::StatusOr<int64_t> Written(const std::string& topic, absl::Duration timeout);
+
   // Records of `topic` consumer group `group` has not committed: the sum over
   // partitions of high − max(committed, low); a partition without a committed
   // offset counts from its low watermark. The committed offsets are read by a

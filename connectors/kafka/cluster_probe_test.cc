@@ -35,6 +35,9 @@ TEST(ClusterProbe, CountsRecordsAndGroupLagUntilTheGroupCommits) {
   absl::StatusOr<int64_t> records = (*probe)->Records("probed", absl::Seconds(5));
   ASSERT_TRUE(records.ok()) << records.status();
   EXPECT_EQ(*records, 5);
+  absl::StatusOr<int64_t> written = (*probe)->Written("probed", absl::Seconds(5));
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(*written, 5);
   // A group that never committed is behind by everything present.
   absl::StatusOr<int64_t> lag = (*probe)->GroupLag("readers", "probed", absl::Seconds(5));
   ASSERT_TRUE(lag.ok()) << lag.status();

@@ -13,21 +13,37 @@
 //
 //   build/tests/bench/exchange_bench                      # flood, then 0.5x paced
 //   build/tests/bench/exchange_bench --mode=rate --rate=800 --messages=8000
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/ascii.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "base/log.h"
@@ -228,7 +244,7 @@ struct Options {
   int64_t messages = 15000;
   int senders = 4;
   int recipients = 2;
-  double rate = 0;
+  std::vector<double> rates;  // paced runs, msg/s
   int64_t warmup = 1000;
   size_t window = 256;
   uint32_t subscribe_window = 1024;
@@ -239,12 +255,21 @@ struct Options {
   size_t message_bytes = 1024;
   int64_t kafka_records = 100000;
   double crypto_seconds = 1.0;
-  double idle_seconds = 2.0;
+  double idle_seconds = 5.0;
+  int64_t hop_records = 500;
+  double probe_seconds = 10;  // the broker's operator probe of Kafka (its default)
   // Kafka tuning of the broker under test (0 = the broker's defaults).
   int fetch_wait_ms = 0;
   double linger_ms = 0;
   int ingress_partitions = 0;
   int deliver_partitions = 0;
+  // Which Kafka: "mock", "real" or "both" ("" = mock, or both when a real
+  // cluster is named or started).
+  std::string kafka;
+  std::string kafka_state_dir;
+  std::string kafka_bootstrap;
+  bool start_kafka = false;
+  bool serve_broker = false;  // internal: this process is the broker
 };
 
 // Distinct sets: nobody sends to itself.
@@ -447,7 +472,12 @@ struct RunFigures {
   double deliveries_per_s = 0;   // deliveries verified by recipients per second
   double messages_per_s = 0;     // messages delivered to every recipient per second
   Percentiles e2e, accept;
-  double cpu_us_per_message = 0, cores_busy = 0;
+  // CPU per message delivered and cores busy: the broker process (with the
+  // embedded mock inside it), this process (senders and recipients), and the
+  // Kafka JVMs (real Kafka only).
+  double broker_us_per_message = 0, broker_cores = 0;
+  double clients_us_per_message = 0, clients_cores = 0;
+  double jvm_us_per_message = 0, jvm_cores = 0;
   int64_t peak_rss_kb = 0, rss_kb = 0;
   double max_schedule_lag_ms = 0;
 };
@@ -461,9 +491,9 @@ const char* Explain(const std::string& group) {
       {"sender", "bench senders: TestAlert + Seal (sign) + SendStream::Write"},
       {"send-reader", "client SendStream reader threads (results)"},
       {"sub-reader", "client Subscription reader threads (gRPC reads, queueing)"},
-      {"rdk:broker", "librdkafka client I/O threads (all producers and consumers)"},
+      {"rdk:broker", "librdkafka client I/O threads (broker: its producer and consumers)"},
       {"rdk:main", "librdkafka client main threads"},
-      {"rdk:mock", "the embedded mock Kafka cluster"},
+      {"rdk:mock", "the embedded mock Kafka cluster (inside the broker process)"},
       {"nexting_thread", "gRPC callback threads (server reactors, client); broker "
                          "Subscription loops inherit this name"},
       {"default-executo", "gRPC executor"},
@@ -473,19 +503,48 @@ const char* Explain(const std::string& group) {
   return it == kWhat.end() ? "" : it->second;
 }
 
+// What the bench watches besides itself: the broker process and, on real
+// Kafka, the cluster's JVMs.
+struct Watched {
+  int broker_pid = 0;
+  std::vector<int> jvm_pids;
+};
+
+struct CpuMark {
+  int64_t wall = 0, clients = 0, broker = 0, jvm = 0;
+  // Run-queue waits (runnable, no CPU free) of live threads.
+  int64_t clients_wait = 0, broker_wait = 0, jvm_wait = 0;
+  std::map<int, ThreadSample> client_threads, broker_threads, jvm_threads;
+};
+
+CpuMark MarkCpu(const Watched& w) {
+  CpuMark m;
+  m.client_threads = SampleThreads();
+  m.broker_threads = SampleThreads(w.broker_pid);
+  for (int pid : w.jvm_pids) m.jvm_threads.merge(SampleThreads(pid));  // thread ids are unique
+  m.clients = ProcessCpuNs();
+  m.broker = PidCpuNs(w.broker_pid);
+  m.jvm = PidsCpuNs(w.jvm_pids);
+  m.clients_wait = RunQueueWaitNs({0});
+  m.broker_wait = RunQueueWaitNs({w.broker_pid});
+  m.jvm_wait = RunQueueWaitNs(w.jvm_pids);
+  m.wall = NowNs();
+  return m;
+}
+
 RunFigures Measure(Pipeline& pipeline, Run* run, double rate, const Options& o,
-                   TopicCounter* counter, const std::vector<std::string>& recipients) {
+                   TopicCounter* counter, const std::vector<std::string>& recipients,
+                   const Watched& watched) {
   const std::map<std::string, int64_t> records0 =
       counter != nullptr ? counter->Snapshot() : std::map<std::string, int64_t>();
   const bool peak_reset = ResetPeakRss();
-  const auto threads0 = SampleThreads();
-  const int64_t cpu0 = ProcessCpuNs();
-  const int64_t wall0 = NowNs();
+  const CpuMark m0 = MarkCpu(watched);
   RunFigures f;
   f.complete = pipeline.Execute(run, rate);
-  const int64_t wall = NowNs() - wall0;
-  const int64_t cpu = ProcessCpuNs() - cpu0;
-  const auto threads1 = SampleThreads();
+  const CpuMark m1 = MarkCpu(watched);
+  const int64_t wall = m1.wall - m0.wall;
+  const int64_t clients_cpu = m1.clients - m0.clients, broker_cpu = m1.broker - m0.broker,
+                jvm_cpu = m1.jvm - m0.jvm;
   f.peak_rss_kb = StatusKb("VmHWM");
   f.rss_kb = StatusKb("VmRSS");
   pipeline.tracker().Read([&] {
@@ -498,8 +557,13 @@ RunFigures Measure(Pipeline& pipeline, Run* run, double rate, const Options& o,
     f.e2e = Summarise(run->e2e_ns);
     f.accept = Summarise(run->accept_ns);
     f.max_schedule_lag_ms = run->max_schedule_lag_ns / 1e6;
-    f.cpu_us_per_message = run->completed > 0 ? cpu / 1e3 / run->completed : 0;
-    f.cores_busy = static_cast<double>(cpu) / wall;
+    const double n = std::max<int64_t>(1, run->completed);
+    f.broker_us_per_message = broker_cpu / 1e3 / n;
+    f.clients_us_per_message = clients_cpu / 1e3 / n;
+    f.jvm_us_per_message = jvm_cpu / 1e3 / n;
+    f.broker_cores = static_cast<double>(broker_cpu) / wall;
+    f.clients_cores = static_cast<double>(clients_cpu) / wall;
+    f.jvm_cores = static_cast<double>(jvm_cpu) / wall;
     std::printf("\n== run %s: %lld messages x %d recipients from %zu senders, %s\n",
                 run->name.c_str(), static_cast<long long>(run->messages), run->recipients,
                 static_cast<size_t>(o.senders),
@@ -534,85 +598,332 @@ RunFigures Measure(Pipeline& pipeline, Run* run, double rate, const Options& o,
                   f.max_schedule_lag_ms);
     }
   });
-  std::printf("  cpu          %.0f us per message delivered (whole process: broker, clients, "
-              "Kafka mock), %.2f cores busy\n",
-              f.cpu_us_per_message, f.cores_busy);
-  std::printf("  memory       peak RSS %.1f MiB %s, RSS now %.1f MiB\n", f.peak_rss_kb / 1024.0,
-              peak_reset ? "during this run" : "since start", f.rss_kb / 1024.0);
+  std::printf("  cpu          broker process %.0f us per message delivered (%.2f cores)%s\n",
+              f.broker_us_per_message, f.broker_cores,
+              watched.jvm_pids.empty() ? ", embedded mock Kafka included" : "");
+  std::printf("               senders and recipients (this process) %.0f us (%.2f cores)\n",
+              f.clients_us_per_message, f.clients_cores);
+  if (!watched.jvm_pids.empty()) {
+    std::printf("               Kafka JVMs (%zu) %.0f us (%.2f cores)\n", watched.jvm_pids.size(),
+                f.jvm_us_per_message, f.jvm_cores);
+  }
+  {
+    // On a shared machine other processes take the cores: how long this
+    // run's threads were ready to run but waited for a CPU (live threads).
+    const double n = std::max<int64_t>(1, run->completed);
+    std::printf("  cpu waits    runnable but waiting for a core, ms per message: broker %.2f, "
+                "clients %.2f%s  (load average %s)\n",
+                (m1.broker_wait - m0.broker_wait) / 1e6 / n,
+                (m1.clients_wait - m0.clients_wait) / 1e6 / n,
+                watched.jvm_pids.empty()
+                    ? ""
+                    : absl::StrFormat(", Kafka JVMs %.2f", (m1.jvm_wait - m0.jvm_wait) / 1e6 / n)
+                          .c_str(),
+                LoadAverage().c_str());
+  }
+  std::printf("  memory       this process: peak RSS %.1f MiB %s, RSS now %.1f MiB\n",
+              f.peak_rss_kb / 1024.0, peak_reset ? "during this run" : "since start",
+              f.rss_kb / 1024.0);
   if (counter != nullptr) {
     absl::SleepFor(absl::Milliseconds(500));  // the last acknowledgements' records
     PrintKafkaWrites(records0, counter->Snapshot(), run->completed, f.seconds, recipients);
   }
-  std::vector<std::pair<std::string, int64_t>> groups = CpuByGroup(threads0, threads1);
+  std::printf("  broker process:\n");
+  PrintCpuTable(CpuByGroup(m0.broker_threads, m1.broker_threads), broker_cpu, run->completed,
+                "message", &Explain);
+  if (!watched.jvm_pids.empty()) {
+    std::printf("  Kafka JVMs (Java thread names):\n");
+    PrintCpuTable(CpuByGroup(m0.jvm_threads, m1.jvm_threads), jvm_cpu, run->completed, "message",
+                  &Explain);
+  }
+  std::vector<std::pair<std::string, int64_t>> groups =
+      CpuByGroup(m0.client_threads, m1.client_threads);
   pipeline.tracker().Read([&] {
     groups.emplace_back("sender", run->sender_cpu_ns);
     groups.emplace_back("send-reader", run->send_reader_cpu_ns);
   });
-  PrintCpuTable(groups, cpu, run->completed, "message", &Explain);
+  std::printf("  senders and recipients (this process):\n");
+  PrintCpuTable(groups, clients_cpu, run->completed, "message", &Explain);
   return f;
 }
 
-// ------------------------------------------------------------------- main
+// --------------------------------------------------------- child processes
 
-int Main(int argc, char** argv) {
-  Options o;
-  CLI::App app{"Liaison exchange benchmark: signed 1 KiB alerts through the real broker and "
-               "embedded Kafka, next to the raw signature and Kafka costs on this machine"};
-  app.add_option("--mode", o.mode, "flood | rate | both (flood, then paced at 0.5x its rate)")
-      ->check(CLI::IsMember({"flood", "rate", "both"}))
-      ->capture_default_str();
-  app.add_option("--messages", o.messages, "messages per measured run")->capture_default_str();
-  app.add_option("--senders", o.senders, "concurrent sender endpoints (1-4)")
-      ->check(CLI::Range(1, static_cast<int>(kSenders.size())))
-      ->capture_default_str();
-  app.add_option("--recipients", o.recipients, "recipients of every message (1-4)")
-      ->check(CLI::Range(1, static_cast<int>(kRecipients.size())))
-      ->capture_default_str();
-  app.add_option("--rate", o.rate, "total send rate for --mode=rate (msg/s); with --mode=both, "
-                                   "overrides 0.5x the flood rate")
-      ->capture_default_str();
-  app.add_option("--warmup", o.warmup, "messages sent and delivered before measuring")
-      ->capture_default_str();
-  app.add_option("--window", o.window, "send stream window (results outstanding per sender)")
-      ->capture_default_str();
-  app.add_option("--subscribe-window", o.subscribe_window, "unacknowledged items per recipient")
-      ->capture_default_str();
-  app.add_option("--ack-batch", o.ack_batch, "item ids per acknowledgement")->capture_default_str();
-  app.add_option("--flood-in-flight", o.flood_in_flight,
-                 "flood: messages sealed but not yet delivered everywhere")
-      ->capture_default_str();
-  app.add_option("--workers", o.workers, "broker worker threads (0 = one per core)")
-      ->capture_default_str();
-  app.add_option("--cases", o.cases, "case references per sender (spread over partitions)")
-      ->capture_default_str();
-  app.add_option("--message-bytes", o.message_bytes, "size of the signed message bytes")
-      ->capture_default_str();
-  app.add_option("--kafka-records", o.kafka_records, "records for the raw Kafka figure")
-      ->capture_default_str();
-  app.add_option("--crypto-seconds", o.crypto_seconds, "seconds per raw signature figure")
-      ->capture_default_str();
-  app.add_option("--idle-seconds", o.idle_seconds,
-                 "seconds to sample the idle broker's CPU after the warm-up (0 = skip)")
-      ->capture_default_str();
-  app.add_option("--fetch-wait-ms", o.fetch_wait_ms,
-                 "broker consumers' fetch.wait.max.ms (0 = the embedded default)");
-  app.add_option("--linger-ms", o.linger_ms, "broker producer's linger.ms (0 = the default)");
-  app.add_option("--ingress-partitions", o.ingress_partitions,
-                 "partitions of liaison.ingress and liaison.audit (0 = the default)");
-  app.add_option("--deliver-partitions", o.deliver_partitions,
-                 "partitions of each liaison.deliver.<endpoint> (0 = the default)");
-  CLI11_PARSE(app, argc, argv);
-  if (o.mode == "rate" && o.rate <= 0) {
-    std::fprintf(stderr, "--mode=rate needs --rate=R (msg/s)\n");
-    return 2;
+std::string SelfExe() {
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("exchange_bench") : p.string();
+}
+
+// A child process with its stdout on a pipe (and, when asked, its stdin).
+struct Child {
+  pid_t pid = -1;
+  int stdin_fd = -1;
+  FILE* out = nullptr;
+};
+
+// Starts `args[0]` with `args` and the environment plus `env`. The child
+// gets SIGTERM when this process ends (PR_SET_PDEATHSIG): no bench process
+// outlives the bench.
+absl::StatusOr<Child> Spawn(const std::vector<std::string>& args,
+                            const std::vector<std::pair<std::string, std::string>>& env,
+                            bool pipe_stdin, bool pipe_stdout) {
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> argv, envp;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const std::string& e : env_strings) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  int in[2] = {-1, -1}, out[2] = {-1, -1};
+  if ((pipe_stdin && pipe2(in, O_CLOEXEC) != 0) || (pipe_stdout && pipe2(out, O_CLOEXEC) != 0)) {
+    return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
   }
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(127);
+    if (pipe_stdin) dup2(in[0], 0);
+    if (pipe_stdout) dup2(out[1], 1);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  Child c;
+  c.pid = pid;
+  if (pipe_stdin) {
+    close(in[0]);
+    c.stdin_fd = in[1];
+  }
+  if (pipe_stdout) {
+    close(out[1]);
+    c.out = fdopen(out[0], "r");
+  }
+  return c;
+}
+
+// Closes the child's stdin (the broker child's signal to stop), reads and
+// echoes what is left of its stdout, and waits for it. Its exit status.
+int Finish(Child& c, std::vector<std::string>* lines = nullptr) {
+  if (c.stdin_fd >= 0) close(c.stdin_fd);
+  c.stdin_fd = -1;
+  if (c.out != nullptr) {
+    char* line = nullptr;
+    size_t cap = 0;
+    while (getline(&line, &cap, c.out) > 0) {
+      std::fputs(line, stdout);
+      if (lines != nullptr) lines->emplace_back(line);
+    }
+    std::free(line);
+    std::fclose(c.out);
+    c.out = nullptr;
+  }
+  int status = 0;
+  if (c.pid > 0 && waitpid(c.pid, &status, 0) < 0) return -1;
+  c.pid = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// The pids of a deploy/kafka/cluster.sh cluster's nodes (its pid files).
+std::vector<int> KafkaJvmPids(const std::string& state) {
+  std::vector<int> out;
+  for (int n = 1; n <= 3; ++n) {
+    std::ifstream in(absl::StrCat(state, "/node-", n, "/kafka.pid"));
+    int pid = 0;
+    if (in >> pid && pid > 0) out.push_back(pid);
+  }
+  return out;
+}
+
+// The options as flags, for a child bench process.
+std::vector<std::string> AsFlags(const Options& o) {
+  std::vector<std::string> f = {
+      "--mode=" + o.mode,
+      absl::StrCat("--messages=", o.messages),
+      absl::StrCat("--senders=", o.senders),
+      absl::StrCat("--recipients=", o.recipients),
+      absl::StrCat("--warmup=", o.warmup),
+      absl::StrCat("--window=", o.window),
+      absl::StrCat("--subscribe-window=", o.subscribe_window),
+      absl::StrCat("--ack-batch=", o.ack_batch),
+      absl::StrCat("--flood-in-flight=", o.flood_in_flight),
+      absl::StrCat("--workers=", o.workers),
+      absl::StrCat("--cases=", o.cases),
+      absl::StrCat("--message-bytes=", o.message_bytes),
+      absl::StrCat("--kafka-records=", o.kafka_records),
+      absl::StrCat("--crypto-seconds=", o.crypto_seconds),
+      absl::StrCat("--idle-seconds=", o.idle_seconds),
+      absl::StrCat("--hop-records=", o.hop_records),
+      absl::StrCat("--probe-seconds=", o.probe_seconds),
+      absl::StrCat("--fetch-wait-ms=", o.fetch_wait_ms),
+      absl::StrCat("--linger-ms=", o.linger_ms),
+      absl::StrCat("--ingress-partitions=", o.ingress_partitions),
+      absl::StrCat("--deliver-partitions=", o.deliver_partitions),
+  };
+  for (double r : o.rates) f.push_back(absl::StrCat("--rate=", r));
+  if (!o.kafka_bootstrap.empty()) f.push_back("--kafka-bootstrap=" + o.kafka_bootstrap);
+  return f;
+}
+
+// ------------------------------------------------------------ broker child
+
+// `--serve-broker` (internal): the broker under test in a process of its
+// own. Prints "BROKER target=... prefix=... bootstrap=..." when ready, runs
+// until its stdin closes, then stops the broker.
+int ServeBroker(const Options& o) {
   if (std::getenv("LIAISON_LOG_LEVEL") == nullptr) log::SetMinLevel(log::Level::kWarning);
-  NameThisThread("bench-main");
+  testing::TestBrokerOptions broker_options;
+  broker_options.registry_path = testing::RegistryWithHighBulkCaps();
+  broker_options.worker_threads = o.workers;
+  broker_options.produce_timeout_ms = 30000;
+  broker_options.fetch_wait_max_ms = o.fetch_wait_ms;
+  broker_options.producer_linger_ms = o.linger_ms;
+  broker_options.ingress_partitions = o.ingress_partitions;
+  broker_options.deliver_partitions = o.deliver_partitions;
+  // The bench's figures are about the exchange: no operator surface.
+  broker_options.operator_probe_interval = absl::Seconds(o.probe_seconds);
+  broker_options.admin_listen_address = "";
+  broker_options.http_listen_address = "";
+  NameThisThread("broker");  // the broker's own threads inherit the name
+  absl::StatusOr<std::unique_ptr<testing::TestBroker>> broker =
+      testing::TestBroker::Start(broker_options);
+  NameThisThread("broker-main");
+  if (!broker.ok()) {
+    std::fprintf(stderr, "broker: %s\n", broker.status().ToString().c_str());
+    return 1;
+  }
+  std::string prefix = (*broker)->topics().Ingress();
+  prefix.resize(prefix.size() - std::strlen(".ingress"));
+  std::printf("BROKER target=%s prefix=%s bootstrap=%s\n", (*broker)->target().c_str(),
+              prefix.c_str(), (*broker)->node().bootstrap_servers().c_str());
+  std::fflush(stdout);
+  char buf[256];
+  while (read(0, buf, sizeof buf) > 0) {
+  }
+  const int64_t stop0 = NowNs();
+  broker->reset();
+  std::printf("(broker process: shut down in %.1f s)\n", (NowNs() - stop0) / 1e9);
+  return 0;
+}
+
+struct BrokerChild {
+  Child child;
+  std::string target, prefix, bootstrap;
+};
+
+absl::StatusOr<BrokerChild> StartBrokerChild(const Options& o, const std::string& real_state) {
+  std::vector<std::string> args = {SelfExe(), "--serve-broker"};
+  for (std::string& f : AsFlags(o)) args.push_back(std::move(f));
+  std::vector<std::pair<std::string, std::string>> env = {
+      {"LIAISON_TEST_PKI_ROOT",
+       std::filesystem::path(testing::SharedDevPki().dir).parent_path().string()}};
+  if (!real_state.empty()) {
+    env.emplace_back("LIAISON_TEST_KAFKA_STATE", real_state);
+    if (!o.kafka_bootstrap.empty()) env.emplace_back("LIAISON_TEST_KAFKA_BOOTSTRAP", o.kafka_bootstrap);
+  }
+  absl::StatusOr<Child> c = Spawn(args, env, /*pipe_stdin=*/true, /*pipe_stdout=*/true);
+  if (!c.ok()) return c.status();
+  BrokerChild b;
+  b.child = *c;
+  char* line = nullptr;
+  size_t cap = 0;
+  while (getline(&line, &cap, b.child.out) > 0) {
+    std::string s(line);
+    if (s.rfind("BROKER ", 0) != 0) {
+      std::fputs(line, stdout);
+      continue;
+    }
+    for (absl::string_view kv : absl::StrSplit(absl::StripAsciiWhitespace(s), ' ')) {
+      std::pair<std::string, std::string> p = absl::StrSplit(kv, absl::MaxSplits('=', 1));
+      if (p.first == "target") b.target = p.second;
+      if (p.first == "prefix") b.prefix = p.second;
+      if (p.first == "bootstrap") b.bootstrap = p.second;
+    }
+    break;
+  }
+  std::free(line);
+  if (b.target.empty()) {
+    const int status = Finish(b.child);
+    return absl::UnavailableError(
+        absl::StrCat("the broker process did not start (exit status ", status, ", see above)"));
+  }
+  return b;
+}
+
+absl::StatusOr<std::vector<std::unique_ptr<endpoint::Subscription>>> SubscribeAll(
+    const std::string& target, const std::vector<std::string>& endpoints,
+    std::vector<std::unique_ptr<endpoint::Client>>& clients, uint32_t window) {
+  std::vector<std::future<absl::StatusOr<std::unique_ptr<endpoint::Subscription>>>> futures;
+  const size_t first = clients.size();
+  for (const std::string& e : endpoints) {
+    absl::StatusOr<endpoint::ClientOptions> options =
+        endpoint::ClientOptions::FromPkiDir(testing::SharedDevPki().dir, e, target);
+    if (!options.ok()) return options.status();
+    absl::StatusOr<std::unique_ptr<endpoint::Client>> c =
+        endpoint::Client::Create(std::move(*options));
+    if (!c.ok()) return c.status();
+    clients.push_back(std::move(*c));
+  }
+  for (size_t i = 0; i < endpoints.size(); ++i) {
+    endpoint::Client* c = clients[first + i].get();
+    futures.push_back(std::async(std::launch::async, [c, window] {
+      return c->Subscribe(window, absl::Seconds(120));
+    }));
+  }
+  std::vector<std::unique_ptr<endpoint::Subscription>> out;
+  for (auto& f : futures) {
+    absl::StatusOr<std::unique_ptr<endpoint::Subscription>> s = f.get();
+    if (!s.ok()) return s.status();
+    out.push_back(std::move(*s));
+  }
+  return out;
+}
+
+// ------------------------------------------------------------- one Kafka
+
+// Waits until the broker's Kafka writes stop (no topic grows for 1 s; at most
+// 30 s).
+void Settle(TopicCounter* counter) {
+  if (counter == nullptr) {
+    absl::SleepFor(absl::Seconds(1));
+    return;
+  }
+  const int64_t settle0 = NowNs();
+  std::map<std::string, int64_t> last = counter->Snapshot();
+  const double snapshot_s = (NowNs() - settle0) / 1e9;
+  int quiet = 0;
+  std::string moving;
+  while (quiet < 4 && NowNs() - settle0 < 30'000'000'000) {
+    absl::SleepFor(absl::Milliseconds(250));
+    std::map<std::string, int64_t> now = counter->Snapshot();
+    quiet = now == last ? quiet + 1 : 0;
+    moving.clear();
+    for (const auto& [topic, n] : now) {
+      if (last[topic] != n) absl::StrAppend(&moving, " ", topic, " +", n - last[topic]);
+    }
+    last = std::move(now);
+  }
+  if (quiet >= 4) {
+    std::printf("\n(broker's Kafka writes quiet after %.1f s)\n", (NowNs() - settle0) / 1e9);
+  } else {
+    std::printf("\n(broker's Kafka writes not quiet after %.1f s; one count of every topic takes "
+                "%.1f s; still growing:%s)\n",
+                (NowNs() - settle0) / 1e9, snapshot_s, moving.empty() ? " -" : moving.c_str());
+  }
+}
+
+// Everything on one Kafka: raw costs, then the pipeline against a broker
+// process. `real_state`: the cluster.sh state folder, or "" for the mock.
+int RunOnOneKafka(const Options& o, const std::string& real_state) {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const int R = o.recipients;
-  std::printf("exchange_bench: %u cores, load average %s (1/5/15 min)\n", cores,
-              LoadAverage().c_str());
+  const char* kafka_name = real_state.empty() ? "mock" : "real";
+  std::printf("exchange_bench: %u cores, load average %s (1/5/15 min), Kafka: %s\n", cores,
+              LoadAverage().c_str(),
+              real_state.empty() ? "embedded mock (in the broker process)"
+                                 : ("real, cluster of " + real_state).c_str());
 
   // ---- raw costs, same process, before the pipeline
   const testing::DevPki& pki = testing::SharedDevPki();
@@ -663,57 +974,99 @@ int Main(int argc, char** argv) {
               "and the sender's\n    signature): %u / (%d x %.1f + %d x %.1f us) = %.0f msg/s\n",
               cores, 2 + R, ts, 1 + 2 * R, tv, ceiling_full);
 
-  ResetPeakRss();
-  absl::StatusOr<KafkaCost> kafka_cost = MeasureKafka(o.kafka_records, 5000);
-  if (!kafka_cost.ok()) {
-    std::fprintf(stderr, "raw kafka: %s\n", kafka_cost.status().ToString().c_str());
-    return 1;
+  std::optional<KafkaCost> kafka_cost;
+  if (o.kafka_records > 0) {
+    ResetPeakRss();
+    absl::StatusOr<KafkaCost> k = MeasureKafka(o.kafka_records, 5000);
+    if (!k.ok()) {
+      std::fprintf(stderr, "raw kafka: %s\n", k.status().ToString().c_str());
+      return 1;
+    }
+    kafka_cost = *k;
+    std::printf("\n== raw Kafka (connectors/kafka Producer -> Consumer, fresh embedded cluster: 3 "
+                "brokers, 6 partitions,\n   1 KiB records, acks=all, at most 5000 records ahead "
+                "of the consumer)\n");
+    std::printf("  %lld records: produced %.0f /s, produce -> consume %.0f /s, latency %s%s\n",
+                static_cast<long long>(k->records), k->produce_per_s, k->e2e_per_s,
+                Format(k->latency).c_str(),
+                k->lost ? absl::StrFormat(", %lld LOST", k->lost).c_str() : "");
   }
-  std::printf("\n== raw Kafka (connectors/kafka Producer -> Consumer, fresh embedded cluster: 3 "
-              "brokers, 6 partitions,\n   1 KiB records, acks=all, at most 5000 records ahead of "
-              "the consumer)\n");
-  std::printf("  %lld records: produced %.0f /s, produce -> consume %.0f /s, latency %s%s\n",
-              static_cast<long long>(kafka_cost->records), kafka_cost->produce_per_s,
-              kafka_cost->e2e_per_s, Format(kafka_cost->latency).c_str(),
-              kafka_cost->lost ? absl::StrFormat(", %lld LOST", kafka_cost->lost).c_str() : "");
-  std::printf("  peak RSS %.1f MiB\n", StatusKb("VmHWM") / 1024.0);
 
-  // ---- the pipeline
-  std::printf("\n== pipeline: starting the broker (worker threads: %s) and %d recipients\n",
+  // ---- one Kafka hop at a gentle rate, on the Kafka the pipeline uses: its
+  // latency floor (the exchange makes three such hops in a row)
+  std::optional<KafkaHop> hop;
+  if (o.hop_records > 0) {
+    kafka::ClientConfig config;
+    config.fetch_wait_max_ms = o.fetch_wait_ms > 0 ? o.fetch_wait_ms : (real_state.empty() ? 5 : 0);
+    if (!real_state.empty()) {
+      absl::StatusOr<kafka::ClientConfig> c = testing::RealKafkaClient(real_state);
+      if (!c.ok()) {
+        std::fprintf(stderr, "real kafka: %s\n", c.status().ToString().c_str());
+        return 1;
+      }
+      config = *c;
+      if (o.fetch_wait_ms > 0) config.fetch_wait_max_ms = o.fetch_wait_ms;
+    }
+    const double linger = o.linger_ms > 0 ? o.linger_ms : 2;
+    absl::StatusOr<KafkaHop> h = MeasureKafkaHop(
+        config, !real_state.empty(), absl::StrCat("liaison.bench-hop-", getpid()), 100,
+        o.hop_records, linger);
+    if (!h.ok()) {
+      std::fprintf(stderr, "kafka hop: %s\n", h.status().ToString().c_str());
+      return 1;
+    }
+    hop = *h;
+    std::printf("\n== one Kafka hop on %s Kafka (%lld records of 1 KiB at 100/s, 6 partitions, "
+                "acks=all, linger %.1f ms, fetch.wait.max.ms %s)\n",
+                kafka_name, static_cast<long long>(o.hop_records), linger,
+                config.fetch_wait_max_ms > 0 ? std::to_string(config.fetch_wait_max_ms).c_str()
+                                             : "500 (librdkafka default)");
+    std::printf("  produce -> acknowledged  %s\n  produce -> consumed      %s%s\n",
+                Format(h->acked).c_str(), Format(h->consumed).c_str(),
+                h->failed > 0 ? absl::StrFormat("\n  %lld records failed or not read",
+                                                static_cast<long long>(h->failed)).c_str()
+                              : "");
+  }
+
+  // ---- the pipeline: the broker in a process of its own
+  std::printf("\n== pipeline: starting the broker process (worker threads: %s) and %d "
+              "recipients\n",
               o.workers == 0 ? "one per core" : std::to_string(o.workers).c_str(), R);
-  testing::TestBrokerOptions broker_options;
-  broker_options.registry_path = testing::RegistryWithHighBulkCaps();
-  broker_options.worker_threads = o.workers;
-  broker_options.produce_timeout_ms = 30000;
-  broker_options.fetch_wait_max_ms = o.fetch_wait_ms;
-  broker_options.producer_linger_ms = o.linger_ms;
-  broker_options.ingress_partitions = o.ingress_partitions;
-  broker_options.deliver_partitions = o.deliver_partitions;
-  NameThisThread("broker");  // the broker's own threads inherit the name
   const int64_t start0 = NowNs();
-  absl::StatusOr<std::unique_ptr<testing::TestBroker>> broker =
-      testing::TestBroker::Start(broker_options);
-  NameThisThread("bench-main");
+  absl::StatusOr<BrokerChild> broker = StartBrokerChild(o, real_state);
   if (!broker.ok()) {
     std::fprintf(stderr, "broker: %s\n", broker.status().ToString().c_str());
     return 1;
   }
+  Watched watched;
+  watched.broker_pid = broker->child.pid;
+  if (!real_state.empty()) watched.jvm_pids = KafkaJvmPids(real_state);
   std::vector<std::unique_ptr<endpoint::Client>> subscriber_clients;
   NameThisThread("sub-reader");  // the subscriptions' reader threads
   absl::StatusOr<std::vector<std::unique_ptr<endpoint::Subscription>>> subscriptions =
-      testing::SubscribeAll(**broker, to, subscriber_clients, o.subscribe_window);
+      SubscribeAll(broker->target, to, subscriber_clients, o.subscribe_window);
   NameThisThread("bench-main");
   if (!subscriptions.ok()) {
     std::fprintf(stderr, "subscribe: %s\n", subscriptions.status().ToString().c_str());
+    Finish(broker->child);
     return 1;
   }
   std::vector<std::unique_ptr<endpoint::Client>> sender_clients;
   for (int s = 0; s < o.senders; ++s) {
-    absl::StatusOr<std::unique_ptr<endpoint::Client>> c = (*broker)->Client(kSenders[s]);
+    absl::StatusOr<endpoint::ClientOptions> options =
+        endpoint::ClientOptions::FromPkiDir(pki.dir, kSenders[s], broker->target);
+    if (!options.ok()) return 1;
+    absl::StatusOr<std::unique_ptr<endpoint::Client>> c =
+        endpoint::Client::Create(std::move(*options));
     if (!c.ok()) return 1;
     sender_clients.push_back(std::move(*c));
   }
-  std::printf("  ready in %.1f s: senders", (NowNs() - start0) / 1e9);
+  std::printf("  ready in %.1f s (broker pid %d", (NowNs() - start0) / 1e9, broker->child.pid);
+  if (!watched.jvm_pids.empty()) {
+    std::printf(", Kafka JVM pids");
+    for (int pid : watched.jvm_pids) std::printf(" %d", pid);
+  }
+  std::printf("): senders");
   for (int s = 0; s < o.senders; ++s) std::printf(" %s", kSenders[s].c_str());
   std::printf(" -> recipients");
   for (const std::string& r : to) std::printf(" %s", r.c_str());
@@ -723,15 +1076,22 @@ int Main(int argc, char** argv) {
   std::unique_ptr<TopicCounter> counter;
   const int64_t counter0 = NowNs();
   {
-    broker::Topics topics;
+    broker::Topics topics(broker->prefix);
     std::vector<std::string> names = {topics.Ingress(),     topics.Audit(),
                                       topics.AcceptedIds(), topics.AckedItems(),
                                       topics.DeliveryIndex(), topics.Sources(),
                                       topics.Consents(),    topics.Holds()};
     for (int s = 0; s < o.senders; ++s) names.push_back(topics.Deliver(kSenders[s]));
     for (const std::string& r : to) names.push_back(topics.Deliver(r));
-    absl::StatusOr<std::unique_ptr<TopicCounter>> c =
-        TopicCounter::Create((*broker)->kafka(), names);
+    kafka::ClientConfig config;
+    if (real_state.empty()) {
+      config.bootstrap_servers = broker->bootstrap;
+    } else {
+      absl::StatusOr<kafka::ClientConfig> c = testing::RealKafkaClient(real_state);
+      if (c.ok()) config = *c;
+      config.bootstrap_servers = broker->bootstrap;
+    }
+    absl::StatusOr<std::unique_ptr<TopicCounter>> c = TopicCounter::Create(config, names);
     if (c.ok()) {
       counter = std::move(*c);
     } else {
@@ -746,46 +1106,59 @@ int Main(int argc, char** argv) {
   if (o.warmup > 0 && !pipeline->Execute(&warm, 0)) {
     std::fprintf(stderr, "warm-up stalled: %lld of %lld delivered\n",
                  static_cast<long long>(warm.completed), static_cast<long long>(warm.messages));
+    pipeline.reset();
+    Finish(broker->child);
     return 1;
   }
-
   std::printf("  warm-up: %lld messages in %.1f s\n", static_cast<long long>(o.warmup),
               (NowNs() - warm0) / 1e9);
-  double idle_cores = 0;
+
+  double idle_broker = 0, idle_clients = 0, idle_jvm = 0;
   if (o.idle_seconds > 0) {
-    // What the running pipeline costs with no traffic at all.
-    const auto threads0 = SampleThreads();
-    const int64_t cpu0 = ProcessCpuNs(), wall0 = NowNs();
+    // What the running pipeline costs with no traffic at all: the broker with
+    // its open streams, the idle clients, the Kafka JVMs. The warm-up's last
+    // acknowledgements turn into receipts first.
+    Settle(counter.get());
+    const CpuMark m0 = MarkCpu(watched);
     absl::SleepFor(absl::Seconds(o.idle_seconds));
-    const int64_t cpu = ProcessCpuNs() - cpu0;
-    idle_cores = static_cast<double>(cpu) / (NowNs() - wall0);
-    std::printf("\n== idle (no traffic, %.0f s): %.2f cores busy\n", o.idle_seconds, idle_cores);
-    PrintCpuTable(CpuByGroup(threads0, SampleThreads()), cpu, 0, "", &Explain);
+    const CpuMark m1 = MarkCpu(watched);
+    const double wall = m1.wall - m0.wall;
+    idle_broker = (m1.broker - m0.broker) / wall;
+    idle_clients = (m1.clients - m0.clients) / wall;
+    idle_jvm = (m1.jvm - m0.jvm) / wall;
+    std::printf("\n== idle (no traffic, %.0f s): broker process %.3f cores, senders and "
+                "recipients %.3f cores",
+                o.idle_seconds, idle_broker, idle_clients);
+    if (!watched.jvm_pids.empty()) std::printf(", Kafka JVMs %.3f cores", idle_jvm);
+    std::printf("\n  broker process:\n");
+    PrintCpuTable(CpuByGroup(m0.broker_threads, m1.broker_threads), m1.broker - m0.broker, 0, "",
+                  &Explain);
+    if (!watched.jvm_pids.empty()) {
+      std::printf("  Kafka JVMs (Java thread names):\n");
+      PrintCpuTable(CpuByGroup(m0.jvm_threads, m1.jvm_threads), m1.jvm - m0.jvm, 0, "", &Explain);
+    }
   }
 
-  std::optional<RunFigures> flood, paced;
-  double paced_rate = o.rate;
-  Run flood_run{.name = "flood", .messages = o.messages, .recipients = R};
-  if (o.mode != "rate") flood = Measure(*pipeline, &flood_run, 0, o, counter.get(), to);
-  if (o.mode == "both" && paced_rate <= 0) paced_rate = 0.5 * flood->messages_per_s;
-  if (flood && o.mode != "flood" && counter != nullptr) {
-    // The flood's last acknowledgements still turn into receipts (ingress
-    // control record, audit, receipt record) after its last delivery: let
-    // the broker's writes stop before the paced run starts, so it measures
-    // its own messages only.
-    const int64_t settle0 = NowNs();
-    std::map<std::string, int64_t> last = counter->Snapshot();
-    int quiet = 0;
-    while (quiet < 4 && NowNs() - settle0 < 30'000'000'000) {
-      absl::SleepFor(absl::Milliseconds(250));
-      std::map<std::string, int64_t> now = counter->Snapshot();
-      quiet = now == last ? quiet + 1 : 0;
-      last = std::move(now);
-    }
-    std::printf("\n(broker's Kafka writes quiet after %.1f s)\n", (NowNs() - settle0) / 1e9);
+  std::optional<RunFigures> flood;
+  std::vector<std::pair<double, RunFigures>> paced;
+  std::vector<std::unique_ptr<Run>> runs;
+  if (o.mode != "rate") {
+    runs.push_back(std::make_unique<Run>(Run{.name = "flood", .messages = o.messages, .recipients = R}));
+    flood = Measure(*pipeline, runs.back().get(), 0, o, counter.get(), to, watched);
   }
-  Run paced_run{.name = "paced", .messages = o.messages, .recipients = R};
-  if (o.mode != "flood") paced = Measure(*pipeline, &paced_run, paced_rate, o, counter.get(), to);
+  std::vector<double> rates = o.rates;
+  if (o.mode == "both" && rates.empty() && flood) rates.push_back(0.5 * flood->messages_per_s);
+  if (o.mode == "flood") rates.clear();
+  for (double rate : rates) {
+    // The last run's last acknowledgements still turn into receipts
+    // (ingress control record, audit, receipt record) after its last
+    // delivery: let the broker's writes stop first, so each paced run
+    // measures its own messages only.
+    if (flood || !paced.empty()) Settle(counter.get());
+    runs.push_back(std::make_unique<Run>(
+        Run{.name = absl::StrFormat("paced %.0f/s", rate), .messages = o.messages, .recipients = R}));
+    paced.emplace_back(rate, Measure(*pipeline, runs.back().get(), rate, o, counter.get(), to, watched));
+  }
   const int64_t verify_failures = pipeline->verify_failures();
   const int64_t other_items = pipeline->other_items();
   const size_t item_bytes = pipeline->delivery_item_bytes();
@@ -794,8 +1167,9 @@ int Main(int argc, char** argv) {
   pipeline.reset();
   counter.reset();
   subscriber_clients.clear();
-  broker->reset();
-  std::printf("\n(shut down in %.1f s)\n", (NowNs() - stop0) / 1e9);
+  const int broker_status = Finish(broker->child);
+  std::printf("\n(shut down in %.1f s; broker process exit status %d)\n", (NowNs() - stop0) / 1e9,
+              broker_status);
   if (verify_failures > 0 || other_items > 0 || redeliveries > 0 || stray_results > 0) {
     std::printf("\nWARNING: %lld items failed verification, %lld notices/receipts received, "
                 "%lld redeliveries, %lld stray send results\n",
@@ -805,31 +1179,45 @@ int Main(int argc, char** argv) {
 
   // ---- summary
   std::printf("\n== summary (delivery item as received: %zu bytes)\n", item_bytes);
-  std::printf("RESULT cores=%u load_avg=\"%s\" senders=%d recipients=%d messages=%lld "
+  std::printf("RESULT kafka=%s cores=%u load_avg=\"%s\" senders=%d recipients=%d messages=%lld "
               "message_bytes=%zu envelope_bytes=%zu\n",
-              cores, LoadAverage().c_str(), o.senders, R, static_cast<long long>(o.messages),
-              bytes.size(), sample_envelope->ByteSizeLong());
+              kafka_name, cores, LoadAverage().c_str(), o.senders, R,
+              static_cast<long long>(o.messages), bytes.size(), sample_envelope->ByteSizeLong());
   std::printf("RESULT sign_us=%.1f verify_us=%.1f sign_per_s=%.0f verify_per_s=%.0f "
               "verify_per_s_all_cores=%.0f\n",
               ts, tv, 1e6 / ts, 1e6 / tv, crypto.verify_all_cores_per_s);
   std::printf("RESULT ceiling_four_ops_per_s=%.0f ceiling_msg_per_s=%.0f "
               "ceiling_with_receipts_msg_per_s=%.0f\n",
               ceiling_four, ceiling_message, ceiling_full);
-  std::printf("RESULT idle_cores_busy=%.2f\n", idle_cores);
-  std::printf("RESULT kafka_produce_per_s=%.0f kafka_e2e_per_s=%.0f kafka_p50_ms=%.2f "
-              "kafka_p99_ms=%.2f\n",
-              kafka_cost->produce_per_s, kafka_cost->e2e_per_s, kafka_cost->latency.p50_ms,
-              kafka_cost->latency.p99_ms);
+  if (o.idle_seconds > 0) {
+    std::printf("RESULT idle_broker_cores=%.3f idle_clients_cores=%.3f idle_kafka_jvm_cores=%.3f "
+                "target_idle_broker_cores=0.05 idle_met=%s\n",
+                idle_broker, idle_clients, idle_jvm, idle_broker <= 0.05 ? "yes" : "no");
+  }
+  if (kafka_cost) {
+    std::printf("RESULT kafka_produce_per_s=%.0f kafka_e2e_per_s=%.0f kafka_p50_ms=%.2f "
+                "kafka_p99_ms=%.2f\n",
+                kafka_cost->produce_per_s, kafka_cost->e2e_per_s, kafka_cost->latency.p50_ms,
+                kafka_cost->latency.p99_ms);
+  }
+  if (hop) {
+    std::printf("RESULT hop_acked_p50_ms=%.2f hop_acked_p99_ms=%.2f hop_consumed_p50_ms=%.2f "
+                "hop_consumed_p99_ms=%.2f\n",
+                hop->acked.p50_ms, hop->acked.p99_ms, hop->consumed.p50_ms, hop->consumed.p99_ms);
+  }
   auto result = [&](const char* name, const RunFigures& f, double rate) {
     std::printf("RESULT run=%s rate=%.0f complete=%d accepted_msg_per_s=%.0f "
                 "delivered_msg_per_s=%.0f deliveries_per_s=%.0f p50_ms=%.2f p99_ms=%.2f "
-                "max_ms=%.2f cpu_us_per_msg=%.0f cores_busy=%.2f peak_rss_mib=%.1f\n",
+                "max_ms=%.2f broker_us_per_msg=%.0f broker_cores=%.2f clients_us_per_msg=%.0f "
+                "clients_cores=%.2f kafka_jvm_us_per_msg=%.0f kafka_jvm_cores=%.2f "
+                "peak_rss_mib=%.1f\n",
                 name, rate, f.complete ? 1 : 0, f.accepted_per_s, f.messages_per_s,
                 f.deliveries_per_s, f.e2e.p50_ms, f.e2e.p99_ms, f.e2e.max_ms,
-                f.cpu_us_per_message, f.cores_busy, f.peak_rss_kb / 1024.0);
+                f.broker_us_per_message, f.broker_cores, f.clients_us_per_message,
+                f.clients_cores, f.jvm_us_per_message, f.jvm_cores, f.peak_rss_kb / 1024.0);
   };
   if (flood) result("flood", *flood, 0);
-  if (paced) result("paced", *paced, paced_rate);
+  for (const auto& [rate, f] : paced) result("paced", f, rate);
   if (flood) {
     const double ratio = flood->messages_per_s / ceiling_message;
     const double ratio_full = flood->messages_per_s / ceiling_full;
@@ -837,13 +1225,288 @@ int Main(int argc, char** argv) {
                 "target_ratio=0.50 ratio_met=%s\n",
                 ratio, ratio_full, ratio >= 0.5 ? "yes" : "no");
   }
-  if (paced) {
-    std::printf("RESULT paced_p99_ms=%.2f target_p99_ms=25 p99_met=%s%s\n", paced->e2e.p99_ms,
-                paced->e2e.p99_ms < 25 ? "yes" : "no",
-                o.mode == "both" && o.rate <= 0 ? " (at half the flood rate)" : "");
+  for (const auto& [rate, f] : paced) {
+    std::printf("RESULT paced_rate=%.0f paced_p99_ms=%.2f target_p99_ms=25 p99_met=%s\n", rate,
+                f.e2e.p99_ms, f.e2e.p99_ms < 25 ? "yes" : "no");
   }
-  const bool complete = (!flood || flood->complete) && (!paced || paced->complete);
+  bool complete = !flood || flood->complete;
+  for (const auto& [rate, f] : paced) complete = complete && f.complete;
   return complete && verify_failures == 0 ? 0 : 1;
+}
+
+// ------------------------------------------------------ mock next to real
+
+// "RESULT a=1 b=\"x y\"" -> {a: 1, b: x y}.
+std::map<std::string, std::string> ParseResult(const std::string& line) {
+  std::map<std::string, std::string> out;
+  size_t i = line.find(' ');
+  while (i != std::string::npos && i < line.size()) {
+    while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
+    const size_t eq = line.find('=', i);
+    if (eq == std::string::npos) break;
+    std::string key = line.substr(i, eq - i), value;
+    size_t j = eq + 1;
+    if (j < line.size() && line[j] == '"') {
+      const size_t end = line.find('"', j + 1);
+      value = line.substr(j + 1, end == std::string::npos ? std::string::npos : end - j - 1);
+      j = end == std::string::npos ? line.size() : end + 1;
+    } else {
+      size_t end = j;
+      while (end < line.size() && !std::isspace(static_cast<unsigned char>(line[end]))) ++end;
+      value = line.substr(j, end - j);
+      j = end;
+    }
+    out[key] = value;
+    i = j;
+  }
+  return out;
+}
+
+// One child bench per Kafka, one after the other; every figure by section
+// ("" for the general ones, "flood", "paced 100", ...).
+using Figures = std::map<std::string, std::map<std::string, std::string>>;
+
+Figures Collect(const std::vector<std::string>& lines) {
+  Figures f;
+  for (const std::string& line : lines) {
+    if (line.rfind("RESULT ", 0) != 0) continue;
+    std::map<std::string, std::string> kv = ParseResult(line);
+    std::string section;
+    if (kv.count("run")) section = kv["run"] == "flood" ? "flood" : "paced " + kv["rate"];
+    for (auto& [k, v] : kv) f[section][k] = v;
+  }
+  return f;
+}
+
+void PrintComparison(const std::vector<std::pair<std::string, Figures>>& all,
+                     const std::vector<double>& rates) {
+  std::printf("\n== mock next to real Kafka (each column: its own run; broker in its own process)\n");
+  std::printf("  %-44s", "");
+  for (const auto& [name, f] : all) std::printf(" %20s", name.c_str());
+  std::printf("\n");
+  auto row = [&](const std::string& label, const std::string& section,
+                 std::vector<std::string> keys, const char* sep = " / ") {
+    std::printf("  %-44s", label.c_str());
+    for (const auto& [name, f] : all) {
+      std::string cell;
+      auto it = f.find(section);
+      for (size_t k = 0; k < keys.size(); ++k) {
+        std::string v = "-";
+        if (it != f.end()) {
+          if (auto kv = it->second.find(keys[k]); kv != it->second.end()) v = kv->second;
+        }
+        cell += (k ? sep : "") + v;
+      }
+      std::printf(" %20s", cell.c_str());
+    }
+    std::printf("\n");
+  };
+  row("load average at the end (1/5/15 min)", "", {"load_avg"});
+  row("one Kafka hop p50 / p99 ms: acknowledged", "", {"hop_acked_p50_ms", "hop_acked_p99_ms"});
+  row("one Kafka hop p50 / p99 ms: consumed", "", {"hop_consumed_p50_ms", "hop_consumed_p99_ms"});
+  row("flood delivered msg/s", "flood", {"delivered_msg_per_s"});
+  row("flood p50 / p99 ms", "flood", {"p50_ms", "p99_ms"});
+  row("flood cpu us/msg: broker / clients", "flood", {"broker_us_per_msg", "clients_us_per_msg"});
+  row("flood cpu us/msg: Kafka JVMs", "flood", {"kafka_jvm_us_per_msg"});
+  std::set<std::string> sections;
+  for (const auto& [name, f] : all) {
+    for (const auto& [section, kv] : f) {
+      if (section.rfind("paced ", 0) == 0) sections.insert(section);
+    }
+  }
+  for (const std::string& s : sections) {
+    row(s + " msg/s: p50 / p99 ms", s, {"p50_ms", "p99_ms"});
+    row(s + " msg/s: complete", s, {"complete"});
+    row(s + " msg/s: cores broker / clients", s, {"broker_cores", "clients_cores"});
+    row(s + " msg/s: cores Kafka JVMs", s, {"kafka_jvm_cores"});
+  }
+  row("idle cores: broker process", "", {"idle_broker_cores"});
+  row("idle cores: senders and recipients", "", {"idle_clients_cores"});
+  row("idle cores: Kafka JVMs", "", {"idle_kafka_jvm_cores"});
+  (void)rates;
+}
+
+// ------------------------------------------------------------------- main
+
+int Main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"Liaison exchange benchmark: signed 1 KiB alerts through the real broker (in a "
+               "process of its own) and Kafka (the embedded mock or a real cluster), next to the "
+               "raw signature and Kafka costs on this machine"};
+  app.add_option("--mode", o.mode,
+                 "flood | rate (paced at each --rate) | both (flood, then paced at each --rate, "
+                 "or at 0.5x the flood rate without one)")
+      ->check(CLI::IsMember({"flood", "rate", "both"}))
+      ->capture_default_str();
+  app.add_option("--messages", o.messages, "messages per measured run")->capture_default_str();
+  app.add_option("--senders", o.senders, "concurrent sender endpoints (1-4)")
+      ->check(CLI::Range(1, static_cast<int>(kSenders.size())))
+      ->capture_default_str();
+  app.add_option("--recipients", o.recipients, "recipients of every message (1-4)")
+      ->check(CLI::Range(1, static_cast<int>(kRecipients.size())))
+      ->capture_default_str();
+  app.add_option("--rate", o.rates, "total send rate of a paced run in msg/s (repeatable: "
+                                    "--rate=100 --rate=400)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--warmup", o.warmup, "messages sent and delivered before measuring")
+      ->capture_default_str();
+  app.add_option("--window", o.window, "send stream window (results outstanding per sender)")
+      ->capture_default_str();
+  app.add_option("--subscribe-window", o.subscribe_window, "unacknowledged items per recipient")
+      ->capture_default_str();
+  app.add_option("--ack-batch", o.ack_batch, "item ids per acknowledgement")->capture_default_str();
+  app.add_option("--flood-in-flight", o.flood_in_flight,
+                 "flood: messages sealed but not yet delivered everywhere")
+      ->capture_default_str();
+  app.add_option("--workers", o.workers, "broker worker threads (0 = one per core)")
+      ->capture_default_str();
+  app.add_option("--cases", o.cases, "case references per sender (spread over partitions)")
+      ->capture_default_str();
+  app.add_option("--message-bytes", o.message_bytes, "size of the signed message bytes")
+      ->capture_default_str();
+  app.add_option("--kafka-records", o.kafka_records,
+                 "records for the raw Kafka figure (0 = skip it)")
+      ->capture_default_str();
+  app.add_option("--crypto-seconds", o.crypto_seconds, "seconds per raw signature figure")
+      ->capture_default_str();
+  app.add_option("--hop-records", o.hop_records,
+                 "records for the one-hop Kafka latency at 100/s on the pipeline's Kafka (0 = "
+                 "skip)")
+      ->capture_default_str();
+  app.add_option("--probe-seconds", o.probe_seconds,
+                 "interval of the broker's operator probe of Kafka (reachability, group lags: "
+                 "one short-lived client per group and round)")
+      ->capture_default_str();
+  app.add_option("--idle-seconds", o.idle_seconds,
+                 "seconds to sample the idle broker's CPU after the warm-up (0 = skip)")
+      ->capture_default_str();
+  app.add_option("--fetch-wait-ms", o.fetch_wait_ms,
+                 "broker consumers' fetch.wait.max.ms (0 = the broker's default: 5 on the mock, "
+                 "librdkafka's 500 on real Kafka)");
+  app.add_option("--linger-ms", o.linger_ms, "broker producer's linger.ms (0 = the default)");
+  app.add_option("--ingress-partitions", o.ingress_partitions,
+                 "partitions of liaison.ingress and liaison.audit (0 = the default)");
+  app.add_option("--deliver-partitions", o.deliver_partitions,
+                 "partitions of each liaison.deliver.<endpoint> (0 = the default)");
+  app.add_option("--kafka", o.kafka,
+                 "mock | real | both: which Kafka the pipeline runs on (default: mock, or both "
+                 "when a real cluster is named or started); both = one run per Kafka and a "
+                 "table side by side")
+      ->check(CLI::IsMember({"mock", "real", "both"}));
+  auto* state_opt = app.add_option(
+      "--kafka-state-dir", o.kafka_state_dir,
+      "state folder of a running deploy/kafka/cluster.sh cluster (its bootstrap address, the "
+      "liaison-policy client certificate, the nodes' pids for their CPU); ACLs of "
+      "deploy/kafka/acls.sh applied");
+  app.add_option("--kafka-bootstrap", o.kafka_bootstrap,
+                 "real Kafka's bootstrap servers, instead of the state folder's (needs "
+                 "--kafka-state-dir or --start-kafka for the mutual-TLS client configuration)");
+  app.add_flag("--start-kafka", o.start_kafka,
+               "start a fresh local 3-node cluster (tests/kafka_real/fixture.sh: cluster.sh, "
+               "topics.sh, acls.sh) under <build>/tests/bench/kafka-state, and stop it at the "
+               "end")
+      ->excludes(state_opt);
+  app.add_flag("--serve-broker", o.serve_broker, "internal: be the broker process")
+      ->group("");
+  CLI11_PARSE(app, argc, argv);
+  if (o.mode == "rate" && o.rates.empty()) {
+    std::fprintf(stderr, "error: --mode=rate needs --rate=R (msg/s)\n");
+    return 2;
+  }
+  if (!o.kafka_bootstrap.empty() && o.kafka_state_dir.empty() && !o.start_kafka) {
+    std::fprintf(stderr,
+                 "error: --kafka-bootstrap %s needs --kafka-state-dir DIR (or --start-kafka): the "
+                 "bench reaches Kafka over mutual TLS with DIR/clients/"
+                 "liaison-policy.librdkafka.properties\n",
+                 o.kafka_bootstrap.c_str());
+    return 2;
+  }
+  const bool real_named = !o.kafka_state_dir.empty() || o.start_kafka;
+  if (o.kafka.empty()) o.kafka = real_named ? "both" : "mock";
+  if (o.kafka != "mock" && !real_named) {
+    std::fprintf(stderr, "error: --kafka=%s needs a real cluster: --kafka-state-dir DIR or "
+                 "--start-kafka\n", o.kafka.c_str());
+    return 2;
+  }
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured
+  if (o.serve_broker) return ServeBroker(o);
+  if (std::getenv("LIAISON_LOG_LEVEL") == nullptr) log::SetMinLevel(log::Level::kWarning);
+  NameThisThread("bench-main");
+
+  if (!o.kafka_state_dir.empty()) {
+    std::error_code ec;
+    o.kafka_state_dir = std::filesystem::absolute(o.kafka_state_dir, ec).string();
+    if (!std::filesystem::exists(o.kafka_state_dir + "/bootstrap")) {
+      std::fprintf(stderr, "error: --kafka-state-dir %s: no cluster started there (no bootstrap "
+                   "file; deploy/kafka/cluster.sh start --state-dir %s writes it)\n",
+                   o.kafka_state_dir.c_str(), o.kafka_state_dir.c_str());
+      return 2;
+    }
+  }
+  std::string started_state;
+  if (o.start_kafka) {
+    started_state =
+        (std::filesystem::path(SelfExe()).parent_path() / "kafka-state").string();
+    std::printf("exchange_bench: starting a 3-node Kafka cluster in %s\n", started_state.c_str());
+    absl::StatusOr<Child> c =
+        Spawn({"/bin/bash", testing::SourcePath("tests/kafka_real/fixture.sh"), "start",
+               started_state},
+              {}, false, false);
+    const int status = c.ok() ? Finish(*c) : -1;
+    if (status != 0) {
+      std::fprintf(stderr, "error: starting Kafka failed (exit status %d, see above); the "
+                   "cluster of %s is stopped\n", status, started_state.c_str());
+      if (c.ok()) {
+        absl::StatusOr<Child> stop = Spawn({"/bin/bash", testing::SourcePath("tests/kafka_real/fixture.sh"),
+                                            "stop", started_state}, {}, false, false);
+        if (stop.ok()) Finish(*stop);
+      }
+      return 1;
+    }
+    o.kafka_state_dir = started_state;
+  }
+  auto stop_kafka = [&] {
+    if (started_state.empty()) return 0;
+    std::printf("exchange_bench: stopping the Kafka cluster of %s\n", started_state.c_str());
+    absl::StatusOr<Child> c =
+        Spawn({"/bin/bash", testing::SourcePath("tests/kafka_real/fixture.sh"), "stop",
+               started_state},
+              {}, false, false);
+    return c.ok() ? Finish(*c) : -1;
+  };
+
+  int status = 0;
+  if (o.kafka != "both") {
+    status = RunOnOneKafka(o, o.kafka == "real" ? o.kafka_state_dir : "");
+  } else {
+    // One child bench per Kafka: each measures from a fresh process, so
+    // neither inherits the other's threads, caches or heap.
+    std::vector<std::pair<std::string, Figures>> all;
+    for (const std::string kafka : {"mock", "real"}) {
+      std::vector<std::string> args = {SelfExe(), "--kafka=" + kafka};
+      for (std::string& f : AsFlags(o)) args.push_back(std::move(f));
+      if (kafka == "real") args.push_back("--kafka-state-dir=" + o.kafka_state_dir);
+      std::printf("\n######## exchange_bench on %s Kafka\n", kafka.c_str());
+      absl::StatusOr<Child> c = Spawn(args, {}, false, true);
+      if (!c.ok()) {
+        std::fprintf(stderr, "error: %s\n", c.status().ToString().c_str());
+        status = 1;
+        continue;
+      }
+      std::vector<std::string> lines;
+      if (const int s = Finish(*c, &lines); s != 0) {
+        std::printf("(the %s run ended with exit status %d)\n", kafka.c_str(), s);
+        status = 1;
+      }
+      all.emplace_back(kafka, Collect(lines));
+    }
+    PrintComparison(all, o.rates);
+  }
+  if (const int s = stop_kafka(); s != 0) {
+    std::fprintf(stderr, "error: stopping Kafka failed (exit status %d)\n", s);
+    status = status == 0 ? 1 : status;
+  }
+  return status;
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_format.h"
 
@@ -36,6 +38,47 @@ int64_t ProcessCpuNs() {
          (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
 }
 
+int64_t PidCpuNs(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(in, text)) return -1;
+  // The command name (field 2) may hold spaces: count fields after its ')'.
+  const size_t close = text.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  int64_t utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::strtoll(field.c_str(), nullptr, 10);
+    if (i == 15) stime = std::strtoll(field.c_str(), nullptr, 10);
+  }
+  static const int64_t ticks = sysconf(_SC_CLK_TCK);
+  return (utime + stime) * 1'000'000'000LL / std::max<int64_t>(1, ticks);
+}
+
+int64_t PidsCpuNs(const std::vector<int>& pids) {
+  int64_t sum = 0;
+  for (int pid : pids) sum += std::max<int64_t>(0, PidCpuNs(pid));
+  return sum;
+}
+
+int64_t RunQueueWaitNs(const std::vector<int>& pids) {
+  int64_t sum = 0;
+  for (int pid : pids) {
+    const std::string task =
+        pid == 0 ? std::string("/proc/self/task/") : "/proc/" + std::to_string(pid) + "/task/";
+    DIR* dir = opendir(task.c_str());
+    if (dir == nullptr) continue;
+    while (dirent* e = readdir(dir)) {
+      if (e->d_name[0] == '.') continue;
+      std::ifstream sched(task + e->d_name + "/schedstat");  // on-CPU ns, wait ns, slices
+      int64_t run = 0, wait = 0;
+      if (sched >> run >> wait) sum += wait;
+    }
+    closedir(dir);
+  }
+  return sum;
+}
 
 Percentiles Summarise(std::vector<int64_t> ns) {
   Percentiles p;
@@ -88,13 +131,15 @@ void NameThisThread(const char* name) { pthread_setname_np(pthread_self(), name)
 // CPU time of each live thread of the process, by thread id, with its name.
 // Threads inherit their creator's name unless they set one (gRPC and
 // librdkafka do), so the bench names the threads that create the others.
-std::map<int, ThreadSample> SampleThreads() {
+std::map<int, ThreadSample> SampleThreads(int pid) {
   std::map<int, ThreadSample> out;
-  DIR* dir = opendir("/proc/self/task");
+  const std::string task =
+      pid == 0 ? std::string("/proc/self/task/") : "/proc/" + std::to_string(pid) + "/task/";
+  DIR* dir = opendir(task.c_str());
   if (dir == nullptr) return out;
   while (dirent* e = readdir(dir)) {
     if (e->d_name[0] == '.') continue;
-    const std::string base = std::string("/proc/self/task/") + e->d_name;
+    const std::string base = task + e->d_name;
     ThreadSample s;
     std::ifstream comm(base + "/comm");
     std::getline(comm, s.name);

@@ -18,6 +18,15 @@ int64_t NowNs();
 int64_t ThreadCpuNs();
 // User + system time of every thread of the process (including ended ones), ns.
 int64_t ProcessCpuNs();
+// User + system time of another process (all its threads, /proc/<pid>/stat,
+// clock-tick resolution), ns; -1 if it is gone.
+int64_t PidCpuNs(int pid);
+// The sum of PidCpuNs over `pids` (processes that are gone count 0).
+int64_t PidsCpuNs(const std::vector<int>& pids);
+// Time the live threads of `pids` (0 = this process) have spent runnable but
+// waiting for a CPU (/proc/<pid>/task/*/schedstat, second field), ns: how
+// much a loaded machine delays them.
+int64_t RunQueueWaitNs(const std::vector<int>& pids);
 
 struct Percentiles {
   size_t count = 0;
@@ -44,7 +53,8 @@ struct ThreadSample {
   std::string name;
   int64_t cpu_ns = 0;
 };
-std::map<int, ThreadSample> SampleThreads();
+// `pid` 0: this process.
+std::map<int, ThreadSample> SampleThreads(int pid = 0);
 // "rdk:broker1" and "rdk:broker2" are one group, "rdk:broker".
 std::string GroupOf(std::string name);
 // CPU per group between two samples (threads alive at the second one).

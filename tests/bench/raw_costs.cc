@@ -8,7 +8,9 @@
 #include <cstring>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "connectors/kafka/cluster_probe.h"
 #include "connectors/kafka/embedded_cluster.h"
 #include "connectors/kafka/producer.h"
 #include "tests/bench/process_stats.h"
@@ -167,37 +169,118 @@ absl::StatusOr<KafkaCost> MeasureKafka(int64_t records, int64_t in_flight) {
 
 
 
-// A watermark query waits behind the Fetch the mock holds on the same
-// connection for up to fetch.wait.max.ms: the counter's is kept short.
-absl::StatusOr<std::unique_ptr<TopicCounter>> TopicCounter::Create(
-    kafka::EmbeddedCluster* cluster, std::vector<std::string> topics) {
-  kafka::ClientConfig config;
-  config.bootstrap_servers = cluster->bootstrap_servers();
-  config.fetch_wait_max_ms = 1;
-  if (absl::Status s = cluster->CreateTopic("bench.counter", 1, 1); !s.ok()) return s;
-  auto out = std::unique_ptr<TopicCounter>(new TopicCounter());
-  for (const std::string& t : topics) {
-    absl::StatusOr<int> n = kafka::PartitionCount(config, t, absl::Seconds(10));
-    if (!n.ok()) return n.status();
-    out->topics_.emplace_back(t, *n);
+absl::StatusOr<KafkaHop> MeasureKafkaHop(kafka::ClientConfig config, bool real_kafka,
+                                         const std::string& topic, double rate, int64_t records,
+                                         double linger_ms) {
+  std::unique_ptr<kafka::EmbeddedCluster> cluster;
+  if (real_kafka) {
+    kafka::TopicSpec spec{.name = topic, .partitions = 6, .replication_factor = -1};
+    if (absl::Status s = kafka::CreateTopics(config, {spec}, absl::Seconds(30)); !s.ok()) return s;
+  } else {
+    absl::StatusOr<std::unique_ptr<kafka::EmbeddedCluster>> c = kafka::EmbeddedCluster::Start(3);
+    if (!c.ok()) return c.status();
+    cluster = std::move(*c);
+    if (absl::Status s = cluster->CreateTopic(topic, 6, 3); !s.ok()) return s;
+    config.bootstrap_servers = cluster->bootstrap_servers();
   }
+  kafka::ProducerOptions producer_options;
+  producer_options.linger_ms = linger_ms;
+  absl::StatusOr<std::unique_ptr<kafka::Producer>> producer =
+      kafka::Producer::Create(config, producer_options);
+  if (!producer.ok()) return producer.status();
   kafka::ConsumerOptions options;
-  options.topics = {"bench.counter"};
+  options.topics = {topic};
   absl::StatusOr<std::unique_ptr<kafka::Consumer>> consumer =
       kafka::Consumer::Create(config, options);
   if (!consumer.ok()) return consumer.status();
-  out->consumer_ = std::move(*consumer);
+
+  absl::Mutex mu;
+  std::vector<int64_t> acked;
+  std::atomic<int64_t> failed{0};
+  // The first records also wait for metadata, connections, the producer id
+  // and the consumer's first fetches: the measured ones start once the
+  // consumer has read every one of them.
+  const int64_t warm = 20;
+  std::atomic<int64_t> seen_so_far{0};
+  std::thread producer_thread([&] {
+    int64_t start = NowNs();
+    for (int64_t i = 0; i < warm + records; ++i) {
+      if (i == warm) {
+        const int64_t give_up = NowNs() + 60'000'000'000LL;
+        while (seen_so_far < warm && NowNs() < give_up) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        start = NowNs() - static_cast<int64_t>(warm * 1e9 / rate);
+      }
+      const int64_t due = start + static_cast<int64_t>(i * 1e9 / rate);
+      if (const int64_t now = NowNs(); due > now) {
+        std::this_thread::sleep_for(std::chrono::nanoseconds(due - now));
+      }
+      std::string value(1024, 'k');
+      const int64_t sent = NowNs();
+      std::memcpy(value.data(), &sent, sizeof sent);
+      std::memcpy(value.data() + sizeof sent, &i, sizeof i);
+      (*producer)->Produce(topic, std::to_string(i), std::move(value),
+                           [&, sent, i](const kafka::DeliveryReport& r) {
+                             if (!r.status.ok()) ++failed;
+                             if (i < warm) return;
+                             absl::MutexLock lock(&mu);
+                             acked.push_back(NowNs() - sent);
+                           });
+    }
+  });
+  std::vector<int64_t> consumed;
+  int64_t seen = 0, idle_since = NowNs();
+  while (seen < warm + records && NowNs() - idle_since < 30'000'000'000LL) {
+    absl::StatusOr<kafka::PollResult> polled = (*consumer)->Poll(absl::Milliseconds(100), 1000);
+    if (!polled.ok()) {
+      producer_thread.join();
+      return polled.status();
+    }
+    const int64_t now = NowNs();
+    for (const kafka::Record& r : polled->records) {
+      if (r.value.size() < 2 * sizeof(int64_t)) continue;
+      int64_t sent = 0, i = 0;
+      std::memcpy(&sent, r.value.data(), sizeof sent);
+      std::memcpy(&i, r.value.data() + sizeof sent, sizeof i);
+      if (i >= warm) consumed.push_back(now - sent);
+      seen_so_far = ++seen;
+      idle_since = now;
+    }
+  }
+  producer_thread.join();
+  (void)(*producer)->Flush(absl::Seconds(30));
+  KafkaHop hop;
+  {
+    absl::MutexLock lock(&mu);
+    hop.acked = Summarise(acked);
+  }
+  hop.consumed = Summarise(std::move(consumed));
+  hop.failed = failed + (warm + records - seen);
+  producer->reset();
+  (void)(*consumer)->Close();
+  return hop;
+}
+
+// The counter reads watermarks through a ClusterProbe, which never fetches:
+// a watermark query on a consumer's connection waits behind its held fetch
+// (Kafka answers one request per connection at a time; the mock holds an
+// empty fetch the full fetch.wait.max.ms), and the counter adds no load.
+absl::StatusOr<std::unique_ptr<TopicCounter>> TopicCounter::Create(
+    const kafka::ClientConfig& config, std::vector<std::string> topics) {
+  absl::StatusOr<std::unique_ptr<kafka::ClusterProbe>> probe = kafka::ClusterProbe::Create(config);
+  if (!probe.ok()) return probe.status();
+  auto out = std::unique_ptr<TopicCounter>(new TopicCounter());
+  out->probe_ = std::move(*probe);
+  out->topics_ = std::move(topics);
   return out;
 }
 
 std::map<std::string, int64_t> TopicCounter::Snapshot() {
   std::map<std::string, int64_t> out;
-  for (const auto& [topic, partitions] : topics_) {
-    for (int32_t p = 0; p < partitions; ++p) {
-      absl::StatusOr<std::pair<int64_t, int64_t>> marks =
-          consumer_->Watermarks({topic, p}, absl::Seconds(5));
-      if (marks.ok()) out[topic] += marks->second;
-    }
+  for (const std::string& topic : topics_) {
+    absl::StatusOr<int64_t> written = probe_->Written(topic, absl::Seconds(5));
+    if (written.ok()) out[topic] = *written;
   }
   return out;
 }

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "certs/signature.h"
+#include "connectors/kafka/cluster_probe.h"
 #include "connectors/kafka/consumer.h"
 #include "connectors/kafka/embedded_cluster.h"
 #include "tests/bench/process_stats.h"
@@ -44,21 +45,37 @@ struct KafkaCost {
 // embedded cluster, at most `in_flight` ahead of the consumer.
 absl::StatusOr<KafkaCost> MeasureKafka(int64_t records, int64_t in_flight);
 
+// One Kafka hop at a gentle rate, the latency floor under the exchange:
+// `records` 1 KiB records at `rate` per second (acks=all, idempotent,
+// `linger_ms`) into a fresh topic of 6 partitions, read back by a reader-mode
+// consumer (fetch.wait.max.ms of `config`). On real Kafka (`real_kafka`) the
+// topic `topic` is created with the cluster's replication factor; otherwise
+// a fresh 3-broker embedded cluster is started for it (`config` then only
+// gives the fetch wait).
+struct KafkaHop {
+  Percentiles acked;     // Produce -> delivery report (durable: acks=all)
+  Percentiles consumed;  // Produce -> the consumer has it
+  int64_t failed = 0;
+};
+absl::StatusOr<KafkaHop> MeasureKafkaHop(kafka::ClientConfig config, bool real_kafka,
+                                         const std::string& topic, double rate, int64_t records,
+                                         double linger_ms);
+
 // How many records the broker writes to each of its topics: the sum of the
-// partitions' high watermarks, through a consumer that reads nothing (it is
-// assigned an empty topic of its own).
+// partitions' high watermarks, through a ClusterProbe (it never fetches).
 class TopicCounter {
  public:
-  // Counts `topics` of the broker's embedded cluster.
-  static absl::StatusOr<std::unique_ptr<TopicCounter>> Create(kafka::EmbeddedCluster* cluster,
+  // Counts `topics` of the broker's Kafka (`config`: the embedded mock or a
+  // real cluster).
+  static absl::StatusOr<std::unique_ptr<TopicCounter>> Create(const kafka::ClientConfig& config,
                                                               std::vector<std::string> topics);
   // Records written so far, by topic.
   std::map<std::string, int64_t> Snapshot();
 
  private:
   TopicCounter() = default;
-  std::vector<std::pair<std::string, int>> topics_;
-  std::unique_ptr<kafka::Consumer> consumer_;
+  std::vector<std::string> topics_;
+  std::unique_ptr<kafka::ClusterProbe> probe_;
 };
 
 // Prints the records written per message between two snapshots, by topic

@@ -48,7 +48,8 @@ using Properties = std::vector<std::pair<std::string, std::string>>;
 
 // A configuration in three layers:
 //   1. Liaison's defaults (client.id, socket.keepalive.enable=true,
-//      statistics.interval.ms=0, log routing through base/log.h) and
+//      socket.nagle.disable=true, statistics.interval.ms=0, log routing
+//      through base/log.h) and
 //      `role_defaults`;
 //   2. config.properties (security.protocol, ssl.*, ... override layer 1);
 //   3. `invariants`: settings Liaison's guarantees rest on (acks=all, no
