@@ -18,6 +18,7 @@
 #include "base/uuid.h"
 #include "broker/clock.h"
 #include "connectors/audit/audit_trail.h"
+#include "connectors/kafka/cluster_probe.h"
 #include "connectors/kafka/embedded_cluster.h"
 #include "connectors/kafka/producer.h"
 #include "connectors/kafka/reader.h"
@@ -995,6 +996,34 @@ TEST(BrokerAcceptance, AHoldBookWriteWhoseAuditFailedLeavesNoGapInItsChain) {
   ASSERT_TRUE(net.Send(derived).ok());
   ASSERT_NE(net.Notice("NL-NP", liaison::v1::NOTICE_KIND_HELD, id, "ES-PN"), nullptr);
   const kafka::ClientConfig kafka = net.broker().KafkaClient();
+  // Until everything before the erasure is written (the acknowledgements of
+  // the items above and what the stage writes for them): refusals pushed
+  // while one of those is in flight keep its retries failing on the chain,
+  // and the erasure's write queues behind them instead of failing itself.
+  {
+    auto probe = kafka::ClusterProbe::Create(kafka);
+    ASSERT_TRUE(probe.ok()) << probe.status();
+    const broker::Topics& t = net.broker().topics();
+    auto written = [&]() -> int64_t {
+      int64_t sum = 0;
+      for (const std::string& topic : {t.Ingress(), t.Audit(), t.AckedItems(), t.Holds()}) {
+        absl::StatusOr<int64_t> n = (*probe)->Written(topic, absl::Seconds(5));
+        if (!n.ok()) return -1;
+        sum += *n;
+      }
+      return sum;
+    };
+    int64_t last = -1;
+    int quiet = 0;
+    const absl::Time until = absl::Now() + absl::Seconds(30);
+    while (quiet < 4 && absl::Now() < until) {
+      absl::SleepFor(absl::Milliseconds(500));
+      const int64_t now_written = written();
+      quiet = now_written >= 0 && now_written == last ? quiet + 1 : 0;
+      last = now_written;
+    }
+    ASSERT_GE(quiet, 4) << "the broker's Kafka writes did not settle";
+  }
 
   absl::Mutex mu;
   bool failed = false;
