@@ -140,26 +140,25 @@ absl::StatusOr<int> ClusterProbe::Partitions(const std::string& topic, absl::Dur
 }
 
 absl::StatusOr<int64_t> ClusterProbe::Records(const std::string& topic, absl::Duration timeout) {
-  absl::StatusOr<int> partitions = Partitions(topic, timeout);
-  if (!partitions.ok()) return partitions.status();
-  absl::StatusOr<std::vector<std::pair<int64_t, int64_t>>> marks =
-      Watermarks(impl_->rk.get(), topic, *partitions, timeout);
-  if (!marks.ok()) return marks.status();
-  int64_t total = 0;
-  for (const auto& [low, high] : *marks) total += std::max<int64_t>(0, high - low);
-  return total;
+  return SumWatermarks(topic, timeout, /*from_low=*/true);
 }
 
 absl::StatusOr<int64_t> ClusterProbe::Written(const std::string& topic, absl::Duration timeout) {
+  return SumWatermarks(topic, timeout, /*from_low=*/false);
+}
+
+absl::StatusOr<int64_t> ClusterProbe::SumWatermarks(const std::string& topic,
+                                                    absl::Duration timeout, bool from_low) {
   absl::StatusOr<int> partitions = Partitions(topic, timeout);
   if (!partitions.ok()) return partitions.status();
   absl::StatusOr<std::vector<std::pair<int64_t, int64_t>>> marks =
       Watermarks(impl_->rk.get(), topic, *partitions, timeout);
   if (!marks.ok()) return marks.status();
   int64_t total = 0;
-  for (const auto& [low, high] : *marks) total += std::max<int64_t>(0, high);
+  for (const auto& [low, high] : *marks) total += std::max<int64_t>(0, from_low ? high - low : high);
   return total;
 }
+
 
 absl::StatusOr<int64_t> ClusterProbe::GroupLag(const std::string& group, const std::string& topic,
                                                absl::Duration timeout) {

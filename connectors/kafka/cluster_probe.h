@@ -52,6 +52,9 @@ class ClusterProbe {
   struct Impl;
 
  private:
+  // Sum over the partitions of high - low (from_low) or of high.
+  absl::StatusOr<int64_t> SumWatermarks(const std::string& topic, absl::Duration timeout,
+                                        bool from_low);
   explicit ClusterProbe(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

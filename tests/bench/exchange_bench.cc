@@ -855,30 +855,14 @@ absl::StatusOr<BrokerChild> StartBrokerChild(const Options& o, const std::string
 absl::StatusOr<std::vector<std::unique_ptr<endpoint::Subscription>>> SubscribeAll(
     const std::string& target, const std::vector<std::string>& endpoints,
     std::vector<std::unique_ptr<endpoint::Client>>& clients, uint32_t window) {
-  std::vector<std::future<absl::StatusOr<std::unique_ptr<endpoint::Subscription>>>> futures;
-  const size_t first = clients.size();
-  for (const std::string& e : endpoints) {
-    absl::StatusOr<endpoint::ClientOptions> options =
-        endpoint::ClientOptions::FromPkiDir(testing::SharedDevPki().dir, e, target);
-    if (!options.ok()) return options.status();
-    absl::StatusOr<std::unique_ptr<endpoint::Client>> c =
-        endpoint::Client::Create(std::move(*options));
-    if (!c.ok()) return c.status();
-    clients.push_back(std::move(*c));
-  }
-  for (size_t i = 0; i < endpoints.size(); ++i) {
-    endpoint::Client* c = clients[first + i].get();
-    futures.push_back(std::async(std::launch::async, [c, window] {
-      return c->Subscribe(window, absl::Seconds(120));
-    }));
-  }
-  std::vector<std::unique_ptr<endpoint::Subscription>> out;
-  for (auto& f : futures) {
-    absl::StatusOr<std::unique_ptr<endpoint::Subscription>> s = f.get();
-    if (!s.ok()) return s.status();
-    out.push_back(std::move(*s));
-  }
-  return out;
+  return testing::SubscribeAll(
+      [&target](const std::string& e) -> absl::StatusOr<std::unique_ptr<endpoint::Client>> {
+        absl::StatusOr<endpoint::ClientOptions> options =
+            endpoint::ClientOptions::FromPkiDir(testing::SharedDevPki().dir, e, target);
+        if (!options.ok()) return options.status();
+        return endpoint::Client::Create(std::move(*options));
+      },
+      endpoints, clients, window, absl::Seconds(120));
 }
 
 // ------------------------------------------------------------- one Kafka

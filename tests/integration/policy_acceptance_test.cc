@@ -949,15 +949,7 @@ TEST(BrokerAcceptance, Ac24NothingIsForwardedWhileTheAuditTrailIsUnavailable) {
   EXPECT_NE(net.Delivery("BG-GDNP", m.header().message_id(), absl::Seconds(60)), nullptr);
   EXPECT_NE(net.Delivery("FR-OCRTEH", m.header().message_id(), absl::Seconds(60)), nullptr);
   log::ResetSink();
-  const kafka::ClientConfig kafka = net.broker().KafkaClient();
-  absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =
-      certs::TrustStore::Load(SharedDevPki().ca(), SharedDevPki().crl());
-  ASSERT_TRUE(trust.ok()) << trust.status();
-  const certs::Verifier verifier(*trust);
-  audit::VerifyOptions options;
-  options.timeout = absl::Seconds(30);
-  absl::StatusOr<audit::Verification> v =
-      audit::VerifyTopic(kafka, net.broker().topics().Audit(), verifier, options);
+  absl::StatusOr<audit::Verification> v = VerifyAuditTrail(net.broker());
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_TRUE(v->ok) << v->first_break;
   // The failed write was retried with its own seq (issue 9 item 6): no gap,
@@ -1064,14 +1056,7 @@ TEST(BrokerAcceptance, AHoldBookWriteWhoseAuditFailedLeavesNoGapInItsChain) {
             nullptr);
   log::ResetSink();
 
-  absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =
-      certs::TrustStore::Load(SharedDevPki().ca(), SharedDevPki().crl());
-  ASSERT_TRUE(trust.ok()) << trust.status();
-  const certs::Verifier verifier(*trust);
-  audit::VerifyOptions options;
-  options.timeout = absl::Seconds(30);
-  absl::StatusOr<audit::Verification> v =
-      audit::VerifyTopic(kafka, net.broker().topics().Audit(), verifier, options);
+  absl::StatusOr<audit::Verification> v = VerifyAuditTrail(net.broker());
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_TRUE(v->ok) << v->first_break;
   EXPECT_TRUE(v->notes.empty()) << v->notes.front();
