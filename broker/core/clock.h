@@ -2,8 +2,8 @@
 // (created_at skew, erase_by, hold timeouts). Certificate validity and Kafka
 // timeouts always use the real clock. Tests replace this clock to replay the
 // synthetic scenario (docs/scenario.md) at T0 without sleeping.
-#ifndef LIAISON_BROKER_CLOCK_H_
-#define LIAISON_BROKER_CLOCK_H_
+#ifndef LIAISON_BROKER_CORE_CLOCK_H_
+#define LIAISON_BROKER_CORE_CLOCK_H_
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -46,4 +46,4 @@ class ManualClock final : public Clock {
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_CLOCK_H_
+#endif  // LIAISON_BROKER_CORE_CLOCK_H_

@@ -1,18 +1,10 @@
-#include "broker/countersigner.h"
+#include "broker/core/countersigner.h"
 
 #include "absl/strings/str_cat.h"
 #include "base/proto_time.h"
 
 namespace liaison::broker {
 namespace {
-
-std::string ShortHash(absl::string_view prefix, absl::string_view a, absl::string_view b,
-                      absl::string_view c = {}, absl::string_view d = {}) {
-  // Unambiguous: every part is length-prefixed.
-  std::string input = absl::StrCat(prefix, "|", a.size(), ":", a, "|", b.size(), ":", b, "|",
-                                   c.size(), ":", c, "|", d.size(), ":", d);
-  return absl::StrCat(prefix, "-", certs::HexEncode(certs::Sha256(input).substr(0, 16)));
-}
 
 constexpr absl::string_view kEventContext = "liaison.v1.IngressEvent\n";
 
@@ -81,19 +73,6 @@ absl::StatusOr<VerifiedEvent> VerifyEvent(const liaison::v1::SignedIngressEvent&
                      liaison::v1::NoticeKind_Name(out.event.notice().kind())));
   }
   return out;
-}
-
-std::string DeliveryItemId(absl::string_view message_id, absl::string_view recipient) {
-  return ShortHash("d", message_id, recipient);
-}
-
-std::string ReceiptItemId(absl::string_view message_id, absl::string_view recipient) {
-  return ShortHash("r", message_id, recipient);
-}
-
-std::string NoticeItemId(liaison::v1::NoticeKind kind, absl::string_view message_id,
-                         absl::string_view recipient, absl::string_view addressee) {
-  return ShortHash("n", liaison::v1::NoticeKind_Name(kind), message_id, recipient, addressee);
 }
 
 }  // namespace liaison::broker

@@ -2,13 +2,14 @@
 // through the policy chain), receipts and notices. One signature per distinct
 // statement: an attestation lists every recipient of an identical body, so
 // the broker signs once per body, not once per recipient.
-#ifndef LIAISON_BROKER_COUNTERSIGNER_H_
-#define LIAISON_BROKER_COUNTERSIGNER_H_
+#ifndef LIAISON_BROKER_CORE_COUNTERSIGNER_H_
+#define LIAISON_BROKER_CORE_COUNTERSIGNER_H_
 
 #include <string>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "broker/core/ids.h"
 #include "certs/signature.h"
 #include "liaison/v1/envelope.pb.h"
 
@@ -54,13 +55,6 @@ struct VerifiedEvent {
 absl::StatusOr<VerifiedEvent> VerifyEvent(const liaison::v1::SignedIngressEvent& signed_event,
                                           const certs::Verifier& verifier, absl::Time now);
 
-// Deterministic item ids (the acknowledgement keys): a replayed record yields
-// the same id, so duplicates are recognised by (message id, recipient).
-std::string DeliveryItemId(absl::string_view message_id, absl::string_view recipient);
-std::string ReceiptItemId(absl::string_view message_id, absl::string_view recipient);
-std::string NoticeItemId(liaison::v1::NoticeKind kind, absl::string_view message_id,
-                         absl::string_view recipient, absl::string_view addressee);
-
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_COUNTERSIGNER_H_
+#endif  // LIAISON_BROKER_CORE_COUNTERSIGNER_H_

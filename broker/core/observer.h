@@ -4,11 +4,12 @@
 // and durations — never a payload, a name, an identifier or a case
 // reference. All hooks are called from many threads and must be quick and
 // thread-safe; the default implementation does nothing.
-#ifndef LIAISON_BROKER_OBSERVER_H_
-#define LIAISON_BROKER_OBSERVER_H_
+#ifndef LIAISON_BROKER_CORE_OBSERVER_H_
+#define LIAISON_BROKER_CORE_OBSERVER_H_
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -16,6 +17,25 @@
 #include "liaison/v1/common.pb.h"
 
 namespace liaison::broker {
+
+// What a FlowEvent reports. The label (FlowStepLabel) is what metrics, the
+// admin API and the dashboard show.
+enum class FlowStep {
+  kDecided,                // the policy stage decided on arrival
+  kReleased,               // a held message was decided again and released
+  kHoldTimeout,            // a hold ran out without a decision
+  kExpiredBeforeDelivery,  // the message expired before it could be delivered
+};
+const char* FlowStepLabel(FlowStep step);  // "decided", "released", ...
+
+// Where Kafka lost records before the broker read them (or, for kForged, where
+// a record was refused as forged). The label is the metrics' topic_kind.
+enum class LossSource {
+  kIngress,  // liaison.ingress
+  kDeliver,  // a liaison.deliver.<endpoint> topic
+  kForged,   // an ingress control record whose signature did not verify
+};
+const char* LossSourceLabel(LossSource source);  // "ingress", "deliver", "forged"
 
 // One decided (message, recipient) pair (also hold releases, hold timeouts,
 // expiries). Metadata only.
@@ -32,7 +52,7 @@ struct FlowEvent {
   std::vector<std::string> rule_ids;
   absl::Time accepted_at;
   absl::Time decided_at;
-  std::string event;  // "decided", "released", "hold-timeout", "expired-before-delivery"
+  FlowStep step = FlowStep::kDecided;
 };
 
 class Observer {
@@ -55,11 +75,11 @@ class Observer {
   virtual void OnAcknowledged(const std::string& /*endpoint*/, bool /*is_delivery*/,
                               absl::Duration /*since_accepted*/) {}
   // Kafka lost `records` of a topic before they were read.
-  virtual void OnLoss(const std::string& /*topic_kind*/, int64_t /*records*/) {}
+  virtual void OnLoss(LossSource /*source*/, int64_t /*records*/) {}
   // A gRPC call finished: "liaison.v1.Exchange/Send", status code.
   virtual void OnRpc(const std::string& /*method*/, absl::StatusCode /*code*/) {}
 };
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_OBSERVER_H_
+#endif  // LIAISON_BROKER_CORE_OBSERVER_H_

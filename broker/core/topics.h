@@ -1,7 +1,7 @@
 // Kafka topic names. Every name starts with a configurable prefix (default
 // "liaison"), so that several networks can share one Kafka cluster.
-#ifndef LIAISON_BROKER_TOPICS_H_
-#define LIAISON_BROKER_TOPICS_H_
+#ifndef LIAISON_BROKER_CORE_TOPICS_H_
+#define LIAISON_BROKER_CORE_TOPICS_H_
 
 #include <string>
 #include <string_view>
@@ -43,4 +43,4 @@ class Topics {
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_TOPICS_H_
+#endif  // LIAISON_BROKER_CORE_TOPICS_H_

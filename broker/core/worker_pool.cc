@@ -1,4 +1,4 @@
-#include "broker/worker_pool.h"
+#include "broker/core/worker_pool.h"
 
 #include "absl/time/clock.h"
 

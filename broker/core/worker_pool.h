@@ -1,8 +1,8 @@
 // A fixed pool of threads running queued tasks: signature verification and
 // countersigning run here, in parallel across cores, so that gRPC threads and
 // the Kafka consumer thread never do the CPU-heavy part themselves.
-#ifndef LIAISON_BROKER_WORKER_POOL_H_
-#define LIAISON_BROKER_WORKER_POOL_H_
+#ifndef LIAISON_BROKER_CORE_WORKER_POOL_H_
+#define LIAISON_BROKER_CORE_WORKER_POOL_H_
 
 #include <deque>
 #include <functional>
@@ -55,4 +55,4 @@ class WorkerPool {
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_WORKER_POOL_H_
+#endif  // LIAISON_BROKER_CORE_WORKER_POOL_H_

@@ -1,4 +1,4 @@
-#include "broker/delivery_index.h"
+#include "broker/delivery/delivery_index.h"
 
 #include <map>
 

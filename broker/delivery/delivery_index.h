@@ -1,8 +1,8 @@
 // Looks up `liaison.index.deliver`: which items were written at which offsets
 // of an endpoint's delivery topic. Used only when Kafka lost a range, to name
 // the lost messages; a full scan is acceptable on that rare path.
-#ifndef LIAISON_BROKER_DELIVERY_INDEX_H_
-#define LIAISON_BROKER_DELIVERY_INDEX_H_
+#ifndef LIAISON_BROKER_DELIVERY_DELIVERY_INDEX_H_
+#define LIAISON_BROKER_DELIVERY_DELIVERY_INDEX_H_
 
 #include <string>
 #include <string_view>
@@ -23,4 +23,4 @@ absl::StatusOr<std::vector<liaison::v1::DeliveryIndexEntry>> FindIndexed(
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_DELIVERY_INDEX_H_
+#endif  // LIAISON_BROKER_DELIVERY_DELIVERY_INDEX_H_

@@ -1,4 +1,4 @@
-#include "broker/subscription.h"
+#include "broker/delivery/subscription.h"
 
 #include <utility>
 
@@ -6,7 +6,7 @@
 #include "absl/time/clock.h"
 #include "base/log.h"
 #include "base/proto_time.h"
-#include "broker/delivery_index.h"
+#include "broker/delivery/delivery_index.h"
 #include "liaison/v1/broker_state.pb.h"
 
 namespace liaison::broker {
@@ -161,7 +161,7 @@ void Subscription::Process(kafka::Record record) {
                                              {"offset", record.offset}});
     return;
   }
-  if (deps_.acked->Contains(endpoint_, item.item_id())) {
+  if (deps_.acked->Contains(EndpointId(endpoint_), AckItemId(item.item_id()))) {
     ++deps_.stats->duplicates_dropped;
     return;  // a replayed copy of an acknowledged item
   }
@@ -239,7 +239,7 @@ void Subscription::Ack(const std::vector<std::string>& item_ids) {
           entry.is_delivery && entry.accepted_at != absl::Time() ? now - entry.accepted_at
                                                                  : absl::ZeroDuration());
     }
-    deps_.acked->Insert(endpoint_, id, now);
+    deps_.acked->Insert(EndpointId(endpoint_), AckItemId(id), now);
     // Receipts are signed on the worker pool, not on the gRPC thread.
     deps_.pool->Submit([self = shared_from_this(), id = std::move(id),
                         entry = std::move(entry)]() mutable {
@@ -278,7 +278,7 @@ void Subscription::Finalise(const std::string& item_id, InFlight entry) {
   record.set_message_id(entry.message_id);
   *record.mutable_acknowledged_at() = ToProto(now);
   ProduceWithRetry(deps_.producer, deps_.topics.AckedItems(),
-                   AckedItems::Key(endpoint_, item_id), record.SerializeAsString(), one_done);
+                   AckedItems::Key(EndpointId(endpoint_), AckItemId(item_id)), record.SerializeAsString(), one_done);
   if (entry.is_delivery) {
     // The sender's receipt is signed and written by the policy stage.
     *entry.receipt.mutable_acknowledged_at() = ToProto(now);
@@ -352,7 +352,7 @@ void Subscription::ToPolicyStage(liaison::v1::IngressEvent event, const std::str
 void Subscription::HandleGap(const kafka::Gap& gap) {
   const int64_t count = gap.to - gap.from;
   deps_.stats->lost += count;
-  if (deps_.observer != nullptr) deps_.observer->OnLoss("deliver", count);
+  if (deps_.observer != nullptr) deps_.observer->OnLoss(LossSource::kDeliver, count);
   log::Error("delivery.lost", {{"endpoint", endpoint_},
                                {"partition", gap.partition},
                                {"from", gap.from},

@@ -12,8 +12,8 @@
 //  - if Kafka deleted items before they were delivered, the loss is logged
 //    loudly, the recipient gets a GAP notice and every sender concerned a
 //    LOST notice naming the message ids. Never a silent skip.
-#ifndef LIAISON_BROKER_SUBSCRIPTION_H_
-#define LIAISON_BROKER_SUBSCRIPTION_H_
+#ifndef LIAISON_BROKER_DELIVERY_SUBSCRIPTION_H_
+#define LIAISON_BROKER_DELIVERY_SUBSCRIPTION_H_
 
 #include <atomic>
 #include <cstdint>
@@ -27,12 +27,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "broker/acked_items.h"
-#include "broker/clock.h"
-#include "broker/countersigner.h"
-#include "broker/observer.h"
-#include "broker/topics.h"
-#include "broker/worker_pool.h"
+#include "broker/state/acked_items.h"
+#include "broker/core/clock.h"
+#include "broker/core/countersigner.h"
+#include "broker/core/observer.h"
+#include "broker/core/topics.h"
+#include "broker/core/worker_pool.h"
 #include "connectors/kafka/consumer.h"
 #include "connectors/kafka/producer.h"
 #include "liaison/v1/exchange.pb.h"
@@ -144,4 +144,4 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_SUBSCRIPTION_H_
+#endif  // LIAISON_BROKER_DELIVERY_SUBSCRIPTION_H_

@@ -1,4 +1,4 @@
-#include "broker/exchange_service.h"
+#include "broker/frontdoor/exchange_service.h"
 
 #include <deque>
 

@@ -1,8 +1,8 @@
 // liaison.v1.Exchange on gRPC's callback API: no handler blocks a gRPC
 // thread. Send and SendStream hand envelopes to Ingress and answer from the
 // Kafka delivery report; Subscribe runs a Subscription per stream.
-#ifndef LIAISON_BROKER_EXCHANGE_SERVICE_H_
-#define LIAISON_BROKER_EXCHANGE_SERVICE_H_
+#ifndef LIAISON_BROKER_FRONTDOOR_EXCHANGE_SERVICE_H_
+#define LIAISON_BROKER_FRONTDOOR_EXCHANGE_SERVICE_H_
 
 #include <list>
 #include <memory>
@@ -11,10 +11,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/synchronization/mutex.h"
-#include "broker/ingress.h"
-#include "broker/observer.h"
-#include "broker/peer.h"
-#include "broker/subscription.h"
+#include "broker/frontdoor/ingress.h"
+#include "broker/core/observer.h"
+#include "broker/frontdoor/peer.h"
+#include "broker/delivery/subscription.h"
 #include "liaison/v1/exchange.grpc.pb.h"
 
 namespace liaison::broker {
@@ -118,4 +118,4 @@ class ExchangeService final : public liaison::v1::Exchange::CallbackService {
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_EXCHANGE_SERVICE_H_
+#endif  // LIAISON_BROKER_FRONTDOOR_EXCHANGE_SERVICE_H_

@@ -1,4 +1,4 @@
-#include "broker/ingress.h"
+#include "broker/frontdoor/ingress.h"
 
 #include "base/safe_text.h"
 
@@ -6,16 +6,10 @@
 #include "absl/time/clock.h"
 #include "base/log.h"
 #include "base/proto_time.h"
+#include "broker/core/ids.h"
 #include "certs/envelope.h"
 
 namespace liaison::broker {
-
-std::string IngressKey(const liaison::v1::Header& header) {
-  if (header.case_ref().empty()) return header.message_id();
-  const std::string digest =
-      certs::Sha256(absl::StrCat("case\n", header.sender(), "\n", header.case_ref()));
-  return certs::HexEncode(digest.substr(0, 12));
-}
 
 Ingress::Ingress(Topics topics, kafka::Producer* producer, const certs::Verifier* verifier,
                  RegistryProvider registry, AcceptedIds* accepted, WorkerPool* pool,
@@ -78,7 +72,7 @@ void Ingress::Accept(liaison::v1::SignedEnvelope envelope, const std::string& pe
 
   std::string message_id = header.message_id();
   std::string sender = header.sender();
-  std::string key = IngressKey(header);
+  std::string key = IngressKeyOf(header).value();
   std::string sha256 = certs::Sha256(verified->envelope().message());
 
   // Deduplication: an id already accepted, or being accepted right now. The
@@ -97,7 +91,7 @@ void Ingress::Accept(liaison::v1::SignedEnvelope envelope, const std::string& pe
         it->second.waiters.push_back(std::move(done));
         seen = Seen::kJoined;
       }
-    } else if ((prior = accepted_->Find(message_id))) {
+    } else if ((prior = accepted_->Find(MessageId(message_id)))) {
       seen = prior->message_sha256() == sha256 ? Seen::kAccepted : Seen::kConflict;
     } else {
       Pending& p = pending_[message_id];

@@ -5,8 +5,8 @@
 //
 // Nothing here blocks a gRPC thread: verification runs on the worker pool,
 // and the answer is given from the Kafka producer's delivery report.
-#ifndef LIAISON_BROKER_INGRESS_H_
-#define LIAISON_BROKER_INGRESS_H_
+#ifndef LIAISON_BROKER_FRONTDOOR_INGRESS_H_
+#define LIAISON_BROKER_FRONTDOOR_INGRESS_H_
 
 #include <functional>
 #include <memory>
@@ -16,12 +16,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "broker/accepted_ids.h"
-#include "broker/clock.h"
-#include "broker/observer.h"
-#include "broker/topics.h"
-#include "broker/validate.h"
-#include "broker/worker_pool.h"
+#include "broker/state/accepted_ids.h"
+#include "broker/core/clock.h"
+#include "broker/core/observer.h"
+#include "broker/core/topics.h"
+#include "broker/frontdoor/validate.h"
+#include "broker/core/worker_pool.h"
 #include "certs/signature.h"
 #include "connectors/kafka/producer.h"
 #include "liaison/v1/envelope.pb.h"
@@ -96,10 +96,6 @@ class Ingress {
   absl::flat_hash_map<std::string, Pending> pending_ ABSL_GUARDED_BY(mu_);
 };
 
-// The Kafka key of an ingress record: keeps one case in one partition (and in
-// order) without putting the case reference in clear into Kafka.
-std::string IngressKey(const liaison::v1::Header& header);
-
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_INGRESS_H_
+#endif  // LIAISON_BROKER_FRONTDOOR_INGRESS_H_

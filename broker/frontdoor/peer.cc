@@ -1,4 +1,4 @@
-#include "broker/peer.h"
+#include "broker/frontdoor/peer.h"
 
 #include "base/safe_text.h"
 

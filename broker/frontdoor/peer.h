@@ -3,8 +3,8 @@
 // gRPC's TLS handshake already checked the chain; revocation and role are
 // checked here so that the caller gets a precise status instead of a failed
 // handshake.
-#ifndef LIAISON_BROKER_PEER_H_
-#define LIAISON_BROKER_PEER_H_
+#ifndef LIAISON_BROKER_FRONTDOOR_PEER_H_
+#define LIAISON_BROKER_FRONTDOOR_PEER_H_
 
 #include <atomic>
 #include <memory>
@@ -13,13 +13,15 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "broker/config.h"
 #include "certs/certificate.h"
 #include "certs/trust_store.h"
 #include "grpcpp/security/auth_metadata_processor.h"
 #include "grpcpp/server_context.h"
 
 namespace liaison::broker {
+
+// What a stale CRL (past its nextUpdate) means for new connections.
+enum class CrlExpiredPolicy { kRefuse, kWarn };
 
 class PeerAuthenticator {
  public:
@@ -66,4 +68,4 @@ grpc::Status ToGrpc(const absl::Status& status);
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_PEER_H_
+#endif  // LIAISON_BROKER_FRONTDOOR_PEER_H_

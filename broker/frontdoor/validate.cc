@@ -1,4 +1,4 @@
-#include "broker/validate.h"
+#include "broker/frontdoor/validate.h"
 
 #include <string>
 

@@ -2,8 +2,8 @@
 // before anything is written to Kafka. Data-protection rules are NOT checked
 // here: they are policy decisions (policy/), answered with notices, not
 // with errors on the send.
-#ifndef LIAISON_BROKER_VALIDATE_H_
-#define LIAISON_BROKER_VALIDATE_H_
+#ifndef LIAISON_BROKER_FRONTDOOR_VALIDATE_H_
+#define LIAISON_BROKER_FRONTDOOR_VALIDATE_H_
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -31,4 +31,4 @@ absl::Status ValidateForIngress(const liaison::v1::Message& message,
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_VALIDATE_H_
+#endif  // LIAISON_BROKER_FRONTDOOR_VALIDATE_H_

@@ -1,4 +1,4 @@
-#include "broker/admin_service.h"
+#include "broker/operators/admin_service.h"
 
 #include <deque>
 

@@ -3,15 +3,15 @@
 // operator role (PeerAuthenticator): no certificate → UNAUTHENTICATED, an
 // endpoint's or broker's certificate → PERMISSION_DENIED. Answers come from
 // OperatorViews (metadata only). No handler blocks a gRPC thread.
-#ifndef LIAISON_BROKER_ADMIN_SERVICE_H_
-#define LIAISON_BROKER_ADMIN_SERVICE_H_
+#ifndef LIAISON_BROKER_OPERATORS_ADMIN_SERVICE_H_
+#define LIAISON_BROKER_OPERATORS_ADMIN_SERVICE_H_
 
 #include <set>
 
 #include "absl/synchronization/mutex.h"
-#include "broker/observer.h"
-#include "broker/operator_views.h"
-#include "broker/peer.h"
+#include "broker/core/observer.h"
+#include "broker/operators/operator_views.h"
+#include "broker/frontdoor/peer.h"
 #include "liaison/v1/admin.grpc.pb.h"
 
 namespace liaison::broker {
@@ -62,4 +62,4 @@ class AdminService final : public liaison::v1::Admin::CallbackService {
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_ADMIN_SERVICE_H_
+#endif  // LIAISON_BROKER_OPERATORS_ADMIN_SERVICE_H_

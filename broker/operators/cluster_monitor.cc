@@ -1,4 +1,4 @@
-#include "broker/cluster_monitor.h"
+#include "broker/operators/cluster_monitor.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"

@@ -4,8 +4,8 @@
 //
 // The figures are cluster-wide (any node sees the same) and at most one
 // probe interval old. Thread-safe; one thread of its own.
-#ifndef LIAISON_BROKER_CLUSTER_MONITOR_H_
-#define LIAISON_BROKER_CLUSTER_MONITOR_H_
+#ifndef LIAISON_BROKER_OPERATORS_CLUSTER_MONITOR_H_
+#define LIAISON_BROKER_OPERATORS_CLUSTER_MONITOR_H_
 
 #include <functional>
 #include <memory>
@@ -16,7 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "broker/topics.h"
+#include "broker/core/topics.h"
 #include "connectors/kafka/client_config.h"
 #include "connectors/kafka/cluster_probe.h"
 
@@ -71,4 +71,4 @@ class ClusterMonitor {
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_CLUSTER_MONITOR_H_
+#endif  // LIAISON_BROKER_OPERATORS_CLUSTER_MONITOR_H_

@@ -1,4 +1,4 @@
-#include "broker/flow_log.h"
+#include "broker/operators/flow_log.h"
 
 #include <algorithm>
 

@@ -5,8 +5,8 @@
 //
 // Thread-safe. Bucket times come from the clock given (the real clock in the
 // broker: operators watch wall-clock time, not the policy clock).
-#ifndef LIAISON_BROKER_FLOW_LOG_H_
-#define LIAISON_BROKER_FLOW_LOG_H_
+#ifndef LIAISON_BROKER_OPERATORS_FLOW_LOG_H_
+#define LIAISON_BROKER_OPERATORS_FLOW_LOG_H_
 
 #include <cstdint>
 #include <deque>
@@ -19,8 +19,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "broker/clock.h"
-#include "broker/observer.h"
+#include "broker/core/clock.h"
+#include "broker/core/observer.h"
 
 namespace liaison::broker {
 
@@ -116,4 +116,4 @@ class FlowLog {
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_FLOW_LOG_H_
+#endif  // LIAISON_BROKER_OPERATORS_FLOW_LOG_H_

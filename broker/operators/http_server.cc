@@ -1,10 +1,6 @@
-#include "broker/http_server.h"
+#include "broker/operators/http_server.h"
 
 #include <httplib.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include <atomic>
 #include <set>
@@ -16,7 +12,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "base/log.h"
-#include "broker/dashboard/assets.h"
+#include "broker/operators/dashboard/assets.h"
+#include "certs/tls_server.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace liaison::broker {
@@ -46,31 +43,6 @@ std::string ToJson(const google::protobuf::Message& message) {
   return out;
 }
 
-// The peer's certificate as PEM ("" when it sent none).
-std::string PeerPem(const SSL* ssl) {
-  if (ssl == nullptr) return "";
-  X509* cert = SSL_get1_peer_certificate(ssl);
-  if (cert == nullptr) return "";
-  std::string pem;
-  BIO* bio = BIO_new(BIO_s_mem());
-  if (bio != nullptr && PEM_write_bio_X509(bio, cert) == 1) {
-    char* data = nullptr;
-    const long n = BIO_get_mem_data(bio, &data);
-    if (n > 0) pem.assign(data, static_cast<size_t>(n));
-  }
-  BIO_free(bio);
-  X509_free(cert);
-  return pem;
-}
-
-std::string OpenSslError() {
-  const unsigned long e = ERR_get_error();
-  if (e == 0) return "unknown OpenSSL error";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof(buf));
-  ERR_clear_error();
-  return buf;
-}
 
 }  // namespace
 
@@ -131,7 +103,7 @@ httplib::Server::HandlerResponse HttpServer::Impl::Authenticate(const httplib::R
                                                                 httplib::Response& res) const {
   if (!tls) return httplib::Server::HandlerResponse::Unhandled;
   absl::StatusOr<certs::Identity> peer =
-      peers->AuthenticatePem(PeerPem(req.ssl), certs::Role::kOperator);
+      peers->AuthenticatePem(certs::PeerCertificatePem(req.ssl), certs::Role::kOperator);
   if (peer.ok()) return httplib::Server::HandlerResponse::Unhandled;
   res.status = peer.status().code() == absl::StatusCode::kUnauthenticated ? 401 : 403;
   res.set_content(absl::StrCat(peer.status().message(), "\n"), "text/plain; charset=utf-8");
@@ -306,28 +278,14 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions 
   }
   if (impl->tls) {
     const HttpServerOptions& o = options;
-    std::string error;
-    auto server = std::make_unique<httplib::SSLServer>([&o, &error](SSL_CTX& ctx) {
-      SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
-      if (SSL_CTX_use_certificate_chain_file(&ctx, o.cert_path.c_str()) != 1) {
-        error = absl::StrCat("certificate ", o.cert_path, ": ", OpenSslError());
-        return false;
-      }
-      if (SSL_CTX_use_PrivateKey_file(&ctx, o.key_path.c_str(), SSL_FILETYPE_PEM) != 1) {
-        error = absl::StrCat("key ", o.key_path, ": ", OpenSslError());
-        return false;
-      }
-      if (SSL_CTX_load_verify_locations(&ctx, o.ca_path.c_str(), nullptr) != 1) {
-        error = absl::StrCat("CA ", o.ca_path, ": ", OpenSslError());
-        return false;
-      }
-      // Requested and chain-verified when presented; a request without one
-      // gets a precise 401 from Authenticate instead of a failed handshake.
-      SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, nullptr);
-      return true;
+    absl::Status configured;
+    auto server = std::make_unique<httplib::SSLServer>([&o, &configured](SSL_CTX& ctx) {
+      configured = certs::ConfigureMutualTlsServer(
+          ctx, {.cert_path = o.cert_path, .key_path = o.key_path, .ca_path = o.ca_path});
+      return configured.ok();
     });
     if (!server->is_valid()) {
-      return absl::InvalidArgumentError(absl::StrCat("http TLS: ", error));
+      return absl::InvalidArgumentError(absl::StrCat("http TLS: ", configured.ok() ? "the TLS context could not be created" : configured.message()));
     }
     impl->server = std::move(server);
   } else {

@@ -11,8 +11,8 @@
 //    role → 403. Prometheus scrapes with an operator certificate too.
 //  - Plain HTTP only in the embedded development mode (in-process mock Kafka)
 //    and only on a loopback address; Start refuses anything else.
-#ifndef LIAISON_BROKER_HTTP_SERVER_H_
-#define LIAISON_BROKER_HTTP_SERVER_H_
+#ifndef LIAISON_BROKER_OPERATORS_HTTP_SERVER_H_
+#define LIAISON_BROKER_OPERATORS_HTTP_SERVER_H_
 
 #include <memory>
 #include <string>
@@ -20,11 +20,21 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
-#include "broker/config.h"
-#include "broker/operator_views.h"
-#include "broker/peer.h"
+#include "broker/operators/operator_views.h"
+#include "broker/frontdoor/peer.h"
 
 namespace liaison::broker {
+
+// How the operators' HTTP server (dashboard, /metrics, /api/*) is protected.
+enum class HttpSecurity {
+  // Plain HTTP in the embedded development mode on a loopback address,
+  // otherwise HTTPS requiring an operator client certificate.
+  kAuto,
+  // Always HTTPS with operator client certificates.
+  kTls,
+  // Plain HTTP: refused unless Kafka is embedded and the address is loopback.
+  kPlain,
+};
 
 struct HttpServerOptions {
   // "host:port"; port 0 picks a free one.
@@ -74,4 +84,4 @@ bool IsLoopbackHost(std::string_view host);
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_HTTP_SERVER_H_
+#endif  // LIAISON_BROKER_OPERATORS_HTTP_SERVER_H_

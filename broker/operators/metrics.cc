@@ -1,4 +1,4 @@
-#include "broker/metrics.h"
+#include "broker/operators/metrics.h"
 
 #include <charconv>
 #include <cmath>

@@ -8,8 +8,8 @@
 //   MetricsText text;
 //   sent.Render(text);
 //   std::string body = text.Take();
-#ifndef LIAISON_BROKER_METRICS_H_
-#define LIAISON_BROKER_METRICS_H_
+#ifndef LIAISON_BROKER_OPERATORS_METRICS_H_
+#define LIAISON_BROKER_OPERATORS_METRICS_H_
 
 #include <cstdint>
 #include <map>
@@ -97,4 +97,4 @@ const std::vector<double>& LongLatencyBounds();
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_METRICS_H_
+#endif  // LIAISON_BROKER_OPERATORS_METRICS_H_

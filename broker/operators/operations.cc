@@ -1,4 +1,4 @@
-#include "broker/operations.h"
+#include "broker/operators/operations.h"
 
 #include <algorithm>
 
@@ -51,10 +51,10 @@ void Operations::OnIngressProduce(absl::Duration latency, bool ok) {
 
 void Operations::OnFlow(const FlowEvent& event) {
   const std::string outcome = OutcomeLabel(event.outcome);
-  decisions_.Add({KindLabel(event.kind), outcome, event.event});
+  decisions_.Add({KindLabel(event.kind), outcome, std::string(FlowStepLabel(event.step))});
   for (const std::string& rule : event.rule_ids) rule_hits_.Add({rule, outcome});
   flows_total_.Add({event.sender, event.recipient, outcome});
-  if (event.event == "decided" && event.accepted_at != absl::Time() &&
+  if (event.step == FlowStep::kDecided && event.accepted_at != absl::Time() &&
       event.decided_at != absl::Time()) {
     decision_.Observe({},
                       std::max(0.0, absl::ToDoubleSeconds(event.decided_at - event.accepted_at)));
@@ -77,9 +77,9 @@ void Operations::OnAcknowledged(const std::string& endpoint, bool is_delivery,
   if (also_ != nullptr) also_->OnAcknowledged(endpoint, is_delivery, since_accepted);
 }
 
-void Operations::OnLoss(const std::string& topic_kind, int64_t records) {
-  lost_.Add({topic_kind}, records);
-  if (also_ != nullptr) also_->OnLoss(topic_kind, records);
+void Operations::OnLoss(LossSource source, int64_t records) {
+  lost_.Add({std::string(LossSourceLabel(source))}, records);
+  if (also_ != nullptr) also_->OnLoss(source, records);
 }
 
 void Operations::OnRpc(const std::string& method, absl::StatusCode code) {

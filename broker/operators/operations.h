@@ -4,15 +4,15 @@
 //
 // Thread-safe; every hook is a few short critical sections. Must outlive
 // every component that reports to it (Broker destroys it last).
-#ifndef LIAISON_BROKER_OPERATIONS_H_
-#define LIAISON_BROKER_OPERATIONS_H_
+#ifndef LIAISON_BROKER_OPERATORS_OPERATIONS_H_
+#define LIAISON_BROKER_OPERATORS_OPERATIONS_H_
 
 #include <string>
 
-#include "broker/clock.h"
-#include "broker/flow_log.h"
-#include "broker/metrics.h"
-#include "broker/observer.h"
+#include "broker/core/clock.h"
+#include "broker/operators/flow_log.h"
+#include "broker/operators/metrics.h"
+#include "broker/core/observer.h"
 
 namespace liaison::broker {
 
@@ -29,7 +29,7 @@ class Operations final : public Observer {
   void OnDelivered(const std::string& endpoint, bool is_delivery) override;
   void OnAcknowledged(const std::string& endpoint, bool is_delivery,
                       absl::Duration since_accepted) override;
-  void OnLoss(const std::string& topic_kind, int64_t records) override;
+  void OnLoss(LossSource source, int64_t records) override;
   void OnRpc(const std::string& method, absl::StatusCode code) override;
 
   // The HTTP server's own requests (handler = route, e.g. "/api/flows").
@@ -112,4 +112,4 @@ std::string CodeLabel(absl::StatusCode code);
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_OPERATIONS_H_
+#endif  // LIAISON_BROKER_OPERATORS_OPERATIONS_H_

@@ -1,4 +1,4 @@
-#include "broker/operator_surface.h"
+#include "broker/operators/operator_surface.h"
 
 #include "absl/strings/str_cat.h"
 #include "base/log.h"

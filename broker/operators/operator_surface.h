@@ -3,20 +3,20 @@
 // (mutual TLS, operator certificates only) and the HTTP server (dashboard,
 // /metrics, JSON and event stream). Broker::Start creates it once the
 // pipeline runs; Broker::Shutdown stops it first.
-#ifndef LIAISON_BROKER_OPERATOR_SURFACE_H_
-#define LIAISON_BROKER_OPERATOR_SURFACE_H_
+#ifndef LIAISON_BROKER_OPERATORS_OPERATOR_SURFACE_H_
+#define LIAISON_BROKER_OPERATORS_OPERATOR_SURFACE_H_
 
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "broker/admin_service.h"
-#include "broker/cluster_monitor.h"
-#include "broker/http_server.h"
-#include "broker/operator_views.h"
-#include "broker/peer.h"
-#include "broker/topics.h"
+#include "broker/operators/admin_service.h"
+#include "broker/operators/cluster_monitor.h"
+#include "broker/operators/http_server.h"
+#include "broker/operators/operator_views.h"
+#include "broker/frontdoor/peer.h"
+#include "broker/core/topics.h"
 #include "connectors/kafka/client_config.h"
 #include "grpcpp/grpcpp.h"
 
@@ -74,4 +74,4 @@ class OperatorSurface {
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_OPERATOR_SURFACE_H_
+#endif  // LIAISON_BROKER_OPERATORS_OPERATOR_SURFACE_H_

@@ -1,4 +1,4 @@
-#include "broker/operator_views.h"
+#include "broker/operators/operator_views.h"
 
 #include <algorithm>
 #include <map>
@@ -50,7 +50,7 @@ liaison::v1::FlowEventInfo ToFlowEventInfo(const FlowRecord& record) {
   }
   SetTime(e.accepted_at, out.mutable_accepted_at());
   SetTime(e.decided_at, out.mutable_decided_at());
-  out.set_event(e.event);
+  out.set_event(std::string(FlowStepLabel(e.step)));
   return out;
 }
 

@@ -6,8 +6,8 @@
 // delivery figures, hold metadata, versions, Kafka offsets).
 //
 // Thread-safe; every call reads the components' current state.
-#ifndef LIAISON_BROKER_OPERATOR_VIEWS_H_
-#define LIAISON_BROKER_OPERATOR_VIEWS_H_
+#ifndef LIAISON_BROKER_OPERATORS_OPERATOR_VIEWS_H_
+#define LIAISON_BROKER_OPERATORS_OPERATOR_VIEWS_H_
 
 #include <functional>
 #include <memory>
@@ -15,13 +15,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "broker/audit.h"
-#include "broker/cluster_monitor.h"
-#include "broker/exchange_service.h"
-#include "broker/hold_book.h"
-#include "broker/ingress.h"
-#include "broker/operations.h"
-#include "broker/policy_stage.h"
+#include "broker/stage/audit.h"
+#include "broker/operators/cluster_monitor.h"
+#include "broker/frontdoor/exchange_service.h"
+#include "broker/stage/hold_book.h"
+#include "broker/frontdoor/ingress.h"
+#include "broker/operators/operations.h"
+#include "broker/stage/policy_stage.h"
 #include "liaison/v1/admin.pb.h"
 #include "policy/chain.h"
 
@@ -69,4 +69,4 @@ liaison::v1::FlowEventInfo ToFlowEventInfo(const FlowRecord& record);
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_OPERATOR_VIEWS_H_
+#endif  // LIAISON_BROKER_OPERATORS_OPERATOR_VIEWS_H_

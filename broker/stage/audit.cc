@@ -1,4 +1,4 @@
-#include "broker/audit.h"
+#include "broker/stage/audit.h"
 
 #include <algorithm>
 #include <map>

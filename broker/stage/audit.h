@@ -23,8 +23,8 @@
 // mis-configured on its own and would need its own grants. Tamper-evidence
 // against someone who can recreate the whole topic comes from the auditor
 // keeping checkpoints outside Kafka (`liaison audit verify --pin`).
-#ifndef LIAISON_BROKER_AUDIT_H_
-#define LIAISON_BROKER_AUDIT_H_
+#ifndef LIAISON_BROKER_STAGE_AUDIT_H_
+#define LIAISON_BROKER_STAGE_AUDIT_H_
 
 #include <atomic>
 #include <cstdint>
@@ -36,7 +36,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "broker/topics.h"
+#include "broker/core/topics.h"
 #include "certs/signature.h"
 #include "connectors/kafka/client_config.h"
 #include "connectors/kafka/producer.h"
@@ -134,4 +134,4 @@ class AuditLog {
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_AUDIT_H_
+#endif  // LIAISON_BROKER_STAGE_AUDIT_H_

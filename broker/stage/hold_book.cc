@@ -1,4 +1,4 @@
-#include "broker/hold_book.h"
+#include "broker/stage/hold_book.h"
 
 #include <algorithm>
 #include <map>
@@ -362,7 +362,7 @@ void HoldBook::Lost(const DueHold& due, const absl::Status& why, absl::Time now)
 
 void HoldBook::Work(liaison::v1::HeldDelivery held, absl::Time now) {
   const std::string hold_id = held.hold_id();
-  Outputs outputs = deps_.stage->Evaluate(held.ingress(), {held.recipient()}, now, "released",
+  Outputs outputs = deps_.stage->Evaluate(held.ingress(), {held.recipient()}, now, FlowStep::kReleased,
                                           held.ingress_partition());
   if (outputs.flow.empty()) {  // unreadable: cannot be decided, drop loudly
     log::Error("holds.undecidable", {{"hold_id", hold_id}});
@@ -411,7 +411,7 @@ void HoldBook::Work(liaison::v1::HeldDelivery held, absl::Time now) {
     }
     FlowEvent flow = outputs.flow.front();
     flow.outcome = liaison::v1::OUTCOME_REJECT;
-    flow.event = "hold-timeout";
+    flow.step = FlowStep::kHoldTimeout;
     reject.flow.push_back(std::move(flow));
     outputs = std::move(reject);
   } else if (outcome == liaison::v1::OUTCOME_ALLOW || outcome == liaison::v1::OUTCOME_REDACT) {

@@ -12,8 +12,8 @@
 // The same ticker sends ERASE notices to every recipient of a delivered
 // message once its erase_by passes (DP-RET-02), audited as erasures.
 // Time is the broker's policy clock, so tests move it instead of sleeping.
-#ifndef LIAISON_BROKER_HOLD_BOOK_H_
-#define LIAISON_BROKER_HOLD_BOOK_H_
+#ifndef LIAISON_BROKER_STAGE_HOLD_BOOK_H_
+#define LIAISON_BROKER_STAGE_HOLD_BOOK_H_
 
 #include <atomic>
 #include <map>
@@ -25,10 +25,10 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
-#include "broker/clock.h"
-#include "broker/policy_stage.h"
-#include "broker/state_indexes.h"
-#include "broker/topic_mirror.h"
+#include "broker/core/clock.h"
+#include "broker/stage/policy_stage.h"
+#include "broker/state/state_indexes.h"
+#include "broker/state/topic_mirror.h"
 #include "connectors/kafka/reader.h"
 #include "liaison/v1/broker_state.pb.h"
 
@@ -136,4 +136,4 @@ class HoldBook {
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_HOLD_BOOK_H_
+#endif  // LIAISON_BROKER_STAGE_HOLD_BOOK_H_

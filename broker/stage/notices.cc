@@ -1,10 +1,11 @@
-#include "broker/notices.h"
+#include "broker/stage/notices.h"
 
 namespace liaison::broker {
 
 std::string ItemSigner::NoticeId(const liaison::v1::Notice& notice) {
-  return NoticeItemId(notice.kind(), notice.message_id(), notice.recipient(),
-                      notice.addressee());
+  return NoticeItemIdOf(notice.kind(), MessageId(notice.message_id()),
+                        EndpointId(notice.recipient()), EndpointId(notice.addressee()))
+      .value();
 }
 
 absl::StatusOr<std::string> ItemSigner::Notice(liaison::v1::Notice notice, absl::Time now) const {
@@ -18,7 +19,8 @@ absl::StatusOr<std::string> ItemSigner::Notice(liaison::v1::Notice notice, absl:
 absl::StatusOr<std::string> ItemSigner::Receipt(liaison::v1::Receipt receipt,
                                                 absl::Time now) const {
   std::string addressee = receipt.addressee();
-  std::string item_id = ReceiptItemId(receipt.message_id(), receipt.recipient());
+  std::string item_id =
+      ReceiptItemIdOf(MessageId(receipt.message_id()), EndpointId(receipt.recipient())).value();
   liaison::v1::Statement statement;
   *statement.mutable_receipt() = std::move(receipt);
   return Item(addressee, std::move(item_id), std::move(statement), now);

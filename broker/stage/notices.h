@@ -2,14 +2,14 @@
 // delivery topic, where the addressee's Subscribe stream picks them up like
 // any other item. Only the policy stage writes delivery topics; the delivery
 // side hands it receipts and loss notices through liaison.ingress.
-#ifndef LIAISON_BROKER_NOTICES_H_
-#define LIAISON_BROKER_NOTICES_H_
+#ifndef LIAISON_BROKER_STAGE_NOTICES_H_
+#define LIAISON_BROKER_STAGE_NOTICES_H_
 
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "broker/countersigner.h"
+#include "broker/core/countersigner.h"
 #include "liaison/v1/envelope.pb.h"
 
 namespace liaison::broker {
@@ -33,4 +33,4 @@ class ItemSigner {
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_NOTICES_H_
+#endif  // LIAISON_BROKER_STAGE_NOTICES_H_

@@ -1,4 +1,4 @@
-#include "broker/policy_stage.h"
+#include "broker/stage/policy_stage.h"
 
 #include <algorithm>
 #include <utility>
@@ -8,7 +8,7 @@
 #include "absl/time/clock.h"
 #include "base/log.h"
 #include "base/proto_time.h"
-#include "broker/ingress.h"
+#include "broker/core/ids.h"
 #include "connectors/audit/audit_trail.h"
 #include "certs/envelope.h"
 #include "certs/signature.h"
@@ -61,11 +61,6 @@ liaison::v1::AuditOperation OperationFor(Outcome outcome, liaison::v1::Kind kind
     default:
       return liaison::v1::AUDIT_OPERATION_REFUSAL;
   }
-}
-
-std::string HoldId(const std::string& message_id, const std::string& recipient) {
-  return absl::StrCat("h-", certs::HexEncode(certs::Sha256(
-                                absl::StrCat(message_id, "\n", recipient)).substr(0, 16)));
 }
 
 std::string ObligationsKey(const std::vector<liaison::v1::Obligation>& obligations) {
@@ -304,7 +299,7 @@ void PolicyStage::Compute(const std::shared_ptr<Work>& work) {
       }
     }
     work->outputs =
-        Evaluate(ingress, recipients, deps_.clock->Now(), "decided", work->partition);
+        Evaluate(ingress, recipients, deps_.clock->Now(), FlowStep::kDecided, work->partition);
     ++stats_.messages;
   }
   absl::MutexLock lock(&mu_);
@@ -314,7 +309,7 @@ void PolicyStage::Compute(const std::shared_ptr<Work>& work) {
 void PolicyStage::Forged(absl::string_view what, int32_t partition, int64_t offset,
                          const absl::Status& why) const {
   ++stats_.forged;
-  if (deps_.observer != nullptr) deps_.observer->OnLoss("forged", 1);
+  if (deps_.observer != nullptr) deps_.observer->OnLoss(LossSource::kForged, 1);
   log::Error("policy.forged_ingress", {{"what", what},
                                        {"partition", partition},
                                        {"offset", offset},
@@ -355,13 +350,13 @@ absl::StatusOr<liaison::v1::Message> PolicyStage::VerifiedMessage(
 
 Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
                               const std::vector<std::string>& recipients, absl::Time now,
-                              const std::string& event, int32_t ingress_partition) const {
+                              FlowStep step, int32_t ingress_partition) const {
   Outputs out;
   const liaison::v1::SignedEnvelope& envelope = ingress.envelope();
   absl::StatusOr<liaison::v1::Message> verified =
       VerifiedMessage(envelope, FromProto(ingress.accepted_at()));
   if (!verified.ok()) {
-    Forged(event, ingress_partition, -1, verified.status());
+    Forged(FlowStepLabel(step), ingress_partition, -1, verified.status());
     return out;
   }
   const liaison::v1::Message& message = *verified;
@@ -371,7 +366,7 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
   const policy::Registry& registry = chain->registry();
   const size_t bytes = envelope.message().size();
   const std::string payload_sha = certs::Sha256(envelope.message());
-  const std::string key = IngressKey(h);
+  const std::string key = IngressKeyOf(h).value();
   const absl::Time accepted_at = FromProto(ingress.accepted_at());
 
   auto notice = [&](liaison::v1::NoticeKind kind, const std::string& addressee,
@@ -392,7 +387,7 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
   // batch of holds can see it. Every consent is audited here, recorded or
   // not, even when it names no recipient (a supervisor's approval is
   // addressed to the broker alone).
-  if (h.kind() == liaison::v1::KIND_CONSENT && event == "decided") {
+  if (h.kind() == liaison::v1::KIND_CONSENT && step == FlowStep::kDecided) {
     absl::StatusOr<policy::ConsentRecord> record =
         policy::InMemoryConsentIndex::RecordOf(message, now);
     liaison::v1::AuditEntry a;
@@ -453,7 +448,7 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
     liaison::v1::AuditEntry a;
     *a.mutable_ts() = ToProto(now);
     a.set_operation(OperationFor(d.outcome, h.kind(), third_country));
-    a.set_event(event);
+    a.set_event(std::string(FlowStepLabel(step)));
     a.set_message_id(h.message_id());
     for (const std::string& s : h.provenance().derived_from()) a.add_derived_from(s);
     a.set_kind(h.kind());
@@ -489,7 +484,7 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
     flow.rule_ids = d.DecidingRuleIds();
     flow.accepted_at = accepted_at;
     flow.decided_at = now;
-    flow.event = event;
+    flow.step = step;
     out.flow.push_back(std::move(flow));
 
     for (const policy::Notification& n : d.notifications) {
@@ -525,7 +520,7 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
       case liaison::v1::OUTCOME_HOLD:
       case liaison::v1::OUTCOME_DELAY: {
         liaison::v1::HeldDelivery held;
-        held.set_hold_id(HoldId(h.message_id(), recipient));
+        held.set_hold_id(HoldIdOf(MessageId(h.message_id()), EndpointId(recipient)).value());
         held.set_message_id(h.message_id());
         held.set_sender(h.sender());
         held.set_recipient(recipient);
@@ -630,7 +625,7 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
       if (!signed_statement) continue;  // not forwarded; logged
       for (const std::string& r : g.recipients) {
         liaison::v1::DeliveryItem item;
-        item.set_item_id(DeliveryItemId(h.message_id(), r));
+        item.set_item_id(DeliveryItemIdOf(MessageId(h.message_id()), EndpointId(r)).value());
         item.set_recipient(r);
         *item.mutable_statement() = *signed_statement;
         out.records.push_back({deps_.topics.Deliver(r), key,
@@ -664,7 +659,8 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
     std::optional<liaison::v1::BrokerSigned> signed_statement = sign(std::move(a));
     if (!signed_statement) continue;
     liaison::v1::DeliveryItem item;
-    item.set_item_id(DeliveryItemId(h.message_id(), recipient));
+    item.set_item_id(
+        DeliveryItemIdOf(MessageId(h.message_id()), EndpointId(recipient)).value());
     item.set_recipient(recipient);
     *item.mutable_statement() = std::move(*signed_statement);
     item.set_derived_message(std::move(derived_bytes));
@@ -792,7 +788,7 @@ Outputs PolicyStage::ExpiredOutputs(const liaison::v1::ExpiredItem& e, absl::Tim
   flow.outcome = liaison::v1::OUTCOME_REJECT;
   flow.rule_ids = {"DP-RET-02"};
   flow.decided_at = now;
-  flow.event = "expired-before-delivery";
+  flow.step = FlowStep::kExpiredBeforeDelivery;
   out.flow.push_back(std::move(flow));
   return out;
 }
@@ -980,7 +976,7 @@ void PolicyStage::Send(const std::shared_ptr<Work>& work) {
 void PolicyStage::HandleGap(const kafka::Gap& gap) {
   const int64_t count = gap.to - gap.from;
   stats_.ingress_lost += count;
-  if (deps_.observer != nullptr) deps_.observer->OnLoss("ingress", count);
+  if (deps_.observer != nullptr) deps_.observer->OnLoss(LossSource::kIngress, count);
   log::Error("ingress.lost", {{"partition", gap.partition},
                               {"from", gap.from},
                               {"to", gap.to},

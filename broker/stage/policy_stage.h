@@ -15,8 +15,8 @@
 // fails nothing is forwarded and the write is tried again (DP-LOG-01) with
 // the very same sealed audit bytes and records — never decided and sealed
 // anew, which would leave the failed sequence numbers as a gap in the chain.
-#ifndef LIAISON_BROKER_POLICY_STAGE_H_
-#define LIAISON_BROKER_POLICY_STAGE_H_
+#ifndef LIAISON_BROKER_STAGE_POLICY_STAGE_H_
+#define LIAISON_BROKER_STAGE_POLICY_STAGE_H_
 
 #include <array>
 #include <atomic>
@@ -31,15 +31,15 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "broker/accepted_ids.h"
-#include "broker/audit.h"
-#include "broker/clock.h"
-#include "broker/countersigner.h"
-#include "broker/notices.h"
-#include "broker/observer.h"
-#include "broker/state_indexes.h"
-#include "broker/topics.h"
-#include "broker/worker_pool.h"
+#include "broker/state/accepted_ids.h"
+#include "broker/stage/audit.h"
+#include "broker/core/clock.h"
+#include "broker/core/countersigner.h"
+#include "broker/stage/notices.h"
+#include "broker/core/observer.h"
+#include "broker/state/state_indexes.h"
+#include "broker/core/topics.h"
+#include "broker/core/worker_pool.h"
 #include "certs/signature.h"
 #include "connectors/kafka/consumer.h"
 #include "connectors/kafka/producer.h"
@@ -123,12 +123,12 @@ class PolicyStage {
   void Stop();
 
   // Decides `ingress` for `recipients` at `now` and builds everything to
-  // write (the audit entries first). `event` names the occasion in audit and
-  // flow records ("decided", "released"). Thread-safe; pure apart from the
+  // write (the audit entries first). `step` names the occasion in audit and
+  // flow records (kDecided, kReleased). Thread-safe; pure apart from the
   // countersignature and the volume counters.
   Outputs Evaluate(const liaison::v1::IngressRecord& ingress,
                    const std::vector<std::string>& recipients, absl::Time now,
-                   const std::string& event, int32_t ingress_partition) const;
+                   FlowStep step, int32_t ingress_partition) const;
 
   // Audits then writes `outputs` (audit first; nothing else if the audit
   // write fails); `done` gets OK when every record is acknowledged. A failed
@@ -231,4 +231,4 @@ class HmacPseudonymiser final : public policy::Pseudonymiser {
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_POLICY_STAGE_H_
+#endif  // LIAISON_BROKER_STAGE_POLICY_STAGE_H_

@@ -1,4 +1,4 @@
-#include "broker/accepted_ids.h"
+#include "broker/state/accepted_ids.h"
 
 #include "base/proto_time.h"
 
@@ -12,9 +12,9 @@ void AcceptedIds::Insert(const liaison::v1::AcceptedId& record) {
   Evict(at);
 }
 
-std::optional<liaison::v1::AcceptedId> AcceptedIds::Find(const std::string& message_id) const {
+std::optional<liaison::v1::AcceptedId> AcceptedIds::Find(const MessageId& message_id) const {
   absl::MutexLock lock(&mu_);
-  auto it = by_id_.find(message_id);
+  auto it = by_id_.find(message_id.value());
   if (it == by_id_.end()) return std::nullopt;
   return it->second;
 }

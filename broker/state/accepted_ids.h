@@ -2,8 +2,8 @@
 // the hash of their signed bytes. Materialised from the compacted topic
 // `liaison.registry.ids` at start-up, so a resend reaching another node (or
 // this node after a restart) is still recognised.
-#ifndef LIAISON_BROKER_ACCEPTED_IDS_H_
-#define LIAISON_BROKER_ACCEPTED_IDS_H_
+#ifndef LIAISON_BROKER_STATE_ACCEPTED_IDS_H_
+#define LIAISON_BROKER_STATE_ACCEPTED_IDS_H_
 
 #include <deque>
 #include <optional>
@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "broker/core/ids.h"
 #include "liaison/v1/broker_state.pb.h"
 
 namespace liaison::broker {
@@ -24,7 +25,7 @@ class AcceptedIds {
 
   // Thread-safe. Later records for the same id replace earlier ones.
   void Insert(const liaison::v1::AcceptedId& record) ABSL_LOCKS_EXCLUDED(mu_);
-  std::optional<liaison::v1::AcceptedId> Find(const std::string& message_id) const
+  std::optional<liaison::v1::AcceptedId> Find(const MessageId& message_id) const
       ABSL_LOCKS_EXCLUDED(mu_);
   // Records whose ingress position is in [from, to) of `partition`.
   std::vector<liaison::v1::AcceptedId> InRange(int32_t partition, int64_t from,
@@ -43,4 +44,4 @@ class AcceptedIds {
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_ACCEPTED_IDS_H_
+#endif  // LIAISON_BROKER_STATE_ACCEPTED_IDS_H_

@@ -1,17 +1,16 @@
-#include "broker/acked_items.h"
+#include "broker/state/acked_items.h"
 
 namespace liaison::broker {
 
-std::string AckedItems::Key(std::string_view recipient, std::string_view item_id) {
+std::string AckedItems::Key(const EndpointId& recipient, const AckItemId& item) {
   std::string key;
-  key.reserve(recipient.size() + 1 + item_id.size());
-  key.append(recipient).append("/").append(item_id);
+  key.reserve(recipient.value().size() + 1 + item.value().size());
+  key.append(recipient.value()).append("/").append(item.value());
   return key;
 }
 
-void AckedItems::Insert(std::string_view recipient, std::string_view item_id,
-                        absl::Time acked_at) {
-  std::string key = Key(recipient, item_id);
+void AckedItems::Insert(const EndpointId& recipient, const AckItemId& item, absl::Time acked_at) {
+  std::string key = Key(recipient, item);
   absl::MutexLock lock(&mu_);
   if (!keys_.insert(key).second) return;
   order_.emplace_back(acked_at, std::move(key));
@@ -21,8 +20,8 @@ void AckedItems::Insert(std::string_view recipient, std::string_view item_id,
   }
 }
 
-bool AckedItems::Contains(std::string_view recipient, std::string_view item_id) const {
-  const std::string key = Key(recipient, item_id);
+bool AckedItems::Contains(const EndpointId& recipient, const AckItemId& item) const {
+  const std::string key = Key(recipient, item);
   absl::MutexLock lock(&mu_);
   return keys_.contains(key);
 }

@@ -3,8 +3,8 @@
 // replayed copy of an acknowledged item is dropped on any node, also after a
 // restart. Entries older than the window are forgotten (by then Kafka's
 // retention has removed the copies too).
-#ifndef LIAISON_BROKER_ACKED_ITEMS_H_
-#define LIAISON_BROKER_ACKED_ITEMS_H_
+#ifndef LIAISON_BROKER_STATE_ACKED_ITEMS_H_
+#define LIAISON_BROKER_STATE_ACKED_ITEMS_H_
 
 #include <deque>
 #include <string>
@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "broker/core/ids.h"
 
 namespace liaison::broker {
 
@@ -21,13 +22,14 @@ class AckedItems {
   explicit AckedItems(absl::Duration window) : window_(window) {}
 
   // Thread-safe.
-  void Insert(std::string_view recipient, std::string_view item_id, absl::Time acked_at)
+  void Insert(const EndpointId& recipient, const AckItemId& item, absl::Time acked_at)
       ABSL_LOCKS_EXCLUDED(mu_);
-  bool Contains(std::string_view recipient, std::string_view item_id) const
+  bool Contains(const EndpointId& recipient, const AckItemId& item) const
       ABSL_LOCKS_EXCLUDED(mu_);
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
 
-  static std::string Key(std::string_view recipient, std::string_view item_id);
+  // The record key in liaison.registry.acks: "<recipient>/<item id>".
+  static std::string Key(const EndpointId& recipient, const AckItemId& item);
 
  private:
   const absl::Duration window_;
@@ -38,4 +40,4 @@ class AckedItems {
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_ACKED_ITEMS_H_
+#endif  // LIAISON_BROKER_STATE_ACKED_ITEMS_H_

@@ -1,4 +1,4 @@
-#include "broker/state_indexes.h"
+#include "broker/state/state_indexes.h"
 
 #include "absl/strings/str_cat.h"
 

@@ -3,8 +3,8 @@
 // consents index. Both are filled from compacted Kafka topics at start-up
 // (TopicMirror) and by this node as it works, so the rules see the same
 // state on every node.
-#ifndef LIAISON_BROKER_STATE_INDEXES_H_
-#define LIAISON_BROKER_STATE_INDEXES_H_
+#ifndef LIAISON_BROKER_STATE_STATE_INDEXES_H_
+#define LIAISON_BROKER_STATE_STATE_INDEXES_H_
 
 #include <deque>
 #include <memory>
@@ -100,4 +100,4 @@ class ConsentBook final : public policy::ConsentIndex {
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_STATE_INDEXES_H_
+#endif  // LIAISON_BROKER_STATE_STATE_INDEXES_H_

@@ -1,4 +1,4 @@
-#include "broker/topic_mirror.h"
+#include "broker/state/topic_mirror.h"
 
 #include <map>
 

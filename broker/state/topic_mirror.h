@@ -3,8 +3,8 @@
 // topic's `apply` on the mirror's own thread. One mirror can follow several
 // topics with one Kafka client (fewer connections and idle fetches). Broker state lives in Kafka; this is how a node
 // gets it back at start-up (docs/architecture.md "State lives in Kafka").
-#ifndef LIAISON_BROKER_TOPIC_MIRROR_H_
-#define LIAISON_BROKER_TOPIC_MIRROR_H_
+#ifndef LIAISON_BROKER_STATE_TOPIC_MIRROR_H_
+#define LIAISON_BROKER_STATE_TOPIC_MIRROR_H_
 
 #include <atomic>
 #include <functional>
@@ -51,4 +51,4 @@ class TopicMirror {
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_TOPIC_MIRROR_H_
+#endif  // LIAISON_BROKER_STATE_TOPIC_MIRROR_H_

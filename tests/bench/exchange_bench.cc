@@ -48,7 +48,7 @@
 #include "absl/time/clock.h"
 #include "base/log.h"
 #include "base/proto_time.h"
-#include "broker/topics.h"
+#include "broker/core/topics.h"
 #include "certs/envelope.h"
 #include "certs/signature.h"
 #include "certs/trust_store.h"

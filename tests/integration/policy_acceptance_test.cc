@@ -16,7 +16,7 @@
 #include "base/log.h"
 #include "base/proto_time.h"
 #include "base/uuid.h"
-#include "broker/clock.h"
+#include "broker/core/clock.h"
 #include "connectors/audit/audit_trail.h"
 #include "connectors/kafka/cluster_probe.h"
 #include "connectors/kafka/embedded_cluster.h"

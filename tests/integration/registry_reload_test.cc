@@ -11,7 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "base/log.h"
-#include "broker/clock.h"
+#include "broker/core/clock.h"
 #include "connectors/kafka/reader.h"
 #include "gtest/gtest.h"
 #include "policy/testing/scenario.h"

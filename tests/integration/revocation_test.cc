@@ -8,7 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "broker/peer.h"
+#include "broker/frontdoor/peer.h"
 #include "certs/signature.h"
 #include "certs/trust_store.h"
 #include "connectors/endpoint/item_verifier.h"

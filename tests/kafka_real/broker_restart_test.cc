@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "broker/clock.h"
+#include "broker/core/clock.h"
 #include "connectors/audit/audit_trail.h"
 #include "gtest/gtest.h"
 #include "policy/testing/scenario.h"

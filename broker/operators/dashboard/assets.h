@@ -2,8 +2,8 @@
 // this folder), embedded in the binary at build time by embed.cmake. The page
 // reads the /api/* JSON endpoints and the /api/events stream, which carry
 // metadata only, and renders them with textContent (never as HTML).
-#ifndef LIAISON_BROKER_DASHBOARD_ASSETS_H_
-#define LIAISON_BROKER_DASHBOARD_ASSETS_H_
+#ifndef LIAISON_BROKER_OPERATORS_DASHBOARD_ASSETS_H_
+#define LIAISON_BROKER_OPERATORS_DASHBOARD_ASSETS_H_
 
 #include <string_view>
 #include <vector>
@@ -20,4 +20,4 @@ const std::vector<DashboardAsset>& DashboardAssets();
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_DASHBOARD_ASSETS_H_
+#endif  // LIAISON_BROKER_OPERATORS_DASHBOARD_ASSETS_H_
