@@ -15,7 +15,7 @@
 #include "connectors/kafka/embedded_cluster.h"
 #include "connectors/kafka/producer.h"
 #include "gtest/gtest.h"
-#include "tests/fixtures/dev_pki.h"
+#include "certs/testing/test_pki.h"
 
 namespace liaison::audit {
 namespace {
@@ -28,7 +28,7 @@ using liaison::v1::SignedAuditCheckpoint;
 constexpr char kTopic[] = "t.audit";
 
 std::unique_ptr<certs::Signer> BrokerSigner() {
-  const testing::DevPki& pki = testing::SharedDevPki();
+  const testing::TestPki& pki = testing::SharedTestPki();
   absl::StatusOr<std::unique_ptr<certs::Signer>> s =
       certs::Signer::FromPemFiles(pki.dir + "/broker/tls.key", pki.dir + "/broker/tls.pem");
   EXPECT_TRUE(s.ok()) << s.status();
@@ -36,7 +36,7 @@ std::unique_ptr<certs::Signer> BrokerSigner() {
 }
 
 std::unique_ptr<certs::Signer> EndpointSigner() {
-  const testing::DevPki& pki = testing::SharedDevPki();
+  const testing::TestPki& pki = testing::SharedTestPki();
   absl::StatusOr<std::unique_ptr<certs::Signer>> s = certs::Signer::FromPemFiles(
       pki.EndpointFile("DE-BKA", "sign.key"), pki.EndpointFile("DE-BKA", "sign.pem"));
   EXPECT_TRUE(s.ok()) << s.status();
@@ -44,7 +44,7 @@ std::unique_ptr<certs::Signer> EndpointSigner() {
 }
 
 certs::Verifier NetworkVerifier() {
-  const testing::DevPki& pki = testing::SharedDevPki();
+  const testing::TestPki& pki = testing::SharedTestPki();
   absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =
       certs::TrustStore::Load(pki.ca(), pki.crl());
   EXPECT_TRUE(trust.ok()) << trust.status();
