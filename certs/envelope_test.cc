@@ -71,92 +71,86 @@ TEST(Envelope, Ed25519SignedEnvelopeVerifies) {
   EXPECT_TRUE(VerifyEnvelope(envelope, *f.verifier, pki.now).ok());
 }
 
-TEST(Envelope, RejectsSenderOtherThanTheSignerWithoutQuotingIt) {
+// One envelope VerifyEnvelope must refuse: who signs (`signer`, a prefix in
+// the test PKI), which message bytes, what changes after signing, the status
+// expected, and what its message must not quote (payload, other ids).
+struct RefusedEnvelope {
+  const char* name;
+  std::string (*signer)(const testing::TestPki&);
+  std::string (*bytes)();
+  void (*tamper)(liaison::v1::SignedEnvelope&);
+  absl::StatusCode code;
+  const char* fragment;
+  std::vector<std::string> never_quoted;
+};
+void PrintTo(const RefusedEnvelope& r, std::ostream* os) { *os << r.name; }
+
+std::string RoSign(const testing::TestPki& p) { return p.EndpointFile("RO-IGPR", "sign"); }
+std::string FromRo() { return MessageBytes("RO-IGPR"); }
+
+class EnvelopeRefused : public ::testing::TestWithParam<RefusedEnvelope> {};
+
+TEST_P(EnvelopeRefused, WithTheExactStatus) {
   const auto& pki = SharedTestPki();
-  Fixture f = Make(pki.EndpointFile("RO-IGPR", "sign"));
+  const RefusedEnvelope& r = GetParam();
+  Fixture f = Make(r.signer(pki));
   ASSERT_NE(f.signer, nullptr);
-  LIAISON_ASSERT_OK_AND_ASSIGN(auto envelope, SignEnvelope(MessageBytes("DE-BKA"), *f.signer));
+  LIAISON_ASSERT_OK_AND_ASSIGN(liaison::v1::SignedEnvelope envelope,
+                               SignEnvelope(r.bytes(), *f.signer));
+  if (r.tamper != nullptr) r.tamper(envelope);
   const absl::Status status = VerifyEnvelope(envelope, *f.verifier, pki.now).status();
-  EXPECT_TRUE(IsError(status, absl::StatusCode::kPermissionDenied,
-                       "message.header.sender does not name the signer (certificate CN=RO-IGPR)"));
-  EXPECT_FALSE(absl::StrContains(status.message(), "DE-BKA"));
-  EXPECT_FALSE(absl::StrContains(status.message(), kSecretMarker));
+  EXPECT_TRUE(IsError(status, r.code, r.fragment));
+  for (const std::string& secret : r.never_quoted) {
+    EXPECT_FALSE(absl::StrContains(status.message(), secret)) << secret;
+  }
 }
 
-TEST(Envelope, RejectsMessageWithoutHeaderAsSenderMismatch) {
-  const auto& pki = SharedTestPki();
-  Fixture f = Make(pki.EndpointFile("RO-IGPR", "sign"));
-  ASSERT_NE(f.signer, nullptr);
-  liaison::v1::Message no_header;
-  no_header.mutable_linkage_query()->set_case_ref(kSecretMarker);
-  LIAISON_ASSERT_OK_AND_ASSIGN(auto envelope, SignEnvelope(no_header.SerializeAsString(), *f.signer));
-  EXPECT_TRUE(IsError(VerifyEnvelope(envelope, *f.verifier, pki.now).status(),
-                       absl::StatusCode::kPermissionDenied, "message.header.sender"));
-}
-
-TEST(Envelope, RejectsUnparsableMessageBytesAfterTheSignatureVerified) {
-  const auto& pki = SharedTestPki();
-  Fixture f = Make(pki.EndpointFile("RO-IGPR", "sign"));
-  ASSERT_NE(f.signer, nullptr);
-  // Field 1 (header) claims 16 bytes, 5 follow.
-  const std::string bytes = std::string("\x0a\x10", 2) + "SYNTH";
-  LIAISON_ASSERT_OK_AND_ASSIGN(auto envelope, SignEnvelope(bytes, *f.signer));
-  const absl::Status status = VerifyEnvelope(envelope, *f.verifier, pki.now).status();
-  EXPECT_TRUE(IsError(status, absl::StatusCode::kInvalidArgument,
-                       "message: not a valid liaison.v1.Message"));
-  EXPECT_FALSE(absl::StrContains(status.message(), "SYNTH"));
-}
-
-TEST(Envelope, NamesTheEmptyField) {
-  const auto& pki = SharedTestPki();
-  Fixture f = Make(pki.EndpointFile("RO-IGPR", "sign"));
-  ASSERT_NE(f.signer, nullptr);
-  LIAISON_ASSERT_OK_AND_ASSIGN(auto good, SignEnvelope(MessageBytes("RO-IGPR"), *f.signer));
-
-  auto without_message = good;
-  without_message.clear_message();
-  EXPECT_TRUE(IsError(VerifyEnvelope(without_message, *f.verifier, pki.now).status(),
-                       absl::StatusCode::kInvalidArgument, "envelope.message is empty"));
-  auto without_signature = good;
-  without_signature.clear_signature();
-  EXPECT_TRUE(IsError(VerifyEnvelope(without_signature, *f.verifier, pki.now).status(),
-                       absl::StatusCode::kInvalidArgument, "envelope.signature is empty"));
-  auto without_certificate = good;
-  without_certificate.clear_signer_certificate();
-  EXPECT_TRUE(IsError(VerifyEnvelope(without_certificate, *f.verifier, pki.now).status(),
-                       absl::StatusCode::kInvalidArgument, "envelope.signer_certificate is empty"));
-}
-
-TEST(Envelope, RejectsTamperedMessageBytes) {
-  const auto& pki = SharedTestPki();
-  Fixture f = Make(pki.EndpointFile("RO-IGPR", "sign"));
-  ASSERT_NE(f.signer, nullptr);
-  LIAISON_ASSERT_OK_AND_ASSIGN(auto envelope, SignEnvelope(MessageBytes("RO-IGPR"), *f.signer));
-  std::string* bytes = envelope.mutable_message();
-  (*bytes)[bytes->size() - 1] ^= 0x01;
-  const absl::Status status = VerifyEnvelope(envelope, *f.verifier, pki.now).status();
-  EXPECT_TRUE(IsError(status, absl::StatusCode::kInvalidArgument, "signature does not verify"));
-  EXPECT_FALSE(absl::StrContains(status.message(), kSecretMarker));
-}
-
-TEST(Envelope, RejectsEnvelopeSignedWithTlsCertificate) {
-  const auto& pki = SharedTestPki();
-  Fixture f = Make(pki.EndpointFile("RO-IGPR", "tls"));
-  ASSERT_NE(f.signer, nullptr);
-  LIAISON_ASSERT_OK_AND_ASSIGN(auto envelope, SignEnvelope(MessageBytes("RO-IGPR"), *f.signer));
-  EXPECT_TRUE(IsError(VerifyEnvelope(envelope, *f.verifier, pki.now).status(),
-                       absl::StatusCode::kPermissionDenied,
-                       "has role endpoint-tls, expected endpoint-signing"));
-}
-
-TEST(Envelope, RejectsEnvelopeOfRevokedSigner) {
-  const auto& pki = SharedTestPki();
-  Fixture f = Make(pki.issued + "/revoked");
-  ASSERT_NE(f.signer, nullptr);
-  LIAISON_ASSERT_OK_AND_ASSIGN(auto envelope, SignEnvelope(MessageBytes("RO-IGPR"), *f.signer));
-  EXPECT_TRUE(IsError(VerifyEnvelope(envelope, *f.verifier, pki.now).status(),
-                       absl::StatusCode::kPermissionDenied, "is revoked"));
-}
+INSTANTIATE_TEST_SUITE_P(
+    Envelope, EnvelopeRefused,
+    ::testing::Values(
+        RefusedEnvelope{"SenderOtherThanTheSignerWithoutQuotingIt", RoSign,
+                        [] { return MessageBytes("DE-BKA"); }, nullptr,
+                        absl::StatusCode::kPermissionDenied,
+                        "message.header.sender does not name the signer (certificate CN=RO-IGPR)",
+                        {"DE-BKA", kSecretMarker}},
+        RefusedEnvelope{"MessageWithoutHeaderAsSenderMismatch", RoSign,
+                        [] {
+                          liaison::v1::Message no_header;
+                          no_header.mutable_linkage_query()->set_case_ref(kSecretMarker);
+                          return no_header.SerializeAsString();
+                        },
+                        nullptr, absl::StatusCode::kPermissionDenied, "message.header.sender",
+                        {kSecretMarker}},
+        // Field 1 (header) claims 16 bytes, 5 follow.
+        RefusedEnvelope{"UnparsableMessageBytesAfterTheSignatureVerified", RoSign,
+                        [] { return std::string("\x0a\x10", 2) + "SYNTH"; }, nullptr,
+                        absl::StatusCode::kInvalidArgument,
+                        "message: not a valid liaison.v1.Message", {"SYNTH"}},
+        RefusedEnvelope{"EmptyMessage", RoSign, FromRo,
+                        [](liaison::v1::SignedEnvelope& e) { e.clear_message(); },
+                        absl::StatusCode::kInvalidArgument, "envelope.message is empty", {}},
+        RefusedEnvelope{"EmptySignature", RoSign, FromRo,
+                        [](liaison::v1::SignedEnvelope& e) { e.clear_signature(); },
+                        absl::StatusCode::kInvalidArgument, "envelope.signature is empty", {}},
+        RefusedEnvelope{"EmptySignerCertificate", RoSign, FromRo,
+                        [](liaison::v1::SignedEnvelope& e) { e.clear_signer_certificate(); },
+                        absl::StatusCode::kInvalidArgument,
+                        "envelope.signer_certificate is empty", {}},
+        RefusedEnvelope{"TamperedMessageBytes", RoSign, FromRo,
+                        [](liaison::v1::SignedEnvelope& e) {
+                          std::string* bytes = e.mutable_message();
+                          (*bytes)[bytes->size() - 1] ^= 0x01;
+                        },
+                        absl::StatusCode::kInvalidArgument, "signature does not verify",
+                        {kSecretMarker}},
+        RefusedEnvelope{"SignedWithTlsCertificate",
+                        [](const testing::TestPki& p) { return p.EndpointFile("RO-IGPR", "tls"); },
+                        FromRo, nullptr, absl::StatusCode::kPermissionDenied,
+                        "has role endpoint-tls, expected endpoint-signing", {}},
+        RefusedEnvelope{"SignedByARevokedSigner",
+                        [](const testing::TestPki& p) { return p.issued + "/revoked"; }, FromRo,
+                        nullptr, absl::StatusCode::kPermissionDenied, "is revoked", {}}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 TEST(Envelope, SignEnvelopeRefusesEmptyMessage) {
   const auto& pki = SharedTestPki();

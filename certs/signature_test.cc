@@ -21,6 +21,7 @@ namespace {
 
 using testing::CustomCertSpec;
 using testing::SharedTestPki;
+using testing::TestPki;
 using testing::IsError;
 using testing::MintCustomCertificate;
 using testing::ReadFileOrDie;
@@ -219,26 +220,6 @@ TEST(Verifier, RejectsTamperedSignature) {
   }
 }
 
-TEST(Verifier, RejectsSignatureMadeWithAnotherEndpointsKey) {
-  const auto& pki = SharedTestPki();
-  Verifier verifier = MakeVerifier();
-  const Signed by_de = SignWith(pki.EndpointFile("DE-BKA", "sign"), kData);
-  const Signed by_ro = SignWith(pki.EndpointFile("RO-IGPR", "sign"), kData);
-  EXPECT_TRUE(IsError(
-      verifier.Verify(kData, by_de.signature, by_ro.der, Role::kEndpointSigning, pki.now)
-          .status(),
-      absl::StatusCode::kInvalidArgument, "signature does not verify"));
-}
-
-TEST(Verifier, RejectsExpiredSigner) {
-  const auto& pki = SharedTestPki();
-  Verifier verifier = MakeVerifier();
-  const Signed s = SignWith(pki.issued + "/expired", kData);
-  EXPECT_TRUE(IsError(
-      verifier.Verify(kData, s.signature, s.der, Role::kEndpointSigning, pki.now).status(),
-      absl::StatusCode::kPermissionDenied, "expired at 2021-01-01T00:00:00Z"));
-}
-
 TEST(Verifier, RejectsSignerThatExpiredAfterItWasCached) {
   const auto& pki = SharedTestPki();
   Verifier verifier = MakeVerifier();
@@ -256,24 +237,6 @@ TEST(Verifier, RejectsSignerThatExpiredAfterItWasCached) {
                                    pki.now - absl::Hours(48))
                            .status(),
                        absl::StatusCode::kPermissionDenied, "is not yet valid"));
-}
-
-TEST(Verifier, RejectsNotYetValidSigner) {
-  const auto& pki = SharedTestPki();
-  Verifier verifier = MakeVerifier();
-  const Signed s = SignWith(pki.issued + "/future", kData);
-  EXPECT_TRUE(IsError(
-      verifier.Verify(kData, s.signature, s.der, Role::kEndpointSigning, pki.now).status(),
-      absl::StatusCode::kPermissionDenied, "is not yet valid"));
-}
-
-TEST(Verifier, RejectsRevokedSigner) {
-  const auto& pki = SharedTestPki();
-  Verifier verifier = MakeVerifier();
-  const Signed s = SignWith(pki.issued + "/revoked", kData);
-  EXPECT_TRUE(IsError(
-      verifier.Verify(kData, s.signature, s.der, Role::kEndpointSigning, pki.now).status(),
-      absl::StatusCode::kPermissionDenied, "is revoked"));
 }
 
 TEST(Verifier, RejectsRevokedSignerEvenWhenCached) {
@@ -294,25 +257,55 @@ TEST(Verifier, RejectsRevokedSignerEvenWhenCached) {
       absl::StatusCode::kPermissionDenied, "is revoked"));
 }
 
-TEST(Verifier, RejectsSignerFromForeignCa) {
+// One signer the verifier must refuse for the endpoint-signing role: who
+// signs (`signer`, a prefix in the test PKI), whose certificate is attached
+// (`certificate`, empty: the signer's), and the status expected.
+struct RefusedSigner {
+  const char* name;
+  std::string (*signer)(const TestPki&);
+  std::string (*certificate)(const TestPki&);
+  absl::StatusCode code;
+  const char* fragment;
+};
+void PrintTo(const RefusedSigner& r, std::ostream* os) { *os << r.name; }
+
+class VerifierRefuses : public ::testing::TestWithParam<RefusedSigner> {};
+
+TEST_P(VerifierRefuses, TheSigner) {
   const auto& pki = SharedTestPki();
+  const RefusedSigner& r = GetParam();
   Verifier verifier = MakeVerifier();
-  const Signed s = SignWith(pki.foreign_dir + "/endpoints/RO-IGPR/sign", kData);
+  const Signed s = SignWith(r.signer(pki), kData);
   ASSERT_FALSE(s.signature.empty());
+  const std::string der = r.certificate == nullptr ? s.der : SignWith(r.certificate(pki), kData).der;
   EXPECT_TRUE(IsError(
-      verifier.Verify(kData, s.signature, s.der, Role::kEndpointSigning, pki.now).status(),
-      absl::StatusCode::kPermissionDenied, "is not issued by the network CA"));
+      verifier.Verify(kData, s.signature, der, Role::kEndpointSigning, pki.now).status(),
+      r.code, r.fragment));
 }
 
-TEST(Verifier, RejectsTlsCertificateUsedForSigning) {
-  const auto& pki = SharedTestPki();
-  Verifier verifier = MakeVerifier();
-  const Signed s = SignWith(pki.EndpointFile("RO-IGPR", "tls"), kData);
-  ASSERT_FALSE(s.signature.empty());
-  EXPECT_TRUE(IsError(
-      verifier.Verify(kData, s.signature, s.der, Role::kEndpointSigning, pki.now).status(),
-      absl::StatusCode::kPermissionDenied, "has role endpoint-tls, expected endpoint-signing"));
-}
+INSTANTIATE_TEST_SUITE_P(
+    Verifier, VerifierRefuses,
+    ::testing::Values(
+        RefusedSigner{"SignatureMadeWithAnotherEndpointsKey",
+                      [](const TestPki& p) { return p.EndpointFile("DE-BKA", "sign"); },
+                      [](const TestPki& p) { return p.EndpointFile("RO-IGPR", "sign"); },
+                      absl::StatusCode::kInvalidArgument, "signature does not verify"},
+        RefusedSigner{"ExpiredSigner", [](const TestPki& p) { return p.issued + "/expired"; },
+                      nullptr, absl::StatusCode::kPermissionDenied,
+                      "expired at 2021-01-01T00:00:00Z"},
+        RefusedSigner{"NotYetValidSigner", [](const TestPki& p) { return p.issued + "/future"; },
+                      nullptr, absl::StatusCode::kPermissionDenied, "is not yet valid"},
+        RefusedSigner{"RevokedSigner", [](const TestPki& p) { return p.issued + "/revoked"; },
+                      nullptr, absl::StatusCode::kPermissionDenied, "is revoked"},
+        RefusedSigner{"SignerFromForeignCa",
+                      [](const TestPki& p) { return p.foreign_dir + "/endpoints/RO-IGPR/sign"; },
+                      nullptr, absl::StatusCode::kPermissionDenied,
+                      "is not issued by the network CA"},
+        RefusedSigner{"TlsCertificateUsedForSigning",
+                      [](const TestPki& p) { return p.EndpointFile("RO-IGPR", "tls"); }, nullptr,
+                      absl::StatusCode::kPermissionDenied,
+                      "has role endpoint-tls, expected endpoint-signing"}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 TEST(Verifier, CachedSignerIsNotAcceptedForAnotherRole) {
   const auto& pki = SharedTestPki();

@@ -15,6 +15,7 @@ namespace {
 
 using testing::CustomCertSpec;
 using testing::SharedTestPki;
+using testing::TestPki;
 using testing::IsError;
 using testing::MintCustomCertificate;
 using testing::ReadFileOrDie;
@@ -48,27 +49,6 @@ TEST(TrustStore, AcceptsEachRoleWithItsOwnCertificate) {
   }
 }
 
-TEST(TrustStore, RejectsCertificateOfForeignCaWithTheSameName) {
-  const auto& pki = SharedTestPki();
-  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/crl.pem"));
-  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
-                       Certificate::FromPemFile(pki.foreign_dir + "/endpoints/RO-IGPR/sign.pem"));
-  EXPECT_TRUE(IsError(trust->Validate(cert, Role::kEndpointSigning, pki.now).status(),
-                       absl::StatusCode::kPermissionDenied,
-                       "certificate CN=RO-IGPR serial " + cert.serial_hex() +
-                           " is not issued by the network CA"));
-}
-
-TEST(TrustStore, RejectsExpiredCertificateNamingWhenItExpired) {
-  const auto& pki = SharedTestPki();
-  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/crl.pem"));
-  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(pki.issued + "/expired.pem"));
-  EXPECT_TRUE(IsError(trust->Validate(cert, Role::kEndpointSigning, pki.now).status(),
-                       absl::StatusCode::kPermissionDenied,
-                       "certificate CN=RO-IGPR serial " + cert.serial_hex() +
-                           " expired at 2021-01-01T00:00:00Z"));
-}
-
 TEST(TrustStore, ExpiryIsExactToTheSecond) {
   const auto& pki = SharedTestPki();
   LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.dir + "/ca.pem", ""));
@@ -85,15 +65,6 @@ TEST(TrustStore, ExpiryIsExactToTheSecond) {
       absl::StatusCode::kPermissionDenied, "is not yet valid"));
 }
 
-TEST(TrustStore, RejectsNotYetValidCertificate) {
-  const auto& pki = SharedTestPki();
-  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/crl.pem"));
-  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(pki.issued + "/future.pem"));
-  EXPECT_TRUE(IsError(trust->Validate(cert, Role::kEndpointSigning, pki.now).status(),
-                       absl::StatusCode::kPermissionDenied,
-                       " is not yet valid (valid from 2090-01-01T00:00:00Z)"));
-}
-
 TEST(TrustStore, RejectsCertificatesWhenTheCaItselfHasExpired) {
   const auto& pki = SharedTestPki();
   LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.dir + "/ca.pem", ""));
@@ -107,13 +78,63 @@ TEST(TrustStore, RejectsCertificatesWhenTheCaItselfHasExpired) {
                        "network CA certificate CN=Liaison Development Network CA"));
 }
 
-TEST(TrustStore, RejectsRevokedCertificate) {
+// One certificate Validate must refuse at pki.now under the network's CA
+// and CRL: which file, for which role, and the error. `names_serial`: the
+// message starts "certificate CN=RO-IGPR serial <its serial>".
+struct RefusedCertificate {
+  const char* name;
+  std::string (*file)(const TestPki&);
+  Role role;
+  bool names_serial;
+  const char* fragment;
+};
+void PrintTo(const RefusedCertificate& r, std::ostream* os) { *os << r.name; }
+
+class TrustStoreRefuses : public ::testing::TestWithParam<RefusedCertificate> {};
+
+TEST_P(TrustStoreRefuses, TheCertificate) {
   const auto& pki = SharedTestPki();
-  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/crl.pem"));
+  const RefusedCertificate& r = GetParam();
+  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.ca(), pki.crl()));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(r.file(pki)));
+  const std::string expected =
+      r.names_serial ? "certificate CN=RO-IGPR serial " + cert.serial_hex() + r.fragment
+                     : std::string(r.fragment);
+  EXPECT_TRUE(IsError(trust->Validate(cert, r.role, pki.now).status(),
+                      absl::StatusCode::kPermissionDenied, expected));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    TrustStore, TrustStoreRefuses,
+    ::testing::Values(
+        RefusedCertificate{"CertificateOfForeignCaWithTheSameName",
+                           [](const TestPki& p) {
+                             return p.foreign_dir + "/endpoints/RO-IGPR/sign.pem";
+                           },
+                           Role::kEndpointSigning, true, " is not issued by the network CA"},
+        RefusedCertificate{"ExpiredCertificateNamingWhenItExpired",
+                           [](const TestPki& p) { return p.issued + "/expired.pem"; },
+                           Role::kEndpointSigning, true, " expired at 2021-01-01T00:00:00Z"},
+        RefusedCertificate{"NotYetValidCertificate",
+                           [](const TestPki& p) { return p.issued + "/future.pem"; },
+                           Role::kEndpointSigning, false,
+                           " is not yet valid (valid from 2090-01-01T00:00:00Z)"},
+        RefusedCertificate{"RevokedCertificate",
+                           [](const TestPki& p) { return p.issued + "/revoked.pem"; },
+                           Role::kEndpointSigning, true, " is revoked"},
+        RefusedCertificate{"TlsCertificateUsedForSigning",
+                           [](const TestPki& p) { return p.EndpointFile("RO-IGPR", "tls.pem"); },
+                           Role::kEndpointSigning, true,
+                           " has role endpoint-tls, expected endpoint-signing"},
+        RefusedCertificate{"SigningCertificateUsedAsBroker",
+                           [](const TestPki& p) { return p.EndpointFile("RO-IGPR", "sign.pem"); },
+                           Role::kBroker, false, "has role endpoint-signing, expected broker"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(TrustStore, ARevokedCertificatesSerialIsRevoked) {
+  const auto& pki = SharedTestPki();
+  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.ca(), pki.crl()));
   LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(pki.issued + "/revoked.pem"));
-  EXPECT_TRUE(IsError(trust->Validate(cert, Role::kEndpointSigning, pki.now).status(),
-                       absl::StatusCode::kPermissionDenied,
-                       "certificate CN=RO-IGPR serial " + cert.serial_hex() + " is revoked"));
   EXPECT_TRUE(trust->IsRevoked(cert.serial_hex()));
 }
 
@@ -145,27 +166,6 @@ TEST(TrustStore, WithoutCrlNothingIsRevokedAndCrlNumberIsZero) {
   LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(pki.issued + "/revoked.pem"));
   EXPECT_FALSE(trust->IsRevoked(cert.serial_hex()));
   EXPECT_EQ(trust->ca_pem(), ReadFileOrDie(pki.dir + "/ca.pem"));
-}
-
-TEST(TrustStore, RejectsTlsCertificateUsedForSigning) {
-  const auto& pki = SharedTestPki();
-  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/crl.pem"));
-  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
-                       Certificate::FromPemFile(pki.EndpointFile("RO-IGPR", "tls.pem")));
-  EXPECT_TRUE(IsError(trust->Validate(cert, Role::kEndpointSigning, pki.now).status(),
-                       absl::StatusCode::kPermissionDenied,
-                       "certificate CN=RO-IGPR serial " + cert.serial_hex() +
-                           " has role endpoint-tls, expected endpoint-signing"));
-}
-
-TEST(TrustStore, RejectsSigningCertificateUsedAsBroker) {
-  const auto& pki = SharedTestPki();
-  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.dir + "/ca.pem", ""));
-  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
-                       Certificate::FromPemFile(pki.EndpointFile("RO-IGPR", "sign.pem")));
-  EXPECT_TRUE(IsError(trust->Validate(cert, Role::kBroker, pki.now).status(),
-                       absl::StatusCode::kPermissionDenied,
-                       "has role endpoint-signing, expected broker"));
 }
 
 TEST(TrustStore, RejectsTheCaCertificateAsAHolder) {
