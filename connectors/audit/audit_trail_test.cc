@@ -548,21 +548,25 @@ std::unique_ptr<certs::Signer> SignerAt(const std::string& prefix) {
 
 // Signs `c` as SignCheckpoint does, but with whatever fields and bytes the
 // case forged (SignCheckpoint would stamp broker_id).
-SignedAuditCheckpoint SignAsIs(const AuditCheckpoint& c, const certs::Signer& signer,
-                               absl::string_view context = kCheckpointContext) {
+SignedAuditCheckpoint SignAsIs(const AuditCheckpoint& c, const certs::Signer& signer) {
   SignedAuditCheckpoint out;
   out.set_checkpoint(c.SerializeAsString());
-  absl::StatusOr<std::string> signature = signer.Sign(absl::StrCat(context, out.checkpoint()));
+  absl::StatusOr<std::string> signature = signer.Sign(absl::StrCat(kCheckpointContext, out.checkpoint()));
   EXPECT_TRUE(signature.ok()) << signature.status();
   out.set_signature(*signature);
   out.set_broker_certificate(signer.certificate().der());
   return out;
 }
 
+// One forged checkpoint: what changes in an honest checkpoint of the broker
+// over Chain(0, 1) before it is signed (`forge`), who signs it (`signer`, a
+// path in the test PKI without .key/.pem; null: the broker), what changes
+// after signing (`tamper`), and the status VerifyCheckpoint must return.
 struct CheckpointForgery {
   const char* name;
-  // Makes the checkpoint from an honest one of the broker over Chain(0, 1).
-  std::function<SignedAuditCheckpoint(AuditCheckpoint honest, const certs::Signer& broker)> make;
+  void (*forge)(AuditCheckpoint&);
+  std::string (*signer)(const testing::TestPki&);
+  void (*tamper)(SignedAuditCheckpoint&);
   absl::StatusCode code;
   const char* fragment;
 };
@@ -571,136 +575,98 @@ void PrintTo(const CheckpointForgery& c, std::ostream* os) { *os << c.name; }
 class RefusedCheckpoint : public ::testing::TestWithParam<CheckpointForgery> {};
 
 TEST_P(RefusedCheckpoint, WithTheExactStatus) {
+  const CheckpointForgery& f = GetParam();
   std::unique_ptr<certs::Signer> broker = BrokerSigner();
   const absl::Time now = absl::Now();
   const AuditEntry head = Chain(0, 1)[0];
-  AuditCheckpoint honest;
-  honest.set_chain(head.chain());
-  honest.set_seq(head.seq());
-  honest.set_head_hash(head.entry_hash());
-  honest.set_broker_id(broker->certificate().common_name());
-  *honest.mutable_signed_at() = ToProto(now);
+  AuditCheckpoint c;
+  c.set_chain(head.chain());
+  c.set_seq(head.seq());
+  c.set_head_hash(head.entry_hash());
+  c.set_broker_id(broker->certificate().common_name());
+  *c.mutable_signed_at() = ToProto(now);
   // The honest checkpoint verifies; the forged one must not.
-  ASSERT_TRUE(VerifyCheckpoint(SignAsIs(honest, *broker), NetworkVerifier(), now).ok());
-  absl::StatusOr<VerifiedCheckpoint> v =
-      VerifyCheckpoint(GetParam().make(honest, *broker), NetworkVerifier(), now);
-  EXPECT_TRUE(liaison::testing::IsError(v, GetParam().code, GetParam().fragment));
+  ASSERT_TRUE(VerifyCheckpoint(SignAsIs(c, *broker), NetworkVerifier(), now).ok());
+  if (f.forge != nullptr) f.forge(c);
+  std::unique_ptr<certs::Signer> other =
+      f.signer == nullptr ? nullptr : SignerAt(f.signer(testing::SharedTestPki()));
+  SignedAuditCheckpoint forged = SignAsIs(c, other != nullptr ? *other : *broker);
+  if (f.tamper != nullptr) f.tamper(forged);
+  EXPECT_TRUE(liaison::testing::IsError(VerifyCheckpoint(forged, NetworkVerifier(), now), f.code,
+                                        f.fragment));
 }
 
 using Cp = AuditCheckpoint;
-using Signer = certs::Signer;
+using Signed = SignedAuditCheckpoint;
+using Pki = testing::TestPki;
 constexpr absl::StatusCode kInvalid = absl::StatusCode::kInvalidArgument;
 constexpr absl::StatusCode kDenied = absl::StatusCode::kPermissionDenied;
 
 INSTANTIATE_TEST_SUITE_P(
     AuditCheckpoint, RefusedCheckpoint,
     ::testing::Values(
-        CheckpointForgery{"NoCheckpointBytes",
-                          [](Cp c, const Signer& b) {
-                            SignedAuditCheckpoint s = SignAsIs(c, b);
-                            s.clear_checkpoint();
-                            return s;
-                          },
-                          kInvalid, "checkpoint: missing"},
-        CheckpointForgery{"NoSignature",
-                          [](Cp c, const Signer& b) {
-                            SignedAuditCheckpoint s = SignAsIs(c, b);
-                            s.clear_signature();
-                            return s;
-                          },
+        CheckpointForgery{"NoCheckpointBytes", nullptr, nullptr,
+                          [](Signed& s) { s.clear_checkpoint(); }, kInvalid,
+                          "checkpoint: missing"},
+        CheckpointForgery{"NoSignature", nullptr, nullptr, [](Signed& s) { s.clear_signature(); },
                           kInvalid, "signature: missing"},
-        CheckpointForgery{"NoCertificate",
-                          [](Cp c, const Signer& b) {
-                            SignedAuditCheckpoint s = SignAsIs(c, b);
-                            s.clear_broker_certificate();
-                            return s;
-                          },
-                          kInvalid, "broker_certificate: missing"},
-        CheckpointForgery{"BytesThatAreNoCheckpoint",
-                          [](Cp c, const Signer& b) {
-                            SignedAuditCheckpoint s = SignAsIs(c, b);
-                            s.set_checkpoint("\xff\xff\xff");
-                            return s;
-                          },
-                          kInvalid, "checkpoint: not an AuditCheckpoint"},
-        CheckpointForgery{"SeqZero",
-                          [](Cp c, const Signer& b) {
-                            c.set_seq(0);
-                            return SignAsIs(c, b);
-                          },
-                          kInvalid, "checkpoint.seq: must be at least 1"},
+        CheckpointForgery{"NoCertificate", nullptr, nullptr,
+                          [](Signed& s) { s.clear_broker_certificate(); }, kInvalid,
+                          "broker_certificate: missing"},
+        CheckpointForgery{"BytesThatAreNoCheckpoint", nullptr, nullptr,
+                          [](Signed& s) { s.set_checkpoint("\xff\xff\xff"); }, kInvalid,
+                          "checkpoint: not an AuditCheckpoint"},
+        CheckpointForgery{"SeqZero", [](Cp& c) { c.set_seq(0); }, nullptr, nullptr, kInvalid,
+                          "checkpoint.seq: must be at least 1"},
         CheckpointForgery{"ShortHeadHash",
-                          [](Cp c, const Signer& b) {
-                            c.set_head_hash(c.head_hash().substr(1));
-                            return SignAsIs(c, b);
-                          },
-                          kInvalid, "checkpoint.head_hash: must be 32 bytes"},
-        CheckpointForgery{"NoSignedAt",
-                          [](Cp c, const Signer& b) {
-                            c.clear_signed_at();
-                            return SignAsIs(c, b);
-                          },
+                          [](Cp& c) { c.set_head_hash(c.head_hash().substr(1)); }, nullptr,
+                          nullptr, kInvalid, "checkpoint.head_hash: must be 32 bytes"},
+        CheckpointForgery{"NoSignedAt", [](Cp& c) { c.clear_signed_at(); }, nullptr, nullptr,
                           kInvalid, "checkpoint.signed_at: missing"},
         CheckpointForgery{"SignedAtAnHourAhead",
-                          [](Cp c, const Signer& b) {
+                          [](Cp& c) {
                             *c.mutable_signed_at() =
                                 ToProto(FromProto(c.signed_at()) + absl::Hours(1));
-                            return SignAsIs(c, b);
                           },
-                          kInvalid, "lies in the future"},
-        CheckpointForgery{"SignedByAnEndpoint",
-                          [](Cp c, const Signer&) { return SignAsIs(c, *EndpointSigner()); },
+                          nullptr, nullptr, kInvalid, "lies in the future"},
+        CheckpointForgery{"SignedByAnEndpoint", nullptr,
+                          [](const Pki& p) { return p.EndpointFile("DE-BKA", "sign"); }, nullptr,
                           kDenied, "has role endpoint-signing, expected broker"},
-        CheckpointForgery{"SignedByAnOperator",
-                          [](Cp c, const Signer&) {
-                            return SignAsIs(
-                                c, *SignerAt(testing::SharedTestPki().dir +
-                                             "/operators/ops-duty-1/tls"));
-                          },
-                          kDenied, "has role operator, expected broker"},
+        CheckpointForgery{"SignedByAnOperator", nullptr,
+                          [](const Pki& p) { return p.dir + "/operators/ops-duty-1/tls"; },
+                          nullptr, kDenied, "has role operator, expected broker"},
         CheckpointForgery{"SignedByARevokedBroker",
-                          [](Cp c, const Signer&) {
-                            c.set_broker_id("liaison-broker-9");
-                            return SignAsIs(
-                                c, *SignerAt(testing::SharedTestPki().issued + "/broker-revoked"));
-                          },
+                          [](Cp& c) { c.set_broker_id("liaison-broker-9"); },
+                          [](const Pki& p) { return p.issued + "/broker-revoked"; }, nullptr,
                           kDenied, "is revoked"},
         CheckpointForgery{"SignedByAnExpiredBroker",
-                          [](Cp c, const Signer&) {
-                            c.set_broker_id("liaison-broker-8");
-                            return SignAsIs(
-                                c, *SignerAt(testing::SharedTestPki().issued + "/broker-expired"));
-                          },
+                          [](Cp& c) { c.set_broker_id("liaison-broker-8"); },
+                          [](const Pki& p) { return p.issued + "/broker-expired"; }, nullptr,
                           kDenied, "expired at"},
-        CheckpointForgery{"SignedUnderAnotherCa",
-                          [](Cp c, const Signer&) {
-                            return SignAsIs(c, *SignerAt(testing::SharedTestPki().foreign_dir +
-                                                         "/endpoints/RO-IGPR/sign"));
-                          },
-                          kDenied, "is not issued by the network CA"},
-        CheckpointForgery{"FlippedSignatureByte",
-                          [](Cp c, const Signer& b) {
-                            SignedAuditCheckpoint s = SignAsIs(c, b);
+        CheckpointForgery{"SignedUnderAnotherCa", nullptr,
+                          [](const Pki& p) { return p.foreign_dir + "/endpoints/RO-IGPR/sign"; },
+                          nullptr, kDenied, "is not issued by the network CA"},
+        CheckpointForgery{"FlippedSignatureByte", nullptr, nullptr,
+                          [](Signed& s) {
                             (*s.mutable_signature())[s.signature().size() / 2] ^= 0x01;
-                            return s;
                           },
                           kInvalid, "signature does not verify"},
-        CheckpointForgery{"SeqMovedAfterSigning",
-                          [](Cp c, const Signer& b) {
-                            SignedAuditCheckpoint s = SignAsIs(c, b);
+        CheckpointForgery{"SeqMovedAfterSigning", nullptr, nullptr,
+                          [](Signed& s) {
+                            Cp c;
+                            c.ParseFromString(s.checkpoint());
                             c.set_seq(2);
                             s.set_checkpoint(c.SerializeAsString());
-                            return s;
                           },
                           kInvalid, "signature does not verify"},
-        CheckpointForgery{"BrokerSignatureWithoutTheCheckpointContext",
-                          [](Cp c, const Signer& b) { return SignAsIs(c, b, ""); }, kInvalid,
-                          "signature does not verify"},
-        CheckpointForgery{"BrokerIdOfAnotherBroker",
-                          [](Cp c, const Signer& b) {
-                            c.set_broker_id("liaison-broker-2");
-                            return SignAsIs(c, b);
+        CheckpointForgery{"BrokerSignatureWithoutTheCheckpointContext", nullptr, nullptr,
+                          [](Signed& s) {
+                            // The broker's signature over the bare bytes (as it signs statements).
+                            s.set_signature(*BrokerSigner()->Sign(s.checkpoint()));
                           },
+                          kInvalid, "signature does not verify"},
+        CheckpointForgery{"BrokerIdOfAnotherBroker",
+                          [](Cp& c) { c.set_broker_id("liaison-broker-2"); }, nullptr, nullptr,
                           kDenied, "checkpoint.broker_id: not the signing broker"}),
     [](const auto& info) { return std::string(info.param.name); });
 
