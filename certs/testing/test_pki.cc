@@ -1,4 +1,4 @@
-#include "certs/internal/test_pki.h"
+#include "certs/testing/test_pki.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -21,43 +21,31 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "certs/certificate.h"
 #include "certs/signature.h"
-#include "certs/internal/certificate_impl.h"
 #include "certs/internal/ssl_unique_ptr.h"
 
 #ifndef LIAISON_MINT_DEV_PKI
 #error "LIAISON_MINT_DEV_PKI (absolute path of scripts/mint-dev-pki.sh) must be defined"
 #endif
+#ifndef LIAISON_SOURCE_DIR
+#error "LIAISON_SOURCE_DIR (absolute path of the source tree) must be defined"
+#endif
 
-namespace liaison::certs::testing {
+namespace liaison::testing {
 namespace {
 
-using internal::SslUniquePtr;
+using certs::internal::SslUniquePtr;
 
 [[noreturn]] void Die(std::string_view what) {
-  std::cerr << "certs test PKI: " << what << std::endl;
+  std::cerr << "test PKI: " << what << std::endl;
   std::abort();
 }
 
-std::string ShellQuote(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('\'');
-  return out;
-}
-
 void RunOrDie(const std::vector<std::string>& args) {
-  ScriptResult r = RunMintScript(args);
+  CommandResult r = RunMintScript(args);
   if (r.exit_code != 0) {
     Die(absl::StrCat("mint-dev-pki.sh ", absl::StrJoin(args, " "), " exited with ", r.exit_code,
                      ":\n", r.output));
@@ -76,7 +64,11 @@ const std::vector<std::vector<std::string>>& FixtureSteps() {
        "20900101000000Z", "--end", "20950101000000Z"},
       {"issue", "@/pki", "endpoint-signing", "RO-IGPR", "@/issued/ed25519", "--alg", "ed25519"},
       {"issue", "@/pki", "endpoint-signing", "RO-IGPR", "@/issued/revoked"},
+      {"issue", "@/pki", "broker", "liaison-broker-8", "@/issued/broker-expired", "--start",
+       "20200101000000Z", "--end", "20210101000000Z"},
+      {"issue", "@/pki", "broker", "liaison-broker-9", "@/issued/broker-revoked"},
       {"revoke", "@/pki", "@/issued/revoked.pem"},
+      {"revoke", "@/pki", "@/issued/broker-revoked.pem"},
       {"foreign-ca", "@/foreign"},
   };
   return *steps;
@@ -96,19 +88,23 @@ void MintInto(const std::string& root) {
       RunOrDie(step);
     }
   }
+  std::filesystem::create_directories(root + "/scratch");
   std::ofstream(root + kCompleteStamp) << "ok\n";
 }
 
 // Under ctest every test is its own process; minting a PKI per process would
-// cost about a second each. So ctest sets LIAISON_CERTS_TEST_PKI_CACHE, and
-// the first process mints into <cache>/<key> under a file lock while the
-// others wait and then only read it. The key hashes the script and the steps,
-// so an edited script or fixture gets a fresh directory.
+// cost about half a second each. So ctest sets LIAISON_TEST_PKI_CACHE for
+// binaries that never change their PKI, and the first process mints into
+// <cache>/<key> under a file lock while the others wait and then only read
+// it. The key hashes the script and the steps, so an edited script or
+// fixture gets a fresh directory.
 std::string MintShared(const std::string& cache) {
   std::string fingerprint = ReadFileOrDie(LIAISON_MINT_DEV_PKI);
-  for (const auto& step : FixtureSteps()) absl::StrAppend(&fingerprint, "\n", absl::StrJoin(step, " "));
+  for (const auto& step : FixtureSteps()) {
+    absl::StrAppend(&fingerprint, "\n", absl::StrJoin(step, " "));
+  }
   const std::string root =
-      absl::StrCat(cache, "/pki-", HexEncode(Sha256(fingerprint)).substr(0, 16));
+      absl::StrCat(cache, "/pki-", certs::HexEncode(certs::Sha256(fingerprint)).substr(0, 16));
   std::error_code ec;
   std::filesystem::create_directories(cache, ec);
   const int fd = open((root + ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
@@ -123,31 +119,71 @@ std::string MintShared(const std::string& cache) {
   return root;
 }
 
+const char* Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : nullptr;
+}
+
 TestPki* MintTestPki() {
   auto* pki = new TestPki;
-  const char* cache = std::getenv("LIAISON_CERTS_TEST_PKI_CACHE");
-  if (cache != nullptr && *cache != '\0') {
+  if (const char* parent = Env("LIAISON_TEST_PKI_ROOT")) {
+    pki->root = parent;
+  } else if (const char* cache = Env("LIAISON_TEST_PKI_CACHE")) {
     pki->root = MintShared(cache);
+    pki->writable = false;
   } else {
-    pki->root = MakeTempDir();
+    pki->root = MakeTempDir("liaison-pki");
     pki->owned = true;
     MintInto(pki->root);
   }
-  pki->pki = pki->root + "/pki";
+  pki->dir = pki->root + "/pki";
   pki->issued = pki->root + "/issued";
-  pki->foreign = pki->root + "/foreign";
+  pki->foreign_dir = pki->root + "/foreign";
+  pki->scratch = pki->root + "/scratch";
   pki->crl_before_revocation = ReadFileOrDie(pki->root + kCrlBeforeRevocation);
 
-  absl::StatusOr<Certificate> ca = Certificate::FromPemFile(pki->pki + "/ca.pem");
+  absl::StatusOr<certs::Certificate> ca = certs::Certificate::FromPemFile(pki->ca());
   if (!ca.ok()) Die(ca.status().ToString());
   pki->now = ca->not_before() + absl::Hours(24);
   return pki;
 }
 
+absl::Status RefuseIfShared(const TestPki& pki) {
+  if (pki.writable) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      "the test PKI is shared by the processes of this ctest run (LIAISON_TEST_PKI_CACHE): a "
+      "test that issues or revokes needs a PKI of its own");
+}
+
 }  // namespace
 
-std::string TestPki::Endpoint(std::string_view id, std::string_view file) const {
-  return absl::StrCat(pki, "/endpoints/", internal::Sv(id), "/", internal::Sv(file));
+std::string TestPki::EndpointFile(absl::string_view id, absl::string_view file) const {
+  return absl::StrCat(dir, "/endpoints/", id, "/", file);
+}
+
+absl::StatusOr<std::string> TestPki::Issue(absl::string_view role, absl::string_view id,
+                                           absl::string_view name, absl::string_view start,
+                                           absl::string_view end, absl::string_view alg) const {
+  if (absl::Status s = RefuseIfShared(*this); !s.ok()) return s;
+  const std::string prefix = absl::StrCat(scratch, "/", name);
+  std::vector<std::string> args = {"issue",           dir,     std::string(role), std::string(id),
+                                   prefix,            "--alg", std::string(alg)};
+  if (!start.empty()) {
+    for (absl::string_view a : {absl::string_view("--start"), start,
+                                absl::string_view("--end"), end}) {
+      args.emplace_back(a);
+    }
+  }
+  CommandResult r = RunMintScript(args);
+  if (r.exit_code != 0) return absl::InternalError(absl::StrCat("issue failed: ", r.output));
+  return prefix;
+}
+
+absl::Status TestPki::Revoke(const std::string& prefix) const {
+  if (absl::Status s = RefuseIfShared(*this); !s.ok()) return s;
+  CommandResult r = RunMintScript({"revoke", dir, prefix + ".pem"});
+  if (r.exit_code != 0) return absl::InternalError(absl::StrCat("revoke failed: ", r.output));
+  return absl::OkStatus();
 }
 
 TestPki::~TestPki() {
@@ -155,19 +191,29 @@ TestPki::~TestPki() {
   if (owned) std::filesystem::remove_all(root, ignored);
 }
 
-const TestPki& GetTestPki() {
-  // Deleted at exit, which removes the directory.
+const TestPki& SharedTestPki() {
+  // Deleted at exit, which removes the directory it owns.
   static const std::unique_ptr<TestPki> pki(MintTestPki());
   return *pki;
 }
 
-ScriptResult RunMintScript(const std::vector<std::string>& args) {
-  std::string command = absl::StrCat("bash ", ShellQuote(LIAISON_MINT_DEV_PKI));
-  for (const std::string& a : args) absl::StrAppend(&command, " ", ShellQuote(a));
-  absl::StrAppend(&command, " 2>&1");
-  ScriptResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) Die("popen failed");
+std::string ShellQuote(absl::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('\'');
+  return out;
+}
+
+CommandResult RunCommand(const std::string& command) {
+  CommandResult result;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return result;
   std::array<char, 4096> buf;
   size_t n;
   while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) result.output.append(buf.data(), n);
@@ -176,10 +222,15 @@ ScriptResult RunMintScript(const std::vector<std::string>& args) {
   return result;
 }
 
-std::string MakeTempDir() {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string pattern = absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp",
-                                     "/liaison-certs-test-XXXXXX");
+CommandResult RunMintScript(const std::vector<std::string>& args) {
+  std::string command = absl::StrCat("bash ", ShellQuote(LIAISON_MINT_DEV_PKI));
+  for (const std::string& a : args) absl::StrAppend(&command, " ", ShellQuote(a));
+  return RunCommand(command);
+}
+
+std::string MakeTempDir(absl::string_view prefix) {
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / absl::StrCat(prefix, "-XXXXXX")).string();
   if (mkdtemp(pattern.data()) == nullptr) Die("mkdtemp failed");
   return pattern;
 }
@@ -190,6 +241,10 @@ std::string ReadFileOrDie(const std::string& path) {
   std::ostringstream content;
   content << in.rdbuf();
   return std::move(content).str();
+}
+
+std::string SourcePath(absl::string_view relative) {
+  return absl::StrCat(LIAISON_SOURCE_DIR, "/", relative);
 }
 
 KeyAndCert MintCustomCertificate(const std::string& pki_dir, const CustomCertSpec& spec) {
@@ -253,14 +308,4 @@ KeyAndCert MintCustomCertificate(const std::string& pki_dir, const CustomCertSpe
   return out;
 }
 
-::testing::AssertionResult HasError(const absl::Status& status, absl::StatusCode code,
-                                    absl::string_view substring) {
-  if (status.code() == code && absl::StrContains(status.message(), substring)) {
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure()
-         << "expected " << absl::StatusCodeToString(code) << " containing \"" << substring
-         << "\", got " << status;
-}
-
-}  // namespace liaison::certs::testing
+}  // namespace liaison::testing
