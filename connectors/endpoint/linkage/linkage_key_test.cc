@@ -81,5 +81,23 @@ TEST(LinkageKey, LoadRefusesAKeyOthersMayRead) {
   rmdir(dir_template);
 }
 
+// What the development PKI script writes is what endpoints load.
+TEST(LinkageKey, LoadsTheKeysTheDevPkiScriptMints) {
+  char dir_template[] = "/tmp/linkage-pki-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string dir = std::string(dir_template) + "/pki";
+  const std::string script = LIAISON_MINT_DEV_PKI;
+  ASSERT_EQ(std::system(("bash " + script + " init " + dir + " >/dev/null").c_str()), 0);
+  ASSERT_EQ(std::system(("bash " + script + " linkage-key " + dir + " >/dev/null").c_str()), 0);
+  auto k1 = LinkageKey::Load(dir + "/linkage/epoch-1.key");
+  auto k2 = LinkageKey::Load(dir + "/linkage/epoch-2.key");
+  ASSERT_TRUE(k1.ok()) << k1.status();
+  ASSERT_TRUE(k2.ok()) << k2.status();
+  EXPECT_EQ(k1->epoch(), 1u);
+  EXPECT_EQ(k2->epoch(), 2u);
+  EXPECT_NE(k1->bytes(), k2->bytes());
+  std::system(("rm -rf " + std::string(dir_template)).c_str());
+}
+
 }  // namespace
 }  // namespace liaison::endpoint::linkage
