@@ -12,32 +12,35 @@ namespace {
 
 constexpr uint32_t kNone = 0xFFFFFFFFu;
 constexpr uint32_t kOverflow = 0x80000000u;  // entry ref: an overflow entry
-constexpr uint32_t kMaxHandles = 1u << 28;    // handle id shares 32 bits with the kind
+constexpr uint32_t kMaxHandles = 1u << 27;    // handle id shares 32 bits with flag and kind
+constexpr uint32_t kHasOverflow = 0x10;        // a value's inline entry: more in overflow
 constexpr size_t kMaxName = 68;               // "LNK-" + 64
 constexpr size_t kHandleTextChunk = 1 << 20;
 
 // One entry; kind 0 marks it dead (withdrawn or expired) while it stays in
 // its chains, so that the same handle can revive it.
-struct Entry {               // 16 bytes
-  uint32_t handle_kind;      // handle id << 4 | kind
+struct Entry {               // 12 bytes
+  uint32_t bits;             // handle id << 5 | kHasOverflow | kind
   uint32_t expiry;           // Unix seconds
-  uint32_t next_value;       // next entry of the same value (overflow ref) or kNone
-  uint32_t next_handle;      // next entry of the same handle in this epoch, or kNone
-  uint32_t handle() const { return handle_kind >> 4; }
-  uint8_t kind() const { return handle_kind & 0xF; }
+  uint32_t next_handle;      // next entry of the same handle in this epoch (ref), or kNone
+  uint32_t handle() const { return bits >> 5; }
+  uint8_t kind() const { return bits & 0xF; }
   bool live() const { return kind() != 0; }
+  void Set(uint32_t handle, uint8_t k) { bits = handle << 5 | (bits & kHasOverflow) | k; }
 };
-// A distinct value with its first entry inline.
-struct ValueRec {            // 48 bytes
+// A distinct value with its first entry inline. Most values have one entry;
+// the others keep the rest in overflow (kHasOverflow).
+struct ValueRec {            // 44 bytes
   std::array<uint8_t, 32> value;
   Entry first;
 };
 // A further entry of a value (several owners, or one owner's several cases).
 struct OverflowEntry {       // 20 bytes
   Entry entry;
+  uint32_t next_value;       // next overflow entry of the same value (ref), or kNone
   uint32_t value;            // index of its ValueRec
 };
-static_assert(sizeof(Entry) == 16 && sizeof(ValueRec) == 48 && sizeof(OverflowEntry) == 20);
+static_assert(sizeof(Entry) == 12 && sizeof(ValueRec) == 44 && sizeof(OverflowEntry) == 20);
 
 // A growable array in fixed chunks: no doubling, so at most one chunk is
 // ever unused, and growing never copies.
@@ -129,12 +132,20 @@ struct LinkageIndex::Epoch {
   std::vector<uint32_t> slots;
   // By handle id: this epoch's first entry of the handle (ref), or kNone.
   std::vector<uint32_t> handle_heads;
+  // The first overflow entry of each value that has one.
+  absl::flat_hash_map<uint32_t, uint32_t> overflow_heads;
 
   Entry& At(uint32_t ref) {
     return (ref & kOverflow) ? overflow[ref & ~kOverflow].entry : values[ref].first;
   }
   const Entry& At(uint32_t ref) const {
     return (ref & kOverflow) ? overflow[ref & ~kOverflow].entry : values[ref].first;
+  }
+  // The next entry of the same value, or kNone.
+  uint32_t NextOf(uint32_t ref) const {
+    if (ref & kOverflow) return overflow[ref & ~kOverflow].next_value;
+    if (!(values[ref].first.bits & kHasOverflow)) return kNone;
+    return overflow_heads.at(ref);
   }
   uint32_t ValueOf(uint32_t ref) const {
     return (ref & kOverflow) ? overflow[ref & ~kOverflow].value : ref;
@@ -177,7 +188,7 @@ struct LinkageIndex::Epoch {
 
   size_t bytes() const {
     return sizeof(*this) + values.bytes() + overflow.bytes() + slots.capacity() * 4 +
-           handle_heads.capacity() * 4;
+           handle_heads.capacity() * 4 + overflow_heads.capacity() * (8 + 1);
   }
 };
 
@@ -281,7 +292,7 @@ absl::Status LinkageIndex::Upsert(uint32_t epoch, absl::string_view value, absl:
   }
   if (!h.has_value()) {
     if (handles_.size() >= kMaxHandles) {
-      return absl::ResourceExhaustedError("linkage.handle: the index holds 2^28 handles");
+      return absl::ResourceExhaustedError("linkage.handle: the index holds 2^27 handles");
     }
     h = InternHandle(handle, owner_id);
   }
@@ -296,20 +307,19 @@ absl::Status LinkageIndex::Insert(uint32_t epoch, const uint8_t* value, uint16_t
     slot->number = epoch;
   }
   Epoch& ep = *slot;
-  const uint32_t handle_kind = handle << 4 | kind;
   uint32_t vi = ep.Find(value);
   if (vi == kNone) {
     vi = ep.Add(value);
     uint32_t& head = ep.Head(handle);
-    ep.values[vi].first = Entry{handle_kind, expiry, kNone, head};
+    ep.values[vi].first = Entry{handle << 5 | kind, expiry, head};
     head = vi;
   } else {
     // The same handle already has this value: renew (or revive) it.
-    for (uint32_t ref = vi; ref != kNone; ref = ep.At(ref).next_value) {
+    for (uint32_t ref = vi; ref != kNone; ref = ep.NextOf(ref)) {
       Entry& e = ep.At(ref);
       if (e.handle() != handle) continue;
       const bool was_live = e.live();
-      e.handle_kind = handle_kind;
+      e.Set(handle, kind);
       e.expiry = expiry;
       if (!was_live) {
         --dead_;
@@ -323,9 +333,11 @@ absl::Status LinkageIndex::Insert(uint32_t epoch, const uint8_t* value, uint16_t
     }
     uint32_t& head = ep.Head(handle);
     Entry& first = ep.values[vi].first;
+    const uint32_t next = (first.bits & kHasOverflow) ? ep.overflow_heads.at(vi) : kNone;
     const auto oi = static_cast<uint32_t>(
-        ep.overflow.push_back(OverflowEntry{Entry{handle_kind, expiry, first.next_value, head}, vi}));
-    first.next_value = oi | kOverflow;
+        ep.overflow.push_back(OverflowEntry{Entry{handle << 5 | kind, expiry, head}, next, vi}));
+    first.bits |= kHasOverflow;
+    ep.overflow_heads[vi] = oi | kOverflow;
     head = oi | kOverflow;
   }
   ++handles_[handle].entries;
@@ -344,10 +356,10 @@ bool LinkageIndex::Withdraw(uint32_t epoch, absl::string_view value, absl::strin
   }
   const uint32_t vi = ep->Find(Bytes(value));
   if (vi == kNone) return false;
-  for (uint32_t ref = vi; ref != kNone; ref = ep->At(ref).next_value) {
+  for (uint32_t ref = vi; ref != kNone; ref = ep->NextOf(ref)) {
     Entry& e = ep->At(ref);
     if (e.handle() != *h || !e.live()) continue;
-    e.handle_kind = *h << 4;
+    e.Set(*h, 0);
     ++dead_;
     --handles_[*h].entries;
     CountLive(o->second, epoch, -1);
@@ -367,7 +379,7 @@ std::vector<std::pair<uint32_t, std::array<uint8_t, 32>>> LinkageIndex::Withdraw
     for (uint32_t ref = ep->handle_heads[*h]; ref != kNone; ref = ep->At(ref).next_handle) {
       Entry& e = ep->At(ref);
       if (!e.live()) continue;
-      e.handle_kind = *h << 4;
+      e.Set(*h, 0);
       ++dead_;
       --handles_[*h].entries;
       CountLive(o->second, number, -1);
@@ -428,7 +440,7 @@ absl::StatusOr<std::vector<LinkageHitEntry>> LinkageIndex::Lookup(
     const uint32_t vi = ep->Find(Bytes(values[i]));
     if (vi == kNone) continue;
     const size_t first_hit = hits.size();
-    for (uint32_t ref = vi; ref != kNone; ref = ep->At(ref).next_value) {
+    for (uint32_t ref = vi; ref != kNone; ref = ep->NextOf(ref)) {
       const Entry& e = ep->At(ref);
       if (!e.live() || e.expiry <= now_s) continue;
       const Handle& h = handles_[e.handle()];
@@ -449,7 +461,7 @@ int64_t LinkageIndex::PurgeExpired(absl::Time now, int64_t max_values) {
   int64_t visited = 0;
   auto kill = [&](Entry& e, uint32_t epoch) {
     if (!e.live() || e.expiry > now_s) return;
-    e.handle_kind = e.handle() << 4;
+    e.Set(e.handle(), 0);
     ++dead_;
     --handles_[e.handle()].entries;
     CountLive(handles_[e.handle()].owner, epoch, -1);
@@ -466,7 +478,7 @@ int64_t LinkageIndex::PurgeExpired(absl::Time now, int64_t max_values) {
     purge_epoch_ = it->first;
     Epoch& ep = *it->second;
     while (visited < max_values && purge_value_ < ep.values.size()) {
-      for (uint32_t ref = purge_value_; ref != kNone; ref = ep.At(ref).next_value) {
+      for (uint32_t ref = purge_value_; ref != kNone; ref = ep.NextOf(ref)) {
         kill(ep.At(ref), ep.number);
       }
       ++purge_value_;
@@ -488,7 +500,7 @@ void LinkageIndex::Compact() {
     const std::unique_ptr<Epoch> previous = std::move(old);
     old = std::move(fresh);
     for (uint32_t vi = 0; vi < previous->values.size(); ++vi) {
-      for (uint32_t ref = vi; ref != kNone; ref = previous->At(ref).next_value) {
+      for (uint32_t ref = vi; ref != kNone; ref = previous->NextOf(ref)) {
         const Entry& e = previous->At(ref);
         if (!e.live()) continue;
         // Re-inserting counts the entry again; undo that first.

@@ -10,10 +10,10 @@
 // compacted topic, queries under the same lock).
 //
 // Memory (tests/bench/linkage_bench.cc measures it): per distinct value one
-// 48-byte record (the value and its first entry inline), 4 bytes of hash
-// slot per 0.6-0.75 loaded slot, 16 bytes per further entry of the same
-// value; handles are interned once (bytes + 12-byte record + slot). Removal
-// marks entries dead; Compact() reclaims them (see DeadEntries()).
+// 44-byte record (the value and its first entry inline) and a 4-byte hash
+// slot (load 3/8 to 3/4); 20 bytes per further entry of the same value;
+// handles interned once (bytes + 12-byte record + 4-byte slot + 4 bytes per
+// epoch). Removal marks entries dead; Compact() reclaims them.
 //
 // The compacted topic (one record per entry) uses the format of
 // EncodeRecordKey / EncodeRecordValue below; ApplyRecord replays it.
