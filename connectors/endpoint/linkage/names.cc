@@ -88,6 +88,24 @@ bool HasCyrillic(const icu::UnicodeString& s) {
   return false;
 }
 
+bool HasNonAscii(const icu::UnicodeString& s) {
+  for (int32_t i = 0; i < s.length(); ++i) {
+    if (s.charAt(i) >= 0x80) return true;
+  }
+  return false;
+}
+
+// True if a letter of another script than Latin is left.
+bool HasNonLatinLetter(const icu::UnicodeString& s) {
+  for (int32_t i = 0; i < s.length();) {
+    const UChar32 c = s.char32At(i);
+    UErrorCode status = U_ZERO_ERROR;
+    if (u_isalpha(c) && uscript_getScript(c, &status) != USCRIPT_LATIN) return true;
+    i += U16_LENGTH(c);
+  }
+  return false;
+}
+
 // Cyrillic letters that look like Latin ones, as on Bulgarian (and other)
 // plates, which use only these: the plate is written with the Latin
 // look-alike abroad (В = B, Н = H, Р = P, С = C, У = Y, Х = X).
@@ -163,9 +181,12 @@ absl::Status Normalizer::Impl::InitText() {
   UErrorCode status = U_ZERO_ERROR;
   nfkc_casefold = icu::Normalizer2::getNFKCCasefoldInstance(status);
   if (U_FAILURE(status)) return absl::InternalError("ICU NFKC_Casefold is unavailable");
-  auto ascii = FromId("Any-Latin; Latin-ASCII; NFD; [:Nonspacing Mark:] Remove; NFC");
-  if (!ascii.ok()) return ascii.status();
-  to_ascii = *std::move(ascii);
+  auto any = FromId("Any-Latin");
+  if (!any.ok()) return any.status();
+  any_latin = *std::move(any);
+  auto strip = FromId("NFD; [:Nonspacing Mark:] Remove; NFC");
+  if (!strip.ok()) return strip.status();
+  strip_marks = *std::move(strip);
   auto latin = FromId("Latin-ASCII");
   if (!latin.ok()) return latin.status();
   latin_ascii = *std::move(latin);
@@ -212,10 +233,13 @@ absl::StatusOr<Canonical> Normalizer::NameDob(absl::string_view name, absl::stri
       national->transliterate(text);
     }
   }
-  // Whatever is left (Latin with diacritics, Greek, other Cyrillic) goes
-  // through Any-Latin and Latin-ASCII: Bērziņš = berzins; Romanian Ș/Ş and
-  // Ț/Ţ (comma below and cedilla) both become s and t.
-  impl_->to_ascii->transliterate(text);
+  // Whatever is left goes to ASCII: other scripts (Greek, Cyrillic of other
+  // languages) through Any-Latin first; Latin diacritics through
+  // Latin-ASCII: Bērziņš = berzins; Romanian Ș/Ş and Ț/Ţ (comma below and
+  // cedilla) both become s and t.
+  if (HasNonLatinLetter(text)) impl_->any_latin->transliterate(text);
+  impl_->strip_marks->transliterate(text);
+  if (HasNonAscii(text)) impl_->latin_ascii->transliterate(text);  // ł, ø, æ, đ ...
   const std::string ascii = internal::ToUtf8(text);
 
   std::vector<std::string> parts(1);
@@ -311,7 +335,8 @@ absl::StatusOr<Canonical> Normalizer::VehiclePlate(absl::string_view plate,
   }
   // Latin letters with diacritics (German district codes such as TÜ) are
   // written without them abroad.
-  impl_->latin_ascii->transliterate(mapped);
+  impl_->strip_marks->transliterate(mapped);
+  if (HasNonAscii(mapped)) impl_->latin_ascii->transliterate(mapped);
   std::string out;
   for (char c : internal::ToUtf8(mapped)) {
     const auto u8 = static_cast<unsigned char>(c);

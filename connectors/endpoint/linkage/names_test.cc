@@ -87,6 +87,9 @@ TEST(NameDob, PunctuationApostrophesAndOrder) {
   ExpectAllMeet(*n, "jean obrien pierre|1990-02-28",
                 {{"Jean-Pierre O'Brien"}, {"O’BRIEN, Jean Pierre"}, {"obrien jean.pierre"}});
   ExpectAllMeet(*n, "mueller strasse|1990-02-28", {{"Straße Mueller"}});
+  // Letters without a decomposition go through Latin-ASCII.
+  ExpectAllMeet(*n, "lukasz soren|1990-02-28", {{"Łukasz Søren"}, {"Lukasz Soren"}});
+  ExpectAllMeet(*n, "aeroe dorde|1990-02-28", {{"Đorđe Ærøe"}, {"Dorde Aeroe"}});
 }
 
 TEST(NameDob, DatesOfBirth) {

@@ -19,11 +19,17 @@ namespace liaison::endpoint::linkage {
 struct Normalizer::Impl {
   NormalizerOptions options;
   const icu::Normalizer2* nfkc_casefold = nullptr;  // owned by ICU
-  // "Any-Latin; Latin-ASCII" and removal of leftover combining marks.
-  std::unique_ptr<icu::Transliterator> to_ascii;
+  // ICU's rule-based transliterators (Any-Latin, Latin-ASCII and our
+  // Cyrillic tables) serialise their calls on a process-wide ICU mutex
+  // (measured: two threads are slower than one), so they run only on text
+  // that needs them. Latin diacritics need only the first step below.
+  // Any-Latin, for names in scripts without a table of our own.
+  std::unique_ptr<icu::Transliterator> any_latin;
+  // Removal of combining marks (NFD, remove, NFC): no lock.
+  std::unique_ptr<icu::Transliterator> strip_marks;
   // Official national romanisations of Cyrillic, on case-folded text.
   std::unique_ptr<icu::Transliterator> bulgarian, russian, ukrainian;
-  // Latin-ASCII alone (plates).
+  // Latin-ASCII, for letters that do not decompose (ł, ø, æ, đ, þ).
   std::unique_ptr<icu::Transliterator> latin_ascii;
   std::unique_ptr<icu::IDNA> idna;
   // ISO 3166-1 alpha-2 codes ICU knows, and their alpha-3 forms.
