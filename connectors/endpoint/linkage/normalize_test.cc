@@ -2,6 +2,7 @@
 // meet in one canonical value, and of input that must be refused.
 #include "connectors/endpoint/linkage/normalize.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,23 +29,36 @@ struct Refused {
   std::string input;
   std::string reason;
 };
+using OneField = std::function<absl::StatusOr<Canonical>(const std::string&)>;
+
+// Every spelling of a case normalises to its canonical value, of `kind`.
+void ExpectSame(const OneField& normalise, const std::vector<Same>& cases, IdentifierKind kind) {
+  for (const Same& c : cases) {
+    for (const std::string& s : c.spellings) {
+      auto v = normalise(s);
+      ASSERT_TRUE(v.ok()) << s << ": " << v.status();
+      EXPECT_EQ(v->value(), c.canonical) << s;
+      EXPECT_EQ(v->kind(), kind);
+    }
+  }
+}
+
+// Every input is refused with InvalidArgument naming its reason.
+void ExpectRefused(const OneField& normalise, const std::vector<Refused>& cases) {
+  for (const Refused& r : cases) {
+    EXPECT_TRUE(IsError(normalise(r.input), absl::StatusCode::kInvalidArgument, r.reason))
+        << r.input;
+  }
+}
 
 TEST(Phone, SpellingsOfOneNumberMeetInE164) {
   auto lv = Make("LV");
   auto ro = Make("RO");
-  const Same lv_cases[] = {
+  ExpectSame([&](const std::string& x) { return lv->Phone(x); }, {
       {"+37120123456", {"20123456", "20 123 456", "+371 20 123 456", "00371 20123456",
                         "+371-2012-3456", "(+371) 20123456", "  20123456\t"}},
       {"+40721234567", {"+40 721 234 567", "0040721234567", "+40 (721) 234-567"}},
-  };
-  for (const Same& c : lv_cases) {
-    for (const std::string& s : c.spellings) {
-      auto p = lv->Phone(s);
-      ASSERT_TRUE(p.ok()) << s << ": " << p.status();
-      EXPECT_EQ(p->value(), c.canonical) << s;
-      EXPECT_EQ(p->kind(), IdentifierKind::kPhone);
-    }
-  }
+  }, IdentifierKind::kPhone);
   // The endpoint's region decides national numbers: the same digits in RO.
   auto p = ro->Phone("0721 234 567");
   ASSERT_TRUE(p.ok()) << p.status();
@@ -53,18 +67,14 @@ TEST(Phone, SpellingsOfOneNumberMeetInE164) {
 
 TEST(Phone, RefusesWhatCannotBeANumber) {
   auto lv = Make("LV");
-  const Refused cases[] = {
+  ExpectRefused([&](const std::string& x) { return lv->Phone(x); }, {
       {"", "phone: empty"},
       {"call me", "phone: not a telephone number"},
       {"+999 1234 5678", "phone: unknown country calling code"},
       {"+371 2012", "phone: too short for its country"},
       {"+371 2012345678901", "too long"},
       {std::string(70, '1'), "longer than 64"},
-  };
-  for (const Refused& r : cases) {
-    EXPECT_TRUE(IsError(lv->Phone(r.input), absl::StatusCode::kInvalidArgument, r.reason))
-        << r.input;
-  }
+  });
 }
 
 TEST(Phone, RefusesAnUnknownDefaultRegion) {
@@ -76,7 +86,7 @@ TEST(Phone, RefusesAnUnknownDefaultRegion) {
 
 TEST(Iban, SpellingsMeetInTheElectronicForm) {
   auto n = Make("LV");
-  const Same cases[] = {
+  ExpectSame([&](const std::string& x) { return n->Iban(x); }, {
       {"LV80BANK0000435195001", {"LV80BANK0000435195001", "LV80 BANK 0000 4351 9500 1",
                                  "lv80bank0000435195001", "IBAN LV80 BANK 0000 4351 9500 1"}},
       {"GB82WEST12345698765432", {"GB82 WEST 1234 5698 7654 32", "gb82-west-1234-5698-7654-32"}},
@@ -84,19 +94,12 @@ TEST(Iban, SpellingsMeetInTheElectronicForm) {
       {"RO49AAAA1B31007593840000", {"RO49 AAAA 1B31 0075 9384 0000"}},
       {"BG80BNBG96611020345678", {"BG80 BNBG 9661 1020 3456 78"}},
       {"NL91ABNA0417164300", {"NL91ABNA0417164300"}},
-  };
-  for (const Same& c : cases) {
-    for (const std::string& s : c.spellings) {
-      auto v = n->Iban(s);
-      ASSERT_TRUE(v.ok()) << s << ": " << v.status();
-      EXPECT_EQ(v->value(), c.canonical);
-    }
-  }
+  }, IdentifierKind::kIban);
 }
 
 TEST(Iban, RefusesBadChecksumLengthCountryAndCharacters) {
   auto n = Make("LV");
-  const Refused cases[] = {
+  ExpectRefused([&](const std::string& x) { return n->Iban(x); }, {
       {"LV81BANK0000435195001", "iban: checksum (mod 97) fails"},  // check digits changed
       {"LV80BANK0000435195002", "checksum (mod 97) fails"},        // one digit mistyped
       {"GB82WETS12345698765432", "checksum (mod 97) fails"},       // two letters swapped
@@ -105,39 +108,25 @@ TEST(Iban, RefusesBadChecksumLengthCountryAndCharacters) {
       {"LV80BANK00004351_5001", "characters other than letters and digits"},
       {"80LVBANK0000435195001", "does not start with a country code"},
       {"", "iban: empty"},
-  };
-  for (const Refused& r : cases) {
-    EXPECT_TRUE(IsError(n->Iban(r.input), absl::StatusCode::kInvalidArgument, r.reason))
-        << r.input;
-  }
+  });
 }
 
 TEST(Vin, NormalisesAndChecksNorthAmericanCheckDigits) {
   auto n = Make("LV");
-  const Same cases[] = {
+  const OneField vin = [&](const std::string& x) { return n->Vin(x); };
+  ExpectSame(vin, {
       {"1M8GDM9AXKP042788", {"1M8GDM9AXKP042788", "1m8gdm9axkp042788", "1M8 GDM9AX KP042788"}},
       {"11111111111111111", {"11111111111111111"}},
       // European VIN whose 9th character is no check digit: accepted as is.
       {"WVWZZZ1JZXW000001", {"WVWZZZ1JZXW000001", "wvw-zzz-1jz-xw-000001"}},
-  };
-  for (const Same& c : cases) {
-    for (const std::string& s : c.spellings) {
-      auto v = n->Vin(s);
-      ASSERT_TRUE(v.ok()) << s << ": " << v.status();
-      EXPECT_EQ(v->value(), c.canonical);
-    }
-  }
-  const Refused bad[] = {
+  }, IdentifierKind::kVin);
+  ExpectRefused(vin, {
       {"1M8GDM9AXKP04278", "vin: 16 characters, expected 17"},
       {"1M8GDM9AIKP042788", "contains I, O or Q"},
       {"WVWZZZ1JZXW00000O", "contains I, O or Q"},
       {"1M8GDM9A1KP042788", "check digit (position 9) does not match"},
       {"WVWZZZ1JZXW00000#", "characters other than letters and digits"},
-  };
-  for (const Refused& r : bad) {
-    EXPECT_TRUE(IsError(n->Vin(r.input), absl::StatusCode::kInvalidArgument, r.reason))
-        << r.input;
-  }
+  });
 }
 
 TEST(TravelDocument, CountryTypeAndNumberInIcaoCharacters) {
