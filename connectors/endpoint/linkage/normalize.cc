@@ -125,6 +125,11 @@ absl::StatusOr<std::unique_ptr<Normalizer>> Normalizer::Create(NormalizerOptions
         absl::StrCat("default_region: '", options.default_region,
                      "' is not an ISO 3166-1 alpha-2 region with a telephone numbering plan"));
   }
+  const std::string& lang = options.name_language;
+  if (!lang.empty() && (lang.size() != 2 || !absl::ascii_isalpha(static_cast<unsigned char>(lang[0])) ||
+                        !absl::ascii_isalpha(static_cast<unsigned char>(lang[1])))) {
+    return absl::InvalidArgumentError("name_language: not an ISO 639-1 code (two letters)");
+  }
   impl->options = std::move(options);
   for (const char* const* c = uloc_getISOCountries(); *c != nullptr; ++c) {
     impl->alpha2.insert(*c);

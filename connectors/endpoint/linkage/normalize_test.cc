@@ -77,11 +77,13 @@ TEST(Phone, RefusesWhatCannotBeANumber) {
   });
 }
 
-TEST(Phone, RefusesAnUnknownDefaultRegion) {
+TEST(Normalizer, RefusesAnUnknownDefaultRegionOrLanguage) {
   EXPECT_TRUE(IsError(Normalizer::Create({.default_region = "XY", .name_language = ""}),
                       absl::StatusCode::kInvalidArgument, "default_region"));
   EXPECT_TRUE(IsError(Normalizer::Create({}), absl::StatusCode::kInvalidArgument,
                       "default_region"));
+  EXPECT_TRUE(IsError(Normalizer::Create({.default_region = "BG", .name_language = "bul"}),
+                      absl::StatusCode::kInvalidArgument, "name_language: not an ISO 639-1 code"));
 }
 
 TEST(Iban, SpellingsMeetInTheElectronicForm) {
