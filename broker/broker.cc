@@ -18,22 +18,22 @@
 #include "base/proto_time.h"
 #include "base/status_macros.h"
 #include "base/uuid.h"
-#include "broker/accepted_ids.h"
-#include "broker/acked_items.h"
-#include "broker/audit.h"
-#include "broker/countersigner.h"
-#include "broker/exchange_service.h"
-#include "broker/hold_book.h"
-#include "broker/ingress.h"
-#include "broker/notices.h"
-#include "broker/operations.h"
-#include "broker/operator_surface.h"
-#include "broker/peer.h"
-#include "broker/policy_stage.h"
-#include "broker/state_indexes.h"
-#include "broker/topic_mirror.h"
-#include "broker/validate.h"
-#include "broker/worker_pool.h"
+#include "broker/state/accepted_ids.h"
+#include "broker/state/acked_items.h"
+#include "broker/stage/audit.h"
+#include "broker/core/countersigner.h"
+#include "broker/frontdoor/exchange_service.h"
+#include "broker/stage/hold_book.h"
+#include "broker/frontdoor/ingress.h"
+#include "broker/stage/notices.h"
+#include "broker/operators/operations.h"
+#include "broker/operators/operator_surface.h"
+#include "broker/frontdoor/peer.h"
+#include "broker/stage/policy_stage.h"
+#include "broker/state/state_indexes.h"
+#include "broker/state/topic_mirror.h"
+#include "broker/frontdoor/validate.h"
+#include "broker/core/worker_pool.h"
 #include "certs/signature.h"
 #include "certs/trust_store.h"
 #include "connectors/kafka/consumer.h"
@@ -337,7 +337,8 @@ absl::Status Broker::Impl::StartMirrors() {
   state.emplace_back(topics.AckedItems(), [this](const kafka::Record& r) {
     liaison::v1::AckedItem a;
     if (a.ParseFromString(r.value)) {
-      acked->Insert(a.recipient(), a.item_id(), FromProto(a.acknowledged_at()));
+      acked->Insert(EndpointId(a.recipient()), AckItemId(a.item_id()),
+                    FromProto(a.acknowledged_at()));
     }
   });
   state.emplace_back(topics.Sources(), [this](const kafka::Record& r) {

@@ -7,25 +7,13 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "broker/clock.h"
-#include "broker/observer.h"
+#include "broker/core/clock.h"
+#include "broker/core/observer.h"
+#include "broker/frontdoor/peer.h"
+#include "broker/operators/http_server.h"
 #include "connectors/kafka/client_config.h"
 
 namespace liaison::broker {
-
-// What a stale CRL (past its nextUpdate) means for new connections.
-enum class CrlExpiredPolicy { kRefuse, kWarn };
-
-// How the operators' HTTP server (dashboard, /metrics, /api/*) is protected.
-enum class HttpSecurity {
-  // Plain HTTP in the embedded development mode on a loopback address,
-  // otherwise HTTPS requiring an operator client certificate.
-  kAuto,
-  // Always HTTPS with operator client certificates.
-  kTls,
-  // Plain HTTP: refused unless Kafka is embedded and the address is loopback.
-  kPlain,
-};
 
 struct BrokerConfig {
   // gRPC listener for liaison.v1.Exchange ("127.0.0.1:0" picks a free port).
@@ -91,7 +79,7 @@ struct BrokerConfig {
   // apart from policy nodes.
   bool run_policy_stage = true;
   // How often the policy stage signs a checkpoint of each audit chain that
-  // grew (broker/audit.h); also when a partition is released and at stop.
+  // grew (broker/stage/audit.h); also when a partition is released and at stop.
   absl::Duration audit_checkpoint_interval = absl::Seconds(10);
 
   // Threads verifying and countersigning (0 = one per core).

@@ -3,20 +3,21 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "certs/internal/test_pki.h"
+#include "base/testing/status_matchers.h"
+#include "certs/testing/test_pki.h"
 #include "certs/signature.h"
 #include "gtest/gtest.h"
 
 namespace liaison::certs {
 namespace {
 
-using testing::GetTestPki;
-using testing::HasError;
+using testing::SharedTestPki;
+using testing::IsError;
 using testing::ReadFileOrDie;
 
 TEST(Certificate, ReadsSubjectSerialAndValidityFromPemFile) {
-  const auto& pki = GetTestPki();
-  ASSERT_OK_AND_ASSIGN(Certificate cert,
+  const auto& pki = SharedTestPki();
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
                        Certificate::FromPemFile(pki.issued + "/expired.pem"));
   EXPECT_EQ(cert.common_name(), "RO-IGPR");
   EXPECT_EQ(cert.organizational_unit(), "endpoint-signing");
@@ -29,55 +30,55 @@ TEST(Certificate, ReadsSubjectSerialAndValidityFromPemFile) {
 }
 
 TEST(Certificate, DerAndPemRoundTripKeepTheFingerprint) {
-  const auto& pki = GetTestPki();
-  ASSERT_OK_AND_ASSIGN(Certificate cert,
-                       Certificate::FromPemFile(pki.Endpoint("RO-IGPR", "sign.pem")));
+  const auto& pki = SharedTestPki();
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
+                       Certificate::FromPemFile(pki.EndpointFile("RO-IGPR", "sign.pem")));
   EXPECT_EQ(cert.fingerprint_hex(), HexEncode(Sha256(cert.der())));
   EXPECT_EQ(cert.fingerprint_hex().size(), 64u);
-  ASSERT_OK_AND_ASSIGN(Certificate from_der, Certificate::FromDer(cert.der()));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate from_der, Certificate::FromDer(cert.der()));
   EXPECT_EQ(from_der.fingerprint_hex(), cert.fingerprint_hex());
-  ASSERT_OK_AND_ASSIGN(Certificate from_pem, Certificate::FromPem(cert.pem()));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate from_pem, Certificate::FromPem(cert.pem()));
   EXPECT_EQ(from_pem.der(), cert.der());
 }
 
 TEST(Certificate, FromPemReadsTheFirstCertificateOfABundle) {
-  const auto& pki = GetTestPki();
-  const std::string bundle = ReadFileOrDie(pki.Endpoint("DE-BKA", "sign.pem")) +
-                             ReadFileOrDie(pki.Endpoint("NL-NP", "sign.pem"));
-  ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPem(bundle));
+  const auto& pki = SharedTestPki();
+  const std::string bundle = ReadFileOrDie(pki.EndpointFile("DE-BKA", "sign.pem")) +
+                             ReadFileOrDie(pki.EndpointFile("NL-NP", "sign.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPem(bundle));
   EXPECT_EQ(cert.common_name(), "DE-BKA");
 }
 
 TEST(Certificate, RejectsGarbageDer) {
-  EXPECT_TRUE(HasError(Certificate::FromDer("not a certificate").status(),
+  EXPECT_TRUE(IsError(Certificate::FromDer("not a certificate").status(),
                        absl::StatusCode::kInvalidArgument, "not a DER X.509 certificate"));
-  EXPECT_TRUE(HasError(Certificate::FromDer("").status(), absl::StatusCode::kInvalidArgument,
+  EXPECT_TRUE(IsError(Certificate::FromDer("").status(), absl::StatusCode::kInvalidArgument,
                        "empty"));
 }
 
 TEST(Certificate, RejectsTruncatedDerAndTrailingBytes) {
-  const auto& pki = GetTestPki();
-  ASSERT_OK_AND_ASSIGN(Certificate cert,
-                       Certificate::FromPemFile(pki.Endpoint("RO-IGPR", "sign.pem")));
+  const auto& pki = SharedTestPki();
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
+                       Certificate::FromPemFile(pki.EndpointFile("RO-IGPR", "sign.pem")));
   const std::string& der = cert.der();
-  EXPECT_TRUE(HasError(Certificate::FromDer(der.substr(0, der.size() - 1)).status(),
+  EXPECT_TRUE(IsError(Certificate::FromDer(der.substr(0, der.size() - 1)).status(),
                        absl::StatusCode::kInvalidArgument, "certificate"));
-  EXPECT_TRUE(HasError(Certificate::FromDer(der + "x").status(),
+  EXPECT_TRUE(IsError(Certificate::FromDer(der + "x").status(),
                        absl::StatusCode::kInvalidArgument, "trailing bytes"));
 }
 
 TEST(Certificate, RejectsPemWithoutCertificate) {
-  EXPECT_TRUE(HasError(Certificate::FromPem("hello").status(),
+  EXPECT_TRUE(IsError(Certificate::FromPem("hello").status(),
                        absl::StatusCode::kInvalidArgument, "no PEM certificate"));
-  const auto& pki = GetTestPki();
+  const auto& pki = SharedTestPki();
   // A private key is not a certificate.
-  const std::string key = ReadFileOrDie(pki.Endpoint("RO-IGPR", "sign.key"));
-  EXPECT_TRUE(HasError(Certificate::FromPem(key).status(), absl::StatusCode::kInvalidArgument,
+  const std::string key = ReadFileOrDie(pki.EndpointFile("RO-IGPR", "sign.key"));
+  EXPECT_TRUE(IsError(Certificate::FromPem(key).status(), absl::StatusCode::kInvalidArgument,
                        "no PEM certificate"));
 }
 
 TEST(Certificate, FromPemFileNamesTheMissingFile) {
-  EXPECT_TRUE(HasError(Certificate::FromPemFile("/nonexistent/liaison/x.pem").status(),
+  EXPECT_TRUE(IsError(Certificate::FromPemFile("/nonexistent/liaison/x.pem").status(),
                        absl::StatusCode::kNotFound, "/nonexistent/liaison/x.pem"));
 }
 

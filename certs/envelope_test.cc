@@ -4,14 +4,15 @@
 #include <string>
 
 #include "absl/strings/match.h"
-#include "certs/internal/test_pki.h"
+#include "base/testing/status_matchers.h"
+#include "certs/testing/test_pki.h"
 #include "gtest/gtest.h"
 
 namespace liaison::certs {
 namespace {
 
-using testing::GetTestPki;
-using testing::HasError;
+using testing::SharedTestPki;
+using testing::IsError;
 
 // Synthetic content only; the marker lets tests check it never reaches an
 // error message.
@@ -33,26 +34,26 @@ struct Fixture {
 };
 
 Fixture Make(const std::string& signer_prefix) {
-  const auto& pki = GetTestPki();
+  const auto& pki = SharedTestPki();
   Fixture f;
   auto signer = Signer::FromPemFiles(signer_prefix + ".key", signer_prefix + ".pem");
   if (signer.ok()) f.signer = *std::move(signer);
-  auto trust = TrustStore::Load(pki.pki + "/ca.pem", pki.pki + "/crl.pem");
+  auto trust = TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/crl.pem");
   f.verifier = std::make_unique<Verifier>(trust.ok() ? *trust : nullptr);
   return f;
 }
 
 TEST(Envelope, SignedEnvelopeVerifiesAndParses) {
-  const auto& pki = GetTestPki();
-  Fixture f = Make(pki.Endpoint("RO-IGPR", "sign"));
+  const auto& pki = SharedTestPki();
+  Fixture f = Make(pki.EndpointFile("RO-IGPR", "sign"));
   ASSERT_NE(f.signer, nullptr);
   const std::string bytes = MessageBytes("RO-IGPR");
-  ASSERT_OK_AND_ASSIGN(liaison::v1::SignedEnvelope envelope, SignEnvelope(bytes, *f.signer));
+  LIAISON_ASSERT_OK_AND_ASSIGN(liaison::v1::SignedEnvelope envelope, SignEnvelope(bytes, *f.signer));
   EXPECT_EQ(envelope.message(), bytes);
   EXPECT_EQ(envelope.signer_certificate(), f.signer->certificate().der());
   EXPECT_FALSE(envelope.signature().empty());
 
-  ASSERT_OK_AND_ASSIGN(VerifiedEnvelope verified,
+  LIAISON_ASSERT_OK_AND_ASSIGN(VerifiedEnvelope verified,
                        VerifyEnvelope(envelope, *f.verifier, pki.now));
   EXPECT_EQ(verified.signer().id, "RO-IGPR");
   EXPECT_EQ(verified.message().header().sender(), "RO-IGPR");
@@ -63,105 +64,99 @@ TEST(Envelope, SignedEnvelopeVerifiesAndParses) {
 }
 
 TEST(Envelope, Ed25519SignedEnvelopeVerifies) {
-  const auto& pki = GetTestPki();
+  const auto& pki = SharedTestPki();
   Fixture f = Make(pki.issued + "/ed25519");
   ASSERT_NE(f.signer, nullptr);
-  ASSERT_OK_AND_ASSIGN(auto envelope, SignEnvelope(MessageBytes("RO-IGPR"), *f.signer));
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto envelope, SignEnvelope(MessageBytes("RO-IGPR"), *f.signer));
   EXPECT_TRUE(VerifyEnvelope(envelope, *f.verifier, pki.now).ok());
 }
 
-TEST(Envelope, RejectsSenderOtherThanTheSignerWithoutQuotingIt) {
-  const auto& pki = GetTestPki();
-  Fixture f = Make(pki.Endpoint("RO-IGPR", "sign"));
+// One envelope VerifyEnvelope must refuse: who signs (`signer`, a prefix in
+// the test PKI), which message bytes, what changes after signing, the status
+// expected, and what its message must not quote (payload, other ids).
+struct RefusedEnvelope {
+  const char* name;
+  std::string (*signer)(const testing::TestPki&);
+  std::string (*bytes)();
+  void (*tamper)(liaison::v1::SignedEnvelope&);
+  absl::StatusCode code;
+  const char* fragment;
+  std::vector<std::string> never_quoted;
+};
+void PrintTo(const RefusedEnvelope& r, std::ostream* os) { *os << r.name; }
+
+std::string RoSign(const testing::TestPki& p) { return p.EndpointFile("RO-IGPR", "sign"); }
+std::string FromRo() { return MessageBytes("RO-IGPR"); }
+
+class EnvelopeRefused : public ::testing::TestWithParam<RefusedEnvelope> {};
+
+TEST_P(EnvelopeRefused, WithTheExactStatus) {
+  const auto& pki = SharedTestPki();
+  const RefusedEnvelope& r = GetParam();
+  Fixture f = Make(r.signer(pki));
   ASSERT_NE(f.signer, nullptr);
-  ASSERT_OK_AND_ASSIGN(auto envelope, SignEnvelope(MessageBytes("DE-BKA"), *f.signer));
+  LIAISON_ASSERT_OK_AND_ASSIGN(liaison::v1::SignedEnvelope envelope,
+                               SignEnvelope(r.bytes(), *f.signer));
+  if (r.tamper != nullptr) r.tamper(envelope);
   const absl::Status status = VerifyEnvelope(envelope, *f.verifier, pki.now).status();
-  EXPECT_TRUE(HasError(status, absl::StatusCode::kPermissionDenied,
-                       "message.header.sender does not name the signer (certificate CN=RO-IGPR)"));
-  EXPECT_FALSE(absl::StrContains(status.message(), "DE-BKA"));
-  EXPECT_FALSE(absl::StrContains(status.message(), kSecretMarker));
+  EXPECT_TRUE(IsError(status, r.code, r.fragment));
+  for (const std::string& secret : r.never_quoted) {
+    EXPECT_FALSE(absl::StrContains(status.message(), secret)) << secret;
+  }
 }
 
-TEST(Envelope, RejectsMessageWithoutHeaderAsSenderMismatch) {
-  const auto& pki = GetTestPki();
-  Fixture f = Make(pki.Endpoint("RO-IGPR", "sign"));
-  ASSERT_NE(f.signer, nullptr);
-  liaison::v1::Message no_header;
-  no_header.mutable_linkage_query()->set_case_ref(kSecretMarker);
-  ASSERT_OK_AND_ASSIGN(auto envelope, SignEnvelope(no_header.SerializeAsString(), *f.signer));
-  EXPECT_TRUE(HasError(VerifyEnvelope(envelope, *f.verifier, pki.now).status(),
-                       absl::StatusCode::kPermissionDenied, "message.header.sender"));
-}
-
-TEST(Envelope, RejectsUnparsableMessageBytesAfterTheSignatureVerified) {
-  const auto& pki = GetTestPki();
-  Fixture f = Make(pki.Endpoint("RO-IGPR", "sign"));
-  ASSERT_NE(f.signer, nullptr);
-  // Field 1 (header) claims 16 bytes, 5 follow.
-  const std::string bytes = std::string("\x0a\x10", 2) + "SYNTH";
-  ASSERT_OK_AND_ASSIGN(auto envelope, SignEnvelope(bytes, *f.signer));
-  const absl::Status status = VerifyEnvelope(envelope, *f.verifier, pki.now).status();
-  EXPECT_TRUE(HasError(status, absl::StatusCode::kInvalidArgument,
-                       "message: not a valid liaison.v1.Message"));
-  EXPECT_FALSE(absl::StrContains(status.message(), "SYNTH"));
-}
-
-TEST(Envelope, NamesTheEmptyField) {
-  const auto& pki = GetTestPki();
-  Fixture f = Make(pki.Endpoint("RO-IGPR", "sign"));
-  ASSERT_NE(f.signer, nullptr);
-  ASSERT_OK_AND_ASSIGN(auto good, SignEnvelope(MessageBytes("RO-IGPR"), *f.signer));
-
-  auto without_message = good;
-  without_message.clear_message();
-  EXPECT_TRUE(HasError(VerifyEnvelope(without_message, *f.verifier, pki.now).status(),
-                       absl::StatusCode::kInvalidArgument, "envelope.message is empty"));
-  auto without_signature = good;
-  without_signature.clear_signature();
-  EXPECT_TRUE(HasError(VerifyEnvelope(without_signature, *f.verifier, pki.now).status(),
-                       absl::StatusCode::kInvalidArgument, "envelope.signature is empty"));
-  auto without_certificate = good;
-  without_certificate.clear_signer_certificate();
-  EXPECT_TRUE(HasError(VerifyEnvelope(without_certificate, *f.verifier, pki.now).status(),
-                       absl::StatusCode::kInvalidArgument, "envelope.signer_certificate is empty"));
-}
-
-TEST(Envelope, RejectsTamperedMessageBytes) {
-  const auto& pki = GetTestPki();
-  Fixture f = Make(pki.Endpoint("RO-IGPR", "sign"));
-  ASSERT_NE(f.signer, nullptr);
-  ASSERT_OK_AND_ASSIGN(auto envelope, SignEnvelope(MessageBytes("RO-IGPR"), *f.signer));
-  std::string* bytes = envelope.mutable_message();
-  (*bytes)[bytes->size() - 1] ^= 0x01;
-  const absl::Status status = VerifyEnvelope(envelope, *f.verifier, pki.now).status();
-  EXPECT_TRUE(HasError(status, absl::StatusCode::kInvalidArgument, "signature does not verify"));
-  EXPECT_FALSE(absl::StrContains(status.message(), kSecretMarker));
-}
-
-TEST(Envelope, RejectsEnvelopeSignedWithTlsCertificate) {
-  const auto& pki = GetTestPki();
-  Fixture f = Make(pki.Endpoint("RO-IGPR", "tls"));
-  ASSERT_NE(f.signer, nullptr);
-  ASSERT_OK_AND_ASSIGN(auto envelope, SignEnvelope(MessageBytes("RO-IGPR"), *f.signer));
-  EXPECT_TRUE(HasError(VerifyEnvelope(envelope, *f.verifier, pki.now).status(),
-                       absl::StatusCode::kPermissionDenied,
-                       "has role endpoint-tls, expected endpoint-signing"));
-}
-
-TEST(Envelope, RejectsEnvelopeOfRevokedSigner) {
-  const auto& pki = GetTestPki();
-  Fixture f = Make(pki.issued + "/revoked");
-  ASSERT_NE(f.signer, nullptr);
-  ASSERT_OK_AND_ASSIGN(auto envelope, SignEnvelope(MessageBytes("RO-IGPR"), *f.signer));
-  EXPECT_TRUE(HasError(VerifyEnvelope(envelope, *f.verifier, pki.now).status(),
-                       absl::StatusCode::kPermissionDenied, "is revoked"));
-}
+INSTANTIATE_TEST_SUITE_P(
+    Envelope, EnvelopeRefused,
+    ::testing::Values(
+        RefusedEnvelope{"SenderOtherThanTheSignerWithoutQuotingIt", RoSign,
+                        [] { return MessageBytes("DE-BKA"); }, nullptr,
+                        absl::StatusCode::kPermissionDenied,
+                        "message.header.sender does not name the signer (certificate CN=RO-IGPR)",
+                        {"DE-BKA", kSecretMarker}},
+        RefusedEnvelope{"MessageWithoutHeaderAsSenderMismatch", RoSign,
+                        [] {
+                          liaison::v1::Message no_header;
+                          no_header.mutable_linkage_query()->set_case_ref(kSecretMarker);
+                          return no_header.SerializeAsString();
+                        },
+                        nullptr, absl::StatusCode::kPermissionDenied, "message.header.sender",
+                        {kSecretMarker}},
+        // Field 1 (header) claims 16 bytes, 5 follow.
+        RefusedEnvelope{"UnparsableMessageBytesAfterTheSignatureVerified", RoSign,
+                        [] { return std::string("\x0a\x10", 2) + "SYNTH"; }, nullptr,
+                        absl::StatusCode::kInvalidArgument,
+                        "message: not a valid liaison.v1.Message", {"SYNTH"}},
+        RefusedEnvelope{"EmptyMessage", RoSign, FromRo,
+                        [](liaison::v1::SignedEnvelope& e) { e.clear_message(); },
+                        absl::StatusCode::kInvalidArgument, "envelope.message is empty", {}},
+        RefusedEnvelope{"EmptySignature", RoSign, FromRo,
+                        [](liaison::v1::SignedEnvelope& e) { e.clear_signature(); },
+                        absl::StatusCode::kInvalidArgument, "envelope.signature is empty", {}},
+        RefusedEnvelope{"EmptySignerCertificate", RoSign, FromRo,
+                        [](liaison::v1::SignedEnvelope& e) { e.clear_signer_certificate(); },
+                        absl::StatusCode::kInvalidArgument,
+                        "envelope.signer_certificate is empty", {}},
+        RefusedEnvelope{"TamperedMessageBytes", RoSign, FromRo,
+                        [](liaison::v1::SignedEnvelope& e) {
+                          std::string* bytes = e.mutable_message();
+                          (*bytes)[bytes->size() - 1] ^= 0x01;
+                        },
+                        absl::StatusCode::kInvalidArgument, "signature does not verify",
+                        {kSecretMarker}},
+        RefusedEnvelope{"SignedWithTlsCertificate",
+                        [](const testing::TestPki& p) { return p.EndpointFile("RO-IGPR", "tls"); },
+                        FromRo, nullptr, absl::StatusCode::kPermissionDenied,
+                        "has role endpoint-tls, expected endpoint-signing", {}},
+        RefusedEnvelope{"SignedByARevokedSigner",
+                        [](const testing::TestPki& p) { return p.issued + "/revoked"; }, FromRo,
+                        nullptr, absl::StatusCode::kPermissionDenied, "is revoked", {}}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 TEST(Envelope, SignEnvelopeRefusesEmptyMessage) {
-  const auto& pki = GetTestPki();
-  Fixture f = Make(pki.Endpoint("RO-IGPR", "sign"));
+  const auto& pki = SharedTestPki();
+  Fixture f = Make(pki.EndpointFile("RO-IGPR", "sign"));
   ASSERT_NE(f.signer, nullptr);
-  EXPECT_TRUE(HasError(SignEnvelope("", *f.signer).status(), absl::StatusCode::kInvalidArgument,
+  EXPECT_TRUE(IsError(SignEnvelope("", *f.signer).status(), absl::StatusCode::kInvalidArgument,
                        "message bytes are empty"));
 }
 

@@ -11,7 +11,8 @@
 #include "absl/strings/match.h"
 #include "certs/certificate.h"
 #include "certs/internal/certificate_impl.h"
-#include "certs/internal/test_pki.h"
+#include "base/testing/status_matchers.h"
+#include "certs/testing/test_pki.h"
 #include "certs/signature.h"
 #include "certs/trust_store.h"
 #include "gtest/gtest.h"
@@ -19,7 +20,7 @@
 namespace liaison::certs {
 namespace {
 
-using testing::GetTestPki;
+using testing::SharedTestPki;
 using testing::MakeTempDir;
 using testing::ReadFileOrDie;
 using testing::RunMintScript;
@@ -34,14 +35,14 @@ constexpr const char* kEndpoints[] = {"DE-BKA", "NL-NP",  "RO-IGPR", "BG-GDNP", 
                                       "ES-PN",  "LV-VP",  "SE-NOA",  "GB-NCA",  "MD-IGP"};
 
 TEST(Pki, InitWritesTheDocumentedLayoutWithPrivateKeys) {
-  const auto& pki = GetTestPki();
-  EXPECT_EQ(Mode(pki.pki + "/ca"), 0700);
-  EXPECT_EQ(Mode(pki.pki + "/ca/ca.key"), 0600);
+  const auto& pki = SharedTestPki();
+  EXPECT_EQ(Mode(pki.dir + "/ca"), 0700);
+  EXPECT_EQ(Mode(pki.dir + "/ca/ca.key"), 0600);
   for (const char* f : {"openssl.cnf", "index.txt", "serial", "crlnumber"}) {
-    EXPECT_TRUE(std::filesystem::exists(pki.pki + "/ca/" + f)) << f;
+    EXPECT_TRUE(std::filesystem::exists(pki.dir + "/ca/" + f)) << f;
   }
-  ASSERT_OK_AND_ASSIGN(auto trust, TrustStore::Load(pki.pki + "/ca.pem", pki.pki + "/crl.pem"));
-  ASSERT_OK_AND_ASSIGN(Certificate ca, Certificate::FromPemFile(pki.pki + "/ca.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto trust, TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/crl.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate ca, Certificate::FromPemFile(pki.dir + "/ca.pem"));
   EXPECT_EQ(ca.common_name(), "Liaison Development Network CA");
   EXPECT_EQ(ca.not_after() - ca.not_before(), absl::Hours(24 * 3650));
 
@@ -51,30 +52,30 @@ TEST(Pki, InitWritesTheDocumentedLayoutWithPrivateKeys) {
     std::string id;
   };
   std::vector<Leaf> leaves = {
-      {pki.pki + "/broker/tls", Role::kBroker, "liaison-broker-1"},
-      {pki.pki + "/operators/ops-duty-1/tls", Role::kOperator, "ops-duty-1"}};
+      {pki.dir + "/broker/tls", Role::kBroker, "liaison-broker-1"},
+      {pki.dir + "/operators/ops-duty-1/tls", Role::kOperator, "ops-duty-1"}};
   for (const char* id : kEndpoints) {
-    leaves.push_back({pki.Endpoint(id, "tls"), Role::kEndpointTls, id});
-    leaves.push_back({pki.Endpoint(id, "sign"), Role::kEndpointSigning, id});
+    leaves.push_back({pki.EndpointFile(id, "tls"), Role::kEndpointTls, id});
+    leaves.push_back({pki.EndpointFile(id, "sign"), Role::kEndpointSigning, id});
   }
   for (const Leaf& leaf : leaves) {
     SCOPED_TRACE(leaf.prefix);
     EXPECT_EQ(Mode(leaf.prefix + ".key"), 0600);
     EXPECT_TRUE(absl::StartsWith(ReadFileOrDie(leaf.prefix + ".key"),
                                  "-----BEGIN PRIVATE KEY-----"));  // PKCS#8
-    ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(leaf.prefix + ".pem"));
-    ASSERT_OK_AND_ASSIGN(Identity identity, trust->Validate(cert, leaf.role, pki.now));
+    LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(leaf.prefix + ".pem"));
+    LIAISON_ASSERT_OK_AND_ASSIGN(Identity identity, trust->Validate(cert, leaf.role, pki.now));
     EXPECT_EQ(identity.id, leaf.id);
     EXPECT_EQ(cert.not_after() - cert.not_before(), absl::Hours(24 * 730));
-    ASSERT_OK_AND_ASSIGN(auto signer,
+    LIAISON_ASSERT_OK_AND_ASSIGN(auto signer,
                          Signer::FromPemFiles(leaf.prefix + ".key", leaf.prefix + ".pem"));
     EXPECT_EQ(signer->algorithm(), KeyAlgorithm::kEcdsaP256);
   }
 }
 
 TEST(Pki, BrokerCertificateNamesLocalhost) {
-  const auto& pki = GetTestPki();
-  ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(pki.pki + "/broker/tls.pem"));
+  const auto& pki = SharedTestPki();
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(pki.dir + "/broker/tls.pem"));
   X509* x = cert.impl().x509.get();
   EXPECT_EQ(X509_check_host(x, "localhost", 0, 0, nullptr), 1);
   EXPECT_EQ(X509_check_ip_asc(x, "127.0.0.1", 0), 1);
@@ -85,11 +86,11 @@ TEST(Pki, BrokerCertificateNamesLocalhost) {
 // the shared fixture.
 TEST(Pki, InitIsIdempotent) {
   const std::string dir = MakeTempDir() + "/pki";
-  const testing::ScriptResult first = RunMintScript({"init", dir});
+  const testing::CommandResult first = RunMintScript({"init", dir});
   ASSERT_EQ(first.exit_code, 0) << first.output;
   const std::string before = ReadFileOrDie(dir + "/ca.pem");
   const std::string key_before = ReadFileOrDie(dir + "/endpoints/LV-VP/sign.key");
-  const testing::ScriptResult again = RunMintScript({"init", dir});
+  const testing::CommandResult again = RunMintScript({"init", dir});
   EXPECT_EQ(again.exit_code, 0) << again.output;
   EXPECT_TRUE(absl::StrContains(again.output, "exists")) << again.output;
   EXPECT_EQ(ReadFileOrDie(dir + "/ca.pem"), before);
@@ -98,17 +99,17 @@ TEST(Pki, InitIsIdempotent) {
 }
 
 TEST(Pki, IssueHonoursSanAndRefusesMisuse) {
-  const auto& fixture = GetTestPki();  // only its foreign CA is used, read-only
+  const auto& fixture = SharedTestPki();  // only its foreign CA is used, read-only
   const std::string out = MakeTempDir();
   struct {
-    std::string pki;
-    std::string foreign;
-  } pki{out + "/pki", fixture.foreign};
-  ASSERT_EQ(RunMintScript({"init", pki.pki}).exit_code, 0);
-  const testing::ScriptResult ok = RunMintScript(
-      {"issue", pki.pki, "broker", "liaison-broker-2", out + "/b2", "--san", "DNS:broker-2.test"});
+    std::string dir;
+    std::string foreign_dir;
+  } pki{out + "/pki", fixture.foreign_dir};
+  ASSERT_EQ(RunMintScript({"init", pki.dir}).exit_code, 0);
+  const testing::CommandResult ok = RunMintScript(
+      {"issue", pki.dir, "broker", "liaison-broker-2", out + "/b2", "--san", "DNS:broker-2.test"});
   ASSERT_EQ(ok.exit_code, 0) << ok.output;
-  ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(out + "/b2.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(out + "/b2.pem"));
   EXPECT_EQ(X509_check_host(cert.impl().x509.get(), "broker-2.test", 0, 0, nullptr), 1);
 
   struct Misuse {
@@ -116,21 +117,21 @@ TEST(Pki, IssueHonoursSanAndRefusesMisuse) {
     std::string says;
   };
   const Misuse cases[] = {
-      {{"issue", pki.pki, "admin", "X", out + "/x"}, "unknown role 'admin'"},
-      {{"issue", pki.pki, "operator", "a/b", out + "/x"}, "invalid id"},
-      {{"issue", pki.pki, "operator", "X", out + "/x", "--alg", "rsa"}, "unknown --alg"},
-      {{"issue", pki.pki, "operator", "X", out + "/x", "--start", "20300101000000Z"},
+      {{"issue", pki.dir, "admin", "X", out + "/x"}, "unknown role 'admin'"},
+      {{"issue", pki.dir, "operator", "a/b", out + "/x"}, "invalid id"},
+      {{"issue", pki.dir, "operator", "X", out + "/x", "--alg", "rsa"}, "unknown --alg"},
+      {{"issue", pki.dir, "operator", "X", out + "/x", "--start", "20300101000000Z"},
        "--start and --end go together"},
-      {{"issue", pki.pki, "operator", "X", out + "/x", "--start", "2030", "--end",
+      {{"issue", pki.dir, "operator", "X", out + "/x", "--start", "2030", "--end",
         "20310101000000Z"},
        "is not YYYYMMDDHHMMSSZ"},
       {{"issue", out, "operator", "X", out + "/x"}, "is not a PKI"},
-      {{"revoke", pki.pki, pki.foreign + "/endpoints/RO-IGPR/sign.pem"}, "was not issued by"},
-      {{"foreign-ca", pki.pki}, "wants a fresh directory"},
+      {{"revoke", pki.dir, pki.foreign_dir + "/endpoints/RO-IGPR/sign.pem"}, "was not issued by"},
+      {{"foreign-ca", pki.dir}, "wants a fresh directory"},
       {{"frobnicate"}, "unknown subcommand"},
   };
   for (const Misuse& m : cases) {
-    const testing::ScriptResult r = RunMintScript(m.args);
+    const testing::CommandResult r = RunMintScript(m.args);
     EXPECT_NE(r.exit_code, 0) << m.says;
     EXPECT_TRUE(absl::StrContains(r.output, m.says)) << r.output;
   }
@@ -144,9 +145,9 @@ TEST(Pki, KafkaIssuesNodeAndClientCertificatesOnce) {
   const std::string root = MakeTempDir();
   const std::string dir = root + "/pki";
   ASSERT_EQ(RunMintScript({"init", dir}).exit_code, 0);
-  const testing::ScriptResult first = RunMintScript({"kafka", dir});
+  const testing::CommandResult first = RunMintScript({"kafka", dir});
   ASSERT_EQ(first.exit_code, 0) << first.output;
-  ASSERT_OK_AND_ASSIGN(Certificate ca, Certificate::FromPemFile(dir + "/ca.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate ca, Certificate::FromPemFile(dir + "/ca.pem"));
   EVP_PKEY* ca_key = X509_get0_pubkey(ca.impl().x509.get());
 
   struct Expected {
@@ -162,7 +163,7 @@ TEST(Pki, KafkaIssuesNodeAndClientCertificatesOnce) {
     const std::string prefix = dir + "/kafka/" + e.id;
     EXPECT_EQ(Mode(prefix + ".key"), 0600);
     EXPECT_TRUE(absl::StartsWith(ReadFileOrDie(prefix + ".key"), "-----BEGIN PRIVATE KEY-----"));
-    ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(prefix + ".pem"));
+    LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(prefix + ".pem"));
     X509* x = cert.impl().x509.get();
     EXPECT_EQ(cert.common_name(), e.id);
     char ou[64] = {};
@@ -177,7 +178,7 @@ TEST(Pki, KafkaIssuesNodeAndClientCertificatesOnce) {
   }
 
   const std::string key_before = ReadFileOrDie(dir + "/kafka/liaison-front.key");
-  const testing::ScriptResult again = RunMintScript({"kafka", dir});
+  const testing::CommandResult again = RunMintScript({"kafka", dir});
   EXPECT_EQ(again.exit_code, 0) << again.output;
   EXPECT_TRUE(absl::StrContains(again.output, "leaving them as they are")) << again.output;
   EXPECT_EQ(ReadFileOrDie(dir + "/kafka/liaison-front.key"), key_before);
@@ -204,20 +205,20 @@ TEST(Pki, LinkageKeyIsMintedOnceAndRotationKeepsOlderEpochs) {
 
   ASSERT_EQ(RunMintScript({"init", dir}).exit_code, 0);
   EXPECT_EQ(ReadFileOrDie(epoch1), text);  // init is idempotent for the key too
-  const testing::ScriptResult rotate = RunMintScript({"linkage-key", dir});
+  const testing::CommandResult rotate = RunMintScript({"linkage-key", dir});
   ASSERT_EQ(rotate.exit_code, 0) << rotate.output;
   EXPECT_TRUE(absl::StrContains(rotate.output, "epoch-2.key")) << rotate.output;
   EXPECT_EQ(ReadFileOrDie(epoch1), text);
   const std::string epoch2 = ReadFileOrDie(dir + "/linkage/epoch-2.key");
   EXPECT_TRUE(absl::StrContains(epoch2, "\nepoch 2\n"));
   EXPECT_NE(epoch2.substr(epoch2.find("\nkey ")), text.substr(text.find("\nkey ")));
-  const testing::ScriptResult again = RunMintScript({"linkage-key", dir, "--epoch", "2"});
+  const testing::CommandResult again = RunMintScript({"linkage-key", dir, "--epoch", "2"});
   EXPECT_EQ(again.exit_code, 0) << again.output;
   EXPECT_TRUE(absl::StrContains(again.output, "leaving the linkage key of epoch 2")) << again.output;
   EXPECT_EQ(ReadFileOrDie(dir + "/linkage/epoch-2.key"), epoch2);
 
   for (const char* bad : {"0", "x", "1000001", "01"}) {
-    const testing::ScriptResult r = RunMintScript({"linkage-key", dir, "--epoch", bad});
+    const testing::CommandResult r = RunMintScript({"linkage-key", dir, "--epoch", bad});
     EXPECT_NE(r.exit_code, 0) << bad;
     EXPECT_TRUE(absl::StrContains(r.output, "is not a whole number in 1..1000000")) << r.output;
   }
@@ -231,32 +232,32 @@ TEST(Pki, RevokeIsRepeatableAndKeepsTheSerialListed) {
   ASSERT_EQ(RunMintScript({"init", dir}).exit_code, 0);
   const std::string cert_path = dir + "/endpoints/BG-GDNP/sign.pem";
   for (int i = 0; i < 2; ++i) {
-    const testing::ScriptResult r = RunMintScript({"revoke", dir, cert_path});
+    const testing::CommandResult r = RunMintScript({"revoke", dir, cert_path});
     EXPECT_EQ(r.exit_code, 0) << r.output;
     EXPECT_EQ(absl::StrContains(r.output, "already revoked"), i == 1) << r.output;
   }
-  ASSERT_OK_AND_ASSIGN(auto trust, TrustStore::Load(dir + "/ca.pem", dir + "/crl.pem"));
-  ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(cert_path));
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto trust, TrustStore::Load(dir + "/ca.pem", dir + "/crl.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(cert_path));
   EXPECT_TRUE(trust->IsRevoked(cert.serial_hex()));
-  ASSERT_OK_AND_ASSIGN(Certificate other,
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate other,
                        Certificate::FromPemFile(dir + "/endpoints/BG-GDNP/tls.pem"));
   EXPECT_FALSE(trust->IsRevoked(other.serial_hex()));
   std::filesystem::remove_all(root);
 }
 
 TEST(Pki, ForeignCaIsUnrelatedButCarriesTheSameName) {
-  const auto& pki = GetTestPki();
-  ASSERT_OK_AND_ASSIGN(Certificate ours, Certificate::FromPemFile(pki.pki + "/ca.pem"));
-  ASSERT_OK_AND_ASSIGN(Certificate theirs, Certificate::FromPemFile(pki.foreign + "/ca.pem"));
+  const auto& pki = SharedTestPki();
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate ours, Certificate::FromPemFile(pki.dir + "/ca.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate theirs, Certificate::FromPemFile(pki.foreign_dir + "/ca.pem"));
   EXPECT_EQ(ours.common_name(), theirs.common_name());
   EXPECT_NE(ours.fingerprint_hex(), theirs.fingerprint_hex());
   // The foreign PKI is self-consistent: its own trust store accepts its certificates.
-  ASSERT_OK_AND_ASSIGN(auto foreign_trust,
-                       TrustStore::Load(pki.foreign + "/ca.pem", pki.foreign + "/crl.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto foreign_trust,
+                       TrustStore::Load(pki.foreign_dir + "/ca.pem", pki.foreign_dir + "/crl.pem"));
   for (auto [file, role] : {std::pair{"sign.pem", Role::kEndpointSigning},
                             std::pair{"tls.pem", Role::kEndpointTls}}) {
-    ASSERT_OK_AND_ASSIGN(Certificate cert,
-                         Certificate::FromPemFile(pki.foreign + "/endpoints/RO-IGPR/" + file));
+    LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
+                         Certificate::FromPemFile(pki.foreign_dir + "/endpoints/RO-IGPR/" + file));
     EXPECT_TRUE(foreign_trust->Validate(cert, role, pki.now).ok()) << file;
   }
 }

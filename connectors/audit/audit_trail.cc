@@ -61,9 +61,14 @@ absl::StatusOr<Verification> VerifyTopic(const kafka::ClientConfig& kafka,
                                          const std::string& topic,
                                          const certs::Verifier& verifier,
                                          const VerifyOptions& options) {
-  const absl::Time now = options.now == absl::InfinitePast() ? absl::Now() : options.now;
   LIAISON_ASSIGN_OR_RETURN(std::vector<kafka::Record> records,
                            ReadAll(kafka, topic, options.timeout));
+  return VerifyRecords(records, verifier, options);
+}
+
+Verification VerifyRecords(const std::vector<kafka::Record>& records,
+                           const certs::Verifier& verifier, const VerifyOptions& options) {
+  const absl::Time now = options.now == absl::InfinitePast() ? absl::Now() : options.now;
   struct Located {
     liaison::v1::AuditEntry entry;
     int32_t partition;
@@ -93,7 +98,7 @@ absl::StatusOr<Verification> VerifyTopic(const kafka::ClientConfig& kafka,
     }
     checkpoints.push_back({std::move(*verified), signed_checkpoint, std::move(where)});
   };
-  for (kafka::Record& r : records) {
+  for (const kafka::Record& r : records) {
     const std::string at = absl::StrCat("partition ", r.partition, " offset ", r.offset);
     liaison::v1::AuditRecord record;
     if (!record.ParseFromString(r.value)) {

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "certs/signature.h"
 #include "connectors/kafka/client_config.h"
+#include "connectors/kafka/consumer.h"
 #include "liaison/v1/broker_state.pb.h"
 
 namespace liaison::audit {
@@ -94,6 +95,13 @@ absl::StatusOr<Verification> VerifyTopic(const kafka::ClientConfig& kafka,
                                          const std::string& topic,
                                          const certs::Verifier& verifier,
                                          const VerifyOptions& options);
+
+// The checks of VerifyTopic on records already read: each record's
+// partition, offset, timestamp and value, in partition and offset order (the
+// topic as VerifyTopic reads it, or a copy an auditor saved). No Kafka; the
+// clock is options.now (options.timeout is not used).
+Verification VerifyRecords(const std::vector<kafka::Record>& records,
+                           const certs::Verifier& verifier, const VerifyOptions& options);
 
 // The entries about one message, in chain order, duplicates removed.
 // `message_id` is the whole id or a unique prefix of it (an exact match

@@ -4,6 +4,9 @@
 // (keys of the dev PKI).
 #include "connectors/audit/audit_trail.h"
 
+#include <algorithm>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,11 +14,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "base/proto_time.h"
+#include "base/testing/status_matchers.h"
 #include "connectors/audit/checkpoint.h"
 #include "connectors/kafka/embedded_cluster.h"
 #include "connectors/kafka/producer.h"
 #include "gtest/gtest.h"
-#include "tests/fixtures/dev_pki.h"
+#include "certs/testing/test_pki.h"
 
 namespace liaison::audit {
 namespace {
@@ -28,7 +32,7 @@ using liaison::v1::SignedAuditCheckpoint;
 constexpr char kTopic[] = "t.audit";
 
 std::unique_ptr<certs::Signer> BrokerSigner() {
-  const testing::DevPki& pki = testing::SharedDevPki();
+  const testing::TestPki& pki = testing::SharedTestPki();
   absl::StatusOr<std::unique_ptr<certs::Signer>> s =
       certs::Signer::FromPemFiles(pki.dir + "/broker/tls.key", pki.dir + "/broker/tls.pem");
   EXPECT_TRUE(s.ok()) << s.status();
@@ -36,7 +40,7 @@ std::unique_ptr<certs::Signer> BrokerSigner() {
 }
 
 std::unique_ptr<certs::Signer> EndpointSigner() {
-  const testing::DevPki& pki = testing::SharedDevPki();
+  const testing::TestPki& pki = testing::SharedTestPki();
   absl::StatusOr<std::unique_ptr<certs::Signer>> s = certs::Signer::FromPemFiles(
       pki.EndpointFile("DE-BKA", "sign.key"), pki.EndpointFile("DE-BKA", "sign.pem"));
   EXPECT_TRUE(s.ok()) << s.status();
@@ -44,7 +48,7 @@ std::unique_ptr<certs::Signer> EndpointSigner() {
 }
 
 certs::Verifier NetworkVerifier() {
-  const testing::DevPki& pki = testing::SharedDevPki();
+  const testing::TestPki& pki = testing::SharedTestPki();
   absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =
       certs::TrustStore::Load(pki.ca(), pki.crl());
   EXPECT_TRUE(trust.ok()) << trust.status();
@@ -301,18 +305,370 @@ TEST_F(AuditTopic, RecordWithNeitherEntriesNorCheckpointIsRefused) {
   EXPECT_EQ(v.first_break, "partition 1 offset 0: an audit record with neither entries nor a checkpoint");
 }
 
-TEST(AuditCheckpoint, FutureSignedAtIsRefused) {
-  std::unique_ptr<certs::Signer> broker = BrokerSigner();
-  const certs::Verifier verifier = NetworkVerifier();
-  const AuditEntry head = Chain(0, 1)[0];
-  const absl::Time now = absl::Now();
-  EXPECT_TRUE(VerifyCheckpoint(Sign(head, *broker, now), verifier, now).ok());
-  absl::StatusOr<VerifiedCheckpoint> ahead =
-      VerifyCheckpoint(Sign(head, *broker, now + absl::Hours(1)), verifier, now);
-  ASSERT_FALSE(ahead.ok());
-  EXPECT_EQ(ahead.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(ahead.status().message().find("lies in the future"), std::string::npos);
+// --- the same checks without Kafka: VerifyRecords over records in memory -------
+
+// The records of an audit topic as VerifyTopic reads them: offsets counted
+// per partition, written at `written` unless a record says otherwise.
+class Records {
+ public:
+  void Add(std::string value, int32_t partition, absl::Time written) {
+    kafka::Record r;
+    r.partition = partition;
+    r.offset = next_offset_[partition]++;
+    r.value = std::move(value);
+    r.timestamp = written;
+    records_.push_back(std::move(r));
+  }
+  void Entries(const std::vector<AuditEntry>& entries, absl::Time written = absl::Now()) {
+    for (const AuditEntry& e : entries) {
+      AuditRecord r;
+      *r.add_entries() = e;
+      Add(r.SerializeAsString(), e.chain(), written);
+    }
+  }
+  void Checkpoint(const SignedAuditCheckpoint& c, int32_t partition) {
+    AuditRecord r;
+    *r.mutable_checkpoint() = c;
+    Add(r.SerializeAsString(), partition, absl::Now());
+  }
+  // In partition and offset order, as read.
+  std::vector<kafka::Record> Read() const {
+    std::vector<kafka::Record> out = records_;
+    std::stable_sort(out.begin(), out.end(),
+                     [](const auto& a, const auto& b) { return a.partition < b.partition; });
+    return out;
+  }
+
+ private:
+  std::map<int32_t, int64_t> next_offset_;
+  std::vector<kafka::Record> records_;
+};
+
+Verification VerifyInMemory(const Records& records, VerifyOptions options = {}) {
+  return VerifyRecords(records.Read(), NetworkVerifier(), options);
 }
+
+// Seals `e` again after a change (an insider who recomputes the hash).
+void Reseal(AuditEntry& e) { e.set_entry_hash(EntryHash(e)); }
+
+// One way to break a chain of five entries (chain 0, partition 0) that no
+// checkpoint covers: the chain alone must show it, in first_break.
+struct ChainBreak {
+  const char* name;
+  std::function<void(std::vector<AuditEntry>&)> tamper;  // before writing
+  std::function<void(Records&)> append;                  // records after the chain
+  const char* fragment;
+};
+void PrintTo(const ChainBreak& c, std::ostream* os) { *os << c.name; }
+
+class BrokenChain : public ::testing::TestWithParam<ChainBreak> {};
+
+TEST_P(BrokenChain, IsReportedWhere) {
+  std::vector<AuditEntry> chain = Chain(0, 5);
+  if (GetParam().tamper) GetParam().tamper(chain);
+  Records records;
+  records.Entries(chain);
+  if (GetParam().append) GetParam().append(records);
+  const Verification v = VerifyInMemory(records);
+  EXPECT_FALSE(v.ok);
+  EXPECT_NE(v.first_break.find(GetParam().fragment), std::string::npos)
+      << "first_break: " << v.first_break;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AuditChain, BrokenChain,
+    ::testing::Values(
+        ChainBreak{"DroppedEntry", [](auto& c) { c.erase(c.begin() + 2); }, nullptr,
+                   "chain 0 seq 4 (partition 0 offset 2): entries 3..3 missing"},
+        ChainBreak{"DroppedEntries", [](auto& c) { c.erase(c.begin() + 1, c.begin() + 3); },
+                   nullptr, "chain 0 seq 4 (partition 0 offset 1): entries 2..3 missing"},
+        ChainBreak{"SeqsOfTwoEntriesSwapped",
+                   [](auto& c) {
+                     c[1].set_seq(3);
+                     c[2].set_seq(2);
+                   },
+                   nullptr, "chain 0 seq 2 (partition 0 offset 2): entry_hash does not match"},
+        ChainBreak{"TwoEntriesReorderedAndResealed",
+                   [](auto& c) {
+                     std::swap(c[1], c[2]);
+                     c[1].set_seq(2);
+                     c[2].set_seq(3);
+                     Reseal(c[1]);
+                     Reseal(c[2]);
+                   },
+                   nullptr, "chain 0 seq 2 (partition 0 offset 1): prev_hash does not match entry 1"},
+        ChainBreak{"AlteredEntry", [](auto& c) { c[2].set_recipient("GB-NCA"); }, nullptr,
+                   "chain 0 seq 3 (partition 0 offset 2): entry_hash does not match its content"},
+        ChainBreak{"AlteredEntryResealed",
+                   [](auto& c) {
+                     c[2].set_recipient("GB-NCA");
+                     Reseal(c[2]);
+                   },
+                   nullptr, "chain 0 seq 4 (partition 0 offset 3): prev_hash does not match entry 3"},
+        ChainBreak{"BrokenHashLink",
+                   [](auto& c) {
+                     c[3].set_prev_hash(std::string(32, 'x'));
+                     Reseal(c[3]);
+                   },
+                   nullptr, "chain 0 seq 4 (partition 0 offset 3): prev_hash does not match entry 3"},
+        ChainBreak{"WrongSeq",
+                   [](auto& c) {
+                     c[3].set_seq(7);
+                     Reseal(c[3]);
+                   },
+                   nullptr, "chain 0 seq 5 (partition 0 offset 4): entries 4..4 missing"},
+        ChainBreak{"SeqJumpsAhead",
+                   [](auto& c) {
+                     c[4].set_seq(9);
+                     Reseal(c[4]);
+                   },
+                   nullptr, "chain 0 seq 9 (partition 0 offset 4): entries 5..8 missing"},
+        ChainBreak{"FirstEntryWithAPrevHash",
+                   [](auto& c) {
+                     c[0].set_prev_hash(std::string(32, 'x'));
+                     Reseal(c[0]);
+                   },
+                   nullptr, "chain 0 seq 1 (partition 0 offset 0): first entry has a prev_hash"},
+        ChainBreak{"TwoDifferentEntriesWithOneSeq", nullptr,
+                   [](Records& r) {
+                     AuditEntry other = Chain(0, 3, "other")[2];
+                     r.Entries({other});
+                   },
+                   "chain 0 seq 3 (partition 0 offset 5): two different entries with one seq"},
+        ChainBreak{"RetriedWriteWithOtherContent", nullptr,
+                   [](Records& r) {
+                     AuditEntry again = Chain(0, 3)[2];
+                     again.set_recipient("GB-NCA");  // entry_hash kept: looks like a retry
+                     r.Entries({again});
+                   },
+                   "chain 0 seq 3 (partition 0 offset 5): two different entries with one seq"},
+        ChainBreak{"RecordThatIsNoAuditRecord", nullptr,
+                   [](Records& r) { r.Add("\xff\xff\xff", 0, absl::Now()); },
+                   "partition 0 offset 5: not an audit record"},
+        ChainBreak{"RecordWithEntriesAndACheckpoint", nullptr,
+                   [](Records& r) {
+                     AuditRecord both;
+                     *both.add_entries() = Chain(1, 1)[0];
+                     *both.mutable_checkpoint() = Sign(Chain(1, 1)[0], *BrokerSigner());
+                     r.Add(both.SerializeAsString(), 1, absl::Now());
+                   },
+                   "partition 1 offset 0: an audit record with both entries and a checkpoint"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(AuditChain, GoodChainsVerifyWhateverTheirOrderInThePartition) {
+  std::unique_ptr<certs::Signer> broker = BrokerSigner();
+  std::vector<AuditEntry> c0 = Chain(0, 4);
+  std::vector<AuditEntry> c1 = Chain(1, 2);
+  Records records;
+  records.Entries({c0[0], c0[2], c0[1], c0[3]});  // written out of seq order
+  records.Entries(c1);
+  records.Entries({c1[1]});  // a retried write
+  records.Checkpoint(Sign(c0[3], *broker), 0);
+  records.Checkpoint(Sign(c1[1], *broker), 1);
+  const Verification v = VerifyInMemory(records);
+  EXPECT_TRUE(v.ok) << v.first_break;
+  EXPECT_TRUE(v.problems.empty());
+  EXPECT_EQ(v.entries, 7);
+  EXPECT_EQ(v.duplicates, 1);
+  EXPECT_EQ(v.chains, 2);
+  EXPECT_EQ(v.checkpoints, 2);
+  ASSERT_EQ(v.chain_reports.size(), 2u);
+  EXPECT_EQ(v.chain_reports[0].checkpointed_seq, 4u);
+  EXPECT_EQ(v.chain_reports[1].checkpointed_seq, 2u);
+  EXPECT_EQ(v.chain_reports[0].uncovered() + v.chain_reports[1].uncovered(), 0u);
+}
+
+TEST(AuditChain, AChainCutAtTheFrontIsANoteNotABreak) {
+  // Retention removes a chain's oldest entries; the verifier cannot tell
+  // that from a cut, so it notes it (a checkpoint pins what is left).
+  std::vector<AuditEntry> chain = Chain(0, 5);
+  Records records;
+  records.Entries({chain.begin() + 2, chain.end()});
+  records.Checkpoint(Sign(chain[4], *BrokerSigner()), 0);
+  const Verification v = VerifyInMemory(records);
+  EXPECT_TRUE(v.ok) << v.first_break;
+  ASSERT_EQ(v.notes.size(), 1u);
+  EXPECT_EQ(v.notes[0], "chain 0 starts at seq 3: earlier entries were removed by retention");
+}
+
+TEST(AuditChain, EntriesNoCheckpointCoversFailOnlyOnceOlderThanTheGrace) {
+  std::unique_ptr<certs::Signer> broker = BrokerSigner();
+  const std::vector<AuditEntry> chain = Chain(0, 5);
+  const absl::Time now = absl::Now();
+  Records records;
+  records.Entries({chain.begin(), chain.begin() + 3}, now - absl::Minutes(20));
+  records.Checkpoint(Sign(chain[2], *broker), 0);
+  records.Entries({chain.begin() + 3, chain.end()}, now - absl::Minutes(10));
+  VerifyOptions options;
+  options.now = now;
+
+  // Without a grace: reported, not failed.
+  Verification v = VerifyInMemory(records, options);
+  EXPECT_TRUE(v.ok) << v.first_break;
+  ASSERT_EQ(v.chain_reports.size(), 1u);
+  EXPECT_EQ(v.chain_reports[0].uncovered(), 2u);
+  // Written 10 minutes ago, 15 minutes' grace: the broker may still checkpoint them.
+  options.uncovered_grace = absl::Minutes(15);
+  EXPECT_TRUE(VerifyInMemory(records, options).ok);
+  // 5 minutes' grace: no broker checkpointed them in time.
+  options.uncovered_grace = absl::Minutes(5);
+  v = VerifyInMemory(records, options);
+  EXPECT_FALSE(v.ok);
+  EXPECT_NE(v.first_break.find("chain 0: entries 4..5 are covered by no signed checkpoint"),
+            std::string::npos)
+      << v.first_break;
+}
+
+TEST(AuditChain, ARefusedCheckpointCoversNothing) {
+  const std::vector<AuditEntry> chain = Chain(0, 3);
+  Records records;
+  records.Entries(chain);
+  records.Checkpoint(Sign(chain[2], *EndpointSigner()), 0);
+  const Verification v = VerifyInMemory(records);
+  EXPECT_FALSE(v.ok);
+  EXPECT_NE(v.first_break.find("partition 0 offset 3: checkpoint refused: "), std::string::npos)
+      << v.first_break;
+  EXPECT_EQ(v.checkpoints, 0);
+  ASSERT_EQ(v.chain_reports.size(), 1u);
+  EXPECT_EQ(v.chain_reports[0].checkpointed_seq, 0u);
+  EXPECT_EQ(v.chain_reports[0].uncovered(), 3u);
+}
+
+// --- VerifyCheckpoint: one table of refused checkpoints ---------------------
+
+// The domain separation checkpoint.h documents.
+constexpr char kCheckpointContext[] = "liaison.v1.AuditCheckpoint\n";
+
+std::unique_ptr<certs::Signer> SignerAt(const std::string& prefix) {
+  absl::StatusOr<std::unique_ptr<certs::Signer>> s =
+      certs::Signer::FromPemFiles(prefix + ".key", prefix + ".pem");
+  EXPECT_TRUE(s.ok()) << prefix << ": " << s.status();
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+// Signs `c` as SignCheckpoint does, but with whatever fields and bytes the
+// case forged (SignCheckpoint would stamp broker_id).
+SignedAuditCheckpoint SignAsIs(const AuditCheckpoint& c, const certs::Signer& signer) {
+  SignedAuditCheckpoint out;
+  out.set_checkpoint(c.SerializeAsString());
+  absl::StatusOr<std::string> signature = signer.Sign(absl::StrCat(kCheckpointContext, out.checkpoint()));
+  EXPECT_TRUE(signature.ok()) << signature.status();
+  out.set_signature(*signature);
+  out.set_broker_certificate(signer.certificate().der());
+  return out;
+}
+
+// One forged checkpoint: what changes in an honest checkpoint of the broker
+// over Chain(0, 1) before it is signed (`forge`), who signs it (`signer`, a
+// path in the test PKI without .key/.pem; null: the broker), what changes
+// after signing (`tamper`), and the status VerifyCheckpoint must return.
+struct CheckpointForgery {
+  const char* name;
+  void (*forge)(AuditCheckpoint&);
+  std::string (*signer)(const testing::TestPki&);
+  void (*tamper)(SignedAuditCheckpoint&);
+  absl::StatusCode code;
+  const char* fragment;
+};
+void PrintTo(const CheckpointForgery& c, std::ostream* os) { *os << c.name; }
+
+class RefusedCheckpoint : public ::testing::TestWithParam<CheckpointForgery> {};
+
+TEST_P(RefusedCheckpoint, WithTheExactStatus) {
+  const CheckpointForgery& f = GetParam();
+  std::unique_ptr<certs::Signer> broker = BrokerSigner();
+  const absl::Time now = absl::Now();
+  const AuditEntry head = Chain(0, 1)[0];
+  AuditCheckpoint c;
+  c.set_chain(head.chain());
+  c.set_seq(head.seq());
+  c.set_head_hash(head.entry_hash());
+  c.set_broker_id(broker->certificate().common_name());
+  *c.mutable_signed_at() = ToProto(now);
+  // The honest checkpoint verifies; the forged one must not.
+  ASSERT_TRUE(VerifyCheckpoint(SignAsIs(c, *broker), NetworkVerifier(), now).ok());
+  if (f.forge != nullptr) f.forge(c);
+  std::unique_ptr<certs::Signer> other =
+      f.signer == nullptr ? nullptr : SignerAt(f.signer(testing::SharedTestPki()));
+  SignedAuditCheckpoint forged = SignAsIs(c, other != nullptr ? *other : *broker);
+  if (f.tamper != nullptr) f.tamper(forged);
+  EXPECT_TRUE(liaison::testing::IsError(VerifyCheckpoint(forged, NetworkVerifier(), now), f.code,
+                                        f.fragment));
+}
+
+using Cp = AuditCheckpoint;
+using Signed = SignedAuditCheckpoint;
+using Pki = testing::TestPki;
+constexpr absl::StatusCode kInvalid = absl::StatusCode::kInvalidArgument;
+constexpr absl::StatusCode kDenied = absl::StatusCode::kPermissionDenied;
+
+INSTANTIATE_TEST_SUITE_P(
+    AuditCheckpoint, RefusedCheckpoint,
+    ::testing::Values(
+        CheckpointForgery{"NoCheckpointBytes", nullptr, nullptr,
+                          [](Signed& s) { s.clear_checkpoint(); }, kInvalid,
+                          "checkpoint: missing"},
+        CheckpointForgery{"NoSignature", nullptr, nullptr, [](Signed& s) { s.clear_signature(); },
+                          kInvalid, "signature: missing"},
+        CheckpointForgery{"NoCertificate", nullptr, nullptr,
+                          [](Signed& s) { s.clear_broker_certificate(); }, kInvalid,
+                          "broker_certificate: missing"},
+        CheckpointForgery{"BytesThatAreNoCheckpoint", nullptr, nullptr,
+                          [](Signed& s) { s.set_checkpoint("\xff\xff\xff"); }, kInvalid,
+                          "checkpoint: not an AuditCheckpoint"},
+        CheckpointForgery{"SeqZero", [](Cp& c) { c.set_seq(0); }, nullptr, nullptr, kInvalid,
+                          "checkpoint.seq: must be at least 1"},
+        CheckpointForgery{"ShortHeadHash",
+                          [](Cp& c) { c.set_head_hash(c.head_hash().substr(1)); }, nullptr,
+                          nullptr, kInvalid, "checkpoint.head_hash: must be 32 bytes"},
+        CheckpointForgery{"NoSignedAt", [](Cp& c) { c.clear_signed_at(); }, nullptr, nullptr,
+                          kInvalid, "checkpoint.signed_at: missing"},
+        CheckpointForgery{"SignedAtAnHourAhead",
+                          [](Cp& c) {
+                            *c.mutable_signed_at() =
+                                ToProto(FromProto(c.signed_at()) + absl::Hours(1));
+                          },
+                          nullptr, nullptr, kInvalid, "lies in the future"},
+        CheckpointForgery{"SignedByAnEndpoint", nullptr,
+                          [](const Pki& p) { return p.EndpointFile("DE-BKA", "sign"); }, nullptr,
+                          kDenied, "has role endpoint-signing, expected broker"},
+        CheckpointForgery{"SignedByAnOperator", nullptr,
+                          [](const Pki& p) { return p.dir + "/operators/ops-duty-1/tls"; },
+                          nullptr, kDenied, "has role operator, expected broker"},
+        CheckpointForgery{"SignedByARevokedBroker",
+                          [](Cp& c) { c.set_broker_id("liaison-broker-9"); },
+                          [](const Pki& p) { return p.issued + "/broker-revoked"; }, nullptr,
+                          kDenied, "is revoked"},
+        CheckpointForgery{"SignedByAnExpiredBroker",
+                          [](Cp& c) { c.set_broker_id("liaison-broker-8"); },
+                          [](const Pki& p) { return p.issued + "/broker-expired"; }, nullptr,
+                          kDenied, "expired at"},
+        CheckpointForgery{"SignedUnderAnotherCa", nullptr,
+                          [](const Pki& p) { return p.foreign_dir + "/endpoints/RO-IGPR/sign"; },
+                          nullptr, kDenied, "is not issued by the network CA"},
+        CheckpointForgery{"FlippedSignatureByte", nullptr, nullptr,
+                          [](Signed& s) {
+                            (*s.mutable_signature())[s.signature().size() / 2] ^= 0x01;
+                          },
+                          kInvalid, "signature does not verify"},
+        CheckpointForgery{"SeqMovedAfterSigning", nullptr, nullptr,
+                          [](Signed& s) {
+                            Cp c;
+                            c.ParseFromString(s.checkpoint());
+                            c.set_seq(2);
+                            s.set_checkpoint(c.SerializeAsString());
+                          },
+                          kInvalid, "signature does not verify"},
+        CheckpointForgery{"BrokerSignatureWithoutTheCheckpointContext", nullptr, nullptr,
+                          [](Signed& s) {
+                            // The broker's signature over the bare bytes (as it signs statements).
+                            s.set_signature(*BrokerSigner()->Sign(s.checkpoint()));
+                          },
+                          kInvalid, "signature does not verify"},
+        CheckpointForgery{"BrokerIdOfAnotherBroker",
+                          [](Cp& c) { c.set_broker_id("liaison-broker-2"); }, nullptr, nullptr,
+                          kDenied, "checkpoint.broker_id: not the signing broker"}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace liaison::audit

@@ -52,7 +52,7 @@ std::string Counted(int64_t n, absl::string_view one, absl::string_view many) {
 }
 
 // What each column means, printed under the table (the dashboard shows the
-// same texts as tooltips, broker/dashboard/index.html).
+// same texts as tooltips, broker/operators/dashboard/index.html).
 std::string Legend(const std::vector<std::pair<std::string, std::string>>& entries,
                    absl::string_view indent) {
   std::vector<std::vector<std::string>> rows;

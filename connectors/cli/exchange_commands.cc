@@ -49,23 +49,23 @@ nlohmann::ordered_json Describe(const liaison::v1::DeliveryItem& item,
     out["error"] = std::string(verified.status().message());
     return out;
   }
-  out["kind"] = KindName(verified->kind);
+  out["kind"] = KindName(verified->kind());
   out["verified"] = true;
-  out["broker"] = verified->broker.id;
-  switch (verified->statement.kind_case()) {
+  out["broker"] = verified->broker().id;
+  switch (verified->statement().kind_case()) {
     case liaison::v1::Statement::kAttestation:
-      out["sender_signature"] = verified->derived
+      out["sender_signature"] = verified->derived()
                                     ? "not applicable: content derived by the broker "
                                       "(covered by the broker's attestation)"
                                     : "verified";
-      out["attestation"] = ToJson(verified->statement.attestation());
-      out["message"] = ToJson(*verified->message);
+      out["attestation"] = ToJson(verified->statement().attestation());
+      out["message"] = ToJson(*verified->message());
       break;
     case liaison::v1::Statement::kReceipt:
-      out["receipt"] = ToJson(verified->statement.receipt());
+      out["receipt"] = ToJson(verified->statement().receipt());
       break;
     case liaison::v1::Statement::kNotice:
-      out["notice"] = ToJson(verified->statement.notice());
+      out["notice"] = ToJson(verified->statement().notice());
       break;
     default:
       break;

@@ -63,31 +63,31 @@ absl::StatusOr<VerifiedItem> ItemVerifier::Verify(const liaison::v1::DeliveryIte
                         absl::StrCat("broker countersignature: ", broker.status().message()));
   }
   VerifiedItem out;
-  out.item_id = item.item_id();
-  out.broker = std::move(*broker);
-  if (!out.statement.ParseFromString(signed_statement.statement())) {
+  out.item_id_ = item.item_id();
+  out.broker_ = std::move(*broker);
+  if (!out.statement_.ParseFromString(signed_statement.statement())) {
     return absl::InvalidArgumentError("statement: not a liaison.v1.Statement");
   }
-  switch (out.statement.kind_case()) {
+  switch (out.statement_.kind_case()) {
     case liaison::v1::Statement::kReceipt:
-      if (out.statement.receipt().addressee() != self_) {
+      if (out.statement_.receipt().addressee() != self_) {
         return absl::PermissionDeniedError("receipt: addressed to another endpoint");
       }
-      out.kind = VerifiedItem::Kind::kReceipt;
+      out.kind_ = VerifiedItem::Kind::kReceipt;
       return out;
     case liaison::v1::Statement::kNotice:
-      if (out.statement.notice().addressee() != self_) {
+      if (out.statement_.notice().addressee() != self_) {
         return absl::PermissionDeniedError("notice: addressed to another endpoint");
       }
-      out.kind = VerifiedItem::Kind::kNotice;
+      out.kind_ = VerifiedItem::Kind::kNotice;
       return out;
     case liaison::v1::Statement::kAttestation:
       break;
     default:
       return absl::InvalidArgumentError("statement: no attestation, receipt or notice");
   }
-  out.kind = VerifiedItem::Kind::kDelivery;
-  const liaison::v1::Attestation& a = out.statement.attestation();
+  out.kind_ = VerifiedItem::Kind::kDelivery;
+  const liaison::v1::Attestation& a = out.statement_.attestation();
   if (std::find(a.recipients().begin(), a.recipients().end(), self_) == a.recipients().end()) {
     return absl::PermissionDeniedError(
         absl::StrCat("attestation: ", self_, " is not among its recipients"));
@@ -119,8 +119,8 @@ absl::StatusOr<VerifiedItem> ItemVerifier::Verify(const liaison::v1::DeliveryIte
     if (envelope->signer().id != a.sender()) {
       return absl::PermissionDeniedError("sender signature: signer is not the attested sender");
     }
-    out.sender = envelope->signer();
-    out.message = envelope->message();
+    out.sender_ = envelope->signer();
+    out.message_ = envelope->message();
   } else {
     if (!a.derived()) {
       return absl::InvalidArgumentError("content: derived bytes without a derived attestation");
@@ -129,11 +129,11 @@ absl::StatusOr<VerifiedItem> ItemVerifier::Verify(const liaison::v1::DeliveryIte
     if (!message.ParseFromString(*content)) {
       return absl::InvalidArgumentError("derived_message: not a liaison.v1.Message");
     }
-    out.derived = true;
-    out.message = std::move(message);
+    out.derived_ = true;
+    out.message_ = std::move(message);
   }
-  if (out.message->header().message_id() != a.message_id() ||
-      out.message->header().sender() != a.sender()) {
+  if (out.message_->header().message_id() != a.message_id() ||
+      out.message_->header().sender() != a.sender()) {
     return absl::InvalidArgumentError("content: message id or sender differs from the attestation");
   }
   return out;

@@ -10,29 +10,56 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "certs/signature.h"
 #include "absl/synchronization/mutex.h"
+#include "certs/signature.h"
 #include "certs/trust_store.h"
 #include "liaison/v1/envelope.pb.h"
 #include "liaison/v1/message.pb.h"
 
 namespace liaison::endpoint {
 
-struct VerifiedItem {
+class ItemVerifier;
+
+// An item that passed ItemVerifier::Verify: the broker's countersignature
+// verified with a valid broker certificate, the item is addressed to the
+// verifying endpoint and, for a delivery, the content matches the
+// attestation (and, unchanged, carries the attested sender's valid
+// signature). Only ItemVerifier makes one, so code holding a VerifiedItem
+// knows all of that held; copies are as trustworthy as the original.
+class VerifiedItem {
+ public:
   enum class Kind { kDelivery, kReceipt, kNotice };
-  Kind kind = Kind::kNotice;
-  std::string item_id;
+
+  VerifiedItem(const VerifiedItem&) = default;
+  VerifiedItem& operator=(const VerifiedItem&) = default;
+  VerifiedItem(VerifiedItem&&) = default;
+  VerifiedItem& operator=(VerifiedItem&&) = default;
+
+  Kind kind() const { return kind_; }
+  const std::string& item_id() const { return item_id_; }
   // The broker node that signed the statement.
-  certs::Identity broker;
-  liaison::v1::Statement statement;
+  const certs::Identity& broker() const { return broker_; }
+  const liaison::v1::Statement& statement() const { return statement_; }
   // Deliveries only: the message as delivered.
-  std::optional<liaison::v1::Message> message;
+  const std::optional<liaison::v1::Message>& message() const { return message_; }
   // Deliveries only: true when the broker derived (redacted) the content, so
   // only the broker's attestation covers it; false when the sender's own
   // signature was verified too.
-  bool derived = false;
+  bool derived() const { return derived_; }
   // Deliveries with original content: the sender's signing identity.
-  std::optional<certs::Identity> sender;
+  const std::optional<certs::Identity>& sender() const { return sender_; }
+
+ private:
+  friend class ItemVerifier;
+  VerifiedItem() = default;
+
+  Kind kind_ = Kind::kNotice;
+  std::string item_id_;
+  certs::Identity broker_;
+  liaison::v1::Statement statement_;
+  std::optional<liaison::v1::Message> message_;
+  bool derived_ = false;
+  std::optional<certs::Identity> sender_;
 };
 
 // Thread-safe.

@@ -148,7 +148,7 @@ void Producer::Impl::Deliver(const rd_kafka_message_t* m) {
     report.status = internal::DeliveryStatus(m->err, fatal);
     report.possibly_persisted =
         rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED;
-    // The report's status reaches senders (broker/ingress.cc): it carries no
+    // The report's status reaches senders (broker/frontdoor/ingress.cc): it carries no
     // address. The log line names where and why, for operators: the last
     // connection error within the record's lifetime.
     const bool recent = last_connection_error_at >

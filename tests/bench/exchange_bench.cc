@@ -48,7 +48,7 @@
 #include "absl/time/clock.h"
 #include "base/log.h"
 #include "base/proto_time.h"
-#include "broker/topics.h"
+#include "broker/core/topics.h"
 #include "certs/envelope.h"
 #include "certs/signature.h"
 #include "certs/trust_store.h"
@@ -56,7 +56,7 @@
 #include "connectors/kafka/embedded_cluster.h"
 #include "tests/bench/process_stats.h"
 #include "tests/bench/raw_costs.h"
-#include "tests/fixtures/dev_pki.h"
+#include "certs/testing/test_pki.h"
 #include "tests/fixtures/test_broker.h"
 
 namespace liaison::bench {
@@ -126,8 +126,8 @@ class Tracker {
 
   void Delivered(const endpoint::VerifiedItem& item, int recipient, int64_t now,
                  absl::Time now_wall) ABSL_LOCKS_EXCLUDED(mu_) {
-    const std::string& message_id = item.message->header().message_id();
-    const liaison::v1::Attestation& a = item.statement.attestation();
+    const std::string& message_id = item.message()->header().message_id();
+    const liaison::v1::Attestation& a = item.statement().attestation();
     absl::MutexLock lock(&mu_);
     auto it = entries_.find(message_id);
     if (it == entries_.end()) {
@@ -443,7 +443,7 @@ class Pipeline {
         continue;  // never acknowledged
       }
       acks.push_back(next->item.item_id());
-      if (next->verified->kind == endpoint::VerifiedItem::Kind::kDelivery) {
+      if (next->verified->kind() == endpoint::VerifiedItem::Kind::kDelivery) {
         if (r == 0 && delivery_item_bytes_ == 0) delivery_item_bytes_ = next->item.ByteSizeLong();
         tracker_.Delivered(*next->verified, r, now, now_wall);
       } else if (other_items_++ < 5) {
@@ -818,7 +818,7 @@ absl::StatusOr<BrokerChild> StartBrokerChild(const Options& o, const std::string
   for (std::string& f : AsFlags(o)) args.push_back(std::move(f));
   std::vector<std::pair<std::string, std::string>> env = {
       {"LIAISON_TEST_PKI_ROOT",
-       std::filesystem::path(testing::SharedDevPki().dir).parent_path().string()}};
+       testing::SharedTestPki().root}};
   if (!real_state.empty()) {
     env.emplace_back("LIAISON_TEST_KAFKA_STATE", real_state);
     if (!o.kafka_bootstrap.empty()) env.emplace_back("LIAISON_TEST_KAFKA_BOOTSTRAP", o.kafka_bootstrap);
@@ -858,7 +858,7 @@ absl::StatusOr<std::vector<std::unique_ptr<endpoint::Subscription>>> SubscribeAl
   return testing::SubscribeAll(
       [&target](const std::string& e) -> absl::StatusOr<std::unique_ptr<endpoint::Client>> {
         absl::StatusOr<endpoint::ClientOptions> options =
-            endpoint::ClientOptions::FromPkiDir(testing::SharedDevPki().dir, e, target);
+            endpoint::ClientOptions::FromPkiDir(testing::SharedTestPki().dir, e, target);
         if (!options.ok()) return options.status();
         return endpoint::Client::Create(std::move(*options));
       },
@@ -910,7 +910,7 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
                                  : ("real, cluster of " + real_state).c_str());
 
   // ---- raw costs, same process, before the pipeline
-  const testing::DevPki& pki = testing::SharedDevPki();
+  const testing::TestPki& pki = testing::SharedTestPki();
   absl::StatusOr<std::unique_ptr<certs::Signer>> signer = certs::Signer::FromPemFiles(
       pki.EndpointFile("RO-IGPR", "sign.key"), pki.EndpointFile("RO-IGPR", "sign.pem"));
   absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =

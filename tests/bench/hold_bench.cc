@@ -36,7 +36,7 @@
 #include "connectors/endpoint/client.h"
 #include "nlohmann/json.hpp"
 #include "policy/testing/scenario.h"
-#include "tests/fixtures/dev_pki.h"
+#include "certs/testing/test_pki.h"
 #include "tests/fixtures/test_broker.h"
 
 namespace liaison::bench {
@@ -255,8 +255,8 @@ int Main(int argc, char** argv) {
   if (!Drain(
           **nl_sub, absl::Minutes(2),
           [&](const endpoint::VerifiedItem& v) {
-            if (v.kind == endpoint::VerifiedItem::Kind::kDelivery &&
-                v.message->header().message_id() == source_id) {
+            if (v.kind() == endpoint::VerifiedItem::Kind::kDelivery &&
+                v.message()->header().message_id() == source_id) {
               got_source = true;
             }
           },
@@ -296,10 +296,10 @@ int Main(int argc, char** argv) {
   if (!Drain(
           **nl_sub, absl::Minutes(30),
           [&](const endpoint::VerifiedItem& v) {
-            if (v.kind == endpoint::VerifiedItem::Kind::kNotice &&
-                v.statement.notice().kind() == liaison::v1::NOTICE_KIND_HELD &&
-                wanted.contains(v.statement.notice().message_id())) {
-              held.insert(v.statement.notice().message_id());
+            if (v.kind() == endpoint::VerifiedItem::Kind::kNotice &&
+                v.statement().notice().kind() == liaison::v1::NOTICE_KIND_HELD &&
+                wanted.contains(v.statement().notice().message_id())) {
+              held.insert(v.statement().notice().message_id());
             }
           },
           [&] { return held.size() == wanted.size(); })) {
@@ -342,10 +342,10 @@ int Main(int argc, char** argv) {
   if (!Drain(
           **es_sub, absl::Minutes(30),
           [&](const endpoint::VerifiedItem& v) {
-            if (v.kind == endpoint::VerifiedItem::Kind::kDelivery &&
-                wanted.contains(v.message->header().message_id())) {
-              if (delivered.insert(v.message->header().message_id()).second &&
-                  v.message->info().summary() == summary) {
+            if (v.kind() == endpoint::VerifiedItem::Kind::kDelivery &&
+                wanted.contains(v.message()->header().message_id())) {
+              if (delivered.insert(v.message()->header().message_id()).second &&
+                  v.message()->info().summary() == summary) {
                 ++intact;
               }
             }

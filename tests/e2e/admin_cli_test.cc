@@ -10,8 +10,8 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "tests/fixtures/dev_pki.h"
-#include "tests/fixtures/status_matchers.h"
+#include "certs/testing/test_pki.h"
+#include "base/testing/status_matchers.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 
@@ -22,7 +22,7 @@ std::string Admin(const TestBroker& broker, const std::string& command, const st
                   int* exit_code) {
   const std::string line =
       absl::StrCat(LIAISON_CLI_BIN, " admin ", command, " --as ", as, " --target ",
-                   broker.admin_target(), " --pki ", SharedDevPki().dir, " 2>&1");
+                   broker.admin_target(), " --pki ", SharedTestPki().dir, " 2>&1");
   CommandResult r = RunCommand(line);
   *exit_code = r.exit_code;
   return r.output;
@@ -122,7 +122,7 @@ TEST(AdminCli, EndpointCertificateIsRefused) {
   ASSERT_TRUE(broker.ok()) << broker.status();
   // A PKI folder where "operators/DE-BKA" holds DE-BKA's endpoint certificate.
   const std::string dir = MakeTempDir("liaison-admin-cli");
-  const DevPki& pki = SharedDevPki();
+  const TestPki& pki = SharedTestPki();
   ASSERT_EQ(RunCommand(absl::StrCat("mkdir -p ", dir, "/operators/DE-BKA && cp ", pki.ca(), " ",
                                     dir, "/ca.pem && cp ", pki.dir, "/endpoints/DE-BKA/tls.* ", dir,
                                     "/operators/DE-BKA/"))

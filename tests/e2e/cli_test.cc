@@ -24,7 +24,7 @@
 #include "connectors/kafka/producer.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "tests/fixtures/dev_pki.h"
+#include "certs/testing/test_pki.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 
@@ -37,7 +37,7 @@ class BrokerProcess {
   explicit BrokerProcess(const std::string& state_dir) : state_dir_(state_dir) {
     log_ = state_dir + "/broker.log";
     if (OnRealKafka()) {  // a real Kafka: the secret is given, never created
-      (void)SharedDevPki();  // minted before fork()
+      (void)SharedTestPki();  // minted before fork()
       std::ofstream(state_dir + "/pseudonym.key") << "e2e-test-pseudonym-secret-32-byte";
     }
     pid_ = fork();
@@ -54,7 +54,7 @@ class BrokerProcess {
         // network's PKI given (none is minted next to a real Kafka), the
         // mutual-TLS client properties of the cluster, a topic prefix of its
         // own (the fixture lets liaison-auditor read liaison.e2e.audit).
-        args.insert(args.end(), {"--kafka-state-dir", real, "--pki", SharedDevPki().dir,
+        args.insert(args.end(), {"--kafka-state-dir", real, "--pki", SharedTestPki().dir,
                                  "--pseudonym-key", state_dir + "/pseudonym.key",
                                  "--topic-prefix", "liaison.e2e"});
       }
@@ -330,7 +330,7 @@ TEST(CommandLineUsage, MistakesAreExplainedBeforeAnythingIsSent) {
   absl::StatusOr<std::unique_ptr<TestBroker>> broker = TestBroker::Start();
   ASSERT_TRUE(broker.ok()) << broker.status();
   const std::string conn =
-      absl::StrCat(" --target ", (*broker)->target(), " --pki ", SharedDevPki().dir, " ");
+      absl::StrCat(" --target ", (*broker)->target(), " --pki ", SharedTestPki().dir, " ");
   const std::string alert = SourcePath("deploy/examples/missing-child-alert.json");
 
   // Lower case is the same endpoint.
@@ -382,7 +382,7 @@ TEST(CommandLineUsage, MistakesAreExplainedBeforeAnythingIsSent) {
   // Nothing above was accepted: the broker made no decision at all.
   int code = -1;
   CommandResult flows = RunCommand(absl::StrCat(LIAISON_CLI_BIN, " admin flows --json --as ops-duty-1 --target ",
-                                                (*broker)->admin_target(), " --pki ", SharedDevPki().dir));
+                                                (*broker)->admin_target(), " --pki ", SharedTestPki().dir));
   code = flows.exit_code;
   ASSERT_EQ(code, 0) << flows.output;
   EXPECT_FALSE(absl::StrContains(flows.output, "RO-IGPR")) << flows.output;
@@ -397,7 +397,7 @@ TEST(CommandLine, SendExplainShowsTheOutcomePerRecipientBeforeSending) {
   absl::StatusOr<std::unique_ptr<TestBroker>> broker = TestBroker::Start();
   ASSERT_TRUE(broker.ok()) << broker.status();
   const std::string conn =
-      absl::StrCat(" --target ", (*broker)->target(), " --pki ", SharedDevPki().dir, " ");
+      absl::StrCat(" --target ", (*broker)->target(), " --pki ", SharedTestPki().dir, " ");
   const std::string retention = " --review-in 14d --erase-in 30d";
 
   CommandResult refused = RunCommand(
@@ -432,7 +432,7 @@ TEST(CommandLine, SendExplainShowsTheOutcomePerRecipientBeforeSending) {
 
   // Only the second message reached the broker: one decision, for DE-BKA.
   CommandResult flows = RunCommand(absl::StrCat(LIAISON_CLI_BIN, " admin flows --json --as ops-duty-1 --target ",
-                                                (*broker)->admin_target(), " --pki ", SharedDevPki().dir));
+                                                (*broker)->admin_target(), " --pki ", SharedTestPki().dir));
   ASSERT_EQ(flows.exit_code, 0) << flows.output;
   EXPECT_FALSE(absl::StrContains(flows.output, "ES-PN")) << flows.output;
 }

@@ -15,9 +15,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "tests/fixtures/dev_pki.h"
+#include "certs/testing/test_pki.h"
 #include "tests/fixtures/headless_chromium.h"
-#include "tests/fixtures/status_matchers.h"
+#include "base/testing/status_matchers.h"
 #include "tests/fixtures/test_broker.h"
 
 namespace liaison::testing {

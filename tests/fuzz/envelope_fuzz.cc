@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-#include "broker/validate.h"
+#include "broker/frontdoor/validate.h"
 #include "certs/certificate.h"
 #include "certs/envelope.h"
 #include "certs/signature.h"

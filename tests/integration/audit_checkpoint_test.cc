@@ -19,8 +19,8 @@
 #include "connectors/kafka/producer.h"
 #include "connectors/kafka/reader.h"
 #include "gtest/gtest.h"
-#include "tests/fixtures/dev_pki.h"
-#include "tests/fixtures/status_matchers.h"
+#include "certs/testing/test_pki.h"
+#include "base/testing/status_matchers.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 
@@ -30,7 +30,7 @@ namespace {
 using liaison::v1::AuditRecord;
 
 certs::Verifier NetworkVerifier() {
-  const DevPki& pki = SharedDevPki();
+  const TestPki& pki = SharedTestPki();
   absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =
       certs::TrustStore::Load(pki.ca(), pki.crl());
   EXPECT_TRUE(trust.ok()) << trust.status();

@@ -14,8 +14,8 @@
 #include "certs/envelope.h"
 #include "connectors/kafka/embedded_cluster.h"
 #include "gtest/gtest.h"
-#include "tests/fixtures/dev_pki.h"
-#include "tests/fixtures/status_matchers.h"
+#include "certs/testing/test_pki.h"
+#include "base/testing/status_matchers.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 
@@ -36,7 +36,7 @@ std::vector<const VerifiedItem*> OfKind(const std::vector<Subscription::Received
                                         VerifiedItem::Kind kind) {
   std::vector<const VerifiedItem*> out;
   for (const auto& r : items) {
-    if (r.verified.ok() && r.verified->kind == kind) out.push_back(&*r.verified);
+    if (r.verified.ok() && r.verified->kind() == kind) out.push_back(&*r.verified);
   }
   return out;
 }
@@ -44,7 +44,7 @@ std::vector<const VerifiedItem*> OfKind(const std::vector<Subscription::Received
 std::vector<std::string> DeliveredIds(const std::vector<Subscription::Received>& items) {
   std::vector<std::string> ids;
   for (const VerifiedItem* v : OfKind(items, VerifiedItem::Kind::kDelivery)) {
-    ids.push_back(v->message->header().message_id());
+    ids.push_back(v->message()->header().message_id());
   }
   return ids;
 }
@@ -68,20 +68,20 @@ TEST(Exchange, OneSenderReachesThreeRecipientsAndGetsThreeReceipts) {
     ASSERT_EQ(got.size(), 1u) << "recipient " << i;
     ASSERT_TRUE(got[0].verified.ok()) << got[0].verified.status();
     const VerifiedItem& item = *got[0].verified;
-    EXPECT_EQ(item.kind, VerifiedItem::Kind::kDelivery);
-    EXPECT_FALSE(item.derived);
-    ASSERT_TRUE(item.sender.has_value());  // the sender's own signature verified too
-    EXPECT_EQ(item.sender->id, "RO-IGPR");
-    EXPECT_EQ(item.message->header().message_id(), m.header().message_id());
-    EXPECT_EQ(item.statement.attestation().outcome(), liaison::v1::OUTCOME_ALLOW);
+    EXPECT_EQ(item.kind(), VerifiedItem::Kind::kDelivery);
+    EXPECT_FALSE(item.derived());
+    ASSERT_TRUE(item.sender().has_value());  // the sender's own signature verified too
+    EXPECT_EQ(item.sender()->id, "RO-IGPR");
+    EXPECT_EQ(item.message()->header().message_id(), m.header().message_id());
+    EXPECT_EQ(item.statement().attestation().outcome(), liaison::v1::OUTCOME_ALLOW);
     // One attestation (one signature) covers all three identical deliveries.
-    EXPECT_EQ(item.statement.attestation().recipients_size(), 3);
+    EXPECT_EQ(item.statement().attestation().recipients_size(), 3);
   }
   std::vector<Subscription::Received> receipts = Collect(*subs[3], 3, absl::Seconds(30));
   std::set<std::string> from;
   for (const VerifiedItem* r : OfKind(receipts, VerifiedItem::Kind::kReceipt)) {
-    EXPECT_EQ(r->statement.receipt().message_id(), m.header().message_id());
-    from.insert(r->statement.receipt().recipient());
+    EXPECT_EQ(r->statement().receipt().message_id(), m.header().message_id());
+    from.insert(r->statement().receipt().recipient());
   }
   EXPECT_EQ(from, (std::set<std::string>{"DE-BKA", "NL-NP", "FR-OCRTEH"}));
 }
@@ -129,7 +129,7 @@ TEST(Exchange, TamperedByteIsRejectedAndNothingIsDelivered) {
 TEST(Exchange, SpoofedSenderIsRefused) {
   auto broker = StartBroker();
   ASSERT_NE(broker, nullptr);
-  const DevPki& pki = SharedDevPki();
+  const TestPki& pki = SharedTestPki();
   // RO-IGPR's TLS connection carrying an envelope signed with DE-BKA's key
   // and naming DE-BKA as sender (as if the key had leaked).
   LIAISON_ASSERT_OK_AND_ASSIGN(auto ro, broker->Client("RO-IGPR"));
@@ -152,7 +152,7 @@ TEST(Exchange, SpoofedSenderIsRefused) {
 }
 
 TEST(Exchange, RevokedSigningCertificateIsRefused) {
-  const DevPki& pki = SharedDevPki();
+  const TestPki& pki = SharedTestPki();
   LIAISON_ASSERT_OK_AND_ASSIGN(std::string prefix,
                                pki.Issue("endpoint-signing", "LV-VP", "lv-sign-revoked"));
   LIAISON_ASSERT_OK(pki.Revoke(prefix));
@@ -165,7 +165,7 @@ TEST(Exchange, RevokedSigningCertificateIsRefused) {
 }
 
 TEST(Exchange, RevokedOrMissingTlsCertificateIsUnauthenticated) {
-  const DevPki& pki = SharedDevPki();
+  const TestPki& pki = SharedTestPki();
   LIAISON_ASSERT_OK_AND_ASSIGN(std::string prefix,
                                pki.Issue("endpoint-tls", "LV-VP", "lv-tls-revoked"));
   LIAISON_ASSERT_OK(pki.Revoke(prefix));
@@ -199,7 +199,7 @@ TEST(Exchange, RevokedOrMissingTlsCertificateIsUnauthenticated) {
 // RESOURCE_EXHAUSTED that reading the body would have answered; and no
 // handler ran (no refusal counted, nothing accepted).
 TEST(Exchange, AnUnauthenticatedCallsRequestIsNeverRead) {
-  const DevPki& pki = SharedDevPki();
+  const TestPki& pki = SharedTestPki();
   auto broker = StartBroker();
   ASSERT_NE(broker, nullptr);
   LIAISON_ASSERT_OK_AND_ASSIGN(
@@ -221,7 +221,7 @@ TEST(Exchange, AnUnauthenticatedCallsRequestIsNeverRead) {
 }
 
 TEST(Exchange, ExpiredAndForeignSignersAreRefused) {
-  const DevPki& pki = SharedDevPki();
+  const TestPki& pki = SharedTestPki();
   LIAISON_ASSERT_OK_AND_ASSIGN(
       std::string expired, pki.Issue("endpoint-signing", "LV-VP", "lv-sign-expired",
                                      "20240101000000Z", "20250101000000Z"));
@@ -246,7 +246,7 @@ TEST(Exchange, BadInputGetsAPreciseStatus) {
   auto broker = StartBroker(options);
   ASSERT_NE(broker, nullptr);
   LIAISON_ASSERT_OK_AND_ASSIGN(auto ro, broker->Client("RO-IGPR"));
-  const DevPki& pki = SharedDevPki();
+  const TestPki& pki = SharedTestPki();
   LIAISON_ASSERT_OK_AND_ASSIGN(
       auto signer, certs::Signer::FromPemFiles(pki.EndpointFile("RO-IGPR", "sign.key"),
                                                pki.EndpointFile("RO-IGPR", "sign.pem")));
@@ -432,7 +432,7 @@ TEST(Exchange, StreamedSendsAreAnsweredAsKafkaConfirms) {
 }
 
 TEST(Exchange, Ed25519SignedMessagesAreDeliveredAndVerified) {
-  const DevPki& pki = SharedDevPki();
+  const TestPki& pki = SharedTestPki();
   LIAISON_ASSERT_OK_AND_ASSIGN(std::string prefix,
                                pki.Issue("endpoint-signing", "LV-VP", "lv-ed25519", "", "",
                                          "ed25519"));
@@ -447,7 +447,7 @@ TEST(Exchange, Ed25519SignedMessagesAreDeliveredAndVerified) {
   auto got = Collect(*subs[0], 1, absl::Seconds(30));
   ASSERT_EQ(got.size(), 1u);
   ASSERT_TRUE(got[0].verified.ok()) << got[0].verified.status();
-  EXPECT_EQ(got[0].verified->sender->id, "LV-VP");
+  EXPECT_EQ(got[0].verified->sender()->id, "LV-VP");
 }
 
 // Issue requirement: a Kafka broker of the mock cluster taken down during
@@ -533,7 +533,7 @@ bool ReadUntil(Subscription& sub, std::vector<Subscription::Received>& got,
 const liaison::v1::Notice* FindNotice(const std::vector<Subscription::Received>& got,
                                       liaison::v1::NoticeKind kind) {
   for (const VerifiedItem* n : OfKind(got, VerifiedItem::Kind::kNotice)) {
-    if (n->statement.notice().kind() == kind) return &n->statement.notice();
+    if (n->statement().notice().kind() == kind) return &n->statement().notice();
   }
   return nullptr;
 }

@@ -12,15 +12,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "base/proto_time.h"
-#include "broker/clock.h"
-#include "broker/countersigner.h"
+#include "broker/core/clock.h"
+#include "broker/core/countersigner.h"
 #include "certs/envelope.h"
 #include "certs/signature.h"
 #include "connectors/kafka/producer.h"
 #include "liaison/v1/broker_state.pb.h"
 #include "gtest/gtest.h"
 #include "policy/testing/scenario.h"
-#include "tests/fixtures/dev_pki.h"
+#include "certs/testing/test_pki.h"
 #include "tests/fixtures/prometheus_text.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
@@ -73,7 +73,7 @@ TEST(ForgedIngress, RecordsWrittenStraightIntoKafkaAreRefusedLoudly) {
   options.clock = &clock;
   absl::StatusOr<std::unique_ptr<TestBroker>> broker = TestBroker::Start(options);
   ASSERT_TRUE(broker.ok()) << broker.status();
-  const DevPki& pki = SharedDevPki();
+  const TestPki& pki = SharedTestPki();
 
   std::vector<std::unique_ptr<endpoint::Client>> clients;
   absl::StatusOr<std::vector<std::unique_ptr<endpoint::Subscription>>> subs =
@@ -94,9 +94,9 @@ TEST(ForgedIngress, RecordsWrittenStraightIntoKafkaAreRefusedLoudly) {
   WaitFor(
       [&] {
         for (const auto& r : Collect(ro, 1, absl::Milliseconds(500))) {
-          if (r.verified.ok() && r.verified->kind == endpoint::VerifiedItem::Kind::kNotice &&
-              r.verified->statement.notice().kind() == liaison::v1::NOTICE_KIND_HELD &&
-              r.verified->statement.notice().recipient() == "GB-NCA") {
+          if (r.verified.ok() && r.verified->kind() == endpoint::VerifiedItem::Kind::kNotice &&
+              r.verified->statement().notice().kind() == liaison::v1::NOTICE_KIND_HELD &&
+              r.verified->statement().notice().recipient() == "GB-NCA") {
             held = true;
           }
         }
@@ -215,8 +215,8 @@ TEST(ForgedIngress, RecordsWrittenStraightIntoKafkaAreRefusedLoudly) {
   WaitFor(
       [&] {
         for (auto& r : Collect(gb, 1, absl::Milliseconds(500))) {
-          if (r.verified.ok() && r.verified->kind == endpoint::VerifiedItem::Kind::kDelivery &&
-              r.verified->message->header().message_id() == barrier.header().message_id()) {
+          if (r.verified.ok() && r.verified->kind() == endpoint::VerifiedItem::Kind::kDelivery &&
+              r.verified->message()->header().message_id() == barrier.header().message_id()) {
             barrier_seen = true;
           }
           got.push_back(std::move(r));
@@ -227,10 +227,10 @@ TEST(ForgedIngress, RecordsWrittenStraightIntoKafkaAreRefusedLoudly) {
   ASSERT_TRUE(barrier_seen);
   for (const auto& r : got) {
     ASSERT_TRUE(r.verified.ok()) << r.verified.status();
-    if (r.verified->kind == endpoint::VerifiedItem::Kind::kDelivery) {
-      EXPECT_NE(r.verified->message->header().message_id(), alert_id) << "hold released by a forgery";
-    } else if (r.verified->kind == endpoint::VerifiedItem::Kind::kNotice) {
-      EXPECT_NE(r.verified->statement.notice().kind(), liaison::v1::NOTICE_KIND_ERASE);
+    if (r.verified->kind() == endpoint::VerifiedItem::Kind::kDelivery) {
+      EXPECT_NE(r.verified->message()->header().message_id(), alert_id) << "hold released by a forgery";
+    } else if (r.verified->kind() == endpoint::VerifiedItem::Kind::kNotice) {
+      EXPECT_NE(r.verified->statement().notice().kind(), liaison::v1::NOTICE_KIND_ERASE);
     }
   }
 }

@@ -14,12 +14,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "base/log.h"
-#include "broker/clock.h"
+#include "broker/core/clock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
 #include "gtest/gtest.h"
 #include "policy/testing/scenario.h"
-#include "tests/fixtures/status_matchers.h"
+#include "base/testing/status_matchers.h"
 #include "tests/fixtures/wait.h"
 #include "tests/integration/operator_test_util.h"
 
@@ -176,8 +176,8 @@ TEST(OperatorPrivacy, NoPayloadMarkerReachesAnyOperatorViewOrLogLine) {
   std::vector<Subscription::Received> de = Collect(*subs[0], 2, absl::Seconds(30));
   bool delivered_marker = false;
   for (const auto& r : de) {
-    if (r.verified.ok() && r.verified->message.has_value()) {
-      delivered_marker |= absl::StrContains(r.verified->message->DebugString(), "ZZLEAK-MARKER-1");
+    if (r.verified.ok() && r.verified->message().has_value()) {
+      delivered_marker |= absl::StrContains(r.verified->message()->DebugString(), "ZZLEAK-MARKER-1");
     }
   }
   EXPECT_TRUE(delivered_marker) << "the test must send content that reaches the recipient";

@@ -15,13 +15,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "broker/clock.h"
-#include "broker/http_server.h"
+#include "broker/core/clock.h"
+#include "broker/operators/http_server.h"
 #include "gtest/gtest.h"
 #include "policy/testing/scenario.h"
-#include "tests/fixtures/dev_pki.h"
+#include "certs/testing/test_pki.h"
 #include "tests/fixtures/prometheus_text.h"
-#include "tests/fixtures/status_matchers.h"
+#include "base/testing/status_matchers.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 #include "tests/integration/operator_test_util.h"
@@ -36,7 +36,7 @@ using liaison::v1::Admin;
 // ---- authentication -----------------------------------------------------
 
 TEST(OperatorAdmin, OnlyOperatorCertificatesAreServedOnTheAdminListener) {
-  const DevPki& pki = SharedDevPki();
+  const TestPki& pki = SharedTestPki();
   LIAISON_ASSERT_OK_AND_ASSIGN(std::string revoked,
                                pki.Issue("operator", "ops-revoked", "ops-revoked"));
   LIAISON_ASSERT_OK(pki.Revoke(revoked));
@@ -503,7 +503,7 @@ TEST(OperatorHttp, TlsDashboardRequiresAnOperatorCertificate) {
   ASSERT_NE(broker, nullptr);
   ASSERT_TRUE(absl::StartsWith(broker->http_url(), "https://")) << broker->http_url();
   const HttpTarget t = ParseUrl(broker->http_url());
-  const DevPki& pki = SharedDevPki();
+  const TestPki& pki = SharedTestPki();
   auto get = [&](const std::string& prefix, const std::string& path) {
     std::unique_ptr<httplib::SSLClient> client =
         prefix.empty() ? std::make_unique<httplib::SSLClient>(t.host, t.port)
@@ -525,7 +525,7 @@ TEST(OperatorHttp, TlsDashboardRequiresAnOperatorCertificate) {
 }
 
 TEST(OperatorHttp, PlainHttpIsRefusedOutsideTheEmbeddedModeOrOffLoopback) {
-  const DevPki& pki = SharedDevPki();
+  const TestPki& pki = SharedTestPki();
   broker::HttpServerOptions o;
   o.ca_path = pki.ca();
   o.cert_path = pki.dir + "/broker/tls.pem";

@@ -18,7 +18,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "liaison/v1/admin.grpc.pb.h"
-#include "tests/fixtures/dev_pki.h"
+#include "certs/testing/test_pki.h"
 #include "tests/fixtures/test_broker.h"
 
 namespace liaison::testing {
@@ -29,14 +29,14 @@ inline std::unique_ptr<TestBroker> StartOperatorBroker(TestBrokerOptions options
   return broker.ok() ? std::move(*broker) : nullptr;
 }
 
-inline std::string OperatorPrefix() { return SharedDevPki().dir + "/operators/ops-duty-1/tls"; }
+inline std::string OperatorPrefix() { return SharedTestPki().dir + "/operators/ops-duty-1/tls"; }
 
 // A channel to the admin listener; `tls_prefix` names <prefix>.{pem,key}
 // (empty: no client certificate).
 inline std::unique_ptr<liaison::v1::Admin::Stub> AdminStub(const TestBroker& broker,
                                                            const std::string& tls_prefix) {
   grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = ReadFileOrDie(SharedDevPki().ca());
+  ssl.pem_root_certs = ReadFileOrDie(SharedTestPki().ca());
   if (!tls_prefix.empty()) {
     ssl.pem_cert_chain = ReadFileOrDie(tls_prefix + ".pem");
     ssl.pem_private_key = ReadFileOrDie(tls_prefix + ".key");
@@ -176,7 +176,7 @@ inline std::unique_ptr<httplib::Client> HttpClientFor(const TestBroker& broker) 
   if (url.rfind("https://", 0) != 0) return std::make_unique<httplib::Client>(base);
   auto client = std::make_unique<httplib::Client>(base, OperatorPrefix() + ".pem",
                                                   OperatorPrefix() + ".key");
-  client->set_ca_cert_path(SharedDevPki().ca().c_str());
+  client->set_ca_cert_path(SharedTestPki().ca().c_str());
   client->enable_server_certificate_verification(true);
   return client;
 }

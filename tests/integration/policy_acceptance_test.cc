@@ -16,7 +16,7 @@
 #include "base/log.h"
 #include "base/proto_time.h"
 #include "base/uuid.h"
-#include "broker/clock.h"
+#include "broker/core/clock.h"
 #include "connectors/audit/audit_trail.h"
 #include "connectors/kafka/cluster_probe.h"
 #include "connectors/kafka/embedded_cluster.h"
@@ -25,8 +25,8 @@
 #include "gtest/gtest.h"
 #include "policy/testing/scenario.h"
 #include "tests/fixtures/prometheus_text.h"
-#include "tests/fixtures/status_matchers.h"
-#include "tests/fixtures/dev_pki.h"
+#include "base/testing/status_matchers.h"
+#include "certs/testing/test_pki.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 #include "tests/integration/operator_test_util.h"
@@ -160,8 +160,8 @@ class Network {
         id,
         [&](const auto& got) {
           for (const auto& r : got) {
-            if (!r.verified.ok() || r.verified->kind != VerifiedItem::Kind::kNotice) continue;
-            const liaison::v1::Notice& n = r.verified->statement.notice();
+            if (!r.verified.ok() || r.verified->kind() != VerifiedItem::Kind::kNotice) continue;
+            const liaison::v1::Notice& n = r.verified->statement().notice();
             if (n.kind() == kind && n.message_id() == message_id &&
                 (recipient.empty() || n.recipient() == recipient)) {
               found = &n;
@@ -189,8 +189,8 @@ class Network {
   static const VerifiedItem* FindDelivery(const std::vector<Subscription::Received>& got,
                                           const std::string& message_id) {
     for (const auto& r : got) {
-      if (r.verified.ok() && r.verified->kind == VerifiedItem::Kind::kDelivery &&
-          r.verified->message->header().message_id() == message_id) {
+      if (r.verified.ok() && r.verified->kind() == VerifiedItem::Kind::kDelivery &&
+          r.verified->message()->header().message_id() == message_id) {
         return &*r.verified;
       }
     }
@@ -257,8 +257,8 @@ TEST(BrokerAcceptance, Ac01MissingChildAlertReachesAllSevenInFullWithObligations
   for (const std::string& r : recipients) {
     const VerifiedItem* d = net.Delivery(r, alert.header().message_id());
     ASSERT_NE(d, nullptr) << r;
-    EXPECT_FALSE(d->derived) << r << " receives the child's identity in full";
-    const liaison::v1::Attestation& a = d->statement.attestation();
+    EXPECT_FALSE(d->derived()) << r << " receives the child's identity in full";
+    const liaison::v1::Attestation& a = d->statement().attestation();
     EXPECT_EQ(a.outcome(), liaison::v1::OUTCOME_ALLOW);
     std::vector<std::string> ids(a.rule_ids().begin(), a.rule_ids().end());
     EXPECT_TRUE(Contains(ids, "DP-CHILD-02")) << r;
@@ -267,14 +267,14 @@ TEST(BrokerAcceptance, Ac01MissingChildAlertReachesAllSevenInFullWithObligations
     for (const auto& o : a.obligations()) codes.insert(o.code());
     EXPECT_TRUE(codes.count("LOCATE_PROTECT_ONLY")) << r;
     EXPECT_TRUE(codes.count("H0")) << r;
-    EXPECT_EQ(d->message->alert().entities(0).person().names(0).family(), "ZZTEST-POPESCU");
+    EXPECT_EQ(d->message()->alert().entities(0).person().names(0).family(), "ZZTEST-POPESCU");
   }
   // The sender learns every acknowledgement.
   std::set<std::string> receipts;
   net.ReadUntil("RO-IGPR", [&](const auto& got) {
     for (const auto& r : got) {
-      if (r.verified.ok() && r.verified->kind == VerifiedItem::Kind::kReceipt) {
-        receipts.insert(r.verified->statement.receipt().recipient());
+      if (r.verified.ok() && r.verified->kind() == VerifiedItem::Kind::kReceipt) {
+        receipts.insert(r.verified->statement().receipt().recipient());
       }
     }
     return receipts.size() == recipients.size();
@@ -310,7 +310,7 @@ TEST(BrokerAcceptance, Ac02ThirdCountriesHoldForApprovalAndRejectWithoutBasis) {
                   .ok());
   const VerifiedItem* gb = net.Delivery("GB-NCA", id);
   ASSERT_NE(gb, nullptr);
-  EXPECT_FALSE(gb->derived);
+  EXPECT_FALSE(gb->derived());
   EXPECT_NE(net.Notice("RO-IGPR", liaison::v1::NOTICE_KIND_RELEASED, id, "GB-NCA"), nullptr);
   net.ExpectNoDelivery("MD-IGP", id, "RO-IGPR");
 }
@@ -323,27 +323,27 @@ TEST(BrokerAcceptance, Ac03VictimIdentityIsRedactedForBulgariaButNotForFrance) {
   ASSERT_TRUE(net.Send(m).ok());
   const VerifiedItem* bg = net.Delivery("BG-GDNP", m.header().message_id());
   ASSERT_NE(bg, nullptr);
-  EXPECT_TRUE(bg->derived);
-  EXPECT_FALSE(bg->sender.has_value()) << "the sender's signature no longer covers derived bytes";
-  const liaison::v1::Person& victim = bg->message->info().entities(0).person();
+  EXPECT_TRUE(bg->derived());
+  EXPECT_FALSE(bg->sender().has_value()) << "the sender's signature no longer covers derived bytes";
+  const liaison::v1::Person& victim = bg->message()->info().entities(0).person();
   EXPECT_EQ(victim.names_size(), 0);
   EXPECT_FALSE(victim.victim_ref().empty());
-  ExpectNoPersonalValues(bg->message->info().entities(0).DebugString());
+  ExpectNoPersonalValues(bg->message()->info().entities(0).DebugString());
   bool cat02 = false;
-  for (const auto& r : bg->statement.attestation().redactions()) cat02 |= r.rule_id() == "DP-CAT-02";
+  for (const auto& r : bg->statement().attestation().redactions()) cat02 |= r.rule_id() == "DP-CAT-02";
   EXPECT_TRUE(cat02);
   const VerifiedItem* fr = net.Delivery("FR-OCRTEH", m.header().message_id());
   ASSERT_NE(fr, nullptr);
-  EXPECT_FALSE(fr->derived);
-  ASSERT_TRUE(fr->sender.has_value());
-  EXPECT_EQ(fr->message->info().entities(0).person().names(0).family(), "ZZTEST-IVANOVA");
+  EXPECT_FALSE(fr->derived());
+  ASSERT_TRUE(fr->sender().has_value());
+  EXPECT_EQ(fr->message()->info().entities(0).person().names(0).family(), "ZZTEST-IVANOVA");
   // The sender's receipt for BG says what was redacted.
   bool told = false;
   net.ReadUntil("NL-NP", [&](const auto& got) {
     for (const auto& r : got) {
-      if (r.verified.ok() && r.verified->kind == VerifiedItem::Kind::kReceipt &&
-          r.verified->statement.receipt().recipient() == "BG-GDNP") {
-        told = r.verified->statement.receipt().redactions_size() > 0;
+      if (r.verified.ok() && r.verified->kind() == VerifiedItem::Kind::kReceipt &&
+          r.verified->statement().receipt().recipient() == "BG-GDNP") {
+        told = r.verified->statement().receipt().redactions_size() > 0;
       }
     }
     return told;
@@ -384,14 +384,14 @@ TEST(BrokerAcceptance, Ac06SpecialCategoryFieldsAreRemovedIdentityKept) {
   ASSERT_TRUE(net.Send(m).ok());
   const VerifiedItem* nl = net.Delivery("NL-NP", m.header().message_id());
   ASSERT_NE(nl, nullptr);
-  EXPECT_TRUE(nl->derived);
-  const liaison::v1::Person& p = nl->message->info().entities(0).person();
+  EXPECT_TRUE(nl->derived());
+  const liaison::v1::Person& p = nl->message()->info().entities(0).person();
   EXPECT_EQ(p.names(0).family(), "ZZTEST-NOVAK") << "identity kept: NL-NP is a JIT member";
   std::set<std::string> attributes;
   for (const auto& a : p.attributes()) attributes.insert(a.name());
   EXPECT_EQ(attributes, std::set<std::string>{"distinguishing_marks"});
   std::vector<std::string> rules;
-  for (const auto& r : nl->statement.attestation().redactions()) rules.push_back(r.rule_id());
+  for (const auto& r : nl->statement().attestation().redactions()) rules.push_back(r.rule_id());
   EXPECT_TRUE(Contains(rules, "DP-SPECIAL-01"));
 }
 
@@ -455,7 +455,7 @@ TEST(BrokerAcceptance, HeldContentLivesInKafkaNotInTheBrokersMemory) {
       net.Send(Consent("DE-BKA", liaison::v1::CONSENT_KIND_PROVIDER, "NL-NP", id, true, 751)).ok());
   const VerifiedItem* delivered = net.Delivery("ES-PN", id);
   ASSERT_NE(delivered, nullptr);
-  EXPECT_EQ(delivered->message->info().summary(), summary);
+  EXPECT_EQ(delivered->message()->info().summary(), summary);
 }
 
 // If Kafka loses a held message's content before the hold is released (on
@@ -688,8 +688,8 @@ TEST(BrokerAcceptance, Ac11DerogationsCoverIndividualCasesOnly) {
   EXPECT_TRUE(Contains(RuleIds(*a), "DP-XFER-01"));
   const VerifiedItem* b = net.Delivery("MD-IGP", one.header().message_id());
   ASSERT_NE(b, nullptr);
-  std::vector<std::string> rules(b->statement.attestation().rule_ids().begin(),
-                                 b->statement.attestation().rule_ids().end());
+  std::vector<std::string> rules(b->statement().attestation().rule_ids().begin(),
+                                 b->statement().attestation().rule_ids().end());
   EXPECT_TRUE(Contains(rules, "DP-XFER-03")) << "documented derogation transfer";
   const liaison::v1::Notice* c = net.Notice("DE-BKA", liaison::v1::NOTICE_KIND_NON_DELIVERY,
                                             forty.header().message_id());
@@ -709,11 +709,11 @@ TEST(BrokerAcceptance, Ac14LinkageHitOnlyThenFollowUpWaitsForTheOwner) {
   ASSERT_TRUE(net.Send(reply).ok());
   const VerifiedItem* r = net.Delivery("ES-PN", reply.header().message_id());
   ASSERT_NE(r, nullptr);
-  const liaison::v1::LinkageReply& body = r->message->linkage_reply();
+  const liaison::v1::LinkageReply& body = r->message()->linkage_reply();
   ASSERT_GT(body.hits_size(), 0);
   EXPECT_TRUE(body.hits(0).hit());
   EXPECT_EQ(body.hits(0).owner(), "RO-IGPR");
-  EXPECT_EQ(r->message->linkage_reply().ByteSizeLong(), reply.linkage_reply().ByteSizeLong())
+  EXPECT_EQ(r->message()->linkage_reply().ByteSizeLong(), reply.linkage_reply().ByteSizeLong())
       << "hit, owner and owner reference only";
 
   Message followup = sc::Ac14FollowUp();
@@ -856,8 +856,8 @@ TEST(BrokerAcceptance, Ac21VolumeBeyondTheCapIsHeldForReview) {
   });
   net.ReadUntil("BG-GDNP", [&](const auto& got) {
     for (const auto& r : got) {
-      if (!r.verified.ok() || r.verified->kind != VerifiedItem::Kind::kNotice) continue;
-      const liaison::v1::Notice& n = r.verified->statement.notice();
+      if (!r.verified.ok() || r.verified->kind() != VerifiedItem::Kind::kNotice) continue;
+      const liaison::v1::Notice& n = r.verified->statement().notice();
       if (n.kind() != liaison::v1::NOTICE_KIND_HELD) continue;
       EXPECT_TRUE(Contains(RuleIds(n), "DP-BULK-01"));
       EXPECT_EQ(n.awaiting(), "DPO");
@@ -887,7 +887,7 @@ TEST(BrokerAcceptance, Ac23CorrectionReachesEveryEarlierRecipient) {
   for (const std::string& r : recipients) {
     const VerifiedItem* c = net.Delivery(r, erase.header().message_id());
     ASSERT_NE(c, nullptr) << r;
-    EXPECT_EQ(c->message->correction().action(), liaison::v1::CORRECTION_ACTION_ERASE);
+    EXPECT_EQ(c->message()->correction().action(), liaison::v1::CORRECTION_ACTION_ERASE);
   }
 }
 

@@ -11,12 +11,12 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "base/log.h"
-#include "broker/clock.h"
+#include "broker/core/clock.h"
 #include "connectors/kafka/reader.h"
 #include "gtest/gtest.h"
 #include "policy/testing/scenario.h"
-#include "tests/fixtures/dev_pki.h"
-#include "tests/fixtures/status_matchers.h"
+#include "certs/testing/test_pki.h"
+#include "base/testing/status_matchers.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 
@@ -92,9 +92,9 @@ endpoints {
   auto got = Collect(*se_sub, 1, absl::Seconds(30));
   ASSERT_EQ(got.size(), 1u);
   ASSERT_TRUE(got[0].verified.ok()) << got[0].verified.status();
-  EXPECT_TRUE(absl::StartsWith(got[0].verified->statement.attestation().registry_version(),
+  EXPECT_TRUE(absl::StartsWith(got[0].verified->statement().attestation().registry_version(),
                                "dev-2026-05-04.2+"));
-  EXPECT_FALSE(got[0].verified->statement.attestation().policy_version().empty());
+  EXPECT_FALSE(got[0].verified->statement().attestation().policy_version().empty());
 
   // The new endpoint got its delivery topic: a message to it is written there.
   liaison::v1::Message to_lt = TestAlert("ES-PN", {"LT-LKPB"}, clock.Now());

@@ -8,13 +8,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "broker/peer.h"
+#include "broker/frontdoor/peer.h"
 #include "certs/signature.h"
 #include "certs/trust_store.h"
 #include "connectors/endpoint/item_verifier.h"
 #include "gtest/gtest.h"
-#include "tests/fixtures/dev_pki.h"
-#include "tests/fixtures/status_matchers.h"
+#include "certs/testing/test_pki.h"
+#include "base/testing/status_matchers.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 
@@ -31,7 +31,7 @@ void WriteFile(const std::string& path, const std::string& text) {
 }
 
 TEST(Revocation, AReloadEndsTheOpenStreamsOfARevokedCertificateWithinSeconds) {
-  const DevPki& pki = SharedDevPki();
+  const TestPki& pki = SharedTestPki();
   LIAISON_ASSERT_OK_AND_ASSIGN(std::string prefix,
                                pki.Issue("endpoint-tls", "LV-VP", "lv-tls-streaming"));
   absl::StatusOr<std::unique_ptr<TestBroker>> broker = TestBroker::Start();
@@ -62,7 +62,7 @@ TEST(Revocation, AReloadEndsTheOpenStreamsOfARevokedCertificateWithinSeconds) {
 }
 
 TEST(Revocation, AnOlderCrlIsRefusedAndTheNewerOneStaysInForce) {
-  const DevPki& pki = SharedDevPki();
+  const TestPki& pki = SharedTestPki();
   const std::string before = ReadFileOrDie(pki.crl());
   LIAISON_ASSERT_OK_AND_ASSIGN(std::string prefix,
                                pki.Issue("endpoint-tls", "LV-VP", "lv-tls-rollback"));
@@ -82,7 +82,7 @@ TEST(Revocation, AnOlderCrlIsRefusedAndTheNewerOneStaysInForce) {
 }
 
 TEST(Revocation, AStaleCrlRefusesNewEndpointConnectionsUnlessTheOperatorChoseWarn) {
-  const DevPki& pki = SharedDevPki();
+  const TestPki& pki = SharedTestPki();
   // A CRL whose nextUpdate lies in the past, signed by the network CA.
   const std::string stale = pki.scratch + "/stale-crl.pem";
   CommandResult r = RunCommand(absl::StrCat(
@@ -113,7 +113,7 @@ TEST(Revocation, AStaleCrlRefusesNewEndpointConnectionsUnlessTheOperatorChoseWar
 // broker certificate revoked since is refused, and an older CRL is not
 // loaded over a newer one.
 TEST(Revocation, TheClientLibraryFollowsTheCrlAndRefusesARollback) {
-  const DevPki& pki = SharedDevPki();
+  const TestPki& pki = SharedTestPki();
   const std::string before = ReadFileOrDie(pki.crl());
   LIAISON_ASSERT_OK_AND_ASSIGN(std::string prefix,
                                pki.Issue("broker", "liaison-broker-9", "broker-9"));

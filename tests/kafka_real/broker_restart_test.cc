@@ -17,11 +17,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "broker/clock.h"
+#include "broker/core/clock.h"
 #include "connectors/audit/audit_trail.h"
 #include "gtest/gtest.h"
 #include "policy/testing/scenario.h"
-#include "tests/fixtures/dev_pki.h"
+#include "certs/testing/test_pki.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 
@@ -116,20 +116,20 @@ class Endpoints {
 
 auto Delivery(const std::string& message_id) {
   return [message_id](const VerifiedItem& v) {
-    return v.kind == VerifiedItem::Kind::kDelivery &&
-           v.message->header().message_id() == message_id;
+    return v.kind() == VerifiedItem::Kind::kDelivery &&
+           v.message()->header().message_id() == message_id;
   };
 }
 auto NoticeOf(liaison::v1::NoticeKind kind, const std::string& message_id) {
   return [kind, message_id](const VerifiedItem& v) {
-    return v.kind == VerifiedItem::Kind::kNotice && v.statement.notice().kind() == kind &&
-           v.statement.notice().message_id() == message_id;
+    return v.kind() == VerifiedItem::Kind::kNotice && v.statement().notice().kind() == kind &&
+           v.statement().notice().message_id() == message_id;
   };
 }
 auto ReceiptOf(const std::string& message_id) {
   return [message_id](const VerifiedItem& v) {
-    return v.kind == VerifiedItem::Kind::kReceipt &&
-           v.statement.receipt().message_id() == message_id;
+    return v.kind() == VerifiedItem::Kind::kReceipt &&
+           v.statement().receipt().message_id() == message_id;
   };
 }
 
@@ -204,7 +204,7 @@ TEST(BrokerRestart, HoldsDeliveriesDedupReceiptsAndAuditSurviveAStopOfBrokerAndK
 
   // One audit chain across both runs.
   absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =
-      certs::TrustStore::Load(SharedDevPki().ca(), SharedDevPki().crl());
+      certs::TrustStore::Load(SharedTestPki().ca(), SharedTestPki().crl());
   ASSERT_TRUE(trust.ok()) << trust.status();
   const certs::Verifier verifier(*trust);
   audit::VerifyOptions verify_options;

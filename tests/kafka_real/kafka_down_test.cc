@@ -207,8 +207,8 @@ TEST(KafkaDown, SendAnswersUnavailableWhileKafkaIsDownAndNothingAcceptedIsLost) 
   WaitFor(
       [&] {
         for (auto& r : Collect(*(*subs)[0], 1000, absl::Seconds(1))) {
-          if (r.verified.ok() && r.verified->kind == VerifiedItem::Kind::kDelivery) {
-            delivered.insert(r.verified->message->header().message_id());
+          if (r.verified.ok() && r.verified->kind() == VerifiedItem::Kind::kDelivery) {
+            delivered.insert(r.verified->message()->header().message_id());
           }
         }
         for (const std::string& id : all_ids) {

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "tests/fixtures/status_matchers.h"
+#include "base/testing/status_matchers.h"
 
 namespace liaison::endpoint::linkage {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "connectors/endpoint/linkage/normalize.h"
 #include "gtest/gtest.h"
-#include "tests/fixtures/status_matchers.h"
+#include "base/testing/status_matchers.h"
 
 namespace liaison::endpoint::linkage {
 namespace {

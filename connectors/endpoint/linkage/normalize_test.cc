@@ -8,7 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "gtest/gtest.h"
-#include "tests/fixtures/status_matchers.h"
+#include "base/testing/status_matchers.h"
 
 namespace liaison::endpoint::linkage {
 namespace {

@@ -1,0 +1,46 @@
+// Kafka topic names. Every name starts with a configurable prefix (default
+// "liaison"), so that several networks can share one Kafka cluster.
+#ifndef LIAISON_BROKER_CORE_TOPICS_H_
+#define LIAISON_BROKER_CORE_TOPICS_H_
+
+#include <string>
+#include <string_view>
+
+namespace liaison::broker {
+
+class Topics {
+ public:
+  explicit Topics(std::string prefix = "liaison") : prefix_(std::move(prefix)) {}
+
+  // Verified envelopes, written by the front door only.
+  std::string Ingress() const { return prefix_ + ".ingress"; }
+  // Everything addressed to one endpoint: deliveries, receipts, notices.
+  std::string Deliver(std::string_view endpoint) const {
+    return prefix_ + ".deliver." + std::string(endpoint);
+  }
+  // The hash-chained audit trail (metadata only).
+  std::string Audit() const { return prefix_ + ".audit"; }
+  // Compacted registries and indexes (broker_state.proto).
+  std::string AcceptedIds() const { return prefix_ + ".registry.ids"; }
+  std::string AckedItems() const { return prefix_ + ".registry.acks"; }
+  std::string DeliveryIndex() const { return prefix_ + ".index.deliver"; }
+  std::string Sources() const { return prefix_ + ".registry.sources"; }
+  std::string Consents() const { return prefix_ + ".registry.consents"; }
+  // Held and delayed deliveries (content: broker-only).
+  std::string Holds() const { return prefix_ + ".holds"; }
+
+  // Consumer groups.
+  std::string PolicyGroup() const { return prefix_ + "-policy"; }
+  std::string DeliverGroup(std::string_view endpoint) const {
+    return prefix_ + "-deliver." + std::string(endpoint);
+  }
+
+  const std::string& prefix() const { return prefix_; }
+
+ private:
+  std::string prefix_;
+};
+
+}  // namespace liaison::broker
+
+#endif  // LIAISON_BROKER_CORE_TOPICS_H_

@@ -1,0 +1,147 @@
+// One Subscribe stream: reads the endpoint's delivery topic in the consumer
+// group `liaison-deliver.<endpoint>` and pushes items to the stream with a
+// window of unacknowledged items.
+//
+// Guarantees:
+//  - an offset is committed only after the endpoint acknowledged every item
+//    up to it AND the acknowledgement record and the sender's receipt are
+//    durable in Kafka; unacknowledged items come again after a reconnect;
+//  - duplicates (a replayed copy of an item) are dropped by item id, i.e. by
+//    (message id, recipient): within the stream, and across streams and
+//    nodes through the acknowledged-items registry;
+//  - if Kafka deleted items before they were delivered, the loss is logged
+//    loudly, the recipient gets a GAP notice and every sender concerned a
+//    LOST notice naming the message ids. Never a silent skip.
+#ifndef LIAISON_BROKER_DELIVERY_SUBSCRIPTION_H_
+#define LIAISON_BROKER_DELIVERY_SUBSCRIPTION_H_
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/state/acked_items.h"
+#include "broker/core/clock.h"
+#include "broker/core/countersigner.h"
+#include "broker/core/observer.h"
+#include "broker/core/topics.h"
+#include "broker/core/worker_pool.h"
+#include "connectors/kafka/consumer.h"
+#include "connectors/kafka/producer.h"
+#include "liaison/v1/exchange.pb.h"
+
+namespace liaison::broker {
+
+// Per-endpoint delivery figures, shared by all streams of the endpoint.
+struct EndpointDeliveryStats {
+  std::atomic<int64_t> subscribers{0};
+  std::atomic<int64_t> in_flight{0};  // pushed, not yet acknowledged
+  std::atomic<int64_t> delivered{0};  // pushed (including redeliveries)
+  std::atomic<int64_t> acknowledged{0};
+  std::atomic<int64_t> duplicates_dropped{0};
+  std::atomic<int64_t> lost{0};
+  std::atomic<int64_t> expired{0};
+  std::atomic<int64_t> last_seen_unix_ms{0};
+};
+
+// The gRPC side of a subscription. Implementations never block.
+class SubscriptionSink {
+ public:
+  virtual ~SubscriptionSink() = default;
+  virtual void Push(liaison::v1::SubscribeResponse response) = 0;
+  // Ends the stream with `status` (after pending writes).
+  virtual void End(absl::Status status) = 0;
+};
+
+struct SubscriptionDeps {
+  kafka::ClientConfig kafka;
+  Topics topics;
+  kafka::Producer* producer = nullptr;
+  AckedItems* acked = nullptr;
+  WorkerPool* pool = nullptr;
+  int session_timeout_ms = 10000;
+  EndpointDeliveryStats* stats = nullptr;
+  // Policy time: an item past its erase_by is not delivered (DP-RET-02).
+  const Clock* clock = nullptr;
+  Observer* observer = nullptr;  // may be null
+  // Signs the events handed to the policy stage (receipts, expiries, loss
+  // notices) with this node's broker key: the stage refuses unsigned ones.
+  const Countersigner* countersigner = nullptr;
+};
+
+// Always owned by a shared_ptr: pending Kafka callbacks keep it alive.
+class Subscription : public std::enable_shared_from_this<Subscription> {
+ public:
+  static constexpr uint32_t kDefaultWindow = 256;
+  static constexpr uint32_t kMaxWindow = 10000;
+
+  Subscription(std::string endpoint, uint32_t window, SubscriptionDeps deps,
+               SubscriptionSink* sink);
+  ~Subscription();  // Stop() + join
+
+  void Start();
+  // Called by the stream's reader. Ids not in flight (already acknowledged,
+  // or from partitions this stream no longer owns) are ignored.
+  void Ack(const std::vector<std::string>& item_ids) ABSL_LOCKS_EXCLUDED(mu_);
+  // After Stop returns the sink is never called again. The Kafka consumer
+  // is closed on the subscription's own thread.
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
+  bool Finished() const { return finished_.load(); }
+  const std::string& endpoint() const { return endpoint_; }
+
+ private:
+  struct InFlight {
+    int32_t partition = 0;
+    std::vector<int64_t> offsets;  // several when a replayed copy arrived too
+    std::string message_id;
+    // For a delivery: the receipt to write once acknowledged.
+    bool is_delivery = false;
+    liaison::v1::Receipt receipt;
+    absl::Time accepted_at;
+  };
+  struct Progress {
+    std::set<int64_t> outstanding;  // read, not yet done
+    int64_t next = -1;              // highest offset read + 1
+    int64_t committed = -1;
+  };
+
+  void Loop();
+  void Process(kafka::Record record) ABSL_LOCKS_EXCLUDED(mu_);
+  void HandleGap(const kafka::Gap& gap);
+  // Hands an event to the policy stage through liaison.ingress (only the
+  // policy stage writes delivery topics and audit chains).
+  void ToPolicyStage(liaison::v1::IngressEvent event, const std::string& key,
+                     std::function<void(absl::Status)> done);
+  void Expire(const liaison::v1::DeliveryItem& item, const liaison::v1::Attestation& a,
+              int32_t partition, int64_t offset);
+  void Finalise(const std::string& item_id, InFlight entry);
+  void MarkDone(int32_t partition, const std::vector<int64_t>& offsets)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<kafka::Consumer::CommitOffset> CommitsDue() ABSL_LOCKS_EXCLUDED(mu_);
+  void Push(liaison::v1::SubscribeResponse response) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::string endpoint_;
+  const uint32_t window_;
+  const SubscriptionDeps deps_;
+
+  mutable absl::Mutex mu_;
+  SubscriptionSink* sink_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool ready_sent_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_map<std::string, InFlight> in_flight_ ABSL_GUARDED_BY(mu_);
+  std::map<int32_t, Progress> progress_ ABSL_GUARDED_BY(mu_);
+
+  std::atomic<bool> finished_{false};
+  std::thread thread_;
+};
+
+}  // namespace liaison::broker
+
+#endif  // LIAISON_BROKER_DELIVERY_SUBSCRIPTION_H_

@@ -1,0 +1,42 @@
+#include "broker/stage/notices.h"
+
+namespace liaison::broker {
+
+std::string ItemSigner::NoticeId(const liaison::v1::Notice& notice) {
+  return NoticeItemIdOf(notice.kind(), MessageId(notice.message_id()),
+                        EndpointId(notice.recipient()), EndpointId(notice.addressee()))
+      .value();
+}
+
+absl::StatusOr<std::string> ItemSigner::Notice(liaison::v1::Notice notice, absl::Time now) const {
+  std::string addressee = notice.addressee();
+  std::string item_id = NoticeId(notice);
+  liaison::v1::Statement statement;
+  *statement.mutable_notice() = std::move(notice);
+  return Item(addressee, std::move(item_id), std::move(statement), now);
+}
+
+absl::StatusOr<std::string> ItemSigner::Receipt(liaison::v1::Receipt receipt,
+                                                absl::Time now) const {
+  std::string addressee = receipt.addressee();
+  std::string item_id =
+      ReceiptItemIdOf(MessageId(receipt.message_id()), EndpointId(receipt.recipient())).value();
+  liaison::v1::Statement statement;
+  *statement.mutable_receipt() = std::move(receipt);
+  return Item(addressee, std::move(item_id), std::move(statement), now);
+}
+
+absl::StatusOr<std::string> ItemSigner::Item(const std::string& addressee, std::string item_id,
+                                             liaison::v1::Statement statement,
+                                             absl::Time now) const {
+  absl::StatusOr<liaison::v1::BrokerSigned> signed_statement =
+      countersigner_->Sign(std::move(statement), now);
+  if (!signed_statement.ok()) return signed_statement.status();
+  liaison::v1::DeliveryItem item;
+  item.set_item_id(std::move(item_id));
+  item.set_recipient(addressee);
+  *item.mutable_statement() = std::move(*signed_statement);
+  return item.SerializeAsString();
+}
+
+}  // namespace liaison::broker

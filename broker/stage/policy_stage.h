@@ -1,0 +1,234 @@
+// The policy stage: consumes `liaison.ingress` in the consumer group
+// `liaison-policy` (several broker nodes share its partitions) and, for every
+// message and every recipient, asks the policy chain, audits the decision,
+// and only then forwards:
+//
+//   ALLOW / REDACT → countersigned DeliveryItem on liaison.deliver.<recipient>
+//                    (one signature per distinct body: recipients receiving
+//                    the same bytes with the same obligations share it)
+//   REJECT         → signed NON_DELIVERY notice to the sender
+//   HOLD / DELAY   → HeldDelivery on liaison.holds + notices (HoldBook works it)
+//
+// At-least-once and deterministic: an ingress offset is committed only when
+// everything it caused is acknowledged by Kafka; a replayed record yields the
+// same item ids, which the delivery side deduplicates. If the audit write
+// fails nothing is forwarded and the write is tried again (DP-LOG-01) with
+// the very same sealed audit bytes and records — never decided and sealed
+// anew, which would leave the failed sequence numbers as a gap in the chain.
+#ifndef LIAISON_BROKER_STAGE_POLICY_STAGE_H_
+#define LIAISON_BROKER_STAGE_POLICY_STAGE_H_
+
+#include <array>
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/state/accepted_ids.h"
+#include "broker/stage/audit.h"
+#include "broker/core/clock.h"
+#include "broker/core/countersigner.h"
+#include "broker/stage/notices.h"
+#include "broker/core/observer.h"
+#include "broker/state/state_indexes.h"
+#include "broker/core/topics.h"
+#include "broker/core/worker_pool.h"
+#include "certs/signature.h"
+#include "connectors/kafka/consumer.h"
+#include "connectors/kafka/producer.h"
+#include "liaison/v1/broker_state.pb.h"
+#include "policy/chain.h"
+#include "policy/counters.h"
+#include "policy/redact.h"
+
+namespace liaison::broker {
+
+using ChainProvider = std::function<std::shared_ptr<const policy::Chain>()>;
+
+// Figures for metrics and the operators' views.
+struct PolicyStageStats {
+  std::atomic<int64_t> messages{0};
+  std::atomic<int64_t> decisions[6] = {};  // by liaison.v1.Outcome
+  std::atomic<int64_t> retries{0};
+  std::atomic<int64_t> audit_failures{0};
+  std::atomic<int64_t> ingress_lost{0};
+  std::atomic<int64_t> unreadable{0};
+  // Ingress or held records refused because they do not verify: an envelope
+  // whose sender signature fails, or an event without a valid broker
+  // signature (dropped loudly: logged as policy.forged_ingress).
+  std::atomic<int64_t> forged{0};
+};
+
+
+struct PolicyStageDeps {
+  kafka::ClientConfig kafka;
+  Topics topics;
+  kafka::Producer* producer = nullptr;
+  const Countersigner* countersigner = nullptr;
+  const ItemSigner* items = nullptr;
+  // Verifies every record again: the sender's envelope (endpoint-signing
+  // certificate) or the delivery side's event (broker certificate).
+  const certs::Verifier* verifier = nullptr;
+  WorkerPool* pool = nullptr;
+  ChainProvider chain;
+  const Clock* clock = nullptr;
+  const AcceptedIds* accepted = nullptr;
+  AuditLog* audit = nullptr;
+  SourceBook* sources = nullptr;
+  ConsentBook* consents = nullptr;
+  policy::SlidingWindowCounters* counters = nullptr;
+  const policy::Pseudonymiser* pseudonymiser = nullptr;
+  std::string broker_id;
+  int session_timeout_ms = 10000;
+  // Told of every decision and loss (may be null).
+  Observer* observer = nullptr;
+  // Called when a KIND_CONSENT message was recorded (HoldBook re-checks).
+  std::function<void(const liaison::v1::ConsentGrant&)> on_consent;
+  // Called for every new HeldDelivery (HoldBook takes it over).
+  std::function<void(const liaison::v1::HeldDelivery&)> on_held;
+};
+
+// What one evaluation of a message produces; also used by HoldBook to
+// release held messages through the same code path.
+struct Outputs {
+  struct Record {
+    std::string topic;
+    std::string key;
+    std::string value;
+    int32_t partition = kafka::kAnyPartition;
+    // For deliveries: the index entry to write once the record's offset is known.
+    std::optional<liaison::v1::DeliveryIndexEntry> index;
+  };
+  std::vector<liaison::v1::AuditEntry> audit;
+  std::vector<Record> records;
+  std::vector<liaison::v1::HeldDelivery> held;
+  std::vector<FlowEvent> flow;
+};
+
+
+class PolicyStage {
+ public:
+  explicit PolicyStage(PolicyStageDeps deps);
+  ~PolicyStage();
+
+  absl::Status Start();
+  // Stops consuming, waits for in-flight work, commits what is done.
+  void Stop();
+
+  // Decides `ingress` for `recipients` at `now` and builds everything to
+  // write (the audit entries first). `step` names the occasion in audit and
+  // flow records (kDecided, kReleased). Thread-safe; pure apart from the
+  // countersignature and the volume counters.
+  Outputs Evaluate(const liaison::v1::IngressRecord& ingress,
+                   const std::vector<std::string>& recipients, absl::Time now,
+                   FlowStep step, int32_t ingress_partition) const;
+
+  // Audits then writes `outputs` (audit first; nothing else if the audit
+  // write fails); `done` gets OK when every record is acknowledged. A failed
+  // write is tried again with the same sealed audit bytes and records (same
+  // seqs: no gap in the chain) while this node owns `chain`; `done` gets the
+  // error only once the chain was released (nothing sealed here is written
+  // later: its new owner continues from the last entry in Kafka) or the
+  // stage stops.
+  void Write(int32_t chain, Outputs outputs, std::function<void(absl::Status)> done);
+
+  // Decides without side effects (no counters, no records, nothing written):
+  // the explain RPC.
+  std::vector<policy::Decision> Explain(const liaison::v1::Message& message,
+                                        const std::vector<std::string>& recipients,
+                                        size_t message_bytes, absl::Time now) const;
+
+  // A signed notice for its addressee's delivery topic (nullopt if signing
+  // failed, which is logged).
+  std::optional<Outputs::Record> NoticeRecord(liaison::v1::Notice notice, absl::Time now) const;
+
+  // Ingress partitions this node owns now (HoldBook works only their holds).
+  std::vector<int32_t> OwnedPartitions() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  const PolicyStageStats& stats() const { return stats_; }
+
+  // The sender's signature over `envelope`, checked at `accepted_at` (never
+  // later than the wall clock) so that a held message whose signing
+  // certificate expired since is still released; revocation applies
+  // whatever the time.
+  // Verified envelopes are remembered by digest until the trust store
+  // changes. Returns the parsed message.
+  absl::StatusOr<liaison::v1::Message> VerifiedMessage(const liaison::v1::SignedEnvelope& envelope,
+                                                       absl::Time accepted_at) const
+      ABSL_LOCKS_EXCLUDED(verified_mu_);
+  int64_t lag() const { return lag_.load(); }
+
+ private:
+  struct Work;
+  struct Partition {
+    std::deque<std::shared_ptr<Work>> works;
+  };
+
+  void Loop();
+  void Compute(const std::shared_ptr<Work>& work);
+  Outputs ExpiredOutputs(const liaison::v1::ExpiredItem& expired, absl::Time now) const;
+  Outputs ReceiptOutputs(const liaison::v1::Receipt& receipt, absl::Time now) const;
+  void Dispatch(int32_t partition) ABSL_LOCKS_EXCLUDED(mu_);
+  void Send(const std::shared_ptr<Work>& work);
+  struct PendingWrite;
+  void WriteAttempt(const std::shared_ptr<PendingWrite>& write);
+  bool Owns(int32_t partition) const ABSL_LOCKS_EXCLUDED(mu_);
+  void Forward(int32_t chain, AuditLog::Sealed sealed_audit,
+               std::shared_ptr<const std::vector<Outputs::Record>> records,
+               std::function<void(absl::Status)> done);
+  void Published(const std::vector<FlowEvent>& flow,
+                 const std::vector<liaison::v1::HeldDelivery>& held) const;
+  void HandleGap(const kafka::Gap& gap);
+  std::vector<kafka::Consumer::CommitOffset> CommitsDue() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Counts and logs a record that does not verify (never acted on).
+  void Forged(absl::string_view what, int32_t partition, int64_t offset,
+              const absl::Status& why) const;
+
+  static constexpr size_t kVerifiedCacheSize = 65536;
+  const PolicyStageDeps deps_;
+  // Digests of envelopes whose signature verified, for the trust store with
+  // `verified_trust_` (cleared when the trust store is swapped, e.g. a CRL
+  // reload).
+  mutable absl::Mutex verified_mu_;
+  mutable absl::flat_hash_set<std::string> verified_ ABSL_GUARDED_BY(verified_mu_);
+  mutable std::shared_ptr<const certs::TrustStore> verified_trust_ ABSL_GUARDED_BY(verified_mu_);
+  mutable PolicyStageStats stats_;
+  std::atomic<int64_t> lag_{0};
+
+  // Deciding and recording a sender's volume happen under one lock per
+  // sender stripe, so that two messages decided at once on two threads cannot
+  // both pass a DP-BULK-01 cap that only one of them fits under.
+  mutable std::array<absl::Mutex, 32> volume_locks_;
+
+  std::unique_ptr<kafka::Consumer> consumer_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+
+  mutable absl::Mutex mu_;
+  std::map<int32_t, Partition> partitions_ ABSL_GUARDED_BY(mu_);
+  std::map<int32_t, int64_t> committed_ ABSL_GUARDED_BY(mu_);
+  int64_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// The broker's pseudonymiser: HMAC-SHA256 under a network-wide secret.
+class HmacPseudonymiser final : public policy::Pseudonymiser {
+ public:
+  explicit HmacPseudonymiser(std::string secret) : secret_(std::move(secret)) {}
+  std::string Ref(std::string_view sender, std::string_view entity_id,
+                  std::string_view recipient) const override;
+
+ private:
+  const std::string secret_;
+};
+
+}  // namespace liaison::broker
+
+#endif  // LIAISON_BROKER_STAGE_POLICY_STAGE_H_

@@ -1,0 +1,542 @@
+// ItemVerifier against forged, tampered, re-signed and misaddressed items,
+// Wycheproof style: one TEST_P per class of attack over a table of cases,
+// each naming what it forges and the exact status it must get. Items are
+// built the way the broker builds them (a Statement serialised and signed
+// with a broker key, the sender's envelope from certs::SignEnvelope), with
+// the keys of the shared test PKI: real OpenSSL throughout.
+#include "connectors/endpoint/item_verifier.h"
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "base/file.h"
+#include "base/proto_time.h"
+#include "base/testing/status_matchers.h"
+#include "certs/envelope.h"
+#include "certs/signature.h"
+#include "certs/testing/test_pki.h"
+#include "certs/trust_store.h"
+#include "gtest/gtest.h"
+
+namespace liaison::endpoint {
+namespace {
+
+using liaison::testing::IsError;
+using liaison::testing::SharedTestPki;
+using liaison::testing::TestPki;
+using liaison::v1::DeliveryItem;
+using liaison::v1::Statement;
+
+// The verifying endpoint; RO-IGPR sends to it and to DE-BKA.
+constexpr char kSelf[] = "NL-NP";
+constexpr char kSender[] = "RO-IGPR";
+constexpr char kOther[] = "DE-BKA";
+constexpr char kMessageId[] = "0190a3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d";
+
+std::unique_ptr<certs::Signer> LoadSigner(const std::string& prefix) {
+  absl::StatusOr<std::unique_ptr<certs::Signer>> s =
+      certs::Signer::FromPemFiles(prefix + ".key", prefix + ".pem");
+  if (!s.ok()) {
+    ADD_FAILURE() << prefix << ": " << s.status();
+    return nullptr;
+  }
+  return std::move(*s);
+}
+
+// Every key a case signs with, loaded once per process.
+struct Keys {
+  std::unique_ptr<certs::Signer> broker;          // liaison-broker-1 (broker/tls)
+  std::unique_ptr<certs::Signer> broker_revoked;  // liaison-broker-9, in the CRL
+  std::unique_ptr<certs::Signer> broker_expired;  // liaison-broker-8, 2020..2021
+  std::unique_ptr<certs::Signer> sender;          // RO-IGPR endpoint-signing
+  std::unique_ptr<certs::Signer> sender_tls;      // RO-IGPR endpoint-tls
+  std::unique_ptr<certs::Signer> sender_expired;  // RO-IGPR endpoint-signing, 2020..2021
+  std::unique_ptr<certs::Signer> sender_revoked;  // RO-IGPR endpoint-signing, in the CRL
+  std::unique_ptr<certs::Signer> other;           // DE-BKA endpoint-signing
+  std::unique_ptr<certs::Signer> operator_tls;    // ops-duty-1 (operator)
+  std::unique_ptr<certs::Signer> foreign;         // RO-IGPR signing of an unrelated CA
+};
+
+const Keys& K() {
+  static const Keys* keys = [] {
+    const TestPki& pki = SharedTestPki();
+    auto* k = new Keys;
+    k->broker = LoadSigner(pki.dir + "/broker/tls");
+    k->broker_revoked = LoadSigner(pki.issued + "/broker-revoked");
+    k->broker_expired = LoadSigner(pki.issued + "/broker-expired");
+    k->sender = LoadSigner(pki.EndpointFile(kSender, "sign"));
+    k->sender_tls = LoadSigner(pki.EndpointFile(kSender, "tls"));
+    k->sender_expired = LoadSigner(pki.issued + "/expired");
+    k->sender_revoked = LoadSigner(pki.issued + "/revoked");
+    k->other = LoadSigner(pki.EndpointFile(kOther, "sign"));
+    k->operator_tls = LoadSigner(pki.dir + "/operators/ops-duty-1/tls");
+    k->foreign = LoadSigner(pki.foreign_dir + "/endpoints/RO-IGPR/sign");
+    return k;
+  }();
+  return *keys;
+}
+
+std::shared_ptr<const certs::TrustStore> NetworkTrust() {
+  const TestPki& pki = SharedTestPki();
+  absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =
+      certs::TrustStore::Load(pki.ca(), pki.crl());
+  EXPECT_TRUE(trust.ok()) << trust.status();
+  return *trust;
+}
+
+liaison::v1::Message Alert(absl::string_view sender = kSender) {
+  liaison::v1::Message m;
+  liaison::v1::Header* h = m.mutable_header();
+  h->set_message_id(kMessageId);
+  h->set_sender(std::string(sender));
+  h->add_recipients(kSelf);
+  h->add_recipients(kOther);
+  *h->mutable_created_at() = ToProto(SharedTestPki().now);
+  m.mutable_alert();  // the body does not matter to the verifier
+  return m;
+}
+
+// What a broker puts together before it signs: the content, the sender's
+// signing key, the statement and the broker's key. Cases change any part;
+// Build() then signs and assembles the item as the broker would.
+struct Draft {
+  std::string message_bytes;                         // the sender's serialised Message
+  const certs::Signer* sender = K().sender.get();    // signs message_bytes
+  std::string derived_bytes;                         // set: a derived (redacted) delivery
+  bool without_content = false;                      // neither original nor derived
+  Statement statement;                               // what the broker states
+  const certs::Signer* broker = K().broker.get();    // signs the statement
+  std::string signed_statement_bytes;                // set: signed instead of `statement`
+};
+
+std::string Sha256(const std::string& bytes) { return certs::Sha256(bytes); }
+
+// RO-IGPR's alert to NL-NP and DE-BKA, delivered unchanged.
+Draft OriginalDelivery() {
+  Draft d;
+  d.message_bytes = Alert().SerializeAsString();
+  liaison::v1::Attestation* a = d.statement.mutable_attestation();
+  a->set_message_id(kMessageId);
+  a->set_sender(kSender);
+  a->add_recipients(kSelf);
+  a->add_recipients(kOther);
+  a->set_content_sha256(Sha256(d.message_bytes));
+  a->set_original_sha256(Sha256(d.message_bytes));
+  a->set_outcome(liaison::v1::OUTCOME_ALLOW);
+  return d;
+}
+
+// The same alert with content the broker derived (redacted) for NL-NP.
+Draft DerivedDelivery() {
+  Draft d = OriginalDelivery();
+  liaison::v1::Message redacted = Alert();
+  redacted.mutable_header()->set_sender_officer("");  // stands for a redaction
+  redacted.mutable_header()->set_case_ref("redacted");
+  d.derived_bytes = redacted.SerializeAsString();
+  liaison::v1::Attestation* a = d.statement.mutable_attestation();
+  a->set_derived(true);
+  a->set_content_sha256(Sha256(d.derived_bytes));
+  a->set_outcome(liaison::v1::OUTCOME_REDACT);
+  return d;
+}
+
+// NL-NP is told that DE-BKA acknowledged its message.
+Draft ReceiptForSelf() {
+  Draft d;
+  d.without_content = true;
+  liaison::v1::Receipt* r = d.statement.mutable_receipt();
+  r->set_message_id(kMessageId);
+  r->set_recipient(kOther);
+  r->set_addressee(kSelf);
+  r->set_outcome(liaison::v1::OUTCOME_ALLOW);
+  return d;
+}
+
+// NL-NP is told that its message to DE-BKA is held.
+Draft NoticeForSelf() {
+  Draft d;
+  d.without_content = true;
+  liaison::v1::Notice* n = d.statement.mutable_notice();
+  n->set_kind(liaison::v1::NOTICE_KIND_HELD);
+  n->set_addressee(kSelf);
+  n->set_message_id(kMessageId);
+  n->set_recipient(kOther);
+  return d;
+}
+
+DeliveryItem Build(Draft d) {
+  DeliveryItem item;
+  item.set_item_id("item-1");
+  item.set_recipient(kSelf);
+  if (!d.without_content) {
+    if (!d.derived_bytes.empty()) {
+      item.set_derived_message(d.derived_bytes);
+    } else {
+      absl::StatusOr<liaison::v1::SignedEnvelope> envelope =
+          certs::SignEnvelope(d.message_bytes, *d.sender);
+      EXPECT_TRUE(envelope.ok()) << envelope.status();
+      *item.mutable_original() = std::move(*envelope);
+    }
+  }
+  *d.statement.mutable_issued_at() = ToProto(SharedTestPki().now);
+  d.statement.set_broker_id(d.broker->certificate().common_name());
+  std::string bytes = d.signed_statement_bytes.empty() ? d.statement.SerializeAsString()
+                                                       : d.signed_statement_bytes;
+  absl::StatusOr<std::string> signature = d.broker->Sign(bytes);
+  EXPECT_TRUE(signature.ok()) << signature.status();
+  liaison::v1::BrokerSigned* s = item.mutable_statement();
+  s->set_statement(std::move(bytes));
+  s->set_signature(std::move(*signature));
+  s->set_broker_certificate(d.broker->certificate().der());
+  return item;
+}
+
+absl::StatusOr<VerifiedItem> VerifyAsSelf(const DeliveryItem& item,
+                                          absl::Time at = SharedTestPki().now) {
+  const ItemVerifier verifier(NetworkTrust(), kSelf);
+  return verifier.Verify(item, at);
+}
+
+void FlipMiddleByte(std::string& bytes) { bytes[bytes.size() / 2] ^= 0x01; }
+
+// --- the tables ----------------------------------------------------------------
+
+// One row: what is forged (the test's name), how the honest item is made
+// (`base`), what the attacker changes before the broker key signs
+// (`forge`) and after (`tamper`), and the status the verifier must return.
+struct Forgery {
+  const char* name;
+  std::function<Draft()> base;
+  std::function<void(Draft&)> forge;
+  std::function<void(DeliveryItem&)> tamper;
+  absl::StatusCode code;
+  const char* fragment;
+};
+
+std::string CaseName(const ::testing::TestParamInfo<Forgery>& info) { return info.param.name; }
+void PrintTo(const Forgery& f, std::ostream* os) { *os << f.name; }
+
+void ExpectRefused(const Forgery& f) {
+  Draft d = f.base();
+  if (f.forge) f.forge(d);
+  DeliveryItem item = Build(std::move(d));
+  if (f.tamper) f.tamper(item);
+  EXPECT_TRUE(IsError(VerifyAsSelf(item), f.code, f.fragment));
+}
+
+constexpr absl::StatusCode kInvalid = absl::StatusCode::kInvalidArgument;
+constexpr absl::StatusCode kDenied = absl::StatusCode::kPermissionDenied;
+
+// The broker's countersignature: made by someone else, or broken.
+class ForgedStatementSignature : public ::testing::TestWithParam<Forgery> {};
+TEST_P(ForgedStatementSignature, IsRefused) { ExpectRefused(GetParam()); }
+INSTANTIATE_TEST_SUITE_P(
+    ItemVerifier, ForgedStatementSignature,
+    ::testing::Values(
+        Forgery{"FlippedSignatureByte", OriginalDelivery, nullptr,
+                [](DeliveryItem& i) { FlipMiddleByte(*i.mutable_statement()->mutable_signature()); },
+                kInvalid, "broker countersignature: signature does not verify"},
+        Forgery{"SignatureOfAnotherStatement", OriginalDelivery, nullptr,
+                [](DeliveryItem& i) {
+                  *i.mutable_statement()->mutable_signature() =
+                      Build(NoticeForSelf()).statement().signature();
+                },
+                kInvalid, "broker countersignature: signature does not verify"},
+        Forgery{"NoSignature", OriginalDelivery, nullptr,
+                [](DeliveryItem& i) { i.mutable_statement()->clear_signature(); }, kInvalid,
+                "broker countersignature: signature does not verify"},
+        Forgery{"NoBrokerCertificate", OriginalDelivery, nullptr,
+                [](DeliveryItem& i) { i.mutable_statement()->clear_broker_certificate(); },
+                kInvalid, "broker countersignature: signer: certificate: empty DER"},
+        Forgery{"SignedByTheSendersSigningCertificate", OriginalDelivery,
+                [](Draft& d) { d.broker = K().sender.get(); }, nullptr, kDenied,
+                "has role endpoint-signing, expected broker"},
+        Forgery{"SignedByAnEndpointTlsCertificate", OriginalDelivery,
+                [](Draft& d) { d.broker = K().sender_tls.get(); }, nullptr, kDenied,
+                "has role endpoint-tls, expected broker"},
+        Forgery{"SignedByAnOperatorCertificate", OriginalDelivery,
+                [](Draft& d) { d.broker = K().operator_tls.get(); }, nullptr, kDenied,
+                "has role operator, expected broker"},
+        Forgery{"SignedByAnotherNetworksCa", OriginalDelivery,
+                [](Draft& d) { d.broker = K().foreign.get(); }, nullptr, kDenied,
+                "is not issued by the network CA"},
+        Forgery{"SignedByARevokedBroker", OriginalDelivery,
+                [](Draft& d) { d.broker = K().broker_revoked.get(); }, nullptr, kDenied,
+                "is revoked"},
+        Forgery{"SignedByAnExpiredBroker", OriginalDelivery,
+                [](Draft& d) { d.broker = K().broker_expired.get(); }, nullptr, kDenied,
+                "expired at"},
+        Forgery{"ReceiptSignedByAnEndpoint", ReceiptForSelf,
+                [](Draft& d) { d.broker = K().other.get(); }, nullptr, kDenied,
+                "expected broker"},
+        Forgery{"NoticeSignedByARevokedBroker", NoticeForSelf,
+                [](Draft& d) { d.broker = K().broker_revoked.get(); }, nullptr, kDenied,
+                "is revoked"},
+        Forgery{"NoStatementAtAll", OriginalDelivery, nullptr,
+                [](DeliveryItem& i) { i.clear_statement(); }, kInvalid, "statement: missing"}),
+    CaseName);
+
+// The signed statement's bytes: changed after signing, or signed but not a
+// statement this verifier can use.
+class TamperedStatement : public ::testing::TestWithParam<Forgery> {};
+TEST_P(TamperedStatement, IsRefused) { ExpectRefused(GetParam()); }
+INSTANTIATE_TEST_SUITE_P(
+    ItemVerifier, TamperedStatement,
+    ::testing::Values(
+        Forgery{"FlippedStatementByte", OriginalDelivery, nullptr,
+                [](DeliveryItem& i) { FlipMiddleByte(*i.mutable_statement()->mutable_statement()); },
+                kInvalid, "broker countersignature: signature does not verify"},
+        Forgery{"RecipientAddedAfterSigning", OriginalDelivery, nullptr,
+                [](DeliveryItem& i) {
+                  Statement s;
+                  ASSERT_TRUE(s.ParseFromString(i.statement().statement()));
+                  s.mutable_attestation()->add_recipients("GB-NCA");
+                  i.mutable_statement()->set_statement(s.SerializeAsString());
+                },
+                kInvalid, "broker countersignature: signature does not verify"},
+        Forgery{"TruncatedStatement", OriginalDelivery, nullptr,
+                [](DeliveryItem& i) {
+                  std::string* s = i.mutable_statement()->mutable_statement();
+                  s->resize(s->size() - 1);
+                },
+                kInvalid, "broker countersignature: signature does not verify"},
+        Forgery{"SignedBytesThatAreNoStatement", OriginalDelivery,
+                [](Draft& d) { d.signed_statement_bytes = "\xff\xff\xff not a statement"; },
+                nullptr, kInvalid, "statement: not a liaison.v1.Statement"},
+        Forgery{"SignedStatementOfNoKind", OriginalDelivery,
+                [](Draft& d) { d.statement.clear_kind(); }, nullptr, kInvalid,
+                "statement: no attestation, receipt or notice"}),
+    CaseName);
+
+// The content: not what the broker attested.
+class TamperedContent : public ::testing::TestWithParam<Forgery> {};
+TEST_P(TamperedContent, IsRefused) { ExpectRefused(GetParam()); }
+INSTANTIATE_TEST_SUITE_P(
+    ItemVerifier, TamperedContent,
+    ::testing::Values(
+        Forgery{"OriginalMessageByteFlipped", OriginalDelivery, nullptr,
+                [](DeliveryItem& i) { FlipMiddleByte(*i.mutable_original()->mutable_message()); },
+                kInvalid, "content: SHA-256 differs from the attestation"},
+        Forgery{"DerivedMessageByteFlipped", DerivedDelivery, nullptr,
+                [](DeliveryItem& i) { FlipMiddleByte(*i.mutable_derived_message()); }, kInvalid,
+                "content: SHA-256 differs from the attestation"},
+        Forgery{"AttestedHashOfOtherContent", OriginalDelivery,
+                [](Draft& d) {
+                  d.statement.mutable_attestation()->set_content_sha256(Sha256("other"));
+                },
+                nullptr, kInvalid, "content: SHA-256 differs from the attestation"},
+        Forgery{"OriginalReplacedByDerivedBytes", OriginalDelivery, nullptr,
+                [](DeliveryItem& i) {
+                  const std::string original = i.original().message();
+                  i.set_derived_message(original);
+                },
+                kInvalid, "content: derived bytes without a derived attestation"},
+        Forgery{"DerivedAttestationWithOriginalContent", OriginalDelivery,
+                [](Draft& d) { d.statement.mutable_attestation()->set_derived(true); }, nullptr,
+                kInvalid, "content: attestation says derived, item is original"},
+        Forgery{"OriginalHashDiffersFromContentHash", OriginalDelivery,
+                [](Draft& d) {
+                  d.statement.mutable_attestation()->set_original_sha256(Sha256("other"));
+                },
+                nullptr, kInvalid, "attestation: original and content hashes differ"},
+        Forgery{"DerivedBytesThatAreNoMessage", DerivedDelivery,
+                [](Draft& d) {
+                  d.derived_bytes = "\xff\xff\xff not a message";
+                  d.statement.mutable_attestation()->set_content_sha256(Sha256(d.derived_bytes));
+                },
+                nullptr, kInvalid, "derived_message: not a liaison.v1.Message"},
+        Forgery{"NoContent", OriginalDelivery, [](Draft& d) { d.without_content = true; },
+                nullptr, kInvalid, "content: missing"},
+        Forgery{"AttestedMessageIdDiffers", OriginalDelivery,
+                [](Draft& d) {
+                  d.statement.mutable_attestation()->set_message_id(
+                      "0190a3c4-0000-7000-8000-000000000000");
+                },
+                nullptr, kInvalid, "content: message id or sender differs from the attestation"},
+        Forgery{"DerivedMessageIdDiffers", DerivedDelivery,
+                [](Draft& d) {
+                  liaison::v1::Message m;
+                  ASSERT_TRUE(m.ParseFromString(d.derived_bytes));
+                  m.mutable_header()->set_message_id("0190a3c4-0000-7000-8000-000000000000");
+                  d.derived_bytes = m.SerializeAsString();
+                  d.statement.mutable_attestation()->set_content_sha256(Sha256(d.derived_bytes));
+                },
+                nullptr, kInvalid, "content: message id or sender differs from the attestation"},
+        Forgery{"DerivedSenderDiffers", DerivedDelivery,
+                [](Draft& d) {
+                  d.derived_bytes = Alert(kOther).SerializeAsString();
+                  d.statement.mutable_attestation()->set_content_sha256(Sha256(d.derived_bytes));
+                },
+                nullptr, kInvalid, "content: message id or sender differs from the attestation"}),
+    CaseName);
+
+// Unchanged content whose envelope is valid but not the attested sender's,
+// or whose sender signature does not hold.
+class ResignedContent : public ::testing::TestWithParam<Forgery> {};
+TEST_P(ResignedContent, IsRefused) { ExpectRefused(GetParam()); }
+
+// The broker attests RO-IGPR, the content is a valid envelope of DE-BKA's.
+void ResignAs(Draft& d, const certs::Signer* signer, absl::string_view header_sender) {
+  d.message_bytes = Alert(header_sender).SerializeAsString();
+  d.sender = signer;
+  d.statement.mutable_attestation()->set_content_sha256(Sha256(d.message_bytes));
+  d.statement.mutable_attestation()->set_original_sha256(Sha256(d.message_bytes));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ItemVerifier, ResignedContent,
+    ::testing::Values(
+        Forgery{"ValidEnvelopeOfAnotherSender", OriginalDelivery,
+                [](Draft& d) { ResignAs(d, K().other.get(), kOther); }, nullptr, kDenied,
+                "sender signature: signer is not the attested sender"},
+        Forgery{"SendersHeaderSignedByAnother", OriginalDelivery,
+                [](Draft& d) { ResignAs(d, K().other.get(), kSender); }, nullptr, kDenied,
+                "sender signature: message.header.sender does not name the signer"},
+        Forgery{"SignedWithTheSendersExpiredCertificate", OriginalDelivery,
+                [](Draft& d) { d.sender = K().sender_expired.get(); }, nullptr, kDenied,
+                "expired at 2021-01-01T00:00:00Z"},
+        Forgery{"SignedWithTheSendersRevokedCertificate", OriginalDelivery,
+                [](Draft& d) { d.sender = K().sender_revoked.get(); }, nullptr, kDenied,
+                "is revoked"},
+        Forgery{"SignedWithTheSendersTlsCertificate", OriginalDelivery,
+                [](Draft& d) { d.sender = K().sender_tls.get(); }, nullptr, kDenied,
+                "has role endpoint-tls, expected endpoint-signing"},
+        Forgery{"SignedByTheBrokerInsteadOfTheSender", OriginalDelivery,
+                [](Draft& d) { d.sender = K().broker.get(); }, nullptr, kDenied,
+                "has role broker, expected endpoint-signing"},
+        Forgery{"SenderSignatureByteFlipped", OriginalDelivery, nullptr,
+                [](DeliveryItem& i) { FlipMiddleByte(*i.mutable_original()->mutable_signature()); },
+                kInvalid, "sender signature: signature does not verify"}),
+    CaseName);
+
+// Validly signed, but for another endpoint.
+class WrongRecipient : public ::testing::TestWithParam<Forgery> {};
+TEST_P(WrongRecipient, IsRefused) { ExpectRefused(GetParam()); }
+INSTANTIATE_TEST_SUITE_P(
+    ItemVerifier, WrongRecipient,
+    ::testing::Values(
+        Forgery{"DeliveryForAnotherEndpoint", OriginalDelivery,
+                [](Draft& d) {
+                  d.statement.mutable_attestation()->clear_recipients();
+                  d.statement.mutable_attestation()->add_recipients(kOther);
+                },
+                nullptr, kDenied, "attestation: NL-NP is not among its recipients"},
+        Forgery{"DerivedDeliveryForAnotherEndpoint", DerivedDelivery,
+                [](Draft& d) {
+                  d.statement.mutable_attestation()->clear_recipients();
+                  d.statement.mutable_attestation()->add_recipients("NL-NPX");
+                },
+                nullptr, kDenied, "attestation: NL-NP is not among its recipients"},
+        Forgery{"ReceiptForAnotherEndpoint", ReceiptForSelf,
+                [](Draft& d) { d.statement.mutable_receipt()->set_addressee(kOther); }, nullptr,
+                kDenied, "receipt: addressed to another endpoint"},
+        Forgery{"ReceiptWithoutAddressee", ReceiptForSelf,
+                [](Draft& d) { d.statement.mutable_receipt()->clear_addressee(); }, nullptr,
+                kDenied, "receipt: addressed to another endpoint"},
+        Forgery{"NoticeForAnotherEndpoint", NoticeForSelf,
+                [](Draft& d) { d.statement.mutable_notice()->set_addressee(kOther); }, nullptr,
+                kDenied, "notice: addressed to another endpoint"}),
+    CaseName);
+
+// --- what must pass ------------------------------------------------------------
+
+TEST(ItemVerifier, AcceptsAnUnchangedDeliveryWithBothSignatures) {
+  LIAISON_ASSERT_OK_AND_ASSIGN(VerifiedItem v, VerifyAsSelf(Build(OriginalDelivery())));
+  EXPECT_EQ(v.kind(), VerifiedItem::Kind::kDelivery);
+  EXPECT_EQ(v.item_id(), "item-1");
+  EXPECT_EQ(v.broker().id, "liaison-broker-1");
+  EXPECT_FALSE(v.derived());
+  ASSERT_TRUE(v.sender().has_value());
+  EXPECT_EQ(v.sender()->id, kSender);
+  ASSERT_TRUE(v.message().has_value());
+  EXPECT_EQ(v.message()->header().message_id(), kMessageId);
+  EXPECT_EQ(v.statement().attestation().outcome(), liaison::v1::OUTCOME_ALLOW);
+}
+
+TEST(ItemVerifier, AcceptsADerivedDeliveryOnTheBrokersWordAlone) {
+  LIAISON_ASSERT_OK_AND_ASSIGN(VerifiedItem v, VerifyAsSelf(Build(DerivedDelivery())));
+  EXPECT_EQ(v.kind(), VerifiedItem::Kind::kDelivery);
+  EXPECT_TRUE(v.derived());
+  EXPECT_FALSE(v.sender().has_value());
+  ASSERT_TRUE(v.message().has_value());
+  EXPECT_EQ(v.message()->header().case_ref(), "redacted");
+}
+
+TEST(ItemVerifier, AcceptsAReceiptAndANoticeAddressedToIt) {
+  LIAISON_ASSERT_OK_AND_ASSIGN(VerifiedItem receipt, VerifyAsSelf(Build(ReceiptForSelf())));
+  EXPECT_EQ(receipt.kind(), VerifiedItem::Kind::kReceipt);
+  EXPECT_EQ(receipt.statement().receipt().recipient(), kOther);
+  EXPECT_FALSE(receipt.message().has_value());
+  LIAISON_ASSERT_OK_AND_ASSIGN(VerifiedItem notice, VerifyAsSelf(Build(NoticeForSelf())));
+  EXPECT_EQ(notice.kind(), VerifiedItem::Kind::kNotice);
+  EXPECT_EQ(notice.statement().notice().kind(), liaison::v1::NOTICE_KIND_HELD);
+}
+
+TEST(ItemVerifier, AnItemValidTodayIsRefusedOnceTheBrokerCertificateExpired) {
+  const DeliveryItem item = Build(OriginalDelivery());
+  LIAISON_ASSERT_OK(VerifyAsSelf(item).status());
+  const absl::Time after_expiry = K().broker->certificate().not_after() + absl::Seconds(1);
+  EXPECT_TRUE(IsError(VerifyAsSelf(item, after_expiry), kDenied, "broker countersignature: certificate CN=liaison-broker-1"));
+}
+
+TEST(ItemVerifier, VerifiesASavedItemOfflineFromTheNetworkFiles) {
+  const TestPki& pki = SharedTestPki();
+  const std::string dir = liaison::testing::MakeTempDir("liaison-item");
+  const std::string path = dir + "/item.bin";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << Build(OriginalDelivery()).SerializeAsString();
+  }
+  // A later process: only the saved bytes and the network's CA and CRL.
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::string saved, ReadFile(path));
+  DeliveryItem item;
+  ASSERT_TRUE(item.ParseFromString(saved));
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::shared_ptr<const certs::TrustStore> trust,
+                               certs::TrustStore::Load(pki.ca(), pki.crl()));
+  const ItemVerifier verifier(trust, kSelf);
+  LIAISON_ASSERT_OK_AND_ASSIGN(VerifiedItem v, verifier.Verify(item, pki.now));
+  EXPECT_EQ(v.sender()->id, kSender);
+  // The same saved item, one flipped byte later.
+  FlipMiddleByte(*item.mutable_original()->mutable_message());
+  EXPECT_TRUE(IsError(verifier.Verify(item, pki.now), kInvalid, "content: SHA-256 differs"));
+  std::filesystem::remove_all(dir);
+}
+
+// --- the CRL in force -------------------------------------------------------
+
+TEST(ItemVerifier, ANewerCrlRevokesABrokerAndAnOlderOneIsRefused) {
+  const TestPki& pki = SharedTestPki();
+  const std::string ca_pem = liaison::testing::ReadFileOrDie(pki.ca());
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::shared_ptr<const certs::TrustStore> before,
+                               certs::TrustStore::FromPem(ca_pem, pki.crl_before_revocation));
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      std::shared_ptr<const certs::TrustStore> after,
+      certs::TrustStore::FromPem(ca_pem, liaison::testing::ReadFileOrDie(pki.crl())));
+  ASSERT_LT(before->crl_number(), after->crl_number());
+  Draft d = OriginalDelivery();
+  d.broker = K().broker_revoked.get();
+  const DeliveryItem item = Build(std::move(d));
+
+  // Under the CRL from before the revocation the broker was good ...
+  const ItemVerifier verifier(before, kSelf);
+  LIAISON_ASSERT_OK(verifier.Verify(item, pki.now).status());
+  // ... the newer CRL revokes it ...
+  LIAISON_ASSERT_OK(verifier.SetTrustStore(after));
+  EXPECT_TRUE(IsError(verifier.Verify(item, pki.now), kDenied, "is revoked"));
+  // ... and rolling back to the older CRL, which would un-revoke it, is refused.
+  EXPECT_TRUE(IsError(verifier.SetTrustStore(before), absl::StatusCode::kFailedPrecondition,
+                      "is lower than"));
+  EXPECT_TRUE(IsError(verifier.SetTrustStore(before), absl::StatusCode::kFailedPrecondition,
+                      "refusing a rollback"));
+  EXPECT_TRUE(IsError(verifier.Verify(item, pki.now), kDenied, "is revoked"));
+  // The CRL in force again is no rollback.
+  LIAISON_ASSERT_OK(verifier.SetTrustStore(after));
+}
+
+}  // namespace
+}  // namespace liaison::endpoint
