@@ -186,6 +186,46 @@ TEST(Pki, KafkaIssuesNodeAndClientCertificatesOnce) {
   std::filesystem::remove_all(root);
 }
 
+// The network linkage key (connectors/endpoint/linkage/linkage_key.h reads
+// it): epoch 1 at init, kept by every later init; `linkage-key` rotates to the
+// next epoch and leaves the older ones in place.
+TEST(Pki, LinkageKeyIsMintedOnceAndRotationKeepsOlderEpochs) {
+  const std::string root = MakeTempDir();
+  const std::string dir = root + "/pki";
+  ASSERT_EQ(RunMintScript({"init", dir}).exit_code, 0);
+  const std::string epoch1 = dir + "/linkage/epoch-1.key";
+  EXPECT_EQ(Mode(dir + "/linkage"), 0700);
+  EXPECT_EQ(Mode(epoch1), 0600);
+  const std::string text = ReadFileOrDie(epoch1);
+  EXPECT_TRUE(absl::StrContains(text, "\nformat liaison-linkage-key/1\nepoch 1\nkey ")) << text;
+  const size_t key_at = text.find("\nkey ") + 5;
+  const std::string hex = text.substr(key_at, text.find('\n', key_at) - key_at);
+  EXPECT_EQ(hex.size(), 64u);
+  EXPECT_EQ(hex.find_first_not_of("0123456789abcdef"), std::string::npos) << hex;
+
+  ASSERT_EQ(RunMintScript({"init", dir}).exit_code, 0);
+  EXPECT_EQ(ReadFileOrDie(epoch1), text);  // init is idempotent for the key too
+  const testing::CommandResult rotate = RunMintScript({"linkage-key", dir});
+  ASSERT_EQ(rotate.exit_code, 0) << rotate.output;
+  EXPECT_TRUE(absl::StrContains(rotate.output, "epoch-2.key")) << rotate.output;
+  EXPECT_EQ(ReadFileOrDie(epoch1), text);
+  const std::string epoch2 = ReadFileOrDie(dir + "/linkage/epoch-2.key");
+  EXPECT_TRUE(absl::StrContains(epoch2, "\nepoch 2\n"));
+  EXPECT_NE(epoch2.substr(epoch2.find("\nkey ")), text.substr(text.find("\nkey ")));
+  const testing::CommandResult again = RunMintScript({"linkage-key", dir, "--epoch", "2"});
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_TRUE(absl::StrContains(again.output, "leaving the linkage key of epoch 2")) << again.output;
+  EXPECT_EQ(ReadFileOrDie(dir + "/linkage/epoch-2.key"), epoch2);
+
+  for (const char* bad : {"0", "x", "1000001", "01"}) {
+    const testing::CommandResult r = RunMintScript({"linkage-key", dir, "--epoch", bad});
+    EXPECT_NE(r.exit_code, 0) << bad;
+    EXPECT_TRUE(absl::StrContains(r.output, "is not a whole number in 1..1000000")) << r.output;
+  }
+  EXPECT_NE(RunMintScript({"linkage-key", root}).exit_code, 0);  // not a PKI
+  std::filesystem::remove_all(root);
+}
+
 TEST(Pki, RevokeIsRepeatableAndKeepsTheSerialListed) {
   const std::string root = MakeTempDir();
   const std::string dir = root + "/pki";

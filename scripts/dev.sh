@@ -30,7 +30,7 @@ PACKAGES=(
   cmake ninja-build clang g++ ccache pkg-config openssl ca-certificates
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   librdkafka-dev libssl-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libphonenumber-dev libicu-dev
 )
 # maven fetches Apache Kafka for the kafka-real tests (deploy/kafka); Java
 # only if none is installed (Kafka 4.x needs 17+).

@@ -13,6 +13,7 @@
 #   mint-dev-pki.sh revoke DIR CERT_PEM
 #   mint-dev-pki.sh foreign-ca DIR
 #   mint-dev-pki.sh kafka DIR
+#   mint-dev-pki.sh linkage-key DIR [--epoch N]
 set -euo pipefail
 
 readonly PROG="mint-dev-pki"
@@ -37,6 +38,7 @@ usage: $0 init DIR
        $0 revoke DIR CERT_PEM
        $0 foreign-ca DIR
        $0 kafka DIR
+       $0 linkage-key DIR [--epoch N]
 ROLE is one of: ${ROLES[*]}
 EOF
   exit 2
@@ -226,11 +228,75 @@ valid_id() {
   [[ $1 =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]]
 }
 
+# Writes DIR/linkage/epoch-N.key (mode 0600): the network linkage key of
+# epoch N, 32 random bytes that every endpoint blinds identifiers with and the
+# broker never holds (connectors/endpoint/linkage/linkage_key.h reads it).
+# An existing key file is never replaced.
+mint_linkage_key() {
+  local dir=$1 epoch=$2
+  local file="$dir/linkage/epoch-$epoch.key"
+  if [[ -e $file ]]; then
+    say "$file exists; leaving the linkage key of epoch $epoch as it is"
+    return 0
+  fi
+  mkdir -p -m 700 "$dir/linkage"
+  local hex
+  hex=$(openssl rand -hex 32) || die "openssl rand failed"
+  (
+    umask 077
+    {
+      echo "# Liaison network linkage key, epoch $epoch (development network)."
+      echo "# For endpoints only: the broker never holds it. Keep mode 0600."
+      echo "format liaison-linkage-key/1"
+      echo "epoch $epoch"
+      echo "key $hex"
+    } >"$file.tmp"
+  )
+  mv "$file.tmp" "$file"
+  say "wrote $file (network linkage key, epoch $epoch)"
+}
+
+# The highest epoch with a key file in DIR/linkage, or 0.
+latest_linkage_epoch() {
+  local dir=$1 f n max=0
+  for f in "$dir"/linkage/epoch-*.key; do
+    [[ -e $f ]] || continue
+    n=${f##*/epoch-}
+    n=${n%.key}
+    [[ $n =~ ^[1-9][0-9]*$ ]] && ((n > max)) && max=$n
+  done
+  echo "$max"
+}
+
+# linkage-key DIR [--epoch N]: mints epoch N (default: one past the newest,
+# i.e. a rotation; 1 on a PKI without any). Older epochs stay in place until
+# the network retires them.
+cmd_linkage_key() {
+  [[ $# -ge 1 ]] || usage
+  local dir=$1 epoch=""
+  shift
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+      --epoch) [[ $# -ge 2 ]] || die "--epoch needs a value"; epoch=$2; shift 2 ;;
+      *) die "unknown option '$1'" ;;
+    esac
+  done
+  require_pki "$dir"
+  if [[ -z $epoch ]]; then
+    epoch=$(($(latest_linkage_epoch "$dir") + 1))
+  fi
+  [[ $epoch =~ ^[1-9][0-9]{0,6}$ && $epoch -le 1000000 ]] ||
+    die "--epoch '$epoch' is not a whole number in 1..1000000"
+  mint_linkage_key "$dir" "$epoch"
+}
+
 cmd_init() {
   [[ $# -eq 1 ]] || usage
   local dir=$1
   if [[ -e $dir/ca.pem ]]; then
     say "$dir/ca.pem exists; leaving the PKI in $dir as it is"
+    # A PKI minted before linkage keys existed gains epoch 1.
+    [[ $(latest_linkage_epoch "$dir") -gt 0 ]] || mint_linkage_key "$dir" 1
     return 0
   fi
   make_ca "$dir"
@@ -241,6 +307,7 @@ cmd_init() {
     issue_leaf "$dir" endpoint-signing "$id" "$dir/endpoints/$id/sign" p256 "" "" ""
   done
   issue_leaf "$dir" operator ops-duty-1 "$dir/operators/ops-duty-1/tls" p256 "" "" ""
+  mint_linkage_key "$dir" 1
   cp "$dir/ca/ca.pem" "$dir/ca.pem.tmp"
   mv "$dir/ca.pem.tmp" "$dir/ca.pem"
   say "wrote $dir/ca.pem (network CA) and $dir/crl.pem (empty CRL); CA state in $dir/ca/"
@@ -345,6 +412,7 @@ case $sub in
   revoke) cmd_revoke "$@" ;;
   foreign-ca) cmd_foreign_ca "$@" ;;
   kafka) cmd_kafka "$@" ;;
+  linkage-key) cmd_linkage_key "$@" ;;
   -h | --help | help) usage ;;
   *) echo "$PROG: unknown subcommand '$sub'" >&2; usage ;;
 esac
