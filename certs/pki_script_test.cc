@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "certs/certificate.h"
 #include "certs/internal/certificate_impl.h"
+#include "certs/key_wrap.h"
 #include "base/testing/status_matchers.h"
 #include "certs/testing/test_pki.h"
 #include "certs/signature.h"
@@ -71,7 +72,8 @@ TEST(Pki, InitWritesTheDocumentedLayoutWithPrivateKeys) {
                          Signer::FromPemFiles(leaf.prefix + ".key", leaf.prefix + ".pem"));
     EXPECT_EQ(signer->algorithm(), KeyAlgorithm::kEcdsaP256);
   }
-  // Encryption certificates agree keys and nothing else.
+  // Encryption certificates agree keys and nothing else; their key pair loads
+  // as a recipient key.
   for (const char* id : kEndpoints) {
     SCOPED_TRACE(id);
     const std::string prefix = pki.EndpointFile(id, "enc");
@@ -82,6 +84,9 @@ TEST(Pki, InitWritesTheDocumentedLayoutWithPrivateKeys) {
                                  trust->Validate(cert, Role::kEndpointEncryption, pki.now));
     EXPECT_EQ(identity.id, id);
     EXPECT_EQ(X509_get_key_usage(cert.impl().x509.get()), static_cast<uint32_t>(KU_KEY_AGREEMENT));
+    LIAISON_ASSERT_OK_AND_ASSIGN(RecipientKey key,
+                                 RecipientKey::FromPemFiles(prefix + ".key", prefix + ".pem"));
+    EXPECT_EQ(key.certificate().fingerprint_hex(), cert.fingerprint_hex());
   }
 }
 
