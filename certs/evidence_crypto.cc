@@ -12,6 +12,7 @@
 #include "base/safe_text.h"
 #include "base/status_macros.h"
 #include "certs/internal/aes_gcm.h"
+#include "certs/internal/evidence_item.h"
 #include "certs/internal/ssl_error.h"
 #include "certs/internal/ssl_unique_ptr.h"
 #include "certs/signature.h"
@@ -20,6 +21,8 @@ namespace liaison::certs {
 
 using internal::GcmDirection;
 using internal::GcmNonce;
+using internal::CheckEvidenceItemId;
+using internal::EvidenceItemLabel;
 using internal::SslUniquePtr;
 
 namespace {
@@ -49,20 +52,6 @@ std::string ChunkAad(std::string_view item_id, int64_t index, ChunkPosition posi
   const GcmNonce nonce = ChunkNonce(index, position);
   aad.append(reinterpret_cast<const char*>(nonce.data()) + 3, 9);
   return aad;
-}
-
-absl::Status CheckItemId(std::string_view item_id) {
-  if (item_id.empty()) return absl::InvalidArgumentError("evidence item id is empty");
-  if (item_id.size() > kMaxEvidenceItemIdBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("evidence item id is ", item_id.size(),
-                                                   " bytes, at most ", kMaxEvidenceItemIdBytes));
-  }
-  return absl::OkStatus();
-}
-
-// "evidence item 'ITEM-7'" for messages.
-std::string ItemLabel(std::string_view item_id) {
-  return absl::StrCat("evidence item '", SafeText(item_id), "'");
 }
 
 }  // namespace
@@ -153,7 +142,7 @@ EvidenceEncryptor& EvidenceEncryptor::operator=(EvidenceEncryptor&&) noexcept = 
 EvidenceEncryptor::~EvidenceEncryptor() = default;
 
 absl::StatusOr<EvidenceEncryptor> EvidenceEncryptor::Create(std::string_view item_id) {
-  LIAISON_RETURN_IF_ERROR(CheckItemId(item_id));
+  LIAISON_RETURN_IF_ERROR(CheckEvidenceItemId(item_id));
   LIAISON_ASSIGN_OR_RETURN(DataKey key, DataKey::Generate());
   auto impl = std::make_unique<Impl>(std::move(key), std::string(item_id));
   LIAISON_ASSIGN_OR_RETURN(impl->ctx,
@@ -170,18 +159,19 @@ absl::StatusOr<std::string> EvidenceEncryptor::EncryptChunk(std::string_view pla
   Impl& s = *impl_;
   const int64_t index = s.next_index;
   if (s.finished || s.failed) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        ItemLabel(s.item_id), " chunk ", index,
-        s.failed ? ": the encryptor stopped after a failure" : ": the final chunk is sealed already"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(EvidenceItemLabel(s.item_id), " chunk ", index,
+                     s.failed ? ": the encryptor stopped after a failure"
+                              : ": the final chunk is sealed already"));
   }
   if (position == ChunkPosition::kMiddle && plaintext.size() != kEvidenceChunkBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(ItemLabel(s.item_id), " chunk ", index, ": a chunk before the final one holds ",
-                     kEvidenceChunkBytes, " bytes, not ", plaintext.size()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        EvidenceItemLabel(s.item_id), " chunk ", index, ": a chunk before the final one holds ",
+        kEvidenceChunkBytes, " bytes, not ", plaintext.size()));
   }
   if (plaintext.size() > kEvidenceChunkBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(ItemLabel(s.item_id), " chunk ", index, ": ",
-                                                   plaintext.size(), " bytes, at most ",
+    return absl::InvalidArgumentError(absl::StrCat(EvidenceItemLabel(s.item_id), " chunk ", index,
+                                                   ": ", plaintext.size(), " bytes, at most ",
                                                    kEvidenceChunkBytes));
   }
   absl::StatusOr<std::string> record = internal::GcmSeal(
@@ -207,7 +197,7 @@ absl::StatusOr<std::string> EvidenceEncryptor::EncryptChunk(std::string_view pla
 absl::StatusOr<EncryptedItemSummary> EvidenceEncryptor::Summary() const {
   if (!impl_->finished) {
     return absl::FailedPreconditionError(absl::StrCat(
-        ItemLabel(impl_->item_id), ": no summary before the final chunk is sealed (",
+        EvidenceItemLabel(impl_->item_id), ": no summary before the final chunk is sealed (",
         impl_->next_index, " chunks so far)"));
   }
   return impl_->summary;
@@ -249,14 +239,15 @@ absl::StatusOr<EvidenceDecryptor> EvidenceDecryptor::Create(const DataKey& key,
                                                             std::string_view item_id,
                                                             int64_t size,
                                                             std::string_view sha256) {
-  LIAISON_RETURN_IF_ERROR(CheckItemId(item_id));
+  LIAISON_RETURN_IF_ERROR(CheckEvidenceItemId(item_id));
   if (size < 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat(ItemLabel(item_id), ": negative size ", size));
+        absl::StrCat(EvidenceItemLabel(item_id), ": negative size ", size));
   }
   if (sha256.size() != 32) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        ItemLabel(item_id), ": the manifest's SHA-256 is ", sha256.size(), " bytes, expected 32"));
+    return absl::InvalidArgumentError(absl::StrCat(EvidenceItemLabel(item_id),
+                                                   ": the manifest's SHA-256 is ", sha256.size(),
+                                                   " bytes, expected 32"));
   }
   auto impl = std::make_unique<Impl>();
   impl->item_id = std::string(item_id);
@@ -273,7 +264,7 @@ int64_t EvidenceDecryptor::chunk_count() const { return impl_->chunks; }
 absl::StatusOr<std::string> EvidenceDecryptor::DecryptChunk(std::string_view record) {
   Impl& s = *impl_;
   const int64_t index = s.next_index;
-  const std::string at = absl::StrCat(ItemLabel(s.item_id), " chunk ", index);
+  const std::string at = absl::StrCat(EvidenceItemLabel(s.item_id), " chunk ", index);
   if (s.failed || s.finished) {
     return absl::FailedPreconditionError(
         absl::StrCat(at, s.failed ? ": the decryptor stopped at an earlier error"
@@ -311,25 +302,27 @@ absl::Status EvidenceDecryptor::Finish() {
   Impl& s = *impl_;
   if (s.failed || s.finished) {
     return absl::FailedPreconditionError(
-        absl::StrCat(ItemLabel(s.item_id), s.failed ? ": the decryptor stopped at an earlier error"
-                                                    : ": the decryptor is finished"));
+        absl::StrCat(EvidenceItemLabel(s.item_id),
+                     s.failed ? ": the decryptor stopped at an earlier error"
+                              : ": the decryptor is finished"));
   }
   if (s.next_index < s.chunks) {
     return s.Fail(absl::InvalidArgumentError(absl::StrCat(
-        ItemLabel(s.item_id), ": stream ends after ", s.next_index, " of ", s.chunks,
+        EvidenceItemLabel(s.item_id), ": stream ends after ", s.next_index, " of ", s.chunks,
         " chunks: chunk ", s.next_index,
         s.next_index + 1 == s.chunks ? " (the final one)" : "", " is missing")));
   }
   // The record lengths fix the size; this only guards the arithmetic.
   if (s.plaintext_bytes != s.size) {
-    return s.Fail(absl::InternalError(absl::StrCat(ItemLabel(s.item_id), ": ", s.plaintext_bytes,
+    return s.Fail(absl::InternalError(absl::StrCat(EvidenceItemLabel(s.item_id), ": ",
+                                                   s.plaintext_bytes,
                                                    " plaintext bytes, the manifest says ",
                                                    s.size)));
   }
   const std::string digest = s.digest.Finish();
   if (digest != s.expected_sha256) {
     return s.Fail(absl::InvalidArgumentError(
-        absl::StrCat(ItemLabel(s.item_id), ": plaintext SHA-256 ", HexEncode(digest),
+        absl::StrCat(EvidenceItemLabel(s.item_id), ": plaintext SHA-256 ", HexEncode(digest),
                      " differs from the manifest's ", HexEncode(s.expected_sha256))));
   }
   s.finished = true;

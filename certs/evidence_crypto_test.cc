@@ -348,7 +348,8 @@ TEST(EvidenceStream, RefusesBadParameters) {
                       "evidence item id is 256 bytes, at most 255"));
   LIAISON_ASSERT_OK_AND_ASSIGN(DataKey key, DataKey::Generate());
   EXPECT_TRUE(IsError(EvidenceDecryptor::Create(key, "ITEM-1", -1, Sha256("")),
-                      absl::StatusCode::kInvalidArgument, "evidence item 'ITEM-1': negative size -1"));
+                      absl::StatusCode::kInvalidArgument,
+                      "evidence item 'ITEM-1': negative size -1"));
   EXPECT_TRUE(IsError(EvidenceDecryptor::Create(key, "ITEM-1", 0, "abc"),
                       absl::StatusCode::kInvalidArgument,
                       "the manifest's SHA-256 is 3 bytes, expected 32"));
@@ -360,7 +361,9 @@ TEST(EvidenceStream, RefusesBadParameters) {
 TEST(EvidenceStream, Sha256StreamEqualsOneShotSha256) {
   const std::string data = Plaintext(3 * kMiB + 17);
   Sha256Stream stream;
-  for (size_t at = 0; at < data.size(); at += 65537) stream.Update(std::string_view(data).substr(at, 65537));
+  for (size_t at = 0; at < data.size(); at += 65537) {
+    stream.Update(std::string_view(data).substr(at, 65537));
+  }
   EXPECT_EQ(stream.Finish(), Sha256(data));
   // Finish starts over.
   EXPECT_EQ(stream.Finish(), Sha256(""));

@@ -15,6 +15,7 @@
 #include "base/safe_text.h"
 #include "base/status_macros.h"
 #include "certs/internal/aes_gcm.h"
+#include "certs/internal/evidence_item.h"
 #include "certs/internal/certificate_impl.h"
 #include "certs/internal/ssl_error.h"
 #include "certs/internal/ssl_unique_ptr.h"
@@ -25,6 +26,8 @@ namespace liaison::certs {
 using internal::ClearSslErrors;
 using internal::Describe;
 using internal::SslError;
+using internal::CheckEvidenceItemId;
+using internal::EvidenceItemLabel;
 using internal::SslUniquePtr;
 
 namespace {
@@ -42,21 +45,8 @@ constexpr size_t kMinWrappedBytes =
 // HKDF info = label || header.
 constexpr std::string_view kHkdfLabel = "liaison-evidence-key-wrap-v1";
 
-std::string ItemLabel(std::string_view item_id) {
-  return absl::StrCat("evidence item '", SafeText(item_id), "'");
-}
-
 absl::Status Malformed(std::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("wrapped key: ", internal::Sv(what)));
-}
-
-absl::Status CheckItemId(std::string_view item_id) {
-  if (item_id.empty()) return absl::InvalidArgumentError("evidence item id is empty");
-  if (item_id.size() > kMaxEvidenceItemIdBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("evidence item id is ", item_id.size(),
-                                                   " bytes, at most ", kMaxEvidenceItemIdBytes));
-  }
-  return absl::OkStatus();
 }
 
 // A wrapped key cut into its fields (views into the input).
@@ -199,7 +189,7 @@ absl::StatusOr<std::string> WrapDataKey(const DataKey& key, std::string_view ite
                                         std::string_view recipient_id,
                                         const Certificate& recipient_cert,
                                         const TrustStore& trust, absl::Time now) {
-  LIAISON_RETURN_IF_ERROR(CheckItemId(item_id));
+  LIAISON_RETURN_IF_ERROR(CheckEvidenceItemId(item_id));
   LIAISON_ASSIGN_OR_RETURN(Identity identity,
                            trust.Validate(recipient_cert, Role::kEndpointEncryption, now));
   if (identity.id != recipient_id) {
@@ -305,8 +295,8 @@ absl::StatusOr<DataKey> RecipientKey::Unwrap(std::string_view wrapped,
                                              std::string_view item_id) const {
   LIAISON_ASSIGN_OR_RETURN(Parsed p, Parse(wrapped));
   if (p.item_id != item_id) {
-    return absl::InvalidArgumentError(absl::StrCat("wrapped key is for ", ItemLabel(p.item_id),
-                                                   ", not '", SafeText(item_id), "'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "wrapped key is for ", EvidenceItemLabel(p.item_id), ", not '", SafeText(item_id), "'"));
   }
   const std::string& own_id = impl_->cert.common_name();
   if (p.recipient_id != own_id || p.fingerprint != impl_->fingerprint) {
@@ -326,7 +316,7 @@ absl::StatusOr<DataKey> RecipientKey::Unwrap(std::string_view wrapped,
                            internal::GcmOpen(ctx->get(), kZeroNonce, p.header, p.sealed_key));
   if (!key.has_value()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("wrapped key for ", ItemLabel(p.item_id), " to ", SafeText(own_id),
+        absl::StrCat("wrapped key for ", EvidenceItemLabel(p.item_id), " to ", SafeText(own_id),
                      " does not authenticate: a byte was changed, or it was made for another key"));
   }
   absl::StatusOr<DataKey> data_key = DataKey::FromBytes(*key);

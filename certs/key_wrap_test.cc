@@ -79,8 +79,10 @@ TEST(KeyWrap, EveryWrapUsesAFreshEphemeralKey) {
   LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.ca(), pki.crl()));
   LIAISON_ASSERT_OK_AND_ASSIGN(DataKey key, DataKey::Generate());
   const Certificate cert = EncryptionCert(pki, "NL-NP");
-  LIAISON_ASSERT_OK_AND_ASSIGN(std::string a, WrapDataKey(key, "ITEM-1", "NL-NP", cert, *trust, pki.now));
-  LIAISON_ASSERT_OK_AND_ASSIGN(std::string b, WrapDataKey(key, "ITEM-1", "NL-NP", cert, *trust, pki.now));
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::string a,
+                               WrapDataKey(key, "ITEM-1", "NL-NP", cert, *trust, pki.now));
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::string b,
+                               WrapDataKey(key, "ITEM-1", "NL-NP", cert, *trust, pki.now));
   EXPECT_NE(a, b);
 }
 
@@ -289,8 +291,9 @@ TEST(KeyWrap, RecipientKeyRefusesOtherKeysAndCertificates) {
                                                  pki.EndpointFile("RO-IGPR", "enc.pem")),
                       absl::StatusCode::kNotFound, pki.dir + "/missing.key"));
   LIAISON_ASSERT_OK_AND_ASSIGN(
-      RecipientKey key, RecipientKey::FromPem(testing::ReadFileOrDie(pki.EndpointFile("LV-VP", "enc.key")),
-                                              testing::ReadFileOrDie(pki.EndpointFile("LV-VP", "enc.pem"))));
+      RecipientKey key,
+      RecipientKey::FromPem(testing::ReadFileOrDie(pki.EndpointFile("LV-VP", "enc.key")),
+                            testing::ReadFileOrDie(pki.EndpointFile("LV-VP", "enc.pem"))));
   EXPECT_EQ(key.certificate().common_name(), "LV-VP");
 }
 

@@ -24,9 +24,10 @@ absl::StatusOr<SslUniquePtr<EVP_CIPHER_CTX>> NewGcmContext(std::string_view key,
   if (key.size() != 32) return absl::InternalError("AES-256-GCM: the key is not 32 bytes");
   SslUniquePtr<EVP_CIPHER_CTX> ctx(EVP_CIPHER_CTX_new());
   if (ctx == nullptr) return SslError(absl::StatusCode::kInternal, "EVP_CIPHER_CTX_new");
+  const EVP_CIPHER* aes = EVP_aes_256_gcm();
   const int ok = direction == GcmDirection::kSeal
-                     ? EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, Bytes(key), nullptr)
-                     : EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, Bytes(key), nullptr);
+                     ? EVP_EncryptInit_ex(ctx.get(), aes, nullptr, Bytes(key), nullptr)
+                     : EVP_DecryptInit_ex(ctx.get(), aes, nullptr, Bytes(key), nullptr);
   if (ok != 1) return SslError(absl::StatusCode::kInternal, "AES-256-GCM: cannot set the key");
   // 12 bytes is GCM's default nonce length; say it anyway.
   if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kGcmNonceBytes, nullptr) != 1) {
