@@ -221,6 +221,20 @@ struct EvidenceDecryptor::Impl {
     failed = true;
     return status;
   }
+  // Whether chunk `next_index` may come: not after an error or Finish, not
+  // past the final chunk. `at` names the chunk in the error.
+  absl::Status CheckMayContinue(const std::string& at) {
+    if (failed || finished) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(at, failed ? ": the decryptor stopped at an earlier error"
+                                  : ": the decryptor is finished"));
+    }
+    if (next_index >= chunks) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat(at, " comes after the final chunk (the item has ", chunks, " chunks)")));
+    }
+    return absl::OkStatus();
+  }
   // Record length of chunk `index`: a full chunk before the final one; the
   // rest of the item in the final one.
   size_t ExpectedRecordBytes(int64_t index) const {
@@ -265,15 +279,7 @@ absl::StatusOr<std::string> EvidenceDecryptor::DecryptChunk(std::string_view rec
   Impl& s = *impl_;
   const int64_t index = s.next_index;
   const std::string at = absl::StrCat(EvidenceItemLabel(s.item_id), " chunk ", index);
-  if (s.failed || s.finished) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(at, s.failed ? ": the decryptor stopped at an earlier error"
-                                  : ": the decryptor is finished"));
-  }
-  if (index >= s.chunks) {
-    return s.Fail(absl::InvalidArgumentError(
-        absl::StrCat(at, " comes after the final chunk (the item has ", s.chunks, " chunks)")));
-  }
+  LIAISON_RETURN_IF_ERROR(s.CheckMayContinue(at));
   const bool final_chunk = index + 1 == s.chunks;
   const size_t expected = s.ExpectedRecordBytes(index);
   if (record.size() != expected) {
@@ -296,6 +302,22 @@ absl::StatusOr<std::string> EvidenceDecryptor::DecryptChunk(std::string_view rec
   s.plaintext_bytes += static_cast<int64_t>((*opened)->size());
   s.next_index = index + 1;
   return std::move(**opened);
+}
+
+absl::Status EvidenceDecryptor::SkipVerifiedChunk(std::string_view plaintext) {
+  Impl& s = *impl_;
+  const int64_t index = s.next_index;
+  const std::string at = absl::StrCat(EvidenceItemLabel(s.item_id), " chunk ", index);
+  LIAISON_RETURN_IF_ERROR(s.CheckMayContinue(at));
+  const size_t expected = s.ExpectedRecordBytes(index) - kEvidenceTagBytes;
+  if (plaintext.size() != expected) {
+    return s.Fail(absl::InvalidArgumentError(absl::StrCat(
+        at, ": the resumed plaintext is ", plaintext.size(), " bytes, expected ", expected)));
+  }
+  s.digest.Update(plaintext);
+  s.plaintext_bytes += static_cast<int64_t>(plaintext.size());
+  s.next_index = index + 1;
+  return absl::OkStatus();
 }
 
 absl::Status EvidenceDecryptor::Finish() {

@@ -160,6 +160,14 @@ class EvidenceDecryptor {
   //    the wrong key.
   absl::StatusOr<std::string> DecryptChunk(std::string_view record);
 
+  // Resuming a download: `plaintext` is chunk next_index() as an earlier run
+  // already verified and wrote it (read back from the partial file). It is
+  // hashed, not decrypted, and the decryptor moves on, so the download goes on
+  // from the next record. InvalidArgument naming the chunk if its length is
+  // not that chunk's plaintext length; the bytes themselves are checked by
+  // Finish's whole-item SHA-256. FailedPrecondition after an error.
+  absl::Status SkipVerifiedChunk(std::string_view plaintext);
+
   // After the last record. InvalidArgument "... stream ends after N of M
   // chunks: chunk N is missing" when cut short, or "... plaintext SHA-256 X
   // differs from the manifest's Y".

@@ -315,6 +315,51 @@ TEST(EvidenceStream, RefusesAFinalFlagOnTheWrongChunk) {
   EXPECT_EQ(opened.size(), static_cast<size_t>(2 * kMiB));
 }
 
+// A download broken after two chunks goes on from chunk 2 with what was
+// already verified and written (read back), instead of fetching it again.
+TEST(EvidenceStream, ResumesADownloadFromTheVerifiedChunks) {
+  const std::string plaintext = Plaintext(3 * kMiB + kMiB / 2);
+  const Sealed sealed = Seal(plaintext);
+  const std::string& sha = sealed.summary.plaintext_sha256;
+  const int64_t size = static_cast<int64_t>(plaintext.size());
+  const std::string written = plaintext.substr(0, 2 * kMiB);  // the partial file
+
+  LIAISON_ASSERT_OK_AND_ASSIGN(EvidenceDecryptor resumed,
+                               EvidenceDecryptor::Create(sealed.key, "ITEM-1", size, sha));
+  LIAISON_ASSERT_OK(resumed.SkipVerifiedChunk(written.substr(0, kMiB)));
+  LIAISON_ASSERT_OK(resumed.SkipVerifiedChunk(written.substr(kMiB, kMiB)));
+  EXPECT_EQ(resumed.next_index(), 2);
+  std::string rest;
+  for (size_t i = 2; i < sealed.records.size(); ++i) {
+    LIAISON_ASSERT_OK_AND_ASSIGN(std::string text, resumed.DecryptChunk(sealed.records[i]));
+    rest += text;
+  }
+  LIAISON_ASSERT_OK(resumed.Finish());
+  EXPECT_TRUE(written + rest == plaintext);
+
+  // A partial file that changed since: the whole-item hash catches it.
+  LIAISON_ASSERT_OK_AND_ASSIGN(EvidenceDecryptor changed,
+                               EvidenceDecryptor::Create(sealed.key, "ITEM-1", size, sha));
+  std::string bad = written.substr(0, kMiB);
+  bad[7] ^= 0x01;
+  LIAISON_ASSERT_OK(changed.SkipVerifiedChunk(bad));
+  for (size_t i = 1; i < sealed.records.size(); ++i) {
+    LIAISON_ASSERT_OK(changed.DecryptChunk(sealed.records[i]).status());
+  }
+  EXPECT_TRUE(IsError(changed.Finish(), absl::StatusCode::kInvalidArgument,
+                      "evidence item 'ITEM-1': plaintext SHA-256 "));
+
+  // A partial file of the wrong length is refused at once, naming the chunk.
+  LIAISON_ASSERT_OK_AND_ASSIGN(EvidenceDecryptor truncated,
+                               EvidenceDecryptor::Create(sealed.key, "ITEM-1", size, sha));
+  LIAISON_ASSERT_OK(truncated.SkipVerifiedChunk(written.substr(0, kMiB)));
+  EXPECT_TRUE(IsError(truncated.SkipVerifiedChunk("short"), absl::StatusCode::kInvalidArgument,
+                      "evidence item 'ITEM-1' chunk 1: the resumed plaintext is 5 bytes, "
+                      "expected 1048576"));
+  EXPECT_TRUE(IsError(truncated.DecryptChunk(sealed.records[1]),
+                      absl::StatusCode::kFailedPrecondition, "stopped at an earlier error"));
+}
+
 // ---------------------------------------------------------------- misuse
 
 TEST(EvidenceStream, EncryptorRefusesChunksOfTheWrongSizeAndAfterTheFinalOne) {
