@@ -3,6 +3,12 @@
 // sides, including wrapped keys whose clear header was rewritten.
 #include "certs/key_wrap.h"
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/pem.h>
+
 #include <memory>
 #include <string>
 
@@ -84,6 +90,94 @@ TEST(KeyWrap, EveryWrapUsesAFreshEphemeralKey) {
   LIAISON_ASSERT_OK_AND_ASSIGN(std::string b,
                                WrapDataKey(key, "ITEM-1", "NL-NP", cert, *trust, pki.now));
   EXPECT_NE(a, b);
+}
+
+// The wrap format of certs/README.md, opened again from the text with raw
+// OpenSSL calls (an auditor's re-implementation): the data key, or "" if
+// any step fails.
+std::string ReferenceUnwrap(const std::string& wrapped, const std::string& key_pem) {
+  const size_t n = static_cast<unsigned char>(wrapped[4]);
+  const size_t m = static_cast<unsigned char>(wrapped[5 + n]);
+  const size_t header_len = 103 + n + m;
+  if (wrapped.size() != 151 + n + m) return "";
+  const std::string header = wrapped.substr(0, header_len);
+  std::string point = wrapped.substr(38 + n + m, 65);
+  std::string ciphertext = wrapped.substr(header_len, 32);
+  std::string tag = wrapped.substr(header_len + 32, 16);
+
+  BIO* bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
+  EVP_PKEY* own = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  EVP_PKEY_CTX* from = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
+  char group[] = "P-256";
+  OSSL_PARAM point_params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()),
+      OSSL_PARAM_construct_end()};
+  EVP_PKEY* ephemeral = nullptr;
+  EVP_PKEY_fromdata_init(from);
+  EVP_PKEY_fromdata(from, &ephemeral, EVP_PKEY_PUBLIC_KEY, point_params);
+  EVP_PKEY_CTX_free(from);
+
+  unsigned char z[32];
+  size_t z_len = sizeof z;
+  EVP_PKEY_CTX* ecdh = EVP_PKEY_CTX_new_from_pkey(nullptr, own, nullptr);
+  const bool agreed = EVP_PKEY_derive_init(ecdh) == 1 &&
+                      EVP_PKEY_derive_set_peer(ecdh, ephemeral) == 1 &&
+                      EVP_PKEY_derive(ecdh, z, &z_len) == 1 && z_len == 32;
+  EVP_PKEY_CTX_free(ecdh);
+  EVP_PKEY_free(ephemeral);
+  EVP_PKEY_free(own);
+  if (!agreed) return "";
+
+  std::string info = "liaison-evidence-key-wrap-v1" + header;
+  char digest[] = "SHA256";
+  OSSL_PARAM hkdf_params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, z, sizeof z),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(), info.size()),
+      OSSL_PARAM_construct_end()};
+  unsigned char kek[32];
+  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+  EVP_KDF_CTX* kctx = EVP_KDF_CTX_new(kdf);
+  const bool derived = EVP_KDF_derive(kctx, kek, sizeof kek, hkdf_params) == 1;
+  EVP_KDF_CTX_free(kctx);
+  EVP_KDF_free(kdf);
+  if (!derived) return "";
+
+  const unsigned char nonce[12] = {};
+  std::string key(32, '\0');
+  int len = 0;
+  EVP_CIPHER_CTX* gcm = EVP_CIPHER_CTX_new();
+  const bool opened =
+      EVP_DecryptInit_ex(gcm, EVP_aes_256_gcm(), nullptr, kek, nonce) == 1 &&
+      EVP_DecryptUpdate(gcm, nullptr, &len, reinterpret_cast<const unsigned char*>(header.data()),
+                        static_cast<int>(header.size())) == 1 &&
+      EVP_DecryptUpdate(gcm, reinterpret_cast<unsigned char*>(key.data()), &len,
+                        reinterpret_cast<const unsigned char*>(ciphertext.data()), 32) == 1 &&
+      EVP_CIPHER_CTX_ctrl(gcm, EVP_CTRL_GCM_SET_TAG, 16, tag.data()) == 1 &&
+      EVP_DecryptFinal_ex(gcm, reinterpret_cast<unsigned char*>(key.data()) + len, &len) == 1;
+  EVP_CIPHER_CTX_free(gcm);
+  return opened ? key : "";
+}
+
+TEST(KeyWrap, WrappedKeysAreTheDocumentedFormat) {
+  const auto& pki = SharedTestPki();
+  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.ca(), pki.crl()));
+  LIAISON_ASSERT_OK_AND_ASSIGN(DataKey key, DataKey::Generate());
+  const Certificate cert = EncryptionCert(pki, "SE-NOA");
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::string wrapped,
+                               WrapDataKey(key, "ITEM-42", "SE-NOA", cert, *trust, pki.now));
+  EXPECT_EQ(wrapped.substr(0, 4), std::string("LWK\x01", 4));
+  EXPECT_EQ(wrapped.substr(4, 8), std::string("\x07ITEM-42", 8));
+  EXPECT_EQ(wrapped.substr(12, 7), std::string("\x06SE-NOA", 7));
+  EXPECT_EQ(wrapped.substr(19, 32), Sha256(cert.der()));
+  EXPECT_EQ(wrapped[51], '\x04');  // the uncompressed ephemeral point
+  const std::string key_pem = testing::ReadFileOrDie(pki.EndpointFile("SE-NOA", "enc.key"));
+  EXPECT_EQ(ReferenceUnwrap(wrapped, key_pem), key.bytes());
+  // And the reference refuses what the library refuses: another recipient's key.
+  EXPECT_EQ(ReferenceUnwrap(wrapped, testing::ReadFileOrDie(pki.EndpointFile("DE-BKA", "enc.key"))),
+            "");
 }
 
 // ---------------------------------------------------------------- unwrap refusals
