@@ -4,9 +4,6 @@
 
 #include <sys/stat.h>
 
-#include <filesystem>
-#include <fstream>
-#include <random>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -34,6 +31,7 @@
 #include "broker/state/topic_mirror.h"
 #include "broker/frontdoor/validate.h"
 #include "broker/core/worker_pool.h"
+#include "broker/dev_bootstrap.h"
 #include "certs/signature.h"
 #include "certs/trust_store.h"
 #include "connectors/kafka/consumer.h"
@@ -63,28 +61,6 @@ absl::Time ModifiedAt(const std::string& path) {
   struct stat st;
   if (path.empty() || stat(path.c_str(), &st) != 0) return absl::InfinitePast();
   return absl::TimeFromTimespec(st.st_mtim);
-}
-
-absl::StatusOr<std::string> PseudonymSecret(const BrokerConfig& config) {
-  if (config.pseudonym_key_path.empty()) {
-    return absl::InvalidArgumentError("pseudonym_key_path: not set");
-  }
-  if (!std::filesystem::exists(config.pseudonym_key_path) && config.create_pseudonym_key) {
-    std::random_device rd;
-    std::string key(32, '\0');
-    for (char& c : key) c = static_cast<char>(rd());
-    std::ofstream out(config.pseudonym_key_path, std::ios::binary);
-    out << key;
-    out.close();
-    ::chmod(config.pseudonym_key_path.c_str(), 0600);
-    log::Info("broker.pseudonym_key_created", {{"path", config.pseudonym_key_path}});
-  }
-  LIAISON_ASSIGN_OR_RETURN(std::string key, ReadFile(config.pseudonym_key_path, "pseudonym key"));
-  if (key.size() < 16) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("pseudonym key ", config.pseudonym_key_path, ": shorter than 16 bytes"));
-  }
-  return key;
 }
 
 }  // namespace
@@ -449,7 +425,8 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
         absl::StrCat("broker certificate ", b.config.cert_path, ": ", self.status().message()));
   }
   LIAISON_RETURN_IF_ERROR(b.LoadChain());
-  LIAISON_ASSIGN_OR_RETURN(std::string secret, PseudonymSecret(b.config));
+  LIAISON_ASSIGN_OR_RETURN(std::string secret, PseudonymSecret(b.config.pseudonym_key_path,
+                                                                b.config.create_pseudonym_key));
   b.pseudonymiser = std::make_unique<HmacPseudonymiser>(std::move(secret));
   LIAISON_RETURN_IF_ERROR(b.StartKafka());
   LIAISON_RETURN_IF_ERROR(b.StartMirrors());
