@@ -2,8 +2,6 @@
 
 #include "base/safe_text.h"
 
-#include <sys/stat.h>
-
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -31,6 +29,7 @@
 #include "broker/state/topic_mirror.h"
 #include "broker/frontdoor/validate.h"
 #include "broker/core/worker_pool.h"
+#include "broker/config_watcher.h"
 #include "broker/dev_bootstrap.h"
 #include "certs/signature.h"
 #include "certs/trust_store.h"
@@ -55,12 +54,6 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view 
     return absl::Status(text.status().code(), absl::StrCat(what, ": ", text.status().message()));
   }
   return text;
-}
-
-absl::Time ModifiedAt(const std::string& path) {
-  struct stat st;
-  if (path.empty() || stat(path.c_str(), &st) != 0) return absl::InfinitePast();
-  return absl::TimeFromTimespec(st.st_mtim);
 }
 
 }  // namespace
@@ -107,10 +100,9 @@ struct Broker::Impl {
   // Admin listener, dashboard and /metrics (docs/operators.md).
   std::unique_ptr<OperatorSurface> surface;
 
-  std::thread watcher;
-  absl::Notification stop_watching;
-  absl::Time crl_mtime;
-  absl::Time registry_mtime;
+  // Re-reads the registry and the CRL; after Start, LoadChain and LoadCrl
+  // run on its thread only. Declared last: stopped first.
+  std::unique_ptr<ConfigWatcher> config_watcher;
   bool shut_down = false;
 
   std::shared_ptr<const policy::Chain> Chain() ABSL_LOCKS_EXCLUDED(chain_mu) {
@@ -129,11 +121,9 @@ struct Broker::Impl {
   absl::Status StartMirrors();
   absl::Status StartOperatorSurface(const std::string& node_id, std::string key_pem,
                                     std::string cert_pem);
-  void Watch();
 };
 
 absl::Status Broker::Impl::LoadChain() {
-  registry_mtime = ModifiedAt(config.registry_path);
   LIAISON_ASSIGN_OR_RETURN(std::string text, ReadFile(config.registry_path, "registry"));
   LIAISON_ASSIGN_OR_RETURN(std::shared_ptr<const policy::Registry> registry,
                            policy::Registry::Parse(text, config.registry_path));
@@ -234,7 +224,6 @@ absl::StatusOr<liaison::v1::ExplainResponse> Broker::Impl::Explain(
 }
 
 absl::Status Broker::Impl::LoadCrl() {
-  crl_mtime = ModifiedAt(config.crl_path);
   LIAISON_ASSIGN_OR_RETURN(std::shared_ptr<const certs::TrustStore> trust,
                            certs::TrustStore::Load(config.ca_path, config.crl_path));
   if (verifier != nullptr && trust->crl_number() < verifier->trust_store()->crl_number()) {
@@ -349,27 +338,6 @@ absl::Status Broker::Impl::StartMirrors() {
   return absl::OkStatus();
 }
 
-void Broker::Impl::Watch() {
-  const absl::Duration every =
-      std::min(config.crl_refresh > absl::ZeroDuration() ? config.crl_refresh : absl::Hours(1),
-               config.registry_refresh > absl::ZeroDuration() ? config.registry_refresh
-                                                              : absl::Hours(1));
-  while (!stop_watching.WaitForNotificationWithTimeout(every)) {
-    if (config.crl_refresh > absl::ZeroDuration() && ModifiedAt(config.crl_path) != crl_mtime) {
-      if (absl::Status s = LoadCrl(); !s.ok()) {
-        log::Error("broker.crl_reload_failed", {{"error", s.ToString()}});
-      }
-    }
-    if (config.registry_refresh > absl::ZeroDuration() &&
-        ModifiedAt(config.registry_path) != registry_mtime) {
-      if (absl::Status s = LoadChain(); !s.ok()) {
-        // The registry in force stays; the error names file, line and field.
-        log::Error("broker.registry_reload_failed", {{"error", s.ToString()}});
-      }
-    }
-  }
-}
-
 absl::Status Broker::Impl::StartOperatorSurface(const std::string& node_id, std::string key_pem,
                                                 std::string cert_pem) {
   OperatorSurfaceOptions options;
@@ -417,14 +385,19 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
 
   LIAISON_ASSIGN_OR_RETURN(b.signer,
                            certs::Signer::FromPemFiles(b.config.key_path, b.config.cert_path));
-  LIAISON_RETURN_IF_ERROR(b.LoadCrl());
+  ConfigWatcherOptions watched;
+  watched.registry = {b.config.registry_path, b.config.registry_refresh,
+                      [&b] { return b.LoadChain(); }};
+  watched.crl = {b.config.crl_path, b.config.crl_refresh, [&b] { return b.LoadCrl(); }};
+  b.config_watcher = std::make_unique<ConfigWatcher>(std::move(watched));
+  LIAISON_RETURN_IF_ERROR(b.config_watcher->LoadBeforeStart(ConfigFile::kCrl));
   if (absl::StatusOr<certs::Identity> self = b.verifier->trust_store()->Validate(
           b.signer->certificate(), certs::Role::kBroker, absl::Now());
       !self.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat("broker certificate ", b.config.cert_path, ": ", self.status().message()));
   }
-  LIAISON_RETURN_IF_ERROR(b.LoadChain());
+  LIAISON_RETURN_IF_ERROR(b.config_watcher->LoadBeforeStart(ConfigFile::kRegistry));
   LIAISON_ASSIGN_OR_RETURN(std::string secret, PseudonymSecret(b.config.pseudonym_key_path,
                                                                 b.config.create_pseudonym_key));
   b.pseudonymiser = std::make_unique<HmacPseudonymiser>(std::move(secret));
@@ -531,7 +504,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   }
   b.server->GetHealthCheckService()->SetServingStatus(true);
   LIAISON_RETURN_IF_ERROR(b.StartOperatorSurface(node_id, key_pem, cert_pem));
-  b.watcher = std::thread([&b] { b.Watch(); });
+  b.config_watcher->Start();
   log::Info("broker.started", {{"node_id", node_id},
                                {"port", b.port},
                                {"kafka", b.bootstrap},
@@ -548,8 +521,7 @@ void Broker::Shutdown() {
   if (b.shut_down) return;
   b.shut_down = true;
   if (b.surface != nullptr) b.surface->Shutdown();
-  b.stop_watching.Notify();
-  if (b.watcher.joinable()) b.watcher.join();
+  if (b.config_watcher != nullptr) b.config_watcher->Stop();
   if (b.server != nullptr) {
     b.server->GetHealthCheckService()->SetServingStatus(false);
     b.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
@@ -586,8 +558,11 @@ absl::Status Broker::WaitReady(absl::Duration timeout) {
   return absl::OkStatus();
 }
 
-absl::Status Broker::ReloadRegistry() { return impl_->LoadChain(); }
-absl::Status Broker::ReloadCrl() { return impl_->LoadCrl(); }
+absl::Status Broker::ReloadRegistry() {
+  return impl_->config_watcher->Reload(ConfigFile::kRegistry);
+}
+absl::Status Broker::ReloadCrl() { return impl_->config_watcher->Reload(ConfigFile::kCrl); }
+void Broker::RequestReload() { impl_->config_watcher->RequestReload(); }
 int Broker::port() const { return impl_->port; }
 const std::string& Broker::node_id() const { return impl_->kafka.client_id; }
 const std::string& Broker::bootstrap_servers() const { return impl_->bootstrap; }

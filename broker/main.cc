@@ -304,10 +304,9 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     const int sig = last_signal.exchange(0);
     if (sig == SIGHUP) {
-      absl::Status r = (*broker)->ReloadRegistry();
-      absl::Status c = (*broker)->ReloadCrl();
-      log::Info("broker.reload", {{"registry", r.ok() ? "ok" : r.ToString()},
-                                  {"crl", c.ok() ? "ok" : c.ToString()}});
+      // Only wakes the config watcher: it re-reads both files on its own
+      // thread and logs `broker.reload`.
+      (*broker)->RequestReload();
     } else if (sig == SIGINT || sig == SIGTERM) {
       break;
     }
