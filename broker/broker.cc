@@ -1,6 +1,5 @@
 #include "broker/broker.h"
 
-#include "base/safe_text.h"
 
 #include <thread>
 
@@ -10,14 +9,13 @@
 #include "absl/time/clock.h"
 #include "base/file.h"
 #include "base/log.h"
-#include "base/proto_time.h"
 #include "base/status_macros.h"
-#include "base/uuid.h"
 #include "broker/state/accepted_ids.h"
 #include "broker/state/acked_items.h"
 #include "broker/stage/audit.h"
 #include "broker/core/countersigner.h"
 #include "broker/frontdoor/exchange_service.h"
+#include "broker/frontdoor/explain.h"
 #include "broker/stage/hold_book.h"
 #include "broker/frontdoor/ingress.h"
 #include "broker/stage/notices.h"
@@ -26,8 +24,8 @@
 #include "broker/frontdoor/peer.h"
 #include "broker/stage/policy_stage.h"
 #include "broker/state/state_indexes.h"
+#include "broker/state/state_mirrors.h"
 #include "broker/state/topic_mirror.h"
-#include "broker/frontdoor/validate.h"
 #include "broker/core/worker_pool.h"
 #include "broker/config_watcher.h"
 #include "broker/dev_bootstrap.h"
@@ -94,6 +92,7 @@ struct Broker::Impl {
   std::unique_ptr<PolicyStage> stage;
   std::unique_ptr<HoldBook> holds;
   std::unique_ptr<Ingress> ingress;
+  std::unique_ptr<Explainer> explainer;
   std::unique_ptr<ExchangeService> exchange;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
@@ -111,8 +110,6 @@ struct Broker::Impl {
   }
 
   absl::Status LoadChain() ABSL_LOCKS_EXCLUDED(chain_mu);
-  absl::StatusOr<liaison::v1::ExplainResponse> Explain(const liaison::v1::ExplainRequest& request,
-                                                       const std::string& peer);
   absl::Status LoadCrl();
   absl::Status StartKafka();
   // Creates the broker's topics (AlreadyExists is fine); `endpoints_only`:
@@ -188,41 +185,6 @@ absl::Status Broker::Impl::CreateTopics(const policy::Registry& registry, bool e
   return kafka::CreateTopics(kafka, specs, absl::Seconds(30));
 }
 
-absl::StatusOr<liaison::v1::ExplainResponse> Broker::Impl::Explain(
-    const liaison::v1::ExplainRequest& request, const std::string& peer) {
-  const absl::Time now = request.has_at() ? FromProto(request.at()) : clock->Now();
-  liaison::v1::Message message = request.message();
-  liaison::v1::Header* h = message.mutable_header();
-  if (h->sender().empty()) h->set_sender(peer);
-  if (h->sender() != peer) {
-    return absl::PermissionDeniedError(absl::StrCat("message.header.sender: TLS client '",
-                                                    SafeText(peer),
-                                                    "' may not explain messages of '",
-                                                    SafeText(h->sender()), "'"));
-  }
-  if (h->message_id().empty()) h->set_message_id(NewUuidV7(now));
-  if (!h->has_created_at()) *h->mutable_created_at() = ToProto(now);
-  std::vector<std::string> recipients(request.recipients().begin(), request.recipients().end());
-  if (!recipients.empty()) {
-    h->clear_recipients();
-    for (const std::string& r : recipients) h->add_recipients(r);
-  }
-  const std::shared_ptr<const policy::Chain> current = Chain();
-  ValidationLimits limits;
-  limits.max_age = config.dedup_window;
-  if (absl::Status s = ValidateForIngress(message, current->registry(), now, limits); !s.ok()) {
-    return s;
-  }
-  recipients.assign(h->recipients().begin(), h->recipients().end());
-  std::vector<policy::Decision> decisions =
-      stage->Explain(message, recipients, message.ByteSizeLong(), now);
-  liaison::v1::ExplainResponse response;
-  for (const policy::Decision& d : decisions) *response.add_decisions() = policy::ToProto(d);
-  response.set_policy_version(current->policy_version());
-  response.set_registry_version(current->registry().version());
-  return response;
-}
-
 absl::Status Broker::Impl::LoadCrl() {
   LIAISON_ASSIGN_OR_RETURN(std::shared_ptr<const certs::TrustStore> trust,
                            certs::TrustStore::Load(config.ca_path, config.crl_path));
@@ -294,44 +256,15 @@ absl::Status Broker::Impl::StartMirrors() {
   accepted = std::make_unique<AcceptedIds>(config.dedup_window);
   acked = std::make_unique<AckedItems>(config.dedup_window);
   // One Kafka client follows all four state topics.
-  std::vector<std::pair<std::string, TopicMirror::Apply>> state;
-  state.emplace_back(topics.AcceptedIds(), [this](const kafka::Record& r) {
-    liaison::v1::AcceptedId a;
-    if (a.ParseFromString(r.value)) accepted->Insert(a);
-  });
-  state.emplace_back(topics.AckedItems(), [this](const kafka::Record& r) {
-    liaison::v1::AckedItem a;
-    if (a.ParseFromString(r.value)) {
-      acked->Insert(EndpointId(a.recipient()), AckItemId(a.item_id()),
-                    FromProto(a.acknowledged_at()));
-    }
-  });
-  state.emplace_back(topics.Sources(), [this](const kafka::Record& r) {
-    liaison::v1::RecordedSource s;
-    if (s.ParseFromString(r.value)) {
-      sources.Put(SourceBook::FromProto(s));
-      sources.SetExpiry(s.ref().message_id(),
-                        {s.has_erase_by() ? FromProto(s.erase_by()) : absl::InfiniteFuture(),
-                         s.ingress_partition(), s.erasure_notified()});
-    }
-  });
-  state.emplace_back(topics.Consents(), [this](const kafka::Record& r) {
-    liaison::v1::RecordedConsent c;
-    if (r.value.empty()) return;  // tombstone
-    absl::StatusOr<policy::ConsentRecord> record =
-        c.ParseFromString(r.value) ? ConsentBook::FromVerified(c, *verifier)
-                                   : absl::InvalidArgumentError("not a RecordedConsent");
-    if (!record.ok()) {
-      // Only the policy stage writes this topic, with the grantor's
-      // signature: anything else is tampering or a bug.
-      consents.CountRefused();
-      log::Error("state.forged_consent", {{"partition", r.partition},
-                                          {"offset", r.offset},
-                                          {"error", record.status().ToString()}});
-      return;
-    }
-    consents.Put(*std::move(record));
-  });
+  StateBooks books;
+  books.accepted = accepted.get();
+  books.acked = acked.get();
+  books.sources = &sources;
+  books.consents = &consents;
+  books.verifier = verifier.get();
+  books.observer = config.observer;
+  std::vector<std::pair<std::string, TopicMirror::Apply>> state =
+      StateMirrorTopics(topics, books);
   mirrors.push_back(std::make_unique<TopicMirror>(kafka, std::move(state)));
   for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->Start());
   for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->WaitCaughtUp(absl::Seconds(60)));
@@ -471,8 +404,16 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   exchange.limits = [&b](const std::string& endpoint) {
     return b.Chain()->registry().LimitsFor(endpoint);
   };
+  ExplainDeps explain;
+  explain.clock = b.clock;
+  explain.chain = [&b] { return b.Chain(); };
+  explain.max_age = b.config.dedup_window;
+  explain.decide = [&b](const liaison::v1::Message& message,
+                        const std::vector<std::string>& recipients, size_t bytes,
+                        absl::Time now) { return b.stage->Explain(message, recipients, bytes, now); };
+  b.explainer = std::make_unique<Explainer>(std::move(explain));
   exchange.explain = [&b](const liaison::v1::ExplainRequest& request,
-                          const std::string& peer) { return b.Explain(request, peer); };
+                          const std::string& peer) { return b.explainer->Explain(request, peer); };
   b.exchange = std::make_unique<ExchangeService>(b.ingress.get(), b.peers.get(), sub, exchange);
 
   LIAISON_ASSIGN_OR_RETURN(std::string key_pem, ReadFile(b.config.key_path, "broker key"));
