@@ -47,6 +47,18 @@ liaison::v1::DeliveryIndexEntry Entry(const std::string& recipient, int32_t part
   return e;
 }
 
+// A one-broker mock cluster with the index topic of `partitions` partitions.
+void StartIndex(int partitions, std::unique_ptr<kafka::EmbeddedCluster>& cluster,
+                kafka::ClientConfig& config) {
+  absl::StatusOr<std::unique_ptr<kafka::EmbeddedCluster>> started =
+      kafka::EmbeddedCluster::Start(1);
+  ASSERT_TRUE(started.ok()) << started.status();
+  cluster = *std::move(started);
+  LIAISON_ASSERT_OK(cluster->CreateTopic(kIndex, partitions, 1));
+  config.bootstrap_servers = cluster->bootstrap_servers();
+  config.fetch_wait_max_ms = 5;
+}
+
 // Writes `values` to the index topic and waits for Kafka's acknowledgements.
 void Write(const kafka::ClientConfig& config, const std::vector<std::string>& values) {
   absl::StatusOr<std::unique_ptr<kafka::Producer>> producer = kafka::Producer::Create(config);
@@ -62,13 +74,9 @@ void Write(const kafka::ClientConfig& config, const std::vector<std::string>& va
 }
 
 TEST(DeliveryIndex, FindsTheEntriesOfOneRecipientsRangeAndCountsUnreadableRecords) {
-  absl::StatusOr<std::unique_ptr<kafka::EmbeddedCluster>> cluster =
-      kafka::EmbeddedCluster::Start(1);
-  ASSERT_TRUE(cluster.ok()) << cluster.status();
-  LIAISON_ASSERT_OK((*cluster)->CreateTopic(kIndex, 2, 1));
+  std::unique_ptr<kafka::EmbeddedCluster> cluster;
   kafka::ClientConfig config;
-  config.bootstrap_servers = (*cluster)->bootstrap_servers();
-  config.fetch_wait_max_ms = 5;
+  ASSERT_NO_FATAL_FAILURE(StartIndex(2, cluster, config));
 
   liaison::v1::DeliveryIndexRecord first;
   *first.add_entries() = Entry("DE-BKA", 0, 10, "m-10");
@@ -106,13 +114,9 @@ TEST(DeliveryIndex, FindsTheEntriesOfOneRecipientsRangeAndCountsUnreadableRecord
 }
 
 TEST(DeliveryIndex, AnEmptyIndexFindsNothing) {
-  absl::StatusOr<std::unique_ptr<kafka::EmbeddedCluster>> cluster =
-      kafka::EmbeddedCluster::Start(1);
-  ASSERT_TRUE(cluster.ok()) << cluster.status();
-  LIAISON_ASSERT_OK((*cluster)->CreateTopic(kIndex, 1, 1));
+  std::unique_ptr<kafka::EmbeddedCluster> cluster;
   kafka::ClientConfig config;
-  config.bootstrap_servers = (*cluster)->bootstrap_servers();
-  config.fetch_wait_max_ms = 5;
+  ASSERT_NO_FATAL_FAILURE(StartIndex(1, cluster, config));
   absl::StatusOr<std::vector<liaison::v1::DeliveryIndexEntry>> found =
       FindIndexed(config, kIndex, "DE-BKA", 0, 0, 100, absl::Seconds(30));
   ASSERT_TRUE(found.ok()) << found.status();

@@ -22,20 +22,35 @@ class CommitCounter final : public Observer {
   std::vector<std::string> groups;
 };
 
-TEST(OffsetCommit, ARefusedCommitIsLoggedAndCountedByGroup) {
+// A one-broker mock cluster with topic `topic` and a member of group
+// `group` subscribed to it.
+struct GroupMember {
+  std::unique_ptr<kafka::EmbeddedCluster> cluster;
+  std::unique_ptr<kafka::Consumer> consumer;
+};
+void Join(const std::string& topic, const std::string& group, GroupMember& out) {
   absl::StatusOr<std::unique_ptr<kafka::EmbeddedCluster>> cluster =
       kafka::EmbeddedCluster::Start(1);
   ASSERT_TRUE(cluster.ok()) << cluster.status();
-  LIAISON_ASSERT_OK((*cluster)->CreateTopic("liaison.deliver.DE-BKA", 1, 1));
+  out.cluster = *std::move(cluster);
+  LIAISON_ASSERT_OK(out.cluster->CreateTopic(topic, 1, 1));
   kafka::ClientConfig config;
-  config.bootstrap_servers = (*cluster)->bootstrap_servers();
+  config.bootstrap_servers = out.cluster->bootstrap_servers();
   kafka::ConsumerOptions options;
-  options.group_id = "liaison-deliver.DE-BKA";
-  options.topics = {"liaison.deliver.DE-BKA"};
+  options.group_id = group;
+  options.topics = {topic};
   absl::StatusOr<std::unique_ptr<kafka::Consumer>> consumer =
       kafka::Consumer::Create(config, options);
   ASSERT_TRUE(consumer.ok()) << consumer.status();
-  LIAISON_ASSERT_OK((*consumer)->Close());  // a closed consumer cannot commit
+  out.consumer = *std::move(consumer);
+}
+
+TEST(OffsetCommit, ARefusedCommitIsLoggedAndCountedByGroup) {
+  GroupMember member;
+  ASSERT_NO_FATAL_FAILURE(Join("liaison.deliver.DE-BKA", "liaison-deliver.DE-BKA", member));
+  kafka::Consumer* consumer = member.consumer.get();
+  const std::string group = "liaison-deliver.DE-BKA";
+  LIAISON_ASSERT_OK(consumer->Close());  // a closed consumer cannot commit
 
   absl::Mutex mu;
   std::vector<std::string> logged;
@@ -45,14 +60,14 @@ TEST(OffsetCommit, ARefusedCommitIsLoggedAndCountedByGroup) {
   });
   CommitCounter observer;
   const std::vector<kafka::Consumer::CommitOffset> offsets = {{{"liaison.deliver.DE-BKA", 0}, 5}};
-  EXPECT_TRUE(IsError(CommitOffsets(**consumer, offsets, CommitMode::kAsync, options.group_id,
+  EXPECT_TRUE(IsError(CommitOffsets(*consumer, offsets, CommitMode::kAsync, group,
                                     &observer),
                       absl::StatusCode::kFailedPrecondition, "closed"));
-  EXPECT_TRUE(IsError(CommitOffsets(**consumer, offsets, CommitMode::kSync, options.group_id,
+  EXPECT_TRUE(IsError(CommitOffsets(*consumer, offsets, CommitMode::kSync, group,
                                     &observer),
                       absl::StatusCode::kFailedPrecondition, "closed"));
   // Nothing to commit is not a failure.
-  EXPECT_TRUE(CommitOffsets(**consumer, {}, CommitMode::kSync, options.group_id, &observer).ok());
+  EXPECT_TRUE(CommitOffsets(*consumer, {}, CommitMode::kSync, group, &observer).ok());
   log::ResetSink();
   EXPECT_EQ(observer.groups,
             std::vector<std::string>({"liaison-deliver.DE-BKA", "liaison-deliver.DE-BKA"}));
@@ -64,31 +79,22 @@ TEST(OffsetCommit, ARefusedCommitIsLoggedAndCountedByGroup) {
 }
 
 TEST(OffsetCommit, AnAcceptedCommitIsNotCounted) {
-  absl::StatusOr<std::unique_ptr<kafka::EmbeddedCluster>> cluster =
-      kafka::EmbeddedCluster::Start(1);
-  ASSERT_TRUE(cluster.ok()) << cluster.status();
-  LIAISON_ASSERT_OK((*cluster)->CreateTopic("t", 1, 1));
-  kafka::ClientConfig config;
-  config.bootstrap_servers = (*cluster)->bootstrap_servers();
-  kafka::ConsumerOptions options;
-  options.group_id = "g";
-  options.topics = {"t"};
-  absl::StatusOr<std::unique_ptr<kafka::Consumer>> consumer =
-      kafka::Consumer::Create(config, options);
-  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  GroupMember member;
+  ASSERT_NO_FATAL_FAILURE(Join("t", "g", member));
+  kafka::Consumer* consumer = member.consumer.get();
   // A member of the group once it has its partition (before that the
   // coordinator refuses: UNKNOWN_MEMBER_ID, counted like any refusal).
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   bool assigned = false;
   while (!assigned && absl::Now() < deadline) {
-    absl::StatusOr<kafka::PollResult> polled = (*consumer)->Poll(absl::Milliseconds(100), 10);
+    absl::StatusOr<kafka::PollResult> polled = consumer->Poll(absl::Milliseconds(100), 10);
     ASSERT_TRUE(polled.ok()) << polled.status();
     assigned = !polled->assigned.empty();
   }
   ASSERT_TRUE(assigned);
   CommitCounter observer;
   LIAISON_ASSERT_OK(
-      CommitOffsets(**consumer, {{{"t", 0}, 0}}, CommitMode::kSync, "g", &observer));
+      CommitOffsets(*consumer, {{{"t", 0}, 0}}, CommitMode::kSync, "g", &observer));
   EXPECT_TRUE(observer.groups.empty());
 }
 

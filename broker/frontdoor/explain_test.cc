@@ -3,14 +3,14 @@
 // decisions and the versions in force.
 #include "broker/frontdoor/explain.h"
 
+#include "broker/frontdoor/dev_registry_for_test.h"
+
 #include <string>
 #include <vector>
 
-#include "base/file.h"
 #include "base/proto_time.h"
 #include "base/testing/status_matchers.h"
 #include "base/uuid.h"
-#include "certs/testing/test_pki.h"
 #include "gtest/gtest.h"
 
 namespace liaison::broker {
@@ -21,13 +21,8 @@ using ::liaison::testing::IsError;
 const absl::Time kNow = absl::FromUnixSeconds(1767225600);
 
 std::shared_ptr<const policy::Chain> DevChain() {
-  const std::string path = liaison::testing::SourcePath("deploy/registry/dev.textproto");
-  absl::StatusOr<std::string> text = liaison::ReadFile(path);
-  EXPECT_TRUE(text.ok()) << text.status();
-  absl::StatusOr<std::shared_ptr<const policy::Registry>> registry =
-      policy::Registry::Parse(*text, path);
-  EXPECT_TRUE(registry.ok()) << registry.status();
-  absl::StatusOr<std::shared_ptr<const policy::Chain>> chain = policy::Chain::Create(*registry);
+  absl::StatusOr<std::shared_ptr<const policy::Chain>> chain =
+      policy::Chain::Create(DevRegistryForTest());
   EXPECT_TRUE(chain.ok()) << chain.status();
   return *chain;
 }

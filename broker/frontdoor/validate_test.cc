@@ -3,14 +3,14 @@
 // payload value.
 #include "broker/frontdoor/validate.h"
 
+#include "broker/frontdoor/dev_registry_for_test.h"
+
 #include <functional>
 #include <string>
 
-#include "base/file.h"
 #include "base/proto_time.h"
 #include "base/testing/status_matchers.h"
 #include "base/uuid.h"
-#include "certs/testing/test_pki.h"
 #include "gtest/gtest.h"
 
 namespace liaison::broker {
@@ -21,18 +21,7 @@ using ::liaison::v1::Message;
 
 const absl::Time kNow = absl::FromUnixSeconds(1767225600);
 
-std::shared_ptr<const policy::Registry> DevRegistry() {
-  static const auto* registry = [] {
-    const std::string path = liaison::testing::SourcePath("deploy/registry/dev.textproto");
-    absl::StatusOr<std::string> text = liaison::ReadFile(path);
-    EXPECT_TRUE(text.ok()) << text.status();
-    absl::StatusOr<std::shared_ptr<const policy::Registry>> r =
-        policy::Registry::Parse(*text, path);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return new std::shared_ptr<const policy::Registry>(*r);
-  }();
-  return *registry;
-}
+std::shared_ptr<const policy::Registry> DevRegistry() { return DevRegistryForTest(); }
 
 // A valid alert from DE-BKA to FR-OCRTEH and SE-NOA.
 Message ValidAlert() {

@@ -9,6 +9,14 @@
 namespace liaison::broker {
 namespace {
 
+// The exposition of one family on its own.
+template <typename Family>
+std::string Rendered(const Family& family) {
+  MetricsText text;
+  family.Render(text);
+  return text.Take();
+}
+
 TEST(MetricsText, CounterFamilyHasHelpTypeAndOneSamplePerLabelSet) {
   CounterVec sent("liaison_x_total", "What it counts.", {"code", "sender"});
   sent.Add({"OK", "DE-BKA"});
@@ -17,9 +25,7 @@ TEST(MetricsText, CounterFamilyHasHelpTypeAndOneSamplePerLabelSet) {
   EXPECT_EQ(sent.Get({"OK", "DE-BKA"}), 3);
   EXPECT_EQ(sent.Get({"OK", "FR-PN"}), 0);
   EXPECT_EQ(sent.Total(), 4);
-  MetricsText text;
-  sent.Render(text);
-  EXPECT_EQ(text.Take(),
+  EXPECT_EQ(Rendered(sent),
             "# HELP liaison_x_total What it counts.\n"
             "# TYPE liaison_x_total counter\n"
             "liaison_x_total{code=\"OK\",sender=\"DE-BKA\"} 3\n"
@@ -28,9 +34,7 @@ TEST(MetricsText, CounterFamilyHasHelpTypeAndOneSamplePerLabelSet) {
 
 TEST(MetricsText, AnUnusedFamilyIsStillDeclared) {
   CounterVec none("liaison_none_total", "Nothing yet.", {"group"});
-  MetricsText text;
-  none.Render(text);
-  EXPECT_EQ(text.Take(),
+  EXPECT_EQ(Rendered(none),
             "# HELP liaison_none_total Nothing yet.\n# TYPE liaison_none_total counter\n");
 }
 
@@ -82,9 +86,7 @@ TEST(MetricsText, HistogramBucketsAreCumulativeWithInfSumAndCount) {
   h.Observe({"ok"}, 100);  // beyond the last bound: +Inf only
   h.Observe({"ok"}, std::nan(""));  // ignored
   EXPECT_EQ(h.Count(), 4);
-  MetricsText text;
-  h.Render(text);
-  EXPECT_EQ(text.Take(),
+  EXPECT_EQ(Rendered(h),
             "# HELP liaison_l_seconds Latency.\n"
             "# TYPE liaison_l_seconds histogram\n"
             "liaison_l_seconds_bucket{result=\"ok\",le=\"0.1\"} 2\n"
