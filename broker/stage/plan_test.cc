@@ -21,8 +21,6 @@ namespace {
 namespace scenario = policy::scenario;
 using liaison::v1::Message;
 using ::testing::ElementsAre;
-using ::testing::ElementsAreArray;
-using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::SizeIs;
@@ -94,10 +92,10 @@ TEST(PlanDecision, AllowToSeveralRecipientsWithTheSameObligationsIsOneGroupOfThe
 
   ASSERT_THAT(plan.deliveries, SizeIs(1));
   const DeliveryGroup& g = plan.deliveries[0];
-  EXPECT_THAT(g.recipients, ElementsAreArray(scenario::BenchRecipients()));
+  EXPECT_THAT(g.recipients, ::testing::ElementsAreArray(scenario::BenchRecipients()));
   EXPECT_FALSE(g.derived_message.has_value());  // the sender's envelope, unchanged
   EXPECT_EQ(g.attestation.outcome(), liaison::v1::OUTCOME_ALLOW);
-  EXPECT_THAT(Recipients(g.attestation), ElementsAreArray(scenario::BenchRecipients()));
+  EXPECT_THAT(Recipients(g.attestation), ::testing::ElementsAreArray(scenario::BenchRecipients()));
   EXPECT_EQ(g.attestation.message_id(), alert.header().message_id());
   EXPECT_EQ(g.attestation.original_sha256(), "payload-sha");
   EXPECT_TRUE(g.attestation.content_sha256().empty());  // the applier hashes what it delivers
@@ -203,7 +201,7 @@ TEST(PlanDecision, RejectTellsTheSenderWhichRuleAndDeliversNothing) {
   EXPECT_EQ(n->message_id(), alert.header().message_id());
   EXPECT_THAT(n->rule_ids(), ElementsAre("DP-PURPOSE-01", "DP-XFER-01"));
   ASSERT_THAT(n->reasons(), SizeIs(1));
-  EXPECT_THAT(n->reasons(0), HasSubstr("DP-PURPOSE-01"));
+  EXPECT_THAT(n->reasons(0), ::testing::HasSubstr("DP-PURPOSE-01"));
   ASSERT_THAT(plan.audit, SizeIs(1));
   EXPECT_EQ(plan.audit[0].decision(), liaison::v1::OUTCOME_REJECT);
   EXPECT_EQ(plan.audit[0].operation(), liaison::v1::AUDIT_OPERATION_REFUSAL);
@@ -332,12 +330,12 @@ TEST(PlanDecision, DeliveriesAddTheirRecipientsToTheKnownSourceRecord) {
       delivered.push_back(f.recipient);
     }
   }
-  EXPECT_THAT(first.source->record.delivered_to, ElementsAreArray(delivered));
+  EXPECT_THAT(first.source->record.delivered_to, ::testing::ElementsAreArray(delivered));
   EXPECT_EQ(first.source->record.ref.message_id(), alert.header().message_id());
 
   const Plan again = w.PlanFor(alert, {scenario::Ac01Recipients()[0]}, &known);
   ASSERT_TRUE(again.source.has_value());
-  EXPECT_THAT(again.source->record.delivered_to, ElementsAreArray(known.delivered_to));
+  EXPECT_THAT(again.source->record.delivered_to, ::testing::ElementsAreArray(known.delivered_to));
 }
 
 TEST(PlanDecision, NothingDeliveredLeavesTheSourceBookAlone) {

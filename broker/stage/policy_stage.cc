@@ -7,7 +7,6 @@
 #include "absl/time/clock.h"
 #include "base/log.h"
 #include "base/proto_time.h"
-#include "broker/core/ids.h"
 #include "broker/stage/decide.h"
 #include "broker/stage/plan.h"
 #include "connectors/audit/audit_trail.h"
