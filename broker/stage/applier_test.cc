@@ -161,7 +161,8 @@ TEST_F(ApplierTest, PutsDeliveredRecipientsInTheSourceBookAndAConsentInTheConsen
   const policy::ConsentRecord grant =
       scenario::Consent("RO-IGPR", liaison::v1::CONSENT_KIND_SENDER_APPROVAL, "RO-IGPR",
                         {alert.header().message_id()}, scenario::T0() + absl::Hours(2));
-  const Outputs recorded = PlanAndApply(scenario::ConsentMessage(grant, scenario::FixedId(710)), {});
+  const Outputs recorded =
+      PlanAndApply(scenario::ConsentMessage(grant, scenario::FixedId(710)), {});
   int covering = 0;
   consents_.ForEachCovering(alert.header().message_id(),
                             [&](const policy::ConsentRecord&) { ++covering; });

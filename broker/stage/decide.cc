@@ -21,7 +21,8 @@ std::vector<Decided> DecideEach(const policy::Chain& chain, const liaison::v1::M
   std::vector<Decided> out;
   out.reserve(recipients.size());
   for (const std::string& recipient : recipients) {
-    policy::Decision d = chain.Evaluate(DecisionInput(message, recipient, message_bytes, now, books));
+    policy::Decision d =
+        chain.Evaluate(DecisionInput(message, recipient, message_bytes, now, books));
     if (d.outcome == liaison::v1::OUTCOME_ALLOW || d.outcome == liaison::v1::OUTCOME_REDACT) {
       books.counters->Record(message.header().sender(), recipient,
                              policy::UsageOf(message, message_bytes, d.transfer.kind()), now);

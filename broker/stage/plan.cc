@@ -311,7 +311,9 @@ Plan PlanDecision(PlanInput input) {
     group.attestation = BaseAttestation(c, d.outcome, erase_by);
     group.attestation.add_recipients(recipient);
     group.attestation.set_derived(true);
-    for (liaison::v1::Redaction& r : d.redactions) *group.attestation.add_redactions() = std::move(r);
+    for (liaison::v1::Redaction& r : d.redactions) {
+      *group.attestation.add_redactions() = std::move(r);
+    }
     for (liaison::v1::Obligation& o : d.obligations) {
       *group.attestation.add_obligations() = std::move(o);
     }

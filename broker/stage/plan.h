@@ -69,7 +69,8 @@ struct ConsentPlan {
   absl::StatusOr<policy::ConsentRecord> record;
 };
 // nullopt unless the message is a consent decided on arrival (a released
-// hold never records a consent again).
+// hold never records a consent again). Pure and thread-safe; reads
+// `context`'s pointers only during the call.
 std::optional<ConsentPlan> PlanConsent(const PlanContext& context);
 
 // One recipient's decision, in the order the chain made them.
@@ -134,6 +135,10 @@ struct Plan {
   std::vector<std::pair<std::string, absl::Status>> underivable;
 };
 
+// The plan for `input`: never fails (a copy that cannot be derived becomes a
+// NON_DELIVERY notice and an `underivable` entry). Pure and thread-safe;
+// reads the input's pointers only during the call and keeps copies of what
+// it needs (a hold carries the whole ingress record).
 Plan PlanDecision(PlanInput input);
 
 // The audit operation of an outcome (LED art 25): disclosure, alteration,
