@@ -362,8 +362,7 @@ void HoldBook::Lost(const DueHold& due, const absl::Status& why, absl::Time now)
 
 void HoldBook::Work(liaison::v1::HeldDelivery held, absl::Time now) {
   const std::string hold_id = held.hold_id();
-  Outputs outputs = deps_.stage->Evaluate(held.ingress(), {held.recipient()}, now, FlowStep::kReleased,
-                                          held.ingress_partition());
+  Outputs outputs = deps_.stage->Reevaluate(held, now);
   if (outputs.flow.empty()) {  // unreadable: cannot be decided, drop loudly
     log::Error("holds.undecidable", {{"hold_id", hold_id}});
     Finish(hold_id, true);

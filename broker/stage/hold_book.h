@@ -26,9 +26,12 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/core/clock.h"
-#include "broker/stage/policy_stage.h"
+#include "broker/core/topics.h"
+#include "broker/stage/hold_resolver.h"
 #include "broker/state/state_indexes.h"
 #include "broker/state/topic_mirror.h"
+#include "connectors/kafka/client_config.h"
+#include "connectors/kafka/producer.h"
 #include "connectors/kafka/reader.h"
 #include "liaison/v1/broker_state.pb.h"
 
@@ -37,7 +40,8 @@ namespace liaison::broker {
 struct HoldBookDeps {
   kafka::ClientConfig kafka;
   Topics topics;
-  PolicyStage* stage = nullptr;
+  // The policy stage, seen only through what the book needs of it.
+  HoldResolver* stage = nullptr;
   SourceBook* sources = nullptr;  // for the erasure sweep
   kafka::Producer* producer = nullptr;
   const Clock* clock = nullptr;

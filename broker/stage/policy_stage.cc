@@ -4,83 +4,23 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "base/log.h"
 #include "base/proto_time.h"
-#include "broker/core/ids.h"
+#include "broker/stage/decide.h"
+#include "broker/stage/plan.h"
 #include "connectors/audit/audit_trail.h"
 #include "certs/envelope.h"
 #include "certs/signature.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "policy/correction.h"
-#include "policy/redact.h"
-#include "policy/retention.h"
 #include "policy/sources.h"
 
 namespace liaison::broker {
 namespace {
 
-using liaison::v1::Outcome;
-
 constexpr int64_t kMaxInFlight = 4096;
 constexpr absl::Duration kFirstRetry = absl::Milliseconds(500);
 constexpr absl::Duration kMaxRetry = absl::Seconds(10);
-
-// `prefix` (a serialised DeliveryItem without content) followed by field 4
-// (original) holding `envelope_bytes`: protobuf parsers merge the two, so the
-// envelope is copied once per recipient and never re-serialised.
-std::string WithOriginal(const std::string& prefix, const std::string& envelope_bytes) {
-  std::string out;
-  out.reserve(prefix.size() + envelope_bytes.size() + 8);
-  out.append(prefix);
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.WriteTag(google::protobuf::internal::WireFormatLite::MakeTag(
-      liaison::v1::DeliveryItem::kOriginalFieldNumber,
-      google::protobuf::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
-  coded.WriteVarint32(static_cast<uint32_t>(envelope_bytes.size()));
-  coded.WriteRaw(envelope_bytes.data(), static_cast<int>(envelope_bytes.size()));
-  coded.Trim();
-  return out;
-}
-
-liaison::v1::AuditOperation OperationFor(Outcome outcome, liaison::v1::Kind kind,
-                                         bool third_country) {
-  switch (outcome) {
-    case liaison::v1::OUTCOME_ALLOW:
-    case liaison::v1::OUTCOME_REDACT:
-      if (kind == liaison::v1::KIND_LINKAGE_QUERY) return liaison::v1::AUDIT_OPERATION_CONSULTATION;
-      if (third_country) return liaison::v1::AUDIT_OPERATION_TRANSFER;
-      return outcome == liaison::v1::OUTCOME_REDACT ? liaison::v1::AUDIT_OPERATION_ALTERATION
-                                                     : liaison::v1::AUDIT_OPERATION_DISCLOSURE;
-    case liaison::v1::OUTCOME_HOLD:
-    case liaison::v1::OUTCOME_DELAY:
-      return liaison::v1::AUDIT_OPERATION_RETENTION;
-    default:
-      return liaison::v1::AUDIT_OPERATION_REFUSAL;
-  }
-}
-
-std::string ObligationsKey(const std::vector<liaison::v1::Obligation>& obligations) {
-  std::vector<std::string> parts;
-  parts.reserve(obligations.size());
-  for (const liaison::v1::Obligation& o : obligations) {
-    google::protobuf::io::StringOutputStream* unused = nullptr;
-    (void)unused;
-    std::string bytes;
-    {
-      google::protobuf::io::StringOutputStream out(&bytes);
-      google::protobuf::io::CodedOutputStream coded(&out);
-      coded.SetSerializationDeterministic(true);
-      o.SerializeToCodedStream(&coded);
-    }
-    parts.push_back(std::move(bytes));
-  }
-  std::sort(parts.begin(), parts.end());
-  return absl::StrJoin(parts, "\x1f");
-}
 
 }  // namespace
 
@@ -110,7 +50,9 @@ struct PolicyStage::Work {
   std::vector<liaison::v1::HeldDelivery> held;
 };
 
-PolicyStage::PolicyStage(PolicyStageDeps deps) : deps_(std::move(deps)) {}
+PolicyStage::PolicyStage(PolicyStageDeps deps)
+    : deps_(std::move(deps)),
+      applier_({deps_.topics, deps_.countersigner, deps_.items, deps_.sources, deps_.consents}) {}
 
 PolicyStage::~PolicyStage() { Stop(); }
 
@@ -351,363 +293,65 @@ absl::StatusOr<liaison::v1::Message> PolicyStage::VerifiedMessage(
 Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
                               const std::vector<std::string>& recipients, absl::Time now,
                               FlowStep step, int32_t ingress_partition) const {
-  Outputs out;
   const liaison::v1::SignedEnvelope& envelope = ingress.envelope();
   absl::StatusOr<liaison::v1::Message> verified =
       VerifiedMessage(envelope, FromProto(ingress.accepted_at()));
   if (!verified.ok()) {
     Forged(FlowStepLabel(step), ingress_partition, -1, verified.status());
-    return out;
+    return Outputs();
   }
   const liaison::v1::Message& message = *verified;
   const liaison::v1::Header& h = message.header();
-  const policy::EraseTime erase = policy::EraseBy(h);
   const std::shared_ptr<const policy::Chain> chain = deps_.chain();
-  const policy::Registry& registry = chain->registry();
-  const size_t bytes = envelope.message().size();
-  const std::string payload_sha = certs::Sha256(envelope.message());
-  const std::string key = IngressKeyOf(h).value();
-  const absl::Time accepted_at = FromProto(ingress.accepted_at());
 
-  auto notice = [&](liaison::v1::NoticeKind kind, const std::string& addressee,
-                    const std::string& recipient, std::vector<std::string> rule_ids,
-                    std::vector<std::string> reasons) {
-    liaison::v1::Notice n;
-    n.set_kind(kind);
-    n.set_addressee(addressee);
-    n.set_message_id(h.message_id());
-    n.set_recipient(recipient);
-    for (std::string& r : rule_ids) n.add_rule_ids(std::move(r));
-    for (std::string& r : reasons) n.add_reasons(std::move(r));
-    return n;
-  };
-  std::vector<liaison::v1::Notice> notices;
+  PlanContext context;
+  context.ingress = &ingress;
+  context.message = &message;
+  context.payload_sha256 = certs::Sha256(envelope.message());
+  context.case_ref_hash = audit::CaseRefHash(h.sender(), h.case_ref());
+  context.message_bytes = envelope.message().size();
+  context.registry = &chain->registry();
+  context.policy_version = chain->policy_version();
+  context.broker_id = deps_.broker_id;
+  context.now = now;
+  context.step = step;
+  context.ingress_partition = ingress_partition;
 
+  PlanInput input;
   // A consent is recorded before anything is decided, so that this very
-  // batch of holds can see it. Every consent is audited here, recorded or
-  // not, even when it names no recipient (a supervisor's approval is
-  // addressed to the broker alone).
-  if (h.kind() == liaison::v1::KIND_CONSENT && step == FlowStep::kDecided) {
-    absl::StatusOr<policy::ConsentRecord> record =
-        policy::InMemoryConsentIndex::RecordOf(message, now);
-    liaison::v1::AuditEntry a;
-    *a.mutable_ts() = ToProto(now);
-    a.set_operation(liaison::v1::AUDIT_OPERATION_COLLECTION);
-    a.set_event(record.ok() ? "consent_recorded" : "consent_unusable");
-    a.set_message_id(h.message_id());
-    a.set_kind(h.kind());
-    a.set_sender(h.sender());
-    a.set_sender_officer(h.sender_officer());
-    *a.mutable_legal_basis() = h.legal_basis();
-    *a.mutable_purposes() = h.purposes();
-    a.set_decision(record.ok() ? liaison::v1::OUTCOME_ALLOW : liaison::v1::OUTCOME_REJECT);
-    a.set_payload_sha256(payload_sha);
-    a.set_policy_version(chain->policy_version());
-    a.set_registry_version(registry.version());
-    a.set_broker_id(deps_.broker_id);
-    out.audit.push_back(std::move(a));
-    if (record.ok()) {
-      liaison::v1::RecordedConsent stored = ConsentBook::ToProto(*record);
-      *stored.mutable_envelope() = envelope;  // binds the record to the grantor's signature
-      deps_.consents->Put(*record);
-      out.records.push_back({deps_.topics.Consents(), ConsentBook::Key(*record),
-                             stored.SerializeAsString(), kafka::kAnyPartition, std::nullopt});
-      if (deps_.on_consent) deps_.on_consent(record->grant);
-    } else {
-      log::Warning("policy.consent_unusable", {{"message_id", h.message_id()},
-                                               {"error", record.status().ToString()}});
-    }
+  // batch of decisions (and the holds it covers) can see it.
+  input.consent = PlanConsent(context);
+  if (input.consent.has_value() && applier_.RecordConsent(*input.consent, context) &&
+      deps_.on_consent) {
+    deps_.on_consent(input.consent->record->grant);
   }
 
-  struct Group {
-    std::vector<std::string> recipients;
-    std::vector<liaison::v1::Obligation> obligations;
-    std::vector<std::string> rule_ids;
-  };
-  std::map<std::string, Group> allow_groups;
-  std::vector<std::pair<std::string, policy::Decision>> redacted;
-  std::vector<std::string> delivered_to;
-  const bool needs_derived_copy = policy::NeedsDerivedCopy(message);
-
+  // Deciding, recording a sender's volume and updating the message's source
+  // record happen under one lock per sender stripe: two messages decided at
+  // once cannot both pass a DP-BULK-01 cap only one of them fits under, and
+  // two releases of one message cannot lose each other's recipient.
   absl::MutexLock volume_lock(
       &volume_locks_[std::hash<std::string>()(h.sender()) % volume_locks_.size()]);
-  for (const std::string& recipient : recipients) {
-    policy::Input in;
-    in.message = &message;
-    in.recipient = recipient;
-    in.message_bytes = bytes;
-    in.counters = deps_.counters;
-    in.sources = deps_.sources;
-    in.consents = deps_.consents;
-    in.now = now;
-    policy::Decision d = chain->Evaluate(in);
-    if (d.outcome >= 0 && d.outcome < 6) ++stats_.decisions[d.outcome];
-    const policy::EndpointEntry* entry = registry.FindEntry(recipient);
-    const bool third_country = entry != nullptr && entry->third_country();
-
-    liaison::v1::AuditEntry a;
-    *a.mutable_ts() = ToProto(now);
-    a.set_operation(OperationFor(d.outcome, h.kind(), third_country));
-    a.set_event(std::string(FlowStepLabel(step)));
-    a.set_message_id(h.message_id());
-    for (const std::string& s : h.provenance().derived_from()) a.add_derived_from(s);
-    a.set_kind(h.kind());
-    a.set_sender(h.sender());
-    a.set_sender_officer(h.sender_officer());
-    a.set_recipient(recipient);
-    *a.mutable_legal_basis() = h.legal_basis();
-    *a.mutable_purposes() = h.purposes();
-    a.set_case_ref_hash(audit::CaseRefHash(h.sender(), h.case_ref()));
-    a.set_decision(d.outcome);
-    for (std::string& id : d.HitRuleIds()) a.add_rule_ids(std::move(id));
-    for (const liaison::v1::Redaction& r : d.redactions) {
-      for (const std::string& p : r.paths()) a.add_redacted_paths(p);
-    }
-    a.set_handling_code(h.handling().code());
-    *a.mutable_transfer_basis() = d.transfer;
-    a.set_payload_sha256(payload_sha);
-    a.set_policy_version(d.policy_version);
-    a.set_registry_version(d.registry_version);
-    a.set_broker_id(deps_.broker_id);
-    out.audit.push_back(std::move(a));
-
-    FlowEvent flow;
-    flow.message_id = h.message_id();
-    flow.kind = h.kind();
-    flow.sender = h.sender();
-    flow.recipient = recipient;
-    flow.bytes = bytes;
-    flow.outcome = d.outcome;
-    // The rules that set the outcome, not every rule that hit on the way: a
-    // REJECT by DP-PURPOSE-01 is not a REJECT by the rule that would have
-    // redacted (operators count outcomes by rule from this).
-    flow.rule_ids = d.DecidingRuleIds();
-    flow.accepted_at = accepted_at;
-    flow.decided_at = now;
-    flow.step = step;
-    out.flow.push_back(std::move(flow));
-
-    for (const policy::Notification& n : d.notifications) {
-      notices.push_back(notice(n.kind, n.addressee, recipient, {std::string(n.rule_id.value())},
-                               {n.reason}));
-    }
-
-    switch (d.outcome) {
-      case liaison::v1::OUTCOME_ALLOW: {
-        if (needs_derived_copy) {
-          // The sender's envelope carries what no recipient may receive
-          // (unknown fields, the strict-necessity justification): deliver the
-          // broker's sanitised, countersigned copy instead.
-          delivered_to.push_back(recipient);
-          redacted.emplace_back(recipient, std::move(d));
-          break;
-        }
-        Group& g = allow_groups[ObligationsKey(d.obligations)];
-        g.recipients.push_back(recipient);
-        g.obligations = d.obligations;
-        for (std::string& id : d.HitRuleIds()) {
-          if (std::find(g.rule_ids.begin(), g.rule_ids.end(), id) == g.rule_ids.end()) {
-            g.rule_ids.push_back(std::move(id));
-          }
-        }
-        delivered_to.push_back(recipient);
-        break;
-      }
-      case liaison::v1::OUTCOME_REDACT:
-        delivered_to.push_back(recipient);
-        redacted.emplace_back(recipient, std::move(d));
-        break;
-      case liaison::v1::OUTCOME_HOLD:
-      case liaison::v1::OUTCOME_DELAY: {
-        liaison::v1::HeldDelivery held;
-        held.set_hold_id(HoldIdOf(MessageId(h.message_id()), EndpointId(recipient)).value());
-        held.set_message_id(h.message_id());
-        held.set_sender(h.sender());
-        held.set_recipient(recipient);
-        *held.mutable_ingress() = ingress;
-        held.set_outcome(d.outcome);
-        const liaison::v1::PolicyDecision pd = policy::ToProto(d);
-        *held.mutable_holds() = pd.holds();
-        *held.mutable_not_before() = ToProto(d.not_before);
-        *held.mutable_created_at() = ToProto(now);
-        held.set_ingress_partition(ingress_partition);
-        if (erase.at != absl::InfiniteFuture()) *held.mutable_erase_by() = ToProto(erase.at);
-        if (d.outcome == liaison::v1::OUTCOME_DELAY) {
-          liaison::v1::Notice n =
-              notice(liaison::v1::NOTICE_KIND_DELAYED, h.sender(), recipient,
-                     d.DecidingRuleIds(), {d.explanation});
-          *n.mutable_due() = ToProto(d.not_before);
-          n.set_hold_id(held.hold_id());
-          notices.push_back(std::move(n));
-        } else {
-          for (const policy::Hold& hold : d.holds) {
-            liaison::v1::Notice n = notice(liaison::v1::NOTICE_KIND_HELD, h.sender(), recipient,
-                                           {std::string(hold.rule_id.value())}, {hold.reason});
-            n.set_hold_id(held.hold_id());
-            n.set_awaiting(hold.awaiting);
-            n.set_consent_kind(liaison::v1::ConsentKind_Name(hold.consent_kind));
-            *n.mutable_due() = ToProto(hold.expires_at);
-            notices.push_back(n);
-            if (registry.FindEndpoint(hold.awaiting) != nullptr && hold.awaiting != h.sender()) {
-              n.set_kind(liaison::v1::NOTICE_KIND_CONSENT_REQUESTED);
-              n.set_addressee(hold.awaiting);
-              notices.push_back(std::move(n));
-            } else if (hold.awaiting == h.sender()) {
-              // The sender's own approver (DP-CHILD-01 third country).
-              n.set_kind(liaison::v1::NOTICE_KIND_CONSENT_REQUESTED);
-              notices.push_back(std::move(n));
-            }
-          }
-        }
-        out.records.push_back({deps_.topics.Holds(), held.hold_id(), held.SerializeAsString(),
-                               kafka::kAnyPartition, std::nullopt});
-        out.held.push_back(std::move(held));
-        break;
-      }
-      default: {
-        std::vector<std::string> ids = d.DecidingRuleIds();
-        notices.push_back(notice(liaison::v1::NOTICE_KIND_NON_DELIVERY, h.sender(), recipient,
-                                 std::move(ids), {d.explanation}));
-        break;
-      }
-    }
-    if (d.outcome == liaison::v1::OUTCOME_ALLOW || d.outcome == liaison::v1::OUTCOME_REDACT) {
-      deps_.counters->Record(h.sender(), recipient,
-                             policy::UsageOf(message, bytes, d.transfer.kind()), now);
-    }
+  input.decisions = DecideEach(*chain, message, recipients, context.message_bytes, now,
+                               {deps_.counters, deps_.sources, deps_.consents});
+  for (const Decided& d : input.decisions) {
+    if (d.decision.outcome >= 0 && d.decision.outcome < 6) ++stats_.decisions[d.decision.outcome];
   }
+  const std::shared_ptr<const policy::SourceRecord> known = deps_.sources->Get(h.message_id());
+  input.known_source = known.get();
+  input.pseudonymiser = deps_.pseudonymiser;
+  input.context = context;
+  return applier_.Apply(PlanDecision(std::move(input)), context);
+}
 
-  auto base_attestation = [&](Outcome outcome) {
-    liaison::v1::Attestation a;
-    a.set_message_id(h.message_id());
-    a.set_sender(h.sender());
-    a.set_kind(h.kind());
-    a.set_original_sha256(payload_sha);
-    a.set_outcome(outcome);
-    a.set_policy_version(chain->policy_version());
-    a.set_registry_version(registry.version());
-    *a.mutable_decided_at() = ToProto(now);
-    // The delivery side expires the item then (DP-RET-02), H3 ERASE_BY included.
-    if (erase.at != absl::InfiniteFuture()) *a.mutable_erase_by() = ToProto(erase.at);
-    *a.mutable_accepted_at() = ingress.accepted_at();
-    return a;
-  };
-  auto sign = [&](liaison::v1::Attestation a) -> std::optional<liaison::v1::BrokerSigned> {
-    liaison::v1::Statement statement;
-    *statement.mutable_attestation() = std::move(a);
-    absl::StatusOr<liaison::v1::BrokerSigned> s =
-        deps_.countersigner->Sign(std::move(statement), now);
-    if (!s.ok()) {
-      log::Error("policy.countersign_failed", {{"error", s.status().ToString()}});
-      return std::nullopt;
-    }
-    return std::move(*s);
-  };
-  auto index = [&](const std::string& recipient, const std::string& item_id) {
-    liaison::v1::DeliveryIndexEntry e;
-    e.set_recipient(recipient);
-    e.set_item_id(item_id);
-    e.set_message_id(h.message_id());
-    e.set_sender(h.sender());
-    return e;
-  };
-
-  // One signature per group of recipients receiving identical bytes.
-  if (!allow_groups.empty()) {
-    const std::string envelope_bytes = envelope.SerializeAsString();
-    for (auto& [unused, g] : allow_groups) {
-      liaison::v1::Attestation a = base_attestation(liaison::v1::OUTCOME_ALLOW);
-      for (const std::string& r : g.recipients) a.add_recipients(r);
-      a.set_content_sha256(payload_sha);
-      for (liaison::v1::Obligation& o : g.obligations) *a.add_obligations() = std::move(o);
-      for (std::string& id : g.rule_ids) a.add_rule_ids(std::move(id));
-      std::optional<liaison::v1::BrokerSigned> signed_statement = sign(std::move(a));
-      if (!signed_statement) continue;  // not forwarded; logged
-      for (const std::string& r : g.recipients) {
-        liaison::v1::DeliveryItem item;
-        item.set_item_id(DeliveryItemIdOf(MessageId(h.message_id()), EndpointId(r)).value());
-        item.set_recipient(r);
-        *item.mutable_statement() = *signed_statement;
-        out.records.push_back({deps_.topics.Deliver(r), key,
-                               WithOriginal(item.SerializeAsString(), envelope_bytes),
-                               kafka::kAnyPartition, index(r, item.item_id())});
-      }
-    }
-  }
-  for (auto& [recipient, d] : redacted) {
-    absl::StatusOr<liaison::v1::Message> derived =
-        policy::Redact(message, d, *deps_.pseudonymiser, recipient);
-    if (!derived.ok()) {
-      // Fail closed: nothing leaves that the policy could not derive.
-      log::Error("policy.redact_failed", {{"message_id", h.message_id()},
-                                          {"recipient", recipient},
-                                          {"error", derived.status().ToString()}});
-      notices.push_back(notice(liaison::v1::NOTICE_KIND_NON_DELIVERY, h.sender(), recipient,
-                               {"POLICY-REDACT"},
-                               {"the broker could not derive the redacted message; not "
-                                "delivered (an operator has been alerted)"}));
-      continue;
-    }
-    std::string derived_bytes = derived->SerializeAsString();
-    liaison::v1::Attestation a = base_attestation(d.outcome);
-    a.add_recipients(recipient);
-    a.set_content_sha256(certs::Sha256(derived_bytes));
-    a.set_derived(true);
-    for (liaison::v1::Redaction& r : d.redactions) *a.add_redactions() = std::move(r);
-    for (liaison::v1::Obligation& o : d.obligations) *a.add_obligations() = std::move(o);
-    for (std::string& id : d.HitRuleIds()) a.add_rule_ids(std::move(id));
-    std::optional<liaison::v1::BrokerSigned> signed_statement = sign(std::move(a));
-    if (!signed_statement) continue;
-    liaison::v1::DeliveryItem item;
-    item.set_item_id(
-        DeliveryItemIdOf(MessageId(h.message_id()), EndpointId(recipient)).value());
-    item.set_recipient(recipient);
-    *item.mutable_statement() = std::move(*signed_statement);
-    item.set_derived_message(std::move(derived_bytes));
-    out.records.push_back({deps_.topics.Deliver(recipient), key, item.SerializeAsString(),
-                           kafka::kAnyPartition, index(recipient, item.item_id())});
-  }
-
-  // What the broker now knows about this message, for later provenance and
-  // correction decisions.
-  if (!delivered_to.empty()) {
-    std::shared_ptr<const policy::SourceRecord> known = deps_.sources->Get(h.message_id());
-    policy::SourceRecord record =
-        known != nullptr ? *known
-                         : policy::InMemorySourceIndex::RecordOf(message, {}, registry, now);
-    for (const std::string& r : delivered_to) {
-      if (std::find(record.delivered_to.begin(), record.delivered_to.end(), r) ==
-          record.delivered_to.end()) {
-        record.delivered_to.push_back(r);
-      }
-    }
-    liaison::v1::RecordedSource stored = SourceBook::ToProto(record);
-    if (erase.at != absl::InfiniteFuture()) *stored.mutable_erase_by() = ToProto(erase.at);
-    stored.set_ingress_partition(ingress_partition);
-    deps_.sources->Put(std::move(record));
-    deps_.sources->SetExpiry(h.message_id(), {erase.at, ingress_partition, false});
-    out.records.push_back({deps_.topics.Sources(), h.message_id(), stored.SerializeAsString(),
-                           kafka::kAnyPartition, std::nullopt});
-  }
-
-  for (liaison::v1::Notice& n : notices) {
-    if (std::optional<Outputs::Record> r = NoticeRecord(std::move(n), now)) {
-      out.records.push_back(std::move(*r));
-    }
-  }
-  return out;
+Outputs PolicyStage::Reevaluate(const liaison::v1::HeldDelivery& held, absl::Time now) const {
+  return Evaluate(held.ingress(), {held.recipient()}, now, FlowStep::kReleased,
+                  held.ingress_partition());
 }
 
 std::optional<Outputs::Record> PolicyStage::NoticeRecord(liaison::v1::Notice notice,
                                                          absl::Time now) const {
-  const std::string addressee = notice.addressee();
-  absl::StatusOr<std::string> item = deps_.items->Notice(std::move(notice), now);
-  if (!item.ok()) {
-    log::Error("policy.notice_sign_failed", {{"error", item.status().ToString()}});
-    return std::nullopt;
-  }
-  return Outputs::Record{deps_.topics.Deliver(addressee), addressee, std::move(*item),
-                         kafka::kAnyPartition, std::nullopt};
+  return applier_.NoticeRecord(std::move(notice), now);
 }
 
 Outputs PolicyStage::ReceiptOutputs(const liaison::v1::Receipt& receipt, absl::Time now) const {
@@ -740,15 +384,8 @@ std::vector<policy::Decision> PolicyStage::Explain(const liaison::v1::Message& m
   const std::shared_ptr<const policy::Chain> chain = deps_.chain();
   std::vector<policy::Decision> out;
   for (const std::string& r : recipients) {
-    policy::Input in;
-    in.message = &message;
-    in.recipient = r;
-    in.message_bytes = message_bytes;
-    in.counters = deps_.counters;
-    in.sources = deps_.sources;
-    in.consents = deps_.consents;
-    in.now = now;
-    out.push_back(chain->Evaluate(in));
+    out.push_back(chain->Evaluate(DecisionInput(
+        message, r, message_bytes, now, {deps_.counters, deps_.sources, deps_.consents})));
   }
   return out;
 }

@@ -9,6 +9,10 @@
 //   REJECT         → signed NON_DELIVERY notice to the sender
 //   HOLD / DELAY   → HeldDelivery on liaison.holds + notices (HoldBook works it)
 //
+// What a message causes is planned by pure functions (plan.h, decide.h) and
+// carried out by the applier (applier.h); this class verifies, runs the
+// steps in order and writes the result.
+//
 // At-least-once and deterministic: an ingress offset is committed only when
 // everything it caused is acknowledged by Kafka; a replayed record yields the
 // same item ids, which the delivery side deduplicates. If the audit write
@@ -32,7 +36,10 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/state/accepted_ids.h"
+#include "broker/stage/applier.h"
 #include "broker/stage/audit.h"
+#include "broker/stage/hold_resolver.h"
+#include "broker/stage/outputs.h"
 #include "broker/core/clock.h"
 #include "broker/core/countersigner.h"
 #include "broker/stage/notices.h"
@@ -51,6 +58,8 @@
 namespace liaison::broker {
 
 using ChainProvider = std::function<std::shared_ptr<const policy::Chain>()>;
+using OnConsentRecorded = std::function<void(const liaison::v1::ConsentGrant&)>;
+using OnHoldCreated = std::function<void(const liaison::v1::HeldDelivery&)>;
 
 // Figures for metrics and the operators' views.
 struct PolicyStageStats {
@@ -89,31 +98,15 @@ struct PolicyStageDeps {
   int session_timeout_ms = 10000;
   // Told of every decision and loss (may be null).
   Observer* observer = nullptr;
-  // Called when a KIND_CONSENT message was recorded (HoldBook re-checks).
-  std::function<void(const liaison::v1::ConsentGrant&)> on_consent;
-  // Called for every new HeldDelivery (HoldBook takes it over).
-  std::function<void(const liaison::v1::HeldDelivery&)> on_held;
+  // The stage's one edge to the hold book (which sees the stage only as a
+  // HoldResolver), as two named events:
+  // a KIND_CONSENT message was recorded (HoldBook re-checks the holds it covers);
+  OnConsentRecorded on_consent;
+  // a new HeldDelivery was written (HoldBook takes it over).
+  OnHoldCreated on_held;
 };
 
-// What one evaluation of a message produces; also used by HoldBook to
-// release held messages through the same code path.
-struct Outputs {
-  struct Record {
-    std::string topic;
-    std::string key;
-    std::string value;
-    int32_t partition = kafka::kAnyPartition;
-    // For deliveries: the index entry to write once the record's offset is known.
-    std::optional<liaison::v1::DeliveryIndexEntry> index;
-  };
-  std::vector<liaison::v1::AuditEntry> audit;
-  std::vector<Record> records;
-  std::vector<liaison::v1::HeldDelivery> held;
-  std::vector<FlowEvent> flow;
-};
-
-
-class PolicyStage {
+class PolicyStage final : public HoldResolver {
  public:
   explicit PolicyStage(PolicyStageDeps deps);
   ~PolicyStage();
@@ -122,13 +115,8 @@ class PolicyStage {
   // Stops consuming, waits for in-flight work, commits what is done.
   void Stop();
 
-  // Decides `ingress` for `recipients` at `now` and builds everything to
-  // write (the audit entries first). `step` names the occasion in audit and
-  // flow records (kDecided, kReleased). Thread-safe; pure apart from the
-  // countersignature and the volume counters.
-  Outputs Evaluate(const liaison::v1::IngressRecord& ingress,
-                   const std::vector<std::string>& recipients, absl::Time now,
-                   FlowStep step, int32_t ingress_partition) const;
+  // HoldResolver: the held message decided again for its recipient.
+  Outputs Reevaluate(const liaison::v1::HeldDelivery& held, absl::Time now) const override;
 
   // Audits then writes `outputs` (audit first; nothing else if the audit
   // write fails); `done` gets OK when every record is acknowledged. A failed
@@ -137,7 +125,7 @@ class PolicyStage {
   // error only once the chain was released (nothing sealed here is written
   // later: its new owner continues from the last entry in Kafka) or the
   // stage stops.
-  void Write(int32_t chain, Outputs outputs, std::function<void(absl::Status)> done);
+  void Write(int32_t chain, Outputs outputs, std::function<void(absl::Status)> done) override;
 
   // Decides without side effects (no counters, no records, nothing written):
   // the explain RPC.
@@ -147,10 +135,11 @@ class PolicyStage {
 
   // A signed notice for its addressee's delivery topic (nullopt if signing
   // failed, which is logged).
-  std::optional<Outputs::Record> NoticeRecord(liaison::v1::Notice notice, absl::Time now) const;
+  std::optional<Outputs::Record> NoticeRecord(liaison::v1::Notice notice,
+                                              absl::Time now) const override;
 
   // Ingress partitions this node owns now (HoldBook works only their holds).
-  std::vector<int32_t> OwnedPartitions() const ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<int32_t> OwnedPartitions() const override ABSL_LOCKS_EXCLUDED(mu_);
 
   const PolicyStageStats& stats() const { return stats_; }
 
@@ -166,6 +155,13 @@ class PolicyStage {
   int64_t lag() const { return lag_.load(); }
 
  private:
+  // Verifies the ingress record's envelope, then: consent (plan, then put in
+  // the book), decisions, plan, apply (plan.h). `step` names the occasion in
+  // audit and flow records (kDecided, kReleased). Thread-safe.
+  Outputs Evaluate(const liaison::v1::IngressRecord& ingress,
+                   const std::vector<std::string>& recipients, absl::Time now, FlowStep step,
+                   int32_t ingress_partition) const;
+
   struct Work;
   struct Partition {
     std::deque<std::shared_ptr<Work>> works;
@@ -194,6 +190,7 @@ class PolicyStage {
 
   static constexpr size_t kVerifiedCacheSize = 65536;
   const PolicyStageDeps deps_;
+  const PlanApplier applier_;
   // Digests of envelopes whose signature verified, for the trust store with
   // `verified_trust_` (cleared when the trust store is swapped, e.g. a CRL
   // reload).

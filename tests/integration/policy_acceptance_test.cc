@@ -698,6 +698,36 @@ TEST(BrokerAcceptance, Ac11DerogationsCoverIndividualCasesOnly) {
   EXPECT_TRUE(absl::StrContains(c->reasons(0), "40 data subjects exceed derogation limit 3"));
 }
 
+// DP-XFER-03's repeat check counts every derogation transfer, also one
+// delivered as the broker's derived copy (an envelope carrying the sender's
+// strict_necessity is never forwarded as is): the fourth in 30 days is
+// refused.
+TEST(BrokerAcceptance, Ac11DerogationsDeliveredAsDerivedCopiesCountTowardsTheRepeatLimit) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"DE-BKA", "MD-IGP"});
+  auto transfer = [](int n) {
+    Message m = sc::Ac11SuspectsToMd(1, sc::Ac11Basis::kDerogation38C, sc::FixedId(n));
+    m.mutable_header()->set_strict_necessity("ZZTEST justification for the DPO");
+    return m;
+  };
+  for (int n = 120; n < 123; ++n) {
+    const Message m = transfer(n);
+    ASSERT_TRUE(net.Send(m).ok());
+    const VerifiedItem* d = net.Delivery("MD-IGP", m.header().message_id());
+    ASSERT_NE(d, nullptr) << "transfer " << n - 119 << " of 3";
+    EXPECT_TRUE(d->statement().attestation().derived());
+  }
+  const Message fourth = transfer(123);
+  ASSERT_TRUE(net.Send(fourth).ok());
+  const liaison::v1::Notice* refused = net.Notice(
+      "DE-BKA", liaison::v1::NOTICE_KIND_NON_DELIVERY, fourth.header().message_id(), "MD-IGP");
+  ASSERT_NE(refused, nullptr);
+  EXPECT_TRUE(Contains(RuleIds(*refused), "DP-XFER-03"));
+  EXPECT_TRUE(absl::StrContains(refused->reasons(0), "4 derogation transfers"))
+      << refused->reasons(0);
+}
+
 TEST(BrokerAcceptance, Ac14LinkageHitOnlyThenFollowUpWaitsForTheOwner) {
   Network net;
   ASSERT_TRUE(net.ok());

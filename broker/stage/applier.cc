@@ -1,0 +1,148 @@
+#include "broker/stage/applier.h"
+
+#include <utility>
+
+#include "base/log.h"
+#include "base/proto_time.h"
+#include "broker/core/ids.h"
+#include "certs/signature.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+
+namespace liaison::broker {
+namespace {
+
+// `prefix` (a serialised DeliveryItem without content) followed by field 4
+// (original) holding `envelope_bytes`: protobuf parsers merge the two, so the
+// envelope is copied once per recipient and never re-serialised.
+std::string WithOriginal(const std::string& prefix, const std::string& envelope_bytes) {
+  std::string out;
+  out.reserve(prefix.size() + envelope_bytes.size() + 8);
+  out.append(prefix);
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.WriteTag(google::protobuf::internal::WireFormatLite::MakeTag(
+      liaison::v1::DeliveryItem::kOriginalFieldNumber,
+      google::protobuf::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+  coded.WriteVarint32(static_cast<uint32_t>(envelope_bytes.size()));
+  coded.WriteRaw(envelope_bytes.data(), static_cast<int>(envelope_bytes.size()));
+  coded.Trim();
+  return out;
+}
+
+}  // namespace
+
+bool PlanApplier::RecordConsent(const ConsentPlan& consent, const PlanContext& context) const {
+  if (!consent.record.ok()) {
+    log::Warning("policy.consent_unusable", {{"message_id", context.message->header().message_id()},
+                                             {"error", consent.record.status().ToString()}});
+    return false;
+  }
+  deps_.consents->Put(*consent.record);
+  return true;
+}
+
+std::optional<liaison::v1::BrokerSigned> PlanApplier::Countersign(
+    liaison::v1::Attestation attestation, absl::Time now) const {
+  liaison::v1::Statement statement;
+  *statement.mutable_attestation() = std::move(attestation);
+  absl::StatusOr<liaison::v1::BrokerSigned> s =
+      deps_.countersigner->Sign(std::move(statement), now);
+  if (!s.ok()) {
+    log::Error("policy.countersign_failed", {{"error", s.status().ToString()}});
+    return std::nullopt;
+  }
+  return std::move(*s);
+}
+
+Outputs PlanApplier::Apply(Plan plan, const PlanContext& c) const {
+  const liaison::v1::SignedEnvelope& envelope = c.ingress->envelope();
+  const liaison::v1::Header& h = c.message->header();
+  const std::string key = IngressKeyOf(h).value();
+  for (const auto& [recipient, why] : plan.underivable) {
+    log::Error("policy.redact_failed", {{"message_id", h.message_id()},
+                                        {"recipient", recipient},
+                                        {"error", why.ToString()}});
+  }
+  Outputs out;
+  out.audit = std::move(plan.audit);
+  out.flow = std::move(plan.flow);
+
+  if (plan.consent.has_value()) {
+    liaison::v1::RecordedConsent stored = ConsentBook::ToProto(*plan.consent);
+    *stored.mutable_envelope() = envelope;  // binds the record to the grantor's signature
+    out.records.push_back({deps_.topics.Consents(), ConsentBook::Key(*plan.consent),
+                           stored.SerializeAsString(), kafka::kAnyPartition, std::nullopt});
+  }
+  for (const liaison::v1::HeldDelivery& held : plan.holds) {
+    out.records.push_back({deps_.topics.Holds(), held.hold_id(), held.SerializeAsString(),
+                           kafka::kAnyPartition, std::nullopt});
+  }
+  out.held = std::move(plan.holds);
+
+  // One countersignature per group of recipients receiving identical bytes.
+  std::string envelope_bytes;  // serialised once, for the groups of the original body
+  for (DeliveryGroup& g : plan.deliveries) {
+    if (!g.derived_message.has_value() && envelope_bytes.empty()) {
+      envelope_bytes = envelope.SerializeAsString();
+    }
+    g.attestation.set_content_sha256(
+        g.derived_message.has_value() ? certs::Sha256(*g.derived_message) : c.payload_sha256);
+    std::optional<liaison::v1::BrokerSigned> signed_statement =
+        Countersign(std::move(g.attestation), c.now);
+    if (!signed_statement) continue;  // not forwarded; logged
+    for (const std::string& r : g.recipients) {
+      liaison::v1::DeliveryItem item;
+      item.set_item_id(DeliveryItemIdOf(MessageId(h.message_id()), EndpointId(r)).value());
+      item.set_recipient(r);
+      *item.mutable_statement() = *signed_statement;
+      liaison::v1::DeliveryIndexEntry index;
+      index.set_recipient(r);
+      index.set_item_id(item.item_id());
+      index.set_message_id(h.message_id());
+      index.set_sender(h.sender());
+      std::string value;
+      if (g.derived_message.has_value()) {
+        item.set_derived_message(*g.derived_message);
+        value = item.SerializeAsString();
+      } else {
+        value = WithOriginal(item.SerializeAsString(), envelope_bytes);
+      }
+      out.records.push_back(
+          {deps_.topics.Deliver(r), key, std::move(value), kafka::kAnyPartition, std::move(index)});
+    }
+  }
+
+  if (plan.source.has_value()) {
+    SourceUpdate& s = *plan.source;
+    const std::string& message_id = h.message_id();
+    liaison::v1::RecordedSource stored = SourceBook::ToProto(s.record);
+    if (s.erase_by != absl::InfiniteFuture()) *stored.mutable_erase_by() = ToProto(s.erase_by);
+    stored.set_ingress_partition(s.ingress_partition);
+    deps_.sources->Put(std::move(s.record));
+    deps_.sources->SetExpiry(message_id, {s.erase_by, s.ingress_partition, false});
+    out.records.push_back({deps_.topics.Sources(), message_id, stored.SerializeAsString(),
+                           kafka::kAnyPartition, std::nullopt});
+  }
+
+  for (liaison::v1::Notice& n : plan.notices) {
+    if (std::optional<Outputs::Record> r = NoticeRecord(std::move(n), c.now)) {
+      out.records.push_back(std::move(*r));
+    }
+  }
+  return out;
+}
+
+std::optional<Outputs::Record> PlanApplier::NoticeRecord(liaison::v1::Notice notice,
+                                                         absl::Time now) const {
+  const std::string addressee = notice.addressee();
+  absl::StatusOr<std::string> item = deps_.items->Notice(std::move(notice), now);
+  if (!item.ok()) {
+    log::Error("policy.notice_sign_failed", {{"error", item.status().ToString()}});
+    return std::nullopt;
+  }
+  return Outputs::Record{deps_.topics.Deliver(addressee), addressee, std::move(*item),
+                         kafka::kAnyPartition, std::nullopt};
+}
+
+}  // namespace liaison::broker

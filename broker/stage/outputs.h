@@ -1,0 +1,36 @@
+// What the policy stage writes for one message, receipt, expiry, released
+// hold or erasure: audit entries (written first), then records. Built by the
+// applier (applier.h) from a plan, or directly by the hold book, and written
+// by the stage (PolicyStage::Write, HoldResolver::Write).
+#ifndef LIAISON_BROKER_STAGE_OUTPUTS_H_
+#define LIAISON_BROKER_STAGE_OUTPUTS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "broker/core/observer.h"
+#include "connectors/kafka/producer.h"
+#include "liaison/v1/broker_state.pb.h"
+
+namespace liaison::broker {
+
+struct Outputs {
+  struct Record {
+    std::string topic;
+    std::string key;
+    std::string value;
+    int32_t partition = kafka::kAnyPartition;
+    // For deliveries: the index entry to write once the record's offset is known.
+    std::optional<liaison::v1::DeliveryIndexEntry> index;
+  };
+  std::vector<liaison::v1::AuditEntry> audit;
+  std::vector<Record> records;
+  std::vector<liaison::v1::HeldDelivery> held;
+  std::vector<FlowEvent> flow;
+};
+
+}  // namespace liaison::broker
+
+#endif  // LIAISON_BROKER_STAGE_OUTPUTS_H_

@@ -1,0 +1,344 @@
+#include "broker/stage/plan.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_join.h"
+#include "base/proto_time.h"
+#include "broker/core/ids.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "policy/retention.h"
+
+namespace liaison::broker {
+namespace {
+
+using liaison::v1::Outcome;
+
+// The obligations as one comparable string (deterministic serialisation,
+// sorted): recipients with the same obligations share a body and a signature.
+std::string ObligationsKey(const std::vector<liaison::v1::Obligation>& obligations) {
+  std::vector<std::string> parts;
+  parts.reserve(obligations.size());
+  for (const liaison::v1::Obligation& o : obligations) {
+    std::string bytes;
+    {
+      google::protobuf::io::StringOutputStream out(&bytes);
+      google::protobuf::io::CodedOutputStream coded(&out);
+      coded.SetSerializationDeterministic(true);
+      o.SerializeToCodedStream(&coded);
+    }
+    parts.push_back(std::move(bytes));
+  }
+  std::sort(parts.begin(), parts.end());
+  return absl::StrJoin(parts, "\x1f");
+}
+
+liaison::v1::Notice NoticeAbout(const liaison::v1::Header& h, liaison::v1::NoticeKind kind,
+                                const std::string& addressee, const std::string& recipient,
+                                std::vector<std::string> rule_ids,
+                                std::vector<std::string> reasons) {
+  liaison::v1::Notice n;
+  n.set_kind(kind);
+  n.set_addressee(addressee);
+  n.set_message_id(h.message_id());
+  n.set_recipient(recipient);
+  for (std::string& r : rule_ids) n.add_rule_ids(std::move(r));
+  for (std::string& r : reasons) n.add_reasons(std::move(r));
+  return n;
+}
+
+liaison::v1::AuditEntry DecisionEntry(const PlanContext& c, const std::string& recipient,
+                                      const policy::Decision& d) {
+  const liaison::v1::Header& h = c.message->header();
+  const policy::EndpointEntry* entry = c.registry->FindEntry(recipient);
+  const bool third_country = entry != nullptr && entry->third_country();
+  liaison::v1::AuditEntry a;
+  *a.mutable_ts() = ToProto(c.now);
+  a.set_operation(OperationFor(d.outcome, h.kind(), third_country));
+  a.set_event(std::string(FlowStepLabel(c.step)));
+  a.set_message_id(h.message_id());
+  for (const std::string& s : h.provenance().derived_from()) a.add_derived_from(s);
+  a.set_kind(h.kind());
+  a.set_sender(h.sender());
+  a.set_sender_officer(h.sender_officer());
+  a.set_recipient(recipient);
+  *a.mutable_legal_basis() = h.legal_basis();
+  *a.mutable_purposes() = h.purposes();
+  a.set_case_ref_hash(c.case_ref_hash);
+  a.set_decision(d.outcome);
+  for (std::string& id : d.HitRuleIds()) a.add_rule_ids(std::move(id));
+  for (const liaison::v1::Redaction& r : d.redactions) {
+    for (const std::string& p : r.paths()) a.add_redacted_paths(p);
+  }
+  a.set_handling_code(h.handling().code());
+  *a.mutable_transfer_basis() = d.transfer;
+  a.set_payload_sha256(c.payload_sha256);
+  a.set_policy_version(d.policy_version);
+  a.set_registry_version(d.registry_version);
+  a.set_broker_id(c.broker_id);
+  return a;
+}
+
+FlowEvent DecisionFlow(const PlanContext& c, const std::string& recipient,
+                       const policy::Decision& d) {
+  const liaison::v1::Header& h = c.message->header();
+  FlowEvent flow;
+  flow.message_id = h.message_id();
+  flow.kind = h.kind();
+  flow.sender = h.sender();
+  flow.recipient = recipient;
+  flow.bytes = c.message_bytes;
+  flow.outcome = d.outcome;
+  // The rules that set the outcome, not every rule that hit on the way: a
+  // REJECT by DP-PURPOSE-01 is not a REJECT by the rule that would have
+  // redacted (operators count outcomes by rule from this).
+  flow.rule_ids = d.DecidingRuleIds();
+  flow.accepted_at = FromProto(c.ingress->accepted_at());
+  flow.decided_at = c.now;
+  flow.step = c.step;
+  return flow;
+}
+
+// HOLD or DELAY: the hold itself, and the notices telling the sender (and
+// whoever's consent is awaited).
+liaison::v1::HeldDelivery Held(const PlanContext& c, const std::string& recipient,
+                               const policy::Decision& d, absl::Time erase_by,
+                               std::vector<liaison::v1::Notice>& notices) {
+  const liaison::v1::Header& h = c.message->header();
+  liaison::v1::HeldDelivery held;
+  held.set_hold_id(HoldIdOf(MessageId(h.message_id()), EndpointId(recipient)).value());
+  held.set_message_id(h.message_id());
+  held.set_sender(h.sender());
+  held.set_recipient(recipient);
+  *held.mutable_ingress() = *c.ingress;
+  held.set_outcome(d.outcome);
+  const liaison::v1::PolicyDecision pd = policy::ToProto(d);
+  *held.mutable_holds() = pd.holds();
+  *held.mutable_not_before() = ToProto(d.not_before);
+  *held.mutable_created_at() = ToProto(c.now);
+  held.set_ingress_partition(c.ingress_partition);
+  if (erase_by != absl::InfiniteFuture()) *held.mutable_erase_by() = ToProto(erase_by);
+  if (d.outcome == liaison::v1::OUTCOME_DELAY) {
+    liaison::v1::Notice n = NoticeAbout(h, liaison::v1::NOTICE_KIND_DELAYED, h.sender(), recipient,
+                                        d.DecidingRuleIds(), {d.explanation});
+    *n.mutable_due() = ToProto(d.not_before);
+    n.set_hold_id(held.hold_id());
+    notices.push_back(std::move(n));
+    return held;
+  }
+  for (const policy::Hold& hold : d.holds) {
+    liaison::v1::Notice n = NoticeAbout(h, liaison::v1::NOTICE_KIND_HELD, h.sender(), recipient,
+                                        {std::string(hold.rule_id.value())}, {hold.reason});
+    n.set_hold_id(held.hold_id());
+    n.set_awaiting(hold.awaiting);
+    n.set_consent_kind(liaison::v1::ConsentKind_Name(hold.consent_kind));
+    *n.mutable_due() = ToProto(hold.expires_at);
+    notices.push_back(n);
+    if (c.registry->FindEndpoint(hold.awaiting) != nullptr && hold.awaiting != h.sender()) {
+      n.set_kind(liaison::v1::NOTICE_KIND_CONSENT_REQUESTED);
+      n.set_addressee(hold.awaiting);
+      notices.push_back(std::move(n));
+    } else if (hold.awaiting == h.sender()) {
+      // The sender's own approver (DP-CHILD-01 third country).
+      n.set_kind(liaison::v1::NOTICE_KIND_CONSENT_REQUESTED);
+      notices.push_back(std::move(n));
+    }
+  }
+  return held;
+}
+
+// What every attestation of this message states, whatever its body.
+liaison::v1::Attestation BaseAttestation(const PlanContext& c, Outcome outcome,
+                                         absl::Time erase_by) {
+  const liaison::v1::Header& h = c.message->header();
+  liaison::v1::Attestation a;
+  a.set_message_id(h.message_id());
+  a.set_sender(h.sender());
+  a.set_kind(h.kind());
+  a.set_original_sha256(c.payload_sha256);
+  a.set_outcome(outcome);
+  a.set_policy_version(c.policy_version);
+  a.set_registry_version(c.registry->version());
+  *a.mutable_decided_at() = ToProto(c.now);
+  // The delivery side expires the item then (DP-RET-02), H3 ERASE_BY included.
+  if (erase_by != absl::InfiniteFuture()) *a.mutable_erase_by() = ToProto(erase_by);
+  *a.mutable_accepted_at() = c.ingress->accepted_at();
+  return a;
+}
+
+}  // namespace
+
+liaison::v1::AuditOperation OperationFor(Outcome outcome, liaison::v1::Kind kind,
+                                         bool third_country) {
+  switch (outcome) {
+    case liaison::v1::OUTCOME_ALLOW:
+    case liaison::v1::OUTCOME_REDACT:
+      if (kind == liaison::v1::KIND_LINKAGE_QUERY) return liaison::v1::AUDIT_OPERATION_CONSULTATION;
+      if (third_country) return liaison::v1::AUDIT_OPERATION_TRANSFER;
+      return outcome == liaison::v1::OUTCOME_REDACT ? liaison::v1::AUDIT_OPERATION_ALTERATION
+                                                     : liaison::v1::AUDIT_OPERATION_DISCLOSURE;
+    case liaison::v1::OUTCOME_HOLD:
+    case liaison::v1::OUTCOME_DELAY:
+      return liaison::v1::AUDIT_OPERATION_RETENTION;
+    default:
+      return liaison::v1::AUDIT_OPERATION_REFUSAL;
+  }
+}
+
+std::optional<ConsentPlan> PlanConsent(const PlanContext& c) {
+  const liaison::v1::Message& message = *c.message;
+  const liaison::v1::Header& h = message.header();
+  if (h.kind() != liaison::v1::KIND_CONSENT || c.step != FlowStep::kDecided) return std::nullopt;
+  // Every consent is audited, recorded or not, even when it names no
+  // recipient (a supervisor's approval is addressed to the broker alone).
+  ConsentPlan plan{{}, policy::InMemoryConsentIndex::RecordOf(message, c.now)};
+  liaison::v1::AuditEntry& a = plan.audit;
+  *a.mutable_ts() = ToProto(c.now);
+  a.set_operation(liaison::v1::AUDIT_OPERATION_COLLECTION);
+  a.set_event(plan.record.ok() ? "consent_recorded" : "consent_unusable");
+  a.set_message_id(h.message_id());
+  a.set_kind(h.kind());
+  a.set_sender(h.sender());
+  a.set_sender_officer(h.sender_officer());
+  *a.mutable_legal_basis() = h.legal_basis();
+  *a.mutable_purposes() = h.purposes();
+  a.set_decision(plan.record.ok() ? liaison::v1::OUTCOME_ALLOW : liaison::v1::OUTCOME_REJECT);
+  a.set_payload_sha256(c.payload_sha256);
+  a.set_policy_version(c.policy_version);
+  a.set_registry_version(c.registry->version());
+  a.set_broker_id(c.broker_id);
+  return plan;
+}
+
+Plan PlanDecision(PlanInput input) {
+  const PlanContext& c = input.context;
+  const liaison::v1::Message& message = *c.message;
+  const liaison::v1::Header& h = message.header();
+  const absl::Time erase_by = policy::EraseBy(h).at;
+  Plan plan;
+
+  if (input.consent.has_value()) {
+    plan.audit.push_back(std::move(input.consent->audit));
+    if (input.consent->record.ok()) plan.consent = *std::move(input.consent->record);
+  }
+
+  // Recipients of the original body, by obligations (one signature each).
+  struct Group {
+    std::vector<std::string> recipients;
+    std::vector<liaison::v1::Obligation> obligations;
+    std::vector<std::string> rule_ids;
+  };
+  std::map<std::string, Group> allow_groups;
+  std::vector<Decided*> derived;
+  std::vector<std::string> delivered_to;
+  const bool needs_derived_copy = policy::NeedsDerivedCopy(message);
+
+  for (Decided& decided : input.decisions) {
+    const std::string& recipient = decided.recipient;
+    const policy::Decision& d = decided.decision;
+    plan.audit.push_back(DecisionEntry(c, recipient, d));
+    plan.flow.push_back(DecisionFlow(c, recipient, d));
+    for (const policy::Notification& n : d.notifications) {
+      plan.notices.push_back(NoticeAbout(h, n.kind, n.addressee, recipient,
+                                         {std::string(n.rule_id.value())}, {n.reason}));
+    }
+    switch (d.outcome) {
+      case liaison::v1::OUTCOME_ALLOW: {
+        delivered_to.push_back(recipient);
+        if (needs_derived_copy) {
+          // The sender's envelope carries what no recipient may receive
+          // (unknown fields, the strict-necessity justification): deliver the
+          // broker's sanitised, countersigned copy instead.
+          derived.push_back(&decided);
+          break;
+        }
+        Group& g = allow_groups[ObligationsKey(d.obligations)];
+        g.recipients.push_back(recipient);
+        g.obligations = d.obligations;
+        for (std::string& id : d.HitRuleIds()) {
+          if (std::find(g.rule_ids.begin(), g.rule_ids.end(), id) == g.rule_ids.end()) {
+            g.rule_ids.push_back(std::move(id));
+          }
+        }
+        break;
+      }
+      case liaison::v1::OUTCOME_REDACT:
+        delivered_to.push_back(recipient);
+        derived.push_back(&decided);
+        break;
+      case liaison::v1::OUTCOME_HOLD:
+      case liaison::v1::OUTCOME_DELAY:
+        plan.holds.push_back(Held(c, recipient, d, erase_by, plan.notices));
+        break;
+      default:
+        plan.notices.push_back(NoticeAbout(h, liaison::v1::NOTICE_KIND_NON_DELIVERY, h.sender(),
+                                           recipient, d.DecidingRuleIds(), {d.explanation}));
+        break;
+    }
+  }
+
+  for (auto& [unused, g] : allow_groups) {
+    DeliveryGroup group;
+    group.attestation = BaseAttestation(c, liaison::v1::OUTCOME_ALLOW, erase_by);
+    for (const std::string& r : g.recipients) group.attestation.add_recipients(r);
+    for (liaison::v1::Obligation& o : g.obligations) {
+      *group.attestation.add_obligations() = std::move(o);
+    }
+    for (std::string& id : g.rule_ids) group.attestation.add_rule_ids(std::move(id));
+    group.recipients = std::move(g.recipients);
+    plan.deliveries.push_back(std::move(group));
+  }
+  for (Decided* decided : derived) {
+    const std::string& recipient = decided->recipient;
+    policy::Decision& d = decided->decision;
+    absl::StatusOr<liaison::v1::Message> copy =
+        policy::Redact(message, d, *input.pseudonymiser, recipient);
+    if (!copy.ok()) {
+      // Fail closed: nothing leaves that the policy could not derive. (The
+      // recipient stays in the source record: what was decided is kept.)
+      plan.notices.push_back(NoticeAbout(
+          h, liaison::v1::NOTICE_KIND_NON_DELIVERY, h.sender(), recipient, {"POLICY-REDACT"},
+          {"the broker could not derive the redacted message; not delivered (an operator has "
+           "been alerted)"}));
+      plan.underivable.emplace_back(recipient, copy.status());
+      continue;
+    }
+    DeliveryGroup group;
+    group.recipients = {recipient};
+    group.derived_message = copy->SerializeAsString();
+    group.attestation = BaseAttestation(c, d.outcome, erase_by);
+    group.attestation.add_recipients(recipient);
+    group.attestation.set_derived(true);
+    for (liaison::v1::Redaction& r : d.redactions) {
+      *group.attestation.add_redactions() = std::move(r);
+    }
+    for (liaison::v1::Obligation& o : d.obligations) {
+      *group.attestation.add_obligations() = std::move(o);
+    }
+    for (std::string& id : d.HitRuleIds()) group.attestation.add_rule_ids(std::move(id));
+    plan.deliveries.push_back(std::move(group));
+  }
+
+  // What the broker now knows about this message, for later provenance and
+  // correction decisions.
+  if (!delivered_to.empty()) {
+    SourceUpdate update;
+    update.record = input.known_source != nullptr
+                        ? *input.known_source
+                        : policy::InMemorySourceIndex::RecordOf(message, {}, *c.registry, c.now);
+    for (const std::string& r : delivered_to) {
+      if (std::find(update.record.delivered_to.begin(), update.record.delivered_to.end(), r) ==
+          update.record.delivered_to.end()) {
+        update.record.delivered_to.push_back(r);
+      }
+    }
+    update.erase_by = erase_by;
+    update.ingress_partition = c.ingress_partition;
+    plan.source = std::move(update);
+  }
+  return plan;
+}
+
+}  // namespace liaison::broker
