@@ -334,7 +334,8 @@ void Registry::BuildIndexes() {
   } else {
     for (int t : {liaison::v1::IDENTIFIER_TYPE_PHONE, liaison::v1::IDENTIFIER_TYPE_IBAN,
                   liaison::v1::IDENTIFIER_TYPE_VIN, liaison::v1::IDENTIFIER_TYPE_DOC_NUMBER,
-                  liaison::v1::IDENTIFIER_TYPE_NAME_DOB, liaison::v1::IDENTIFIER_TYPE_EMAIL}) {
+                  liaison::v1::IDENTIFIER_TYPE_NAME_DOB, liaison::v1::IDENTIFIER_TYPE_EMAIL,
+                  liaison::v1::IDENTIFIER_TYPE_VEHICLE_PLATE}) {
       linkage_types_ |= Bit(t);
     }
   }

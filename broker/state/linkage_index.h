@@ -39,8 +39,8 @@
 namespace liaison::broker {
 
 // Identifier kinds, numbered as liaison.v1.IdentifierType (1 phone, 2 IBAN,
-// 3 VIN, 4 travel document, 5 name + date of birth, 6 e-mail) plus 8 vehicle
-// plate. 7 (PERSON_NAME, cleartext) and anything else are refused.
+// 3 VIN, 4 travel document, 5 name + date of birth, 6 e-mail, 8 vehicle
+// plate). 7 (PERSON_NAME, cleartext) and anything else are refused.
 bool IsLinkageKind(uint8_t kind);
 
 struct LinkageIndexOptions {
