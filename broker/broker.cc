@@ -1,42 +1,33 @@
 #include "broker/broker.h"
 
-#include "base/safe_text.h"
-
-#include <sys/stat.h>
-
-#include <filesystem>
-#include <fstream>
-#include <random>
-#include <thread>
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "base/file.h"
 #include "base/log.h"
-#include "base/proto_time.h"
 #include "base/status_macros.h"
-#include "base/uuid.h"
-#include "broker/state/accepted_ids.h"
-#include "broker/state/acked_items.h"
-#include "broker/stage/audit.h"
+#include "broker/config_watcher.h"
 #include "broker/core/countersigner.h"
+#include "broker/core/worker_pool.h"
+#include "broker/dev_bootstrap.h"
 #include "broker/frontdoor/exchange_service.h"
+#include "broker/frontdoor/explain.h"
 #include "broker/frontdoor/index_publisher.h"
 #include "broker/frontdoor/linkage_service.h"
-#include "broker/state/linkage_book.h"
-#include "broker/stage/hold_book.h"
 #include "broker/frontdoor/ingress.h"
-#include "broker/stage/notices.h"
+#include "broker/frontdoor/peer.h"
 #include "broker/operators/operations.h"
 #include "broker/operators/operator_surface.h"
-#include "broker/frontdoor/peer.h"
+#include "broker/stage/audit.h"
+#include "broker/stage/hold_book.h"
+#include "broker/stage/notices.h"
 #include "broker/stage/policy_stage.h"
+#include "broker/state/linkage_book.h"
+#include "broker/state/accepted_ids.h"
+#include "broker/state/acked_items.h"
 #include "broker/state/state_indexes.h"
+#include "broker/state/state_mirrors.h"
 #include "broker/state/topic_mirror.h"
-#include "broker/frontdoor/validate.h"
-#include "broker/core/worker_pool.h"
 #include "certs/signature.h"
 #include "certs/trust_store.h"
 #include "connectors/kafka/consumer.h"
@@ -60,34 +51,6 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view 
     return absl::Status(text.status().code(), absl::StrCat(what, ": ", text.status().message()));
   }
   return text;
-}
-
-absl::Time ModifiedAt(const std::string& path) {
-  struct stat st;
-  if (path.empty() || stat(path.c_str(), &st) != 0) return absl::InfinitePast();
-  return absl::TimeFromTimespec(st.st_mtim);
-}
-
-absl::StatusOr<std::string> PseudonymSecret(const BrokerConfig& config) {
-  if (config.pseudonym_key_path.empty()) {
-    return absl::InvalidArgumentError("pseudonym_key_path: not set");
-  }
-  if (!std::filesystem::exists(config.pseudonym_key_path) && config.create_pseudonym_key) {
-    std::random_device rd;
-    std::string key(32, '\0');
-    for (char& c : key) c = static_cast<char>(rd());
-    std::ofstream out(config.pseudonym_key_path, std::ios::binary);
-    out << key;
-    out.close();
-    ::chmod(config.pseudonym_key_path.c_str(), 0600);
-    log::Info("broker.pseudonym_key_created", {{"path", config.pseudonym_key_path}});
-  }
-  LIAISON_ASSIGN_OR_RETURN(std::string key, ReadFile(config.pseudonym_key_path, "pseudonym key"));
-  if (key.size() < 16) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("pseudonym key ", config.pseudonym_key_path, ": shorter than 16 bytes"));
-  }
-  return key;
 }
 
 }  // namespace
@@ -128,6 +91,7 @@ struct Broker::Impl {
   std::unique_ptr<PolicyStage> stage;
   std::unique_ptr<HoldBook> holds;
   std::unique_ptr<Ingress> ingress;
+  std::unique_ptr<Explainer> explainer;
   std::unique_ptr<ExchangeService> exchange;
   // Case linkage: the index every node holds, and the Publish service.
   LinkageBook linkage;
@@ -138,10 +102,9 @@ struct Broker::Impl {
   // Admin listener, dashboard and /metrics (docs/operators.md).
   std::unique_ptr<OperatorSurface> surface;
 
-  std::thread watcher;
-  absl::Notification stop_watching;
-  absl::Time crl_mtime;
-  absl::Time registry_mtime;
+  // Re-reads the registry and the CRL; after Start, LoadChain and LoadCrl
+  // run on its thread only. Declared last: stopped first.
+  std::unique_ptr<ConfigWatcher> config_watcher;
   bool shut_down = false;
 
   std::shared_ptr<const policy::Chain> Chain() ABSL_LOCKS_EXCLUDED(chain_mu) {
@@ -150,8 +113,6 @@ struct Broker::Impl {
   }
 
   absl::Status LoadChain() ABSL_LOCKS_EXCLUDED(chain_mu);
-  absl::StatusOr<liaison::v1::ExplainResponse> Explain(const liaison::v1::ExplainRequest& request,
-                                                       const std::string& peer);
   absl::Status LoadCrl();
   absl::Status StartKafka();
   // Creates the broker's topics (AlreadyExists is fine); `endpoints_only`:
@@ -160,13 +121,11 @@ struct Broker::Impl {
   absl::Status StartMirrors();
   absl::Status StartOperatorSurface(const std::string& node_id, std::string key_pem,
                                     std::string cert_pem);
-  void Watch();
   // Purges expired linkage entries now and every 10 s after, on the pool.
   void MaintainLinkage();
 };
 
 absl::Status Broker::Impl::LoadChain() {
-  registry_mtime = ModifiedAt(config.registry_path);
   LIAISON_ASSIGN_OR_RETURN(std::string text, ReadFile(config.registry_path, "registry"));
   LIAISON_ASSIGN_OR_RETURN(std::shared_ptr<const policy::Registry> registry,
                            policy::Registry::Parse(text, config.registry_path));
@@ -242,43 +201,7 @@ absl::Status Broker::Impl::CreateTopics(const policy::Registry& registry, bool e
   return kafka::CreateTopics(kafka, specs, absl::Seconds(30));
 }
 
-absl::StatusOr<liaison::v1::ExplainResponse> Broker::Impl::Explain(
-    const liaison::v1::ExplainRequest& request, const std::string& peer) {
-  const absl::Time now = request.has_at() ? FromProto(request.at()) : clock->Now();
-  liaison::v1::Message message = request.message();
-  liaison::v1::Header* h = message.mutable_header();
-  if (h->sender().empty()) h->set_sender(peer);
-  if (h->sender() != peer) {
-    return absl::PermissionDeniedError(absl::StrCat("message.header.sender: TLS client '",
-                                                    SafeText(peer),
-                                                    "' may not explain messages of '",
-                                                    SafeText(h->sender()), "'"));
-  }
-  if (h->message_id().empty()) h->set_message_id(NewUuidV7(now));
-  if (!h->has_created_at()) *h->mutable_created_at() = ToProto(now);
-  std::vector<std::string> recipients(request.recipients().begin(), request.recipients().end());
-  if (!recipients.empty()) {
-    h->clear_recipients();
-    for (const std::string& r : recipients) h->add_recipients(r);
-  }
-  const std::shared_ptr<const policy::Chain> current = Chain();
-  ValidationLimits limits;
-  limits.max_age = config.dedup_window;
-  if (absl::Status s = ValidateForIngress(message, current->registry(), now, limits); !s.ok()) {
-    return s;
-  }
-  recipients.assign(h->recipients().begin(), h->recipients().end());
-  std::vector<policy::Decision> decisions =
-      stage->Explain(message, recipients, message.ByteSizeLong(), now);
-  liaison::v1::ExplainResponse response;
-  for (const policy::Decision& d : decisions) *response.add_decisions() = policy::ToProto(d);
-  response.set_policy_version(current->policy_version());
-  response.set_registry_version(current->registry().version());
-  return response;
-}
-
 absl::Status Broker::Impl::LoadCrl() {
-  crl_mtime = ModifiedAt(config.crl_path);
   LIAISON_ASSIGN_OR_RETURN(std::shared_ptr<const certs::TrustStore> trust,
                            certs::TrustStore::Load(config.ca_path, config.crl_path));
   if (verifier != nullptr && trust->crl_number() < verifier->trust_store()->crl_number()) {
@@ -349,46 +272,17 @@ absl::Status Broker::Impl::StartMirrors() {
   accepted = std::make_unique<AcceptedIds>(config.dedup_window);
   acked = std::make_unique<AckedItems>(config.dedup_window);
   // One Kafka client follows all four state topics.
-  std::vector<std::pair<std::string, TopicMirror::Apply>> state;
-  state.emplace_back(topics.AcceptedIds(), [this](const kafka::Record& r) {
-    liaison::v1::AcceptedId a;
-    if (a.ParseFromString(r.value)) accepted->Insert(a);
-  });
-  state.emplace_back(topics.AckedItems(), [this](const kafka::Record& r) {
-    liaison::v1::AckedItem a;
-    if (a.ParseFromString(r.value)) {
-      acked->Insert(EndpointId(a.recipient()), AckItemId(a.item_id()),
-                    FromProto(a.acknowledged_at()));
-    }
-  });
-  state.emplace_back(topics.Sources(), [this](const kafka::Record& r) {
-    liaison::v1::RecordedSource s;
-    if (s.ParseFromString(r.value)) {
-      sources.Put(SourceBook::FromProto(s));
-      sources.SetExpiry(s.ref().message_id(),
-                        {s.has_erase_by() ? FromProto(s.erase_by()) : absl::InfiniteFuture(),
-                         s.ingress_partition(), s.erasure_notified()});
-    }
-  });
-  state.emplace_back(topics.Consents(), [this](const kafka::Record& r) {
-    liaison::v1::RecordedConsent c;
-    if (r.value.empty()) return;  // tombstone
-    absl::StatusOr<policy::ConsentRecord> record =
-        c.ParseFromString(r.value) ? ConsentBook::FromVerified(c, *verifier)
-                                   : absl::InvalidArgumentError("not a RecordedConsent");
-    if (!record.ok()) {
-      // Only the policy stage writes this topic, with the grantor's
-      // signature: anything else is tampering or a bug.
-      consents.CountRefused();
-      log::Error("state.forged_consent", {{"partition", r.partition},
-                                          {"offset", r.offset},
-                                          {"error", record.status().ToString()}});
-      return;
-    }
-    consents.Put(*std::move(record));
-  });
-  state.emplace_back(topics.LinkageIndex(),
-                     [this](const kafka::Record& r) { linkage.Apply(r, clock->Now()); });
+  StateBooks books;
+  books.accepted = accepted.get();
+  books.acked = acked.get();
+  books.sources = &sources;
+  books.consents = &consents;
+  books.verifier = verifier.get();
+  books.observer = config.observer;
+  books.linkage = &linkage;
+  books.clock = clock;
+  std::vector<std::pair<std::string, TopicMirror::Apply>> state =
+      StateMirrorTopics(topics, books);
   mirrors.push_back(std::make_unique<TopicMirror>(kafka, std::move(state)));
   for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->Start());
   for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->WaitCaughtUp(absl::Seconds(60)));
@@ -398,27 +292,6 @@ absl::Status Broker::Impl::StartMirrors() {
 void Broker::Impl::MaintainLinkage() {
   linkage.Maintain(clock->Now());
   pool->SubmitAfter(absl::Seconds(10), [this] { MaintainLinkage(); });
-}
-
-void Broker::Impl::Watch() {
-  const absl::Duration every =
-      std::min(config.crl_refresh > absl::ZeroDuration() ? config.crl_refresh : absl::Hours(1),
-               config.registry_refresh > absl::ZeroDuration() ? config.registry_refresh
-                                                              : absl::Hours(1));
-  while (!stop_watching.WaitForNotificationWithTimeout(every)) {
-    if (config.crl_refresh > absl::ZeroDuration() && ModifiedAt(config.crl_path) != crl_mtime) {
-      if (absl::Status s = LoadCrl(); !s.ok()) {
-        log::Error("broker.crl_reload_failed", {{"error", s.ToString()}});
-      }
-    }
-    if (config.registry_refresh > absl::ZeroDuration() &&
-        ModifiedAt(config.registry_path) != registry_mtime) {
-      if (absl::Status s = LoadChain(); !s.ok()) {
-        // The registry in force stays; the error names file, line and field.
-        log::Error("broker.registry_reload_failed", {{"error", s.ToString()}});
-      }
-    }
-  }
 }
 
 absl::Status Broker::Impl::StartOperatorSurface(const std::string& node_id, std::string key_pem,
@@ -468,15 +341,21 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
 
   LIAISON_ASSIGN_OR_RETURN(b.signer,
                            certs::Signer::FromPemFiles(b.config.key_path, b.config.cert_path));
-  LIAISON_RETURN_IF_ERROR(b.LoadCrl());
+  ConfigWatcherOptions watched;
+  watched.registry = {b.config.registry_path, b.config.registry_refresh,
+                      [&b] { return b.LoadChain(); }};
+  watched.crl = {b.config.crl_path, b.config.crl_refresh, [&b] { return b.LoadCrl(); }};
+  b.config_watcher = std::make_unique<ConfigWatcher>(std::move(watched));
+  LIAISON_RETURN_IF_ERROR(b.config_watcher->LoadBeforeStart(ConfigFile::kCrl));
   if (absl::StatusOr<certs::Identity> self = b.verifier->trust_store()->Validate(
           b.signer->certificate(), certs::Role::kBroker, absl::Now());
       !self.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat("broker certificate ", b.config.cert_path, ": ", self.status().message()));
   }
-  LIAISON_RETURN_IF_ERROR(b.LoadChain());
-  LIAISON_ASSIGN_OR_RETURN(std::string secret, PseudonymSecret(b.config));
+  LIAISON_RETURN_IF_ERROR(b.config_watcher->LoadBeforeStart(ConfigFile::kRegistry));
+  LIAISON_ASSIGN_OR_RETURN(std::string secret, PseudonymSecret(b.config.pseudonym_key_path,
+                                                                b.config.create_pseudonym_key));
   b.pseudonymiser = std::make_unique<HmacPseudonymiser>(std::move(secret));
   LIAISON_RETURN_IF_ERROR(b.StartKafka());
   LIAISON_RETURN_IF_ERROR(b.StartMirrors());
@@ -548,8 +427,16 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   exchange.limits = [&b](const std::string& endpoint) {
     return b.Chain()->registry().LimitsFor(endpoint);
   };
+  ExplainDeps explain;
+  explain.clock = b.clock;
+  explain.chain = [&b] { return b.Chain(); };
+  explain.max_age = b.config.dedup_window;
+  explain.decide = [&b](const liaison::v1::Message& message,
+                        const std::vector<std::string>& recipients, size_t bytes,
+                        absl::Time now) { return b.stage->Explain(message, recipients, bytes, now); };
+  b.explainer = std::make_unique<Explainer>(std::move(explain));
   exchange.explain = [&b](const liaison::v1::ExplainRequest& request,
-                          const std::string& peer) { return b.Explain(request, peer); };
+                          const std::string& peer) { return b.explainer->Explain(request, peer); };
   b.exchange = std::make_unique<ExchangeService>(b.ingress.get(), b.peers.get(), sub, exchange);
 
   IndexPublisherDeps publisher;
@@ -598,7 +485,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   }
   b.server->GetHealthCheckService()->SetServingStatus(true);
   LIAISON_RETURN_IF_ERROR(b.StartOperatorSurface(node_id, key_pem, cert_pem));
-  b.watcher = std::thread([&b] { b.Watch(); });
+  b.config_watcher->Start();
   log::Info("broker.started", {{"node_id", node_id},
                                {"port", b.port},
                                {"kafka", b.bootstrap},
@@ -619,8 +506,7 @@ void Broker::Shutdown() {
   if (b.shut_down) return;
   b.shut_down = true;
   if (b.surface != nullptr) b.surface->Shutdown();
-  b.stop_watching.Notify();
-  if (b.watcher.joinable()) b.watcher.join();
+  if (b.config_watcher != nullptr) b.config_watcher->Stop();
   if (b.server != nullptr) {
     b.server->GetHealthCheckService()->SetServingStatus(false);
     b.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
@@ -657,8 +543,11 @@ absl::Status Broker::WaitReady(absl::Duration timeout) {
   return absl::OkStatus();
 }
 
-absl::Status Broker::ReloadRegistry() { return impl_->LoadChain(); }
-absl::Status Broker::ReloadCrl() { return impl_->LoadCrl(); }
+absl::Status Broker::ReloadRegistry() {
+  return impl_->config_watcher->Reload(ConfigFile::kRegistry);
+}
+absl::Status Broker::ReloadCrl() { return impl_->config_watcher->Reload(ConfigFile::kCrl); }
+void Broker::RequestReload() { impl_->config_watcher->RequestReload(); }
 int Broker::port() const { return impl_->port; }
 const std::string& Broker::node_id() const { return impl_->kafka.client_id; }
 const std::string& Broker::bootstrap_servers() const { return impl_->bootstrap; }

@@ -31,10 +31,15 @@ class Broker {
   // group's first join takes seconds). OK at once without a policy stage.
   absl::Status WaitReady(absl::Duration timeout);
 
-  // Re-reads the registry file; on error the old registry stays in force.
+  // Re-reads the registry file and returns the result; on error the old
+  // registry stays in force. Like every reload, it runs on the node's one
+  // config watcher thread (config_watcher.h); this call waits for it.
   absl::Status ReloadRegistry();
-  // Re-reads the CRL file.
+  // Re-reads the CRL file (same thread), and returns the result.
   absl::Status ReloadCrl();
+  // Asks the config watcher to re-read both and log the outcome
+  // (`broker.reload`); returns at once. main.cc calls it on SIGHUP.
+  void RequestReload();
 
   int port() const;
   const std::string& node_id() const;

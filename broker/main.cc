@@ -18,6 +18,7 @@
 #include "absl/synchronization/notification.h"
 #include "base/log.h"
 #include "broker/broker.h"
+#include "broker/dev_bootstrap.h"
 #include "nlohmann/json.hpp"
 
 namespace {
@@ -63,11 +64,6 @@ std::string FirstLine(const std::string& path) {
   std::getline(in, line);
   absl::StripAsciiWhitespace(&line);
   return line;
-}
-
-int MintDevPki(const std::string& script, const std::string& dir) {
-  const std::string command = "'" + script + "' init '" + dir + "'";
-  return std::system(command.c_str());
 }
 
 }  // namespace
@@ -221,8 +217,9 @@ int main(int argc, char** argv) {
       return 1;
     }
     log::Info("broker.minting_dev_pki", {{"dir", pki_dir}});
-    if (MintDevPki(LIAISON_MINT_SCRIPT, pki_dir) != 0) {
-      std::cerr << "error: minting the development PKI into " << pki_dir << " failed\n";
+    if (absl::Status minted = liaison::broker::MintDevPki(LIAISON_MINT_SCRIPT, pki_dir);
+        !minted.ok()) {
+      std::cerr << "error: " << minted.message() << "\n";
       return 1;
     }
   }
@@ -307,10 +304,9 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     const int sig = last_signal.exchange(0);
     if (sig == SIGHUP) {
-      absl::Status r = (*broker)->ReloadRegistry();
-      absl::Status c = (*broker)->ReloadCrl();
-      log::Info("broker.reload", {{"registry", r.ok() ? "ok" : r.ToString()},
-                                  {"crl", c.ok() ? "ok" : c.ToString()}});
+      // Only wakes the config watcher: it re-reads both files on its own
+      // thread and logs `broker.reload`.
+      (*broker)->RequestReload();
     } else if (sig == SIGINT || sig == SIGTERM) {
       break;
     }

@@ -5,6 +5,8 @@
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -36,6 +38,8 @@ std::string_view RoleName(Role role) {
       return "endpoint-tls";
     case Role::kEndpointSigning:
       return "endpoint-signing";
+    case Role::kEndpointEncryption:
+      return "endpoint-encryption";
     case Role::kBroker:
       return "broker";
     case Role::kOperator:
@@ -77,6 +81,35 @@ std::string SanitizeForMessage(std::string_view text, size_t max) { return SafeT
 std::string Describe(const Certificate& cert) {
   return absl::StrCat("certificate CN=", SanitizeForMessage(cert.common_name()), " serial ",
                       cert.serial_hex());
+}
+
+namespace {
+// Never prompts: an encrypted key is an error, not a terminal dialogue.
+int NoPassword(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) { return -1; }
+}  // namespace
+
+absl::StatusOr<SslUniquePtr<EVP_PKEY>> ReadPrivateKeyPem(std::string_view pem,
+                                                         absl::string_view label) {
+  if (pem.size() > INT_MAX) return absl::InvalidArgumentError(absl::StrCat(label, ": too large"));
+  SslUniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (bio == nullptr) return SslError(absl::StatusCode::kInternal, "BIO_new_mem_buf");
+  SslUniquePtr<EVP_PKEY> key(PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassword, nullptr));
+  if (key == nullptr) {
+    return SslError(absl::StatusCode::kInvalidArgument,
+                    absl::StrCat(label, ": not an unencrypted PEM private key"));
+  }
+  return key;
+}
+
+bool IsEcP256(EVP_PKEY* key) {
+  if (key == nullptr || !EVP_PKEY_is_a(key, "EC")) return false;
+  char group[80] = {};
+  size_t len = 0;
+  const bool p256 = EVP_PKEY_get_group_name(key, group, sizeof group, &len) == 1 &&
+                    (OBJ_sn2nid(group) == NID_X9_62_prime256v1 ||
+                     EC_curve_nist2nid(group) == NID_X9_62_prime256v1);
+  ClearSslErrors();
+  return p256;
 }
 
 std::string FormatRfc3339(absl::Time t) {

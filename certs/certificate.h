@@ -1,12 +1,14 @@
 // X.509 certificates of the Liaison network and the identity they carry.
 //
-// The network CA issues four kinds of certificate. The kind is the subject's
+// The network CA issues five kinds of certificate. The kind is the subject's
 // organisational unit (OU); the id is the subject's common name (CN):
 //
-//   OU=endpoint-tls      CN=<endpoint id, e.g. RO-IGPR>  TLS client certificate
-//   OU=endpoint-signing  CN=<endpoint id>                signs envelopes
-//   OU=broker            CN=<broker node id>             TLS server + countersigning
-//   OU=operator          CN=<operator id>                admin API / dashboard
+//   OU=endpoint-tls         CN=<endpoint id, e.g. RO-IGPR>  TLS client certificate
+//   OU=endpoint-signing     CN=<endpoint id>                signs envelopes
+//   OU=endpoint-encryption  CN=<endpoint id>                ECDH P-256: evidence keys are
+//                                                           wrapped to it (key_wrap.h)
+//   OU=broker               CN=<broker node id>             TLS server + countersigning
+//   OU=operator             CN=<operator id>                admin API / dashboard
 #ifndef LIAISON_CERTS_CERTIFICATE_H_
 #define LIAISON_CERTS_CERTIFICATE_H_
 
@@ -19,10 +21,16 @@
 
 namespace liaison::certs {
 
-enum class Role { kEndpointTls, kEndpointSigning, kBroker, kOperator };
+enum class Role { kEndpointTls, kEndpointSigning, kEndpointEncryption, kBroker, kOperator };
 
-// The OU value for a role: "endpoint-tls", "endpoint-signing", "broker", "operator".
+// The OU value for a role: "endpoint-tls", "endpoint-signing",
+// "endpoint-encryption", "broker", "operator".
 std::string_view RoleName(Role role);
+
+// The extended key usage of endpoint-encryption certificates ("Liaison
+// evidence key agreement"), an OID under the UUID arc 2.25 (X.667).
+inline constexpr std::string_view kEvidenceKeyAgreementOid =
+    "2.25.196935241276446434531790657129757818621";
 
 enum class KeyAlgorithm { kEcdsaP256, kEd25519 };
 

@@ -83,10 +83,16 @@ TEST(Certificate, FromPemFileNamesTheMissingFile) {
 }
 
 TEST(Certificate, RoleNamesAreTheOrganizationalUnits) {
-  EXPECT_EQ(RoleName(Role::kEndpointTls), "endpoint-tls");
-  EXPECT_EQ(RoleName(Role::kEndpointSigning), "endpoint-signing");
-  EXPECT_EQ(RoleName(Role::kBroker), "broker");
-  EXPECT_EQ(RoleName(Role::kOperator), "operator");
+  struct Case {
+    Role role;
+    std::string_view ou;
+  };
+  const Case cases[] = {{Role::kEndpointTls, "endpoint-tls"},
+                        {Role::kEndpointSigning, "endpoint-signing"},
+                        {Role::kEndpointEncryption, "endpoint-encryption"},
+                        {Role::kBroker, "broker"},
+                        {Role::kOperator, "operator"}};
+  for (const Case& c : cases) EXPECT_EQ(RoleName(c.role), c.ou);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "certs/certificate.h"
 #include "certs/internal/certificate_impl.h"
+#include "certs/key_wrap.h"
 #include "base/testing/status_matchers.h"
 #include "certs/testing/test_pki.h"
 #include "certs/signature.h"
@@ -71,6 +72,22 @@ TEST(Pki, InitWritesTheDocumentedLayoutWithPrivateKeys) {
                          Signer::FromPemFiles(leaf.prefix + ".key", leaf.prefix + ".pem"));
     EXPECT_EQ(signer->algorithm(), KeyAlgorithm::kEcdsaP256);
   }
+  // Encryption certificates agree keys and nothing else; their key pair loads
+  // as a recipient key.
+  for (const char* id : kEndpoints) {
+    SCOPED_TRACE(id);
+    const std::string prefix = pki.EndpointFile(id, "enc");
+    EXPECT_EQ(Mode(prefix + ".key"), 0600);
+    EXPECT_TRUE(absl::StartsWith(ReadFileOrDie(prefix + ".key"), "-----BEGIN PRIVATE KEY-----"));
+    LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(prefix + ".pem"));
+    LIAISON_ASSERT_OK_AND_ASSIGN(Identity identity,
+                                 trust->Validate(cert, Role::kEndpointEncryption, pki.now));
+    EXPECT_EQ(identity.id, id);
+    EXPECT_EQ(X509_get_key_usage(cert.impl().x509.get()), static_cast<uint32_t>(KU_KEY_AGREEMENT));
+    LIAISON_ASSERT_OK_AND_ASSIGN(RecipientKey key,
+                                 RecipientKey::FromPemFiles(prefix + ".key", prefix + ".pem"));
+    EXPECT_EQ(key.certificate().fingerprint_hex(), cert.fingerprint_hex());
+  }
 }
 
 TEST(Pki, BrokerCertificateNamesLocalhost) {
@@ -95,6 +112,24 @@ TEST(Pki, InitIsIdempotent) {
   EXPECT_TRUE(absl::StrContains(again.output, "exists")) << again.output;
   EXPECT_EQ(ReadFileOrDie(dir + "/ca.pem"), before);
   EXPECT_EQ(ReadFileOrDie(dir + "/endpoints/LV-VP/sign.key"), key_before);
+
+  // A PKI from before encryption certificates (here: one endpoint's removed)
+  // gains the missing ones and keeps everything else.
+  const std::string enc_before = ReadFileOrDie(dir + "/endpoints/LV-VP/enc.key");
+  std::filesystem::remove(dir + "/endpoints/NL-NP/enc.pem");
+  std::filesystem::remove(dir + "/endpoints/NL-NP/enc.key");
+  const testing::CommandResult upgrade = RunMintScript({"init", dir});
+  EXPECT_EQ(upgrade.exit_code, 0) << upgrade.output;
+  EXPECT_TRUE(absl::StrContains(upgrade.output, "wrote the missing")) << upgrade.output;
+  EXPECT_TRUE(absl::StrContains(upgrade.output, "enc.{pem,key} for NL-NP\n")) << upgrade.output;
+  EXPECT_EQ(ReadFileOrDie(dir + "/endpoints/LV-VP/enc.key"), enc_before);
+  EXPECT_EQ(ReadFileOrDie(dir + "/ca.pem"), before);
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto trust, TrustStore::Load(dir + "/ca.pem", dir + "/crl.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate nl,
+                               Certificate::FromPemFile(dir + "/endpoints/NL-NP/enc.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Identity identity,
+                               trust->Validate(nl, Role::kEndpointEncryption, nl.not_before()));
+  EXPECT_EQ(identity.id, "NL-NP");
   std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
 }
 
@@ -120,6 +155,8 @@ TEST(Pki, IssueHonoursSanAndRefusesMisuse) {
       {{"issue", pki.dir, "admin", "X", out + "/x"}, "unknown role 'admin'"},
       {{"issue", pki.dir, "operator", "a/b", out + "/x"}, "invalid id"},
       {{"issue", pki.dir, "operator", "X", out + "/x", "--alg", "rsa"}, "unknown --alg"},
+      {{"issue", pki.dir, "endpoint-encryption", "X", out + "/x", "--alg", "ed25519"},
+       "endpoint-encryption keys are P-256 (ECDH key agreement)"},
       {{"issue", pki.dir, "operator", "X", out + "/x", "--start", "20300101000000Z"},
        "--start and --end go together"},
       {{"issue", pki.dir, "operator", "X", out + "/x", "--start", "2030", "--end",

@@ -99,9 +99,6 @@ bool VerifySignature(EVP_PKEY* key, KeyAlgorithm algorithm, std::string_view dat
   return ok;
 }
 
-// Never prompts: an encrypted key is an error, not a terminal dialogue.
-int NoPassword(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) { return -1; }
-
 }  // namespace
 
 // ---------------------------------------------------------------- Signer
@@ -124,16 +121,8 @@ absl::StatusOr<std::unique_ptr<Signer::Impl>> MakeSigner(std::string_view key_pe
   absl::StatusOr<Certificate> cert = Certificate::FromPem(cert_pem);
   if (!cert.ok()) return internal::Annotate(cert.status(), cert_label);
 
-  if (key_pem.size() > INT_MAX) {
-    return absl::InvalidArgumentError(absl::StrCat(key_label, ": too large"));
-  }
-  SslUniquePtr<BIO> bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
-  if (bio == nullptr) return SslError(absl::StatusCode::kInternal, "BIO_new_mem_buf");
-  SslUniquePtr<EVP_PKEY> key(PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassword, nullptr));
-  if (key == nullptr) {
-    return SslError(absl::StatusCode::kInvalidArgument,
-                    absl::StrCat(key_label, ": not an unencrypted PEM private key"));
-  }
+  LIAISON_ASSIGN_OR_RETURN(SslUniquePtr<EVP_PKEY> key,
+                           internal::ReadPrivateKeyPem(key_pem, key_label));
   LIAISON_ASSIGN_OR_RETURN(KeyAlgorithm algorithm, AlgorithmOf(key.get(), key_label));
   EVP_PKEY* cert_key = cert->impl().public_key.get();
   if (cert_key == nullptr || EVP_PKEY_eq(key.get(), cert_key) != 1) {

@@ -171,8 +171,56 @@ absl::Status ChainError(int err, int depth, const Certificate& cert, const Certi
                                                   " (at depth ", depth, ")"));
 }
 
+// Whether the certificate's extended key usage lists `oid` (dotted form).
+bool HasExtendedKeyUsageOid(X509* x, std::string_view oid) {
+  int critical = 0;
+  EXTENDED_KEY_USAGE* eku =
+      static_cast<EXTENDED_KEY_USAGE*>(X509_get_ext_d2i(x, NID_ext_key_usage, &critical, nullptr));
+  if (eku == nullptr) {
+    ClearSslErrors();
+    return false;
+  }
+  bool found = false;
+  for (int i = 0; i < sk_ASN1_OBJECT_num(eku) && !found; ++i) {
+    char text[128] = {};
+    const int len = OBJ_obj2txt(text, sizeof text, sk_ASN1_OBJECT_value(eku, i), 1);
+    found = len > 0 && static_cast<size_t>(len) < sizeof text &&
+            std::string_view(text, static_cast<size_t>(len)) == oid;
+  }
+  EXTENDED_KEY_USAGE_free(eku);
+  return found;
+}
+
+// An encryption certificate agrees keys and does nothing else: keyAgreement
+// without any signing usage, the Liaison evidence key agreement EKU, and an
+// EC P-256 key (ECDH of key_wrap.h).
+absl::Status CheckEncryptionUsage(const Certificate& cert) {
+  X509* x = cert.impl().x509.get();
+  const uint32_t flags = X509_get_extension_flags(x);
+  const uint32_t ku = X509_get_key_usage(x);
+  if ((flags & EXFLAG_KUSAGE) == 0 || (ku & KU_KEY_AGREEMENT) == 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(Describe(cert), " key usage lacks keyAgreement"));
+  }
+  if ((ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) != 0) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        Describe(cert), " key usage allows signing (an encryption key must only agree keys)"));
+  }
+  if (!HasExtendedKeyUsageOid(x, kEvidenceKeyAgreementOid)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(Describe(cert), " extended key usage lacks Liaison evidence key agreement (",
+                     internal::Sv(kEvidenceKeyAgreementOid), ")"));
+  }
+  if (!internal::IsEcP256(cert.impl().public_key.get())) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(Describe(cert), " has no EC P-256 key (evidence key agreement is ECDH P-256)"));
+  }
+  return absl::OkStatus();
+}
+
 // Key usage and extended key usage that each role needs.
 absl::Status CheckUsage(const Certificate& cert, Role role) {
+  if (role == Role::kEndpointEncryption) return CheckEncryptionUsage(cert);
   X509* x = cert.impl().x509.get();
   const uint32_t flags = X509_get_extension_flags(x);
   const uint32_t ku = X509_get_key_usage(x);
@@ -197,6 +245,7 @@ absl::Status CheckUsage(const Certificate& cert, Role role) {
       needed_name = "serverAuth";
       break;
     case Role::kEndpointSigning:
+    case Role::kEndpointEncryption:
       break;
   }
   if (needed != 0 &&
@@ -245,6 +294,25 @@ absl::StatusOr<std::unique_ptr<TrustStore::Impl>> BuildImpl(std::string_view ca_
 }
 
 }  // namespace
+
+namespace internal {
+
+absl::Status CheckRoleAndUsage(const Certificate& cert, Role expected) {
+  const Certificate::Impl& c = cert.impl();
+  if (c.common_name_count != 1 || c.organizational_unit_count != 1) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        Describe(cert), " must name exactly one CN and one OU (has ", c.common_name_count,
+        " and ", c.organizational_unit_count, ")"));
+  }
+  if (c.organizational_unit != RoleName(expected)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(Describe(cert), " has role ", SanitizeForMessage(c.organizational_unit),
+                     ", expected ", Sv(RoleName(expected))));
+  }
+  return CheckUsage(cert, expected);
+}
+
+}  // namespace internal
 
 absl::StatusOr<std::shared_ptr<const TrustStore>> TrustStore::FromPem(std::string_view ca_pem,
                                                                       std::string_view crl_pem) {
@@ -305,20 +373,8 @@ absl::StatusOr<Identity> TrustStore::Validate(const Certificate& cert, Role expe
     return absl::PermissionDeniedError(absl::StrCat(Describe(cert), " is revoked"));
   }
 
-  // 4: the subject names one holder in one role, and it is the expected role.
-  if (c.common_name_count != 1 || c.organizational_unit_count != 1) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        Describe(cert), " must name exactly one CN and one OU (has ", c.common_name_count,
-        " and ", c.organizational_unit_count, ")"));
-  }
-  if (c.organizational_unit != RoleName(expected)) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(Describe(cert), " has role ", internal::SanitizeForMessage(c.organizational_unit),
-                     ", expected ", internal::Sv(RoleName(expected))));
-  }
-
-  // 5: key usage fits the role.
-  LIAISON_RETURN_IF_ERROR(CheckUsage(cert, expected));
+  // 4 and 5: one holder in the expected role, with the usages of the role.
+  LIAISON_RETURN_IF_ERROR(internal::CheckRoleAndUsage(cert, expected));
 
   Identity identity;
   identity.id = c.common_name;

@@ -37,7 +37,10 @@ class TrustStore {
   // (not_before <= now < not_after); not a CA itself; not revoked; subject
   // has exactly one CN and one OU and the OU is `expected`; key usage has
   // digitalSignature (and nonRepudiation for endpoint-signing); extended key
-  // usage has clientAuth (endpoint-tls, operator) or serverAuth (broker).
+  // usage has clientAuth (endpoint-tls, operator) or serverAuth (broker). An
+  // endpoint-encryption certificate instead needs keyAgreement without
+  // digitalSignature or nonRepudiation, the extended key usage
+  // kEvidenceKeyAgreementOid, and an EC P-256 key.
   // Returns the holder's identity, or PermissionDenied with a message such as
   // "certificate CN=RO-IGPR serial 1A is revoked",
   // "certificate CN=RO-IGPR serial 1A expired at 2026-01-01T00:00:00Z",

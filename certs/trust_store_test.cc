@@ -33,6 +33,7 @@ TEST(TrustStore, AcceptsEachRoleWithItsOwnCertificate) {
   const Case cases[] = {
       {pki.EndpointFile("LV-VP", "sign.pem"), Role::kEndpointSigning, "LV-VP"},
       {pki.EndpointFile("LV-VP", "tls.pem"), Role::kEndpointTls, "LV-VP"},
+      {pki.EndpointFile("LV-VP", "enc.pem"), Role::kEndpointEncryption, "LV-VP"},
       {pki.dir + "/broker/tls.pem", Role::kBroker, "liaison-broker-1"},
       {pki.dir + "/operators/ops-duty-1/tls.pem", Role::kOperator, "ops-duty-1"},
       {pki.issued + "/ed25519.pem", Role::kEndpointSigning, "RO-IGPR"},
@@ -128,7 +129,23 @@ INSTANTIATE_TEST_SUITE_P(
                            " has role endpoint-tls, expected endpoint-signing"},
         RefusedCertificate{"SigningCertificateUsedAsBroker",
                            [](const TestPki& p) { return p.EndpointFile("RO-IGPR", "sign.pem"); },
-                           Role::kBroker, false, "has role endpoint-signing, expected broker"}),
+                           Role::kBroker, false, "has role endpoint-signing, expected broker"},
+        RefusedCertificate{"SigningCertificateUsedForEncryption",
+                           [](const TestPki& p) { return p.EndpointFile("RO-IGPR", "sign.pem"); },
+                           Role::kEndpointEncryption, true,
+                           " has role endpoint-signing, expected endpoint-encryption"},
+        RefusedCertificate{"TlsCertificateUsedForEncryption",
+                           [](const TestPki& p) { return p.EndpointFile("RO-IGPR", "tls.pem"); },
+                           Role::kEndpointEncryption, true,
+                           " has role endpoint-tls, expected endpoint-encryption"},
+        RefusedCertificate{"EncryptionCertificateUsedForSigning",
+                           [](const TestPki& p) { return p.EndpointFile("RO-IGPR", "enc.pem"); },
+                           Role::kEndpointSigning, true,
+                           " has role endpoint-encryption, expected endpoint-signing"},
+        RefusedCertificate{"EncryptionCertificateUsedForTls",
+                           [](const TestPki& p) { return p.EndpointFile("RO-IGPR", "enc.pem"); },
+                           Role::kEndpointTls, true,
+                           " has role endpoint-encryption, expected endpoint-tls"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(TrustStore, ARevokedCertificatesSerialIsRevoked) {
@@ -243,6 +260,63 @@ TEST(TrustStore, RejectsCertificateWithoutRole) {
   EXPECT_TRUE(IsError(trust->Validate(cert, Role::kEndpointSigning, pki.now).status(),
                        absl::StatusCode::kPermissionDenied, "exactly one CN and one OU"));
 }
+
+// OU=endpoint-encryption certificates the script never issues (signed with
+// the real CA key, so they reach the usage checks): each lacks one thing an
+// encryption certificate needs, or has what it must not.
+struct RefusedEncryptionCertificate {
+  const char* name = "";
+  std::string key_usage = "critical,keyAgreement";
+  std::string extended_key_usage = std::string(kEvidenceKeyAgreementOid);
+  std::string key_type = "P-256";
+  const char* fragment = "";
+};
+void PrintTo(const RefusedEncryptionCertificate& r, std::ostream* os) { *os << r.name; }
+
+class TrustStoreRefusesEncryption : public ::testing::TestWithParam<RefusedEncryptionCertificate> {};
+
+TEST_P(TrustStoreRefusesEncryption, TheCertificate) {
+  const auto& pki = SharedTestPki();
+  const RefusedEncryptionCertificate& r = GetParam();
+  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.ca(), ""));
+  CustomCertSpec spec{.ou = "endpoint-encryption",
+                      .cn = "RO-IGPR",
+                      .key_usage = r.key_usage,
+                      .extended_key_usage = r.extended_key_usage,
+                      .key_type = r.key_type,
+                      .not_before = pki.now - absl::Hours(1),
+                      .not_after = pki.now + absl::Hours(1)};
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
+                               Certificate::FromPem(MintCustomCertificate(pki.dir, spec).cert_pem));
+  EXPECT_TRUE(IsError(trust->Validate(cert, Role::kEndpointEncryption, pki.now).status(),
+                      absl::StatusCode::kPermissionDenied,
+                      "certificate CN=RO-IGPR serial " + cert.serial_hex() + r.fragment));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    TrustStore, TrustStoreRefusesEncryption,
+    ::testing::Values(
+        RefusedEncryptionCertificate{.name = "WithoutKeyAgreement",
+                                     .key_usage = "critical,keyEncipherment",
+                                     .fragment = " key usage lacks keyAgreement"},
+        RefusedEncryptionCertificate{.name = "WithoutKeyUsage",
+                                     .key_usage = "",
+                                     .fragment = " key usage lacks keyAgreement"},
+        RefusedEncryptionCertificate{
+            .name = "ThatMayAlsoSign",
+            .key_usage = "critical,keyAgreement,digitalSignature",
+            .fragment = " key usage allows signing (an encryption key must only agree keys)"},
+        RefusedEncryptionCertificate{
+            .name = "WithoutTheEvidenceKeyAgreementUsage",
+            .extended_key_usage = "clientAuth",
+            .fragment = " extended key usage lacks Liaison evidence key agreement (2.25."},
+        RefusedEncryptionCertificate{.name = "WithAP384Key",
+                                     .key_type = "P-384",
+                                     .fragment = " has no EC P-256 key"},
+        RefusedEncryptionCertificate{.name = "WithAnEd25519Key",
+                                     .key_type = "ED25519",
+                                     .fragment = " has no EC P-256 key"}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 TEST(TrustStore, RejectsCrlSignedByAnotherCaAtLoad) {
   const auto& pki = SharedTestPki();

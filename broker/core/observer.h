@@ -78,6 +78,12 @@ class Observer {
   virtual void OnLoss(LossSource /*source*/, int64_t /*records*/) {}
   // A gRPC call finished: "liaison.v1.Exchange/Send", status code.
   virtual void OnRpc(const std::string& /*method*/, absl::StatusCode /*code*/) {}
+  // A record of a state topic (`topic`, e.g. liaison.registry.ids) could
+  // not be read into its book and was skipped (logged with its position).
+  virtual void OnStateRecordSkipped(const std::string& /*topic*/) {}
+  // Kafka refused to commit the offsets of consumer group `group` (logged
+  // with the error); the records are read again after a rebalance.
+  virtual void OnCommitFailed(const std::string& /*group*/) {}
 };
 
 }  // namespace liaison::broker

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "absl/time/clock.h"
+#include "base/log.h"
 #include "base/status_macros.h"
 #include "connectors/kafka/consumer.h"
 
@@ -11,7 +12,7 @@ namespace liaison::broker {
 absl::StatusOr<std::vector<liaison::v1::DeliveryIndexEntry>> FindIndexed(
     const kafka::ClientConfig& config, const std::string& index_topic,
     std::string_view recipient, int32_t partition, int64_t from, int64_t to,
-    absl::Duration timeout) {
+    absl::Duration timeout, Observer* observer) {
   kafka::ConsumerOptions options;
   options.topics = {index_topic};
   LIAISON_ASSIGN_OR_RETURN(std::unique_ptr<kafka::Consumer> consumer,
@@ -40,7 +41,14 @@ absl::StatusOr<std::vector<liaison::v1::DeliveryIndexEntry>> FindIndexed(
     for (const kafka::Record& record : polled.records) {
       next[record.partition] = record.offset + 1;
       liaison::v1::DeliveryIndexRecord batch;
-      if (!batch.ParseFromString(record.value)) continue;
+      if (!batch.ParseFromString(record.value)) {
+        // Only the policy stage writes the index: a bug or tampering.
+        log::Error("delivery.unreadable_index_record", {{"topic", record.topic},
+                                                        {"partition", record.partition},
+                                                        {"offset", record.offset}});
+        if (observer != nullptr) observer->OnStateRecordSkipped(record.topic);
+        continue;
+      }
       for (liaison::v1::DeliveryIndexEntry& entry : *batch.mutable_entries()) {
         if (entry.recipient() == recipient && entry.partition() == partition &&
             entry.offset() >= from && entry.offset() < to) {

@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "base/proto_time.h"
 #include "broker/delivery/delivery_index.h"
+#include "broker/delivery/offset_commit.h"
 #include "liaison/v1/broker_state.pb.h"
 
 namespace liaison::broker {
@@ -92,8 +93,10 @@ void Subscription::Loop() {
         if (stop_) break;
         room = window_ > in_flight_.size() ? window_ - in_flight_.size() : 0;
       }
-      std::vector<kafka::Consumer::CommitOffset> commits = CommitsDue();
-      if (!commits.empty()) (void)(*consumer)->Commit(commits);
+      // A refused commit is logged and counted; the offsets stay where they
+      // were and the next progress commits past them.
+      (void)CommitOffsets(**consumer, CommitsDue(), CommitMode::kAsync, options.group_id,
+                          deps_.observer);
       if (room == 0) continue;
 
       absl::StatusOr<kafka::PollResult> polled =
@@ -135,8 +138,8 @@ void Subscription::Loop() {
       for (kafka::Record& record : polled->records) Process(std::move(record));
     }
     // Final commit of whatever is done, then leave the group.
-    std::vector<kafka::Consumer::CommitOffset> commits = CommitsDue();
-    if (!commits.empty()) (void)(*consumer)->CommitSync(commits);
+    (void)CommitOffsets(**consumer, CommitsDue(), CommitMode::kSync, options.group_id,
+                        deps_.observer);
     (void)(*consumer)->Close();
   }
   {
@@ -365,7 +368,7 @@ void Subscription::HandleGap(const kafka::Gap& gap) {
   }
   absl::StatusOr<std::vector<liaison::v1::DeliveryIndexEntry>> lost =
       FindIndexed(deps_.kafka, deps_.topics.DeliveryIndex(), endpoint_, gap.partition,
-                  gap.from, gap.to, absl::Seconds(30));
+                  gap.from, gap.to, absl::Seconds(30), deps_.observer);
   auto SendNotice = [this](liaison::v1::Notice notice) {
     liaison::v1::IngressEvent event;
     const std::string key = notice.addressee();

@@ -87,6 +87,16 @@ void Operations::OnRpc(const std::string& method, absl::StatusCode code) {
   if (also_ != nullptr) also_->OnRpc(method, code);
 }
 
+void Operations::OnStateRecordSkipped(const std::string& topic) {
+  skipped_.Add({topic});
+  if (also_ != nullptr) also_->OnStateRecordSkipped(topic);
+}
+
+void Operations::OnCommitFailed(const std::string& group) {
+  commit_failures_.Add({group});
+  if (also_ != nullptr) also_->OnCommitFailed(group);
+}
+
 void Operations::OnHttp(const std::string& handler, int status) {
   http_.Add({handler, std::to_string(status)});
 }
@@ -102,6 +112,8 @@ void Operations::Render(MetricsText& out) const {
   pushed_.Render(out);
   acked_.Render(out);
   lost_.Render(out);
+  skipped_.Render(out);
+  commit_failures_.Render(out);
   rpcs_.Render(out);
   http_.Render(out);
   end_to_end_.Render(out);

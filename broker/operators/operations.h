@@ -31,6 +31,8 @@ class Operations final : public Observer {
                       absl::Duration since_accepted) override;
   void OnLoss(LossSource source, int64_t records) override;
   void OnRpc(const std::string& method, absl::StatusCode code) override;
+  void OnStateRecordSkipped(const std::string& topic) override;
+  void OnCommitFailed(const std::string& group) override;
 
   // The HTTP server's own requests (handler = route, e.g. "/api/flows").
   void OnHttp(const std::string& handler, int status);
@@ -82,6 +84,14 @@ class Operations final : public Observer {
                    "Records Kafka deleted before the broker read them (reported loudly to the "
                    "senders), by topic kind.",
                    {"topic_kind"}};
+  CounterVec skipped_{"liaison_state_records_skipped_total",
+                      "Records of a state topic that could not be read into their book and "
+                      "were skipped (a bug or tampering: only the broker writes them), by topic.",
+                      {"topic"}};
+  CounterVec commit_failures_{"liaison_kafka_commit_failures_total",
+                              "Offset commits Kafka refused, by consumer group (the records "
+                              "are read again after a rebalance and deduplicated).",
+                              {"group"}};
   CounterVec rpcs_{"liaison_grpc_requests_total",
                    "Finished gRPC calls, by method and status code.",
                    {"method", "code"}};

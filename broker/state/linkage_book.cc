@@ -8,7 +8,7 @@ namespace liaison::broker {
 
 LinkageBook::LinkageBook(LinkageIndexOptions options) : index_(options) {}
 
-void LinkageBook::Apply(const kafka::Record& record, absl::Time now) {
+absl::Status LinkageBook::Apply(const kafka::Record& record, absl::Time now) {
   absl::StatusOr<LinkageRecord> decoded =
       DecodeRecord(record.key, record.tombstone ? std::nullopt
                                                 : std::optional<absl::string_view>(record.value));
@@ -17,7 +17,7 @@ void LinkageBook::Apply(const kafka::Record& record, absl::Time now) {
     absl::MutexLock lock(&mu_);
     status = index_.ApplyRecord(*decoded, now);
   }
-  if (status.ok()) return;
+  if (status.ok()) return status;
   skipped_.fetch_add(1);
   // Metadata only: the record's position and the index's reason (which
   // names a field, never a value).
@@ -25,6 +25,7 @@ void LinkageBook::Apply(const kafka::Record& record, absl::Time now) {
                                           {"partition", record.partition},
                                           {"offset", record.offset},
                                           {"reason", status.message()}});
+  return status;
 }
 
 absl::Status LinkageBook::ApplyWritten(const LinkageRecord& record, absl::Time now) {

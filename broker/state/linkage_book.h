@@ -38,7 +38,7 @@ class LinkageBook {
   // refuses (a retired epoch, a handle another endpoint holds), is skipped:
   // logged as "linkage.record_skipped" with its position and reason, and
   // counted in skipped(). Thread-safe.
-  void Apply(const kafka::Record& record, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Apply(const kafka::Record& record, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
   // The same for a record this node wrote itself and Kafka acknowledged: it
   // is answerable at once, before the mirror reads it back (applying it
   // twice changes nothing).

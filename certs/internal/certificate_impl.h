@@ -60,6 +60,19 @@ std::string SanitizeForMessage(std::string_view text, size_t max = 64);
 absl::Status CheckValidAt(const Certificate& cert, absl::Time now,
                           absl::string_view prefix = "");
 
+// Step 4 and 5 of TrustStore::Validate, without the chain: exactly one CN and
+// one OU, the OU is `expected`'s name, and the key usages fit the role.
+// PermissionDenied naming the certificate otherwise.
+absl::Status CheckRoleAndUsage(const Certificate& cert, Role expected);
+
+// The private key of a PEM text (PKCS#8 or traditional). InvalidArgument
+// "<label>: not an unencrypted PEM private key"; never prompts for a password.
+absl::StatusOr<SslUniquePtr<EVP_PKEY>> ReadPrivateKeyPem(std::string_view pem,
+                                                         absl::string_view label);
+
+// Whether `key` is an EC key on P-256 (false for null).
+bool IsEcP256(EVP_PKEY* key);
+
 // "2026-01-01T00:00:00Z".
 std::string FormatRfc3339(absl::Time t);
 

@@ -10,6 +10,7 @@
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -30,6 +31,10 @@ struct SslDeleter;
 LIAISON_SSL_DELETER_(ASN1_STRING, ASN1_STRING_free);
 LIAISON_SSL_DELETER_(BIGNUM, BN_free);
 LIAISON_SSL_DELETER_(BIO, BIO_free);
+LIAISON_SSL_DELETER_(EVP_CIPHER, EVP_CIPHER_free);
+LIAISON_SSL_DELETER_(EVP_CIPHER_CTX, EVP_CIPHER_CTX_free);
+LIAISON_SSL_DELETER_(EVP_KDF, EVP_KDF_free);
+LIAISON_SSL_DELETER_(EVP_KDF_CTX, EVP_KDF_CTX_free);
 LIAISON_SSL_DELETER_(EVP_MD, EVP_MD_free);
 LIAISON_SSL_DELETER_(EVP_MD_CTX, EVP_MD_CTX_free);
 LIAISON_SSL_DELETER_(EVP_PKEY, EVP_PKEY_free);

@@ -20,7 +20,11 @@ readonly PROG="mint-dev-pki"
 readonly ORG="Liaison Development Network"
 readonly CA_CN="Liaison Development Network CA"
 readonly ENDPOINTS=(DE-BKA NL-NP RO-IGPR BG-GDNP FR-OCRTEH ES-PN LV-VP SE-NOA GB-NCA MD-IGP)
-readonly ROLES=(endpoint-tls endpoint-signing broker operator kafka)
+readonly ROLES=(endpoint-tls endpoint-signing endpoint-encryption broker operator kafka)
+# Extended key usage of endpoint-encryption certificates: "Liaison evidence
+# key agreement", an OID under the UUID arc 2.25 (ITU-T X.667), which needs no
+# registration. certs/certificate.h (kEvidenceKeyAgreementOid) holds the same.
+readonly EVIDENCE_KEY_AGREEMENT_OID=2.25.196935241276446434531790657129757818621
 # Kafka principals (role `kafka`, OU=kafka): the nodes of a local cluster
 # (server and client: they talk to each other), the Kafka admin (super user),
 # and the principals deploy/kafka/acls.sh grants rights to.
@@ -132,6 +136,11 @@ leaf_extensions() {
       ;;
     endpoint-signing)
       echo "keyUsage               = critical, digitalSignature, nonRepudiation"
+      ;;
+    endpoint-encryption)
+      # ECDH P-256 only: the key agrees evidence key-encryption keys and never signs.
+      echo "keyUsage               = critical, keyAgreement"
+      echo "extendedKeyUsage       = $EVIDENCE_KEY_AGREEMENT_OID"
       ;;
     broker)
       # serverAuth for the front door; clientAuth for its own TLS connections.
@@ -294,9 +303,22 @@ cmd_init() {
   [[ $# -eq 1 ]] || usage
   local dir=$1
   if [[ -e $dir/ca.pem ]]; then
-    say "$dir/ca.pem exists; leaving the PKI in $dir as it is"
-    # A PKI minted before linkage keys existed gains epoch 1.
+    # A PKI minted before endpoints had encryption certificates gains them;
+    # nothing that exists is touched.
+    local id missing=()
+    require_pki "$dir"
+    for id in "${ENDPOINTS[@]}"; do
+      [[ -f $dir/endpoints/$id/enc.pem && -f $dir/endpoints/$id/enc.key ]] && continue
+      issue_leaf "$dir" endpoint-encryption "$id" "$dir/endpoints/$id/enc" p256 "" "" ""
+      missing+=("$id")
+    done
+    # ... and a PKI minted before linkage keys existed gains epoch 1.
     [[ $(latest_linkage_epoch "$dir") -gt 0 ]] || mint_linkage_key "$dir" 1
+    if [[ ${#missing[@]} -eq 0 ]]; then
+      say "$dir/ca.pem exists; leaving the PKI in $dir as it is"
+    else
+      say "$dir/ca.pem exists; kept it, wrote the missing $dir/endpoints/<ID>/enc.{pem,key} for ${missing[*]}"
+    fi
     return 0
   fi
   make_ca "$dir"
@@ -305,6 +327,7 @@ cmd_init() {
   for id in "${ENDPOINTS[@]}"; do
     issue_leaf "$dir" endpoint-tls "$id" "$dir/endpoints/$id/tls" p256 "" "" ""
     issue_leaf "$dir" endpoint-signing "$id" "$dir/endpoints/$id/sign" p256 "" "" ""
+    issue_leaf "$dir" endpoint-encryption "$id" "$dir/endpoints/$id/enc" p256 "" "" ""
   done
   issue_leaf "$dir" operator ops-duty-1 "$dir/operators/ops-duty-1/tls" p256 "" "" ""
   mint_linkage_key "$dir" 1
@@ -312,7 +335,7 @@ cmd_init() {
   mv "$dir/ca.pem.tmp" "$dir/ca.pem"
   say "wrote $dir/ca.pem (network CA) and $dir/crl.pem (empty CRL); CA state in $dir/ca/"
   say "wrote $dir/broker/tls.{pem,key} (CN=liaison-broker-1, SAN DNS:localhost, IP:127.0.0.1)"
-  say "wrote $dir/endpoints/<ID>/{tls,sign}.{pem,key} for ${ENDPOINTS[*]}"
+  say "wrote $dir/endpoints/<ID>/{tls,sign,enc}.{pem,key} for ${ENDPOINTS[*]}"
   say "wrote $dir/operators/ops-duty-1/tls.{pem,key}"
 }
 
@@ -334,6 +357,9 @@ cmd_issue() {
   valid_role "$role" || die "unknown role '$role' (expected one of: ${ROLES[*]})"
   valid_id "$id" || die "invalid id '$id' (letters, digits, '.', '_', '-'; at most 64)"
   [[ $alg == p256 || $alg == ed25519 ]] || die "unknown --alg '$alg' (expected p256 or ed25519)"
+  if [[ $role == endpoint-encryption && $alg != p256 ]]; then
+    die "endpoint-encryption keys are P-256 (ECDH key agreement); --alg $alg cannot agree keys"
+  fi
   if [[ -n $start || -n $end ]]; then
     [[ -n $start && -n $end ]] || die "--start and --end go together"
     [[ $start =~ ^[0-9]{14}Z$ ]] || die "--start '$start' is not YYYYMMDDHHMMSSZ"
