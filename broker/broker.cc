@@ -12,6 +12,8 @@
 #include "broker/dev_bootstrap.h"
 #include "broker/frontdoor/exchange_service.h"
 #include "broker/frontdoor/explain.h"
+#include "broker/frontdoor/index_publisher.h"
+#include "broker/frontdoor/linkage_service.h"
 #include "broker/frontdoor/ingress.h"
 #include "broker/frontdoor/peer.h"
 #include "broker/operators/operations.h"
@@ -20,6 +22,7 @@
 #include "broker/stage/hold_book.h"
 #include "broker/stage/notices.h"
 #include "broker/stage/policy_stage.h"
+#include "broker/state/linkage_book.h"
 #include "broker/state/accepted_ids.h"
 #include "broker/state/acked_items.h"
 #include "broker/state/state_indexes.h"
@@ -90,6 +93,10 @@ struct Broker::Impl {
   std::unique_ptr<Ingress> ingress;
   std::unique_ptr<Explainer> explainer;
   std::unique_ptr<ExchangeService> exchange;
+  // Case linkage: the index every node holds, and the Publish service.
+  LinkageBook linkage;
+  std::unique_ptr<IndexPublisher> index_publisher;
+  std::unique_ptr<LinkageService> linkage_service;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   // Admin listener, dashboard and /metrics (docs/operators.md).
@@ -114,6 +121,8 @@ struct Broker::Impl {
   absl::Status StartMirrors();
   absl::Status StartOperatorSurface(const std::string& node_id, std::string key_pem,
                                     std::string cert_pem);
+  // Purges expired linkage entries now and every 10 s after, on the pool.
+  void MaintainLinkage();
 };
 
 absl::Status Broker::Impl::LoadChain() {
@@ -129,6 +138,11 @@ absl::Status Broker::Impl::LoadChain() {
   log::Info("broker.registry_loaded", {{"registry_version", next->registry().version()},
                                        {"policy_version", next->policy_version()},
                                        {"endpoints", next->registry().proto().endpoints_size()}});
+  // A reload may retire a linkage key epoch: its entries stop answering.
+  if (const int64_t dropped = linkage.RetireEpochsNotIn(next->registry().linkage_epochs());
+      dropped > 0) {
+    log::Info("linkage.epochs_retired", {{"entries_dropped", dropped}});
+  }
   // A reload may bring new endpoints: their delivery topics must exist.
   if (producer != nullptr) return CreateTopics(next->registry(), /*endpoints_only=*/true);
   return absl::OkStatus();
@@ -165,6 +179,12 @@ absl::Status Broker::Impl::CreateTopics(const policy::Registry& registry, bool e
     add(topics.Consents(), 3, true);
     add(topics.Holds(), 3, true);
     add(topics.DeliveryIndex(), 3, false);
+    add(topics.LinkageIndex(), 3, true);
+    if (real) {  // no entry outlives 180 days (DP-RET-01), so neither may its record
+      specs.back().configs.back() = {"cleanup.policy", "compact,delete"};
+      specs.back().configs.push_back(
+          {"retention.ms", std::to_string(int64_t{180} * 24 * 3600 * 1000)});
+    }
   }
   for (const liaison::v1::Endpoint& e : registry.proto().endpoints()) {
     add(topics.Deliver(e.id()), config.deliver_partitions, false);
@@ -259,12 +279,19 @@ absl::Status Broker::Impl::StartMirrors() {
   books.consents = &consents;
   books.verifier = verifier.get();
   books.observer = config.observer;
+  books.linkage = &linkage;
+  books.clock = clock;
   std::vector<std::pair<std::string, TopicMirror::Apply>> state =
       StateMirrorTopics(topics, books);
   mirrors.push_back(std::make_unique<TopicMirror>(kafka, std::move(state)));
   for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->Start());
   for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->WaitCaughtUp(absl::Seconds(60)));
   return absl::OkStatus();
+}
+
+void Broker::Impl::MaintainLinkage() {
+  linkage.Maintain(clock->Now());
+  pool->SubmitAfter(absl::Seconds(10), [this] { MaintainLinkage(); });
 }
 
 absl::Status Broker::Impl::StartOperatorSurface(const std::string& node_id, std::string key_pem,
@@ -412,6 +439,22 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
                           const std::string& peer) { return b.explainer->Explain(request, peer); };
   b.exchange = std::make_unique<ExchangeService>(b.ingress.get(), b.peers.get(), sub, exchange);
 
+  IndexPublisherDeps publisher;
+  publisher.topics = b.topics;
+  publisher.producer = b.producer.get();
+  publisher.verifier = b.verifier.get();
+  publisher.countersigner = b.countersigner.get();
+  publisher.registry = [&b] { return b.Chain()->registry_ptr(); };
+  publisher.book = &b.linkage;
+  publisher.pool = b.pool.get();
+  publisher.clock = b.clock;
+  publisher.node_id = node_id;
+  b.index_publisher = std::make_unique<IndexPublisher>(std::move(publisher));
+  b.linkage_service = std::make_unique<LinkageService>(b.index_publisher.get(), b.peers.get(),
+                                                       b.config.observer);
+  b.linkage.RetireEpochsNotIn(b.Chain()->registry().linkage_epochs());
+  b.MaintainLinkage();
+
   LIAISON_ASSIGN_OR_RETURN(std::string key_pem, ReadFile(b.config.key_path, "broker key"));
   LIAISON_ASSIGN_OR_RETURN(std::string cert_pem, ReadFile(b.config.cert_path, "broker certificate"));
   grpc::SslServerCredentialsOptions ssl(
@@ -428,6 +471,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   creds->SetAuthMetadataProcessor(PeerCheckBeforeRequest(b.peers.get(), certs::Role::kEndpointTls));
   builder.AddListeningPort(b.config.listen_address, creds, &b.port);
   builder.RegisterService(b.exchange.get());
+  builder.RegisterService(b.linkage_service.get());
   // Room for the largest envelope plus its certificate and framing; larger
   // ones get our own RESOURCE_EXHAUSTED naming the limit.
   builder.SetMaxReceiveMessageSize(static_cast<int>(b.config.max_message_bytes + 1024 * 1024));
@@ -447,6 +491,10 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
                                {"kafka", b.bootstrap},
                                {"embedded_kafka", b.embedded != nullptr}});
   return std::unique_ptr<Broker>(new Broker(std::move(impl)));
+}
+
+std::map<std::pair<std::string, uint32_t>, int64_t> Broker::LinkageCounts() const {
+  return impl_->linkage.Counts();
 }
 
 Broker::Broker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

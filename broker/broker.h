@@ -4,6 +4,8 @@
 #ifndef LIAISON_BROKER_BROKER_H_
 #define LIAISON_BROKER_BROKER_H_
 
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -54,6 +56,9 @@ class Broker {
   // Probes Kafka (reachability, consumer lag) now instead of waiting for the
   // next probe interval.
   void ProbeKafkaForTest();
+  // The case-linkage index this node holds: live entries per (endpoint,
+  // epoch). Counts only, as operators see them.
+  std::map<std::pair<std::string, uint32_t>, int64_t> LinkageCounts() const;
 
   struct Impl;
 

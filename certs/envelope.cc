@@ -9,6 +9,12 @@
 
 namespace liaison::certs {
 
+std::string IndexBatchSigningInput(std::string_view batch_bytes) {
+  std::string out = "liaison.v1.IndexBatch\n";
+  out.append(batch_bytes);
+  return out;
+}
+
 absl::StatusOr<VerifiedEnvelope> VerifyEnvelope(liaison::v1::SignedEnvelope envelope,
                                                 const Verifier& verifier, absl::Time now) {
   if (envelope.message().empty()) return absl::InvalidArgumentError("envelope.message is empty");

@@ -4,6 +4,7 @@
 #define LIAISON_CERTS_ENVELOPE_H_
 
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -12,6 +13,12 @@
 #include "liaison/v1/message.pb.h"
 
 namespace liaison::certs {
+
+// What an endpoint's signature over a case-linkage index batch covers:
+// "liaison.v1.IndexBatch\n" followed by the serialised IndexBatch, so that a
+// batch signature can never pass for a message's (which covers the message
+// bytes alone), nor the other way round.
+std::string IndexBatchSigningInput(std::string_view batch_bytes);
 
 // An envelope whose signature verified against a valid endpoint-signing
 // certificate and whose bytes parsed as a Message signed by the endpoint the

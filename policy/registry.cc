@@ -331,10 +331,22 @@ void Registry::BuildIndexes() {
     max_linkage_identifiers_ = proto_.linkage().max_identifiers();
     // CheckRegistry refuses unknown types; the bound keeps the shift defined.
     for (int t : proto_.linkage().allowed_types()) linkage_types_ |= t > 0 && t < 32 ? Bit(t) : 0;
+    if (proto_.linkage().active_epochs_size() > 0) {
+      linkage_epochs_.assign(proto_.linkage().active_epochs().begin(),
+                             proto_.linkage().active_epochs().end());
+      std::sort(linkage_epochs_.begin(), linkage_epochs_.end());
+    }
+    if (proto_.linkage().max_queries_per_day() > 0) {
+      max_linkage_queries_per_day_ = proto_.linkage().max_queries_per_day();
+    }
+    if (proto_.linkage().max_entries_per_endpoint() > 0) {
+      max_linkage_entries_ = proto_.linkage().max_entries_per_endpoint();
+    }
   } else {
     for (int t : {liaison::v1::IDENTIFIER_TYPE_PHONE, liaison::v1::IDENTIFIER_TYPE_IBAN,
                   liaison::v1::IDENTIFIER_TYPE_VIN, liaison::v1::IDENTIFIER_TYPE_DOC_NUMBER,
-                  liaison::v1::IDENTIFIER_TYPE_NAME_DOB, liaison::v1::IDENTIFIER_TYPE_EMAIL}) {
+                  liaison::v1::IDENTIFIER_TYPE_NAME_DOB, liaison::v1::IDENTIFIER_TYPE_EMAIL,
+                  liaison::v1::IDENTIFIER_TYPE_VEHICLE_PLATE}) {
       linkage_types_ |= Bit(t);
     }
   }
@@ -479,6 +491,19 @@ std::optional<uint32_t> Registry::AllowedPersonFields(liaison::v1::Kind kind,
       allow_[(static_cast<size_t>(kind) * kPurposes + purpose) * kCategories + category];
   if (cell.specificity < 0) return std::nullopt;
   return cell.fields;
+}
+
+absl::Status Registry::CheckLinkageEpoch(uint32_t epoch) const {
+  if (std::binary_search(linkage_epochs_.begin(), linkage_epochs_.end(), epoch)) {
+    return absl::OkStatus();
+  }
+  const std::string in_force = absl::StrJoin(linkage_epochs_, ", ");
+  if (epoch < linkage_epochs_.back()) {
+    return absl::FailedPreconditionError(absl::StrCat("linkage epoch ", epoch,
+                                                      " is retired (in force: ", in_force, ")"));
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("linkage epoch ", epoch, " is not in force yet (in force: ", in_force, ")"));
 }
 
 bool Registry::LinkageTypeAllowed(liaison::v1::IdentifierType type) const {

@@ -142,6 +142,14 @@ class Registry {
 
   int max_linkage_identifiers() const { return max_linkage_identifiers_; }
   bool LinkageTypeAllowed(liaison::v1::IdentifierType type) const;
+  // Epochs of the network linkage key in force (default {1}), ascending.
+  const std::vector<uint32_t>& linkage_epochs() const { return linkage_epochs_; }
+  // OK for an epoch in force; FailedPrecondition "linkage epoch N is retired
+  // (in force: 2)" for one below the newest that is not listed, "... is not
+  // in force yet" for one above it.
+  absl::Status CheckLinkageEpoch(uint32_t epoch) const;
+  int max_linkage_queries_per_day() const { return max_linkage_queries_per_day_; }
+  int64_t max_linkage_entries_per_endpoint() const { return max_linkage_entries_; }
 
   // Rule ids the registry puts in shadow mode.
   const absl::flat_hash_set<std::string>& shadow_rules() const { return shadow_rules_; }
@@ -173,6 +181,9 @@ class Registry {
   absl::Duration max_not_before_ = absl::Hours(24 * 30);
   int max_linkage_identifiers_ = 20;
   uint32_t linkage_types_ = 0;
+  std::vector<uint32_t> linkage_epochs_ = {1};
+  int max_linkage_queries_per_day_ = 100;
+  int64_t max_linkage_entries_ = 1000000;
   absl::flat_hash_set<std::string> shadow_rules_;
 };
 

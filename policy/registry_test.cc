@@ -239,6 +239,39 @@ TEST(Registry, AbsentSectionsTakeTheDomainDefaults) {
   EXPECT_EQ((*r)->max_linkage_identifiers(), 20);
   EXPECT_TRUE((*r)->LinkageTypeAllowed(liaison::v1::IDENTIFIER_TYPE_IBAN));
   EXPECT_FALSE((*r)->LinkageTypeAllowed(liaison::v1::IDENTIFIER_TYPE_PERSON_NAME));
+  EXPECT_TRUE((*r)->LinkageTypeAllowed(liaison::v1::IDENTIFIER_TYPE_VEHICLE_PLATE));
+  EXPECT_THAT((*r)->linkage_epochs(), ::testing::ElementsAre(1u));
+  EXPECT_EQ((*r)->max_linkage_queries_per_day(), 100);
+  EXPECT_EQ((*r)->max_linkage_entries_per_endpoint(), 1000000);
+}
+
+// Rotation of the network linkage key: while both epochs are in force either
+// answers; once the old one is dropped it is "retired", a newer one not yet
+// listed is "not in force yet".
+TEST(Registry, LinkageEpochsInForceRetiredAndNotYetInForce) {
+  auto r = Registry::Parse(WithLines({R"(linkage { max_identifiers: 20 active_epochs: [3, 2] })"}),
+                           "l.textproto");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT((*r)->linkage_epochs(), ::testing::ElementsAre(2u, 3u));
+  EXPECT_TRUE((*r)->CheckLinkageEpoch(2).ok());
+  EXPECT_TRUE((*r)->CheckLinkageEpoch(3).ok());
+  const absl::Status retired = (*r)->CheckLinkageEpoch(1);
+  EXPECT_EQ(retired.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(retired.message(), "linkage epoch 1 is retired (in force: 2, 3)");
+  EXPECT_EQ((*r)->CheckLinkageEpoch(4).message(),
+            "linkage epoch 4 is not in force yet (in force: 2, 3)");
+}
+
+TEST(Registry, RejectsEpochZeroAndRepeatedEpochsAndNegativeLimits) {
+  auto r = Registry::Parse(WithLines({R"(linkage { max_identifiers: 20 active_epochs: [0, 2, 2])"
+                                      R"( max_queries_per_day: -1 max_entries_per_endpoint: -5 })"}),
+                           "l.textproto");
+  ASSERT_FALSE(r.ok());
+  const std::string msg(r.status().message());
+  EXPECT_THAT(msg, HasSubstr("linkage.active_epochs[0]: epoch 0 does not exist"));
+  EXPECT_THAT(msg, HasSubstr("linkage.active_epochs[2]: epoch 2 twice"));
+  EXPECT_THAT(msg, HasSubstr("linkage.max_queries_per_day: must not be negative"));
+  EXPECT_THAT(msg, HasSubstr("linkage.max_entries_per_endpoint: must not be negative"));
 }
 
 }  // namespace

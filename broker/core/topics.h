@@ -26,6 +26,9 @@ class Topics {
   std::string DeliveryIndex() const { return prefix_ + ".index.deliver"; }
   std::string Sources() const { return prefix_ + ".registry.sources"; }
   std::string Consents() const { return prefix_ + ".registry.consents"; }
+  // The case-linkage index: one record per (epoch, blinded value, owner,
+  // case handle), compacted; a tombstone withdraws (state/linkage_book.h).
+  std::string LinkageIndex() const { return prefix_ + ".linkage.index"; }
   // Held and delayed deliveries (content: broker-only).
   std::string Holds() const { return prefix_ + ".holds"; }
 

@@ -208,6 +208,8 @@ void PolicyStage::Compute(const std::shared_ptr<Work>& work) {
       work->outputs = ExpiredOutputs(v->event.expired(), now);
     } else if (v->event.has_receipt()) {
       work->outputs = ReceiptOutputs(v->event.receipt(), now);
+    } else if (v->event.has_index_change()) {
+      work->outputs = IndexChangeOutputs(v->event.index_change(), now);
     } else if (v->event.has_notice()) {
       if (std::optional<Outputs::Record> r = NoticeRecord(v->event.notice(), absl::Now())) {
         work->outputs.records.push_back(std::move(*r));
@@ -427,6 +429,28 @@ Outputs PolicyStage::ExpiredOutputs(const liaison::v1::ExpiredItem& e, absl::Tim
   flow.decided_at = now;
   flow.step = FlowStep::kExpiredBeforeDelivery;
   out.flow.push_back(std::move(flow));
+  return out;
+}
+
+Outputs PolicyStage::IndexChangeOutputs(const liaison::v1::IndexChange& c, absl::Time now) const {
+  Outputs out;
+  auto entry = [&](liaison::v1::AuditOperation operation, const char* event, int64_t count) {
+    liaison::v1::AuditEntry a;
+    *a.mutable_ts() = ToProto(now);
+    a.set_operation(operation);
+    a.set_event(event);
+    a.set_message_id(c.batch_id());
+    a.set_sender(c.publisher());
+    a.set_payload_sha256(c.batch_sha256());
+    a.set_linkage_epoch(c.epoch());
+    a.set_linkage_entries(count);
+    a.set_broker_id(deps_.broker_id);
+    out.audit.push_back(std::move(a));
+  };
+  if (c.stored() > 0) entry(liaison::v1::AUDIT_OPERATION_COLLECTION, "index-published", c.stored());
+  if (c.withdrawn() > 0) {
+    entry(liaison::v1::AUDIT_OPERATION_ERASURE, "index-withdrawn", c.withdrawn());
+  }
   return out;
 }
 

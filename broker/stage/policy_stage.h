@@ -169,6 +169,8 @@ class PolicyStage final : public HoldResolver {
 
   void Loop();
   void Compute(const std::shared_ptr<Work>& work);
+  // An index batch the front door wrote: audited, nothing delivered.
+  Outputs IndexChangeOutputs(const liaison::v1::IndexChange& change, absl::Time now) const;
   Outputs ExpiredOutputs(const liaison::v1::ExpiredItem& expired, absl::Time now) const;
   Outputs ReceiptOutputs(const liaison::v1::Receipt& receipt, absl::Time now) const;
   void Dispatch(int32_t partition) ABSL_LOCKS_EXCLUDED(mu_);

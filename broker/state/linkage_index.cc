@@ -389,6 +389,27 @@ std::vector<std::pair<uint32_t, std::array<uint8_t, 32>>> LinkageIndex::Withdraw
   return out;
 }
 
+std::vector<std::pair<uint32_t, std::array<uint8_t, 32>>> LinkageIndex::CaseValues(
+    absl::string_view owner, absl::string_view handle) const {
+  std::vector<std::pair<uint32_t, std::array<uint8_t, 32>>> out;
+  const std::optional<uint32_t> h = FindHandle(handle);
+  const auto o = owner_ids_.find(owner);
+  if (!h.has_value() || o == owner_ids_.end() || handles_[*h].owner != o->second) return out;
+  for (const auto& [number, ep] : epochs_) {
+    if (*h >= ep->handle_heads.size()) continue;
+    for (uint32_t ref = ep->handle_heads[*h]; ref != kNone; ref = ep->At(ref).next_handle) {
+      if (ep->At(ref).live()) out.emplace_back(number, ep->values[ep->ValueOf(ref)].value);
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> LinkageIndex::HandleOwner(absl::string_view handle) const {
+  const std::optional<uint32_t> h = FindHandle(handle);
+  if (!h.has_value() || handles_[*h].entries == 0) return std::nullopt;
+  return owners_[handles_[*h].owner];
+}
+
 int64_t LinkageIndex::RetireEpoch(uint32_t epoch) {
   retired_.insert(epoch);
   const auto it = epochs_.find(epoch);

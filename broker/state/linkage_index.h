@@ -39,8 +39,8 @@
 namespace liaison::broker {
 
 // Identifier kinds, numbered as liaison.v1.IdentifierType (1 phone, 2 IBAN,
-// 3 VIN, 4 travel document, 5 name + date of birth, 6 e-mail) plus 8 vehicle
-// plate. 7 (PERSON_NAME, cleartext) and anything else are refused.
+// 3 VIN, 4 travel document, 5 name + date of birth, 6 e-mail, 8 vehicle
+// plate). 7 (PERSON_NAME, cleartext) and anything else are refused.
 bool IsLinkageKind(uint8_t kind);
 
 struct LinkageIndexOptions {
@@ -95,6 +95,14 @@ class LinkageIndex {
   // each. An unknown handle or another owner's handle withdraws nothing.
   std::vector<std::pair<uint32_t, std::array<uint8_t, 32>>> WithdrawCase(absl::string_view owner,
                                                                          absl::string_view handle);
+  // The (epoch, value) of every live entry of (owner, handle), as
+  // WithdrawCase would withdraw them, without changing anything: what a
+  // withdrawal must write tombstones for before it is applied.
+  std::vector<std::pair<uint32_t, std::array<uint8_t, 32>>> CaseValues(
+      absl::string_view owner, absl::string_view handle) const;
+  // The endpoint whose entries use `handle`; nullopt when no entry uses it.
+  std::optional<std::string> HandleOwner(absl::string_view handle) const;
+
   // Withdraws one entry; false if it was not there.
   bool Withdraw(uint32_t epoch, absl::string_view value, absl::string_view owner,
                 absl::string_view handle);

@@ -2,6 +2,7 @@
 // expiry, epochs, counts, the record format and compaction.
 #include "broker/state/linkage_index.h"
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -50,6 +51,27 @@ TEST(LinkageIndex, AnswersWhoHoldsAValueAmongTheAllowedOwners) {
   ASSERT_TRUE(hits.ok());
   EXPECT_TRUE(hits->empty());
   EXPECT_EQ(index.LiveEntries(), 4);
+}
+
+TEST(LinkageIndex, CaseValuesListsWhatAWithdrawalWouldRemoveWithoutRemovingIt) {
+  LinkageIndex index;
+  ASSERT_TRUE(index.Upsert(1, V(1), "RO-IGPR", "LNK-RO-1", 2, kNow + absl::Hours(24), kNow).ok());
+  ASSERT_TRUE(index.Upsert(2, V(2), "RO-IGPR", "LNK-RO-1", 1, kNow + absl::Hours(24), kNow).ok());
+  ASSERT_TRUE(index.Upsert(1, V(3), "RO-IGPR", "LNK-RO-2", 1, kNow + absl::Hours(24), kNow).ok());
+  // A withdrawn entry is not listed again.
+  ASSERT_TRUE(index.Withdraw(1, V(1), "RO-IGPR", "LNK-RO-1"));
+  ASSERT_TRUE(index.Upsert(1, V(4), "RO-IGPR", "LNK-RO-1", 6, kNow + absl::Hours(24), kNow).ok());
+  auto values = index.CaseValues("RO-IGPR", "LNK-RO-1");
+  std::vector<std::pair<uint32_t, std::string>> got;
+  for (const auto& [epoch, v] : values) got.emplace_back(epoch, std::string(v.begin(), v.end()));
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::pair<uint32_t, std::string>>{{1, V(4)}, {2, V(2)}}));
+  EXPECT_TRUE(index.CaseValues("BG-GDNP", "LNK-RO-1").empty()) << "not BG's case";
+  EXPECT_EQ(index.LiveEntries(), 3) << "nothing withdrawn by looking";
+  EXPECT_EQ(index.HandleOwner("LNK-RO-1"), "RO-IGPR");
+  EXPECT_EQ(index.HandleOwner("LNK-NOBODY"), std::nullopt);
+  index.WithdrawCase("RO-IGPR", "LNK-RO-2");
+  EXPECT_EQ(index.HandleOwner("LNK-RO-2"), std::nullopt) << "a handle with no entries is free";
 }
 
 TEST(LinkageIndex, UpsertRenewsRatherThanDuplicates) {

@@ -54,6 +54,14 @@ std::vector<std::pair<std::string, TopicMirror::Apply>> StateMirrorTopics(const 
     }
     books.consents->Put(*std::move(record));
   });
+  if (books.linkage != nullptr) {
+    state.emplace_back(topics.LinkageIndex(), [books](const kafka::Record& r) {
+      // LinkageBook logs its own reason (linkage.record_skipped).
+      if (!books.linkage->Apply(r, books.clock->Now()).ok() && books.observer != nullptr) {
+        books.observer->OnStateRecordSkipped(r.topic);
+      }
+    });
+  }
   return state;
 }
 

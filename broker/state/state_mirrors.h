@@ -7,6 +7,8 @@
 //   liaison.registry.consents RecordedConsent  -> ConsentBook, only when the
 //                             grantor's signed envelope verifies; tombstones
 //                             are ignored
+//   liaison.linkage.index     linkage records  -> LinkageBook (tombstones
+//                             withdraw; what the index refuses is skipped)
 //
 // Only the broker writes these topics, so a record that does not parse is a
 // bug or tampering: it is skipped, logged (`state.unreadable_record`, with
@@ -24,7 +26,9 @@
 #include "broker/core/observer.h"
 #include "broker/core/topics.h"
 #include "broker/state/accepted_ids.h"
+#include "broker/core/clock.h"
 #include "broker/state/acked_items.h"
+#include "broker/state/linkage_book.h"
 #include "broker/state/state_indexes.h"
 #include "broker/state/topic_mirror.h"
 #include "certs/signature.h"
@@ -41,9 +45,13 @@ struct StateBooks {
   // Checks each stored consent's grantor signature.
   const certs::Verifier* verifier = nullptr;
   Observer* observer = nullptr;
+  // The case-linkage index and the clock its expiries are judged by (both
+  // null: the topic is not followed).
+  LinkageBook* linkage = nullptr;
+  const Clock* clock = nullptr;
 };
 
-// The (topic, decoder) pairs of the four state topics, for one TopicMirror.
+// The (topic, decoder) pairs of the state topics, for one TopicMirror.
 // The decoders run on the mirror's thread.
 std::vector<std::pair<std::string, TopicMirror::Apply>> StateMirrorTopics(const Topics& topics,
                                                                           StateBooks books);

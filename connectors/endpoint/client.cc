@@ -46,6 +46,7 @@ Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
     : options_(std::move(options)),
       channel_(std::move(channel)),
       stub_(liaison::v1::Exchange::NewStub(channel_)),
+      linkage_stub_(liaison::v1::Linkage::NewStub(channel_)),
       verifier_(options_.trust, options_.endpoint_id) {
   if (!options_.crl_path.empty()) verifier_.FollowCrlFile(options_.ca_pem, options_.crl_path);
 }
@@ -111,6 +112,62 @@ absl::StatusOr<liaison::v1::ExplainResponse> Client::Explain(
   grpc::Status status = stub_->Explain(&context, request, &response);
   if (!status.ok()) return FromGrpc(status);
   return response;
+}
+
+// --- Linkage index ---------------------------------------------------------------
+
+absl::StatusOr<liaison::v1::SignedIndexBatch> Client::SealIndexBatch(
+    liaison::v1::IndexBatch& batch, absl::Time now) const {
+  if (!batch.publisher().empty() && batch.publisher() != options_.endpoint_id) {
+    return absl::InvalidArgumentError(absl::StrCat("publisher: '", batch.publisher(),
+                                                   "' is not this endpoint ('",
+                                                   options_.endpoint_id, "')"));
+  }
+  batch.set_publisher(options_.endpoint_id);
+  if (batch.batch_id().empty()) batch.set_batch_id(NewUuidV7(now));
+  if (!batch.has_created_at()) *batch.mutable_created_at() = ToProto(now);
+  liaison::v1::SignedIndexBatch out;
+  out.set_batch(batch.SerializeAsString());
+  LIAISON_ASSIGN_OR_RETURN(std::string signature,
+                           options_.signer->Sign(certs::IndexBatchSigningInput(out.batch())));
+  out.set_signature(std::move(signature));
+  out.set_signer_certificate(options_.signer->certificate().der());
+  return out;
+}
+
+absl::StatusOr<std::vector<liaison::v1::IndexBatchResult>> Client::PublishIndex(
+    std::vector<liaison::v1::IndexBatch> batches, absl::Duration timeout) {
+  std::vector<liaison::v1::SignedIndexBatch> sealed;
+  sealed.reserve(batches.size());
+  const absl::Time now = absl::Now();
+  for (liaison::v1::IndexBatch& b : batches) {
+    LIAISON_ASSIGN_OR_RETURN(liaison::v1::SignedIndexBatch s, SealIndexBatch(b, now));
+    sealed.push_back(std::move(s));
+  }
+  return PublishSigned(sealed, timeout);
+}
+
+absl::StatusOr<std::vector<liaison::v1::IndexBatchResult>> Client::PublishSigned(
+    const std::vector<liaison::v1::SignedIndexBatch>& sealed, absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(Deadline(timeout));
+  std::unique_ptr<grpc::ClientReaderWriter<liaison::v1::SignedIndexBatch,
+                                           liaison::v1::IndexBatchResult>>
+      stream = linkage_stub_->Publish(&context);
+  std::vector<liaison::v1::IndexBatchResult> results;
+  for (const liaison::v1::SignedIndexBatch& s : sealed) {
+    liaison::v1::IndexBatchResult r;
+    if (!stream->Write(s) || !stream->Read(&r)) break;
+    results.push_back(std::move(r));
+  }
+  stream->WritesDone();
+  const grpc::Status status = stream->Finish();
+  if (!status.ok()) return FromGrpc(status);
+  if (results.size() != sealed.size()) {
+    return absl::UnavailableError(absl::StrCat("the stream ended after ", results.size(), " of ",
+                                               sealed.size(), " batches; publish the rest again"));
+  }
+  return results;
 }
 
 // --- SendStream --------------------------------------------------------------

@@ -25,6 +25,7 @@
 #include "connectors/endpoint/item_verifier.h"
 #include "grpcpp/grpcpp.h"
 #include "liaison/v1/exchange.grpc.pb.h"
+#include "liaison/v1/linkage.grpc.pb.h"
 
 namespace liaison::endpoint {
 
@@ -159,6 +160,23 @@ class Client {
       const liaison::v1::Message& message, const std::vector<std::string>& recipients,
       std::optional<absl::Time> at = std::nullopt, absl::Duration timeout = absl::Seconds(30));
 
+  // Case linkage: completes each batch (publisher = this endpoint; a new
+  // batch id and created_at = now when unset), signs it and streams the
+  // batches to Linkage.Publish, one at a time. One result per batch, in
+  // order: code 0 = stored and audited; otherwise nothing of that batch was
+  // stored and the error names the entry and field. A broken stream returns
+  // its status together with nothing for the batches not yet answered, so
+  // `PublishIndex` may be called again with those (batches are idempotent).
+  absl::StatusOr<std::vector<liaison::v1::IndexBatchResult>> PublishIndex(
+      std::vector<liaison::v1::IndexBatch> batches, absl::Duration timeout = absl::Minutes(10));
+  // The signed form of one batch (what PublishIndex sends).
+  absl::StatusOr<liaison::v1::SignedIndexBatch> SealIndexBatch(liaison::v1::IndexBatch& batch,
+                                                               absl::Time now) const;
+  // Streams batches already signed (PublishIndex's second half).
+  absl::StatusOr<std::vector<liaison::v1::IndexBatchResult>> PublishSigned(
+      const std::vector<liaison::v1::SignedIndexBatch>& sealed,
+      absl::Duration timeout = absl::Minutes(10));
+
   std::unique_ptr<SendStream> OpenSendStream(SendStream::OnResult on_result,
                                              size_t window = 1000);
 
@@ -175,6 +193,7 @@ class Client {
   const ClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<liaison::v1::Exchange::Stub> stub_;
+  std::unique_ptr<liaison::v1::Linkage::Stub> linkage_stub_;
   ItemVerifier verifier_;
 };
 

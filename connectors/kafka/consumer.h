@@ -34,6 +34,9 @@ struct Record {
   int64_t offset = 0;
   std::string key;
   std::string value;
+  // A null value (Producer::ProduceTombstone): on a compacted topic, the key
+  // was deleted. `value` is then empty.
+  bool tombstone = false;
   absl::Time timestamp;
   std::vector<Header> headers;
 };

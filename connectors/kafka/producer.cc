@@ -244,6 +244,18 @@ Producer::~Producer() {
 
 void Producer::Produce(const std::string& topic, std::string key, std::string value,
                        DeliveryCallback done, int32_t partition, std::vector<Header> headers) {
+  Enqueue(topic, std::move(key), std::move(value), /*tombstone=*/false, std::move(done), partition,
+          std::move(headers));
+}
+
+void Producer::ProduceTombstone(const std::string& topic, std::string key, DeliveryCallback done,
+                                int32_t partition) {
+  Enqueue(topic, std::move(key), std::string(), /*tombstone=*/true, std::move(done), partition, {});
+}
+
+void Producer::Enqueue(const std::string& topic, std::string key, std::string value,
+                       bool tombstone, DeliveryCallback done, int32_t partition,
+                       std::vector<Header> headers) {
   Impl& impl = *impl_;
   auto* rec = new PendingRecord;
   rec->value = std::move(value);
@@ -267,9 +279,11 @@ void Producer::Produce(const std::string& topic, std::string key, std::string va
   // No RD_KAFKA_MSG_F_COPY: librdkafka points at rec->value until the report.
   vus[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
   vus[n++].u.i = 0;
-  vus[n].vtype = RD_KAFKA_VTYPE_VALUE;
-  vus[n].u.mem.ptr = rec->value.data();
-  vus[n++].u.mem.size = rec->value.size();
+  if (!tombstone) {  // no value at all: a null value, Kafka's delete marker
+    vus[n].vtype = RD_KAFKA_VTYPE_VALUE;
+    vus[n].u.mem.ptr = rec->value.data();
+    vus[n++].u.mem.size = rec->value.size();
+  }
   if (!key.empty()) {  // librdkafka always copies the key
     vus[n].vtype = RD_KAFKA_VTYPE_KEY;
     vus[n].u.mem.ptr = key.data();

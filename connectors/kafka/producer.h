@@ -81,6 +81,11 @@ class Producer {
   void Produce(const std::string& topic, std::string key, std::string value,
                DeliveryCallback done, int32_t partition = kAnyPartition,
                std::vector<Header> headers = {});
+  // Queues a tombstone: a record of `key` with a null value, which on a
+  // compacted topic deletes the key (consumers see Record::tombstone).
+  // `done` as for Produce.
+  void ProduceTombstone(const std::string& topic, std::string key, DeliveryCallback done,
+                        int32_t partition = kAnyPartition);
 
   // Waits until every queued record has its report and its callback has
   // returned, or `timeout` (DeadlineExceeded). Sends lingering batches at
@@ -95,6 +100,8 @@ class Producer {
 
  private:
   explicit Producer(std::unique_ptr<Impl> impl);
+  void Enqueue(const std::string& topic, std::string key, std::string value, bool tombstone,
+               DeliveryCallback done, int32_t partition, std::vector<Header> headers);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -80,6 +80,32 @@ TEST(Producer, ReportCarriesPartitionAndOffsetAndBytesArriveIntact) {
   EXPECT_EQ(polled.records[1].value, "small");
 }
 
+// A compacted topic's delete marker: a null value, told apart from an empty
+// one by the consumer (the linkage index withdraws entries this way).
+TEST(Producer, TombstoneArrivesAsANullValueDistinctFromAnEmptyOne) {
+  auto cluster = EmbeddedCluster::Start(1);
+  ASSERT_TRUE(cluster.ok());
+  ASSERT_TRUE((*cluster)->CreateTopic("t", 1).ok());
+  ClientConfig config = MockConfig((*cluster)->bootstrap_servers());
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  Reports reports;
+  (*producer)->Produce("t", "k", "", reports.Callback());
+  (*producer)->ProduceTombstone("t", "k", reports.Callback());
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(20)).ok());
+  for (const DeliveryReport& r : reports.Get()) EXPECT_TRUE(r.status.ok()) << r.status;
+
+  auto reader = Consumer::Create(config, ReaderOptions("t"));
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  Polled polled;
+  ASSERT_TRUE(PollUntil(**reader, polled, [](const Polled& p) { return p.records.size() >= 2; }));
+  ASSERT_EQ(polled.records.size(), 2u);
+  EXPECT_FALSE(polled.records[0].tombstone) << "an empty value is not a tombstone";
+  EXPECT_TRUE(polled.records[1].tombstone);
+  EXPECT_EQ(polled.records[1].key, "k");
+  EXPECT_EQ(polled.records[1].value, "");
+}
+
 TEST(Producer, ConcurrentCallersEachGetExactlyOneReportPerRecord) {
   auto cluster = EmbeddedCluster::Start(3);
   ASSERT_TRUE(cluster.ok());

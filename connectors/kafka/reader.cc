@@ -54,6 +54,7 @@ Record ToRecord(const std::string& topic, const rd_kafka_message_t& m) {
   r.offset = m.offset;
   if (m.key != nullptr) r.key.assign(static_cast<const char*>(m.key), m.key_len);
   if (m.payload != nullptr) r.value.assign(static_cast<const char*>(m.payload), m.len);
+  r.tombstone = m.payload == nullptr;
   rd_kafka_timestamp_type_t type;
   const int64_t ts = rd_kafka_message_timestamp(&m, &type);
   if (ts >= 0) r.timestamp = absl::FromUnixMillis(ts);

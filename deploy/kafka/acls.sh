@@ -26,10 +26,11 @@ acl --allow-principal "$POLICY" --operation All --group "$PREFIX" --resource-pat
 acl --allow-principal "$POLICY" --operation IdempotentWrite --cluster
 
 # Front-door-only nodes.
-for t in ingress registry.ids registry.acks; do
+for t in ingress registry.ids registry.acks linkage.index; do
   acl --allow-principal "$FRONT" --operation Write --operation Describe --topic "$PREFIX.$t"
 done
-for t in registry.ids registry.acks registry.sources registry.consents holds index.deliver; do
+for t in registry.ids registry.acks registry.sources registry.consents holds index.deliver \
+         linkage.index; do
   acl --allow-principal "$FRONT" --operation Read --operation Describe --topic "$PREFIX.$t"
 done
 acl --allow-principal "$FRONT" --operation Read --operation Describe \

@@ -35,6 +35,9 @@ for t in registry.ids registry.acks registry.sources registry.consents holds; do
   create "$PREFIX.$t" 3 cleanup.policy=compact
 done
 create "$PREFIX.index.deliver" 3 "retention.ms=$RETENTION_MS"
+# The case-linkage index: compacted (a tombstone withdraws an entry), and
+# deleted after the 180 days no entry may outlive (DP-RET-01).
+create "$PREFIX.linkage.index" 3 cleanup.policy=compact,delete retention.ms=15552000000
 for endpoint in "$@"; do
   create "$PREFIX.deliver.$endpoint" "$DELIVER_PARTITIONS" "retention.ms=$RETENTION_MS"
 done

@@ -471,6 +471,18 @@ class Checker {
             "IDENTIFIER_TYPE_PERSON_NAME is never allowed (cleartext names; use NAME_DOB)");
       }
     }
+    absl::flat_hash_set<uint32_t> epochs;
+    for (int i = 0; i < l.active_epochs_size(); ++i) {
+      if (l.active_epochs(i) == 0) {
+        Add(Child(base, "active_epochs", i), "epoch 0 does not exist (epochs start at 1)");
+      } else if (!epochs.insert(l.active_epochs(i)).second) {
+        Add(Child(base, "active_epochs", i), absl::StrCat("epoch ", l.active_epochs(i), " twice"));
+      }
+    }
+    if (l.max_queries_per_day() < 0) Add(Child(base, "max_queries_per_day"), "must not be negative");
+    if (l.max_entries_per_endpoint() < 0) {
+      Add(Child(base, "max_entries_per_endpoint"), "must not be negative");
+    }
   }
 
   void Shadow() {

@@ -1,6 +1,8 @@
 #include "policy/rules/linkage_query_shape.h"
 #include "absl/strings/string_view.h"
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,13 +14,17 @@
 namespace liaison::policy::rules {
 namespace {
 
-bool SchemeOk(absl::string_view s) {
+// The epoch N of "HMAC-SHA256/epoch-N"; nullopt for any other scheme.
+std::optional<uint32_t> SchemeEpoch(absl::string_view s) {
   constexpr absl::string_view kPrefix = "HMAC-SHA256/epoch-";
-  if (s.substr(0, kPrefix.size()) != kPrefix || s.size() == kPrefix.size()) return false;
+  if (s.substr(0, kPrefix.size()) != kPrefix || s.size() == kPrefix.size()) return std::nullopt;
+  if (s.size() - kPrefix.size() > 9) return std::nullopt;
+  uint32_t epoch = 0;
   for (char c : s.substr(kPrefix.size())) {
-    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    epoch = epoch * 10 + static_cast<uint32_t>(c - '0');
   }
-  return true;
+  return epoch;
 }
 
 bool AllPrintable(absl::string_view v) {
@@ -62,7 +68,12 @@ Verdict LinkageQueryShapeRule::Check(const Input& in) const {
       problems.push_back(absl::StrCat(path, " has a type that is not allowed (",
                                       internal::IdentifierTypeName(id.type()), ")"));
     }
-    if (!SchemeOk(id.scheme())) problems.push_back(absl::StrCat(path, ".scheme must be HMAC-SHA256/epoch-N"));
+    const std::optional<uint32_t> epoch = SchemeEpoch(id.scheme());
+    if (!epoch) {
+      problems.push_back(absl::StrCat(path, ".scheme must be HMAC-SHA256/epoch-N"));
+    } else if (absl::Status s = in.registry->CheckLinkageEpoch(*epoch); !s.ok()) {
+      problems.push_back(absl::StrCat(path, ".scheme: ", s.message()));
+    }
     if (id.value().size() != 32) {
       problems.push_back(absl::StrCat(path, ".value is cleartext or malformed (a blinded value is 32 bytes)"));
     } else if (AllPrintable(id.value())) {

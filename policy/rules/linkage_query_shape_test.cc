@@ -56,6 +56,25 @@ TEST(LinkageQueryShapeRule, RejectsAnUnknownScheme) {
               HasSubstr("scheme must be HMAC-SHA256/epoch-N"));
 }
 
+TEST(LinkageQueryShapeRule, RejectsAnEpochRetiredOrNotYetInForceNamingTheEpochsInForce) {
+  auto m = scenario::Ac14LinkageQuery();
+  auto* q = m.mutable_linkage_query();
+  q->mutable_identifiers(0)->set_scheme("HMAC-SHA256/epoch-7");
+  liaison::v1::Registry proto = scenario::DevRegistry()->proto();
+  proto.mutable_linkage()->clear_active_epochs();
+  proto.mutable_linkage()->add_active_epochs(2);
+  auto registry = Registry::FromProto(proto, "rotated");
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  Input in = scenario::InputFor(m, "RO-IGPR");
+  in.registry = registry->get();
+  const Verdict v = LinkageQueryShapeRule().Check(in);
+  EXPECT_EQ(v.kind, VerdictKind::kReject);
+  EXPECT_THAT(v.reason, HasSubstr("identifiers[0].scheme: linkage epoch 7 is not in force yet "
+                                  "(in force: 2)"));
+  EXPECT_THAT(v.reason, HasSubstr("identifiers[1].scheme: linkage epoch 1 is retired "
+                                  "(in force: 2)"));
+}
+
 TEST(LinkageQueryShapeRule, RejectsMissingCaseRef) {
   auto m = scenario::Ac14LinkageQuery();
   m.mutable_linkage_query()->clear_case_ref();

@@ -463,7 +463,7 @@ Message Ac14LinkageQuery(std::string message_id) {
   auto add = [q](liaison::v1::IdentifierType type, uint8_t seed) {
     auto* id = q->add_identifiers();
     id->set_type(type);
-    id->set_scheme("HMAC-SHA256/epoch-42");
+    id->set_scheme("HMAC-SHA256/epoch-1");
     id->set_value(Bytes32(seed));
   };
   add(liaison::v1::IDENTIFIER_TYPE_IBAN, 141);
