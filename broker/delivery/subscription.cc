@@ -7,7 +7,7 @@
 #include "base/log.h"
 #include "base/proto_time.h"
 #include "broker/delivery/delivery_index.h"
-#include "broker/delivery/offset_commit.h"
+#include "broker/core/offset_commit.h"
 #include "liaison/v1/broker_state.pb.h"
 
 namespace liaison::broker {

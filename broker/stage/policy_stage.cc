@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "base/log.h"
 #include "base/proto_time.h"
+#include "broker/core/offset_commit.h"
 #include "broker/stage/decide.h"
 #include "broker/stage/plan.h"
 #include "connectors/audit/audit_trail.h"
@@ -84,7 +85,8 @@ std::vector<int32_t> PolicyStage::OwnedPartitions() const {
 void PolicyStage::Loop() {
   while (!stop_) {
     std::vector<kafka::Consumer::CommitOffset> commits = CommitsDue();
-    if (!commits.empty()) (void)consumer_->Commit(commits);
+    (void)CommitOffsets(*consumer_, commits, CommitMode::kAsync, deps_.topics.PolicyGroup(),
+                        deps_.observer);  // logged and counted there
     deps_.audit->CheckpointDue(absl::Now());  // real time: a signature, not a policy input
     {
       absl::MutexLock lock(&mu_);
@@ -166,7 +168,8 @@ void PolicyStage::Loop() {
     mu_.AwaitWithTimeout(absl::Condition::kTrue, absl::Milliseconds(20));
   }
   std::vector<kafka::Consumer::CommitOffset> commits = CommitsDue();
-  if (!commits.empty()) (void)consumer_->CommitSync(commits);
+  (void)CommitOffsets(*consumer_, commits, CommitMode::kSync, deps_.topics.PolicyGroup(),
+                      deps_.observer);
   (void)consumer_->Close();
 }
 

@@ -1,5 +1,5 @@
 // A refused offset commit is logged and counted by group, no longer dropped.
-#include "broker/delivery/offset_commit.h"
+#include "broker/core/offset_commit.h"
 
 #include <string>
 #include <vector>
@@ -56,7 +56,7 @@ TEST(OffsetCommit, ARefusedCommitIsLoggedAndCountedByGroup) {
   std::vector<std::string> logged;
   log::SetSink([&](std::string_view line) {
     absl::MutexLock lock(&mu);
-    if (line.find("delivery.commit_failed") != std::string_view::npos) logged.emplace_back(line);
+    if (line.find("kafka.commit_failed") != std::string_view::npos) logged.emplace_back(line);
   });
   CommitCounter observer;
   const std::vector<kafka::Consumer::CommitOffset> offsets = {{{"liaison.deliver.DE-BKA", 0}, 5}};

@@ -1,11 +1,11 @@
 // Committing a consumer group's offsets without dropping the result: a
-// refused commit is logged (`delivery.commit_failed`: group, number of
+// refused commit is logged (`kafka.commit_failed`: group, number of
 // offsets, Kafka's error; metadata only) and counted
 // (Observer::OnCommitFailed, liaison_kafka_commit_failures_total). Nothing
 // is lost by a refused commit (the records come again after a rebalance and
 // are deduplicated by item id), but operators must see it.
-#ifndef LIAISON_BROKER_DELIVERY_OFFSET_COMMIT_H_
-#define LIAISON_BROKER_DELIVERY_OFFSET_COMMIT_H_
+#ifndef LIAISON_BROKER_CORE_OFFSET_COMMIT_H_
+#define LIAISON_BROKER_CORE_OFFSET_COMMIT_H_
 
 #include <string>
 #include <vector>
@@ -29,4 +29,4 @@ absl::Status CommitOffsets(kafka::Consumer& consumer,
 
 }  // namespace liaison::broker
 
-#endif  // LIAISON_BROKER_DELIVERY_OFFSET_COMMIT_H_
+#endif  // LIAISON_BROKER_CORE_OFFSET_COMMIT_H_

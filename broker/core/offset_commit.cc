@@ -1,4 +1,4 @@
-#include "broker/delivery/offset_commit.h"
+#include "broker/core/offset_commit.h"
 
 #include "base/log.h"
 
@@ -11,7 +11,7 @@ absl::Status CommitOffsets(kafka::Consumer& consumer,
   absl::Status s =
       mode == CommitMode::kSync ? consumer.CommitSync(offsets) : consumer.Commit(offsets);
   if (!s.ok()) {
-    log::Warning("delivery.commit_failed", {{"group", group},
+    log::Warning("kafka.commit_failed", {{"group", group},
                                             {"offsets", offsets.size()},
                                             {"error", s.ToString()}});
     if (observer != nullptr) observer->OnCommitFailed(group);
