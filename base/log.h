@@ -35,8 +35,7 @@ struct Field {
   Field(std::string_view k, long long v) : key(k), value(static_cast<int64_t>(v)) {}
   Field(std::string_view k, unsigned v) : key(k), value(static_cast<int64_t>(v)) {}
   Field(std::string_view k, unsigned long v) : key(k), value(static_cast<int64_t>(v)) {}
-  Field(std::string_view k, unsigned long long v)
-      : key(k), value(static_cast<int64_t>(v)) {}
+  Field(std::string_view k, unsigned long long v) : key(k), value(static_cast<int64_t>(v)) {}
   Field(std::string_view k, double v) : key(k), value(v) {}
 
   std::string_view key;

@@ -35,9 +35,7 @@ class StrongId {
   friend H AbslHashValue(H h, const StrongId& id) {
     return H::combine(std::move(h), id.value_);
   }
-  friend std::ostream& operator<<(std::ostream& os, const StrongId& id) {
-    return os << id.value_;
-  }
+  friend std::ostream& operator<<(std::ostream& os, const StrongId& id) { return os << id.value_; }
 
  private:
   std::string value_;

@@ -13,8 +13,8 @@
 #include "broker/frontdoor/exchange_service.h"
 #include "broker/frontdoor/explain.h"
 #include "broker/frontdoor/index_publisher.h"
-#include "broker/frontdoor/linkage_service.h"
 #include "broker/frontdoor/ingress.h"
+#include "broker/frontdoor/linkage_service.h"
 #include "broker/frontdoor/peer.h"
 #include "broker/operators/operations.h"
 #include "broker/operators/operator_surface.h"
@@ -22,9 +22,9 @@
 #include "broker/stage/hold_book.h"
 #include "broker/stage/notices.h"
 #include "broker/stage/policy_stage.h"
-#include "broker/state/linkage_book.h"
 #include "broker/state/accepted_ids.h"
 #include "broker/state/acked_items.h"
+#include "broker/state/linkage_book.h"
 #include "broker/state/state_indexes.h"
 #include "broker/state/state_mirrors.h"
 #include "broker/state/topic_mirror.h"
@@ -169,7 +169,7 @@ absl::Status Broker::Impl::CreateTopics(const policy::Registry& registry, bool e
   if (!endpoints_only) {
     add(topics.Ingress(), config.ingress_partitions, false);
     add(topics.Audit(), config.ingress_partitions, false);  // one chain per ingress partition
-    if (real) {  // the audit trail is never deleted
+    if (real) {                                             // the audit trail is never deleted
       specs.back().configs.back() = {"retention.ms", "-1"};
       specs.back().configs.push_back({"retention.bytes", "-1"});
     }
@@ -192,7 +192,8 @@ absl::Status Broker::Impl::CreateTopics(const policy::Registry& registry, bool e
   if (embedded != nullptr) {
     for (const kafka::TopicSpec& t : specs) {
       absl::Status s = embedded->CreateTopic(
-          t.name, t.partitions, t.replication_factor > 0 ? t.replication_factor : config.embedded_brokers);
+          t.name, t.partitions,
+          t.replication_factor > 0 ? t.replication_factor : config.embedded_brokers);
       if (!s.ok() && !absl::IsAlreadyExists(s)) return s;
     }
     return absl::OkStatus();
@@ -248,16 +249,17 @@ absl::Status Broker::Impl::StartKafka() {
     if (kafka.fetch_wait_max_ms == 0) kafka.fetch_wait_max_ms = 5;
     log::Warning("broker.embedded_kafka",
                  {{"bootstrap", kafka.bootstrap_servers},
-                  {"note", "in-memory mock cluster: for development, demos and tests only; "
-                           "everything is lost when the broker stops"}});
+                  {"note",
+                   "in-memory mock cluster: for development, demos and tests only; "
+                   "everything is lost when the broker stops"}});
   }
   bootstrap = kafka.bootstrap_servers;
 
   if (absl::Status s = CreateTopics(Chain()->registry(), /*endpoints_only=*/false); !s.ok()) {
     // Operators must see which Kafka refused (an ACL, say), not only why.
     if (absl::StrContains(s.message(), kafka.bootstrap_servers)) return s;
-    return absl::Status(s.code(), absl::StrCat(s.message(), " (Kafka ", kafka.bootstrap_servers,
-                                               ")"));
+    return absl::Status(s.code(),
+                        absl::StrCat(s.message(), " (Kafka ", kafka.bootstrap_servers, ")"));
   }
 
   kafka::ProducerOptions options;
@@ -281,8 +283,7 @@ absl::Status Broker::Impl::StartMirrors() {
   books.observer = config.observer;
   books.linkage = &linkage;
   books.clock = clock;
-  std::vector<std::pair<std::string, TopicMirror::Apply>> state =
-      StateMirrorTopics(topics, books);
+  std::vector<std::pair<std::string, TopicMirror::Apply>> state = StateMirrorTopics(topics, books);
   mirrors.push_back(std::make_unique<TopicMirror>(kafka, std::move(state)));
   for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->Start());
   for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->WaitCaughtUp(absl::Seconds(60)));
@@ -355,7 +356,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   }
   LIAISON_RETURN_IF_ERROR(b.config_watcher->LoadBeforeStart(ConfigFile::kRegistry));
   LIAISON_ASSIGN_OR_RETURN(std::string secret, PseudonymSecret(b.config.pseudonym_key_path,
-                                                                b.config.create_pseudonym_key));
+                                                               b.config.create_pseudonym_key));
   b.pseudonymiser = std::make_unique<HmacPseudonymiser>(std::move(secret));
   LIAISON_RETURN_IF_ERROR(b.StartKafka());
   LIAISON_RETURN_IF_ERROR(b.StartMirrors());
@@ -408,9 +409,8 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   ingress.limits.max_age = b.config.dedup_window;
   ingress.observer = b.config.observer;
   b.ingress = std::make_unique<Ingress>(
-      b.topics, b.producer.get(), b.verifier.get(),
-      [&b] { return b.Chain()->registry_ptr(); }, b.accepted.get(), b.pool.get(), b.clock,
-      ingress);
+      b.topics, b.producer.get(), b.verifier.get(), [&b] { return b.Chain()->registry_ptr(); },
+      b.accepted.get(), b.pool.get(), b.clock, ingress);
 
   SubscriptionDeps sub;
   sub.kafka = b.kafka;
@@ -432,11 +432,13 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   explain.chain = [&b] { return b.Chain(); };
   explain.max_age = b.config.dedup_window;
   explain.decide = [&b](const liaison::v1::Message& message,
-                        const std::vector<std::string>& recipients, size_t bytes,
-                        absl::Time now) { return b.stage->Explain(message, recipients, bytes, now); };
+                        const std::vector<std::string>& recipients, size_t bytes, absl::Time now) {
+    return b.stage->Explain(message, recipients, bytes, now);
+  };
   b.explainer = std::make_unique<Explainer>(std::move(explain));
-  exchange.explain = [&b](const liaison::v1::ExplainRequest& request,
-                          const std::string& peer) { return b.explainer->Explain(request, peer); };
+  exchange.explain = [&b](const liaison::v1::ExplainRequest& request, const std::string& peer) {
+    return b.explainer->Explain(request, peer);
+  };
   b.exchange = std::make_unique<ExchangeService>(b.ingress.get(), b.peers.get(), sub, exchange);
 
   IndexPublisherDeps publisher;
@@ -450,13 +452,14 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   publisher.clock = b.clock;
   publisher.node_id = node_id;
   b.index_publisher = std::make_unique<IndexPublisher>(std::move(publisher));
-  b.linkage_service = std::make_unique<LinkageService>(b.index_publisher.get(), b.peers.get(),
-                                                       b.config.observer);
+  b.linkage_service =
+      std::make_unique<LinkageService>(b.index_publisher.get(), b.peers.get(), b.config.observer);
   b.linkage.RetireEpochsNotIn(b.Chain()->registry().linkage_epochs());
   b.MaintainLinkage();
 
   LIAISON_ASSIGN_OR_RETURN(std::string key_pem, ReadFile(b.config.key_path, "broker key"));
-  LIAISON_ASSIGN_OR_RETURN(std::string cert_pem, ReadFile(b.config.cert_path, "broker certificate"));
+  LIAISON_ASSIGN_OR_RETURN(std::string cert_pem,
+                           ReadFile(b.config.cert_path, "broker certificate"));
   grpc::SslServerCredentialsOptions ssl(
       // Requested and verified when presented; a call without one gets a
       // precise UNAUTHENTICATED (from PeerCheckBeforeRequest, before its

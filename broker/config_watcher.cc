@@ -86,8 +86,8 @@ void ConfigWatcher::Loop() {
   // hour when one of them is never checked).
   absl::Duration every = absl::InfiniteDuration();
   for (const Watched& w : files_) {
-    every = std::min(every, w.file.refresh > absl::ZeroDuration() ? w.file.refresh
-                                                                  : absl::Hours(1));
+    every =
+        std::min(every, w.file.refresh > absl::ZeroDuration() ? w.file.refresh : absl::Hours(1));
   }
   absl::Time next_check = absl::Now() + every;
   while (true) {
@@ -113,8 +113,8 @@ void ConfigWatcher::Loop() {
     for (ConfigFile f : {ConfigFile::kRegistry, ConfigFile::kCrl}) {
       const size_t i = Index(f);
       Watched& w = files_[i];
-      const bool changed = check && w.file.refresh > absl::ZeroDuration() &&
-                           !(StampOf(w.file.path) == w.loaded);
+      const bool changed =
+          check && w.file.refresh > absl::ZeroDuration() && !(StampOf(w.file.path) == w.loaded);
       if (!reload_all && serve[i] == 0 && !changed) continue;
       results[i] = Load(w);
       if (changed && !results[i].ok()) {
@@ -125,9 +125,8 @@ void ConfigWatcher::Loop() {
       }
     }
     if (reload_all) {
-      log::Info("broker.reload",
-                {{"registry", StatusText(results[Index(ConfigFile::kRegistry)])},
-                 {"crl", StatusText(results[Index(ConfigFile::kCrl)])}});
+      log::Info("broker.reload", {{"registry", StatusText(results[Index(ConfigFile::kRegistry)])},
+                                  {"crl", StatusText(results[Index(ConfigFile::kCrl)])}});
     }
     absl::MutexLock lock(&mu_);
     for (size_t i = 0; i < files_.size(); ++i) {

@@ -53,7 +53,8 @@ class RecordingLoader {
   absl::Status Load() {
     const int now_loading = ++loading_;
     int previous = max_concurrent_.load();
-    while (now_loading > previous && !max_concurrent_.compare_exchange_weak(previous, now_loading)) {
+    while (now_loading > previous &&
+           !max_concurrent_.compare_exchange_weak(previous, now_loading)) {
     }
     absl::StatusOr<std::string> text = liaison::ReadFile(path_);
     int value = -1;
@@ -280,8 +281,8 @@ TEST(ConfigWatcher, RequestReloadReadsBothFilesAndLogsTheOutcome) {
 TEST(ConfigWatcher, AStoppedWatcherRefusesReloadsAndLoadsBeforeStartOnlyBeforeStart) {
   TwoWatched w;
   std::unique_ptr<ConfigWatcher> watcher = w.Watcher(absl::ZeroDuration());
-  EXPECT_TRUE(IsError(watcher->Reload(ConfigFile::kRegistry),
-                      absl::StatusCode::kFailedPrecondition, "not running"));
+  EXPECT_TRUE(IsError(watcher->Reload(ConfigFile::kRegistry), absl::StatusCode::kFailedPrecondition,
+                      "not running"));
   watcher->Start();
   EXPECT_TRUE(IsError(watcher->LoadBeforeStart(ConfigFile::kRegistry),
                       absl::StatusCode::kFailedPrecondition, "after Start"));

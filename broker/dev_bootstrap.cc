@@ -87,10 +87,9 @@ absl::Status MintDevPki(const std::string& script, const std::string& dir) {
   const std::string command = absl::StrCat(Quoted(script), " init ", Quoted(dir));
   const int status = std::system(command.c_str());
   if (status != 0) {
-    return absl::UnavailableError(absl::StrCat("minting the development PKI into ", dir,
-                                               " failed (", script, " exited with status ",
-                                               WIFEXITED(status) ? WEXITSTATUS(status) : status,
-                                               ")"));
+    return absl::UnavailableError(absl::StrCat(
+        "minting the development PKI into ", dir, " failed (", script, " exited with status ",
+        WIFEXITED(status) ? WEXITSTATUS(status) : status, ")"));
   }
   return absl::OkStatus();
 }

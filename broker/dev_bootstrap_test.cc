@@ -77,8 +77,8 @@ TEST(PseudonymKey, IsNeverGroupOrWorldReadableWhileBeingCreated) {
   done = true;
   watcher.join();
   EXPECT_GT(observed.load(), 0);
-  EXPECT_EQ(too_open.load(), 0) << "the key file was group- or world-accessible "
-                                << too_open.load() << " times";
+  EXPECT_EQ(too_open.load(), 0) << "the key file was group- or world-accessible " << too_open.load()
+                                << " times";
 }
 
 TEST(PseudonymKey, ADanglingLinkAtThePathIsNotWrittenThrough) {
@@ -115,8 +115,8 @@ TEST(PseudonymKey, ErrorsNameWhatIsWrong) {
                       "pseudonym key: "));
   EXPECT_FALSE(std::filesystem::exists(dir + "/missing"));
   std::ofstream(dir + "/short") << "0123456789";
-  EXPECT_TRUE(IsError(PseudonymSecret(dir + "/short", true),
-                      absl::StatusCode::kInvalidArgument, "shorter than 16 bytes"));
+  EXPECT_TRUE(IsError(PseudonymSecret(dir + "/short", true), absl::StatusCode::kInvalidArgument,
+                      "shorter than 16 bytes"));
   EXPECT_TRUE(IsError(PseudonymSecret(dir + "/no-such-dir/key", true),
                       absl::StatusCode::kFailedPrecondition, "cannot create"));
 }

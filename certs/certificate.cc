@@ -149,8 +149,8 @@ absl::StatusOr<absl::Time> ToAbslTime(const ASN1_TIME* t, absl::string_view fiel
     return SslError(absl::StatusCode::kInvalidArgument,
                     absl::StrCat("certificate: malformed ", field));
   }
-  const absl::CivilSecond civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                                tm.tm_min, tm.tm_sec);
+  const absl::CivilSecond civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                                tm.tm_sec);
   return absl::FromCivil(civil, absl::UTCTimeZone());
 }
 
@@ -191,8 +191,7 @@ absl::StatusOr<Certificate> Certificate::FromDer(std::string_view der) {
   const unsigned char* p = begin;
   SslUniquePtr<X509> x509(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
   if (x509 == nullptr) {
-    return SslError(absl::StatusCode::kInvalidArgument,
-                    "certificate: not a DER X.509 certificate");
+    return SslError(absl::StatusCode::kInvalidArgument, "certificate: not a DER X.509 certificate");
   }
   if (p != begin + der.size()) {
     return absl::InvalidArgumentError(
@@ -209,15 +208,14 @@ absl::StatusOr<Certificate> Certificate::FromDer(std::string_view der) {
   impl->fingerprint_hex = HexEncode(Sha256(der));
   impl->serial_hex = internal::SerialHex(X509_get0_serialNumber(x509.get()));
   const X509_NAME* subject = X509_get_subject_name(x509.get());
-  LIAISON_RETURN_IF_ERROR(ReadNameEntries(subject, NID_commonName, "CN", &impl->common_name,
-                                          &impl->common_name_count));
+  LIAISON_RETURN_IF_ERROR(
+      ReadNameEntries(subject, NID_commonName, "CN", &impl->common_name, &impl->common_name_count));
   LIAISON_RETURN_IF_ERROR(ReadNameEntries(subject, NID_organizationalUnitName, "OU",
                                           &impl->organizational_unit,
                                           &impl->organizational_unit_count));
   LIAISON_ASSIGN_OR_RETURN(impl->not_before,
                            ToAbslTime(X509_get0_notBefore(x509.get()), "notBefore"));
-  LIAISON_ASSIGN_OR_RETURN(impl->not_after,
-                           ToAbslTime(X509_get0_notAfter(x509.get()), "notAfter"));
+  LIAISON_ASSIGN_OR_RETURN(impl->not_after, ToAbslTime(X509_get0_notAfter(x509.get()), "notAfter"));
   // An unknown key algorithm is not a parse error: whoever uses the key
   // rejects it by name.
   impl->public_key.reset(X509_get_pubkey(x509.get()));
@@ -261,9 +259,7 @@ std::string Certificate::pem() const {
 
 const std::string& Certificate::fingerprint_hex() const { return impl_->fingerprint_hex; }
 const std::string& Certificate::common_name() const { return impl_->common_name; }
-const std::string& Certificate::organizational_unit() const {
-  return impl_->organizational_unit;
-}
+const std::string& Certificate::organizational_unit() const { return impl_->organizational_unit; }
 const std::string& Certificate::serial_hex() const { return impl_->serial_hex; }
 absl::Time Certificate::not_before() const { return impl_->not_before; }
 absl::Time Certificate::not_after() const { return impl_->not_after; }

@@ -4,21 +4,21 @@
 
 #include "absl/time/time.h"
 #include "base/testing/status_matchers.h"
-#include "certs/testing/test_pki.h"
 #include "certs/signature.h"
+#include "certs/testing/test_pki.h"
 #include "gtest/gtest.h"
 
 namespace liaison::certs {
 namespace {
 
-using testing::SharedTestPki;
 using testing::IsError;
 using testing::ReadFileOrDie;
+using testing::SharedTestPki;
 
 TEST(Certificate, ReadsSubjectSerialAndValidityFromPemFile) {
   const auto& pki = SharedTestPki();
   LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
-                       Certificate::FromPemFile(pki.issued + "/expired.pem"));
+                               Certificate::FromPemFile(pki.issued + "/expired.pem"));
   EXPECT_EQ(cert.common_name(), "RO-IGPR");
   EXPECT_EQ(cert.organizational_unit(), "endpoint-signing");
   EXPECT_EQ(cert.not_before(), absl::FromCivil(absl::CivilDay(2020, 1, 1), absl::UTCTimeZone()));
@@ -32,7 +32,7 @@ TEST(Certificate, ReadsSubjectSerialAndValidityFromPemFile) {
 TEST(Certificate, DerAndPemRoundTripKeepTheFingerprint) {
   const auto& pki = SharedTestPki();
   LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
-                       Certificate::FromPemFile(pki.EndpointFile("RO-IGPR", "sign.pem")));
+                               Certificate::FromPemFile(pki.EndpointFile("RO-IGPR", "sign.pem")));
   EXPECT_EQ(cert.fingerprint_hex(), HexEncode(Sha256(cert.der())));
   EXPECT_EQ(cert.fingerprint_hex().size(), 64u);
   LIAISON_ASSERT_OK_AND_ASSIGN(Certificate from_der, Certificate::FromDer(cert.der()));
@@ -51,35 +51,35 @@ TEST(Certificate, FromPemReadsTheFirstCertificateOfABundle) {
 
 TEST(Certificate, RejectsGarbageDer) {
   EXPECT_TRUE(IsError(Certificate::FromDer("not a certificate").status(),
-                       absl::StatusCode::kInvalidArgument, "not a DER X.509 certificate"));
-  EXPECT_TRUE(IsError(Certificate::FromDer("").status(), absl::StatusCode::kInvalidArgument,
-                       "empty"));
+                      absl::StatusCode::kInvalidArgument, "not a DER X.509 certificate"));
+  EXPECT_TRUE(
+      IsError(Certificate::FromDer("").status(), absl::StatusCode::kInvalidArgument, "empty"));
 }
 
 TEST(Certificate, RejectsTruncatedDerAndTrailingBytes) {
   const auto& pki = SharedTestPki();
   LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
-                       Certificate::FromPemFile(pki.EndpointFile("RO-IGPR", "sign.pem")));
+                               Certificate::FromPemFile(pki.EndpointFile("RO-IGPR", "sign.pem")));
   const std::string& der = cert.der();
   EXPECT_TRUE(IsError(Certificate::FromDer(der.substr(0, der.size() - 1)).status(),
-                       absl::StatusCode::kInvalidArgument, "certificate"));
-  EXPECT_TRUE(IsError(Certificate::FromDer(der + "x").status(),
-                       absl::StatusCode::kInvalidArgument, "trailing bytes"));
+                      absl::StatusCode::kInvalidArgument, "certificate"));
+  EXPECT_TRUE(IsError(Certificate::FromDer(der + "x").status(), absl::StatusCode::kInvalidArgument,
+                      "trailing bytes"));
 }
 
 TEST(Certificate, RejectsPemWithoutCertificate) {
-  EXPECT_TRUE(IsError(Certificate::FromPem("hello").status(),
-                       absl::StatusCode::kInvalidArgument, "no PEM certificate"));
+  EXPECT_TRUE(IsError(Certificate::FromPem("hello").status(), absl::StatusCode::kInvalidArgument,
+                      "no PEM certificate"));
   const auto& pki = SharedTestPki();
   // A private key is not a certificate.
   const std::string key = ReadFileOrDie(pki.EndpointFile("RO-IGPR", "sign.key"));
   EXPECT_TRUE(IsError(Certificate::FromPem(key).status(), absl::StatusCode::kInvalidArgument,
-                       "no PEM certificate"));
+                      "no PEM certificate"));
 }
 
 TEST(Certificate, FromPemFileNamesTheMissingFile) {
   EXPECT_TRUE(IsError(Certificate::FromPemFile("/nonexistent/liaison/x.pem").status(),
-                       absl::StatusCode::kNotFound, "/nonexistent/liaison/x.pem"));
+                      absl::StatusCode::kNotFound, "/nonexistent/liaison/x.pem"));
 }
 
 TEST(Certificate, RoleNamesAreTheOrganizationalUnits) {

@@ -28,9 +28,8 @@ absl::StatusOr<VerifiedEnvelope> VerifyEnvelope(liaison::v1::SignedEnvelope enve
   // Verify first, parse second: nothing reads the bytes before the signature
   // over them has been checked.
   LIAISON_ASSIGN_OR_RETURN(
-      Identity signer,
-      verifier.Verify(envelope.message(), envelope.signature(), envelope.signer_certificate(),
-                      Role::kEndpointSigning, now));
+      Identity signer, verifier.Verify(envelope.message(), envelope.signature(),
+                                       envelope.signer_certificate(), Role::kEndpointSigning, now));
 
   VerifiedEnvelope verified;
   if (!verified.message_.ParseFromString(envelope.message())) {

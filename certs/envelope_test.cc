@@ -11,8 +11,8 @@
 namespace liaison::certs {
 namespace {
 
-using testing::SharedTestPki;
 using testing::IsError;
+using testing::SharedTestPki;
 
 // Synthetic content only; the marker lets tests check it never reaches an
 // error message.
@@ -48,13 +48,14 @@ TEST(Envelope, SignedEnvelopeVerifiesAndParses) {
   Fixture f = Make(pki.EndpointFile("RO-IGPR", "sign"));
   ASSERT_NE(f.signer, nullptr);
   const std::string bytes = MessageBytes("RO-IGPR");
-  LIAISON_ASSERT_OK_AND_ASSIGN(liaison::v1::SignedEnvelope envelope, SignEnvelope(bytes, *f.signer));
+  LIAISON_ASSERT_OK_AND_ASSIGN(liaison::v1::SignedEnvelope envelope,
+                               SignEnvelope(bytes, *f.signer));
   EXPECT_EQ(envelope.message(), bytes);
   EXPECT_EQ(envelope.signer_certificate(), f.signer->certificate().der());
   EXPECT_FALSE(envelope.signature().empty());
 
   LIAISON_ASSERT_OK_AND_ASSIGN(VerifiedEnvelope verified,
-                       VerifyEnvelope(envelope, *f.verifier, pki.now));
+                               VerifyEnvelope(envelope, *f.verifier, pki.now));
   EXPECT_EQ(verified.signer().id, "RO-IGPR");
   EXPECT_EQ(verified.message().header().sender(), "RO-IGPR");
   EXPECT_EQ(verified.message().header().case_ref(), kSecretMarker);
@@ -108,48 +109,77 @@ TEST_P(EnvelopeRefused, WithTheExactStatus) {
 INSTANTIATE_TEST_SUITE_P(
     Envelope, EnvelopeRefused,
     ::testing::Values(
-        RefusedEnvelope{"SenderOtherThanTheSignerWithoutQuotingIt", RoSign,
-                        [] { return MessageBytes("DE-BKA"); }, nullptr,
+        RefusedEnvelope{"SenderOtherThanTheSignerWithoutQuotingIt",
+                        RoSign,
+                        [] { return MessageBytes("DE-BKA"); },
+                        nullptr,
                         absl::StatusCode::kPermissionDenied,
                         "message.header.sender does not name the signer (certificate CN=RO-IGPR)",
                         {"DE-BKA", kSecretMarker}},
-        RefusedEnvelope{"MessageWithoutHeaderAsSenderMismatch", RoSign,
+        RefusedEnvelope{"MessageWithoutHeaderAsSenderMismatch",
+                        RoSign,
                         [] {
                           liaison::v1::Message no_header;
                           no_header.mutable_linkage_query()->set_case_ref(kSecretMarker);
                           return no_header.SerializeAsString();
                         },
-                        nullptr, absl::StatusCode::kPermissionDenied, "message.header.sender",
+                        nullptr,
+                        absl::StatusCode::kPermissionDenied,
+                        "message.header.sender",
                         {kSecretMarker}},
         // Field 1 (header) claims 16 bytes, 5 follow.
-        RefusedEnvelope{"UnparsableMessageBytesAfterTheSignatureVerified", RoSign,
-                        [] { return std::string("\x0a\x10", 2) + "SYNTH"; }, nullptr,
+        RefusedEnvelope{"UnparsableMessageBytesAfterTheSignatureVerified",
+                        RoSign,
+                        [] { return std::string("\x0a\x10", 2) + "SYNTH"; },
+                        nullptr,
                         absl::StatusCode::kInvalidArgument,
-                        "message: not a valid liaison.v1.Message", {"SYNTH"}},
-        RefusedEnvelope{"EmptyMessage", RoSign, FromRo,
+                        "message: not a valid liaison.v1.Message",
+                        {"SYNTH"}},
+        RefusedEnvelope{"EmptyMessage",
+                        RoSign,
+                        FromRo,
                         [](liaison::v1::SignedEnvelope& e) { e.clear_message(); },
-                        absl::StatusCode::kInvalidArgument, "envelope.message is empty", {}},
-        RefusedEnvelope{"EmptySignature", RoSign, FromRo,
+                        absl::StatusCode::kInvalidArgument,
+                        "envelope.message is empty",
+                        {}},
+        RefusedEnvelope{"EmptySignature",
+                        RoSign,
+                        FromRo,
                         [](liaison::v1::SignedEnvelope& e) { e.clear_signature(); },
-                        absl::StatusCode::kInvalidArgument, "envelope.signature is empty", {}},
-        RefusedEnvelope{"EmptySignerCertificate", RoSign, FromRo,
+                        absl::StatusCode::kInvalidArgument,
+                        "envelope.signature is empty",
+                        {}},
+        RefusedEnvelope{"EmptySignerCertificate",
+                        RoSign,
+                        FromRo,
                         [](liaison::v1::SignedEnvelope& e) { e.clear_signer_certificate(); },
                         absl::StatusCode::kInvalidArgument,
-                        "envelope.signer_certificate is empty", {}},
-        RefusedEnvelope{"TamperedMessageBytes", RoSign, FromRo,
+                        "envelope.signer_certificate is empty",
+                        {}},
+        RefusedEnvelope{"TamperedMessageBytes",
+                        RoSign,
+                        FromRo,
                         [](liaison::v1::SignedEnvelope& e) {
                           std::string* bytes = e.mutable_message();
                           (*bytes)[bytes->size() - 1] ^= 0x01;
                         },
-                        absl::StatusCode::kInvalidArgument, "signature does not verify",
+                        absl::StatusCode::kInvalidArgument,
+                        "signature does not verify",
                         {kSecretMarker}},
         RefusedEnvelope{"SignedWithTlsCertificate",
                         [](const testing::TestPki& p) { return p.EndpointFile("RO-IGPR", "tls"); },
-                        FromRo, nullptr, absl::StatusCode::kPermissionDenied,
-                        "has role endpoint-tls, expected endpoint-signing", {}},
+                        FromRo,
+                        nullptr,
+                        absl::StatusCode::kPermissionDenied,
+                        "has role endpoint-tls, expected endpoint-signing",
+                        {}},
         RefusedEnvelope{"SignedByARevokedSigner",
-                        [](const testing::TestPki& p) { return p.issued + "/revoked"; }, FromRo,
-                        nullptr, absl::StatusCode::kPermissionDenied, "is revoked", {}}),
+                        [](const testing::TestPki& p) { return p.issued + "/revoked"; },
+                        FromRo,
+                        nullptr,
+                        absl::StatusCode::kPermissionDenied,
+                        "is revoked",
+                        {}}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(Envelope, SignEnvelopeRefusesEmptyMessage) {
@@ -157,7 +187,7 @@ TEST(Envelope, SignEnvelopeRefusesEmptyMessage) {
   Fixture f = Make(pki.EndpointFile("RO-IGPR", "sign"));
   ASSERT_NE(f.signer, nullptr);
   EXPECT_TRUE(IsError(SignEnvelope("", *f.signer).status(), absl::StatusCode::kInvalidArgument,
-                       "message bytes are empty"));
+                      "message bytes are empty"));
 }
 
 }  // namespace

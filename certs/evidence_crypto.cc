@@ -19,10 +19,10 @@
 
 namespace liaison::certs {
 
-using internal::GcmDirection;
-using internal::GcmNonce;
 using internal::CheckEvidenceItemId;
 using internal::EvidenceItemLabel;
+using internal::GcmDirection;
+using internal::GcmNonce;
 using internal::SslUniquePtr;
 
 namespace {
@@ -111,8 +111,8 @@ void Sha256Stream::Update(std::string_view data) {
 std::string Sha256Stream::Finish() {
   std::string digest(32, '\0');
   unsigned int len = 0;
-  if (EVP_DigestFinal_ex(impl_->ctx.get(), reinterpret_cast<unsigned char*>(digest.data()),
-                         &len) != 1 ||
+  if (EVP_DigestFinal_ex(impl_->ctx.get(), reinterpret_cast<unsigned char*>(digest.data()), &len) !=
+          1 ||
       len != 32) {
     std::abort();
   }
@@ -250,8 +250,7 @@ EvidenceDecryptor& EvidenceDecryptor::operator=(EvidenceDecryptor&&) noexcept = 
 EvidenceDecryptor::~EvidenceDecryptor() = default;
 
 absl::StatusOr<EvidenceDecryptor> EvidenceDecryptor::Create(const DataKey& key,
-                                                            std::string_view item_id,
-                                                            int64_t size,
+                                                            std::string_view item_id, int64_t size,
                                                             std::string_view sha256) {
   LIAISON_RETURN_IF_ERROR(CheckEvidenceItemId(item_id));
   if (size < 0) {
@@ -323,23 +322,21 @@ absl::Status EvidenceDecryptor::SkipVerifiedChunk(std::string_view plaintext) {
 absl::Status EvidenceDecryptor::Finish() {
   Impl& s = *impl_;
   if (s.failed || s.finished) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(EvidenceItemLabel(s.item_id),
-                     s.failed ? ": the decryptor stopped at an earlier error"
-                              : ": the decryptor is finished"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        EvidenceItemLabel(s.item_id),
+        s.failed ? ": the decryptor stopped at an earlier error" : ": the decryptor is finished"));
   }
   if (s.next_index < s.chunks) {
-    return s.Fail(absl::InvalidArgumentError(absl::StrCat(
-        EvidenceItemLabel(s.item_id), ": stream ends after ", s.next_index, " of ", s.chunks,
-        " chunks: chunk ", s.next_index,
-        s.next_index + 1 == s.chunks ? " (the final one)" : "", " is missing")));
+    return s.Fail(absl::InvalidArgumentError(
+        absl::StrCat(EvidenceItemLabel(s.item_id), ": stream ends after ", s.next_index, " of ",
+                     s.chunks, " chunks: chunk ", s.next_index,
+                     s.next_index + 1 == s.chunks ? " (the final one)" : "", " is missing")));
   }
   // The record lengths fix the size; this only guards the arithmetic.
   if (s.plaintext_bytes != s.size) {
-    return s.Fail(absl::InternalError(absl::StrCat(EvidenceItemLabel(s.item_id), ": ",
-                                                   s.plaintext_bytes,
-                                                   " plaintext bytes, the manifest says ",
-                                                   s.size)));
+    return s.Fail(
+        absl::InternalError(absl::StrCat(EvidenceItemLabel(s.item_id), ": ", s.plaintext_bytes,
+                                         " plaintext bytes, the manifest says ", s.size)));
   }
   const std::string digest = s.digest.Finish();
   if (digest != s.expected_sha256) {

@@ -120,14 +120,13 @@ TEST_P(EvidenceStreamRoundTrip, DecryptsWhatWasEncrypted) {
   EXPECT_TRUE(opened == plaintext);  // not EXPECT_EQ: no MiB of bytes in a failure
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    EvidenceStream, EvidenceStreamRoundTrip,
-    ::testing::Values(RoundTrip{"EmptyItemIsOneEmptyFinalChunk", 0, 1},
-                      RoundTrip{"OneByte", 1, 1},
-                      RoundTrip{"ExactlyOneMiBIsOneFullFinalChunk", kMiB, 1},
-                      RoundTrip{"OneMiBPlusOneByte", kMiB + 1, 2},
-                      RoundTrip{"SeveralMiB", 5 * kMiB + 12345, 6}),
-    [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(EvidenceStream, EvidenceStreamRoundTrip,
+                         ::testing::Values(RoundTrip{"EmptyItemIsOneEmptyFinalChunk", 0, 1},
+                                           RoundTrip{"OneByte", 1, 1},
+                                           RoundTrip{"ExactlyOneMiBIsOneFullFinalChunk", kMiB, 1},
+                                           RoundTrip{"OneMiBPlusOneByte", kMiB + 1, 2},
+                                           RoundTrip{"SeveralMiB", 5 * kMiB + 12345, 6}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 TEST(EvidenceStream, EachItemHasItsOwnKeyAndCiphertext) {
   const std::string plaintext = Plaintext(1000);
@@ -146,11 +145,11 @@ void Keep(std::vector<std::string>&) {}
 // decryptor, and the error that must name it.
 struct Tamper {
   const char* name = "";
-  int64_t size = 0;                              // plaintext size of the item
+  int64_t size = 0;  // plaintext size of the item
   void (*change)(std::vector<std::string>& records) = Keep;
-  const char* item_id = "ITEM-1";                // the decryptor's item id
+  const char* item_id = "ITEM-1";  // the decryptor's item id
   bool wrong_key = false;
-  int64_t claimed_size = -1;                     // the manifest's size; -1: the real one
+  int64_t claimed_size = -1;  // the manifest's size; -1: the real one
   bool wrong_sha256 = false;
   const char* error = "";
 };

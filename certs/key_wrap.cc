@@ -15,19 +15,19 @@
 #include "base/safe_text.h"
 #include "base/status_macros.h"
 #include "certs/internal/aes_gcm.h"
-#include "certs/internal/evidence_item.h"
 #include "certs/internal/certificate_impl.h"
+#include "certs/internal/evidence_item.h"
 #include "certs/internal/ssl_error.h"
 #include "certs/internal/ssl_unique_ptr.h"
 #include "certs/signature.h"
 
 namespace liaison::certs {
 
+using internal::CheckEvidenceItemId;
 using internal::ClearSslErrors;
 using internal::Describe;
-using internal::SslError;
-using internal::CheckEvidenceItemId;
 using internal::EvidenceItemLabel;
+using internal::SslError;
 using internal::SslUniquePtr;
 
 namespace {
@@ -61,8 +61,8 @@ struct Parsed {
 
 absl::StatusOr<Parsed> Parse(std::string_view wrapped) {
   if (wrapped.size() < kMinWrappedBytes) {
-    return Malformed(absl::StrCat(wrapped.size(), " bytes, a wrapped key has at least ",
-                                  kMinWrappedBytes));
+    return Malformed(
+        absl::StrCat(wrapped.size(), " bytes, a wrapped key has at least ", kMinWrappedBytes));
   }
   if (wrapped.substr(0, 3) != kMagic.substr(0, 3)) {
     return Malformed("does not start with \"LWK\" (not a Liaison wrapped key)");
@@ -109,8 +109,8 @@ absl::StatusOr<SslUniquePtr<EVP_PKEY>> PointToKey(std::string_view point) {
   char group[] = "prime256v1";
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
-      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
-                                        const_cast<char*>(point.data()), point.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, const_cast<char*>(point.data()),
+                                        point.size()),
       OSSL_PARAM_construct_end()};
   EVP_PKEY* key = nullptr;
   if (EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_PUBLIC_KEY, params) != 1 || key == nullptr) {
@@ -125,8 +125,8 @@ absl::StatusOr<std::string> KeyToPoint(EVP_PKEY* key) {
   std::string point(kPointBytes, '\0');
   size_t len = 0;
   if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
-                                      reinterpret_cast<unsigned char*>(point.data()),
-                                      point.size(), &len) != 1 ||
+                                      reinterpret_cast<unsigned char*>(point.data()), point.size(),
+                                      &len) != 1 ||
       len != kPointBytes || point[0] != '\x04') {
     return SslError(absl::StatusCode::kInternal, "cannot encode the ephemeral P-256 key");
   }
@@ -167,8 +167,8 @@ absl::StatusOr<std::string> DeriveKek(EVP_PKEY* private_key, EVP_PKEY* peer,
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(), info.size()),
       OSSL_PARAM_construct_end()};
   std::string kek(32, '\0');
-  const int ok = EVP_KDF_derive(kctx.get(), reinterpret_cast<unsigned char*>(kek.data()),
-                                kek.size(), params);
+  const int ok =
+      EVP_KDF_derive(kctx.get(), reinterpret_cast<unsigned char*>(kek.data()), kek.size(), params);
   OPENSSL_cleanse(shared.data(), shared.size());
   if (ok != 1) return SslError(absl::StatusCode::kInternal, "HKDF: EVP_KDF_derive");
   return kek;
@@ -187,8 +187,8 @@ absl::StatusOr<WrappedKeyHeader> ParseWrappedKey(std::string_view wrapped) {
 
 absl::StatusOr<std::string> WrapDataKey(const DataKey& key, std::string_view item_id,
                                         std::string_view recipient_id,
-                                        const Certificate& recipient_cert,
-                                        const TrustStore& trust, absl::Time now) {
+                                        const Certificate& recipient_cert, const TrustStore& trust,
+                                        absl::Time now) {
   LIAISON_RETURN_IF_ERROR(CheckEvidenceItemId(item_id));
   LIAISON_ASSIGN_OR_RETURN(Identity identity,
                            trust.Validate(recipient_cert, Role::kEndpointEncryption, now));
@@ -217,8 +217,7 @@ absl::StatusOr<std::string> WrapDataKey(const DataKey& key, std::string_view ite
   const std::string header = wrapped;
 
   LIAISON_ASSIGN_OR_RETURN(
-      std::string kek,
-      DeriveKek(ephemeral.get(), recipient_cert.impl().public_key.get(), header));
+      std::string kek, DeriveKek(ephemeral.get(), recipient_cert.impl().public_key.get(), header));
   absl::StatusOr<SslUniquePtr<EVP_CIPHER_CTX>> ctx =
       internal::NewGcmContext(kek, internal::GcmDirection::kSeal);
   OPENSSL_cleanse(kek.data(), kek.size());
@@ -241,9 +240,10 @@ struct RecipientKey::Impl {
 
 namespace {
 
-absl::StatusOr<std::unique_ptr<RecipientKey::Impl>> MakeRecipientKey(
-    std::string_view key_pem, absl::string_view key_label, std::string_view cert_pem,
-    absl::string_view cert_label) {
+absl::StatusOr<std::unique_ptr<RecipientKey::Impl>> MakeRecipientKey(std::string_view key_pem,
+                                                                     absl::string_view key_label,
+                                                                     std::string_view cert_pem,
+                                                                     absl::string_view cert_label) {
   absl::StatusOr<Certificate> cert = Certificate::FromPem(cert_pem);
   if (!cert.ok()) return internal::Annotate(cert.status(), cert_label);
   absl::Status role = internal::CheckRoleAndUsage(*cert, Role::kEndpointEncryption);
@@ -257,8 +257,8 @@ absl::StatusOr<std::unique_ptr<RecipientKey::Impl>> MakeRecipientKey(
   EVP_PKEY* cert_key = cert->impl().public_key.get();
   if (cert_key == nullptr || EVP_PKEY_eq(key.get(), cert_key) != 1) {
     ClearSslErrors();
-    return absl::InvalidArgumentError(absl::StrCat(key_label, " does not match ", cert_label,
-                                                   " (", Describe(*cert), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(key_label, " does not match ", cert_label, " (", Describe(*cert), ")"));
   }
   return std::make_unique<RecipientKey::Impl>(std::move(key), *std::move(cert));
 }
@@ -300,14 +300,13 @@ absl::StatusOr<DataKey> RecipientKey::Unwrap(std::string_view wrapped,
   }
   const std::string& own_id = impl_->cert.common_name();
   if (p.recipient_id != own_id || p.fingerprint != impl_->fingerprint) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "wrapped key is for recipient ", SafeText(p.recipient_id), " (certificate ",
-        HexEncode(p.fingerprint), "), not this key's ", SafeText(own_id), " (certificate ",
-        impl_->cert.fingerprint_hex(), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("wrapped key is for recipient ", SafeText(p.recipient_id), " (certificate ",
+                     HexEncode(p.fingerprint), "), not this key's ", SafeText(own_id),
+                     " (certificate ", impl_->cert.fingerprint_hex(), ")"));
   }
   LIAISON_ASSIGN_OR_RETURN(SslUniquePtr<EVP_PKEY> ephemeral, PointToKey(p.point));
-  LIAISON_ASSIGN_OR_RETURN(std::string kek,
-                           DeriveKek(impl_->key.get(), ephemeral.get(), p.header));
+  LIAISON_ASSIGN_OR_RETURN(std::string kek, DeriveKek(impl_->key.get(), ephemeral.get(), p.header));
   absl::StatusOr<SslUniquePtr<EVP_CIPHER_CTX>> ctx =
       internal::NewGcmContext(kek, internal::GcmDirection::kOpen);
   OPENSSL_cleanse(kek.data(), kek.size());

@@ -44,8 +44,8 @@ absl::StatusOr<WrappedKeyHeader> ParseWrappedKey(std::string_view wrapped);
 // OpenSSL or the random generator fails. Thread-safe.
 absl::StatusOr<std::string> WrapDataKey(const DataKey& key, std::string_view item_id,
                                         std::string_view recipient_id,
-                                        const Certificate& recipient_cert,
-                                        const TrustStore& trust, absl::Time now);
+                                        const Certificate& recipient_cert, const TrustStore& trust,
+                                        absl::Time now);
 
 // Recipient side: an endpoint's encryption private key with its certificate.
 // Thread-safe (Unwrap uses fresh OpenSSL contexts; the key is only read).
@@ -59,8 +59,7 @@ class RecipientKey {
   // naming the file that cannot be read.
   static absl::StatusOr<RecipientKey> FromPemFiles(const std::string& key_path,
                                                    const std::string& cert_path);
-  static absl::StatusOr<RecipientKey> FromPem(std::string_view key_pem,
-                                              std::string_view cert_pem);
+  static absl::StatusOr<RecipientKey> FromPem(std::string_view key_pem, std::string_view cert_pem);
 
   RecipientKey(RecipientKey&&) noexcept;
   RecipientKey& operator=(RecipientKey&&) noexcept;

@@ -228,68 +228,71 @@ INSTANTIATE_TEST_SUITE_P(
                       .item_id = "ITEM-2",
                       .error = "wrapped key is for evidence item 'ITEM-1', not 'ITEM-2'"},
         RefusedUnwrap{.name = "FlippedBitOfTheSealedDataKey",
-                      .change = [](const TestPki&, const std::string& w) {
-                        std::string t = w;
-                        t[t.size() - 20] ^= 0x01;
-                        return t;
-                      },
+                      .change =
+                          [](const TestPki&, const std::string& w) {
+                            std::string t = w;
+                            t[t.size() - 20] ^= 0x01;
+                            return t;
+                          },
                       .error = "wrapped key for evidence item 'ITEM-1' to RO-IGPR does not "
                                "authenticate"},
         RefusedUnwrap{.name = "FlippedBitOfTheTag",
-                      .change = [](const TestPki&, const std::string& w) {
-                        std::string t = w;
-                        t.back() ^= 0x40;
-                        return t;
-                      },
+                      .change =
+                          [](const TestPki&, const std::string& w) {
+                            std::string t = w;
+                            t.back() ^= 0x40;
+                            return t;
+                          },
                       .error = "wrapped key for evidence item 'ITEM-1' to RO-IGPR does not "
                                "authenticate"},
         RefusedUnwrap{.name = "EphemeralPointOffTheCurve",
-                      .change = [](const TestPki&, const std::string& w) {
-                        std::string t = w;
-                        t[t.size() - 48 - 30] ^= 0x01;  // a byte of the point's X
-                        return t;
-                      },
+                      .change =
+                          [](const TestPki&, const std::string& w) {
+                            std::string t = w;
+                            t[t.size() - 48 - 30] ^= 0x01;  // a byte of the point's X
+                            return t;
+                          },
                       .error = "wrapped key: ephemeral key is not a point on P-256"},
         // The clear header is bound into the key derivation and the tag:
         // rewriting it to another item or recipient does not open.
         RefusedUnwrap{.name = "HeaderRewrittenToAnotherItem",
                       .item_id = "ITEM-2",
-                      .change = [](const TestPki& pki, const std::string& w) {
-                        return Relabel(w, "ITEM-2", "RO-IGPR",
-                                       Sha256(EncryptionCert(pki, "RO-IGPR").der()));
-                      },
+                      .change =
+                          [](const TestPki& pki, const std::string& w) {
+                            return Relabel(w, "ITEM-2", "RO-IGPR",
+                                           Sha256(EncryptionCert(pki, "RO-IGPR").der()));
+                          },
                       .error = "wrapped key for evidence item 'ITEM-2' to RO-IGPR does not "
                                "authenticate"},
         RefusedUnwrap{.name = "HeaderRewrittenToAnotherRecipient",
                       .unwrapper = "DE-BKA",
-                      .change = [](const TestPki& pki, const std::string& w) {
-                        return Relabel(w, "ITEM-1", "DE-BKA",
-                                       Sha256(EncryptionCert(pki, "DE-BKA").der()));
-                      },
+                      .change =
+                          [](const TestPki& pki, const std::string& w) {
+                            return Relabel(w, "ITEM-1", "DE-BKA",
+                                           Sha256(EncryptionCert(pki, "DE-BKA").der()));
+                          },
                       .error = "wrapped key for evidence item 'ITEM-1' to DE-BKA does not "
                                "authenticate"},
         RefusedUnwrap{.name = "Truncated",
-                      .change = [](const TestPki&, const std::string& w) {
-                        return w.substr(0, w.size() - 1);
-                      },
+                      .change = [](const TestPki&,
+                                   const std::string& w) { return w.substr(0, w.size() - 1); },
                       .error = "wrapped key: 163 bytes, its id lengths make it 164"},
         RefusedUnwrap{.name = "NotAWrappedKey",
-                      .change = [](const TestPki&, const std::string& w) {
-                        return std::string(w.size(), 'x');
-                      },
+                      .change = [](const TestPki&,
+                                   const std::string& w) { return std::string(w.size(), 'x'); },
                       .error = "wrapped key: does not start with \"LWK\""},
         RefusedUnwrap{.name = "UnknownVersion",
-                      .change = [](const TestPki&, const std::string& w) {
-                        std::string t = w;
-                        t[3] = 2;
-                        return t;
-                      },
+                      .change =
+                          [](const TestPki&, const std::string& w) {
+                            std::string t = w;
+                            t[3] = 2;
+                            return t;
+                          },
                       .error = "wrapped key: version 2 is not supported (only 1)"},
-        RefusedUnwrap{.name = "TooShort",
-                      .change = [](const TestPki&, const std::string&) {
-                        return std::string("LWK\x01", 4);
-                      },
-                      .error = "wrapped key: 4 bytes, a wrapped key has at least 153"}),
+        RefusedUnwrap{
+            .name = "TooShort",
+            .change = [](const TestPki&, const std::string&) { return std::string("LWK\x01", 4); },
+            .error = "wrapped key: 4 bytes, a wrapped key has at least 153"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 // ---------------------------------------------------------------- wrap refusals
@@ -313,8 +316,8 @@ TEST_P(KeyWrapRefusesWrap, TheRecipient) {
   LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.ca(), pki.crl()));
   LIAISON_ASSERT_OK_AND_ASSIGN(DataKey key, DataKey::Generate());
   LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(r.file(pki)));
-  EXPECT_TRUE(IsError(WrapDataKey(key, r.item_id, r.recipient_id, cert, *trust, pki.now), r.code,
-                      r.error));
+  EXPECT_TRUE(
+      IsError(WrapDataKey(key, r.item_id, r.recipient_id, cert, *trust, pki.now), r.code, r.error));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -326,11 +329,10 @@ INSTANTIATE_TEST_SUITE_P(
         RefusedWrap{.name = "TlsCertificateInsteadOfEncryption",
                     .file = [](const TestPki& p) { return p.EndpointFile("RO-IGPR", "tls.pem"); },
                     .error = "has role endpoint-tls, expected endpoint-encryption"},
-        RefusedWrap{.name = "CertificateOfAForeignCa",
-                    .file = [](const TestPki& p) {
-                      return p.foreign_dir + "/endpoints/RO-IGPR/sign.pem";
-                    },
-                    .error = "is not issued by the network CA"},
+        RefusedWrap{
+            .name = "CertificateOfAForeignCa",
+            .file = [](const TestPki& p) { return p.foreign_dir + "/endpoints/RO-IGPR/sign.pem"; },
+            .error = "is not issued by the network CA"},
         RefusedWrap{.name = "EmptyItemId",
                     .file = [](const TestPki& p) { return p.EndpointFile("RO-IGPR", "enc.pem"); },
                     .item_id = "",
@@ -381,9 +383,9 @@ TEST(KeyWrap, RecipientKeyRefusesOtherKeysAndCertificates) {
   EXPECT_TRUE(IsError(RecipientKey::FromPemFiles(pki.issued + "/ed25519.key",
                                                  pki.EndpointFile("RO-IGPR", "enc.pem")),
                       absl::StatusCode::kInvalidArgument, "not an EC P-256 key"));
-  EXPECT_TRUE(IsError(RecipientKey::FromPemFiles(pki.dir + "/missing.key",
-                                                 pki.EndpointFile("RO-IGPR", "enc.pem")),
-                      absl::StatusCode::kNotFound, pki.dir + "/missing.key"));
+  EXPECT_TRUE(IsError(
+      RecipientKey::FromPemFiles(pki.dir + "/missing.key", pki.EndpointFile("RO-IGPR", "enc.pem")),
+      absl::StatusCode::kNotFound, pki.dir + "/missing.key"));
   LIAISON_ASSERT_OK_AND_ASSIGN(
       RecipientKey key,
       RecipientKey::FromPem(testing::ReadFileOrDie(pki.EndpointFile("LV-VP", "enc.key")),

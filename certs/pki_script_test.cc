@@ -9,22 +9,22 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "base/testing/status_matchers.h"
 #include "certs/certificate.h"
 #include "certs/internal/certificate_impl.h"
 #include "certs/key_wrap.h"
-#include "base/testing/status_matchers.h"
-#include "certs/testing/test_pki.h"
 #include "certs/signature.h"
+#include "certs/testing/test_pki.h"
 #include "certs/trust_store.h"
 #include "gtest/gtest.h"
 
 namespace liaison::certs {
 namespace {
 
-using testing::SharedTestPki;
 using testing::MakeTempDir;
 using testing::ReadFileOrDie;
 using testing::RunMintScript;
+using testing::SharedTestPki;
 
 int Mode(const std::string& path) {
   struct stat st {};
@@ -32,8 +32,8 @@ int Mode(const std::string& path) {
   return static_cast<int>(st.st_mode & 0777);
 }
 
-constexpr const char* kEndpoints[] = {"DE-BKA", "NL-NP",  "RO-IGPR", "BG-GDNP", "FR-OCRTEH",
-                                      "ES-PN",  "LV-VP",  "SE-NOA",  "GB-NCA",  "MD-IGP"};
+constexpr const char* kEndpoints[] = {"DE-BKA", "NL-NP", "RO-IGPR", "BG-GDNP", "FR-OCRTEH",
+                                      "ES-PN",  "LV-VP", "SE-NOA",  "GB-NCA",  "MD-IGP"};
 
 TEST(Pki, InitWritesTheDocumentedLayoutWithPrivateKeys) {
   const auto& pki = SharedTestPki();
@@ -42,7 +42,8 @@ TEST(Pki, InitWritesTheDocumentedLayoutWithPrivateKeys) {
   for (const char* f : {"openssl.cnf", "index.txt", "serial", "crlnumber"}) {
     EXPECT_TRUE(std::filesystem::exists(pki.dir + "/ca/" + f)) << f;
   }
-  LIAISON_ASSERT_OK_AND_ASSIGN(auto trust, TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/crl.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto trust,
+                               TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/crl.pem"));
   LIAISON_ASSERT_OK_AND_ASSIGN(Certificate ca, Certificate::FromPemFile(pki.dir + "/ca.pem"));
   EXPECT_EQ(ca.common_name(), "Liaison Development Network CA");
   EXPECT_EQ(ca.not_after() - ca.not_before(), absl::Hours(24 * 3650));
@@ -69,7 +70,7 @@ TEST(Pki, InitWritesTheDocumentedLayoutWithPrivateKeys) {
     EXPECT_EQ(identity.id, leaf.id);
     EXPECT_EQ(cert.not_after() - cert.not_before(), absl::Hours(24 * 730));
     LIAISON_ASSERT_OK_AND_ASSIGN(auto signer,
-                         Signer::FromPemFiles(leaf.prefix + ".key", leaf.prefix + ".pem"));
+                                 Signer::FromPemFiles(leaf.prefix + ".key", leaf.prefix + ".pem"));
     EXPECT_EQ(signer->algorithm(), KeyAlgorithm::kEcdsaP256);
   }
   // Encryption certificates agree keys and nothing else; their key pair loads
@@ -92,7 +93,8 @@ TEST(Pki, InitWritesTheDocumentedLayoutWithPrivateKeys) {
 
 TEST(Pki, BrokerCertificateNamesLocalhost) {
   const auto& pki = SharedTestPki();
-  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(pki.dir + "/broker/tls.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
+                               Certificate::FromPemFile(pki.dir + "/broker/tls.pem"));
   X509* x = cert.impl().x509.get();
   EXPECT_EQ(X509_check_host(x, "localhost", 0, 0, nullptr), 1);
   EXPECT_EQ(X509_check_ip_asc(x, "127.0.0.1", 0), 1);
@@ -191,9 +193,9 @@ TEST(Pki, KafkaIssuesNodeAndClientCertificatesOnce) {
     const char* id;
     bool node;
   };
-  const Expected expected[] = {{"liaison-kafka-1", true},      {"liaison-kafka-2", true},
-                               {"liaison-kafka-3", true},      {"liaison-kafka-admin", false},
-                               {"liaison-front", false},       {"liaison-policy", false},
+  const Expected expected[] = {{"liaison-kafka-1", true}, {"liaison-kafka-2", true},
+                               {"liaison-kafka-3", true}, {"liaison-kafka-admin", false},
+                               {"liaison-front", false},  {"liaison-policy", false},
                                {"liaison-auditor", false}};
   for (const Expected& e : expected) {
     SCOPED_TRACE(e.id);
@@ -251,7 +253,8 @@ TEST(Pki, LinkageKeyIsMintedOnceAndRotationKeepsOlderEpochs) {
   EXPECT_NE(epoch2.substr(epoch2.find("\nkey ")), text.substr(text.find("\nkey ")));
   const testing::CommandResult again = RunMintScript({"linkage-key", dir, "--epoch", "2"});
   EXPECT_EQ(again.exit_code, 0) << again.output;
-  EXPECT_TRUE(absl::StrContains(again.output, "leaving the linkage key of epoch 2")) << again.output;
+  EXPECT_TRUE(absl::StrContains(again.output, "leaving the linkage key of epoch 2"))
+      << again.output;
   EXPECT_EQ(ReadFileOrDie(dir + "/linkage/epoch-2.key"), epoch2);
 
   for (const char* bad : {"0", "x", "1000001", "01"}) {
@@ -277,7 +280,7 @@ TEST(Pki, RevokeIsRepeatableAndKeepsTheSerialListed) {
   LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(cert_path));
   EXPECT_TRUE(trust->IsRevoked(cert.serial_hex()));
   LIAISON_ASSERT_OK_AND_ASSIGN(Certificate other,
-                       Certificate::FromPemFile(dir + "/endpoints/BG-GDNP/tls.pem"));
+                               Certificate::FromPemFile(dir + "/endpoints/BG-GDNP/tls.pem"));
   EXPECT_FALSE(trust->IsRevoked(other.serial_hex()));
   std::filesystem::remove_all(root);
 }
@@ -285,16 +288,17 @@ TEST(Pki, RevokeIsRepeatableAndKeepsTheSerialListed) {
 TEST(Pki, ForeignCaIsUnrelatedButCarriesTheSameName) {
   const auto& pki = SharedTestPki();
   LIAISON_ASSERT_OK_AND_ASSIGN(Certificate ours, Certificate::FromPemFile(pki.dir + "/ca.pem"));
-  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate theirs, Certificate::FromPemFile(pki.foreign_dir + "/ca.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate theirs,
+                               Certificate::FromPemFile(pki.foreign_dir + "/ca.pem"));
   EXPECT_EQ(ours.common_name(), theirs.common_name());
   EXPECT_NE(ours.fingerprint_hex(), theirs.fingerprint_hex());
   // The foreign PKI is self-consistent: its own trust store accepts its certificates.
-  LIAISON_ASSERT_OK_AND_ASSIGN(auto foreign_trust,
-                       TrustStore::Load(pki.foreign_dir + "/ca.pem", pki.foreign_dir + "/crl.pem"));
-  for (auto [file, role] : {std::pair{"sign.pem", Role::kEndpointSigning},
-                            std::pair{"tls.pem", Role::kEndpointTls}}) {
-    LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
-                         Certificate::FromPemFile(pki.foreign_dir + "/endpoints/RO-IGPR/" + file));
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto foreign_trust, TrustStore::Load(pki.foreign_dir + "/ca.pem",
+                                                                    pki.foreign_dir + "/crl.pem"));
+  for (auto [file, role] :
+       {std::pair{"sign.pem", Role::kEndpointSigning}, std::pair{"tls.pem", Role::kEndpointTls}}) {
+    LIAISON_ASSERT_OK_AND_ASSIGN(
+        Certificate cert, Certificate::FromPemFile(pki.foreign_dir + "/endpoints/RO-IGPR/" + file));
     EXPECT_TRUE(foreign_trust->Validate(cert, role, pki.now).ok()) << file;
   }
 }

@@ -92,8 +92,8 @@ bool VerifySignature(EVP_PKEY* key, KeyAlgorithm algorithm, std::string_view dat
   const bool ok =
       ctx != nullptr && !signature.empty() &&
       EVP_DigestVerifyInit(ctx.get(), nullptr, DigestFor(algorithm), nullptr, key) == 1 &&
-      EVP_DigestVerify(ctx.get(), Bytes(signature), signature.size(), Bytes(data),
-                       data.size()) == 1;
+      EVP_DigestVerify(ctx.get(), Bytes(signature), signature.size(), Bytes(data), data.size()) ==
+          1;
   // A bad signature leaves entries (e.g. a DER decode error) in the queue.
   if (!ok) ClearSslErrors();
   return ok;
@@ -127,8 +127,8 @@ absl::StatusOr<std::unique_ptr<Signer::Impl>> MakeSigner(std::string_view key_pe
   EVP_PKEY* cert_key = cert->impl().public_key.get();
   if (cert_key == nullptr || EVP_PKEY_eq(key.get(), cert_key) != 1) {
     ClearSslErrors();
-    return absl::InvalidArgumentError(absl::StrCat(key_label, " does not match ", cert_label,
-                                                   " (", Describe(*cert), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(key_label, " does not match ", cert_label, " (", Describe(*cert), ")"));
   }
   return std::make_unique<Signer::Impl>(std::move(key), *std::move(cert), algorithm);
 }
@@ -156,9 +156,8 @@ Signer::~Signer() = default;
 
 absl::StatusOr<std::string> Signer::Sign(std::string_view data) const {
   SslUniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
-  if (ctx == nullptr ||
-      EVP_DigestSignInit(ctx.get(), nullptr, DigestFor(impl_->algorithm), nullptr,
-                         impl_->key.get()) != 1) {
+  if (ctx == nullptr || EVP_DigestSignInit(ctx.get(), nullptr, DigestFor(impl_->algorithm), nullptr,
+                                           impl_->key.get()) != 1) {
     return SslError(absl::StatusCode::kInternal, "EVP_DigestSignInit");
   }
   // Upper bound: 72 bytes for a DER ECDSA P-256 signature, 64 for Ed25519.
@@ -271,8 +270,7 @@ absl::StatusOr<Identity> Verifier::Verify(std::string_view data, std::string_vie
     }
   }
 
-  if (!VerifySignature(signer->cert.impl().public_key.get(), signer->algorithm, data,
-                       signature)) {
+  if (!VerifySignature(signer->cert.impl().public_key.get(), signer->algorithm, data, signature)) {
     return absl::InvalidArgumentError("signature does not verify");
   }
   return signer->identity;

@@ -22,8 +22,8 @@ class Signer {
   // encrypted (never prompts for a password), is of another algorithm, or
   // does not match the certificate. NotFound / FailedPrecondition (naming the
   // file) if a file cannot be read. The certificate is not validated here.
-  static absl::StatusOr<std::unique_ptr<Signer>> FromPemFiles(
-      const std::string& key_path, const std::string& cert_path);
+  static absl::StatusOr<std::unique_ptr<Signer>> FromPemFiles(const std::string& key_path,
+                                                              const std::string& cert_path);
   static absl::StatusOr<std::unique_ptr<Signer>> FromPem(std::string_view key_pem,
                                                          std::string_view cert_pem);
   ~Signer();
@@ -62,8 +62,7 @@ class Verifier {
   // (InvalidArgument "signature does not verify"). FailedPrecondition if
   // constructed without a trust store. Messages never quote `data`.
   absl::StatusOr<Identity> Verify(std::string_view data, std::string_view signature,
-                                  std::string_view signer_der, Role role,
-                                  absl::Time now) const;
+                                  std::string_view signer_der, Role role, absl::Time now) const;
 
   struct Impl;
 

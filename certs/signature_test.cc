@@ -11,8 +11,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "certs/internal/ssl_unique_ptr.h"
 #include "base/testing/status_matchers.h"
+#include "certs/internal/ssl_unique_ptr.h"
 #include "certs/testing/test_pki.h"
 #include "gtest/gtest.h"
 
@@ -20,11 +20,11 @@ namespace liaison::certs {
 namespace {
 
 using testing::CustomCertSpec;
-using testing::SharedTestPki;
-using testing::TestPki;
 using testing::IsError;
 using testing::MintCustomCertificate;
 using testing::ReadFileOrDie;
+using testing::SharedTestPki;
+using testing::TestPki;
 
 using Store = std::shared_ptr<const TrustStore>;
 
@@ -50,11 +50,12 @@ TEST(Signer, SignsAndVerifiesWithEcdsaP256) {
   EXPECT_EQ(signature[0], '\x30');  // DER SEQUENCE (r, s)
   EXPECT_LE(signature.size(), 72u);
 
-  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/crl.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust,
+                               TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/crl.pem"));
   Verifier verifier(trust);
   LIAISON_ASSERT_OK_AND_ASSIGN(Identity identity,
-                       verifier.Verify(kData, signature, signer->certificate().der(),
-                                       Role::kEndpointSigning, pki.now));
+                               verifier.Verify(kData, signature, signer->certificate().der(),
+                                               Role::kEndpointSigning, pki.now));
   EXPECT_EQ(identity.id, "RO-IGPR");
   EXPECT_EQ(identity.role, Role::kEndpointSigning);
   EXPECT_EQ(identity.fingerprint_hex, signer->certificate().fingerprint_hex());
@@ -70,11 +71,12 @@ TEST(Signer, SignsAndVerifiesWithEd25519) {
   LIAISON_ASSERT_OK_AND_ASSIGN(std::string again, signer->Sign(kData));
   EXPECT_EQ(signature, again);
 
-  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/crl.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust,
+                               TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/crl.pem"));
   Verifier verifier(trust);
   LIAISON_ASSERT_OK_AND_ASSIGN(Identity identity,
-                       verifier.Verify(kData, signature, signer->certificate().der(),
-                                       Role::kEndpointSigning, pki.now));
+                               verifier.Verify(kData, signature, signer->certificate().der(),
+                                               Role::kEndpointSigning, pki.now));
   EXPECT_EQ(identity.id, "RO-IGPR");
 }
 
@@ -84,19 +86,17 @@ TEST(Signer, SignsEmptyData) {
   LIAISON_ASSERT_OK_AND_ASSIGN(std::string signature, signer->Sign(""));
   LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.dir + "/ca.pem", ""));
   Verifier verifier(trust);
-  EXPECT_TRUE(verifier
-                  .Verify("", signature, signer->certificate().der(), Role::kEndpointSigning,
-                          pki.now)
-                  .ok());
+  EXPECT_TRUE(
+      verifier.Verify("", signature, signer->certificate().der(), Role::kEndpointSigning, pki.now)
+          .ok());
 }
 
 TEST(Signer, RejectsKeyThatDoesNotMatchTheCertificate) {
   const auto& pki = SharedTestPki();
   const std::string key = pki.EndpointFile("DE-BKA", "sign.key");
   const std::string cert = pki.EndpointFile("RO-IGPR", "sign.pem");
-  EXPECT_TRUE(IsError(Signer::FromPemFiles(key, cert).status(),
-                       absl::StatusCode::kInvalidArgument,
-                       key + " does not match " + cert + " (certificate CN=RO-IGPR"));
+  EXPECT_TRUE(IsError(Signer::FromPemFiles(key, cert).status(), absl::StatusCode::kInvalidArgument,
+                      key + " does not match " + cert + " (certificate CN=RO-IGPR"));
 }
 
 TEST(Signer, RejectsKeysOfOtherCurves) {
@@ -109,7 +109,7 @@ TEST(Signer, RejectsKeysOfOtherCurves) {
                       .not_after = pki.now + absl::Hours(1)};
   testing::KeyAndCert minted = MintCustomCertificate(pki.dir, spec);
   EXPECT_TRUE(IsError(Signer::FromPem(minted.key_pem, minted.cert_pem).status(),
-                       absl::StatusCode::kInvalidArgument, "signing key has an EC key on curve"));
+                      absl::StatusCode::kInvalidArgument, "signing key has an EC key on curve"));
 }
 
 TEST(Signer, NamesTheUnreadableKeyFile) {
@@ -117,9 +117,9 @@ TEST(Signer, NamesTheUnreadableKeyFile) {
   EXPECT_TRUE(IsError(
       Signer::FromPemFiles(pki.dir + "/nope.key", pki.EndpointFile("RO-IGPR", "sign.pem")).status(),
       absl::StatusCode::kNotFound, pki.dir + "/nope.key"));
-  EXPECT_TRUE(IsError(Signer::FromPem("garbage", ReadFileOrDie(pki.EndpointFile("RO-IGPR", "sign.pem")))
-                           .status(),
-                       absl::StatusCode::kInvalidArgument, "signing key: not an unencrypted PEM"));
+  EXPECT_TRUE(IsError(
+      Signer::FromPem("garbage", ReadFileOrDie(pki.EndpointFile("RO-IGPR", "sign.pem"))).status(),
+      absl::StatusCode::kInvalidArgument, "signing key: not an unencrypted PEM"));
 }
 
 TEST(Signer, RejectsEncryptedKeyWithoutAskingForAPassword) {
@@ -190,16 +190,16 @@ TEST(Verifier, RejectsTamperedData) {
     ASSERT_FALSE(s.signature.empty());
     for (size_t i : {size_t{0}, kData.size() / 2, kData.size() - 1}) {
       EXPECT_TRUE(IsError(verifier
-                               .Verify(Flip(std::string(kData), i), s.signature, s.der,
-                                       Role::kEndpointSigning, pki.now)
-                               .status(),
-                           absl::StatusCode::kInvalidArgument, "signature does not verify"));
+                              .Verify(Flip(std::string(kData), i), s.signature, s.der,
+                                      Role::kEndpointSigning, pki.now)
+                              .status(),
+                          absl::StatusCode::kInvalidArgument, "signature does not verify"));
     }
-    EXPECT_TRUE(IsError(verifier
-                             .Verify(std::string(kData) + "x", s.signature, s.der,
-                                     Role::kEndpointSigning, pki.now)
-                             .status(),
-                         absl::StatusCode::kInvalidArgument, "signature does not verify"));
+    EXPECT_TRUE(IsError(
+        verifier
+            .Verify(std::string(kData) + "x", s.signature, s.der, Role::kEndpointSigning, pki.now)
+            .status(),
+        absl::StatusCode::kInvalidArgument, "signature does not verify"));
   }
 }
 
@@ -213,9 +213,9 @@ TEST(Verifier, RejectsTamperedSignature) {
     for (const std::string& bad :
          {Flip(s.signature, s.signature.size() - 1), Flip(s.signature, 8),
           s.signature.substr(0, s.signature.size() - 1), s.signature + '\0', std::string()}) {
-      EXPECT_TRUE(IsError(
-          verifier.Verify(kData, bad, s.der, Role::kEndpointSigning, pki.now).status(),
-          absl::StatusCode::kInvalidArgument, "signature does not verify"));
+      EXPECT_TRUE(
+          IsError(verifier.Verify(kData, bad, s.der, Role::kEndpointSigning, pki.now).status(),
+                  absl::StatusCode::kInvalidArgument, "signature does not verify"));
     }
   }
 }
@@ -224,26 +224,26 @@ TEST(Verifier, RejectsSignerThatExpiredAfterItWasCached) {
   const auto& pki = SharedTestPki();
   Verifier verifier = MakeVerifier();
   const Signed s = SignWith(pki.EndpointFile("ES-PN", "sign"), kData);
-  LIAISON_ASSERT_OK_AND_ASSIGN(Identity identity,
-                       verifier.Verify(kData, s.signature, s.der, Role::kEndpointSigning, pki.now));
-  EXPECT_TRUE(IsError(verifier
-                           .Verify(kData, s.signature, s.der, Role::kEndpointSigning,
-                                   identity.not_after)
-                           .status(),
-                       absl::StatusCode::kPermissionDenied, "expired at"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Identity identity, verifier.Verify(kData, s.signature, s.der,
+                                                                  Role::kEndpointSigning, pki.now));
+  EXPECT_TRUE(
+      IsError(verifier.Verify(kData, s.signature, s.der, Role::kEndpointSigning, identity.not_after)
+                  .status(),
+              absl::StatusCode::kPermissionDenied, "expired at"));
   // ... and earlier than its start it is not valid either, cached or not.
-  EXPECT_TRUE(IsError(verifier
-                           .Verify(kData, s.signature, s.der, Role::kEndpointSigning,
-                                   pki.now - absl::Hours(48))
-                           .status(),
-                       absl::StatusCode::kPermissionDenied, "is not yet valid"));
+  EXPECT_TRUE(IsError(
+      verifier.Verify(kData, s.signature, s.der, Role::kEndpointSigning, pki.now - absl::Hours(48))
+          .status(),
+      absl::StatusCode::kPermissionDenied, "is not yet valid"));
 }
 
 TEST(Verifier, RejectsRevokedSignerEvenWhenCached) {
   const auto& pki = SharedTestPki();
   const std::string ca_pem = ReadFileOrDie(pki.dir + "/ca.pem");
-  LIAISON_ASSERT_OK_AND_ASSIGN(Store before, TrustStore::FromPem(ca_pem, pki.crl_before_revocation));
-  LIAISON_ASSERT_OK_AND_ASSIGN(Store after, TrustStore::FromPem(ca_pem, ReadFileOrDie(pki.dir + "/crl.pem")));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Store before,
+                               TrustStore::FromPem(ca_pem, pki.crl_before_revocation));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Store after,
+                               TrustStore::FromPem(ca_pem, ReadFileOrDie(pki.dir + "/crl.pem")));
   const Signed s = SignWith(pki.issued + "/revoked", kData);
 
   Verifier verifier(before);
@@ -252,9 +252,9 @@ TEST(Verifier, RejectsRevokedSignerEvenWhenCached) {
 
   verifier.SetTrustStore(after);
   EXPECT_EQ(verifier.trust_store(), after);
-  EXPECT_TRUE(IsError(
-      verifier.Verify(kData, s.signature, s.der, Role::kEndpointSigning, pki.now).status(),
-      absl::StatusCode::kPermissionDenied, "is revoked"));
+  EXPECT_TRUE(
+      IsError(verifier.Verify(kData, s.signature, s.der, Role::kEndpointSigning, pki.now).status(),
+              absl::StatusCode::kPermissionDenied, "is revoked"));
 }
 
 // One signer the verifier must refuse for the endpoint-signing role: who
@@ -277,10 +277,11 @@ TEST_P(VerifierRefuses, TheSigner) {
   Verifier verifier = MakeVerifier();
   const Signed s = SignWith(r.signer(pki), kData);
   ASSERT_FALSE(s.signature.empty());
-  const std::string der = r.certificate == nullptr ? s.der : SignWith(r.certificate(pki), kData).der;
-  EXPECT_TRUE(IsError(
-      verifier.Verify(kData, s.signature, der, Role::kEndpointSigning, pki.now).status(),
-      r.code, r.fragment));
+  const std::string der =
+      r.certificate == nullptr ? s.der : SignWith(r.certificate(pki), kData).der;
+  EXPECT_TRUE(
+      IsError(verifier.Verify(kData, s.signature, der, Role::kEndpointSigning, pki.now).status(),
+              r.code, r.fragment));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -326,11 +327,11 @@ TEST(Verifier, RejectsGarbageSignerCertificate) {
           .status(),
       absl::StatusCode::kInvalidArgument, "signer: certificate: not a DER X.509 certificate"));
   // The last byte lies inside the CA's signature: still DER, no longer signed.
-  EXPECT_TRUE(IsError(
-      verifier.Verify(kData, s.signature, Flip(s.der, s.der.size() - 1), Role::kEndpointSigning,
-                      pki.now)
-          .status(),
-      absl::StatusCode::kPermissionDenied, "is not issued by the network CA"));
+  EXPECT_TRUE(IsError(verifier
+                          .Verify(kData, s.signature, Flip(s.der, s.der.size() - 1),
+                                  Role::kEndpointSigning, pki.now)
+                          .status(),
+                      absl::StatusCode::kPermissionDenied, "is not issued by the network CA"));
 }
 
 TEST(Verifier, RejectsSignerWithKeyOfAnotherCurve) {
@@ -342,27 +343,28 @@ TEST(Verifier, RejectsSignerWithKeyOfAnotherCurve) {
                       .not_before = pki.now - absl::Hours(1),
                       .not_after = pki.now + absl::Hours(1)};
   LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
-                       Certificate::FromPem(MintCustomCertificate(pki.dir, spec).cert_pem));
+                               Certificate::FromPem(MintCustomCertificate(pki.dir, spec).cert_pem));
   Verifier verifier = MakeVerifier();
-  EXPECT_TRUE(IsError(
-      verifier.Verify(kData, "sig", cert.der(), Role::kEndpointSigning, pki.now).status(),
-      absl::StatusCode::kInvalidArgument, "has an EC key on curve secp384r1"));
+  EXPECT_TRUE(
+      IsError(verifier.Verify(kData, "sig", cert.der(), Role::kEndpointSigning, pki.now).status(),
+              absl::StatusCode::kInvalidArgument, "has an EC key on curve secp384r1"));
 }
 
 TEST(Verifier, WithoutTrustStoreFailsPrecondition) {
   const auto& pki = SharedTestPki();
   Verifier verifier(nullptr);
   const Signed s = SignWith(pki.EndpointFile("RO-IGPR", "sign"), kData);
-  EXPECT_TRUE(IsError(
-      verifier.Verify(kData, s.signature, s.der, Role::kEndpointSigning, pki.now).status(),
-      absl::StatusCode::kFailedPrecondition, "no trust store"));
+  EXPECT_TRUE(
+      IsError(verifier.Verify(kData, s.signature, s.der, Role::kEndpointSigning, pki.now).status(),
+              absl::StatusCode::kFailedPrecondition, "no trust store"));
 }
 
 TEST(Verifier, TwoThreadsSignAndVerifyWithSharedSignersAndVerifier) {
   const auto& pki = SharedTestPki();
   LIAISON_ASSERT_OK_AND_ASSIGN(auto p256, SignerFor(pki.EndpointFile("MD-IGP", "sign")));
   LIAISON_ASSERT_OK_AND_ASSIGN(auto ed25519, SignerFor(pki.issued + "/ed25519"));
-  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/crl.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust,
+                               TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/crl.pem"));
   Verifier verifier(trust);
   std::atomic<int> failures{0};
   auto work = [&](int thread) {

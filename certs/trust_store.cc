@@ -105,7 +105,8 @@ absl::StatusOr<ParsedCrl> ParseCrl(std::string_view crl_pem, absl::string_view l
     const X509_REVOKED* entry = sk_X509_REVOKED_value(entries, i);
     for (int j = 0; j < X509_REVOKED_get_ext_count(entry); ++j) {
       if (X509_EXTENSION_get_critical(X509_REVOKED_get_ext(entry, j))) {
-        return Invalid(label, "CRL entry has a critical extension (indirect CRLs are not supported)");
+        return Invalid(label,
+                       "CRL entry has a critical extension (indirect CRLs are not supported)");
       }
     }
     parsed.revoked.insert(internal::SerialHex(X509_REVOKED_get0_serialNumber(entry)));
@@ -127,10 +128,10 @@ absl::StatusOr<ParsedCrl> ParseCrl(std::string_view crl_pem, absl::string_view l
       ClearSslErrors();
       return Invalid(label, "CRL nextUpdate is malformed");
     }
-    parsed.next_update = absl::FromCivil(
-        absl::CivilSecond(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                          tm.tm_sec),
-        absl::UTCTimeZone());
+    parsed.next_update =
+        absl::FromCivil(absl::CivilSecond(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                                          tm.tm_min, tm.tm_sec),
+                        absl::UTCTimeZone());
   }
   ClearSslErrors();
   return parsed;
@@ -166,9 +167,9 @@ absl::Status ChainError(int err, int depth, const Certificate& cert, const Certi
     default:
       break;
   }
-  return absl::PermissionDeniedError(absl::StrCat(Describe(cert), " failed chain validation: ",
-                                                  X509_verify_cert_error_string(err),
-                                                  " (at depth ", depth, ")"));
+  return absl::PermissionDeniedError(
+      absl::StrCat(Describe(cert), " failed chain validation: ", X509_verify_cert_error_string(err),
+                   " (at depth ", depth, ")"));
 }
 
 // Whether the certificate's extended key usage lists `oid` (dotted form).
@@ -212,8 +213,8 @@ absl::Status CheckEncryptionUsage(const Certificate& cert) {
                      internal::Sv(kEvidenceKeyAgreementOid), ")"));
   }
   if (!internal::IsEcP256(cert.impl().public_key.get())) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(Describe(cert), " has no EC P-256 key (evidence key agreement is ECDH P-256)"));
+    return absl::PermissionDeniedError(absl::StrCat(
+        Describe(cert), " has no EC P-256 key (evidence key agreement is ECDH P-256)"));
   }
   return absl::OkStatus();
 }
@@ -281,7 +282,8 @@ absl::StatusOr<std::unique_ptr<TrustStore::Impl>> BuildImpl(std::string_view ca_
 
   auto impl = std::make_unique<TrustStore::Impl>(*ca, std::string(ca_pem));
   impl->store.reset(X509_STORE_new());
-  if (impl->store == nullptr || X509_STORE_add_cert(impl->store.get(), ca->impl().x509.get()) != 1) {
+  if (impl->store == nullptr ||
+      X509_STORE_add_cert(impl->store.get(), ca->impl().x509.get()) != 1) {
     return SslError(absl::StatusCode::kInternal, "cannot build the X509_STORE");
   }
   if (!crl_pem.empty()) {
@@ -300,14 +302,14 @@ namespace internal {
 absl::Status CheckRoleAndUsage(const Certificate& cert, Role expected) {
   const Certificate::Impl& c = cert.impl();
   if (c.common_name_count != 1 || c.organizational_unit_count != 1) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        Describe(cert), " must name exactly one CN and one OU (has ", c.common_name_count,
-        " and ", c.organizational_unit_count, ")"));
+    return absl::PermissionDeniedError(
+        absl::StrCat(Describe(cert), " must name exactly one CN and one OU (has ",
+                     c.common_name_count, " and ", c.organizational_unit_count, ")"));
   }
   if (c.organizational_unit != RoleName(expected)) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(Describe(cert), " has role ", SanitizeForMessage(c.organizational_unit),
-                     ", expected ", Sv(RoleName(expected))));
+    return absl::PermissionDeniedError(absl::StrCat(Describe(cert), " has role ",
+                                                    SanitizeForMessage(c.organizational_unit),
+                                                    ", expected ", Sv(RoleName(expected))));
   }
   return CheckUsage(cert, expected);
 }

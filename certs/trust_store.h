@@ -22,13 +22,13 @@ class TrustStore {
   // verify with the CA key, and delta or indirect CRLs (critical extensions)
   // are refused. The CRL's nextUpdate is not enforced. InvalidArgument on
   // any of this.
-  static absl::StatusOr<std::shared_ptr<const TrustStore>> FromPem(
-      std::string_view ca_pem, std::string_view crl_pem);
+  static absl::StatusOr<std::shared_ptr<const TrustStore>> FromPem(std::string_view ca_pem,
+                                                                   std::string_view crl_pem);
   // `crl_path` may be empty (no CRL); an empty CRL file is InvalidArgument.
   // NotFound / FailedPrecondition if a file cannot be read. Error messages
   // name the file.
-  static absl::StatusOr<std::shared_ptr<const TrustStore>> Load(
-      const std::string& ca_path, const std::string& crl_path);
+  static absl::StatusOr<std::shared_ptr<const TrustStore>> Load(const std::string& ca_path,
+                                                                const std::string& crl_path);
 
   ~TrustStore();
 
@@ -47,8 +47,7 @@ class TrustStore {
   // "... is not yet valid (valid from <time>)", "... is not issued by the
   // network CA", "... has role endpoint-tls, expected endpoint-signing".
   // Internal only when OpenSSL itself fails. Thread-safe.
-  absl::StatusOr<Identity> Validate(const Certificate& cert, Role expected,
-                                    absl::Time now) const;
+  absl::StatusOr<Identity> Validate(const Certificate& cert, Role expected, absl::Time now) const;
 
   // Any hex spelling of the serial: case and leading zeros do not matter.
   bool IsRevoked(std::string_view serial_hex) const;

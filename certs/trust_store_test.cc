@@ -5,8 +5,8 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "certs/certificate.h"
 #include "base/testing/status_matchers.h"
+#include "certs/certificate.h"
 #include "certs/testing/test_pki.h"
 #include "gtest/gtest.h"
 
@@ -14,17 +14,18 @@ namespace liaison::certs {
 namespace {
 
 using testing::CustomCertSpec;
-using testing::SharedTestPki;
-using testing::TestPki;
 using testing::IsError;
 using testing::MintCustomCertificate;
 using testing::ReadFileOrDie;
+using testing::SharedTestPki;
+using testing::TestPki;
 
 using Store = std::shared_ptr<const TrustStore>;
 
 TEST(TrustStore, AcceptsEachRoleWithItsOwnCertificate) {
   const auto& pki = SharedTestPki();
-  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/crl.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust,
+                               TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/crl.pem"));
   struct Case {
     std::string path;
     Role role;
@@ -54,29 +55,30 @@ TEST(TrustStore, ExpiryIsExactToTheSecond) {
   const auto& pki = SharedTestPki();
   LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.dir + "/ca.pem", ""));
   LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
-                       Certificate::FromPemFile(pki.EndpointFile("SE-NOA", "sign.pem")));
+                               Certificate::FromPemFile(pki.EndpointFile("SE-NOA", "sign.pem")));
   EXPECT_TRUE(trust->Validate(cert, Role::kEndpointSigning, cert.not_before()).ok());
   EXPECT_TRUE(
       trust->Validate(cert, Role::kEndpointSigning, cert.not_after() - absl::Seconds(1)).ok());
   EXPECT_TRUE(IsError(trust->Validate(cert, Role::kEndpointSigning, cert.not_after()).status(),
-                       absl::StatusCode::kPermissionDenied, "expired at"));
+                      absl::StatusCode::kPermissionDenied, "expired at"));
   EXPECT_TRUE(IsError(
-      trust->Validate(cert, Role::kEndpointSigning, cert.not_before() - absl::Seconds(1))
-          .status(),
+      trust->Validate(cert, Role::kEndpointSigning, cert.not_before() - absl::Seconds(1)).status(),
       absl::StatusCode::kPermissionDenied, "is not yet valid"));
 }
 
 TEST(TrustStore, RejectsCertificatesWhenTheCaItselfHasExpired) {
   const auto& pki = SharedTestPki();
   LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.dir + "/ca.pem", ""));
-  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(pki.issued + "/future.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
+                               Certificate::FromPemFile(pki.issued + "/future.pem"));
   // future.pem is valid 2090..2095, long after the ten-year CA.
-  EXPECT_TRUE(IsError(trust->Validate(cert, Role::kEndpointSigning,
-                                       absl::FromCivil(absl::CivilDay(2091, 1, 1),
-                                                       absl::UTCTimeZone()))
-                           .status(),
-                       absl::StatusCode::kPermissionDenied,
-                       "network CA certificate CN=Liaison Development Network CA"));
+  EXPECT_TRUE(
+      IsError(trust
+                  ->Validate(cert, Role::kEndpointSigning,
+                             absl::FromCivil(absl::CivilDay(2091, 1, 1), absl::UTCTimeZone()))
+                  .status(),
+              absl::StatusCode::kPermissionDenied,
+              "network CA certificate CN=Liaison Development Network CA"));
 }
 
 // One certificate Validate must refuse at pki.now under the network's CA
@@ -108,18 +110,16 @@ TEST_P(TrustStoreRefuses, TheCertificate) {
 INSTANTIATE_TEST_SUITE_P(
     TrustStore, TrustStoreRefuses,
     ::testing::Values(
-        RefusedCertificate{"CertificateOfForeignCaWithTheSameName",
-                           [](const TestPki& p) {
-                             return p.foreign_dir + "/endpoints/RO-IGPR/sign.pem";
-                           },
-                           Role::kEndpointSigning, true, " is not issued by the network CA"},
+        RefusedCertificate{
+            "CertificateOfForeignCaWithTheSameName",
+            [](const TestPki& p) { return p.foreign_dir + "/endpoints/RO-IGPR/sign.pem"; },
+            Role::kEndpointSigning, true, " is not issued by the network CA"},
         RefusedCertificate{"ExpiredCertificateNamingWhenItExpired",
                            [](const TestPki& p) { return p.issued + "/expired.pem"; },
                            Role::kEndpointSigning, true, " expired at 2021-01-01T00:00:00Z"},
-        RefusedCertificate{"NotYetValidCertificate",
-                           [](const TestPki& p) { return p.issued + "/future.pem"; },
-                           Role::kEndpointSigning, false,
-                           " is not yet valid (valid from 2090-01-01T00:00:00Z)"},
+        RefusedCertificate{
+            "NotYetValidCertificate", [](const TestPki& p) { return p.issued + "/future.pem"; },
+            Role::kEndpointSigning, false, " is not yet valid (valid from 2090-01-01T00:00:00Z)"},
         RefusedCertificate{"RevokedCertificate",
                            [](const TestPki& p) { return p.issued + "/revoked.pem"; },
                            Role::kEndpointSigning, true, " is revoked"},
@@ -151,14 +151,17 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(TrustStore, ARevokedCertificatesSerialIsRevoked) {
   const auto& pki = SharedTestPki();
   LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.ca(), pki.crl()));
-  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(pki.issued + "/revoked.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
+                               Certificate::FromPemFile(pki.issued + "/revoked.pem"));
   EXPECT_TRUE(trust->IsRevoked(cert.serial_hex()));
 }
 
 TEST(TrustStore, IsRevokedAcceptsAnyHexSpellingOfTheSerial) {
   const auto& pki = SharedTestPki();
-  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/crl.pem"));
-  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(pki.issued + "/revoked.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust,
+                               TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/crl.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
+                               Certificate::FromPemFile(pki.issued + "/revoked.pem"));
   std::string lower = cert.serial_hex();
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   EXPECT_TRUE(trust->IsRevoked("00" + lower));
@@ -168,9 +171,11 @@ TEST(TrustStore, IsRevokedAcceptsAnyHexSpellingOfTheSerial) {
 TEST(TrustStore, CrlBeforeTheRevocationRevokesNothing) {
   const auto& pki = SharedTestPki();
   LIAISON_ASSERT_OK_AND_ASSIGN(Store before, TrustStore::FromPem(ReadFileOrDie(pki.dir + "/ca.pem"),
-                                                         pki.crl_before_revocation));
-  LIAISON_ASSERT_OK_AND_ASSIGN(Store after, TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/crl.pem"));
-  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(pki.issued + "/revoked.pem"));
+                                                                 pki.crl_before_revocation));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Store after,
+                               TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/crl.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
+                               Certificate::FromPemFile(pki.issued + "/revoked.pem"));
   EXPECT_TRUE(before->Validate(cert, Role::kEndpointSigning, pki.now).ok());
   EXPECT_GT(before->crl_number(), 0);
   EXPECT_GT(after->crl_number(), before->crl_number());
@@ -178,9 +183,11 @@ TEST(TrustStore, CrlBeforeTheRevocationRevokesNothing) {
 
 TEST(TrustStore, WithoutCrlNothingIsRevokedAndCrlNumberIsZero) {
   const auto& pki = SharedTestPki();
-  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::FromPem(ReadFileOrDie(pki.dir + "/ca.pem"), ""));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Store trust,
+                               TrustStore::FromPem(ReadFileOrDie(pki.dir + "/ca.pem"), ""));
   EXPECT_EQ(trust->crl_number(), 0);
-  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert, Certificate::FromPemFile(pki.issued + "/revoked.pem"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
+                               Certificate::FromPemFile(pki.issued + "/revoked.pem"));
   EXPECT_FALSE(trust->IsRevoked(cert.serial_hex()));
   EXPECT_EQ(trust->ca_pem(), ReadFileOrDie(pki.dir + "/ca.pem"));
 }
@@ -190,7 +197,7 @@ TEST(TrustStore, RejectsTheCaCertificateAsAHolder) {
   LIAISON_ASSERT_OK_AND_ASSIGN(Store trust, TrustStore::Load(pki.dir + "/ca.pem", ""));
   LIAISON_ASSERT_OK_AND_ASSIGN(Certificate ca, Certificate::FromPemFile(pki.dir + "/ca.pem"));
   EXPECT_TRUE(IsError(trust->Validate(ca, Role::kOperator, pki.now).status(),
-                       absl::StatusCode::kPermissionDenied, "is a CA certificate"));
+                      absl::StatusCode::kPermissionDenied, "is a CA certificate"));
 }
 
 // Certificates the script never issues, signed with the real CA key so that
@@ -204,9 +211,9 @@ TEST(TrustStore, RejectsSigningCertificateWithoutNonRepudiation) {
                       .not_before = pki.now - absl::Hours(1),
                       .not_after = pki.now + absl::Hours(1)};
   LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
-                       Certificate::FromPem(MintCustomCertificate(pki.dir, spec).cert_pem));
+                               Certificate::FromPem(MintCustomCertificate(pki.dir, spec).cert_pem));
   EXPECT_TRUE(IsError(trust->Validate(cert, Role::kEndpointSigning, pki.now).status(),
-                       absl::StatusCode::kPermissionDenied, "key usage lacks nonRepudiation"));
+                      absl::StatusCode::kPermissionDenied, "key usage lacks nonRepudiation"));
 }
 
 TEST(TrustStore, RejectsCertificateWithoutKeyUsage) {
@@ -218,9 +225,9 @@ TEST(TrustStore, RejectsCertificateWithoutKeyUsage) {
                       .not_before = pki.now - absl::Hours(1),
                       .not_after = pki.now + absl::Hours(1)};
   LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
-                       Certificate::FromPem(MintCustomCertificate(pki.dir, spec).cert_pem));
+                               Certificate::FromPem(MintCustomCertificate(pki.dir, spec).cert_pem));
   EXPECT_TRUE(IsError(trust->Validate(cert, Role::kOperator, pki.now).status(),
-                       absl::StatusCode::kPermissionDenied, "key usage lacks digitalSignature"));
+                      absl::StatusCode::kPermissionDenied, "key usage lacks digitalSignature"));
 }
 
 TEST(TrustStore, RejectsTlsCertificatesWithoutTheRightExtendedKeyUsage) {
@@ -232,19 +239,21 @@ TEST(TrustStore, RejectsTlsCertificatesWithoutTheRightExtendedKeyUsage) {
                         .extended_key_usage = "serverAuth",
                         .not_before = pki.now - absl::Hours(1),
                         .not_after = pki.now + absl::Hours(1)};
-  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate client_cert,
-                       Certificate::FromPem(MintCustomCertificate(pki.dir, client).cert_pem));
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      Certificate client_cert,
+      Certificate::FromPem(MintCustomCertificate(pki.dir, client).cert_pem));
   EXPECT_TRUE(IsError(trust->Validate(client_cert, Role::kEndpointTls, pki.now).status(),
-                       absl::StatusCode::kPermissionDenied, "extended key usage lacks clientAuth"));
+                      absl::StatusCode::kPermissionDenied, "extended key usage lacks clientAuth"));
 
   CustomCertSpec server = client;
   server.ou = "broker";
   server.cn = "liaison-broker-9";
   server.extended_key_usage = "clientAuth";
-  LIAISON_ASSERT_OK_AND_ASSIGN(Certificate server_cert,
-                       Certificate::FromPem(MintCustomCertificate(pki.dir, server).cert_pem));
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      Certificate server_cert,
+      Certificate::FromPem(MintCustomCertificate(pki.dir, server).cert_pem));
   EXPECT_TRUE(IsError(trust->Validate(server_cert, Role::kBroker, pki.now).status(),
-                       absl::StatusCode::kPermissionDenied, "extended key usage lacks serverAuth"));
+                      absl::StatusCode::kPermissionDenied, "extended key usage lacks serverAuth"));
 }
 
 TEST(TrustStore, RejectsCertificateWithoutRole) {
@@ -256,9 +265,9 @@ TEST(TrustStore, RejectsCertificateWithoutRole) {
                       .not_before = pki.now - absl::Hours(1),
                       .not_after = pki.now + absl::Hours(1)};
   LIAISON_ASSERT_OK_AND_ASSIGN(Certificate cert,
-                       Certificate::FromPem(MintCustomCertificate(pki.dir, spec).cert_pem));
+                               Certificate::FromPem(MintCustomCertificate(pki.dir, spec).cert_pem));
   EXPECT_TRUE(IsError(trust->Validate(cert, Role::kEndpointSigning, pki.now).status(),
-                       absl::StatusCode::kPermissionDenied, "exactly one CN and one OU"));
+                      absl::StatusCode::kPermissionDenied, "exactly one CN and one OU"));
 }
 
 // OU=endpoint-encryption certificates the script never issues (signed with
@@ -273,7 +282,8 @@ struct RefusedEncryptionCertificate {
 };
 void PrintTo(const RefusedEncryptionCertificate& r, std::ostream* os) { *os << r.name; }
 
-class TrustStoreRefusesEncryption : public ::testing::TestWithParam<RefusedEncryptionCertificate> {};
+class TrustStoreRefusesEncryption : public ::testing::TestWithParam<RefusedEncryptionCertificate> {
+};
 
 TEST_P(TrustStoreRefusesEncryption, TheCertificate) {
   const auto& pki = SharedTestPki();
@@ -310,12 +320,10 @@ INSTANTIATE_TEST_SUITE_P(
             .name = "WithoutTheEvidenceKeyAgreementUsage",
             .extended_key_usage = "clientAuth",
             .fragment = " extended key usage lacks Liaison evidence key agreement (2.25."},
-        RefusedEncryptionCertificate{.name = "WithAP384Key",
-                                     .key_type = "P-384",
-                                     .fragment = " has no EC P-256 key"},
-        RefusedEncryptionCertificate{.name = "WithAnEd25519Key",
-                                     .key_type = "ED25519",
-                                     .fragment = " has no EC P-256 key"}),
+        RefusedEncryptionCertificate{
+            .name = "WithAP384Key", .key_type = "P-384", .fragment = " has no EC P-256 key"},
+        RefusedEncryptionCertificate{
+            .name = "WithAnEd25519Key", .key_type = "ED25519", .fragment = " has no EC P-256 key"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(TrustStore, RejectsCrlSignedByAnotherCaAtLoad) {
@@ -323,31 +331,32 @@ TEST(TrustStore, RejectsCrlSignedByAnotherCaAtLoad) {
   // The foreign CA has the same name as the network CA, so only the CRL
   // signature tells them apart.
   EXPECT_TRUE(IsError(TrustStore::Load(pki.dir + "/ca.pem", pki.foreign_dir + "/crl.pem").status(),
-                       absl::StatusCode::kInvalidArgument,
-                       pki.foreign_dir + "/crl.pem: CRL signature does not verify against the network "
-                                     "CA key"));
+                      absl::StatusCode::kInvalidArgument,
+                      pki.foreign_dir +
+                          "/crl.pem: CRL signature does not verify against the network "
+                          "CA key"));
   EXPECT_TRUE(IsError(TrustStore::FromPem(ReadFileOrDie(pki.dir + "/ca.pem"),
-                                           ReadFileOrDie(pki.foreign_dir + "/crl.pem"))
-                           .status(),
-                       absl::StatusCode::kInvalidArgument, "CRL signature does not verify"));
+                                          ReadFileOrDie(pki.foreign_dir + "/crl.pem"))
+                          .status(),
+                      absl::StatusCode::kInvalidArgument, "CRL signature does not verify"));
 }
 
 TEST(TrustStore, RejectsMalformedInputNamingTheFile) {
   const auto& pki = SharedTestPki();
   const std::string ca = ReadFileOrDie(pki.dir + "/ca.pem");
   EXPECT_TRUE(IsError(TrustStore::FromPem("garbage", "").status(),
-                       absl::StatusCode::kInvalidArgument, "CA certificate"));
+                      absl::StatusCode::kInvalidArgument, "CA certificate"));
   EXPECT_TRUE(IsError(TrustStore::FromPem(ca, "garbage").status(),
-                       absl::StatusCode::kInvalidArgument, "CRL: not a PEM CRL"));
-  EXPECT_TRUE(IsError(TrustStore::FromPem(ca + ca, "").status(),
-                       absl::StatusCode::kInvalidArgument, "holds 2 certificates"));
+                      absl::StatusCode::kInvalidArgument, "CRL: not a PEM CRL"));
+  EXPECT_TRUE(IsError(TrustStore::FromPem(ca + ca, "").status(), absl::StatusCode::kInvalidArgument,
+                      "holds 2 certificates"));
   // A holder certificate is not a CA.
   EXPECT_TRUE(IsError(TrustStore::Load(pki.EndpointFile("RO-IGPR", "sign.pem"), "").status(),
-                       absl::StatusCode::kInvalidArgument, "is not a CA certificate"));
+                      absl::StatusCode::kInvalidArgument, "is not a CA certificate"));
   EXPECT_TRUE(IsError(TrustStore::Load(pki.dir + "/missing.pem", "").status(),
-                       absl::StatusCode::kNotFound, pki.dir + "/missing.pem"));
+                      absl::StatusCode::kNotFound, pki.dir + "/missing.pem"));
   EXPECT_TRUE(IsError(TrustStore::Load(pki.dir + "/ca.pem", pki.dir + "/ca.pem").status(),
-                       absl::StatusCode::kInvalidArgument, pki.dir + "/ca.pem: not a PEM CRL"));
+                      absl::StatusCode::kInvalidArgument, pki.dir + "/ca.pem: not a PEM CRL"));
 }
 
 }  // namespace

@@ -21,6 +21,8 @@
 namespace liaison::policy {
 namespace {
 
+using liaison::v1::Message;
+using scenario::T0;
 using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::ElementsAre;
@@ -28,8 +30,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::UnorderedElementsAre;
-using liaison::v1::Message;
-using scenario::T0;
 
 // Everything of a decision an operator, a sender or an auditor may see.
 std::string VisibleText(const Decision& d) {
@@ -50,8 +50,9 @@ std::string VisibleText(const Decision& d) {
 void ExpectNoPersonalValues(const Decision& d) {
   const std::string text = VisibleText(d);
   for (const std::string& value : scenario::PersonalValues()) {
-    EXPECT_THAT(text, Not(HasSubstr(value))) << "personal value '" << value << "' leaked for "
-                                             << d.recipient << ":\n" << text;
+    EXPECT_THAT(text, Not(HasSubstr(value)))
+        << "personal value '" << value << "' leaked for " << d.recipient << ":\n"
+        << text;
   }
 }
 
@@ -106,8 +107,9 @@ TEST(AcceptanceAc02, HoldsForRoApproverBeforeGbThenAllowsUnderAdequacy) {
   EXPECT_EQ(held.holds[0].awaiting, "RO-IGPR");
   EXPECT_EQ(held.holds[0].consent_kind, liaison::v1::CONSENT_KIND_SENDER_APPROVAL);
   EXPECT_EQ(held.holds[0].timeout, absl::Hours(2));  // URGENT
-  EXPECT_THAT(held.explanation,
-              HasSubstr("DP-CHILD-01: child identity to GB-NCA needs approval by RO-IGPR supervisor"));
+  EXPECT_THAT(
+      held.explanation,
+      HasSubstr("DP-CHILD-01: child identity to GB-NCA needs approval by RO-IGPR supervisor"));
 
   w.consents.Add(scenario::Consent("RO-IGPR", liaison::v1::CONSENT_KIND_SENDER_APPROVAL, "RO-IGPR",
                                    {alert.header().message_id()}, T0() + absl::Hours(2)));
@@ -146,11 +148,13 @@ TEST(AcceptanceAc03, RedactsAdultVictimIdentityForBgAndKeepsTheSuspect) {
   const Decision bg = w.Decide(m, "BG-GDNP");
   EXPECT_EQ(bg.outcome, liaison::v1::OUTCOME_REDACT) << bg.explanation;
   EXPECT_THAT(bg.DecidingRuleIds(), ElementsAre("DP-CAT-02"));
-  EXPECT_THAT(bg.explanation, HasSubstr("DP-CAT-02: identity of info.entities[0] redacted for BG-GDNP"));
+  EXPECT_THAT(bg.explanation,
+              HasSubstr("DP-CAT-02: identity of info.entities[0] redacted for BG-GDNP"));
   ASSERT_EQ(bg.redactions.size(), 1u);
   EXPECT_THAT(bg.redactions[0].paths(),
-              AllOf(Contains("info.entities[0].person.names"), Contains("info.entities[0].person.entity_id"),
-                    Contains("info.entities[2]"), Contains("info.summary")));
+              AllOf(Contains("info.entities[0].person.names"),
+                    Contains("info.entities[0].person.entity_id"), Contains("info.entities[2]"),
+                    Contains("info.summary")));
 
   const scenario::TestPseudonymiser pseudonymiser;
   absl::StatusOr<Message> derived = Redact(m, bg, pseudonymiser, "BG-GDNP");
@@ -179,7 +183,8 @@ TEST(AcceptanceAc03, RedactsAdultVictimIdentityForBgAndKeepsTheSuspect) {
   EXPECT_EQ(derived->info().links(0).to_id(), "P-202");
   EXPECT_TRUE(derived->info().summary().empty());
   const std::string bytes = derived->SerializeAsString();
-  for (const char* leaked : {"ZZTEST-IVANOVA", "ZZTEST-ELENA", "ZZ1234567", "+44 7700 900201", "P-201"}) {
+  for (const char* leaked :
+       {"ZZTEST-IVANOVA", "ZZTEST-ELENA", "ZZ1234567", "+44 7700 900201", "P-201"}) {
     EXPECT_THAT(bytes, Not(HasSubstr(leaked))) << leaked;
   }
   EXPECT_THAT(bytes, HasSubstr("ZZTEST-DE-VRIES"));  // the suspect is kept
@@ -195,9 +200,10 @@ TEST(AcceptanceAc04, RejectsPurposeSeDoesNotAcceptAndListsItsPurposes) {
   const Decision d = w.Decide(scenario::Ac04ProtectVictimToSe(), "SE-NOA");
   EXPECT_EQ(d.outcome, liaison::v1::OUTCOME_REJECT);
   EXPECT_THAT(d.DecidingRuleIds(), ElementsAre("DP-PURPOSE-01"));
-  EXPECT_THAT(d.explanation,
-              HasSubstr("DP-PURPOSE-01: purpose PROTECT_VICTIM is not accepted by SE-NOA (accepted: "
-                        "PREVENT, DETECT, INVESTIGATE, LOCATE_MISSING_PERSON)"));
+  EXPECT_THAT(
+      d.explanation,
+      HasSubstr("DP-PURPOSE-01: purpose PROTECT_VICTIM is not accepted by SE-NOA (accepted: "
+                "PREVENT, DETECT, INVESTIGATE, LOCATE_MISSING_PERSON)"));
 }
 
 TEST(AcceptanceAc05, RejectsMessageWithoutLegalBasisForEveryRecipient) {
@@ -276,9 +282,9 @@ TEST(AcceptanceAc08, HoldsEvidenceDerivedFromH1ForProviderConsent) {
     EXPECT_THAT(d.DecidingRuleIds(), ElementsAre("DP-HC-02"));
     ASSERT_EQ(d.holds.size(), 1u);
     EXPECT_EQ(d.holds[0].awaiting, "RO-IGPR");
-    EXPECT_THAT(d.explanation, HasSubstr(absl::StrCat("DP-HC-02: evidence_manifest.items[0] derives from H1 ",
-                                                      scenario::Ac08SourceId(),
-                                                      " of RO-IGPR; consent requested")));
+    EXPECT_THAT(d.explanation, HasSubstr(absl::StrCat(
+                                   "DP-HC-02: evidence_manifest.items[0] derives from H1 ",
+                                   scenario::Ac08SourceId(), " of RO-IGPR; consent requested")));
   }
 }
 
@@ -299,7 +305,8 @@ TEST(AcceptanceAc09, RejectsUnknownRestrictionAndDelaysNotBefore) {
 
 TEST(AcceptanceAc11, ThirdCountryTransferNeedsBasisAndDerogationLimits) {
   World w;
-  const Decision none = w.Decide(scenario::Ac11SuspectsToMd(1, scenario::Ac11Basis::kNone), "MD-IGP");
+  const Decision none =
+      w.Decide(scenario::Ac11SuspectsToMd(1, scenario::Ac11Basis::kNone), "MD-IGP");
   EXPECT_EQ(none.outcome, liaison::v1::OUTCOME_REJECT);
   EXPECT_THAT(none.DecidingRuleIds(), ElementsAre("DP-XFER-01"));
   EXPECT_THAT(none.explanation,
@@ -318,7 +325,8 @@ TEST(AcceptanceAc11, ThirdCountryTransferNeedsBasisAndDerogationLimits) {
       w.Decide(scenario::Ac11SuspectsToMd(40, scenario::Ac11Basis::kDerogation38C), "MD-IGP");
   EXPECT_EQ(forty.outcome, liaison::v1::OUTCOME_REJECT);
   EXPECT_THAT(forty.DecidingRuleIds(), ElementsAre("DP-XFER-03"));
-  EXPECT_THAT(forty.explanation, HasSubstr("DP-XFER-03: 40 data subjects exceed derogation limit 3"));
+  EXPECT_THAT(forty.explanation,
+              HasSubstr("DP-XFER-03: 40 data subjects exceed derogation limit 3"));
 }
 
 TEST(AcceptanceAc14, ReplyCarriesOnlyHitOwnerAndRefAndFollowUpWaitsForOwner) {
@@ -348,7 +356,8 @@ TEST(AcceptanceAc14, ReplyCarriesOnlyHitOwnerAndRefAndFollowUpWaitsForOwner) {
 
   w.consents.Add(scenario::Consent("RO-IGPR", liaison::v1::CONSENT_KIND_OWNER_APPROVAL, "ES-PN",
                                    {followup.header().message_id()}, T0() + absl::Hours(72)));
-  EXPECT_EQ(w.Decide(followup, "RO-IGPR", T0() + absl::Hours(1)).outcome, liaison::v1::OUTCOME_ALLOW);
+  EXPECT_EQ(w.Decide(followup, "RO-IGPR", T0() + absl::Hours(1)).outcome,
+            liaison::v1::OUTCOME_ALLOW);
   const Decision details = w.Decide(scenario::Ac14Details(), "ES-PN", T0() + absl::Hours(2));
   EXPECT_EQ(details.outcome, liaison::v1::OUTCOME_ALLOW) << details.explanation;
 }
@@ -358,8 +367,9 @@ TEST(AcceptanceAc15, RejectsLinkageQueryWithCleartextName) {
   const Decision d = w.Decide(scenario::Ac15CleartextQuery(), "RO-IGPR");
   EXPECT_EQ(d.outcome, liaison::v1::OUTCOME_REJECT);
   EXPECT_THAT(d.DecidingRuleIds(), ElementsAre("DP-LINK-01"));
-  EXPECT_THAT(d.explanation,
-              HasSubstr("DP-LINK-01: linkage_query.identifiers[1] is cleartext (type PERSON_NAME)"));
+  EXPECT_THAT(
+      d.explanation,
+      HasSubstr("DP-LINK-01: linkage_query.identifiers[1] is cleartext (type PERSON_NAME)"));
 }
 
 TEST(AcceptanceAc16, EvidenceOnlyToJitMembersWhileTheJitIsValid) {
@@ -400,9 +410,10 @@ TEST(AcceptanceAc19, AlertExpiredAtDeliveryTimeIsNotDelivered) {
   const Decision d = w.Decide(alert, "ES-PN", T0() + absl::Hours(2));
   EXPECT_EQ(d.outcome, liaison::v1::OUTCOME_REJECT);
   EXPECT_THAT(d.DecidingRuleIds(), ElementsAre("DP-RET-02"));
-  EXPECT_THAT(d.explanation,
-              HasSubstr(absl::StrCat("DP-RET-02: ", alert.header().message_id(),
-                                     " expired before delivery to ES-PN (erase_by 2026-05-04T10:00Z)")));
+  EXPECT_THAT(
+      d.explanation,
+      HasSubstr(absl::StrCat("DP-RET-02: ", alert.header().message_id(),
+                             " expired before delivery to ES-PN (erase_by 2026-05-04T10:00Z)")));
 }
 
 TEST(AcceptanceAc21, HoldsBulkTrafficBeyondTheCapWithCountsOnly) {
@@ -438,8 +449,8 @@ TEST(AcceptanceAc23, ErasureReachesEveryEarlierRecipientWhateverItsPurposes) {
   const Message correction = scenario::Ac23EraseCorrection();
   absl::StatusOr<std::vector<std::string>> recipients = CorrectionRecipients(correction, w.sources);
   ASSERT_TRUE(recipients.ok()) << recipients.status();
-  EXPECT_THAT(*recipients, ElementsAre("BG-GDNP", "DE-BKA", "ES-PN", "FR-OCRTEH", "LV-VP", "NL-NP",
-                                       "SE-NOA"));
+  EXPECT_THAT(*recipients,
+              ElementsAre("BG-GDNP", "DE-BKA", "ES-PN", "FR-OCRTEH", "LV-VP", "NL-NP", "SE-NOA"));
   for (const std::string& r : *recipients) {
     const Decision d = w.Decide(correction, r);
     EXPECT_EQ(d.outcome, liaison::v1::OUTCOME_ALLOW) << r << ": " << d.explanation;

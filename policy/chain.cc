@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <optional>
-#include <vector>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
@@ -93,7 +93,7 @@ void BuildExplanation(Decision& d) {
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const Chain>> Chain::Create(std::shared_ptr<const Registry> registry,
-                                                          ChainOptions options) {
+                                                           ChainOptions options) {
   if (registry == nullptr) return absl::InvalidArgumentError("Chain::Create: registry is null");
   std::shared_ptr<Chain> chain(new Chain());
   chain->registry_ = std::move(registry);
@@ -122,8 +122,9 @@ absl::StatusOr<std::shared_ptr<const Chain>> Chain::Create(std::shared_ptr<const
     if (r->is_exemption()) {
       for (RuleId target : r->MayExempt()) {
         if (NeverExempt(target)) {
-          return absl::InternalError(absl::StrCat("rule ", r->id().value(), " declares an exemption of ",
-                                                  target.value(), ", which may never be switched off"));
+          return absl::InternalError(absl::StrCat("rule ", r->id().value(),
+                                                  " declares an exemption of ", target.value(),
+                                                  ", which may never be switched off"));
         }
         slot.may_exempt.push_back(target);
       }
@@ -133,8 +134,8 @@ absl::StatusOr<std::shared_ptr<const Chain>> Chain::Create(std::shared_ptr<const
     slot.rule = std::move(r);
     chain->slots_.push_back(std::move(slot));
   }
-  chain->policy_version_ =
-      absl::StrCat(kPolicyCodeVersion, "+", absl::StrFormat("%08x", static_cast<uint32_t>(h ^ (h >> 32))));
+  chain->policy_version_ = absl::StrCat(
+      kPolicyCodeVersion, "+", absl::StrFormat("%08x", static_cast<uint32_t>(h ^ (h >> 32))));
   return std::shared_ptr<const Chain>(std::move(chain));
 }
 
@@ -230,8 +231,8 @@ Decision Chain::Evaluate(const Input& in) const {
         mode = RuleMode::kExempted;
       } else {
         absl::StrAppend(&v.reason, " (", exemption->entities->size(),
-                        exemption->entities->size() == 1 ? " entity" : " entities",
-                        " exempted by ", exemption->by.value(), ")");
+                        exemption->entities->size() == 1 ? " entity" : " entities", " exempted by ",
+                        exemption->by.value(), ")");
       }
     }
     RuleResult& r = d.rules.emplace_back();

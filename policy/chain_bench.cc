@@ -114,9 +114,9 @@ BENCHMARK(BM_MissingChildAlertPerRecipientDecision);
 // What the benchmarked decisions are, so the figures mean something.
 void PrintOutcomes() {
   const State state;
-  for (const auto& [name, m] : {std::pair<const char*, liaison::v1::Message>{"typical alert",
-                                                                             scenario::TypicalAlert()},
-                                {"alert with victim", scenario::TypicalAlertWithVictim()}}) {
+  for (const auto& [name, m] :
+       {std::pair<const char*, liaison::v1::Message>{"typical alert", scenario::TypicalAlert()},
+        {"alert with victim", scenario::TypicalAlertWithVictim()}}) {
     std::printf("%s:", name);
     for (const std::string& r : scenario::BenchRecipients()) {
       const Decision d = scenario::DevChain()->Evaluate(state.For(m, r, m.ByteSizeLong()));

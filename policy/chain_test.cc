@@ -5,9 +5,9 @@
 
 #include <atomic>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
-#include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -19,11 +19,11 @@
 namespace liaison::policy {
 namespace {
 
+using scenario::T0;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-using scenario::T0;
 
 Decision Decide(const Chain& chain, const liaison::v1::Message& m, std::string_view recipient,
                 absl::Time now = T0()) {
@@ -49,7 +49,8 @@ TEST(Chain, ConsultsEveryRuleOfTheCatalogueOnceWithExemptionsFirst) {
 TEST(Chain, TheMostRestrictiveVerdictWinsAndLesserHitsAreStillRecorded) {
   const Decision d = Decide(*scenario::DevChain(), scenario::Ac02MissingChildAlertWide(), "MD-IGP");
   EXPECT_EQ(d.outcome, liaison::v1::OUTCOME_REJECT);
-  EXPECT_THAT(d.HitRuleIds(), ElementsAre("DP-PURPOSE-01", "DP-CHILD-01", "DP-HC-01", "DP-XFER-01"));
+  EXPECT_THAT(d.HitRuleIds(),
+              ElementsAre("DP-PURPOSE-01", "DP-CHILD-01", "DP-HC-01", "DP-XFER-01"));
   EXPECT_THAT(d.explanation, HasSubstr("(also: DP-CHILD-01 REDACT, DP-HC-01 obligations)"));
   EXPECT_FALSE(d.redaction_steps.empty());  // kept for the record
 }
@@ -59,7 +60,8 @@ TEST(Chain, AHoldKeepsTheRedactionsALaterReleaseNeeds) {
   sources.Add(scenario::Ac07SourceM700());
   auto m = scenario::Ac07DerivedFromH2();
   m.mutable_info()->mutable_entities(0)->mutable_person()->clear_categories();
-  m.mutable_info()->mutable_entities(0)->mutable_person()->add_categories(liaison::v1::SUBJECT_CATEGORY_VICTIM);
+  m.mutable_info()->mutable_entities(0)->mutable_person()->add_categories(
+      liaison::v1::SUBJECT_CATEGORY_VICTIM);
   SlidingWindowCounters counters;
   Input in = scenario::InputFor(m, "ES-PN");
   in.sources = &sources;
@@ -85,13 +87,15 @@ TEST(Chain, TheReplacementOfARectificationPassesEveryOtherRule) {
   EXPECT_EQ(d.outcome, liaison::v1::OUTCOME_REDACT) << d.explanation;
   // The correction's purpose (LOCATE_MISSING_PERSON) also trims the suspect's account.
   EXPECT_THAT(d.DecidingRuleIds(), ElementsAre("DP-CAT-02", "DP-MIN-01"));
-  EXPECT_THAT(d.explanation, HasSubstr("identity of correction.info.entities[0] redacted for BG-GDNP"));
+  EXPECT_THAT(d.explanation,
+              HasSubstr("identity of correction.info.entities[0] redacted for BG-GDNP"));
   EXPECT_THAT(d.explanation, HasSubstr("correction.info.entities[1].person.account_refs"));
   EXPECT_EQ(d.Find(RuleId("DP-PURPOSE-01"))->mode, RuleMode::kExempted);
 }
 
 TEST(Chain, ShadowRulesAreRecordedButNotEnforced) {
-  auto chain = Chain::Create(scenario::DevRegistry(), ChainOptions{.shadow_rules = {"DP-PURPOSE-01"}});
+  auto chain =
+      Chain::Create(scenario::DevRegistry(), ChainOptions{.shadow_rules = {"DP-PURPOSE-01"}});
   ASSERT_TRUE(chain.ok()) << chain.status();
   const Decision d = Decide(**chain, scenario::Ac04ProtectVictimToSe(), "SE-NOA");
   EXPECT_EQ(d.outcome, liaison::v1::OUTCOME_REDACT);  // DP-CAT-02 still applies
@@ -99,7 +103,8 @@ TEST(Chain, ShadowRulesAreRecordedButNotEnforced) {
   ASSERT_NE(purpose, nullptr);
   EXPECT_EQ(purpose->mode, RuleMode::kShadow);
   EXPECT_EQ(purpose->verdict, VerdictKind::kReject);
-  EXPECT_THAT(d.explanation, HasSubstr("[shadow, not enforced: DP-PURPOSE-01: purpose PROTECT_VICTIM"));
+  EXPECT_THAT(d.explanation,
+              HasSubstr("[shadow, not enforced: DP-PURPOSE-01: purpose PROTECT_VICTIM"));
   EXPECT_NE((*chain)->policy_version(), scenario::DevChain()->policy_version());
 }
 
@@ -198,8 +203,10 @@ TEST(Chain, DecisionsAreDeterministicAndCarryTheirVersions) {
 
 TEST(Chain, EvaluateIsSafeFromManyThreadsAtOnce) {
   const auto m = scenario::Ac03VictimInfoExchange();
-  const std::string expected_bg = ToProto(Decide(*scenario::DevChain(), m, "BG-GDNP")).SerializeAsString();
-  const std::string expected_fr = ToProto(Decide(*scenario::DevChain(), m, "FR-OCRTEH")).SerializeAsString();
+  const std::string expected_bg =
+      ToProto(Decide(*scenario::DevChain(), m, "BG-GDNP")).SerializeAsString();
+  const std::string expected_fr =
+      ToProto(Decide(*scenario::DevChain(), m, "FR-OCRTEH")).SerializeAsString();
   std::atomic<int> mismatches{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {

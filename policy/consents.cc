@@ -16,8 +16,8 @@ void InMemoryConsentIndex::Add(ConsentRecord record) {
   records_.push_back(std::move(record));
 }
 
-void InMemoryConsentIndex::ForEachCovering(
-    std::string_view message_id, absl::FunctionRef<void(const ConsentRecord&)> fn) const {
+void InMemoryConsentIndex::ForEachCovering(std::string_view message_id,
+                                           absl::FunctionRef<void(const ConsentRecord&)> fn) const {
   auto it = by_message_.find(internal::AV(message_id));
   if (it == by_message_.end()) return;
   for (size_t pos : it->second) fn(records_[pos]);
@@ -27,7 +27,8 @@ absl::StatusOr<ConsentRecord> InMemoryConsentIndex::RecordOf(
     const liaison::v1::Message& consent_message, absl::Time recorded_at) {
   if (consent_message.header().kind() != liaison::v1::KIND_CONSENT ||
       !consent_message.has_consent()) {
-    return absl::InvalidArgumentError("header.kind: not a KIND_CONSENT message with a consent body");
+    return absl::InvalidArgumentError(
+        "header.kind: not a KIND_CONSENT message with a consent body");
   }
   if (consent_message.header().sender().empty()) {
     return absl::InvalidArgumentError("header.sender: missing");
@@ -81,10 +82,12 @@ ConsentLookup FindConsent(const ConsentIndex* index, const ConsentQuery& q) {
     }
   };
   if (!q.message_id.empty()) {
-    index->ForEachCovering(internal::SV(q.message_id), [&](const ConsentRecord& r) { consider(r, true); });
+    index->ForEachCovering(internal::SV(q.message_id),
+                           [&](const ConsentRecord& r) { consider(r, true); });
   }
   if (!q.source_id.empty() && q.source_id != q.message_id) {
-    index->ForEachCovering(internal::SV(q.source_id), [&](const ConsentRecord& r) { consider(r, false); });
+    index->ForEachCovering(internal::SV(q.source_id),
+                           [&](const ConsentRecord& r) { consider(r, false); });
   }
   return best;
 }

@@ -11,8 +11,8 @@
 
 #include <string>
 #include <string_view>
-#include "absl/strings/string_view.h"
 #include <vector>
+#include "absl/strings/string_view.h"
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"

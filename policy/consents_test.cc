@@ -36,7 +36,8 @@ TEST(FindConsent, IgnoresWrongGrantorGranteeKindOrExpiry) {
                             T0() + absl::Hours(1)));
   idx.Add(scenario::Consent("DE-BKA", liaison::v1::CONSENT_KIND_JIT_REUSE, "NL-NP", {"msg-held"},
                             T0() + absl::Hours(1)));
-  idx.Add(scenario::Consent("DE-BKA", liaison::v1::CONSENT_KIND_PROVIDER, "NL-NP", {"msg-held"}, T0()));
+  idx.Add(
+      scenario::Consent("DE-BKA", liaison::v1::CONSENT_KIND_PROVIDER, "NL-NP", {"msg-held"}, T0()));
   EXPECT_EQ(FindConsent(&idx, Query()).state, ConsentState::kNone);
 }
 
@@ -48,8 +49,9 @@ TEST(FindConsent, AGrantNamingOnlyTheSourceMustListRecipientAndPurposes) {
                               T0() + absl::Hours(1)));
   EXPECT_EQ(FindConsent(&vague, Query(&purposes)).state, ConsentState::kNone);
   InMemoryConsentIndex precise;
-  precise.Add(scenario::Consent("DE-BKA", liaison::v1::CONSENT_KIND_PROVIDER, "NL-NP", {"msg-source"},
-                                T0() + absl::Hours(1), true, {"ES-PN"}, {liaison::v1::PURPOSE_PROSECUTE}));
+  precise.Add(scenario::Consent("DE-BKA", liaison::v1::CONSENT_KIND_PROVIDER, "NL-NP",
+                                {"msg-source"}, T0() + absl::Hours(1), true, {"ES-PN"},
+                                {liaison::v1::PURPOSE_PROSECUTE}));
   EXPECT_EQ(FindConsent(&precise, Query(&purposes)).state, ConsentState::kGranted);
   InMemoryConsentIndex other_recipient;
   other_recipient.Add(scenario::Consent("DE-BKA", liaison::v1::CONSENT_KIND_PROVIDER, "NL-NP",

@@ -8,8 +8,8 @@
 
 namespace liaison::policy {
 
-absl::StatusOr<std::vector<std::string>> CorrectionRecipients(const liaison::v1::Message& correction,
-                                                              const SourceIndex& sources) {
+absl::StatusOr<std::vector<std::string>> CorrectionRecipients(
+    const liaison::v1::Message& correction, const SourceIndex& sources) {
   if (correction.header().kind() != liaison::v1::KIND_CORRECTION || !correction.has_correction() ||
       correction.correction().target_message_ids().empty()) {
     return absl::InvalidArgumentError("correction: not a KIND_CORRECTION with target_message_ids");

@@ -66,8 +66,8 @@ void SlidingWindowCounters::Record(std::string_view sender, std::string_view rec
 int64_t SlidingWindowCounters::Sum(std::string_view sender, std::string_view recipient,
                                    Metric metric, absl::Duration window, absl::Time now) const {
   const int m = static_cast<int>(metric);
-  const int64_t hi = BucketOf(now);            // include buckets with start <= hi
-  const int64_t lo = BucketOf(now - window);   // exclude buckets with start <= lo
+  const int64_t hi = BucketOf(now);           // include buckets with start <= hi
+  const int64_t lo = BucketOf(now - window);  // exclude buckets with start <= lo
   absl::MutexLock lock(&mu_);
   auto outer = series_.find(internal::AV(sender));
   if (outer == series_.end()) return 0;

@@ -18,8 +18,9 @@ TEST(SlidingWindowCounters, SumsOnlyWhatFallsInsideTheWindow) {
   c.Record("BG-GDNP", "DE-BKA", Usage{.persons = 30}, T0());
   EXPECT_EQ(c.Sum("BG-GDNP", "DE-BKA", Metric::kPersons, absl::Minutes(10), T0()), 50);
   EXPECT_EQ(c.Sum("BG-GDNP", "DE-BKA", Metric::kPersons, absl::Minutes(12), T0()), 60);
-  EXPECT_EQ(c.Sum("BG-GDNP", "DE-BKA", Metric::kPersons, absl::Minutes(10), T0() - absl::Seconds(1)),
-            20 + 10 * 0);
+  EXPECT_EQ(
+      c.Sum("BG-GDNP", "DE-BKA", Metric::kPersons, absl::Minutes(10), T0() - absl::Seconds(1)),
+      20 + 10 * 0);
 }
 
 TEST(SlidingWindowCounters, TheWindowSlidesWithNow) {
@@ -42,7 +43,8 @@ TEST(SlidingWindowCounters, KeepsPairsAndMetricsApart) {
 
 TEST(SlidingWindowCounters, ForgetsBucketsBeyondTheHorizonButStaysExactInsideIt) {
   SlidingWindowCounters c(absl::Hours(1));
-  for (int i = 0; i < 180; ++i) c.Record("A-X", "B-Y", Usage{.persons = 1}, T0() + absl::Minutes(i));
+  for (int i = 0; i < 180; ++i)
+    c.Record("A-X", "B-Y", Usage{.persons = 1}, T0() + absl::Minutes(i));
   const absl::Time now = T0() + absl::Minutes(179);
   EXPECT_EQ(c.Sum("A-X", "B-Y", Metric::kPersons, absl::Minutes(30), now), 30);
   EXPECT_EQ(c.Sum("A-X", "B-Y", Metric::kPersons, absl::Minutes(60), now), 60);

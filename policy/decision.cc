@@ -103,7 +103,8 @@ liaison::v1::PolicyDecision ToProto(const Decision& d) {
     out->set_kind(n.kind);
     out->set_reason(n.reason);
   }
-  if (d.outcome == liaison::v1::OUTCOME_DELAY) *p.mutable_not_before() = liaison::ToProto(d.not_before);
+  if (d.outcome == liaison::v1::OUTCOME_DELAY)
+    *p.mutable_not_before() = liaison::ToProto(d.not_before);
   if (d.reply_due) *p.mutable_reply_due() = liaison::ToProto(*d.reply_due);
   *p.mutable_transfer() = d.transfer;
   p.set_transfer_documentation_required(d.transfer_documentation_required);

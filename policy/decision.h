@@ -9,8 +9,8 @@
 
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
+#include "absl/strings/string_view.h"
 
 #include "absl/time/time.h"
 #include "liaison/v1/envelope.pb.h"
@@ -40,9 +40,7 @@ struct RuleResult {
 
   bool enforced() const { return mode == RuleMode::kEnforced; }
   // Enforced and did something: redact/delay/hold/reject, or obligations.
-  bool hit() const {
-    return enforced() && (verdict >= VerdictKind::kRedact || has_obligations);
-  }
+  bool hit() const { return enforced() && (verdict >= VerdictKind::kRedact || has_obligations); }
 };
 
 // Delivery waits for a signed ConsentGrant of `consent_kind` from

@@ -10,7 +10,8 @@ namespace liaison::policy {
 
 void InMemoryEvidenceIndex::Add(std::string_view jit_id, std::string_view item_id,
                                 EvidenceRecord record) {
-  items_.insert_or_assign(absl::StrCat(internal::AV(jit_id), "\x1f", internal::AV(item_id)), std::move(record));
+  items_.insert_or_assign(absl::StrCat(internal::AV(jit_id), "\x1f", internal::AV(item_id)),
+                          std::move(record));
 }
 
 const EvidenceRecord* InMemoryEvidenceIndex::Find(std::string_view jit_id,

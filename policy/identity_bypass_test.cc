@@ -22,10 +22,10 @@
 namespace liaison::policy {
 namespace {
 
+using scenario::T0;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using scenario::T0;
 
 Decision Decide(const liaison::v1::Message& m, std::string_view recipient,
                 const SourceIndex* sources = nullptr) {
@@ -175,15 +175,18 @@ TEST(JitOnTheCase, ASourceDescribedOnlyByTheSenderDoesNotCount) {
 
 TEST(JitOnTheCase, TheBrokerRecordsOnlyAJitTheRegistryEstablishes) {
   const Registry& registry = *scenario::DevRegistry();
-  EXPECT_EQ(InMemorySourceIndex::RecordOf(ClaimedJitInfoExchange("DE-2026-9999"), {}, registry, T0())
-                .ref.jit_id(),
-            "");
-  EXPECT_EQ(InMemorySourceIndex::RecordOf(ClaimedJitInfoExchange("DE-2025-4411"), {}, registry, T0())
-                .ref.jit_id(),
-            "JIT-2025-014");
+  EXPECT_EQ(
+      InMemorySourceIndex::RecordOf(ClaimedJitInfoExchange("DE-2026-9999"), {}, registry, T0())
+          .ref.jit_id(),
+      "");
+  EXPECT_EQ(
+      InMemorySourceIndex::RecordOf(ClaimedJitInfoExchange("DE-2025-4411"), {}, registry, T0())
+          .ref.jit_id(),
+      "JIT-2025-014");
   // The case is listed, but the JIT has ended.
-  EXPECT_EQ(InMemorySourceIndex::RecordOf(ClaimedJitInfoExchange("DE-2025-4411"), {}, registry,
-                                          absl::FromCivil(absl::CivilDay(2026, 6, 2), absl::UTCTimeZone()))
+  EXPECT_EQ(InMemorySourceIndex::RecordOf(
+                ClaimedJitInfoExchange("DE-2025-4411"), {}, registry,
+                absl::FromCivil(absl::CivilDay(2026, 6, 2), absl::UTCTimeZone()))
                 .ref.jit_id(),
             "");
 }
@@ -193,7 +196,7 @@ TEST(JitReuse, ASendersJitClaimDoesNotMakeReuseOnAnotherCaseInternal) {
   sources.Add(scenario::Ac16SourceRecord());
   liaison::v1::Message m = scenario::Ac18ReuseOutsideJit();
   m.mutable_header()->set_jit_id("JIT-2025-014");  // the claim
-  Input in = scenario::InputFor(m, "NL-NP");         // a member
+  Input in = scenario::InputFor(m, "NL-NP");       // a member
   in.registry = scenario::DevRegistry().get();
   in.sources = &sources;
   const Verdict v = rules::JitReuseRule().Check(in);

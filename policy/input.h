@@ -50,9 +50,8 @@ struct Input {
   const std::vector<int>* exempt_entities = nullptr;
 
   bool EntityExempt(int entity) const {
-    return exempt_entities != nullptr &&
-           std::find(exempt_entities->begin(), exempt_entities->end(), entity) !=
-               exempt_entities->end();
+    return exempt_entities != nullptr && std::find(exempt_entities->begin(), exempt_entities->end(),
+                                                   entity) != exempt_entities->end();
   }
 };
 

@@ -23,7 +23,8 @@ absl::Status CheckLinkageReplyShape(const liaison::v1::LinkageReply& reply,
     return absl::InvalidArgumentError(absl::StrCat("DP-LINK-02: ", path, " ", problem));
   };
   if (!reply.GetReflection()->GetUnknownFields(reply).empty()) {
-    return bad("linkage_reply", "carries unknown fields: a reply holds only hit, owner and owner_ref");
+    return bad("linkage_reply",
+               "carries unknown fields: a reply holds only hit, owner and owner_ref");
   }
   if (reply.query_id().empty()) return bad("linkage_reply.query_id", "missing");
   for (int i = 0; i < reply.hits_size(); ++i) {

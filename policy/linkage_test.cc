@@ -12,7 +12,8 @@ using ::testing::Not;
 
 TEST(CheckLinkageReplyShape, AcceptsHitOwnerAndRefOnly) {
   EXPECT_TRUE(
-      CheckLinkageReplyShape(scenario::Ac14LinkageReply().linkage_reply(), *scenario::DevRegistry()).ok());
+      CheckLinkageReplyShape(scenario::Ac14LinkageReply().linkage_reply(), *scenario::DevRegistry())
+          .ok());
 }
 
 TEST(CheckLinkageReplyShape, RejectsAnOwnerOnANoHit) {
@@ -32,7 +33,9 @@ TEST(CheckLinkageReplyShape, RejectsAnUnregisteredOwner) {
 
 TEST(CheckLinkageReplyShape, RejectsSmuggledUnknownFieldsWithoutEchoingThem) {
   auto reply = scenario::Ac14LinkageReply().linkage_reply();
-  reply.mutable_hits(0)->GetReflection()->MutableUnknownFields(reply.mutable_hits(0))
+  reply.mutable_hits(0)
+      ->GetReflection()
+      ->MutableUnknownFields(reply.mutable_hits(0))
       ->AddLengthDelimited(42, "ZZTEST-ELENA ZZTEST-IVANOVA");
   const absl::Status s = CheckLinkageReplyShape(reply, *scenario::DevRegistry());
   EXPECT_FALSE(s.ok());

@@ -14,9 +14,9 @@
 namespace liaison::policy {
 namespace {
 
+using google::protobuf::RepeatedPtrField;
 using liaison::v1::Entity;
 using liaison::v1::Message;
-using google::protobuf::RepeatedPtrField;
 using Action = RedactionStep::Action;
 
 struct MutableBody {
@@ -32,8 +32,10 @@ MutableBody BodyOf(Message& m) {
   liaison::v1::InfoExchange* info = nullptr;
   if (m.has_alert()) alert = m.mutable_alert();
   if (m.has_info()) info = m.mutable_info();
-  if (m.has_correction() && m.correction().has_alert()) alert = m.mutable_correction()->mutable_alert();
-  if (m.has_correction() && m.correction().has_info()) info = m.mutable_correction()->mutable_info();
+  if (m.has_correction() && m.correction().has_alert())
+    alert = m.mutable_correction()->mutable_alert();
+  if (m.has_correction() && m.correction().has_info())
+    info = m.mutable_correction()->mutable_info();
   if (alert != nullptr) {
     b = {alert->mutable_entities(), alert->mutable_links(), alert, alert->mutable_subject_ids()};
   } else if (info != nullptr) {
@@ -83,7 +85,8 @@ void EraseIf(RepeatedPtrField<T>* list, Pred drop) {
   list->DeleteSubrange(out, list->size() - out);
 }
 
-void RewriteRefs(liaison::v1::Person* p, const absl::flat_hash_map<std::string, std::string>& rename,
+void RewriteRefs(liaison::v1::Person* p,
+                 const absl::flat_hash_map<std::string, std::string>& rename,
                  const absl::flat_hash_set<std::string>& removed) {
   for (auto* refs : {p->mutable_document_refs(), p->mutable_location_refs(), p->mutable_comm_refs(),
                      p->mutable_account_refs(), p->mutable_vehicle_refs()}) {
@@ -107,10 +110,11 @@ bool NeedsDerivedCopy(const Message& m) {
 
 absl::StatusOr<Message> Redact(const Message& message, const Decision& decision,
                                const Pseudonymiser& pseudonymiser, std::string_view recipient) {
-  if (decision.outcome != liaison::v1::OUTCOME_REDACT && decision.outcome != liaison::v1::OUTCOME_ALLOW) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "Redact: decision is ", liaison::v1::Outcome_Name(decision.outcome),
-        "; only ALLOW or REDACT decisions derive a deliverable message"));
+  if (decision.outcome != liaison::v1::OUTCOME_REDACT &&
+      decision.outcome != liaison::v1::OUTCOME_ALLOW) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("Redact: decision is ", liaison::v1::Outcome_Name(decision.outcome),
+                     "; only ALLOW or REDACT decisions derive a deliverable message"));
   }
   if (recipient != decision.recipient) {
     return absl::InvalidArgumentError("Redact: recipient differs from the decision's recipient");
@@ -124,12 +128,13 @@ absl::StatusOr<Message> Redact(const Message& message, const Decision& decision,
   MutableBody body = BodyOf(out);
   const int n = body.entities == nullptr ? 0 : body.entities->size();
   for (const RedactionStep& s : decision.redaction_steps) {
-    const bool needs_entity = s.action == Action::kPseudonymiseIdentity ||
-                              s.action == Action::kClearField || s.action == Action::kRemoveAttribute ||
-                              s.action == Action::kRemoveEntity;
+    const bool needs_entity =
+        s.action == Action::kPseudonymiseIdentity || s.action == Action::kClearField ||
+        s.action == Action::kRemoveAttribute || s.action == Action::kRemoveEntity;
     if (body.entities == nullptr || (needs_entity && (s.entity < 0 || s.entity >= n)) ||
         (s.action == Action::kRemoveLink && (s.index < 0 || s.index >= body.links->size()))) {
-      return absl::InternalError(absl::StrCat("Redact: step for ", s.path, " does not fit the message"));
+      return absl::InternalError(
+          absl::StrCat("Redact: step for ", s.path, " does not fit the message"));
     }
     if ((s.action == Action::kPseudonymiseIdentity || s.action == Action::kRemoveAttribute) &&
         !(*body.entities)[s.entity].has_person()) {
@@ -180,7 +185,8 @@ absl::StatusOr<Message> Redact(const Message& message, const Decision& decision,
     p->GetReflection()->MutableUnknownFields(p)->Clear();
     if (p->has_meta()) internal::ScrubText(p->mutable_meta());
     std::string ref = pseudonymiser.Ref(sender, old_id, recipient);
-    if (ref.empty()) return absl::InternalError("Redact: the pseudonymiser returned an empty reference");
+    if (ref.empty())
+      return absl::InternalError("Redact: the pseudonymiser returned an empty reference");
     if (had_id) rename.emplace(old_id, ref);
     p->set_victim_ref(ref);
     p->set_entity_id(std::move(ref));
@@ -209,7 +215,8 @@ absl::StatusOr<Message> Redact(const Message& message, const Decision& decision,
   }
   absl::flat_hash_set<std::string> removed;
   for (int e : drop_entities) {
-    if (const std::string* id = MutableEntityId((*body.entities)[e]); id != nullptr && !id->empty()) {
+    if (const std::string* id = MutableEntityId((*body.entities)[e]);
+        id != nullptr && !id->empty()) {
       removed.insert(*id);
     }
   }

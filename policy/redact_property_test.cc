@@ -168,8 +168,8 @@ Planted Build(const FieldDescriptor* kind, bool alert) {
   victim->mutable_birth_date()->set_month(1);
   victim->mutable_birth_date()->set_day(1);
   // Every reference names the victim's own entity or nothing.
-  for (const char* refs : {"document_refs", "location_refs", "comm_refs", "account_refs",
-                           "vehicle_refs"}) {
+  for (const char* refs :
+       {"document_refs", "location_refs", "comm_refs", "account_refs", "vehicle_refs"}) {
     victim->GetReflection()->ClearField(victim, victim->GetDescriptor()->FindFieldByName(refs));
   }
   for (const std::string& s : MarkersIn(victim->SerializeAsString())) {
@@ -199,7 +199,9 @@ Planted Build(const FieldDescriptor* kind, bool alert) {
   }
   out.strict_necessity = planter.Next();
   m.mutable_header()->set_strict_necessity(out.strict_necessity);
-  m.mutable_header()->GetReflection()->MutableUnknownFields(m.mutable_header())
+  m.mutable_header()
+      ->GetReflection()
+      ->MutableUnknownFields(m.mutable_header())
       ->AddLengthDelimited(9998, planter.Next());
   m.GetReflection()->MutableUnknownFields(&m)->AddLengthDelimited(9997, planter.Next());
   return out;
@@ -265,17 +267,17 @@ std::vector<std::tuple<int, bool>> AllEntityKinds() {
   return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Descriptors, EveryEntityType, ::testing::ValuesIn(AllEntityKinds()),
-                         [](const auto& info) {
-                           return absl::StrCat(
-                               liaison::v1::Entity::descriptor()->field(std::get<0>(info.param))->name(),
-                               std::get<1>(info.param) ? "_alert" : "_info");
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Descriptors, EveryEntityType, ::testing::ValuesIn(AllEntityKinds()), [](const auto& info) {
+      return absl::StrCat(liaison::v1::Entity::descriptor()->field(std::get<0>(info.param))->name(),
+                          std::get<1>(info.param) ? "_alert" : "_info");
+    });
 
 TEST(PersonFields, EveryFieldNumberFitsTheMasksOfTheRedactionCode) {
   // PresentPersonFields / IdentityFieldMask use one bit per field number.
   const google::protobuf::Descriptor* d = liaison::v1::Person::descriptor();
-  for (int i = 0; i < d->field_count(); ++i) EXPECT_LT(d->field(i)->number(), 32) << d->field(i)->name();
+  for (int i = 0; i < d->field_count(); ++i)
+    EXPECT_LT(d->field(i)->number(), 32) << d->field(i)->name();
 }
 
 TEST(Redact, ASenderCannotSkipPseudonymisationBySettingVictimRefToItsEntityId) {

@@ -8,10 +8,10 @@
 namespace liaison::policy {
 namespace {
 
+using scenario::T0;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
-using scenario::T0;
 
 Decision Decide(const liaison::v1::Message& m, std::string_view recipient) {
   static SlidingWindowCounters* const counters = new SlidingWindowCounters();
@@ -54,8 +54,10 @@ TEST(Redact, TheVictimRefIsStablePerRecipientAndDiffersAcrossRecipients) {
   const auto bg_again = Redact(m, Decide(m, "BG-GDNP"), p, "BG-GDNP");
   const auto se = Redact(m, Decide(m, "SE-NOA"), p, "SE-NOA");
   ASSERT_TRUE(bg.ok() && bg_again.ok() && se.ok());
-  EXPECT_EQ(bg->info().entities(0).person().victim_ref(), bg_again->info().entities(0).person().victim_ref());
-  EXPECT_NE(bg->info().entities(0).person().victim_ref(), se->info().entities(0).person().victim_ref());
+  EXPECT_EQ(bg->info().entities(0).person().victim_ref(),
+            bg_again->info().entities(0).person().victim_ref());
+  EXPECT_NE(bg->info().entities(0).person().victim_ref(),
+            se->info().entities(0).person().victim_ref());
 }
 
 TEST(Redact, ClearsFieldsTheAllowlistDoesNotCover) {
@@ -99,7 +101,9 @@ TEST(Redact, RejectsAStepThatDoesNotFitTheMessage) {
 
 class EmptyPseudonymiser final : public Pseudonymiser {
  public:
-  std::string Ref(std::string_view, std::string_view, std::string_view) const override { return ""; }
+  std::string Ref(std::string_view, std::string_view, std::string_view) const override {
+    return "";
+  }
 };
 
 TEST(Redact, RejectsAnEmptyPseudonym) {

@@ -82,7 +82,9 @@ class TextIndex {
 
  private:
   int LineAt(size_t pos) const {
-    return static_cast<int>(std::upper_bound(starts_.begin(), starts_.end(), pos) - starts_.begin()) - 1;
+    return static_cast<int>(std::upper_bound(starts_.begin(), starts_.end(), pos) -
+                            starts_.begin()) -
+           1;
   }
   size_t SkipSpace(size_t pos) const {
     while (pos < text_.size()) {
@@ -125,8 +127,8 @@ class TextIndex {
 };
 
 // 0-based line of value `index` of repeated `field` in `tree`, or -1.
-int RepeatedLine(const TextFormat::ParseInfoTree& tree, const google::protobuf::FieldDescriptor* field,
-                 int index, const TextIndex& text) {
+int RepeatedLine(const TextFormat::ParseInfoTree& tree,
+                 const google::protobuf::FieldDescriptor* field, int index, const TextIndex& text) {
   int seen = 0;
   for (int occurrence = 0;; ++occurrence) {
     const auto loc = tree.GetLocation(field, occurrence);
@@ -208,7 +210,8 @@ absl::StatusOr<std::shared_ptr<const Registry>> Registry::Parse(std::string_view
   parser.WriteLocationsTo(&tree);
   google::protobuf::io::ArrayInputStream input(text.data(), static_cast<int>(text.size()));
   if (!parser.Parse(&input, &proto) || !errors.lines().empty()) {
-    if (errors.lines().empty()) errors.lines().push_back(absl::StrCat(internal::AV(filename), ": syntax error"));
+    if (errors.lines().empty())
+      errors.lines().push_back(absl::StrCat(internal::AV(filename), ": syntax error"));
     return absl::InvalidArgumentError(absl::StrJoin(errors.lines(), "\n"));
   }
   std::vector<internal::RegistryProblem> problems = internal::CheckRegistry(proto);
@@ -218,10 +221,10 @@ absl::StatusOr<std::shared_ptr<const Registry>> Registry::Parse(std::string_view
     lines.reserve(problems.size());
     for (const auto& p : problems) {
       const int line = LineOf(tree, text_index, p.path);
-      lines.push_back(line > 0 ? absl::StrCat(internal::AV(filename), ":", line, ": field ", internal::PathText(p),
-                                              ": ", p.message)
-                               : absl::StrCat(internal::AV(filename), ": field ", internal::PathText(p), ": ",
-                                              p.message));
+      lines.push_back(line > 0 ? absl::StrCat(internal::AV(filename), ":", line, ": field ",
+                                              internal::PathText(p), ": ", p.message)
+                               : absl::StrCat(internal::AV(filename), ": field ",
+                                              internal::PathText(p), ": ", p.message));
     }
     return absl::InvalidArgumentError(absl::StrJoin(lines, "\n"));
   }
@@ -236,7 +239,8 @@ absl::StatusOr<std::shared_ptr<const Registry>> Registry::FromProto(liaison::v1:
   if (!problems.empty()) {
     std::vector<std::string> lines;
     for (const auto& p : problems) {
-      lines.push_back(absl::StrCat(internal::AV(source_name), ": field ", internal::PathText(p), ": ", p.message));
+      lines.push_back(absl::StrCat(internal::AV(source_name), ": field ", internal::PathText(p),
+                                   ": ", p.message));
     }
     return absl::InvalidArgumentError(absl::StrJoin(lines, "\n"));
   }
@@ -277,8 +281,8 @@ void Registry::BuildIndexes() {
   constexpr int kCategories = liaison::v1::SubjectCategory_ARRAYSIZE;
   allow_.assign(static_cast<size_t>(kKinds) * kPurposes * kCategories, AllowCell{});
   for (const auto& a : proto_.field_allowlists()) {
-    const int specificity =
-        (a.kinds().empty() ? 0 : 1) + (a.purposes().empty() ? 0 : 1) + (a.categories().empty() ? 0 : 1);
+    const int specificity = (a.kinds().empty() ? 0 : 1) + (a.purposes().empty() ? 0 : 1) +
+                            (a.categories().empty() ? 0 : 1);
     uint32_t fields = 0;
     for (const auto& name : a.person_fields()) {
       const auto* f = liaison::v1::Person::descriptor()->FindFieldByName(name);
@@ -308,8 +312,8 @@ void Registry::BuildIndexes() {
     const auto& d = proto_.derogation_limits();
     derogation_.max_subjects = d.max_subjects();
     if (d.has_repeat_window()) {
-      derogation_.repeat_window = absl::Seconds(d.repeat_window().seconds()) +
-                                  absl::Nanoseconds(d.repeat_window().nanos());
+      derogation_.repeat_window =
+          absl::Seconds(d.repeat_window().seconds()) + absl::Nanoseconds(d.repeat_window().nanos());
       derogation_.max_transfers_per_window = d.max_transfers_per_window();
     }
   }
@@ -390,7 +394,8 @@ bool Registry::Covers(const liaison::v1::LegalBasis& basis, const EndpointEntry&
          Contains(basis.recipients(), sender);
 }
 
-const liaison::v1::AdequacyDecision* Registry::FindAdequacy(absl::string_view country, absl::Time now) const {
+const liaison::v1::AdequacyDecision* Registry::FindAdequacy(absl::string_view country,
+                                                            absl::Time now) const {
   auto it = adequacy_.find(country);
   if (it == adequacy_.end()) return nullptr;
   for (const auto* a : it->second) {
@@ -464,7 +469,8 @@ liaison::v1::EndpointLimits Registry::LimitsFor(absl::string_view endpoint) cons
     if (l.max_explain_per_minute() > 0) out.set_max_explain_per_minute(l.max_explain_per_minute());
   };
   apply(proto_.default_limits());
-  if (const liaison::v1::Endpoint* e = FindEndpoint(std::string_view(endpoint.data(), endpoint.size()))) {
+  if (const liaison::v1::Endpoint* e =
+          FindEndpoint(std::string_view(endpoint.data(), endpoint.size()))) {
     apply(e->limits());
   }
   return out;
@@ -499,8 +505,8 @@ absl::Status Registry::CheckLinkageEpoch(uint32_t epoch) const {
   }
   const std::string in_force = absl::StrJoin(linkage_epochs_, ", ");
   if (epoch < linkage_epochs_.back()) {
-    return absl::FailedPreconditionError(absl::StrCat("linkage epoch ", epoch,
-                                                      " is retired (in force: ", in_force, ")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("linkage epoch ", epoch, " is retired (in force: ", in_force, ")"));
   }
   return absl::FailedPreconditionError(
       absl::StrCat("linkage epoch ", epoch, " is not in force yet (in force: ", in_force, ")"));

@@ -100,7 +100,8 @@ class Registry {
   static bool Contains(const liaison::v1::PartySet& set, const EndpointEntry& party);
 
   // An adequacy decision for `country` valid at `now`, or nullptr.
-  const liaison::v1::AdequacyDecision* FindAdequacy(absl::string_view country, absl::Time now) const;
+  const liaison::v1::AdequacyDecision* FindAdequacy(absl::string_view country,
+                                                    absl::Time now) const;
   const liaison::v1::Safeguard* FindSafeguard(absl::string_view ref) const;
 
   const liaison::v1::Jit* FindJit(absl::string_view id) const;

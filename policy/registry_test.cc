@@ -11,16 +11,16 @@
 namespace liaison::policy {
 namespace {
 
+using scenario::T0;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::Not;
-using scenario::T0;
 
 // Registry text with one line per element, so that line N is lines[N-1].
 std::string Text(const std::vector<std::string>& lines) { return absl::StrJoin(lines, "\n"); }
 
 const std::vector<std::string> kTwoEndpoints = {
-    R"(version: "test-1")",                                                                   // 1
+    R"(version: "test-1")",                                                                    // 1
     R"(endpoints { id: "DE-BKA" country: "DE" jurisdiction: JURISDICTION_EU_MEMBER_STATE })",  // 2
     R"(endpoints { id: "NL-NP" country: "NL" jurisdiction: JURISDICTION_EU_MEMBER_STATE })",   // 3
 };
@@ -53,10 +53,12 @@ TEST(Registry, DevelopmentRegistryMatchesTheScenario) {
 
   ASSERT_NE(r.FindAdequacy("GB", T0()), nullptr);
   EXPECT_EQ(r.FindAdequacy("GB", T0())->ref(), "EU-2021/1773");
-  EXPECT_EQ(r.FindAdequacy("GB", absl::FromCivil(absl::CivilDay(2031, 12, 28), absl::UTCTimeZone())),
-            nullptr);
-  EXPECT_NE(r.FindAdequacy("GB", absl::FromCivil(absl::CivilDay(2031, 12, 27), absl::UTCTimeZone())),
-            nullptr);
+  EXPECT_EQ(
+      r.FindAdequacy("GB", absl::FromCivil(absl::CivilDay(2031, 12, 28), absl::UTCTimeZone())),
+      nullptr);
+  EXPECT_NE(
+      r.FindAdequacy("GB", absl::FromCivil(absl::CivilDay(2031, 12, 27), absl::UTCTimeZone())),
+      nullptr);
   EXPECT_EQ(r.FindAdequacy("MD", T0()), nullptr);
   EXPECT_NE(r.FindSafeguard("SG-RO-MD-01"), nullptr);
 
@@ -79,11 +81,12 @@ TEST(Registry, DevelopmentRegistryMatchesTheScenario) {
 TEST(Registry, TheMostSpecificAllowlistWins) {
   const Registry& r = *scenario::DevRegistry();
   const uint32_t biometrics = uint32_t{1} << liaison::v1::Person::kBiometricsFieldNumber;
-  const auto investigate = r.AllowedPersonFields(liaison::v1::KIND_ALERT, liaison::v1::PURPOSE_INVESTIGATE,
-                                                 liaison::v1::SUBJECT_CATEGORY_SUSPECT);
-  const auto locate = r.AllowedPersonFields(liaison::v1::KIND_ALERT,
-                                            liaison::v1::PURPOSE_LOCATE_MISSING_PERSON,
-                                            liaison::v1::SUBJECT_CATEGORY_SUSPECT);
+  const auto investigate =
+      r.AllowedPersonFields(liaison::v1::KIND_ALERT, liaison::v1::PURPOSE_INVESTIGATE,
+                            liaison::v1::SUBJECT_CATEGORY_SUSPECT);
+  const auto locate =
+      r.AllowedPersonFields(liaison::v1::KIND_ALERT, liaison::v1::PURPOSE_LOCATE_MISSING_PERSON,
+                            liaison::v1::SUBJECT_CATEGORY_SUSPECT);
   ASSERT_TRUE(investigate && locate);
   EXPECT_NE(*investigate & biometrics, 0u);
   EXPECT_EQ(*locate & biometrics, 0u);
@@ -91,17 +94,17 @@ TEST(Registry, TheMostSpecificAllowlistWins) {
 
 TEST(Registry, ReportsEveryProblemWithFileLineAndFieldPath) {
   const std::string text = Text({
-      R"(version: "broken-1")",                                                                    // 1
-      R"(endpoints { id: "DE-BKA" country: "DE" jurisdiction: JURISDICTION_EU_MEMBER_STATE })",     // 2
-      R"(endpoints { id: "DE-BKA" country: "DE" jurisdiction: JURISDICTION_EU_MEMBER_STATE })",     // 3
-      R"(endpoints { id: "RO-IGPR" jurisdiction: JURISDICTION_EU_MEMBER_STATE)",                   // 4
-      R"(  country: "ROU" })",                                                                     // 5
-      R"(jits {)",                                                                                 // 6
-      R"(  id: "JIT-1" name: "ONE")",                                                              // 7
-      R"(  members: ["DE-BKA", "NL-NOPE"])",                                                       // 8
-      R"(  start { seconds: 1780272000 })",                                                        // 9
-      R"(  end { seconds: 1748736000 })",                                                          // 10
-      R"(})",                                                                                      // 11
+      R"(version: "broken-1")",  // 1
+      R"(endpoints { id: "DE-BKA" country: "DE" jurisdiction: JURISDICTION_EU_MEMBER_STATE })",  // 2
+      R"(endpoints { id: "DE-BKA" country: "DE" jurisdiction: JURISDICTION_EU_MEMBER_STATE })",  // 3
+      R"(endpoints { id: "RO-IGPR" jurisdiction: JURISDICTION_EU_MEMBER_STATE)",  // 4
+      R"(  country: "ROU" })",                                                    // 5
+      R"(jits {)",                                                                // 6
+      R"(  id: "JIT-1" name: "ONE")",                                             // 7
+      R"(  members: ["DE-BKA", "NL-NOPE"])",                                      // 8
+      R"(  start { seconds: 1780272000 })",                                       // 9
+      R"(  end { seconds: 1748736000 })",                                         // 10
+      R"(})",                                                                     // 11
   });
   absl::StatusOr<std::shared_ptr<const Registry>> r = Registry::Parse(text, "broken.textproto");
   ASSERT_FALSE(r.ok());
@@ -111,18 +114,19 @@ TEST(Registry, ReportsEveryProblemWithFileLineAndFieldPath) {
                              "'DE-BKA' (first at endpoints[0])"));
   EXPECT_THAT(msg, HasSubstr("broken.textproto:5: field endpoints[2].country: 'ROU' is not an ISO "
                              "3166-1 alpha-2 code"));
-  EXPECT_THAT(msg, HasSubstr("broken.textproto:8: field jits[0].members[1]: unknown endpoint 'NL-NOPE'"));
+  EXPECT_THAT(
+      msg, HasSubstr("broken.textproto:8: field jits[0].members[1]: unknown endpoint 'NL-NOPE'"));
   EXPECT_THAT(msg, HasSubstr("broken.textproto:10: field jits[0].end: ends before it starts (end "
                              "2025-06-01 is not after start 2026-06-01)"));
 }
 
 TEST(Registry, UnknownPurposeNameIsASyntaxErrorWithItsLine) {
   const std::string text = Text({
-      R"(version: "broken-2")",                                                  // 1
-      R"(endpoints {)",                                                          // 2
+      R"(version: "broken-2")",                                                      // 1
+      R"(endpoints {)",                                                              // 2
       R"(  id: "DE-BKA" country: "DE" jurisdiction: JURISDICTION_EU_MEMBER_STATE)",  // 3
-      R"(  accepted_purposes: [PURPOSE_INVESTIGATE, PURPOSE_GOSSIP])",           // 4
-      R"(})",                                                                    // 5
+      R"(  accepted_purposes: [PURPOSE_INVESTIGATE, PURPOSE_GOSSIP])",               // 4
+      R"(})",                                                                        // 5
   });
   absl::StatusOr<std::shared_ptr<const Registry>> r = Registry::Parse(text, "broken.textproto");
   ASSERT_FALSE(r.ok());
@@ -132,7 +136,8 @@ TEST(Registry, UnknownPurposeNameIsASyntaxErrorWithItsLine) {
 
 TEST(Registry, ExplainsThatTheUnitedKingdomIsGb) {
   absl::StatusOr<std::shared_ptr<const Registry>> r = Registry::Parse(
-      WithLines({R"(endpoints { id: "UK-NCA" country: "UK" jurisdiction: JURISDICTION_THIRD_COUNTRY })"}),
+      WithLines(
+          {R"(endpoints { id: "UK-NCA" country: "UK" jurisdiction: JURISDICTION_THIRD_COUNTRY })"}),
       "uk.textproto");
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(std::string(r.status().message()),
@@ -142,28 +147,33 @@ TEST(Registry, ExplainsThatTheUnitedKingdomIsGb) {
 
 TEST(Registry, RejectsAJurisdictionThatContradictsTheCountry) {
   absl::StatusOr<std::shared_ptr<const Registry>> r = Registry::Parse(
-      WithLines({R"(endpoints { id: "FR-X" country: "FR" jurisdiction: JURISDICTION_THIRD_COUNTRY })"}),
+      WithLines(
+          {R"(endpoints { id: "FR-X" country: "FR" jurisdiction: JURISDICTION_THIRD_COUNTRY })"}),
       "j.textproto");
   ASSERT_FALSE(r.ok());
-  EXPECT_THAT(std::string(r.status().message()),
-              HasSubstr("j.textproto:4: field endpoints[2].jurisdiction: 'FR' applies the LED and is "
-                        "not a third country"));
+  EXPECT_THAT(
+      std::string(r.status().message()),
+      HasSubstr("j.textproto:4: field endpoints[2].jurisdiction: 'FR' applies the LED and is "
+                "not a third country"));
 }
 
 TEST(Registry, RejectsALegalBasisThatCoversNothing) {
   absl::StatusOr<std::shared_ptr<const Registry>> r = Registry::Parse(
-      WithLines({R"(legal_bases { code: "X-1" senders { endpoints: ["XX-FOO"] } })"}), "b.textproto");
+      WithLines({R"(legal_bases { code: "X-1" senders { endpoints: ["XX-FOO"] } })"}),
+      "b.textproto");
   ASSERT_FALSE(r.ok());
   const std::string msg(r.status().message());
   EXPECT_THAT(msg, HasSubstr("b.textproto:4: field legal_bases[0].kinds: empty"));
-  EXPECT_THAT(msg, HasSubstr("field legal_bases[0].senders.endpoints[0]: unknown endpoint 'XX-FOO'"));
+  EXPECT_THAT(msg,
+              HasSubstr("field legal_bases[0].senders.endpoints[0]: unknown endpoint 'XX-FOO'"));
   EXPECT_THAT(msg, HasSubstr("field legal_bases[0].recipients: names no party"));
 }
 
 TEST(Registry, RejectsASafeguardTowardsAnEuEndpoint) {
   absl::StatusOr<std::shared_ptr<const Registry>> r = Registry::Parse(
-      WithLines({R"(safeguards { ref: "SG-1" kind: TRANSFER_KIND_SAFEGUARD_37B senders: ["DE-BKA"])",
-                 R"(  recipients: ["NL-NP"] entity_types: [ENTITY_TYPE_VEHICLE] purposes: [PURPOSE_DETECT] })"}),
+      WithLines(
+          {R"(safeguards { ref: "SG-1" kind: TRANSFER_KIND_SAFEGUARD_37B senders: ["DE-BKA"])",
+           R"(  recipients: ["NL-NP"] entity_types: [ENTITY_TYPE_VEHICLE] purposes: [PURPOSE_DETECT] })"}),
       "s.textproto");
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(std::string(r.status().message()),
@@ -173,25 +183,28 @@ TEST(Registry, RejectsASafeguardTowardsAnEuEndpoint) {
 
 TEST(Registry, RejectsAJitExtensionThatDoesNotMatchTheEnd) {
   absl::StatusOr<std::shared_ptr<const Registry>> r = Registry::Parse(
-      WithLines({R"(jits { id: "J" name: "N" members: ["DE-BKA", "NL-NP"])",
-                 R"(  start { seconds: 1748736000 } end { seconds: 1780272000 })",
-                 R"(  extensions { previous_end { seconds: 1767225600 } new_end { seconds: 1775000000 } } })"}),
+      WithLines(
+          {R"(jits { id: "J" name: "N" members: ["DE-BKA", "NL-NP"])",
+           R"(  start { seconds: 1748736000 } end { seconds: 1780272000 })",
+           R"(  extensions { previous_end { seconds: 1767225600 } new_end { seconds: 1775000000 } } })"}),
       "x.textproto");
   ASSERT_FALSE(r.ok());
-  EXPECT_THAT(std::string(r.status().message()),
-              HasSubstr("x.textproto:5: field jits[0].end: must equal the last extension's new_end"));
+  EXPECT_THAT(
+      std::string(r.status().message()),
+      HasSubstr("x.textproto:5: field jits[0].end: must equal the last extension's new_end"));
 }
 
 TEST(Registry, RejectsUnknownShadowRulesAndAllowlistFields) {
-  absl::StatusOr<std::shared_ptr<const Registry>> r = Registry::Parse(
-      WithLines({R"(shadow_rules: ["DP-NOPE-01"])",
-                 R"(field_allowlists { person_fields: ["names", "shoe_size"] })"}),
-      "y.textproto");
+  absl::StatusOr<std::shared_ptr<const Registry>> r =
+      Registry::Parse(WithLines({R"(shadow_rules: ["DP-NOPE-01"])",
+                                 R"(field_allowlists { person_fields: ["names", "shoe_size"] })"}),
+                      "y.textproto");
   ASSERT_FALSE(r.ok());
   const std::string msg(r.status().message());
   EXPECT_THAT(msg, HasSubstr("y.textproto:4: field shadow_rules[0]: unknown rule id 'DP-NOPE-01'"));
-  EXPECT_THAT(msg, HasSubstr("y.textproto:5: field field_allowlists[0].person_fields[1]: 'shoe_size' "
-                             "is not a liaison.v1.Person field"));
+  EXPECT_THAT(msg,
+              HasSubstr("y.textproto:5: field field_allowlists[0].person_fields[1]: 'shoe_size' "
+                        "is not a liaison.v1.Person field"));
 }
 
 TEST(Registry, FromProtoReportsFieldPathsWithoutLines) {
@@ -199,8 +212,9 @@ TEST(Registry, FromProtoReportsFieldPathsWithoutLines) {
   proto.mutable_endpoints(3)->set_country("XX");
   absl::StatusOr<std::shared_ptr<const Registry>> r = Registry::FromProto(proto, "kafka");
   ASSERT_FALSE(r.ok());
-  EXPECT_THAT(std::string(r.status().message()),
-              HasSubstr("kafka: field endpoints[3].country: 'XX' is not an ISO 3166-1 alpha-2 code"));
+  EXPECT_THAT(
+      std::string(r.status().message()),
+      HasSubstr("kafka: field endpoints[3].country: 'XX' is not an ISO 3166-1 alpha-2 code"));
 }
 
 TEST(Registry, VersionHashFollowsContentNotComments) {
@@ -223,8 +237,10 @@ TEST(Registry, RejectsUnknownLinkageIdentifierTypes) {
                            "l.textproto");
   ASSERT_FALSE(r.ok());
   const std::string msg(r.status().message());
-  EXPECT_THAT(msg, HasSubstr("l.textproto:4: field linkage.allowed_types[1]: unknown identifier type"));
-  EXPECT_THAT(msg, HasSubstr("l.textproto:4: field linkage.allowed_types[2]: unknown identifier type"));
+  EXPECT_THAT(msg,
+              HasSubstr("l.textproto:4: field linkage.allowed_types[1]: unknown identifier type"));
+  EXPECT_THAT(msg,
+              HasSubstr("l.textproto:4: field linkage.allowed_types[2]: unknown identifier type"));
   liaison::v1::Registry proto = scenario::DevRegistry()->proto();
   proto.mutable_linkage()->add_allowed_types(static_cast<liaison::v1::IdentifierType>(32));
   EXPECT_FALSE(Registry::FromProto(proto, "kafka").ok());
@@ -263,9 +279,10 @@ TEST(Registry, LinkageEpochsInForceRetiredAndNotYetInForce) {
 }
 
 TEST(Registry, RejectsEpochZeroAndRepeatedEpochsAndNegativeLimits) {
-  auto r = Registry::Parse(WithLines({R"(linkage { max_identifiers: 20 active_epochs: [0, 2, 2])"
-                                      R"( max_queries_per_day: -1 max_entries_per_endpoint: -5 })"}),
-                           "l.textproto");
+  auto r =
+      Registry::Parse(WithLines({R"(linkage { max_identifiers: 20 active_epochs: [0, 2, 2])"
+                                 R"( max_queries_per_day: -1 max_entries_per_endpoint: -5 })"}),
+                      "l.textproto");
   ASSERT_FALSE(r.ok());
   const std::string msg(r.status().message());
   EXPECT_THAT(msg, HasSubstr("linkage.active_epochs[0]: epoch 0 does not exist"));

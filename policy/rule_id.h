@@ -5,8 +5,8 @@
 #define LIAISON_POLICY_RULE_ID_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <utility>
+#include "absl/strings/string_view.h"
 
 namespace liaison::policy {
 

@@ -30,7 +30,8 @@ SourceRecord InMemorySourceIndex::RecordOf(const liaison::v1::Message& message,
   r.ref.mutable_purposes()->CopyFrom(h.purposes());
   r.ref.mutable_permitted_further_purposes()->CopyFrom(h.provenance().permitted_further_purposes());
   r.ref.set_obtained_in(h.provenance().obtained_in());
-  if (const liaison::v1::Jit* j = registry.EstablishedJit(h.case_ref(), h.sender(), now, h.jit_id())) {
+  if (const liaison::v1::Jit* j =
+          registry.EstablishedJit(h.case_ref(), h.sender(), now, h.jit_id())) {
     r.ref.set_jit_id(j->id());
   }
   if (message.has_evidence_manifest()) {

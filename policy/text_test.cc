@@ -14,8 +14,8 @@ TEST(IsMessageFieldPath, AcceptsRealFieldPathsOfAMessage) {
 
 TEST(IsMessageFieldPath, RejectsNamesAndMalformedPaths) {
   EXPECT_FALSE(IsMessageFieldPath("elena_ivanova"));
-  EXPECT_FALSE(IsMessageFieldPath("info.entities"));       // repeated without index
-  EXPECT_FALSE(IsMessageFieldPath("info[0]"));             // singular with index
+  EXPECT_FALSE(IsMessageFieldPath("info.entities"));  // repeated without index
+  EXPECT_FALSE(IsMessageFieldPath("info[0]"));        // singular with index
   EXPECT_FALSE(IsMessageFieldPath("info.entities[x]"));
   EXPECT_FALSE(IsMessageFieldPath("info.entities[0].person.nickname"));
   EXPECT_FALSE(IsMessageFieldPath(""));

@@ -13,8 +13,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
+#include "absl/strings/string_view.h"
 
 #include "absl/time/time.h"
 #include "liaison/v1/envelope.pb.h"
@@ -87,7 +87,7 @@ struct NotificationRequest {
 struct Verdict {
   VerdictKind kind = VerdictKind::kNotApplicable;
   std::string reason;
-  std::vector<RedactionStep> redactions;  // kRedact
+  std::vector<RedactionStep> redactions;    // kRedact
   absl::Time until = absl::InfinitePast();  // kDelay
   // kHold: every party whose consent is needed (one Hold each in the Decision).
   std::vector<HoldRequest> holds;

@@ -36,7 +36,7 @@ PACKAGES=(
 # only if none is installed (Kafka 4.x needs 17+).
 KAFKA_PACKAGES=(maven)
 command -v java >/dev/null || KAFKA_PACKAGES+=(default-jre-headless)
-TEST_PACKAGES=(chromium "${KAFKA_PACKAGES[@]}")
+TEST_PACKAGES=(chromium clang-format-14 "${KAFKA_PACKAGES[@]}")
 
 install_packages() {
   local missing=()

@@ -22,7 +22,7 @@ class Countersigner {
 
   // Stamps issued_at and broker_id, serialises and signs. Thread-safe.
   absl::StatusOr<liaison::v1::BrokerSigned> Sign(liaison::v1::Statement statement,
-                                                absl::Time issued_at) const;
+                                                 absl::Time issued_at) const;
 
   // Signs a delivery-side event for the policy stage (domain-separated from
   // statements, see SignedIngressEvent). Stamps node_id and observed_at.

@@ -41,8 +41,9 @@ NoticeItemId NoticeItemIdOf(liaison::v1::NoticeKind kind, const MessageId& messa
 // liaison.holds, so changing the derivation would orphan existing holds.
 HoldId HoldIdOf(const MessageId& message, const EndpointId& recipient) {
   return HoldId(absl::StrCat(
-      "h-", certs::HexEncode(certs::Sha256(absl::StrCat(message.value(), "\n", recipient.value()))
-                                 .substr(0, 16))));
+      "h-",
+      certs::HexEncode(
+          certs::Sha256(absl::StrCat(message.value(), "\n", recipient.value())).substr(0, 16))));
 }
 
 }  // namespace liaison::broker

@@ -16,9 +16,9 @@ namespace liaison::broker {
 
 // The kinds of id the broker keeps apart. Each is text on the wire; in the
 // broker's own interfaces each is its own type (base/strong_id.h).
-using EndpointId = StrongId<struct EndpointIdTag>;        // "DE-BKA"
-using MessageId = StrongId<struct MessageIdTag>;          // the sender's UUIDv7
-using IngressKey = StrongId<struct IngressKeyTag>;        // Kafka key in liaison.ingress
+using EndpointId = StrongId<struct EndpointIdTag>;          // "DE-BKA"
+using MessageId = StrongId<struct MessageIdTag>;            // the sender's UUIDv7
+using IngressKey = StrongId<struct IngressKeyTag>;          // Kafka key in liaison.ingress
 using DeliveryItemId = StrongId<struct DeliveryItemIdTag>;  // "d-" + 32 hex
 using ReceiptItemId = StrongId<struct ReceiptItemIdTag>;    // "r-" + 32 hex
 using NoticeItemId = StrongId<struct NoticeItemIdTag>;      // "n-" + 32 hex

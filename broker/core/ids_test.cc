@@ -25,8 +25,8 @@ bool IsHex(const std::string& s) {
 // prefix + "-" + 32 hex of SHA-256 over length-prefixed parts.
 std::string Expected(const std::string& prefix, const std::string& a, const std::string& b,
                      const std::string& c = "", const std::string& d = "") {
-  const std::string input = absl::StrCat(prefix, "|", a.size(), ":", a, "|", b.size(), ":", b,
-                                         "|", c.size(), ":", c, "|", d.size(), ":", d);
+  const std::string input = absl::StrCat(prefix, "|", a.size(), ":", a, "|", b.size(), ":", b, "|",
+                                         c.size(), ":", c, "|", d.size(), ":", d);
   return prefix + "-" + certs::HexEncode(certs::Sha256(input).substr(0, 16));
 }
 
@@ -47,9 +47,9 @@ TEST(Ids, ItemIdsArePrefixedHashesOfTheirParts) {
   EXPECT_EQ(n.value(), Expected("n", "NOTICE_KIND_NON_DELIVERY", kMessage.value(),
                                 kRecipient.value(), kSender.value()));
   // Hold ids keep their original derivation (they are stored in liaison.holds).
-  EXPECT_EQ(h.value(), "h-" + certs::HexEncode(certs::Sha256(absl::StrCat(
-                                  kMessage.value(), "\n", kRecipient.value()))
-                                  .substr(0, 16)));
+  EXPECT_EQ(h.value(), "h-" + certs::HexEncode(certs::Sha256(absl::StrCat(kMessage.value(), "\n",
+                                                                          kRecipient.value()))
+                                                   .substr(0, 16)));
 }
 
 TEST(Ids, AreDeterministicAndDifferByKindAndPart) {
@@ -62,7 +62,8 @@ TEST(Ids, AreDeterministicAndDifferByKindAndPart) {
       ReceiptItemIdOf(kMessage, kRecipient).value(),
       NoticeItemIdOf(liaison::v1::NOTICE_KIND_NON_DELIVERY, kMessage, kRecipient, kSender).value(),
       NoticeItemIdOf(liaison::v1::NOTICE_KIND_HELD, kMessage, kRecipient, kSender).value(),
-      NoticeItemIdOf(liaison::v1::NOTICE_KIND_NON_DELIVERY, kMessage, kRecipient, kRecipient).value(),
+      NoticeItemIdOf(liaison::v1::NOTICE_KIND_NON_DELIVERY, kMessage, kRecipient, kRecipient)
+          .value(),
       HoldIdOf(kMessage, kRecipient).value(),
   };
   EXPECT_EQ(ids.size(), 8u);
@@ -82,8 +83,7 @@ TEST(Ids, LengthPrefixesMakeThePartsUnambiguous) {
   // A separator inside a part cannot forge another split either.
   EXPECT_NE(DeliveryItemIdOf(MessageId("a|1:b"), EndpointId("")),
             DeliveryItemIdOf(MessageId("a"), EndpointId("b")));
-  EXPECT_NE(HoldIdOf(MessageId("ab"), EndpointId("c")),
-            HoldIdOf(MessageId("a"), EndpointId("bc")));
+  EXPECT_NE(HoldIdOf(MessageId("ab"), EndpointId("c")), HoldIdOf(MessageId("a"), EndpointId("bc")));
 }
 
 TEST(Ids, TheIngressKeyKeepsACaseTogetherWithoutItsReference) {

@@ -62,8 +62,8 @@ class Observer {
   // The front door answered a send: `code` OK (accepted; `duplicate` when the
   // id was known) or the refusal's code. `sender` is the TLS peer's id
   // (empty when unauthenticated); `bytes` the signed message size.
-  virtual void OnSend(const std::string& /*sender*/, absl::StatusCode /*code*/,
-                      bool /*duplicate*/, size_t /*bytes*/) {}
+  virtual void OnSend(const std::string& /*sender*/, absl::StatusCode /*code*/, bool /*duplicate*/,
+                      size_t /*bytes*/) {}
   // A Kafka write the front door waited for (produce -> acknowledgement).
   virtual void OnIngressProduce(absl::Duration /*latency*/, bool /*ok*/) {}
   // The policy stage decided (or a hold/expiry was resolved).

@@ -11,9 +11,8 @@ absl::Status CommitOffsets(kafka::Consumer& consumer,
   absl::Status s =
       mode == CommitMode::kSync ? consumer.CommitSync(offsets) : consumer.Commit(offsets);
   if (!s.ok()) {
-    log::Warning("kafka.commit_failed", {{"group", group},
-                                            {"offsets", offsets.size()},
-                                            {"error", s.ToString()}});
+    log::Warning("kafka.commit_failed",
+                 {{"group", group}, {"offsets", offsets.size()}, {"error", s.ToString()}});
     if (observer != nullptr) observer->OnCommitFailed(group);
   }
   return s;

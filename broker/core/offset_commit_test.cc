@@ -60,11 +60,9 @@ TEST(OffsetCommit, ARefusedCommitIsLoggedAndCountedByGroup) {
   });
   CommitCounter observer;
   const std::vector<kafka::Consumer::CommitOffset> offsets = {{{"liaison.deliver.DE-BKA", 0}, 5}};
-  EXPECT_TRUE(IsError(CommitOffsets(*consumer, offsets, CommitMode::kAsync, group,
-                                    &observer),
+  EXPECT_TRUE(IsError(CommitOffsets(*consumer, offsets, CommitMode::kAsync, group, &observer),
                       absl::StatusCode::kFailedPrecondition, "closed"));
-  EXPECT_TRUE(IsError(CommitOffsets(*consumer, offsets, CommitMode::kSync, group,
-                                    &observer),
+  EXPECT_TRUE(IsError(CommitOffsets(*consumer, offsets, CommitMode::kSync, group, &observer),
                       absl::StatusCode::kFailedPrecondition, "closed"));
   // Nothing to commit is not a failure.
   EXPECT_TRUE(CommitOffsets(*consumer, {}, CommitMode::kSync, group, &observer).ok());
@@ -73,8 +71,7 @@ TEST(OffsetCommit, ARefusedCommitIsLoggedAndCountedByGroup) {
             std::vector<std::string>({"liaison-deliver.DE-BKA", "liaison-deliver.DE-BKA"}));
   absl::MutexLock lock(&mu);
   ASSERT_EQ(logged.size(), 2u);
-  EXPECT_NE(logged[0].find("\"group\":\"liaison-deliver.DE-BKA\""), std::string::npos)
-      << logged[0];
+  EXPECT_NE(logged[0].find("\"group\":\"liaison-deliver.DE-BKA\""), std::string::npos) << logged[0];
   EXPECT_NE(logged[0].find("\"offsets\":1"), std::string::npos) << logged[0];
 }
 
@@ -93,8 +90,7 @@ TEST(OffsetCommit, AnAcceptedCommitIsNotCounted) {
   }
   ASSERT_TRUE(assigned);
   CommitCounter observer;
-  LIAISON_ASSERT_OK(
-      CommitOffsets(*consumer, {{{"t", 0}, 0}}, CommitMode::kSync, "g", &observer));
+  LIAISON_ASSERT_OK(CommitOffsets(*consumer, {{{"t", 0}, 0}}, CommitMode::kSync, "g", &observer));
   EXPECT_TRUE(observer.groups.empty());
 }
 

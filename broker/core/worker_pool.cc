@@ -43,7 +43,8 @@ void WorkerPool::TimerLoop() {
     const absl::Time next =
         delayed_.empty() ? absl::Now() + absl::Milliseconds(100) : delayed_.begin()->first;
     auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
-    mu_.AwaitWithDeadline(absl::Condition(&woken), std::min(next, absl::Now() + absl::Milliseconds(100)));
+    mu_.AwaitWithDeadline(absl::Condition(&woken),
+                          std::min(next, absl::Now() + absl::Milliseconds(100)));
     const absl::Time now = absl::Now();
     while (!delayed_.empty() && (stopping_ || delayed_.begin()->first <= now)) {
       tasks_.push_back(std::move(delayed_.begin()->second));

@@ -10,9 +10,8 @@
 namespace liaison::broker {
 
 absl::StatusOr<std::vector<liaison::v1::DeliveryIndexEntry>> FindIndexed(
-    const kafka::ClientConfig& config, const std::string& index_topic,
-    std::string_view recipient, int32_t partition, int64_t from, int64_t to,
-    absl::Duration timeout, Observer* observer) {
+    const kafka::ClientConfig& config, const std::string& index_topic, std::string_view recipient,
+    int32_t partition, int64_t from, int64_t to, absl::Duration timeout, Observer* observer) {
   kafka::ConsumerOptions options;
   options.topics = {index_topic};
   LIAISON_ASSIGN_OR_RETURN(std::unique_ptr<kafka::Consumer> consumer,
@@ -43,9 +42,9 @@ absl::StatusOr<std::vector<liaison::v1::DeliveryIndexEntry>> FindIndexed(
       liaison::v1::DeliveryIndexRecord batch;
       if (!batch.ParseFromString(record.value)) {
         // Only the policy stage writes the index: a bug or tampering.
-        log::Error("delivery.unreadable_index_record", {{"topic", record.topic},
-                                                        {"partition", record.partition},
-                                                        {"offset", record.offset}});
+        log::Error(
+            "delivery.unreadable_index_record",
+            {{"topic", record.topic}, {"partition", record.partition}, {"offset", record.offset}});
         if (observer != nullptr) observer->OnStateRecordSkipped(record.topic);
         continue;
       }

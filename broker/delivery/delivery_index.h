@@ -22,9 +22,9 @@ namespace liaison::broker {
 // logged (`delivery.unreadable_index_record`) and counted
 // (Observer::OnStateRecordSkipped; `observer` may be null).
 absl::StatusOr<std::vector<liaison::v1::DeliveryIndexEntry>> FindIndexed(
-    const kafka::ClientConfig& config, const std::string& index_topic,
-    std::string_view recipient, int32_t partition, int64_t from, int64_t to,
-    absl::Duration timeout, Observer* observer = nullptr);
+    const kafka::ClientConfig& config, const std::string& index_topic, std::string_view recipient,
+    int32_t partition, int64_t from, int64_t to, absl::Duration timeout,
+    Observer* observer = nullptr);
 
 }  // namespace liaison::broker
 

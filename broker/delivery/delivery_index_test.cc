@@ -86,8 +86,8 @@ TEST(DeliveryIndex, FindsTheEntriesOfOneRecipientsRangeAndCountsUnreadableRecord
   *second.add_entries() = Entry("DE-BKA", 1, 12, "m-12b");  // another partition
   *second.add_entries() = Entry("DE-BKA", 0, 20, "m-20");   // past the range
   *second.add_entries() = Entry("DE-BKA", 0, 9, "m-9");     // before it
-  Write(config, {first.SerializeAsString(), "\xff\xff not an index record",
-                 second.SerializeAsString()});
+  Write(config,
+        {first.SerializeAsString(), "\xff\xff not an index record", second.SerializeAsString()});
 
   absl::Mutex mu;
   std::vector<std::string> logged;

@@ -6,8 +6,8 @@
 #include "absl/time/clock.h"
 #include "base/log.h"
 #include "base/proto_time.h"
-#include "broker/delivery/delivery_index.h"
 #include "broker/core/offset_commit.h"
+#include "broker/delivery/delivery_index.h"
 #include "liaison/v1/broker_state.pb.h"
 
 namespace liaison::broker {
@@ -20,20 +20,18 @@ int64_t NowMillis() { return absl::ToUnixMillis(absl::Now()); }
 // Produces `value`, re-trying a failed write a few times (librdkafka already
 // retried for message.timeout.ms); `done` gets the final outcome.
 void ProduceWithRetry(kafka::Producer* producer, std::string topic, std::string key,
-                      std::string value, std::function<void(absl::Status)> done,
-                      int attempt = 1) {
+                      std::string value, std::function<void(absl::Status)> done, int attempt = 1) {
   std::string retry_value = value;  // small records only: acks and receipts
-  producer->Produce(
-      topic, key, std::move(value),
-      [producer, topic, key, retry_value = std::move(retry_value), done = std::move(done),
-       attempt](const kafka::DeliveryReport& report) mutable {
-        if (report.status.ok() || attempt >= kMaxProduceAttempts) {
-          done(report.status);
-          return;
-        }
-        ProduceWithRetry(producer, std::move(topic), std::move(key), std::move(retry_value),
-                         std::move(done), attempt + 1);
-      });
+  producer->Produce(topic, key, std::move(value),
+                    [producer, topic, key, retry_value = std::move(retry_value),
+                     done = std::move(done), attempt](const kafka::DeliveryReport& report) mutable {
+                      if (report.status.ok() || attempt >= kMaxProduceAttempts) {
+                        done(report.status);
+                        return;
+                      }
+                      ProduceWithRetry(producer, std::move(topic), std::move(key),
+                                       std::move(retry_value), std::move(done), attempt + 1);
+                    });
 }
 
 }  // namespace
@@ -99,13 +97,13 @@ void Subscription::Loop() {
                           deps_.observer);
       if (room == 0) continue;
 
-      absl::StatusOr<kafka::PollResult> polled =
-          (*consumer)->Poll(absl::Milliseconds(100), room);
+      absl::StatusOr<kafka::PollResult> polled = (*consumer)->Poll(absl::Milliseconds(100), room);
       if (!polled.ok()) {
         log::Error("subscribe.poll_failed",
                    {{"endpoint", endpoint_}, {"error", polled.status().ToString()}});
         absl::MutexLock lock(&mu_);
-        if (sink_ != nullptr) sink_->End(absl::UnavailableError("delivery stream failed; reconnect"));
+        if (sink_ != nullptr)
+          sink_->End(absl::UnavailableError("delivery stream failed; reconnect"));
         break;
       }
       {
@@ -128,9 +126,8 @@ void Subscription::Loop() {
           ready_sent_ = true;
           liaison::v1::SubscribeResponse ready;
           ready.mutable_event()->set_kind(liaison::v1::SubscriptionEvent::KIND_READY);
-          ready.mutable_event()->set_detail(
-              absl::StrCat("streaming ", deps_.topics.Deliver(endpoint_), " with window ",
-                           window_));
+          ready.mutable_event()->set_detail(absl::StrCat(
+              "streaming ", deps_.topics.Deliver(endpoint_), " with window ", window_));
           Push(std::move(ready));
         }
       }
@@ -159,9 +156,9 @@ void Subscription::Process(kafka::Record record) {
   progress.next = std::max(progress.next, record.offset + 1);
   if (!parsed || item.item_id().empty()) {
     // Only the broker writes here; an unreadable record is a bug or tampering.
-    log::Error("subscribe.unreadable_item", {{"endpoint", endpoint_},
-                                             {"partition", record.partition},
-                                             {"offset", record.offset}});
+    log::Error(
+        "subscribe.unreadable_item",
+        {{"endpoint", endpoint_}, {"partition", record.partition}, {"offset", record.offset}});
     return;
   }
   if (deps_.acked->Contains(EndpointId(endpoint_), AckItemId(item.item_id()))) {
@@ -237,17 +234,17 @@ void Subscription::Ack(const std::vector<std::string>& item_ids) {
   for (auto& [id, entry] : acked) {
     ++deps_.stats->acknowledged;
     if (deps_.observer != nullptr) {
-      deps_.observer->OnAcknowledged(
-          endpoint_, entry.is_delivery,
-          entry.is_delivery && entry.accepted_at != absl::Time() ? now - entry.accepted_at
-                                                                 : absl::ZeroDuration());
+      deps_.observer->OnAcknowledged(endpoint_, entry.is_delivery,
+                                     entry.is_delivery && entry.accepted_at != absl::Time()
+                                         ? now - entry.accepted_at
+                                         : absl::ZeroDuration());
     }
     deps_.acked->Insert(EndpointId(endpoint_), AckItemId(id), now);
     // Receipts are signed on the worker pool, not on the gRPC thread.
-    deps_.pool->Submit([self = shared_from_this(), id = std::move(id),
-                        entry = std::move(entry)]() mutable {
-      self->Finalise(id, std::move(entry));
-    });
+    deps_.pool->Submit(
+        [self = shared_from_this(), id = std::move(id), entry = std::move(entry)]() mutable {
+          self->Finalise(id, std::move(entry));
+        });
   }
 }
 
@@ -267,9 +264,9 @@ void Subscription::Finalise(const std::string& item_id, InFlight entry) {
                    item_id](absl::Status status) {
     if (!status.ok()) {
       join->ok = false;
-      log::Error("subscribe.ack_not_durable", {{"endpoint", self->endpoint_},
-                                               {"item_id", item_id},
-                                               {"error", status.ToString()}});
+      log::Error(
+          "subscribe.ack_not_durable",
+          {{"endpoint", self->endpoint_}, {"item_id", item_id}, {"error", status.ToString()}});
     }
     if (--join->remaining == 0 && join->ok) self->MarkDone(partition, *offsets);
     // If not durable, the offset stays uncommitted: the item is delivered
@@ -281,7 +278,8 @@ void Subscription::Finalise(const std::string& item_id, InFlight entry) {
   record.set_message_id(entry.message_id);
   *record.mutable_acknowledged_at() = ToProto(now);
   ProduceWithRetry(deps_.producer, deps_.topics.AckedItems(),
-                   AckedItems::Key(EndpointId(endpoint_), AckItemId(item_id)), record.SerializeAsString(), one_done);
+                   AckedItems::Key(EndpointId(endpoint_), AckItemId(item_id)),
+                   record.SerializeAsString(), one_done);
   if (entry.is_delivery) {
     // The sender's receipt is signed and written by the policy stage.
     *entry.receipt.mutable_acknowledged_at() = ToProto(now);
@@ -312,12 +310,11 @@ std::vector<kafka::Consumer::CommitOffset> Subscription::CommitsDue() {
   return commits;
 }
 
-void Subscription::Expire(const liaison::v1::DeliveryItem& item,
-                          const liaison::v1::Attestation& a, int32_t partition, int64_t offset) {
+void Subscription::Expire(const liaison::v1::DeliveryItem& item, const liaison::v1::Attestation& a,
+                          int32_t partition, int64_t offset) {
   ++deps_.stats->expired;
-  log::Info("delivery.expired", {{"endpoint", endpoint_},
-                                 {"message_id", a.message_id()},
-                                 {"item_id", item.item_id()}});
+  log::Info("delivery.expired",
+            {{"endpoint", endpoint_}, {"message_id", a.message_id()}, {"item_id", item.item_id()}});
   // The policy stage audits the erasure and sends the sender a signed notice.
   liaison::v1::IngressEvent record;
   liaison::v1::ExpiredItem* e = record.mutable_expired();
@@ -340,8 +337,8 @@ void Subscription::ToPolicyStage(liaison::v1::IngressEvent event, const std::str
   absl::StatusOr<liaison::v1::SignedIngressEvent> signed_event =
       deps_.countersigner->SignEvent(std::move(event), now);
   if (!signed_event.ok()) {
-    log::Error("delivery.event_sign_failed", {{"endpoint", endpoint_},
-                                              {"error", signed_event.status().ToString()}});
+    log::Error("delivery.event_sign_failed",
+               {{"endpoint", endpoint_}, {"error", signed_event.status().ToString()}});
     done(signed_event.status());
     return;
   }
@@ -367,8 +364,8 @@ void Subscription::HandleGap(const kafka::Gap& gap) {
     p.next = std::max(p.next, gap.to);
   }
   absl::StatusOr<std::vector<liaison::v1::DeliveryIndexEntry>> lost =
-      FindIndexed(deps_.kafka, deps_.topics.DeliveryIndex(), endpoint_, gap.partition,
-                  gap.from, gap.to, absl::Seconds(30), deps_.observer);
+      FindIndexed(deps_.kafka, deps_.topics.DeliveryIndex(), endpoint_, gap.partition, gap.from,
+                  gap.to, absl::Seconds(30), deps_.observer);
   auto SendNotice = [this](liaison::v1::Notice notice) {
     liaison::v1::IngressEvent event;
     const std::string key = notice.addressee();
@@ -382,8 +379,8 @@ void Subscription::HandleGap(const kafka::Gap& gap) {
   to_recipient.set_addressee(endpoint_);
   to_recipient.set_recipient(endpoint_);
   // Deterministic id per lost range, so a replay of the gap is recognised.
-  to_recipient.set_message_id(absl::StrCat("gap:", gap.topic, ":", gap.partition, ":",
-                                           gap.from, "-", gap.to));
+  to_recipient.set_message_id(
+      absl::StrCat("gap:", gap.topic, ":", gap.partition, ":", gap.from, "-", gap.to));
   if (!lost.ok()) {
     log::Error("delivery.lost_unidentified",
                {{"endpoint", endpoint_}, {"error", lost.status().ToString()}});
@@ -399,8 +396,8 @@ void Subscription::HandleGap(const kafka::Gap& gap) {
     if (!e.sender().empty()) by_sender[e.sender()].push_back(e.message_id());
   }
   to_recipient.add_reasons(absl::StrCat(count, " items addressed to ", endpoint_,
-                                        " were deleted by Kafka before delivery (",
-                                        lost->size(), " identified messages)"));
+                                        " were deleted by Kafka before delivery (", lost->size(),
+                                        " identified messages)"));
   for (auto& [sender, ids] : by_sender) {
     liaison::v1::Notice notice;
     notice.set_kind(liaison::v1::NOTICE_KIND_LOST);

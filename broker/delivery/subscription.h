@@ -27,12 +27,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "broker/state/acked_items.h"
 #include "broker/core/clock.h"
 #include "broker/core/countersigner.h"
 #include "broker/core/observer.h"
 #include "broker/core/topics.h"
 #include "broker/core/worker_pool.h"
+#include "broker/state/acked_items.h"
 #include "connectors/kafka/consumer.h"
 #include "connectors/kafka/producer.h"
 #include "liaison/v1/exchange.pb.h"
@@ -122,8 +122,7 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   void Expire(const liaison::v1::DeliveryItem& item, const liaison::v1::Attestation& a,
               int32_t partition, int64_t offset);
   void Finalise(const std::string& item_id, InFlight entry);
-  void MarkDone(int32_t partition, const std::vector<int64_t>& offsets)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  void MarkDone(int32_t partition, const std::vector<int64_t>& offsets) ABSL_LOCKS_EXCLUDED(mu_);
   std::vector<kafka::Consumer::CommitOffset> CommitsDue() ABSL_LOCKS_EXCLUDED(mu_);
   void Push(liaison::v1::SubscribeResponse response) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

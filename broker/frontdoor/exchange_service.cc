@@ -62,21 +62,20 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<SignedEnvelope, S
       read_more = state_->in_flight < service_->options().max_stream_in_flight;
       if (!read_more) state_->read_paused = true;
     }
-    service_->ingress()->Submit(
-        std::move(request_), peer_id_,
-        [state = state_, sequence, service = service_, endpoint = peer_id_,
-         bytes](absl::StatusOr<SendResult> result) {
-          service->ReleaseBytes(endpoint, bytes);
-          SendResult out;
-          if (result.ok()) {
-            out = std::move(*result);
-          } else {
-            out.set_code(static_cast<int32_t>(result.status().code()));
-            out.set_error(std::string(result.status().message()));
-          }
-          out.set_sequence(sequence);
-          state->Deliver(std::move(out));
-        });
+    service_->ingress()->Submit(std::move(request_), peer_id_,
+                                [state = state_, sequence, service = service_, endpoint = peer_id_,
+                                 bytes](absl::StatusOr<SendResult> result) {
+                                  service->ReleaseBytes(endpoint, bytes);
+                                  SendResult out;
+                                  if (result.ok()) {
+                                    out = std::move(*result);
+                                  } else {
+                                    out.set_code(static_cast<int32_t>(result.status().code()));
+                                    out.set_error(std::string(result.status().message()));
+                                  }
+                                  out.set_sequence(sequence);
+                                  state->Deliver(std::move(out));
+                                });
     request_.Clear();
     if (read_more) StartRead(&request_);
   }
@@ -174,9 +173,8 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<SignedEnvelope, S
 
 // --- Subscribe ---------------------------------------------------------------
 
-class SubscribeReactor final
-    : public grpc::ServerBidiReactor<SubscribeRequest, SubscribeResponse>,
-      public SubscriptionSink {
+class SubscribeReactor final : public grpc::ServerBidiReactor<SubscribeRequest, SubscribeResponse>,
+                               public SubscriptionSink {
  public:
   SubscribeReactor(ExchangeService* service, std::string endpoint, uint64_t stream)
       : service_(service), endpoint_(std::move(endpoint)), stream_(stream) {
@@ -300,8 +298,7 @@ grpc::ServerUnaryReactor* ExchangeService::Send(grpc::CallbackServerContext* con
                                                 const SignedEnvelope* request,
                                                 SendResult* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<certs::Identity> peer =
-      peers_->Authenticate(*context, certs::Role::kEndpointTls);
+  absl::StatusOr<certs::Identity> peer = peers_->Authenticate(*context, certs::Role::kEndpointTls);
   if (!peer.ok()) {
     ReportRpc("liaison.v1.Exchange/Send", peer.status().code());
     reactor->Finish(ToGrpc(peer.status()));
@@ -313,25 +310,24 @@ grpc::ServerUnaryReactor* ExchangeService::Send(grpc::CallbackServerContext* con
     reactor->Finish(ToGrpc(s));
     return reactor;
   }
-  ingress_->Submit(*request, peer->id,
-                   [this, reactor, response, bytes, endpoint = peer->id](
-                       absl::StatusOr<SendResult> result) {
-                     ReleaseBytes(endpoint, bytes);
-                     ReportRpc("liaison.v1.Exchange/Send", result.status().code());
-                     if (!result.ok()) {
-                       reactor->Finish(ToGrpc(result.status()));
-                       return;
-                     }
-                     *response = std::move(*result);
-                     reactor->Finish(grpc::Status::OK);
-                   });
+  ingress_->Submit(
+      *request, peer->id,
+      [this, reactor, response, bytes, endpoint = peer->id](absl::StatusOr<SendResult> result) {
+        ReleaseBytes(endpoint, bytes);
+        ReportRpc("liaison.v1.Exchange/Send", result.status().code());
+        if (!result.ok()) {
+          reactor->Finish(ToGrpc(result.status()));
+          return;
+        }
+        *response = std::move(*result);
+        reactor->Finish(grpc::Status::OK);
+      });
   return reactor;
 }
 
 grpc::ServerBidiReactor<SignedEnvelope, SendResult>* ExchangeService::SendStream(
     grpc::CallbackServerContext* context) {
-  absl::StatusOr<certs::Identity> peer =
-      peers_->Authenticate(*context, certs::Role::kEndpointTls);
+  absl::StatusOr<certs::Identity> peer = peers_->Authenticate(*context, certs::Role::kEndpointTls);
   if (!peer.ok()) {
     return new RejectingBidiReactor<SignedEnvelope, SendResult>(
         this, "liaison.v1.Exchange/SendStream", peer.status());
@@ -346,8 +342,7 @@ grpc::ServerBidiReactor<SignedEnvelope, SendResult>* ExchangeService::SendStream
 
 grpc::ServerBidiReactor<SubscribeRequest, SubscribeResponse>* ExchangeService::Subscribe(
     grpc::CallbackServerContext* context) {
-  absl::StatusOr<certs::Identity> peer =
-      peers_->Authenticate(*context, certs::Role::kEndpointTls);
+  absl::StatusOr<certs::Identity> peer = peers_->Authenticate(*context, certs::Role::kEndpointTls);
   if (!peer.ok()) {
     return new RejectingBidiReactor<SubscribeRequest, SubscribeResponse>(
         this, "liaison.v1.Exchange/Subscribe", peer.status());
@@ -364,8 +359,7 @@ grpc::ServerUnaryReactor* ExchangeService::Explain(grpc::CallbackServerContext* 
                                                    const liaison::v1::ExplainRequest* request,
                                                    liaison::v1::ExplainResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<certs::Identity> peer =
-      peers_->Authenticate(*context, certs::Role::kEndpointTls);
+  absl::StatusOr<certs::Identity> peer = peers_->Authenticate(*context, certs::Role::kEndpointTls);
   absl::Status status = peer.status();
   if (status.ok()) status = TakeExplain(peer->id);
   if (status.ok() && !options_.explain) {
@@ -392,14 +386,15 @@ liaison::v1::EndpointLimits ExchangeService::LimitsOf(const std::string& endpoin
 absl::StatusOr<uint64_t> ExchangeService::OpenStream(grpc::CallbackServerContext* context,
                                                      const certs::Identity& peer, StreamKind kind) {
   const liaison::v1::EndpointLimits limits = LimitsOf(peer.id);
-  const int max = kind == StreamKind::kSubscribe ? limits.max_subscribe_streams()
-                                                 : limits.max_send_streams();
+  const int max =
+      kind == StreamKind::kSubscribe ? limits.max_subscribe_streams() : limits.max_send_streams();
   absl::MutexLock lock(&streams_mu_);
   int open = 0;
   for (const auto& [token, s] : streams_) open += s.endpoint == peer.id && s.kind == kind ? 1 : 0;
   if (open >= max) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        peer.id, " already has ", open, kind == StreamKind::kSubscribe ? " Subscribe" : " SendStream",
+        peer.id, " already has ", open,
+        kind == StreamKind::kSubscribe ? " Subscribe" : " SendStream",
         " streams open; the registry limit is ",
         kind == StreamKind::kSubscribe ? "max_subscribe_streams " : "max_send_streams ", max));
   }
@@ -413,9 +408,11 @@ absl::Status ExchangeService::TakeBytes(const std::string& endpoint, int64_t byt
   absl::MutexLock lock(&streams_mu_);
   int64_t& in_flight = in_flight_bytes_[endpoint];
   if (in_flight > 0 && in_flight + bytes > max) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        endpoint, " has ", in_flight, " envelope bytes being accepted; the registry limit is "
-        "max_in_flight_bytes ", max, ": wait for answers, then send again"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(endpoint, " has ", in_flight,
+                     " envelope bytes being accepted; the registry limit is "
+                     "max_in_flight_bytes ",
+                     max, ": wait for answers, then send again"));
   }
   in_flight += bytes;
   return absl::OkStatus();
@@ -439,9 +436,11 @@ absl::Status ExchangeService::TakeExplain(const std::string& endpoint) {
     count = 0;
   }
   if (count >= max) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        endpoint, " made ", count, " Explain calls this minute; the registry limit is "
-        "max_explain_per_minute ", max));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(endpoint, " made ", count,
+                     " Explain calls this minute; the registry limit is "
+                     "max_explain_per_minute ",
+                     max));
   }
   ++count;
   return absl::OkStatus();
@@ -468,8 +467,8 @@ int ExchangeService::EndRevokedStreams(const certs::TrustStore& trust) {
 }
 
 std::shared_ptr<Subscription> ExchangeService::StartSubscription(const std::string& endpoint,
-                                                                  uint32_t window,
-                                                                  SubscriptionSink* sink) {
+                                                                 uint32_t window,
+                                                                 SubscriptionSink* sink) {
   std::shared_ptr<Subscription> subscription;
   {
     absl::MutexLock lock(&mu_);

@@ -11,10 +11,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/synchronization/mutex.h"
-#include "broker/frontdoor/ingress.h"
 #include "broker/core/observer.h"
-#include "broker/frontdoor/peer.h"
 #include "broker/delivery/subscription.h"
+#include "broker/frontdoor/ingress.h"
+#include "broker/frontdoor/peer.h"
 #include "liaison/v1/exchange.grpc.pb.h"
 
 namespace liaison::broker {
@@ -45,8 +45,8 @@ class ExchangeService final : public liaison::v1::Exchange::CallbackService {
                                  liaison::v1::SendResult* response) override;
   grpc::ServerBidiReactor<liaison::v1::SignedEnvelope, liaison::v1::SendResult>* SendStream(
       grpc::CallbackServerContext* context) override;
-  grpc::ServerBidiReactor<liaison::v1::SubscribeRequest, liaison::v1::SubscribeResponse>*
-  Subscribe(grpc::CallbackServerContext* context) override;
+  grpc::ServerBidiReactor<liaison::v1::SubscribeRequest, liaison::v1::SubscribeResponse>* Subscribe(
+      grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* Explain(grpc::CallbackServerContext* context,
                                     const liaison::v1::ExplainRequest* request,
                                     liaison::v1::ExplainResponse* response) override;
@@ -59,9 +59,8 @@ class ExchangeService final : public liaison::v1::Exchange::CallbackService {
   std::vector<std::string> EndpointsWithStats() const ABSL_LOCKS_EXCLUDED(mu_);
 
   // Used by the Subscribe reactor.
-  std::shared_ptr<Subscription> StartSubscription(const std::string& endpoint,
-                                                  uint32_t window, SubscriptionSink* sink)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  std::shared_ptr<Subscription> StartSubscription(const std::string& endpoint, uint32_t window,
+                                                  SubscriptionSink* sink) ABSL_LOCKS_EXCLUDED(mu_);
 
   Ingress* ingress() const { return ingress_; }
   void ReportRpc(const char* method, absl::StatusCode code) const {
@@ -86,7 +85,8 @@ class ExchangeService final : public liaison::v1::Exchange::CallbackService {
   absl::StatusOr<uint64_t> OpenStream(grpc::CallbackServerContext* context,
                                       const certs::Identity& peer, StreamKind kind)
       ABSL_LOCKS_EXCLUDED(streams_mu_);
-  absl::Status TakeBytes(const std::string& endpoint, int64_t bytes) ABSL_LOCKS_EXCLUDED(streams_mu_);
+  absl::Status TakeBytes(const std::string& endpoint, int64_t bytes)
+      ABSL_LOCKS_EXCLUDED(streams_mu_);
   void ReleaseBytes(const std::string& endpoint, int64_t bytes) ABSL_LOCKS_EXCLUDED(streams_mu_);
   absl::Status TakeExplain(const std::string& endpoint) ABSL_LOCKS_EXCLUDED(streams_mu_);
 

@@ -15,10 +15,9 @@ absl::StatusOr<liaison::v1::ExplainResponse> Explainer::Explain(
   liaison::v1::Header* h = message.mutable_header();
   if (h->sender().empty()) h->set_sender(peer);
   if (h->sender() != peer) {
-    return absl::PermissionDeniedError(absl::StrCat("message.header.sender: TLS client '",
-                                                    SafeText(peer),
-                                                    "' may not explain messages of '",
-                                                    SafeText(h->sender()), "'"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("message.header.sender: TLS client '", SafeText(peer),
+                     "' may not explain messages of '", SafeText(h->sender()), "'"));
   }
   if (h->message_id().empty()) h->set_message_id(NewUuidV7(now));
   if (!h->has_created_at()) *h->mutable_created_at() = ToProto(now);

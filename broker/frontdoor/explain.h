@@ -31,8 +31,7 @@ struct ExplainDeps {
   // The policy stage's decisions for (message, recipients, size, now),
   // without side effects (PolicyStage::Explain).
   std::function<std::vector<policy::Decision>(const liaison::v1::Message&,
-                                              const std::vector<std::string>&, size_t,
-                                              absl::Time)>
+                                              const std::vector<std::string>&, size_t, absl::Time)>
       decide;
 };
 

@@ -117,8 +117,8 @@ TEST(Explain, AnotherSendersMessageIsRefusedAndAnInvalidOneNamesItsField) {
                       "header.recipients[0]: unknown endpoint 'XX-FOO'"));
   request = Request();
   request.mutable_message()->clear_alert();
-  EXPECT_TRUE(IsError(explainer.Explain(request, "DE-BKA"), absl::StatusCode::kInvalidArgument,
-                      "body: "));
+  EXPECT_TRUE(
+      IsError(explainer.Explain(request, "DE-BKA"), absl::StatusCode::kInvalidArgument, "body: "));
   EXPECT_EQ(call.calls, 0) << "the stage was asked about a message the front door refuses";
 }
 

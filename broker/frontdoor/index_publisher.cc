@@ -29,8 +29,9 @@ absl::Status CheckValue(const std::string& path, const std::string& value) {
   }
   if (LooksLikeText(value)) {
     return absl::InvalidArgumentError(
-        absl::StrCat(path, ": looks like cleartext, not an HMAC; blind identifiers before "
-                           "publishing them"));
+        absl::StrCat(path,
+                     ": looks like cleartext, not an HMAC; blind identifiers before "
+                     "publishing them"));
   }
   return absl::OkStatus();
 }
@@ -47,9 +48,9 @@ absl::Status CheckType(const std::string& path, liaison::v1::IdentifierType type
         absl::StrCat(path, ": unknown identifier type ", static_cast<int>(type)));
   }
   if (!registry.LinkageTypeAllowed(type)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": ", liaison::v1::IdentifierType_Name(type),
-        " is not an identifier type the registry allows (linkage.allowed_types)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": ", liaison::v1::IdentifierType_Name(type),
+                     " is not an identifier type the registry allows (linkage.allowed_types)"));
   }
   return absl::OkStatus();
 }
@@ -83,9 +84,9 @@ absl::StatusOr<IndexPlan> PlanIndexBatch(const liaison::v1::IndexBatch& batch,
     return absl::InvalidArgumentError("batch_id: missing or longer than 64 characters");
   }
   if (batch.publisher() != peer) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "publisher: '", batch.publisher(), "' is not the TLS client '", peer,
-        "'; an endpoint publishes only its own cases"));
+    return absl::PermissionDeniedError(absl::StrCat("publisher: '", batch.publisher(),
+                                                    "' is not the TLS client '", peer,
+                                                    "'; an endpoint publishes only its own cases"));
   }
   if (absl::Status s = registry.CheckLinkageEpoch(batch.epoch()); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("epoch: ", s.message()));
@@ -136,11 +137,13 @@ absl::StatusOr<IndexPlan> PlanIndexBatch(const liaison::v1::IndexBatch& batch,
     }
     if (expiry > now + kMaxIndexEntryRetention) {
       return absl::InvalidArgumentError(
-          absl::StrCat(path, ".expires_at: more than 180 days ahead (the linkage retention "
-                             "limit of DP-RET-01)"));
+          absl::StrCat(path,
+                       ".expires_at: more than 180 days ahead (the linkage retention "
+                       "limit of DP-RET-01)"));
     }
     if (!e.GetReflection()->GetUnknownFields(e).empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(path, " carries fields the broker does not know"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, " carries fields the broker does not know"));
     }
     if (absl::Status s = check_owner(path + ".case_handle", e.case_handle()); !s.ok()) return s;
     LinkageRecord r = Record(batch.epoch(), e.value(), peer, e.case_handle());
@@ -167,10 +170,10 @@ absl::StatusOr<IndexPlan> PlanIndexBatch(const liaison::v1::IndexBatch& batch,
   const int64_t held = book.EntriesOf(peer);
   // Renewals are counted as new: the check errs on the side of the limit.
   if (held + static_cast<int64_t>(plan.upserts.size()) > limit) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "entries: ", peer, " holds ", held, " index entries; ", plan.upserts.size(),
-        " more exceed the registry's limit of ", limit,
-        " (linkage.max_entries_per_endpoint); withdraw closed cases first"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("entries: ", peer, " holds ", held, " index entries; ", plan.upserts.size(),
+                     " more exceed the registry's limit of ", limit,
+                     " (linkage.max_entries_per_endpoint); withdraw closed cases first"));
   }
   return plan;
 }
@@ -201,8 +204,8 @@ void IndexPublisher::Submit(liaison::v1::SignedIndexBatch signed_batch, std::str
       return;
     }
     if (signer->id != peer) {
-      refuse(absl::PermissionDeniedError(absl::StrCat(
-          "signature: signed by '", signer->id, "', not by the TLS client '", peer, "'")));
+      refuse(absl::PermissionDeniedError(absl::StrCat("signature: signed by '", signer->id,
+                                                      "', not by the TLS client '", peer, "'")));
       return;
     }
     liaison::v1::IndexBatch batch;
@@ -239,8 +242,7 @@ void IndexPublisher::Write(std::shared_ptr<liaison::v1::IndexBatchResult> result
     Done done;
   };
   auto pending = std::make_shared<Pending>();
-  const int64_t total =
-      static_cast<int64_t>(plan.upserts.size() + plan.withdrawals.size());
+  const int64_t total = static_cast<int64_t>(plan.upserts.size() + plan.withdrawals.size());
   pending->left = total;
   pending->plan = std::move(plan);
   pending->change = std::move(change);
@@ -252,9 +254,9 @@ void IndexPublisher::Write(std::shared_ptr<liaison::v1::IndexBatchResult> result
       // Some records may be in Kafka: applying the batch again (a resend)
       // brings every node to the same state.
       result->set_code(static_cast<int32_t>(absl::StatusCode::kUnavailable));
-      result->set_error(absl::StrCat("batch ", pending->change.batch_id(), ": Kafka did not acknowledge ",
-                                     pending->failed.load(), " of ", total,
-                                     " records; send the batch again (safe)"));
+      result->set_error(absl::StrCat("batch ", pending->change.batch_id(),
+                                     ": Kafka did not acknowledge ", pending->failed.load(), " of ",
+                                     total, " records; send the batch again (safe)"));
       pending->done(*result);
       return;
     }
@@ -299,8 +301,8 @@ void IndexPublisher::Audit(std::shared_ptr<liaison::v1::IndexBatchResult> result
   *record.mutable_accepted_at() = ToProto(now);
   deps_.producer->Produce(
       deps_.topics.Ingress(), key, record.SerializeAsString(),
-      [this, result, plan = std::move(plan), done = std::move(done)](
-          const kafka::DeliveryReport& report) {
+      [this, result, plan = std::move(plan),
+       done = std::move(done)](const kafka::DeliveryReport& report) {
         if (report.status.ok()) {
           // Answerable on this node at once; the others (and this one again)
           // read the same records from the topic.

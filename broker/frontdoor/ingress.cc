@@ -28,8 +28,7 @@ void Ingress::Submit(liaison::v1::SignedEnvelope envelope, std::string peer_id, 
     // Every answer is reported, whichever path gives it.
     done = [observer = options_.observer, peer_id, bytes = envelope.message().size(),
             done = std::move(done)](absl::StatusOr<liaison::v1::SendResult> result) {
-      observer->OnSend(peer_id, result.status().code(), result.ok() && result->duplicate(),
-                       bytes);
+      observer->OnSend(peer_id, result.status().code(), result.ok() && result->duplicate(), bytes);
       done(std::move(result));
     };
   }
@@ -39,29 +38,27 @@ void Ingress::Submit(liaison::v1::SignedEnvelope envelope, std::string peer_id, 
   });
 }
 
-void Ingress::Accept(liaison::v1::SignedEnvelope envelope, const std::string& peer_id,
-                     Done done) {
+void Ingress::Accept(liaison::v1::SignedEnvelope envelope, const std::string& peer_id, Done done) {
   auto reject = [&](absl::Status status) {
     ++stats_.rejected;
-    log::Info("ingress.rejected",
-              {{"peer", peer_id}, {"code", absl::StatusCodeToString(status.code())},
-               {"error", status.message()}});
+    log::Info("ingress.rejected", {{"peer", peer_id},
+                                   {"code", absl::StatusCodeToString(status.code())},
+                                   {"error", status.message()}});
     done(std::move(status));
   };
   const size_t size = envelope.message().size();
   if (size > options_.max_message_bytes) {
-    return reject(absl::ResourceExhaustedError(
-        absl::StrCat("message: ", size, " bytes; the limit is ", options_.max_message_bytes,
-                     " bytes")));
+    return reject(absl::ResourceExhaustedError(absl::StrCat(
+        "message: ", size, " bytes; the limit is ", options_.max_message_bytes, " bytes")));
   }
   absl::StatusOr<certs::VerifiedEnvelope> verified =
       certs::VerifyEnvelope(std::move(envelope), *verifier_, absl::Now());
   if (!verified.ok()) return reject(verified.status());
   const liaison::v1::Header& header = verified->message().header();
   if (header.sender() != peer_id) {
-    return reject(absl::PermissionDeniedError(
-        absl::StrCat("header.sender: TLS client '", SafeText(peer_id), "' may not send as '",
-                     SafeText(header.sender()), "'")));
+    return reject(absl::PermissionDeniedError(absl::StrCat("header.sender: TLS client '",
+                                                           SafeText(peer_id), "' may not send as '",
+                                                           SafeText(header.sender()), "'")));
   }
   std::shared_ptr<const policy::Registry> registry = registry_();
   if (absl::Status s =
@@ -141,10 +138,9 @@ void Ingress::Produce(std::string message_id, std::string sender, std::string sh
                        {{"message_id", message_id},
                         {"possibly_persisted", report.possibly_persisted},
                         {"error", report.status.ToString()}});
-          Finish(message_id,
-                 absl::UnavailableError(absl::StrCat(
-                     "Kafka did not acknowledge the write (", report.status.message(),
-                     "); nothing was accepted: re-send the same envelope")));
+          Finish(message_id, absl::UnavailableError(absl::StrCat(
+                                 "Kafka did not acknowledge the write (", report.status.message(),
+                                 "); nothing was accepted: re-send the same envelope")));
           return;
         }
         const absl::Time now = absl::Now();
@@ -161,9 +157,9 @@ void Ingress::Produce(std::string message_id, std::string sender, std::string sh
         producer_->Produce(topics_.AcceptedIds(), message_id, accepted.SerializeAsString(),
                            [message_id](const kafka::DeliveryReport& r) {
                              if (!r.status.ok()) {
-                               log::Warning("ingress.dedup_record_failed",
-                                            {{"message_id", message_id},
-                                             {"error", r.status.ToString()}});
+                               log::Warning(
+                                   "ingress.dedup_record_failed",
+                                   {{"message_id", message_id}, {"error", r.status.ToString()}});
                              }
                            });
         ++stats_.accepted;

@@ -16,12 +16,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "broker/state/accepted_ids.h"
 #include "broker/core/clock.h"
 #include "broker/core/observer.h"
 #include "broker/core/topics.h"
-#include "broker/frontdoor/validate.h"
 #include "broker/core/worker_pool.h"
+#include "broker/frontdoor/validate.h"
+#include "broker/state/accepted_ids.h"
 #include "certs/signature.h"
 #include "connectors/kafka/producer.h"
 #include "liaison/v1/envelope.pb.h"
@@ -54,8 +54,8 @@ class Ingress {
   using Done = std::function<void(absl::StatusOr<liaison::v1::SendResult>)>;
 
   Ingress(Topics topics, kafka::Producer* producer, const certs::Verifier* verifier,
-          RegistryProvider registry, AcceptedIds* accepted, WorkerPool* pool,
-          const Clock* clock, IngressOptions options);
+          RegistryProvider registry, AcceptedIds* accepted, WorkerPool* pool, const Clock* clock,
+          IngressOptions options);
 
   // Thread-safe. `done` runs exactly once, on a worker or Kafka thread, with
   // the SendResult or a status whose message names the problem:
@@ -76,8 +76,8 @@ class Ingress {
   };
 
   void Accept(liaison::v1::SignedEnvelope envelope, const std::string& peer_id, Done done);
-  void Produce(std::string message_id, std::string sender, std::string sha256,
-               std::string key, liaison::v1::SignedEnvelope envelope);
+  void Produce(std::string message_id, std::string sender, std::string sha256, std::string key,
+               liaison::v1::SignedEnvelope envelope);
   void Finish(const std::string& message_id, absl::StatusOr<liaison::v1::SendResult> result)
       ABSL_LOCKS_EXCLUDED(mu_);
 

@@ -64,8 +64,7 @@ absl::StatusOr<certs::Identity> PeerAuthenticator::AuthenticatePem(const std::st
   }
   absl::StatusOr<certs::Identity> identity = trust->Validate(*cert, role, now);
   if (!identity.ok()) {
-    return absl::UnauthenticatedError(
-        absl::StrCat("client ", identity.status().message()));
+    return absl::UnauthenticatedError(absl::StrCat("client ", identity.status().message()));
   }
   absl::MutexLock lock(&mu_);
   if (cache_.size() > 4096) cache_.clear();
@@ -101,15 +100,14 @@ class PeerCheck : public grpc::AuthMetadataProcessor {
 
 }  // namespace
 
-std::shared_ptr<grpc::AuthMetadataProcessor> PeerCheckBeforeRequest(
-    const PeerAuthenticator* peers, certs::Role role) {
+std::shared_ptr<grpc::AuthMetadataProcessor> PeerCheckBeforeRequest(const PeerAuthenticator* peers,
+                                                                    certs::Role role) {
   return std::make_shared<PeerCheck>(peers, role);
 }
 
 grpc::Status ToGrpc(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
 }  // namespace liaison::broker

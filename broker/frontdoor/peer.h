@@ -60,8 +60,8 @@ class PeerAuthenticator {
 // bytes; HTTP/2 flow control bounds them.) Roles stay the services' check,
 // so a valid certificate of another role still gets its precise
 // PermissionDenied there. `peers` must outlive the server.
-std::shared_ptr<grpc::AuthMetadataProcessor> PeerCheckBeforeRequest(
-    const PeerAuthenticator* peers, certs::Role role);
+std::shared_ptr<grpc::AuthMetadataProcessor> PeerCheckBeforeRequest(const PeerAuthenticator* peers,
+                                                                    certs::Role role);
 
 // absl::Status -> grpc::Status (the canonical codes are numerically equal).
 grpc::Status ToGrpc(const absl::Status& status);

@@ -69,17 +69,18 @@ absl::Status ValidateForIngress(const Message& message, const policy::Registry& 
   }
   const Message::BodyCase want = BodyFor(h.kind());
   if (message.body_case() != want) {
-    return Invalid("body", absl::StrCat(liaison::v1::Kind_Name(h.kind()), " needs the '",
-                                        BodyName(want), "' body, found '",
-                                        BodyName(message.body_case()), "'"));
+    return Invalid("body",
+                   absl::StrCat(liaison::v1::Kind_Name(h.kind()), " needs the '", BodyName(want),
+                                "' body, found '", BodyName(message.body_case()), "'"));
   }
   if (!h.has_created_at()) return Invalid("header.created_at", "missing");
   const absl::Time created = FromProto(h.created_at());
   if (created > now + limits.max_clock_skew) {
-    return Invalid("header.created_at",
-                   absl::StrCat("lies ", absl::FormatDuration(absl::Trunc(created - now, absl::Seconds(1))),
-                                " in the future (allowed clock skew ",
-                                absl::FormatDuration(limits.max_clock_skew), ")"));
+    return Invalid(
+        "header.created_at",
+        absl::StrCat("lies ", absl::FormatDuration(absl::Trunc(created - now, absl::Seconds(1))),
+                     " in the future (allowed clock skew ",
+                     absl::FormatDuration(limits.max_clock_skew), ")"));
   }
   // Replays: beyond the deduplication window a resent message could not be
   // recognised, so nothing that old is accepted, by its creation time or by
@@ -94,8 +95,8 @@ absl::Status ValidateForIngress(const Message& message, const policy::Registry& 
   if (minted < now - limits.max_age || minted > now + limits.max_clock_skew) {
     return Invalid("header.message_id",
                    absl::StrCat("its UUIDv7 time lies outside the deduplication window (",
-                                absl::FormatDuration(limits.max_age),
-                                " back, clock skew ", absl::FormatDuration(limits.max_clock_skew),
+                                absl::FormatDuration(limits.max_age), " back, clock skew ",
+                                absl::FormatDuration(limits.max_clock_skew),
                                 " ahead): mint a new id when sending"));
   }
   if (h.sender().empty()) return Invalid("header.sender", "missing");
@@ -105,8 +106,9 @@ absl::Status ValidateForIngress(const Message& message, const policy::Registry& 
     return Invalid("header.recipients", "at least one recipient is required");
   }
   if (h.recipients_size() > limits.max_recipients) {
-    return Invalid("header.recipients", absl::StrCat(h.recipients_size(), " recipients; the limit is ",
-                                                      limits.max_recipients));
+    return Invalid(
+        "header.recipients",
+        absl::StrCat(h.recipients_size(), " recipients; the limit is ", limits.max_recipients));
   }
   absl::flat_hash_map<std::string_view, int> seen;
   for (int i = 0; i < h.recipients_size(); ++i) {
@@ -117,7 +119,8 @@ absl::Status ValidateForIngress(const Message& message, const policy::Registry& 
       return Invalid(path, absl::StrCat("unknown endpoint '", SafeText(r), "'"));
     }
     auto [it, inserted] = seen.emplace(r, i);
-    if (!inserted) return Invalid(path, absl::StrCat("duplicate of header.recipients[", it->second, "]"));
+    if (!inserted)
+      return Invalid(path, absl::StrCat("duplicate of header.recipients[", it->second, "]"));
   }
   for (int i = 0; i < h.purposes_size(); ++i) {
     if (!liaison::v1::Purpose_IsValid(h.purposes(i)) ||

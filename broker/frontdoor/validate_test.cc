@@ -72,10 +72,9 @@ INSTANTIATE_TEST_SUITE_P(
     Table, ValidateRefuses,
     ::testing::Values(
         InvalidCase{"NoHeader", [](Message& m) { m.clear_header(); }, "header", "missing"},
-        InvalidCase{"NoMessageId", [](Message& m) { H(m).clear_message_id(); },
-                    "header.message_id", "missing"},
-        InvalidCase{"MessageIdNotUuidV7",
-                    [](Message& m) { H(m).set_message_id("PAYLOAD-MARKER"); },
+        InvalidCase{"NoMessageId", [](Message& m) { H(m).clear_message_id(); }, "header.message_id",
+                    "missing"},
+        InvalidCase{"MessageIdNotUuidV7", [](Message& m) { H(m).set_message_id("PAYLOAD-MARKER"); },
                     "header.message_id", "lower-case UUIDv7"},
         InvalidCase{"UpperCaseUuid",
                     [](Message& m) {
@@ -94,22 +93,18 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidCase{"WrongBody", [](Message& m) { m.mutable_info(); }, "body",
                     "KIND_ALERT needs the 'alert' body, found 'info'"},
         InvalidCase{"NoBody", [](Message& m) { m.clear_body(); }, "body", "found 'none'"},
-        InvalidCase{"NoCreatedAt", [](Message& m) { H(m).clear_created_at(); },
-                    "header.created_at", "missing"},
-        InvalidCase{"CreatedInTheFuture",
-                    [](Message& m) {
-                      *H(m).mutable_created_at() = ToProto(kNow + absl::Minutes(10));
-                    },
-                    "header.created_at", "in the future (allowed clock skew 5m)"},
-        InvalidCase{"CreatedBeforeTheWindow",
-                    [](Message& m) {
-                      *H(m).mutable_created_at() = ToProto(kNow - absl::Hours(24 * 8));
-                    },
-                    "header.created_at", "older than the deduplication window"},
+        InvalidCase{"NoCreatedAt", [](Message& m) { H(m).clear_created_at(); }, "header.created_at",
+                    "missing"},
+        InvalidCase{
+            "CreatedInTheFuture",
+            [](Message& m) { *H(m).mutable_created_at() = ToProto(kNow + absl::Minutes(10)); },
+            "header.created_at", "in the future (allowed clock skew 5m)"},
+        InvalidCase{
+            "CreatedBeforeTheWindow",
+            [](Message& m) { *H(m).mutable_created_at() = ToProto(kNow - absl::Hours(24 * 8)); },
+            "header.created_at", "older than the deduplication window"},
         InvalidCase{"IdMintedBeforeTheWindow",
-                    [](Message& m) {
-                      H(m).set_message_id(NewUuidV7(kNow - absl::Hours(24 * 8)));
-                    },
+                    [](Message& m) { H(m).set_message_id(NewUuidV7(kNow - absl::Hours(24 * 8))); },
                     "header.message_id", "outside the deduplication window"},
         InvalidCase{"NoSender", [](Message& m) { H(m).clear_sender(); }, "header.sender",
                     "missing"},
@@ -120,22 +115,17 @@ INSTANTIATE_TEST_SUITE_P(
                       for (int i = 0; i < 70; ++i) H(m).add_recipients("SE-NOA");
                     },
                     "header.recipients", "72 recipients; the limit is 64"},
-        InvalidCase{"SenderAddressesItself",
-                    [](Message& m) { H(m).add_recipients("DE-BKA"); }, "header.recipients[2]",
-                    "the sender cannot address itself"},
-        InvalidCase{"UnknownRecipient",
-                    [](Message& m) { H(m).set_recipients(1, "XX-FOO"); },
+        InvalidCase{"SenderAddressesItself", [](Message& m) { H(m).add_recipients("DE-BKA"); },
+                    "header.recipients[2]", "the sender cannot address itself"},
+        InvalidCase{"UnknownRecipient", [](Message& m) { H(m).set_recipients(1, "XX-FOO"); },
                     "header.recipients[1]", "unknown endpoint 'XX-FOO'"},
-        InvalidCase{"DuplicateRecipient",
-                    [](Message& m) { H(m).add_recipients("FR-OCRTEH"); },
+        InvalidCase{"DuplicateRecipient", [](Message& m) { H(m).add_recipients("FR-OCRTEH"); },
                     "header.recipients[2]", "duplicate of header.recipients[0]"},
         InvalidCase{"UnspecifiedPurpose",
                     [](Message& m) { H(m).add_purposes(liaison::v1::PURPOSE_UNSPECIFIED); },
                     "header.purposes[1]", "unknown value 0"},
         InvalidCase{"UnknownPurpose",
-                    [](Message& m) {
-                      H(m).add_purposes(static_cast<liaison::v1::Purpose>(77));
-                    },
+                    [](Message& m) { H(m).add_purposes(static_cast<liaison::v1::Purpose>(77)); },
                     "header.purposes[1]", "unknown value 77"}),
     [](const ::testing::TestParamInfo<InvalidCase>& info) { return info.param.name; });
 

@@ -10,8 +10,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "broker/core/observer.h"
-#include "broker/operators/operator_views.h"
 #include "broker/frontdoor/peer.h"
+#include "broker/operators/operator_views.h"
 #include "liaison/v1/admin.grpc.pb.h"
 
 namespace liaison::broker {

@@ -43,7 +43,6 @@ std::string ToJson(const google::protobuf::Message& message) {
   return out;
 }
 
-
 }  // namespace
 
 absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& address) {
@@ -285,7 +284,9 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions 
       return configured.ok();
     });
     if (!server->is_valid()) {
-      return absl::InvalidArgumentError(absl::StrCat("http TLS: ", configured.ok() ? "the TLS context could not be created" : configured.message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("http TLS: ", configured.ok() ? "the TLS context could not be created"
+                                                     : configured.message()));
     }
     impl->server = std::move(server);
   } else {

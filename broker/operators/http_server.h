@@ -20,8 +20,8 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
-#include "broker/operators/operator_views.h"
 #include "broker/frontdoor/peer.h"
+#include "broker/operators/operator_views.h"
 
 namespace liaison::broker {
 

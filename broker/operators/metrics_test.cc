@@ -83,7 +83,7 @@ TEST(MetricsText, HistogramBucketsAreCumulativeWithInfSumAndCount) {
   h.Observe({"ok"}, 0.05);
   h.Observe({"ok"}, 0.1);  // on the bound: in that bucket
   h.Observe({"ok"}, 5);
-  h.Observe({"ok"}, 100);  // beyond the last bound: +Inf only
+  h.Observe({"ok"}, 100);           // beyond the last bound: +Inf only
   h.Observe({"ok"}, std::nan(""));  // ignored
   EXPECT_EQ(h.Count(), 4);
   EXPECT_EQ(Rendered(h),

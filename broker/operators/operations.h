@@ -10,9 +10,9 @@
 #include <string>
 
 #include "broker/core/clock.h"
+#include "broker/core/observer.h"
 #include "broker/operators/flow_log.h"
 #include "broker/operators/metrics.h"
-#include "broker/core/observer.h"
 
 namespace liaison::broker {
 

@@ -29,10 +29,8 @@ TEST(Operations, SkippedStateRecordsAndRefusedCommitsAreCountedByTopicAndGroup) 
   Operations ops(&clock, &also);
   const std::string before = Render(ops);
   // Declared (HELP, TYPE) before anything happened, with no sample.
-  EXPECT_NE(before.find("# TYPE liaison_state_records_skipped_total counter\n"),
-            std::string::npos);
-  EXPECT_NE(before.find("# TYPE liaison_kafka_commit_failures_total counter\n"),
-            std::string::npos);
+  EXPECT_NE(before.find("# TYPE liaison_state_records_skipped_total counter\n"), std::string::npos);
+  EXPECT_NE(before.find("# TYPE liaison_kafka_commit_failures_total counter\n"), std::string::npos);
   EXPECT_EQ(before.find("liaison_state_records_skipped_total{"), std::string::npos);
 
   ops.OnStateRecordSkipped("liaison.registry.ids");
@@ -72,7 +70,8 @@ TEST(Operations, SendsAndFlowsLandInTheirFamilies) {
            "liaison_messages_accepted_bytes_total{sender=\"DE-BKA\"} 1000\n",
            "liaison_messages_duplicate_total{sender=\"DE-BKA\"} 1\n",
            "liaison_messages_rejected_total{code=\"INVALID_ARGUMENT\"} 1\n",
-           "liaison_policy_decisions_total{kind=\"ALERT\",outcome=\"REJECT\",event=\"decided\"} 1\n",
+           "liaison_policy_decisions_total{kind=\"ALERT\",outcome=\"REJECT\",event=\"decided\"} "
+           "1\n",
            "liaison_policy_rule_decisions_total{rule_id=\"DP-PURPOSE-01\",outcome=\"REJECT\"} 1\n",
            "liaison_flows_total{sender=\"DE-BKA\",recipient=\"FR-PN\",outcome=\"REJECT\"} 1\n",
            "liaison_kafka_records_lost_total{topic_kind=\"deliver\"} 3\n",

@@ -11,12 +11,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "broker/core/topics.h"
+#include "broker/frontdoor/peer.h"
 #include "broker/operators/admin_service.h"
 #include "broker/operators/cluster_monitor.h"
 #include "broker/operators/http_server.h"
 #include "broker/operators/operator_views.h"
-#include "broker/frontdoor/peer.h"
-#include "broker/core/topics.h"
 #include "connectors/kafka/client_config.h"
 #include "grpcpp/grpcpp.h"
 

@@ -60,9 +60,9 @@ Outputs PlanApplier::Apply(Plan plan, const PlanContext& c) const {
   const liaison::v1::Header& h = c.message->header();
   const std::string key = IngressKeyOf(h).value();
   for (const auto& [recipient, why] : plan.underivable) {
-    log::Error("policy.redact_failed", {{"message_id", h.message_id()},
-                                        {"recipient", recipient},
-                                        {"error", why.ToString()}});
+    log::Error(
+        "policy.redact_failed",
+        {{"message_id", h.message_id()}, {"recipient", recipient}, {"error", why.ToString()}});
   }
   Outputs out;
   out.audit = std::move(plan.audit);

@@ -58,9 +58,8 @@ class ApplierTest : public ::testing::Test {
     in.context = context_;
     in.consent = PlanConsent(context_);
     if (in.consent.has_value()) applier_->RecordConsent(*in.consent, context_);
-    in.decisions = DecideEach(*scenario::DevChain(), message_, recipients,
-                              context_.message_bytes, context_.now,
-                              {&counters_, &sources_, &consents_});
+    in.decisions = DecideEach(*scenario::DevChain(), message_, recipients, context_.message_bytes,
+                              context_.now, {&counters_, &sources_, &consents_});
     in.pseudonymiser = &pseudonymiser_;
     plan_ = PlanDecision(in);
     return applier_->Apply(PlanDecision(std::move(in)), context_);
@@ -126,9 +125,9 @@ TEST_F(ApplierTest, OneSignaturePerGroupOverTheBytesItsRecipientsReceive) {
     SCOPED_TRACE(item.recipient());
     EXPECT_EQ(r.topic, topics_.Deliver(item.recipient()));
     EXPECT_EQ(r.key, key);
-    EXPECT_EQ(item.item_id(), DeliveryItemIdOf(MessageId(alert.header().message_id()),
-                                               EndpointId(item.recipient()))
-                                  .value());
+    EXPECT_EQ(item.item_id(),
+              DeliveryItemIdOf(MessageId(alert.header().message_id()), EndpointId(item.recipient()))
+                  .value());
     EXPECT_EQ(r.index->item_id(), item.item_id());
     EXPECT_EQ(r.index->recipient(), item.recipient());
     const liaison::v1::Attestation a = AttestationOf(item);

@@ -4,8 +4,6 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "absl/time/clock.h"
 #include "base/log.h"
 #include "base/proto_time.h"
@@ -14,6 +12,8 @@
 #include "connectors/audit/checkpoint.h"
 #include "connectors/kafka/consumer.h"
 #include "connectors/kafka/reader.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
 namespace liaison::broker {
 
@@ -52,8 +52,8 @@ absl::Status AuditLog::LoadHead(int32_t chain) {
         continue;
       }
       if (record.entries().empty() || record.entries().rbegin()->chain() != chain) {
-        return absl::DataLossError(absl::StrCat("audit partition ", chain, " offset ",
-                                                it->offset, ": not an entry of chain ", chain));
+        return absl::DataLossError(absl::StrCat("audit partition ", chain, " offset ", it->offset,
+                                                ": not an entry of chain ", chain));
       }
       head.seq = record.entries().rbegin()->seq();
       head.hash = record.entries().rbegin()->entry_hash();
@@ -160,9 +160,9 @@ void AuditLog::WriteCheckpoints(std::vector<Due> due, std::function<void(absl::S
           if (report.status.ok()) {
             ++checkpoints_written_;
           } else {
-            log::Warning("audit.checkpoint_failed",
-                         {{"chain", chain}, {"seq", static_cast<int64_t>(seq)},
-                          {"error", report.status.ToString()}});
+            log::Warning("audit.checkpoint_failed", {{"chain", chain},
+                                                     {"seq", static_cast<int64_t>(seq)},
+                                                     {"error", report.status.ToString()}});
             absl::MutexLock lock(&mu_);
             if (auto it = heads_.find(chain);
                 it != heads_.end() && it->second.checkpointed_seq == seq) {
@@ -228,17 +228,17 @@ void AuditLog::Write(int32_t chain, Sealed sealed, std::function<void(absl::Stat
     done(absl::OkStatus());
     return;
   }
-  producer_->Produce(topics_.Audit(), /*key=*/"", std::move(sealed.record),
-                     [this, chain, entries = sealed.entries, first = sealed.first_seq,
-                      last = sealed.last_seq, hash = sealed.last_hash,
-                      done = std::move(done)](const kafka::DeliveryReport& report) {
-                       if (report.status.ok()) {
-                         written_ += entries;
-                         Acknowledged(chain, first, last, hash);
-                       }
-                       done(report.status);
-                     },
-                     chain);
+  producer_->Produce(
+      topics_.Audit(), /*key=*/"", std::move(sealed.record),
+      [this, chain, entries = sealed.entries, first = sealed.first_seq, last = sealed.last_seq,
+       hash = sealed.last_hash, done = std::move(done)](const kafka::DeliveryReport& report) {
+        if (report.status.ok()) {
+          written_ += entries;
+          Acknowledged(chain, first, last, hash);
+        }
+        done(report.status);
+      },
+      chain);
 }
 
 }  // namespace liaison::broker

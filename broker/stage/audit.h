@@ -83,8 +83,7 @@ class AuditLog {
   // Assigns seq, prev_hash and entry_hash to `entries` in order and returns
   // them serialised as one record. Calls for one chain must come in chain
   // order.
-  Sealed Seal(int32_t chain, std::vector<liaison::v1::AuditEntry> entries)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  Sealed Seal(int32_t chain, std::vector<liaison::v1::AuditEntry> entries) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Writes sealed entries to the chain's partition; `done` runs once with OK
   // when Kafka acknowledged them, or the error (then write them again, the

@@ -218,14 +218,13 @@ void HoldBook::Tick() {
     std::vector<int64_t> offsets;
     for (const auto& [offset, d] : by_offset) offsets.push_back(offset);
     absl::MutexLock lock(&reader_mu_);
-    reader_->ReadEach(deps_.topics.Holds(), partition, std::move(offsets), absl::Seconds(30),
-                      [&, &by_offset = by_offset](int64_t offset,
-                                                  absl::StatusOr<kafka::Record> record) {
-                        const DueHold& d = *by_offset.at(offset);
-                        std::optional<liaison::v1::HeldDelivery> held =
-                            FromKafka(d, std::move(record), now);
-                        if (held.has_value()) Work(*std::move(held), now);
-                      });
+    reader_->ReadEach(
+        deps_.topics.Holds(), partition, std::move(offsets), absl::Seconds(30),
+        [&, &by_offset = by_offset](int64_t offset, absl::StatusOr<kafka::Record> record) {
+          const DueHold& d = *by_offset.at(offset);
+          std::optional<liaison::v1::HeldDelivery> held = FromKafka(d, std::move(record), now);
+          if (held.has_value()) Work(*std::move(held), now);
+        });
   }
   if (deps_.sources != nullptr) SweepErasures(now, owned);
 }
@@ -320,8 +319,8 @@ std::optional<liaison::v1::HeldDelivery> HoldBook::FromKafka(const DueHold& due,
   }
   if (record.ok() || record.status().code() == absl::StatusCode::kNotFound) {
     // Gone from Kafka (retention) or not this hold: never decide on a guess.
-    Lost(due, record.ok() ? absl::DataLossError("the record there is not this hold")
-                          : record.status(),
+    Lost(due,
+         record.ok() ? absl::DataLossError("the record there is not this hold") : record.status(),
          now);
     return std::nullopt;
   }
@@ -344,8 +343,8 @@ void HoldBook::Lost(const DueHold& due, const absl::Status& why, absl::Time now)
   n.set_recipient(meta.recipient());
   n.set_hold_id(hold_id);
   n.add_reasons(absl::StrCat("the held copy for ", meta.recipient(),
-                             " was lost in Kafka before it could be released (",
-                             why.message(), "); not delivered: send it again"));
+                             " was lost in Kafka before it could be released (", why.message(),
+                             "); not delivered: send it again"));
   Outputs out;
   if (std::optional<Outputs::Record> r = deps_.stage->NoticeRecord(std::move(n), now)) {
     out.records.push_back(std::move(*r));
@@ -398,12 +397,11 @@ void HoldBook::Work(liaison::v1::HeldDelivery held, absl::Time now) {
     n.set_hold_id(hold_id);
     for (const liaison::v1::PolicyHold& h : held.holds()) {
       n.add_rule_ids(h.rule_id());
-      n.add_reasons(absl::StrCat(h.rule_id(), ": no ",
-                                 liaison::v1::ConsentKind_Name(h.consent_kind()), " from ",
-                                 h.awaiting(), " before ",
-                                 absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", FromProto(h.expires_at()),
-                                                  absl::UTCTimeZone()),
-                                 "; not delivered"));
+      n.add_reasons(absl::StrCat(
+          h.rule_id(), ": no ", liaison::v1::ConsentKind_Name(h.consent_kind()), " from ",
+          h.awaiting(), " before ",
+          absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", FromProto(h.expires_at()), absl::UTCTimeZone()),
+          "; not delivered"));
     }
     if (std::optional<Outputs::Record> r = deps_.stage->NoticeRecord(std::move(n), now)) {
       reject.records.push_back(std::move(*r));
@@ -430,19 +428,18 @@ void HoldBook::Work(liaison::v1::HeldDelivery held, absl::Time now) {
   // A new DELAY (or HOLD) replaces this hold under the same id; anything
   // else ends it.
   const bool ends = outputs.held.empty();
-  deps_.stage->Write(held.ingress_partition(), std::move(outputs),
-                     [this, hold_id, ends](absl::Status s) {
-                       if (!s.ok()) {
-                         log::Warning("holds.write_failed",
-                                      {{"hold_id", hold_id}, {"error", s.ToString()}});
-                         Finish(hold_id, false);  // tried again on the next tick
-                         return;
-                       }
-                       if (ends) {
-                         Tombstone(hold_id);
-                         Finish(hold_id, true);
-                       }
-                     });
+  deps_.stage->Write(
+      held.ingress_partition(), std::move(outputs), [this, hold_id, ends](absl::Status s) {
+        if (!s.ok()) {
+          log::Warning("holds.write_failed", {{"hold_id", hold_id}, {"error", s.ToString()}});
+          Finish(hold_id, false);  // tried again on the next tick
+          return;
+        }
+        if (ends) {
+          Tombstone(hold_id);
+          Finish(hold_id, true);
+        }
+      });
 }
 
 void HoldBook::Finish(const std::string& hold_id, bool remove) {

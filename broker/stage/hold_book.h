@@ -94,7 +94,7 @@ class HoldBook {
     std::string content;             // the record's bytes, until the mirror has it
     int32_t partition = -1;          // of liaison.holds; -1 until the mirror has it
     int64_t offset = -1;
-    size_t record_hash = 0;          // of the record at partition/offset
+    size_t record_hash = 0;  // of the record at partition/offset
     bool recheck = false;
     bool busy = false;
   };

@@ -178,7 +178,7 @@ liaison::v1::AuditOperation OperationFor(Outcome outcome, liaison::v1::Kind kind
       if (kind == liaison::v1::KIND_LINKAGE_QUERY) return liaison::v1::AUDIT_OPERATION_CONSULTATION;
       if (third_country) return liaison::v1::AUDIT_OPERATION_TRANSFER;
       return outcome == liaison::v1::OUTCOME_REDACT ? liaison::v1::AUDIT_OPERATION_ALTERATION
-                                                     : liaison::v1::AUDIT_OPERATION_DISCLOSURE;
+                                                    : liaison::v1::AUDIT_OPERATION_DISCLOSURE;
     case liaison::v1::OUTCOME_HOLD:
     case liaison::v1::OUTCOME_DELAY:
       return liaison::v1::AUDIT_OPERATION_RETENTION;

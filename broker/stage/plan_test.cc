@@ -64,9 +64,8 @@ struct World {
     in.context = ContextFor(m);
     in.consent = PlanConsent(in.context);
     if (in.consent.has_value() && in.consent->record.ok()) consents.Add(*in.consent->record);
-    in.decisions = DecideEach(*scenario::DevChain(), message, recipients,
-                              in.context.message_bytes, in.context.now,
-                              {&counters, &sources, &consents});
+    in.decisions = DecideEach(*scenario::DevChain(), message, recipients, in.context.message_bytes,
+                              in.context.now, {&counters, &sources, &consents});
     in.known_source = known_source;
     in.pseudonymiser = &pseudonymiser;
     return PlanDecision(std::move(in));
@@ -371,9 +370,9 @@ TEST(PlanDecision, ACopyThatCannotBeDerivedIsNotDeliveredAndTheSenderIsTold) {
   const Message alert = scenario::TypicalAlertWithVictim();
   PlanInput in;
   in.context = w.ContextFor(alert);
-  in.decisions = DecideEach(*scenario::DevChain(), w.message, scenario::BenchRecipients(),
-                            in.context.message_bytes, in.context.now,
-                            {&w.counters, &w.sources, &w.consents});
+  in.decisions =
+      DecideEach(*scenario::DevChain(), w.message, scenario::BenchRecipients(),
+                 in.context.message_bytes, in.context.now, {&w.counters, &w.sources, &w.consents});
   // A decision for another recipient than the one it names: Redact refuses.
   std::string victim;
   for (Decided& d : in.decisions) {
@@ -430,17 +429,16 @@ TEST(DecideEach, CountsADerogationTransferDeliveredAsADerivedCopy) {
   EXPECT_EQ(w.counters.Sum("DE-BKA", "MD-IGP", policy::Metric::kDerogations, absl::Hours(1),
                            scenario::T0()),
             1);
-  EXPECT_EQ(w.counters.Sum("DE-BKA", "MD-IGP", policy::Metric::kPersons, absl::Hours(1),
-                           scenario::T0()),
-            1);
+  EXPECT_EQ(
+      w.counters.Sum("DE-BKA", "MD-IGP", policy::Metric::kPersons, absl::Hours(1), scenario::T0()),
+      1);
 }
 
 TEST(DecideEach, NothingIsCountedForWhatIsNotForwarded) {
   World w;
   const Plan plan = w.PlanFor(scenario::Ac02MissingChildAlertWide(), {"MD-IGP", "GB-NCA"});
   for (const char* r : {"MD-IGP", "GB-NCA"}) {
-    EXPECT_EQ(w.counters.Sum("RO-IGPR", r, policy::Metric::kBytes, absl::Hours(1),
-                             scenario::T0()),
+    EXPECT_EQ(w.counters.Sum("RO-IGPR", r, policy::Metric::kBytes, absl::Hours(1), scenario::T0()),
               0)
         << r;
   }

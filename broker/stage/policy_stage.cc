@@ -10,9 +10,9 @@
 #include "broker/core/offset_commit.h"
 #include "broker/stage/decide.h"
 #include "broker/stage/plan.h"
-#include "connectors/audit/audit_trail.h"
 #include "certs/envelope.h"
 #include "certs/signature.h"
+#include "connectors/audit/audit_trail.h"
 #include "policy/correction.h"
 #include "policy/sources.h"
 
@@ -86,17 +86,14 @@ void PolicyStage::Loop() {
   while (!stop_) {
     std::vector<kafka::Consumer::CommitOffset> commits = CommitsDue();
     (void)CommitOffsets(*consumer_, commits, CommitMode::kAsync, deps_.topics.PolicyGroup(),
-                        deps_.observer);  // logged and counted there
+                        deps_.observer);      // logged and counted there
     deps_.audit->CheckpointDue(absl::Now());  // real time: a signature, not a policy input
     {
       absl::MutexLock lock(&mu_);
-      auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return in_flight_ < kMaxInFlight;
-      };
+      auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return in_flight_ < kMaxInFlight; };
       if (!mu_.AwaitWithTimeout(absl::Condition(&room), absl::Milliseconds(50))) continue;
     }
-    absl::StatusOr<kafka::PollResult> polled =
-        consumer_->Poll(absl::Milliseconds(50), 1000);
+    absl::StatusOr<kafka::PollResult> polled = consumer_->Poll(absl::Milliseconds(50), 1000);
     if (!polled.ok()) {
       log::Error("policy.poll_failed", {{"error", polled.status().ToString()}});
       absl::SleepFor(absl::Seconds(1));
@@ -150,8 +147,7 @@ void PolicyStage::Loop() {
       if (marks.second < 0) continue;
       absl::MutexLock lock(&mu_);
       auto it = committed_.find(tp.partition);
-      const int64_t at =
-          it == committed_.end() ? std::max<int64_t>(0, marks.first) : it->second;
+      const int64_t at = it == committed_.end() ? std::max<int64_t>(0, marks.first) : it->second;
       lag += std::max<int64_t>(0, marks.second - at);
     }
     lag_ = lag;
@@ -239,9 +235,8 @@ void PolicyStage::Compute(const std::shared_ptr<Work>& work) {
             }
           }
         } else {
-          log::Warning("policy.correction_targets",
-                       {{"message_id", peek.header().message_id()},
-                        {"error", extra.status().ToString()}});
+          log::Warning("policy.correction_targets", {{"message_id", peek.header().message_id()},
+                                                     {"error", extra.status().ToString()}});
         }
       }
     }
@@ -257,10 +252,9 @@ void PolicyStage::Forged(absl::string_view what, int32_t partition, int64_t offs
                          const absl::Status& why) const {
   ++stats_.forged;
   if (deps_.observer != nullptr) deps_.observer->OnLoss(LossSource::kForged, 1);
-  log::Error("policy.forged_ingress", {{"what", what},
-                                       {"partition", partition},
-                                       {"offset", offset},
-                                       {"error", why.ToString()}});
+  log::Error(
+      "policy.forged_ingress",
+      {{"what", what}, {"partition", partition}, {"offset", offset}, {"error", why.ToString()}});
 }
 
 absl::StatusOr<liaison::v1::Message> PolicyStage::VerifiedMessage(
@@ -389,8 +383,8 @@ std::vector<policy::Decision> PolicyStage::Explain(const liaison::v1::Message& m
   const std::shared_ptr<const policy::Chain> chain = deps_.chain();
   std::vector<policy::Decision> out;
   for (const std::string& r : recipients) {
-    out.push_back(chain->Evaluate(DecisionInput(
-        message, r, message_bytes, now, {deps_.counters, deps_.sources, deps_.consents})));
+    out.push_back(chain->Evaluate(DecisionInput(message, r, message_bytes, now,
+                                                {deps_.counters, deps_.sources, deps_.consents})));
   }
   return out;
 }
@@ -557,8 +551,7 @@ void PolicyStage::Write(int32_t chain, Outputs outputs, std::function<void(absl:
   auto write = std::make_shared<PendingWrite>();
   write->chain = chain;
   write->sealed = deps_.audit->Seal(chain, std::move(outputs.audit));
-  write->records =
-      std::make_shared<const std::vector<Outputs::Record>>(std::move(outputs.records));
+  write->records = std::make_shared<const std::vector<Outputs::Record>>(std::move(outputs.records));
   write->flow = std::move(outputs.flow);
   write->held = std::move(outputs.held);
   write->done = std::move(done);
@@ -583,9 +576,8 @@ void PolicyStage::WriteAttempt(const std::shared_ptr<PendingWrite>& write) {
     const absl::Duration delay =
         std::min(kMaxRetry, kFirstRetry * (1 << std::min(write->attempts, 5)));
     ++write->attempts;
-    log::Warning("policy.write_retry", {{"chain", write->chain},
-                                        {"attempt", write->attempts},
-                                        {"error", s.ToString()}});
+    log::Warning("policy.write_retry",
+                 {{"chain", write->chain}, {"attempt", write->attempts}, {"error", s.ToString()}});
     deps_.pool->SubmitAfter(delay, [this, write] { WriteAttempt(write); });
   });
 }
@@ -627,7 +619,8 @@ void PolicyStage::Send(const std::shared_ptr<Work>& work) {
       return;
     }
     ++stats_.retries;
-    const absl::Duration delay = std::min(kMaxRetry, kFirstRetry * (1 << std::min(work->attempts, 5)));
+    const absl::Duration delay =
+        std::min(kMaxRetry, kFirstRetry * (1 << std::min(work->attempts, 5)));
     ++work->attempts;
     log::Warning("policy.retry", {{"partition", work->partition},
                                   {"offset", work->offset},
@@ -641,10 +634,9 @@ void PolicyStage::HandleGap(const kafka::Gap& gap) {
   const int64_t count = gap.to - gap.from;
   stats_.ingress_lost += count;
   if (deps_.observer != nullptr) deps_.observer->OnLoss(LossSource::kIngress, count);
-  log::Error("ingress.lost", {{"partition", gap.partition},
-                              {"from", gap.from},
-                              {"to", gap.to},
-                              {"records", count}});
+  log::Error(
+      "ingress.lost",
+      {{"partition", gap.partition}, {"from", gap.from}, {"to", gap.to}, {"records", count}});
   // Tell every sender whose accepted message was in the lost range.
   std::vector<liaison::v1::AcceptedId> lost =
       deps_.accepted->InRange(gap.partition, gap.from, gap.to);
@@ -661,19 +653,19 @@ void PolicyStage::HandleGap(const kafka::Gap& gap) {
                                " accepted messages were deleted by Kafka before the policy "
                                "stage read them; none was delivered: re-send them"));
     if (std::optional<Outputs::Record> r = NoticeRecord(std::move(n), now)) {
-      deps_.producer->Produce(r->topic, std::move(r->key), std::move(r->value),
-                              [](const kafka::DeliveryReport& report) {
-                                if (!report.status.ok()) {
-                                  log::Error("ingress.lost_notice_failed",
-                                             {{"error", report.status.ToString()}});
-                                }
-                              });
+      deps_.producer->Produce(
+          r->topic, std::move(r->key), std::move(r->value),
+          [](const kafka::DeliveryReport& report) {
+            if (!report.status.ok()) {
+              log::Error("ingress.lost_notice_failed", {{"error", report.status.ToString()}});
+            }
+          });
     }
   }
   if (static_cast<int64_t>(lost.size()) < count) {
-    log::Error("ingress.lost_unidentified",
-               {{"partition", gap.partition},
-                {"records", count - static_cast<int64_t>(lost.size())}});
+    log::Error(
+        "ingress.lost_unidentified",
+        {{"partition", gap.partition}, {"records", count - static_cast<int64_t>(lost.size())}});
   }
 }
 

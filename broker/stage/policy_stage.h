@@ -35,18 +35,18 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "broker/state/accepted_ids.h"
+#include "broker/core/clock.h"
+#include "broker/core/countersigner.h"
+#include "broker/core/observer.h"
+#include "broker/core/topics.h"
+#include "broker/core/worker_pool.h"
 #include "broker/stage/applier.h"
 #include "broker/stage/audit.h"
 #include "broker/stage/hold_resolver.h"
-#include "broker/stage/outputs.h"
-#include "broker/core/clock.h"
-#include "broker/core/countersigner.h"
 #include "broker/stage/notices.h"
-#include "broker/core/observer.h"
+#include "broker/stage/outputs.h"
+#include "broker/state/accepted_ids.h"
 #include "broker/state/state_indexes.h"
-#include "broker/core/topics.h"
-#include "broker/core/worker_pool.h"
 #include "certs/signature.h"
 #include "connectors/kafka/consumer.h"
 #include "connectors/kafka/producer.h"
@@ -74,7 +74,6 @@ struct PolicyStageStats {
   // signature (dropped loudly: logged as policy.forged_ingress).
   std::atomic<int64_t> forged{0};
 };
-
 
 struct PolicyStageDeps {
   kafka::ClientConfig kafka;

@@ -28,8 +28,8 @@ class AcceptedIds {
   std::optional<liaison::v1::AcceptedId> Find(const MessageId& message_id) const
       ABSL_LOCKS_EXCLUDED(mu_);
   // Records whose ingress position is in [from, to) of `partition`.
-  std::vector<liaison::v1::AcceptedId> InRange(int32_t partition, int64_t from,
-                                               int64_t to) const ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<liaison::v1::AcceptedId> InRange(int32_t partition, int64_t from, int64_t to) const
+      ABSL_LOCKS_EXCLUDED(mu_);
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:

@@ -24,8 +24,7 @@ class AckedItems {
   // Thread-safe.
   void Insert(const EndpointId& recipient, const AckItemId& item, absl::Time acked_at)
       ABSL_LOCKS_EXCLUDED(mu_);
-  bool Contains(const EndpointId& recipient, const AckItemId& item) const
-      ABSL_LOCKS_EXCLUDED(mu_);
+  bool Contains(const EndpointId& recipient, const AckItemId& item) const ABSL_LOCKS_EXCLUDED(mu_);
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
 
   // The record key in liaison.registry.acks: "<recipient>/<item id>".

@@ -9,9 +9,8 @@ namespace liaison::broker {
 LinkageBook::LinkageBook(LinkageIndexOptions options) : index_(options) {}
 
 absl::Status LinkageBook::Apply(const kafka::Record& record, absl::Time now) {
-  absl::StatusOr<LinkageRecord> decoded =
-      DecodeRecord(record.key, record.tombstone ? std::nullopt
-                                                : std::optional<absl::string_view>(record.value));
+  absl::StatusOr<LinkageRecord> decoded = DecodeRecord(
+      record.key, record.tombstone ? std::nullopt : std::optional<absl::string_view>(record.value));
   absl::Status status = decoded.status();
   if (decoded.ok()) {
     absl::MutexLock lock(&mu_);

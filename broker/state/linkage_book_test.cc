@@ -51,8 +51,10 @@ int Hits(const LinkageBook& book, uint32_t epoch, const std::string& value, absl
 
 TEST(LinkageBook, RecordsAndTombstonesOfTheTopicAddAndWithdraw) {
   LinkageBook book;
-  EXPECT_TRUE(book.Apply(Upsert(1, V(1), "RO-IGPR", "LNK-RO-1", kNow + absl::Hours(1), 0), kNow).ok());
-  EXPECT_TRUE(book.Apply(Upsert(1, V(2), "RO-IGPR", "LNK-RO-1", kNow + absl::Hours(1), 1), kNow).ok());
+  EXPECT_TRUE(
+      book.Apply(Upsert(1, V(1), "RO-IGPR", "LNK-RO-1", kNow + absl::Hours(1), 0), kNow).ok());
+  EXPECT_TRUE(
+      book.Apply(Upsert(1, V(2), "RO-IGPR", "LNK-RO-1", kNow + absl::Hours(1), 1), kNow).ok());
   EXPECT_EQ(Hits(book, 1, V(1), kNow), 1);
   EXPECT_TRUE(book.Apply(Tombstone(1, V(1), "RO-IGPR", "LNK-RO-1", 2), kNow).ok());
   EXPECT_EQ(Hits(book, 1, V(1), kNow), 0);
@@ -73,8 +75,10 @@ TEST(LinkageBook, ARecordThatDoesNotDecodeIsSkippedWithALogLineAndACount) {
   garbage.value = "x";
   EXPECT_FALSE(book.Apply(garbage, kNow).ok());
   // A handle another endpoint holds is refused by the index: skipped too.
-  EXPECT_TRUE(book.Apply(Upsert(1, V(1), "RO-IGPR", "LNK-SHARED", kNow + absl::Hours(1), 0), kNow).ok());
-  EXPECT_FALSE(book.Apply(Upsert(1, V(2), "BG-GDNP", "LNK-SHARED", kNow + absl::Hours(1), 1), kNow).ok());
+  EXPECT_TRUE(
+      book.Apply(Upsert(1, V(1), "RO-IGPR", "LNK-SHARED", kNow + absl::Hours(1), 0), kNow).ok());
+  EXPECT_FALSE(
+      book.Apply(Upsert(1, V(2), "BG-GDNP", "LNK-SHARED", kNow + absl::Hours(1), 1), kNow).ok());
   log::ResetSink();
   EXPECT_EQ(book.skipped(), 2);
   ASSERT_EQ(lines.size(), 2u);
@@ -86,12 +90,15 @@ TEST(LinkageBook, ARecordThatDoesNotDecodeIsSkippedWithALogLineAndACount) {
 
 TEST(LinkageBook, EpochsOutOfForceAreRetiredAndTheirRecordsSkipped) {
   LinkageBook book;
-  EXPECT_TRUE(book.Apply(Upsert(1, V(1), "RO-IGPR", "LNK-RO-1", kNow + absl::Hours(1), 0), kNow).ok());
-  EXPECT_TRUE(book.Apply(Upsert(2, V(1), "RO-IGPR", "LNK-RO-1", kNow + absl::Hours(1), 1), kNow).ok());
+  EXPECT_TRUE(
+      book.Apply(Upsert(1, V(1), "RO-IGPR", "LNK-RO-1", kNow + absl::Hours(1), 0), kNow).ok());
+  EXPECT_TRUE(
+      book.Apply(Upsert(2, V(1), "RO-IGPR", "LNK-RO-1", kNow + absl::Hours(1), 1), kNow).ok());
   EXPECT_EQ(book.RetireEpochsNotIn({2}), 1);
   EXPECT_EQ(Hits(book, 1, V(1), kNow), -1) << "a retired epoch is refused, not answered empty";
   EXPECT_EQ(Hits(book, 2, V(1), kNow), 1);
-  EXPECT_FALSE(book.Apply(Upsert(1, V(3), "RO-IGPR", "LNK-RO-1", kNow + absl::Hours(1), 2), kNow).ok());
+  EXPECT_FALSE(
+      book.Apply(Upsert(1, V(3), "RO-IGPR", "LNK-RO-1", kNow + absl::Hours(1), 2), kNow).ok());
   EXPECT_EQ(book.skipped(), 1);
   EXPECT_EQ(book.RetireEpochsNotIn({2, 3}), 0) << "retiring twice drops nothing more";
 }

@@ -12,17 +12,17 @@ namespace {
 
 constexpr uint32_t kNone = 0xFFFFFFFFu;
 constexpr uint32_t kOverflow = 0x80000000u;  // entry ref: an overflow entry
-constexpr uint32_t kMaxHandles = 1u << 27;    // handle id shares 32 bits with flag and kind
-constexpr uint32_t kHasOverflow = 0x10;        // a value's inline entry: more in overflow
-constexpr size_t kMaxName = 68;               // "LNK-" + 64
+constexpr uint32_t kMaxHandles = 1u << 27;   // handle id shares 32 bits with flag and kind
+constexpr uint32_t kHasOverflow = 0x10;      // a value's inline entry: more in overflow
+constexpr size_t kMaxName = 68;              // "LNK-" + 64
 constexpr size_t kHandleTextChunk = 1 << 20;
 
 // One entry; kind 0 marks it dead (withdrawn or expired) while it stays in
 // its chains, so that the same handle can revive it.
-struct Entry {               // 12 bytes
-  uint32_t bits;             // handle id << 5 | kHasOverflow | kind
-  uint32_t expiry;           // Unix seconds
-  uint32_t next_handle;      // next entry of the same handle in this epoch (ref), or kNone
+struct Entry {           // 12 bytes
+  uint32_t bits;         // handle id << 5 | kHasOverflow | kind
+  uint32_t expiry;       // Unix seconds
+  uint32_t next_handle;  // next entry of the same handle in this epoch (ref), or kNone
   uint32_t handle() const { return bits >> 5; }
   uint8_t kind() const { return bits & 0xF; }
   bool live() const { return kind() != 0; }
@@ -30,15 +30,15 @@ struct Entry {               // 12 bytes
 };
 // A distinct value with its first entry inline. Most values have one entry;
 // the others keep the rest in overflow (kHasOverflow).
-struct ValueRec {            // 44 bytes
+struct ValueRec {  // 44 bytes
   std::array<uint8_t, 32> value;
   Entry first;
 };
 // A further entry of a value (several owners, or one owner's several cases).
-struct OverflowEntry {       // 20 bytes
+struct OverflowEntry {  // 20 bytes
   Entry entry;
-  uint32_t next_value;       // next overflow entry of the same value (ref), or kNone
-  uint32_t value;            // index of its ValueRec
+  uint32_t next_value;  // next overflow entry of the same value (ref), or kNone
+  uint32_t value;       // index of its ValueRec
 };
 static_assert(sizeof(Entry) == 12 && sizeof(ValueRec) == 44 && sizeof(OverflowEntry) == 20);
 
@@ -81,16 +81,16 @@ bool Printable(absl::string_view s) {
 
 absl::Status CheckName(absl::string_view field, absl::string_view s) {
   if (s.empty() || s.size() > kMaxName || !Printable(s)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "linkage.", field, ": empty, longer than ", kMaxName, " bytes or not printable ASCII"));
+    return absl::InvalidArgumentError(absl::StrCat("linkage.", field, ": empty, longer than ",
+                                                   kMaxName, " bytes or not printable ASCII"));
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckValue(absl::string_view field, absl::string_view v) {
   if (v.size() != LinkageIndex::kValueBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": ", v.size(),
-                                                   " bytes; a blinded value is 32 bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", v.size(), " bytes; a blinded value is 32 bytes"));
   }
   bool printable = true;
   for (char c : v) {
@@ -206,9 +206,9 @@ uint16_t LinkageIndex::InternOwner(absl::string_view owner) {
 
 absl::string_view LinkageIndex::HandleText(uint32_t id) const {
   const Handle& h = handles_[id];
-  return absl::string_view(
-      handle_text_chunks_[h.text_offset / kHandleTextChunk].get() + h.text_offset % kHandleTextChunk,
-      h.length);
+  return absl::string_view(handle_text_chunks_[h.text_offset / kHandleTextChunk].get() +
+                               h.text_offset % kHandleTextChunk,
+                           h.length);
 }
 
 std::optional<uint32_t> LinkageIndex::FindHandle(absl::string_view text) const {
@@ -236,8 +236,8 @@ uint32_t LinkageIndex::InternHandle(absl::string_view text, uint16_t owner) {
     handle_text_used_ = 0;
   }
   std::memcpy(handle_text_chunks_.back().get() + handle_text_used_, text.data(), text.size());
-  const auto offset =
-      static_cast<uint32_t>((handle_text_chunks_.size() - 1) * kHandleTextChunk + handle_text_used_);
+  const auto offset = static_cast<uint32_t>((handle_text_chunks_.size() - 1) * kHandleTextChunk +
+                                            handle_text_used_);
   handle_text_used_ += text.size();
   const auto id = static_cast<uint32_t>(handles_.size());
   handles_.push_back(Handle{offset, owner, static_cast<uint8_t>(text.size()), 0, 0});
@@ -275,9 +275,8 @@ absl::Status LinkageIndex::Upsert(uint32_t epoch, absl::string_view value, absl:
   if (epoch == 0) return absl::InvalidArgumentError("linkage.epoch: 0 is no epoch");
   if (expiry <= now) return absl::InvalidArgumentError("linkage.expiry: in the past");
   if (expiry > now + options_.max_retention) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("linkage.expiry: beyond the retention limit of ",
-                     absl::FormatDuration(options_.max_retention)));
+    return absl::InvalidArgumentError(absl::StrCat("linkage.expiry: beyond the retention limit of ",
+                                                   absl::FormatDuration(options_.max_retention)));
   }
   if (retired_.contains(epoch)) {
     return absl::FailedPreconditionError(absl::StrCat("linkage.epoch ", epoch, " is retired"));

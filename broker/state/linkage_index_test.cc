@@ -26,7 +26,8 @@ std::string V(int n) {
 
 std::vector<std::string> Owners(const std::vector<LinkageHitEntry>& hits) {
   std::vector<std::string> out;
-  for (const auto& h : hits) out.push_back(h.owner + "/" + h.handle + "@" + std::to_string(h.index));
+  for (const auto& h : hits)
+    out.push_back(h.owner + "/" + h.handle + "@" + std::to_string(h.index));
   return out;
 }
 
@@ -116,7 +117,8 @@ TEST(LinkageIndex, RefusesBadInputNamingTheFieldAndStoresNothing) {
        "linkage.handle belongs to another endpoint"},
   };
   for (const Case& c : cases) {
-    const absl::Status s = index.Upsert(c.epoch, c.value, c.owner, c.handle, c.kind, c.expiry, kNow);
+    const absl::Status s =
+        index.Upsert(c.epoch, c.value, c.owner, c.handle, c.kind, c.expiry, kNow);
     EXPECT_EQ(s.code(), c.code) << c.says << ": " << s;
     EXPECT_NE(s.message().find(c.says), absl::string_view::npos) << s;
   }
@@ -167,7 +169,8 @@ TEST(LinkageIndex, ExpiredEntriesNeverAnswerAndArePurgedIncrementally) {
   LinkageIndex index;
   for (int i = 0; i < 100; ++i) {
     const absl::Duration life = absl::Hours(i % 2 == 0 ? 1 : 10);
-    ASSERT_TRUE(index.Upsert(1, V(i), "RO-IGPR", "LNK-RO-" + std::to_string(i), 3, kNow + life, kNow).ok());
+    ASSERT_TRUE(
+        index.Upsert(1, V(i), "RO-IGPR", "LNK-RO-" + std::to_string(i), 3, kNow + life, kNow).ok());
   }
   const absl::Time later = kNow + absl::Hours(2);
   EXPECT_TRUE(index.Lookup(1, {V(0)}, kAll, later)->empty());  // before any purge
@@ -193,10 +196,12 @@ TEST(LinkageIndex, RetiredEpochsRefuseQueriesAndEntries) {
   const auto q = index.Lookup(1, {V(1)}, kAll, kNow);
   EXPECT_EQ(q.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(q.status().message().find("linkage.epoch 1 is retired"), absl::string_view::npos);
-  const absl::Status s = index.Upsert(1, V(1), "RO-IGPR", "LNK-RO-1", 1, kNow + absl::Hours(1), kNow);
+  const absl::Status s =
+      index.Upsert(1, V(1), "RO-IGPR", "LNK-RO-1", 1, kNow + absl::Hours(1), kNow);
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
   EXPECT_EQ(index.Lookup(2, {V(2)}, kAll, kNow)->size(), 1u);
-  EXPECT_EQ(index.Counts(), (std::map<std::pair<std::string, uint32_t>, int64_t>{{{"RO-IGPR", 2}, 1}}));
+  EXPECT_EQ(index.Counts(),
+            (std::map<std::pair<std::string, uint32_t>, int64_t>{{{"RO-IGPR", 2}, 1}}));
 }
 
 TEST(LinkageIndex, CountsPerEndpointAndEpoch) {
@@ -240,10 +245,13 @@ TEST(LinkageIndex, RecordsRoundTripAndReplayIntoTheSameIndex) {
   // Replay: upsert, upsert, tombstone of the first, an expired record.
   LinkageIndex index;
   const std::pair<std::string, std::optional<std::string>> log[] = {
-      {EncodeRecordKey(7, V(1), "RO-IGPR", "LNK-RO-1"), EncodeRecordValue(2, kNow + absl::Hours(3))},
-      {EncodeRecordKey(7, V(2), "BG-GDNP", "LNK-BG-1"), EncodeRecordValue(1, kNow + absl::Hours(3))},
+      {EncodeRecordKey(7, V(1), "RO-IGPR", "LNK-RO-1"),
+       EncodeRecordValue(2, kNow + absl::Hours(3))},
+      {EncodeRecordKey(7, V(2), "BG-GDNP", "LNK-BG-1"),
+       EncodeRecordValue(1, kNow + absl::Hours(3))},
       {EncodeRecordKey(7, V(1), "RO-IGPR", "LNK-RO-1"), std::nullopt},
-      {EncodeRecordKey(7, V(3), "BG-GDNP", "LNK-BG-1"), EncodeRecordValue(1, kNow - absl::Hours(1))},
+      {EncodeRecordKey(7, V(3), "BG-GDNP", "LNK-BG-1"),
+       EncodeRecordValue(1, kNow - absl::Hours(1))},
   };
   for (const auto& [k, v] : log) {
     auto rec = DecodeRecord(k, v ? std::optional<absl::string_view>(*v) : std::nullopt);
@@ -260,10 +268,13 @@ TEST(LinkageIndex, CompactKeepsEveryLiveEntryAndDropsTheDead) {
   for (int i = 0; i < 5000; ++i) {
     const std::string handle = "LNK-" + std::to_string(i % 700);
     ASSERT_TRUE(
-        index.Upsert(1 + i % 2, V(i % 3000), "RO-IGPR", handle, 1, kNow + absl::Hours(3), kNow).ok());
+        index.Upsert(1 + i % 2, V(i % 3000), "RO-IGPR", handle, 1, kNow + absl::Hours(3), kNow)
+            .ok());
     if (i % 3 == 0) {
-      ASSERT_TRUE(index.Upsert(1, V(i), "BG-GDNP", "LNK-BG-" + std::to_string(i), 4,
-                               kNow + absl::Hours(1 + i % 5), kNow).ok());
+      ASSERT_TRUE(index
+                      .Upsert(1, V(i), "BG-GDNP", "LNK-BG-" + std::to_string(i), 4,
+                              kNow + absl::Hours(1 + i % 5), kNow)
+                      .ok());
     }
   }
   for (int i = 0; i < 700; i += 4) index.WithdrawCase("RO-IGPR", "LNK-" + std::to_string(i));

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "base/proto_time.h"
 #include "absl/time/clock.h"
+#include "base/proto_time.h"
 #include "certs/envelope.h"
 
 namespace liaison::broker {

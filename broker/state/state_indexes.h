@@ -11,12 +11,12 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
-#include "certs/signature.h"
-#include "absl/status/statusor.h"
 #include <atomic>
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "certs/signature.h"
 #include "liaison/v1/broker_state.pb.h"
 #include "policy/consents.h"
 #include "policy/sources.h"

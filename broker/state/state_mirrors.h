@@ -23,10 +23,10 @@
 #include <utility>
 #include <vector>
 
+#include "broker/core/clock.h"
 #include "broker/core/observer.h"
 #include "broker/core/topics.h"
 #include "broker/state/accepted_ids.h"
-#include "broker/core/clock.h"
 #include "broker/state/acked_items.h"
 #include "broker/state/linkage_book.h"
 #include "broker/state/state_indexes.h"

@@ -137,9 +137,8 @@ TEST(StateMirrors, AnUnreadableRecordIsSkippedLoggedAndCounted) {
   }
   Feed(decoders, topics.Sources(), kGarbage);
   EXPECT_EQ(books.observer.skipped,
-            (std::map<std::string, int>{{topics.AcceptedIds(), 1},
-                                        {topics.AckedItems(), 1},
-                                        {topics.Sources(), 2}}));
+            (std::map<std::string, int>{
+                {topics.AcceptedIds(), 1}, {topics.AckedItems(), 1}, {topics.Sources(), 2}}));
   EXPECT_EQ(books.accepted.size(), 0u);
   EXPECT_EQ(books.acked.size(), 0u);
   const std::vector<std::string> lines = logs.With("state.unreadable_record");

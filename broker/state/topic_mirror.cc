@@ -46,7 +46,8 @@ void TopicMirror::Stop() {
 
 absl::Status TopicMirror::WaitCaughtUp(absl::Duration timeout) {
   if (!caught_up_.WaitForNotificationWithTimeout(timeout)) {
-    return absl::DeadlineExceededError("topics " + Names(topics_) + " not read to their end within " +
+    return absl::DeadlineExceededError("topics " + Names(topics_) +
+                                       " not read to their end within " +
                                        absl::FormatDuration(timeout));
   }
   return absl::OkStatus();
@@ -86,8 +87,9 @@ void TopicMirror::Loop() {
       }
     }
     for (const kafka::Gap& gap : polled->gaps) {
-      log::Error("mirror.gap", {{"topic", gap.topic}, {"partition", gap.partition},
-                                {"from", gap.from}, {"to", gap.to}});
+      log::Error(
+          "mirror.gap",
+          {{"topic", gap.topic}, {"partition", gap.partition}, {"from", gap.from}, {"to", gap.to}});
       int64_t& at = next[{gap.topic, gap.partition}];
       at = std::max(at, gap.to);
     }

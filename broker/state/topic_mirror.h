@@ -1,8 +1,8 @@
 // Materialises compacted Kafka topics into memory: reads every partition
 // from the beginning and keeps following it, handing each record to its
 // topic's `apply` on the mirror's own thread. One mirror can follow several
-// topics with one Kafka client (fewer connections and idle fetches). Broker state lives in Kafka; this is how a node
-// gets it back at start-up (docs/architecture.md "State lives in Kafka").
+// topics with one Kafka client (fewer connections and idle fetches). Broker state lives in Kafka;
+// this is how a node gets it back at start-up (docs/architecture.md "State lives in Kafka").
 #ifndef LIAISON_BROKER_STATE_TOPIC_MIRROR_H_
 #define LIAISON_BROKER_STATE_TOPIC_MIRROR_H_
 

@@ -58,8 +58,7 @@ absl::StatusOr<std::string> GcmSeal(EVP_CIPHER_CTX* ctx, const GcmNonce& nonce,
 }
 
 absl::StatusOr<std::optional<std::string>> GcmOpen(EVP_CIPHER_CTX* ctx, const GcmNonce& nonce,
-                                                   std::string_view aad,
-                                                   std::string_view sealed) {
+                                                   std::string_view aad, std::string_view sealed) {
   if (sealed.size() < kGcmTagBytes || sealed.size() > INT_MAX || aad.size() > INT_MAX) {
     return absl::InternalError("AES-256-GCM: sealed message of impossible length");
   }

@@ -35,8 +35,7 @@ absl::StatusOr<std::string> GcmSeal(EVP_CIPHER_CTX* ctx, const GcmNonce& nonce,
 // not verify (nothing of the plaintext is returned then). Internal if OpenSSL
 // fails otherwise; the caller checks that `sealed` holds at least the tag.
 absl::StatusOr<std::optional<std::string>> GcmOpen(EVP_CIPHER_CTX* ctx, const GcmNonce& nonce,
-                                                   std::string_view aad,
-                                                   std::string_view sealed);
+                                                   std::string_view aad, std::string_view sealed);
 
 }  // namespace liaison::certs::internal
 

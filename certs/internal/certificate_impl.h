@@ -57,8 +57,7 @@ std::string SanitizeForMessage(std::string_view text, size_t max = 64);
 // PermissionDenied "<prefix><Describe(cert)> expired at <RFC 3339>" or
 // "... is not yet valid (valid from <RFC 3339>)". Valid while
 // not_before <= now < not_after, as OpenSSL's X509_cmp_time decides.
-absl::Status CheckValidAt(const Certificate& cert, absl::Time now,
-                          absl::string_view prefix = "");
+absl::Status CheckValidAt(const Certificate& cert, absl::Time now, absl::string_view prefix = "");
 
 // Step 4 and 5 of TrustStore::Validate, without the chain: exactly one CN and
 // one OU, the OU is `expected`'s name, and the key usages fit the role.

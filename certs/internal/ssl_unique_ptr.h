@@ -21,10 +21,10 @@ namespace liaison::certs::internal {
 template <typename T>
 struct SslDeleter;
 
-#define LIAISON_SSL_DELETER_(type, free_fn)            \
-  template <>                                          \
-  struct SslDeleter<type> {                            \
-    void operator()(type* p) const { free_fn(p); }     \
+#define LIAISON_SSL_DELETER_(type, free_fn)        \
+  template <>                                      \
+  struct SslDeleter<type> {                        \
+    void operator()(type* p) const { free_fn(p); } \
   }
 
 // ASN1_INTEGER is ASN1_STRING (and so are ASN1_TIME etc.): one deleter for all.

@@ -24,8 +24,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "certs/certificate.h"
-#include "certs/signature.h"
 #include "certs/internal/ssl_unique_ptr.h"
+#include "certs/signature.h"
 
 #ifndef LIAISON_MINT_DEV_PKI
 #error "LIAISON_MINT_DEV_PKI (absolute path of scripts/mint-dev-pki.sh) must be defined"
@@ -166,11 +166,11 @@ absl::StatusOr<std::string> TestPki::Issue(absl::string_view role, absl::string_
                                            absl::string_view end, absl::string_view alg) const {
   if (absl::Status s = RefuseIfShared(*this); !s.ok()) return s;
   const std::string prefix = absl::StrCat(scratch, "/", name);
-  std::vector<std::string> args = {"issue",           dir,     std::string(role), std::string(id),
-                                   prefix,            "--alg", std::string(alg)};
+  std::vector<std::string> args = {"issue", dir,     std::string(role), std::string(id),
+                                   prefix,  "--alg", std::string(alg)};
   if (!start.empty()) {
-    for (absl::string_view a : {absl::string_view("--start"), start,
-                                absl::string_view("--end"), end}) {
+    for (absl::string_view a :
+         {absl::string_view("--start"), start, absl::string_view("--end"), end}) {
       args.emplace_back(a);
     }
   }

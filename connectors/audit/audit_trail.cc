@@ -35,7 +35,8 @@ std::string EntryHash(const liaison::v1::AuditEntry& entry) {
 
 std::string CaseRefHash(const std::string& sender, const std::string& case_ref) {
   if (case_ref.empty()) return "";
-  return certs::HexEncode(certs::Sha256(absl::StrCat("case\n", sender, "\n", case_ref)).substr(0, 12));
+  return certs::HexEncode(
+      certs::Sha256(absl::StrCat("case\n", sender, "\n", case_ref)).substr(0, 12));
 }
 
 namespace {
@@ -47,9 +48,9 @@ absl::StatusOr<std::vector<kafka::Record>> ReadAll(const kafka::ClientConfig& co
   std::vector<kafka::Record> all;
   const absl::Time deadline = absl::Now() + timeout;
   for (int32_t p = 0; p < partitions; ++p) {
-    LIAISON_ASSIGN_OR_RETURN(std::vector<kafka::Record> part,
-                             kafka::ReadPartition(config, topic, p, 0, kafka::kToEnd,
-                                                  deadline - absl::Now()));
+    LIAISON_ASSIGN_OR_RETURN(
+        std::vector<kafka::Record> part,
+        kafka::ReadPartition(config, topic, p, 0, kafka::kToEnd, deadline - absl::Now()));
     for (kafka::Record& r : part) all.push_back(std::move(r));
   }
   return all;
@@ -57,8 +58,7 @@ absl::StatusOr<std::vector<kafka::Record>> ReadAll(const kafka::ClientConfig& co
 
 }  // namespace
 
-absl::StatusOr<Verification> VerifyTopic(const kafka::ClientConfig& kafka,
-                                         const std::string& topic,
+absl::StatusOr<Verification> VerifyTopic(const kafka::ClientConfig& kafka, const std::string& topic,
                                          const certs::Verifier& verifier,
                                          const VerifyOptions& options) {
   LIAISON_ASSIGN_OR_RETURN(std::vector<kafka::Record> records,
@@ -168,15 +168,14 @@ Verification VerifyRecords(const std::vector<kafka::Record>& records,
   std::map<int32_t, const Checkpoint*> latest;
   for (const Checkpoint& c : checkpoints) {
     const liaison::v1::AuditCheckpoint& cp = c.verified.checkpoint;
-    const std::string signed_by =
-        absl::StrCat("the checkpoint signed by ", c.verified.signer.id, " at ",
-                     absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", FromProto(cp.signed_at()),
-                                      absl::UTCTimeZone()),
-                     " (", c.where, ")");
+    const std::string signed_by = absl::StrCat(
+        "the checkpoint signed by ", c.verified.signer.id, " at ",
+        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", FromProto(cp.signed_at()), absl::UTCTimeZone()),
+        " (", c.where, ")");
     auto chain = chains.find(cp.chain());
     if (chain == chains.end()) {
-      fail(absl::StrCat("chain ", cp.chain(), " has no entries, but ", signed_by,
-                        " covers seq 1..", cp.seq(), ": the chain was truncated or removed"));
+      fail(absl::StrCat("chain ", cp.chain(), " has no entries, but ", signed_by, " covers seq 1..",
+                        cp.seq(), ": the chain was truncated or removed"));
       continue;
     }
     const std::map<uint64_t, Located>& entries = chain->second;
@@ -232,9 +231,10 @@ Verification VerifyRecords(const std::vector<kafka::Record>& records,
   return v;
 }
 
-absl::StatusOr<std::vector<liaison::v1::AuditEntry>> EntriesFor(
-    const kafka::ClientConfig& kafka, const std::string& topic, const std::string& message_id,
-    absl::Duration timeout) {
+absl::StatusOr<std::vector<liaison::v1::AuditEntry>> EntriesFor(const kafka::ClientConfig& kafka,
+                                                                const std::string& topic,
+                                                                const std::string& message_id,
+                                                                absl::Duration timeout) {
   if (message_id.empty()) return absl::InvalidArgumentError("message id: empty");
   LIAISON_ASSIGN_OR_RETURN(std::vector<kafka::Record> records, ReadAll(kafka, topic, timeout));
   // A unique prefix names a message (ids are typed, and shown shortened):
@@ -259,10 +259,10 @@ absl::StatusOr<std::vector<liaison::v1::AuditEntry>> EntriesFor(
   } else if (ids.size() > 1) {
     std::vector<std::string> some(ids.begin(), ids.end());
     if (some.size() > 5) some.resize(5);
-    return absl::InvalidArgumentError(absl::StrCat(
-        "message id prefix '", message_id, "' is ambiguous: ", ids.size(),
-        " messages start with it (", absl::StrJoin(some, ", "), ids.size() > 5 ? ", ..." : "",
-        "); give more characters"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("message id prefix '", message_id, "' is ambiguous: ", ids.size(),
+                     " messages start with it (", absl::StrJoin(some, ", "),
+                     ids.size() > 5 ? ", ..." : "", "); give more characters"));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return a.chain() != b.chain() ? a.chain() < b.chain() : a.seq() < b.seq();

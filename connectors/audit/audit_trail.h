@@ -38,8 +38,8 @@ struct ChainReport {
   // by a broker signature. 0: none.
   uint64_t checkpointed_seq = 0;
   absl::Time checkpointed_at = absl::InfinitePast();  // that checkpoint's signed_at
-  std::string checkpoint_signer;                       // and its broker (CN)
-  int64_t checkpoints = 0;                             // valid checkpoints of the chain
+  std::string checkpoint_signer;                      // and its broker (CN)
+  int64_t checkpoints = 0;                            // valid checkpoints of the chain
   // Entries after the last checkpoint (normal for the last interval).
   uint64_t uncovered() const {
     const uint64_t covered = std::max(checkpointed_seq, first_seq == 0 ? 0 : first_seq - 1);
@@ -91,8 +91,7 @@ struct VerifyOptions {
 // holds its seq (else: truncated) with its head_hash (else: rewritten after
 // the checkpoint). A record that is neither entries nor a checkpoint is a
 // failure. Errors (non-OK status) only when the topic cannot be read.
-absl::StatusOr<Verification> VerifyTopic(const kafka::ClientConfig& kafka,
-                                         const std::string& topic,
+absl::StatusOr<Verification> VerifyTopic(const kafka::ClientConfig& kafka, const std::string& topic,
                                          const certs::Verifier& verifier,
                                          const VerifyOptions& options);
 

@@ -15,11 +15,11 @@
 #include "absl/synchronization/notification.h"
 #include "base/proto_time.h"
 #include "base/testing/status_matchers.h"
+#include "certs/testing/test_pki.h"
 #include "connectors/audit/checkpoint.h"
 #include "connectors/kafka/embedded_cluster.h"
 #include "connectors/kafka/producer.h"
 #include "gtest/gtest.h"
-#include "certs/testing/test_pki.h"
 
 namespace liaison::audit {
 namespace {
@@ -302,7 +302,8 @@ TEST_F(AuditTopic, RecordWithNeitherEntriesNorCheckpointIsRefused) {
   Write(AuditRecord(), 1);
   Verification v = Verify();
   EXPECT_FALSE(v.ok);
-  EXPECT_EQ(v.first_break, "partition 1 offset 0: an audit record with neither entries nor a checkpoint");
+  EXPECT_EQ(v.first_break,
+            "partition 1 offset 0: an audit record with neither entries nor a checkpoint");
 }
 
 // --- the same checks without Kafka: VerifyRecords over records in memory -------
@@ -396,7 +397,8 @@ INSTANTIATE_TEST_SUITE_P(
                      Reseal(c[1]);
                      Reseal(c[2]);
                    },
-                   nullptr, "chain 0 seq 2 (partition 0 offset 1): prev_hash does not match entry 1"},
+                   nullptr,
+                   "chain 0 seq 2 (partition 0 offset 1): prev_hash does not match entry 1"},
         ChainBreak{"AlteredEntry", [](auto& c) { c[2].set_recipient("GB-NCA"); }, nullptr,
                    "chain 0 seq 3 (partition 0 offset 2): entry_hash does not match its content"},
         ChainBreak{"AlteredEntryResealed",
@@ -404,13 +406,15 @@ INSTANTIATE_TEST_SUITE_P(
                      c[2].set_recipient("GB-NCA");
                      Reseal(c[2]);
                    },
-                   nullptr, "chain 0 seq 4 (partition 0 offset 3): prev_hash does not match entry 3"},
+                   nullptr,
+                   "chain 0 seq 4 (partition 0 offset 3): prev_hash does not match entry 3"},
         ChainBreak{"BrokenHashLink",
                    [](auto& c) {
                      c[3].set_prev_hash(std::string(32, 'x'));
                      Reseal(c[3]);
                    },
-                   nullptr, "chain 0 seq 4 (partition 0 offset 3): prev_hash does not match entry 3"},
+                   nullptr,
+                   "chain 0 seq 4 (partition 0 offset 3): prev_hash does not match entry 3"},
         ChainBreak{"WrongSeq",
                    [](auto& c) {
                      c[3].set_seq(7);
@@ -551,7 +555,8 @@ std::unique_ptr<certs::Signer> SignerAt(const std::string& prefix) {
 SignedAuditCheckpoint SignAsIs(const AuditCheckpoint& c, const certs::Signer& signer) {
   SignedAuditCheckpoint out;
   out.set_checkpoint(c.SerializeAsString());
-  absl::StatusOr<std::string> signature = signer.Sign(absl::StrCat(kCheckpointContext, out.checkpoint()));
+  absl::StatusOr<std::string> signature =
+      signer.Sign(absl::StrCat(kCheckpointContext, out.checkpoint()));
   EXPECT_TRUE(signature.ok()) << signature.status();
   out.set_signature(*signature);
   out.set_broker_certificate(signer.certificate().der());
@@ -606,8 +611,7 @@ INSTANTIATE_TEST_SUITE_P(
     AuditCheckpoint, RefusedCheckpoint,
     ::testing::Values(
         CheckpointForgery{"NoCheckpointBytes", nullptr, nullptr,
-                          [](Signed& s) { s.clear_checkpoint(); }, kInvalid,
-                          "checkpoint: missing"},
+                          [](Signed& s) { s.clear_checkpoint(); }, kInvalid, "checkpoint: missing"},
         CheckpointForgery{"NoSignature", nullptr, nullptr, [](Signed& s) { s.clear_signature(); },
                           kInvalid, "signature: missing"},
         CheckpointForgery{"NoCertificate", nullptr, nullptr,
@@ -618,9 +622,8 @@ INSTANTIATE_TEST_SUITE_P(
                           "checkpoint: not an AuditCheckpoint"},
         CheckpointForgery{"SeqZero", [](Cp& c) { c.set_seq(0); }, nullptr, nullptr, kInvalid,
                           "checkpoint.seq: must be at least 1"},
-        CheckpointForgery{"ShortHeadHash",
-                          [](Cp& c) { c.set_head_hash(c.head_hash().substr(1)); }, nullptr,
-                          nullptr, kInvalid, "checkpoint.head_hash: must be 32 bytes"},
+        CheckpointForgery{"ShortHeadHash", [](Cp& c) { c.set_head_hash(c.head_hash().substr(1)); },
+                          nullptr, nullptr, kInvalid, "checkpoint.head_hash: must be 32 bytes"},
         CheckpointForgery{"NoSignedAt", [](Cp& c) { c.clear_signed_at(); }, nullptr, nullptr,
                           kInvalid, "checkpoint.signed_at: missing"},
         CheckpointForgery{"SignedAtAnHourAhead",
@@ -633,8 +636,8 @@ INSTANTIATE_TEST_SUITE_P(
                           [](const Pki& p) { return p.EndpointFile("DE-BKA", "sign"); }, nullptr,
                           kDenied, "has role endpoint-signing, expected broker"},
         CheckpointForgery{"SignedByAnOperator", nullptr,
-                          [](const Pki& p) { return p.dir + "/operators/ops-duty-1/tls"; },
-                          nullptr, kDenied, "has role operator, expected broker"},
+                          [](const Pki& p) { return p.dir + "/operators/ops-duty-1/tls"; }, nullptr,
+                          kDenied, "has role operator, expected broker"},
         CheckpointForgery{"SignedByARevokedBroker",
                           [](Cp& c) { c.set_broker_id("liaison-broker-9"); },
                           [](const Pki& p) { return p.issued + "/broker-revoked"; }, nullptr,
@@ -646,11 +649,10 @@ INSTANTIATE_TEST_SUITE_P(
         CheckpointForgery{"SignedUnderAnotherCa", nullptr,
                           [](const Pki& p) { return p.foreign_dir + "/endpoints/RO-IGPR/sign"; },
                           nullptr, kDenied, "is not issued by the network CA"},
-        CheckpointForgery{"FlippedSignatureByte", nullptr, nullptr,
-                          [](Signed& s) {
-                            (*s.mutable_signature())[s.signature().size() / 2] ^= 0x01;
-                          },
-                          kInvalid, "signature does not verify"},
+        CheckpointForgery{
+            "FlippedSignatureByte", nullptr, nullptr,
+            [](Signed& s) { (*s.mutable_signature())[s.signature().size() / 2] ^= 0x01; }, kInvalid,
+            "signature does not verify"},
         CheckpointForgery{"SeqMovedAfterSigning", nullptr, nullptr,
                           [](Signed& s) {
                             Cp c;

@@ -54,9 +54,9 @@ absl::StatusOr<VerifiedCheckpoint> VerifyCheckpoint(
   if (!c.has_signed_at()) return absl::InvalidArgumentError("checkpoint.signed_at: missing");
   const absl::Time signed_at = FromProto(c.signed_at());
   if (signed_at > now + kCheckpointClockSkew) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("checkpoint.signed_at ", absl::FormatTime(signed_at, absl::UTCTimeZone()),
-                     " lies in the future"));
+    return absl::InvalidArgumentError(absl::StrCat("checkpoint.signed_at ",
+                                                   absl::FormatTime(signed_at, absl::UTCTimeZone()),
+                                                   " lies in the future"));
   }
   absl::StatusOr<certs::Identity> signer =
       verifier.Verify(absl::StrCat(kCheckpointContext, signed_checkpoint.checkpoint()),

@@ -217,7 +217,9 @@ int RunTop(AdminArgs& args) {
 
 void AddFlags(CLI::App* cmd, AdminArgs& args) {
   Connection& c = args.connection;
-  cmd->add_option("--as", c.as, "Operator id: a folder of <pki>/operators/ (e.g. ops-duty-1; any case)")->required();
+  cmd->add_option("--as", c.as,
+                  "Operator id: a folder of <pki>/operators/ (e.g. ops-duty-1; any case)")
+      ->required();
   cmd->add_option("--state-dir", c.state_dir,
                   "State folder of the broker (reads admin_target and pki_dir in broker.json)")
       ->capture_default_str();

@@ -94,8 +94,9 @@ std::string RenderEndpoints(const liaison::v1::ListEndpointsResponse& endpoints)
   return Table(rows) + "\n" +
          Legend({{"SUBSCRIBERS", "Subscribe streams open on this node"},
                  {"BACKLOG", "items pushed to the endpoint on this node, not yet acknowledged"},
-                 {"PENDING", "records of its delivery topic its consumer group has not "
-                             "committed, all nodes (? = unknown)"},
+                 {"PENDING",
+                  "records of its delivery topic its consumer group has not "
+                  "committed, all nodes (? = unknown)"},
                  {"DELIVERED", "items pushed on this node since start (redeliveries included)"},
                  {"ACKED", "items the endpoint acknowledged on this node since start"},
                  {"LAST SEEN", "last subscribe or acknowledgement on this node (UTC)"}},
@@ -130,8 +131,9 @@ std::string RenderFlows(const liaison::v1::FlowStatsResponse& flows) {
   if (tables) {
     out += "\n" + Legend({{"COUNT", "decisions (message, recipient) in the window"},
                           {"BYTES", "size of the signed messages, summed"},
-                          {"DECISIONS", "decisions whose outcome the rule decided (rules that "
-                                        "merely evaluated are not counted)"}},
+                          {"DECISIONS",
+                           "decisions whose outcome the rule decided (rules that "
+                           "merely evaluated are not counted)"}},
                          "");
   }
   return out;
@@ -196,13 +198,12 @@ std::string RenderEvent(const liaison::v1::FlowEventInfo& e) {
 
 std::string RenderTop(const TopView& v) {
   const liaison::v1::HealthResponse& h = v.health;
-  std::string out =
-      absl::StrCat("liaison admin top — node ", h.node_id(), ", up ", Span(h.uptime()), ", Kafka ",
-                   h.kafka_reachable() ? "reachable" : "UNREACHABLE", ", policy ",
-                   h.policy_version(), ", registry ", h.registry_version(), "\n",
-                   "sends: ", h.accepted(), " accepted, ", h.refused(), " refused; holds pending ",
-                   h.holds_pending(), "; audit entries written ",
-                   Counted(h.audit_entries_written(), "entry", "entries"), " (this node)\n\n");
+  std::string out = absl::StrCat(
+      "liaison admin top — node ", h.node_id(), ", up ", Span(h.uptime()), ", Kafka ",
+      h.kafka_reachable() ? "reachable" : "UNREACHABLE", ", policy ", h.policy_version(),
+      ", registry ", h.registry_version(), "\n", "sends: ", h.accepted(), " accepted, ",
+      h.refused(), " refused; holds pending ", h.holds_pending(), "; audit entries written ",
+      Counted(h.audit_entries_written(), "entry", "entries"), " (this node)\n\n");
   if (v.flows.windows_size() > 0) {
     const liaison::v1::FlowWindow& w = v.flows.windows(0);
     // sender → recipient: counts by outcome.
@@ -218,9 +219,10 @@ std::string RenderTop(const TopView& v) {
       rows.push_back(
           {absl::StrCat("  ", pair.first, " → ", pair.second), absl::StrJoin(parts, ", ")});
     }
-    out += Table(rows) +
-           Legend({{"  DECISIONS", "decisions per outcome, sender → recipient, in the window"}}, "") +
-           "\n";
+    out +=
+        Table(rows) +
+        Legend({{"  DECISIONS", "decisions per outcome, sender → recipient, in the window"}}, "") +
+        "\n";
   }
   out += RenderEndpoints(v.endpoints) + "\n";
   absl::StrAppend(&out, "held messages: ", v.holds.holds_size(), "\n");

@@ -139,9 +139,9 @@ int Run(int argc, char** argv) {
   // ("--uncovered-grace FLOAT=300"); subcommands share this formatter.
   app.get_formatter()->column_width(34);
   app.set_help_flag("-h,--help", "Print this help and exit");
-  app.set_version_flag("--version", std::string("liaison ") + LIAISON_CLI_VERSION +
-                                        " (wire contract liaison.v1)",
-                       "Print the version and exit");
+  app.set_version_flag(
+      "--version", std::string("liaison ") + LIAISON_CLI_VERSION + " (wire contract liaison.v1)",
+      "Print the version and exit");
   int exit_code = 0;
   ExchangeArgs exchange;
   AddExchangeCommands(app, exchange, exit_code);
@@ -150,7 +150,8 @@ int Run(int argc, char** argv) {
   AdminArgs admin;
   AddAdminCommands(app, admin, exit_code);
   std::vector<std::string> help_words;
-  CLI::App* help = app.add_subcommand("help", "Show the help of a command (liaison help admin flows)");
+  CLI::App* help =
+      app.add_subcommand("help", "Show the help of a command (liaison help admin flows)");
   help->add_option("command", help_words, "Command words (none: this overview)");
   AddFooters(&app);
   app.footer(absl::StrCat("Run 'liaison help COMMAND' for the flags of a command.\n\n",

@@ -12,10 +12,10 @@ namespace liaison::cli {
 
 struct AuditArgs {
   std::string state_dir = "var/dev";
-  std::string bootstrap;                 // default: kafka_bootstrap from broker.json
-  std::vector<std::string> properties;   // librdkafka key=value (TLS, SASL)
-  std::string topic_prefix;               // default: topic_prefix from broker.json, else liaison
-  std::string message_id;                // for `list`
+  std::string bootstrap;                // default: kafka_bootstrap from broker.json
+  std::vector<std::string> properties;  // librdkafka key=value (TLS, SASL)
+  std::string topic_prefix;             // default: topic_prefix from broker.json, else liaison
+  std::string message_id;               // for `list`
   // `verify`: the PKI folder whose ca.pem and crl.pem the checkpoints'
   // broker certificates are checked against (default: pki_dir of broker.json).
   std::string pki_dir;

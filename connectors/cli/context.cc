@@ -28,9 +28,9 @@ absl::Status Connection::Resolve() {
   const std::string path = state_dir + "/broker.json";
   std::ifstream in(path);
   if (!in) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, ": not found, so no broker is running with --state-dir ", state_dir,
-        ". Start the broker first (see README), or pass --target and --pki"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": not found, so no broker is running with --state-dir ", state_dir,
+                     ". Start the broker first (see README), or pass --target and --pki"));
   }
   nlohmann::json info = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (info.is_discarded() || !info.is_object()) {
@@ -38,8 +38,7 @@ absl::Status Connection::Resolve() {
   }
   if (target.empty()) {
     if (!info.contains(target_field) || !info[target_field].is_string()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": field '", target_field, "' missing"));
+      return absl::InvalidArgumentError(absl::StrCat(path, ": field '", target_field, "' missing"));
     }
     target = info[target_field].get<std::string>();
   }
@@ -79,8 +78,8 @@ absl::Status Connection::ResolveIdentity(Role role) {
   if (std::optional<std::string> near = Nearest(as, ids)) {
     absl::StrAppend(&text, "; did you mean ", *near, "?");
   }
-  absl::StrAppend(&text, "\nvalid ", what, " ids (", folder, "/): ",
-                  ids.empty() ? std::string("none") : absl::StrJoin(ids, ", "));
+  absl::StrAppend(&text, "\nvalid ", what, " ids (", folder,
+                  "/): ", ids.empty() ? std::string("none") : absl::StrJoin(ids, ", "));
   return AsUsageError(absl::InvalidArgumentError(text));
 }
 

@@ -116,10 +116,12 @@ absl::Status CheckRetention(const liaison::v1::Message& message, const std::stri
   if (!r.has_review_by()) missing.push_back("--review-in (header.retention.review_by)");
   if (!r.has_erase_by()) missing.push_back("--erase-in (header.retention.erase_by)");
   if (missing.empty()) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      file, ": no retention limits, so every recipient would refuse it (DP-RET-01); "
-      "nothing was signed or sent. Add ", absl::StrJoin(missing, " and "),
-      ", e.g. --review-in 14d --erase-in 30d, or set them in the file"));
+  return absl::InvalidArgumentError(
+      absl::StrCat(file,
+                   ": no retention limits, so every recipient would refuse it (DP-RET-01); "
+                   "nothing was signed or sent. Add ",
+                   absl::StrJoin(missing, " and "),
+                   ", e.g. --review-in 14d --erase-in 30d, or set them in the file"));
 }
 
 // "ALLOW", "REJECT", ... (the enum name without its prefix).
@@ -172,15 +174,16 @@ int RunSend(SendArgs& args) {
         nlohmann::ordered_json one;
         one["recipient"] = d.recipient();
         one["outcome"] = outcome;
-        one["deciding_rule_ids"] = std::vector<std::string>(d.deciding_rule_ids().begin(),
-                                                            d.deciding_rule_ids().end());
+        one["deciding_rule_ids"] =
+            std::vector<std::string>(d.deciding_rule_ids().begin(), d.deciding_rule_ids().end());
         one["explanation"] = d.explanation();
         list.push_back(std::move(one));
       }
       explained[i] = std::move(list);
       if (!anyone) {
         return Fail(absl::InvalidArgumentError(absl::StrCat(
-            args.files[i], ": every recipient would refuse it (outcomes above); nothing was "
+            args.files[i],
+            ": every recipient would refuse it (outcomes above); nothing was "
             "signed or sent. Fix what the reasons name, or send without --explain to have the "
             "refusals recorded")));
       }
@@ -197,8 +200,8 @@ int RunSend(SendArgs& args) {
     out["message_id"] = message.header().message_id();
     if (args.explain) out["explain"] = explained[i];
     if (result.ok()) {
-      out["status"] = result->duplicate() ? "accepted (duplicate: already accepted before)"
-                                          : "accepted";
+      out["status"] =
+          result->duplicate() ? "accepted (duplicate: already accepted before)" : "accepted";
       out["accepted_at"] = ToJson(*result)["accepted_at"];
     } else {
       out["status"] = "refused";
@@ -230,8 +233,7 @@ int RunSubscribe(SubscribeArgs& args) {
         (*subscription)->Next(absl::Milliseconds(200));
     if (!next.ok()) {
       if (absl::IsDeadlineExceeded(next.status())) {
-        if (args.idle_seconds > 0 &&
-            absl::Now() - last_item > absl::Seconds(args.idle_seconds)) {
+        if (args.idle_seconds > 0 && absl::Now() - last_item > absl::Seconds(args.idle_seconds)) {
           break;
         }
         continue;
@@ -353,17 +355,16 @@ int RunExplain(ExplainArgs& args) {
   liaison::v1::Message message;
   if (absl::Status s = ParseJson(*text, args.file, &message); !s.ok()) return Fail(s);
   retention->ApplyTo(at.value_or(absl::Now()), message);
-  absl::StatusOr<liaison::v1::ExplainResponse> r =
-      (*client)->Explain(message, args.recipients, at);
+  absl::StatusOr<liaison::v1::ExplainResponse> r = (*client)->Explain(message, args.recipients, at);
   if (!r.ok()) return Fail(r.status());
   if (args.json) {
     std::cout << ToJson(*r).dump(2) << std::endl;
     return 0;
   }
-  std::cout << "policy " << r->policy_version() << ", registry " << r->registry_version()
-            << "\n";
+  std::cout << "policy " << r->policy_version() << ", registry " << r->registry_version() << "\n";
   for (const liaison::v1::PolicyDecision& d : r->decisions()) {
-    std::cout << "\n" << d.recipient() << ": "
+    std::cout << "\n"
+              << d.recipient() << ": "
               << liaison::v1::Outcome_Name(d.outcome()).substr(sizeof("OUTCOME_") - 1) << "\n  "
               << d.explanation() << "\n";
     for (const liaison::v1::PolicyRuleResult& rule : d.rules()) {
@@ -377,7 +378,8 @@ int RunExplain(ExplainArgs& args) {
       std::cout << "\n";
     }
     for (const liaison::v1::Obligation& o : d.obligations()) {
-      std::cout << "    obligation " << o.code() << " (" << o.rule_id() << "): " << o.text() << "\n";
+      std::cout << "    obligation " << o.code() << " (" << o.rule_id() << "): " << o.text()
+                << "\n";
     }
     for (const liaison::v1::PolicyHold& h : d.holds()) {
       std::cout << "    waits for " << liaison::v1::ConsentKind_Name(h.consent_kind()) << " from "
@@ -388,7 +390,8 @@ int RunExplain(ExplainArgs& args) {
 }
 
 void AddConnectionFlags(CLI::App* cmd, Connection& c, bool need_as = true) {
-  auto* as = cmd->add_option("--as", c.as, "Endpoint id to act as: a folder of <pki>/endpoints/ (e.g. RO-IGPR; any case)");
+  auto* as = cmd->add_option(
+      "--as", c.as, "Endpoint id to act as: a folder of <pki>/endpoints/ (e.g. RO-IGPR; any case)");
   if (need_as) as->required();
   cmd->add_option("--state-dir", c.state_dir,
                   "State folder of the broker (reads broker.json there)")
@@ -408,8 +411,7 @@ void AddExchangeCommands(CLI::App& app, ExchangeArgs& args, int& exit_code) {
       "send", "Sign messages written as protobuf JSON (liaison.v1.Message) and send them");
   AddConnectionFlags(s, send.connection);
   s->add_option("files", send.files, "Message files ('-' = stdin)")->required();
-  s->add_option("--to", send.recipients, "Recipients (replace header.recipients)")
-      ->delimiter(',');
+  s->add_option("--to", send.recipients, "Recipients (replace header.recipients)")->delimiter(',');
   AddRetentionFlags(s, send.retention, "now");
   s->add_flag("--explain", send.explain,
               "First ask the broker how the policy would decide each message for each "
@@ -425,8 +427,7 @@ void AddExchangeCommands(CLI::App& app, ExchangeArgs& args, int& exit_code) {
       "Receive deliveries, receipts and notices; verify each, print it as JSON, acknowledge it");
   AddConnectionFlags(sub, subscribe.connection);
   sub->add_option("--count", subscribe.count, "Stop after this many items");
-  sub->add_option("--idle", subscribe.idle_seconds,
-                  "Stop after this many seconds without an item");
+  sub->add_option("--idle", subscribe.idle_seconds, "Stop after this many seconds without an item");
   sub->add_option("--window", subscribe.window, "Unacknowledged items in flight")
       ->capture_default_str();
   sub->add_flag("--no-ack", subscribe.no_ack,
@@ -435,8 +436,8 @@ void AddExchangeCommands(CLI::App& app, ExchangeArgs& args, int& exit_code) {
                   "Also save each item as <dir>/<item_id>.json (for `liaison verify`)");
   sub->callback([&] { exit_code = RunSubscribe(subscribe); });
 
-  CLI::App* v = app.add_subcommand(
-      "verify", "Verify a saved item (from subscribe --save-dir) offline");
+  CLI::App* v =
+      app.add_subcommand("verify", "Verify a saved item (from subscribe --save-dir) offline");
   AddConnectionFlags(v, verify.connection);
   v->add_option("file", verify.file, "Saved item (liaison.v1.DeliveryItem JSON)")->required();
   v->callback([&] { exit_code = RunVerify(verify); });

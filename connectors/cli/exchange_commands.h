@@ -20,7 +20,7 @@ struct RetentionSpans {
 
 struct SendArgs {
   Connection connection;
-  std::vector<std::string> files;  // one message per file ("-" = stdin)
+  std::vector<std::string> files;       // one message per file ("-" = stdin)
   std::vector<std::string> recipients;  // overrides header.recipients
   RetentionSpans retention;
   // Ask the broker's Explain first and show the outcome per recipient; a
@@ -37,14 +37,14 @@ struct SubscribeArgs {
   double idle_seconds = 0;  // stop after this long without an item (0 = never)
   unsigned window = 256;
   bool no_ack = false;
-  std::string save_dir;     // also write each item as <item_id>.json
+  std::string save_dir;  // also write each item as <item_id>.json
 };
 
 struct ExplainArgs {
   Connection connection;
   std::string file;
   std::vector<std::string> recipients;
-  std::string at;  // RFC 3339; empty = now
+  std::string at;            // RFC 3339; empty = now
   RetentionSpans retention;  // relative to --at (or now)
   bool json = false;
 };

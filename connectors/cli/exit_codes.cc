@@ -17,7 +17,8 @@ std::string ExitCodeHelp() {
          "  65  input refused: bad JSON or message, missing retention limits (INVALID_ARGUMENT …)\n"
          "  66  a file or certificate cannot be read\n"
          "  69  broker not running, or refusing until its state changes (FAILED_PRECONDITION)\n"
-         "  75  temporarily unavailable (Kafka, broker): retry; re-sending the same envelope is safe\n"
+         "  75  temporarily unavailable (Kafka, broker): retry; re-sending the same envelope is "
+         "safe\n"
          "  77  permission denied: certificate refused or not allowed\n";
 }
 

@@ -5,9 +5,9 @@
 #include <optional>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/match.h"
 #include "connectors/cli/suggest.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
@@ -50,8 +50,8 @@ class Checker {
         ++column;
       }
     }
-    return absl::InvalidArgumentError(absl::StrCat(origin_, ":", line, ":", column, ": ",
-                                                   path.empty() ? "" : path + ": ", what));
+    return absl::InvalidArgumentError(
+        absl::StrCat(origin_, ":", line, ":", column, ": ", path.empty() ? "" : path + ": ", what));
   }
 
   void SkipSpace() {
@@ -86,12 +86,26 @@ class Checker {
       if (pos_ >= text_.size()) break;
       const char e = text_[pos_++];
       switch (e) {
-        case '"': case '\\': case '/': out->push_back(e); break;
-        case 'b': out->push_back('\b'); break;
-        case 'f': out->push_back('\f'); break;
-        case 'n': out->push_back('\n'); break;
-        case 'r': out->push_back('\r'); break;
-        case 't': out->push_back('\t'); break;
+        case '"':
+        case '\\':
+        case '/':
+          out->push_back(e);
+          break;
+        case 'b':
+          out->push_back('\b');
+          break;
+        case 'f':
+          out->push_back('\f');
+          break;
+        case 'n':
+          out->push_back('\n');
+          break;
+        case 'r':
+          out->push_back('\r');
+          break;
+        case 't':
+          out->push_back('\t');
+          break;
         case 'u': {
           unsigned v = 0;
           for (int k = 0; k < 4; ++k, ++pos_) {
@@ -121,7 +135,9 @@ class Checker {
       return n;
     };
     digits = run();
-    if (digits == 0) return Error(start, path, "expected a value (string, number, object, array, true, false or null)");
+    if (digits == 0)
+      return Error(start, path,
+                   "expected a value (string, number, object, array, true, false or null)");
     if (pos_ < text_.size() && text_[pos_] == '.') {
       ++pos_;
       if (run() == 0) return Error(pos_, path, "expected digits after '.'");
@@ -136,29 +152,37 @@ class Checker {
 
   static const char* Expected(const FieldDescriptor* f) {
     switch (f->cpp_type()) {
-      case FieldDescriptor::CPPTYPE_MESSAGE: return "an object";
-      case FieldDescriptor::CPPTYPE_BOOL: return "true or false";
-      case FieldDescriptor::CPPTYPE_STRING: return "a string";
-      case FieldDescriptor::CPPTYPE_ENUM: return "an enum value name (a string)";
-      default: return "a number";
+      case FieldDescriptor::CPPTYPE_MESSAGE:
+        return "an object";
+      case FieldDescriptor::CPPTYPE_BOOL:
+        return "true or false";
+      case FieldDescriptor::CPPTYPE_STRING:
+        return "a string";
+      case FieldDescriptor::CPPTYPE_ENUM:
+        return "an enum value name (a string)";
+      default:
+        return "a number";
     }
   }
 
   // One JSON value. `field`: the field it is the (element) value of, or
   // null at the top; `type`: the message type an object must be, or null
   // where anything goes (well-known types, values of unknown shape).
-  absl::Status Value(const FieldDescriptor* field, const Descriptor* type,
-                     const std::string& path, int depth) {
+  absl::Status Value(const FieldDescriptor* field, const Descriptor* type, const std::string& path,
+                     int depth) {
     if (depth > kMaxDepth) return Error(pos_, path, "nested more than 100 levels deep");
-    if (pos_ >= text_.size()) return Error(pos_, path, "unexpected end of input: a value is missing");
+    if (pos_ >= text_.size())
+      return Error(pos_, path, "unexpected end of input: a value is missing");
     const size_t start = pos_;
     const char c = text_[pos_];
     auto mismatch = [&](const char* got) {
-      return Error(start, path,
-                   absl::StrCat("expected ", field ? Expected(field) : "an object", ", found ", got));
+      return Error(
+          start, path,
+          absl::StrCat("expected ", field ? Expected(field) : "an object", ", found ", got));
     };
     if (c == '{') {
-      if (field && field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) return mismatch("an object");
+      if (field && field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE)
+        return mismatch("an object");
       return Object(type, path, depth);
     }
     if (c == '[') {
@@ -171,7 +195,8 @@ class Checker {
       if (absl::Status st = String(path, &s); !st.ok()) return st;
       if (type && !IsWellKnown(type)) return mismatch("a string");
       if (field && field->cpp_type() == FieldDescriptor::CPPTYPE_BOOL) return mismatch("a string");
-      if (field && field->cpp_type() == FieldDescriptor::CPPTYPE_ENUM) return EnumName(field->enum_type(), s, start, path);
+      if (field && field->cpp_type() == FieldDescriptor::CPPTYPE_ENUM)
+        return EnumName(field->enum_type(), s, start, path);
       return absl::OkStatus();
     }
     if (Literal("null")) return absl::OkStatus();
@@ -319,7 +344,8 @@ class Checker {
       if (absl::Status s = String(path, &key); !s.ok()) return s;
       const std::string child = absl::StrCat(path, "[\"", key, "\"]");
       SkipSpace();
-      if (pos_ >= text_.size() || text_[pos_] != ':') return Error(pos_, child, "expected ':' after the key");
+      if (pos_ >= text_.size() || text_[pos_] != ':')
+        return Error(pos_, child, "expected ':' after the key");
       ++pos_;
       SkipSpace();
       if (absl::Status s = Value(value, value->message_type(), child, depth + 1); !s.ok()) return s;
@@ -370,8 +396,8 @@ absl::Status ParseJson(const std::string& text, const std::string& origin,
   auto status = google::protobuf::util::JsonStringToMessage(text, message, options);
   if (!status.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(origin, ": not a valid ",
-                                                   message->GetDescriptor()->full_name(),
-                                                   ": ", status.message().as_string()));
+                                                   message->GetDescriptor()->full_name(), ": ",
+                                                   status.message().as_string()));
   }
   return absl::OkStatus();
 }

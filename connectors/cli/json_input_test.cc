@@ -21,8 +21,9 @@ std::string ErrorOf(const std::string& text) {
 }
 
 TEST(CliJsonInput, MisspelledFieldGivesPositionAndNearestName) {
-  const std::string text = "{\n  \"header\": {\n    \"kind\": \"KIND_ALERT\",\n"
-                           "    \"recipent\": [\"DE-BKA\"]\n  }\n}\n";
+  const std::string text =
+      "{\n  \"header\": {\n    \"kind\": \"KIND_ALERT\",\n"
+      "    \"recipent\": [\"DE-BKA\"]\n  }\n}\n";
   EXPECT_EQ(ErrorOf(text),
             "m.json:4:5: header.recipent: unknown field of liaison.v1.Header; "
             "did you mean 'recipients'?");
@@ -91,8 +92,8 @@ TEST(CliJsonInput, ValidMessageParsesWithProtoAndJsonNames) {
 
 TEST(CliJsonInput, WhatOnlyProtobufCatchesStillNamesTheFile) {
   liaison::v1::Message message;
-  absl::Status s = ParseJson(R"({"header": {"retention": {"review_by": "not a time"}}})",
-                             "t.json", &message);
+  absl::Status s =
+      ParseJson(R"({"header": {"retention": {"review_by": "not a time"}}})", "t.json", &message);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StartsWith(s.message(), "t.json: not a valid liaison.v1.Message")) << s;
 }

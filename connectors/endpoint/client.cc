@@ -20,8 +20,7 @@ gpr_timespec Deadline(absl::Duration timeout) {
 
 absl::Status FromGrpc(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      status.error_message());
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
 absl::StatusOr<ClientOptions> ClientOptions::FromPkiDir(const std::string& dir,
@@ -75,9 +74,8 @@ absl::StatusOr<liaison::v1::SignedEnvelope> Client::Seal(liaison::v1::Message& m
                                                          absl::Time now) const {
   liaison::v1::Header* h = message.mutable_header();
   if (!h->sender().empty() && h->sender() != options_.endpoint_id) {
-    return absl::InvalidArgumentError(absl::StrCat("header.sender: '", h->sender(),
-                                                   "' is not this endpoint (",
-                                                   options_.endpoint_id, ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "header.sender: '", h->sender(), "' is not this endpoint (", options_.endpoint_id, ")"));
   }
   h->set_sender(options_.endpoint_id);
   if (h->message_id().empty()) h->set_message_id(NewUuidV7(now));
@@ -116,8 +114,8 @@ absl::StatusOr<liaison::v1::ExplainResponse> Client::Explain(
 
 // --- Linkage index ---------------------------------------------------------------
 
-absl::StatusOr<liaison::v1::SignedIndexBatch> Client::SealIndexBatch(
-    liaison::v1::IndexBatch& batch, absl::Time now) const {
+absl::StatusOr<liaison::v1::SignedIndexBatch> Client::SealIndexBatch(liaison::v1::IndexBatch& batch,
+                                                                     absl::Time now) const {
   if (!batch.publisher().empty() && batch.publisher() != options_.endpoint_id) {
     return absl::InvalidArgumentError(absl::StrCat("publisher: '", batch.publisher(),
                                                    "' is not this endpoint ('",
@@ -151,8 +149,8 @@ absl::StatusOr<std::vector<liaison::v1::IndexBatchResult>> Client::PublishSigned
     const std::vector<liaison::v1::SignedIndexBatch>& sealed, absl::Duration timeout) {
   grpc::ClientContext context;
   context.set_deadline(Deadline(timeout));
-  std::unique_ptr<grpc::ClientReaderWriter<liaison::v1::SignedIndexBatch,
-                                           liaison::v1::IndexBatchResult>>
+  std::unique_ptr<
+      grpc::ClientReaderWriter<liaison::v1::SignedIndexBatch, liaison::v1::IndexBatchResult>>
       stream = linkage_stub_->Publish(&context);
   std::vector<liaison::v1::IndexBatchResult> results;
   for (const liaison::v1::SignedIndexBatch& s : sealed) {
@@ -172,8 +170,7 @@ absl::StatusOr<std::vector<liaison::v1::IndexBatchResult>> Client::PublishSigned
 
 // --- SendStream --------------------------------------------------------------
 
-std::unique_ptr<SendStream> Client::OpenSendStream(SendStream::OnResult on_result,
-                                                   size_t window) {
+std::unique_ptr<SendStream> Client::OpenSendStream(SendStream::OnResult on_result, size_t window) {
   auto context = std::make_unique<grpc::ClientContext>();
   auto stream = stub_->SendStream(context.get());
   return std::unique_ptr<SendStream>(
@@ -216,7 +213,8 @@ absl::Status SendStream::Write(const liaison::v1::SignedEnvelope& envelope) {
     };
     mu_.Await(absl::Condition(&room));
     if (closed_) return absl::FailedPreconditionError("stream: already closed");
-    if (broken_) return absl::UnavailableError("stream: broken; results of pending sends are unknown");
+    if (broken_)
+      return absl::UnavailableError("stream: broken; results of pending sends are unknown");
     ++pending_;
   }
   // Batch writes while the window has room; gRPC flushes on the next
@@ -265,12 +263,11 @@ absl::StatusOr<std::unique_ptr<Subscription>> Client::Subscribe(uint32_t window,
   return subscription;
 }
 
-Subscription::Subscription(
-    std::unique_ptr<grpc::ClientContext> context,
-    std::unique_ptr<grpc::ClientReaderWriter<liaison::v1::SubscribeRequest,
-                                             liaison::v1::SubscribeResponse>>
-        stream,
-    const ItemVerifier* verifier)
+Subscription::Subscription(std::unique_ptr<grpc::ClientContext> context,
+                           std::unique_ptr<grpc::ClientReaderWriter<liaison::v1::SubscribeRequest,
+                                                                    liaison::v1::SubscribeResponse>>
+                               stream,
+                           const ItemVerifier* verifier)
     : context_(std::move(context)), stream_(std::move(stream)), verifier_(verifier) {
   reader_ = std::thread([this] { ReadLoop(); });
 }
@@ -311,9 +308,8 @@ absl::StatusOr<Subscription::Received> Subscription::Next(absl::Duration timeout
   liaison::v1::DeliveryItem item;
   {
     absl::MutexLock lock(&mu_);
-    auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return !queue_.empty() || ended_;
-    };
+    auto available = [this]()
+                         ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || ended_; };
     if (!mu_.AwaitWithTimeout(absl::Condition(&available), timeout)) {
       return absl::DeadlineExceededError("no item within the timeout");
     }

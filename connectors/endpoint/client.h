@@ -77,8 +77,9 @@ class SendStream {
  private:
   friend class Client;
   SendStream(std::unique_ptr<grpc::ClientContext> context,
-             std::unique_ptr<grpc::ClientReaderWriter<liaison::v1::SignedEnvelope,
-                                                      liaison::v1::SendResult>> stream,
+             std::unique_ptr<
+                 grpc::ClientReaderWriter<liaison::v1::SignedEnvelope, liaison::v1::SendResult>>
+                 stream,
              OnResult on_result, size_t window);
   void ReadLoop();
 
@@ -117,7 +118,8 @@ class Subscription {
   friend class Client;
   Subscription(std::unique_ptr<grpc::ClientContext> context,
                std::unique_ptr<grpc::ClientReaderWriter<liaison::v1::SubscribeRequest,
-                                                        liaison::v1::SubscribeResponse>> stream,
+                                                        liaison::v1::SubscribeResponse>>
+                   stream,
                const ItemVerifier* verifier);
   // Waits for the broker's READY event.
   absl::Status WaitReady(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
@@ -156,9 +158,10 @@ class Client {
   // Asks the broker how the policy in force would decide `message` for
   // `recipients` (empty: header.recipients) at `at` (nullopt: now). Nothing
   // is delivered, recorded or counted.
-  absl::StatusOr<liaison::v1::ExplainResponse> Explain(
-      const liaison::v1::Message& message, const std::vector<std::string>& recipients,
-      std::optional<absl::Time> at = std::nullopt, absl::Duration timeout = absl::Seconds(30));
+  absl::StatusOr<liaison::v1::ExplainResponse> Explain(const liaison::v1::Message& message,
+                                                       const std::vector<std::string>& recipients,
+                                                       std::optional<absl::Time> at = std::nullopt,
+                                                       absl::Duration timeout = absl::Seconds(30));
 
   // Case linkage: completes each batch (publisher = this endpoint; a new
   // batch id and created_at = now when unset), signs it and streams the
@@ -177,8 +180,7 @@ class Client {
       const std::vector<liaison::v1::SignedIndexBatch>& sealed,
       absl::Duration timeout = absl::Minutes(10));
 
-  std::unique_ptr<SendStream> OpenSendStream(SendStream::OnResult on_result,
-                                             size_t window = 1000);
+  std::unique_ptr<SendStream> OpenSendStream(SendStream::OnResult on_result, size_t window = 1000);
 
   // Opens a Subscribe stream and waits until the broker streams (READY).
   absl::StatusOr<std::unique_ptr<Subscription>> Subscribe(

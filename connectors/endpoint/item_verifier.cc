@@ -16,8 +16,8 @@ ItemVerifier::ItemVerifier(std::shared_ptr<const certs::TrustStore> trust, std::
 absl::Status ItemVerifier::SetTrustStore(std::shared_ptr<const certs::TrustStore> trust) const {
   if (trust->crl_number() < verifier_.trust_store()->crl_number()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "CRL number ", trust->crl_number(), " is lower than ", verifier_.trust_store()->crl_number(),
-        ", the one in force; refusing a rollback"));
+        "CRL number ", trust->crl_number(), " is lower than ",
+        verifier_.trust_store()->crl_number(), ", the one in force; refusing a rollback"));
   }
   verifier_.SetTrustStore(std::move(trust));
   return absl::OkStatus();

@@ -9,8 +9,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "certs/signature.h"
 #include "certs/trust_store.h"
 #include "liaison/v1/envelope.pb.h"
@@ -87,8 +87,7 @@ class ItemVerifier {
   // content_sha256; unchanged content is a valid envelope signed by the
   // attested sender with original_sha256 == content_sha256; the message id
   // matches. InvalidArgument / PermissionDenied naming the failed check.
-  absl::StatusOr<VerifiedItem> Verify(const liaison::v1::DeliveryItem& item,
-                                      absl::Time now) const;
+  absl::StatusOr<VerifiedItem> Verify(const liaison::v1::DeliveryItem& item, absl::Time now) const;
 
  private:
   mutable certs::Verifier verifier_;

@@ -105,13 +105,13 @@ liaison::v1::Message Alert(absl::string_view sender = kSender) {
 // signing key, the statement and the broker's key. Cases change any part;
 // Build() then signs and assembles the item as the broker would.
 struct Draft {
-  std::string message_bytes;                         // the sender's serialised Message
-  const certs::Signer* sender = K().sender.get();    // signs message_bytes
-  std::string derived_bytes;                         // set: a derived (redacted) delivery
-  bool without_content = false;                      // neither original nor derived
-  Statement statement;                               // what the broker states
-  const certs::Signer* broker = K().broker.get();    // signs the statement
-  std::string signed_statement_bytes;                // set: signed instead of `statement`
+  std::string message_bytes;                       // the sender's serialised Message
+  const certs::Signer* sender = K().sender.get();  // signs message_bytes
+  std::string derived_bytes;                       // set: a derived (redacted) delivery
+  bool without_content = false;                    // neither original nor derived
+  Statement statement;                             // what the broker states
+  const certs::Signer* broker = K().broker.get();  // signs the statement
+  std::string signed_statement_bytes;              // set: signed instead of `statement`
 };
 
 std::string Sha256(const std::string& bytes) { return certs::Sha256(bytes); }
@@ -185,8 +185,8 @@ DeliveryItem Build(Draft d) {
   }
   *d.statement.mutable_issued_at() = ToProto(SharedTestPki().now);
   d.statement.set_broker_id(d.broker->certificate().common_name());
-  std::string bytes = d.signed_statement_bytes.empty() ? d.statement.SerializeAsString()
-                                                       : d.signed_statement_bytes;
+  std::string bytes =
+      d.signed_statement_bytes.empty() ? d.statement.SerializeAsString() : d.signed_statement_bytes;
   absl::StatusOr<std::string> signature = d.broker->Sign(bytes);
   EXPECT_TRUE(signature.ok()) << signature.status();
   liaison::v1::BrokerSigned* s = item.mutable_statement();
@@ -238,9 +238,10 @@ TEST_P(ForgedStatementSignature, IsRefused) { ExpectRefused(GetParam()); }
 INSTANTIATE_TEST_SUITE_P(
     ItemVerifier, ForgedStatementSignature,
     ::testing::Values(
-        Forgery{"FlippedSignatureByte", OriginalDelivery, nullptr,
-                [](DeliveryItem& i) { FlipMiddleByte(*i.mutable_statement()->mutable_signature()); },
-                kInvalid, "broker countersignature: signature does not verify"},
+        Forgery{
+            "FlippedSignatureByte", OriginalDelivery, nullptr,
+            [](DeliveryItem& i) { FlipMiddleByte(*i.mutable_statement()->mutable_signature()); },
+            kInvalid, "broker countersignature: signature does not verify"},
         Forgery{"SignatureOfAnotherStatement", OriginalDelivery, nullptr,
                 [](DeliveryItem& i) {
                   *i.mutable_statement()->mutable_signature() =
@@ -272,8 +273,7 @@ INSTANTIATE_TEST_SUITE_P(
                 [](Draft& d) { d.broker = K().broker_expired.get(); }, nullptr, kDenied,
                 "expired at"},
         Forgery{"ReceiptSignedByAnEndpoint", ReceiptForSelf,
-                [](Draft& d) { d.broker = K().other.get(); }, nullptr, kDenied,
-                "expected broker"},
+                [](Draft& d) { d.broker = K().other.get(); }, nullptr, kDenied, "expected broker"},
         Forgery{"NoticeSignedByARevokedBroker", NoticeForSelf,
                 [](Draft& d) { d.broker = K().broker_revoked.get(); }, nullptr, kDenied,
                 "is revoked"},
@@ -287,30 +287,33 @@ class TamperedStatement : public ::testing::TestWithParam<Forgery> {};
 TEST_P(TamperedStatement, IsRefused) { ExpectRefused(GetParam()); }
 INSTANTIATE_TEST_SUITE_P(
     ItemVerifier, TamperedStatement,
-    ::testing::Values(
-        Forgery{"FlippedStatementByte", OriginalDelivery, nullptr,
-                [](DeliveryItem& i) { FlipMiddleByte(*i.mutable_statement()->mutable_statement()); },
-                kInvalid, "broker countersignature: signature does not verify"},
-        Forgery{"RecipientAddedAfterSigning", OriginalDelivery, nullptr,
-                [](DeliveryItem& i) {
-                  Statement s;
-                  ASSERT_TRUE(s.ParseFromString(i.statement().statement()));
-                  s.mutable_attestation()->add_recipients("GB-NCA");
-                  i.mutable_statement()->set_statement(s.SerializeAsString());
-                },
-                kInvalid, "broker countersignature: signature does not verify"},
-        Forgery{"TruncatedStatement", OriginalDelivery, nullptr,
-                [](DeliveryItem& i) {
-                  std::string* s = i.mutable_statement()->mutable_statement();
-                  s->resize(s->size() - 1);
-                },
-                kInvalid, "broker countersignature: signature does not verify"},
-        Forgery{"SignedBytesThatAreNoStatement", OriginalDelivery,
-                [](Draft& d) { d.signed_statement_bytes = "\xff\xff\xff not a statement"; },
-                nullptr, kInvalid, "statement: not a liaison.v1.Statement"},
-        Forgery{"SignedStatementOfNoKind", OriginalDelivery,
-                [](Draft& d) { d.statement.clear_kind(); }, nullptr, kInvalid,
-                "statement: no attestation, receipt or notice"}),
+    ::testing::Values(Forgery{"FlippedStatementByte", OriginalDelivery, nullptr,
+                              [](DeliveryItem& i) {
+                                FlipMiddleByte(*i.mutable_statement()->mutable_statement());
+                              },
+                              kInvalid, "broker countersignature: signature does not verify"},
+                      Forgery{"RecipientAddedAfterSigning", OriginalDelivery, nullptr,
+                              [](DeliveryItem& i) {
+                                Statement s;
+                                ASSERT_TRUE(s.ParseFromString(i.statement().statement()));
+                                s.mutable_attestation()->add_recipients("GB-NCA");
+                                i.mutable_statement()->set_statement(s.SerializeAsString());
+                              },
+                              kInvalid, "broker countersignature: signature does not verify"},
+                      Forgery{"TruncatedStatement", OriginalDelivery, nullptr,
+                              [](DeliveryItem& i) {
+                                std::string* s = i.mutable_statement()->mutable_statement();
+                                s->resize(s->size() - 1);
+                              },
+                              kInvalid, "broker countersignature: signature does not verify"},
+                      Forgery{"SignedBytesThatAreNoStatement", OriginalDelivery,
+                              [](Draft& d) {
+                                d.signed_statement_bytes = "\xff\xff\xff not a statement";
+                              },
+                              nullptr, kInvalid, "statement: not a liaison.v1.Statement"},
+                      Forgery{"SignedStatementOfNoKind", OriginalDelivery,
+                              [](Draft& d) { d.statement.clear_kind(); }, nullptr, kInvalid,
+                              "statement: no attestation, receipt or notice"}),
     CaseName);
 
 // The content: not what the broker attested.
@@ -350,8 +353,8 @@ INSTANTIATE_TEST_SUITE_P(
                   d.statement.mutable_attestation()->set_content_sha256(Sha256(d.derived_bytes));
                 },
                 nullptr, kInvalid, "derived_message: not a liaison.v1.Message"},
-        Forgery{"NoContent", OriginalDelivery, [](Draft& d) { d.without_content = true; },
-                nullptr, kInvalid, "content: missing"},
+        Forgery{"NoContent", OriginalDelivery, [](Draft& d) { d.without_content = true; }, nullptr,
+                kInvalid, "content: missing"},
         Forgery{"AttestedMessageIdDiffers", OriginalDelivery,
                 [](Draft& d) {
                   d.statement.mutable_attestation()->set_message_id(
@@ -419,28 +422,28 @@ class WrongRecipient : public ::testing::TestWithParam<Forgery> {};
 TEST_P(WrongRecipient, IsRefused) { ExpectRefused(GetParam()); }
 INSTANTIATE_TEST_SUITE_P(
     ItemVerifier, WrongRecipient,
-    ::testing::Values(
-        Forgery{"DeliveryForAnotherEndpoint", OriginalDelivery,
-                [](Draft& d) {
-                  d.statement.mutable_attestation()->clear_recipients();
-                  d.statement.mutable_attestation()->add_recipients(kOther);
-                },
-                nullptr, kDenied, "attestation: NL-NP is not among its recipients"},
-        Forgery{"DerivedDeliveryForAnotherEndpoint", DerivedDelivery,
-                [](Draft& d) {
-                  d.statement.mutable_attestation()->clear_recipients();
-                  d.statement.mutable_attestation()->add_recipients("NL-NPX");
-                },
-                nullptr, kDenied, "attestation: NL-NP is not among its recipients"},
-        Forgery{"ReceiptForAnotherEndpoint", ReceiptForSelf,
-                [](Draft& d) { d.statement.mutable_receipt()->set_addressee(kOther); }, nullptr,
-                kDenied, "receipt: addressed to another endpoint"},
-        Forgery{"ReceiptWithoutAddressee", ReceiptForSelf,
-                [](Draft& d) { d.statement.mutable_receipt()->clear_addressee(); }, nullptr,
-                kDenied, "receipt: addressed to another endpoint"},
-        Forgery{"NoticeForAnotherEndpoint", NoticeForSelf,
-                [](Draft& d) { d.statement.mutable_notice()->set_addressee(kOther); }, nullptr,
-                kDenied, "notice: addressed to another endpoint"}),
+    ::testing::Values(Forgery{"DeliveryForAnotherEndpoint", OriginalDelivery,
+                              [](Draft& d) {
+                                d.statement.mutable_attestation()->clear_recipients();
+                                d.statement.mutable_attestation()->add_recipients(kOther);
+                              },
+                              nullptr, kDenied, "attestation: NL-NP is not among its recipients"},
+                      Forgery{"DerivedDeliveryForAnotherEndpoint", DerivedDelivery,
+                              [](Draft& d) {
+                                d.statement.mutable_attestation()->clear_recipients();
+                                d.statement.mutable_attestation()->add_recipients("NL-NPX");
+                              },
+                              nullptr, kDenied, "attestation: NL-NP is not among its recipients"},
+                      Forgery{
+                          "ReceiptForAnotherEndpoint", ReceiptForSelf,
+                          [](Draft& d) { d.statement.mutable_receipt()->set_addressee(kOther); },
+                          nullptr, kDenied, "receipt: addressed to another endpoint"},
+                      Forgery{"ReceiptWithoutAddressee", ReceiptForSelf,
+                              [](Draft& d) { d.statement.mutable_receipt()->clear_addressee(); },
+                              nullptr, kDenied, "receipt: addressed to another endpoint"},
+                      Forgery{"NoticeForAnotherEndpoint", NoticeForSelf,
+                              [](Draft& d) { d.statement.mutable_notice()->set_addressee(kOther); },
+                              nullptr, kDenied, "notice: addressed to another endpoint"}),
     CaseName);
 
 // --- what must pass ------------------------------------------------------------
@@ -481,7 +484,8 @@ TEST(ItemVerifier, AnItemValidTodayIsRefusedOnceTheBrokerCertificateExpired) {
   const DeliveryItem item = Build(OriginalDelivery());
   LIAISON_ASSERT_OK(VerifyAsSelf(item).status());
   const absl::Time after_expiry = K().broker->certificate().not_after() + absl::Seconds(1);
-  EXPECT_TRUE(IsError(VerifyAsSelf(item, after_expiry), kDenied, "broker countersignature: certificate CN=liaison-broker-1"));
+  EXPECT_TRUE(IsError(VerifyAsSelf(item, after_expiry), kDenied,
+                      "broker countersignature: certificate CN=liaison-broker-1"));
 }
 
 TEST(ItemVerifier, VerifiesASavedItemOfflineFromTheNetworkFiles) {

@@ -67,9 +67,9 @@ absl::StatusOr<std::map<int32_t, int64_t>> Committed(rd_kafka_t* rk, const std::
 // honours its timeout; rd_kafka_query_watermark_offsets does not while a
 // partition's leader is down (it waits for the request itself to fail).
 absl::StatusOr<std::vector<std::pair<int64_t, int64_t>>> Watermarks(rd_kafka_t* rk,
-                                                                     const std::string& topic,
-                                                                     int partitions,
-                                                                     absl::Duration timeout) {
+                                                                    const std::string& topic,
+                                                                    int partitions,
+                                                                    absl::Duration timeout) {
   std::vector<std::pair<int64_t, int64_t>> out(static_cast<size_t>(partitions), {0, 0});
   for (const int64_t which : {RD_KAFKA_OFFSET_BEGINNING, RD_KAFKA_OFFSET_END}) {
     internal::PartitionListPtr list(rd_kafka_topic_partition_list_new(partitions));
@@ -155,10 +155,10 @@ absl::StatusOr<int64_t> ClusterProbe::SumWatermarks(const std::string& topic,
       Watermarks(impl_->rk.get(), topic, *partitions, timeout);
   if (!marks.ok()) return marks.status();
   int64_t total = 0;
-  for (const auto& [low, high] : *marks) total += std::max<int64_t>(0, from_low ? high - low : high);
+  for (const auto& [low, high] : *marks)
+    total += std::max<int64_t>(0, from_low ? high - low : high);
   return total;
 }
-
 
 absl::StatusOr<int64_t> ClusterProbe::GroupLag(const std::string& group, const std::string& topic,
                                                absl::Duration timeout) {

@@ -298,9 +298,9 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& c
   // or the wait ends, so an idle consumer sends about one fetch per broker
   // per wait and a record is handed over as soon as it is written. Only
   // against the mock is the wait short (it never answers an empty fetch early).
-  defaults.push_back({"fetch.wait.max.ms", absl::StrCat(config.fetch_wait_max_ms > 0
-                                                            ? config.fetch_wait_max_ms
-                                                            : kLongPollFetchWaitMs)});
+  defaults.push_back(
+      {"fetch.wait.max.ms", absl::StrCat(config.fetch_wait_max_ms > 0 ? config.fetch_wait_max_ms
+                                                                      : kLongPollFetchWaitMs)});
   defaults.push_back({"fetch.min.bytes", "1"});
   // Offsets move only when the caller commits; a missing offset is an error
   // (reported as a gap), never a silent jump.

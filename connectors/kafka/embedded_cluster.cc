@@ -166,9 +166,9 @@ absl::Status EmbeddedCluster::PushBrokerRequestErrors(int32_t broker_id, ApiKey 
   for (KafkaError e : errors) {
     // The mock's per-broker variant takes (error, rtt) pairs as varargs.
     absl::Status s = internal::ToStatus(impl_->Call([&] {
-      return rd_kafka_mock_broker_push_request_error_rtts(
-          impl_->mock, broker_id, static_cast<int16_t>(api), 1,
-          static_cast<rd_kafka_resp_err_t>(e), 0);
+      return rd_kafka_mock_broker_push_request_error_rtts(impl_->mock, broker_id,
+                                                          static_cast<int16_t>(api), 1,
+                                                          static_cast<rd_kafka_resp_err_t>(e), 0);
     }),
                                         "mock broker request errors");
     if (!s.ok()) return s;

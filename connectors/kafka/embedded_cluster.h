@@ -58,8 +58,7 @@ class EmbeddedCluster {
 
   // Creates a topic (AlreadyExists if present). The replication factor is
   // accepted but cosmetic in the mock.
-  absl::Status CreateTopic(const std::string& topic, int partitions,
-                           int replication_factor = 3);
+  absl::Status CreateTopic(const std::string& topic, int partitions, int replication_factor = 3);
 
   // Fault injection. Broker ids are 1..brokers.
   absl::Status SetBrokerDown(int32_t broker_id);
@@ -71,8 +70,7 @@ class EmbeddedCluster {
   // these errors (other brokers are unaffected).
   absl::Status PushBrokerRequestErrors(int32_t broker_id, ApiKey api,
                                        const std::vector<KafkaError>& errors);
-  absl::Status SetPartitionLeader(const std::string& topic, int32_t partition,
-                                  int32_t broker_id);
+  absl::Status SetPartitionLeader(const std::string& topic, int32_t partition, int32_t broker_id);
   // Makes Metadata report `error` for the topic (0 clears it).
   // SetPartitionLeader / SetTopicError: NotFound for a topic that was not
   // created with CreateTopic (the mock itself would silently create it).

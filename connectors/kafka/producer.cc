@@ -151,9 +151,9 @@ void Producer::Impl::Deliver(const rd_kafka_message_t* m) {
     // The report's status reaches senders (broker/frontdoor/ingress.cc): it carries no
     // address. The log line names where and why, for operators: the last
     // connection error within the record's lifetime.
-    const bool recent = last_connection_error_at >
-                        absl::Now() - absl::Milliseconds(options.message_timeout_ms) -
-                            absl::Seconds(1);
+    const bool recent =
+        last_connection_error_at >
+        absl::Now() - absl::Milliseconds(options.message_timeout_ms) - absl::Seconds(1);
     log::Warning("kafka.delivery_failed",
                  {{"topic", report.topic},
                   {"partition", report.partition},
@@ -253,9 +253,8 @@ void Producer::ProduceTombstone(const std::string& topic, std::string key, Deliv
   Enqueue(topic, std::move(key), std::string(), /*tombstone=*/true, std::move(done), partition, {});
 }
 
-void Producer::Enqueue(const std::string& topic, std::string key, std::string value,
-                       bool tombstone, DeliveryCallback done, int32_t partition,
-                       std::vector<Header> headers) {
+void Producer::Enqueue(const std::string& topic, std::string key, std::string value, bool tombstone,
+                       DeliveryCallback done, int32_t partition, std::vector<Header> headers) {
   Impl& impl = *impl_;
   auto* rec = new PendingRecord;
   rec->value = std::move(value);

@@ -78,9 +78,8 @@ class Producer {
   // After a fatal error of the idempotent producer (logged as
   // "kafka.producer.fatal") every failed report, including those of all later
   // Produce calls, is Internal: recreate the Producer.
-  void Produce(const std::string& topic, std::string key, std::string value,
-               DeliveryCallback done, int32_t partition = kAnyPartition,
-               std::vector<Header> headers = {});
+  void Produce(const std::string& topic, std::string key, std::string value, DeliveryCallback done,
+               int32_t partition = kAnyPartition, std::vector<Header> headers = {});
   // Queues a tombstone: a record of `key` with a null value, which on a
   // compacted topic deletes the key (consumers see Record::tombstone).
   // `done` as for Produce.

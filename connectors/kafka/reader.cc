@@ -81,9 +81,8 @@ absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
 
   int64_t low = 0;
   int64_t high = 0;
-  rd_kafka_resp_err_t err =
-      rd_kafka_query_watermark_offsets(rk->get(), topic.c_str(), partition, &low, &high,
-                                       internal::ToMillis(deadline - absl::Now()));
+  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+      rk->get(), topic.c_str(), partition, &low, &high, internal::ToMillis(deadline - absl::Now()));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return internal::ToStatus(err, absl::StrCat("watermarks of ", topic, "/", partition));
   }
@@ -108,9 +107,8 @@ absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
   while (next < to) {
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("reading ", topic, "/", partition, " [", from, ", ", to, ") timed out at ",
-                       next));
+      return absl::DeadlineExceededError(absl::StrCat("reading ", topic, "/", partition, " [", from,
+                                                      ", ", to, ") timed out at ", next));
     }
     internal::MessagePtr m(
         rd_kafka_consume(rkt.get(), partition, std::min(100, internal::ToMillis(left))));
@@ -129,9 +127,8 @@ absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
   return out;
 }
 
-absl::StatusOr<std::optional<Record>> ReadLast(const ClientConfig& config,
-                                               const std::string& topic, int32_t partition,
-                                               absl::Duration timeout) {
+absl::StatusOr<std::optional<Record>> ReadLast(const ClientConfig& config, const std::string& topic,
+                                               int32_t partition, absl::Duration timeout) {
   // The last offset may be a transaction marker or compacted away on a real
   // cluster: read a small window back from the end and keep the last record.
   absl::StatusOr<std::vector<Record>> tail =
@@ -175,9 +172,8 @@ absl::StatusOr<std::unique_ptr<RecordReader>> RecordReader::Create(const ClientC
   // (fetch.wait.max.ms 500). (queued.min.messages stays at its default: at
   // 1, the barrier op a start or seek queues counts as a message and
   // blocked the first fetch.)
-  absl::StatusOr<internal::ClientPtr> rk =
-      NewReaderClient(config, "-record",
-                      {{"queued.max.messages.kbytes", "8192"}, {"fetch.wait.max.ms", "500"}});
+  absl::StatusOr<internal::ClientPtr> rk = NewReaderClient(
+      config, "-record", {{"queued.max.messages.kbytes", "8192"}, {"fetch.wait.max.ms", "500"}});
   if (!rk.ok()) return rk.status();
   auto impl = std::make_unique<Impl>();
   impl->rk = *std::move(rk);
@@ -217,8 +213,8 @@ void RecordReader::ReadEach(
   // Answers offsets [next, until) with `s`.
   auto fail_until = [&](size_t until, const absl::Status& s) {
     for (; next < until; ++next) {
-      each(offsets[next],
-           absl::Status(s.code(), absl::StrCat("reading ", where(offsets[next]), ": ", s.message())));
+      each(offsets[next], absl::Status(s.code(), absl::StrCat("reading ", where(offsets[next]),
+                                                              ": ", s.message())));
     }
   };
 
@@ -233,18 +229,17 @@ void RecordReader::ReadEach(
     return;
   }
   for (; next < offsets.size() && offsets[next] < low; ++next) {
-    each(offsets[next],
-         absl::NotFoundError(absl::StrCat(where(offsets[next]),
-                                           " no longer exists (the partition starts at ", low,
-                                           ": retention removed it)")));
+    each(offsets[next], absl::NotFoundError(absl::StrCat(
+                            where(offsets[next]), " no longer exists (the partition starts at ",
+                            low, ": retention removed it)")));
   }
   size_t end = offsets.size();
   while (end > next && offsets[end - 1] >= high) --end;
   auto never_written = [&] {
     for (size_t i = end; i < offsets.size(); ++i) {
-      each(offsets[i], absl::NotFoundError(absl::StrCat(
-                           where(offsets[i]), " was never written (the partition ends at ", high,
-                           ")")));
+      each(offsets[i],
+           absl::NotFoundError(absl::StrCat(
+               where(offsets[i]), " was never written (the partition ends at ", high, ")")));
     }
   };
   if (next == end) {
@@ -256,8 +251,8 @@ void RecordReader::ReadEach(
   if (rkt == nullptr) {
     rkt.reset(rd_kafka_topic_new(impl_->rk.get(), topic.c_str(), nullptr));
     if (rkt == nullptr) {
-      fail_until(end, internal::ToStatus(rd_kafka_last_error(),
-                                         absl::StrCat("topic handle for ", topic)));
+      fail_until(
+          end, internal::ToStatus(rd_kafka_last_error(), absl::StrCat("topic handle for ", topic)));
       never_written();
       return;
     }
@@ -308,10 +303,9 @@ void RecordReader::ReadEach(
       // Offsets passed over: compaction removed them, or they held
       // transaction markers.
       for (; next < end && offsets[next] < m->offset; ++next) {
-        each(offsets[next],
-             absl::NotFoundError(absl::StrCat(where(offsets[next]),
-                                              " no longer exists (the next record is at ",
-                                              m->offset, ")")));
+        each(offsets[next], absl::NotFoundError(absl::StrCat(
+                                where(offsets[next]), " no longer exists (the next record is at ",
+                                m->offset, ")")));
       }
       if (next < end && offsets[next] == m->offset) {
         each(offsets[next], ToRecord(topic, *m));

@@ -28,13 +28,11 @@ inline constexpr int64_t kToEnd = -1;
 // cannot be read within `timeout`; NotFound for a missing partition.
 absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
                                                   const std::string& topic, int32_t partition,
-                                                  int64_t from, int64_t to,
-                                                  absl::Duration timeout);
+                                                  int64_t from, int64_t to, absl::Duration timeout);
 
 // The last record of the partition; nullopt when it holds none.
-absl::StatusOr<std::optional<Record>> ReadLast(const ClientConfig& config,
-                                               const std::string& topic, int32_t partition,
-                                               absl::Duration timeout);
+absl::StatusOr<std::optional<Record>> ReadLast(const ClientConfig& config, const std::string& topic,
+                                               int32_t partition, absl::Duration timeout);
 
 // Single records by position, on one client kept open (no consumer group):
 // for state whose content stays in Kafka and only an index lives in memory

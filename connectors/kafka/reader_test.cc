@@ -116,12 +116,12 @@ TEST_F(ReaderTest, ReadEachAnswersEveryOffsetOnceInAscendingOrder) {
   auto reader = RecordReader::Create(config_);
   ASSERT_TRUE(reader.ok()) << reader.status();
   std::vector<std::pair<int64_t, std::string>> got;  // offset, value or error code
-  (*reader)->ReadEach("chain", 1, {17, 2, 9, 2, 25, 9}, absl::Seconds(10),
-                      [&](int64_t offset, absl::StatusOr<Record> r) {
-                        got.push_back({offset, r.ok() ? r->value
-                                                      : std::string(absl::StatusCodeToString(
-                                                            r.status().code()))});
-                      });
+  (*reader)->ReadEach(
+      "chain", 1, {17, 2, 9, 2, 25, 9}, absl::Seconds(10),
+      [&](int64_t offset, absl::StatusOr<Record> r) {
+        got.push_back(
+            {offset, r.ok() ? r->value : std::string(absl::StatusCodeToString(r.status().code()))});
+      });
   const std::vector<std::pair<int64_t, std::string>> want = {
       {2, "v2"}, {9, "v9"}, {17, "v17"}, {25, "NOT_FOUND"}};
   EXPECT_EQ(got, want);

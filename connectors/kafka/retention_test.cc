@@ -274,7 +274,6 @@ TEST(Retention, LibrdkafkaStopsAnOutOfRangePartitionUntilItIsAssignedAgain) {
   rd_kafka_destroy(rk);
 }
 
-
 // Pins what Consumer's re-assignment relies on for the partitions without a
 // gap: assigning again drops records librdkafka had fetched but not handed
 // out, and fetching restarts at the given offset: nothing lost, nothing twice.

@@ -1,9 +1,9 @@
 #include "policy/internal/message_view.h"
 #include "absl/strings/string_view.h"
 
+#include <vector>
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
-#include <vector>
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
 

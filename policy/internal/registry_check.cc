@@ -47,8 +47,8 @@ bool IsRegistryCodeShaped(absl::string_view code) {
   if (code.empty() || code.size() > 64) return false;
   for (char ch : code) {
     const auto c = static_cast<unsigned char>(ch);
-    if (!absl::ascii_isupper(c) && !absl::ascii_isdigit(c) && ch != '-' && ch != '/' &&
-        ch != '.' && ch != '_') {
+    if (!absl::ascii_isupper(c) && !absl::ascii_isdigit(c) && ch != '-' && ch != '/' && ch != '.' &&
+        ch != '_') {
       return false;
     }
   }
@@ -101,10 +101,12 @@ class Checker {
   void Validity(const Path& base, const google::protobuf::Timestamp* from,
                 const google::protobuf::Timestamp* until, absl::string_view from_name,
                 absl::string_view until_name) {
-    if (from != nullptr && until != nullptr && liaison::FromProto(*until) <= liaison::FromProto(*from)) {
+    if (from != nullptr && until != nullptr &&
+        liaison::FromProto(*until) <= liaison::FromProto(*from)) {
       Add(Child(base, std::string(until_name)),
-          absl::StrCat("ends before it starts (", until_name, " ", FormatDay(liaison::FromProto(*until)),
-                       " is not after ", from_name, " ", FormatDay(liaison::FromProto(*from)), ")"));
+          absl::StrCat("ends before it starts (", until_name, " ",
+                       FormatDay(liaison::FromProto(*until)), " is not after ", from_name, " ",
+                       FormatDay(liaison::FromProto(*from)), ")"));
     }
   }
 
@@ -155,10 +157,11 @@ class Checker {
         Add(Child(base, "id"), "missing");
       } else if (!IsEndpointIdShaped(e.id())) {
         Add(Child(base, "id"),
-            absl::StrCat("'", e.id(), "' must look like CC-AGENCY (country code, '-', upper-case agency)"));
+            absl::StrCat("'", e.id(),
+                         "' must look like CC-AGENCY (country code, '-', upper-case agency)"));
       } else if (auto [it, inserted] = first.emplace(e.id(), i); !inserted) {
-        Add(Child(base, "id"), absl::StrCat("duplicate endpoint id '", e.id(), "' (first at endpoints[",
-                                            it->second, "])"));
+        Add(Child(base, "id"), absl::StrCat("duplicate endpoint id '", e.id(),
+                                            "' (first at endpoints[", it->second, "])"));
       }
       Country(Child(base, "country"), e.country());
       if (IsIsoCountry(e.country()) && IsEndpointIdShaped(e.id()) &&
@@ -168,7 +171,8 @@ class Checker {
       }
       Jurisdiction(base, e);
       for (int k = 0; k < e.roles_size(); ++k) {
-        if (e.roles(k) == liaison::v1::ROLE_UNSPECIFIED) Add(Child(base, "roles", k), "ROLE_UNSPECIFIED");
+        if (e.roles(k) == liaison::v1::ROLE_UNSPECIFIED)
+          Add(Child(base, "roles", k), "ROLE_UNSPECIFIED");
       }
       Enums<liaison::v1::Purpose>(base, "accepted_purposes", e.accepted_purposes(),
                                   liaison::v1::Purpose_IsValid, "purpose");
@@ -256,10 +260,12 @@ class Checker {
       }
       if (s.kind() != liaison::v1::TRANSFER_KIND_SAFEGUARD_37A &&
           s.kind() != liaison::v1::TRANSFER_KIND_SAFEGUARD_37B) {
-        Add(Child(base, "kind"), "must be TRANSFER_KIND_SAFEGUARD_37A or TRANSFER_KIND_SAFEGUARD_37B");
+        Add(Child(base, "kind"),
+            "must be TRANSFER_KIND_SAFEGUARD_37A or TRANSFER_KIND_SAFEGUARD_37B");
       }
       if (s.senders().empty()) Add(Child(base, "senders"), "empty");
-      for (int k = 0; k < s.senders_size(); ++k) EndpointRef(Child(base, "senders", k), s.senders(k));
+      for (int k = 0; k < s.senders_size(); ++k)
+        EndpointRef(Child(base, "senders", k), s.senders(k));
       if (s.recipients().empty()) Add(Child(base, "recipients"), "empty");
       for (int k = 0; k < s.recipients_size(); ++k) {
         EndpointRef(Child(base, "recipients", k), s.recipients(k));
@@ -292,7 +298,8 @@ class Checker {
         Add(Child(base, "id"), absl::StrCat("duplicate JIT id '", j.id(), "'"));
       }
       if (j.name().empty()) Add(Child(base, "name"), "missing");
-      if (j.members_size() < 2) Add(Child(base, "members"), "a JIT needs at least two member endpoints");
+      if (j.members_size() < 2)
+        Add(Child(base, "members"), "a JIT needs at least two member endpoints");
       absl::flat_hash_set<absl::string_view> seen;
       for (int k = 0; k < j.members_size(); ++k) {
         EndpointRef(Child(base, "members", k), j.members(k));
@@ -312,16 +319,19 @@ class Checker {
         }
         Validity(xp, &x.previous_end(), &x.new_end(), "previous_end", "new_end");
         if (k > 0 && j.extensions(k - 1).has_new_end() &&
-            liaison::FromProto(j.extensions(k - 1).new_end()) != liaison::FromProto(x.previous_end())) {
+            liaison::FromProto(j.extensions(k - 1).new_end()) !=
+                liaison::FromProto(x.previous_end())) {
           Add(Child(xp, "previous_end"), "does not continue from the previous extension's new_end");
         }
-        if (j.has_start() && liaison::FromProto(x.previous_end()) <= liaison::FromProto(j.start())) {
+        if (j.has_start() &&
+            liaison::FromProto(x.previous_end()) <= liaison::FromProto(j.start())) {
           Add(Child(xp, "previous_end"), "is not after the JIT's start");
         }
       }
       if (j.extensions_size() > 0 && j.has_end()) {
         const auto& last = j.extensions(j.extensions_size() - 1);
-        if (last.has_new_end() && liaison::FromProto(last.new_end()) != liaison::FromProto(j.end())) {
+        if (last.has_new_end() &&
+            liaison::FromProto(last.new_end()) != liaison::FromProto(j.end())) {
           Add(Child(base, "end"), "must equal the last extension's new_end");
         }
       }
@@ -345,7 +355,8 @@ class Checker {
           if (l.kind() != liaison::v1::KIND_EVIDENCE_MANIFEST) {
             Add(Child(base, "after_jit_end"), "only for KIND_EVIDENCE_MANIFEST");
           }
-          if (l.after_jit_end().seconds() < 0) Add(Child(base, "after_jit_end"), "must not be negative");
+          if (l.after_jit_end().seconds() < 0)
+            Add(Child(base, "after_jit_end"), "must not be negative");
           break;
         case liaison::v1::RetentionLimit::LIMIT_NOT_SET:
           Add(base, "set max_age or after_jit_end");
@@ -395,7 +406,8 @@ class Checker {
     for (int i = 0; i < r_.restriction_codes_size(); ++i) {
       const std::string& c = r_.restriction_codes(i);
       if (!IsCodeShaped(c)) {
-        Add(P({{"restriction_codes", i}}), "must be an upper-case code ([A-Z][A-Z0-9_]*, at most 32)");
+        Add(P({{"restriction_codes", i}}),
+            "must be an upper-case code ([A-Z][A-Z0-9_]*, at most 32)");
       } else if (!seen.insert(c).second) {
         Add(P({{"restriction_codes", i}}), absl::StrCat("duplicate code '", c, "'"));
       }
@@ -403,9 +415,11 @@ class Checker {
   }
 
   void Limits(const Path& base, const liaison::v1::EndpointLimits& l) {
-    if (l.max_subscribe_streams() < 0) Add(Child(base, "max_subscribe_streams"), "must not be negative");
+    if (l.max_subscribe_streams() < 0)
+      Add(Child(base, "max_subscribe_streams"), "must not be negative");
     if (l.max_send_streams() < 0) Add(Child(base, "max_send_streams"), "must not be negative");
-    if (l.max_in_flight_bytes() < 0) Add(Child(base, "max_in_flight_bytes"), "must not be negative");
+    if (l.max_in_flight_bytes() < 0)
+      Add(Child(base, "max_in_flight_bytes"), "must not be negative");
     if (l.max_explain_per_minute() < 0) {
       Add(Child(base, "max_explain_per_minute"), "must not be negative");
     }
@@ -479,7 +493,8 @@ class Checker {
         Add(Child(base, "active_epochs", i), absl::StrCat("epoch ", l.active_epochs(i), " twice"));
       }
     }
-    if (l.max_queries_per_day() < 0) Add(Child(base, "max_queries_per_day"), "must not be negative");
+    if (l.max_queries_per_day() < 0)
+      Add(Child(base, "max_queries_per_day"), "must not be negative");
     if (l.max_entries_per_endpoint() < 0) {
       Add(Child(base, "max_entries_per_endpoint"), "must not be negative");
     }

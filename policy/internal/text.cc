@@ -46,7 +46,8 @@ absl::string_view OutcomeName(liaison::v1::Outcome o) {
 std::string JoinPurposes(const google::protobuf::RepeatedField<int>& purposes) {
   std::string out;
   for (int p : purposes) {
-    absl::StrAppend(&out, out.empty() ? "" : ", ", PurposeName(static_cast<liaison::v1::Purpose>(p)));
+    absl::StrAppend(&out, out.empty() ? "" : ", ",
+                    PurposeName(static_cast<liaison::v1::Purpose>(p)));
   }
   return out.empty() ? std::string("none") : out;
 }

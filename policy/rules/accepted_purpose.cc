@@ -21,8 +21,8 @@ Verdict AcceptedPurposeRule::Check(const Input& in) const {
   for (int i = 0; i < h.purposes_size(); ++i) {
     const int v = h.purposes(i);
     if (v == liaison::v1::PURPOSE_UNSPECIFIED || !liaison::v1::Purpose_IsValid(v)) {
-      return Verdict::Reject(absl::StrCat(kId.value(), ": header.purposes[", i,
-                                          "] is not an LED art 1(1) purpose"));
+      return Verdict::Reject(
+          absl::StrCat(kId.value(), ": header.purposes[", i, "] is not an LED art 1(1) purpose"));
     }
     const auto purpose = static_cast<liaison::v1::Purpose>(v);
     if (!p.recipient->Accepts(purpose)) {

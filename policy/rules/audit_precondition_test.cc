@@ -9,7 +9,8 @@ namespace {
 
 TEST(AuditPreconditionRule, PassesWhenTheAuditEntryCanBeWritten) {
   const auto m = scenario::Ac03VictimInfoExchange();
-  EXPECT_EQ(AuditPreconditionRule().Check(scenario::InputFor(m, "FR-OCRTEH")).kind, VerdictKind::kPass);
+  EXPECT_EQ(AuditPreconditionRule().Check(scenario::InputFor(m, "FR-OCRTEH")).kind,
+            VerdictKind::kPass);
 }
 
 TEST(AuditPreconditionRule, RejectsAMessageWithoutIdBecauseItCannotBeAudited) {

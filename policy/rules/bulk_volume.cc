@@ -60,8 +60,8 @@ Verdict BulkVolumeRule::Check(const Input& in) const {
     const int64_t sum = in.counters->Sum(h.sender(), in.recipient, metric, window, in.now) + add;
     const absl::string_view unit = MetricText(cap.metric());
     if (sum > cap.cap()) {
-      absl::StrAppend(&exceeded, exceeded.empty() ? "" : "; ", Pair(p), " volume ", sum, " ", unit, "/",
-                      internal::FormatDuration(window), " exceeds cap ", cap.cap());
+      absl::StrAppend(&exceeded, exceeded.empty() ? "" : "; ", Pair(p), " volume ", sum, " ", unit,
+                      "/", internal::FormatDuration(window), " exceeds cap ", cap.cap());
       continue;
     }
     if (cap.has_baseline_window()) {
@@ -71,9 +71,9 @@ Verdict BulkVolumeRule::Check(const Input& in) const {
       const double threshold =
           std::max(static_cast<double>(cap.baseline_floor()), cap.baseline_factor() * expected);
       if (static_cast<double>(sum) > threshold) {
-        absl::StrAppend(&exceeded, exceeded.empty() ? "" : "; ", Pair(p), " volume ", sum, " ", unit,
-                        "/", internal::FormatDuration(window), " exceeds ", cap.baseline_factor(),
-                        "x its baseline");
+        absl::StrAppend(&exceeded, exceeded.empty() ? "" : "; ", Pair(p), " volume ", sum, " ",
+                        unit, "/", internal::FormatDuration(window), " exceeds ",
+                        cap.baseline_factor(), "x its baseline");
       }
     }
   }
@@ -83,11 +83,13 @@ Verdict BulkVolumeRule::Check(const Input& in) const {
     return Verdict::Pass(absl::StrCat(kId.value(), ": ", exceeded, "; released by DPO review"));
   }
   if (c == ConsentState::kRefused) {
-    return Verdict::Reject(absl::StrCat(kId.value(), ": ", exceeded, "; refused by DPO review: "
+    return Verdict::Reject(absl::StrCat(kId.value(), ": ", exceeded,
+                                        "; refused by DPO review: "
                                         "narrow the request to the persons the case needs"));
   }
   return Verdict::Hold(std::string(kAwaitingDpo), liaison::v1::CONSENT_KIND_DPO_REVIEW,
-                       absl::StrCat(kId.value(), ": ", exceeded, "; held for review: a DPO review "
+                       absl::StrCat(kId.value(), ": ", exceeded,
+                                    "; held for review: a DPO review "
                                     "(CONSENT_KIND_DPO_REVIEW) releases or refuses it"));
 }
 

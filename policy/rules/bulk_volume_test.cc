@@ -10,8 +10,8 @@
 namespace liaison::policy::rules {
 namespace {
 
-using ::testing::HasSubstr;
 using scenario::T0;
+using ::testing::HasSubstr;
 
 TEST(BulkVolumeRule, PassesUnderTheCap) {
   SlidingWindowCounters counters;
@@ -30,8 +30,9 @@ TEST(BulkVolumeRule, HoldsForReviewBeyondTheCapWithCountsOnly) {
   in.counters = &counters;
   const Verdict v = BulkVolumeRule().Check(in);
   EXPECT_EQ(v.kind, VerdictKind::kHold);
-  EXPECT_EQ(v.reason, "DP-BULK-01: BG-GDNP→DE-BKA volume 105 persons/10 min exceeds cap 100; held for "
-                      "review: a DPO review (CONSENT_KIND_DPO_REVIEW) releases or refuses it");
+  EXPECT_EQ(v.reason,
+            "DP-BULK-01: BG-GDNP→DE-BKA volume 105 persons/10 min exceeds cap 100; held for "
+            "review: a DPO review (CONSENT_KIND_DPO_REVIEW) releases or refuses it");
   ASSERT_EQ(v.holds.size(), 1u);
   EXPECT_EQ(v.holds[0].awaiting, kAwaitingDpo);
   EXPECT_EQ(v.holds[0].consent_kind, liaison::v1::CONSENT_KIND_DPO_REVIEW);
@@ -84,7 +85,7 @@ TEST(BulkVolumeRule, FailsClosedWithoutCounters) {
 
 TEST(BulkVolumeRule, HoldsAnAnomalyAgainstTheBaseline) {
   liaison::v1::Registry proto = scenario::DevRegistry()->proto();
-  auto* cap = proto.mutable_bulk_caps(0);  // persons, 10 min, cap 100
+  auto* cap = proto.mutable_bulk_caps(0);             // persons, 10 min, cap 100
   cap->mutable_baseline_window()->set_seconds(6000);  // 100 min
   cap->set_baseline_factor(3);
   cap->set_baseline_floor(5);

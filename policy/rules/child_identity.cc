@@ -11,9 +11,9 @@
 namespace liaison::policy::rules {
 namespace {
 
-constexpr uint32_t kChildCategories =
-    internal::kVictimMask | internal::Bit(liaison::v1::SUBJECT_CATEGORY_MISSING) |
-    internal::Bit(liaison::v1::SUBJECT_CATEGORY_WITNESS);
+constexpr uint32_t kChildCategories = internal::kVictimMask |
+                                      internal::Bit(liaison::v1::SUBJECT_CATEGORY_MISSING) |
+                                      internal::Bit(liaison::v1::SUBJECT_CATEGORY_WITNESS);
 
 }  // namespace
 
@@ -32,7 +32,8 @@ Verdict ChildIdentityRule::Check(const Input& in) const {
   const Parties p = PartiesOf(in);
   if (!p.ok()) return UnknownParty(kId, in, p);
   std::string who;
-  for (int i : children) absl::StrAppend(&who, who.empty() ? "" : ", ", internal::EntityPath(*body, i));
+  for (int i : children)
+    absl::StrAppend(&who, who.empty() ? "" : ", ", internal::EntityPath(*body, i));
   const bool allowed = p.recipient->HasRole(liaison::v1::ROLE_THB_UNIT) ||
                        p.recipient->HasRole(liaison::v1::ROLE_CHILD_PROTECTION) || JitOnCase(in);
   if (!allowed) {
@@ -41,7 +42,8 @@ Verdict ChildIdentityRule::Check(const Input& in) const {
         absl::StrCat(kId.value(), ": child identity of ", who, " redacted for ", p.recipient->id(),
                      " (not a member of a JIT on the case, no THB_UNIT or CHILD_PROTECTION role); "
                      "it receives a victim_ref. For the identity itself: a case listed in the "
-                     "registry for a JIT of which ", p.recipient->id(),
+                     "registry for a JIT of which ",
+                     p.recipient->id(),
                      " is a member (case_ref), or a THB_UNIT or CHILD_PROTECTION endpoint"));
   }
   if (!p.recipient->third_country()) return Verdict::Pass();
@@ -56,9 +58,10 @@ Verdict ChildIdentityRule::Check(const Input& in) const {
                                         " refused child identity to ", p.recipient->id(),
                                         "; send the alert without the child's identity"));
   }
-  return Verdict::Hold(std::string(p.sender->id()), liaison::v1::CONSENT_KIND_SENDER_APPROVAL,
-                       absl::StrCat(kId.value(), ": child identity to ", p.recipient->id(),
-                                    " needs approval by ", p.sender->id(), " supervisor (", who, ")"));
+  return Verdict::Hold(
+      std::string(p.sender->id()), liaison::v1::CONSENT_KIND_SENDER_APPROVAL,
+      absl::StrCat(kId.value(), ": child identity to ", p.recipient->id(), " needs approval by ",
+                   p.sender->id(), " supervisor (", who, ")"));
 }
 
 }  // namespace liaison::policy::rules

@@ -11,14 +11,15 @@
 namespace liaison::policy::rules {
 namespace {
 
-using ::testing::HasSubstr;
 using scenario::T0;
+using ::testing::HasSubstr;
 
 TEST(ChildIdentityRule, RedactsChildIdentityForEndpointWithoutChildRole) {
   const auto m = scenario::Ac01MissingChildAlert();
   const Verdict v = ChildIdentityRule().Check(scenario::InputFor(m, "BG-GDNP"));
   EXPECT_EQ(v.kind, VerdictKind::kRedact);
-  EXPECT_THAT(v.reason, HasSubstr("DP-CHILD-01: child identity of alert.entities[0] redacted for BG-GDNP"));
+  EXPECT_THAT(v.reason,
+              HasSubstr("DP-CHILD-01: child identity of alert.entities[0] redacted for BG-GDNP"));
   EXPECT_THAT(v.reason, HasSubstr("a JIT of which BG-GDNP is a member (case_ref), or a THB_UNIT or "
                                   "CHILD_PROTECTION endpoint"));
 }

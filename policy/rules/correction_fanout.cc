@@ -48,16 +48,19 @@ Verdict CorrectionFanOutRule::Check(const Input& in) const {
   const liaison::v1::Header& h = in.message->header();
   if (h.kind() != liaison::v1::KIND_CORRECTION) return Verdict::NotApplicable();
   if (!in.message->has_correction()) {
-    return Verdict::Reject(absl::StrCat(kId.value(), ": KIND_CORRECTION without a correction body; "
+    return Verdict::Reject(absl::StrCat(kId.value(),
+                                        ": KIND_CORRECTION without a correction body; "
                                         "add correction.target_message_ids and correction.action"));
   }
   const liaison::v1::Correction& c = in.message->correction();
   if (c.target_message_ids().empty()) {
-    return Verdict::Reject(absl::StrCat(kId.value(), ": correction.target_message_ids empty; "
+    return Verdict::Reject(absl::StrCat(kId.value(),
+                                        ": correction.target_message_ids empty; "
                                         "list the ids of the messages to correct"));
   }
   if (ActionText(c.action()).empty()) {
-    return Verdict::Reject(absl::StrCat(kId.value(), ": correction.action missing or unknown; "
+    return Verdict::Reject(absl::StrCat(kId.value(),
+                                        ": correction.action missing or unknown; "
                                         "set RECTIFY, ERASE, RESTRICT or RETRACT_UNLAWFUL"));
   }
   const bool has_replacement = c.replacement_case() != liaison::v1::Correction::REPLACEMENT_NOT_SET;
@@ -78,7 +81,8 @@ Verdict CorrectionFanOutRule::Check(const Input& in) const {
     const SourceRecord* rec = in.sources->Find(t);
     if (rec == nullptr) {
       return Verdict::Reject(absl::StrCat(kId.value(), ": correction.target_message_ids[", i, "] ",
-                                          internal::MessageIdForText(t), " is unknown to the broker; "
+                                          internal::MessageIdForText(t),
+                                          " is unknown to the broker; "
                                           "name a message this broker accepted from the sender"));
     }
     if (rec->ref.provider() != h.sender()) {
@@ -88,7 +92,7 @@ Verdict CorrectionFanOutRule::Check(const Input& in) const {
                                           "ask it to send the correction"));
     }
     received = received || std::find(rec->delivered_to.begin(), rec->delivered_to.end(),
-                                      Recipient(in)) != rec->delivered_to.end();
+                                     Recipient(in)) != rec->delivered_to.end();
   }
   Verdict v = Verdict::Pass(
       received ? std::string()

@@ -19,8 +19,9 @@ void CheckMeta(const liaison::v1::FieldMeta* meta, const liaison::v1::Evaluation
   }
   const liaison::v1::Evaluation& own =
       meta != nullptr && meta->has_evaluation() ? meta->evaluation() : fallback;
-  const auto reliability =
-      own.reliability() != liaison::v1::RELIABILITY_UNSPECIFIED ? own.reliability() : fallback.reliability();
+  const auto reliability = own.reliability() != liaison::v1::RELIABILITY_UNSPECIFIED
+                               ? own.reliability()
+                               : fallback.reliability();
   const auto accuracy =
       own.accuracy() != liaison::v1::ACCURACY_UNSPECIFIED ? own.accuracy() : fallback.accuracy();
   if (reliability == liaison::v1::RELIABILITY_UNSPECIFIED) {
@@ -50,7 +51,9 @@ Verdict DataQualityRule::Check(const Input& in) const {
     const liaison::v1::Entity& e = (*body->entities)[i];
     CheckMeta(
         MetaOf(e), fallback,
-        [&] { return absl::StrCat(internal::EntityPath(*body, i), ".", EntityKindName(e), ".meta"); },
+        [&] {
+          return absl::StrCat(internal::EntityPath(*body, i), ".", EntityKindName(e), ".meta");
+        },
         problems);
     if (const auto* fm = FieldMetaOf(e); fm != nullptr) {
       for (const auto& [key, meta] : *fm) {

@@ -23,10 +23,16 @@ TEST(DataQualityRule, TakesTheEvaluationFromTheHeaderDefault) {
 TEST(DataQualityRule, RejectsMissingAccuracyWithoutDefault) {
   auto m = scenario::Ac03VictimInfoExchange();
   m.mutable_header()->clear_default_evaluation();
-  m.mutable_info()->mutable_entities(3)->mutable_comm()->mutable_meta()->mutable_evaluation()->clear_accuracy();
+  m.mutable_info()
+      ->mutable_entities(3)
+      ->mutable_comm()
+      ->mutable_meta()
+      ->mutable_evaluation()
+      ->clear_accuracy();
   const Verdict v = DataQualityRule().Check(scenario::InputFor(m, "FR-OCRTEH"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
-  EXPECT_THAT(v.reason, HasSubstr("DP-QUAL-01: info.entities[3].comm.meta lacks evaluation.accuracy"));
+  EXPECT_THAT(v.reason,
+              HasSubstr("DP-QUAL-01: info.entities[3].comm.meta lacks evaluation.accuracy"));
 }
 
 TEST(DataQualityRule, RejectsAssessmentWithoutAssessor) {
@@ -35,7 +41,8 @@ TEST(DataQualityRule, RejectsAssessmentWithoutAssessor) {
       liaison::v1::INFO_BASIS_ASSESSMENT);
   const Verdict v = DataQualityRule().Check(scenario::InputFor(m, "FR-OCRTEH"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
-  EXPECT_THAT(v.reason, HasSubstr("info.entities[1].person.meta is an ASSESSMENT without assessed_by"));
+  EXPECT_THAT(v.reason,
+              HasSubstr("info.entities[1].person.meta is an ASSESSMENT without assessed_by"));
 }
 
 TEST(DataQualityRule, RejectsLinkWithoutBasis) {

@@ -13,7 +13,8 @@ namespace liaison::policy::rules {
 
 Verdict DerogationLimitsRule::Check(const Input& in) const {
   const liaison::v1::Header& h = in.message->header();
-  if (h.transfer().kind() != liaison::v1::TRANSFER_KIND_DEROGATION_38) return Verdict::NotApplicable();
+  if (h.transfer().kind() != liaison::v1::TRANSFER_KIND_DEROGATION_38)
+    return Verdict::NotApplicable();
   const Parties p = PartiesOf(in);
   if (!p.ok()) return UnknownParty(kId, in, p);
   if (!p.recipient->third_country() || p.recipient->country() == p.sender->country()) {
@@ -22,14 +23,15 @@ Verdict DerogationLimitsRule::Check(const Input& in) const {
   const DerogationPolicy& limits = in.registry->derogation();
   const liaison::v1::TransferBasis& t = h.transfer();
   std::vector<std::string> problems;
-  if (t.derogation() < liaison::v1::DEROGATION_38A || t.derogation() > liaison::v1::DEROGATION_38E) {
+  if (t.derogation() < liaison::v1::DEROGATION_38A ||
+      t.derogation() > liaison::v1::DEROGATION_38E) {
     problems.push_back(
         "header.transfer.derogation must be 38A..38E (THREAT_35_2 is not an art 38 derogation)");
   }
   const int persons = internal::CountPersons(*in.message);
   if (persons > limits.max_subjects) {
-    problems.push_back(absl::StrCat(persons, " data subjects exceed derogation limit ",
-                                    limits.max_subjects));
+    problems.push_back(
+        absl::StrCat(persons, " data subjects exceed derogation limit ", limits.max_subjects));
   }
   if (!t.fundamental_rights_checked()) {
     problems.push_back("header.transfer.fundamental_rights_checked is not set (LED art 38(2))");
@@ -42,7 +44,8 @@ Verdict DerogationLimitsRule::Check(const Input& in) const {
       return FailClosed(kId, "no volume counters: the repeat pattern cannot be checked");
     }
     const int64_t n = in.counters->Sum(h.sender(), in.recipient, Metric::kDerogations,
-                                       limits.repeat_window, in.now) + 1;
+                                       limits.repeat_window, in.now) +
+                      1;
     if (n > limits.max_transfers_per_window) {
       problems.push_back(absl::StrCat(n, " derogation transfers ", Pair(p), " within ",
                                       internal::FormatDuration(limits.repeat_window), " exceed ",

@@ -8,8 +8,8 @@
 namespace liaison::policy::rules {
 namespace {
 
-using ::testing::HasSubstr;
 using scenario::T0;
+using ::testing::HasSubstr;
 
 TEST(DerogationLimitsRule, PassesAnIndividualCaseWithTheIndividualCaseObligation) {
   SlidingWindowCounters counters;

@@ -18,12 +18,14 @@ Verdict EvidenceIntegrityRule::Check(const Input& in) const {
   }
   if (!in.message->has_evidence_manifest()) {
     return Verdict::Reject(
-        absl::StrCat(kId.value(), ": KIND_EVIDENCE_MANIFEST without an evidence_manifest body; "
+        absl::StrCat(kId.value(),
+                     ": KIND_EVIDENCE_MANIFEST without an evidence_manifest body; "
                      "add the manifest of the uploaded items"));
   }
   const liaison::v1::EvidenceManifest& m = in.message->evidence_manifest();
   if (m.items().empty()) {
-    return Verdict::Reject(absl::StrCat(kId.value(), ": evidence_manifest.items empty; "
+    return Verdict::Reject(absl::StrCat(kId.value(),
+                                        ": evidence_manifest.items empty; "
                                         "list every uploaded item"));
   }
   std::vector<std::string> problems;
@@ -36,7 +38,8 @@ Verdict EvidenceIntegrityRule::Check(const Input& in) const {
     } else if (!ids.insert(item.item_id()).second) {
       problems.push_back(absl::StrCat(path, ".item_id repeats an earlier item"));
     }
-    if (item.sha256().size() != 32) problems.push_back(absl::StrCat(path, ".sha256 must be 32 bytes"));
+    if (item.sha256().size() != 32)
+      problems.push_back(absl::StrCat(path, ".sha256 must be 32 bytes"));
     if (item.size() <= 0) problems.push_back(absl::StrCat(path, ".size must be positive"));
     if (!internal::IsCountryShaped(item.obtained_in())) {
       problems.push_back(absl::StrCat(path, ".obtained_in must be an ISO 3166-1 alpha-2 code"));

@@ -13,7 +13,8 @@ using ::testing::HasSubstr;
 InMemoryEvidenceIndex StoreOf(const liaison::v1::Message& m) {
   InMemoryEvidenceIndex store;
   for (const auto& item : m.evidence_manifest().items()) {
-    store.Add(m.evidence_manifest().jit_id(), item.item_id(), EvidenceRecord{item.sha256(), item.size()});
+    store.Add(m.evidence_manifest().jit_id(), item.item_id(),
+              EvidenceRecord{item.sha256(), item.size()});
   }
   return store;
 }

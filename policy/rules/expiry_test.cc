@@ -8,8 +8,8 @@
 namespace liaison::policy::rules {
 namespace {
 
-using ::testing::HasSubstr;
 using scenario::T0;
+using ::testing::HasSubstr;
 
 TEST(ExpiryRule, PassesBeforeEraseBy) {
   const auto m = scenario::Ac19ShortLivedAlert();
@@ -21,10 +21,11 @@ TEST(ExpiryRule, RejectsAtAndAfterEraseBy) {
   const auto m = scenario::Ac19ShortLivedAlert();
   const Verdict at = ExpiryRule().Check(scenario::InputFor(m, "ES-PN", T0() + absl::Hours(1)));
   EXPECT_EQ(at.kind, VerdictKind::kReject);
-  EXPECT_EQ(at.reason, absl::StrCat("DP-RET-02: ", m.header().message_id(),
-                                    " expired before delivery to ES-PN (erase_by 2026-05-04T10:00Z); it "
-                                    "may not be delivered after that: if the data may still be "
-                                    "kept, the sender re-sends it with a later erase_by"));
+  EXPECT_EQ(at.reason,
+            absl::StrCat("DP-RET-02: ", m.header().message_id(),
+                         " expired before delivery to ES-PN (erase_by 2026-05-04T10:00Z); it "
+                         "may not be delivered after that: if the data may still be "
+                         "kept, the sender re-sends it with a later erase_by"));
 }
 
 TEST(ExpiryRule, AnEarlierH3EraseByExpiresTheMessageSooner) {

@@ -28,21 +28,23 @@ Verdict FieldAllowlistRule::Check(const Input& in) const {
     uint32_t allowed = ~uint32_t{0};
     bool has_category = false;
     for (int c : p.categories()) {
-      if (c == liaison::v1::SUBJECT_CATEGORY_UNSPECIFIED || !liaison::v1::SubjectCategory_IsValid(c)) {
+      if (c == liaison::v1::SUBJECT_CATEGORY_UNSPECIFIED ||
+          !liaison::v1::SubjectCategory_IsValid(c)) {
         continue;  // DP-CAT-01 rejects it
       }
       has_category = true;
       uint32_t for_category = 0;
       for (int purpose : h.purposes()) {
-        const auto fields = in.registry->AllowedPersonFields(
-            h.kind(), static_cast<liaison::v1::Purpose>(purpose),
-            static_cast<liaison::v1::SubjectCategory>(c));
+        const auto fields =
+            in.registry->AllowedPersonFields(h.kind(), static_cast<liaison::v1::Purpose>(purpose),
+                                             static_cast<liaison::v1::SubjectCategory>(c));
         if (!fields) {
           return FailClosed(
-              kId, absl::StrCat("no field allowlist for ", internal::KindName(h.kind()), "/",
-                                internal::PurposeName(static_cast<liaison::v1::Purpose>(purpose)), "/",
-                                internal::CategoryName(static_cast<liaison::v1::SubjectCategory>(c)),
-                                " in registry ", in.registry->version(), "; add one"));
+              kId,
+              absl::StrCat("no field allowlist for ", internal::KindName(h.kind()), "/",
+                           internal::PurposeName(static_cast<liaison::v1::Purpose>(purpose)), "/",
+                           internal::CategoryName(static_cast<liaison::v1::SubjectCategory>(c)),
+                           " in registry ", in.registry->version(), "; add one"));
         }
         for_category |= *fields;
       }
@@ -62,10 +64,10 @@ Verdict FieldAllowlistRule::Check(const Input& in) const {
   }
   if (!any) return Verdict::NotApplicable();
   if (steps.empty()) return Verdict::Pass();
-  std::string reason = absl::StrCat(kId.value(), ": ", steps.size(),
-                                    steps.size() == 1 ? " field" : " fields", " removed for ",
-                                    h.purposes_size() == 1 ? "purpose " : "purposes ",
-                                    internal::JoinPurposes(h.purposes()), " (");
+  std::string reason =
+      absl::StrCat(kId.value(), ": ", steps.size(), steps.size() == 1 ? " field" : " fields",
+                   " removed for ", h.purposes_size() == 1 ? "purpose " : "purposes ",
+                   internal::JoinPurposes(h.purposes()), " (");
   for (size_t k = 0; k < steps.size() && k < 6; ++k) {
     absl::StrAppend(&reason, k == 0 ? "" : ", ", steps[k].path);
   }

@@ -59,8 +59,10 @@ TEST(FieldAllowlistRule, FailsClosedWithoutAnAllowlistForTheCombination) {
   in.registry = registry->get();
   const Verdict v = FieldAllowlistRule().Check(in);
   EXPECT_EQ(v.kind, VerdictKind::kReject);
-  EXPECT_THAT(v.reason,
-              HasSubstr("DP-MIN-01: cannot decide: no field allowlist for INFO_EXCHANGE/INVESTIGATE/VICTIM"));
+  EXPECT_THAT(
+      v.reason,
+      HasSubstr(
+          "DP-MIN-01: cannot decide: no field allowlist for INFO_EXCHANGE/INVESTIGATE/VICTIM"));
 }
 
 }  // namespace

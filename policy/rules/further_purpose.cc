@@ -26,9 +26,9 @@ Verdict FurtherPurposeRule::Check(const Input& in) const {
     }
     const std::string& provider = s.ref->provider();
     if (provider.empty()) {
-      return out.Reject(
-          absl::StrCat(kId.value(), ": source ", id, " names no provider", DeclaredOnlyNote(s),
-                       "; give header.provenance.sources[].provider"));
+      return out.Reject(absl::StrCat(kId.value(), ": source ", id, " names no provider",
+                                     DeclaredOnlyNote(s),
+                                     "; give header.provenance.sources[].provider"));
     }
     if (provider == h.sender() || provider == Recipient(in)) return true;
     google::protobuf::RepeatedField<int> needed;
@@ -46,10 +46,11 @@ Verdict FurtherPurposeRule::Check(const Input& in) const {
     if (c == ConsentState::kGranted) return true;
     const std::string purposes = internal::JoinPurposes(needed);
     if (c == ConsentState::kRefused) {
-      return out.Reject(absl::StrCat(kId.value(), ": ", EndpointText(in, provider),
-                                     " refused purpose ", purposes, " for source ", id,
-                                     "; send without it (drop it from header.provenance.derived_from) "
-                                     "or for a purpose its provider permits"));
+      return out.Reject(
+          absl::StrCat(kId.value(), ": ", EndpointText(in, provider), " refused purpose ", purposes,
+                       " for source ", id,
+                       "; send without it (drop it from header.provenance.derived_from) "
+                       "or for a purpose its provider permits"));
     }
     out.Await(s, provider, liaison::v1::CONSENT_KIND_PROVIDER,
               absl::StrCat(needed.size() == 1 ? "purpose " : "purposes ", purposes,

@@ -10,8 +10,8 @@
 namespace liaison::policy::rules {
 namespace {
 
-using ::testing::HasSubstr;
 using scenario::T0;
+using ::testing::HasSubstr;
 
 // AC-07's message, asking for PROSECUTE although M-700 allowed INVESTIGATE.
 liaison::v1::Message NewPurposeMessage() {
@@ -47,8 +47,9 @@ TEST(FurtherPurposeRule, HoldsNewPurposeForTheProvidersConsent) {
   ASSERT_EQ(v.holds.size(), 1u);
   EXPECT_EQ(v.holds[0].awaiting, "DE-BKA");
   EXPECT_EQ(v.holds[0].consent_kind, liaison::v1::CONSENT_KIND_PROVIDER);
-  EXPECT_THAT(v.reason, HasSubstr(absl::StrCat("DP-PURPOSE-02: purpose PROSECUTE not permitted by source ",
-                                               scenario::Ac07SourceId(), "; consent of DE-BKA requested")));
+  EXPECT_THAT(v.reason,
+              HasSubstr(absl::StrCat("DP-PURPOSE-02: purpose PROSECUTE not permitted by source ",
+                                     scenario::Ac07SourceId(), "; consent of DE-BKA requested")));
 }
 
 TEST(FurtherPurposeRule, PassesWithProviderConsentNamingSourceRecipientAndPurpose) {
@@ -56,8 +57,8 @@ TEST(FurtherPurposeRule, PassesWithProviderConsentNamingSourceRecipientAndPurpos
   sources.Add(scenario::Ac07SourceM700());
   InMemoryConsentIndex consents;
   consents.Add(scenario::Consent("DE-BKA", liaison::v1::CONSENT_KIND_PROVIDER, "NL-NP",
-                                 {scenario::Ac07SourceId()}, T0() + absl::Hours(24), true, {"ES-PN"},
-                                 {liaison::v1::PURPOSE_PROSECUTE}));
+                                 {scenario::Ac07SourceId()}, T0() + absl::Hours(24), true,
+                                 {"ES-PN"}, {liaison::v1::PURPOSE_PROSECUTE}));
   const auto m = NewPurposeMessage();
   Input in = scenario::InputFor(m, "ES-PN");
   in.sources = &sources;
@@ -70,7 +71,8 @@ TEST(FurtherPurposeRule, IgnoresSourceConsentThatNamesNoPurpose) {
   sources.Add(scenario::Ac07SourceM700());
   InMemoryConsentIndex consents;
   consents.Add(scenario::Consent("DE-BKA", liaison::v1::CONSENT_KIND_PROVIDER, "NL-NP",
-                                 {scenario::Ac07SourceId()}, T0() + absl::Hours(24), true, {"ES-PN"}));
+                                 {scenario::Ac07SourceId()}, T0() + absl::Hours(24), true,
+                                 {"ES-PN"}));
   const auto m = NewPurposeMessage();
   Input in = scenario::InputFor(m, "ES-PN");
   in.sources = &sources;

@@ -37,11 +37,12 @@ Verdict H1EvidenceRule::Check(const Input& in) const {
     const ConsentState c =
         MessageConsent(in, liaison::v1::CONSENT_KIND_PROVIDER, provider, s.message_id, &prosecute);
     if (c == ConsentState::kGranted) return true;
-    const absl::string_view where = s.used_in().empty() ? absl::string_view("content") : s.used_in();
+    const absl::string_view where =
+        s.used_in().empty() ? absl::string_view("content") : s.used_in();
     if (c == ConsentState::kRefused) {
-      return out.Reject(absl::StrCat(kId.value(), ": ", EndpointText(in, provider),
-                                     " refused use as evidence of H1 ", id,
-                                     "; send without it (drop it from header.provenance.derived_from)"));
+      return out.Reject(absl::StrCat(
+          kId.value(), ": ", EndpointText(in, provider), " refused use as evidence of H1 ", id,
+          "; send without it (drop it from header.provenance.derived_from)"));
     }
     out.Await(s, provider, liaison::v1::CONSENT_KIND_PROVIDER,
               absl::StrCat(where, " derives from H1 ", id, " of ", EndpointText(in, provider),

@@ -9,8 +9,8 @@
 namespace liaison::policy::rules {
 namespace {
 
-using ::testing::HasSubstr;
 using scenario::T0;
+using ::testing::HasSubstr;
 
 TEST(H1EvidenceRule, HoldsEvidenceDerivedFromH1ForTheProvider) {
   InMemorySourceIndex sources;
@@ -40,7 +40,8 @@ TEST(H1EvidenceRule, PassesWithTheProvidersConsentForProsecution) {
 
 TEST(H1EvidenceRule, DoesNotApplyWithoutJudicialUse) {
   auto m = scenario::Ac07DerivedFromH2();  // INVESTIGATE, not evidence
-  EXPECT_EQ(H1EvidenceRule().Check(scenario::InputFor(m, "ES-PN")).kind, VerdictKind::kNotApplicable);
+  EXPECT_EQ(H1EvidenceRule().Check(scenario::InputFor(m, "ES-PN")).kind,
+            VerdictKind::kNotApplicable);
 }
 
 TEST(H1EvidenceRule, RejectsASourceNobodyDescribed) {

@@ -43,8 +43,8 @@ Verdict H2DisseminationRule::Check(const Input& in) const {
                                      "; send it only to its original addressees, or without it "
                                      "(drop it from header.provenance.derived_from)"));
     }
-    out.Await(s, 
-        provider, liaison::v1::CONSENT_KIND_PROVIDER,
+    out.Await(
+        s, provider, liaison::v1::CONSENT_KIND_PROVIDER,
         absl::StrCat(id, " is H2 from ", EndpointText(in, provider), "; ",
                      EndpointText(in, Recipient(in)), " is not an original addressee; consent of ",
                      EndpointText(in, provider), " requested", DeclaredOnlyNote(s)));

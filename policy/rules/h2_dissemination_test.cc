@@ -10,9 +10,9 @@
 namespace liaison::policy::rules {
 namespace {
 
+using scenario::T0;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using scenario::T0;
 
 TEST(H2DisseminationRule, HoldsH2ContentForAnotherAddressee) {
   InMemorySourceIndex sources;
@@ -22,9 +22,10 @@ TEST(H2DisseminationRule, HoldsH2ContentForAnotherAddressee) {
   in.sources = &sources;
   const Verdict v = H2DisseminationRule().Check(in);
   EXPECT_EQ(v.kind, VerdictKind::kHold);
-  EXPECT_EQ(v.reason, absl::StrCat("DP-HC-03: ", scenario::Ac07SourceId(),
-                                   " is H2 from DE-BKA; ES-PN is not an original addressee; consent "
-                                   "of DE-BKA requested"));
+  EXPECT_EQ(v.reason,
+            absl::StrCat("DP-HC-03: ", scenario::Ac07SourceId(),
+                         " is H2 from DE-BKA; ES-PN is not an original addressee; consent "
+                         "of DE-BKA requested"));
 }
 
 TEST(H2DisseminationRule, PassesForAnOriginalAddressee) {

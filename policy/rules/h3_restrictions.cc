@@ -16,10 +16,11 @@ Verdict H3RestrictionsRule::Check(const Input& in) const {
   const liaison::v1::Handling& handling = in.message->header().handling();
   if (handling.restrictions().empty()) {
     if (handling.code() == liaison::v1::HANDLING_CODE_H3) {
-      return Verdict::Reject(absl::StrCat(kId.value(),
-                                          ": header.handling.code is H3 but "
-                                          "header.handling.restrictions is empty; add a restriction "
-                                          "or use H0"));
+      return Verdict::Reject(
+          absl::StrCat(kId.value(),
+                       ": header.handling.code is H3 but "
+                       "header.handling.restrictions is empty; add a restriction "
+                       "or use H0"));
     }
     return Verdict::NotApplicable();
   }
@@ -69,10 +70,11 @@ Verdict H3RestrictionsRule::Check(const Input& in) const {
         (*oblige(code, "erase by the time in params.at")->mutable_params())["at"] =
             absl::FormatTime(absl::RFC3339_sec, *at, absl::UTCTimeZone());
       } else if (*at > in.now + in.registry->MaxNotBefore()) {
-        rejects.push_back(absl::StrCat(path, " NOT_BEFORE lies ",
-                                       absl::FormatDuration(absl::Trunc(*at - in.now, absl::Hours(1))),
-                                       " ahead; the registry allows at most ",
-                                       absl::FormatDuration(in.registry->MaxNotBefore())));
+        rejects.push_back(
+            absl::StrCat(path, " NOT_BEFORE lies ",
+                         absl::FormatDuration(absl::Trunc(*at - in.now, absl::Hours(1))),
+                         " ahead; the registry allows at most ",
+                         absl::FormatDuration(in.registry->MaxNotBefore())));
       } else if (in.now < *at) {
         delay_until = std::max(delay_until, *at);
       }
@@ -95,21 +97,22 @@ Verdict H3RestrictionsRule::Check(const Input& in) const {
       if (const std::optional<absl::Time> at = RestrictionTime(r)) erase = std::min(erase, *at);
     }
     if (delay_until >= erase) {
-      rejects.push_back(absl::StrCat("restriction NOT_BEFORE (", internal::FormatMinute(delay_until),
-                                     ") is not before the erasure time (",
-                                     internal::FormatMinute(erase),
-                                     "): the message could never be delivered"));
+      rejects.push_back(
+          absl::StrCat("restriction NOT_BEFORE (", internal::FormatMinute(delay_until),
+                       ") is not before the erasure time (", internal::FormatMinute(erase),
+                       "): the message could never be delivered"));
     }
   }
   if (!rejects.empty()) {
-    return Verdict::Reject(absl::StrCat(kId.value(), ": ", JoinProblems(rejects),
-                                        "; known codes: ",
-                                        absl::StrJoin(in.registry->proto().restriction_codes(), ", ")));
+    return Verdict::Reject(absl::StrCat(
+        kId.value(), ": ", JoinProblems(rejects),
+        "; known codes: ", absl::StrJoin(in.registry->proto().restriction_codes(), ", ")));
   }
   Verdict v = delay_until > in.now
-                  ? Verdict::Delay(delay_until,
-                                   absl::StrCat(kId.value(), ": restriction NOT_BEFORE holds delivery until ",
-                                                internal::FormatMinute(delay_until)))
+                  ? Verdict::Delay(
+                        delay_until,
+                        absl::StrCat(kId.value(), ": restriction NOT_BEFORE holds delivery until ",
+                                     internal::FormatMinute(delay_until)))
                   : Verdict::Pass();
   v.obligations = std::move(obligations);
   return v;

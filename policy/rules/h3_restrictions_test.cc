@@ -8,9 +8,9 @@
 namespace liaison::policy::rules {
 namespace {
 
+using scenario::T0;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using scenario::T0;
 
 TEST(H3RestrictionsRule, RejectsUnknownRestrictionCode) {
   const auto m = scenario::Ac09UnknownRestriction();
@@ -21,10 +21,12 @@ TEST(H3RestrictionsRule, RejectsUnknownRestrictionCode) {
 
 TEST(H3RestrictionsRule, QuotesOnlyCodeShapedUnknownCodes) {
   auto m = scenario::Ac09UnknownRestriction();
-  m.mutable_header()->mutable_handling()->mutable_restrictions(0)->set_code("do not tell ZZTEST-ELENA");
+  m.mutable_header()->mutable_handling()->mutable_restrictions(0)->set_code(
+      "do not tell ZZTEST-ELENA");
   const Verdict v = H3RestrictionsRule().Check(scenario::InputFor(m, "NL-NP"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
-  EXPECT_THAT(v.reason, HasSubstr("header.handling.restrictions[0].code is not a known restriction code"));
+  EXPECT_THAT(v.reason,
+              HasSubstr("header.handling.restrictions[0].code is not a known restriction code"));
   EXPECT_THAT(v.reason, Not(HasSubstr("ZZTEST")));
 }
 
@@ -49,7 +51,8 @@ TEST(H3RestrictionsRule, RejectsANotBeforeBeyondTheRegistryMaximum) {
 
 TEST(H3RestrictionsRule, RejectsANotBeforeThatEndsAfterTheErasureTime) {
   auto m = scenario::Ac09NotBefore();  // NOT_BEFORE T0+6h
-  *m.mutable_header()->mutable_retention()->mutable_erase_by() = liaison::ToProto(T0() + absl::Hours(5));
+  *m.mutable_header()->mutable_retention()->mutable_erase_by() =
+      liaison::ToProto(T0() + absl::Hours(5));
   const Verdict v = H3RestrictionsRule().Check(scenario::InputFor(m, "NL-NP"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
   EXPECT_THAT(v.reason, HasSubstr("could never be delivered"));
@@ -57,7 +60,8 @@ TEST(H3RestrictionsRule, RejectsANotBeforeThatEndsAfterTheErasureTime) {
   r->set_code("ERASE_BY");
   (*r->mutable_params())["at"] =
       absl::FormatTime(absl::RFC3339_sec, T0() + absl::Hours(4), absl::UTCTimeZone());
-  *m.mutable_header()->mutable_retention()->mutable_erase_by() = liaison::ToProto(T0() + absl::Hours(48));
+  *m.mutable_header()->mutable_retention()->mutable_erase_by() =
+      liaison::ToProto(T0() + absl::Hours(48));
   EXPECT_EQ(H3RestrictionsRule().Check(scenario::InputFor(m, "NL-NP")).kind, VerdictKind::kReject);
 }
 

@@ -18,8 +18,8 @@ Verdict HandlingCodeRule::Check(const Input& in) const {
                       "permission (handling code H1)");
       return v;
     case liaison::v1::HANDLING_CODE_H2:
-      v.AddObligation(kId, "H2",
-                      "not to be disseminated without the provider's permission (handling code H2)");
+      v.AddObligation(
+          kId, "H2", "not to be disseminated without the provider's permission (handling code H2)");
       return v;
     case liaison::v1::HANDLING_CODE_H3:
       v.AddObligation(kId, "H3",

@@ -36,9 +36,10 @@ Verdict JitReuseRule::Check(const Input& in) const {
     // Within the JIT: an evidence manifest of that JIT (DP-JIT-01 checks its
     // members and dates), or a message on one of the JIT's registered cases.
     // The sender's header.jit_id claim alone does not count.
-    bool on_jit = in.message->has_evidence_manifest() &&
-                  in.message->evidence_manifest().jit_id() == jit_id;
-    for (const liaison::v1::Jit* j : in.registry->JitsForCase(h.case_ref())) on_jit = on_jit || j == jit;
+    bool on_jit =
+        in.message->has_evidence_manifest() && in.message->evidence_manifest().jit_id() == jit_id;
+    for (const liaison::v1::Jit* j : in.registry->JitsForCase(h.case_ref()))
+      on_jit = on_jit || j == jit;
     if (on_jit && Registry::IsMember(*jit, Recipient(in))) return true;
     const std::string& country = s.ref->obtained_in();
     if (!internal::IsCountryShaped(country)) {

@@ -9,8 +9,8 @@
 namespace liaison::policy::rules {
 namespace {
 
-using ::testing::HasSubstr;
 using scenario::T0;
+using ::testing::HasSubstr;
 
 TEST(JitReuseRule, HoldsReuseOutsideTheJitForTheStateWhereItWasObtained) {
   InMemorySourceIndex sources;

@@ -42,7 +42,8 @@ Verdict LegalBasisRule::Check(const Input& in) const {
   for (int i = 0; i < h.legal_basis_size(); ++i) {
     const liaison::v1::LegalBasis* basis = in.registry->FindLegalBasis(h.legal_basis(i));
     if (basis == nullptr) {
-      absl::StrAppend(&unregistered, unregistered.empty() ? "" : ", ", "header.legal_basis[", i, "]");
+      absl::StrAppend(&unregistered, unregistered.empty() ? "" : ", ", "header.legal_basis[", i,
+                      "]");
       continue;
     }
     if (Registry::Covers(*basis, *p.sender, *p.recipient, h.kind(), in.now)) return Verdict::Pass();
@@ -50,8 +51,8 @@ Verdict LegalBasisRule::Check(const Input& in) const {
   }
   std::string reason(kId.value());
   if (!registered.empty()) {
-    absl::StrAppend(&reason, ": header.legal_basis ", registered, "' is not registered for ", Pair(p),
-                    " ", internal::KindName(h.kind()));
+    absl::StrAppend(&reason, ": header.legal_basis ", registered, "' is not registered for ",
+                    Pair(p), " ", internal::KindName(h.kind()));
   }
   if (!unregistered.empty()) {
     absl::StrAppend(&reason, registered.empty() ? ": " : "; ", unregistered,

@@ -21,8 +21,9 @@ TEST(LegalBasisRule, RejectsRegisteredBasisThatDoesNotCoverThePair) {
   m.mutable_header()->add_legal_basis("EU-UK-TCA");
   const Verdict v = LegalBasisRule().Check(scenario::InputFor(m, "BG-GDNP"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
-  EXPECT_THAT(v.reason, HasSubstr("DP-BASIS-01: header.legal_basis 'EU-UK-TCA' is not registered for "
-                                  "NL-NP→BG-GDNP INFO_EXCHANGE"));
+  EXPECT_THAT(v.reason,
+              HasSubstr("DP-BASIS-01: header.legal_basis 'EU-UK-TCA' is not registered for "
+                        "NL-NP→BG-GDNP INFO_EXCHANGE"));
   // The fix: which registered bases would cover the pair.
   EXPECT_THAT(v.reason, HasSubstr("cite one registered for NL-NP→BG-GDNP INFO_EXCHANGE: "
                                   "EU-DIR-2023/977"));
@@ -34,7 +35,8 @@ TEST(LegalBasisRule, NamesTheBasesThatWouldCoverTheThirdCountryPair) {
   m.mutable_header()->set_sender("RO-IGPR");
   const Verdict v = LegalBasisRule().Check(scenario::InputFor(m, "GB-NCA"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
-  EXPECT_THAT(v.reason, HasSubstr("cite one registered for RO-IGPR→GB-NCA INFO_EXCHANGE: EU-UK-TCA"))
+  EXPECT_THAT(v.reason,
+              HasSubstr("cite one registered for RO-IGPR→GB-NCA INFO_EXCHANGE: EU-UK-TCA"))
       << v.reason;
 }
 
@@ -43,7 +45,8 @@ TEST(LegalBasisRule, SaysWhenNoRegisteredBasisCoversThePair) {
   auto m = scenario::Ac03VictimInfoExchange();
   const Verdict v = LegalBasisRule().Check(scenario::InputFor(m, "MD-IGP"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
-  EXPECT_THAT(v.reason, HasSubstr("no registered basis covers NL-NP→MD-IGP INFO_EXCHANGE")) << v.reason;
+  EXPECT_THAT(v.reason, HasSubstr("no registered basis covers NL-NP→MD-IGP INFO_EXCHANGE"))
+      << v.reason;
 }
 
 TEST(LegalBasisRule, RejectsMissingBasis) {
@@ -87,7 +90,8 @@ TEST(LegalBasisRule, FailsClosedForARecipientMissingFromTheRegistry) {
   const auto m = scenario::Ac03VictimInfoExchange();
   const Verdict v = LegalBasisRule().Check(scenario::InputFor(m, "XX-NOPE"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
-  EXPECT_THAT(v.reason, HasSubstr("DP-BASIS-01: cannot decide: recipient XX-NOPE is not in the registry"));
+  EXPECT_THAT(v.reason,
+              HasSubstr("DP-BASIS-01: cannot decide: recipient XX-NOPE is not in the registry"));
   EXPECT_THAT(v.reason, HasSubstr("; address endpoints of the registry in force ("));
 }
 

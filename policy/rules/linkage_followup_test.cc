@@ -8,8 +8,8 @@
 namespace liaison::policy::rules {
 namespace {
 
-using ::testing::HasSubstr;
 using scenario::T0;
+using ::testing::HasSubstr;
 
 TEST(LinkageFollowUpRule, PassesAReplyWithOnlyHitOwnerAndRef) {
   const auto m = scenario::Ac14LinkageReply();
@@ -21,7 +21,9 @@ TEST(LinkageFollowUpRule, RejectsAReplyWhoseHitCarriesDetails) {
   m.mutable_linkage_reply()->mutable_hits(0)->set_owner_ref("ZZTEST-ELENA ZZTEST-IVANOVA");
   const Verdict v = LinkageFollowUpRule().Check(scenario::InputFor(m, "ES-PN"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
-  EXPECT_THAT(v.reason, HasSubstr("DP-LINK-02: linkage_reply.hits[0].owner_ref must be an opaque LNK- reference"));
+  EXPECT_THAT(
+      v.reason,
+      HasSubstr("DP-LINK-02: linkage_reply.hits[0].owner_ref must be an opaque LNK- reference"));
 }
 
 TEST(LinkageFollowUpRule, HoldsTheFollowUpForTheOwnersApproval) {

@@ -38,9 +38,11 @@ bool AllPrintable(absl::string_view v) {
 }  // namespace
 
 Verdict LinkageQueryShapeRule::Check(const Input& in) const {
-  if (in.message->header().kind() != liaison::v1::KIND_LINKAGE_QUERY) return Verdict::NotApplicable();
+  if (in.message->header().kind() != liaison::v1::KIND_LINKAGE_QUERY)
+    return Verdict::NotApplicable();
   if (!in.message->has_linkage_query()) {
-    return Verdict::Reject(absl::StrCat(kId.value(), ": KIND_LINKAGE_QUERY without a linkage_query body; "
+    return Verdict::Reject(absl::StrCat(kId.value(),
+                                        ": KIND_LINKAGE_QUERY without a linkage_query body; "
                                         "add the linkage_query"));
   }
   const liaison::v1::LinkageQuery& q = in.message->linkage_query();
@@ -52,7 +54,8 @@ Verdict LinkageQueryShapeRule::Check(const Input& in) const {
   const int max = in.registry->max_linkage_identifiers();
   if (q.identifiers().empty()) problems.push_back("linkage_query.identifiers empty");
   if (q.identifiers_size() > max) {
-    problems.push_back(absl::StrCat(q.identifiers_size(), " identifiers exceed the limit of ", max));
+    problems.push_back(
+        absl::StrCat(q.identifiers_size(), " identifiers exceed the limit of ", max));
   }
   if (!q.GetReflection()->GetUnknownFields(q).empty()) {
     problems.push_back("linkage_query carries unknown fields");
@@ -75,7 +78,8 @@ Verdict LinkageQueryShapeRule::Check(const Input& in) const {
       problems.push_back(absl::StrCat(path, ".scheme: ", s.message()));
     }
     if (id.value().size() != 32) {
-      problems.push_back(absl::StrCat(path, ".value is cleartext or malformed (a blinded value is 32 bytes)"));
+      problems.push_back(
+          absl::StrCat(path, ".value is cleartext or malformed (a blinded value is 32 bytes)"));
     } else if (AllPrintable(id.value())) {
       problems.push_back(absl::StrCat(path, ".value looks like cleartext, not an HMAC"));
     }
@@ -84,8 +88,9 @@ Verdict LinkageQueryShapeRule::Check(const Input& in) const {
     }
   }
   if (problems.empty()) return Verdict::Pass();
-  return Verdict::Reject(absl::StrCat(kId.value(), ": ", JoinProblems(problems),
-                                      "; send only blinded identifiers, a case_ref and an offence code"));
+  return Verdict::Reject(
+      absl::StrCat(kId.value(), ": ", JoinProblems(problems),
+                   "; send only blinded identifiers, a case_ref and an offence code"));
 }
 
 }  // namespace liaison::policy::rules

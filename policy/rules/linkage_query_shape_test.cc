@@ -14,14 +14,17 @@ using ::testing::Not;
 
 TEST(LinkageQueryShapeRule, PassesBlindedIdentifiersWithCaseAndOffence) {
   const auto m = scenario::Ac14LinkageQuery();
-  EXPECT_EQ(LinkageQueryShapeRule().Check(scenario::InputFor(m, "RO-IGPR")).kind, VerdictKind::kPass);
+  EXPECT_EQ(LinkageQueryShapeRule().Check(scenario::InputFor(m, "RO-IGPR")).kind,
+            VerdictKind::kPass);
 }
 
 TEST(LinkageQueryShapeRule, RejectsACleartextNameWithoutEchoingIt) {
   const auto m = scenario::Ac15CleartextQuery();
   const Verdict v = LinkageQueryShapeRule().Check(scenario::InputFor(m, "RO-IGPR"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
-  EXPECT_THAT(v.reason, HasSubstr("DP-LINK-01: linkage_query.identifiers[1] is cleartext (type PERSON_NAME)"));
+  EXPECT_THAT(
+      v.reason,
+      HasSubstr("DP-LINK-01: linkage_query.identifiers[1] is cleartext (type PERSON_NAME)"));
   EXPECT_THAT(v.reason, Not(HasSubstr("ZZTEST")));
 }
 
@@ -84,7 +87,9 @@ TEST(LinkageQueryShapeRule, RejectsMissingCaseRef) {
 
 TEST(LinkageQueryShapeRule, RejectsSmuggledUnknownFields) {
   auto m = scenario::Ac14LinkageQuery();
-  m.mutable_linkage_query()->GetReflection()->MutableUnknownFields(m.mutable_linkage_query())
+  m.mutable_linkage_query()
+      ->GetReflection()
+      ->MutableUnknownFields(m.mutable_linkage_query())
       ->AddLengthDelimited(99, "ZZTEST-ELENA");
   const Verdict v = LinkageQueryShapeRule().Check(scenario::InputFor(m, "RO-IGPR"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);

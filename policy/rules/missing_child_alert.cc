@@ -27,7 +27,8 @@ std::vector<RuleId> MissingChildAlertRule::MayExempt() const {
 
 Verdict MissingChildAlertRule::Check(const Input& in) const {
   const liaison::v1::Header& h = in.message->header();
-  if (h.kind() != liaison::v1::KIND_ALERT || !in.message->has_alert()) return Verdict::NotApplicable();
+  if (h.kind() != liaison::v1::KIND_ALERT || !in.message->has_alert())
+    return Verdict::NotApplicable();
   const liaison::v1::Alert& a = in.message->alert();
   if (a.alert_type() != liaison::v1::ALERT_TYPE_MISSING_PERSON ||
       h.urgency() != liaison::v1::URGENCY_URGENT ||
@@ -41,9 +42,8 @@ Verdict MissingChildAlertRule::Check(const Input& in) const {
     if (!e.has_person() || !internal::IsMinorAt(e.person(), in.now)) continue;
     if ((internal::CategoryMask(e.person()) & kMissingChildCategories) == 0) continue;
     const bool subject =
-        a.subject_ids().empty() ||
-        std::find(a.subject_ids().begin(), a.subject_ids().end(), e.person().entity_id()) !=
-            a.subject_ids().end();
+        a.subject_ids().empty() || std::find(a.subject_ids().begin(), a.subject_ids().end(),
+                                             e.person().entity_id()) != a.subject_ids().end();
     if (subject) missing_children.push_back(i);
   }
   if (missing_children.empty()) return Verdict::NotApplicable();
@@ -51,8 +51,7 @@ Verdict MissingChildAlertRule::Check(const Input& in) const {
   if (p.recipient == nullptr) return UnknownParty(kId, in, p);
   if (!p.recipient->eu_or_schengen()) return Verdict::NotApplicable();
   Verdict v = Verdict::Pass();
-  v.AddObligation(kId, "LOCATE_PROTECT_ONLY",
-                  "use only to locate and protect the missing child");
+  v.AddObligation(kId, "LOCATE_PROTECT_ONLY", "use only to locate and protect the missing child");
   v.AddObligation(kId, "ERASE_ON_CLOSED", "erase when the sender's CLOSED notice arrives");
   v.exempts = {VictimIdentityRule::kId, ChildIdentityRule::kId};
   v.exempt_entities = std::move(missing_children);

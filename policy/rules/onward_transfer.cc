@@ -26,7 +26,8 @@ Verdict OnwardTransferRule::Check(const Input& in) const {
     const EndpointEntry* e = in.registry->FindEntry(party);
     if (e == nullptr) {
       return out.Reject(absl::StrCat(kId.value(), ": cannot decide: original provider ",
-                                     EndpointText(in, party), " is not in the registry; "
+                                     EndpointText(in, party),
+                                     " is not in the registry; "
                                      "correct header.provenance.original_provider"));
     }
     if (e->endpoint->jurisdiction() != liaison::v1::JURISDICTION_EU_MEMBER_STATE) return true;
@@ -63,8 +64,8 @@ Verdict OnwardTransferRule::Check(const Input& in) const {
                                        "header.provenance.sources; its origin cannot be checked: "
                                        "describe it there or drop it from derived_from"));
       }
-      return consider(&s, s.original_provider(), s.message_id, internal::MessageIdForText(s.message_id),
-                      s.ref->original_recipients());
+      return consider(&s, s.original_provider(), s.message_id,
+                      internal::MessageIdForText(s.message_id), s.ref->original_recipients());
     });
   }
   return std::move(out).Finish();

@@ -8,8 +8,8 @@
 namespace liaison::policy::rules {
 namespace {
 
-using ::testing::HasSubstr;
 using scenario::T0;
+using ::testing::HasSubstr;
 
 // GB-NCA passes on content it received from DE-BKA.
 liaison::v1::Message GbPassesOnDeContent(const char* to) {
@@ -27,14 +27,16 @@ TEST(OnwardTransferRule, HoldsEuOriginContentForTheOriginalTransferor) {
   EXPECT_EQ(v.kind, VerdictKind::kHold);
   ASSERT_EQ(v.holds.size(), 1u);
   EXPECT_EQ(v.holds[0].awaiting, "DE-BKA");
-  EXPECT_THAT(v.reason, HasSubstr("DP-XFER-04: onward transfer of EU-origin content needs DE-BKA authorisation"));
+  EXPECT_THAT(
+      v.reason,
+      HasSubstr("DP-XFER-04: onward transfer of EU-origin content needs DE-BKA authorisation"));
 }
 
 TEST(OnwardTransferRule, PassesWithTheTransferorsAuthorisation) {
   const auto m = GbPassesOnDeContent("NL-NP");
   InMemoryConsentIndex consents;
-  consents.Add(scenario::Consent("DE-BKA", liaison::v1::CONSENT_KIND_TRANSFER_AUTHORISATION, "GB-NCA",
-                                 {m.header().message_id()}, T0() + absl::Hours(24)));
+  consents.Add(scenario::Consent("DE-BKA", liaison::v1::CONSENT_KIND_TRANSFER_AUTHORISATION,
+                                 "GB-NCA", {m.header().message_id()}, T0() + absl::Hours(24)));
   Input in = scenario::InputFor(m, "NL-NP");
   in.consents = &consents;
   EXPECT_EQ(OnwardTransferRule().Check(in).kind, VerdictKind::kPass);

@@ -9,10 +9,9 @@ namespace liaison::policy::rules {
 
 Verdict ReplyDeadlineRule::Check(const Input& in) const {
   const liaison::v1::Header& h = in.message->header();
-  const bool request =
-      h.kind() == liaison::v1::KIND_FOLLOWUP_REQUEST ||
-      (h.kind() == liaison::v1::KIND_INFO_EXCHANGE && h.in_reply_to().empty() &&
-       h.access_kind() != liaison::v1::ACCESS_KIND_UNSPECIFIED);
+  const bool request = h.kind() == liaison::v1::KIND_FOLLOWUP_REQUEST ||
+                       (h.kind() == liaison::v1::KIND_INFO_EXCHANGE && h.in_reply_to().empty() &&
+                        h.access_kind() != liaison::v1::ACCESS_KIND_UNSPECIFIED);
   if (!request) return Verdict::NotApplicable();
   const DeadlinePolicy& d = in.registry->deadlines();
   absl::Duration limit = d.standard;

@@ -7,8 +7,8 @@
 namespace liaison::policy::rules {
 namespace {
 
-using ::testing::HasSubstr;
 using scenario::T0;
+using ::testing::HasSubstr;
 
 liaison::v1::Message Request(liaison::v1::Urgency u, liaison::v1::AccessKind a) {
   auto m = scenario::Ac03VictimInfoExchange();

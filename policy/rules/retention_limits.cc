@@ -44,9 +44,9 @@ Verdict RetentionLimitsRule::Check(const Input& in) const {
   const absl::Time review_by = FromProto(r.review_by());
   const absl::Time erase_by = FromProto(r.erase_by());
   if (review_by > erase_by) {
-    return Verdict::Reject(
-        absl::StrCat(kId.value(), ": header.retention.review_by is after erase_by; "
-                     "set review_by on or before erase_by"));
+    return Verdict::Reject(absl::StrCat(kId.value(),
+                                        ": header.retention.review_by is after erase_by; "
+                                        "set review_by on or before erase_by"));
   }
   const uint32_t categories = MessageCategories(*in.message);
   const absl::Time base = h.has_created_at() ? FromProto(h.created_at()) : in.now;
@@ -62,17 +62,20 @@ Verdict RetentionLimitsRule::Check(const Input& in) const {
     std::string text;
     if (l->has_after_jit_end()) {
       absl::string_view jit_id = h.jit_id();
-      if (in.message->has_evidence_manifest() && !in.message->evidence_manifest().jit_id().empty()) {
+      if (in.message->has_evidence_manifest() &&
+          !in.message->evidence_manifest().jit_id().empty()) {
         jit_id = in.message->evidence_manifest().jit_id();
       }
       const liaison::v1::Jit* jit = in.registry->FindJit(jit_id);
       if (jit == nullptr) {
-        return FailClosed(kId, "the retention limit of this kind counts from a JIT's end, and the "
-                               "message names no registered JIT");
+        return FailClosed(kId,
+                          "the retention limit of this kind counts from a JIT's end, and the "
+                          "message names no registered JIT");
       }
       b = FromProto(jit->end()) + FromDuration(l->after_jit_end());
-      text = absl::StrCat(jit->id(), " end + ", internal::FormatDuration(FromDuration(l->after_jit_end())),
-                          " (", internal::FormatDay(b), ")");
+      text = absl::StrCat(jit->id(), " end + ",
+                          internal::FormatDuration(FromDuration(l->after_jit_end())), " (",
+                          internal::FormatDay(b), ")");
     } else {
       b = base + FromDuration(l->max_age());
       text = internal::FormatDuration(FromDuration(l->max_age()));
@@ -83,9 +86,9 @@ Verdict RetentionLimitsRule::Check(const Input& in) const {
     }
   }
   if (!any) {
-    return FailClosed(kId, absl::StrCat("no retention maximum registered for ",
-                                        internal::KindName(h.kind()), " in registry ",
-                                        in.registry->version()));
+    return FailClosed(
+        kId, absl::StrCat("no retention maximum registered for ", internal::KindName(h.kind()),
+                          " in registry ", in.registry->version()));
   }
   if (erase_by > bound) {
     return Verdict::Reject(absl::StrCat(kId.value(), ": header.retention.erase_by exceeds ",

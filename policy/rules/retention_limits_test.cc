@@ -1,20 +1,21 @@
 #include "policy/rules/retention_limits.h"
 
+#include "base/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "base/proto_time.h"
 #include "policy/registry.h"
 #include "policy/testing/scenario.h"
 
 namespace liaison::policy::rules {
 namespace {
 
-using ::testing::HasSubstr;
 using scenario::T0;
+using ::testing::HasSubstr;
 
 TEST(RetentionLimitsRule, PassesWithinTheMaximumForTheKind) {
   const auto m = scenario::Ac03VictimInfoExchange();
-  EXPECT_EQ(RetentionLimitsRule().Check(scenario::InputFor(m, "FR-OCRTEH")).kind, VerdictKind::kPass);
+  EXPECT_EQ(RetentionLimitsRule().Check(scenario::InputFor(m, "FR-OCRTEH")).kind,
+            VerdictKind::kPass);
 }
 
 TEST(RetentionLimitsRule, RejectsMissingEraseBy) {
@@ -51,7 +52,8 @@ TEST(RetentionLimitsRule, RejectsReviewAfterErasure) {
   auto m = scenario::Ac03VictimInfoExchange();
   *m.mutable_header()->mutable_retention()->mutable_review_by() =
       liaison::ToProto(T0() + absl::Hours(24 * 200));
-  EXPECT_EQ(RetentionLimitsRule().Check(scenario::InputFor(m, "FR-OCRTEH")).kind, VerdictKind::kReject);
+  EXPECT_EQ(RetentionLimitsRule().Check(scenario::InputFor(m, "FR-OCRTEH")).kind,
+            VerdictKind::kReject);
 }
 
 TEST(RetentionLimitsRule, FailsClosedWhenTheRegistryHasNoLimitForTheKind) {

@@ -212,8 +212,10 @@ std::vector<RedactionStep> PseudonymiseSteps(const internal::EntityBody& body,
   const liaison::v1::InfoExchange* info = nullptr;
   if (message.has_alert()) alert = &message.alert();
   if (message.has_info()) info = &message.info();
-  if (message.has_correction() && message.correction().has_alert()) alert = &message.correction().alert();
-  if (message.has_correction() && message.correction().has_info()) info = &message.correction().info();
+  if (message.has_correction() && message.correction().has_alert())
+    alert = &message.correction().alert();
+  if (message.has_correction() && message.correction().has_info())
+    info = &message.correction().info();
   if (alert != nullptr) {
     text(!alert->requested_action().empty(), liaison::v1::Alert::kRequestedActionFieldNumber,
          "requested_action");

@@ -46,10 +46,13 @@ Verdict SpecialCategoryRule::Check(const Input& in) const {
   for (int i = 0; i < body->entities->size(); ++i) {
     const Entity& e = (*body->entities)[i];
     if (e.kind_case() == Entity::KIND_NOT_SET) continue;
-    auto entity_path = [&] { return absl::StrCat(internal::EntityPath(*body, i), ".", EntityKindName(e)); };
+    auto entity_path = [&] {
+      return absl::StrCat(internal::EntityPath(*body, i), ".", EntityKindName(e));
+    };
     if (const liaison::v1::FieldMeta* m = MetaOf(e); m != nullptr && !FirstSpecial(*m).empty()) {
-      found.push_back({Step{Step::Action::kRemoveEntity, i, 0, -1, internal::EntityPath(*body, i), {}},
-                       FirstSpecial(*m)});
+      found.push_back(
+          {Step{Step::Action::kRemoveEntity, i, 0, -1, internal::EntityPath(*body, i), {}},
+           FirstSpecial(*m)});
       continue;
     }
     if (const auto* fm = FieldMetaOf(e); fm != nullptr) {
@@ -62,8 +65,12 @@ Verdict SpecialCategoryRule::Check(const Input& in) const {
                                  "key field_meta by a field name of the entity");
           continue;
         }
-        found.push_back({Step{Step::Action::kClearField, i, f->number(), -1,
-                              absl::StrCat(entity_path(), ".", f->name()), {}},
+        found.push_back({Step{Step::Action::kClearField,
+                              i,
+                              f->number(),
+                              -1,
+                              absl::StrCat(entity_path(), ".", f->name()),
+                              {}},
                          FirstSpecial(meta)});
       }
     }
@@ -71,23 +78,36 @@ Verdict SpecialCategoryRule::Check(const Input& in) const {
     const Person& p = e.person();
     for (int j = 0; j < p.attributes_size(); ++j) {
       if (!p.attributes(j).has_meta() || FirstSpecial(p.attributes(j).meta()).empty()) continue;
-      found.push_back({Step{Step::Action::kRemoveAttribute, i, 0, j,
-                            absl::StrCat(entity_path(), ".attributes[", j, "]"), {}},
+      found.push_back({Step{Step::Action::kRemoveAttribute,
+                            i,
+                            0,
+                            j,
+                            absl::StrCat(entity_path(), ".attributes[", j, "]"),
+                            {}},
                        FirstSpecial(p.attributes(j).meta())});
     }
     if (!p.biometrics().empty()) {
       bool dna = false;
-      for (const auto& b : p.biometrics()) dna = dna || b.type() == liaison::v1::BIOMETRIC_TYPE_DNA_PROFILE;
-      found.push_back({Step{Step::Action::kClearField, i, Person::kBiometricsFieldNumber, -1,
-                            absl::StrCat(entity_path(), ".biometrics"), {}},
+      for (const auto& b : p.biometrics())
+        dna = dna || b.type() == liaison::v1::BIOMETRIC_TYPE_DNA_PROFILE;
+      found.push_back({Step{Step::Action::kClearField,
+                            i,
+                            Person::kBiometricsFieldNumber,
+                            -1,
+                            absl::StrCat(entity_path(), ".biometrics"),
+                            {}},
                        dna ? "GENETIC" : "BIOMETRIC"});
     }
   }
   for (int k = 0; k < body->links->size(); ++k) {
     const liaison::v1::Link& l = (*body->links)[k];
     if (!l.has_meta() || FirstSpecial(l.meta()).empty()) continue;
-    found.push_back({Step{Step::Action::kRemoveLink, -1, 0, k,
-                          absl::StrCat(body->prefix, ".links[", k, "]"), {}},
+    found.push_back({Step{Step::Action::kRemoveLink,
+                          -1,
+                          0,
+                          k,
+                          absl::StrCat(body->prefix, ".links[", k, "]"),
+                          {}},
                      FirstSpecial(l.meta())});
   }
   if (!bad_key.empty()) return Verdict::Reject(std::move(bad_key));
@@ -107,7 +127,8 @@ Verdict SpecialCategoryRule::Check(const Input& in) const {
   }
   if (why.empty()) {
     return Verdict::Pass(absl::StrCat(kId.value(), ": ", found.size(),
-                                      " special-category field(s) justified under ", basis->code()));
+                                      " special-category field(s) justified under ",
+                                      basis->code()));
   }
   std::sort(found.begin(), found.end(),
             [](const Candidate& a, const Candidate& b) { return a.step.path < b.step.path; });

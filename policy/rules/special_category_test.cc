@@ -60,7 +60,8 @@ TEST(SpecialCategoryRule, TreatsBiometricsAsSpecialEvenWhenUntagged) {
 
 TEST(SpecialCategoryRule, RemovesATaggedLink) {
   auto m = scenario::Ac03VictimInfoExchange();
-  m.mutable_info()->mutable_links(0)->mutable_meta()->add_special(liaison::v1::SPECIAL_CATEGORY_SEX_LIFE);
+  m.mutable_info()->mutable_links(0)->mutable_meta()->add_special(
+      liaison::v1::SPECIAL_CATEGORY_SEX_LIFE);
   const Verdict v = SpecialCategoryRule().Check(scenario::InputFor(m, "FR-OCRTEH"));
   EXPECT_THAT(Paths(v), ElementsAre("info.links[0]"));
 }
@@ -69,11 +70,13 @@ TEST(SpecialCategoryRule, RejectsFieldMetaKeyThatNamesNoField) {
   auto m = scenario::Ac03VictimInfoExchange();
   liaison::v1::FieldMeta meta;
   meta.add_special(liaison::v1::SPECIAL_CATEGORY_HEALTH);
-  (*m.mutable_info()->mutable_entities(0)->mutable_person()->mutable_field_meta())["ZZTEST-x"] = meta;
+  (*m.mutable_info()->mutable_entities(0)->mutable_person()->mutable_field_meta())["ZZTEST-x"] =
+      meta;
   const Verdict v = SpecialCategoryRule().Check(scenario::InputFor(m, "FR-OCRTEH"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
   EXPECT_THAT(v.reason, Not(HasSubstr("ZZTEST")));
-  EXPECT_THAT(v.reason, HasSubstr("cannot be located: key field_meta by a field name of the entity"));
+  EXPECT_THAT(v.reason,
+              HasSubstr("cannot be located: key field_meta by a field name of the entity"));
 }
 
 TEST(SpecialCategoryRule, NotApplicableWithoutSpecialData) {

@@ -25,7 +25,8 @@ Verdict SubjectCategoryRule::Check(const Input& in) const {
               liaison::v1::SubjectCategory_IsValid(c);
     }
     if (!valid) {
-      problems.push_back(absl::StrCat(internal::PersonPath(*body, i), ".categories missing or unknown"));
+      problems.push_back(
+          absl::StrCat(internal::PersonPath(*body, i), ".categories missing or unknown"));
       continue;
     }
     if ((internal::CategoryMask(p) & internal::kSuspectMask) != 0 && p.offence_refs().empty()) {

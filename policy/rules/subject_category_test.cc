@@ -11,7 +11,8 @@ using ::testing::HasSubstr;
 
 TEST(SubjectCategoryRule, PassesWhenEveryPersonHasACategory) {
   const auto m = scenario::Ac03VictimInfoExchange();
-  EXPECT_EQ(SubjectCategoryRule().Check(scenario::InputFor(m, "FR-OCRTEH")).kind, VerdictKind::kPass);
+  EXPECT_EQ(SubjectCategoryRule().Check(scenario::InputFor(m, "FR-OCRTEH")).kind,
+            VerdictKind::kPass);
 }
 
 TEST(SubjectCategoryRule, RejectsPersonWithoutCategory) {

@@ -29,8 +29,9 @@ Verdict TransferAuthorisationRule::Check(const Input& in) const {
     if (party.empty() || party == h.sender()) return true;
     const EndpointEntry* e = in.registry->FindEntry(party);
     if (e == nullptr) {
-      reject = absl::StrCat(kId.value(), ": cannot decide: original provider ",
-                            EndpointText(in, party), " is not in the registry; correct header.provenance.original_provider");
+      reject =
+          absl::StrCat(kId.value(), ": cannot decide: original provider ", EndpointText(in, party),
+                       " is not in the registry; correct header.provenance.original_provider");
       return false;
     }
     if (e->endpoint->jurisdiction() != liaison::v1::JURISDICTION_EU_MEMBER_STATE ||
@@ -58,7 +59,8 @@ Verdict TransferAuthorisationRule::Check(const Input& in) const {
     bool have = false;
     for (const auto& hr : holds) have = have || hr.awaiting == party;
     if (!have) {
-      holds.push_back(HoldRequest{std::string(party), liaison::v1::CONSENT_KIND_TRANSFER_AUTHORISATION});
+      holds.push_back(
+          HoldRequest{std::string(party), liaison::v1::CONSENT_KIND_TRANSFER_AUTHORISATION});
     }
     return true;
   };

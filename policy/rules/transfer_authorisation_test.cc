@@ -8,8 +8,8 @@
 namespace liaison::policy::rules {
 namespace {
 
-using ::testing::HasSubstr;
 using scenario::T0;
+using ::testing::HasSubstr;
 
 // DE-BKA passes RO-IGPR-origin content on to GB-NCA.
 liaison::v1::Message RoOriginToGb() {
@@ -34,8 +34,8 @@ TEST(TransferAuthorisationRule, HoldsForTheOriginatingMemberState) {
 TEST(TransferAuthorisationRule, PassesWithTheAuthorisation) {
   const auto m = RoOriginToGb();
   InMemoryConsentIndex consents;
-  consents.Add(scenario::Consent("RO-IGPR", liaison::v1::CONSENT_KIND_TRANSFER_AUTHORISATION, "DE-BKA",
-                                 {m.header().message_id()}, T0() + absl::Hours(24)));
+  consents.Add(scenario::Consent("RO-IGPR", liaison::v1::CONSENT_KIND_TRANSFER_AUTHORISATION,
+                                 "DE-BKA", {m.header().message_id()}, T0() + absl::Hours(24)));
   Input in = scenario::InputFor(m, "GB-NCA");
   in.consents = &consents;
   EXPECT_EQ(TransferAuthorisationRule().Check(in).kind, VerdictKind::kPass);

@@ -67,7 +67,8 @@ Verdict TransferBasisRule::Check(const Input& in) const {
   const uint32_t types = internal::EntityTypeMask(*in.message);
   std::string not_covering;
   for (const auto& s : in.registry->proto().safeguards()) {
-    if (!ListHas(s.senders(), p.sender->id()) || !ListHas(s.recipients(), p.recipient->id())) continue;
+    if (!ListHas(s.senders(), p.sender->id()) || !ListHas(s.recipients(), p.recipient->id()))
+      continue;
     const std::string why = Mismatch(s, in, types);
     if (why.empty()) {
       Verdict v = Verdict::Pass(absl::StrCat(kId.value(), ": transfer to ", p.recipient->id(),
@@ -79,17 +80,16 @@ Verdict TransferBasisRule::Check(const Input& in) const {
       v.transfer_documentation_required = true;
       return v;
     }
-    absl::StrAppend(&not_covering, not_covering.empty() ? " (" : "; ", s.ref(),
-                    " does not cover ", why);
+    absl::StrAppend(&not_covering, not_covering.empty() ? " (" : "; ", s.ref(), " does not cover ",
+                    why);
   }
   const liaison::v1::TransferBasis& declared = in.message->header().transfer();
   if (declared.kind() == liaison::v1::TRANSFER_KIND_DEROGATION_38 &&
       declared.derogation() >= liaison::v1::DEROGATION_38A &&
       declared.derogation() <= liaison::v1::DEROGATION_38E) {
-    Verdict v = Verdict::Pass(absl::StrCat(kId.value(), ": transfer to ", p.recipient->id(),
-                                           " under derogation ",
-                                           internal::DerogationName(declared.derogation()),
-                                           " (limits: DP-XFER-03)"));
+    Verdict v = Verdict::Pass(
+        absl::StrCat(kId.value(), ": transfer to ", p.recipient->id(), " under derogation ",
+                     internal::DerogationName(declared.derogation()), " (limits: DP-XFER-03)"));
     v.transfer = declared;
     v.transfer_documentation_required = true;
     return v;

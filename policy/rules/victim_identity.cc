@@ -27,13 +27,15 @@ Verdict VictimIdentityRule::Check(const Input& in) const {
     return Verdict::Pass();
   }
   std::string who;
-  for (int i : victims) absl::StrAppend(&who, who.empty() ? "" : ", ", internal::EntityPath(*body, i));
+  for (int i : victims)
+    absl::StrAppend(&who, who.empty() ? "" : ", ", internal::EntityPath(*body, i));
   return Verdict::Redact(
       PseudonymiseSteps(*body, *in.message, victims),
       absl::StrCat(kId.value(), ": identity of ", who, " redacted for ", p.recipient->id(),
                    " (not a member of a JIT on the case, no VICTIM_PROTECTION role); it receives a "
                    "victim_ref. For the identity itself: a case listed in the registry for a JIT "
-                   "of which ", p.recipient->id(),
+                   "of which ",
+                   p.recipient->id(),
                    " is a member (case_ref), or an endpoint with the VICTIM_PROTECTION role"));
 }
 

@@ -27,8 +27,9 @@ TEST(VictimIdentityRule, RedactsAdultVictimForSpocOutsideTheJit) {
   EXPECT_EQ(v.kind, VerdictKind::kRedact);
   EXPECT_THAT(v.reason, HasSubstr("DP-CAT-02: identity of info.entities[0] redacted for BG-GDNP"));
   // The fix: what would let the identity itself through.
-  EXPECT_THAT(v.reason, HasSubstr("a case listed in the registry for a JIT of which BG-GDNP is a "
-                                  "member (case_ref), or an endpoint with the VICTIM_PROTECTION role"));
+  EXPECT_THAT(v.reason,
+              HasSubstr("a case listed in the registry for a JIT of which BG-GDNP is a "
+                        "member (case_ref), or an endpoint with the VICTIM_PROTECTION role"));
   EXPECT_THAT(Paths(v), Contains("info.entities[0].person.names"));
   EXPECT_THAT(Paths(v), Contains("info.entities[0].person.document_refs"));
 }
@@ -62,7 +63,8 @@ TEST(VictimIdentityRule, FindsTheVictimsItemsInALargeMessageToo) {
 
 TEST(VictimIdentityRule, PassesForVictimProtectionRole) {
   const auto m = scenario::Ac03VictimInfoExchange();
-  EXPECT_EQ(VictimIdentityRule().Check(scenario::InputFor(m, "FR-OCRTEH")).kind, VerdictKind::kPass);
+  EXPECT_EQ(VictimIdentityRule().Check(scenario::InputFor(m, "FR-OCRTEH")).kind,
+            VerdictKind::kPass);
 }
 
 TEST(VictimIdentityRule, PassesForMemberOfAJitOnTheCase) {

@@ -21,7 +21,8 @@ Verdict VictimSuspectRule::Check(const Input& in) const {
     if ((m & internal::kVictimMask) == 0 || (m & internal::kSuspectMask) == 0) continue;
     any = true;
     if (e.person().category_note().empty()) {
-      problems.push_back(absl::StrCat(internal::EntityPath(*body, i), " is VICTIM+SUSPECT without category_note"));
+      problems.push_back(
+          absl::StrCat(internal::EntityPath(*body, i), " is VICTIM+SUSPECT without category_note"));
     }
   }
   if (!any) return Verdict::NotApplicable();

@@ -21,7 +21,8 @@ TEST(VictimSuspectRule, RejectsVictimSuspectWithoutCategoryNote) {
   const auto m = VictimAlsoSuspect();
   const Verdict v = VictimSuspectRule().Check(scenario::InputFor(m, "FR-OCRTEH"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
-  EXPECT_THAT(v.reason, HasSubstr("DP-CAT-03: info.entities[0] is VICTIM+SUSPECT without category_note"));
+  EXPECT_THAT(v.reason,
+              HasSubstr("DP-CAT-03: info.entities[0] is VICTIM+SUSPECT without category_note"));
 }
 
 TEST(VictimSuspectRule, PassesWithCategoryNote) {

@@ -132,8 +132,9 @@ void FillVictimAndSuspect(liaison::v1::InfoExchange* info) {
 }
 
 void FillSuspect(liaison::v1::InfoExchange* info, std::string id, std::string family) {
-  Person* p = AddPerson(info->mutable_entities(), std::move(id), liaison::v1::SUBJECT_CATEGORY_SUSPECT,
-                        std::move(family), "ZZTEST-ION", 1985, 1, 30);
+  Person* p =
+      AddPerson(info->mutable_entities(), std::move(id), liaison::v1::SUBJECT_CATEGORY_SUSPECT,
+                std::move(family), "ZZTEST-ION", 1985, 1, 30);
   p->add_nationalities("MD");
   p->set_sex(liaison::v1::SEX_MALE);
 }
@@ -146,7 +147,8 @@ std::shared_ptr<const Registry> DevRegistry() {
   static const std::shared_ptr<const Registry>* const kRegistry = [] {
     auto r = Registry::Parse(DevRegistryText(), "deploy/registry/dev.textproto");
     if (!r.ok()) {
-      std::fprintf(stderr, "dev registry does not validate:\n%s\n", std::string(r.status().message()).c_str());
+      std::fprintf(stderr, "dev registry does not validate:\n%s\n",
+                   std::string(r.status().message()).c_str());
       std::abort();
     }
     return new std::shared_ptr<const Registry>(*std::move(r));
@@ -181,13 +183,35 @@ std::string FixedId(int n) { return absl::StrFormat("019df237-3e80-7000-8000-%01
 const std::vector<std::string>& PersonalValues() {
   static const std::vector<std::string>* const kValues = new std::vector<std::string>{
       "ZZTEST",  // every fixture name, place, address and free text carries it
-      "POPESCU", "ANA-MARIA", "IVANOVA", "ELENA", "DE-VRIES", "NOVAK", "MIRA", "CEBAN",
-      "Iasi", "Rotterdam", "Gara de Nord",
-      kIban, "RO49 AAAA", "+44 7700 900", "7700900", "ZZ1234567", "WDB1234561J000001",
+      "POPESCU",
+      "ANA-MARIA",
+      "IVANOVA",
+      "ELENA",
+      "DE-VRIES",
+      "NOVAK",
+      "MIRA",
+      "CEBAN",
+      "Iasi",
+      "Rotterdam",
+      "Gara de Nord",
+      kIban,
+      "RO49 AAAA",
+      "+44 7700 900",
+      "7700900",
+      "ZZ1234567",
+      "WDB1234561J000001",
       "B-123-ZZT",
-      "2010-11-15", "1998-03-02", "1979-07-21",
-      "NL-2026-0007", "ES-2026-0091", "RO-2026-0502", "DE-2026-0311",
-      "pregnancy", "prostitution", "tattoo", "DPO-J-2026-0042",
+      "2010-11-15",
+      "1998-03-02",
+      "1979-07-21",
+      "NL-2026-0007",
+      "ES-2026-0091",
+      "RO-2026-0502",
+      "DE-2026-0311",
+      "pregnancy",
+      "prostitution",
+      "tattoo",
+      "DPO-J-2026-0042",
   };
   return *kValues;
 }
@@ -195,8 +219,8 @@ const std::vector<std::string>& PersonalValues() {
 std::string TestPseudonymiser::Ref(std::string_view sender, std::string_view entity_id,
                                    std::string_view recipient) const {
   uint64_t h = 14695981039346656037ull;
-  for (std::string_view part : {sender, std::string_view("\x1f"), entity_id,
-                                std::string_view("\x1f"), recipient}) {
+  for (std::string_view part :
+       {sender, std::string_view("\x1f"), entity_id, std::string_view("\x1f"), recipient}) {
     for (unsigned char c : part) {
       h ^= c;
       h *= 1099511628211ull;
@@ -256,8 +280,9 @@ Message Ac01MissingChildAlert(std::string message_id) {
   liaison::v1::Alert* a = m.mutable_alert();
   a->set_alert_type(liaison::v1::ALERT_TYPE_MISSING_PERSON);
   a->set_requested_action("Locate ZZTEST-ANA-MARIA and protect her; inform RO-IGPR SPOC");
-  Person* p = AddPerson(a->mutable_entities(), "P-101", liaison::v1::SUBJECT_CATEGORY_POTENTIAL_VICTIM,
-                        "ZZTEST-POPESCU", "ZZTEST-ANA-MARIA", 2010, 11, 15);
+  Person* p =
+      AddPerson(a->mutable_entities(), "P-101", liaison::v1::SUBJECT_CATEGORY_POTENTIAL_VICTIM,
+                "ZZTEST-POPESCU", "ZZTEST-ANA-MARIA", 2010, 11, 15);
   p->set_birth_place("ZZTEST-Iasi");
   p->set_is_minor(liaison::v1::MINOR_YES);
   p->add_nationalities("RO");
@@ -294,8 +319,8 @@ Message Ac03VictimInfoExchange(std::string message_id) {
 
 Message Ac04ProtectVictimToSe(std::string message_id) {
   Message m;
-  liaison::v1::Header* h = BaseHeader(m, std::move(message_id), liaison::v1::KIND_INFO_EXCHANGE,
-                                      "ES-PN", {"SE-NOA"});
+  liaison::v1::Header* h =
+      BaseHeader(m, std::move(message_id), liaison::v1::KIND_INFO_EXCHANGE, "ES-PN", {"SE-NOA"});
   h->set_case_ref("ES-2026-0091");
   h->add_legal_basis("EU-DIR-2023/977");
   h->add_purposes(liaison::v1::PURPOSE_PROTECT_VICTIM);
@@ -311,8 +336,8 @@ Message Ac05NoLegalBasis(std::string message_id) {
 
 Message Ac06JitSpecialCategories(std::string message_id) {
   Message m;
-  liaison::v1::Header* h = BaseHeader(m, std::move(message_id), liaison::v1::KIND_INFO_EXCHANGE,
-                                      "DE-BKA", {"NL-NP"});
+  liaison::v1::Header* h =
+      BaseHeader(m, std::move(message_id), liaison::v1::KIND_INFO_EXCHANGE, "DE-BKA", {"NL-NP"});
   h->set_case_ref("DE-2025-4411");
   h->set_jit_id("JIT-2025-014");
   h->add_legal_basis("EU-DIR-2023/977");
@@ -327,9 +352,11 @@ Message Ac06JitSpecialCategories(std::string message_id) {
     a->set_name(std::move(name));
     a->set_value(std::move(value));
     *a->mutable_meta() = Fact();
-    if (special != liaison::v1::SPECIAL_CATEGORY_UNSPECIFIED) a->mutable_meta()->add_special(special);
+    if (special != liaison::v1::SPECIAL_CATEGORY_UNSPECIFIED)
+      a->mutable_meta()->add_special(special);
   };
-  attr("distinguishing_marks", "ZZTEST tattoo on the left wrist", liaison::v1::SPECIAL_CATEGORY_UNSPECIFIED);
+  attr("distinguishing_marks", "ZZTEST tattoo on the left wrist",
+       liaison::v1::SPECIAL_CATEGORY_UNSPECIFIED);
   attr("health", "ZZTEST pregnancy, about 20 weeks", liaison::v1::SPECIAL_CATEGORY_HEALTH);
   attr("sex_life", "ZZTEST forced prostitution since 2025", liaison::v1::SPECIAL_CATEGORY_SEX_LIFE);
   info->set_summary("ZZTEST-MIRA ZZTEST-NOVAK identified in Dortmund");
@@ -351,8 +378,8 @@ SourceRecord Ac07SourceM700() {
 
 Message Ac07DerivedFromH2(std::string message_id) {
   Message m;
-  liaison::v1::Header* h = BaseHeader(m, std::move(message_id), liaison::v1::KIND_INFO_EXCHANGE,
-                                      "NL-NP", {"ES-PN"});
+  liaison::v1::Header* h =
+      BaseHeader(m, std::move(message_id), liaison::v1::KIND_INFO_EXCHANGE, "NL-NP", {"ES-PN"});
   h->set_case_ref("NL-2026-0007");
   h->add_legal_basis("EU-DIR-2023/977");
   h->add_purposes(liaison::v1::PURPOSE_INVESTIGATE);
@@ -408,8 +435,8 @@ Message Ac08EvidenceFromH1(std::string message_id) {
 
 Message Ac09UnknownRestriction(std::string message_id) {
   Message m;
-  liaison::v1::Header* h = BaseHeader(m, std::move(message_id), liaison::v1::KIND_INFO_EXCHANGE,
-                                      "DE-BKA", {"NL-NP"});
+  liaison::v1::Header* h =
+      BaseHeader(m, std::move(message_id), liaison::v1::KIND_INFO_EXCHANGE, "DE-BKA", {"NL-NP"});
   h->add_legal_basis("EU-DIR-2023/977");
   h->add_purposes(liaison::v1::PURPOSE_INVESTIGATE);
   h->mutable_handling()->set_code(liaison::v1::HANDLING_CODE_H3);
@@ -429,8 +456,8 @@ Message Ac09NotBefore(std::string message_id) {
 
 Message Ac11SuspectsToMd(int persons, Ac11Basis basis, std::string message_id) {
   Message m;
-  liaison::v1::Header* h = BaseHeader(m, std::move(message_id), liaison::v1::KIND_INFO_EXCHANGE,
-                                      "DE-BKA", {"MD-IGP"});
+  liaison::v1::Header* h =
+      BaseHeader(m, std::move(message_id), liaison::v1::KIND_INFO_EXCHANGE, "DE-BKA", {"MD-IGP"});
   h->set_case_ref("DE-2026-0311");
   h->add_legal_basis("NAT-INTL-COOP-DE");
   h->add_purposes(liaison::v1::PURPOSE_INVESTIGATE);
@@ -451,8 +478,8 @@ Message Ac11SuspectsToMd(int persons, Ac11Basis basis, std::string message_id) {
 
 Message Ac14LinkageQuery(std::string message_id) {
   Message m;
-  liaison::v1::Header* h = BaseHeader(m, std::move(message_id), liaison::v1::KIND_LINKAGE_QUERY,
-                                      "ES-PN", {"RO-IGPR"});
+  liaison::v1::Header* h =
+      BaseHeader(m, std::move(message_id), liaison::v1::KIND_LINKAGE_QUERY, "ES-PN", {"RO-IGPR"});
   h->set_case_ref("ES-2026-0091");
   h->add_legal_basis("EU-DIR-2023/977");
   h->add_purposes(liaison::v1::PURPOSE_INVESTIGATE);
@@ -473,8 +500,8 @@ Message Ac14LinkageQuery(std::string message_id) {
 
 Message Ac14LinkageReply(std::string message_id) {
   Message m;
-  liaison::v1::Header* h = BaseHeader(m, std::move(message_id), liaison::v1::KIND_LINKAGE_REPLY,
-                                      "RO-IGPR", {"ES-PN"});
+  liaison::v1::Header* h =
+      BaseHeader(m, std::move(message_id), liaison::v1::KIND_LINKAGE_REPLY, "RO-IGPR", {"ES-PN"});
   h->add_legal_basis("EU-DIR-2023/977");
   h->add_purposes(liaison::v1::PURPOSE_INVESTIGATE);
   h->set_in_reply_to(FixedId(14));
@@ -513,8 +540,8 @@ Message Ac14FollowUp(std::string message_id) {
 
 Message Ac14Details(std::string message_id) {
   Message m;
-  liaison::v1::Header* h = BaseHeader(m, std::move(message_id), liaison::v1::KIND_INFO_EXCHANGE,
-                                      "RO-IGPR", {"ES-PN"});
+  liaison::v1::Header* h =
+      BaseHeader(m, std::move(message_id), liaison::v1::KIND_INFO_EXCHANGE, "RO-IGPR", {"ES-PN"});
   h->set_case_ref("RO-2026-0502");
   h->add_legal_basis("EU-DIR-2023/977");
   h->add_purposes(liaison::v1::PURPOSE_INVESTIGATE);
@@ -590,8 +617,8 @@ SourceRecord Ac16SourceRecord() {
 
 Message Ac18ReuseOutsideJit(std::string message_id) {
   Message m;
-  liaison::v1::Header* h = BaseHeader(m, std::move(message_id), liaison::v1::KIND_INFO_EXCHANGE,
-                                      "DE-BKA", {"ES-PN"});
+  liaison::v1::Header* h =
+      BaseHeader(m, std::move(message_id), liaison::v1::KIND_INFO_EXCHANGE, "DE-BKA", {"ES-PN"});
   h->set_case_ref("DE-2026-0311");
   h->add_legal_basis("EU-DIR-2023/977");
   h->add_purposes(liaison::v1::PURPOSE_INVESTIGATE);
@@ -626,8 +653,8 @@ Message Ac19ShortLivedAlert(std::string message_id) {
 
 Message Ac21Batch(int batch, int persons) {
   Message m;
-  liaison::v1::Header* h = BaseHeader(m, FixedId(2100 + batch), liaison::v1::KIND_INFO_EXCHANGE,
-                                      "BG-GDNP", {"DE-BKA"});
+  liaison::v1::Header* h =
+      BaseHeader(m, FixedId(2100 + batch), liaison::v1::KIND_INFO_EXCHANGE, "BG-GDNP", {"DE-BKA"});
   h->add_legal_basis("EU-DIR-2023/977");
   h->add_purposes(liaison::v1::PURPOSE_INVESTIGATE);
   for (int i = 0; i < persons; ++i) {
@@ -645,8 +672,8 @@ SourceRecord Ac01SourceRecord() {
 
 Message Ac23EraseCorrection(std::string message_id) {
   Message m;
-  liaison::v1::Header* h =
-      BaseHeader(m, std::move(message_id), liaison::v1::KIND_CORRECTION, "RO-IGPR", Ac01Recipients());
+  liaison::v1::Header* h = BaseHeader(m, std::move(message_id), liaison::v1::KIND_CORRECTION,
+                                      "RO-IGPR", Ac01Recipients());
   h->add_legal_basis("EU-DIR-2023/977");
   h->add_purposes(liaison::v1::PURPOSE_LOCATE_MISSING_PERSON);
   *h->mutable_retention()->mutable_review_by() = Ts(Days(14));
@@ -672,8 +699,8 @@ Message TypicalAlert(std::string message_id) {
   a->set_alert_type(liaison::v1::ALERT_TYPE_WANTED_SUSPECT);
   a->set_requested_action("LOCATE_AND_REPORT");
   auto* es = a->mutable_entities();
-  Person* s1 = AddPerson(es, "P-1", liaison::v1::SUBJECT_CATEGORY_SUSPECT, "ZZTEST-CEBAN", "ZZTEST-ION",
-                         1985, 1, 30);
+  Person* s1 = AddPerson(es, "P-1", liaison::v1::SUBJECT_CATEGORY_SUSPECT, "ZZTEST-CEBAN",
+                         "ZZTEST-ION", 1985, 1, 30);
   s1->add_nationalities("MD");
   s1->add_comm_refs("C-1");
   s1->add_account_refs("A-1");

@@ -121,8 +121,8 @@ void FillChunk(const std::string& pattern, uint64_t index, size_t size, std::str
 }
 
 struct ItemResult {
-  double hash_seconds = 0;     // the sender's pre-pass: plaintext SHA-256
-  double stream_seconds = 0;   // encrypt + decrypt + verify, chunk by chunk
+  double hash_seconds = 0;    // the sender's pre-pass: plaintext SHA-256
+  double stream_seconds = 0;  // encrypt + decrypt + verify, chunk by chunk
   int64_t idle_rss_kb = 0;
   int64_t peak_rss_kb = 0;
   int64_t chunks = 0;
@@ -154,8 +154,8 @@ ItemResult StreamItem(int64_t size) {
 
   start = NowNs();
   auto enc = OrDie(certs::EvidenceEncryptor::Create("BENCH-ITEM"), "encryptor");
-  auto dec = OrDie(certs::EvidenceDecryptor::Create(enc.key(), "BENCH-ITEM", size, sha256),
-                   "decryptor");
+  auto dec =
+      OrDie(certs::EvidenceDecryptor::Create(enc.key(), "BENCH-ITEM", size, sha256), "decryptor");
   for (int64_t i = 0; i < chunks; ++i) {
     FillChunk(pattern, static_cast<uint64_t>(i), chunk_size(i), chunk);
     const std::string record = OrDie(
@@ -257,10 +257,10 @@ int Main(int argc, char** argv) {
   auto trust = OrDie(certs::TrustStore::Load(pki.ca(), pki.crl()), "trust store");
   const certs::Certificate cert =
       OrDie(certs::Certificate::FromPemFile(pki.EndpointFile("NL-NP", "enc.pem")), "cert");
-  const certs::RecipientKey recipient = OrDie(
-      certs::RecipientKey::FromPemFiles(pki.EndpointFile("NL-NP", "enc.key"),
-                                        pki.EndpointFile("NL-NP", "enc.pem")),
-      "recipient key");
+  const certs::RecipientKey recipient =
+      OrDie(certs::RecipientKey::FromPemFiles(pki.EndpointFile("NL-NP", "enc.key"),
+                                              pki.EndpointFile("NL-NP", "enc.pem")),
+            "recipient key");
   const certs::DataKey key = enc.key();
   std::vector<std::string> wrapped;
   wrapped.reserve(static_cast<size_t>(wraps));

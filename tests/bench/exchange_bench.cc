@@ -39,11 +39,11 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "absl/strings/ascii.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "base/log.h"
@@ -51,12 +51,12 @@
 #include "broker/core/topics.h"
 #include "certs/envelope.h"
 #include "certs/signature.h"
+#include "certs/testing/test_pki.h"
 #include "certs/trust_store.h"
 #include "connectors/endpoint/client.h"
 #include "connectors/kafka/embedded_cluster.h"
 #include "tests/bench/process_stats.h"
 #include "tests/bench/raw_costs.h"
-#include "certs/testing/test_pki.h"
 #include "tests/fixtures/test_broker.h"
 
 namespace liaison::bench {
@@ -83,7 +83,7 @@ struct Run {
   std::vector<int64_t> to_verified_ns;  // decided_at -> recipient verified
   // CPU of threads that end with the run (senders, send-stream readers).
   int64_t sender_cpu_ns = 0, send_reader_cpu_ns = 0;
-  int64_t max_schedule_lag_ns = 0; // paced runs: how late senders started a message
+  int64_t max_schedule_lag_ns = 0;  // paced runs: how late senders started a message
 };
 
 // Who sent what when; shared by senders, their result readers and the
@@ -299,7 +299,8 @@ liaison::v1::Message SizedAlert(const std::string& sender, const std::vector<std
     const size_t size = m.ByteSizeLong();
     if (size == target) break;
     const size_t current = m.alert().summary().size();
-    summary = size < target ? current + (target - size) : current - std::min(current, size - target);
+    summary =
+        size < target ? current + (target - size) : current - std::min(current, size - target);
   }
   absl::MutexLock lock(&mu);
   (*summaries)[sender] = summary;
@@ -400,9 +401,8 @@ class Pipeline {
     // is reported INCOMPLETE.
     const absl::Duration sending = absl::Nanoseconds(NowNs() - start);
     const bool done =
-        failures == 0 &&
-        tracker_.AwaitDone(run, absl::Seconds(20),
-                           absl::Now() + std::max(absl::Seconds(20), sending));
+        failures == 0 && tracker_.AwaitDone(run, absl::Seconds(20),
+                                            absl::Now() + std::max(absl::Seconds(20), sending));
     if (!done) tracker_.Drop(run);
     return done;
   }
@@ -468,9 +468,9 @@ class Pipeline {
 struct RunFigures {
   bool complete = false;
   double seconds = 0;
-  double accepted_per_s = 0;     // messages accepted (durable in Kafka) per second
-  double deliveries_per_s = 0;   // deliveries verified by recipients per second
-  double messages_per_s = 0;     // messages delivered to every recipient per second
+  double accepted_per_s = 0;    // messages accepted (durable in Kafka) per second
+  double deliveries_per_s = 0;  // deliveries verified by recipients per second
+  double messages_per_s = 0;    // messages delivered to every recipient per second
   Percentiles e2e, accept;
   // CPU per message delivered and cores busy: the broker process (with the
   // embedded mock inside it), this process (senders and recipients), and the
@@ -485,8 +485,9 @@ struct RunFigures {
 // Thread groups, as named by the bench (see NameThisThread calls), gRPC and librdkafka.
 const char* Explain(const std::string& group) {
   static const std::map<std::string, const char*> kWhat = {
-      {"broker", "broker threads made at start: worker pool (ingress verify, policy chain, "
-                 "countersign, receipts), policy loop, mirrors, producer poller"},
+      {"broker",
+       "broker threads made at start: worker pool (ingress verify, policy chain, "
+       "countersign, receipts), policy loop, mirrors, producer poller"},
       {"recipient", "bench recipients: Subscription::Next = ItemVerifier (2 verifies), acks"},
       {"sender", "bench senders: TestAlert + Seal (sign) + SendStream::Write"},
       {"send-reader", "client SendStream reader threads (results)"},
@@ -494,8 +495,9 @@ const char* Explain(const std::string& group) {
       {"rdk:broker", "librdkafka client I/O threads (broker: its producer and consumers)"},
       {"rdk:main", "librdkafka client main threads"},
       {"rdk:mock", "the embedded mock Kafka cluster (inside the broker process)"},
-      {"nexting_thread", "gRPC callback threads (server reactors, client); broker "
-                         "Subscription loops inherit this name"},
+      {"nexting_thread",
+       "gRPC callback threads (server reactors, client); broker "
+       "Subscription loops inherit this name"},
       {"default-executo", "gRPC executor"},
       {"other/exited", "threads that ended during the interval"},
   };
@@ -572,21 +574,24 @@ RunFigures Measure(Pipeline& pipeline, Run* run, double rate, const Options& o,
                                            "everywhere)",
                                            static_cast<long long>(o.flood_in_flight))
                                .c_str());
-    std::printf("  %s: sealed %lld, accepted %lld, rejected %lld, delivered everywhere %lld, "
-                "deliveries %lld, duplicate deliveries %lld\n",
-                f.complete ? "complete" : "INCOMPLETE (stalled)",
-                static_cast<long long>(run->sealed), static_cast<long long>(run->accepted),
-                static_cast<long long>(run->rejected), static_cast<long long>(run->completed),
-                static_cast<long long>(run->deliveries), static_cast<long long>(run->duplicates));
+    std::printf(
+        "  %s: sealed %lld, accepted %lld, rejected %lld, delivered everywhere %lld, "
+        "deliveries %lld, duplicate deliveries %lld\n",
+        f.complete ? "complete" : "INCOMPLETE (stalled)", static_cast<long long>(run->sealed),
+        static_cast<long long>(run->accepted), static_cast<long long>(run->rejected),
+        static_cast<long long>(run->completed), static_cast<long long>(run->deliveries),
+        static_cast<long long>(run->duplicates));
     std::printf("  accepted     %9.0f msg/s        (first Seal start -> last SendResult)\n",
                 f.accepted_per_s);
-    std::printf("  delivered    %9.0f msg/s        %9.0f deliveries verified/s  (first Seal "
-                "start -> last verified delivery, %.2f s)\n",
-                f.messages_per_s, f.deliveries_per_s, f.seconds);
+    std::printf(
+        "  delivered    %9.0f msg/s        %9.0f deliveries verified/s  (first Seal "
+        "start -> last verified delivery, %.2f s)\n",
+        f.messages_per_s, f.deliveries_per_s, f.seconds);
     std::printf("  end to end   %s  (Seal start -> recipient verified)\n", Format(f.e2e).c_str());
     std::printf("  to accepted  %s  (Seal start -> SendResult)\n", Format(f.accept).c_str());
-    std::printf("  where the end-to-end time goes (per delivery, wall clock; attestation "
-                "accepted_at / decided_at):\n");
+    std::printf(
+        "  where the end-to-end time goes (per delivery, wall clock; attestation "
+        "accepted_at / decided_at):\n");
     std::printf("    seal -> ingress writes to Kafka   %s\n",
                 Format(Summarise(run->to_ingress_ns)).c_str());
     std::printf("    -> policy stage starts deciding   %s\n",
@@ -611,15 +616,14 @@ RunFigures Measure(Pipeline& pipeline, Run* run, double rate, const Options& o,
     // On a shared machine other processes take the cores: how long this
     // run's threads were ready to run but waited for a CPU (live threads).
     const double n = std::max<int64_t>(1, run->completed);
-    std::printf("  cpu waits    runnable but waiting for a core, ms per message: broker %.2f, "
-                "clients %.2f%s  (load average %s)\n",
-                (m1.broker_wait - m0.broker_wait) / 1e6 / n,
-                (m1.clients_wait - m0.clients_wait) / 1e6 / n,
-                watched.jvm_pids.empty()
-                    ? ""
-                    : absl::StrFormat(", Kafka JVMs %.2f", (m1.jvm_wait - m0.jvm_wait) / 1e6 / n)
-                          .c_str(),
-                LoadAverage().c_str());
+    std::printf(
+        "  cpu waits    runnable but waiting for a core, ms per message: broker %.2f, "
+        "clients %.2f%s  (load average %s)\n",
+        (m1.broker_wait - m0.broker_wait) / 1e6 / n, (m1.clients_wait - m0.clients_wait) / 1e6 / n,
+        watched.jvm_pids.empty()
+            ? ""
+            : absl::StrFormat(", Kafka JVMs %.2f", (m1.jvm_wait - m0.jvm_wait) / 1e6 / n).c_str(),
+        LoadAverage().c_str());
   }
   std::printf("  memory       this process: peak RSS %.1f MiB %s, RSS now %.1f MiB\n",
               f.peak_rss_kb / 1024.0, peak_reset ? "during this run" : "since start",
@@ -817,11 +821,11 @@ absl::StatusOr<BrokerChild> StartBrokerChild(const Options& o, const std::string
   std::vector<std::string> args = {SelfExe(), "--serve-broker"};
   for (std::string& f : AsFlags(o)) args.push_back(std::move(f));
   std::vector<std::pair<std::string, std::string>> env = {
-      {"LIAISON_TEST_PKI_ROOT",
-       testing::SharedTestPki().root}};
+      {"LIAISON_TEST_PKI_ROOT", testing::SharedTestPki().root}};
   if (!real_state.empty()) {
     env.emplace_back("LIAISON_TEST_KAFKA_STATE", real_state);
-    if (!o.kafka_bootstrap.empty()) env.emplace_back("LIAISON_TEST_KAFKA_BOOTSTRAP", o.kafka_bootstrap);
+    if (!o.kafka_bootstrap.empty())
+      env.emplace_back("LIAISON_TEST_KAFKA_BOOTSTRAP", o.kafka_bootstrap);
   }
   absl::StatusOr<Child> c = Spawn(args, env, /*pipe_stdin=*/true, /*pipe_stdout=*/true);
   if (!c.ok()) return c.status();
@@ -892,9 +896,10 @@ void Settle(TopicCounter* counter) {
   if (quiet >= 4) {
     std::printf("\n(broker's Kafka writes quiet after %.1f s)\n", (NowNs() - settle0) / 1e9);
   } else {
-    std::printf("\n(broker's Kafka writes not quiet after %.1f s; one count of every topic takes "
-                "%.1f s; still growing:%s)\n",
-                (NowNs() - settle0) / 1e9, snapshot_s, moving.empty() ? " -" : moving.c_str());
+    std::printf(
+        "\n(broker's Kafka writes not quiet after %.1f s; one count of every topic takes "
+        "%.1f s; still growing:%s)\n",
+        (NowNs() - settle0) / 1e9, snapshot_s, moving.empty() ? " -" : moving.c_str());
   }
 }
 
@@ -926,15 +931,17 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
   absl::StatusOr<liaison::v1::SignedEnvelope> sample_envelope =
       certs::SignEnvelope(bytes, **signer);
   if (!sample_envelope.ok()) return 1;
-  std::printf("\nmessage: %zu signed bytes (serialised Message); envelope %zu bytes with "
-              "signature and signer certificate\n",
-              bytes.size(), sample_envelope->ByteSizeLong());
+  std::printf(
+      "\nmessage: %zu signed bytes (serialised Message); envelope %zu bytes with "
+      "signature and signer certificate\n",
+      bytes.size(), sample_envelope->ByteSizeLong());
 
   certs::Verifier verifier(*trust);
   const CryptoCost crypto = MeasureCrypto(bytes, **signer, verifier, o.crypto_seconds, cores);
-  std::printf("\n== raw signatures (certs::Signer / certs::Verifier, ECDSA P-256, %zu bytes, one "
-              "thread, CPU time)\n",
-              bytes.size());
+  std::printf(
+      "\n== raw signatures (certs::Signer / certs::Verifier, ECDSA P-256, %zu bytes, one "
+      "thread, CPU time)\n",
+      bytes.size());
   std::printf("  sign    %7.1f us  = %8.0f /s per core\n", crypto.sign_us, 1e6 / crypto.sign_us);
   std::printf("  verify  %7.1f us  = %8.0f /s per core   (%u threads together: %.0f /s)\n",
               crypto.verify_us, 1e6 / crypto.verify_us, cores, crypto.verify_all_cores_per_s);
@@ -946,17 +953,20 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
   const double ceiling_message = cores * 1e6 / (2 * ts + (1 + R) * tv);
   const double ceiling_full = cores * 1e6 / ((2 + R) * ts + (1 + 2 * R) * tv);
   std::printf("\n== signature ceiling on this machine (%u cores)\n", cores);
-  std::printf("  four operations (sender sign + broker verify + broker countersign + recipient "
-              "verify):\n    %u / (2 x %.1f + 2 x %.1f us) = %.0f deliveries/s  (one recipient)\n",
-              cores, ts, tv, ceiling_four);
-  std::printf("  per message to R=%d recipients: the broker signs once per distinct body, so\n"
-              "    1 sign + 1 verify + 1 countersign + R verifies: %u / (2 x %.1f + %d x %.1f us) "
-              "= %.0f msg/s   <- the target's ceiling\n",
-              R, cores, ts, 1 + R, tv, ceiling_message);
-  std::printf("  what the protocol actually signs per message: + R signed receipts (broker, on "
-              "each ack)\n    and 2 verifies per delivery (ItemVerifier checks the countersignature "
-              "and the sender's\n    signature): %u / (%d x %.1f + %d x %.1f us) = %.0f msg/s\n",
-              cores, 2 + R, ts, 1 + 2 * R, tv, ceiling_full);
+  std::printf(
+      "  four operations (sender sign + broker verify + broker countersign + recipient "
+      "verify):\n    %u / (2 x %.1f + 2 x %.1f us) = %.0f deliveries/s  (one recipient)\n",
+      cores, ts, tv, ceiling_four);
+  std::printf(
+      "  per message to R=%d recipients: the broker signs once per distinct body, so\n"
+      "    1 sign + 1 verify + 1 countersign + R verifies: %u / (2 x %.1f + %d x %.1f us) "
+      "= %.0f msg/s   <- the target's ceiling\n",
+      R, cores, ts, 1 + R, tv, ceiling_message);
+  std::printf(
+      "  what the protocol actually signs per message: + R signed receipts (broker, on "
+      "each ack)\n    and 2 verifies per delivery (ItemVerifier checks the countersignature "
+      "and the sender's\n    signature): %u / (%d x %.1f + %d x %.1f us) = %.0f msg/s\n",
+      cores, 2 + R, ts, 1 + 2 * R, tv, ceiling_full);
 
   std::optional<KafkaCost> kafka_cost;
   if (o.kafka_records > 0) {
@@ -967,9 +977,10 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
       return 1;
     }
     kafka_cost = *k;
-    std::printf("\n== raw Kafka (connectors/kafka Producer -> Consumer, fresh embedded cluster: 3 "
-                "brokers, 6 partitions,\n   1 KiB records, acks=all, at most 5000 records ahead "
-                "of the consumer)\n");
+    std::printf(
+        "\n== raw Kafka (connectors/kafka Producer -> Consumer, fresh embedded cluster: 3 "
+        "brokers, 6 partitions,\n   1 KiB records, acks=all, at most 5000 records ahead "
+        "of the consumer)\n");
     std::printf("  %lld records: produced %.0f /s, produce -> consume %.0f /s, latency %s%s\n",
                 static_cast<long long>(k->records), k->produce_per_s, k->e2e_per_s,
                 Format(k->latency).c_str(),
@@ -992,30 +1003,33 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
       if (o.fetch_wait_ms > 0) config.fetch_wait_max_ms = o.fetch_wait_ms;
     }
     const double linger = o.linger_ms > 0 ? o.linger_ms : 2;
-    absl::StatusOr<KafkaHop> h = MeasureKafkaHop(
-        config, !real_state.empty(), absl::StrCat("liaison.bench-hop-", getpid()), 100,
-        o.hop_records, linger);
+    absl::StatusOr<KafkaHop> h =
+        MeasureKafkaHop(config, !real_state.empty(), absl::StrCat("liaison.bench-hop-", getpid()),
+                        100, o.hop_records, linger);
     if (!h.ok()) {
       std::fprintf(stderr, "kafka hop: %s\n", h.status().ToString().c_str());
       return 1;
     }
     hop = *h;
-    std::printf("\n== one Kafka hop on %s Kafka (%lld records of 1 KiB at 100/s, 6 partitions, "
-                "acks=all, linger %.1f ms, fetch.wait.max.ms %s)\n",
-                kafka_name, static_cast<long long>(o.hop_records), linger,
-                config.fetch_wait_max_ms > 0 ? std::to_string(config.fetch_wait_max_ms).c_str()
-                                             : "500 (librdkafka default)");
+    std::printf(
+        "\n== one Kafka hop on %s Kafka (%lld records of 1 KiB at 100/s, 6 partitions, "
+        "acks=all, linger %.1f ms, fetch.wait.max.ms %s)\n",
+        kafka_name, static_cast<long long>(o.hop_records), linger,
+        config.fetch_wait_max_ms > 0 ? std::to_string(config.fetch_wait_max_ms).c_str()
+                                     : "500 (librdkafka default)");
     std::printf("  produce -> acknowledged  %s\n  produce -> consumed      %s%s\n",
                 Format(h->acked).c_str(), Format(h->consumed).c_str(),
                 h->failed > 0 ? absl::StrFormat("\n  %lld records failed or not read",
-                                                static_cast<long long>(h->failed)).c_str()
+                                                static_cast<long long>(h->failed))
+                                    .c_str()
                               : "");
   }
 
   // ---- the pipeline: the broker in a process of its own
-  std::printf("\n== pipeline: starting the broker process (worker threads: %s) and %d "
-              "recipients\n",
-              o.workers == 0 ? "one per core" : std::to_string(o.workers).c_str(), R);
+  std::printf(
+      "\n== pipeline: starting the broker process (worker threads: %s) and %d "
+      "recipients\n",
+      o.workers == 0 ? "one per core" : std::to_string(o.workers).c_str(), R);
   const int64_t start0 = NowNs();
   absl::StatusOr<BrokerChild> broker = StartBrokerChild(o, real_state);
   if (!broker.ok()) {
@@ -1061,10 +1075,9 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
   const int64_t counter0 = NowNs();
   {
     broker::Topics topics(broker->prefix);
-    std::vector<std::string> names = {topics.Ingress(),     topics.Audit(),
-                                      topics.AcceptedIds(), topics.AckedItems(),
-                                      topics.DeliveryIndex(), topics.Sources(),
-                                      topics.Consents(),    topics.Holds()};
+    std::vector<std::string> names = {
+        topics.Ingress(),       topics.Audit(),   topics.AcceptedIds(), topics.AckedItems(),
+        topics.DeliveryIndex(), topics.Sources(), topics.Consents(),    topics.Holds()};
     for (int s = 0; s < o.senders; ++s) names.push_back(topics.Deliver(kSenders[s]));
     for (const std::string& r : to) names.push_back(topics.Deliver(r));
     kafka::ClientConfig config;
@@ -1082,8 +1095,8 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
       std::fprintf(stderr, "kafka record counts unavailable: %s\n", c.status().ToString().c_str());
     }
   }
-  auto pipeline = std::make_unique<Pipeline>(o, std::move(sender_clients),
-                                             std::move(*subscriptions));
+  auto pipeline =
+      std::make_unique<Pipeline>(o, std::move(sender_clients), std::move(*subscriptions));
   std::printf("  kafka record counter ready in %.1f s\n", (NowNs() - counter0) / 1e9);
   Run warm{.name = "warm-up", .messages = o.warmup, .recipients = R};
   const int64_t warm0 = NowNs();
@@ -1110,9 +1123,10 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
     idle_broker = (m1.broker - m0.broker) / wall;
     idle_clients = (m1.clients - m0.clients) / wall;
     idle_jvm = (m1.jvm - m0.jvm) / wall;
-    std::printf("\n== idle (no traffic, %.0f s): broker process %.3f cores, senders and "
-                "recipients %.3f cores",
-                o.idle_seconds, idle_broker, idle_clients);
+    std::printf(
+        "\n== idle (no traffic, %.0f s): broker process %.3f cores, senders and "
+        "recipients %.3f cores",
+        o.idle_seconds, idle_broker, idle_clients);
     if (!watched.jvm_pids.empty()) std::printf(", Kafka JVMs %.3f cores", idle_jvm);
     std::printf("\n  broker process:\n");
     PrintCpuTable(CpuByGroup(m0.broker_threads, m1.broker_threads), m1.broker - m0.broker, 0, "",
@@ -1127,7 +1141,8 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
   std::vector<std::pair<double, RunFigures>> paced;
   std::vector<std::unique_ptr<Run>> runs;
   if (o.mode != "rate") {
-    runs.push_back(std::make_unique<Run>(Run{.name = "flood", .messages = o.messages, .recipients = R}));
+    runs.push_back(
+        std::make_unique<Run>(Run{.name = "flood", .messages = o.messages, .recipients = R}));
     flood = Measure(*pipeline, runs.back().get(), 0, o, counter.get(), to, watched);
   }
   std::vector<double> rates = o.rates;
@@ -1139,9 +1154,10 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
     // delivery: let the broker's writes stop first, so each paced run
     // measures its own messages only.
     if (flood || !paced.empty()) Settle(counter.get());
-    runs.push_back(std::make_unique<Run>(
-        Run{.name = absl::StrFormat("paced %.0f/s", rate), .messages = o.messages, .recipients = R}));
-    paced.emplace_back(rate, Measure(*pipeline, runs.back().get(), rate, o, counter.get(), to, watched));
+    runs.push_back(std::make_unique<Run>(Run{
+        .name = absl::StrFormat("paced %.0f/s", rate), .messages = o.messages, .recipients = R}));
+    paced.emplace_back(rate,
+                       Measure(*pipeline, runs.back().get(), rate, o, counter.get(), to, watched));
   }
   const int64_t verify_failures = pipeline->verify_failures();
   const int64_t other_items = pipeline->other_items();
@@ -1155,59 +1171,68 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
   std::printf("\n(shut down in %.1f s; broker process exit status %d)\n", (NowNs() - stop0) / 1e9,
               broker_status);
   if (verify_failures > 0 || other_items > 0 || redeliveries > 0 || stray_results > 0) {
-    std::printf("\nWARNING: %lld items failed verification, %lld notices/receipts received, "
-                "%lld redeliveries, %lld stray send results\n",
-                static_cast<long long>(verify_failures), static_cast<long long>(other_items),
-                static_cast<long long>(redeliveries), static_cast<long long>(stray_results));
+    std::printf(
+        "\nWARNING: %lld items failed verification, %lld notices/receipts received, "
+        "%lld redeliveries, %lld stray send results\n",
+        static_cast<long long>(verify_failures), static_cast<long long>(other_items),
+        static_cast<long long>(redeliveries), static_cast<long long>(stray_results));
   }
 
   // ---- summary
   std::printf("\n== summary (delivery item as received: %zu bytes)\n", item_bytes);
-  std::printf("RESULT kafka=%s cores=%u load_avg=\"%s\" senders=%d recipients=%d messages=%lld "
-              "message_bytes=%zu envelope_bytes=%zu\n",
-              kafka_name, cores, LoadAverage().c_str(), o.senders, R,
-              static_cast<long long>(o.messages), bytes.size(), sample_envelope->ByteSizeLong());
-  std::printf("RESULT sign_us=%.1f verify_us=%.1f sign_per_s=%.0f verify_per_s=%.0f "
-              "verify_per_s_all_cores=%.0f\n",
-              ts, tv, 1e6 / ts, 1e6 / tv, crypto.verify_all_cores_per_s);
-  std::printf("RESULT ceiling_four_ops_per_s=%.0f ceiling_msg_per_s=%.0f "
-              "ceiling_with_receipts_msg_per_s=%.0f\n",
-              ceiling_four, ceiling_message, ceiling_full);
+  std::printf(
+      "RESULT kafka=%s cores=%u load_avg=\"%s\" senders=%d recipients=%d messages=%lld "
+      "message_bytes=%zu envelope_bytes=%zu\n",
+      kafka_name, cores, LoadAverage().c_str(), o.senders, R, static_cast<long long>(o.messages),
+      bytes.size(), sample_envelope->ByteSizeLong());
+  std::printf(
+      "RESULT sign_us=%.1f verify_us=%.1f sign_per_s=%.0f verify_per_s=%.0f "
+      "verify_per_s_all_cores=%.0f\n",
+      ts, tv, 1e6 / ts, 1e6 / tv, crypto.verify_all_cores_per_s);
+  std::printf(
+      "RESULT ceiling_four_ops_per_s=%.0f ceiling_msg_per_s=%.0f "
+      "ceiling_with_receipts_msg_per_s=%.0f\n",
+      ceiling_four, ceiling_message, ceiling_full);
   if (o.idle_seconds > 0) {
-    std::printf("RESULT idle_broker_cores=%.3f idle_clients_cores=%.3f idle_kafka_jvm_cores=%.3f "
-                "target_idle_broker_cores=0.05 idle_met=%s\n",
-                idle_broker, idle_clients, idle_jvm, idle_broker <= 0.05 ? "yes" : "no");
+    std::printf(
+        "RESULT idle_broker_cores=%.3f idle_clients_cores=%.3f idle_kafka_jvm_cores=%.3f "
+        "target_idle_broker_cores=0.05 idle_met=%s\n",
+        idle_broker, idle_clients, idle_jvm, idle_broker <= 0.05 ? "yes" : "no");
   }
   if (kafka_cost) {
-    std::printf("RESULT kafka_produce_per_s=%.0f kafka_e2e_per_s=%.0f kafka_p50_ms=%.2f "
-                "kafka_p99_ms=%.2f\n",
-                kafka_cost->produce_per_s, kafka_cost->e2e_per_s, kafka_cost->latency.p50_ms,
-                kafka_cost->latency.p99_ms);
+    std::printf(
+        "RESULT kafka_produce_per_s=%.0f kafka_e2e_per_s=%.0f kafka_p50_ms=%.2f "
+        "kafka_p99_ms=%.2f\n",
+        kafka_cost->produce_per_s, kafka_cost->e2e_per_s, kafka_cost->latency.p50_ms,
+        kafka_cost->latency.p99_ms);
   }
   if (hop) {
-    std::printf("RESULT hop_acked_p50_ms=%.2f hop_acked_p99_ms=%.2f hop_consumed_p50_ms=%.2f "
-                "hop_consumed_p99_ms=%.2f\n",
-                hop->acked.p50_ms, hop->acked.p99_ms, hop->consumed.p50_ms, hop->consumed.p99_ms);
+    std::printf(
+        "RESULT hop_acked_p50_ms=%.2f hop_acked_p99_ms=%.2f hop_consumed_p50_ms=%.2f "
+        "hop_consumed_p99_ms=%.2f\n",
+        hop->acked.p50_ms, hop->acked.p99_ms, hop->consumed.p50_ms, hop->consumed.p99_ms);
   }
   auto result = [&](const char* name, const RunFigures& f, double rate) {
-    std::printf("RESULT run=%s rate=%.0f complete=%d accepted_msg_per_s=%.0f "
-                "delivered_msg_per_s=%.0f deliveries_per_s=%.0f p50_ms=%.2f p99_ms=%.2f "
-                "max_ms=%.2f broker_us_per_msg=%.0f broker_cores=%.2f clients_us_per_msg=%.0f "
-                "clients_cores=%.2f kafka_jvm_us_per_msg=%.0f kafka_jvm_cores=%.2f "
-                "peak_rss_mib=%.1f\n",
-                name, rate, f.complete ? 1 : 0, f.accepted_per_s, f.messages_per_s,
-                f.deliveries_per_s, f.e2e.p50_ms, f.e2e.p99_ms, f.e2e.max_ms,
-                f.broker_us_per_message, f.broker_cores, f.clients_us_per_message,
-                f.clients_cores, f.jvm_us_per_message, f.jvm_cores, f.peak_rss_kb / 1024.0);
+    std::printf(
+        "RESULT run=%s rate=%.0f complete=%d accepted_msg_per_s=%.0f "
+        "delivered_msg_per_s=%.0f deliveries_per_s=%.0f p50_ms=%.2f p99_ms=%.2f "
+        "max_ms=%.2f broker_us_per_msg=%.0f broker_cores=%.2f clients_us_per_msg=%.0f "
+        "clients_cores=%.2f kafka_jvm_us_per_msg=%.0f kafka_jvm_cores=%.2f "
+        "peak_rss_mib=%.1f\n",
+        name, rate, f.complete ? 1 : 0, f.accepted_per_s, f.messages_per_s, f.deliveries_per_s,
+        f.e2e.p50_ms, f.e2e.p99_ms, f.e2e.max_ms, f.broker_us_per_message, f.broker_cores,
+        f.clients_us_per_message, f.clients_cores, f.jvm_us_per_message, f.jvm_cores,
+        f.peak_rss_kb / 1024.0);
   };
   if (flood) result("flood", *flood, 0);
   for (const auto& [rate, f] : paced) result("paced", f, rate);
   if (flood) {
     const double ratio = flood->messages_per_s / ceiling_message;
     const double ratio_full = flood->messages_per_s / ceiling_full;
-    std::printf("RESULT ratio_to_ceiling=%.2f ratio_to_ceiling_with_receipts=%.2f "
-                "target_ratio=0.50 ratio_met=%s\n",
-                ratio, ratio_full, ratio >= 0.5 ? "yes" : "no");
+    std::printf(
+        "RESULT ratio_to_ceiling=%.2f ratio_to_ceiling_with_receipts=%.2f "
+        "target_ratio=0.50 ratio_met=%s\n",
+        ratio, ratio_full, ratio >= 0.5 ? "yes" : "no");
   }
   for (const auto& [rate, f] : paced) {
     std::printf("RESULT paced_rate=%.0f paced_p99_ms=%.2f target_p99_ms=25 p99_met=%s\n", rate,
@@ -1264,7 +1289,8 @@ Figures Collect(const std::vector<std::string>& lines) {
 
 void PrintComparison(const std::vector<std::pair<std::string, Figures>>& all,
                      const std::vector<double>& rates) {
-  std::printf("\n== mock next to real Kafka (each column: its own run; broker in its own process)\n");
+  std::printf(
+      "\n== mock next to real Kafka (each column: its own run; broker in its own process)\n");
   std::printf("  %-44s", "");
   for (const auto& [name, f] : all) std::printf(" %20s", name.c_str());
   std::printf("\n");
@@ -1314,9 +1340,10 @@ void PrintComparison(const std::vector<std::pair<std::string, Figures>>& all,
 
 int Main(int argc, char** argv) {
   Options o;
-  CLI::App app{"Liaison exchange benchmark: signed 1 KiB alerts through the real broker (in a "
-               "process of its own) and Kafka (the embedded mock or a real cluster), next to the "
-               "raw signature and Kafka costs on this machine"};
+  CLI::App app{
+      "Liaison exchange benchmark: signed 1 KiB alerts through the real broker (in a "
+      "process of its own) and Kafka (the embedded mock or a real cluster), next to the "
+      "raw signature and Kafka costs on this machine"};
   app.add_option("--mode", o.mode,
                  "flood | rate (paced at each --rate) | both (flood, then paced at each --rate, "
                  "or at 0.5x the flood rate without one)")
@@ -1329,8 +1356,9 @@ int Main(int argc, char** argv) {
   app.add_option("--recipients", o.recipients, "recipients of every message (1-4)")
       ->check(CLI::Range(1, static_cast<int>(kRecipients.size())))
       ->capture_default_str();
-  app.add_option("--rate", o.rates, "total send rate of a paced run in msg/s (repeatable: "
-                                    "--rate=100 --rate=400)")
+  app.add_option("--rate", o.rates,
+                 "total send rate of a paced run in msg/s (repeatable: "
+                 "--rate=100 --rate=400)")
       ->check(CLI::PositiveNumber);
   app.add_option("--warmup", o.warmup, "messages sent and delivered before measuring")
       ->capture_default_str();
@@ -1390,8 +1418,7 @@ int Main(int argc, char** argv) {
                "topics.sh, acls.sh) under <build>/tests/bench/kafka-state, and stop it at the "
                "end")
       ->excludes(state_opt);
-  app.add_flag("--serve-broker", o.serve_broker, "internal: be the broker process")
-      ->group("");
+  app.add_flag("--serve-broker", o.serve_broker, "internal: be the broker process")->group("");
   CLI11_PARSE(app, argc, argv);
   if (o.mode == "rate" && o.rates.empty()) {
     std::fprintf(stderr, "error: --mode=rate needs --rate=R (msg/s)\n");
@@ -1408,8 +1435,10 @@ int Main(int argc, char** argv) {
   const bool real_named = !o.kafka_state_dir.empty() || o.start_kafka;
   if (o.kafka.empty()) o.kafka = real_named ? "both" : "mock";
   if (o.kafka != "mock" && !real_named) {
-    std::fprintf(stderr, "error: --kafka=%s needs a real cluster: --kafka-state-dir DIR or "
-                 "--start-kafka\n", o.kafka.c_str());
+    std::fprintf(stderr,
+                 "error: --kafka=%s needs a real cluster: --kafka-state-dir DIR or "
+                 "--start-kafka\n",
+                 o.kafka.c_str());
     return 2;
   }
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured
@@ -1421,7 +1450,8 @@ int Main(int argc, char** argv) {
     std::error_code ec;
     o.kafka_state_dir = std::filesystem::absolute(o.kafka_state_dir, ec).string();
     if (!std::filesystem::exists(o.kafka_state_dir + "/bootstrap")) {
-      std::fprintf(stderr, "error: --kafka-state-dir %s: no cluster started there (no bootstrap "
+      std::fprintf(stderr,
+                   "error: --kafka-state-dir %s: no cluster started there (no bootstrap "
                    "file; deploy/kafka/cluster.sh start --state-dir %s writes it)\n",
                    o.kafka_state_dir.c_str(), o.kafka_state_dir.c_str());
       return 2;
@@ -1429,20 +1459,22 @@ int Main(int argc, char** argv) {
   }
   std::string started_state;
   if (o.start_kafka) {
-    started_state =
-        (std::filesystem::path(SelfExe()).parent_path() / "kafka-state").string();
+    started_state = (std::filesystem::path(SelfExe()).parent_path() / "kafka-state").string();
     std::printf("exchange_bench: starting a 3-node Kafka cluster in %s\n", started_state.c_str());
-    absl::StatusOr<Child> c =
-        Spawn({"/bin/bash", testing::SourcePath("tests/kafka_real/fixture.sh"), "start",
-               started_state},
-              {}, false, false);
+    absl::StatusOr<Child> c = Spawn(
+        {"/bin/bash", testing::SourcePath("tests/kafka_real/fixture.sh"), "start", started_state},
+        {}, false, false);
     const int status = c.ok() ? Finish(*c) : -1;
     if (status != 0) {
-      std::fprintf(stderr, "error: starting Kafka failed (exit status %d, see above); the "
-                   "cluster of %s is stopped\n", status, started_state.c_str());
+      std::fprintf(stderr,
+                   "error: starting Kafka failed (exit status %d, see above); the "
+                   "cluster of %s is stopped\n",
+                   status, started_state.c_str());
       if (c.ok()) {
-        absl::StatusOr<Child> stop = Spawn({"/bin/bash", testing::SourcePath("tests/kafka_real/fixture.sh"),
-                                            "stop", started_state}, {}, false, false);
+        absl::StatusOr<Child> stop =
+            Spawn({"/bin/bash", testing::SourcePath("tests/kafka_real/fixture.sh"), "stop",
+                   started_state},
+                  {}, false, false);
         if (stop.ok()) Finish(*stop);
       }
       return 1;
@@ -1452,10 +1484,9 @@ int Main(int argc, char** argv) {
   auto stop_kafka = [&] {
     if (started_state.empty()) return 0;
     std::printf("exchange_bench: stopping the Kafka cluster of %s\n", started_state.c_str());
-    absl::StatusOr<Child> c =
-        Spawn({"/bin/bash", testing::SourcePath("tests/kafka_real/fixture.sh"), "stop",
-               started_state},
-              {}, false, false);
+    absl::StatusOr<Child> c = Spawn(
+        {"/bin/bash", testing::SourcePath("tests/kafka_real/fixture.sh"), "stop", started_state},
+        {}, false, false);
     return c.ok() ? Finish(*c) : -1;
   };
 

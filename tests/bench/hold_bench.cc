@@ -33,10 +33,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "base/proto_time.h"
+#include "certs/testing/test_pki.h"
 #include "connectors/endpoint/client.h"
 #include "nlohmann/json.hpp"
 #include "policy/testing/scenario.h"
-#include "certs/testing/test_pki.h"
 #include "tests/fixtures/test_broker.h"
 
 namespace liaison::bench {
@@ -201,8 +201,8 @@ int Main(int argc, char** argv) {
     std::ofstream(state + "/pseudonym.key") << "hold-bench-pseudonym-secret-32-b";
   }
   std::cout << "== starting a one-node Kafka in " << kafka << "\n" << std::flush;
-  Run(absl::StrCat(cluster, " start --nodes 1 --state-dir ", kafka, " --pki ", pki,
-                   " --stop-with ", getpid()));
+  Run(absl::StrCat(cluster, " start --nodes 1 --state-dir ", kafka, " --pki ", pki, " --stop-with ",
+                   getpid()));
   if (!std::filesystem::exists(kafka + "/acls.applied")) {
     Run(absl::StrCat("eval \"$(", cluster, " env --state-dir ", kafka, ")\" && ",
                      SourcePath("deploy/kafka/acls.sh"), " > ", kafka, "/acls.log 2>&1"));
@@ -215,8 +215,8 @@ int Main(int argc, char** argv) {
 
   // Topics of their own each run: held messages of an earlier run stay out.
   const std::string prefix = absl::StrCat("liaison.holdbench", absl::ToUnixSeconds(absl::Now()));
-  Broker broker({broker_bin, "--state-dir", state + "/broker", "--kafka-state-dir", kafka,
-                 "--pki", pki, "--pseudonym-key", state + "/pseudonym.key", "--registry",
+  Broker broker({broker_bin, "--state-dir", state + "/broker", "--kafka-state-dir", kafka, "--pki",
+                 pki, "--pseudonym-key", state + "/pseudonym.key", "--registry",
                  testing::RegistryWithHighBulkCaps(), "--topic-prefix", prefix, "--listen",
                  "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"},
                 state + "/broker");
@@ -238,8 +238,10 @@ int Main(int argc, char** argv) {
   auto fresh = [&](Message& m) {
     m.mutable_header()->clear_message_id();
     m.mutable_header()->clear_created_at();
-    *m.mutable_header()->mutable_retention()->mutable_review_by() = ToProto(now + absl::Hours(24 * 14));
-    *m.mutable_header()->mutable_retention()->mutable_erase_by() = ToProto(now + absl::Hours(24 * 30));
+    *m.mutable_header()->mutable_retention()->mutable_review_by() =
+        ToProto(now + absl::Hours(24 * 14));
+    *m.mutable_header()->mutable_retention()->mutable_erase_by() =
+        ToProto(now + absl::Hours(24 * 30));
   };
 
   // The H2 source, DE-BKA to NL-NP; NL-NP's copies derive from it.
@@ -325,10 +327,10 @@ int Main(int argc, char** argv) {
   for (size_t first = 0; first < ids.size(); first += release_batch) {
     std::vector<std::string> batch(ids.begin() + first,
                                    ids.begin() + std::min(ids.size(), first + release_batch));
-    Message consent = sc::ConsentMessage(
-        sc::Consent("DE-BKA", liaison::v1::CONSENT_KIND_PROVIDER, "NL-NP", batch,
-                    now + absl::Hours(24 * 7), true),
-        std::string());
+    Message consent =
+        sc::ConsentMessage(sc::Consent("DE-BKA", liaison::v1::CONSENT_KIND_PROVIDER, "NL-NP", batch,
+                                       now + absl::Hours(24 * 7), true),
+                           std::string());
     consent.mutable_consent()->set_consent_id(absl::StrCat("HOLD-BENCH-", first));
     fresh(consent);
     absl::StatusOr<liaison::v1::SignedEnvelope> e = de->Seal(consent, absl::Now());

@@ -61,9 +61,9 @@ std::string Value(uint64_t i) {
 
 struct Shape {
   int64_t entries = 10'000'000;
-  int64_t per_case = 5;     // identifiers per case handle
+  int64_t per_case = 5;  // identifiers per case handle
   int owners = 10;
-  double shared = 0.02;     // share of entries whose value another owner also holds
+  double shared = 0.02;  // share of entries whose value another owner also holds
 };
 
 const char* kOwners[] = {"DE-BKA", "NL-NP", "RO-IGPR", "BG-GDNP", "FR-OCRTEH",
@@ -116,14 +116,16 @@ void RawCosts(double seconds) {
   };
   const Normalizer& norm = **n;
   const Kind kinds[] = {
-      {"phone (libphonenumber)", [&](int i) { return norm.Phone(absl::StrCat("+371 2", 1000000 + i % 8999999)); }},
+      {"phone (libphonenumber)",
+       [&](int i) { return norm.Phone(absl::StrCat("+371 2", 1000000 + i % 8999999)); }},
       {"IBAN (mod 97)", [&](int) { return norm.Iban("LV80 BANK 0000 4351 9500 1"); }},
       {"VIN", [&](int) { return norm.Vin("1M8GDM9AXKP042788"); }},
       {"plate + country", [&](int) { return norm.VehiclePlate("СВ 1234 ВН", "BG"); }},
       {"travel document", [&](int) { return norm.TravelDocument("lv", "P", "LV1234567"); }},
       {"e-mail (IDNA)", [&](int) { return norm.Email("Janis.Berzins@Bücher.example"); }},
       {"name + DOB (ICU, Latin)", [&](int) { return norm.NameDob("Ģirts Bērziņš", "1990-02-28"); }},
-      {"name + DOB (ICU, Cyrillic bg)", [&](int) { return norm.NameDob("Христо Стоичков", "1990-02-28", "bg"); }},
+      {"name + DOB (ICU, Cyrillic bg)",
+       [&](int) { return norm.NameDob("Христо Стоичков", "1990-02-28", "bg"); }},
   };
   for (const Kind& kind : kinds) {
     int64_t count = 0;
@@ -152,8 +154,9 @@ void RawCosts(double seconds) {
     published += 700;
   }
   const double per_s = published / ((NowNs() - t0) / 1e9);
-  std::printf("endpoint publish: normalise + blind, all kinds mixed  %10.0f identifiers/s (one thread)\n",
-              per_s);
+  std::printf(
+      "endpoint publish: normalise + blind, all kinds mixed  %10.0f identifiers/s (one thread)\n",
+      per_s);
 
   // The same on every core, one Normalizer per thread (it is not thread-safe).
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
@@ -171,14 +174,30 @@ void RawCosts(double seconds) {
         for (int i = 0; i < 700; ++i) {
           absl::StatusOr<Canonical> can;
           switch (i % 8) {
-            case 0: can = nn.Phone(absl::StrCat("+371 2", 1000000 + (i + c) % 8999999)); break;
-            case 1: can = nn.Iban("LV80 BANK 0000 4351 9500 1"); break;
-            case 2: can = nn.Vin("1M8GDM9AXKP042788"); break;
-            case 3: can = nn.VehiclePlate("СВ 1234 ВН", "BG"); break;
-            case 4: can = nn.TravelDocument("lv", "P", "LV1234567"); break;
-            case 5: can = nn.Email("Janis.Berzins@Bücher.example"); break;
-            case 6: can = nn.NameDob("Ģirts Bērziņš", "1990-02-28"); break;
-            default: can = nn.NameDob("Христо Стоичков", "1990-02-28", "bg"); break;
+            case 0:
+              can = nn.Phone(absl::StrCat("+371 2", 1000000 + (i + c) % 8999999));
+              break;
+            case 1:
+              can = nn.Iban("LV80 BANK 0000 4351 9500 1");
+              break;
+            case 2:
+              can = nn.Vin("1M8GDM9AXKP042788");
+              break;
+            case 3:
+              can = nn.VehiclePlate("СВ 1234 ВН", "BG");
+              break;
+            case 4:
+              can = nn.TravelDocument("lv", "P", "LV1234567");
+              break;
+            case 5:
+              can = nn.Email("Janis.Berzins@Bücher.example");
+              break;
+            case 6:
+              can = nn.NameDob("Ģirts Bērziņš", "1990-02-28");
+              break;
+            default:
+              can = nn.NameDob("Христо Стоичков", "1990-02-28", "bg");
+              break;
           }
           if (!can.ok() || endpoint::linkage::Blind(*key, *can).epoch != 1) std::abort();
         }
@@ -188,8 +207,8 @@ void RawCosts(double seconds) {
     });
   }
   for (std::thread& t : threads) t.join();
-  std::printf("endpoint publish: the same on %u threads               %10.0f identifiers/s\n", cores,
-              total / ((NowNs() - t1) / 1e9));
+  std::printf("endpoint publish: the same on %u threads               %10.0f identifiers/s\n",
+              cores, total / ((NowNs() - t1) / 1e9));
 }
 
 void Index(const Shape& shape, int64_t queries) {
@@ -257,15 +276,18 @@ void Index(const Shape& shape, int64_t queries) {
       ++calls;
       if (calls * 100'000 > shape.entries * 1.05) break;
     }
-    std::printf("purge of expired entries           %10lld purged in %.2f s, %lld calls of 100,000 "
-                "values, longest call %.1f ms\n",
-                static_cast<long long>(purged), (NowNs() - t1) / 1e9,
-                static_cast<long long>(calls), worst / 1e6);
+    std::printf(
+        "purge of expired entries           %10lld purged in %.2f s, %lld calls of 100,000 "
+        "values, longest call %.1f ms\n",
+        static_cast<long long>(purged), (NowNs() - t1) / 1e9, static_cast<long long>(calls),
+        worst / 1e6);
     const int64_t t2 = NowNs();
     index.Compact();
-    std::printf("compact (drops the dead)           %10.2f s, then %.1f bytes/live entry, peak RSS %.0f MiB\n",
-                (NowNs() - t2) / 1e9, index.MemoryBytes() / static_cast<double>(index.LiveEntries()),
-                StatusKb("VmHWM") / 1024.0);
+    std::printf(
+        "compact (drops the dead)           %10.2f s, then %.1f bytes/live entry, peak RSS %.0f "
+        "MiB\n",
+        (NowNs() - t2) / 1e9, index.MemoryBytes() / static_cast<double>(index.LiveEntries()),
+        StatusKb("VmHWM") / 1024.0);
   }
 
   // Rebuild from the compacted topic: records in batches (as a consumer
@@ -291,10 +313,11 @@ void Index(const Shape& shape, int64_t queries) {
     apply_ns += NowNs() - t;
     records += static_cast<int64_t>(batch.size());
   }
-  std::printf("rebuild from records (decode + apply) %9.0f entries/s  (%.1f s for %lld records, "
-              "%zu-byte keys + 10-byte values)\n",
-              records / (apply_ns / 1e9), apply_ns / 1e9, static_cast<long long>(records),
-              broker::EncodeRecordKey(1, Value(0), "RO-IGPR", "LNK-RO-IGPR-123456").size());
+  std::printf(
+      "rebuild from records (decode + apply) %9.0f entries/s  (%.1f s for %lld records, "
+      "%zu-byte keys + 10-byte values)\n",
+      records / (apply_ns / 1e9), apply_ns / 1e9, static_cast<long long>(records),
+      broker::EncodeRecordKey(1, Value(0), "RO-IGPR", "LNK-RO-IGPR-123456").size());
   std::printf("peak RSS during rebuild            %10.0f MiB\n", StatusKb("VmHWM") / 1024.0);
 }
 
@@ -308,7 +331,8 @@ int main(int argc, char** argv) {
   double seconds = 0.5;
   bool skip_raw = false;
   app.add_option("--entries", shape.entries, "entries in the index")->capture_default_str();
-  app.add_option("--per-case", shape.per_case, "identifiers per case handle")->capture_default_str();
+  app.add_option("--per-case", shape.per_case, "identifiers per case handle")
+      ->capture_default_str();
   app.add_option("--shared", shape.shared, "share of entries repeating another owner's value")
       ->capture_default_str();
   app.add_option("--queries", queries, "20-value queries timed")->capture_default_str();

@@ -96,8 +96,8 @@ Percentiles Summarise(std::vector<int64_t> ns) {
 }
 
 std::string Format(const Percentiles& p) {
-  return absl::StrFormat("p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%d samples)", p.p50_ms,
-                         p.p99_ms, p.max_ms, p.count);
+  return absl::StrFormat("p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%d samples)", p.p50_ms, p.p99_ms,
+                         p.max_ms, p.count);
 }
 
 // A field of /proc/self/status in KiB (VmHWM, VmRSS), or -1.
@@ -105,7 +105,8 @@ int64_t StatusKb(const std::string& key) {
   std::ifstream in("/proc/self/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind(key + ":", 0) == 0) return std::strtoll(line.c_str() + key.size() + 1, nullptr, 10);
+    if (line.rfind(key + ":", 0) == 0)
+      return std::strtoll(line.c_str() + key.size() + 1, nullptr, 10);
   }
   return -1;
 }
@@ -169,7 +170,8 @@ std::vector<std::pair<std::string, int64_t>> CpuByGroup(const std::map<int, Thre
     groups[GroupOf(s.name)] += s.cpu_ns - start;
   }
   std::vector<std::pair<std::string, int64_t>> out(groups.begin(), groups.end());
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.second > b.second; });
   return out;
 }
 
@@ -184,7 +186,8 @@ void PrintCpuTable(std::vector<std::pair<std::string, int64_t>> groups, int64_t 
               per > 0 ? absl::StrFormat(", us per %s", unit).c_str() : "");
   for (const auto& [group, ns] : groups) {
     if (100.0 * ns / std::max<int64_t>(1, process_cpu_ns) < 0.5) continue;
-    std::printf("    %-16s %5.1f%%", group.c_str(), 100.0 * ns / std::max<int64_t>(1, process_cpu_ns));
+    std::printf("    %-16s %5.1f%%", group.c_str(),
+                100.0 * ns / std::max<int64_t>(1, process_cpu_ns));
     if (per > 0) std::printf("  %7.1f us", ns / 1e3 / per);
     std::printf("  %s\n", explain(group));
   }

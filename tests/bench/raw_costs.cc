@@ -81,7 +81,6 @@ CryptoCost MeasureCrypto(const std::string& bytes, const certs::Signer& signer,
   return c;
 }
 
-
 // 1 KiB records, acks=all idempotent producer (connectors/kafka defaults)
 // into 6 partitions of a fresh 3-broker embedded cluster, read back by a
 // reader-mode consumer (no group join) polling concurrently. The producer
@@ -89,7 +88,8 @@ CryptoCost MeasureCrypto(const std::string& bytes, const certs::Signer& signer,
 // only 5 MiB per partition, so a flood would outrun the consumer and lose
 // records (reported as a gap), and the figure wanted is the sustained rate.
 absl::StatusOr<KafkaCost> MeasureKafka(int64_t records, int64_t in_flight) {
-  absl::StatusOr<std::unique_ptr<kafka::EmbeddedCluster>> cluster = kafka::EmbeddedCluster::Start(3);
+  absl::StatusOr<std::unique_ptr<kafka::EmbeddedCluster>> cluster =
+      kafka::EmbeddedCluster::Start(3);
   if (!cluster.ok()) return cluster.status();
   const std::string topic = "bench.raw";
   if (absl::Status s = (*cluster)->CreateTopic(topic, 6, 3); !s.ok()) return s;
@@ -108,7 +108,8 @@ absl::StatusOr<KafkaCost> MeasureKafka(int64_t records, int64_t in_flight) {
   std::atomic<int64_t> acked{0}, failed{0}, last_ack_ns{0}, consumed_so_far{0};
   auto produce = [&](int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
-      while (i - consumed_so_far.load() >= in_flight) std::this_thread::sleep_for(std::chrono::microseconds(200));
+      while (i - consumed_so_far.load() >= in_flight)
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
       std::string value(1024, 'k');
       const int64_t now = NowNs();
       std::memcpy(value.data(), &now, sizeof now);
@@ -166,8 +167,6 @@ absl::StatusOr<KafkaCost> MeasureKafka(int64_t records, int64_t in_flight) {
   consumer->reset();
   return cost;
 }
-
-
 
 absl::StatusOr<KafkaHop> MeasureKafkaHop(kafka::ClientConfig config, bool real_kafka,
                                          const std::string& topic, double rate, int64_t records,
@@ -286,8 +285,8 @@ std::map<std::string, int64_t> TopicCounter::Snapshot() {
 }
 
 void PrintKafkaWrites(const std::map<std::string, int64_t>& before,
-                      const std::map<std::string, int64_t>& after, int64_t messages,
-                      double seconds, const std::vector<std::string>& recipients) {
+                      const std::map<std::string, int64_t>& after, int64_t messages, double seconds,
+                      const std::vector<std::string>& recipients) {
   std::map<std::string, int64_t> groups;
   int64_t total = 0;
   for (const auto& [topic, high] : after) {
@@ -297,7 +296,7 @@ void PrintKafkaWrites(const std::map<std::string, int64_t>& before,
     groups[TopicGroup(topic, recipients)] += n;
     total += n;
   }
-  std::printf("  kafka writes %.1f records per message (%.0f records/s):", 
+  std::printf("  kafka writes %.1f records per message (%.0f records/s):",
               static_cast<double>(total) / std::max<int64_t>(1, messages),
               seconds > 0 ? total / seconds : 0.0);
   for (const auto& [group, n] : groups) {

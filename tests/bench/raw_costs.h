@@ -22,8 +22,8 @@
 namespace liaison::bench {
 
 struct CryptoCost {
-  double sign_us = 0;    // CPU per Sign, one thread
-  double verify_us = 0;  // CPU per Verify, one thread
+  double sign_us = 0;                 // CPU per Sign, one thread
+  double verify_us = 0;               // CPU per Verify, one thread
   double verify_all_cores_per_s = 0;  // wall rate, one thread per core
 };
 
@@ -81,8 +81,8 @@ class TopicCounter {
 // Prints the records written per message between two snapshots, by topic
 // group ("deliver.<recipient>", "ingress", ...).
 void PrintKafkaWrites(const std::map<std::string, int64_t>& before,
-                      const std::map<std::string, int64_t>& after, int64_t messages,
-                      double seconds, const std::vector<std::string>& recipients);
+                      const std::map<std::string, int64_t>& after, int64_t messages, double seconds,
+                      const std::vector<std::string>& recipients);
 
 }  // namespace liaison::bench
 

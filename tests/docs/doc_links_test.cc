@@ -95,8 +95,9 @@ std::set<std::string> Anchors(const fs::path& file) {
   for (const std::string& line : ProseLines(text)) {
     if (!line.empty() && line[0] == '#') {
       const size_t start = line.find_first_not_of('#');
-      if (start != std::string::npos) out.insert(Slug(line.substr(start + 1).substr(
-                                          line.substr(start + 1).find_first_not_of(' '))));
+      if (start != std::string::npos)
+        out.insert(
+            Slug(line.substr(start + 1).substr(line.substr(start + 1).find_first_not_of(' '))));
     }
   }
   static const std::regex kId(R"re(<a (?:id|name)="([^"]+)")re");

@@ -8,10 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "base/testing/status_matchers.h"
+#include "certs/testing/test_pki.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "certs/testing/test_pki.h"
-#include "base/testing/status_matchers.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 
@@ -94,8 +94,8 @@ TEST(AdminCli, CommandsPrintJsonAndTablesWithTheOperatorCertificate) {
   // Every column of the endpoint table is explained under it.
   out = Admin(**broker, "endpoints", "ops-duty-1", &code);
   ASSERT_EQ(code, 0) << out;
-  for (const char* column : {"SUBSCRIBERS", "BACKLOG", "PENDING", "DELIVERED", "ACKED",
-                             "LAST SEEN"}) {
+  for (const char* column :
+       {"SUBSCRIBERS", "BACKLOG", "PENDING", "DELIVERED", "ACKED", "LAST SEEN"}) {
     EXPECT_TRUE(std::regex_search(out, std::regex(absl::StrCat("\n", column, R"(\s+\w)"))))
         << column << " unexplained:\n"
         << out;

@@ -20,11 +20,11 @@
 #include "absl/time/clock.h"
 #include "base/proto_time.h"
 #include "certs/signature.h"
+#include "certs/testing/test_pki.h"
 #include "connectors/audit/checkpoint.h"
 #include "connectors/kafka/producer.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "certs/testing/test_pki.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 
@@ -36,7 +36,7 @@ class BrokerProcess {
  public:
   explicit BrokerProcess(const std::string& state_dir) : state_dir_(state_dir) {
     log_ = state_dir + "/broker.log";
-    if (OnRealKafka()) {  // a real Kafka: the secret is given, never created
+    if (OnRealKafka()) {      // a real Kafka: the secret is given, never created
       (void)SharedTestPki();  // minted before fork()
       std::ofstream(state_dir + "/pseudonym.key") << "e2e-test-pseudonym-secret-32-byte";
     }
@@ -46,17 +46,17 @@ class BrokerProcess {
       FILE* err = freopen(log_.c_str(), "a", stderr);
       (void)out;
       (void)err;
-      std::vector<std::string> args = {LIAISON_BROKER_BIN, "--state-dir", state_dir,
-                                       "--listen", "127.0.0.1:0", "--admin-listen",
-                                       "127.0.0.1:0", "--http-listen", "127.0.0.1:0"};
+      std::vector<std::string> args = {LIAISON_BROKER_BIN, "--state-dir",   state_dir,
+                                       "--listen",         "127.0.0.1:0",   "--admin-listen",
+                                       "127.0.0.1:0",      "--http-listen", "127.0.0.1:0"};
       if (const std::string real = RealKafkaStateDir(); !real.empty()) {
         // The fixture's real cluster, as production starts a broker: the
         // network's PKI given (none is minted next to a real Kafka), the
         // mutual-TLS client properties of the cluster, a topic prefix of its
         // own (the fixture lets liaison-auditor read liaison.e2e.audit).
-        args.insert(args.end(), {"--kafka-state-dir", real, "--pki", SharedTestPki().dir,
-                                 "--pseudonym-key", state_dir + "/pseudonym.key",
-                                 "--topic-prefix", "liaison.e2e"});
+        args.insert(args.end(),
+                    {"--kafka-state-dir", real, "--pki", SharedTestPki().dir, "--pseudonym-key",
+                     state_dir + "/pseudonym.key", "--topic-prefix", "liaison.e2e"});
       }
       std::vector<char*> argv;
       for (std::string& a : args) argv.push_back(a.data());
@@ -91,9 +91,7 @@ class BrokerProcess {
   pid_t pid_ = -1;
 };
 
-std::string Cli(const std::string& args) {
-  return absl::StrCat(LIAISON_CLI_BIN, " ", args);
-}
+std::string Cli(const std::string& args) { return absl::StrCat(LIAISON_CLI_BIN, " ", args); }
 
 TEST(CommandLine, ReadmeWalkthroughWorksEndToEnd) {
   const std::string state = MakeTempDir("liaison-e2e");
@@ -115,8 +113,9 @@ TEST(CommandLine, ReadmeWalkthroughWorksEndToEnd) {
       },
       absl::Seconds(60)));
 
-  CommandResult sent = RunCommand(Cli("send --as RO-IGPR --review-in 14d --erase-in 30d" + dir +
-                                      " " + SourcePath("deploy/examples/missing-child-alert.json")));
+  CommandResult sent =
+      RunCommand(Cli("send --as RO-IGPR --review-in 14d --erase-in 30d" + dir + " " +
+                     SourcePath("deploy/examples/missing-child-alert.json")));
   ASSERT_EQ(sent.exit_code, 0) << sent.output;
   nlohmann::json answer = nlohmann::json::parse(sent.output);
   EXPECT_EQ(answer["status"], "accepted");
@@ -144,17 +143,16 @@ TEST(CommandLine, ReadmeWalkthroughWorksEndToEnd) {
   EXPECT_TRUE(absl::StrContains(receipts.output, "\"recipient\":\"DE-BKA\""));
 
   // Explain without sending.
-  CommandResult explained =
-      RunCommand(Cli("explain --as RO-IGPR --to GB-NCA,MD-IGP" + dir + " " +
-                     SourcePath("deploy/examples/missing-child-alert.json")));
+  CommandResult explained = RunCommand(Cli("explain --as RO-IGPR --to GB-NCA,MD-IGP" + dir + " " +
+                                           SourcePath("deploy/examples/missing-child-alert.json")));
   ASSERT_EQ(explained.exit_code, 0) << explained.output;
   EXPECT_TRUE(absl::StrContains(explained.output, "MD-IGP: REJECT"));
   EXPECT_TRUE(absl::StrContains(explained.output, "DP-XFER-01"));
   // With retention limits (the README's step 7): DE-BKA is allowed, GB-NCA
   // would wait for the sender's approval of the child's identity.
-  CommandResult explained_with_limits = RunCommand(
-      Cli("explain --as RO-IGPR --to DE-BKA,GB-NCA --review-in 14d --erase-in 30d" + dir + " " +
-          SourcePath("deploy/examples/missing-child-alert.json")));
+  CommandResult explained_with_limits =
+      RunCommand(Cli("explain --as RO-IGPR --to DE-BKA,GB-NCA --review-in 14d --erase-in 30d" +
+                     dir + " " + SourcePath("deploy/examples/missing-child-alert.json")));
   ASSERT_EQ(explained_with_limits.exit_code, 0) << explained_with_limits.output;
   EXPECT_TRUE(absl::StrContains(explained_with_limits.output, "DE-BKA: ALLOW"))
       << explained_with_limits.output;
@@ -162,9 +160,9 @@ TEST(CommandLine, ReadmeWalkthroughWorksEndToEnd) {
       << explained_with_limits.output;
   EXPECT_FALSE(absl::StrContains(explained_with_limits.output, "DP-RET-01  REJECT"))
       << explained_with_limits.output;
-  CommandResult bad_span = RunCommand(
-      Cli("explain --as RO-IGPR --erase-in 30fortnights" + dir + " " +
-          SourcePath("deploy/examples/missing-child-alert.json")));
+  CommandResult bad_span =
+      RunCommand(Cli("explain --as RO-IGPR --erase-in 30fortnights" + dir + " " +
+                     SourcePath("deploy/examples/missing-child-alert.json")));
   EXPECT_EQ(bad_span.exit_code, 65) << bad_span.output;
   EXPECT_TRUE(absl::StrContains(bad_span.output, "--erase-in")) << bad_span.output;
 
@@ -235,13 +233,14 @@ TEST(CommandLineUsage, UsageErrorsNameTheProblemAndExitTwo) {
 
   CommandResult typo = RunCommand(Cli("sned --as RO-IGPR x.json"));
   EXPECT_EQ(typo.exit_code, 2) << typo.output;
-  EXPECT_TRUE(absl::StrContains(typo.output, "unknown command 'sned' for 'liaison'; did you mean 'send'?"))
+  EXPECT_TRUE(
+      absl::StrContains(typo.output, "unknown command 'sned' for 'liaison'; did you mean 'send'?"))
       << typo.output;
   EXPECT_TRUE(absl::StrContains(typo.output, "Usage: liaison")) << typo.output;
   CommandResult sub_typo = RunCommand(Cli("admin flow --as ops-duty-1"));
   EXPECT_EQ(sub_typo.exit_code, 2) << sub_typo.output;
-  EXPECT_TRUE(absl::StrContains(sub_typo.output,
-                                "unknown command 'flow' for 'liaison admin'; did you mean 'flows'?"))
+  EXPECT_TRUE(absl::StrContains(
+      sub_typo.output, "unknown command 'flow' for 'liaison admin'; did you mean 'flows'?"))
       << sub_typo.output;
   CommandResult help_typo = RunCommand(Cli("help sned"));
   EXPECT_EQ(help_typo.exit_code, 2) << help_typo.output;
@@ -250,7 +249,8 @@ TEST(CommandLineUsage, UsageErrorsNameTheProblemAndExitTwo) {
   CommandResult option = RunCommand(Cli("send --as RO-IGPR --reveiw-in 14d x.json"));
   EXPECT_EQ(option.exit_code, 2) << option.output;
   EXPECT_TRUE(absl::StrContains(
-      option.output, "unknown option '--reveiw-in' for 'liaison send'; did you mean '--review-in'?"))
+      option.output,
+      "unknown option '--reveiw-in' for 'liaison send'; did you mean '--review-in'?"))
       << option.output;
   EXPECT_TRUE(absl::StrContains(option.output, "Usage: liaison send")) << option.output;
   CommandResult missing = RunCommand(Cli("send x.json"));
@@ -264,8 +264,9 @@ TEST(CommandLineUsage, UsageErrorsNameTheProblemAndExitTwo) {
 // Every option of every command has a description in its help.
 TEST(CommandLineUsage, EveryFlagHasADescription) {
   const std::vector<std::string> commands = {
-      "send", "subscribe", "verify", "explain", "audit verify", "audit list", "admin endpoints",
-      "admin flows", "admin holds", "admin health", "admin watch", "admin top", "help"};
+      "send",        "subscribe",       "verify",      "explain",     "audit verify",
+      "audit list",  "admin endpoints", "admin flows", "admin holds", "admin health",
+      "admin watch", "admin top",       "help"};
   for (const std::string& command : commands) {
     CommandResult help = RunCommand(Cli("help " + command));
     ASSERT_EQ(help.exit_code, 0) << command << ": " << help.output;
@@ -286,7 +287,8 @@ TEST(CommandLineUsage, EveryFlagHasADescription) {
       // after a run of at least two spaces past the flag.
       const std::string flag = line.substr(2, line.find(' ', 2) - 2);
       EXPECT_TRUE(std::regex_search(line, std::regex(R"(^  \S.*\S {2,}\S)")))
-          << "liaison " << command << ": " << flag << " has no description:\n" << line;
+          << "liaison " << command << ": " << flag << " has no description:\n"
+          << line;
       ++checked;
     }
     EXPECT_GT(checked, 0) << command << ":\n" << help.output;
@@ -306,8 +308,8 @@ TEST(CommandLineUsage, BrokerHelpDescribesEveryFlagInWords) {
   for (size_t i = 0; i < lines.size(); ++i) {
     if (!absl::StartsWith(lines[i], "  -")) continue;
     const bool same_line = std::regex_search(lines[i], std::regex(R"(^  \S.*\S {2,}\S)"));
-    const bool next_line = i + 1 < lines.size() &&
-                           std::regex_search(lines[i + 1], std::regex(R"(^ {10,}\S)"));
+    const bool next_line =
+        i + 1 < lines.size() && std::regex_search(lines[i + 1], std::regex(R"(^ {10,}\S)"));
     EXPECT_TRUE(same_line || next_line) << "no description:\n" << lines[i];
     ++checked;
   }
@@ -319,8 +321,7 @@ TEST(CommandLineUsage, BrokerHelpDescribesEveryFlagInWords) {
   EXPECT_FALSE(absl::StrContains(help.output, " OR {")) << help.output;
   EXPECT_TRUE(absl::StrContains(help.output, "--http-security auto|tls|plain")) << help.output;
   // A number in place of a word is a usage error naming the choices.
-  CommandResult numeric =
-      RunCommand(absl::StrCat(LIAISON_BROKER_BIN, " --http-security 1 2>&1"));
+  CommandResult numeric = RunCommand(absl::StrCat(LIAISON_BROKER_BIN, " --http-security 1 2>&1"));
   EXPECT_NE(numeric.exit_code, 0) << numeric.output;
   EXPECT_TRUE(absl::StrContains(numeric.output, "{auto,tls,plain}")) << numeric.output;
 }
@@ -340,9 +341,11 @@ TEST(CommandLineUsage, MistakesAreExplainedBeforeAnythingIsSent) {
   EXPECT_TRUE(absl::StrContains(lower.output, "DE-BKA: ALLOW")) << lower.output;
 
   // A typo: unknown, the nearest id and every valid id, exit 2.
-  CommandResult typo = RunCommand(Cli("send --as RO-IGRP --review-in 14d --erase-in 30d" + conn + alert));
+  CommandResult typo =
+      RunCommand(Cli("send --as RO-IGRP --review-in 14d --erase-in 30d" + conn + alert));
   EXPECT_EQ(typo.exit_code, 2) << typo.output;
-  EXPECT_TRUE(absl::StrContains(typo.output, "--as 'RO-IGRP': unknown endpoint id; did you mean RO-IGPR?"))
+  EXPECT_TRUE(
+      absl::StrContains(typo.output, "--as 'RO-IGRP': unknown endpoint id; did you mean RO-IGPR?"))
       << typo.output;
   for (const char* id : {"DE-BKA", "NL-NP", "RO-IGPR", "BG-GDNP", "FR-OCRTEH", "ES-PN", "LV-VP",
                          "SE-NOA", "GB-NCA", "MD-IGP"}) {
@@ -354,7 +357,8 @@ TEST(CommandLineUsage, MistakesAreExplainedBeforeAnythingIsSent) {
   // reaches the broker (no decision is ever made for it).
   CommandResult no_limits = RunCommand(Cli("send --as RO-IGPR" + conn + alert));
   EXPECT_EQ(no_limits.exit_code, 65) << no_limits.output;
-  EXPECT_TRUE(absl::StrContains(no_limits.output, "nothing was signed or sent")) << no_limits.output;
+  EXPECT_TRUE(absl::StrContains(no_limits.output, "nothing was signed or sent"))
+      << no_limits.output;
   EXPECT_TRUE(absl::StrContains(no_limits.output, "--review-in")) << no_limits.output;
   EXPECT_TRUE(absl::StrContains(no_limits.output, "--erase-in")) << no_limits.output;
   EXPECT_FALSE(absl::StrContains(no_limits.output, "accepted")) << no_limits.output;
@@ -365,7 +369,8 @@ TEST(CommandLineUsage, MistakesAreExplainedBeforeAnythingIsSent) {
   // Malformed JSON: file:line:column.
   const std::string dir = MakeTempDir("liaison-cli-mistakes");
   const std::string broken = dir + "/broken.json";
-  std::ofstream(broken) << "{\n  \"header\": {\n    \"kind\": \"KIND_ALERT\"\n    \"urgency\": 1\n  }\n}\n";
+  std::ofstream(broken)
+      << "{\n  \"header\": {\n    \"kind\": \"KIND_ALERT\"\n    \"urgency\": 1\n  }\n}\n";
   CommandResult malformed =
       RunCommand(Cli("send --as RO-IGPR --review-in 14d --erase-in 30d" + conn + broken));
   EXPECT_EQ(malformed.exit_code, 65) << malformed.output;
@@ -373,16 +378,16 @@ TEST(CommandLineUsage, MistakesAreExplainedBeforeAnythingIsSent) {
       << malformed.output;
   const std::string misspelled = dir + "/misspelled.json";
   std::ofstream(misspelled) << R"({"header": {"kind": "KIND_ALERT", "purposes": ["INVESTIGTE"]}})";
-  CommandResult enum_typo =
-      RunCommand(Cli("explain --as RO-IGPR" + conn + misspelled));
+  CommandResult enum_typo = RunCommand(Cli("explain --as RO-IGPR" + conn + misspelled));
   EXPECT_EQ(enum_typo.exit_code, 65) << enum_typo.output;
   EXPECT_TRUE(absl::StrContains(enum_typo.output, "did you mean 'PURPOSE_INVESTIGATE'?"))
       << enum_typo.output;
 
   // Nothing above was accepted: the broker made no decision at all.
   int code = -1;
-  CommandResult flows = RunCommand(absl::StrCat(LIAISON_CLI_BIN, " admin flows --json --as ops-duty-1 --target ",
-                                                (*broker)->admin_target(), " --pki ", SharedTestPki().dir));
+  CommandResult flows =
+      RunCommand(absl::StrCat(LIAISON_CLI_BIN, " admin flows --json --as ops-duty-1 --target ",
+                              (*broker)->admin_target(), " --pki ", SharedTestPki().dir));
   code = flows.exit_code;
   ASSERT_EQ(code, 0) << flows.output;
   EXPECT_FALSE(absl::StrContains(flows.output, "RO-IGPR")) << flows.output;
@@ -400,24 +405,24 @@ TEST(CommandLine, SendExplainShowsTheOutcomePerRecipientBeforeSending) {
       absl::StrCat(" --target ", (*broker)->target(), " --pki ", SharedTestPki().dir, " ");
   const std::string retention = " --review-in 14d --erase-in 30d";
 
-  CommandResult refused = RunCommand(
-      Cli("send --explain --as ES-PN" + retention + conn +
-          SourcePath("deploy/examples/protect-victim-to-se.json")));
+  CommandResult refused = RunCommand(Cli("send --explain --as ES-PN" + retention + conn +
+                                         SourcePath("deploy/examples/protect-victim-to-se.json")));
   EXPECT_EQ(refused.exit_code, 65) << refused.output;
-  EXPECT_TRUE(std::regex_search(refused.output,
-                                std::regex(R"(\n  SE-NOA  REJECT +REJECT to SE-NOA: DP-PURPOSE-01: )")))
+  EXPECT_TRUE(std::regex_search(
+      refused.output, std::regex(R"(\n  SE-NOA  REJECT +REJECT to SE-NOA: DP-PURPOSE-01: )")))
       << refused.output;
   EXPECT_TRUE(absl::StrContains(refused.output, "(accepted: PREVENT, DETECT, INVESTIGATE"))
       << refused.output;
-  EXPECT_TRUE(absl::StrContains(refused.output, "every recipient would refuse it")) << refused.output;
+  EXPECT_TRUE(absl::StrContains(refused.output, "every recipient would refuse it"))
+      << refused.output;
   EXPECT_TRUE(absl::StrContains(refused.output, "nothing was signed or sent")) << refused.output;
   EXPECT_FALSE(absl::StrContains(refused.output, "\"accepted\"")) << refused.output;
 
-  CommandResult sent = RunCommand(
-      Cli("send --explain --as RO-IGPR --to DE-BKA" + retention + conn +
-          SourcePath("deploy/examples/missing-child-alert.json")));
+  CommandResult sent = RunCommand(Cli("send --explain --as RO-IGPR --to DE-BKA" + retention + conn +
+                                      SourcePath("deploy/examples/missing-child-alert.json")));
   ASSERT_EQ(sent.exit_code, 0) << sent.output;
-  EXPECT_TRUE(std::regex_search(sent.output, std::regex(R"(\n  DE-BKA  ALLOW +ALLOW to DE-BKA)"))) << sent.output;
+  EXPECT_TRUE(std::regex_search(sent.output, std::regex(R"(\n  DE-BKA  ALLOW +ALLOW to DE-BKA)")))
+      << sent.output;
   std::string json_line;
   std::istringstream lines(sent.output);
   for (std::string line; std::getline(lines, line);) {
@@ -431,8 +436,9 @@ TEST(CommandLine, SendExplainShowsTheOutcomePerRecipientBeforeSending) {
   EXPECT_EQ(out["explain"][0]["outcome"], "ALLOW");
 
   // Only the second message reached the broker: one decision, for DE-BKA.
-  CommandResult flows = RunCommand(absl::StrCat(LIAISON_CLI_BIN, " admin flows --json --as ops-duty-1 --target ",
-                                                (*broker)->admin_target(), " --pki ", SharedTestPki().dir));
+  CommandResult flows =
+      RunCommand(absl::StrCat(LIAISON_CLI_BIN, " admin flows --json --as ops-duty-1 --target ",
+                              (*broker)->admin_target(), " --pki ", SharedTestPki().dir));
   ASSERT_EQ(flows.exit_code, 0) << flows.output;
   EXPECT_FALSE(absl::StrContains(flows.output, "ES-PN")) << flows.output;
 }
@@ -447,8 +453,9 @@ TEST(AuditCommandLine, VerifyFailsOnACheckpointNotSignedByABroker) {
   BrokerProcess broker(state);
   ASSERT_TRUE(broker.WaitServing()) << ReadFileOrDie(broker.log());
   const std::string dir = " --state-dir " + state;
-  CommandResult sent = RunCommand(Cli("send --as RO-IGPR --review-in 14d --erase-in 30d" + dir +
-                                      " " + SourcePath("deploy/examples/missing-child-alert.json")));
+  CommandResult sent =
+      RunCommand(Cli("send --as RO-IGPR --review-in 14d --erase-in 30d" + dir + " " +
+                     SourcePath("deploy/examples/missing-child-alert.json")));
   ASSERT_EQ(sent.exit_code, 0) << sent.output;
   CommandResult intact;
   ASSERT_TRUE(WaitFor(

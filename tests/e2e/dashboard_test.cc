@@ -14,10 +14,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "gtest/gtest.h"
-#include "certs/testing/test_pki.h"
-#include "tests/fixtures/headless_chromium.h"
 #include "base/testing/status_matchers.h"
+#include "certs/testing/test_pki.h"
+#include "gtest/gtest.h"
+#include "tests/fixtures/headless_chromium.h"
 #include "tests/fixtures/test_broker.h"
 
 namespace liaison::testing {
@@ -121,8 +121,8 @@ TEST(Dashboard, SnapshotViewIsStaticExplainsEveryColumnAndScreenshots) {
   LIAISON_ASSERT_OK_AND_ASSIGN(auto envelope, ro->Seal(m, absl::Now()));
   LIAISON_ASSERT_OK(ro->Send(envelope).status());
   LIAISON_ASSERT_OK(page.Open(url, absl::Seconds(30)));
-  ASSERT_TRUE(PageShows(page, "!!document.querySelector('#events tbody tr[data-message-id=\"" + id +
-                                  "\"]')"))
+  ASSERT_TRUE(PageShows(
+      page, "!!document.querySelector('#events tbody tr[data-message-id=\"" + id + "\"]')"))
       << page.Log();
 
   // The snapshot view: read once, marked ready, no event stream.
@@ -139,11 +139,11 @@ TEST(Dashboard, SnapshotViewIsStaticExplainsEveryColumnAndScreenshots) {
                 .value_or("?"),
             "false")
       << "the snapshot must not open the event stream";
-  EXPECT_EQ(page.Evaluate("!!document.querySelector('#events tbody tr[data-message-id=\"" + id +
-                              "\"]')",
-                          absl::Seconds(10))
-                .value_or("?"),
-            "true")
+  EXPECT_EQ(
+      page.Evaluate("!!document.querySelector('#events tbody tr[data-message-id=\"" + id + "\"]')",
+                    absl::Seconds(10))
+          .value_or("?"),
+      "true")
       << "recent decisions come from /api/recent";
   // Every column header and every health label explains itself.
   EXPECT_EQ(page.Evaluate("[...document.querySelectorAll('th, dt')].filter("
@@ -164,14 +164,14 @@ TEST(Dashboard, SnapshotViewIsStaticExplainsEveryColumnAndScreenshots) {
   EXPECT_TRUE(std::regex_search(
       *health, std::regex(R"((^|\n)audit entries written=\d+ entr(y|ies) \(this node\)(\n|$))")))
       << *health;
-  EXPECT_TRUE(std::regex_search(*health,
-                                std::regex(R"((^|\n)audit topic=(\d+ records?|unknown)(\n|$))")))
+  EXPECT_TRUE(
+      std::regex_search(*health, std::regex(R"((^|\n)audit topic=(\d+ records?|unknown)(\n|$))")))
       << *health;
 
   // The documented screenshot command ends and writes a PNG.
   const std::string png = MakeTempDir("liaison-dashboard-shot") + "/dashboard.png";
-  LIAISON_ASSERT_OK(HeadlessChromium::Screenshot(url + "?snapshot=1", png, absl::Seconds(5),
-                                                 absl::Seconds(90)));
+  LIAISON_ASSERT_OK(
+      HeadlessChromium::Screenshot(url + "?snapshot=1", png, absl::Seconds(5), absl::Seconds(90)));
   std::ifstream in(png, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   ASSERT_GT(bytes.size(), 10000u) << "a rendered page, not an empty image";

@@ -41,8 +41,8 @@ namespace {
 namespace v1 = liaison::v1;
 namespace certs = liaison::certs;
 
-const char* const kEndpoints[] = {"DE-BKA", "NL-NP",  "RO-IGPR", "BG-GDNP", "FR-OCRTEH",
-                                  "ES-PN",  "LV-VP",  "SE-NOA",  "GB-NCA",  "MD-IGP"};
+const char* const kEndpoints[] = {"DE-BKA", "NL-NP", "RO-IGPR", "BG-GDNP", "FR-OCRTEH",
+                                  "ES-PN",  "LV-VP", "SE-NOA",  "GB-NCA",  "MD-IGP"};
 constexpr size_t kEndpointCount = sizeof(kEndpoints) / sizeof(kEndpoints[0]);
 
 struct Pki {
@@ -76,8 +76,8 @@ const Pki& GetPki() {
         p->dir = std::string(tmpl) + "/pki";
         p->owned = true;
       }
-      const std::string cmd = std::string("'") + LIAISON_MINT_DEV_PKI + "' init '" + p->dir +
-                              "' >/dev/null";
+      const std::string cmd =
+          std::string("'") + LIAISON_MINT_DEV_PKI + "' init '" + p->dir + "' >/dev/null";
       if (std::system(cmd.c_str()) != 0) Die("minting the test PKI failed: " + cmd);
     }
     auto trust = certs::TrustStore::Load(p->dir + "/ca.pem", p->dir + "/crl.pem");

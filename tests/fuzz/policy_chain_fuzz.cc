@@ -7,22 +7,22 @@
 // Redact() of an ALLOW/REDACT decision must give the same bytes twice and
 // never fail with Internal (which redact.h reserves for bugs). Mutation is
 // structure-aware (proto_mutator.h), so most inputs stay parseable messages.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "policy/chain.h"
 #include "policy/counters.h"
 #include "policy/decision.h"
 #include "policy/redact.h"
 #include "policy/testing/scenario.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "tests/fuzz/proto_mutator.h"
 #include "tests/fuzz/quiet_protobuf.h"
 

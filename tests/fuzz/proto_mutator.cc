@@ -48,9 +48,21 @@ std::string PickString(const std::vector<std::string>& pool, std::minstd_rand& r
 }
 
 int64_t PickNumber(std::minstd_rand& rng) {
-  static const int64_t kInteresting[] = {0,  1,   -1,   2,        3,          4,     10,
-                                         64, 100, 1000, 1 << 20, 2147483647, -2147483647 - 1,
-                                         1777885200 /* T0, 2026-05-04T09:00Z */, 253402300799 /* year 9999 */};
+  static const int64_t kInteresting[] = {0,
+                                         1,
+                                         -1,
+                                         2,
+                                         3,
+                                         4,
+                                         10,
+                                         64,
+                                         100,
+                                         1000,
+                                         1 << 20,
+                                         2147483647,
+                                         -2147483647 - 1,
+                                         1777885200 /* T0, 2026-05-04T09:00Z */,
+                                         253402300799 /* year 9999 */};
   if (rng() % 2) return kInteresting[rng() % (sizeof(kInteresting) / sizeof(kInteresting[0]))];
   return static_cast<int64_t>(rng()) - (1 << 30);
 }
@@ -66,9 +78,12 @@ void SetValue(Message& m, const FieldDescriptor* f, bool add, const std::vector<
   switch (f->cpp_type()) {
     case FieldDescriptor::CPPTYPE_STRING: {
       const std::string v = PickString(pool, rng);
-      if (append) r->AddString(&m, f, v);
-      else if (rep) r->SetRepeatedString(&m, f, idx, v);
-      else r->SetString(&m, f, v);
+      if (append)
+        r->AddString(&m, f, v);
+      else if (rep)
+        r->SetRepeatedString(&m, f, idx, v);
+      else
+        r->SetString(&m, f, v);
       break;
     }
     case FieldDescriptor::CPPTYPE_ENUM: {
@@ -76,57 +91,81 @@ void SetValue(Message& m, const FieldDescriptor* f, bool add, const std::vector<
       // Mostly a defined value; sometimes an unknown number.
       const int v = rng() % 8 ? e->value(static_cast<int>(rng() % e->value_count()))->number()
                               : static_cast<int>(PickNumber(rng) % 100);
-      if (append) r->AddEnumValue(&m, f, v);
-      else if (rep) r->SetRepeatedEnumValue(&m, f, idx, v);
-      else r->SetEnumValue(&m, f, v);
+      if (append)
+        r->AddEnumValue(&m, f, v);
+      else if (rep)
+        r->SetRepeatedEnumValue(&m, f, idx, v);
+      else
+        r->SetEnumValue(&m, f, v);
       break;
     }
     case FieldDescriptor::CPPTYPE_BOOL: {
       const bool v = rng() % 2;
-      if (append) r->AddBool(&m, f, v);
-      else if (rep) r->SetRepeatedBool(&m, f, idx, v);
-      else r->SetBool(&m, f, v);
+      if (append)
+        r->AddBool(&m, f, v);
+      else if (rep)
+        r->SetRepeatedBool(&m, f, idx, v);
+      else
+        r->SetBool(&m, f, v);
       break;
     }
     case FieldDescriptor::CPPTYPE_INT32: {
       const auto v = static_cast<int32_t>(PickNumber(rng));
-      if (append) r->AddInt32(&m, f, v);
-      else if (rep) r->SetRepeatedInt32(&m, f, idx, v);
-      else r->SetInt32(&m, f, v);
+      if (append)
+        r->AddInt32(&m, f, v);
+      else if (rep)
+        r->SetRepeatedInt32(&m, f, idx, v);
+      else
+        r->SetInt32(&m, f, v);
       break;
     }
     case FieldDescriptor::CPPTYPE_INT64: {
       const int64_t v = PickNumber(rng);
-      if (append) r->AddInt64(&m, f, v);
-      else if (rep) r->SetRepeatedInt64(&m, f, idx, v);
-      else r->SetInt64(&m, f, v);
+      if (append)
+        r->AddInt64(&m, f, v);
+      else if (rep)
+        r->SetRepeatedInt64(&m, f, idx, v);
+      else
+        r->SetInt64(&m, f, v);
       break;
     }
     case FieldDescriptor::CPPTYPE_UINT32: {
       const auto v = static_cast<uint32_t>(PickNumber(rng));
-      if (append) r->AddUInt32(&m, f, v);
-      else if (rep) r->SetRepeatedUInt32(&m, f, idx, v);
-      else r->SetUInt32(&m, f, v);
+      if (append)
+        r->AddUInt32(&m, f, v);
+      else if (rep)
+        r->SetRepeatedUInt32(&m, f, idx, v);
+      else
+        r->SetUInt32(&m, f, v);
       break;
     }
     case FieldDescriptor::CPPTYPE_UINT64: {
       const auto v = static_cast<uint64_t>(PickNumber(rng));
-      if (append) r->AddUInt64(&m, f, v);
-      else if (rep) r->SetRepeatedUInt64(&m, f, idx, v);
-      else r->SetUInt64(&m, f, v);
+      if (append)
+        r->AddUInt64(&m, f, v);
+      else if (rep)
+        r->SetRepeatedUInt64(&m, f, idx, v);
+      else
+        r->SetUInt64(&m, f, v);
       break;
     }
     case FieldDescriptor::CPPTYPE_DOUBLE:
     case FieldDescriptor::CPPTYPE_FLOAT: {
       const double v = static_cast<double>(PickNumber(rng)) / 7.0;
       if (f->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE) {
-        if (append) r->AddDouble(&m, f, v);
-        else if (rep) r->SetRepeatedDouble(&m, f, idx, v);
-        else r->SetDouble(&m, f, v);
+        if (append)
+          r->AddDouble(&m, f, v);
+        else if (rep)
+          r->SetRepeatedDouble(&m, f, idx, v);
+        else
+          r->SetDouble(&m, f, v);
       } else {
-        if (append) r->AddFloat(&m, f, static_cast<float>(v));
-        else if (rep) r->SetRepeatedFloat(&m, f, idx, static_cast<float>(v));
-        else r->SetFloat(&m, f, static_cast<float>(v));
+        if (append)
+          r->AddFloat(&m, f, static_cast<float>(v));
+        else if (rep)
+          r->SetRepeatedFloat(&m, f, idx, static_cast<float>(v));
+        else
+          r->SetFloat(&m, f, static_cast<float>(v));
       }
       break;
     }

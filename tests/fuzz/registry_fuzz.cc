@@ -23,9 +23,8 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
                                           unsigned int seed) {
   std::minstd_rand rng(seed);
   liaison::v1::Registry registry;
-  if (rng() % 4 == 0 ||
-      !google::protobuf::TextFormat::ParseFromString(
-          std::string(reinterpret_cast<const char*>(data), size), &registry)) {
+  if (rng() % 4 == 0 || !google::protobuf::TextFormat::ParseFromString(
+                            std::string(reinterpret_cast<const char*>(data), size), &registry)) {
     return LLVMFuzzerMutate(data, size, max_size);
   }
   std::vector<std::string> pool;

@@ -13,14 +13,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "base/testing/status_matchers.h"
+#include "certs/testing/test_pki.h"
 #include "connectors/audit/audit_trail.h"
 #include "connectors/audit/checkpoint.h"
 #include "connectors/kafka/embedded_cluster.h"
 #include "connectors/kafka/producer.h"
 #include "connectors/kafka/reader.h"
 #include "gtest/gtest.h"
-#include "certs/testing/test_pki.h"
-#include "base/testing/status_matchers.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 
@@ -50,7 +50,8 @@ void SendAlerts(TestBroker& broker, const std::vector<std::string>& senders) {
   for (const std::string& sender : senders) {
     LIAISON_ASSERT_OK_AND_ASSIGN(auto client, broker.Client(sender));
     liaison::v1::Message m = TestAlert(sender, {"NL-NP"}, absl::Now());
-    LIAISON_ASSERT_OK_AND_ASSIGN(liaison::v1::SignedEnvelope envelope, client->Seal(m, absl::Now()));
+    LIAISON_ASSERT_OK_AND_ASSIGN(liaison::v1::SignedEnvelope envelope,
+                                 client->Seal(m, absl::Now()));
     LIAISON_ASSERT_OK(client->Send(envelope).status());
   }
 }
@@ -72,8 +73,8 @@ absl::StatusOr<audit::Verification> WaitFullyCovered(const TestBroker& broker,
       absl::Seconds(60));
   if (!v.ok()) return v.status();
   if (!covered) {
-    return absl::DeadlineExceededError(absl::StrCat("not fully covered: ", v->entries,
-                                                    " entries, first break: ", v->first_break));
+    return absl::DeadlineExceededError(
+        absl::StrCat("not fully covered: ", v->entries, " entries, first break: ", v->first_break));
   }
   return v;
 }

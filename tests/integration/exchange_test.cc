@@ -10,12 +10,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "base/proto_time.h"
+#include "base/testing/status_matchers.h"
 #include "base/uuid.h"
 #include "certs/envelope.h"
+#include "certs/testing/test_pki.h"
 #include "connectors/kafka/embedded_cluster.h"
 #include "gtest/gtest.h"
-#include "certs/testing/test_pki.h"
-#include "base/testing/status_matchers.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 
@@ -133,9 +133,9 @@ TEST(Exchange, SpoofedSenderIsRefused) {
   // RO-IGPR's TLS connection carrying an envelope signed with DE-BKA's key
   // and naming DE-BKA as sender (as if the key had leaked).
   LIAISON_ASSERT_OK_AND_ASSIGN(auto ro, broker->Client("RO-IGPR"));
-  LIAISON_ASSERT_OK_AND_ASSIGN(
-      auto de_signer, certs::Signer::FromPemFiles(pki.EndpointFile("DE-BKA", "sign.key"),
-                                                  pki.EndpointFile("DE-BKA", "sign.pem")));
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto de_signer,
+                               certs::Signer::FromPemFiles(pki.EndpointFile("DE-BKA", "sign.key"),
+                                                           pki.EndpointFile("DE-BKA", "sign.pem")));
   liaison::v1::Message m = TestAlert("DE-BKA", {"NL-NP"}, absl::Now());
   LIAISON_ASSERT_OK_AND_ASSIGN(auto envelope,
                                certs::SignEnvelope(m.SerializeAsString(), *de_signer));
@@ -146,8 +146,7 @@ TEST(Exchange, SpoofedSenderIsRefused) {
   LIAISON_ASSERT_OK_AND_ASSIGN(
       auto ro_signer, certs::Signer::FromPemFiles(pki.EndpointFile("RO-IGPR", "sign.key"),
                                                   pki.EndpointFile("RO-IGPR", "sign.pem")));
-  LIAISON_ASSERT_OK_AND_ASSIGN(auto forged,
-                               certs::SignEnvelope(m.SerializeAsString(), *ro_signer));
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto forged, certs::SignEnvelope(m.SerializeAsString(), *ro_signer));
   EXPECT_TRUE(IsError(ro->Send(forged), absl::StatusCode::kPermissionDenied));
 }
 
@@ -188,8 +187,7 @@ TEST(Exchange, RevokedOrMissingTlsCertificateIsUnauthenticated) {
 
   // An operator certificate is valid, but not for the Exchange service.
   LIAISON_ASSERT_OK_AND_ASSIGN(
-      auto operator_client,
-      broker->ClientWith("LV-VP", pki.dir + "/operators/ops-duty-1/tls", ""));
+      auto operator_client, broker->ClientWith("LV-VP", pki.dir + "/operators/ops-duty-1/tls", ""));
   EXPECT_TRUE(IsError(operator_client->Send(envelope), absl::StatusCode::kPermissionDenied,
                       "role 'operator'"));
 }
@@ -210,8 +208,8 @@ TEST(Exchange, AnUnauthenticatedCallsRequestIsNeverRead) {
   LIAISON_ASSERT_OK_AND_ASSIGN(auto anonymous, Client::Create(options));
   liaison::v1::SignedEnvelope huge;
   huge.set_message(std::string(8 * 1024 * 1024, 'x'));  // past the 4 MiB + 1 MiB the server reads
-  EXPECT_TRUE(IsError(anonymous->Send(huge), absl::StatusCode::kUnauthenticated,
-                      "no client certificate"));
+  EXPECT_TRUE(
+      IsError(anonymous->Send(huge), absl::StatusCode::kUnauthenticated, "no client certificate"));
 
   // The same body from an authenticated endpoint is read, and refused for
   // its size: the check above did not just refuse everything.
@@ -222,9 +220,9 @@ TEST(Exchange, AnUnauthenticatedCallsRequestIsNeverRead) {
 
 TEST(Exchange, ExpiredAndForeignSignersAreRefused) {
   const TestPki& pki = SharedTestPki();
-  LIAISON_ASSERT_OK_AND_ASSIGN(
-      std::string expired, pki.Issue("endpoint-signing", "LV-VP", "lv-sign-expired",
-                                     "20240101000000Z", "20250101000000Z"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::string expired,
+                               pki.Issue("endpoint-signing", "LV-VP", "lv-sign-expired",
+                                         "20240101000000Z", "20250101000000Z"));
   auto broker = StartBroker();
   ASSERT_NE(broker, nullptr);
   LIAISON_ASSERT_OK_AND_ASSIGN(auto lv, broker->ClientWith("LV-VP", "", expired));
@@ -233,7 +231,8 @@ TEST(Exchange, ExpiredAndForeignSignersAreRefused) {
   EXPECT_TRUE(IsError(lv->Send(envelope), absl::StatusCode::kPermissionDenied, "expired"));
 
   LIAISON_ASSERT_OK_AND_ASSIGN(
-      auto foreign_ro, broker->ClientWith("RO-IGPR", "", pki.foreign_dir + "/endpoints/RO-IGPR/sign"));
+      auto foreign_ro,
+      broker->ClientWith("RO-IGPR", "", pki.foreign_dir + "/endpoints/RO-IGPR/sign"));
   liaison::v1::Message m2 = TestAlert("RO-IGPR", {"DE-BKA"}, absl::Now());
   LIAISON_ASSERT_OK_AND_ASSIGN(auto envelope2, foreign_ro->Seal(m2, absl::Now()));
   EXPECT_TRUE(IsError(foreign_ro->Send(envelope2), absl::StatusCode::kPermissionDenied,
@@ -257,10 +256,9 @@ TEST(Exchange, BadInputGetsAPreciseStatus) {
 
   liaison::v1::Message missing = TestAlert("RO-IGPR", {"DE-BKA"}, absl::Now());
   missing.mutable_header()->clear_created_at();
-  LIAISON_ASSERT_OK_AND_ASSIGN(auto e1,
-                               certs::SignEnvelope(missing.SerializeAsString(), *signer));
-  EXPECT_TRUE(IsError(ro->Send(e1), absl::StatusCode::kInvalidArgument,
-                      "header.created_at: missing"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto e1, certs::SignEnvelope(missing.SerializeAsString(), *signer));
+  EXPECT_TRUE(
+      IsError(ro->Send(e1), absl::StatusCode::kInvalidArgument, "header.created_at: missing"));
 
   liaison::v1::Message unknown = TestAlert("RO-IGPR", {"DE-BKA", "XX-NOPE"}, absl::Now());
   LIAISON_ASSERT_OK_AND_ASSIGN(auto e2, ro->Seal(unknown, absl::Now()));
@@ -275,8 +273,8 @@ TEST(Exchange, BadInputGetsAPreciseStatus) {
 
   liaison::v1::Message big = TestAlert("RO-IGPR", {"DE-BKA"}, absl::Now(), 100 * 1024);
   LIAISON_ASSERT_OK_AND_ASSIGN(auto e4, ro->Seal(big, absl::Now()));
-  EXPECT_TRUE(IsError(ro->Send(e4), absl::StatusCode::kResourceExhausted,
-                      "the limit is 65536 bytes"));
+  EXPECT_TRUE(
+      IsError(ro->Send(e4), absl::StatusCode::kResourceExhausted, "the limit is 65536 bytes"));
 
   // Replays: nothing older than the deduplication window (7 days) by its
   // creation time or by the time its UUIDv7 id was minted.
@@ -294,7 +292,8 @@ TEST(Exchange, BadInputGetsAPreciseStatus) {
   // A hostile recipient name is neither echoed at length nor with control
   // characters.
   liaison::v1::Message hostile = TestAlert("RO-IGPR", {"DE-BKA"}, absl::Now());
-  hostile.mutable_header()->add_recipients("XX-\n{\"level\":\"error\"}\x01" + std::string(5000, 'A'));
+  hostile.mutable_header()->add_recipients("XX-\n{\"level\":\"error\"}\x01" +
+                                           std::string(5000, 'A'));
   LIAISON_ASSERT_OK_AND_ASSIGN(auto e7, ro->Seal(hostile, absl::Now()));
   const absl::Status s7 = ro->Send(e7).status();
   EXPECT_EQ(s7.code(), absl::StatusCode::kInvalidArgument) << s7;
@@ -329,16 +328,16 @@ TEST(Exchange, DuplicateIdIsAcceptedOnceAndDeliveredOnce) {
   liaison::v1::Message other = m;
   other.mutable_alert()->set_requested_action("something else");
   LIAISON_ASSERT_OK_AND_ASSIGN(auto conflicting, ro->Seal(other, absl::Now()));
-  EXPECT_TRUE(IsError(ro->Send(conflicting), absl::StatusCode::kAlreadyExists,
-                      "header.message_id"));
+  EXPECT_TRUE(
+      IsError(ro->Send(conflicting), absl::StatusCode::kAlreadyExists, "header.message_id"));
   // So is the same id from another sender: refused, never merged with the
   // first message's state.
   LIAISON_ASSERT_OK_AND_ASSIGN(auto lv, broker->Client("LV-VP"));
   liaison::v1::Message reused = TestAlert("LV-VP", {"DE-BKA"}, absl::Now());
   reused.mutable_header()->set_message_id(m.header().message_id());
   LIAISON_ASSERT_OK_AND_ASSIGN(auto reused_envelope, lv->Seal(reused, absl::Now()));
-  EXPECT_TRUE(IsError(lv->Send(reused_envelope), absl::StatusCode::kAlreadyExists,
-                      "header.message_id"));
+  EXPECT_TRUE(
+      IsError(lv->Send(reused_envelope), absl::StatusCode::kAlreadyExists, "header.message_id"));
 
   std::vector<std::string> delivered;
   SendBarrier(*ro, *subs[0], "DE-BKA", &delivered);
@@ -433,9 +432,8 @@ TEST(Exchange, StreamedSendsAreAnsweredAsKafkaConfirms) {
 
 TEST(Exchange, Ed25519SignedMessagesAreDeliveredAndVerified) {
   const TestPki& pki = SharedTestPki();
-  LIAISON_ASSERT_OK_AND_ASSIGN(std::string prefix,
-                               pki.Issue("endpoint-signing", "LV-VP", "lv-ed25519", "", "",
-                                         "ed25519"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      std::string prefix, pki.Issue("endpoint-signing", "LV-VP", "lv-ed25519", "", "", "ed25519"));
   auto broker = StartBroker();
   ASSERT_NE(broker, nullptr);
   std::vector<std::unique_ptr<Client>> clients;
@@ -507,15 +505,15 @@ TEST(Exchange, KafkaBrokerDownDuringSendsNeverLosesAnAcceptedMessage) {
     }
     LIAISON_ASSERT_OK(r.status());
   }
-  std::cerr << "sends answered UNAVAILABLE while a Kafka broker was down: " << unavailable
-            << " of " << kCount << "\n";
+  std::cerr << "sends answered UNAVAILABLE while a Kafka broker was down: " << unavailable << " of "
+            << kCount << "\n";
   auto got = Collect(*subs[0], kCount, absl::Seconds(120));
   std::vector<std::string> delivered = DeliveredIds(got);
   std::multiset<std::string> counted(delivered.begin(), delivered.end());
   for (const std::string& id : ids) {
-    EXPECT_EQ(counted.count(id), 1u) << id << (outcome[id] == absl::StatusCode::kOk
-                                                   ? " was accepted"
-                                                   : " was accepted on retry");
+    EXPECT_EQ(counted.count(id), 1u)
+        << id
+        << (outcome[id] == absl::StatusCode::kOk ? " was accepted" : " was accepted on retry");
   }
 }
 

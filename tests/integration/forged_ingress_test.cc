@@ -16,11 +16,11 @@
 #include "broker/core/countersigner.h"
 #include "certs/envelope.h"
 #include "certs/signature.h"
-#include "connectors/kafka/producer.h"
-#include "liaison/v1/broker_state.pb.h"
-#include "gtest/gtest.h"
-#include "policy/testing/scenario.h"
 #include "certs/testing/test_pki.h"
+#include "connectors/kafka/producer.h"
+#include "gtest/gtest.h"
+#include "liaison/v1/broker_state.pb.h"
+#include "policy/testing/scenario.h"
 #include "tests/fixtures/prometheus_text.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
@@ -106,10 +106,10 @@ TEST(ForgedIngress, RecordsWrittenStraightIntoKafkaAreRefusedLoudly) {
   ASSERT_TRUE(held);
 
   // The approval that would release it, as RO-IGPR would send it.
-  Message approval = sc::ConsentMessage(
-      sc::Consent("RO-IGPR", liaison::v1::CONSENT_KIND_SENDER_APPROVAL, "RO-IGPR", {alert_id},
-                  sc::T0() + absl::Hours(24)),
-      sc::FixedId(9801));
+  Message approval =
+      sc::ConsentMessage(sc::Consent("RO-IGPR", liaison::v1::CONSENT_KIND_SENDER_APPROVAL,
+                                     "RO-IGPR", {alert_id}, sc::T0() + absl::Hours(24)),
+                         sc::FixedId(9801));
   approval.mutable_header()->clear_recipients();
   std::vector<IngressRecord> forged;
   // 1. The approval signed with another endpoint's key (LV-VP's).
@@ -165,7 +165,8 @@ TEST(ForgedIngress, RecordsWrittenStraightIntoKafkaAreRefusedLoudly) {
   //    GB-NCA "from RO-IGPR" signed with LV-VP's key, waiting for nothing.
   {
     Message fake = sc::Ac02MissingChildAlertWide(sc::FixedId(9803));
-    absl::StatusOr<liaison::v1::SignedEnvelope> e = certs::SignEnvelope(fake.SerializeAsString(), *lv);
+    absl::StatusOr<liaison::v1::SignedEnvelope> e =
+        certs::SignEnvelope(fake.SerializeAsString(), *lv);
     ASSERT_TRUE(e.ok());
     liaison::v1::HeldDelivery held;
     held.set_hold_id("h-forged");
@@ -190,8 +191,9 @@ TEST(ForgedIngress, RecordsWrittenStraightIntoKafkaAreRefusedLoudly) {
     c.mutable_grant()->set_consent_id(with_envelope ? "CONSENT-F2" : "CONSENT-F1");
     *c.mutable_recorded_at() = ToProto(absl::Now());
     if (with_envelope) *c.mutable_envelope() = *wrong_key;
-    (*producer)->Produce((*broker)->topics().Consents(), absl::StrCat("RO-IGPR/", c.grant().consent_id()),
-                         c.SerializeAsString(), [](const kafka::DeliveryReport& report) {
+    (*producer)->Produce((*broker)->topics().Consents(),
+                         absl::StrCat("RO-IGPR/", c.grant().consent_id()), c.SerializeAsString(),
+                         [](const kafka::DeliveryReport& report) {
                            EXPECT_TRUE(report.status.ok()) << report.status;
                          });
   }
@@ -228,7 +230,8 @@ TEST(ForgedIngress, RecordsWrittenStraightIntoKafkaAreRefusedLoudly) {
   for (const auto& r : got) {
     ASSERT_TRUE(r.verified.ok()) << r.verified.status();
     if (r.verified->kind() == endpoint::VerifiedItem::Kind::kDelivery) {
-      EXPECT_NE(r.verified->message()->header().message_id(), alert_id) << "hold released by a forgery";
+      EXPECT_NE(r.verified->message()->header().message_id(), alert_id)
+          << "hold released by a forgery";
     } else if (r.verified->kind() == endpoint::VerifiedItem::Kind::kNotice) {
       EXPECT_NE(r.verified->statement().notice().kind(), liaison::v1::NOTICE_KIND_ERASE);
     }

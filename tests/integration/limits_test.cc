@@ -9,9 +9,9 @@
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "gtest/gtest.h"
-#include "certs/testing/test_pki.h"
 #include "base/testing/status_matchers.h"
+#include "certs/testing/test_pki.h"
+#include "gtest/gtest.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 

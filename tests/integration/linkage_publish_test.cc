@@ -76,8 +76,9 @@ class LinkagePublish : public ::testing::Test {
 
 TEST_F(LinkagePublish, ABatchIsStoredAnswerableAndAuditedThenWithdrawn) {
   LIAISON_ASSERT_OK_AND_ASSIGN(auto ro, broker_->Client("RO-IGPR"));
-  IndexBatch batch = Batch({Entry(normalizer_->Iban("RO49 AAAA 1B31 0075 9384 0000"), "LNK-RO-0713"),
-                            Entry(normalizer_->Phone("+40 721 000 111"), "LNK-RO-0713")});
+  IndexBatch batch =
+      Batch({Entry(normalizer_->Iban("RO49 AAAA 1B31 0075 9384 0000"), "LNK-RO-0713"),
+             Entry(normalizer_->Phone("+40 721 000 111"), "LNK-RO-0713")});
   LIAISON_ASSERT_OK_AND_ASSIGN(std::vector<IndexBatchResult> results, ro->PublishIndex({batch}));
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].code(), 0) << results[0].error();
@@ -131,8 +132,7 @@ TEST_F(LinkagePublish, ABatchIsStoredAnswerableAndAuditedThenWithdrawn) {
 TEST_F(LinkagePublish, BadBatchesAreRefusedWholeNamingTheFieldAndTheStreamGoesOn) {
   LIAISON_ASSERT_OK_AND_ASSIGN(auto ro, broker_->Client("RO-IGPR"));
   LIAISON_ASSERT_OK_AND_ASSIGN(auto bg, broker_->Client("BG-GDNP"));
-  const liaison::v1::IndexEntry good =
-      Entry(normalizer_->Phone("+40 721 000 222"), "LNK-RO-0001");
+  const liaison::v1::IndexEntry good = Entry(normalizer_->Phone("+40 721 000 222"), "LNK-RO-0001");
 
   struct Case {
     std::string name;
@@ -174,8 +174,8 @@ TEST_F(LinkagePublish, BadBatchesAreRefusedWholeNamingTheFieldAndTheStreamGoesOn
   {
     IndexBatch b = Batch({good});
     *b.mutable_entries(0)->mutable_expires_at() = ToProto(absl::Now() - absl::Hours(1));
-    cases.push_back({"expired", b, absl::StatusCode::kInvalidArgument,
-                     "entries[0].expires_at: in the past"});
+    cases.push_back(
+        {"expired", b, absl::StatusCode::kInvalidArgument, "entries[0].expires_at: in the past"});
   }
   {
     IndexBatch b = Batch({good});
@@ -203,8 +203,7 @@ TEST_F(LinkagePublish, BadBatchesAreRefusedWholeNamingTheFieldAndTheStreamGoesOn
   std::vector<IndexBatch> batches;
   for (const Case& c : cases) batches.push_back(c.batch);
   batches.push_back(Batch({good}));  // and a good one last: the stream went on
-  LIAISON_ASSERT_OK_AND_ASSIGN(std::vector<IndexBatchResult> results,
-                               ro->PublishIndex(batches));
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::vector<IndexBatchResult> results, ro->PublishIndex(batches));
   ASSERT_EQ(results.size(), cases.size() + 1);
   for (size_t i = 0; i < cases.size(); ++i) {
     SCOPED_TRACE(cases[i].name);

@@ -14,12 +14,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "base/log.h"
+#include "base/testing/status_matchers.h"
 #include "broker/core/clock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
 #include "gtest/gtest.h"
 #include "policy/testing/scenario.h"
-#include "base/testing/status_matchers.h"
 #include "tests/fixtures/wait.h"
 #include "tests/integration/operator_test_util.h"
 
@@ -43,14 +43,46 @@ std::vector<std::string>& Markers() {
 // and match on (message and entity ids, endpoint ids, registry codes, times,
 // country codes): planting there would only make the message invalid.
 bool Routing(const google::protobuf::FieldDescriptor* f) {
-  static const auto* names = new std::set<std::string>{
-      "message_id", "sender", "recipients", "legal_basis", "jit_id", "entity_id",
-      "subject_ids", "document_refs", "location_refs", "comm_refs", "account_refs",
-      "vehicle_refs", "holder_ref", "from_id", "to_id", "consent_refs", "derived_from",
-      "in_reply_to", "special_basis", "code", "ref", "provider", "original_recipients",
-      "obtained_in", "original_provider", "source_recipients", "nationalities", "country",
-      "plate_country", "issuing_country", "key", "value", "used_in", "grantor", "grantee",
-      "message_ids", "consent_id", "justification_id", "offence_refs", "national_grade"};
+  static const auto* names = new std::set<std::string>{"message_id",
+                                                       "sender",
+                                                       "recipients",
+                                                       "legal_basis",
+                                                       "jit_id",
+                                                       "entity_id",
+                                                       "subject_ids",
+                                                       "document_refs",
+                                                       "location_refs",
+                                                       "comm_refs",
+                                                       "account_refs",
+                                                       "vehicle_refs",
+                                                       "holder_ref",
+                                                       "from_id",
+                                                       "to_id",
+                                                       "consent_refs",
+                                                       "derived_from",
+                                                       "in_reply_to",
+                                                       "special_basis",
+                                                       "code",
+                                                       "ref",
+                                                       "provider",
+                                                       "original_recipients",
+                                                       "obtained_in",
+                                                       "original_provider",
+                                                       "source_recipients",
+                                                       "nationalities",
+                                                       "country",
+                                                       "plate_country",
+                                                       "issuing_country",
+                                                       "key",
+                                                       "value",
+                                                       "used_in",
+                                                       "grantor",
+                                                       "grantee",
+                                                       "message_ids",
+                                                       "consent_id",
+                                                       "justification_id",
+                                                       "offence_refs",
+                                                       "national_grade"};
   return names->count(f->name()) > 0;
 }
 
@@ -66,7 +98,8 @@ void PlantEverywhere(google::protobuf::Message* m) {
     if (f->is_map()) continue;
     if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
       if (f->is_repeated()) {
-        for (int i = 0; i < r->FieldSize(*m, f); ++i) PlantEverywhere(r->MutableRepeatedMessage(m, f, i));
+        for (int i = 0; i < r->FieldSize(*m, f); ++i)
+          PlantEverywhere(r->MutableRepeatedMessage(m, f, i));
       } else {
         PlantEverywhere(r->MutableMessage(m, f));
       }
@@ -177,7 +210,8 @@ TEST(OperatorPrivacy, NoPayloadMarkerReachesAnyOperatorViewOrLogLine) {
   bool delivered_marker = false;
   for (const auto& r : de) {
     if (r.verified.ok() && r.verified->message().has_value()) {
-      delivered_marker |= absl::StrContains(r.verified->message()->DebugString(), "ZZLEAK-MARKER-1");
+      delivered_marker |=
+          absl::StrContains(r.verified->message()->DebugString(), "ZZLEAK-MARKER-1");
     }
   }
   EXPECT_TRUE(delivered_marker) << "the test must send content that reaches the recipient";

@@ -15,13 +15,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/testing/status_matchers.h"
 #include "broker/core/clock.h"
 #include "broker/operators/http_server.h"
+#include "certs/testing/test_pki.h"
 #include "gtest/gtest.h"
 #include "policy/testing/scenario.h"
-#include "certs/testing/test_pki.h"
 #include "tests/fixtures/prometheus_text.h"
-#include "base/testing/status_matchers.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 #include "tests/integration/operator_test_util.h"
@@ -142,7 +142,6 @@ TEST(OperatorAdmin, AuditFiguresCountEntriesAndRecordsApart) {
       << health.DebugString();
   EXPECT_EQ(health.audit_entries_written(), 3) << health.DebugString();
 }
-
 
 TEST(OperatorAdmin, FlowStatsEventStreamAndEndpointsShowAMessageSentDuringTheTest) {
   auto broker = StartOperatorBroker();

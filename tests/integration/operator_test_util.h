@@ -14,11 +14,11 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "certs/testing/test_pki.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "liaison/v1/admin.grpc.pb.h"
-#include "certs/testing/test_pki.h"
 #include "tests/fixtures/test_broker.h"
 
 namespace liaison::testing {
@@ -174,8 +174,8 @@ inline std::unique_ptr<httplib::Client> HttpClientFor(const TestBroker& broker) 
   const std::string url = broker.http_url();
   const std::string base = url.substr(0, url.find('/', url.find("://") + 3));
   if (url.rfind("https://", 0) != 0) return std::make_unique<httplib::Client>(base);
-  auto client = std::make_unique<httplib::Client>(base, OperatorPrefix() + ".pem",
-                                                  OperatorPrefix() + ".key");
+  auto client =
+      std::make_unique<httplib::Client>(base, OperatorPrefix() + ".pem", OperatorPrefix() + ".key");
   client->set_ca_cert_path(SharedTestPki().ca().c_str());
   client->enable_server_certificate_verification(true);
   return client;

@@ -15,8 +15,10 @@
 #include "absl/time/clock.h"
 #include "base/log.h"
 #include "base/proto_time.h"
+#include "base/testing/status_matchers.h"
 #include "base/uuid.h"
 #include "broker/core/clock.h"
+#include "certs/testing/test_pki.h"
 #include "connectors/audit/audit_trail.h"
 #include "connectors/kafka/cluster_probe.h"
 #include "connectors/kafka/embedded_cluster.h"
@@ -25,8 +27,6 @@
 #include "gtest/gtest.h"
 #include "policy/testing/scenario.h"
 #include "tests/fixtures/prometheus_text.h"
-#include "base/testing/status_matchers.h"
-#include "certs/testing/test_pki.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 #include "tests/integration/operator_test_util.h"
@@ -121,7 +121,8 @@ class Network {
   // Everything `id` received so far plus whatever arrives until `done`
   // holds (or the timeout). All verified items are acknowledged.
   const std::vector<Subscription::Received>& ReadUntil(
-      const std::string& id, const std::function<bool(const std::vector<Subscription::Received>&)>& done,
+      const std::string& id,
+      const std::function<bool(const std::vector<Subscription::Received>&)>& done,
       absl::Duration timeout = absl::Seconds(30)) {
     auto& got = received_[id];
     WaitFor(
@@ -290,8 +291,8 @@ TEST(BrokerAcceptance, Ac02ThirdCountriesHoldForApprovalAndRejectWithoutBasis) {
   const std::string id = alert.header().message_id();
   ASSERT_TRUE(net.Send(alert).ok());
 
-  const liaison::v1::Notice* md = net.Notice("RO-IGPR", liaison::v1::NOTICE_KIND_NON_DELIVERY, id,
-                                             "MD-IGP");
+  const liaison::v1::Notice* md =
+      net.Notice("RO-IGPR", liaison::v1::NOTICE_KIND_NON_DELIVERY, id, "MD-IGP");
   ASSERT_NE(md, nullptr);
   EXPECT_TRUE(Contains(RuleIds(*md), "DP-PURPOSE-01"));
   EXPECT_TRUE(Contains(RuleIds(*md), "DP-XFER-01"));
@@ -305,8 +306,8 @@ TEST(BrokerAcceptance, Ac02ThirdCountriesHoldForApprovalAndRejectWithoutBasis) {
 
   // The RO-IGPR supervisor approves: the alert goes to GB under the UK
   // adequacy decision, in full.
-  ASSERT_TRUE(net.Send(Consent("RO-IGPR", liaison::v1::CONSENT_KIND_SENDER_APPROVAL, "RO-IGPR",
-                               id, true, 201))
+  ASSERT_TRUE(net.Send(Consent("RO-IGPR", liaison::v1::CONSENT_KIND_SENDER_APPROVAL, "RO-IGPR", id,
+                               true, 201))
                   .ok());
   const VerifiedItem* gb = net.Delivery("GB-NCA", id);
   ASSERT_NE(gb, nullptr);
@@ -330,7 +331,8 @@ TEST(BrokerAcceptance, Ac03VictimIdentityIsRedactedForBulgariaButNotForFrance) {
   EXPECT_FALSE(victim.victim_ref().empty());
   ExpectNoPersonalValues(bg->message()->info().entities(0).DebugString());
   bool cat02 = false;
-  for (const auto& r : bg->statement().attestation().redactions()) cat02 |= r.rule_id() == "DP-CAT-02";
+  for (const auto& r : bg->statement().attestation().redactions())
+    cat02 |= r.rule_id() == "DP-CAT-02";
   EXPECT_TRUE(cat02);
   const VerifiedItem* fr = net.Delivery("FR-OCRTEH", m.header().message_id());
   ASSERT_NE(fr, nullptr);
@@ -369,8 +371,8 @@ TEST(BrokerAcceptance, Ac04Ac05PurposeAndLegalBasisRefusalsNameTheRule) {
   Message ac05 = sc::Ac05NoLegalBasis();
   ASSERT_TRUE(net.Send(ac05).ok());
   for (const std::string& r : {"BG-GDNP", "FR-OCRTEH"}) {
-    const liaison::v1::Notice* n = net.Notice("NL-NP", liaison::v1::NOTICE_KIND_NON_DELIVERY,
-                                              ac05.header().message_id(), r);
+    const liaison::v1::Notice* n =
+        net.Notice("NL-NP", liaison::v1::NOTICE_KIND_NON_DELIVERY, ac05.header().message_id(), r);
     ASSERT_NE(n, nullptr) << r;
     EXPECT_TRUE(Contains(RuleIds(*n), "DP-BASIS-01")) << r;
   }
@@ -474,8 +476,7 @@ TEST(BrokerAcceptance, HeldContentLostInKafkaIsReportedToTheSender) {
   ASSERT_NE(net.Notice("NL-NP", liaison::v1::NOTICE_KIND_HELD, id, "ES-PN"), nullptr);
   ASSERT_TRUE(WaitFor(
       [&] {
-        absl::StatusOr<PromText> m =
-            ParsePrometheusText(HttpGet(net.broker(), "/metrics").body);
+        absl::StatusOr<PromText> m = ParsePrometheusText(HttpGet(net.broker(), "/metrics").body);
         // In the book, and its content only in Kafka.
         return m.ok() && m->Value("liaison_holds_pending") == 1 &&
                m->Value("liaison_holds_content_bytes") == 0;
@@ -489,10 +490,10 @@ TEST(BrokerAcceptance, HeldContentLostInKafkaIsReportedToTheSender) {
   const std::string junk(900 * 1024, 'j');
   for (int32_t partition = 0; partition < 3; ++partition) {
     for (int i = 0; i < 8; ++i) {
-      (*producer)->Produce(net.broker().topics().Holds(), absl::StrCat("junk-", partition, "-", i),
-                           junk,
-                           [](const kafka::DeliveryReport& r) { EXPECT_TRUE(r.status.ok()) << r.status; },
-                           partition);
+      (*producer)->Produce(
+          net.broker().topics().Holds(), absl::StrCat("junk-", partition, "-", i), junk,
+          [](const kafka::DeliveryReport& r) { EXPECT_TRUE(r.status.ok()) << r.status; },
+          partition);
     }
   }
   ASSERT_TRUE((*producer)->Flush(absl::Seconds(30)).ok());
@@ -501,9 +502,9 @@ TEST(BrokerAcceptance, HeldContentLostInKafkaIsReportedToTheSender) {
   for (int32_t partition = 0; partition < 3; ++partition) {
     ASSERT_TRUE(WaitFor(
         [&] {
-          auto first = kafka::ReadPartition(net.broker().KafkaClient(),
-                                            net.broker().topics().Holds(), partition, 0, 1,
-                                            absl::Seconds(5));
+          auto first =
+              kafka::ReadPartition(net.broker().KafkaClient(), net.broker().topics().Holds(),
+                                   partition, 0, 1, absl::Seconds(5));
           return first.ok() && first->empty();
         },
         absl::Seconds(20)))
@@ -548,8 +549,8 @@ TEST(BrokerAcceptance, AnotherEndpointCannotShadowAProvidersConsentById) {
 TEST(BrokerAcceptance, AConsentAddressedToNobodyIsAudited) {
   Network net;
   ASSERT_TRUE(net.ok());
-  Message approval =
-      Consent("RO-IGPR", liaison::v1::CONSENT_KIND_SENDER_APPROVAL, "RO-IGPR", sc::FixedId(2), true, 733);
+  Message approval = Consent("RO-IGPR", liaison::v1::CONSENT_KIND_SENDER_APPROVAL, "RO-IGPR",
+                             sc::FixedId(2), true, 733);
   ASSERT_EQ(approval.header().recipients_size(), 0);
   ASSERT_TRUE(net.Send(approval).ok());
   EXPECT_TRUE(net.WaitDecided(approval.header().message_id()));
@@ -605,8 +606,8 @@ TEST(BrokerAcceptance, Ac07RefusalOrTimeoutBecomesANonDeliveryNotice) {
   ASSERT_NE(net.Notice("NL-NP", liaison::v1::NOTICE_KIND_HELD, unanswered.header().message_id()),
             nullptr);
   net.clock().Advance(absl::Hours(72) + absl::Minutes(1));
-  const liaison::v1::Notice* timeout = net.Notice(
-      "NL-NP", liaison::v1::NOTICE_KIND_NON_DELIVERY, unanswered.header().message_id(), "ES-PN");
+  const liaison::v1::Notice* timeout = net.Notice("NL-NP", liaison::v1::NOTICE_KIND_NON_DELIVERY,
+                                                  unanswered.header().message_id(), "ES-PN");
   ASSERT_NE(timeout, nullptr);
   ASSERT_GT(timeout->reasons_size(), 0);
   EXPECT_TRUE(absl::StrContains(timeout->reasons(0), "no CONSENT_KIND_PROVIDER from DE-BKA"));
@@ -640,9 +641,8 @@ TEST(BrokerAcceptance, Ac08H1ContentInAnEvidenceManifestWaitsForTheProvider) {
   ASSERT_NE(net.Delivery("FR-OCRTEH", sc::Ac08SourceId()), nullptr);
   Message manifest = sc::Ac08EvidenceFromH1();
   ASSERT_TRUE(net.Send(manifest).ok());
-  const liaison::v1::Notice* held =
-      net.Notice("FR-OCRTEH", liaison::v1::NOTICE_KIND_HELD, manifest.header().message_id(),
-                 "DE-BKA");
+  const liaison::v1::Notice* held = net.Notice("FR-OCRTEH", liaison::v1::NOTICE_KIND_HELD,
+                                               manifest.header().message_id(), "DE-BKA");
   ASSERT_NE(held, nullptr);
   EXPECT_EQ(held->awaiting(), "RO-IGPR");
   EXPECT_TRUE(Contains(RuleIds(*held), "DP-HC-02"));
@@ -682,8 +682,8 @@ TEST(BrokerAcceptance, Ac11DerogationsCoverIndividualCasesOnly) {
   Message one = sc::Ac11SuspectsToMd(1, sc::Ac11Basis::kDerogation38C, sc::FixedId(112));
   Message forty = sc::Ac11SuspectsToMd(40, sc::Ac11Basis::kDerogation38C, sc::FixedId(113));
   for (const Message& m : {none, one, forty}) ASSERT_TRUE(net.Send(m).ok());
-  const liaison::v1::Notice* a = net.Notice("DE-BKA", liaison::v1::NOTICE_KIND_NON_DELIVERY,
-                                            none.header().message_id());
+  const liaison::v1::Notice* a =
+      net.Notice("DE-BKA", liaison::v1::NOTICE_KIND_NON_DELIVERY, none.header().message_id());
   ASSERT_NE(a, nullptr);
   EXPECT_TRUE(Contains(RuleIds(*a), "DP-XFER-01"));
   const VerifiedItem* b = net.Delivery("MD-IGP", one.header().message_id());
@@ -691,8 +691,8 @@ TEST(BrokerAcceptance, Ac11DerogationsCoverIndividualCasesOnly) {
   std::vector<std::string> rules(b->statement().attestation().rule_ids().begin(),
                                  b->statement().attestation().rule_ids().end());
   EXPECT_TRUE(Contains(rules, "DP-XFER-03")) << "documented derogation transfer";
-  const liaison::v1::Notice* c = net.Notice("DE-BKA", liaison::v1::NOTICE_KIND_NON_DELIVERY,
-                                            forty.header().message_id());
+  const liaison::v1::Notice* c =
+      net.Notice("DE-BKA", liaison::v1::NOTICE_KIND_NON_DELIVERY, forty.header().message_id());
   ASSERT_NE(c, nullptr);
   EXPECT_TRUE(Contains(RuleIds(*c), "DP-XFER-03"));
   EXPECT_TRUE(absl::StrContains(c->reasons(0), "40 data subjects exceed derogation limit 3"));
@@ -720,8 +720,8 @@ TEST(BrokerAcceptance, Ac11DerogationsDeliveredAsDerivedCopiesCountTowardsTheRep
   }
   const Message fourth = transfer(123);
   ASSERT_TRUE(net.Send(fourth).ok());
-  const liaison::v1::Notice* refused = net.Notice(
-      "DE-BKA", liaison::v1::NOTICE_KIND_NON_DELIVERY, fourth.header().message_id(), "MD-IGP");
+  const liaison::v1::Notice* refused = net.Notice("DE-BKA", liaison::v1::NOTICE_KIND_NON_DELIVERY,
+                                                  fourth.header().message_id(), "MD-IGP");
   ASSERT_NE(refused, nullptr);
   EXPECT_TRUE(Contains(RuleIds(*refused), "DP-XFER-03"));
   EXPECT_TRUE(absl::StrContains(refused->reasons(0), "4 derogation transfers"))
@@ -753,9 +753,9 @@ TEST(BrokerAcceptance, Ac14LinkageHitOnlyThenFollowUpWaitsForTheOwner) {
   ASSERT_NE(held, nullptr);
   EXPECT_EQ(held->awaiting(), "RO-IGPR");
   EXPECT_TRUE(Contains(RuleIds(*held), "DP-LINK-02"));
-  ASSERT_TRUE(net.Send(Consent("RO-IGPR", liaison::v1::CONSENT_KIND_OWNER_APPROVAL, "ES-PN", id,
-                               true, 141))
-                  .ok());
+  ASSERT_TRUE(
+      net.Send(Consent("RO-IGPR", liaison::v1::CONSENT_KIND_OWNER_APPROVAL, "ES-PN", id, true, 141))
+          .ok());
   ASSERT_NE(net.Delivery("RO-IGPR", id), nullptr) << "released to the owner after approval";
   // The details then pass every rule like any other message.
   Message details = sc::Ac14Details();
@@ -769,8 +769,8 @@ TEST(BrokerAcceptance, Ac15CleartextNameInALinkageQueryIsRefused) {
   net.Subscribe({"ES-PN"});
   Message q = sc::Ac15CleartextQuery();
   ASSERT_TRUE(net.Send(q).ok());
-  const liaison::v1::Notice* n =
-      net.Notice(q.header().sender(), liaison::v1::NOTICE_KIND_NON_DELIVERY, q.header().message_id());
+  const liaison::v1::Notice* n = net.Notice(
+      q.header().sender(), liaison::v1::NOTICE_KIND_NON_DELIVERY, q.header().message_id());
   ASSERT_NE(n, nullptr);
   EXPECT_TRUE(Contains(RuleIds(*n), "DP-LINK-01"));
   EXPECT_TRUE(absl::StrContains(n->reasons(0), "linkage_query.identifiers[1] is cleartext"));
@@ -796,8 +796,8 @@ TEST(BrokerAcceptance, Ac16EvidenceOnlyToJitMembersWhileTheJitIsValid) {
   Message late = sc::Ac16EvidenceManifest({}, NewUuidV7(net.clock().Now()));
   *late.mutable_header()->mutable_created_at() = liaison::ToProto(net.clock().Now());
   ASSERT_TRUE(net.Send(late).ok());
-  const liaison::v1::Notice* after = net.Notice(
-      "RO-IGPR", liaison::v1::NOTICE_KIND_NON_DELIVERY, late.header().message_id(), "DE-BKA");
+  const liaison::v1::Notice* after = net.Notice("RO-IGPR", liaison::v1::NOTICE_KIND_NON_DELIVERY,
+                                                late.header().message_id(), "DE-BKA");
   ASSERT_NE(after, nullptr);
   EXPECT_TRUE(Contains(RuleIds(*after), "DP-JIT-01"));
 }
@@ -828,8 +828,8 @@ TEST(BrokerAcceptance, Ac19MessageExpiringBeforeDeliveryIsNeverDeliveredAndTheSe
   // ES-PN is offline until T0+2h; erase_by is T0+1h.
   net.clock().Advance(absl::Hours(2));
   net.Subscribe({"ES-PN"});
-  const liaison::v1::Notice* expired = net.Notice("RO-IGPR", liaison::v1::NOTICE_KIND_EXPIRED, id,
-                                                  "ES-PN", absl::Seconds(60));
+  const liaison::v1::Notice* expired =
+      net.Notice("RO-IGPR", liaison::v1::NOTICE_KIND_EXPIRED, id, "ES-PN", absl::Seconds(60));
   ASSERT_NE(expired, nullptr);
   EXPECT_EQ(RuleIds(*expired), std::vector<std::string>{"DP-RET-02"});
   EXPECT_TRUE(absl::StrContains(expired->reasons(0), "expired before delivery to ES-PN"));
@@ -968,8 +968,8 @@ TEST(BrokerAcceptance, Ac24NothingIsForwardedWhileTheAuditTrailIsUnavailable) {
   ASSERT_TRUE(failed()) << "the audit write never failed";
   // The audit write failed: no recipient may have anything.
   for (const std::string& r : {"BG-GDNP", "FR-OCRTEH"}) {
-    EXPECT_EQ(Network::FindDelivery(net.ReadUntil(r, [](const auto&) { return true; },
-                                                  absl::ZeroDuration()),
+    EXPECT_EQ(Network::FindDelivery(net.ReadUntil(
+                                        r, [](const auto&) { return true; }, absl::ZeroDuration()),
                                     m.header().message_id()),
               nullptr)
         << r;
@@ -1081,9 +1081,9 @@ TEST(BrokerAcceptance, AHoldBookWriteWhoseAuditFailedLeavesNoGapInItsChain) {
   }
   ASSERT_TRUE(seen()) << "the erasure's audit write never failed";
   // The refusals run out; the erasure goes through and the sender is told.
-  ASSERT_NE(net.Notice("NL-NP", liaison::v1::NOTICE_KIND_NON_DELIVERY, id, "ES-PN",
-                       absl::Seconds(60)),
-            nullptr);
+  ASSERT_NE(
+      net.Notice("NL-NP", liaison::v1::NOTICE_KIND_NON_DELIVERY, id, "ES-PN", absl::Seconds(60)),
+      nullptr);
   log::ResetSink();
 
   absl::StatusOr<audit::Verification> v = VerifyAuditTrail(net.broker());

@@ -8,13 +8,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/testing/status_matchers.h"
 #include "broker/frontdoor/peer.h"
 #include "certs/signature.h"
+#include "certs/testing/test_pki.h"
 #include "certs/trust_store.h"
 #include "connectors/endpoint/item_verifier.h"
 #include "gtest/gtest.h"
-#include "certs/testing/test_pki.h"
-#include "base/testing/status_matchers.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 
@@ -48,7 +48,8 @@ TEST(Revocation, AReloadEndsTheOpenStreamsOfARevokedCertificateWithinSeconds) {
   absl::Status ended;
   ASSERT_TRUE(WaitFor(
       [&] {
-        absl::StatusOr<endpoint::Subscription::Received> r = subscription->Next(absl::Milliseconds(200));
+        absl::StatusOr<endpoint::Subscription::Received> r =
+            subscription->Next(absl::Milliseconds(200));
         if (r.ok() || r.status().code() == absl::StatusCode::kDeadlineExceeded) return false;
         ended = r.status();
         return true;
@@ -85,11 +86,11 @@ TEST(Revocation, AStaleCrlRefusesNewEndpointConnectionsUnlessTheOperatorChoseWar
   const TestPki& pki = SharedTestPki();
   // A CRL whose nextUpdate lies in the past, signed by the network CA.
   const std::string stale = pki.scratch + "/stale-crl.pem";
-  CommandResult r = RunCommand(absl::StrCat(
-      "LIAISON_CA_DIR='", pki.dir, "/ca' openssl ca -batch -config '", pki.dir,
-      "/ca/openssl.cnf' -gencrl -crl_lastupdate 20250101000000Z -crl_nextupdate "
-      "20250102000000Z -out '",
-      stale, "' 2>&1"));
+  CommandResult r = RunCommand(
+      absl::StrCat("LIAISON_CA_DIR='", pki.dir, "/ca' openssl ca -batch -config '", pki.dir,
+                   "/ca/openssl.cnf' -gencrl -crl_lastupdate 20250101000000Z -crl_nextupdate "
+                   "20250102000000Z -out '",
+                   stale, "' 2>&1"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   LIAISON_ASSERT_OK_AND_ASSIGN(std::shared_ptr<const certs::TrustStore> trust,
                                certs::TrustStore::Load(pki.ca(), stale));

@@ -18,10 +18,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/core/clock.h"
+#include "certs/testing/test_pki.h"
 #include "connectors/audit/audit_trail.h"
 #include "gtest/gtest.h"
 #include "policy/testing/scenario.h"
-#include "certs/testing/test_pki.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 
@@ -192,10 +192,10 @@ TEST(BrokerRestart, HoldsDeliveriesDedupReceiptsAndAuditSurviveAStopOfBrokerAndK
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_TRUE(again->duplicate());
   // The hold survived: a consent sent now releases it.
-  Message consent = sc::ConsentMessage(
-      sc::Consent("DE-BKA", liaison::v1::CONSENT_KIND_PROVIDER, "NL-NP", {held_id},
-                  sc::T0() + absl::Hours(24 * 7), true),
-      sc::FixedId(701));
+  Message consent =
+      sc::ConsentMessage(sc::Consent("DE-BKA", liaison::v1::CONSENT_KIND_PROVIDER, "NL-NP",
+                                     {held_id}, sc::T0() + absl::Hours(24 * 7), true),
+                         sc::FixedId(701));
   consent.mutable_consent()->set_consent_id("CONSENT-701");
   ASSERT_TRUE(net.Send(consent).ok());
   EXPECT_NE(net.ReadUntil("ES-PN", Delivery(held_id), true), nullptr);

@@ -129,10 +129,13 @@ TEST(KafkaDown, SendAnswersUnavailableWhileKafkaIsDownAndNothingAcceptedIsLost) 
   };
 
   // Kafka up: the first sends are accepted.
-  ASSERT_TRUE(WaitFor([&] { return count([](const Outcome& o) {
-                                 return o.answered && o.code == absl::StatusCode::kOk;
-                               }) >= 10; },
-                      absl::Seconds(60)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return count([](const Outcome& o) {
+                 return o.answered && o.code == absl::StatusCode::kOk;
+               }) >= 10;
+      },
+      absl::Seconds(60)));
   // The whole cluster goes away under the sender.
   const absl::Time stopping = absl::Now();
   ASSERT_EQ(StopKafka(state), 0) << "no Kafka process may be left";
@@ -140,11 +143,13 @@ TEST(KafkaDown, SendAnswersUnavailableWhileKafkaIsDownAndNothingAcceptedIsLost) 
   std::cerr << "Kafka stopped in " << absl::ToDoubleSeconds(absl::Now() - stopping) << " s\n";
   // Sends written while it is down are answered UNAVAILABLE, each within
   // the produce timeout (plus scheduling slack on a loaded machine).
-  ASSERT_TRUE(WaitFor([&] { return count([](const Outcome& o) {
-                                 return o.while_down && o.answered &&
-                                        o.code == absl::StatusCode::kUnavailable;
-                               }) >= 5; },
-                      absl::Milliseconds(kProduceTimeoutMs) + absl::Seconds(30)))
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return count([](const Outcome& o) {
+                 return o.while_down && o.answered && o.code == absl::StatusCode::kUnavailable;
+               }) >= 5;
+      },
+      absl::Milliseconds(kProduceTimeoutMs) + absl::Seconds(30)))
       << "no UNAVAILABLE answer while Kafka was down";
   {
     absl::MutexLock lock(&mu);
@@ -152,9 +157,10 @@ TEST(KafkaDown, SendAnswersUnavailableWhileKafkaIsDownAndNothingAcceptedIsLost) 
       const Outcome& o = outcomes[i];
       if (!o.while_down || !o.answered) continue;
       EXPECT_EQ(o.code, absl::StatusCode::kUnavailable)
-          << "message " << i << " written while Kafka was down: "
-          << absl::StatusCodeToString(o.code);
-      EXPECT_LE(o.answered_at - o.written, absl::Milliseconds(kProduceTimeoutMs) + absl::Seconds(10))
+          << "message " << i
+          << " written while Kafka was down: " << absl::StatusCodeToString(o.code);
+      EXPECT_LE(o.answered_at - o.written,
+                absl::Milliseconds(kProduceTimeoutMs) + absl::Seconds(10))
           << "message " << i << ": the answer took too long";
     }
   }
@@ -164,10 +170,13 @@ TEST(KafkaDown, SendAnswersUnavailableWhileKafkaIsDownAndNothingAcceptedIsLost) 
   down = false;
   const int accepted_before_restart =
       count([](const Outcome& o) { return o.answered && o.code == absl::StatusCode::kOk; });
-  ASSERT_TRUE(WaitFor([&] { return count([](const Outcome& o) {
-                                 return o.answered && o.code == absl::StatusCode::kOk;
-                               }) >= accepted_before_restart + 10; },
-                      absl::Seconds(120)))
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return count([](const Outcome& o) {
+                 return o.answered && o.code == absl::StatusCode::kOk;
+               }) >= accepted_before_restart + 10;
+      },
+      absl::Seconds(120)))
       << "sends are not accepted again after Kafka came back";
   stop = true;
   sender.join();
@@ -219,8 +228,8 @@ TEST(KafkaDown, SendAnswersUnavailableWhileKafkaIsDownAndNothingAcceptedIsLost) 
       absl::Seconds(120));
   for (const std::string& id : all_ids) {
     EXPECT_EQ(delivered.count(id), 1u)
-        << id << (first_answer[id] == absl::StatusCode::kOk ? " was accepted"
-                                                            : " was accepted on retry");
+        << id
+        << (first_answer[id] == absl::StatusCode::kOk ? " was accepted" : " was accepted on retry");
   }
 
   subs->clear();

@@ -120,8 +120,8 @@ DeliveryReport ProduceOne(const ClientConfig& config, const std::string& topic,
     done = true;
   });
   absl::MutexLock lock(&mu);
-  const bool arrived = mu.AwaitWithTimeout(absl::Condition(&done),
-                                           absl::Milliseconds(message_timeout_ms) + absl::Seconds(30));
+  const bool arrived = mu.AwaitWithTimeout(
+      absl::Condition(&done), absl::Milliseconds(message_timeout_ms) + absl::Seconds(30));
   if (!arrived) report.status = absl::DeadlineExceededError("no delivery report (test backstop)");
   return report;
 }
@@ -213,8 +213,8 @@ TEST_F(KafkaReal, ProduceOverTlsIsNotHeldByTheDelayedAck) {
     bool done = false;
     absl::Status status;
     const absl::Time start = absl::Now();
-    (*producer)->Produce("liaison.deliver.DE-BKA", absl::StrCat("case-", i),
-                         std::string(1024, 'z'), [&](const DeliveryReport& r) {
+    (*producer)->Produce("liaison.deliver.DE-BKA", absl::StrCat("case-", i), std::string(1024, 'z'),
+                         [&](const DeliveryReport& r) {
                            absl::MutexLock lock(&mu);
                            status = r.status;
                            done = true;
@@ -227,8 +227,8 @@ TEST_F(KafkaReal, ProduceOverTlsIsNotHeldByTheDelayedAck) {
   std::sort(took.begin(), took.end());
   const absl::Duration median = took[took.size() / 2];
   EXPECT_LT(median, absl::Milliseconds(30))
-      << "median produce -> acknowledged " << median << " (fastest " << took.front()
-      << ", slowest " << took.back() << ")";
+      << "median produce -> acknowledged " << median << " (fastest " << took.front() << ", slowest "
+      << took.back() << ")";
 }
 
 TEST_F(KafkaReal, ProbeReadsMetadataOverMutualTls) {
@@ -249,8 +249,8 @@ const std::string& ForeignPki() {
     std::filesystem::remove_all(*d);
     const std::string mint = std::string(LIAISON_SOURCE_DIR) + "/certs/scripts/mint-dev-pki.sh";
     ShellResult init = Shell(mint + " foreign-ca " + *d);
-    ShellResult issue = Shell(mint + " issue " + *d + " kafka liaison-policy " + *d +
-                              "/kafka/liaison-policy");
+    ShellResult issue =
+        Shell(mint + " issue " + *d + " kafka liaison-policy " + *d + "/kafka/liaison-policy");
     if (init.exit_code != 0 || issue.exit_code != 0) {
       ADD_FAILURE() << init.output << issue.output;
     }

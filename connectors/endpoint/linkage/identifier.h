@@ -7,8 +7,8 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <utility>
+#include "absl/strings/string_view.h"
 
 namespace liaison::endpoint::linkage {
 

@@ -76,8 +76,8 @@ absl::StatusOr<LinkageKey> LinkageKey::Parse(absl::string_view text, absl::strin
       if (have_key) return absl::InvalidArgumentError(absl::StrCat(where, "key given twice"));
       const absl::string_view hex = words[1];
       if (hex.size() != 2 * kKeyBytes) {
-        return absl::InvalidArgumentError(absl::StrCat(where, "key has ", hex.size(),
-                                                       " hex digits, expected ", 2 * kKeyBytes));
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, "key has ", hex.size(), " hex digits, expected ", 2 * kKeyBytes));
       }
       for (size_t i = 0; i < hex.size(); i += 2) {
         const int hi = HexDigit(hex[i]), lo = HexDigit(hex[i + 1]);

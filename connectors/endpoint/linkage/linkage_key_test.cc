@@ -8,8 +8,8 @@
 #include <fstream>
 #include <string>
 
-#include "gtest/gtest.h"
 #include "base/testing/status_matchers.h"
+#include "gtest/gtest.h"
 
 namespace liaison::endpoint::linkage {
 namespace {
@@ -19,8 +19,8 @@ using liaison::testing::IsError;
 const std::string kHex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 std::string File(const std::string& epoch, const std::string& key) {
-  return "# Liaison network linkage key\nformat liaison-linkage-key/1\nepoch " + epoch +
-         "\nkey " + key + "\n";
+  return "# Liaison network linkage key\nformat liaison-linkage-key/1\nepoch " + epoch + "\nkey " +
+         key + "\n";
 }
 
 TEST(LinkageKey, ParsesTheFileFormat) {
@@ -29,7 +29,8 @@ TEST(LinkageKey, ParsesTheFileFormat) {
   EXPECT_EQ(k->epoch(), 3u);
   ASSERT_EQ(k->bytes().size(), 32u);
   EXPECT_EQ(static_cast<uint8_t>(k->bytes()[31]), 0x1f);
-  auto upper = LinkageKey::Parse(File("3", "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F"), "k");
+  auto upper = LinkageKey::Parse(
+      File("3", "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F"), "k");
   ASSERT_TRUE(upper.ok());
   EXPECT_EQ(upper->bytes(), k->bytes());
 }

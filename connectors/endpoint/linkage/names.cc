@@ -2,8 +2,8 @@
 // romanisation of Cyrillic, Latin-ASCII), e-mail domains (IDNA UTS #46) and
 // the Cyrillic letters of vehicle plates.
 #include <unicode/uchar.h>
-#include <unicode/uscript.h>
 #include <unicode/unistr.h>
+#include <unicode/uscript.h>
 #include <unicode/ustring.h>
 
 #include <algorithm>
@@ -197,23 +197,25 @@ absl::Status Normalizer::Impl::InitText() {
     if (!t.ok()) return t.status();
     *slot = *std::move(t);
   }
-  idna.reset(icu::IDNA::createUTS46Instance(
-      UIDNA_NONTRANSITIONAL_TO_ASCII | UIDNA_USE_STD3_RULES | UIDNA_CHECK_BIDI |
-          UIDNA_CHECK_CONTEXTJ,
-      status));
+  idna.reset(icu::IDNA::createUTS46Instance(UIDNA_NONTRANSITIONAL_TO_ASCII | UIDNA_USE_STD3_RULES |
+                                                UIDNA_CHECK_BIDI | UIDNA_CHECK_CONTEXTJ,
+                                            status));
   if (U_FAILURE(status)) return absl::InternalError("ICU IDNA (UTS #46) is unavailable");
   return absl::OkStatus();
 }
 
-absl::StatusOr<Canonical> Normalizer::NameDob(absl::string_view name, absl::string_view date_of_birth,
+absl::StatusOr<Canonical> Normalizer::NameDob(absl::string_view name,
+                                              absl::string_view date_of_birth,
                                               absl::string_view language) const {
   auto dob = IsoDate(date_of_birth);
   if (!dob.ok()) return dob.status();
   const absl::string_view trimmed = internal::Trim(name);
   if (trimmed.empty()) return Bad("name", "empty");
   if (trimmed.size() > 256) return Bad("name", "longer than 256 bytes");
-  std::string lang = absl::AsciiStrToLower(language.empty() ? impl_->options.name_language : language);
-  if (!lang.empty() && (lang.size() != 2 || !absl::ascii_isalpha(lang[0]) || !absl::ascii_isalpha(lang[1]))) {
+  std::string lang =
+      absl::AsciiStrToLower(language.empty() ? impl_->options.name_language : language);
+  if (!lang.empty() &&
+      (lang.size() != 2 || !absl::ascii_isalpha(lang[0]) || !absl::ascii_isalpha(lang[1]))) {
     return Bad("name.language", "not an ISO 639-1 code");
   }
   auto u = internal::FromUtf8(trimmed, "name");
@@ -279,7 +281,8 @@ absl::StatusOr<Canonical> Normalizer::Email(absl::string_view text) const {
   if (local.front() == '"') return Bad("email", "quoted local parts are not accepted");
   for (char c : local) {
     const auto u8 = static_cast<unsigned char>(c);
-    if (u8 <= 0x20 || u8 == 0x7f || absl::string_view("@()<>[]:;,\\\"").find(c) != absl::string_view::npos) {
+    if (u8 <= 0x20 || u8 == 0x7f ||
+        absl::string_view("@()<>[]:;,\\\"").find(c) != absl::string_view::npos) {
       return Bad("email", "local part has a character e-mail addresses never use");
     }
   }
@@ -305,15 +308,16 @@ absl::StatusOr<Canonical> Normalizer::Email(absl::string_view text) const {
   icu::StringByteSink<std::string> sink(&ascii_domain);
   icu::IDNAInfo info;
   status = U_ZERO_ERROR;
-  impl_->idna->nameToASCII_UTF8(icu::StringPiece(domain.data(), static_cast<int32_t>(domain.size())),
-                                sink, info, status);
+  impl_->idna->nameToASCII_UTF8(
+      icu::StringPiece(domain.data(), static_cast<int32_t>(domain.size())), sink, info, status);
   if (U_FAILURE(status) || info.hasErrors()) {
     return Bad("email", "domain is not a valid (internationalised) domain name");
   }
   if (ascii_domain.find('.') == std::string::npos) {
     return Bad("email", "domain has no dot (not a public domain name)");
   }
-  return Make(IdentifierKind::kEmail, absl::StrCat(folded, "@", absl::AsciiStrToLower(ascii_domain)));
+  return Make(IdentifierKind::kEmail,
+              absl::StrCat(folded, "@", absl::AsciiStrToLower(ascii_domain)));
 }
 
 absl::StatusOr<Canonical> Normalizer::VehiclePlate(absl::string_view plate,

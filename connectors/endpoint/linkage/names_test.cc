@@ -2,9 +2,9 @@
 #include <string>
 #include <vector>
 
+#include "base/testing/status_matchers.h"
 #include "connectors/endpoint/linkage/normalize.h"
 #include "gtest/gtest.h"
-#include "base/testing/status_matchers.h"
 
 namespace liaison::endpoint::linkage {
 namespace {
@@ -36,7 +36,10 @@ void ExpectAllMeet(const Normalizer& n, const std::string& canonical,
 TEST(NameDob, LatvianDiacriticsMatchTheirPlainSpelling) {
   auto n = Make("LV", "lv");
   ExpectAllMeet(*n, "berzins girts|1990-02-28",
-                {{"Ģirts Bērziņš"}, {"BĒRZIŅŠ, Ģirts"}, {"Girts Berzins"}, {"GIRTS  BERZINS"},
+                {{"Ģirts Bērziņš"},
+                 {"BĒRZIŅŠ, Ģirts"},
+                 {"Girts Berzins"},
+                 {"GIRTS  BERZINS"},
                  {"Ｇｉｒｔｓ Berzins"}});  // full-width letters fold under NFKC
 }
 
@@ -44,8 +47,10 @@ TEST(NameDob, RomanianCommaBelowAndCedillaFormsMatch) {
   auto n = Make("RO", "ro");
   // U+0218/U+021A (comma below, correct) and U+015E/U+0162 (cedilla, legacy).
   ExpectAllMeet(*n, "stefan tepes|1990-02-28",
-                {{"\u0218tefan \u021Aepe\u0219"}, {"\u015Etefan \u0162epe\u015F"},
-                 {"Stefan Tepes"}, {"ȚEPEȘ Ștefan"}});
+                {{"\u0218tefan \u021Aepe\u0219"},
+                 {"\u015Etefan \u0162epe\u015F"},
+                 {"Stefan Tepes"},
+                 {"ȚEPEȘ Ștefan"}});
 }
 
 TEST(NameDob, BulgarianCyrillicMatchesTheBulgarianOfficialLatin) {
@@ -144,7 +149,8 @@ TEST(Email, DomainIsIdnaAndLowerCaseLocalPartIsFolded) {
     }
   }
   // Dots and tags are kept: janis.berzins and janisberzins are two mailboxes.
-  EXPECT_NE(n->Email("janisberzins@example.lv")->value(), n->Email("janis.berzins@example.lv")->value());
+  EXPECT_NE(n->Email("janisberzins@example.lv")->value(),
+            n->Email("janis.berzins@example.lv")->value());
   const std::pair<std::string, std::string> bad[] = {
       {"no-at-sign.example.lv", "email: no '@'"},
       {"@example.lv", "empty local part"},

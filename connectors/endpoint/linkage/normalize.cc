@@ -95,9 +95,9 @@ char VinCheckDigit(absl::string_view vin) {
 
 // ICAO 9303 part 3 codes that are not ISO 3166-1 alpha-3 (besides "D").
 bool IsIcaoSpecialState(absl::string_view code) {
-  for (absl::string_view c : {"GBD", "GBN", "GBO", "GBP", "GBS", "UNO", "UNA", "UNK", "XBA", "XIM",
-                             "XCC", "XCE", "XCO", "XEC", "XPO", "XES", "XMP", "XOM", "XDC", "XXA",
-                             "XXB", "XXC", "XXX", "EUE", "RKS"}) {
+  for (absl::string_view c :
+       {"GBD", "GBN", "GBO", "GBP", "GBS", "UNO", "UNA", "UNK", "XBA", "XIM", "XCC", "XCE", "XCO",
+        "XEC", "XPO", "XES", "XMP", "XOM", "XDC", "XXA", "XXB", "XXC", "XXX", "EUE", "RKS"}) {
     if (code == c) return true;
   }
   return false;
@@ -108,8 +108,10 @@ bool IsIcaoSpecialState(absl::string_view code) {
 namespace internal {
 
 absl::string_view Trim(absl::string_view s) {
-  while (!s.empty() && absl::ascii_isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && absl::ascii_isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  while (!s.empty() && absl::ascii_isspace(static_cast<unsigned char>(s.front())))
+    s.remove_prefix(1);
+  while (!s.empty() && absl::ascii_isspace(static_cast<unsigned char>(s.back())))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -126,8 +128,9 @@ absl::StatusOr<std::unique_ptr<Normalizer>> Normalizer::Create(NormalizerOptions
                      "' is not an ISO 3166-1 alpha-2 region with a telephone numbering plan"));
   }
   const std::string& lang = options.name_language;
-  if (!lang.empty() && (lang.size() != 2 || !absl::ascii_isalpha(static_cast<unsigned char>(lang[0])) ||
-                        !absl::ascii_isalpha(static_cast<unsigned char>(lang[1])))) {
+  if (!lang.empty() &&
+      (lang.size() != 2 || !absl::ascii_isalpha(static_cast<unsigned char>(lang[0])) ||
+       !absl::ascii_isalpha(static_cast<unsigned char>(lang[1])))) {
     return absl::InvalidArgumentError("name_language: not an ISO 639-1 code (two letters)");
   }
   impl->options = std::move(options);
@@ -265,10 +268,19 @@ absl::StatusOr<Canonical> Normalizer::TravelDocument(absl::string_view issuing_c
     // MRZ document code: the first character is the category; the second is
     // a national subtype, dropped so that subtypes still match.
     switch (type[0]) {
-      case 'P': category = 'P'; break;
-      case 'A': case 'C': case 'I': category = 'I'; break;  // TD1 / TD2 cards
-      case 'V': category = 'V'; break;
-      default: break;
+      case 'P':
+        category = 'P';
+        break;
+      case 'A':
+      case 'C':
+      case 'I':
+        category = 'I';
+        break;  // TD1 / TD2 cards
+      case 'V':
+        category = 'V';
+        break;
+      default:
+        break;
     }
   }
   if (category == 0) {

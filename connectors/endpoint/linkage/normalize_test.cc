@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "gtest/gtest.h"
 #include "base/testing/status_matchers.h"
+#include "gtest/gtest.h"
 
 namespace liaison::endpoint::linkage {
 namespace {
@@ -54,11 +54,14 @@ void ExpectRefused(const OneField& normalise, const std::vector<Refused>& cases)
 TEST(Phone, SpellingsOfOneNumberMeetInE164) {
   auto lv = Make("LV");
   auto ro = Make("RO");
-  ExpectSame([&](const std::string& x) { return lv->Phone(x); }, {
-      {"+37120123456", {"20123456", "20 123 456", "+371 20 123 456", "00371 20123456",
-                        "+371-2012-3456", "(+371) 20123456", "  20123456\t"}},
-      {"+40721234567", {"+40 721 234 567", "0040721234567", "+40 (721) 234-567"}},
-  }, IdentifierKind::kPhone);
+  ExpectSame([&](const std::string& x) { return lv->Phone(x); },
+             {
+                 {"+37120123456",
+                  {"20123456", "20 123 456", "+371 20 123 456", "00371 20123456", "+371-2012-3456",
+                   "(+371) 20123456", "  20123456\t"}},
+                 {"+40721234567", {"+40 721 234 567", "0040721234567", "+40 (721) 234-567"}},
+             },
+             IdentifierKind::kPhone);
   // The endpoint's region decides national numbers: the same digits in RO.
   auto p = ro->Phone("0721 234 567");
   ASSERT_TRUE(p.ok()) << p.status();
@@ -67,68 +70,78 @@ TEST(Phone, SpellingsOfOneNumberMeetInE164) {
 
 TEST(Phone, RefusesWhatCannotBeANumber) {
   auto lv = Make("LV");
-  ExpectRefused([&](const std::string& x) { return lv->Phone(x); }, {
-      {"", "phone: empty"},
-      {"call me", "phone: not a telephone number"},
-      {"+999 1234 5678", "phone: unknown country calling code"},
-      {"+371 2012", "phone: too short for its country"},
-      {"+371 2012345678901", "too long"},
-      {std::string(70, '1'), "longer than 64"},
-  });
+  ExpectRefused([&](const std::string& x) { return lv->Phone(x); },
+                {
+                    {"", "phone: empty"},
+                    {"call me", "phone: not a telephone number"},
+                    {"+999 1234 5678", "phone: unknown country calling code"},
+                    {"+371 2012", "phone: too short for its country"},
+                    {"+371 2012345678901", "too long"},
+                    {std::string(70, '1'), "longer than 64"},
+                });
 }
 
 TEST(Normalizer, RefusesAnUnknownDefaultRegionOrLanguage) {
   EXPECT_TRUE(IsError(Normalizer::Create({.default_region = "XY", .name_language = ""}),
                       absl::StatusCode::kInvalidArgument, "default_region"));
-  EXPECT_TRUE(IsError(Normalizer::Create({}), absl::StatusCode::kInvalidArgument,
-                      "default_region"));
+  EXPECT_TRUE(
+      IsError(Normalizer::Create({}), absl::StatusCode::kInvalidArgument, "default_region"));
   EXPECT_TRUE(IsError(Normalizer::Create({.default_region = "BG", .name_language = "bul"}),
                       absl::StatusCode::kInvalidArgument, "name_language: not an ISO 639-1 code"));
 }
 
 TEST(Iban, SpellingsMeetInTheElectronicForm) {
   auto n = Make("LV");
-  ExpectSame([&](const std::string& x) { return n->Iban(x); }, {
-      {"LV80BANK0000435195001", {"LV80BANK0000435195001", "LV80 BANK 0000 4351 9500 1",
-                                 "lv80bank0000435195001", "IBAN LV80 BANK 0000 4351 9500 1"}},
-      {"GB82WEST12345698765432", {"GB82 WEST 1234 5698 7654 32", "gb82-west-1234-5698-7654-32"}},
-      {"DE89370400440532013000", {"DE89 3704 0044 0532 0130 00"}},
-      {"RO49AAAA1B31007593840000", {"RO49 AAAA 1B31 0075 9384 0000"}},
-      {"BG80BNBG96611020345678", {"BG80 BNBG 9661 1020 3456 78"}},
-      {"NL91ABNA0417164300", {"NL91ABNA0417164300"}},
-  }, IdentifierKind::kIban);
+  ExpectSame([&](const std::string& x) { return n->Iban(x); },
+             {
+                 {"LV80BANK0000435195001",
+                  {"LV80BANK0000435195001", "LV80 BANK 0000 4351 9500 1", "lv80bank0000435195001",
+                   "IBAN LV80 BANK 0000 4351 9500 1"}},
+                 {"GB82WEST12345698765432",
+                  {"GB82 WEST 1234 5698 7654 32", "gb82-west-1234-5698-7654-32"}},
+                 {"DE89370400440532013000", {"DE89 3704 0044 0532 0130 00"}},
+                 {"RO49AAAA1B31007593840000", {"RO49 AAAA 1B31 0075 9384 0000"}},
+                 {"BG80BNBG96611020345678", {"BG80 BNBG 9661 1020 3456 78"}},
+                 {"NL91ABNA0417164300", {"NL91ABNA0417164300"}},
+             },
+             IdentifierKind::kIban);
 }
 
 TEST(Iban, RefusesBadChecksumLengthCountryAndCharacters) {
   auto n = Make("LV");
-  ExpectRefused([&](const std::string& x) { return n->Iban(x); }, {
-      {"LV81BANK0000435195001", "iban: checksum (mod 97) fails"},  // check digits changed
-      {"LV80BANK0000435195002", "checksum (mod 97) fails"},        // one digit mistyped
-      {"GB82WETS12345698765432", "checksum (mod 97) fails"},       // two letters swapped
-      {"LV80BANK000043519500", "20 characters; an IBAN of LV has 21"},
-      {"XX80BANK0000435195001", "country XX has no IBAN"},
-      {"LV80BANK00004351_5001", "characters other than letters and digits"},
-      {"80LVBANK0000435195001", "does not start with a country code"},
-      {"", "iban: empty"},
-  });
+  ExpectRefused(
+      [&](const std::string& x) { return n->Iban(x); },
+      {
+          {"LV81BANK0000435195001", "iban: checksum (mod 97) fails"},  // check digits changed
+          {"LV80BANK0000435195002", "checksum (mod 97) fails"},        // one digit mistyped
+          {"GB82WETS12345698765432", "checksum (mod 97) fails"},       // two letters swapped
+          {"LV80BANK000043519500", "20 characters; an IBAN of LV has 21"},
+          {"XX80BANK0000435195001", "country XX has no IBAN"},
+          {"LV80BANK00004351_5001", "characters other than letters and digits"},
+          {"80LVBANK0000435195001", "does not start with a country code"},
+          {"", "iban: empty"},
+      });
 }
 
 TEST(Vin, NormalisesAndChecksNorthAmericanCheckDigits) {
   auto n = Make("LV");
   const OneField vin = [&](const std::string& x) { return n->Vin(x); };
-  ExpectSame(vin, {
-      {"1M8GDM9AXKP042788", {"1M8GDM9AXKP042788", "1m8gdm9axkp042788", "1M8 GDM9AX KP042788"}},
-      {"11111111111111111", {"11111111111111111"}},
-      // European VIN whose 9th character is no check digit: accepted as is.
-      {"WVWZZZ1JZXW000001", {"WVWZZZ1JZXW000001", "wvw-zzz-1jz-xw-000001"}},
-  }, IdentifierKind::kVin);
+  ExpectSame(
+      vin,
+      {
+          {"1M8GDM9AXKP042788", {"1M8GDM9AXKP042788", "1m8gdm9axkp042788", "1M8 GDM9AX KP042788"}},
+          {"11111111111111111", {"11111111111111111"}},
+          // European VIN whose 9th character is no check digit: accepted as is.
+          {"WVWZZZ1JZXW000001", {"WVWZZZ1JZXW000001", "wvw-zzz-1jz-xw-000001"}},
+      },
+      IdentifierKind::kVin);
   ExpectRefused(vin, {
-      {"1M8GDM9AXKP04278", "vin: 16 characters, expected 17"},
-      {"1M8GDM9AIKP042788", "contains I, O or Q"},
-      {"WVWZZZ1JZXW00000O", "contains I, O or Q"},
-      {"1M8GDM9A1KP042788", "check digit (position 9) does not match"},
-      {"WVWZZZ1JZXW00000#", "characters other than letters and digits"},
-  });
+                         {"1M8GDM9AXKP04278", "vin: 16 characters, expected 17"},
+                         {"1M8GDM9AIKP042788", "contains I, O or Q"},
+                         {"WVWZZZ1JZXW00000O", "contains I, O or Q"},
+                         {"1M8GDM9A1KP042788", "check digit (position 9) does not match"},
+                         {"WVWZZZ1JZXW00000#", "characters other than letters and digits"},
+                     });
 }
 
 TEST(TravelDocument, CountryTypeAndNumberInIcaoCharacters) {
@@ -141,13 +154,13 @@ TEST(TravelDocument, CountryTypeAndNumberInIcaoCharacters) {
       {"lv", "passport", "lv 123 4567", "LVAPLV1234567"},
       {"LVA", "PO", "LV1234567<<", "LVAPLV1234567"},  // subtype and MRZ fillers dropped
       {"D", "P", "C01X00T47", "D<<PC01X00T47"},
-      {"DEU", "P", "C01X00T47", "D<<PC01X00T47"},     // ISO alpha-3 of Germany -> ICAO "D"
+      {"DEU", "P", "C01X00T47", "D<<PC01X00T47"},  // ISO alpha-3 of Germany -> ICAO "D"
       {"DE", "P", "C01X00T47", "D<<PC01X00T47"},
       {"BGR", "ID", "64-1234567", "BGRI641234567"},
       {"BG", "I<", "641234567", "BGRI641234567"},
-      {"ROU", "AC", "RX123456", "ROUIRX123456"},      // A and C are identity-card codes too
+      {"ROU", "AC", "RX123456", "ROUIRX123456"},  // A and C are identity-card codes too
       {"ROU", "V", "123456789", "ROUV123456789"},
-      {"GBD", "P", "123456789", "GBDP123456789"},     // ICAO special code
+      {"GBD", "P", "123456789", "GBDP123456789"},  // ICAO special code
   };
   for (const Doc& d : cases) {
     auto v = n->TravelDocument(d.country, d.type, d.number);

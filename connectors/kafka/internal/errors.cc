@@ -223,10 +223,10 @@ std::string DescribeConnectionError(rd_kafka_resp_err_t err, absl::string_view r
 absl::Status WithBootstrap(const absl::Status& status, absl::string_view bootstrap,
                            absl::string_view connection_error) {
   if (status.ok()) return status;
-  return absl::Status(status.code(),
-                      absl::StrCat(status.message(), "; bootstrap ", bootstrap,
-                                   connection_error.empty() ? "" : ": last connection error: ",
-                                   connection_error));
+  return absl::Status(
+      status.code(),
+      absl::StrCat(status.message(), "; bootstrap ", bootstrap,
+                   connection_error.empty() ? "" : ": last connection error: ", connection_error));
 }
 
 }  // namespace liaison::kafka::internal
