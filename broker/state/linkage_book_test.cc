@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "base/log.h"
+#include "base/testing/log_capture.h"
 #include "gtest/gtest.h"
 
 namespace liaison::broker {
@@ -64,8 +64,7 @@ TEST(LinkageBook, RecordsAndTombstonesOfTheTopicAddAndWithdraw) {
 }
 
 TEST(LinkageBook, ARecordThatDoesNotDecodeIsSkippedWithALogLineAndACount) {
-  std::vector<std::string> lines;
-  log::SetSink([&lines](std::string_view line) { lines.emplace_back(line); });
+  liaison::testing::LogCapture logs;
   LinkageBook book;
   kafka::Record garbage;
   garbage.topic = "liaison.linkage.index";
@@ -79,7 +78,7 @@ TEST(LinkageBook, ARecordThatDoesNotDecodeIsSkippedWithALogLineAndACount) {
       book.Apply(Upsert(1, V(1), "RO-IGPR", "LNK-SHARED", kNow + absl::Hours(1), 0), kNow).ok());
   EXPECT_FALSE(
       book.Apply(Upsert(1, V(2), "BG-GDNP", "LNK-SHARED", kNow + absl::Hours(1), 1), kNow).ok());
-  log::ResetSink();
+  const std::vector<std::string> lines = logs.With("linkage.record_skipped");
   EXPECT_EQ(book.skipped(), 2);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_TRUE(absl::StrContains(lines[0], "linkage.record_skipped")) << lines[0];

@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "base/log.h"
 #include "base/proto_time.h"
+#include "base/testing/log_capture.h"
 #include "certs/testing/test_pki.h"
 #include "certs/trust_store.h"
 #include "gtest/gtest.h"
@@ -24,29 +25,6 @@ class SkipCounter final : public Observer {
  public:
   void OnStateRecordSkipped(const std::string& topic) override { ++skipped[topic]; }
   std::map<std::string, int> skipped;
-};
-
-class LogLines {
- public:
-  LogLines() {
-    log::SetSink([this](std::string_view line) {
-      absl::MutexLock lock(&mu_);
-      lines_.emplace_back(line);
-    });
-  }
-  ~LogLines() { log::ResetSink(); }
-  std::vector<std::string> With(std::string_view event) const {
-    absl::MutexLock lock(&mu_);
-    std::vector<std::string> out;
-    for (const std::string& l : lines_) {
-      if (l.find(event) != std::string::npos) out.push_back(l);
-    }
-    return out;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
 };
 
 struct Books {
@@ -131,7 +109,7 @@ TEST(StateMirrors, AnUnreadableRecordIsSkippedLoggedAndCounted) {
   Books books;
   const Topics topics("liaison");
   const auto decoders = StateMirrorTopics(topics, books.Pointers());
-  LogLines logs;
+  liaison::testing::LogCapture logs;
   for (const std::string& topic : {topics.AcceptedIds(), topics.AckedItems(), topics.Sources()}) {
     Feed(decoders, topic, kGarbage);
   }
@@ -158,7 +136,7 @@ TEST(StateMirrors, AConsentWithoutAVerifiedSignatureIsRefusedAndATombstoneIgnore
   Books books;
   const Topics topics("liaison");
   const auto decoders = StateMirrorTopics(topics, books.Pointers());
-  LogLines logs;
+  liaison::testing::LogCapture logs;
   Feed(decoders, topics.Consents(), "");  // tombstone
   EXPECT_EQ(books.consents.refused(), 0);
   Feed(decoders, topics.Consents(), kGarbage);

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "base/log.h"
+#include "base/testing/log_capture.h"
 #include "base/testing/status_matchers.h"
 #include "broker/core/clock.h"
 #include "google/protobuf/descriptor.h"
@@ -144,31 +145,8 @@ void Plant(liaison::v1::Message& m) {
   }
 }
 
-class LogLines {
- public:
-  LogLines() {
-    log::SetMinLevel(log::Level::kDebug);
-    log::SetSink([this](std::string_view line) {
-      absl::MutexLock lock(&mu_);
-      text_.append(line).append("\n");
-    });
-  }
-  ~LogLines() {
-    log::ResetSink();
-    log::SetMinLevel(log::Level::kInfo);
-  }
-  std::string Text() {
-    absl::MutexLock lock(&mu_);
-    return text_;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::string text_ ABSL_GUARDED_BY(mu_);
-};
-
 TEST(OperatorPrivacy, NoPayloadMarkerReachesAnyOperatorViewOrLogLine) {
-  LogLines logs;
+  LogCapture logs(log::Level::kDebug);
   broker::ManualClock clock(sc::T0());
   TestBrokerOptions options;
   options.clock = &clock;

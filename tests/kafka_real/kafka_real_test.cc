@@ -32,6 +32,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/log.h"
+#include "base/testing/log_capture.h"
 #include "connectors/kafka/client_config.h"
 #include "connectors/kafka/cluster_probe.h"
 #include "connectors/kafka/producer.h"
@@ -126,36 +127,6 @@ DeliveryReport ProduceOne(const ClientConfig& config, const std::string& topic,
   return report;
 }
 
-// Captures base/log.h lines while alive.
-class LogLines {
- public:
-  LogLines() {
-    log::SetSink([this](std::string_view line) {
-      absl::MutexLock lock(&mu_);
-      lines_.emplace_back(line);
-    });
-  }
-  ~LogLines() { log::ResetSink(); }
-  // Whether one line contains every needle.
-  bool Has(const std::vector<std::string>& needles) {
-    absl::MutexLock lock(&mu_);
-    for (const std::string& line : lines_) {
-      bool all = true;
-      for (const std::string& n : needles) all = all && absl::StrContains(line, n);
-      if (all) return true;
-    }
-    return false;
-  }
-  std::string All() {
-    absl::MutexLock lock(&mu_);
-    return absl::StrJoin(lines_, "\n");
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
-};
-
 class KafkaReal : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -190,11 +161,11 @@ TEST_F(KafkaReal, FrontDoorMayWriteIngress) {
 // refuses it a producer id, so it cannot write anything (the audit trail
 // included). librdkafka treats that as fatal for the producer.
 TEST_F(KafkaReal, AuditorCannotWriteTheAuditTrail) {
-  LogLines log_lines;
+  liaison::testing::LogCapture log_lines;
   const DeliveryReport r = ProduceOne(ConfigAs("liaison-auditor"), "liaison.audit");
   EXPECT_EQ(r.status.code(), absl::StatusCode::kInternal) << r.status;
   EXPECT_TRUE(log_lines.Has({"kafka.producer.fatal", "CLUSTER_AUTHORIZATION_FAILED"}))
-      << log_lines.All();
+      << log_lines.Text();
 }
 
 // With Nagle's algorithm on (librdkafka's default), a request over TLS that
@@ -272,11 +243,11 @@ TEST_F(KafkaReal, ClientCertificateOfAnotherCaIsRefused) {
   // The producer's report reaches senders, so it names no address; the log
   // line for operators says where and why.
   {
-    LogLines log_lines;
+    liaison::testing::LogCapture log_lines;
     const DeliveryReport r = ProduceOne(config, "liaison.ingress", /*message_timeout_ms=*/6000);
     EXPECT_EQ(r.status.code(), absl::StatusCode::kUnavailable) << r.status;
     EXPECT_FALSE(absl::StrContains(r.status.message(), "127.0.0.1")) << r.status;
-    EXPECT_TRUE(log_lines.Has({"kafka.delivery_failed", Bootstrap(), "TLS: "})) << log_lines.All();
+    EXPECT_TRUE(log_lines.Has({"kafka.delivery_failed", Bootstrap(), "TLS: "})) << log_lines.Text();
   }
 
   absl::StatusOr<std::unique_ptr<ClusterProbe>> probe = ClusterProbe::Create(config);

@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/log.h"
+#include "base/testing/log_capture.h"
 #include "connectors/kafka/client_config.h"
 #include "connectors/kafka/consumer.h"
 #include "connectors/kafka/producer.h"
@@ -78,34 +79,7 @@ class Reports {
   std::vector<std::thread::id> threads_ ABSL_GUARDED_BY(mu_);
 };
 
-// Captures log lines (base/log.h) for the lifetime of the object.
-class LogCapture {
- public:
-  LogCapture() {
-    log::SetSink([this](std::string_view line) {
-      absl::MutexLock lock(&mu_);
-      lines_.emplace_back(line);
-    });
-  }
-  ~LogCapture() { log::ResetSink(); }
-  // Waits until a line contains every one of `needles`.
-  bool WaitFor(std::vector<std::string> needles, absl::Duration timeout) {
-    absl::MutexLock lock(&mu_);
-    auto found = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      for (const std::string& line : lines_) {
-        bool all = true;
-        for (const std::string& n : needles) all = all && absl::StrContains(line, n);
-        if (all) return true;
-      }
-      return false;
-    };
-    return mu_.AwaitWithTimeout(absl::Condition(&found), timeout);
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
-};
+using ::liaison::testing::LogCapture;
 
 // Everything several polls returned, in order.
 struct Polled {
