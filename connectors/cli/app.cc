@@ -12,6 +12,7 @@
 #include "connectors/cli/audit_commands.h"
 #include "connectors/cli/exchange_commands.h"
 #include "connectors/cli/exit_codes.h"
+#include "connectors/cli/index_commands.h"
 #include "connectors/cli/suggest.h"
 
 namespace liaison::cli {
@@ -125,7 +126,8 @@ int Help(CLI::App& app, const std::vector<std::string>& words) {
 
 void AddFooters(CLI::App* cmd) {
   for (CLI::App* sub : Children(cmd)) {
-    sub->footer("Exit codes: see 'liaison --help' (or docs/cli.md).");
+    sub->footer(sub->get_footer() + (sub->get_footer().empty() ? "" : "\n\n") +
+                "Exit codes: see 'liaison --help' (or docs/cli.md).");
     AddFooters(sub);
   }
 }
@@ -139,9 +141,9 @@ int Run(int argc, char** argv) {
   // ("--uncovered-grace FLOAT=300"); subcommands share this formatter.
   app.get_formatter()->column_width(34);
   app.set_help_flag("-h,--help", "Print this help and exit");
-  app.set_version_flag("--version", std::string("liaison ") + LIAISON_CLI_VERSION +
-                                        " (wire contract liaison.v1)",
-                       "Print the version and exit");
+  app.set_version_flag(
+      "--version", std::string("liaison ") + LIAISON_CLI_VERSION + " (wire contract liaison.v1)",
+      "Print the version and exit");
   int exit_code = 0;
   ExchangeArgs exchange;
   AddExchangeCommands(app, exchange, exit_code);
@@ -149,8 +151,11 @@ int Run(int argc, char** argv) {
   AddAuditCommands(app, audit, exit_code);
   AdminArgs admin;
   AddAdminCommands(app, admin, exit_code);
+  IndexArgs index;
+  AddIndexCommands(app, index, exit_code);
   std::vector<std::string> help_words;
-  CLI::App* help = app.add_subcommand("help", "Show the help of a command (liaison help admin flows)");
+  CLI::App* help =
+      app.add_subcommand("help", "Show the help of a command (liaison help admin flows)");
   help->add_option("command", help_words, "Command words (none: this overview)");
   AddFooters(&app);
   app.footer(absl::StrCat("Run 'liaison help COMMAND' for the flags of a command.\n\n",

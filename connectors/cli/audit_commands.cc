@@ -7,8 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "base/proto_time.h"
 #include "base/file.h"
+#include "base/proto_time.h"
 #include "certs/signature.h"
 #include "certs/trust_store.h"
 #include "connectors/audit/audit_trail.h"
@@ -21,8 +21,8 @@ namespace liaison::cli {
 namespace {
 
 int Fail(const absl::Status& status) {
-  std::cerr << "error: " << absl::StatusCodeToString(status.code()) << ": "
-            << status.message() << "\n";
+  std::cerr << "error: " << absl::StatusCodeToString(status.code()) << ": " << status.message()
+            << "\n";
   return ExitCodeFor(status);
 }
 
@@ -45,7 +45,8 @@ absl::StatusOr<kafka::ClientConfig> KafkaConfig(const AuditArgs& args) {
     if (info.contains("kafka_auditor_config")) {
       const std::string props = info["kafka_auditor_config"].get<std::string>();
       std::ifstream file(props);
-      if (!file) return absl::NotFoundError(absl::StrCat(props, ": cannot be read (named in ", path, ")"));
+      if (!file)
+        return absl::NotFoundError(absl::StrCat(props, ": cannot be read (named in ", path, ")"));
       std::string line;
       while (std::getline(file, line)) {
         const size_t eq = line.find('=');
@@ -134,7 +135,9 @@ absl::Status WritePinned(const std::string& path,
   return absl::OkStatus();
 }
 
-std::string Utc(absl::Time t) { return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone()); }
+std::string Utc(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
 
 int RunVerify(const AuditArgs& args) {
   absl::StatusOr<kafka::ClientConfig> config = KafkaConfig(args);
@@ -217,9 +220,8 @@ int RunVerify(const AuditArgs& args) {
 int RunList(const AuditArgs& args) {
   absl::StatusOr<kafka::ClientConfig> config = KafkaConfig(args);
   if (!config.ok()) return Fail(config.status());
-  absl::StatusOr<std::vector<liaison::v1::AuditEntry>> entries =
-      audit::EntriesFor(*config, AuditTopic(args), args.message_id,
-                        absl::Seconds(args.timeout_seconds));
+  absl::StatusOr<std::vector<liaison::v1::AuditEntry>> entries = audit::EntriesFor(
+      *config, AuditTopic(args), args.message_id, absl::Seconds(args.timeout_seconds));
   if (!entries.ok()) return Fail(entries.status());
   if (entries->empty()) {
     std::cerr << "no audit entries for a message id starting with " << args.message_id << "\n";
@@ -239,7 +241,11 @@ int RunList(const AuditArgs& args) {
       std::cout << "  rules:";
       for (const std::string& r : e.rule_ids()) std::cout << " " << r;
     }
-    if (e.redacted_paths_size() > 0) std::cout << "  redacted: " << e.redacted_paths_size() << " paths";
+    if (e.redacted_paths_size() > 0)
+      std::cout << "  redacted: " << e.redacted_paths_size() << " paths";
+    if (e.linkage_epoch() > 0)
+      std::cout << "  linkage: epoch " << e.linkage_epoch() << ", " << e.linkage_entries()
+                << " entries";
     std::cout << "\n";
   }
   return 0;
@@ -272,9 +278,10 @@ void AddAuditCommands(CLI::App& app, AuditArgs& args, int& exit_code) {
   verify->add_option("--pki", args.pki_dir,
                      "Folder with the network's ca.pem and crl.pem, to check the checkpoints' "
                      "broker certificates (default: the running broker's, from broker.json)");
-  verify->add_option("--uncovered-grace", args.uncovered_grace_seconds,
-                     "Seconds after which entries covered by no signed checkpoint fail the "
-                     "check (0: only report them)")
+  verify
+      ->add_option("--uncovered-grace", args.uncovered_grace_seconds,
+                   "Seconds after which entries covered by no signed checkpoint fail the "
+                   "check (0: only report them)")
       ->capture_default_str();
   verify->add_option("--pin", args.pin_file,
                      "Checkpoints kept outside Kafka (JSON): checked too if the file exists, "
@@ -282,8 +289,9 @@ void AddAuditCommands(CLI::App& app, AuditArgs& args, int& exit_code) {
   verify->callback([&] { exit_code = RunVerify(args); });
   CLI::App* list = audit->add_subcommand("list", "List the audit entries of one message id");
   AddKafkaFlags(list, args);
-  list->add_option("message_id", args.message_id,
-                   "Message id (UUIDv7), or a unique prefix of it (as the CLI prints ids shortened)")
+  list->add_option(
+          "message_id", args.message_id,
+          "Message id (UUIDv7), or a unique prefix of it (as the CLI prints ids shortened)")
       ->required();
   list->callback([&] { exit_code = RunList(args); });
 }
