@@ -85,8 +85,9 @@ int Report(const IndexArgs& args, const std::vector<IndexBatch>& batches,
     std::string where;
     // "entries[17].value: ..." names an entry of the batch: say its line.
     int entry = -1;
-    if (r.code() != 0 && i < lines.size() &&
-        sscanf(r.error().c_str(), "entries[%d]", &entry) == 1 && entry >= 0 &&
+    const size_t at = r.error().find("entries[");
+    if (r.code() != 0 && i < lines.size() && at != std::string::npos &&
+        sscanf(r.error().c_str() + at, "entries[%d]", &entry) == 1 && entry >= 0 &&
         static_cast<size_t>(entry) < lines[i].size()) {
       where = absl::StrCat(source, ":", lines[i][entry]);
     }

@@ -1,5 +1,6 @@
 #include "connectors/cli/index_file.h"
 
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/ascii.h"
@@ -378,6 +379,13 @@ absl::StatusOr<std::vector<BlindedRow>> BlindRows(const std::vector<IndexRow>& r
                                                   const lk::Normalizer& normalizer,
                                                   const lk::LinkageKey& key,
                                                   const BlindOptions& options) {
+  if (!options.expires_in && std::all_of(rows.begin(), rows.end(),
+                                         [](const IndexRow& r) { return r.expires_at.empty(); })) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source,
+                     ": no expiry: give an expires_at column or --expires-in DAYS (1..180); "
+                     "nothing was published"));
+  }
   std::vector<BlindedRow> out;
   out.reserve(rows.size());
   std::vector<std::string> errors;
@@ -390,6 +398,14 @@ absl::StatusOr<std::vector<BlindedRow>> BlindRows(const std::vector<IndexRow>& r
     };
     if (absl::Status s = CheckCaseHandle(row.case_handle); !s.ok()) {
       refuse(s);
+      continue;
+    }
+    absl::StatusOr<lk::Canonical> canonical = Normalise(row, normalizer);
+    if (!canonical.ok()) {
+      if (canonical.status().code() != absl::StatusCode::kInvalidArgument) {
+        return canonical.status();
+      }
+      refuse(canonical.status());
       continue;
     }
     absl::Time expires;
@@ -414,14 +430,6 @@ absl::StatusOr<std::vector<BlindedRow>> BlindRows(const std::vector<IndexRow>& r
     if (expires > options.now + kMaxIndexExpiry) {
       refuse(absl::InvalidArgumentError(
           "expires_at: more than 180 days ahead (the linkage retention limit)"));
-      continue;
-    }
-    absl::StatusOr<lk::Canonical> canonical = Normalise(row, normalizer);
-    if (!canonical.ok()) {
-      if (canonical.status().code() != absl::StatusCode::kInvalidArgument) {
-        return canonical.status();
-      }
-      refuse(canonical.status());
       continue;
     }
     if (refused > 0) continue;  // only errors matter from here on

@@ -143,6 +143,16 @@ TEST_F(IndexFile, ExpiryIsRequiredAndBounded) {
   EXPECT_TRUE(absl::StrContains(why, "cases.csv:3: expires_at: in the past")) << why;
   EXPECT_TRUE(absl::StrContains(why, "cases.csv:4: expires_at: more than 180 days")) << why;
   EXPECT_TRUE(absl::StrContains(why, "cases.csv:5: expires_at: not an RFC 3339")) << why;
+  // No expiry in the whole file: one error, not one per row.
+  EXPECT_EQ(Refusal(Blind("case_handle,type,value\nLNK-1,vin,WVWZZZ1JZXW000001\n", std::nullopt)),
+            "cases.csv: no expiry: give an expires_at column or --expires-in DAYS (1..180); "
+            "nothing was published");
+  // A row's other errors come before its expiry's.
+  EXPECT_EQ(Refusal(Blind("case_handle,type,value,expires_at\nLNK-1,vin,WVWZZZ,\nLNK-2,vin,"
+                          "WVWZZZ1JZXW000001,2026-12-31\n",
+                          std::nullopt))
+                .substr(0, 19),
+            "cases.csv:2: value:");
 }
 
 TEST_F(IndexFile, CsvStructureErrorsNameTheLine) {

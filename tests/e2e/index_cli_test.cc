@@ -131,6 +131,15 @@ TEST_F(IndexCli, PublishBlindsLocallyIsAuditedAndCasesAreWithdrawn) {
   EXPECT_TRUE(absl::StrContains(audit, "RO-IGPR")) << audit;
   EXPECT_FALSE(absl::StrContains(audit, "721")) << audit;
 
+  // Another endpoint cannot publish into RO-IGPR's cases: the broker refuses
+  // the batch, the CLI names the file line of the entry and exits 77.
+  CommandResult foreign = Cli("index publish --as BG-GDNP --expires-in 30 " + cases);
+  EXPECT_EQ(foreign.exit_code, 77) << foreign.output;
+  EXPECT_TRUE(absl::StrContains(foreign.output, "REFUSED PERMISSION_DENIED")) << foreign.output;
+  EXPECT_TRUE(absl::StrContains(foreign.output, "entries[0].case_handle: belongs to another"))
+      << foreign.output;
+  EXPECT_TRUE(absl::StrContains(foreign.output, "cases.csv:2)")) << foreign.output;
+
   // Smaller batches: one line each. Publishing again renews the entries.
   CommandResult batched = Cli("index publish --as ro-igpr --expires-in 30 --batch 3 " + cases);
   ASSERT_EQ(batched.exit_code, 0) << batched.output;
@@ -210,7 +219,7 @@ TEST_F(IndexCli, ABadRowRefusesTheFileAndNothingIsPublished) {
                                                 "case_handle,type,value\n"
                                                 "LNK-ZZ-0009,vin,WVWZZZ1JZXW000001\n"));
   EXPECT_EQ(no_expiry.exit_code, 65) << no_expiry.output;
-  EXPECT_TRUE(absl::StrContains(no_expiry.output, "ok.csv:2: expires_at: missing"))
+  EXPECT_TRUE(absl::StrContains(no_expiry.output, "ok.csv: no expiry: give an expires_at column"))
       << no_expiry.output;
   EXPECT_TRUE(absl::StrContains(no_expiry.output, "--expires-in")) << no_expiry.output;
 
