@@ -85,10 +85,11 @@ int Report(const IndexArgs& args, const std::vector<IndexBatch>& batches,
     std::string where;
     // "entries[17].value: ..." names an entry of the batch: say its line.
     int entry = -1;
-    const size_t at = r.error().find("entries[");
+    size_t at = r.error().find("entries[");
+    if (at == std::string::npos) at = r.error().find("withdrawals[");
     if (r.code() != 0 && i < lines.size() && at != std::string::npos &&
-        sscanf(r.error().c_str() + at, "entries[%d]", &entry) == 1 && entry >= 0 &&
-        static_cast<size_t>(entry) < lines[i].size()) {
+        sscanf(r.error().c_str() + r.error().find('[', at), "[%d]", &entry) == 1 && entry >= 0 &&
+        static_cast<size_t>(entry) < lines[i].size() && lines[i][entry] > 0) {
       where = absl::StrCat(source, ":", lines[i][entry]);
     }
     if (args.json) {
@@ -106,8 +107,14 @@ int Report(const IndexArgs& args, const std::vector<IndexBatch>& batches,
       std::cout << "batch " << i + 1 << "/" << batches.size() << " " << r.batch_id() << ": ";
       if (batches[i].entries_size() > 0) std::cout << "stored " << r.stored() << " entries";
       if (batches[i].withdrawals_size() > 0) {
-        std::cout << "withdrew " << r.withdrawn() << " entries of " << batches[i].withdrawals_size()
-                  << " cases";
+        int cases = 0;
+        for (const liaison::v1::IndexWithdrawal& w : batches[i].withdrawals()) {
+          cases += w.value().empty();
+        }
+        const int single = batches[i].withdrawals_size() - cases;
+        std::cout << "withdrew " << r.withdrawn() << " entries";
+        if (cases > 0) std::cout << " of " << cases << " cases";
+        if (single > 0) std::cout << (cases > 0 ? " and " : " of ") << single << " identifiers";
       }
       std::cout << " (epoch " << batches[i].epoch() << ")\n";
     } else {
@@ -153,6 +160,33 @@ std::string NameLanguage(const IndexArgs& args, const std::string& region) {
   return "";
 }
 
+absl::StatusOr<std::unique_ptr<lk::Normalizer>> MakeNormalizer(const IndexArgs& args) {
+  const std::string region = Region(args);
+  absl::StatusOr<std::unique_ptr<lk::Normalizer>> normalizer = lk::Normalizer::Create(
+      {.default_region = region, .name_language = NameLanguage(args, region)});
+  if (!normalizer.ok()) {
+    return AsUsageError(absl::InvalidArgumentError(
+        absl::StrCat("--region: ", normalizer.status().message(),
+                     " (the region of phone numbers without a country code)")));
+  }
+  return normalizer;
+}
+
+// Reads FILE and blinds its rows (nothing sent): the entries and the file
+// line of each.
+absl::StatusOr<std::vector<BlindedRow>> BlindFile(const IndexArgs& args, const std::string& file,
+                                                  const lk::LinkageKey& key, BlindOptions options) {
+  absl::StatusOr<std::unique_ptr<lk::Normalizer>> normalizer = MakeNormalizer(args);
+  if (!normalizer.ok()) return normalizer.status();
+  absl::StatusOr<std::string> text = ReadFileOrStdin(file);
+  if (!text.ok()) return text.status();
+  const std::string source = file == "-" ? "stdin" : file;
+  absl::StatusOr<std::vector<IndexRow>> rows = ParseIndexFile(*text, source);
+  text->assign(text->size(), '\0');  // the cleartext is not needed any more
+  if (!rows.ok()) return rows.status();
+  return BlindRows(*rows, source, **normalizer, key, options);
+}
+
 int RunPublish(IndexArgs& args) {
   if (args.expires_in_days < 0 || args.expires_in_days > 180) {
     return Fail(AsUsageError(absl::InvalidArgumentError(
@@ -161,27 +195,11 @@ int RunPublish(IndexArgs& args) {
   if (absl::Status s = Prepare(args); !s.ok()) return Fail(s);
   absl::StatusOr<lk::LinkageKey> key = LoadKey(args);
   if (!key.ok()) return Fail(key.status());
-  const std::string region = Region(args);
-  absl::StatusOr<std::unique_ptr<lk::Normalizer>> normalizer = lk::Normalizer::Create(
-      {.default_region = region, .name_language = NameLanguage(args, region)});
-  if (!normalizer.ok()) {
-    return Fail(AsUsageError(absl::InvalidArgumentError(
-        absl::StrCat("--region: ", normalizer.status().message(),
-                     " (the region of phone numbers without a country code)"))));
-  }
-
   // Every row is read, normalised and blinded before anything is sent.
-  absl::StatusOr<std::string> text = ReadFileOrStdin(args.file);
-  if (!text.ok()) return Fail(text.status());
   const std::string source = args.file == "-" ? "stdin" : args.file;
-  absl::StatusOr<std::vector<IndexRow>> rows = ParseIndexFile(*text, source);
-  if (!rows.ok()) return Fail(rows.status());
   BlindOptions options{.now = absl::Now()};
   if (args.expires_in_days > 0) options.expires_in = absl::Hours(24 * args.expires_in_days);
-  absl::StatusOr<std::vector<BlindedRow>> blinded =
-      BlindRows(*rows, source, **normalizer, *key, options);
-  text->assign(text->size(), '\0');  // the cleartext is not needed any more
-  rows->clear();
+  absl::StatusOr<std::vector<BlindedRow>> blinded = BlindFile(args, args.file, *key, options);
   if (!blinded.ok()) return Fail(blinded.status());
 
   std::vector<IndexBatch> batches;
@@ -249,9 +267,9 @@ int RunWithdraw(IndexArgs& args) {
     if (!more.ok()) return Fail(more.status());
     handles.insert(handles.end(), more->begin(), more->end());
   }
-  if (handles.empty()) {
-    return Fail(
-        AsUsageError(absl::InvalidArgumentError("no case handles: give HANDLE... or --file FILE")));
+  if (handles.empty() && args.entries_file.empty()) {
+    return Fail(AsUsageError(absl::InvalidArgumentError(
+        "nothing to withdraw: give HANDLE..., --file FILE or --entries FILE")));
   }
   if (absl::Status s = Prepare(args); !s.ok()) return Fail(s);
   // A withdrawal of a whole case covers every epoch; the batch names the
@@ -259,18 +277,37 @@ int RunWithdraw(IndexArgs& args) {
   absl::StatusOr<lk::LinkageKey> key = LoadKey(args);
   if (!key.ok()) return Fail(key.status());
   std::vector<IndexBatch> batches;
-  std::set<std::string> seen;
-  for (const std::string& h : handles) {
-    if (!seen.insert(h).second) continue;
+  std::vector<std::vector<int>> lines;
+  auto next = [&](int line) {
     if (batches.empty() || static_cast<size_t>(batches.back().withdrawals_size()) == args.batch) {
       batches.emplace_back().set_epoch(key->epoch());
+      lines.emplace_back();
     }
-    batches.back().add_withdrawals()->set_case_handle(h);
+    lines.back().push_back(line);
+    return batches.back().add_withdrawals();
+  };
+  std::set<std::string> seen;
+  for (const std::string& h : handles) {
+    if (seen.insert(h).second) next(0)->set_case_handle(h);
+  }
+  // Single identifiers: blinded here like publish does, then named by
+  // (case, type, blinded value) under the key's epoch.
+  if (!args.entries_file.empty()) {
+    absl::StatusOr<std::vector<BlindedRow>> blinded =
+        BlindFile(args, args.entries_file, *key, {.now = absl::Now(), .for_withdrawal = true});
+    if (!blinded.ok()) return Fail(blinded.status());
+    for (BlindedRow& row : *blinded) {
+      liaison::v1::IndexWithdrawal* w = next(row.line);
+      w->set_case_handle(row.entry.case_handle());
+      w->set_type(row.entry.type());
+      w->set_value(std::move(*row.entry.mutable_value()));
+    }
   }
   absl::StatusOr<std::unique_ptr<endpoint::Client>> client = Connect(args.connection);
   if (!client.ok()) return Fail(client.status());
   absl::StatusOr<std::vector<IndexBatchResult>> results = (*client)->PublishIndex(batches);
-  return Report(args, batches, results, {}, "");
+  return Report(args, batches, results, lines,
+                args.entries_file == "-" ? "stdin" : args.entries_file);
 }
 
 void AddCommonFlags(CLI::App* cmd, IndexArgs& args) {
@@ -321,11 +358,19 @@ void AddIndexCommands(CLI::App& app, IndexArgs& args, int& exit_code) {
   publish->callback([&] { exit_code = RunPublish(args); });
 
   CLI::App* withdraw = index->add_subcommand(
-      "withdraw", "Withdraw whole cases from the index (every entry, every epoch)");
+      "withdraw",
+      "Withdraw whole cases from the index (every entry, every epoch), or single identifiers");
   AddCommonFlags(withdraw, args);
   withdraw->add_option("handles", args.handles, "Case handles (LNK-...)");
   withdraw->add_option("--file", args.handles_file,
                        "File of case handles: one per line, or a file in the publish format");
+  withdraw->add_option("--entries", args.entries_file,
+                       "Withdraw only the identifiers of FILE (publish format; blinded here, "
+                       "cleartext never leaves this process), not whole cases");
+  withdraw->add_option("--region", args.region,
+                       "With --entries: region of phone numbers without a country code");
+  withdraw->add_option("--name-language", args.name_language,
+                       "With --entries: language of Cyrillic names without a language column");
   withdraw->callback([&] { exit_code = RunWithdraw(args); });
 }
 

@@ -28,6 +28,7 @@ struct IndexArgs {
   // withdraw
   std::vector<std::string> handles;
   std::string handles_file;
+  std::string entries_file;  // withdraw these identifiers only (publish format)
 };
 
 void AddIndexCommands(CLI::App& app, IndexArgs& args, int& exit_code);

@@ -344,6 +344,29 @@ absl::StatusOr<lk::Canonical> Normalise(const IndexRow& row, const lk::Normalize
   return c;
 }
 
+// When the entry of `row` expires (InfiniteFuture for a withdrawal), or
+// "expires_at: ..." naming what is wrong.
+absl::StatusOr<absl::Time> ExpiryOf(const IndexRow& row, const BlindOptions& options) {
+  if (options.for_withdrawal) return absl::InfiniteFuture();
+  absl::Time expires;
+  if (!row.expires_at.empty()) {
+    absl::StatusOr<absl::Time> t = ParseExpiry(row.expires_at);
+    if (!t.ok()) return t.status();
+    expires = *t;
+  } else if (options.expires_in) {
+    expires = options.now + *options.expires_in;
+  } else {
+    return absl::InvalidArgumentError(
+        "expires_at: missing (give the column, or --expires-in DAYS for every row)");
+  }
+  if (expires <= options.now) return absl::InvalidArgumentError("expires_at: in the past");
+  if (expires > options.now + kMaxIndexExpiry) {
+    return absl::InvalidArgumentError(
+        "expires_at: more than 180 days ahead (the linkage retention limit)");
+  }
+  return expires;
+}
+
 }  // namespace
 
 const std::vector<std::string>& IndexFields() {
@@ -379,8 +402,9 @@ absl::StatusOr<std::vector<BlindedRow>> BlindRows(const std::vector<IndexRow>& r
                                                   const lk::Normalizer& normalizer,
                                                   const lk::LinkageKey& key,
                                                   const BlindOptions& options) {
-  if (!options.expires_in && std::all_of(rows.begin(), rows.end(),
-                                         [](const IndexRow& r) { return r.expires_at.empty(); })) {
+  if (!options.expires_in && !options.for_withdrawal &&
+      std::all_of(rows.begin(), rows.end(),
+                  [](const IndexRow& r) { return r.expires_at.empty(); })) {
     return absl::InvalidArgumentError(
         absl::StrCat(source,
                      ": no expiry: give an expires_at column or --expires-in DAYS (1..180); "
@@ -408,28 +432,9 @@ absl::StatusOr<std::vector<BlindedRow>> BlindRows(const std::vector<IndexRow>& r
       refuse(canonical.status());
       continue;
     }
-    absl::Time expires;
-    if (!row.expires_at.empty()) {
-      absl::StatusOr<absl::Time> t = ParseExpiry(row.expires_at);
-      if (!t.ok()) {
-        refuse(t.status());
-        continue;
-      }
-      expires = *t;
-    } else if (options.expires_in) {
-      expires = options.now + *options.expires_in;
-    } else {
-      refuse(absl::InvalidArgumentError(
-          "expires_at: missing (give the column, or --expires-in DAYS for every row)"));
-      continue;
-    }
-    if (expires <= options.now) {
-      refuse(absl::InvalidArgumentError("expires_at: in the past"));
-      continue;
-    }
-    if (expires > options.now + kMaxIndexExpiry) {
-      refuse(absl::InvalidArgumentError(
-          "expires_at: more than 180 days ahead (the linkage retention limit)"));
+    absl::StatusOr<absl::Time> expires = ExpiryOf(row, options);
+    if (!expires.ok()) {
+      refuse(expires.status());
       continue;
     }
     if (refused > 0) continue;  // only errors matter from here on
@@ -439,7 +444,7 @@ absl::StatusOr<std::vector<BlindedRow>> BlindRows(const std::vector<IndexRow>& r
     b.entry.set_type(static_cast<liaison::v1::IdentifierType>(blinded.kind));
     b.entry.set_value(blinded.value_bytes());
     b.entry.set_case_handle(row.case_handle);
-    *b.entry.mutable_expires_at() = ToProto(expires);
+    if (!options.for_withdrawal) *b.entry.mutable_expires_at() = ToProto(*expires);
   }
   if (refused > 0) {
     std::string text = absl::StrJoin(errors, "\n");

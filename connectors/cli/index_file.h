@@ -74,6 +74,9 @@ struct BlindOptions {
   absl::Time now;
   // Expiry of rows without expires_at; nullopt: such a row is refused.
   std::optional<absl::Duration> expires_in;
+  // The rows name entries to withdraw: expires_at is neither required nor
+  // checked, and the entries carry none.
+  bool for_withdrawal = false;
 };
 
 // One blinded entry and the line it came from.

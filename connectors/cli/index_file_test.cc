@@ -155,6 +155,21 @@ TEST_F(IndexFile, ExpiryIsRequiredAndBounded) {
             "cases.csv:2: value:");
 }
 
+TEST_F(IndexFile, RowsToWithdrawNeedNoExpiry) {
+  absl::StatusOr<std::vector<IndexRow>> rows = ParseIndexFile(
+      "case_handle,type,value,expires_at\nLNK-1,phone,0721 000 111,\nLNK-1,iban,"
+      "RO49AAAA1B31007593840000,2020-01-01\n",
+      "cases.csv");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  absl::StatusOr<std::vector<BlindedRow>> blinded =
+      BlindRows(*rows, "cases.csv", *normalizer_, *key_, {.now = now_, .for_withdrawal = true});
+  ASSERT_TRUE(blinded.ok()) << blinded.status();
+  ASSERT_EQ(blinded->size(), 2u);
+  EXPECT_FALSE((*blinded)[0].entry.has_expires_at());
+  EXPECT_EQ((*blinded)[0].entry.value(),
+            lk::Blind(*key_, *normalizer_->Phone("+40721000111")).value_bytes());
+}
+
 TEST_F(IndexFile, CsvStructureErrorsNameTheLine) {
   EXPECT_EQ(Refusal(ParseIndexFile("case_handle,type,valeu\n", "c.csv")),
             "c.csv:1: column 'valeu': unknown; did you mean 'value'?");

@@ -167,15 +167,23 @@ TEST_F(IndexCli, PublishBlindsLocallyIsAuditedAndCasesAreWithdrawn) {
   ASSERT_EQ(from_json.exit_code, 0) << from_json.output;
   EXPECT_TRUE(absl::StrContains(from_json.output, ": stored 2 entries")) << from_json.output;
 
-  // Withdrawing: by handle, then by the file that was published.
+  // Withdrawing one identifier of a case (blinded here too), then the case
+  // by handle: only the other identifier was left. Then by the published file.
+  const std::string drop = Write("drop.csv",
+                                 "case_handle,type,value\n"
+                                 "LNK-ZZ-0004,phone,0721 000 333\n");
+  CommandResult single = Cli("index withdraw --as RO-IGPR --entries " + drop);
+  ASSERT_EQ(single.exit_code, 0) << single.output;
+  EXPECT_TRUE(absl::StrContains(single.output, "withdrew 1 entries of 1 identifiers"))
+      << single.output;
   CommandResult one = CliStdout("index withdraw --as RO-IGPR --json LNK-ZZ-0004");
   ASSERT_EQ(one.exit_code, 0) << one.output;
   nlohmann::json withdrawn = nlohmann::json::parse(one.output);
   ASSERT_EQ(withdrawn.size(), 1u);
-  EXPECT_EQ(withdrawn[0]["withdrawn"], 2) << one.output;
+  EXPECT_EQ(withdrawn[0]["withdrawn"], 1) << one.output;
   const std::string erasure = AuditOf(withdrawn[0]["batch_id"]);
   EXPECT_TRUE(absl::StrContains(erasure, "index-withdrawn  ERASURE")) << erasure;
-  EXPECT_TRUE(absl::StrContains(erasure, "linkage: epoch 1, 2 entries")) << erasure;
+  EXPECT_TRUE(absl::StrContains(erasure, "linkage: epoch 1, 1 entries")) << erasure;
   CommandResult rest = Cli("index withdraw --as RO-IGPR --file " + cases);
   ASSERT_EQ(rest.exit_code, 0) << rest.output;
   EXPECT_TRUE(absl::StrContains(rest.output, "withdrew 7 entries of 3 cases")) << rest.output;
