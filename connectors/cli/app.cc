@@ -12,6 +12,7 @@
 #include "connectors/cli/audit_commands.h"
 #include "connectors/cli/exchange_commands.h"
 #include "connectors/cli/exit_codes.h"
+#include "connectors/cli/index_commands.h"
 #include "connectors/cli/suggest.h"
 
 namespace liaison::cli {
@@ -125,7 +126,8 @@ int Help(CLI::App& app, const std::vector<std::string>& words) {
 
 void AddFooters(CLI::App* cmd) {
   for (CLI::App* sub : Children(cmd)) {
-    sub->footer("Exit codes: see 'liaison --help' (or docs/cli.md).");
+    sub->footer(sub->get_footer() + (sub->get_footer().empty() ? "" : "\n\n") +
+                "Exit codes: see 'liaison --help' (or docs/cli.md).");
     AddFooters(sub);
   }
 }
@@ -149,6 +151,8 @@ int Run(int argc, char** argv) {
   AddAuditCommands(app, audit, exit_code);
   AdminArgs admin;
   AddAdminCommands(app, admin, exit_code);
+  IndexArgs index;
+  AddIndexCommands(app, index, exit_code);
   std::vector<std::string> help_words;
   CLI::App* help =
       app.add_subcommand("help", "Show the help of a command (liaison help admin flows)");

@@ -243,6 +243,9 @@ int RunList(const AuditArgs& args) {
     }
     if (e.redacted_paths_size() > 0)
       std::cout << "  redacted: " << e.redacted_paths_size() << " paths";
+    if (e.linkage_epoch() > 0)
+      std::cout << "  linkage: epoch " << e.linkage_epoch() << ", " << e.linkage_entries()
+                << " entries";
     std::cout << "\n";
   }
   return 0;
