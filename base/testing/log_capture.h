@@ -68,8 +68,7 @@ class LogCapture {
   }
 
  private:
-  bool HasLocked(const std::vector<std::string>& needles) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  bool HasLocked(const std::vector<std::string>& needles) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (const std::string& line : lines_) {
       bool all = true;
       for (const std::string& n : needles) all = all && absl::StrContains(line, n);
