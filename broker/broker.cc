@@ -323,6 +323,7 @@ absl::Status Broker::Impl::StartOperatorSurface(const std::string& node_id, std:
   deps.ingress = ingress.get();
   deps.chain = [this] { return Chain(); };
   deps.operations = operations.get();
+  deps.linkage = &linkage;
   LIAISON_ASSIGN_OR_RETURN(
       surface, OperatorSurface::Start(std::move(options), std::move(deps), peers.get()));
   return absl::OkStatus();

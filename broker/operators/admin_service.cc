@@ -12,6 +12,7 @@ constexpr char kGetFlowStats[] = "liaison.v1.Admin/GetFlowStats";
 constexpr char kWatchFlows[] = "liaison.v1.Admin/WatchFlows";
 constexpr char kListHolds[] = "liaison.v1.Admin/ListHolds";
 constexpr char kGetHealth[] = "liaison.v1.Admin/GetHealth";
+constexpr char kGetLinkageIndex[] = "liaison.v1.Admin/GetLinkageIndex";
 
 // Events waiting for a slow watcher; beyond this new ones are skipped (the
 // watcher sees the seq jump).
@@ -187,6 +188,17 @@ grpc::ServerUnaryReactor* AdminService::GetHealth(grpc::CallbackServerContext* c
   if (!Admit(context, reactor, kGetHealth)) return reactor;
   *response = views_->Health();
   Report(kGetHealth, absl::StatusCode::kOk);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::GetLinkageIndex(
+    grpc::CallbackServerContext* context, const liaison::v1::LinkageIndexRequest* /*request*/,
+    liaison::v1::LinkageIndexResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!Admit(context, reactor, kGetLinkageIndex)) return reactor;
+  *response = views_->Linkage();
+  Report(kGetLinkageIndex, absl::StatusCode::kOk);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

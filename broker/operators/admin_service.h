@@ -36,6 +36,9 @@ class AdminService final : public liaison::v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* GetHealth(grpc::CallbackServerContext* context,
                                       const liaison::v1::HealthRequest* request,
                                       liaison::v1::HealthResponse* response) override;
+  grpc::ServerUnaryReactor* GetLinkageIndex(grpc::CallbackServerContext* context,
+                                            const liaison::v1::LinkageIndexRequest* request,
+                                            liaison::v1::LinkageIndexResponse* response) override;
 
   // Ends every WatchFlows stream with UNAVAILABLE and refuses new ones.
   void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);

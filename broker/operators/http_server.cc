@@ -28,9 +28,9 @@ constexpr absl::Duration kKeepAliveComment = absl::Seconds(5);
 
 const std::set<std::string>& KnownPaths() {
   static const auto* paths =
-      new std::set<std::string>{"/",           "/metrics",      "/api/endpoints", "/api/flows",
-                                "/api/holds",  "/api/health",   "/api/recent",    "/api/events",
-                                "/index.html", "/dashboard.js", "/dashboard.css"};
+      new std::set<std::string>{"/",           "/metrics",    "/api/endpoints", "/api/flows",
+                                "/api/holds",  "/api/health", "/api/linkage",   "/api/recent",
+                                "/api/events", "/index.html", "/dashboard.js",  "/dashboard.css"};
   return *paths;
 }
 
@@ -208,6 +208,9 @@ void HttpServer::Impl::Routes() {
   });
   s.Get("/api/holds", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(ToJson(views->Holds()), "application/json");
+  });
+  s.Get("/api/linkage", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(ToJson(views->Linkage()), "application/json");
   });
   s.Get("/api/health", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(ToJson(views->Health()), "application/json");

@@ -197,6 +197,41 @@ liaison::v1::HealthResponse OperatorViews::Health() const {
   return out;
 }
 
+liaison::v1::LinkageIndexResponse OperatorViews::Linkage() const {
+  liaison::v1::LinkageIndexResponse out;
+  const std::shared_ptr<const policy::Chain> chain = deps_.chain();
+  const policy::Registry& registry = chain->registry();
+  // Every registry endpoint in every epoch in force gets a row, 0 when it
+  // has no entries, so a withdrawal reads as 0 rather than as a missing row.
+  std::map<std::pair<std::string, uint32_t>, int64_t> counts;
+  std::set<std::string> in_registry;
+  for (const liaison::v1::Endpoint& e : registry.proto().endpoints()) {
+    in_registry.insert(e.id());
+    for (uint32_t epoch : registry.linkage_epochs()) counts[{e.id(), epoch}] = 0;
+  }
+  if (deps_.linkage != nullptr) {
+    for (const auto& [key, n] : deps_.linkage->Counts()) {
+      if (n > 0 || counts.count(key) > 0) counts[key] = n;
+    }
+    out.set_records_skipped(deps_.linkage->skipped());
+  }
+  int64_t total = 0;
+  for (const auto& [key, n] : counts) {
+    liaison::v1::LinkageIndexCount* c = out.add_counts();
+    c->set_endpoint_id(key.first);
+    c->set_epoch(key.second);
+    c->set_entries(n);
+    c->set_in_registry(in_registry.count(key.first) > 0);
+    total += n;
+  }
+  for (uint32_t epoch : registry.linkage_epochs()) out.add_epochs_in_force(epoch);
+  out.set_entries(total);
+  out.set_max_entries_per_endpoint(registry.max_linkage_entries_per_endpoint());
+  out.set_registry_version(registry.version());
+  *out.mutable_generated_at() = ToProto(absl::Now());
+  return out;
+}
+
 std::string OperatorViews::Metrics() const {
   MetricsText text;
   const std::shared_ptr<const policy::Chain> chain = deps_.chain();
@@ -267,6 +302,16 @@ std::string OperatorViews::Metrics() const {
                  "Ingress, held or stored-consent records refused because a signature does "
                  "not verify (dropped loudly).",
                  s.forged.load() + (deps_.consents != nullptr ? deps_.consents->refused() : 0));
+  }
+
+  // The case-linkage index: counts only, one series per row of Linkage().
+  text.Family("liaison_linkage_index_entries", "gauge",
+              "Live entries of the case-linkage index on this node, by publishing endpoint and "
+              "linkage key epoch (counts only).");
+  const liaison::v1::LinkageIndexResponse linkage = Linkage();
+  for (const liaison::v1::LinkageIndexCount& c : linkage.counts()) {
+    text.Sample("liaison_linkage_index_entries",
+                {{"endpoint", c.endpoint_id()}, {"epoch", absl::StrCat(c.epoch())}}, c.entries());
   }
 
   if (deps_.cluster != nullptr) {

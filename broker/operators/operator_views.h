@@ -22,6 +22,7 @@
 #include "broker/stage/audit.h"
 #include "broker/stage/hold_book.h"
 #include "broker/stage/policy_stage.h"
+#include "broker/state/linkage_book.h"
 #include "liaison/v1/admin.pb.h"
 #include "policy/chain.h"
 
@@ -42,6 +43,8 @@ struct OperatorDeps {
   std::function<std::shared_ptr<const policy::Chain>()> chain;
   Operations* operations = nullptr;
   const ClusterMonitor* cluster = nullptr;
+  // The case-linkage index; null = no linkage view (counted as empty).
+  const LinkageBook* linkage = nullptr;
 };
 
 class OperatorViews {
@@ -54,6 +57,8 @@ class OperatorViews {
       const liaison::v1::FlowStatsRequest& request) const;
   liaison::v1::ListHoldsResponse Holds() const;
   liaison::v1::HealthResponse Health() const;
+  // Entries per (endpoint, epoch) and the epochs in force: counts only.
+  liaison::v1::LinkageIndexResponse Linkage() const;
   // The whole /metrics body (Prometheus text format 0.0.4).
   std::string Metrics() const;
 

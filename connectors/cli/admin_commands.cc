@@ -285,6 +285,18 @@ void AddAdminCommands(CLI::App& app, AdminArgs& args, int& exit_code) {
         RenderHealth);
   });
 
+  CLI::App* linkage = admin->add_subcommand(
+      "linkage", "Case-linkage index: entries per endpoint and key epoch, epochs in force");
+  AddFlags(linkage, args);
+  linkage->callback([&] {
+    exit_code = RunUnary<liaison::v1::LinkageIndexRequest, liaison::v1::LinkageIndexResponse>(
+        args, {},
+        [](Admin::Stub* s, grpc::ClientContext* c, const auto& req, auto* res) {
+          return s->GetLinkageIndex(c, req, res);
+        },
+        RenderLinkage);
+  });
+
   CLI::App* watch = admin->add_subcommand("watch", "Print decisions as they happen");
   AddFlags(watch, args);
   watch->add_option("--count", args.count, "Stop after this many events");

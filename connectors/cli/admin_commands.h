@@ -1,4 +1,4 @@
-// `liaison admin endpoints | flows | holds | health | watch | top`: the
+// `liaison admin endpoints | flows | holds | health | linkage | watch | top`: the
 // operators' side, over the broker's admin listener (liaison.v1.Admin) with
 // an operator certificate: --as ops-duty-1 reads
 // <pki>/operators/ops-duty-1/tls.{pem,key}; the address comes from

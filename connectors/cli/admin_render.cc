@@ -156,6 +156,29 @@ std::string RenderHolds(const liaison::v1::ListHoldsResponse& holds) {
                 "");
 }
 
+std::string RenderLinkage(const liaison::v1::LinkageIndexResponse& linkage) {
+  std::string out =
+      absl::StrCat("linkage index on this node: ", Counted(linkage.entries(), "entry", "entries"),
+                   "; epochs in force: ", absl::StrJoin(linkage.epochs_in_force(), ", "),
+                   "; at most ", linkage.max_entries_per_endpoint(), " entries per endpoint; ",
+                   Counted(linkage.records_skipped(), "record", "records"), " skipped\n");
+  if (linkage.counts_size() == 0) return out;
+  std::vector<std::vector<std::string>> rows = {{"ENDPOINT", "EPOCH", "ENTRIES"}};
+  for (const liaison::v1::LinkageIndexCount& c : linkage.counts()) {
+    rows.push_back({absl::StrCat(c.endpoint_id(), c.in_registry() ? "" : " (not in registry)"),
+                    absl::StrCat(c.epoch()), absl::StrCat(c.entries())});
+  }
+  return out + Table(rows) + "\n" +
+         Legend({{"EPOCH", "linkage key epoch the entries were blinded under"},
+                 {"ENTRIES",
+                  "live index entries (blinded identifiers of open cases) the endpoint "
+                  "published, on this node; expired ones count until the next purge (10 s)"},
+                 {"skipped",
+                  "records of liaison.linkage.index this node could not apply since it "
+                  "started (must stay 0)"}},
+                "");
+}
+
 std::string RenderHealth(const liaison::v1::HealthResponse& h) {
   std::vector<std::vector<std::string>> rows = {
       {"node", h.node_id()},

@@ -19,6 +19,9 @@ std::string RenderEndpoints(const liaison::v1::ListEndpointsResponse& endpoints)
 std::string RenderFlows(const liaison::v1::FlowStatsResponse& flows);
 std::string RenderHolds(const liaison::v1::ListHoldsResponse& holds);
 std::string RenderHealth(const liaison::v1::HealthResponse& health);
+// A summary line (entries, epochs in force, limit, records skipped), then
+// entries per (endpoint, epoch): counts only, as the answer itself.
+std::string RenderLinkage(const liaison::v1::LinkageIndexResponse& linkage);
 // One line per event: "#12 09:00:01Z 0190... ALERT RO-IGPR → DE-BKA 570 B ALLOW ...".
 std::string RenderEvent(const liaison::v1::FlowEventInfo& event);
 

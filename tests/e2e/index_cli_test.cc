@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -195,6 +196,52 @@ TEST_F(IndexCli, PublishBlindsLocallyIsAuditedAndCasesAreWithdrawn) {
   EXPECT_EQ(bad_handle.exit_code, 2) << bad_handle.output;
   EXPECT_TRUE(absl::StrContains(bad_handle.output, "'CASE-7': case_handle: must be \"LNK-\""))
       << bad_handle.output;
+}
+
+// Operators see the index as counts per endpoint and epoch
+// (`liaison admin linkage`, table and --json), never a handle or a value.
+class AdminCliLinkage : public IndexCli {};
+
+TEST_F(AdminCliLinkage, CountsPerEndpointAndEpochFollowPublishAndWithdraw) {
+  auto admin_json = [&] {
+    CommandResult r = CliStdout("admin linkage --as ops-duty-1 --json");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return r.exit_code == 0 ? nlohmann::json::parse(r.output) : nlohmann::json();
+  };
+  auto entries_of = [](const nlohmann::json& index, const std::string& endpoint) {
+    for (const auto& c : index["counts"]) {
+      if (c["endpoint_id"] == endpoint && c["epoch"] == 1)
+        return int64_t{std::stoll(c["entries"].get<std::string>())};
+    }
+    return int64_t{-1};
+  };
+  nlohmann::json before = admin_json();
+  EXPECT_EQ(before["epochs_in_force"], nlohmann::json::array({1})) << before;
+  EXPECT_EQ(entries_of(before, "RO-IGPR"), 0) << before;
+
+  const std::string cases = Write("cases.csv", kCases);
+  CommandResult published = Cli("index publish --as RO-IGPR --expires-in 30 " + cases);
+  ASSERT_EQ(published.exit_code, 0) << published.output;
+  nlohmann::json after = admin_json();
+  EXPECT_EQ(entries_of(after, "RO-IGPR"), 7) << after;
+  EXPECT_EQ(entries_of(after, "BG-GDNP"), 0) << after;
+  EXPECT_EQ(after["entries"], "7") << after;
+
+  CommandResult table = Cli("admin linkage --as ops-duty-1");
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_TRUE(absl::StrContains(table.output,
+                                "linkage index on this node: 7 entries; epochs in "
+                                "force: 1;"))
+      << table.output;
+  EXPECT_TRUE(std::regex_search(table.output, std::regex(R"(\nRO-IGPR\s+1\s+7\n)")))
+      << table.output;
+  EXPECT_TRUE(std::regex_search(table.output, std::regex(R"(\nENTRIES\s+live index entries)")))
+      << table.output;
+  EXPECT_FALSE(absl::StrContains(table.output + after.dump(), "LNK-")) << table.output;
+
+  CommandResult withdrawn = Cli("index withdraw --as RO-IGPR --file " + cases);
+  ASSERT_EQ(withdrawn.exit_code, 0) << withdrawn.output;
+  EXPECT_EQ(entries_of(admin_json(), "RO-IGPR"), 0);
 }
 
 // A bad row refuses the whole file before anything is signed or sent, named

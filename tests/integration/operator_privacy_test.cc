@@ -1,15 +1,17 @@
 // Operators see metadata, never content (docs/architecture.md): messages whose content
 // carries marker strings (names, summary, case reference, requested action,
 // officer id, birth place) go through a running broker with every outcome
-// (allow, redact, hold, reject, refused at the front door), and no marker may
-// appear in any admin answer, the admin event stream, /metrics, any /api/*
-// answer, the /api/events stream, the dashboard's files, or the broker's log
-// lines (captured at debug level).
+// (allow, redact, hold, reject, refused at the front door), an endpoint
+// publishes case-linkage entries whose case handles carry markers, and no
+// marker, handle or blinded value may appear in any admin answer, the admin
+// event stream, /metrics, any /api/* answer, the /api/events stream, the
+// dashboard's files, or the broker's log lines (captured at debug level).
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -183,6 +185,24 @@ TEST(OperatorPrivacy, NoPayloadMarkerReachesAnyOperatorViewOrLogLine) {
   (*envelope.mutable_message())[12] ^= 1;
   EXPECT_FALSE(ro->Send(envelope).ok());
 
+  // Published case-linkage entries: their handles carry markers, and their
+  // blinded values must not show either (raw, hex or base64).
+  liaison::v1::IndexBatch index_batch;
+  index_batch.set_epoch(1);
+  *index_batch.add_entries() =
+      BlindedPhoneEntry("+40 721 000 411", "LNK-RO-ZZLEAK-MARKER-H1", sc::T0());
+  *index_batch.add_entries() =
+      BlindedPhoneEntry("+40 721 000 412", "LNK-RO-ZZLEAK-MARKER-H2", sc::T0());
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto published, ro->PublishIndex({index_batch}));
+  ASSERT_EQ(published.size(), 1u);
+  ASSERT_EQ(published[0].code(), 0) << published[0].error();
+  std::vector<std::string> index_secrets;
+  for (const auto& e : index_batch.entries()) {
+    index_secrets.insert(index_secrets.end(),
+                         {e.case_handle(), e.value(), absl::BytesToHexString(e.value()),
+                          absl::Base64Escape(e.value()), absl::WebSafeBase64Escape(e.value())});
+  }
+
   // The planted content did travel: DE-BKA receives the markers.
   std::vector<Subscription::Received> de = Collect(*subs[0], 2, absl::Seconds(30));
   bool delivered_marker = false;
@@ -213,9 +233,10 @@ TEST(OperatorPrivacy, NoPayloadMarkerReachesAnyOperatorViewOrLogLine) {
   outputs["GetFlowStats"] = Flows(*ops).DebugString();
   outputs["ListHolds"] = Holds(*ops).DebugString();
   outputs["GetHealth"] = Health(*ops).DebugString();
+  outputs["GetLinkageIndex"] = LinkageIndex(*ops).DebugString();
   for (const char* path :
        {"/", "/index.html", "/dashboard.js", "/dashboard.css", "/metrics", "/api/endpoints",
-        "/api/flows", "/api/holds", "/api/health", "/api/recent?max=1000"}) {
+        "/api/flows", "/api/holds", "/api/health", "/api/linkage", "/api/recent?max=1000"}) {
     HttpResult r = HttpGet(*broker, path);
     EXPECT_EQ(r.status, 200) << path;
     outputs[path] = r.body;
@@ -235,12 +256,17 @@ TEST(OperatorPrivacy, NoPayloadMarkerReachesAnyOperatorViewOrLogLine) {
   }
   EXPECT_TRUE(absl::StrContains(outputs["ListHolds"], wide.header().message_id()));
   EXPECT_TRUE(absl::StrContains(outputs["/metrics"], "outcome=\"REDACT\""));
+  EXPECT_TRUE(absl::StrContains(outputs["GetLinkageIndex"], "entries: 2"))
+      << outputs["GetLinkageIndex"];
+  EXPECT_TRUE(absl::StrContains(
+      outputs["/metrics"], "liaison_linkage_index_entries{endpoint=\"RO-IGPR\",epoch=\"1\"} 2"));
   EXPECT_TRUE(absl::StrContains(outputs["log lines"], "\"event\":\"broker.started\""))
       << "the log capture must cover the broker's whole life";
   // ...and never their content.
   std::vector<std::string> forbidden = Markers();
   for (const std::string& v : sc::PersonalValues()) forbidden.push_back(v);
   forbidden.push_back("ZZLEAK");
+  for (const std::string& v : index_secrets) forbidden.push_back(v);
   for (const auto& [where, text] : outputs) {
     for (const std::string& value : forbidden) {
       const size_t at = text.find(value);

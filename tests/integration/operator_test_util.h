@@ -1,6 +1,7 @@
 // Helpers shared by the operator integration tests: an admin stub with a
 // given client certificate, unary calls that expect success, a WatchFlows
-// reader, and plain-HTTP reads of the dashboard server (embedded mode).
+// reader, plain-HTTP reads of the dashboard server (embedded mode), and
+// blinded case-linkage entries to publish.
 #ifndef LIAISON_TESTS_INTEGRATION_OPERATOR_TEST_UTIL_H_
 #define LIAISON_TESTS_INTEGRATION_OPERATOR_TEST_UTIL_H_
 
@@ -14,7 +15,11 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "base/proto_time.h"
 #include "certs/testing/test_pki.h"
+#include "connectors/endpoint/linkage/blind.h"
+#include "connectors/endpoint/linkage/linkage_key.h"
+#include "connectors/endpoint/linkage/normalize.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -92,6 +97,53 @@ inline liaison::v1::ListHoldsResponse Holds(liaison::v1::Admin::Stub& stub) {
   grpc::Status s = stub.ListHolds(&c, {}, &out);
   EXPECT_TRUE(s.ok()) << s.error_message();
   return out;
+}
+
+inline liaison::v1::LinkageIndexResponse LinkageIndex(liaison::v1::Admin::Stub& stub) {
+  grpc::ClientContext c;
+  Deadline(c);
+  liaison::v1::LinkageIndexResponse out;
+  grpc::Status s = stub.GetLinkageIndex(&c, {}, &out);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return out;
+}
+
+// Entries of (endpoint, epoch) in a GetLinkageIndex answer; -1 = no row.
+inline int64_t LinkageEntries(const liaison::v1::LinkageIndexResponse& index,
+                              const std::string& endpoint, uint32_t epoch) {
+  for (const auto& c : index.counts()) {
+    if (c.endpoint_id() == endpoint && c.epoch() == epoch) return c.entries();
+  }
+  return -1;
+}
+
+// A phone number blinded under the test PKI's epoch-1 linkage key, as an
+// index entry of `handle` expiring 30 days after `now` (the broker's clock).
+inline liaison::v1::IndexEntry BlindedPhoneEntry(const std::string& phone,
+                                                 const std::string& handle, absl::Time now) {
+  namespace lk = endpoint::linkage;
+  static const lk::LinkageKey* key = [] {
+    absl::StatusOr<lk::LinkageKey> k =
+        lk::LinkageKey::Load(SharedTestPki().dir + "/linkage/epoch-1.key");
+    EXPECT_TRUE(k.ok()) << k.status();  // NOLINT
+    return k.ok() ? new lk::LinkageKey(*std::move(k)) : nullptr;
+  }();
+  static const lk::Normalizer* normalizer = [] {
+    absl::StatusOr<std::unique_ptr<lk::Normalizer>> n = lk::Normalizer::Create({"RO", "ro"});
+    EXPECT_TRUE(n.ok()) << n.status();  // NOLINT
+    return n.ok() ? n->release() : nullptr;
+  }();
+  liaison::v1::IndexEntry e;
+  if (key == nullptr || normalizer == nullptr) return e;
+  absl::StatusOr<lk::Canonical> canonical = normalizer->Phone(phone);
+  EXPECT_TRUE(canonical.ok()) << canonical.status();  // NOLINT
+  if (!canonical.ok()) return e;
+  const lk::BlindedValue v = lk::Blind(*key, *canonical);
+  e.set_type(static_cast<liaison::v1::IdentifierType>(v.kind));
+  e.set_value(v.value_bytes());
+  e.set_case_handle(handle);
+  *e.mutable_expires_at() = ToProto(now + absl::Hours(24 * 30));
+  return e;
 }
 
 inline const liaison::v1::EndpointState* FindEndpoint(

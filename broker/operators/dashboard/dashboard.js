@@ -215,6 +215,14 @@ function renderHolds(data) {
                           time(h.created_at), time(h.due)])));
 }
 
+function renderLinkage(data) {
+  $('linkage-summary').textContent = count(data.entries, 'entry', 'entries') +
+      ' on this node; epochs in force: ' + (data.epochs_in_force || []).join(', ') +
+      '; records skipped: ' + data.records_skipped;
+  replaceBody($('linkage'), (data.counts || []).map(c => row([
+    c.endpoint_id + (c.in_registry ? '' : ' (not in registry)'), c.epoch, c.entries])));
+}
+
 function eventRow(e) {
   const tr = row([e.seq, time(e.decided_at), e.message_id, strip(e.kind, 'KIND_'),
                   e.sender + ' → ' + e.recipient, e.bytes, outcomeCell(e.outcome),
@@ -270,6 +278,7 @@ async function refresh() {
     getJson('/api/flows?windows=' + windowSeconds).then(renderFlows),
     getJson('/api/endpoints').then(renderEndpoints),
     getJson('/api/holds').then(renderHolds),
+    getJson('/api/linkage').then(renderLinkage),
   ];
   for (const r of await Promise.allSettled(jobs)) {
     if (r.status === 'rejected') console.warn(String(r.reason));
