@@ -19,48 +19,11 @@
 #include "certs/testing/test_pki.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/e2e/broker_process.h"
 #include "tests/fixtures/wait.h"
 
 namespace liaison::testing {
 namespace {
-
-// The broker as a child process on the embedded default (mints its dev PKI,
-// linkage key included, into the state folder), killed at the end.
-class Broker {
- public:
-  explicit Broker(const std::string& state_dir) : state_dir_(state_dir) {
-    log_ = state_dir + "/broker.log";
-    pid_ = fork();
-    if (pid_ == 0) {
-      FILE* out = freopen(log_.c_str(), "w", stdout);
-      FILE* err = freopen(log_.c_str(), "a", stderr);
-      (void)out;
-      (void)err;
-      std::vector<std::string> args = {LIAISON_BROKER_BIN, "--state-dir",   state_dir,
-                                       "--listen",         "127.0.0.1:0",   "--admin-listen",
-                                       "127.0.0.1:0",      "--http-listen", "127.0.0.1:0"};
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(LIAISON_BROKER_BIN, argv.data());
-      _exit(127);
-    }
-  }
-  ~Broker() {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  bool WaitServing() {
-    return WaitFor([&] { return std::filesystem::exists(state_dir_ + "/broker.json"); },
-                   absl::Seconds(60));
-  }
-  const std::string& log() const { return log_; }
-
- private:
-  std::string state_dir_;
-  std::string log_;
-  pid_t pid_ = -1;
-};
 
 // Three cases of mixed types, synthetic values only.
 constexpr char kCases[] =
@@ -77,7 +40,7 @@ class IndexCli : public ::testing::Test {
  protected:
   void SetUp() override {
     state_ = MakeTempDir("liaison-e2e-index");
-    broker_ = std::make_unique<Broker>(state_);
+    broker_ = std::make_unique<BrokerProcess>(state_);
     ASSERT_TRUE(broker_->WaitServing()) << ReadFileOrDie(broker_->log());
   }
 
@@ -108,7 +71,7 @@ class IndexCli : public ::testing::Test {
   }
 
   std::string state_;
-  std::unique_ptr<Broker> broker_;
+  std::unique_ptr<BrokerProcess> broker_;
 };
 
 TEST_F(IndexCli, PublishBlindsLocallyIsAuditedAndCasesAreWithdrawn) {
