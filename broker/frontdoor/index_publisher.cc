@@ -14,28 +14,6 @@
 namespace liaison::broker {
 namespace {
 
-bool LooksLikeText(const std::string& v) {
-  for (char c : v) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u > 0x7e) return false;
-  }
-  return true;
-}
-
-absl::Status CheckValue(const std::string& path, const std::string& value) {
-  if (value.size() != LinkageIndex::kValueBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": ", value.size(), " bytes; a blinded value is 32 bytes"));
-  }
-  if (LooksLikeText(value)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path,
-                     ": looks like cleartext, not an HMAC; blind identifiers before "
-                     "publishing them"));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status CheckType(const std::string& path, liaison::v1::IdentifierType type,
                        const policy::Registry& registry) {
   if (type == liaison::v1::IDENTIFIER_TYPE_PERSON_NAME) {
@@ -126,7 +104,7 @@ absl::StatusOr<IndexPlan> PlanIndexBatch(const liaison::v1::IndexBatch& batch,
     const liaison::v1::IndexEntry& e = batch.entries(i);
     const std::string path = absl::StrCat("entries[", i, "]");
     if (absl::Status s = CheckType(path + ".type", e.type(), registry); !s.ok()) return s;
-    if (absl::Status s = CheckValue(path + ".value", e.value()); !s.ok()) return s;
+    if (absl::Status s = CheckBlindedValue(path + ".value", e.value()); !s.ok()) return s;
     if (absl::Status s = CheckHandle(path + ".case_handle", e.case_handle()); !s.ok()) return s;
     if (!e.has_expires_at()) {
       return absl::InvalidArgumentError(absl::StrCat(path, ".expires_at: missing"));
@@ -163,7 +141,7 @@ absl::StatusOr<IndexPlan> PlanIndexBatch(const liaison::v1::IndexBatch& batch,
       continue;
     }
     if (absl::Status s = CheckType(path + ".type", w.type(), registry); !s.ok()) return s;
-    if (absl::Status s = CheckValue(path + ".value", w.value()); !s.ok()) return s;
+    if (absl::Status s = CheckBlindedValue(path + ".value", w.value()); !s.ok()) return s;
     plan.withdrawals.push_back(Record(batch.epoch(), w.value(), peer, w.case_handle()));
   }
   const int64_t limit = registry.max_linkage_entries_per_endpoint();

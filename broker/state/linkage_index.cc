@@ -87,22 +87,6 @@ absl::Status CheckName(absl::string_view field, absl::string_view s) {
   return absl::OkStatus();
 }
 
-absl::Status CheckValue(absl::string_view field, absl::string_view v) {
-  if (v.size() != LinkageIndex::kValueBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", v.size(), " bytes; a blinded value is 32 bytes"));
-  }
-  bool printable = true;
-  for (char c : v) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u > 0x7e) printable = false;
-  }
-  if (printable) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": looks like cleartext, not an HMAC"));
-  }
-  return absl::OkStatus();
-}
-
 const uint8_t* Bytes(absl::string_view s) { return reinterpret_cast<const uint8_t*>(s.data()); }
 
 uint32_t UnixSeconds(absl::Time t) {
@@ -120,6 +104,22 @@ uint64_t GetBig(absl::string_view s, size_t at, int bytes) {
 }
 
 }  // namespace
+
+absl::Status CheckBlindedValue(absl::string_view field, absl::string_view v) {
+  if (v.size() != LinkageIndex::kValueBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", v.size(), " bytes; a blinded value is 32 bytes"));
+  }
+  bool printable = true;
+  for (char c : v) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u > 0x7e) printable = false;
+  }
+  if (printable) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": looks like cleartext, not an HMAC"));
+  }
+  return absl::OkStatus();
+}
 
 bool IsLinkageKind(uint8_t kind) { return (kind >= 1 && kind <= 6) || kind == 8; }
 
@@ -264,7 +264,7 @@ void LinkageIndex::CountLive(uint16_t owner, uint32_t epoch, int64_t delta) {
 absl::Status LinkageIndex::Upsert(uint32_t epoch, absl::string_view value, absl::string_view owner,
                                   absl::string_view handle, uint8_t kind, absl::Time expiry,
                                   absl::Time now) {
-  if (absl::Status s = CheckValue("linkage.value", value); !s.ok()) return s;
+  if (absl::Status s = CheckBlindedValue("linkage.value", value); !s.ok()) return s;
   if (!IsLinkageKind(kind)) {
     return absl::InvalidArgumentError(
         absl::StrCat("linkage.kind: unknown identifier type ", kind,
@@ -438,7 +438,8 @@ absl::StatusOr<std::vector<LinkageHitEntry>> LinkageIndex::Lookup(
                                                    " exceed the limit of ", kMaxQueryValues));
   }
   for (size_t i = 0; i < values.size(); ++i) {
-    if (absl::Status s = CheckValue(absl::StrCat("linkage.identifiers[", i, "].value"), values[i]);
+    if (absl::Status s =
+            CheckBlindedValue(absl::StrCat("linkage.identifiers[", i, "].value"), values[i]);
         !s.ok()) {
       return s;
     }

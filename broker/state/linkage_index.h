@@ -43,6 +43,12 @@ namespace liaison::broker {
 // plate). 7 (PERSON_NAME, cleartext) and anything else are refused.
 bool IsLinkageKind(uint8_t kind);
 
+// OK for a 32-byte value that is not all printable text (an HMAC);
+// InvalidArgument "<field>: 12 bytes; a blinded value is 32 bytes" or
+// "<field>: looks like cleartext, not an HMAC" otherwise. The one check of a
+// blinded value: the index and the front door's publisher call it.
+absl::Status CheckBlindedValue(absl::string_view field, absl::string_view value);
+
 struct LinkageIndexOptions {
   // An entry's expiry may lie at most this far after `now` when published.
   absl::Duration max_retention = absl::Hours(24 * 365);
