@@ -1,5 +1,5 @@
-// The exchange benchmark (issue 2, item 10): a program that prints figures,
-// not a test (STYLE.md §5; leveldb benchmarks/db_bench.cc).
+// The exchange benchmark: a program that prints figures, not a test (in the
+// manner of leveldb's db_bench).
 //
 // One process: an in-process broker (TestBroker: embedded mock Kafka, real
 // mTLS on loopback, the development registry with DP-BULK-01 caps raised),
