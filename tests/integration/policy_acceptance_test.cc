@@ -872,6 +872,25 @@ TEST(BrokerAcceptance, Ac14ARefusedFollowUpIsToldToTheRequester) {
   net.ExpectNoDelivery("RO-IGPR", id, "ES-PN");
 }
 
+TEST(BrokerAcceptance, Ac14AFollowUpTheOwnerNeverDecidesEndsAtTheHoldTimeout) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"RO-IGPR", "ES-PN"});
+  Message followup = sc::Ac14FollowUp();
+  const std::string id = followup.header().message_id();
+  ASSERT_TRUE(net.Send(followup).ok());
+  ASSERT_NE(net.Notice("ES-PN", liaison::v1::NOTICE_KIND_HELD, id), nullptr);
+  // The development registry's standard hold timeout (72 h) lies within
+  // DP-TIME-01's reply deadline for a request that is not urgent (7 days).
+  net.clock().Advance(absl::Hours(72) + absl::Minutes(1));
+  const liaison::v1::Notice* timeout =
+      net.Notice("ES-PN", liaison::v1::NOTICE_KIND_NON_DELIVERY, id, "RO-IGPR");
+  ASSERT_NE(timeout, nullptr);
+  EXPECT_TRUE(Contains(RuleIds(*timeout), "DP-LINK-02"));
+  ASSERT_GT(timeout->reasons_size(), 0);
+  EXPECT_TRUE(absl::StrContains(timeout->reasons(0), "RO-IGPR")) << timeout->reasons(0);
+}
+
 TEST(BrokerAcceptance, Ac14QueriesOverTheDailyLimitAreRefusedNamingIt) {
   // The development registry with a limit of one query a day.
   const std::string registry = MakeTempDir("liaison-linkage-limit") + "/registry.textproto";
