@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <climits>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -9,6 +10,8 @@
 #include "base/log.h"
 #include "base/proto_time.h"
 #include "certs/envelope.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "policy/linkage.h"
 
 namespace liaison::broker {
@@ -57,7 +60,8 @@ std::string ValueOf(const LinkageRecord& r) { return std::string(r.value.begin()
 
 absl::StatusOr<IndexPlan> PlanIndexBatch(const liaison::v1::IndexBatch& batch,
                                          const std::string& peer, const policy::Registry& registry,
-                                         const LinkageBook& book, absl::Time now) {
+                                         const LinkageBook& book, absl::Time now,
+                                         int64_t pending_entries) {
   if (batch.batch_id().empty() || batch.batch_id().size() > 64) {
     return absl::InvalidArgumentError("batch_id: missing or longer than 64 characters");
   }
@@ -145,7 +149,7 @@ absl::StatusOr<IndexPlan> PlanIndexBatch(const liaison::v1::IndexBatch& batch,
     plan.withdrawals.push_back(Record(batch.epoch(), w.value(), peer, w.case_handle()));
   }
   const int64_t limit = registry.max_linkage_entries_per_endpoint();
-  const int64_t held = book.EntriesOf(peer);
+  const int64_t held = book.EntriesOf(peer) + pending_entries;
   // Renewals are counted as new: the check errs on the side of the limit.
   if (held + static_cast<int64_t>(plan.upserts.size()) > limit) {
     return absl::ResourceExhaustedError(
@@ -156,15 +160,32 @@ absl::StatusOr<IndexPlan> PlanIndexBatch(const liaison::v1::IndexBatch& batch,
   return plan;
 }
 
+bool HasWithdrawals(const std::string& batch) {
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(batch.data()),
+                                            static_cast<int>(batch.size()));
+  in.SetTotalBytesLimit(INT_MAX);
+  while (const uint32_t tag = in.ReadTag()) {
+    if (google::protobuf::internal::WireFormatLite::GetTagFieldNumber(tag) ==
+        liaison::v1::IndexBatch::kWithdrawalsFieldNumber) {
+      return true;
+    }
+    if (!google::protobuf::internal::WireFormatLite::SkipField(&in, tag)) return true;
+  }
+  return false;
+}
+
 void IndexPublisher::Submit(liaison::v1::SignedIndexBatch signed_batch, std::string peer,
-                            uint64_t sequence, Done done) const {
+                            uint64_t sequence, int64_t pending_entries, Queued queued,
+                            Done done) const {
   deps_.pool->Submit([this, signed_batch = std::move(signed_batch), peer = std::move(peer),
-                      sequence, done = std::move(done)]() mutable {
+                      sequence, pending_entries, queued = std::move(queued),
+                      done = std::move(done)]() mutable {
     auto result = std::make_shared<liaison::v1::IndexBatchResult>();
     result->set_sequence(sequence);
     auto refuse = [&](const absl::Status& s) {
       result->set_code(static_cast<int32_t>(s.code()));
       result->set_error(std::string(s.message()));
+      queued(0);
       done(*result);
     };
     if (signed_batch.batch().empty() || signed_batch.signature().empty() ||
@@ -193,7 +214,8 @@ void IndexPublisher::Submit(liaison::v1::SignedIndexBatch signed_batch, std::str
     }
     result->set_batch_id(batch.batch_id());
     const std::shared_ptr<const policy::Registry> registry = deps_.registry();
-    absl::StatusOr<IndexPlan> plan = PlanIndexBatch(batch, peer, *registry, *deps_.book, now);
+    absl::StatusOr<IndexPlan> plan =
+        PlanIndexBatch(batch, peer, *registry, *deps_.book, now, pending_entries);
     if (!plan.ok()) {
       refuse(absl::Status(plan.status().code(),
                           absl::StrCat("batch ", batch.batch_id(), ": ", plan.status().message())));
@@ -206,12 +228,12 @@ void IndexPublisher::Submit(liaison::v1::SignedIndexBatch signed_batch, std::str
     change.set_stored(static_cast<int64_t>(plan->upserts.size()));
     change.set_withdrawn(static_cast<int64_t>(plan->withdrawals.size()));
     change.set_batch_sha256(certs::Sha256(signed_batch.batch()));
-    Write(result, *std::move(plan), std::move(change), std::move(done));
+    Write(result, *std::move(plan), std::move(change), std::move(queued), std::move(done));
   });
 }
 
 void IndexPublisher::Write(std::shared_ptr<liaison::v1::IndexBatchResult> result, IndexPlan plan,
-                           liaison::v1::IndexChange change, Done done) const {
+                           liaison::v1::IndexChange change, Queued queued, Done done) const {
   struct Pending {
     std::atomic<int64_t> left{0};
     std::atomic<int64_t> failed{0};
@@ -222,6 +244,7 @@ void IndexPublisher::Write(std::shared_ptr<liaison::v1::IndexBatchResult> result
   auto pending = std::make_shared<Pending>();
   const int64_t total = static_cast<int64_t>(plan.upserts.size() + plan.withdrawals.size());
   pending->left = total;
+  const int64_t upserts = static_cast<int64_t>(plan.upserts.size());
   pending->plan = std::move(plan);
   pending->change = std::move(change);
   pending->done = std::move(done);
@@ -241,6 +264,7 @@ void IndexPublisher::Write(std::shared_ptr<liaison::v1::IndexBatchResult> result
     Audit(result, std::move(pending->plan), std::move(pending->change), std::move(pending->done));
   };
   if (total == 0) {  // withdrawals of cases that have no entries
+    queued(0);
     Audit(result, std::move(pending->plan), std::move(pending->change), std::move(pending->done));
     return;
   }
@@ -253,6 +277,7 @@ void IndexPublisher::Write(std::shared_ptr<liaison::v1::IndexBatchResult> result
     deps_.producer->ProduceTombstone(topic, EncodeRecordKey(r.epoch, ValueOf(r), r.owner, r.handle),
                                      finish);
   }
+  queued(upserts);
 }
 
 void IndexPublisher::Audit(std::shared_ptr<liaison::v1::IndexBatchResult> result, IndexPlan plan,

@@ -43,9 +43,17 @@ struct IndexPlan {
 // book at `now`; pure apart from reading the book. InvalidArgument,
 // PermissionDenied, FailedPrecondition or ResourceExhausted, each naming
 // the field path ("entries[17].value: ...") and the limit.
+// `pending_entries`: entries of the publisher's earlier batches written but
+// not yet in the book (a pipelined stream), counted against its limit.
 absl::StatusOr<IndexPlan> PlanIndexBatch(const liaison::v1::IndexBatch& batch,
                                          const std::string& peer, const policy::Registry& registry,
-                                         const LinkageBook& book, absl::Time now);
+                                         const LinkageBook& book, absl::Time now,
+                                         int64_t pending_entries = 0);
+
+// True when the serialised IndexBatch `batch` has withdrawals (top-level
+// field 5), found without parsing the entries. A withdrawal must see every
+// earlier batch of its stream in the book.
+bool HasWithdrawals(const std::string& batch);
 
 struct IndexPublisherDeps {
   Topics topics;
@@ -62,6 +70,10 @@ struct IndexPublisherDeps {
 class IndexPublisher {
  public:
   using Done = std::function<void(liaison::v1::IndexBatchResult)>;
+  // The batch's records were all handed to the producer (`entries` of them
+  // upserts), or it was refused before anything was written (0): the next
+  // batch of the stream may be submitted, and Kafka keeps their order.
+  using Queued = std::function<void(int64_t entries)>;
 
   explicit IndexPublisher(IndexPublisherDeps deps) : deps_(std::move(deps)) {}
 
@@ -70,12 +82,15 @@ class IndexPublisher {
   // acknowledged; otherwise the refusal (nothing written) or Unavailable
   // (Kafka did not acknowledge everything: send the batch again, which is
   // safe).
+  // `queued` runs exactly once, before or after `done` (a batch refused or
+  // acknowledged fast may finish first). `pending_entries` as for
+  // PlanIndexBatch.
   void Submit(liaison::v1::SignedIndexBatch signed_batch, std::string peer, uint64_t sequence,
-              Done done) const;
+              int64_t pending_entries, Queued queued, Done done) const;
 
  private:
   void Write(std::shared_ptr<liaison::v1::IndexBatchResult> result, IndexPlan plan,
-             liaison::v1::IndexChange change, Done done) const;
+             liaison::v1::IndexChange change, Queued queued, Done done) const;
   void Audit(std::shared_ptr<liaison::v1::IndexBatchResult> result, IndexPlan plan,
              liaison::v1::IndexChange change, Done done) const;
 

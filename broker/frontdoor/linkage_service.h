@@ -1,8 +1,9 @@
 // liaison.v1.Linkage on gRPC's callback API: endpoints publish the blinded
-// identifiers of their open cases (IndexPublisher does the work). One batch
-// of a stream is handled at a time: the next is read after the previous
-// result is written, so a publisher streaming a large index is paced by
-// Kafka's acknowledgements, not by the broker's memory.
+// identifiers of their open cases (IndexPublisher does the work). A stream
+// has at most 4 batches in the broker at once (read, being written, or
+// waiting for Kafka), so a publisher streaming a large index is paced by
+// Kafka's acknowledgements, not by the broker's memory, without a round trip
+// per batch; results come back in the order of the batches.
 #ifndef LIAISON_BROKER_FRONTDOOR_LINKAGE_SERVICE_H_
 #define LIAISON_BROKER_FRONTDOOR_LINKAGE_SERVICE_H_
 

@@ -1,5 +1,8 @@
 #include "connectors/endpoint/client.h"
 
+#include <thread>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "base/file.h"
@@ -152,13 +155,22 @@ absl::StatusOr<std::vector<liaison::v1::IndexBatchResult>> Client::PublishSigned
   std::unique_ptr<
       grpc::ClientReaderWriter<liaison::v1::SignedIndexBatch, liaison::v1::IndexBatchResult>>
       stream = linkage_stub_->Publish(&context);
+  // Batches are written by their own thread while results are read here:
+  // the broker works on several batches of the stream at once (and paces
+  // the writes through gRPC's flow control); results come in order.
+  std::thread writer([&stream, &sealed] {
+    for (const liaison::v1::SignedIndexBatch& s : sealed) {
+      if (!stream->Write(s)) break;
+    }
+    stream->WritesDone();
+  });
   std::vector<liaison::v1::IndexBatchResult> results;
-  for (const liaison::v1::SignedIndexBatch& s : sealed) {
-    liaison::v1::IndexBatchResult r;
-    if (!stream->Write(s) || !stream->Read(&r)) break;
+  for (liaison::v1::IndexBatchResult r; results.size() < sealed.size() && stream->Read(&r);) {
     results.push_back(std::move(r));
   }
-  stream->WritesDone();
+  if (results.size() < sealed.size())
+    context.TryCancel();  // the writer must not wait on a dead stream
+  writer.join();
   const grpc::Status status = stream->Finish();
   if (!status.ok()) return FromGrpc(status);
   if (results.size() != sealed.size()) {

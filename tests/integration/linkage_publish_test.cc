@@ -129,6 +129,38 @@ TEST_F(LinkagePublish, ABatchIsStoredAnswerableAndAuditedThenWithdrawn) {
 
 // Each refusal names the entry and field, stores nothing of its batch, and
 // leaves the stream open for the next batch.
+// A stream's batches are worked on several at a time; results still come
+// in order, a withdrawal sees every earlier batch of the stream, and a bad
+// batch in the middle stores nothing and stops nothing.
+TEST_F(LinkagePublish, AStreamOfBatchesKeepsItsOrderAndAWithdrawalSeesEarlierBatches) {
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto ro, broker_->Client("RO-IGPR"));
+  std::vector<IndexBatch> batches;
+  batches.push_back(Batch({Entry(normalizer_->Phone("+40 721 100 001"), "LNK-RO-P1"),
+                           Entry(normalizer_->Phone("+40 721 100 002"), "LNK-RO-P1"),
+                           Entry(normalizer_->Phone("+40 721 100 003"), "LNK-RO-P1")}));
+  batches.push_back(Batch({Entry(normalizer_->Phone("+40 721 100 004"), "LNK-RO-P2")}));
+  IndexBatch withdraw;
+  withdraw.set_epoch(1);
+  withdraw.add_withdrawals()->set_case_handle("LNK-RO-P1");
+  batches.push_back(withdraw);
+  IndexBatch bad = Batch({Entry(normalizer_->Phone("+40 721 100 005"), "LNK-RO-P3")});
+  bad.mutable_entries(0)->set_value("+40721100005");
+  batches.push_back(bad);
+  batches.push_back(Batch({Entry(normalizer_->Phone("+40 721 100 006"), "LNK-RO-P4"),
+                           Entry(normalizer_->Phone("+40 721 100 007"), "LNK-RO-P4")}));
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::vector<IndexBatchResult> results, ro->PublishIndex(batches));
+  ASSERT_EQ(results.size(), 5u);
+  for (size_t i = 0; i < results.size(); ++i) EXPECT_EQ(results[i].sequence(), i);
+  EXPECT_EQ(results[0].stored(), 3);
+  EXPECT_EQ(results[1].stored(), 1);
+  EXPECT_EQ(results[2].code(), 0) << results[2].error();
+  EXPECT_EQ(results[2].withdrawn(), 3) << "the withdrawal saw the first batch's entries";
+  EXPECT_EQ(results[3].code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(results[3].stored(), 0);
+  EXPECT_EQ(results[4].stored(), 2);
+  EXPECT_EQ(Entries("RO-IGPR"), 3);
+}
+
 TEST_F(LinkagePublish, BadBatchesAreRefusedWholeNamingTheFieldAndTheStreamGoesOn) {
   LIAISON_ASSERT_OK_AND_ASSIGN(auto ro, broker_->Client("RO-IGPR"));
   LIAISON_ASSERT_OK_AND_ASSIGN(auto bg, broker_->Client("BG-GDNP"));
