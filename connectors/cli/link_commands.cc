@@ -69,6 +69,18 @@ absl::StatusOr<endpoint::LinkageHeader> HeaderOf(const LinkArgs& args, absl::Tim
   } else if (!access.empty()) {
     return Usage(absl::StrCat("--access '", args.access, "': direct or indirect"));
   }
+  const std::string handling = absl::AsciiStrToUpper(args.handling);
+  if (handling == "H0") {
+    h.handling = liaison::v1::HANDLING_CODE_H0;
+  } else if (handling == "H1") {
+    h.handling = liaison::v1::HANDLING_CODE_H1;
+  } else if (handling == "H2") {
+    h.handling = liaison::v1::HANDLING_CODE_H2;
+  } else {
+    return Usage(absl::StrCat("--handling '", args.handling,
+                              "': H0, H1 or H2 (H3 needs restriction codes: write the message in "
+                              "full and use liaison send)"));
+  }
   return h;
 }
 
@@ -587,6 +599,8 @@ void AddHeaderFlags(CLI::App* cmd, LinkArgs& args, bool purpose_required) {
                   "registry's maximum for the kind, 180 d in development)")
       ->capture_default_str();
   cmd->add_option("--officer", args.officer, "Pseudonymous staff id of the officer");
+  cmd->add_option("--handling", args.handling, "Handling code: H0, H1 or H2 (DP-HC-01)")
+      ->capture_default_str();
 }
 
 }  // namespace

@@ -29,7 +29,8 @@ struct LinkArgs {
   std::string erase_in = "90d";
   std::string officer;
   bool urgent = false;
-  std::string access;  // direct | indirect
+  std::string access;           // direct | indirect
+  std::string handling = "H0";  // H0 | H1 | H2
   // query: how long to wait for the reply.
   double wait_seconds = 30;
   bool no_wait = false;

@@ -49,8 +49,15 @@ absl::Status FillHeader(const LinkageHeader& in, liaison::v1::Kind kind, Message
   if (in.erase_by < in.review_by) {
     return Invalid("header.retention.erase_by", "lies before review_by");
   }
+  if (in.handling == liaison::v1::HANDLING_CODE_UNSPECIFIED ||
+      in.handling == liaison::v1::HANDLING_CODE_H3 ||
+      !liaison::v1::HandlingCode_IsValid(in.handling)) {
+    return Invalid("header.handling.code",
+                   "H0, H1 or H2 (H3 needs restriction codes; write such a message in full)");
+  }
   liaison::v1::Header* h = m.mutable_header();
   h->set_kind(kind);
+  h->mutable_handling()->set_code(in.handling);
   for (const std::string& r : in.recipients) h->add_recipients(r);
   h->set_case_ref(in.case_ref);
   for (const std::string& b : in.legal_basis) h->add_legal_basis(b);

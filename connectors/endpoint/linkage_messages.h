@@ -49,6 +49,10 @@ struct LinkageHeader {
   absl::Time erase_by = absl::InfinitePast();
   liaison::v1::Urgency urgency = liaison::v1::URGENCY_ROUTINE;
   liaison::v1::AccessKind access_kind = liaison::v1::ACCESS_KIND_UNSPECIFIED;
+  // header.handling.code (DP-HC-01 refuses a message without). A linkage
+  // message carries no content of a source's, so H0 by default; H3 needs
+  // restriction codes, which these messages do not carry.
+  liaison::v1::HandlingCode handling = liaison::v1::HANDLING_CODE_H0;
   // Pseudonymous staff id of the officer (optional).
   std::string sender_officer;
 };

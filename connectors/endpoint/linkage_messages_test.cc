@@ -60,6 +60,7 @@ TEST(MakeLinkageQuery, FillsTheHeaderAndTheBody) {
   EXPECT_EQ(FromProto(h.retention().erase_by()), kNow + absl::Hours(24 * 90));
   EXPECT_EQ(FromProto(h.retention().review_by()), kNow + absl::Hours(24 * 30));
   EXPECT_EQ(h.urgency(), liaison::v1::URGENCY_ROUTINE);
+  EXPECT_EQ(h.handling().code(), liaison::v1::HANDLING_CODE_H0);
   // Left to Client::Seal.
   EXPECT_TRUE(h.message_id().empty());
   EXPECT_TRUE(h.sender().empty());
@@ -135,6 +136,12 @@ INSTANTIATE_TEST_SUITE_P(
                 "linkage_query.identifiers[2]: the same identifier twice"},
         Refusal{"NoPurpose", [](auto& h, auto&, auto&) { h.purposes.clear(); },
                 "header.purposes: at least one purpose is required"},
+        Refusal{"NoHandlingCode",
+                [](auto& h, auto&, auto&) { h.handling = liaison::v1::HANDLING_CODE_UNSPECIFIED; },
+                "header.handling.code: H0, H1 or H2"},
+        Refusal{"H3WithoutRestrictions",
+                [](auto& h, auto&, auto&) { h.handling = liaison::v1::HANDLING_CODE_H3; },
+                "header.handling.code: H0, H1 or H2 (H3 needs restriction codes"},
         Refusal{"NoRetention", [](auto& h, auto&, auto&) { h.erase_by = absl::InfinitePast(); },
                 "header.retention: review_by and erase_by are required"}),
     [](const auto& info) { return std::string(info.param.name); });
