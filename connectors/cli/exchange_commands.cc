@@ -54,10 +54,12 @@ nlohmann::ordered_json Describe(const liaison::v1::DeliveryItem& item,
   out["broker"] = verified->broker().id;
   switch (verified->statement().kind_case()) {
     case liaison::v1::Statement::kAttestation:
-      out["sender_signature"] = verified->derived()
-                                    ? "not applicable: content derived by the broker "
-                                      "(covered by the broker's attestation)"
-                                    : "verified";
+      out["sender_signature"] =
+          verified->broker_authored() ? "not applicable: written by the broker (the linkage "
+                                        "index's reply; covered by its attestation)"
+          : verified->derived()       ? "not applicable: content derived by the broker "
+                                        "(covered by the broker's attestation)"
+                                      : "verified";
       out["attestation"] = ToJson(verified->statement().attestation());
       out["message"] = ToJson(*verified->message());
       break;

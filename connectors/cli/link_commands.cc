@@ -588,9 +588,11 @@ void AddHeaderFlags(CLI::App* cmd, LinkArgs& args, bool purpose_required) {
                   purpose_required
                       ? "Purposes (investigate, prosecute, prevent, detect, ...; repeatable)"
                       : "Purposes (investigate, prosecute, ...; repeatable; default investigate)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   cmd->add_option("--legal-basis", args.legal_basis, "Registered legal-basis codes (DP-BASIS-01)")
       ->delimiter(',')
+      ->allow_extra_args(false)
       ->capture_default_str();
   cmd->add_option("--review-in", args.review_in, "header.retention.review_by = now + this span")
       ->capture_default_str();
@@ -637,6 +639,7 @@ void AddLinkCommands(CLI::App& app, LinkArgs& args, int& exit_code) {
       ->add_option("--to", args.recipients,
                    "Endpoints whose index entries to search (RO-IGPR,DE-BKA)")
       ->delimiter(',')
+      ->allow_extra_args(false)
       ->required();
   query->add_option("--case-ref", args.case_ref, "Your case reference (e.g. ES-2026-0091)")
       ->required();

@@ -280,7 +280,7 @@ TEST_F(LinkCli, Ac15ACleartextNameIsRefusedOnTheEndpointAndByTheBroker) {
   const std::string cleartext = Write("ac15.json", R"({
  "header": {"kind": "KIND_LINKAGE_QUERY", "recipients": ["RO-IGPR"], "case_ref": "ES-2026-0091",
   "legal_basis": ["EU-DIR-2023/977"], "purposes": ["PURPOSE_INVESTIGATE"],
-  "urgency": "URGENCY_ROUTINE"},
+  "urgency": "URGENCY_ROUTINE", "handling": {"code": "HANDLING_CODE_H0"}},
  "linkage_query": {"case_ref": "ES-2026-0091", "offence_code": "THB", "identifiers": [
   {"type": "IDENTIFIER_TYPE_PERSON_NAME", "scheme": "none",
    "value": "WlpURVNULUlWQU5PVkEgWlpURVNULUVMRU5B"}]}
