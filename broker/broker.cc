@@ -384,6 +384,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   stage.sources = &b.sources;
   stage.consents = &b.consents;
   stage.counters = &b.counters;
+  stage.linkage = &b.linkage;
   stage.pseudonymiser = b.pseudonymiser.get();
   stage.broker_id = node_id;
   stage.session_timeout_ms = b.config.consumer_session_timeout_ms;

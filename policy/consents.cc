@@ -5,6 +5,7 @@
 
 #include "absl/algorithm/container.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "base/proto_time.h"
 #include "policy/internal/text.h"
 
@@ -23,8 +24,45 @@ void InMemoryConsentIndex::ForEachCovering(std::string_view message_id,
   for (size_t pos : it->second) fn(records_[pos]);
 }
 
+namespace {
+
+absl::StatusOr<ConsentRecord> FollowUpDecisionRecord(const liaison::v1::Message& decision,
+                                                     absl::Time recorded_at) {
+  const liaison::v1::Header& h = decision.header();
+  if (!decision.has_followup_decision() || decision.followup_decision().followup_id().empty()) {
+    return absl::InvalidArgumentError(
+        "followup_decision.followup_id: missing (the id of the follow-up request decided on)");
+  }
+  if (h.sender().empty()) return absl::InvalidArgumentError("header.sender: missing");
+  if (h.recipients_size() != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("header.recipients: ", h.recipients_size(),
+                     " recipients; a follow-up decision goes to the requester only"));
+  }
+  const liaison::v1::FollowUpDecision& d = decision.followup_decision();
+  ConsentRecord r;
+  r.grantor = h.sender();
+  r.recorded_at = recorded_at;
+  liaison::v1::ConsentGrant& g = r.grant;
+  g.set_consent_id(absl::StrCat("followup/", d.followup_id()));
+  g.set_kind(liaison::v1::CONSENT_KIND_OWNER_APPROVAL);
+  g.set_grantee(h.recipients(0));
+  g.add_message_ids(d.followup_id());
+  g.set_granted(d.approve());
+  g.set_reason_code(d.reason_code());
+  *g.mutable_expires() = h.retention().has_erase_by()
+                             ? h.retention().erase_by()
+                             : ToProto(FromProto(h.created_at()) + absl::Hours(24 * 30));
+  return r;
+}
+
+}  // namespace
+
 absl::StatusOr<ConsentRecord> InMemoryConsentIndex::RecordOf(
     const liaison::v1::Message& consent_message, absl::Time recorded_at) {
+  if (consent_message.header().kind() == liaison::v1::KIND_FOLLOWUP_DECISION) {
+    return FollowUpDecisionRecord(consent_message, recorded_at);
+  }
   if (consent_message.header().kind() != liaison::v1::KIND_CONSENT ||
       !consent_message.has_consent()) {
     return absl::InvalidArgumentError(

@@ -52,6 +52,15 @@ class InMemoryConsentIndex final : public ConsentIndex {
 
   // The record for a verified KIND_CONSENT message. InvalidArgument when it
   // is not one (wrong kind, no consent body, no consent_id, no sender).
+  //
+  // A verified KIND_FOLLOWUP_DECISION is the owner's answer to a held
+  // follow-up (DP-LINK-02) and is recorded as its consent: grantor the owner
+  // (the decision's signer), kind OWNER_APPROVAL, grantee the decision's one
+  // recipient (the requester), covering the follow-up's message id, granted
+  // when it approves, consent id "followup/" + that id, expiring at the
+  // decision's retention.erase_by (else 30 days after it was created).
+  // InvalidArgument when it names no follow-up or has other than one
+  // recipient.
   static absl::StatusOr<ConsentRecord> RecordOf(const liaison::v1::Message& consent_message,
                                                 absl::Time recorded_at);
 

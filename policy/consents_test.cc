@@ -1,5 +1,6 @@
 #include "policy/consents.h"
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "policy/testing/scenario.h"
 
@@ -90,4 +91,36 @@ TEST(InMemoryConsentIndex, BuildsTheRecordFromAVerifiedConsentMessage) {
 }
 
 }  // namespace
+TEST(ConsentRecordOf, AFollowUpDecisionIsTheOwnersApprovalOfTheFollowUp) {
+  const liaison::v1::Message approve = scenario::Ac14FollowUpDecision(true);
+  absl::StatusOr<ConsentRecord> r = InMemoryConsentIndex::RecordOf(approve, scenario::T0());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->grantor, "RO-IGPR");
+  EXPECT_EQ(r->grant.grantee(), "ES-PN");
+  EXPECT_EQ(r->grant.kind(), liaison::v1::CONSENT_KIND_OWNER_APPROVAL);
+  EXPECT_EQ(r->grant.consent_id(), "followup/" + scenario::Ac14FollowUpId());
+  ASSERT_EQ(r->grant.message_ids_size(), 1);
+  EXPECT_EQ(r->grant.message_ids(0), scenario::Ac14FollowUpId());
+  EXPECT_TRUE(r->grant.granted());
+  EXPECT_TRUE(r->grant.has_expires());
+
+  absl::StatusOr<ConsentRecord> refusal =
+      InMemoryConsentIndex::RecordOf(scenario::Ac14FollowUpDecision(false), scenario::T0());
+  ASSERT_TRUE(refusal.ok());
+  EXPECT_FALSE(refusal->grant.granted());
+  EXPECT_EQ(refusal->grant.reason_code(), "NOT_NECESSARY");
+}
+
+TEST(ConsentRecordOf, AFollowUpDecisionWithoutFollowUpOrToSeveralIsRefused) {
+  liaison::v1::Message m = scenario::Ac14FollowUpDecision(true);
+  m.mutable_followup_decision()->clear_followup_id();
+  EXPECT_THAT(InMemoryConsentIndex::RecordOf(m, scenario::T0()).status().message(),
+              ::testing::HasSubstr("followup_decision.followup_id: missing"));
+  m = scenario::Ac14FollowUpDecision(true);
+  m.mutable_header()->add_recipients("DE-BKA");
+  EXPECT_THAT(
+      InMemoryConsentIndex::RecordOf(m, scenario::T0()).status().message(),
+      ::testing::HasSubstr("2 recipients; a follow-up decision goes to the requester only"));
+}
+
 }  // namespace liaison::policy

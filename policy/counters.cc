@@ -18,6 +18,8 @@ int64_t Usage::get(Metric m) const {
       return bytes;
     case Metric::kDerogations:
       return derogations;
+    case Metric::kLinkageQueries:
+      return linkage_queries;
   }
   return 0;
 }

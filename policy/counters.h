@@ -29,8 +29,15 @@ enum class Metric : uint8_t {
   kQueries = 1,      // blinded identifiers in linkage queries
   kBytes = 2,        // signed message bytes
   kDerogations = 3,  // transfers made under an LED art 38 derogation
+  // Linkage queries answered (one per query message, whatever its
+  // recipients), recorded under the recipient kAnyRecipient: DP-LINK-01's
+  // per-endpoint daily limit.
+  kLinkageQueries = 4,
 };
-inline constexpr int kMetricCount = 4;
+inline constexpr int kMetricCount = 5;
+
+// The recipient key of volumes counted per sender, not per pair.
+inline constexpr std::string_view kAnyRecipient = "*";
 
 // What one delivered message adds.
 struct Usage {
@@ -38,6 +45,7 @@ struct Usage {
   int64_t queries = 0;
   int64_t bytes = 0;
   int64_t derogations = 0;
+  int64_t linkage_queries = 0;
 
   int64_t get(Metric m) const;
 };

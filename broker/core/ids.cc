@@ -37,6 +37,18 @@ NoticeItemId NoticeItemIdOf(liaison::v1::NoticeKind kind, const MessageId& messa
                                 recipient.value(), addressee.value()));
 }
 
+NoticeItemId LinkageHitItemIdOf(const MessageId& query, const EndpointId& owner,
+                                absl::string_view owner_ref) {
+  return NoticeItemId(ShortHash("n", "NOTICE_KIND_LINKAGE_HIT", query.value(),
+                                absl::StrCat(owner_ref.size(), ":", owner_ref), owner.value()));
+}
+
+MessageId LinkageReplyIdOf(const MessageId& query, const std::vector<std::string>& searched) {
+  std::string owners;
+  for (const std::string& s : searched) absl::StrAppend(&owners, s.size(), ":", s, "|");
+  return MessageId(ShortHash("lr", query.value(), owners));
+}
+
 // Kept as it always was (not ShortHash): hold ids are stored in
 // liaison.holds, so changing the derivation would orphan existing holds.
 HoldId HoldIdOf(const MessageId& message, const EndpointId& recipient) {

@@ -6,6 +6,7 @@
 #define LIAISON_BROKER_CORE_IDS_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "base/strong_id.h"
@@ -42,6 +43,16 @@ DeliveryItemId DeliveryItemIdOf(const MessageId& message, const EndpointId& reci
 ReceiptItemId ReceiptItemIdOf(const MessageId& message, const EndpointId& recipient);
 NoticeItemId NoticeItemIdOf(liaison::v1::NoticeKind kind, const MessageId& message,
                             const EndpointId& recipient, const EndpointId& addressee);
+
+// The notice telling an index owner that `query` matched its case
+// `owner_ref` (one per owner case, so two cases of one owner are two items).
+NoticeItemId LinkageHitItemIdOf(const MessageId& query, const EndpointId& owner,
+                                absl::string_view owner_ref);
+
+// The broker's LINKAGE_REPLY to `query` covering the owners searched in one
+// decision (all of them when decided, one when a held owner is released):
+// "lr-" + 32 hex digits.
+MessageId LinkageReplyIdOf(const MessageId& query, const std::vector<std::string>& searched);
 
 // A held (message, recipient): "h-" + 32 hex digits.
 HoldId HoldIdOf(const MessageId& message, const EndpointId& recipient);

@@ -191,7 +191,7 @@ void Subscription::Process(kafka::Record record) {
   }
   entry.partition = record.partition;
   entry.offsets.push_back(record.offset);
-  if (has_statement && statement.has_attestation()) {
+  if (has_statement && statement.has_attestation() && !statement.attestation().broker_authored()) {
     const liaison::v1::Attestation& a = statement.attestation();
     entry.is_delivery = true;
     entry.message_id = a.message_id();
@@ -204,6 +204,10 @@ void Subscription::Process(kafka::Record record) {
     *receipt.mutable_redactions() = a.redactions();
     *receipt.mutable_rule_ids() = a.rule_ids();
     if (a.has_accepted_at()) entry.accepted_at = FromProto(a.accepted_at());
+  } else if (has_statement && statement.has_attestation()) {
+    // A message the broker wrote itself (a LINKAGE_REPLY): acknowledged like
+    // a notice, no receipt goes back to anyone.
+    entry.message_id = statement.attestation().message_id();
   } else if (statement.has_notice()) {
     entry.message_id = statement.notice().message_id();
   } else if (statement.has_receipt()) {

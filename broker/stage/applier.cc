@@ -91,16 +91,20 @@ Outputs PlanApplier::Apply(Plan plan, const PlanContext& c) const {
     std::optional<liaison::v1::BrokerSigned> signed_statement =
         Countersign(std::move(g.attestation), c.now);
     if (!signed_statement) continue;  // not forwarded; logged
+    // A message the broker wrote (a LINKAGE_REPLY) has its own id, and no
+    // sender to tell of a loss (its recipient gets the GAP notice).
+    const std::string& message_id = g.message_id.empty() ? h.message_id() : g.message_id;
+    const std::string sender = g.message_id.empty() ? h.sender() : std::string();
     for (const std::string& r : g.recipients) {
       liaison::v1::DeliveryItem item;
-      item.set_item_id(DeliveryItemIdOf(MessageId(h.message_id()), EndpointId(r)).value());
+      item.set_item_id(DeliveryItemIdOf(MessageId(message_id), EndpointId(r)).value());
       item.set_recipient(r);
       *item.mutable_statement() = *signed_statement;
       liaison::v1::DeliveryIndexEntry index;
       index.set_recipient(r);
       index.set_item_id(item.item_id());
-      index.set_message_id(h.message_id());
-      index.set_sender(h.sender());
+      index.set_message_id(message_id);
+      index.set_sender(sender);
       std::string value;
       if (g.derived_message.has_value()) {
         item.set_derived_message(*g.derived_message);

@@ -1,5 +1,7 @@
 #include "broker/stage/decide.h"
 
+#include <algorithm>
+
 namespace liaison::broker {
 
 policy::Input DecisionInput(const liaison::v1::Message& message, const std::string& recipient,
@@ -28,6 +30,17 @@ std::vector<Decided> DecideEach(const policy::Chain& chain, const liaison::v1::M
                              policy::UsageOf(message, message_bytes, d.transfer.kind()), now);
     }
     out.push_back({recipient, std::move(d)});
+  }
+  // A linkage query counts once against its sender's daily limit
+  // (DP-LINK-01) when any recipient's index is searched.
+  if (message.header().kind() == liaison::v1::KIND_LINKAGE_QUERY &&
+      std::any_of(out.begin(), out.end(), [](const Decided& d) {
+        return d.decision.outcome == liaison::v1::OUTCOME_ALLOW ||
+               d.decision.outcome == liaison::v1::OUTCOME_REDACT;
+      })) {
+    policy::Usage one;
+    one.linkage_queries = 1;
+    books.counters->Record(message.header().sender(), policy::kAnyRecipient, one, now);
   }
   return out;
 }

@@ -3,6 +3,11 @@
 namespace liaison::broker {
 
 std::string ItemSigner::NoticeId(const liaison::v1::Notice& notice) {
+  if (notice.kind() == liaison::v1::NOTICE_KIND_LINKAGE_HIT) {
+    return LinkageHitItemIdOf(MessageId(notice.message_id()), EndpointId(notice.addressee()),
+                              notice.owner_ref())
+        .value();
+  }
   return NoticeItemIdOf(notice.kind(), MessageId(notice.message_id()),
                         EndpointId(notice.recipient()), EndpointId(notice.addressee()))
       .value();

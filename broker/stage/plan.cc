@@ -2,13 +2,16 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/proto_time.h"
 #include "broker/core/ids.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "policy/linkage.h"
 #include "policy/retention.h"
 
 namespace liaison::broker {
@@ -78,6 +81,9 @@ liaison::v1::AuditEntry DecisionEntry(const PlanContext& c, const std::string& r
   a.set_policy_version(d.policy_version);
   a.set_registry_version(d.registry_version);
   a.set_broker_id(c.broker_id);
+  if (h.kind() == liaison::v1::KIND_LINKAGE_QUERY) {
+    a.set_linkage_entries(c.message->linkage_query().identifiers_size());
+  }
   return a;
 }
 
@@ -133,6 +139,13 @@ liaison::v1::HeldDelivery Held(const PlanContext& c, const std::string& recipien
                                         {std::string(hold.rule_id.value())}, {hold.reason});
     n.set_hold_id(held.hold_id());
     n.set_awaiting(hold.awaiting);
+    if (h.kind() == liaison::v1::KIND_FOLLOWUP_REQUEST) {
+      // The owner decides on a follow-up knowing who asks, for which of its
+      // cases, and under which case of the requester.
+      n.set_requester(h.sender());
+      n.set_case_ref(h.case_ref());
+      n.set_owner_ref(c.message->followup_request().owner_ref());
+    }
     n.set_consent_kind(liaison::v1::ConsentKind_Name(hold.consent_kind));
     *n.mutable_due() = ToProto(hold.expires_at);
     notices.push_back(n);
@@ -168,6 +181,137 @@ liaison::v1::Attestation BaseAttestation(const PlanContext& c, Outcome outcome,
   return a;
 }
 
+// A LINKAGE_QUERY decided for `searched` (the recipients the chain allowed):
+// the broker answers from the index instead of forwarding the query. The
+// sender gets one broker-authored LINKAGE_REPLY (per identifier: no-hit, or
+// one hit per owner case: owner and owner_ref, nothing else); each owner case
+// matched gets a LINKAGE_HIT notice and a COMBINATION audit entry.
+void PlanLinkageAnswer(const PlanContext& c, const std::optional<LinkageLookup>& lookup,
+                       const std::vector<std::string>& searched, absl::Time erase_by, Plan& plan) {
+  const liaison::v1::Header& h = c.message->header();
+  const liaison::v1::LinkageQuery& q = c.message->linkage_query();
+  auto refuse = [&](const std::string& why) {
+    for (const std::string& owner : searched) {
+      plan.notices.push_back(
+          NoticeAbout(h, liaison::v1::NOTICE_KIND_NON_DELIVERY, h.sender(), owner, {"DP-LINK-02"},
+                      {absl::StrCat("the linkage index could not answer (", why,
+                                    "); nothing was disclosed; send the query again")}));
+    }
+  };
+  if (!lookup.has_value() || !lookup->status.ok()) {
+    refuse(lookup.has_value() ? std::string(lookup->status.message())
+                              : "this broker node has no linkage index");
+    return;
+  }
+
+  const int n = q.identifiers_size();
+  std::vector<std::vector<const LinkageMatch*>> by_index(n);
+  struct Case {
+    std::string owner_ref_hash;
+    std::set<int> types;
+    int64_t identifiers = 0;
+  };
+  std::map<std::pair<std::string, std::string>, Case> cases;  // (owner, owner_ref)
+  for (const LinkageMatch& m : lookup->matches) {
+    if (m.index < 0 || m.index >= n) continue;
+    if (std::find(searched.begin(), searched.end(), m.owner) == searched.end()) continue;
+    by_index[m.index].push_back(&m);
+    Case& owner_case = cases[{m.owner, m.owner_ref}];
+    owner_case.owner_ref_hash = m.owner_ref_hash;
+    owner_case.types.insert(q.identifiers(m.index).type());
+    ++owner_case.identifiers;
+  }
+
+  liaison::v1::Message reply;
+  liaison::v1::Header& rh = *reply.mutable_header();
+  const MessageId reply_id = LinkageReplyIdOf(MessageId(h.message_id()), searched);
+  rh.set_message_id(reply_id.value());
+  rh.set_kind(liaison::v1::KIND_LINKAGE_REPLY);
+  *rh.mutable_created_at() = ToProto(c.now);
+  rh.set_sender(c.broker_id);
+  rh.add_recipients(h.sender());
+  rh.set_case_ref(h.case_ref());  // the querier's own reference
+  rh.set_in_reply_to(h.message_id());
+  *rh.mutable_legal_basis() = h.legal_basis();
+  *rh.mutable_purposes() = h.purposes();
+  *rh.mutable_retention() = h.retention();
+  liaison::v1::LinkageReply& body = *reply.mutable_linkage_reply();
+  body.set_query_id(h.message_id());
+  for (int i = 0; i < n; ++i) {
+    if (by_index[i].empty()) {
+      liaison::v1::LinkageHit& miss = *body.add_hits();
+      miss.set_identifier_index(i);
+      continue;
+    }
+    for (const LinkageMatch* m : by_index[i]) {
+      liaison::v1::LinkageHit& hit = *body.add_hits();
+      hit.set_identifier_index(i);
+      hit.set_hit(true);
+      hit.set_owner(m->owner);
+      hit.set_owner_ref(m->owner_ref);
+    }
+  }
+  // DP-LINK-02 holds for what the broker writes too: fail closed.
+  if (absl::Status shape = policy::CheckLinkageReplyShape(body, *c.registry); !shape.ok()) {
+    plan.underivable.emplace_back(h.sender(), shape);
+    refuse("the reply did not pass DP-LINK-02");
+    return;
+  }
+
+  DeliveryGroup group;
+  group.recipients = {h.sender()};
+  group.derived_message = reply.SerializeAsString();
+  group.message_id = reply_id.value();
+  group.attestation = BaseAttestation(c, liaison::v1::OUTCOME_ALLOW, erase_by);
+  group.attestation.set_message_id(reply_id.value());
+  group.attestation.set_sender(c.broker_id);
+  group.attestation.set_kind(liaison::v1::KIND_LINKAGE_REPLY);
+  group.attestation.add_recipients(h.sender());
+  group.attestation.set_derived(true);
+  group.attestation.set_broker_authored(true);
+  group.attestation.add_rule_ids("DP-LINK-02");
+  plan.deliveries.push_back(std::move(group));
+
+  for (const auto& [owner_case, found] : cases) {
+    const auto& [owner, owner_ref] = owner_case;
+    // LED art 25: the match itself is a processing operation (combination).
+    liaison::v1::AuditEntry a;
+    *a.mutable_ts() = ToProto(c.now);
+    a.set_operation(liaison::v1::AUDIT_OPERATION_COMBINATION);
+    a.set_event("linkage-match");
+    a.set_message_id(h.message_id());
+    a.set_kind(h.kind());
+    a.set_sender(h.sender());
+    a.set_sender_officer(h.sender_officer());
+    a.set_recipient(owner);
+    *a.mutable_legal_basis() = h.legal_basis();
+    *a.mutable_purposes() = h.purposes();
+    a.set_case_ref_hash(c.case_ref_hash);
+    a.set_decision(liaison::v1::OUTCOME_ALLOW);
+    a.add_rule_ids("DP-LINK-02");
+    a.set_payload_sha256(c.payload_sha256);
+    a.set_policy_version(c.policy_version);
+    a.set_registry_version(c.registry->version());
+    a.set_broker_id(c.broker_id);
+    a.set_owner_ref_hash(found.owner_ref_hash);
+    a.set_linkage_entries(found.identifiers);
+    liaison::v1::Notice notice =
+        NoticeAbout(h, liaison::v1::NOTICE_KIND_LINKAGE_HIT, owner, "", {"DP-LINK-02"},
+                    {absl::StrCat("a linkage query from ", h.sender(), " matched ",
+                                  found.identifiers, " identifier(s) of your case ", owner_ref,
+                                  "; details travel only in a follow-up you approve")});
+    notice.set_requester(h.sender());
+    notice.set_case_ref(h.case_ref());
+    notice.set_owner_ref(owner_ref);
+    for (int type : found.types) {
+      a.add_linkage_types(static_cast<liaison::v1::IdentifierType>(type));
+      notice.add_identifier_types(static_cast<liaison::v1::IdentifierType>(type));
+    }
+    plan.audit.push_back(std::move(a));
+    plan.notices.push_back(std::move(notice));
+  }
+}
+
 }  // namespace
 
 liaison::v1::AuditOperation OperationFor(Outcome outcome, liaison::v1::Kind kind,
@@ -190,14 +334,21 @@ liaison::v1::AuditOperation OperationFor(Outcome outcome, liaison::v1::Kind kind
 std::optional<ConsentPlan> PlanConsent(const PlanContext& c) {
   const liaison::v1::Message& message = *c.message;
   const liaison::v1::Header& h = message.header();
-  if (h.kind() != liaison::v1::KIND_CONSENT || c.step != FlowStep::kDecided) return std::nullopt;
+  // A FOLLOWUP_DECISION is the owner's consent to (or refusal of) its held
+  // follow-up request (DP-LINK-02), recorded the same way.
+  const bool decision = h.kind() == liaison::v1::KIND_FOLLOWUP_DECISION;
+  if ((h.kind() != liaison::v1::KIND_CONSENT && !decision) || c.step != FlowStep::kDecided) {
+    return std::nullopt;
+  }
   // Every consent is audited, recorded or not, even when it names no
   // recipient (a supervisor's approval is addressed to the broker alone).
   ConsentPlan plan{{}, policy::InMemoryConsentIndex::RecordOf(message, c.now)};
   liaison::v1::AuditEntry& a = plan.audit;
   *a.mutable_ts() = ToProto(c.now);
   a.set_operation(liaison::v1::AUDIT_OPERATION_COLLECTION);
-  a.set_event(plan.record.ok() ? "consent_recorded" : "consent_unusable");
+  a.set_event(decision
+                  ? (plan.record.ok() ? "followup_decision_recorded" : "followup_decision_unusable")
+                  : (plan.record.ok() ? "consent_recorded" : "consent_unusable"));
   a.set_message_id(h.message_id());
   a.set_kind(h.kind());
   a.set_sender(h.sender());
@@ -234,6 +385,10 @@ Plan PlanDecision(PlanInput input) {
   std::vector<Decided*> derived;
   std::vector<std::string> delivered_to;
   const bool needs_derived_copy = policy::NeedsDerivedCopy(message);
+  // A linkage query is answered from the index, never forwarded: the owners
+  // the chain allowed are searched.
+  const bool linkage_query = h.kind() == liaison::v1::KIND_LINKAGE_QUERY;
+  std::vector<std::string> searched;
 
   for (Decided& decided : input.decisions) {
     const std::string& recipient = decided.recipient;
@@ -243,6 +398,11 @@ Plan PlanDecision(PlanInput input) {
     for (const policy::Notification& n : d.notifications) {
       plan.notices.push_back(NoticeAbout(h, n.kind, n.addressee, recipient,
                                          {std::string(n.rule_id.value())}, {n.reason}));
+    }
+    if (linkage_query &&
+        (d.outcome == liaison::v1::OUTCOME_ALLOW || d.outcome == liaison::v1::OUTCOME_REDACT)) {
+      searched.push_back(recipient);
+      continue;
     }
     switch (d.outcome) {
       case liaison::v1::OUTCOME_ALLOW: {
@@ -320,6 +480,8 @@ Plan PlanDecision(PlanInput input) {
     for (std::string& id : d.HitRuleIds()) group.attestation.add_rule_ids(std::move(id));
     plan.deliveries.push_back(std::move(group));
   }
+
+  if (!searched.empty()) PlanLinkageAnswer(c, input.linkage, searched, erase_by, plan);
 
   // What the broker now knows about this message, for later provenance and
   // correction decisions.

@@ -17,7 +17,12 @@
 //      recorded between two decisions (DP-BULK-01 must see the previous
 //      recipient's volume), so counting is part of deciding, not of the plan.
 //   3. PlanDecision: audit entries, flow events, holds, delivery groups,
-//      notices and the source book's update.
+//      notices and the source book's update. A LINKAGE_QUERY is not
+//      forwarded: the caller looks the allowed recipients' entries up in the
+//      node's linkage index (PlanInput::linkage) and the plan answers the
+//      sender with a broker-authored LINKAGE_REPLY (hit / no-hit, owner,
+//      owner_ref only: DP-LINK-02), tells each owner of a match
+//      (LINKAGE_HIT) and audits every match as a COMBINATION.
 //   4. The applier countersigns each delivery group and signs each notice,
 //      updates the source book, and turns the plan into records; the stage
 //      writes the audit entries first, then the records.
@@ -29,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "broker/core/observer.h"
@@ -79,6 +85,21 @@ struct Decided {
   policy::Decision decision;
 };
 
+// A LINKAGE_QUERY's answer from the node's index (state/linkage_book.h),
+// looked up by the caller for the recipients the chain allowed: what the
+// index said, with the owner handle's hash (the plan hashes nothing).
+struct LinkageMatch {
+  int index = 0;  // position of the identifier in the query
+  std::string owner;
+  std::string owner_ref;
+  std::string owner_ref_hash;  // audit::CaseRefHash(owner, owner_ref)
+};
+struct LinkageLookup {
+  // Not OK: the index could not answer (the sender is told, nothing leaves).
+  absl::Status status;
+  std::vector<LinkageMatch> matches;  // ordered by index, then owner, then handle
+};
+
 struct PlanInput {
   PlanContext context;
   std::optional<ConsentPlan> consent;  // PlanConsent's result (already applied to the book)
@@ -91,6 +112,9 @@ struct PlanInput {
   // told) that the plan should show. The pseudonymiser is an interface (the
   // broker's is an HMAC, tests use a plain one).
   const policy::Pseudonymiser* pseudonymiser = nullptr;
+  // A LINKAGE_QUERY's lookup (nullopt for other kinds, or when no recipient
+  // was allowed).
+  std::optional<LinkageLookup> linkage;
 };
 
 // Recipients receiving identical bytes under one attestation: one
@@ -104,6 +128,9 @@ struct DeliveryGroup {
   // Unsigned, and without content_sha256: the applier hashes the body it
   // delivers and signs.
   liaison::v1::Attestation attestation;
+  // The id the items are derived from, when the group carries a message the
+  // broker wrote itself (a LINKAGE_REPLY); empty: the decided message's.
+  std::string message_id;
 };
 
 // What the source book learns: the message was delivered to these

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "base/proto_time.h"
 #include "broker/core/ids.h"
 #include "broker/stage/decide.h"
@@ -59,8 +60,10 @@ struct World {
 
   // Decides `m` for `recipients` with the development chain and plans it.
   Plan PlanFor(const Message& m, const std::vector<std::string>& recipients,
-               const policy::SourceRecord* known_source = nullptr) {
+               const policy::SourceRecord* known_source = nullptr,
+               std::optional<LinkageLookup> linkage = std::nullopt) {
     PlanInput in;
+    in.linkage = std::move(linkage);
     in.context = ContextFor(m);
     in.consent = PlanConsent(in.context);
     if (in.consent.has_value() && in.consent->record.ok()) consents.Add(*in.consent->record);
@@ -442,6 +445,208 @@ TEST(DecideEach, NothingIsCountedForWhatIsNotForwarded) {
               0)
         << r;
   }
+}
+
+// What the stage's lookup would find for AC-14's query: RO-IGPR holds the
+// IBAN (identifier 0) under two cases and DE-BKA the IBAN too; the phone
+// (identifier 1) is nobody's. MD-IGP also holds it, but the chain refuses
+// ES-PN a search there, so the plan must never disclose it.
+LinkageLookup Ac14Lookup() {
+  LinkageLookup l;
+  l.matches = {{0, "DE-BKA", "LNK-DE-0007", "hash-de-7"},
+               {0, "MD-IGP", "LNK-MD-0001", "hash-md-1"},
+               {0, "RO-IGPR", "LNK-7Q2M-0001", "hash-ro-1"},
+               {0, "RO-IGPR", "LNK-7Q2M-0002", "hash-ro-2"}};
+  return l;
+}
+
+TEST(PlanLinkageQuery, IsAnsweredByTheBrokerNotForwarded) {
+  World w;
+  const Message query = scenario::Ac14LinkageQuery();
+  const Plan plan = w.PlanFor(query, {"RO-IGPR", "DE-BKA", "MD-IGP"}, nullptr, Ac14Lookup());
+
+  // One delivery: the broker's reply to the querier. The owners get no copy
+  // of the query, and nothing is recorded as forwarded.
+  ASSERT_THAT(plan.deliveries, SizeIs(1));
+  const DeliveryGroup& g = plan.deliveries[0];
+  EXPECT_THAT(g.recipients, ElementsAre("ES-PN"));
+  EXPECT_FALSE(plan.source.has_value());
+  const liaison::v1::Attestation& a = g.attestation;
+  EXPECT_TRUE(a.broker_authored());
+  EXPECT_TRUE(a.derived());
+  EXPECT_EQ(a.sender(), "broker-1");
+  EXPECT_EQ(a.kind(), liaison::v1::KIND_LINKAGE_REPLY);
+  EXPECT_THAT(Recipients(a), ElementsAre("ES-PN"));
+  EXPECT_EQ(a.original_sha256(), "payload-sha");  // bound to the query's signed bytes
+  EXPECT_EQ(a.message_id(), g.message_id);
+  EXPECT_EQ(
+      g.message_id,
+      LinkageReplyIdOf(MessageId(query.header().message_id()), {"RO-IGPR", "DE-BKA"}).value());
+
+  ASSERT_TRUE(g.derived_message.has_value());
+  Message reply;
+  ASSERT_TRUE(reply.ParseFromString(*g.derived_message));
+  EXPECT_EQ(reply.header().message_id(), g.message_id);
+  EXPECT_EQ(reply.header().sender(), "broker-1");
+  EXPECT_EQ(reply.header().in_reply_to(), query.header().message_id());
+  EXPECT_THAT(reply.header().recipients(), ElementsAre("ES-PN"));
+  const liaison::v1::LinkageReply& r = reply.linkage_reply();
+  EXPECT_EQ(r.query_id(), query.header().message_id());
+  std::vector<std::string> hits;
+  for (const liaison::v1::LinkageHit& h : r.hits()) {
+    hits.push_back(
+        absl::StrCat(h.identifier_index(), ":", h.hit(), ":", h.owner(), ":", h.owner_ref()));
+  }
+  EXPECT_THAT(hits, ElementsAre("0:1:DE-BKA:LNK-DE-0007", "0:1:RO-IGPR:LNK-7Q2M-0001",
+                                "0:1:RO-IGPR:LNK-7Q2M-0002", "1:0::"));
+  EXPECT_THAT(*g.derived_message, Not(::testing::HasSubstr("LNK-MD-0001")));
+}
+
+TEST(PlanLinkageQuery, TellsEachOwnerCaseAndAuditsEveryMatchAsACombination) {
+  World w;
+  const Message query = scenario::Ac14LinkageQuery();
+  const Plan plan = w.PlanFor(query, {"RO-IGPR", "DE-BKA", "MD-IGP"}, nullptr, Ac14Lookup());
+
+  std::vector<std::string> hit_notices;
+  for (const liaison::v1::Notice& n : plan.notices) {
+    if (n.kind() != liaison::v1::NOTICE_KIND_LINKAGE_HIT) continue;
+    EXPECT_EQ(n.message_id(), query.header().message_id());
+    EXPECT_EQ(n.requester(), "ES-PN");
+    EXPECT_EQ(n.case_ref(), "ES-2026-0091");
+    EXPECT_THAT(n.identifier_types(), ElementsAre(liaison::v1::IDENTIFIER_TYPE_IBAN));
+    hit_notices.push_back(n.addressee() + "/" + n.owner_ref());
+  }
+  EXPECT_THAT(hit_notices,
+              ElementsAre("DE-BKA/LNK-DE-0007", "RO-IGPR/LNK-7Q2M-0001", "RO-IGPR/LNK-7Q2M-0002"));
+
+  std::vector<std::string> consultations, combinations, refusals;
+  for (const liaison::v1::AuditEntry& a : plan.audit) {
+    switch (a.operation()) {
+      case liaison::v1::AUDIT_OPERATION_CONSULTATION:
+        EXPECT_EQ(a.linkage_entries(), 2);  // identifiers searched
+        consultations.push_back(a.recipient());
+        break;
+      case liaison::v1::AUDIT_OPERATION_COMBINATION:
+        EXPECT_EQ(a.event(), "linkage-match");
+        EXPECT_THAT(a.linkage_types(), ElementsAre(liaison::v1::IDENTIFIER_TYPE_IBAN));
+        EXPECT_EQ(a.case_ref_hash(), "case-hash");
+        combinations.push_back(a.recipient() + "/" + a.owner_ref_hash());
+        break;
+      case liaison::v1::AUDIT_OPERATION_REFUSAL:
+        refusals.push_back(a.recipient());
+        break;
+      default:
+        ADD_FAILURE() << a.ShortDebugString();
+    }
+  }
+  EXPECT_THAT(consultations, ElementsAre("RO-IGPR", "DE-BKA"));
+  EXPECT_THAT(refusals, ElementsAre("MD-IGP"));
+  EXPECT_THAT(combinations,
+              ElementsAre("DE-BKA/hash-de-7", "RO-IGPR/hash-ro-1", "RO-IGPR/hash-ro-2"));
+  // The refused recipient is the sender's usual NON_DELIVERY notice.
+  EXPECT_NE(FindNotice(plan, liaison::v1::NOTICE_KIND_NON_DELIVERY, "MD-IGP"), nullptr);
+}
+
+TEST(PlanLinkageQuery, AnIndexThatCannotAnswerDisclosesNothingAndTellsTheSender) {
+  World w;
+  LinkageLookup failed;
+  failed.status = absl::FailedPreconditionError("linkage epoch 1 is retired (in force: 2)");
+  const Plan plan =
+      w.PlanFor(scenario::Ac14LinkageQuery(), {"RO-IGPR"}, nullptr, std::move(failed));
+  EXPECT_THAT(plan.deliveries, IsEmpty());
+  const liaison::v1::Notice* n = FindNotice(plan, liaison::v1::NOTICE_KIND_NON_DELIVERY, "RO-IGPR");
+  ASSERT_NE(n, nullptr);
+  EXPECT_EQ(n->addressee(), "ES-PN");
+  EXPECT_THAT(n->reasons(0), ::testing::HasSubstr("linkage epoch 1 is retired"));
+  for (const liaison::v1::Notice& other : plan.notices) {
+    EXPECT_NE(other.kind(), liaison::v1::NOTICE_KIND_LINKAGE_HIT);
+  }
+}
+
+TEST(PlanLinkageQuery, CountsOnceAgainstTheSendersDailyLimit) {
+  World w;
+  w.PlanFor(scenario::Ac14LinkageQuery(), {"RO-IGPR", "DE-BKA"}, nullptr, LinkageLookup{});
+  EXPECT_EQ(w.counters.Sum("ES-PN", policy::kAnyRecipient, policy::Metric::kLinkageQueries,
+                           absl::Hours(1), scenario::T0()),
+            1);
+}
+
+TEST(PlanFollowUp, TheOwnersConsentRequestNamesRequesterCaseAndHandle) {
+  World w;
+  const Message followup = scenario::Ac14FollowUp();
+  const Plan plan = w.PlanFor(followup, {"RO-IGPR"});
+  ASSERT_THAT(plan.holds, SizeIs(1));
+  const liaison::v1::Notice* asked = nullptr;
+  for (const liaison::v1::Notice& n : plan.notices) {
+    if (n.kind() == liaison::v1::NOTICE_KIND_CONSENT_REQUESTED) asked = &n;
+  }
+  ASSERT_NE(asked, nullptr);
+  EXPECT_EQ(asked->addressee(), "RO-IGPR");
+  EXPECT_EQ(asked->requester(), "ES-PN");
+  EXPECT_EQ(asked->owner_ref(), followup.followup_request().owner_ref());
+  EXPECT_EQ(asked->case_ref(), followup.header().case_ref());
+}
+
+// AC-14's follow-up: held for RO-IGPR until RO-IGPR's signed decision, which
+// the stage records as RO-IGPR's consent; the follow-up decided again is
+// then delivered (approved) or refused with the owner's refusal named.
+TEST(PlanFollowUp, TheOwnersApprovingDecisionReleasesTheFollowUp) {
+  World w;
+  const Message followup = scenario::Ac14FollowUp();
+  ASSERT_THAT(w.PlanFor(followup, {"RO-IGPR"}).holds, SizeIs(1));
+
+  const Plan decided = w.PlanFor(scenario::Ac14FollowUpDecision(true), {"ES-PN"});
+  ASSERT_TRUE(decided.consent.has_value());
+  EXPECT_EQ(decided.consent->grantor, "RO-IGPR");
+  EXPECT_EQ(decided.consent->grant.grantee(), "ES-PN");
+  EXPECT_EQ(decided.consent->grant.kind(), liaison::v1::CONSENT_KIND_OWNER_APPROVAL);
+  EXPECT_THAT(decided.consent->grant.message_ids(), ElementsAre(scenario::Ac14FollowUpId()));
+  EXPECT_EQ(decided.audit[0].event(), "followup_decision_recorded");
+  // The decision itself reaches the requester.
+  ASSERT_THAT(decided.deliveries, SizeIs(1));
+  EXPECT_THAT(decided.deliveries[0].recipients, ElementsAre("ES-PN"));
+
+  const Plan released = w.PlanFor(followup, {"RO-IGPR"});
+  EXPECT_THAT(released.holds, IsEmpty());
+  ASSERT_THAT(released.deliveries, SizeIs(1));
+  EXPECT_THAT(released.deliveries[0].recipients, ElementsAre("RO-IGPR"));
+}
+
+TEST(PlanFollowUp, TheOwnersRefusalRefusesTheFollowUpNamingTheOwner) {
+  World w;
+  const Message followup = scenario::Ac14FollowUp();
+  w.PlanFor(followup, {"RO-IGPR"});
+  const Plan decided = w.PlanFor(scenario::Ac14FollowUpDecision(false), {"ES-PN"});
+  ASSERT_TRUE(decided.consent.has_value());
+  EXPECT_FALSE(decided.consent->grant.granted());
+
+  const Plan refused = w.PlanFor(followup, {"RO-IGPR"});
+  EXPECT_THAT(refused.deliveries, IsEmpty());
+  EXPECT_THAT(refused.holds, IsEmpty());
+  const liaison::v1::Notice* n =
+      FindNotice(refused, liaison::v1::NOTICE_KIND_NON_DELIVERY, "RO-IGPR");
+  ASSERT_NE(n, nullptr);
+  EXPECT_EQ(n->addressee(), "ES-PN");
+  EXPECT_THAT(n->reasons(0), ::testing::HasSubstr("RO-IGPR refused the follow-up"));
+}
+
+TEST(PlanFollowUp, ADecisionBySomeoneElseThanTheOwnerReleasesNothing) {
+  World w;
+  const Message followup = scenario::Ac14FollowUp();
+  w.PlanFor(followup, {"RO-IGPR"});
+  Message forged = scenario::Ac14FollowUpDecision(true);
+  forged.mutable_header()->set_sender("DE-BKA");  // signed by DE-BKA, not the owner
+  w.PlanFor(forged, {"ES-PN"});
+  EXPECT_THAT(w.PlanFor(followup, {"RO-IGPR"}).holds, SizeIs(1));
+}
+
+TEST(PlanFollowUp, ADecisionToSeveralRecipientsIsAuditedButNotRecorded) {
+  World w;
+  Message decision = scenario::Ac14FollowUpDecision(true);
+  decision.mutable_header()->add_recipients("DE-BKA");
+  const Plan plan = w.PlanFor(decision, {"ES-PN", "DE-BKA"});
+  EXPECT_FALSE(plan.consent.has_value());
+  EXPECT_EQ(plan.audit[0].event(), "followup_decision_unusable");
 }
 
 }  // namespace

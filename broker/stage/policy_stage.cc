@@ -1,9 +1,12 @@
 #include "broker/stage/policy_stage.h"
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "base/log.h"
 #include "base/proto_time.h"
@@ -339,8 +342,66 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
   const std::shared_ptr<const policy::SourceRecord> known = deps_.sources->Get(h.message_id());
   input.known_source = known.get();
   input.pseudonymiser = deps_.pseudonymiser;
+  input.linkage = LookUpLinkage(message, input.decisions, now);
   input.context = context;
   return applier_.Apply(PlanDecision(std::move(input)), context);
+}
+
+std::optional<LinkageLookup> PolicyStage::LookUpLinkage(const liaison::v1::Message& message,
+                                                        const std::vector<Decided>& decisions,
+                                                        absl::Time now) const {
+  if (message.header().kind() != liaison::v1::KIND_LINKAGE_QUERY) return std::nullopt;
+  absl::flat_hash_set<std::string> allowed;
+  for (const Decided& d : decisions) {
+    if (d.decision.outcome == liaison::v1::OUTCOME_ALLOW ||
+        d.decision.outcome == liaison::v1::OUTCOME_REDACT) {
+      allowed.insert(d.recipient);
+    }
+  }
+  if (allowed.empty()) return std::nullopt;
+  LinkageLookup out;
+  if (deps_.linkage == nullptr) {
+    out.status = absl::UnavailableError("this broker node has no linkage index");
+    return out;
+  }
+  // One lookup per key epoch (a query may mix epochs during a rotation;
+  // DP-LINK-01 has checked each scheme), positions mapped back.
+  const liaison::v1::LinkageQuery& q = message.linkage_query();
+  std::map<uint32_t, std::vector<int>> by_epoch;
+  for (int i = 0; i < q.identifiers_size(); ++i) {
+    uint32_t epoch = 0;
+    if (!absl::SimpleAtoi(absl::StripPrefix(q.identifiers(i).scheme(), "HMAC-SHA256/epoch-"),
+                          &epoch)) {
+      out.status = absl::InvalidArgumentError(
+          absl::StrCat("linkage_query.identifiers[", i, "].scheme names no key epoch"));
+      return out;
+    }
+    by_epoch[epoch].push_back(i);
+  }
+  for (const auto& [epoch, positions] : by_epoch) {
+    std::vector<std::string> values;
+    values.reserve(positions.size());
+    for (int i : positions) values.push_back(q.identifiers(i).value());
+    absl::StatusOr<std::vector<LinkageHitEntry>> hits =
+        deps_.linkage->Lookup(epoch, values, allowed, now);
+    if (!hits.ok()) {
+      out.status = hits.status();
+      return out;
+    }
+    for (LinkageHitEntry& hit : *hits) {
+      LinkageMatch m;
+      m.index = positions[hit.index];
+      m.owner_ref_hash = audit::CaseRefHash(hit.owner, hit.handle);
+      m.owner = std::move(hit.owner);
+      m.owner_ref = std::move(hit.handle);
+      out.matches.push_back(std::move(m));
+    }
+  }
+  std::sort(
+      out.matches.begin(), out.matches.end(), [](const LinkageMatch& a, const LinkageMatch& b) {
+        return std::tie(a.index, a.owner, a.owner_ref) < std::tie(b.index, b.owner, b.owner_ref);
+      });
+  return out;
 }
 
 Outputs PolicyStage::Reevaluate(const liaison::v1::HeldDelivery& held, absl::Time now) const {

@@ -46,6 +46,7 @@
 #include "broker/stage/notices.h"
 #include "broker/stage/outputs.h"
 #include "broker/state/accepted_ids.h"
+#include "broker/state/linkage_book.h"
 #include "broker/state/state_indexes.h"
 #include "certs/signature.h"
 #include "connectors/kafka/consumer.h"
@@ -93,6 +94,9 @@ struct PolicyStageDeps {
   ConsentBook* consents = nullptr;
   policy::SlidingWindowCounters* counters = nullptr;
   const policy::Pseudonymiser* pseudonymiser = nullptr;
+  // The node's linkage index: LINKAGE_QUERY messages are answered from it
+  // (null: every query is refused with a notice, nothing is searched).
+  const LinkageBook* linkage = nullptr;
   std::string broker_id;
   int session_timeout_ms = 10000;
   // Told of every decision and loss (may be null).
@@ -168,6 +172,11 @@ class PolicyStage final : public HoldResolver {
 
   void Loop();
   void Compute(const std::shared_ptr<Work>& work);
+  // The allowed recipients' index entries for a LINKAGE_QUERY (nullopt for
+  // other kinds or when nothing was allowed).
+  std::optional<LinkageLookup> LookUpLinkage(const liaison::v1::Message& message,
+                                             const std::vector<Decided>& decisions,
+                                             absl::Time now) const;
   // An index batch the front door wrote: audited, nothing delivered.
   Outputs IndexChangeOutputs(const liaison::v1::IndexChange& change, absl::Time now) const;
   Outputs ExpiredOutputs(const liaison::v1::ExpiredItem& expired, absl::Time now) const;

@@ -8,6 +8,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "policy/counters.h"
 #include "policy/internal/text.h"
 #include "policy/rules/rule_util.h"
 
@@ -33,6 +36,25 @@ bool AllPrintable(absl::string_view v) {
     if (u < 0x20 || u > 0x7e) return false;
   }
   return true;
+}
+
+// Queries the sender had answered since 00:00 UTC today, against the
+// registry's linkage.max_queries_per_day (no fishing expeditions). The
+// counter records a query once, after its recipients were decided, so every
+// recipient of one query sees the same count.
+Verdict DailyLimit(const Input& in) {
+  if (in.counters == nullptr) return Verdict::Pass();
+  const std::string& sender = in.message->header().sender();
+  const absl::Time day_start =
+      absl::FromCivil(absl::ToCivilDay(in.now, absl::UTCTimeZone()), absl::UTCTimeZone());
+  const int64_t used = in.counters->Sum(sender, kAnyRecipient, Metric::kLinkageQueries,
+                                        in.now - day_start + absl::Nanoseconds(1), in.now);
+  const int limit = in.registry->max_linkage_queries_per_day();
+  if (used < limit) return Verdict::Pass();
+  return Verdict::Reject(absl::StrCat(
+      LinkageQueryShapeRule::kId.value(), ": ", EndpointText(in, sender), " has had ", used,
+      " linkage queries answered today (UTC); the limit is linkage.max_queries_per_day = ", limit,
+      "; query again after 00:00 UTC or ask the network operator to review the limit"));
 }
 
 }  // namespace
@@ -87,7 +109,7 @@ Verdict LinkageQueryShapeRule::Check(const Input& in) const {
       problems.push_back(absl::StrCat(path, " carries unknown fields"));
     }
   }
-  if (problems.empty()) return Verdict::Pass();
+  if (problems.empty()) return DailyLimit(in);
   return Verdict::Reject(
       absl::StrCat(kId.value(), ": ", JoinProblems(problems),
                    "; send only blinded identifiers, a case_ref and an offence code"));

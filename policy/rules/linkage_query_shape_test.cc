@@ -2,8 +2,13 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "policy/counters.h"
 #include "policy/testing/scenario.h"
 
 namespace liaison::policy::rules {
@@ -94,6 +99,51 @@ TEST(LinkageQueryShapeRule, RejectsSmuggledUnknownFields) {
   const Verdict v = LinkageQueryShapeRule().Check(scenario::InputFor(m, "RO-IGPR"));
   EXPECT_EQ(v.kind, VerdictKind::kReject);
   EXPECT_THAT(v.reason, HasSubstr("linkage_query carries unknown fields"));
+}
+
+// The sender's queries answered today (UTC), recorded as the stage does.
+void RecordQueries(SlidingWindowCounters& counters, const std::string& sender, int n,
+                   absl::Time at) {
+  Usage one;
+  one.linkage_queries = 1;
+  for (int i = 0; i < n; ++i) counters.Record(sender, kAnyRecipient, one, at);
+}
+
+TEST(LinkageQueryShapeRule, RefusesOverTheDailyQueryLimitNamingIt) {
+  const auto m = scenario::Ac14LinkageQuery();
+  Input in = scenario::InputFor(m, "RO-IGPR");
+  const int limit = in.registry->max_linkage_queries_per_day();
+  SlidingWindowCounters counters;
+  in.counters = &counters;
+  const absl::Time day_start =
+      absl::FromCivil(absl::ToCivilDay(in.now, absl::UTCTimeZone()), absl::UTCTimeZone());
+  RecordQueries(counters, m.header().sender(), limit - 1, day_start);
+  EXPECT_EQ(LinkageQueryShapeRule().Check(in).kind, VerdictKind::kPass);
+  RecordQueries(counters, m.header().sender(), 1, in.now);
+  const Verdict v = LinkageQueryShapeRule().Check(in);
+  EXPECT_EQ(v.kind, VerdictKind::kReject);
+  EXPECT_THAT(v.reason, HasSubstr(absl::StrCat("has had ", limit,
+                                               " linkage queries answered today (UTC); the limit "
+                                               "is linkage.max_queries_per_day = ",
+                                               limit)));
+  // Another sender's count is its own.
+  auto other = m;
+  other.mutable_header()->set_sender("DE-BKA");
+  Input other_in = scenario::InputFor(other, "RO-IGPR");
+  other_in.counters = &counters;
+  EXPECT_EQ(LinkageQueryShapeRule().Check(other_in).kind, VerdictKind::kPass);
+}
+
+TEST(LinkageQueryShapeRule, YesterdaysQueriesDoNotCountToday) {
+  const auto m = scenario::Ac14LinkageQuery();
+  Input in = scenario::InputFor(m, "RO-IGPR");
+  SlidingWindowCounters counters;
+  in.counters = &counters;
+  const absl::Time day_start =
+      absl::FromCivil(absl::ToCivilDay(in.now, absl::UTCTimeZone()), absl::UTCTimeZone());
+  RecordQueries(counters, m.header().sender(), in.registry->max_linkage_queries_per_day(),
+                day_start - absl::Seconds(2));
+  EXPECT_EQ(LinkageQueryShapeRule().Check(in).kind, VerdictKind::kPass);
 }
 
 }  // namespace

@@ -538,6 +538,26 @@ Message Ac14FollowUp(std::string message_id) {
   return m;
 }
 
+Message Ac14FollowUpDecision(bool approve, std::string message_id) {
+  Message m;
+  liaison::v1::Header* h = BaseHeader(m, std::move(message_id), liaison::v1::KIND_FOLLOWUP_DECISION,
+                                      "RO-IGPR", {"ES-PN"});
+  h->set_case_ref("RO-2026-0502");
+  h->add_legal_basis("EU-DIR-2023/977");
+  h->add_purposes(liaison::v1::PURPOSE_INVESTIGATE);
+  h->set_in_reply_to(Ac14FollowUpId());
+  *h->mutable_retention()->mutable_erase_by() = Ts(Days(90));
+  auto* d = m.mutable_followup_decision();
+  d->set_followup_id(Ac14FollowUpId());
+  d->set_approve(approve);
+  if (approve) {
+    d->set_details_message_id(FixedId(17));
+  } else {
+    d->set_reason_code("NOT_NECESSARY");
+  }
+  return m;
+}
+
 Message Ac14Details(std::string message_id) {
   Message m;
   liaison::v1::Header* h =

@@ -125,6 +125,9 @@ liaison::v1::Message Ac14LinkageReply(std::string message_id = FixedId(15));
 // ES-PN's follow-up to the owner RO-IGPR (AC-14).
 std::string Ac14FollowUpId();
 liaison::v1::Message Ac14FollowUp(std::string message_id = Ac14FollowUpId());
+// RO-IGPR's signed decision on ES-PN's follow-up (AC-14): approval naming
+// the details message (Ac14Details's id), or refusal with NOT_NECESSARY.
+liaison::v1::Message Ac14FollowUpDecision(bool approve, std::string message_id = FixedId(140));
 // RO-IGPR's details after approval: INFO_EXCHANGE to ES-PN about a suspect.
 liaison::v1::Message Ac14Details(std::string message_id = FixedId(17));
 
