@@ -6,6 +6,8 @@
 // details travel as an ordinary message. Synthetic values only.
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -90,9 +92,13 @@ class LinkCli : public ::testing::Test {
     std::ofstream(path) << text;
     return path;
   }
-  // The items `as` receives (acknowledged) until one satisfies `want` or
-  // 60 s pass; every item read is kept in `seen` for later assertions.
+  // The first item `as` received (and acknowledged) that satisfies `want`:
+  // among those read before, else reading until one comes or 60 s pass.
+  // Every item read is kept in `seen_` (once per item id).
   Json ReceiveUntil(const std::string& as, const std::function<bool(const Json&)>& want) {
+    for (const Json& item : seen_[as]) {
+      if (want(item)) return item;
+    }
     Json found;
     WaitFor(
         [&] {
@@ -100,6 +106,7 @@ class LinkCli : public ::testing::Test {
           for (absl::string_view line : absl::StrSplit(r.output, '\n')) {
             if (line.empty() || line[0] != '{') continue;
             Json item = Json::parse(line);
+            if (!ids_[as].insert(item.value("item_id", "")).second) continue;
             seen_[as].push_back(item);
             if (found.is_null() && want(item)) found = item;
           }
@@ -135,6 +142,7 @@ class LinkCli : public ::testing::Test {
   std::string state_;
   std::unique_ptr<BrokerProcess> broker_;
   std::map<std::string, std::vector<Json>> seen_;
+  std::map<std::string, std::set<std::string>> ids_;
 };
 
 TEST_F(LinkCli, Ac14QueryHitFollowUpApprovedAndTheDetailsArrive) {
@@ -165,7 +173,7 @@ TEST_F(LinkCli, Ac14QueryHitFollowUpApprovedAndTheDetailsArrive) {
   EXPECT_EQ(hit["notice"]["case_ref"], "ES-2026-0091");
   EXPECT_EQ(hit["notice"]["owner_ref"], "LNK-RO-0713");
   EXPECT_EQ(hit["notice"]["identifier_types"],
-            Json::array({"IDENTIFIER_TYPE_IBAN", "IDENTIFIER_TYPE_PHONE"}))
+            Json::array({"IDENTIFIER_TYPE_PHONE", "IDENTIFIER_TYPE_IBAN"}))
       << hit.dump(1);
   for (const Json& item : seen_["RO-IGPR"]) {
     EXPECT_FALSE(item.value("kind", "") == "delivery" &&
@@ -243,11 +251,15 @@ TEST_F(LinkCli, ARefusedFollowUpTellsTheRequesterAndNothingIsReleased) {
   EXPECT_FALSE(decided.contains("details_message_id"));
 
   const Json decision = ReceiveUntil("ES-PN", Delivery(decided["decision_id"]));
-  EXPECT_EQ(decision["message"]["followup_decision"]["approve"], false) << decision.dump(1);
+  // (proto3 JSON leaves out approve: false)
+  EXPECT_FALSE(decision["message"]["followup_decision"].value("approve", false))
+      << decision.dump(1);
   EXPECT_EQ(decision["message"]["followup_decision"]["reason_code"], "ONGOING_OPERATION");
   const Json refused = ReceiveUntil("ES-PN", Notice("NOTICE_KIND_NON_DELIVERY", followup_id));
   EXPECT_EQ(refused["notice"]["recipient"], "RO-IGPR") << refused.dump(1);
-  EXPECT_TRUE(absl::StrContains(refused["notice"]["reasons"].dump(), "ONGOING_OPERATION"))
+  EXPECT_EQ(refused["notice"]["rule_ids"], Json::array({"DP-LINK-02"})) << refused.dump(1);
+  EXPECT_TRUE(absl::StrContains(refused["notice"]["reasons"].dump(),
+                                "DP-LINK-02: RO-IGPR refused the follow-up for LNK-RO-0713"))
       << refused.dump(1);
   // RO-IGPR never receives the refused follow-up.
   ReceiveUntil("RO-IGPR", [](const Json&) { return true; });
@@ -293,6 +305,27 @@ TEST_F(LinkCli, Ac15ACleartextNameIsRefusedOnTheEndpointAndByTheBroker) {
   EXPECT_TRUE(absl::StrContains(notice["notice"]["reasons"].dump(),
                                 "linkage_query.identifiers[0] is cleartext (type PERSON_NAME)"))
       << notice.dump(1);
+}
+
+// A query the policy refuses for every recipient gets no reply: the command
+// prints each refusal and exits 77 instead of waiting out --wait.
+TEST_F(LinkCli, AQueryEveryRecipientRefusesEndsWithTheReasons) {
+  CommandResult refused =
+      Cli("link query --as ES-PN --to GB-NCA --case-ref ES-2026-0091 --offence THB --wait 120 " +
+          Write("ids.csv", kQuery));
+  EXPECT_EQ(refused.exit_code, 77) << refused.output;
+  EXPECT_TRUE(
+      absl::StrContains(refused.output, "refused for GB-NCA: REJECT to GB-NCA: DP-BASIS-01"))
+      << refused.output;
+  EXPECT_TRUE(absl::StrContains(refused.output, "the policy refused the query for every recipient"))
+      << refused.output;
+  // With the basis that covers ES-PN -> GB-NCA the index is searched.
+  const Json answered = CliJson(
+      "link query --as ES-PN --to GB-NCA --legal-basis EU-UK-TCA --case-ref ES-2026-0091 "
+      "--offence THB --json " +
+      Write("ids.csv", kQuery));
+  EXPECT_EQ(answered["status"], "answered") << answered.dump(1);
+  EXPECT_EQ(answered["identifiers"][0]["hit"], false) << answered.dump(1);
 }
 
 // Bad input to `link query` is named precisely and nothing is sent.
