@@ -313,8 +313,10 @@ int PrintQuery(const LinkArgs& args, const std::string& source, const std::vecto
     } else {
       std::vector<std::string> names;
       for (const auto& [owner, ref] : cases) names.push_back(absl::StrCat(owner, " ", ref));
-      std::cout << " " << cases.size() << (cases.size() == 1 ? " case: " : " cases: ")
-                << absl::StrJoin(names, ", ") << ".\nTo ask an owner for the details:\n";
+      std::cout << ", in " << cases.size() << (cases.size() == 1 ? " case: " : " cases: ")
+                << absl::StrJoin(names, ", ")
+                << (cases.size() == 1 ? ".\nTo ask the owner for the details:\n"
+                                      : ".\nTo ask an owner for the details:\n");
       for (const auto& [owner, ref] : cases) {
         std::cout << "  liaison link follow-up --as " << as << " --owner " << owner
                   << " --owner-ref " << ref << " --query-id " << id << " --case-ref "
@@ -564,10 +566,10 @@ int RunDecide(LinkArgs& args) {
             << (d.approve() ? "approved" : absl::StrCat("refused: ", d.reason_code()))
             << ") on follow-up " << d.followup_id() << " sent to " << args.to << "\n";
   if (d.approve()) {
-    std::cout << "send the details as an INFO_EXCHANGE to " << args.to << " with header.message_id "
-              << d.details_message_id() << " and in_reply_to " << d.followup_id()
-              << " (liaison send --as " << args.connection.as << " --to " << args.to
-              << " FILE); they go through every rule\n";
+    std::cout << "send the details to " << args.to << " as an INFO_EXCHANGE under the id "
+              << d.details_message_id() << "; they go through every rule:\n  liaison send --as "
+              << args.connection.as << " --to " << args.to << " --message-id "
+              << d.details_message_id() << " --review-in 30d --erase-in 90d DETAILS.json\n";
   }
   return kExitOk;
 }

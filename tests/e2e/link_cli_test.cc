@@ -39,29 +39,6 @@ constexpr char kQuery[] =
     "phone,0040 721-000-111\n"
     "phone,+34 612 345 678\n";
 
-// The details RO-IGPR sends once it approved: a suspect and the account.
-std::string Details(const std::string& id, const std::string& followup) {
-  return absl::StrCat(R"({
- "header": {"message_id": ")",
-                      id, R"(", "kind": "KIND_INFO_EXCHANGE", "recipients": ["ES-PN"],
-  "case_ref": "RO-2026-0502", "in_reply_to": ")",
-                      followup, R"(",
-  "legal_basis": ["EU-DIR-2023/977"], "purposes": ["PURPOSE_INVESTIGATE"],
-  "urgency": "URGENCY_ROUTINE", "handling": {"code": "HANDLING_CODE_H0"},
-  "default_evaluation": {"reliability": "RELIABILITY_B", "accuracy": "ACCURACY_2"}},
- "info": {"entities": [
-  {"person": {"entity_id": "P-141", "categories": ["SUBJECT_CATEGORY_SUSPECT"],
-    "names": [{"family": "ZZTEST-CEBAN", "given": "ZZTEST-ION"}],
-    "birth_date": {"year": 1985, "month": 4, "day": 12}, "account_refs": ["A-141"],
-    "offence_refs": ["THB-2011/36-ART2"],
-    "meta": {"basis": "INFO_BASIS_FACT",
-             "evaluation": {"reliability": "RELIABILITY_A", "accuracy": "ACCURACY_1"}}}},
-  {"account": {"entity_id": "A-141", "iban": "RO49AAAA1B31007593840000", "holder_ref": "P-141",
-    "meta": {"basis": "INFO_BASIS_FACT",
-             "evaluation": {"reliability": "RELIABILITY_B", "accuracy": "ACCURACY_2"}}}}]}
-})");
-}
-
 class LinkCli : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -212,15 +189,22 @@ TEST_F(LinkCli, Ac14QueryHitFollowUpApprovedAndTheDetailsArrive) {
   EXPECT_EQ(decision["message"]["followup_decision"]["approve"], true) << decision.dump(1);
   EXPECT_EQ(decision["message"]["followup_decision"]["details_message_id"], details_id);
 
-  // The details: an ordinary INFO_EXCHANGE under the announced id, through
-  // every rule.
-  CommandResult sent = Cli("send --as RO-IGPR --review-in 30d --erase-in 90d " +
-                           Write("details.json", Details(details_id, followup_id)));
+  // The details: an ordinary INFO_EXCHANGE under the announced id (the
+  // README's example file), through every rule.
+  const std::string details_file = SourcePath("deploy/examples/linkage-details.json");
+  CommandResult bad_id =
+      Cli("send --as RO-IGPR --message-id D-1 --review-in 30d --erase-in 90d " + details_file);
+  EXPECT_EQ(bad_id.exit_code, 2) << bad_id.output;
+  EXPECT_TRUE(absl::StrContains(bad_id.output, "--message-id: must be a lower-case UUIDv7"))
+      << bad_id.output;
+  CommandResult sent = Cli("send --as RO-IGPR --to ES-PN --message-id " + details_id +
+                           " --review-in 30d --erase-in 90d " + details_file);
   ASSERT_EQ(sent.exit_code, 0) << sent.output;
   EXPECT_TRUE(absl::StrContains(sent.output, "\"status\":\"accepted\"")) << sent.output;
   const Json details = ReceiveUntil("ES-PN", Delivery(details_id));
   EXPECT_EQ(details["attestation"]["outcome"], "OUTCOME_ALLOW") << details.dump(1);
-  EXPECT_EQ(details["message"]["header"]["in_reply_to"], followup_id);
+  EXPECT_EQ(details["message"]["header"]["sender"], "RO-IGPR");
+  EXPECT_EQ(details["message"]["info"]["entities"][1]["account"]["entity_id"], "A-141");
 }
 
 TEST_F(LinkCli, ARefusedFollowUpTellsTheRequesterAndNothingIsReleased) {
