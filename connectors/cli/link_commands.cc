@@ -423,8 +423,21 @@ int RunQuery(LinkArgs& args) {
     };
     waited = Await(*subscription, absl::Seconds(args.wait_seconds), handle, unverified);
     if (result.reply) {
-      // Refusals for other recipients come at about the same time.
-      (void)Await(*subscription, absl::Milliseconds(300), handle, unverified);
+      // Refusals for other recipients come at about the same time: read on
+      // while items come (500 ms apart at most, 3 s in all).
+      const absl::Time until = absl::Now() + absl::Seconds(3);
+      bool more = true;
+      while (more && absl::Now() < until) {
+        more = false;
+        (void)Await(
+            *subscription, absl::Milliseconds(500),
+            [&](const VerifiedItem& item) {
+              more = true;
+              (void)handle(item);
+              return Take::kStop;
+            },
+            unverified);
+      }
     }
     (void)subscription->Close();
   }

@@ -292,8 +292,10 @@ TEST_F(LinkCli, Ac15ACleartextNameIsRefusedOnTheEndpointAndByTheBroker) {
 }
 
 // A query the policy refuses for every recipient gets no reply: the command
-// prints each refusal and exits 77 instead of waiting out --wait.
-TEST_F(LinkCli, AQueryEveryRecipientRefusesEndsWithTheReasons) {
+// prints each refusal and exits 77 instead of waiting out --wait. With one
+// recipient refused and one searched, the reply comes and the refusal is
+// named beside it.
+TEST_F(LinkCli, RefusedRecipientsAreNamedAndAQueryAllRefuseEndsWithExit77) {
   CommandResult refused =
       Cli("link query --as ES-PN --to GB-NCA --case-ref ES-2026-0091 --offence THB --wait 120 " +
           Write("ids.csv", kQuery));
@@ -303,6 +305,18 @@ TEST_F(LinkCli, AQueryEveryRecipientRefusesEndsWithTheReasons) {
       << refused.output;
   EXPECT_TRUE(absl::StrContains(refused.output, "the policy refused the query for every recipient"))
       << refused.output;
+  // One recipient refused, one searched: the reply, and the refusal named.
+  RunCommand(absl::StrCat(LIAISON_CLI_BIN,
+                          " index publish --as RO-IGPR --expires-in 90 --state-dir ", state_, " ",
+                          Write("case.csv", kCase)));
+  const Json mixed = CliJson(
+      "link query --as ES-PN --to RO-IGPR,GB-NCA --case-ref ES-2026-0091 --offence THB --json " +
+      Write("ids.csv", kQuery));
+  EXPECT_EQ(mixed["status"], "answered") << mixed.dump(1);
+  EXPECT_EQ(mixed["identifiers"][0]["hits"][0]["owner"], "RO-IGPR") << mixed.dump(1);
+  ASSERT_EQ(mixed["refused"].size(), 1u) << mixed.dump(1);
+  EXPECT_EQ(mixed["refused"][0]["recipient"], "GB-NCA") << mixed.dump(1);
+  EXPECT_EQ(mixed["refused"][0]["rule_ids"], Json::array({"DP-BASIS-01"})) << mixed.dump(1);
   // With the basis that covers ES-PN -> GB-NCA the index is searched.
   const Json answered = CliJson(
       "link query --as ES-PN --to GB-NCA --legal-basis EU-UK-TCA --case-ref ES-2026-0091 "
