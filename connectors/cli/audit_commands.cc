@@ -243,9 +243,20 @@ int RunList(const AuditArgs& args) {
     }
     if (e.redacted_paths_size() > 0)
       std::cout << "  redacted: " << e.redacted_paths_size() << " paths";
-    if (e.linkage_epoch() > 0)
+    if (e.linkage_epoch() > 0) {
       std::cout << "  linkage: epoch " << e.linkage_epoch() << ", " << e.linkage_entries()
                 << " entries";
+    } else if (e.operation() == liaison::v1::AUDIT_OPERATION_COMBINATION) {
+      // A linkage match: what matched, and the owner case as a hash only.
+      std::cout << "  matched: " << e.linkage_entries() << " identifier(s) (";
+      for (int i = 0; i < e.linkage_types_size(); ++i) {
+        std::cout << (i > 0 ? ", " : "")
+                  << liaison::v1::IdentifierType_Name(e.linkage_types(i)).substr(16);
+      }
+      std::cout << ")  owner case " << e.owner_ref_hash();
+    } else if (e.kind() == liaison::v1::KIND_LINKAGE_QUERY && e.linkage_entries() > 0) {
+      std::cout << "  searched: " << e.linkage_entries() << " identifier(s)";
+    }
     std::cout << "\n";
   }
   return 0;

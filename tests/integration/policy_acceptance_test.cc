@@ -24,6 +24,7 @@
 #include "connectors/kafka/embedded_cluster.h"
 #include "connectors/kafka/producer.h"
 #include "connectors/kafka/reader.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "policy/testing/scenario.h"
 #include "tests/fixtures/prometheus_text.h"
@@ -728,24 +729,102 @@ TEST(BrokerAcceptance, Ac11DerogationsDeliveredAsDerivedCopiesCountTowardsTheRep
       << refused->reasons(0);
 }
 
-TEST(BrokerAcceptance, Ac14LinkageHitOnlyThenFollowUpWaitsForTheOwner) {
+// RO-IGPR's index holds AC-14's IBAN (identifier 0 of the query) under
+// LNK-7Q2M-0001, published through Linkage.Publish like any endpoint does.
+void PublishAc14Index(Network& net) {
+  const Message query = sc::Ac14LinkageQuery();
+  liaison::v1::IndexBatch batch;
+  batch.set_epoch(1);
+  liaison::v1::IndexEntry* e = batch.add_entries();
+  e->set_type(query.linkage_query().identifiers(0).type());
+  e->set_value(query.linkage_query().identifiers(0).value());
+  e->set_case_handle("LNK-7Q2M-0001");
+  *e->mutable_expires_at() = ToProto(net.clock().Now() + absl::Hours(24 * 30));
+  absl::StatusOr<std::vector<liaison::v1::IndexBatchResult>> published =
+      net.client("RO-IGPR").PublishIndex({batch});
+  ASSERT_TRUE(published.ok()) << published.status();
+  ASSERT_EQ(published->size(), 1u);
+  ASSERT_EQ((*published)[0].code(), 0) << (*published)[0].error();
+}
+
+// The broker's LINKAGE_REPLY to `query_id` among what `id` received.
+const VerifiedItem* LinkageReply(Network& net, const std::string& id, const std::string& query_id) {
+  const VerifiedItem* found = nullptr;
+  net.ReadUntil(id, [&](const std::vector<Subscription::Received>& got) {
+    for (const auto& r : got) {
+      if (r.verified.ok() && r.verified->kind() == VerifiedItem::Kind::kDelivery &&
+          r.verified->message()->header().kind() == liaison::v1::KIND_LINKAGE_REPLY &&
+          r.verified->message()->linkage_reply().query_id() == query_id) {
+        found = &*r.verified;
+      }
+    }
+    return found != nullptr;
+  });
+  return found;
+}
+
+TEST(BrokerAcceptance, Ac14LinkageQueryIsAnsweredFromTheIndexHitOnly) {
   Network net;
   ASSERT_TRUE(net.ok());
   net.Subscribe({"RO-IGPR", "ES-PN"});
+  PublishAc14Index(net);
   Message query = sc::Ac14LinkageQuery();
+  const std::string query_id = query.header().message_id();
   ASSERT_TRUE(net.Send(query).ok());
-  ASSERT_NE(net.Delivery("RO-IGPR", query.header().message_id()), nullptr);
-  Message reply = sc::Ac14LinkageReply();
-  ASSERT_TRUE(net.Send(reply).ok());
-  const VerifiedItem* r = net.Delivery("ES-PN", reply.header().message_id());
+
+  // ES-PN gets the broker's signed reply: hit, owner and owner_ref only.
+  const VerifiedItem* r = LinkageReply(net, "ES-PN", query_id);
   ASSERT_NE(r, nullptr);
+  EXPECT_TRUE(r->derived());
+  const liaison::v1::Attestation& a = r->statement().attestation();
+  EXPECT_TRUE(a.broker_authored());
+  EXPECT_EQ(a.sender(), r->message()->header().sender());
+  EXPECT_EQ(a.kind(), liaison::v1::KIND_LINKAGE_REPLY);
+  EXPECT_EQ(r->message()->header().in_reply_to(), query_id);
   const liaison::v1::LinkageReply& body = r->message()->linkage_reply();
-  ASSERT_GT(body.hits_size(), 0);
+  ASSERT_EQ(body.hits_size(), 2);
+  EXPECT_EQ(body.hits(0).identifier_index(), 0);
   EXPECT_TRUE(body.hits(0).hit());
   EXPECT_EQ(body.hits(0).owner(), "RO-IGPR");
-  EXPECT_EQ(r->message()->linkage_reply().ByteSizeLong(), reply.linkage_reply().ByteSizeLong())
-      << "hit, owner and owner reference only";
+  EXPECT_EQ(body.hits(0).owner_ref(), "LNK-7Q2M-0001");
+  EXPECT_EQ(body.hits(1).identifier_index(), 1);
+  EXPECT_FALSE(body.hits(1).hit());
+  EXPECT_TRUE(body.hits(1).owner().empty());
 
+  // RO-IGPR is told who asked, under which case, and what matched; it never
+  // receives the query itself.
+  const liaison::v1::Notice* hit =
+      net.Notice("RO-IGPR", liaison::v1::NOTICE_KIND_LINKAGE_HIT, query_id);
+  ASSERT_NE(hit, nullptr);
+  EXPECT_EQ(hit->requester(), "ES-PN");
+  EXPECT_EQ(hit->case_ref(), "ES-2026-0091");
+  EXPECT_EQ(hit->owner_ref(), "LNK-7Q2M-0001");
+  ASSERT_EQ(hit->identifier_types_size(), 1);
+  EXPECT_EQ(hit->identifier_types(0), liaison::v1::IDENTIFIER_TYPE_IBAN);
+  net.ExpectNoDelivery("RO-IGPR", query_id, "ES-PN");
+
+  // LED art 25: the search is a CONSULTATION, the match a COMBINATION.
+  absl::StatusOr<std::vector<liaison::v1::AuditEntry>> entries = audit::EntriesFor(
+      net.broker().KafkaClient(), net.broker().topics().Audit(), query_id, absl::Seconds(10));
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  std::vector<std::string> operations;
+  for (const liaison::v1::AuditEntry& e : *entries) {
+    operations.push_back(
+        absl::StrCat(liaison::v1::AuditOperation_Name(e.operation()), " ", e.recipient()));
+    if (e.operation() == liaison::v1::AUDIT_OPERATION_COMBINATION) {
+      EXPECT_FALSE(e.owner_ref_hash().empty());
+      EXPECT_FALSE(absl::StrContains(e.DebugString(), "LNK-7Q2M-0001"))
+          << "the audit trail holds the handle's hash, not the handle";
+    }
+  }
+  EXPECT_THAT(operations, ::testing::ElementsAre("AUDIT_OPERATION_CONSULTATION RO-IGPR",
+                                                 "AUDIT_OPERATION_COMBINATION RO-IGPR"));
+}
+
+TEST(BrokerAcceptance, Ac14FollowUpWaitsForTheOwnersSignedDecisionThenDetailsFollow) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"RO-IGPR", "ES-PN"});
   Message followup = sc::Ac14FollowUp();
   const std::string id = followup.header().message_id();
   ASSERT_TRUE(net.Send(followup).ok());
@@ -753,14 +832,91 @@ TEST(BrokerAcceptance, Ac14LinkageHitOnlyThenFollowUpWaitsForTheOwner) {
   ASSERT_NE(held, nullptr);
   EXPECT_EQ(held->awaiting(), "RO-IGPR");
   EXPECT_TRUE(Contains(RuleIds(*held), "DP-LINK-02"));
-  ASSERT_TRUE(
-      net.Send(Consent("RO-IGPR", liaison::v1::CONSENT_KIND_OWNER_APPROVAL, "ES-PN", id, true, 141))
-          .ok());
+  const liaison::v1::Notice* asked =
+      net.Notice("RO-IGPR", liaison::v1::NOTICE_KIND_CONSENT_REQUESTED, id);
+  ASSERT_NE(asked, nullptr);
+  EXPECT_EQ(asked->requester(), "ES-PN");
+  EXPECT_EQ(asked->owner_ref(), "LNK-7Q2M-0001");
+
+  // The owner's signed FOLLOWUP_DECISION is its approval.
+  Message decision = sc::Ac14FollowUpDecision(true);
+  ASSERT_TRUE(net.Send(decision).ok());
   ASSERT_NE(net.Delivery("RO-IGPR", id), nullptr) << "released to the owner after approval";
+  const VerifiedItem* told = net.Delivery("ES-PN", decision.header().message_id());
+  ASSERT_NE(told, nullptr);
+  EXPECT_TRUE(told->message()->followup_decision().approve());
   // The details then pass every rule like any other message.
   Message details = sc::Ac14Details();
   ASSERT_TRUE(net.Send(details).ok());
   EXPECT_NE(net.Delivery("ES-PN", details.header().message_id()), nullptr);
+}
+
+TEST(BrokerAcceptance, Ac14ARefusedFollowUpIsToldToTheRequester) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"RO-IGPR", "ES-PN"});
+  Message followup = sc::Ac14FollowUp();
+  const std::string id = followup.header().message_id();
+  ASSERT_TRUE(net.Send(followup).ok());
+  ASSERT_NE(net.Notice("ES-PN", liaison::v1::NOTICE_KIND_HELD, id), nullptr);
+  Message decision = sc::Ac14FollowUpDecision(false);
+  ASSERT_TRUE(net.Send(decision).ok());
+  const liaison::v1::Notice* refused =
+      net.Notice("ES-PN", liaison::v1::NOTICE_KIND_NON_DELIVERY, id, "RO-IGPR");
+  ASSERT_NE(refused, nullptr);
+  EXPECT_TRUE(absl::StrContains(refused->reasons(0), "RO-IGPR refused the follow-up"))
+      << refused->reasons(0);
+  const VerifiedItem* told = net.Delivery("ES-PN", decision.header().message_id());
+  ASSERT_NE(told, nullptr);
+  EXPECT_EQ(told->message()->followup_decision().reason_code(), "NOT_NECESSARY");
+  net.ExpectNoDelivery("RO-IGPR", id, "ES-PN");
+}
+
+TEST(BrokerAcceptance, Ac14AFollowUpTheOwnerNeverDecidesEndsAtTheHoldTimeout) {
+  Network net;
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"RO-IGPR", "ES-PN"});
+  Message followup = sc::Ac14FollowUp();
+  const std::string id = followup.header().message_id();
+  ASSERT_TRUE(net.Send(followup).ok());
+  ASSERT_NE(net.Notice("ES-PN", liaison::v1::NOTICE_KIND_HELD, id), nullptr);
+  // The development registry's standard hold timeout (72 h) lies within
+  // DP-TIME-01's reply deadline for a request that is not urgent (7 days).
+  net.clock().Advance(absl::Hours(72) + absl::Minutes(1));
+  const liaison::v1::Notice* timeout =
+      net.Notice("ES-PN", liaison::v1::NOTICE_KIND_NON_DELIVERY, id, "RO-IGPR");
+  ASSERT_NE(timeout, nullptr);
+  EXPECT_TRUE(Contains(RuleIds(*timeout), "DP-LINK-02"));
+  ASSERT_GT(timeout->reasons_size(), 0);
+  EXPECT_TRUE(absl::StrContains(timeout->reasons(0), "RO-IGPR")) << timeout->reasons(0);
+}
+
+TEST(BrokerAcceptance, Ac14QueriesOverTheDailyLimitAreRefusedNamingIt) {
+  // The development registry with a limit of one query a day.
+  const std::string registry = MakeTempDir("liaison-linkage-limit") + "/registry.textproto";
+  std::string text = ReadFileOrDie(SourcePath("deploy/registry/dev.textproto"));
+  const std::string from = "max_queries_per_day: 500";
+  ASSERT_NE(text.find(from), std::string::npos);
+  text.replace(text.find(from), from.size(), "max_queries_per_day: 1");
+  {
+    FILE* f = std::fopen(registry.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+  }
+  Network net(registry);
+  ASSERT_TRUE(net.ok());
+  net.Subscribe({"ES-PN"});
+  Message first = sc::Ac14LinkageQuery(sc::FixedId(1401));
+  ASSERT_TRUE(net.Send(first).ok());
+  ASSERT_NE(LinkageReply(net, "ES-PN", first.header().message_id()), nullptr);
+  Message second = sc::Ac14LinkageQuery(sc::FixedId(1402));
+  ASSERT_TRUE(net.Send(second).ok());
+  const liaison::v1::Notice* n = net.Notice("ES-PN", liaison::v1::NOTICE_KIND_NON_DELIVERY,
+                                            second.header().message_id(), "RO-IGPR");
+  ASSERT_NE(n, nullptr);
+  EXPECT_TRUE(Contains(RuleIds(*n), "DP-LINK-01"));
+  EXPECT_TRUE(absl::StrContains(n->reasons(0), "linkage.max_queries_per_day = 1")) << n->reasons(0);
 }
 
 TEST(BrokerAcceptance, Ac15CleartextNameInALinkageQueryIsRefused) {
