@@ -326,6 +326,40 @@ TEST_F(LinkCli, RefusedRecipientsAreNamedAndAQueryAllRefuseEndsWithExit77) {
   EXPECT_EQ(answered["identifiers"][0]["hit"], false) << answered.dump(1);
 }
 
+// No fishing expeditions: past the registry's linkage.max_queries_per_day
+// (2 here) a query is refused for every recipient with the limit named.
+TEST(LinkCliLimit, AQueryOverTheDailyLimitIsRefusedWithTheLimitNamed) {
+  const std::string state = MakeTempDir("liaison-e2e-link-limit");
+  std::string registry = ReadFileOrDie(SourcePath("deploy/registry/dev.textproto"));
+  const std::string from = "max_queries_per_day: 500";
+  ASSERT_NE(registry.find(from), std::string::npos);
+  registry.replace(registry.find(from), from.size(), "max_queries_per_day: 2");
+  const std::string registry_path = state + "/registry.textproto";
+  std::ofstream(registry_path) << registry;
+  BrokerProcess broker(state, {"--registry", registry_path});
+  ASSERT_TRUE(broker.WaitServing()) << ReadFileOrDie(broker.log());
+  const std::string ids = state + "/ids.csv";
+  std::ofstream(ids) << kQuery;
+  const std::string query =
+      absl::StrCat(LIAISON_CLI_BIN, " link query --as ES-PN --to RO-IGPR,DE-BKA --case-ref ",
+                   "ES-2026-0091 --offence THB --state-dir ", state, " ", ids, " 2>&1");
+  for (int i = 0; i < 2; ++i) {
+    CommandResult answered = RunCommand(query);
+    EXPECT_EQ(answered.exit_code, 0) << answered.output << ReadFileOrDie(broker.log());
+    EXPECT_TRUE(absl::StrContains(answered.output, "reply from the index")) << answered.output;
+  }
+  CommandResult refused = RunCommand(query);
+  EXPECT_EQ(refused.exit_code, 77) << refused.output;
+  EXPECT_TRUE(absl::StrContains(refused.output,
+                                "refused for RO-IGPR: REJECT to RO-IGPR: DP-LINK-01: ES-PN"))
+      << refused.output;
+  EXPECT_TRUE(absl::StrContains(refused.output,
+                                "2 linkage queries answered today (UTC); the limit is "
+                                "linkage.max_queries_per_day = 2"))
+      << refused.output;
+  EXPECT_TRUE(absl::StrContains(refused.output, "refused for DE-BKA:")) << refused.output;
+}
+
 // Bad input to `link query` is named precisely and nothing is sent.
 TEST_F(LinkCli, BadQueriesAreRefusedBeforeSending) {
   const std::string ids = Write("ids.csv", kQuery);
