@@ -13,6 +13,7 @@
 #include "connectors/cli/exchange_commands.h"
 #include "connectors/cli/exit_codes.h"
 #include "connectors/cli/index_commands.h"
+#include "connectors/cli/link_commands.h"
 #include "connectors/cli/suggest.h"
 
 namespace liaison::cli {
@@ -153,6 +154,8 @@ int Run(int argc, char** argv) {
   AddAdminCommands(app, admin, exit_code);
   IndexArgs index;
   AddIndexCommands(app, index, exit_code);
+  LinkArgs link;
+  AddLinkCommands(app, link, exit_code);
   std::vector<std::string> help_words;
   CLI::App* help =
       app.add_subcommand("help", "Show the help of a command (liaison help admin flows)");

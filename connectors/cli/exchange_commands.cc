@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "base/proto_time.h"
+#include "base/uuid.h"
 #include "connectors/cli/exit_codes.h"
 #include "connectors/endpoint/client.h"
 
@@ -54,10 +55,12 @@ nlohmann::ordered_json Describe(const liaison::v1::DeliveryItem& item,
   out["broker"] = verified->broker().id;
   switch (verified->statement().kind_case()) {
     case liaison::v1::Statement::kAttestation:
-      out["sender_signature"] = verified->derived()
-                                    ? "not applicable: content derived by the broker "
-                                      "(covered by the broker's attestation)"
-                                    : "verified";
+      out["sender_signature"] =
+          verified->broker_authored() ? "not applicable: written by the broker (the linkage "
+                                        "index's reply; covered by its attestation)"
+          : verified->derived()       ? "not applicable: content derived by the broker "
+                                        "(covered by the broker's attestation)"
+                                      : "verified";
       out["attestation"] = ToJson(verified->statement().attestation());
       out["message"] = ToJson(*verified->message());
       break;
@@ -132,6 +135,13 @@ std::string OutcomeWord(liaison::v1::Outcome o) {
 int RunSend(SendArgs& args) {
   absl::StatusOr<Retention> retention = ParseRetention(args.retention);
   if (!retention.ok()) return Fail(retention.status());
+  if (!args.message_id.empty() && (args.files.size() != 1 || !IsUuidV7(args.message_id))) {
+    return Fail(AsUsageError(absl::InvalidArgumentError(
+        args.files.size() != 1
+            ? "--message-id: only with one file (each message has its own id)"
+            : "--message-id: must be a lower-case UUIDv7 (e.g. the details_message_id of "
+              "`link decide`)")));
+  }
   // Every file is read and checked before the first is sent.
   std::vector<liaison::v1::Message> messages;
   const absl::Time now = absl::Now();
@@ -144,6 +154,7 @@ int RunSend(SendArgs& args) {
       message.mutable_header()->clear_recipients();
       for (const std::string& r : args.recipients) message.mutable_header()->add_recipients(r);
     }
+    if (!args.message_id.empty()) message.mutable_header()->set_message_id(args.message_id);
     retention->ApplyTo(now, message);
     if (absl::Status s = CheckRetention(message, file); !s.ok()) return Fail(s);
   }
@@ -413,6 +424,9 @@ void AddExchangeCommands(CLI::App& app, ExchangeArgs& args, int& exit_code) {
   s->add_option("files", send.files, "Message files ('-' = stdin)")->required();
   s->add_option("--to", send.recipients, "Recipients (replace header.recipients)")->delimiter(',');
   AddRetentionFlags(s, send.retention, "now");
+  s->add_option("--message-id", send.message_id,
+                "header.message_id of the one message (an id announced before, e.g. the "
+                "details_message_id of `link decide`)");
   s->add_flag("--explain", send.explain,
               "First ask the broker how the policy would decide each message for each "
               "recipient and print the outcomes (stderr; \"explain\" in the JSON); a message "

@@ -23,6 +23,9 @@ struct SendArgs {
   std::vector<std::string> files;       // one message per file ("-" = stdin)
   std::vector<std::string> recipients;  // overrides header.recipients
   RetentionSpans retention;
+  // header.message_id of the (one) message: an id announced before, e.g.
+  // the details_message_id of an approved follow-up (`link decide`).
+  std::string message_id;
   // Ask the broker's Explain first and show the outcome per recipient; a
   // message every recipient would refuse is then not sent.
   bool explain = false;

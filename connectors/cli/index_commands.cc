@@ -31,30 +31,6 @@ absl::StatusOr<std::unique_ptr<endpoint::Client>> Connect(const Connection& c) {
   return endpoint::Client::Create(std::move(*options));
 }
 
-// --key, else the newest <pki>/linkage/epoch-N.key.
-absl::StatusOr<lk::LinkageKey> LoadKey(const IndexArgs& args) {
-  if (!args.key_path.empty()) return lk::LinkageKey::Load(args.key_path);
-  const std::string folder = args.connection.pki_dir + "/linkage";
-  std::error_code error;
-  uint32_t newest = 0;
-  std::string path;
-  for (const auto& entry : std::filesystem::directory_iterator(folder, error)) {
-    const std::string file = entry.path().filename().string();
-    absl::string_view name = file;
-    uint32_t epoch = 0;
-    if (absl::ConsumePrefix(&name, "epoch-") && absl::ConsumeSuffix(&name, ".key") &&
-        absl::SimpleAtoi(name, &epoch) && epoch > newest) {
-      newest = epoch;
-      path = entry.path().string();
-    }
-  }
-  if (error || path.empty()) {
-    return absl::NotFoundError(absl::StrCat(
-        folder, ": no linkage key (epoch-N.key) found; pass --key FILE, the network linkage key"));
-  }
-  return lk::LinkageKey::Load(path);
-}
-
 // Resolves the broker, the PKI and --as.
 absl::Status Prepare(IndexArgs& args) {
   if (args.batch == 0 || args.batch > 10000) {
@@ -145,31 +121,12 @@ int Report(const IndexArgs& args, const std::vector<IndexBatch>& batches,
   return exit_code;
 }
 
-// The region of phone numbers written without a country code: --region,
-// else the country of the endpoint id (RO-IGPR -> RO).
-std::string Region(const IndexArgs& args) {
-  if (!args.region.empty()) return absl::AsciiStrToUpper(args.region);
-  return absl::AsciiStrToUpper(args.connection.as.substr(0, args.connection.as.find('-')));
-}
-
-std::string NameLanguage(const IndexArgs& args, const std::string& region) {
-  if (!args.name_language.empty()) return absl::AsciiStrToLower(args.name_language);
-  if (region == "BG") return "bg";
-  if (region == "UA") return "uk";
-  if (region == "RU") return "ru";
-  return "";
+absl::StatusOr<lk::LinkageKey> LoadKey(const IndexArgs& args) {
+  return LoadLinkageKey(args.key_path, args.connection.pki_dir);
 }
 
 absl::StatusOr<std::unique_ptr<lk::Normalizer>> MakeNormalizer(const IndexArgs& args) {
-  const std::string region = Region(args);
-  absl::StatusOr<std::unique_ptr<lk::Normalizer>> normalizer = lk::Normalizer::Create(
-      {.default_region = region, .name_language = NameLanguage(args, region)});
-  if (!normalizer.ok()) {
-    return AsUsageError(absl::InvalidArgumentError(
-        absl::StrCat("--region: ", normalizer.status().message(),
-                     " (the region of phone numbers without a country code)")));
-  }
-  return normalizer;
+  return EndpointNormalizer(args.region, args.name_language, args.connection.as);
 }
 
 // Reads FILE and blinds its rows (nothing sent): the entries and the file
@@ -327,6 +284,53 @@ void AddCommonFlags(CLI::App* cmd, IndexArgs& args) {
 }
 
 }  // namespace
+
+absl::StatusOr<lk::LinkageKey> LoadLinkageKey(const std::string& key_path,
+                                              const std::string& pki_dir) {
+  if (!key_path.empty()) return lk::LinkageKey::Load(key_path);
+  const std::string folder = pki_dir + "/linkage";
+  std::error_code error;
+  uint32_t newest = 0;
+  std::string path;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, error)) {
+    const std::string file = entry.path().filename().string();
+    absl::string_view name = file;
+    uint32_t epoch = 0;
+    if (absl::ConsumePrefix(&name, "epoch-") && absl::ConsumeSuffix(&name, ".key") &&
+        absl::SimpleAtoi(name, &epoch) && epoch > newest) {
+      newest = epoch;
+      path = entry.path().string();
+    }
+  }
+  if (error || path.empty()) {
+    return absl::NotFoundError(absl::StrCat(
+        folder, ": no linkage key (epoch-N.key) found; pass --key FILE, the network linkage key"));
+  }
+  return lk::LinkageKey::Load(path);
+}
+
+absl::StatusOr<std::unique_ptr<lk::Normalizer>> EndpointNormalizer(const std::string& region_flag,
+                                                                   const std::string& language_flag,
+                                                                   const std::string& as) {
+  // The region of phone numbers written without a country code.
+  const std::string region = !region_flag.empty()
+                                 ? absl::AsciiStrToUpper(region_flag)
+                                 : absl::AsciiStrToUpper(as.substr(0, as.find('-')));
+  std::string language = absl::AsciiStrToLower(language_flag);
+  if (language.empty()) {
+    if (region == "BG") language = "bg";
+    if (region == "UA") language = "uk";
+    if (region == "RU") language = "ru";
+  }
+  absl::StatusOr<std::unique_ptr<lk::Normalizer>> normalizer =
+      lk::Normalizer::Create({.default_region = region, .name_language = language});
+  if (!normalizer.ok()) {
+    return AsUsageError(absl::InvalidArgumentError(
+        absl::StrCat("--region: ", normalizer.status().message(),
+                     " (the region of phone numbers without a country code)")));
+  }
+  return normalizer;
+}
 
 void AddIndexCommands(CLI::App& app, IndexArgs& args, int& exit_code) {
   CLI::App* index = app.add_subcommand(

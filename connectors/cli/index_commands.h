@@ -10,7 +10,10 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/status/statusor.h"
 #include "connectors/cli/context.h"
+#include "connectors/endpoint/linkage/linkage_key.h"
+#include "connectors/endpoint/linkage/normalize.h"
 
 namespace liaison::cli {
 
@@ -32,6 +35,18 @@ struct IndexArgs {
 };
 
 void AddIndexCommands(CLI::App& app, IndexArgs& args, int& exit_code);
+
+// The linkage key of --key (`key_path`), else the newest
+// <pki_dir>/linkage/epoch-N.key; NotFound naming the folder when none.
+absl::StatusOr<endpoint::linkage::LinkageKey> LoadLinkageKey(const std::string& key_path,
+                                                             const std::string& pki_dir);
+
+// The normaliser an endpoint uses: phone numbers without a country code in
+// `region` (default: the country of the endpoint id `as`, RO-IGPR -> RO),
+// Cyrillic names without a language column in `name_language` (default:
+// bg, uk, ru for BG, UA, RU). A bad region is a usage error naming --region.
+absl::StatusOr<std::unique_ptr<endpoint::linkage::Normalizer>> EndpointNormalizer(
+    const std::string& region, const std::string& name_language, const std::string& as);
 
 }  // namespace liaison::cli
 

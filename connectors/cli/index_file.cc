@@ -31,12 +31,23 @@ absl::Status Bad(absl::string_view source, int line, absl::string_view what) {
 }
 
 // The index of column `name` in IndexFields(), or an error naming the nearest.
+constexpr size_t kCaseHandleField = 0;
+constexpr size_t kExpiresAtField = 7;
+
 absl::StatusOr<size_t> FieldIndex(const std::string& name, absl::string_view source, int line,
-                                  absl::string_view where) {
+                                  absl::string_view where, IdentifierFileUse use) {
   const std::vector<std::string>& fields = IndexFields();
   const std::string lower = absl::AsciiStrToLower(name);
   for (size_t i = 0; i < fields.size(); ++i) {
-    if (fields[i] == lower) return i;
+    if (fields[i] != lower) continue;
+    if (use == IdentifierFileUse::kQuery && (i == kCaseHandleField || i == kExpiresAtField)) {
+      return Bad(source, line,
+                 absl::StrCat(where, " '", name,
+                              "': not part of a query (a query file names the identifiers to "
+                              "search for: type, value and their country, document_type, "
+                              "date_of_birth, language)"));
+    }
+    return i;
   }
   std::string why = absl::StrCat(where, " '", name, "': unknown");
   if (std::optional<std::string> near = Nearest(lower, fields)) {
@@ -123,17 +134,21 @@ absl::StatusOr<std::vector<Record>> SplitCsv(absl::string_view text, absl::strin
   return records;
 }
 
-absl::StatusOr<std::vector<IndexRow>> ParseCsv(absl::string_view text, absl::string_view source) {
+absl::StatusOr<std::vector<IndexRow>> ParseCsv(absl::string_view text, absl::string_view source,
+                                               IdentifierFileUse use) {
   absl::StatusOr<std::vector<Record>> records = SplitCsv(text, source);
   if (!records.ok()) return records.status();
+  const bool query = use == IdentifierFileUse::kQuery;
   if (records->empty()) {
-    return Bad(source, 1, "no header row (case_handle,type,value,...)");
+    return Bad(
+        source, 1,
+        query ? "no header row (type,value,...)" : "no header row (case_handle,type,value,...)");
   }
   const Record& header = records->front();
   std::vector<size_t> columns;
   std::vector<bool> seen(IndexFields().size(), false);
   for (const std::string& name : header.fields) {
-    absl::StatusOr<size_t> index = FieldIndex(name, source, header.line, "column");
+    absl::StatusOr<size_t> index = FieldIndex(name, source, header.line, "column", use);
     if (!index.ok()) return index.status();
     if (seen[*index]) {
       return Bad(source, header.line, absl::StrCat("column '", name, "': given twice"));
@@ -141,11 +156,11 @@ absl::StatusOr<std::vector<IndexRow>> ParseCsv(absl::string_view text, absl::str
     seen[*index] = true;
     columns.push_back(*index);
   }
-  for (size_t required = 0; required < 3; ++required) {
+  for (size_t required = query ? 1 : 0; required < 3; ++required) {
     if (!seen[required]) {
       return Bad(source, header.line,
-                 absl::StrCat("column '", IndexFields()[required],
-                              "': missing (the header needs case_handle, type and value)"));
+                 absl::StrCat("column '", IndexFields()[required], "': missing (the header needs ",
+                              query ? "type and value)" : "case_handle, type and value)"));
     }
   }
   std::vector<IndexRow> rows;
@@ -206,7 +221,8 @@ std::vector<int> ElementLines(absl::string_view text) {
 }
 
 absl::StatusOr<std::vector<IndexRow>> ParseJsonRows(absl::string_view text,
-                                                    absl::string_view source) {
+                                                    absl::string_view source,
+                                                    IdentifierFileUse use) {
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(text.begin(), text.end());
@@ -234,7 +250,7 @@ absl::StatusOr<std::vector<IndexRow>> ParseJsonRows(absl::string_view text,
     IndexRow& row = rows.emplace_back();
     row.line = line;
     for (const auto& [name, value] : object.items()) {
-      absl::StatusOr<size_t> index = FieldIndex(name, source, line, "field");
+      absl::StatusOr<size_t> index = FieldIndex(name, source, line, "field", use);
       if (!index.ok()) return index.status();
       if (!value.is_string()) {
         return Bad(source, line, absl::StrCat(IndexFields()[*index], ": expected a string"));
@@ -279,6 +295,13 @@ absl::StatusOr<absl::Time> ParseExpiry(const std::string& text) {
 absl::StatusOr<lk::Canonical> Normalise(const IndexRow& row, const lk::Normalizer& n) {
   const std::string type = absl::AsciiStrToLower(row.type);
   const auto it = Types().find(type);
+  if (type == "name" || type == "person_name") {
+    // Names have little entropy and many spellings: only with a date of
+    // birth are they searched or indexed (DP-LINK-01).
+    return absl::InvalidArgumentError(
+        "type: a name alone is never searched or indexed (DP-LINK-01); use name_dob with a "
+        "date_of_birth column");
+  }
   if (it == Types().end()) {
     std::vector<std::string> names;
     for (const auto& [name, t] : Types()) names.push_back(name);
@@ -377,11 +400,12 @@ const std::vector<std::string>& IndexFields() {
 }
 
 absl::StatusOr<std::vector<IndexRow>> ParseIndexFile(absl::string_view text,
-                                                     absl::string_view source) {
+                                                     absl::string_view source,
+                                                     IdentifierFileUse use) {
   const size_t first = text.find_first_not_of(" \t\r\n");
   absl::StatusOr<std::vector<IndexRow>> rows =
-      first != absl::string_view::npos && text[first] == '[' ? ParseJsonRows(text, source)
-                                                             : ParseCsv(text, source);
+      first != absl::string_view::npos && text[first] == '[' ? ParseJsonRows(text, source, use)
+                                                             : ParseCsv(text, source, use);
   if (rows.ok() && rows->empty()) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": no rows"));
   }
@@ -454,6 +478,57 @@ absl::StatusOr<std::vector<BlindedRow>> BlindRows(const std::vector<IndexRow>& r
     absl::StrAppend(&text, "\n", refused, " of ", rows.size(),
                     " rows refused; nothing was published");
     return absl::InvalidArgumentError(text);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<QueryRow>> BlindQueryRows(const std::vector<IndexRow>& rows,
+                                                     absl::string_view source,
+                                                     const lk::Normalizer& normalizer,
+                                                     const lk::LinkageKey& key) {
+  if (rows.size() > kMaxQueryRows) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": ", rows.size(), " identifiers; a linkage query carries at most ", kMaxQueryRows,
+        " (DP-LINK-01): split them into several queries; nothing was "
+        "sent"));
+  }
+  std::vector<QueryRow> out;
+  std::vector<std::string> errors;
+  // Blinded value -> the line that first named it.
+  std::map<std::pair<int, std::string>, int> seen;
+  for (const IndexRow& row : rows) {
+    absl::StatusOr<lk::Canonical> canonical = Normalise(row, normalizer);
+    if (!canonical.ok()) {
+      if (canonical.status().code() != absl::StatusCode::kInvalidArgument) {
+        return canonical.status();
+      }
+      errors.push_back(absl::StrCat(source, ":", row.line, ": ", canonical.status().message()));
+      continue;
+    }
+    const lk::BlindedValue blinded = lk::Blind(key, *canonical);
+    const int type = static_cast<int>(blinded.kind);
+    auto [at, fresh] = seen.emplace(std::make_pair(type, blinded.value_bytes()), row.line);
+    if (!fresh) {
+      errors.push_back(absl::StrCat(source, ":", row.line, ": value: the same identifier as line ",
+                                    at->second, " once normalised; give each identifier once"));
+      continue;
+    }
+    QueryRow& q = out.emplace_back();
+    q.line = row.line;
+    q.type = absl::AsciiStrToLower(row.type);
+    q.typed = row.value;
+    for (const std::string* extra : {&row.country, &row.document_type, &row.date_of_birth}) {
+      if (!extra->empty()) absl::StrAppend(&q.typed, " ", *extra);
+    }
+    q.identifier.set_type(static_cast<liaison::v1::IdentifierType>(type));
+    q.identifier.set_scheme(key.scheme());
+    q.identifier.set_value(blinded.value_bytes());
+  }
+  if (!errors.empty()) {
+    const size_t refused = errors.size();
+    return absl::InvalidArgumentError(absl::StrCat(absl::StrJoin(errors, "\n"), "\n", refused,
+                                                   " of ", rows.size(),
+                                                   " rows refused; nothing was sent"));
   }
   return out;
 }

@@ -42,6 +42,9 @@ inline constexpr absl::Duration kMaxIndexExpiry = absl::Hours(24 * 180);
 // is published in several runs).
 inline constexpr size_t kMaxIndexRows = 5'000'000;
 
+// The most identifiers of one linkage query (DP-LINK-01).
+inline constexpr size_t kMaxQueryRows = 20;
+
 // One row as read, cleartext. Unset optional columns are empty.
 struct IndexRow {
   int line = 0;  // 1-based line of the file where the row starts
@@ -58,6 +61,15 @@ struct IndexRow {
 // The field names above, in that order.
 const std::vector<std::string>& IndexFields();
 
+// What a file of identifiers is read for.
+enum class IdentifierFileUse {
+  // `index publish`, `index withdraw --entries`: case_handle required.
+  kIndex,
+  // `link query`: the identifiers to search for; no case_handle and no
+  // expires_at (the file is a question, not a publication).
+  kQuery,
+};
+
 // Reads CSV or JSON (JSON when the first non-blank character is '['; CSV
 // otherwise). CSV: RFC 4180 (commas, "quoted" fields with "" for a quote
 // and line breaks), a header row naming the columns in any order and case,
@@ -66,9 +78,11 @@ const std::vector<std::string>& IndexFields();
 // name), a missing case_handle, type or value column, a row with more or
 // fewer fields than the header, an unterminated quote, JSON that does not
 // parse, an element that is not an object, a field that is unknown or not a
-// string, no rows, more than kMaxIndexRows.
-absl::StatusOr<std::vector<IndexRow>> ParseIndexFile(absl::string_view text,
-                                                     absl::string_view source);
+// string, no rows, more than kMaxIndexRows. For kQuery the case_handle and
+// expires_at columns (fields) are refused and only type and value required.
+absl::StatusOr<std::vector<IndexRow>> ParseIndexFile(
+    absl::string_view text, absl::string_view source,
+    IdentifierFileUse use = IdentifierFileUse::kIndex);
 
 struct BlindOptions {
   absl::Time now;
@@ -94,6 +108,25 @@ absl::StatusOr<std::vector<BlindedRow>> BlindRows(const std::vector<IndexRow>& r
                                                   const endpoint::linkage::Normalizer& normalizer,
                                                   const endpoint::linkage::LinkageKey& key,
                                                   const BlindOptions& options);
+
+// One identifier of a query file, blinded, and what the analyst typed.
+struct QueryRow {
+  int line = 0;
+  std::string type;  // the file's type name, lower case ("iban")
+  // The identifier as written in the file, with its country, document type
+  // or date of birth: for the analyst's own screen, never sent.
+  std::string typed;
+  liaison::v1::BlindedIdentifier identifier;
+};
+
+// Checks, normalises and blinds the rows of a query file (ParseIndexFile
+// with kQuery) under `key`: at most 20 rows (DP-LINK-01), no two rows naming
+// the same identifier once normalised. Refusals as BlindRows gives them,
+// ending "nothing was sent"; more than 20 rows is refused before any row is
+// read ("SOURCE: 21 identifiers; a linkage query carries at most 20 ...").
+absl::StatusOr<std::vector<QueryRow>> BlindQueryRows(
+    const std::vector<IndexRow>& rows, absl::string_view source,
+    const endpoint::linkage::Normalizer& normalizer, const endpoint::linkage::LinkageKey& key);
 
 // "LNK-" + 1..64 of A-Z a-z 0-9 - (as the broker requires); InvalidArgument
 // "case_handle: ..." otherwise (the handle is not quoted).

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "connectors/endpoint/linkage/blind.h"
 #include "gtest/gtest.h"
 
@@ -189,6 +190,93 @@ TEST_F(IndexFile, CsvStructureErrorsNameTheLine) {
   ASSERT_TRUE(rows.ok()) << rows.status();
   ASSERT_EQ(rows->size(), 2u);
   EXPECT_EQ((*rows)[1].line, 4);
+}
+
+// `link query` files: type and value (and the extra columns), no handle or
+// expiry; blinded like the index's entries, so equal identifiers match.
+TEST_F(IndexFile, QueryRowsBlindLikeTheIndexAndKeepWhatWasTyped) {
+  const std::string csv =
+      "type,value,country,date_of_birth\n"
+      "iban,RO49 AAAA 1B31 0075 9384 0000,,\n"
+      "phone,0721 000 111,,\n"
+      "plate,B 123 ZZT,RO,\n"
+      "name_dob,\"ZZTEST, Ion\",,1990-02-28\n";
+  absl::StatusOr<std::vector<IndexRow>> rows =
+      ParseIndexFile(csv, "ids.csv", IdentifierFileUse::kQuery);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  absl::StatusOr<std::vector<QueryRow>> query =
+      BlindQueryRows(*rows, "ids.csv", *normalizer_, *key_);
+  ASSERT_TRUE(query.ok()) << query.status();
+  ASSERT_EQ(query->size(), 4u);
+  const QueryRow& iban = (*query)[0];
+  EXPECT_EQ(iban.line, 2);
+  EXPECT_EQ(iban.type, "iban");
+  EXPECT_EQ(iban.typed, "RO49 AAAA 1B31 0075 9384 0000");
+  EXPECT_EQ(iban.identifier.type(), liaison::v1::IDENTIFIER_TYPE_IBAN);
+  EXPECT_EQ(iban.identifier.scheme(), "HMAC-SHA256/epoch-3");
+  // The same 32 bytes `index publish` stores for this IBAN.
+  absl::StatusOr<std::vector<BlindedRow>> published =
+      Blind("case_handle,type,value\nLNK-RO-0001,iban,RO49AAAA1B31007593840000\n");
+  ASSERT_TRUE(published.ok()) << published.status();
+  EXPECT_EQ(iban.identifier.value(), (*published)[0].entry.value());
+  EXPECT_EQ((*query)[1].identifier.value(),
+            lk::Blind(*key_, *normalizer_->Phone("+40721000111")).value_bytes());
+  EXPECT_EQ((*query)[2].typed, "B 123 ZZT RO");
+  EXPECT_EQ((*query)[3].identifier.type(), liaison::v1::IDENTIFIER_TYPE_NAME_DOB);
+  EXPECT_EQ((*query)[3].typed, "ZZTEST, Ion 1990-02-28");
+
+  // JSON works the same.
+  rows = ParseIndexFile(R"([{"type": "email", "value": "ion.zztest@example.org"}])", "ids.json",
+                        IdentifierFileUse::kQuery);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  query = BlindQueryRows(*rows, "ids.json", *normalizer_, *key_);
+  ASSERT_TRUE(query.ok()) << query.status();
+  EXPECT_EQ((*query)[0].identifier.type(), liaison::v1::IDENTIFIER_TYPE_EMAIL);
+}
+
+TEST_F(IndexFile, QueryFilesRefuseHandlesExpiriesNamesAloneAndMoreThanTwenty) {
+  EXPECT_EQ(
+      Refusal(ParseIndexFile("case_handle,type,value\n", "ids.csv", IdentifierFileUse::kQuery))
+          .substr(0, 62),
+      "ids.csv:1: column 'case_handle': not part of a query (a query ");
+  EXPECT_TRUE(
+      absl::StrContains(Refusal(ParseIndexFile(R"([{"type": "vin", "value": "WVWZZZ1JZXW000001",
+  "expires_at": "2026-12-31"}])",
+                                               "ids.json", IdentifierFileUse::kQuery)),
+                        "ids.json:1: field 'expires_at': not part of a query"));
+  EXPECT_EQ(Refusal(ParseIndexFile("value\n", "ids.csv", IdentifierFileUse::kQuery)),
+            "ids.csv:1: column 'type': missing (the header needs type and value)");
+
+  // A cleartext name cannot even be written: there is no type for a name
+  // alone (AC-15 on the endpoint); the bad rows are all named, nothing is
+  // blinded.
+  absl::StatusOr<std::vector<IndexRow>> rows = ParseIndexFile(
+      "type,value\niban,RO49 AAAA 1B31 0075 9384 0000\nname,ZZTEST Ion\n"
+      "iban,RO48 AAAA 1B31 0075 9384 0000\nphone,+40 721 000 111\n"
+      "phone,0721-000-111\n",
+      "ids.csv", IdentifierFileUse::kQuery);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  const std::string why = Refusal(BlindQueryRows(*rows, "ids.csv", *normalizer_, *key_));
+  EXPECT_TRUE(absl::StrContains(
+      why, "ids.csv:3: type: a name alone is never searched or indexed (DP-LINK-01); use name_dob"))
+      << why;
+  EXPECT_TRUE(absl::StrContains(why, "ids.csv:4: value: iban: checksum (mod 97) fails")) << why;
+  EXPECT_TRUE(absl::StrContains(
+      why, "ids.csv:6: value: the same identifier as line 5 once normalised; give each"))
+      << why;
+  EXPECT_TRUE(absl::StrContains(why, "3 of 5 rows refused; nothing was sent")) << why;
+  EXPECT_FALSE(absl::StrContains(why, "ZZTEST")) << why;
+  EXPECT_FALSE(absl::StrContains(why, "RO48")) << why;
+
+  std::string many = "type,value\n";
+  for (int i = 0; i < 21; ++i) absl::StrAppend(&many, "phone,+40 721 000 ", 100 + i, "\n");
+  rows = ParseIndexFile(many, "ids.csv", IdentifierFileUse::kQuery);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(Refusal(BlindQueryRows(*rows, "ids.csv", *normalizer_, *key_)),
+            "ids.csv: 21 identifiers; a linkage query carries at most 20 (DP-LINK-01): split "
+            "them into several queries; nothing was sent");
+  rows->pop_back();
+  EXPECT_TRUE(BlindQueryRows(*rows, "ids.csv", *normalizer_, *key_).ok());
 }
 
 }  // namespace

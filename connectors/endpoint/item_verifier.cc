@@ -92,6 +92,24 @@ absl::StatusOr<VerifiedItem> ItemVerifier::Verify(const liaison::v1::DeliveryIte
     return absl::PermissionDeniedError(
         absl::StrCat("attestation: ", self_, " is not among its recipients"));
   }
+  if (a.broker_authored()) {
+    // The broker writes one kind of message itself, the answer to a linkage
+    // query from its index: derived bytes, sent in the signing node's name.
+    if (a.kind() != liaison::v1::KIND_LINKAGE_REPLY) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("attestation: broker-authored message of kind ",
+                       liaison::v1::Kind_Name(a.kind()), "; only KIND_LINKAGE_REPLY is"));
+    }
+    if (!a.derived() || item.has_original()) {
+      return absl::InvalidArgumentError(
+          "attestation: a broker-authored message must be derived content, not an envelope");
+    }
+    if (a.sender() != out.broker_.id) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("attestation: broker-authored message names sender '", a.sender(),
+                       "', not the broker that signed it (", out.broker_.id, ")"));
+    }
+  }
   const std::string* content = nullptr;
   if (item.has_original()) {
     content = &item.original().message();
@@ -135,6 +153,14 @@ absl::StatusOr<VerifiedItem> ItemVerifier::Verify(const liaison::v1::DeliveryIte
   if (out.message_->header().message_id() != a.message_id() ||
       out.message_->header().sender() != a.sender()) {
     return absl::InvalidArgumentError("content: message id or sender differs from the attestation");
+  }
+  if (a.broker_authored()) {
+    if (out.message_->header().kind() != liaison::v1::KIND_LINKAGE_REPLY ||
+        !out.message_->has_linkage_reply()) {
+      return absl::InvalidArgumentError(
+          "derived_message: broker-authored content is not a KIND_LINKAGE_REPLY with its body");
+    }
+    out.broker_authored_ = true;
   }
   return out;
 }

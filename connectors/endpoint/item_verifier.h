@@ -48,6 +48,9 @@ class VerifiedItem {
   bool derived() const { return derived_; }
   // Deliveries with original content: the sender's signing identity.
   const std::optional<certs::Identity>& sender() const { return sender_; }
+  // Deliveries only: the broker wrote the message itself (a KIND_LINKAGE_REPLY
+  // answered from the linkage index); its sender is broker().id.
+  bool broker_authored() const { return broker_authored_; }
 
  private:
   friend class ItemVerifier;
@@ -60,6 +63,7 @@ class VerifiedItem {
   std::optional<liaison::v1::Message> message_;
   bool derived_ = false;
   std::optional<certs::Identity> sender_;
+  bool broker_authored_ = false;
 };
 
 // Thread-safe.
@@ -86,7 +90,12 @@ class ItemVerifier {
   // attestation: the item carries content whose SHA-256 equals
   // content_sha256; unchanged content is a valid envelope signed by the
   // attested sender with original_sha256 == content_sha256; the message id
-  // matches. InvalidArgument / PermissionDenied naming the failed check.
+  // matches. A broker-authored attestation (attestation.broker_authored)
+  // must be of KIND_LINKAGE_REPLY, with derived content that is a
+  // LINKAGE_REPLY, and name as its sender the broker whose certificate
+  // signed the statement: no endpoint can author one, and no broker can
+  // author one in another node's name. InvalidArgument / PermissionDenied
+  // naming the failed check.
   absl::StatusOr<VerifiedItem> Verify(const liaison::v1::DeliveryItem& item, absl::Time now) const;
 
  private:

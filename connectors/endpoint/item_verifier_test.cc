@@ -21,6 +21,7 @@
 #include "certs/signature.h"
 #include "certs/testing/test_pki.h"
 #include "certs/trust_store.h"
+#include "connectors/endpoint/linkage_messages.h"
 #include "gtest/gtest.h"
 
 namespace liaison::endpoint {
@@ -166,6 +167,71 @@ Draft NoticeForSelf() {
   n->set_addressee(kSelf);
   n->set_message_id(kMessageId);
   n->set_recipient(kOther);
+  return d;
+}
+
+// The query NL-NP sent (its signed envelope) and the broker's answer from
+// the index: a message the broker wrote itself, derived, in its own name.
+constexpr char kQueryId[] = "0190a3c4-5e6f-7a8b-9c0d-000000000014";
+constexpr char kReplyId[] = "0190a3c4-5e6f-7a8b-9c0d-000000000015";
+
+liaison::v1::SignedEnvelope Query() {
+  liaison::v1::Message m;
+  liaison::v1::Header* h = m.mutable_header();
+  h->set_message_id(kQueryId);
+  h->set_kind(liaison::v1::KIND_LINKAGE_QUERY);
+  h->set_sender(kSelf);
+  h->add_recipients(kSender);
+  for (char fill : {'\x01', '\x02', '\x03'}) {
+    liaison::v1::BlindedIdentifier* id = m.mutable_linkage_query()->add_identifiers();
+    id->set_type(liaison::v1::IDENTIFIER_TYPE_PHONE);
+    id->set_scheme("HMAC-SHA256/epoch-1");
+    id->set_value(std::string(32, fill));
+  }
+  liaison::v1::SignedEnvelope envelope;
+  envelope.set_message(m.SerializeAsString());  // the signature does not matter here
+  return envelope;
+}
+
+liaison::v1::Message Reply(absl::string_view sender) {
+  liaison::v1::Message m;
+  liaison::v1::Header* h = m.mutable_header();
+  h->set_message_id(kReplyId);
+  h->set_kind(liaison::v1::KIND_LINKAGE_REPLY);
+  h->set_sender(std::string(sender));
+  h->add_recipients(kSelf);
+  h->set_in_reply_to(kQueryId);
+  liaison::v1::LinkageReply* r = m.mutable_linkage_reply();
+  r->set_query_id(kQueryId);
+  liaison::v1::LinkageHit* hit = r->add_hits();
+  hit->set_identifier_index(0);
+  hit->set_hit(true);
+  hit->set_owner(kSender);
+  hit->set_owner_ref("LNK-RO-0713");
+  r->add_hits()->set_identifier_index(1);
+  r->add_hits()->set_identifier_index(2);
+  return m;
+}
+
+// Sets the derived content of `d` and the attestation's hash of it.
+void SetDerived(Draft& d, const liaison::v1::Message& m) {
+  d.derived_bytes = m.SerializeAsString();
+  d.statement.mutable_attestation()->set_content_sha256(Sha256(d.derived_bytes));
+}
+
+Draft BrokerAuthoredReply() {
+  Draft d;
+  const std::string broker = K().broker->certificate().common_name();
+  liaison::v1::Attestation* a = d.statement.mutable_attestation();
+  a->set_message_id(kReplyId);
+  a->set_sender(broker);
+  a->set_kind(liaison::v1::KIND_LINKAGE_REPLY);
+  a->add_recipients(kSelf);
+  a->set_original_sha256(Sha256(Query().message()));
+  a->set_derived(true);
+  a->set_broker_authored(true);
+  a->set_outcome(liaison::v1::OUTCOME_ALLOW);
+  SetDerived(d, Reply(broker));
   return d;
 }
 
@@ -445,6 +511,138 @@ INSTANTIATE_TEST_SUITE_P(
                               [](Draft& d) { d.statement.mutable_notice()->set_addressee(kOther); },
                               nullptr, kDenied, "notice: addressed to another endpoint"}),
     CaseName);
+
+// A broker-authored LINKAGE_REPLY: written by someone else than the broker
+// that signs it, of another kind, or not derived content.
+class ForgedBrokerAuthoredReply : public ::testing::TestWithParam<Forgery> {};
+TEST_P(ForgedBrokerAuthoredReply, IsRefused) { ExpectRefused(GetParam()); }
+INSTANTIATE_TEST_SUITE_P(
+    ItemVerifier, ForgedBrokerAuthoredReply,
+    ::testing::Values(
+        Forgery{"SenderIsAnEndpoint", BrokerAuthoredReply,
+                [](Draft& d) {
+                  d.statement.mutable_attestation()->set_sender(kSender);
+                  SetDerived(d, Reply(kSender));
+                },
+                nullptr, kDenied,
+                "attestation: broker-authored message names sender 'RO-IGPR', not the broker "
+                "that signed it (liaison-broker-1)"},
+        Forgery{"SenderIsAnotherBrokerNode", BrokerAuthoredReply,
+                [](Draft& d) {
+                  d.statement.mutable_attestation()->set_sender("liaison-broker-2");
+                  SetDerived(d, Reply("liaison-broker-2"));
+                },
+                nullptr, kDenied, "names sender 'liaison-broker-2', not the broker"},
+        Forgery{"SignedByAnEndpointsKey", BrokerAuthoredReply,
+                [](Draft& d) { d.broker = K().sender.get(); }, nullptr, kDenied,
+                "has role endpoint-signing, expected broker"},
+        Forgery{"SignedByARevokedBroker", BrokerAuthoredReply,
+                [](Draft& d) { d.broker = K().broker_revoked.get(); }, nullptr, kDenied,
+                "is revoked"},
+        Forgery{"KindIsNotLinkageReply", BrokerAuthoredReply,
+                [](Draft& d) {
+                  d.statement.mutable_attestation()->set_kind(liaison::v1::KIND_INFO_EXCHANGE);
+                },
+                nullptr, kInvalid,
+                "attestation: broker-authored message of kind KIND_INFO_EXCHANGE; only "
+                "KIND_LINKAGE_REPLY is"},
+        Forgery{"NotDerived", BrokerAuthoredReply,
+                [](Draft& d) { d.statement.mutable_attestation()->set_derived(false); }, nullptr,
+                kInvalid, "a broker-authored message must be derived content, not an envelope"},
+        Forgery{"AnEndpointsEnvelopeAsContent", BrokerAuthoredReply,
+                [](Draft& d) {
+                  d.derived_bytes.clear();
+                  d.message_bytes = Reply(kSender).SerializeAsString();
+                },
+                nullptr, kInvalid,
+                "a broker-authored message must be derived content, not an envelope"},
+        Forgery{"ContentIsAnAlert", BrokerAuthoredReply,
+                [](Draft& d) {
+                  liaison::v1::Message alert = Alert(K().broker->certificate().common_name());
+                  alert.mutable_header()->set_message_id(kReplyId);
+                  SetDerived(d, alert);
+                },
+                nullptr, kInvalid,
+                "derived_message: broker-authored content is not a KIND_LINKAGE_REPLY"}),
+    CaseName);
+
+// --- the answer to a linkage query ---------------------------------------------
+
+TEST(LinkageReplyTo, TakesTheBrokersAnswerToThisQuery) {
+  LIAISON_ASSERT_OK_AND_ASSIGN(VerifiedItem v, VerifyAsSelf(Build(BrokerAuthoredReply())));
+  EXPECT_TRUE(v.broker_authored());
+  EXPECT_TRUE(v.derived());
+  EXPECT_FALSE(v.sender().has_value());
+  EXPECT_EQ(v.message()->header().sender(), v.broker().id);
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::optional<liaison::v1::LinkageReply> reply,
+                               LinkageReplyTo(v, Query()));
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->query_id(), kQueryId);
+  ASSERT_EQ(reply->hits_size(), 3);
+  EXPECT_EQ(reply->hits(0).owner_ref(), "LNK-RO-0713");
+}
+
+TEST(LinkageReplyTo, PassesOverItemsAboutSomethingElse) {
+  // Another query's reply.
+  Draft other = BrokerAuthoredReply();
+  liaison::v1::Message m = Reply(K().broker->certificate().common_name());
+  m.mutable_linkage_reply()->set_query_id("0190a3c4-5e6f-7a8b-9c0d-000000000099");
+  SetDerived(other, m);
+  LIAISON_ASSERT_OK_AND_ASSIGN(VerifiedItem v, VerifyAsSelf(Build(std::move(other))));
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::optional<liaison::v1::LinkageReply> none,
+                               LinkageReplyTo(v, Query()));
+  EXPECT_FALSE(none.has_value());
+  // An alert, a notice.
+  for (const DeliveryItem& item : {Build(OriginalDelivery()), Build(NoticeForSelf())}) {
+    LIAISON_ASSERT_OK_AND_ASSIGN(VerifiedItem w, VerifyAsSelf(item));
+    LIAISON_ASSERT_OK_AND_ASSIGN(std::optional<liaison::v1::LinkageReply> nothing,
+                                 LinkageReplyTo(w, Query()));
+    EXPECT_FALSE(nothing.has_value());
+  }
+}
+
+// An endpoint may send a LINKAGE_REPLY of its own (signed, delivered,
+// verifiable as its message): it is never taken for the index's answer.
+TEST(LinkageReplyTo, RefusesAnEndpointsReplyToTheQuery) {
+  Draft d;
+  d.message_bytes = Reply(kSender).SerializeAsString();
+  liaison::v1::Attestation* a = d.statement.mutable_attestation();
+  a->set_message_id(kReplyId);
+  a->set_sender(kSender);
+  a->set_kind(liaison::v1::KIND_LINKAGE_REPLY);
+  a->add_recipients(kSelf);
+  a->set_content_sha256(Sha256(d.message_bytes));
+  a->set_original_sha256(Sha256(d.message_bytes));
+  LIAISON_ASSERT_OK_AND_ASSIGN(VerifiedItem v, VerifyAsSelf(Build(std::move(d))));
+  EXPECT_FALSE(v.broker_authored());
+  EXPECT_TRUE(IsError(LinkageReplyTo(v, Query()), kDenied,
+                      "a LINKAGE_REPLY from RO-IGPR, not written by the broker from the index"));
+}
+
+TEST(LinkageReplyTo, RefusesAReplyBoundToOtherBytesOrNamingNoIdentifier) {
+  Draft rebound = BrokerAuthoredReply();
+  rebound.statement.mutable_attestation()->set_original_sha256(Sha256("another query"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(VerifiedItem v, VerifyAsSelf(Build(std::move(rebound))));
+  EXPECT_TRUE(IsError(LinkageReplyTo(v, Query()), kInvalid,
+                      "attestation.original_sha256 is not the SHA-256 of the query as signed"));
+
+  const std::string broker = K().broker->certificate().common_name();
+  Draft beyond = BrokerAuthoredReply();
+  liaison::v1::Message m = Reply(broker);
+  m.mutable_linkage_reply()->mutable_hits(2)->set_identifier_index(3);
+  SetDerived(beyond, m);
+  LIAISON_ASSERT_OK_AND_ASSIGN(VerifiedItem w, VerifyAsSelf(Build(std::move(beyond))));
+  EXPECT_TRUE(IsError(LinkageReplyTo(w, Query()), kInvalid,
+                      "linkage_reply.hits[2].identifier_index: 3, the query has 3 identifiers"));
+
+  Draft chatty = BrokerAuthoredReply();
+  m = Reply(broker);
+  m.mutable_linkage_reply()->mutable_hits(1)->set_owner(kSender);
+  SetDerived(chatty, m);
+  LIAISON_ASSERT_OK_AND_ASSIGN(VerifiedItem x, VerifyAsSelf(Build(std::move(chatty))));
+  EXPECT_TRUE(IsError(LinkageReplyTo(x, Query()), kInvalid,
+                      "linkage_reply.hits[1]: a no-hit naming an owner"));
+}
 
 // --- what must pass ------------------------------------------------------------
 

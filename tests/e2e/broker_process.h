@@ -25,7 +25,9 @@ namespace liaison::testing {
 // The broker as a child process; Stop() sends SIGTERM like Ctrl-C.
 class BrokerProcess {
  public:
-  explicit BrokerProcess(const std::string& state_dir) : state_dir_(state_dir) {
+  // `extra_args` go after the defaults (e.g. {"--registry", PATH}).
+  explicit BrokerProcess(const std::string& state_dir, std::vector<std::string> extra_args = {})
+      : state_dir_(state_dir) {
     log_ = state_dir + "/broker.log";
     if (OnRealKafka()) {      // a real Kafka: the secret is given, never created
       (void)SharedTestPki();  // minted before fork()
@@ -49,6 +51,7 @@ class BrokerProcess {
                     {"--kafka-state-dir", real, "--pki", SharedTestPki().dir, "--pseudonym-key",
                      state_dir + "/pseudonym.key", "--topic-prefix", "liaison.e2e"});
       }
+      args.insert(args.end(), extra_args.begin(), extra_args.end());
       std::vector<char*> argv;
       for (std::string& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
