@@ -190,17 +190,37 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
       return;
     }
     peer_ = peer->id;
+    reading_ = true;
     StartRead(&request_);
   }
 
+  // A read is outstanding or its message is being handled while reading_
+  // is set: only one thread touches request_ at a time.
   void OnReadDone(bool ok) override {
-    if (!ok) {
-      EndOfStream();
-    } else if (session_ == nullptr) {
-      HandleStart();
-    } else {
-      HandleChunk();
+    bool failed;
+    {
+      absl::MutexLock lock(&mu_);
+      failed = !failure_.ok();
+      if (!ok) ended_ = true;
     }
+    if (ok && !failed) {
+      if (session_ == nullptr) {
+        HandleStart();
+      } else {
+        HandleChunk();
+      }
+    }
+    Next next;
+    absl::Status failure;
+    bool drop;
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = false;
+      next = Decide();
+      failure = failure_;
+      drop = drop_;
+    }
+    Act(next, failure, drop);
   }
 
   void OnDone() override {
@@ -209,7 +229,56 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
   }
 
  private:
+  // What to do next: read, or end the call once nothing is in flight (Kafka
+  // reports touch `this`). Decided under the lock together with the change
+  // that prompted it, so that exactly one thread ends the call and no thread
+  // touches `this` after another decided to end it.
+  enum class Next { kNothing, kRead, kFail, kEnd };
+  Next Decide() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finishing_) return Next::kNothing;
+    if (!failure_.ok() || ended_) {
+      if (in_flight_ > 0 || reading_) return Next::kNothing;
+      finishing_ = true;
+      return failure_.ok() ? Next::kEnd : Next::kFail;
+    }
+    if (reading_ || in_flight_ >= kEvidenceUploadWindow) return Next::kNothing;
+    reading_ = true;
+    return Next::kRead;
+  }
+  // Runs what Decide chose; `failure`: failure_ as it was then.
+  void Act(Next next, const absl::Status& failure, bool drop) {
+    switch (next) {
+      case Next::kRead:
+        StartRead(&request_);
+        break;
+      case Next::kFail:
+        if (drop) {
+          service_->Drop(item_id_);
+          dropped_ = true;
+        }
+        Fail(failure);
+        break;
+      case Next::kEnd:
+        EndOfStream();
+        break;
+      case Next::kNothing:
+        break;
+    }
+  }
+  // The call fails once what is in flight is reported; `drop` forgets the
+  // session (its digest covers chunks Kafka may not hold).
+  void SetFailure(absl::Status status, bool drop) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    if (!failure_.ok()) return;
+    failure_ = std::move(status);
+    drop_ = drop;
+  }
+
   void Fail(const absl::Status& status) {
+    {
+      absl::MutexLock lock(&mu_);
+      finishing_ = true;
+    }
     service_->ReportRpc(kUploadMethod, status.code());
     if (!status.ok() && status.code() != absl::StatusCode::kCancelled) {
       log::Info("evidence.upload_refused", {{"peer", peer_},
@@ -219,6 +288,10 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
     Finish(ToGrpc(status));
   }
   void Succeed(int64_t durable, bool complete) {
+    {
+      absl::MutexLock lock(&mu_);
+      finishing_ = true;
+    }
     result_->set_item_id(item_id_);
     result_->set_durable_chunks(durable);
     result_->set_complete(complete);
@@ -228,7 +301,8 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
 
   void HandleStart() {
     if (!request_.has_start()) {
-      Fail(absl::InvalidArgumentError("the first message of an Upload must be its start"));
+      SetFailure(absl::InvalidArgumentError("the first message of an Upload must be its start"),
+                 false);
       return;
     }
     const UploadStart& start = request_.start();
@@ -236,7 +310,7 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
     if (absl::Status s =
             CheckUploadStart(start, peer_, *registry, deps_.clock->Now(), deps_.max_item_bytes);
         !s.ok()) {
-      Fail(s);
+      SetFailure(s, false);
       return;
     }
     item_id_ = start.item_id();
@@ -248,25 +322,28 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
           done->ciphertext_size() == start.ciphertext_size()) {
         Succeed(done->chunk_count(), true);
       } else {
-        Fail(absl::AlreadyExistsError(
-            absl::StrCat(Item(item_id_), ": already stored with other content or uploader")));
+        SetFailure(absl::AlreadyExistsError(absl::StrCat(
+                       Item(item_id_), ": already stored with other content or uploader")),
+                   false);
       }
       return;
     }
     absl::StatusOr<std::shared_ptr<UploadSession>> session = service_->Acquire(start, peer_);
     if (!session.ok()) {
-      Fail(session.status());
+      SetFailure(session.status(), false);
       return;
     }
     session_ = *std::move(session);
-    StartRead(&request_);
   }
 
+  // On the gRPC thread, one at a time; the chunk checks read only what this
+  // thread writes (next, bytes, tags).
   void HandleChunk() {
     UploadSession& s = *session_;
     if (!request_.has_chunk()) {
-      Fail(absl::InvalidArgumentError(
-          absl::StrCat(Item(item_id_), ": a second start message (start comes only first)")));
+      SetFailure(absl::InvalidArgumentError(absl::StrCat(
+                     Item(item_id_), ": a second start message (start comes only first)")),
+                 false);
       return;
     }
     const int64_t index = request_.chunk().index();
@@ -274,82 +351,107 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
     const int64_t size = static_cast<int64_t>(record->size());
     const int64_t count = s.declared.chunk_count();
     if (size > kMaxRecord) {
-      Fail(absl::ResourceExhaustedError(absl::StrCat(Chunk(item_id_, index), ": ", size,
-                                                     " bytes, the limit is ", kMaxRecord,
-                                                     " (1 MiB + 16-byte tag)")));
+      SetFailure(absl::ResourceExhaustedError(absl::StrCat(Chunk(item_id_, index), ": ", size,
+                                                           " bytes, the limit is ", kMaxRecord,
+                                                           " (1 MiB + 16-byte tag)")),
+                 false);
       return;
     }
     if (index < 0 || index >= count) {
-      Fail(absl::InvalidArgumentError(absl::StrCat(Chunk(item_id_, index), ": the item declares ",
-                                                   count, " chunks (0 to ", count - 1, ")")));
+      SetFailure(
+          absl::InvalidArgumentError(absl::StrCat(Chunk(item_id_, index), ": the item declares ",
+                                                  count, " chunks (0 to ", count - 1, ")")),
+          false);
       return;
     }
     if (index < s.next) {  // sent again after a resume: must be what is stored
       if (size < kTag || TagOf(*record) != s.tags[index]) {
-        Fail(absl::FailedPreconditionError(
-            absl::StrCat(Chunk(item_id_, index),
-                         ": differs from the chunk already stored (resumed with different "
-                         "content)")));
-        return;
+        SetFailure(absl::FailedPreconditionError(absl::StrCat(
+                       Chunk(item_id_, index),
+                       ": differs from the chunk already stored (resumed with different "
+                       "content)")),
+                   false);
       }
-      StartRead(&request_);
       return;
     }
     if (index > s.next) {
-      Fail(absl::InvalidArgumentError(absl::StrCat(Chunk(item_id_, index), ": expected chunk ",
-                                                   s.next,
-                                                   " (a chunk is missing or out of order)")));
+      SetFailure(
+          absl::InvalidArgumentError(absl::StrCat(Chunk(item_id_, index), ": expected chunk ",
+                                                  s.next, " (a chunk is missing or out of order)")),
+          false);
       return;
     }
     const bool last = index == count - 1;
     if (!last && size != kMaxRecord) {
-      Fail(absl::InvalidArgumentError(absl::StrCat(
-          Chunk(item_id_, index), ": ", size, " bytes, every chunk but the last is ", kMaxRecord)));
+      SetFailure(absl::InvalidArgumentError(absl::StrCat(Chunk(item_id_, index), ": ", size,
+                                                         " bytes, every chunk but the last is ",
+                                                         kMaxRecord)),
+                 false);
       return;
     }
     if (last && (size < kTag || s.bytes + size != s.declared.ciphertext_size())) {
-      Fail(absl::InvalidArgumentError(
-          absl::StrCat(Chunk(item_id_, index), ": ", size, " bytes make the item ", s.bytes + size,
-                       " ciphertext bytes, the manifest declares ", s.declared.ciphertext_size())));
+      SetFailure(absl::InvalidArgumentError(absl::StrCat(
+                     Chunk(item_id_, index), ": ", size, " bytes make the item ", s.bytes + size,
+                     " ciphertext bytes, the manifest declares ", s.declared.ciphertext_size())),
+                 false);
       return;
     }
     s.hasher.Update(*record);
     s.tags.push_back(TagOf(*record));
+    s.next = index + 1;
+    s.bytes += size;
+    {
+      absl::MutexLock lock(&mu_);
+      ++in_flight_;
+    }
     deps_.producer->Produce(
         deps_.topics.EvidenceChunks(), item_id_, std::move(*record),
-        [this, index, size](const kafka::DeliveryReport& report) { Produced(report, index, size); },
+        [this, index](const kafka::DeliveryReport& report) { Produced(report, index); },
         kafka::kAnyPartition, {{kChunkHeader, std::to_string(index)}});
     request_.Clear();
   }
 
-  // On the producer's poller thread.
-  void Produced(const kafka::DeliveryReport& report, int64_t index, int64_t size) {
-    UploadSession& s = *session_;
-    if (!report.status.ok() || (s.partition >= 0 && report.partition != s.partition)) {
-      // The digest already covers this chunk: the session cannot go on.
-      service_->Drop(item_id_);
-      dropped_ = true;
-      Fail(absl::UnavailableError(absl::StrCat(
-          Chunk(item_id_, index), ": not acknowledged by Kafka (",
-          report.status.ok() ? "written to another partition" : report.status.message(),
-          "); upload the item again from chunk 0")));
-      return;
+  // On the producer's poller thread; reports of one partition come in order.
+  void Produced(const kafka::DeliveryReport& report, int64_t index) {
+    Next next;
+    absl::Status failure;
+    bool drop;
+    {
+      absl::MutexLock lock(&mu_);
+      --in_flight_;
+      UploadSession& s = *session_;
+      if (!report.status.ok() || (s.partition >= 0 && report.partition != s.partition)) {
+        // The digest already covers this chunk: the session cannot go on.
+        if (failure_.ok() || !drop_) {
+          failure_ = absl::UnavailableError(absl::StrCat(
+              Chunk(item_id_, index), ": not acknowledged by Kafka (",
+              report.status.ok() ? "written to another partition" : report.status.message(),
+              "); upload the item again from chunk 0"));
+          drop_ = true;
+        }
+      } else {
+        s.partition = report.partition;
+        if (static_cast<int64_t>(s.offsets.size()) <= index) s.offsets.resize(index + 1, -1);
+        s.offsets[index] = report.offset;
+        ++s.durable;
+      }
+      next = Decide();
+      failure = failure_;
+      drop = drop_;
     }
-    s.partition = report.partition;
-    s.offsets.push_back(report.offset);
-    s.bytes += size;
-    s.next = index + 1;
-    StartRead(&request_);
+    // Another thread may end the call from here on unless this one does.
+    Act(next, failure, drop);
   }
 
+  // Called once nothing is in flight and no read is outstanding.
   void EndOfStream() {
     if (session_ == nullptr) {
       Fail(absl::InvalidArgumentError("an Upload needs its start message"));
       return;
     }
     UploadSession& s = *session_;
-    if (s.next < s.declared.chunk_count()) {
-      Succeed(s.next, false);  // a progress question, or a partial upload
+    if (s.durable < s.declared.chunk_count()) {
+      Succeed(s.durable, false);  // a progress question, or a partial upload
       return;
     }
     if (!s.verified) {
@@ -358,7 +460,7 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
         service_->Drop(item_id_);
         dropped_ = true;
         Fail(absl::InvalidArgumentError(absl::StrCat(
-            Item(item_id_), ": the ciphertext SHA-256 of chunks 0 to ", s.next - 1, " is ",
+            Item(item_id_), ": the ciphertext SHA-256 of chunks 0 to ", s.durable - 1, " is ",
             Hex(digest), ", the manifest declares ", Hex(s.declared.ciphertext_sha256()),
             "; nothing of the item is downloadable")));
         return;
@@ -442,6 +544,13 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
   UploadRequest request_;
   std::shared_ptr<UploadSession> session_;
   bool dropped_ = false;
+  absl::Mutex mu_;
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
+  bool drop_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<int> pending_{0};
   std::atomic<bool> key_failed_{false};
 };

@@ -5,9 +5,9 @@
 // Upload: an UploadStart (checked by CheckUploadStart), then chunk records
 // in index order. Each record is checked (size, index), hashed into the
 // item's ciphertext SHA-256 as it passes, and produced to
-// `liaison.evidence` keyed by item id (one partition, in order); the next
-// chunk is read only after Kafka acknowledged the previous one (acks=all),
-// so the broker holds one chunk per upload. When the client half-closes
+// `liaison.evidence` keyed by item id (one partition, in order); at most
+// kEvidenceUploadWindow chunks are produced and not yet acknowledged by
+// Kafka (acks=all), so the broker holds at most 8 MiB per upload. When the client half-closes
 // after the last chunk, the count, size and digest are compared with the
 // declaration; only then are the wrapped keys and the item record written
 // (`liaison.evidence.keys`, `liaison.evidence.items`), and the item becomes
@@ -57,6 +57,9 @@ inline constexpr absl::Duration kEvidenceRetention = absl::Hours(24 * 28);
 // accepts: the mock keeps about 5 MiB per partition and drops older data
 // silently, so a larger item would be lost. 0 = no limit (real Kafka).
 inline constexpr int64_t kEmbeddedEvidenceMaxItemBytes = int64_t{4} << 20;
+// Chunks of one upload produced and not yet acknowledged by Kafka: the
+// broker holds at most this many chunk records (8 MiB) per upload.
+inline constexpr int kEvidenceUploadWindow = 8;
 // Uploads open (not complete) on one node at a time.
 inline constexpr size_t kMaxOpenEvidenceUploads = 1024;
 
@@ -94,10 +97,11 @@ struct UploadSession {
   std::string uploader;
   liaison::v1::UploadStart declared;
   certs::Sha256Stream hasher;
-  int64_t next = 0;  // chunks durable
-  int64_t bytes = 0;
+  int64_t next = 0;     // chunks accepted and produced
+  int64_t durable = 0;  // of those, acknowledged by Kafka (= next between calls)
+  int64_t bytes = 0;    // of the accepted chunks
   int32_t partition = -1;
-  std::vector<int64_t> offsets;
+  std::vector<int64_t> offsets;  // by chunk index
   // The GCM tag of each durable chunk: a chunk sent again is compared with it.
   std::vector<std::array<char, certs::kEvidenceTagBytes>> tags;
   // Set once every chunk is durable and the digest matched.

@@ -24,6 +24,7 @@
 #include "certs/testing/test_pki.h"
 #include "certs/trust_store.h"
 #include "connectors/endpoint/evidence_transfer.h"
+#include "connectors/kafka/embedded_cluster.h"
 #include "connectors/kafka/producer.h"
 #include "connectors/kafka/reader.h"
 #include "grpcpp/grpcpp.h"
@@ -525,6 +526,33 @@ TEST_F(Evidence, ATamperedChunkInKafkaIsRefusedWithItsIndexAndNoFileIsWritten) {
   EXPECT_TRUE(absl::StrContains(s.message(), "does not authenticate")) << s;
   EXPECT_FALSE(std::filesystem::exists(out));
   EXPECT_FALSE(std::filesystem::exists(out + ".partial"));
+}
+
+TEST_F(Evidence, AChunkKafkaRefusesFailsTheUploadWhichThenStartsAgainFromChunkZero) {
+  LIAISON_SKIP_ON_REAL_KAFKA();
+  const std::string plaintext = RandomBytes(2 * kMiB + 9, 6);  // 3 chunks
+  Encrypted e = Encrypt("RO-EV-0010", plaintext, {"DE-BKA"});
+  // MESSAGE_TOO_LARGE (10): permanent, and leaves no state in the producer.
+  LIAISON_ASSERT_OK(broker_->kafka()->PushRequestErrors(kafka::ApiKey::kProduce,
+                                                        {static_cast<kafka::KafkaError>(10)}));
+  absl::StatusOr<UploadResult> r = Upload("RO-IGPR", e.start, All(e));
+  EXPECT_TRUE(absl::IsUnavailable(r.status())) << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "evidence item 'RO-EV-0010' chunk "))
+      << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "upload the item again from chunk 0"))
+      << r.status();
+  // The node forgot the upload: a start alone says nothing is durable.
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult where, Upload("RO-IGPR", e.start, {}));
+  EXPECT_EQ(where.durable_chunks(), 0);
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult done, Upload("RO-IGPR", e.start, All(e)));
+  EXPECT_TRUE(done.complete());
+  EvidenceItem item =
+      ItemOf(e, "RO-EV-0010", static_cast<int64_t>(plaintext.size()), e.summary.plaintext_sha256);
+  Grant(item, "DE-BKA");
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto de, broker_->Client("DE-BKA"));
+  const std::string out = dir_ + "/copy";
+  LIAISON_ASSERT_OK(DownloadOnceGranted(*de, item, KeyOf("DE-BKA"), out));
+  EXPECT_EQ(ReadAll(out), plaintext);
 }
 
 // Real Kafka only (the mock keeps about 5 MiB per partition): an item of
