@@ -557,9 +557,9 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
 
 class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> {
  public:
-  DownloadReactor(EvidenceService* service, absl::StatusOr<certs::Identity> peer,
-                  const DownloadRequest& request)
-      : service_(service), deps_(service->deps()) {
+  DownloadReactor(EvidenceService* service, grpc::CallbackServerContext* context,
+                  absl::StatusOr<certs::Identity> peer, const DownloadRequest& request)
+      : service_(service), deps_(service->deps()), context_(context) {
     if (!peer.ok()) {
       Fail(peer.status());
       return;
@@ -574,7 +574,9 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
   }
 
   void OnWriteDone(bool ok) override {
-    if (!ok) {  // the client went away
+    // The client went away, or the server is shutting down (then the worker
+    // pool may no longer take the next read).
+    if (!ok || context_->IsCancelled()) {
       service_->ReportRpc(kDownloadMethod, absl::StatusCode::kCancelled);
       Finish(grpc::Status::CANCELLED);
       return;
@@ -611,6 +613,10 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
     if (!item.has_value()) {
       return absl::FailedPreconditionError(
           absl::StrCat(Item(id), ": not completely uploaded (nothing partial is downloadable)"));
+    }
+    if (grant->jit_id() != item->jit_id()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          Item(id), ": granted for JIT ", grant->jit_id(), ", uploaded for JIT ", item->jit_id()));
     }
     if (grant->item().ciphertext_sha256() != item->ciphertext_sha256() ||
         grant->item().chunk_count() != item->chunk_count() ||
@@ -710,6 +716,7 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
 
   EvidenceService* const service_;
   const EvidenceServiceDeps& deps_;
+  grpc::CallbackServerContext* const context_;
   std::string peer_;
   EvidenceItemRecord item_;
   int64_t next_ = 0;
@@ -727,8 +734,8 @@ grpc::ServerReadReactor<UploadRequest>* EvidenceService::Upload(
 
 grpc::ServerWriteReactor<DownloadResponse>* EvidenceService::Download(
     grpc::CallbackServerContext* context, const DownloadRequest* request) {
-  return new DownloadReactor(this, deps_.peers->Authenticate(*context, certs::Role::kEndpointTls),
-                             *request);
+  return new DownloadReactor(
+      this, context, deps_.peers->Authenticate(*context, certs::Role::kEndpointTls), *request);
 }
 
 }  // namespace liaison::broker

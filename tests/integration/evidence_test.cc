@@ -273,6 +273,18 @@ TEST_F(Evidence, AMultiChunkItemMakesTheRoundTripToAGrantedMemberOnly) {
     absl::Status s = c->DownloadItem(item, KeyOf(id), dir_ + "/" + id);
     EXPECT_TRUE(absl::IsPermissionDenied(s)) << id << ": " << s;
   }
+  // A grant from a manifest of another JIT does not open the item.
+  {
+    broker::KeyedRecord r = broker::BuildEvidenceGrantRecord(item, "NL-NP", "JIT-2026-003",
+                                                             "M-TEST-OTHER-JIT", clock_->Now());
+    Produce(broker_->topics().EvidenceGrants(), std::move(r.key), std::move(r.value));
+    LIAISON_ASSERT_OK_AND_ASSIGN(auto nl, broker_->Client("NL-NP"));
+    absl::Status other_jit = DownloadOnceGranted(*nl, item, KeyOf("NL-NP"), dir_ + "/nl");
+    EXPECT_TRUE(absl::IsFailedPrecondition(other_jit)) << other_jit;
+    EXPECT_TRUE(absl::StrContains(other_jit.message(),
+                                  "granted for JIT JIT-2026-003, uploaded for JIT JIT-2025-014"))
+        << other_jit;
+  }
   // A granted member without a wrapped key is refused too.
   Grant(item, "FR-OCRTEH");
   LIAISON_ASSERT_OK_AND_ASSIGN(auto fr, broker_->Client("FR-OCRTEH"));
