@@ -4,6 +4,8 @@
 // granted it downloads, decrypts and verifies it. Every bad input is refused
 // with a status naming the item and the chunk, and nothing partial is ever
 // downloadable. Grants are written to Kafka the way the policy stage will.
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -614,6 +616,44 @@ TEST_F(Evidence, ALargeItemMakesTheRoundTripOnRealKafka) {
   const double down_s = absl::ToDoubleSeconds(absl::Now() - t);
   const int64_t down_peak_mib = (StatusKb("VmHWM") - idle_kb) / 1024;
   EXPECT_EQ(std::filesystem::file_size(out), std::filesystem::file_size(path));
+  // The raw ceilings of the same run, measured after the item (so that the
+  // producer's queue does not sit in the memory the peaks above are taken
+  // against): 1 MiB records produced (acks=all, all in flight at once) and
+  // read back one by one, on the evidence topic (a key no item references).
+  const int64_t raw_n = std::min<int64_t>(mib, 512);
+  double raw_produce = 0;
+  double raw_consume = 0;
+  {
+    LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<kafka::Producer> producer,
+                                 kafka::Producer::Create(broker_->KafkaClient()));
+    const std::string payload = RandomBytes(kMiB + 16, 99);
+    std::atomic<int64_t> failed{0};
+    std::vector<std::pair<int32_t, int64_t>> positions(static_cast<size_t>(raw_n));
+    absl::Time t0 = absl::Now();
+    for (int64_t i = 0; i < raw_n; ++i) {
+      producer->Produce(broker_->topics().EvidenceChunks(), "RAW-CEILING", payload,
+                        [&, i](const kafka::DeliveryReport& r) {
+                          if (!r.status.ok()) failed.fetch_add(1);
+                          positions[static_cast<size_t>(i)] = {r.partition, r.offset};
+                        });
+    }
+    LIAISON_ASSERT_OK(producer->Flush(absl::Minutes(5)));
+    raw_produce = raw_n / absl::ToDoubleSeconds(absl::Now() - t0);
+    ASSERT_EQ(failed.load(), 0);
+    LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<kafka::RecordReader> reader,
+                                 kafka::RecordReader::Create(broker_->KafkaClient()));
+    t0 = absl::Now();
+    for (const auto& [partition, offset] : positions) {
+      LIAISON_ASSERT_OK_AND_ASSIGN(
+          kafka::Record r,
+          reader->Read(broker_->topics().EvidenceChunks(), partition, offset, absl::Seconds(30)));
+      ASSERT_EQ(r.value.size(), payload.size());
+    }
+    raw_consume = raw_n / absl::ToDoubleSeconds(absl::Now() - t0);
+  }
+  std::printf("raw Kafka, %lld records of 1 MiB + 16: produce %.1f MiB/s, read back %.1f MiB/s\n",
+              static_cast<long long>(raw_n), raw_produce, raw_consume);
+
   std::printf(
       "evidence %lld MiB on real Kafka: upload %.1f MiB/s (encrypt + send), peak RSS +%lld MiB; "
       "download %.1f MiB/s (receive + decrypt + verify), peak RSS +%lld MiB (client and broker "
