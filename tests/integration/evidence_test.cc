@@ -91,6 +91,11 @@ class Evidence : public ::testing::Test {
         trust_, certs::TrustStore::Load(SharedTestPki().ca(), SharedTestPki().crl()));
     dir_ = MakeTempDir("liaison-evidence");
   }
+  // The items are files (up to gigabytes on real Kafka): never left behind.
+  void TearDown() override {
+    std::error_code ignored;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
+  }
 
   endpoint::EvidenceRecipient Recipient(const std::string& id) {
     absl::StatusOr<certs::Certificate> cert =
