@@ -1,5 +1,7 @@
 #include "broker/broker.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -10,6 +12,7 @@
 #include "broker/core/countersigner.h"
 #include "broker/core/worker_pool.h"
 #include "broker/dev_bootstrap.h"
+#include "broker/frontdoor/evidence_service.h"
 #include "broker/frontdoor/exchange_service.h"
 #include "broker/frontdoor/explain.h"
 #include "broker/frontdoor/index_publisher.h"
@@ -24,6 +27,7 @@
 #include "broker/stage/policy_stage.h"
 #include "broker/state/accepted_ids.h"
 #include "broker/state/acked_items.h"
+#include "broker/state/evidence_book.h"
 #include "broker/state/linkage_book.h"
 #include "broker/state/state_indexes.h"
 #include "broker/state/state_mirrors.h"
@@ -97,6 +101,9 @@ struct Broker::Impl {
   LinkageBook linkage;
   std::unique_ptr<IndexPublisher> index_publisher;
   std::unique_ptr<LinkageService> linkage_service;
+  // JIT evidence: complete items, wrapped keys and grants, and the service.
+  EvidenceBook evidence;
+  std::unique_ptr<EvidenceService> evidence_service;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   // Admin listener, dashboard and /metrics (docs/operators.md).
@@ -184,6 +191,22 @@ absl::Status Broker::Impl::CreateTopics(const policy::Registry& registry, bool e
       specs.back().configs.back() = {"cleanup.policy", "compact,delete"};
       specs.back().configs.push_back(
           {"retention.ms", std::to_string(int64_t{180} * 24 * 3600 * 1000)});
+    }
+    // JIT evidence (docs/evidence.md): nothing outlives 28 days; chunk
+    // records are 1 MiB + 16 bytes, above Kafka's default record limit.
+    const std::string evidence_retention = std::to_string(int64_t{28} * 24 * 3600 * 1000);
+    add(topics.EvidenceChunks(), 6, false);
+    if (real) {
+      specs.back().configs.back() = {"retention.ms", evidence_retention};
+      specs.back().configs.push_back({"max.message.bytes", std::to_string(2 * 1024 * 1024)});
+    }
+    for (const std::string& t :
+         {topics.EvidenceItems(), topics.EvidenceKeys(), topics.EvidenceGrants()}) {
+      add(t, 3, true);
+      if (real) {
+        specs.back().configs.back() = {"cleanup.policy", "compact,delete"};
+        specs.back().configs.push_back({"retention.ms", evidence_retention});
+      }
     }
   }
   for (const liaison::v1::Endpoint& e : registry.proto().endpoints()) {
@@ -285,6 +308,15 @@ absl::Status Broker::Impl::StartMirrors() {
   books.clock = clock;
   std::vector<std::pair<std::string, TopicMirror::Apply>> state = StateMirrorTopics(topics, books);
   mirrors.push_back(std::make_unique<TopicMirror>(kafka, std::move(state)));
+  // The evidence books (one more client: the state mirror's topics are
+  // state/state_mirrors.cc's business).
+  mirrors.push_back(std::make_unique<TopicMirror>(
+      kafka,
+      std::vector<std::pair<std::string, TopicMirror::Apply>>{
+          {topics.EvidenceItems(), [this](const kafka::Record& r) { (void)evidence.ApplyItem(r); }},
+          {topics.EvidenceKeys(), [this](const kafka::Record& r) { (void)evidence.ApplyKey(r); }},
+          {topics.EvidenceGrants(),
+           [this](const kafka::Record& r) { (void)evidence.ApplyGrant(r); }}}));
   for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->Start());
   for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->WaitCaughtUp(absl::Seconds(60)));
   return absl::OkStatus();
@@ -459,6 +491,19 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   b.linkage.RetireEpochsNotIn(b.Chain()->registry().linkage_epochs());
   b.MaintainLinkage();
 
+  EvidenceServiceDeps evidence;
+  evidence.topics = b.topics;
+  evidence.kafka = b.kafka;
+  evidence.producer = b.producer.get();
+  evidence.registry = [&b] { return b.Chain()->registry_ptr(); };
+  evidence.book = &b.evidence;
+  evidence.pool = b.pool.get();
+  evidence.clock = b.clock;
+  evidence.peers = b.peers.get();
+  evidence.observer = b.config.observer;
+  evidence.max_item_bytes = b.embedded != nullptr ? kEmbeddedEvidenceMaxItemBytes : 0;
+  b.evidence_service = std::make_unique<EvidenceService>(std::move(evidence));
+
   LIAISON_ASSIGN_OR_RETURN(std::string key_pem, ReadFile(b.config.key_path, "broker key"));
   LIAISON_ASSIGN_OR_RETURN(std::string cert_pem,
                            ReadFile(b.config.cert_path, "broker certificate"));
@@ -477,9 +522,12 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   builder.AddListeningPort(b.config.listen_address, creds, &b.port);
   builder.RegisterService(b.exchange.get());
   builder.RegisterService(b.linkage_service.get());
+  builder.RegisterService(b.evidence_service.get());
   // Room for the largest envelope plus its certificate and framing; larger
   // ones get our own RESOURCE_EXHAUSTED naming the limit.
-  builder.SetMaxReceiveMessageSize(static_cast<int>(b.config.max_message_bytes + 1024 * 1024));
+  // An evidence chunk message is one 1 MiB + 16-byte record and its index.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(
+      std::max<size_t>(b.config.max_message_bytes, certs::kEvidenceMaxRecordBytes) + 1024 * 1024));
   builder.SetMaxSendMessageSize(64 * 1024 * 1024);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);

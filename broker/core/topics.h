@@ -29,6 +29,13 @@ class Topics {
   // The case-linkage index: one record per (epoch, blinded value, owner,
   // case handle), compacted; a tombstone withdraws (state/linkage_book.h).
   std::string LinkageIndex() const { return prefix_ + ".linkage.index"; }
+  // JIT evidence (docs/evidence.md): chunk records keyed by item id
+  // (retention 28 days), and the compacted books of complete items, wrapped
+  // keys and download grants.
+  std::string EvidenceChunks() const { return prefix_ + ".evidence"; }
+  std::string EvidenceItems() const { return prefix_ + ".evidence.items"; }
+  std::string EvidenceKeys() const { return prefix_ + ".evidence.keys"; }
+  std::string EvidenceGrants() const { return prefix_ + ".evidence.grants"; }
   // Held and delayed deliveries (content: broker-only).
   std::string Holds() const { return prefix_ + ".holds"; }
 

@@ -49,8 +49,20 @@ Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
       channel_(std::move(channel)),
       stub_(liaison::v1::Exchange::NewStub(channel_)),
       linkage_stub_(liaison::v1::Linkage::NewStub(channel_)),
+      evidence_stub_(liaison::v1::Evidence::NewStub(channel_)),
       verifier_(options_.trust, options_.endpoint_id) {
   if (!options_.crl_path.empty()) verifier_.FollowCrlFile(options_.ca_pem, options_.crl_path);
+}
+
+absl::StatusOr<liaison::v1::EvidenceItem> Client::UploadItem(const std::string& path,
+                                                             const UploadItemOptions& options) {
+  return UploadEvidenceItem(*evidence_stub_, path, options, *options_.trust, absl::Now());
+}
+
+absl::Status Client::DownloadItem(const liaison::v1::EvidenceItem& item,
+                                  const certs::RecipientKey& key, const std::string& out_path,
+                                  const DownloadItemOptions& options) {
+  return DownloadEvidenceItem(*evidence_stub_, item, key, out_path, options);
 }
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {

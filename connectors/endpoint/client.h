@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "certs/signature.h"
 #include "certs/trust_store.h"
+#include "connectors/endpoint/evidence_transfer.h"
 #include "connectors/endpoint/item_verifier.h"
 #include "grpcpp/grpcpp.h"
 #include "liaison/v1/exchange.grpc.pb.h"
@@ -186,6 +187,17 @@ class Client {
   absl::StatusOr<std::unique_ptr<Subscription>> Subscribe(
       uint32_t window = 256, absl::Duration ready_timeout = absl::Seconds(60));
 
+  // JIT evidence (evidence_transfer.h, docs/evidence.md): encrypts the file
+  // at `path` for options.recipients, uploads it and resumes after a broken
+  // connection; returns the manifest entry's transport fields.
+  absl::StatusOr<liaison::v1::EvidenceItem> UploadItem(const std::string& path,
+                                                       const UploadItemOptions& options);
+  // Downloads, decrypts and verifies `item` (an entry of a verified
+  // EVIDENCE_MANIFEST) with this endpoint's encryption `key`; writes
+  // `out_path` only once every chunk and the whole SHA-256 are verified.
+  absl::Status DownloadItem(const liaison::v1::EvidenceItem& item, const certs::RecipientKey& key,
+                            const std::string& out_path, const DownloadItemOptions& options = {});
+
   const ItemVerifier& verifier() const { return verifier_; }
   const std::string& endpoint_id() const { return options_.endpoint_id; }
 
@@ -196,6 +208,7 @@ class Client {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<liaison::v1::Exchange::Stub> stub_;
   std::unique_ptr<liaison::v1::Linkage::Stub> linkage_stub_;
+  std::unique_ptr<liaison::v1::Evidence::Stub> evidence_stub_;
   ItemVerifier verifier_;
 };
 

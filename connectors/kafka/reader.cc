@@ -58,6 +58,20 @@ Record ToRecord(const std::string& topic, const rd_kafka_message_t& m) {
   rd_kafka_timestamp_type_t type;
   const int64_t ts = rd_kafka_message_timestamp(&m, &type);
   if (ts >= 0) r.timestamp = absl::FromUnixMillis(ts);
+  rd_kafka_headers_t* headers = nullptr;  // owned by the message
+  if (rd_kafka_message_headers(&m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      Header h;
+      h.key = name;
+      if (value != nullptr) h.value.assign(static_cast<const char*>(value), size);
+      r.headers.push_back(std::move(h));
+    }
+  }
   return r;
 }
 

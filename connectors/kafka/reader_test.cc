@@ -102,6 +102,24 @@ TEST_F(ReaderTest, RecordReaderReadsSingleRecordsByPositionOnOneClient) {
   }
 }
 
+TEST_F(ReaderTest, RecordsCarryTheirHeaders) {
+  auto producer = Producer::Create(config_);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  Reports reports;
+  (*producer)->Produce("chain", "k", "with-headers", reports.Callback(), /*partition=*/0,
+                       {{"chunk", "7"}, {"empty", ""}});
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(10)).ok());
+  auto reader = RecordReader::Create(config_);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  for (const Record& r : {*(*reader)->Read("chain", 0, 0, absl::Seconds(10)),
+                          (*ReadPartition(config_, "chain", 0, 0, kToEnd, absl::Seconds(10)))[0]}) {
+    ASSERT_EQ(r.headers.size(), 2u);
+    EXPECT_EQ(r.headers[0].key, "chunk");
+    EXPECT_EQ(r.headers[0].value, "7");
+    EXPECT_EQ(r.headers[1].key, "empty");
+  }
+}
+
 TEST_F(ReaderTest, RecordReaderSaysNotFoundForAnOffsetNeverWritten) {
   auto reader = RecordReader::Create(config_);
   ASSERT_TRUE(reader.ok()) << reader.status();

@@ -26,11 +26,13 @@ acl --allow-principal "$POLICY" --operation All --group "$PREFIX" --resource-pat
 acl --allow-principal "$POLICY" --operation IdempotentWrite --cluster
 
 # Front-door-only nodes.
-for t in ingress registry.ids registry.acks linkage.index; do
+# Evidence: front doors store uploads (chunks, wrapped keys, complete items)
+# and serve downloads; only policy nodes write grants.
+for t in ingress registry.ids registry.acks linkage.index evidence evidence.items evidence.keys; do
   acl --allow-principal "$FRONT" --operation Write --operation Describe --topic "$PREFIX.$t"
 done
 for t in registry.ids registry.acks registry.sources registry.consents holds index.deliver \
-         linkage.index; do
+         linkage.index evidence evidence.items evidence.keys evidence.grants; do
   acl --allow-principal "$FRONT" --operation Read --operation Describe --topic "$PREFIX.$t"
 done
 acl --allow-principal "$FRONT" --operation Read --operation Describe \

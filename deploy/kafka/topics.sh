@@ -38,6 +38,14 @@ create "$PREFIX.index.deliver" 3 "retention.ms=$RETENTION_MS"
 # The case-linkage index: compacted (a tombstone withdraws an entry), and
 # deleted after the 180 days no entry may outlive (DP-RET-01).
 create "$PREFIX.linkage.index" 3 cleanup.policy=compact,delete retention.ms=15552000000
+# JIT evidence (docs/evidence.md): chunk records of 1 MiB + 16 bytes (above
+# Kafka's default record limit) kept 28 days, the Regulation 2023/969 model's
+# maximum; the compacted books of complete items, wrapped keys and grants go
+# at the same time (a tombstone on a key is crypto-shredding before that).
+create "$PREFIX.evidence" 6 retention.ms=2419200000 max.message.bytes=2097152
+for t in evidence.items evidence.keys evidence.grants; do
+  create "$PREFIX.$t" 3 cleanup.policy=compact,delete retention.ms=2419200000
+done
 for endpoint in "$@"; do
   create "$PREFIX.deliver.$endpoint" "$DELIVER_PARTITIONS" "retention.ms=$RETENTION_MS"
 done

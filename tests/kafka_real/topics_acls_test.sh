@@ -19,7 +19,7 @@ sorted() { grep -v "^[[:space:]]*$" | sort; }
 # prefixes (liaison.t<pid>-<n>., liaison.e2e.) on the same cluster meanwhile.
 topics() {
   kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --command-config "$COMMAND_CONFIG" --list |
-    grep -E '^liaison\.(ingress|audit|holds|index\.deliver|registry\.[a-z]+|deliver\.[A-Z]+-[A-Z]+)$' || true
+    grep -E '^liaison\.(ingress|audit|holds|index\.deliver|registry\.[a-z]+|evidence(\.[a-z]+)?|deliver\.[A-Z]+-[A-Z]+)$' || true
 }
 acls_listed=$(acls)
 acls_before=$(sorted <<<"$acls_listed")
@@ -36,7 +36,7 @@ acls_after=$(acls | sorted)
 [[ $(topics | sorted) == "$topics_before" ]] || fail "the second topics.sh run changed the topics"
 
 for t in ingress audit registry.ids registry.acks registry.sources registry.consents holds \
-  index.deliver deliver.DE-BKA deliver.NL-NP; do
+  index.deliver evidence evidence.items evidence.keys evidence.grants deliver.DE-BKA deliver.NL-NP; do
   grep -qx "liaison.$t" <<<"$topics_before" || fail "topic liaison.$t missing"
 done
 desc=$(kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --command-config "$COMMAND_CONFIG" \
@@ -44,6 +44,11 @@ desc=$(kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --command-config "$COMMAN
 grep -q "ReplicationFactor: 3" <<<"$desc" || fail "liaison.deliver.DE-BKA is not replicated 3 times: $desc"
 grep -q "min.insync.replicas=2" <<<"$desc" || fail "liaison.deliver.DE-BKA lacks min.insync.replicas=2: $desc"
 grep -q "Isr: [0-9],[0-9],[0-9]" <<<"$desc" || fail "liaison.deliver.DE-BKA has a partition with fewer than 3 in-sync replicas: $desc"
+# Evidence chunks: 28 days (docs/evidence.md), records of 1 MiB + 16 bytes.
+desc=$(kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --command-config "$COMMAND_CONFIG" \
+  --describe --topic liaison.evidence)
+grep -q "retention.ms=2419200000" <<<"$desc" || fail "liaison.evidence is not kept 28 days: $desc"
+grep -q "max.message.bytes=2097152" <<<"$desc" || fail "liaison.evidence refuses 1 MiB chunks: $desc"
 
 # Who may write deliveries: the policy stage only (super users aside).
 block() { sed -n "/resourceType=$1, name=$2, patternType=PREFIXED/,/^\$/p" <<<"$acls_listed"; }

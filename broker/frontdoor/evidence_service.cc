@@ -1,0 +1,741 @@
+#include "broker/frontdoor/evidence_service.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "base/log.h"
+#include "base/proto_time.h"
+#include "base/status_macros.h"
+#include "certs/key_wrap.h"
+#include "connectors/kafka/reader.h"
+
+namespace liaison::broker {
+namespace {
+
+using liaison::v1::DownloadRequest;
+using liaison::v1::DownloadResponse;
+using liaison::v1::EvidenceItemRecord;
+using liaison::v1::EvidenceKeyRecord;
+using liaison::v1::UploadRequest;
+using liaison::v1::UploadResult;
+using liaison::v1::UploadStart;
+
+constexpr char kUploadMethod[] = "liaison.v1.Evidence/Upload";
+constexpr char kDownloadMethod[] = "liaison.v1.Evidence/Download";
+constexpr int64_t kMaxRecord = static_cast<int64_t>(certs::kEvidenceMaxRecordBytes);
+constexpr int64_t kTag = static_cast<int64_t>(certs::kEvidenceTagBytes);
+// The chunk index of a record in `liaison.evidence` (a header, so that a
+// reader can check it without parsing anything).
+constexpr char kChunkHeader[] = "chunk";
+
+std::string Item(absl::string_view id) { return absl::StrCat("evidence item '", id, "'"); }
+std::string Chunk(absl::string_view id, int64_t index) {
+  return absl::StrCat(Item(id), " chunk ", index);
+}
+std::string Hex(absl::string_view bytes) { return absl::BytesToHexString(bytes); }
+std::string Time(absl::Time t) {
+  return absl::FormatTime(absl::RFC3339_sec, t, absl::UTCTimeZone());
+}
+
+std::array<char, certs::kEvidenceTagBytes> TagOf(const std::string& record) {
+  std::array<char, certs::kEvidenceTagBytes> tag{};
+  std::memcpy(tag.data(), record.data() + record.size() - kTag, kTag);
+  return tag;
+}
+
+bool SameDeclaration(const UploadStart& a, const UploadStart& b) {
+  return a.jit_id() == b.jit_id() && a.ciphertext_sha256() == b.ciphertext_sha256() &&
+         a.chunk_count() == b.chunk_count() && a.ciphertext_size() == b.ciphertext_size();
+}
+
+}  // namespace
+
+absl::Status CheckUploadStart(const UploadStart& start, const std::string& peer,
+                              const policy::Registry& registry, absl::Time now,
+                              int64_t max_item_bytes) {
+  if (absl::Status s = CheckEvidenceItemId(start.item_id(), "start.item_id"); !s.ok()) return s;
+  const std::string item = Item(start.item_id());
+  if (start.ciphertext_sha256().size() != 32) {
+    return absl::InvalidArgumentError(absl::StrCat(item, ": start.ciphertext_sha256 is ",
+                                                   start.ciphertext_sha256().size(),
+                                                   " bytes, expected 32"));
+  }
+  const int64_t n = start.chunk_count();
+  // Every chunk but the last holds 1 MiB + 16 bytes; the last 16 .. 1 MiB + 16.
+  if (n < 1 || n > (int64_t{1} << 40) / kMaxRecord) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(item, ": start.chunk_count ", n, " is not a chunk count (1 or more)"));
+  }
+  const int64_t lo = (n - 1) * kMaxRecord + kTag;
+  const int64_t hi = n * kMaxRecord;
+  if (start.ciphertext_size() < lo || start.ciphertext_size() > hi) {
+    return absl::InvalidArgumentError(absl::StrCat(item, ": start.ciphertext_size ",
+                                                   start.ciphertext_size(), " cannot be ", n,
+                                                   " chunk records (", lo, " to ", hi, " bytes)"));
+  }
+  if (max_item_bytes > 0 && start.ciphertext_size() > max_item_bytes) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        item, ": ", start.ciphertext_size(), " ciphertext bytes exceed this broker's limit of ",
+        max_item_bytes,
+        " bytes per item (the embedded Kafka mock keeps about 5 MiB per partition and would "
+        "lose larger items; use real Kafka)"));
+  }
+  const liaison::v1::Jit* jit = registry.FindJit(start.jit_id());
+  if (jit == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat(item, ": JIT '", start.jit_id(), "' is not in the registry"));
+  }
+  if (!policy::Registry::IsMember(*jit, peer)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(item, ": sender ", peer, " is not a member of JIT ", jit->id()));
+  }
+  if (!policy::Registry::IsValidAt(*jit, now)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(item, ": JIT ", jit->id(), " is not valid at ", Time(now), " (from ",
+                     Time(FromProto(jit->start())), " until ", Time(FromProto(jit->end())), ")"));
+  }
+  if (start.wrapped_keys().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(item, ": start.wrapped_keys is empty (one per recipient member)"));
+  }
+  absl::flat_hash_set<std::string> recipients;
+  for (int i = 0; i < start.wrapped_keys_size(); ++i) {
+    const std::string field = absl::StrCat("start.wrapped_keys[", i, "]");
+    absl::StatusOr<certs::WrappedKeyHeader> header = certs::ParseWrappedKey(start.wrapped_keys(i));
+    if (!header.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(item, ": ", field, ": ", header.status().message()));
+    }
+    if (header->item_id != start.item_id()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(item, ": ", field, " is wrapped for item '", header->item_id, "'"));
+    }
+    if (!policy::Registry::IsMember(*jit, header->recipient_id)) {
+      return absl::PermissionDeniedError(absl::StrCat(item, ": ", field, " is wrapped for ",
+                                                      header->recipient_id,
+                                                      ", not a member of JIT ", jit->id()));
+    }
+    if (!recipients.insert(header->recipient_id).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(item, ": ", field, ": a second key for ", header->recipient_id));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<UploadSession>> EvidenceService::Acquire(const UploadStart& start,
+                                                                        const std::string& peer) {
+  absl::MutexLock lock(&mu_);
+  auto it = sessions_.find(start.item_id());
+  if (it == sessions_.end()) {
+    if (sessions_.size() >= kMaxOpenEvidenceUploads) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(Item(start.item_id()), ": this node has ", sessions_.size(),
+                       " uploads open, the limit is ", kMaxOpenEvidenceUploads));
+    }
+    auto session = std::make_shared<UploadSession>();
+    session->uploader = peer;
+    session->declared = start;
+    session->busy = true;
+    sessions_.emplace(start.item_id(), session);
+    return session;
+  }
+  UploadSession& s = *it->second;
+  if (s.uploader != peer) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(Item(start.item_id()), ": being uploaded by another endpoint"));
+  }
+  if (s.busy) {
+    return absl::AbortedError(absl::StrCat(
+        Item(start.item_id()), ": another Upload of this item is open on this node; retry"));
+  }
+  if (!SameDeclaration(s.declared, start)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        Item(start.item_id()), ": resumed with different content: chunks 0 to ", s.next - 1,
+        " were uploaded for ciphertext SHA-256 ", Hex(s.declared.ciphertext_sha256()), " (",
+        s.declared.chunk_count(), " chunks, ", s.declared.ciphertext_size(),
+        " bytes); this upload declares ", Hex(start.ciphertext_sha256()), " (", start.chunk_count(),
+        " chunks, ", start.ciphertext_size(), " bytes)"));
+  }
+  // The same recipients' keys may come again; the first ones are kept
+  // (they were checked and will be stored).
+  s.busy = true;
+  return it->second;
+}
+
+void EvidenceService::Release(const std::string& item_id) {
+  absl::MutexLock lock(&mu_);
+  if (auto it = sessions_.find(item_id); it != sessions_.end()) it->second->busy = false;
+}
+
+void EvidenceService::Drop(const std::string& item_id) {
+  absl::MutexLock lock(&mu_);
+  sessions_.erase(item_id);
+}
+
+namespace {
+
+class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
+ public:
+  UploadReactor(EvidenceService* service, absl::StatusOr<certs::Identity> peer,
+                UploadResult* result)
+      : service_(service), deps_(service->deps()), result_(result) {
+    if (!peer.ok()) {
+      Fail(peer.status());
+      return;
+    }
+    peer_ = peer->id;
+    reading_ = true;
+    StartRead(&request_);
+  }
+
+  // A read is outstanding or its message is being handled while reading_
+  // is set: only one thread touches request_ at a time.
+  void OnReadDone(bool ok) override {
+    bool failed;
+    {
+      absl::MutexLock lock(&mu_);
+      failed = !failure_.ok();
+      if (!ok) ended_ = true;
+    }
+    if (ok && !failed) {
+      if (session_ == nullptr) {
+        HandleStart();
+      } else {
+        HandleChunk();
+      }
+    }
+    Next next;
+    absl::Status failure;
+    bool drop;
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = false;
+      next = Decide();
+      failure = failure_;
+      drop = drop_;
+    }
+    Act(next, failure, drop);
+  }
+
+  void OnDone() override {
+    if (session_ != nullptr && !dropped_) service_->Release(item_id_);
+    delete this;
+  }
+
+ private:
+  // What to do next: read, or end the call once nothing is in flight (Kafka
+  // reports touch `this`). Decided under the lock together with the change
+  // that prompted it, so that exactly one thread ends the call and no thread
+  // touches `this` after another decided to end it.
+  enum class Next { kNothing, kRead, kFail, kEnd };
+  Next Decide() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finishing_) return Next::kNothing;
+    if (!failure_.ok() || ended_) {
+      if (in_flight_ > 0 || reading_) return Next::kNothing;
+      finishing_ = true;
+      return failure_.ok() ? Next::kEnd : Next::kFail;
+    }
+    if (reading_ || in_flight_ >= kEvidenceUploadWindow) return Next::kNothing;
+    reading_ = true;
+    return Next::kRead;
+  }
+  // Runs what Decide chose; `failure`: failure_ as it was then.
+  void Act(Next next, const absl::Status& failure, bool drop) {
+    switch (next) {
+      case Next::kRead:
+        StartRead(&request_);
+        break;
+      case Next::kFail:
+        if (drop) {
+          service_->Drop(item_id_);
+          dropped_ = true;
+        }
+        Fail(failure);
+        break;
+      case Next::kEnd:
+        EndOfStream();
+        break;
+      case Next::kNothing:
+        break;
+    }
+  }
+  // The call fails once what is in flight is reported; `drop` forgets the
+  // session (its digest covers chunks Kafka may not hold).
+  void SetFailure(absl::Status status, bool drop) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    if (!failure_.ok()) return;
+    failure_ = std::move(status);
+    drop_ = drop;
+  }
+
+  void Fail(const absl::Status& status) {
+    {
+      absl::MutexLock lock(&mu_);
+      finishing_ = true;
+    }
+    service_->ReportRpc(kUploadMethod, status.code());
+    if (!status.ok() && status.code() != absl::StatusCode::kCancelled) {
+      log::Info("evidence.upload_refused", {{"peer", peer_},
+                                            {"code", absl::StatusCodeToString(status.code())},
+                                            {"reason", status.message()}});
+    }
+    Finish(ToGrpc(status));
+  }
+  void Succeed(int64_t durable, bool complete) {
+    {
+      absl::MutexLock lock(&mu_);
+      finishing_ = true;
+    }
+    result_->set_item_id(item_id_);
+    result_->set_durable_chunks(durable);
+    result_->set_complete(complete);
+    service_->ReportRpc(kUploadMethod, absl::StatusCode::kOk);
+    Finish(grpc::Status::OK);
+  }
+
+  void HandleStart() {
+    if (!request_.has_start()) {
+      SetFailure(absl::InvalidArgumentError("the first message of an Upload must be its start"),
+                 false);
+      return;
+    }
+    const UploadStart& start = request_.start();
+    std::shared_ptr<const policy::Registry> registry = deps_.registry();
+    if (absl::Status s =
+            CheckUploadStart(start, peer_, *registry, deps_.clock->Now(), deps_.max_item_bytes);
+        !s.ok()) {
+      SetFailure(s, false);
+      return;
+    }
+    item_id_ = start.item_id();
+    if (std::optional<EvidenceItemRecord> done = deps_.book->Item(item_id_)) {
+      // Already stored: the same upload again is answered, not repeated.
+      if (done->uploader() == peer_ && done->jit_id() == start.jit_id() &&
+          done->ciphertext_sha256() == start.ciphertext_sha256() &&
+          done->chunk_count() == start.chunk_count() &&
+          done->ciphertext_size() == start.ciphertext_size()) {
+        Succeed(done->chunk_count(), true);
+      } else {
+        SetFailure(absl::AlreadyExistsError(absl::StrCat(
+                       Item(item_id_), ": already stored with other content or uploader")),
+                   false);
+      }
+      return;
+    }
+    absl::StatusOr<std::shared_ptr<UploadSession>> session = service_->Acquire(start, peer_);
+    if (!session.ok()) {
+      SetFailure(session.status(), false);
+      return;
+    }
+    session_ = *std::move(session);
+  }
+
+  // On the gRPC thread, one at a time; the chunk checks read only what this
+  // thread writes (next, bytes, tags).
+  void HandleChunk() {
+    UploadSession& s = *session_;
+    if (!request_.has_chunk()) {
+      SetFailure(absl::InvalidArgumentError(absl::StrCat(
+                     Item(item_id_), ": a second start message (start comes only first)")),
+                 false);
+      return;
+    }
+    const int64_t index = request_.chunk().index();
+    std::string* record = request_.mutable_chunk()->mutable_record();
+    const int64_t size = static_cast<int64_t>(record->size());
+    const int64_t count = s.declared.chunk_count();
+    if (size > kMaxRecord) {
+      SetFailure(absl::ResourceExhaustedError(absl::StrCat(Chunk(item_id_, index), ": ", size,
+                                                           " bytes, the limit is ", kMaxRecord,
+                                                           " (1 MiB + 16-byte tag)")),
+                 false);
+      return;
+    }
+    if (index < 0 || index >= count) {
+      SetFailure(
+          absl::InvalidArgumentError(absl::StrCat(Chunk(item_id_, index), ": the item declares ",
+                                                  count, " chunks (0 to ", count - 1, ")")),
+          false);
+      return;
+    }
+    if (index < s.next) {  // sent again after a resume: must be what is stored
+      if (size < kTag || TagOf(*record) != s.tags[index]) {
+        SetFailure(absl::FailedPreconditionError(absl::StrCat(
+                       Chunk(item_id_, index),
+                       ": differs from the chunk already stored (resumed with different "
+                       "content)")),
+                   false);
+      }
+      return;
+    }
+    if (index > s.next) {
+      SetFailure(
+          absl::InvalidArgumentError(absl::StrCat(Chunk(item_id_, index), ": expected chunk ",
+                                                  s.next, " (a chunk is missing or out of order)")),
+          false);
+      return;
+    }
+    const bool last = index == count - 1;
+    if (!last && size != kMaxRecord) {
+      SetFailure(absl::InvalidArgumentError(absl::StrCat(Chunk(item_id_, index), ": ", size,
+                                                         " bytes, every chunk but the last is ",
+                                                         kMaxRecord)),
+                 false);
+      return;
+    }
+    if (last && (size < kTag || s.bytes + size != s.declared.ciphertext_size())) {
+      SetFailure(absl::InvalidArgumentError(absl::StrCat(
+                     Chunk(item_id_, index), ": ", size, " bytes make the item ", s.bytes + size,
+                     " ciphertext bytes, the manifest declares ", s.declared.ciphertext_size())),
+                 false);
+      return;
+    }
+    s.hasher.Update(*record);
+    s.tags.push_back(TagOf(*record));
+    s.next = index + 1;
+    s.bytes += size;
+    {
+      absl::MutexLock lock(&mu_);
+      ++in_flight_;
+    }
+    deps_.producer->Produce(
+        deps_.topics.EvidenceChunks(), item_id_, std::move(*record),
+        [this, index](const kafka::DeliveryReport& report) { Produced(report, index); },
+        kafka::kAnyPartition, {{kChunkHeader, std::to_string(index)}});
+    request_.Clear();
+  }
+
+  // On the producer's poller thread; reports of one partition come in order.
+  void Produced(const kafka::DeliveryReport& report, int64_t index) {
+    Next next;
+    absl::Status failure;
+    bool drop;
+    {
+      absl::MutexLock lock(&mu_);
+      --in_flight_;
+      UploadSession& s = *session_;
+      if (!report.status.ok() || (s.partition >= 0 && report.partition != s.partition)) {
+        // The digest already covers this chunk: the session cannot go on.
+        if (failure_.ok() || !drop_) {
+          failure_ = absl::UnavailableError(absl::StrCat(
+              Chunk(item_id_, index), ": not acknowledged by Kafka (",
+              report.status.ok() ? "written to another partition" : report.status.message(),
+              "); upload the item again from chunk 0"));
+          drop_ = true;
+        }
+      } else {
+        s.partition = report.partition;
+        if (static_cast<int64_t>(s.offsets.size()) <= index) s.offsets.resize(index + 1, -1);
+        s.offsets[index] = report.offset;
+        ++s.durable;
+      }
+      next = Decide();
+      failure = failure_;
+      drop = drop_;
+    }
+    // Another thread may end the call from here on unless this one does.
+    Act(next, failure, drop);
+  }
+
+  // Called once nothing is in flight and no read is outstanding.
+  void EndOfStream() {
+    if (session_ == nullptr) {
+      Fail(absl::InvalidArgumentError("an Upload needs its start message"));
+      return;
+    }
+    UploadSession& s = *session_;
+    if (s.durable < s.declared.chunk_count()) {
+      Succeed(s.durable, false);  // a progress question, or a partial upload
+      return;
+    }
+    if (!s.verified) {
+      const std::string digest = s.hasher.Finish();
+      if (digest != s.declared.ciphertext_sha256()) {
+        service_->Drop(item_id_);
+        dropped_ = true;
+        Fail(absl::InvalidArgumentError(absl::StrCat(
+            Item(item_id_), ": the ciphertext SHA-256 of chunks 0 to ", s.durable - 1, " is ",
+            Hex(digest), ", the manifest declares ", Hex(s.declared.ciphertext_sha256()),
+            "; nothing of the item is downloadable")));
+        return;
+      }
+      s.verified = true;
+    }
+    WriteKeys();
+  }
+
+  // The wrapped keys, then (once all are acknowledged) the item record.
+  void WriteKeys() {
+    UploadSession& s = *session_;
+    pending_ = s.declared.wrapped_keys_size();
+    key_failed_ = false;
+    for (const std::string& wrapped : s.declared.wrapped_keys()) {
+      absl::StatusOr<certs::WrappedKeyHeader> header = certs::ParseWrappedKey(wrapped);
+      EvidenceKeyRecord key;
+      key.set_item_id(item_id_);
+      key.set_recipient(header->recipient_id);  // checked by CheckUploadStart
+      key.set_wrapped_key(wrapped);
+      std::string value = key.SerializeAsString();
+      deps_.producer->Produce(deps_.topics.EvidenceKeys(),
+                              EvidenceRecordKey(item_id_, key.recipient()), std::move(value),
+                              [this, key](const kafka::DeliveryReport& report) {
+                                if (report.status.ok()) {
+                                  deps_.book->ApplyWrittenKey(key);
+                                } else {
+                                  key_failed_ = true;
+                                }
+                                if (pending_.fetch_sub(1) == 1) KeysWritten();
+                              });
+    }
+  }
+
+  void KeysWritten() {
+    if (key_failed_) {
+      Fail(absl::UnavailableError(
+          absl::StrCat(Item(item_id_),
+                       ": wrapped keys not acknowledged by Kafka; send the start again to "
+                       "complete the item (every chunk is stored)")));
+      return;
+    }
+    const UploadSession& s = *session_;
+    EvidenceItemRecord item;
+    item.set_jit_id(s.declared.jit_id());
+    item.set_item_id(item_id_);
+    item.set_uploader(s.uploader);
+    item.set_ciphertext_sha256(s.declared.ciphertext_sha256());
+    item.set_chunk_count(s.declared.chunk_count());
+    item.set_ciphertext_size(s.declared.ciphertext_size());
+    item.set_partition(s.partition);
+    for (int64_t offset : s.offsets) item.add_offsets(offset);
+    *item.mutable_completed_at() = ToProto(deps_.clock->Now());
+    std::string value = item.SerializeAsString();
+    deps_.producer->Produce(
+        deps_.topics.EvidenceItems(), item_id_, std::move(value),
+        [this, item = std::move(item)](const kafka::DeliveryReport& report) {
+          if (!report.status.ok()) {
+            Fail(absl::UnavailableError(absl::StrCat(
+                Item(item_id_), ": the item record was not acknowledged by Kafka (",
+                report.status.message(), "); send the start again to complete the item")));
+            return;
+          }
+          deps_.book->ApplyWrittenItem(item);
+          service_->Drop(item_id_);
+          dropped_ = true;
+          log::Info("evidence.item_stored", {{"item_id", item_id_},
+                                             {"jit_id", item.jit_id()},
+                                             {"uploader", item.uploader()},
+                                             {"chunks", item.chunk_count()},
+                                             {"bytes", item.ciphertext_size()}});
+          Succeed(item.chunk_count(), true);
+        });
+  }
+
+  EvidenceService* const service_;
+  const EvidenceServiceDeps& deps_;
+  UploadResult* const result_;
+  std::string peer_;
+  std::string item_id_;
+  UploadRequest request_;
+  std::shared_ptr<UploadSession> session_;
+  bool dropped_ = false;
+  absl::Mutex mu_;
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
+  bool drop_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<int> pending_{0};
+  std::atomic<bool> key_failed_{false};
+};
+
+class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> {
+ public:
+  DownloadReactor(EvidenceService* service, grpc::CallbackServerContext* context,
+                  absl::StatusOr<certs::Identity> peer, const DownloadRequest& request)
+      : service_(service), deps_(service->deps()), context_(context) {
+    if (!peer.ok()) {
+      Fail(peer.status());
+      return;
+    }
+    peer_ = peer->id;
+    absl::Status s = Open(request);
+    if (!s.ok()) {
+      Fail(s);
+      return;
+    }
+    StartWrite(&response_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    // The client went away, or the server is shutting down (then the worker
+    // pool may no longer take the next read).
+    if (!ok || context_->IsCancelled()) {
+      service_->ReportRpc(kDownloadMethod, absl::StatusCode::kCancelled);
+      Finish(grpc::Status::CANCELLED);
+      return;
+    }
+    if (next_ >= item_.chunk_count()) {
+      service_->ReportRpc(kDownloadMethod, absl::StatusCode::kOk);
+      Finish(grpc::Status::OK);
+      return;
+    }
+    deps_.pool->Submit([this] { ReadNext(); });
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void Fail(const absl::Status& status) {
+    service_->ReportRpc(kDownloadMethod, status.code());
+    log::Info("evidence.download_refused", {{"peer", peer_},
+                                            {"code", absl::StatusCodeToString(status.code())},
+                                            {"reason", status.message()}});
+    Finish(ToGrpc(status));
+  }
+
+  absl::Status Open(const DownloadRequest& request) {
+    LIAISON_RETURN_IF_ERROR(CheckEvidenceItemId(request.item_id(), "item_id"));
+    const std::string& id = request.item_id();
+    std::optional<liaison::v1::EvidenceGrant> grant = deps_.book->Grant(id, peer_);
+    if (!grant.has_value()) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          Item(id), ": no grant for ", peer_,
+          " (the policy has not delivered a manifest naming the item to this endpoint)"));
+    }
+    std::optional<EvidenceItemRecord> item = deps_.book->Item(id);
+    if (!item.has_value()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(Item(id), ": not completely uploaded (nothing partial is downloadable)"));
+    }
+    if (grant->jit_id() != item->jit_id()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          Item(id), ": granted for JIT ", grant->jit_id(), ", uploaded for JIT ", item->jit_id()));
+    }
+    if (grant->item().ciphertext_sha256() != item->ciphertext_sha256() ||
+        grant->item().chunk_count() != item->chunk_count() ||
+        grant->item().ciphertext_size() != item->ciphertext_size()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(Item(id), ": the stored ciphertext (SHA-256 ",
+                       Hex(item->ciphertext_sha256()), ", ", item->chunk_count(),
+                       " chunks) is not the one the manifest ", grant->manifest_message_id(),
+                       " declares (SHA-256 ", Hex(grant->item().ciphertext_sha256()), ", ",
+                       grant->item().chunk_count(), " chunks) (DP-JIT-03)"));
+    }
+    const absl::Time now = deps_.clock->Now();
+    std::shared_ptr<const policy::Registry> registry = deps_.registry();
+    const liaison::v1::Jit* jit = registry->FindJit(item->jit_id());
+    if (jit == nullptr || !policy::Registry::IsMember(*jit, peer_)) {
+      return absl::PermissionDeniedError(
+          absl::StrCat(Item(id), ": ", peer_, " is not a member of JIT ", item->jit_id()));
+    }
+    if (!policy::Registry::IsValidAt(*jit, now)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          Item(id), ": JIT ", jit->id(), " is not valid at ", Time(now), " (DP-JIT-01)"));
+    }
+    if (now >= FromProto(item->completed_at()) + kEvidenceRetention) {
+      return absl::FailedPreconditionError(absl::StrCat(Item(id), ": uploaded ",
+                                                        Time(FromProto(item->completed_at())),
+                                                        ", more than 28 days ago: erased"));
+    }
+    std::optional<std::string> wrapped = deps_.book->WrappedKey(id, peer_);
+    if (!wrapped.has_value()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(Item(id), ": the sender wrapped no key for ", peer_));
+    }
+    if (request.from_chunk() < 0 || request.from_chunk() >= item->chunk_count()) {
+      return absl::OutOfRangeError(absl::StrCat(Item(id), ": from_chunk ", request.from_chunk(),
+                                                " is outside 0 to ", item->chunk_count() - 1));
+    }
+    item_ = *std::move(item);
+    next_ = request.from_chunk();
+    liaison::v1::DownloadHeader* header = response_.mutable_header();
+    header->set_jit_id(item_.jit_id());
+    header->set_item_id(item_.item_id());
+    header->set_uploader(item_.uploader());
+    header->set_ciphertext_sha256(item_.ciphertext_sha256());
+    header->set_chunk_count(item_.chunk_count());
+    header->set_ciphertext_size(item_.ciphertext_size());
+    header->set_wrapped_key(*std::move(wrapped));
+    log::Info("evidence.download_started",
+              {{"item_id", id}, {"recipient", peer_}, {"from_chunk", next_}});
+    return absl::OkStatus();
+  }
+
+  // On the worker pool: reads chunk next_ from Kafka and writes it.
+  void ReadNext() {
+    const std::string& id = item_.item_id();
+    if (reader_ == nullptr) {
+      absl::StatusOr<std::unique_ptr<kafka::RecordReader>> reader =
+          kafka::RecordReader::Create(deps_.kafka);
+      if (!reader.ok()) {
+        Fail(absl::UnavailableError(
+            absl::StrCat(Chunk(id, next_), ": cannot read Kafka: ", reader.status().message())));
+        return;
+      }
+      reader_ = *std::move(reader);
+    }
+    const int64_t offset = item_.offsets(static_cast<int>(next_));
+    absl::StatusOr<kafka::Record> record =
+        reader_->Read(deps_.topics.EvidenceChunks(), item_.partition(), offset, absl::Seconds(30));
+    if (!record.ok()) {
+      Fail(absl::IsNotFound(record.status())
+               ? absl::DataLossError(absl::StrCat(Chunk(id, next_), ": the record (partition ",
+                                                  item_.partition(), " offset ", offset,
+                                                  ") is no longer in Kafka"))
+               : absl::UnavailableError(
+                     absl::StrCat(Chunk(id, next_), ": ", record.status().message())));
+      return;
+    }
+    bool header_ok = false;
+    for (const kafka::Header& h : record->headers) {
+      if (h.key == kChunkHeader) header_ok = h.value == std::to_string(next_);
+    }
+    if (record->key != id || !header_ok) {
+      Fail(absl::DataLossError(absl::StrCat(Chunk(id, next_), ": the record at partition ",
+                                            item_.partition(), " offset ", offset,
+                                            " is not this chunk")));
+      return;
+    }
+    response_.Clear();
+    liaison::v1::EvidenceChunk* chunk = response_.mutable_chunk();
+    chunk->set_index(next_);
+    chunk->set_record(std::move(record->value));
+    ++next_;
+    if (next_ == item_.chunk_count()) {
+      log::Info("evidence.download_sent", {{"item_id", id}, {"recipient", peer_}});
+    }
+    StartWrite(&response_);
+  }
+
+  EvidenceService* const service_;
+  const EvidenceServiceDeps& deps_;
+  grpc::CallbackServerContext* const context_;
+  std::string peer_;
+  EvidenceItemRecord item_;
+  int64_t next_ = 0;
+  DownloadResponse response_;
+  std::unique_ptr<kafka::RecordReader> reader_;
+};
+
+}  // namespace
+
+grpc::ServerReadReactor<UploadRequest>* EvidenceService::Upload(
+    grpc::CallbackServerContext* context, UploadResult* result) {
+  return new UploadReactor(this, deps_.peers->Authenticate(*context, certs::Role::kEndpointTls),
+                           result);
+}
+
+grpc::ServerWriteReactor<DownloadResponse>* EvidenceService::Download(
+    grpc::CallbackServerContext* context, const DownloadRequest* request) {
+  return new DownloadReactor(
+      this, context, deps_.peers->Authenticate(*context, certs::Role::kEndpointTls), *request);
+}
+
+}  // namespace liaison::broker

@@ -1,0 +1,146 @@
+// liaison.v1.Evidence on gRPC's callback API: the transport of JIT evidence
+// (docs/evidence.md). The broker never sees plaintext or an unwrapped key;
+// it checks what it can without keys.
+//
+// Upload: an UploadStart (checked by CheckUploadStart), then chunk records
+// in index order. Each record is checked (size, index), hashed into the
+// item's ciphertext SHA-256 as it passes, and produced to
+// `liaison.evidence` keyed by item id (one partition, in order); at most
+// kEvidenceUploadWindow chunks are produced and not yet acknowledged by
+// Kafka (acks=all), so the broker holds at most 8 MiB per upload. When the client half-closes
+// after the last chunk, the count, size and digest are compared with the
+// declaration; only then are the wrapped keys and the item record written
+// (`liaison.evidence.keys`, `liaison.evidence.items`), and the item becomes
+// downloadable. A broken upload resumes on the same node from its durable
+// chunks: an Upload carrying only its start message answers how many.
+//
+// Download: allowed only with a grant (EvidenceBook, written by the policy
+// stage) for the caller, of a complete item whose ciphertext digest is the
+// one in the granted manifest entry; sends a header with the caller's
+// wrapped key, then the records from `from_chunk`, read from Kafka one at a
+// time on the worker pool.
+//
+// Every error status names the item and, where one is at fault, the chunk.
+#ifndef LIAISON_BROKER_FRONTDOOR_EVIDENCE_SERVICE_H_
+#define LIAISON_BROKER_FRONTDOOR_EVIDENCE_SERVICE_H_
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "broker/core/clock.h"
+#include "broker/core/observer.h"
+#include "broker/core/topics.h"
+#include "broker/core/worker_pool.h"
+#include "broker/frontdoor/peer.h"
+#include "broker/state/evidence_book.h"
+#include "certs/evidence_crypto.h"
+#include "connectors/kafka/client_config.h"
+#include "connectors/kafka/producer.h"
+#include "liaison/v1/evidence.grpc.pb.h"
+#include "policy/registry.h"
+
+namespace liaison::broker {
+
+// How long chunks are kept (Regulation 2023/969's model: 4 weeks); the
+// evidence topic's retention on real Kafka (deploy/kafka/topics.sh).
+inline constexpr absl::Duration kEvidenceRetention = absl::Hours(24 * 28);
+// The largest item (ciphertext bytes) a node on the embedded mock cluster
+// accepts: the mock keeps about 5 MiB per partition and drops older data
+// silently, so a larger item would be lost. 0 = no limit (real Kafka).
+inline constexpr int64_t kEmbeddedEvidenceMaxItemBytes = int64_t{4} << 20;
+// Chunks of one upload produced and not yet acknowledged by Kafka: the
+// broker holds at most this many chunk records (8 MiB) per upload.
+inline constexpr int kEvidenceUploadWindow = 8;
+// Uploads open (not complete) on one node at a time.
+inline constexpr size_t kMaxOpenEvidenceUploads = 1024;
+
+// Checks an Upload's first message from `peer` at `now`, in this order:
+// item id (InvalidArgument); ciphertext_sha256 of 32 bytes, chunk_count >= 1
+// and a ciphertext_size that chunk_count records can have (InvalidArgument);
+// the size limit (FailedPrecondition naming it; `max_item_bytes` 0 = none);
+// the JIT exists (NotFound), `peer` is a member (PermissionDenied), start <=
+// now < end (FailedPrecondition); at least one wrapped key, each well formed
+// and for this item (InvalidArgument "wrapped_keys[i]: ..."), each for a
+// member of the JIT (PermissionDenied), no recipient twice
+// (InvalidArgument). Every message starts "evidence item '<id>': ". Pure.
+absl::Status CheckUploadStart(const liaison::v1::UploadStart& start, const std::string& peer,
+                              const policy::Registry& registry, absl::Time now,
+                              int64_t max_item_bytes);
+
+struct EvidenceServiceDeps {
+  Topics topics;
+  // How download readers reach Kafka.
+  kafka::ClientConfig kafka;
+  kafka::Producer* producer = nullptr;
+  std::function<std::shared_ptr<const policy::Registry>()> registry;
+  EvidenceBook* book = nullptr;
+  WorkerPool* pool = nullptr;
+  const Clock* clock = nullptr;
+  const PeerAuthenticator* peers = nullptr;
+  Observer* observer = nullptr;  // may be null
+  // kEmbeddedEvidenceMaxItemBytes on the mock, 0 on real Kafka.
+  int64_t max_item_bytes = 0;
+};
+
+// One item being uploaded on this node: what its chunks so far add up to.
+// Used by one Upload call at a time (`busy`).
+struct UploadSession {
+  std::string uploader;
+  liaison::v1::UploadStart declared;
+  certs::Sha256Stream hasher;
+  int64_t next = 0;     // chunks accepted and produced
+  int64_t durable = 0;  // of those, acknowledged by Kafka (= next between calls)
+  int64_t bytes = 0;    // of the accepted chunks
+  int32_t partition = -1;
+  std::vector<int64_t> offsets;  // by chunk index
+  // The GCM tag of each durable chunk: a chunk sent again is compared with it.
+  std::vector<std::array<char, certs::kEvidenceTagBytes>> tags;
+  // Set once every chunk is durable and the digest matched.
+  bool verified = false;
+  bool busy = false;
+};
+
+class EvidenceService final : public liaison::v1::Evidence::CallbackService {
+ public:
+  explicit EvidenceService(EvidenceServiceDeps deps) : deps_(std::move(deps)) {}
+
+  grpc::ServerReadReactor<liaison::v1::UploadRequest>* Upload(
+      grpc::CallbackServerContext* context, liaison::v1::UploadResult* result) override;
+  grpc::ServerWriteReactor<liaison::v1::DownloadResponse>* Download(
+      grpc::CallbackServerContext* context, const liaison::v1::DownloadRequest* request) override;
+
+  // For the reactors (evidence_service.cc).
+  const EvidenceServiceDeps& deps() const { return deps_; }
+  void ReportRpc(const char* method, absl::StatusCode code) const {
+    if (deps_.observer != nullptr) deps_.observer->OnRpc(method, code);
+  }
+  // The session of `start.item_id` for `peer`, marked busy: the existing one
+  // when the declaration is the same (a resume), a new one otherwise.
+  // PermissionDenied (another uploader), FailedPrecondition (resumed with
+  // another declaration, naming the durable chunks), Aborted (another
+  // Upload of the item is open), ResourceExhausted (too many open uploads).
+  absl::StatusOr<std::shared_ptr<UploadSession>> Acquire(const liaison::v1::UploadStart& start,
+                                                         const std::string& peer)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void Release(const std::string& item_id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Forgets the session (complete, or its content is wrong).
+  void Drop(const std::string& item_id) ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  const EvidenceServiceDeps deps_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<UploadSession>> sessions_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace liaison::broker
+
+#endif  // LIAISON_BROKER_FRONTDOOR_EVIDENCE_SERVICE_H_

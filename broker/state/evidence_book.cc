@@ -1,0 +1,147 @@
+#include "broker/state/evidence_book.h"
+
+#include "absl/strings/str_cat.h"
+#include "base/log.h"
+#include "base/proto_time.h"
+
+namespace liaison::broker {
+namespace {
+
+bool ItemIdChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == ':' || c == '-';
+}
+
+}  // namespace
+
+absl::Status CheckEvidenceItemId(absl::string_view item_id, absl::string_view field) {
+  if (item_id.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": empty item id"));
+  if (item_id.size() > kMaxEvidenceItemIdChars) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": item id of ", item_id.size(), " characters, at most ", kMaxEvidenceItemIdChars));
+  }
+  for (size_t i = 0; i < item_id.size(); ++i) {
+    if (!ItemIdChar(item_id[i])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": item id character ", i, " is not one of A-Z a-z 0-9 . _ : -"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string EvidenceRecordKey(absl::string_view item_id, absl::string_view recipient) {
+  return absl::StrCat(item_id, "/", recipient);
+}
+
+KeyedRecord BuildEvidenceGrantRecord(const liaison::v1::EvidenceItem& item,
+                                     absl::string_view recipient, absl::string_view jit_id,
+                                     absl::string_view manifest_message_id, absl::Time now) {
+  liaison::v1::EvidenceGrant grant;
+  grant.set_item_id(item.item_id());
+  grant.set_recipient(std::string(recipient));
+  grant.set_jit_id(std::string(jit_id));
+  grant.set_manifest_message_id(std::string(manifest_message_id));
+  *grant.mutable_item() = item;
+  *grant.mutable_granted_at() = ToProto(now);
+  return {EvidenceRecordKey(item.item_id(), recipient), grant.SerializeAsString()};
+}
+
+absl::Status EvidenceBook::Skip(const kafka::Record& record, absl::Status why) {
+  skipped_.fetch_add(1);
+  log::Warning("evidence.record_skipped", {{"topic", record.topic},
+                                           {"partition", record.partition},
+                                           {"offset", record.offset},
+                                           {"reason", why.message()}});
+  return why;
+}
+
+absl::Status EvidenceBook::ApplyItem(const kafka::Record& record) {
+  if (record.tombstone) {
+    absl::MutexLock lock(&mu_);
+    items_.erase(record.key);
+    return absl::OkStatus();
+  }
+  liaison::v1::EvidenceItemRecord item;
+  if (!item.ParseFromString(record.value)) {
+    return Skip(record, absl::InvalidArgumentError("not an EvidenceItemRecord"));
+  }
+  if (item.item_id() != record.key) {
+    return Skip(record, absl::InvalidArgumentError("item_id differs from the record key"));
+  }
+  if (item.offsets_size() != item.chunk_count()) {
+    return Skip(record, absl::InvalidArgumentError("offsets do not match chunk_count"));
+  }
+  ApplyWrittenItem(item);
+  return absl::OkStatus();
+}
+
+absl::Status EvidenceBook::ApplyKey(const kafka::Record& record) {
+  if (record.tombstone) {
+    absl::MutexLock lock(&mu_);
+    keys_.erase(record.key);
+    return absl::OkStatus();
+  }
+  liaison::v1::EvidenceKeyRecord key;
+  if (!key.ParseFromString(record.value)) {
+    return Skip(record, absl::InvalidArgumentError("not an EvidenceKeyRecord"));
+  }
+  if (EvidenceRecordKey(key.item_id(), key.recipient()) != record.key) {
+    return Skip(record, absl::InvalidArgumentError("item_id/recipient differ from the record key"));
+  }
+  ApplyWrittenKey(key);
+  return absl::OkStatus();
+}
+
+absl::Status EvidenceBook::ApplyGrant(const kafka::Record& record) {
+  if (record.tombstone) {
+    absl::MutexLock lock(&mu_);
+    grants_.erase(record.key);
+    return absl::OkStatus();
+  }
+  liaison::v1::EvidenceGrant grant;
+  if (!grant.ParseFromString(record.value)) {
+    return Skip(record, absl::InvalidArgumentError("not an EvidenceGrant"));
+  }
+  if (EvidenceRecordKey(grant.item_id(), grant.recipient()) != record.key ||
+      grant.item().item_id() != grant.item_id()) {
+    return Skip(record, absl::InvalidArgumentError("item_id/recipient differ from the record key"));
+  }
+  absl::MutexLock lock(&mu_);
+  grants_[record.key] = std::move(grant);
+  return absl::OkStatus();
+}
+
+void EvidenceBook::ApplyWrittenItem(const liaison::v1::EvidenceItemRecord& item) {
+  absl::MutexLock lock(&mu_);
+  items_[item.item_id()] = item;
+}
+
+void EvidenceBook::ApplyWrittenKey(const liaison::v1::EvidenceKeyRecord& key) {
+  absl::MutexLock lock(&mu_);
+  keys_[EvidenceRecordKey(key.item_id(), key.recipient())] = key.wrapped_key();
+}
+
+std::optional<liaison::v1::EvidenceItemRecord> EvidenceBook::Item(absl::string_view item_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = items_.find(item_id);
+  if (it == items_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<liaison::v1::EvidenceGrant> EvidenceBook::Grant(absl::string_view item_id,
+                                                              absl::string_view recipient) const {
+  absl::MutexLock lock(&mu_);
+  auto it = grants_.find(EvidenceRecordKey(item_id, recipient));
+  if (it == grants_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::string> EvidenceBook::WrappedKey(absl::string_view item_id,
+                                                    absl::string_view recipient) const {
+  absl::MutexLock lock(&mu_);
+  auto it = keys_.find(EvidenceRecordKey(item_id, recipient));
+  if (it == keys_.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace liaison::broker

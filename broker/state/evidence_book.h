@@ -1,0 +1,88 @@
+// The JIT evidence books of a broker node (docs/evidence.md), materialised
+// from three compacted topics: complete items (`liaison.evidence.items`, key
+// item id), wrapped data keys (`liaison.evidence.keys`) and download grants
+// (`liaison.evidence.grants`, both keyed "<item id>/<recipient>"). A
+// tombstone removes the entry (erasing a key is crypto-shredding). Records
+// that do not decode, or whose key does not match their content, are
+// skipped with a log line and counted. Thread-safe.
+//
+// Only metadata and wrapped keys are held here, never a chunk: an item of
+// 2 GiB costs its 2,048 chunk offsets.
+#ifndef LIAISON_BROKER_STATE_EVIDENCE_BOOK_H_
+#define LIAISON_BROKER_STATE_EVIDENCE_BOOK_H_
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "connectors/kafka/consumer.h"
+#include "liaison/v1/evidence.pb.h"
+#include "liaison/v1/message.pb.h"
+
+namespace liaison::broker {
+
+// Longest item id the broker accepts; ids are 1..128 of [A-Za-z0-9._:-] so
+// that "<item id>/<recipient>" keys are unambiguous.
+inline constexpr size_t kMaxEvidenceItemIdChars = 128;
+// InvalidArgument "<field>: ..." naming what is wrong with `item_id`.
+absl::Status CheckEvidenceItemId(absl::string_view item_id, absl::string_view field);
+
+// "<item id>/<recipient>": the key of a wrapped key or a grant record.
+std::string EvidenceRecordKey(absl::string_view item_id, absl::string_view recipient);
+
+struct KeyedRecord {
+  std::string key;
+  std::string value;
+};
+
+// The record the policy stage writes to `liaison.evidence.grants` when it
+// delivers an EVIDENCE_MANIFEST (message `manifest_message_id`, of JIT
+// `jit_id`) to `recipient` with ALLOW or REDACT: one per item of the
+// manifest, `item` being the manifest's entry. Pure.
+KeyedRecord BuildEvidenceGrantRecord(const liaison::v1::EvidenceItem& item,
+                                     absl::string_view recipient, absl::string_view jit_id,
+                                     absl::string_view manifest_message_id, absl::Time now);
+
+class EvidenceBook {
+ public:
+  // One record of each topic (from the mirror). InvalidArgument (also logged
+  // as "evidence.record_skipped" and counted) when it does not decode or its
+  // key is not the one its content implies.
+  absl::Status ApplyItem(const kafka::Record& record) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status ApplyKey(const kafka::Record& record) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status ApplyGrant(const kafka::Record& record) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Records this node wrote and Kafka acknowledged: in force at once,
+  // before the mirror reads them back (applying one twice changes nothing).
+  void ApplyWrittenItem(const liaison::v1::EvidenceItemRecord& item) ABSL_LOCKS_EXCLUDED(mu_);
+  void ApplyWrittenKey(const liaison::v1::EvidenceKeyRecord& key) ABSL_LOCKS_EXCLUDED(mu_);
+
+  std::optional<liaison::v1::EvidenceItemRecord> Item(absl::string_view item_id) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+  std::optional<liaison::v1::EvidenceGrant> Grant(absl::string_view item_id,
+                                                  absl::string_view recipient) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+  std::optional<std::string> WrappedKey(absl::string_view item_id,
+                                        absl::string_view recipient) const ABSL_LOCKS_EXCLUDED(mu_);
+
+  int64_t skipped() const { return skipped_.load(); }
+
+ private:
+  absl::Status Skip(const kafka::Record& record, absl::Status why);
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, liaison::v1::EvidenceItemRecord> items_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::string> keys_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, liaison::v1::EvidenceGrant> grants_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int64_t> skipped_{0};
+};
+
+}  // namespace liaison::broker
+
+#endif  // LIAISON_BROKER_STATE_EVIDENCE_BOOK_H_

@@ -1,0 +1,671 @@
+// JIT evidence transport (docs/evidence.md) through a running broker over
+// mTLS on the embedded Kafka: an endpoint encrypts an item for JIT members,
+// uploads it (resuming after a broken connection), and a member the policy
+// granted it downloads, decrypts and verifies it. Every bad input is refused
+// with a status naming the item and the chunk, and nothing partial is ever
+// downloadable. Grants are written to Kafka the way the policy stage will.
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/synchronization/notification.h"
+#include "base/proto_time.h"
+#include "base/testing/status_matchers.h"
+#include "broker/core/clock.h"
+#include "broker/state/evidence_book.h"
+#include "certs/evidence_crypto.h"
+#include "certs/key_wrap.h"
+#include "certs/testing/test_pki.h"
+#include "certs/trust_store.h"
+#include "connectors/endpoint/evidence_transfer.h"
+#include "connectors/kafka/embedded_cluster.h"
+#include "connectors/kafka/producer.h"
+#include "connectors/kafka/reader.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "liaison/v1/evidence.grpc.pb.h"
+#include "tests/fixtures/test_broker.h"
+#include "tests/fixtures/wait.h"
+
+namespace liaison::testing {
+namespace {
+
+using liaison::v1::EvidenceItem;
+using liaison::v1::UploadRequest;
+using liaison::v1::UploadResult;
+using liaison::v1::UploadStart;
+
+constexpr char kJit[] = "JIT-2025-014";  // AMBER ROUTE: RO-IGPR, DE-BKA, NL-NP, FR-OCRTEH
+constexpr int64_t kMiB = int64_t{1} << 20;
+
+// 2026-05-04T10:00Z, when AMBER ROUTE runs and NORTHERN LEDGER has not begun.
+absl::Time T0() { return absl::FromUnixSeconds(1777888800); }
+
+std::string RandomBytes(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(static_cast<size_t>(n), '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A line of /proc/self/status in KiB ("VmRSS", "VmHWM"); -1 if absent.
+int64_t StatusKb(const std::string& key) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key + ":", 0) == 0) return std::atoll(line.c_str() + key.size() + 1);
+  }
+  return -1;
+}
+// Starts a new peak-RSS measurement (VmHWM := VmRSS).
+void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+// An item encrypted as a sender's client would: its records and its start.
+struct Encrypted {
+  std::vector<std::string> records;
+  UploadStart start;
+  certs::EncryptedItemSummary summary;
+};
+
+class Evidence : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    clock_ = std::make_unique<broker::ManualClock>(T0());
+    TestBrokerOptions options;
+    options.clock = clock_.get();
+    LIAISON_ASSERT_OK_AND_ASSIGN(broker_, TestBroker::Start(options));
+    LIAISON_ASSERT_OK_AND_ASSIGN(
+        trust_, certs::TrustStore::Load(SharedTestPki().ca(), SharedTestPki().crl()));
+    dir_ = MakeTempDir("liaison-evidence");
+  }
+  // The items are files (up to gigabytes on real Kafka): never left behind.
+  void TearDown() override {
+    std::error_code ignored;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
+  }
+
+  endpoint::EvidenceRecipient Recipient(const std::string& id) {
+    absl::StatusOr<certs::Certificate> cert =
+        certs::Certificate::FromPemFile(SharedTestPki().EndpointFile(id, "enc.pem"));
+    EXPECT_TRUE(cert.ok()) << cert.status();
+    return {id, *cert};
+  }
+  certs::RecipientKey KeyOf(const std::string& id) {
+    absl::StatusOr<certs::RecipientKey> key = certs::RecipientKey::FromPemFiles(
+        SharedTestPki().EndpointFile(id, "enc.key"), SharedTestPki().EndpointFile(id, "enc.pem"));
+    EXPECT_TRUE(key.ok()) << key.status();
+    return *std::move(key);
+  }
+
+  // A raw Evidence stub acting as `id` (mTLS with its TLS certificate).
+  std::unique_ptr<liaison::v1::Evidence::Stub> Stub(const std::string& id) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ReadFileOrDie(SharedTestPki().ca());
+    ssl.pem_cert_chain = ReadFileOrDie(SharedTestPki().EndpointFile(id, "tls.pem"));
+    ssl.pem_private_key = ReadFileOrDie(SharedTestPki().EndpointFile(id, "tls.key"));
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
+    return liaison::v1::Evidence::NewStub(
+        grpc::CreateCustomChannel(broker_->target(), grpc::SslCredentials(ssl), args));
+  }
+
+  std::string WriteFile(const std::string& name, const std::string& bytes) {
+    const std::string path = dir_ + "/" + name;
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+  }
+
+  Encrypted Encrypt(const std::string& item_id, const std::string& plaintext,
+                    const std::vector<std::string>& recipients, const char* jit = kJit) {
+    Encrypted e;
+    absl::StatusOr<certs::EvidenceEncryptor> enc = certs::EvidenceEncryptor::Create(item_id);
+    EXPECT_TRUE(enc.ok()) << enc.status();
+    const int64_t n = certs::EvidenceChunkCount(static_cast<int64_t>(plaintext.size()));
+    for (int64_t i = 0; i < n; ++i) {
+      absl::StatusOr<std::string> r = enc->EncryptChunk(
+          std::string_view(plaintext).substr(i * kMiB, kMiB),
+          i == n - 1 ? certs::ChunkPosition::kFinal : certs::ChunkPosition::kMiddle);
+      EXPECT_TRUE(r.ok()) << r.status();
+      e.records.push_back(*r);
+    }
+    e.summary = *enc->Summary();
+    e.start.set_jit_id(jit);
+    e.start.set_item_id(item_id);
+    e.start.set_ciphertext_sha256(e.summary.ciphertext_sha256);
+    e.start.set_chunk_count(n);
+    int64_t size = 0;
+    for (const std::string& r : e.records) size += static_cast<int64_t>(r.size());
+    e.start.set_ciphertext_size(size);
+    for (const std::string& id : recipients) {
+      endpoint::EvidenceRecipient r = Recipient(id);
+      absl::StatusOr<std::string> wrapped = certs::WrapDataKey(
+          enc->key(), item_id, id, r.encryption_certificate, *trust_, absl::Now());
+      EXPECT_TRUE(wrapped.ok()) << wrapped.status();
+      e.start.add_wrapped_keys(*wrapped);
+    }
+    return e;
+  }
+
+  // One Upload call: the start, then `records` as chunks (index, bytes).
+  absl::StatusOr<UploadResult> Upload(const std::string& sender, const UploadStart& start,
+                                      const std::vector<std::pair<int64_t, std::string>>& chunks) {
+    auto stub = Stub(sender);
+    grpc::ClientContext context;
+    UploadResult result;
+    auto writer = stub->Upload(&context, &result);
+    UploadRequest request;
+    *request.mutable_start() = start;
+    bool ok = writer->Write(request);
+    for (const auto& [index, record] : chunks) {
+      if (!ok) break;
+      request.Clear();
+      request.mutable_chunk()->set_index(index);
+      request.mutable_chunk()->set_record(record);
+      ok = writer->Write(request);
+    }
+    if (ok) writer->WritesDone();
+    grpc::Status status = writer->Finish();
+    if (!status.ok()) return endpoint::FromGrpc(status);
+    return result;
+  }
+  static std::vector<std::pair<int64_t, std::string>> All(const Encrypted& e) {
+    std::vector<std::pair<int64_t, std::string>> v;
+    for (size_t i = 0; i < e.records.size(); ++i) v.push_back({int64_t(i), e.records[i]});
+    return v;
+  }
+
+  // What the policy stage writes when it delivers the manifest to `recipient`.
+  void Grant(const EvidenceItem& item, const std::string& recipient) {
+    broker::KeyedRecord r =
+        broker::BuildEvidenceGrantRecord(item, recipient, kJit, "M-TEST-MANIFEST", clock_->Now());
+    Produce(broker_->topics().EvidenceGrants(), std::move(r.key), std::move(r.value));
+  }
+  void Produce(const std::string& topic, std::string key, std::string value, int32_t partition = -1,
+               std::vector<kafka::Header> headers = {}) {
+    absl::StatusOr<std::unique_ptr<kafka::Producer>> p =
+        kafka::Producer::Create(broker_->KafkaClient());
+    ASSERT_TRUE(p.ok()) << p.status();
+    absl::Notification done;
+    absl::Status status;
+    (*p)->Produce(
+        topic, std::move(key), std::move(value),
+        [&](const kafka::DeliveryReport& r) {
+          status = r.status;
+          last_offset_ = r.offset;
+          done.Notify();
+        },
+        partition, std::move(headers));
+    done.WaitForNotification();
+    ASSERT_TRUE(status.ok()) << status;
+  }
+
+  EvidenceItem ItemOf(const Encrypted& e, const std::string& item_id, int64_t size,
+                      const std::string& sha256) {
+    EvidenceItem item;
+    item.set_item_id(item_id);
+    item.set_sha256(sha256);
+    item.set_size(size);
+    item.set_ciphertext_sha256(e.summary.ciphertext_sha256);
+    item.set_chunk_count(e.start.chunk_count());
+    item.set_ciphertext_size(e.start.ciphertext_size());
+    return item;
+  }
+
+  // Downloads until the broker's answer is no longer PERMISSION_DENIED (the
+  // grant reaches the node's book through its mirror).
+  absl::Status DownloadOnceGranted(endpoint::Client& client, const EvidenceItem& item,
+                                   const certs::RecipientKey& key, const std::string& out,
+                                   endpoint::DownloadItemOptions options = {}) {
+    absl::Status s;
+    WaitFor([&] {
+      s = client.DownloadItem(item, key, out, options);
+      return !absl::IsPermissionDenied(s);
+    });
+    return s;
+  }
+
+  std::unique_ptr<broker::ManualClock> clock_;
+  std::unique_ptr<TestBroker> broker_;
+  std::shared_ptr<const certs::TrustStore> trust_;
+  std::string dir_;
+  int64_t last_offset_ = -1;
+};
+
+TEST_F(Evidence, AMultiChunkItemMakesTheRoundTripToAGrantedMemberOnly) {
+  const std::string plaintext = RandomBytes(3 * kMiB + 12345, 1);  // 4 chunks
+  const std::string path = WriteFile("interview.mp4", plaintext);
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto ro, broker_->Client("RO-IGPR"));
+  endpoint::UploadItemOptions up;
+  up.jit_id = kJit;
+  up.item_id = "RO-EV-0001";
+  up.recipients = {Recipient("DE-BKA"), Recipient("NL-NP")};
+  up.spool_dir = dir_;
+  LIAISON_ASSERT_OK_AND_ASSIGN(EvidenceItem item, ro->UploadItem(path, up));
+  EXPECT_EQ(item.chunk_count(), 4);
+  EXPECT_EQ(item.size(), static_cast<int64_t>(plaintext.size()));
+  EXPECT_EQ(item.ciphertext_size(), item.size() + 4 * 16);
+  for (const auto& f : std::filesystem::directory_iterator(dir_)) {
+    EXPECT_NE(f.path().extension(), ".spool") << "the spool file is removed: " << f.path();
+  }
+
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto de, broker_->Client("DE-BKA"));
+  const std::string out = dir_ + "/de-copy.mp4";
+  // No grant yet: refused, naming the item; nothing written.
+  absl::Status refused = de->DownloadItem(item, KeyOf("DE-BKA"), out);
+  EXPECT_TRUE(absl::IsPermissionDenied(refused)) << refused;
+  EXPECT_TRUE(absl::StrContains(refused.message(), "RO-EV-0001")) << refused;
+  EXPECT_FALSE(std::filesystem::exists(out));
+
+  Grant(item, "DE-BKA");
+  LIAISON_ASSERT_OK(DownloadOnceGranted(*de, item, KeyOf("DE-BKA"), out));
+  EXPECT_EQ(ReadAll(out), plaintext);
+  EXPECT_FALSE(std::filesystem::exists(out + ".partial"));
+
+  // NL-NP holds a wrapped key but no grant; FR-OCRTEH neither.
+  for (const char* id : {"NL-NP", "FR-OCRTEH"}) {
+    LIAISON_ASSERT_OK_AND_ASSIGN(auto c, broker_->Client(id));
+    absl::Status s = c->DownloadItem(item, KeyOf(id), dir_ + "/" + id);
+    EXPECT_TRUE(absl::IsPermissionDenied(s)) << id << ": " << s;
+  }
+  // A grant from a manifest of another JIT does not open the item.
+  {
+    broker::KeyedRecord r = broker::BuildEvidenceGrantRecord(item, "NL-NP", "JIT-2026-003",
+                                                             "M-TEST-OTHER-JIT", clock_->Now());
+    Produce(broker_->topics().EvidenceGrants(), std::move(r.key), std::move(r.value));
+    LIAISON_ASSERT_OK_AND_ASSIGN(auto nl, broker_->Client("NL-NP"));
+    absl::Status other_jit = DownloadOnceGranted(*nl, item, KeyOf("NL-NP"), dir_ + "/nl");
+    EXPECT_TRUE(absl::IsFailedPrecondition(other_jit)) << other_jit;
+    EXPECT_TRUE(absl::StrContains(other_jit.message(),
+                                  "granted for JIT JIT-2026-003, uploaded for JIT JIT-2025-014"))
+        << other_jit;
+  }
+  // A granted member without a wrapped key is refused too.
+  Grant(item, "FR-OCRTEH");
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto fr, broker_->Client("FR-OCRTEH"));
+  absl::Status no_key = DownloadOnceGranted(*fr, item, KeyOf("FR-OCRTEH"), dir_ + "/fr");
+  EXPECT_TRUE(absl::IsFailedPrecondition(no_key)) << no_key;
+  EXPECT_TRUE(absl::StrContains(no_key.message(), "wrapped no key for FR-OCRTEH")) << no_key;
+
+  // The item id is taken: the same file encrypted again (another key) is
+  // other content.
+  absl::StatusOr<UploadResult> again =
+      Upload("RO-IGPR", Encrypt("RO-EV-0001", plaintext, {"DE-BKA"}).start, {});
+  EXPECT_TRUE(absl::IsAlreadyExists(again.status())) << again.status();
+  EXPECT_TRUE(absl::StrContains(again.status().message(), "'RO-EV-0001'")) << again.status();
+}
+
+TEST_F(Evidence, UploadAndDownloadResumeAfterABrokenConnection) {
+  const std::string plaintext = RandomBytes(3 * kMiB + 1, 2);  // 4 chunks
+  const std::string path = WriteFile("phone.bin", plaintext);
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto ro, broker_->Client("RO-IGPR"));
+  endpoint::UploadItemOptions up;
+  up.jit_id = kJit;
+  up.item_id = "RO-EV-0002";
+  up.recipients = {Recipient("DE-BKA")};
+  up.spool_dir = dir_;
+  up.break_after_chunks_for_test = 2;
+  std::vector<int64_t> sent;
+  up.progress = [&](int64_t done, int64_t) { sent.push_back(done); };
+  LIAISON_ASSERT_OK_AND_ASSIGN(EvidenceItem item, ro->UploadItem(path, up));
+  // The first call broke after two chunks; the second went on from what the
+  // broker held, ending with chunk 4 of 4.
+  ASSERT_FALSE(sent.empty());
+  EXPECT_EQ(sent.back(), 4);
+
+  Grant(item, "DE-BKA");
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto de, broker_->Client("DE-BKA"));
+  endpoint::DownloadItemOptions down;
+  down.break_after_chunks_for_test = 1;
+  const std::string out = dir_ + "/copy";
+  LIAISON_ASSERT_OK(DownloadOnceGranted(*de, item, KeyOf("DE-BKA"), out, down));
+  EXPECT_EQ(ReadAll(out), plaintext);
+}
+
+TEST_F(Evidence, AnUploadResumesFromItsDurableChunksAndRefusesOtherContent) {
+  const std::string plaintext = RandomBytes(2 * kMiB + 7, 3);  // 3 chunks
+  Encrypted e = Encrypt("RO-EV-0003", plaintext, {"DE-BKA"});
+  // Two chunks, then the client stops: the item is not complete.
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult partial,
+                               Upload("RO-IGPR", e.start, {{0, e.records[0]}, {1, e.records[1]}}));
+  EXPECT_EQ(partial.durable_chunks(), 2);
+  EXPECT_FALSE(partial.complete());
+
+  // Nothing partial is downloadable, even with a grant.
+  EvidenceItem item =
+      ItemOf(e, "RO-EV-0003", static_cast<int64_t>(plaintext.size()), e.summary.plaintext_sha256);
+  Grant(item, "DE-BKA");
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto de, broker_->Client("DE-BKA"));
+  absl::Status early = DownloadOnceGranted(*de, item, KeyOf("DE-BKA"), dir_ + "/early");
+  EXPECT_TRUE(absl::IsFailedPrecondition(early)) << early;
+  EXPECT_TRUE(absl::StrContains(early.message(), "not completely uploaded")) << early;
+
+  // The same item encrypted again (another key): a different declaration.
+  Encrypted other = Encrypt("RO-EV-0003", plaintext, {"DE-BKA"});
+  absl::StatusOr<UploadResult> r = Upload("RO-IGPR", other.start, {});
+  EXPECT_TRUE(absl::IsFailedPrecondition(r.status())) << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "resumed with different content"))
+      << r.status();
+  // The same declaration with a different chunk 1 (already stored).
+  r = Upload("RO-IGPR", e.start, {{1, other.records[1]}});
+  EXPECT_TRUE(absl::IsFailedPrecondition(r.status())) << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "'RO-EV-0003' chunk 1")) << r.status();
+
+  // A start alone tells where to resume; chunk 1 again is accepted as is.
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult where, Upload("RO-IGPR", e.start, {}));
+  EXPECT_EQ(where.durable_chunks(), 2);
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult done,
+                               Upload("RO-IGPR", e.start, {{1, e.records[1]}, {2, e.records[2]}}));
+  EXPECT_TRUE(done.complete());
+  EXPECT_EQ(done.durable_chunks(), 3);
+  // The same upload again is answered, not repeated.
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult repeat, Upload("RO-IGPR", e.start, {}));
+  EXPECT_TRUE(repeat.complete());
+  const std::string out = dir_ + "/copy";
+  LIAISON_ASSERT_OK(DownloadOnceGranted(*de, item, KeyOf("DE-BKA"), out));
+  EXPECT_EQ(ReadAll(out), plaintext);
+}
+
+// Each bad input: its status, and words of the message naming item and chunk.
+TEST_F(Evidence, BadUploadsAreRefusedNamingTheItemAndTheChunk) {
+  const std::string plaintext = RandomBytes(2 * kMiB + 100, 4);  // 3 chunks
+  struct Case {
+    std::string name;
+    std::string sender;
+    std::function<void(Encrypted&)> alter;
+    std::function<std::vector<std::pair<int64_t, std::string>>(const Encrypted&)> chunks;
+    absl::StatusCode code;
+    std::vector<std::string> words;
+  };
+  auto all = [](const Encrypted& e) { return All(e); };
+  std::vector<Case> cases = {
+      {"missing chunk",
+       "RO-IGPR",
+       nullptr,
+       [](const Encrypted& e) {
+         return std::vector<std::pair<int64_t, std::string>>{{0, e.records[0]}, {2, e.records[2]}};
+       },
+       absl::StatusCode::kInvalidArgument,
+       {"chunk 2", "expected chunk 1"}},
+      {"reordered chunks",
+       "RO-IGPR",
+       nullptr,
+       [](const Encrypted& e) {
+         return std::vector<std::pair<int64_t, std::string>>{{1, e.records[1]}, {0, e.records[0]}};
+       },
+       absl::StatusCode::kInvalidArgument,
+       {"chunk 1", "expected chunk 0"}},
+      {"chunk above the limit",
+       "RO-IGPR",
+       nullptr,
+       [](const Encrypted& e) {
+         return std::vector<std::pair<int64_t, std::string>>{{0, e.records[0] + "x"}};
+       },
+       absl::StatusCode::kResourceExhausted,
+       {"chunk 0", "1048592"}},
+      {"size differs from the manifest",
+       "RO-IGPR",
+       [](Encrypted& e) { e.start.set_ciphertext_size(e.start.ciphertext_size() + 1); },
+       all,
+       absl::StatusCode::kInvalidArgument,
+       {"chunk 2", "declares"}},
+      {"hash mismatch",
+       "RO-IGPR",
+       [](Encrypted& e) { e.start.set_ciphertext_sha256(std::string(32, 'x')); },
+       all,
+       absl::StatusCode::kInvalidArgument,
+       {"SHA-256 of chunks 0 to 2", "nothing"}},
+      {"unknown JIT",
+       "RO-IGPR",
+       [](Encrypted& e) { e.start.set_jit_id("JIT-1999-001"); },
+       all,
+       absl::StatusCode::kNotFound,
+       {"JIT-1999-001"}},
+      {"non-member sender",
+       "ES-PN",
+       nullptr,
+       all,
+       absl::StatusCode::kPermissionDenied,
+       {"sender ES-PN is not a member"}},
+      {"key wrapped for a non-member",
+       "RO-IGPR",
+       [this](Encrypted& e) {
+         Encrypted for_es = Encrypt(e.start.item_id(), "x", {"ES-PN"});
+         e.start.add_wrapped_keys(for_es.start.wrapped_keys(0));
+       },
+       all,
+       absl::StatusCode::kPermissionDenied,
+       {"wrapped_keys[1]", "ES-PN"}},
+      {"key wrapped for another item",
+       "RO-IGPR",
+       [this](Encrypted& e) {
+         *e.start.mutable_wrapped_keys(0) =
+             Encrypt("RO-EV-OTHER", "x", {"DE-BKA"}).start.wrapped_keys(0);
+       },
+       all,
+       absl::StatusCode::kInvalidArgument,
+       {"wrapped_keys[0]", "RO-EV-OTHER"}},
+      {"above the embedded cluster's size limit",
+       "RO-IGPR",
+       [](Encrypted& e) {
+         e.start.set_chunk_count(5);
+         e.start.set_ciphertext_size(5 * (kMiB + 16));
+       },
+       all,
+       absl::StatusCode::kFailedPrecondition,
+       {"4194304 bytes per item"}},
+  };
+  int n = 0;
+  for (Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    // Real Kafka keeps items of any size.
+    if (OnRealKafka() && absl::StrContains(c.name, "embedded")) continue;
+    const std::string id = "RO-EV-BAD-" + std::to_string(n++);
+    Encrypted e = Encrypt(id, plaintext, {"DE-BKA"});
+    if (c.alter) c.alter(e);
+    absl::StatusOr<UploadResult> r = Upload(c.sender, e.start, c.chunks(e));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), c.code) << r.status();
+    EXPECT_TRUE(absl::StrContains(r.status().message(), "evidence item '" + id + "'"))
+        << r.status();
+    for (const std::string& w : c.words) {
+      EXPECT_TRUE(absl::StrContains(r.status().message(), w)) << w << " in " << r.status();
+    }
+    // Never downloadable, grant or not.
+    Grant(ItemOf(e, id, 1, std::string(32, 'a')), "DE-BKA");
+  }
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto de, broker_->Client("DE-BKA"));
+  for (int i = 0; i < n; ++i) {
+    const std::string id = "RO-EV-BAD-" + std::to_string(i);
+    Encrypted e = Encrypt(id, plaintext, {"DE-BKA"});
+    absl::Status s = DownloadOnceGranted(*de, ItemOf(e, id, 1, std::string(32, 'a')),
+                                         KeyOf("DE-BKA"), dir_ + "/bad");
+    EXPECT_TRUE(absl::IsFailedPrecondition(s)) << id << ": " << s;
+  }
+}
+
+TEST_F(Evidence, AJitThatHasNotStartedRefusesUploads) {
+  // NORTHERN LEDGER (LV-VP, SE-NOA, GB-NCA) starts 2026-06-01.
+  Encrypted e = Encrypt("LV-EV-0001", "ledger", {"SE-NOA"}, "JIT-2026-003");
+  absl::StatusOr<UploadResult> r = Upload("LV-VP", e.start, All(e));
+  EXPECT_TRUE(absl::IsFailedPrecondition(r.status())) << r.status();
+  EXPECT_TRUE(
+      absl::StrContains(r.status().message(), "'LV-EV-0001': JIT JIT-2026-003 is not valid"))
+      << r.status();
+}
+
+TEST_F(Evidence, ATamperedChunkInKafkaIsRefusedWithItsIndexAndNoFileIsWritten) {
+  const std::string plaintext = RandomBytes(2 * kMiB + 3, 5);  // 3 chunks
+  Encrypted e = Encrypt("RO-EV-0009", plaintext, {"DE-BKA"});
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult done, Upload("RO-IGPR", e.start, All(e)));
+  ASSERT_TRUE(done.complete());
+  EvidenceItem item =
+      ItemOf(e, "RO-EV-0009", static_cast<int64_t>(plaintext.size()), e.summary.plaintext_sha256);
+  Grant(item, "DE-BKA");
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto de, broker_->Client("DE-BKA"));
+  LIAISON_ASSERT_OK(DownloadOnceGranted(*de, item, KeyOf("DE-BKA"), dir_ + "/good"));
+
+  // Someone with write access to Kafka replaces chunk 1: a flipped byte in a
+  // copy of the record, and the item record pointing at it.
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      std::vector<kafka::Record> items,
+      kafka::ReadPartition(broker_->KafkaClient(), broker_->topics().EvidenceItems(), 0, 0,
+                           kafka::kToEnd, absl::Seconds(10)));
+  (void)items;
+  absl::StatusOr<std::unique_ptr<kafka::RecordReader>> reader =
+      kafka::RecordReader::Create(broker_->KafkaClient());
+  ASSERT_TRUE(reader.ok());
+  liaison::v1::EvidenceItemRecord record;
+  bool found = false;
+  for (int p = 0; p < 3 && !found; ++p) {
+    auto rs = kafka::ReadPartition(broker_->KafkaClient(), broker_->topics().EvidenceItems(), p, 0,
+                                   kafka::kToEnd, absl::Seconds(10));
+    ASSERT_TRUE(rs.ok()) << rs.status();
+    for (const kafka::Record& r : *rs) {
+      if (r.key == "RO-EV-0009") found = record.ParseFromString(r.value);
+    }
+  }
+  ASSERT_TRUE(found);
+  std::string tampered = e.records[1];
+  tampered[100] ^= 1;
+  Produce(broker_->topics().EvidenceChunks(), "RO-EV-0009", tampered, record.partition(),
+          {{"chunk", "1"}});
+  record.set_offsets(1, last_offset_);
+  Produce(broker_->topics().EvidenceItems(), "RO-EV-0009", record.SerializeAsString());
+
+  const std::string out = dir_ + "/tampered";
+  absl::Status s;
+  ASSERT_TRUE(WaitFor([&] {
+    std::filesystem::remove(out);  // a download before the node saw the change
+    s = de->DownloadItem(item, KeyOf("DE-BKA"), out);
+    return !s.ok();
+  }));
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "'RO-EV-0009' chunk 1")) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "does not authenticate")) << s;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  EXPECT_FALSE(std::filesystem::exists(out + ".partial"));
+}
+
+TEST_F(Evidence, AChunkKafkaRefusesFailsTheUploadWhichThenStartsAgainFromChunkZero) {
+  LIAISON_SKIP_ON_REAL_KAFKA();
+  const std::string plaintext = RandomBytes(2 * kMiB + 9, 6);  // 3 chunks
+  Encrypted e = Encrypt("RO-EV-0010", plaintext, {"DE-BKA"});
+  // MESSAGE_TOO_LARGE (10): permanent, and leaves no state in the producer.
+  LIAISON_ASSERT_OK(broker_->kafka()->PushRequestErrors(kafka::ApiKey::kProduce,
+                                                        {static_cast<kafka::KafkaError>(10)}));
+  absl::StatusOr<UploadResult> r = Upload("RO-IGPR", e.start, All(e));
+  EXPECT_TRUE(absl::IsUnavailable(r.status())) << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "evidence item 'RO-EV-0010' chunk "))
+      << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "upload the item again from chunk 0"))
+      << r.status();
+  // The node forgot the upload: a start alone says nothing is durable.
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult where, Upload("RO-IGPR", e.start, {}));
+  EXPECT_EQ(where.durable_chunks(), 0);
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult done, Upload("RO-IGPR", e.start, All(e)));
+  EXPECT_TRUE(done.complete());
+  EvidenceItem item =
+      ItemOf(e, "RO-EV-0010", static_cast<int64_t>(plaintext.size()), e.summary.plaintext_sha256);
+  Grant(item, "DE-BKA");
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto de, broker_->Client("DE-BKA"));
+  const std::string out = dir_ + "/copy";
+  LIAISON_ASSERT_OK(DownloadOnceGranted(*de, item, KeyOf("DE-BKA"), out));
+  EXPECT_EQ(ReadAll(out), plaintext);
+}
+
+// Real Kafka only (the mock keeps about 5 MiB per partition): an item of
+// LIAISON_EVIDENCE_TEST_MIB MiB (default 64) up and down, with the rates.
+TEST_F(Evidence, ALargeItemMakesTheRoundTripOnRealKafka) {
+  if (!OnRealKafka()) GTEST_SKIP() << "needs real Kafka (label kafka-real)";
+  const char* env = std::getenv("LIAISON_EVIDENCE_TEST_MIB");
+  const int64_t mib = env != nullptr ? std::atoll(env) : 64;
+  const std::string path = dir_ + "/large.bin";
+  {
+    std::ofstream out(path, std::ios::binary);
+    for (int64_t i = 0; i < mib; ++i) out << RandomBytes(kMiB, static_cast<uint32_t>(i));
+  }
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto ro, broker_->Client("RO-IGPR"));
+  endpoint::UploadItemOptions up;
+  up.jit_id = kJit;
+  up.item_id = "RO-EV-LARGE";
+  up.recipients = {Recipient("DE-BKA")};
+  up.spool_dir = dir_;
+  // Client and broker share this process: the peaks bound both together.
+  int64_t idle_kb = StatusKb("VmRSS");
+  ResetPeakRss();
+  absl::Time t = absl::Now();
+  LIAISON_ASSERT_OK_AND_ASSIGN(EvidenceItem item, ro->UploadItem(path, up));
+  const double up_s = absl::ToDoubleSeconds(absl::Now() - t);
+  const int64_t up_peak_mib = (StatusKb("VmHWM") - idle_kb) / 1024;
+  EXPECT_EQ(item.chunk_count(), mib);
+  Grant(item, "DE-BKA");
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto de, broker_->Client("DE-BKA"));
+  const std::string out = dir_ + "/large.copy";
+  idle_kb = StatusKb("VmRSS");
+  ResetPeakRss();
+  t = absl::Now();
+  LIAISON_ASSERT_OK(DownloadOnceGranted(*de, item, KeyOf("DE-BKA"), out));
+  const double down_s = absl::ToDoubleSeconds(absl::Now() - t);
+  const int64_t down_peak_mib = (StatusKb("VmHWM") - idle_kb) / 1024;
+  EXPECT_EQ(std::filesystem::file_size(out), std::filesystem::file_size(path));
+  // The raw ceilings of the same run, measured after the item (so that the
+  // producer's queue does not sit in the memory the peaks above are taken
+  // against): 1 MiB records produced (acks=all, all in flight at once) and
+  // read back one by one, on the evidence topic (a key no item references).
+  const int64_t raw_n = std::min<int64_t>(mib, 512);
+  double raw_produce = 0;
+  double raw_consume = 0;
+  {
+    LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<kafka::Producer> producer,
+                                 kafka::Producer::Create(broker_->KafkaClient()));
+    const std::string payload = RandomBytes(kMiB + 16, 99);
+    std::atomic<int64_t> failed{0};
+    std::vector<std::pair<int32_t, int64_t>> positions(static_cast<size_t>(raw_n));
+    absl::Time t0 = absl::Now();
+    for (int64_t i = 0; i < raw_n; ++i) {
+      producer->Produce(broker_->topics().EvidenceChunks(), "RAW-CEILING", payload,
+                        [&, i](const kafka::DeliveryReport& r) {
+                          if (!r.status.ok()) failed.fetch_add(1);
+                          positions[static_cast<size_t>(i)] = {r.partition, r.offset};
+                        });
+    }
+    LIAISON_ASSERT_OK(producer->Flush(absl::Minutes(5)));
+    raw_produce = raw_n / absl::ToDoubleSeconds(absl::Now() - t0);
+    ASSERT_EQ(failed.load(), 0);
+    LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<kafka::RecordReader> reader,
+                                 kafka::RecordReader::Create(broker_->KafkaClient()));
+    t0 = absl::Now();
+    for (const auto& [partition, offset] : positions) {
+      LIAISON_ASSERT_OK_AND_ASSIGN(
+          kafka::Record r,
+          reader->Read(broker_->topics().EvidenceChunks(), partition, offset, absl::Seconds(30)));
+      ASSERT_EQ(r.value.size(), payload.size());
+    }
+    raw_consume = raw_n / absl::ToDoubleSeconds(absl::Now() - t0);
+  }
+  std::printf("raw Kafka, %lld records of 1 MiB + 16: produce %.1f MiB/s, read back %.1f MiB/s\n",
+              static_cast<long long>(raw_n), raw_produce, raw_consume);
+
+  std::printf(
+      "evidence %lld MiB on real Kafka: upload %.1f MiB/s (encrypt + send), peak RSS +%lld MiB; "
+      "download %.1f MiB/s (receive + decrypt + verify), peak RSS +%lld MiB (client and broker "
+      "in one process)\n",
+      static_cast<long long>(mib), mib / up_s, static_cast<long long>(up_peak_mib), mib / down_s,
+      static_cast<long long>(down_peak_mib));
+}
+
+}  // namespace
+}  // namespace liaison::testing
