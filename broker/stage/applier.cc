@@ -80,6 +80,12 @@ Outputs PlanApplier::Apply(Plan plan, const PlanContext& c) const {
   }
   out.held = std::move(plan.holds);
 
+  // Evidence grants before the deliveries that announce them.
+  for (KeyedRecord& g : plan.evidence_grants) {
+    out.records.push_back({deps_.topics.EvidenceGrants(), std::move(g.key), std::move(g.value),
+                           kafka::kAnyPartition, std::nullopt});
+  }
+
   // One countersignature per group of recipients receiving identical bytes.
   std::string envelope_bytes;  // serialised once, for the groups of the original body
   for (DeliveryGroup& g : plan.deliveries) {

@@ -483,6 +483,24 @@ Plan PlanDecision(PlanInput input) {
 
   if (!searched.empty()) PlanLinkageAnswer(c, input.linkage, searched, erase_by, plan);
 
+  // Evidence: the members the manifest reached may download its items.
+  if (h.kind() == liaison::v1::KIND_EVIDENCE_MANIFEST) {
+    for (const DeliveryGroup& g : plan.deliveries) {
+      liaison::v1::Message copy;
+      const liaison::v1::EvidenceManifest* manifest = &message.evidence_manifest();
+      if (g.derived_message.has_value()) {
+        if (!copy.ParseFromString(*g.derived_message)) continue;  // the plan's own bytes
+        manifest = &copy.evidence_manifest();
+      }
+      for (const std::string& r : g.recipients) {
+        for (const liaison::v1::EvidenceItem& item : manifest->items()) {
+          plan.evidence_grants.push_back(
+              BuildEvidenceGrantRecord(item, r, manifest->jit_id(), h.message_id(), c.now));
+        }
+      }
+    }
+  }
+
   // What the broker now knows about this message, for later provenance and
   // correction decisions.
   if (!delivered_to.empty()) {

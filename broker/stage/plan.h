@@ -38,6 +38,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "broker/core/observer.h"
+#include "broker/state/evidence_book.h"
 #include "liaison/v1/broker_state.pb.h"
 #include "liaison/v1/envelope.pb.h"
 #include "liaison/v1/message.pb.h"
@@ -157,6 +158,11 @@ struct Plan {
   // recipient's NON_DELIVERY/HELD/CONSENT_REQUESTED/DELAYED, then copies the
   // broker could not derive.
   std::vector<liaison::v1::Notice> notices;
+  // JIT evidence: one grant record per (recipient, item) of an
+  // EVIDENCE_MANIFEST delivered with ALLOW or REDACT (the items of the copy
+  // that recipient receives), for liaison.evidence.grants: only then may the
+  // member download the item and its wrapped key.
+  std::vector<KeyedRecord> evidence_grants;
   // Recipients whose copy could not be derived, and why (the applier logs
   // them for the operators; the sender gets a NON_DELIVERY notice above).
   std::vector<std::pair<std::string, absl::Status>> underivable;

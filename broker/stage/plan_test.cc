@@ -4,6 +4,7 @@
 // signing: the plan is built from plain inputs.
 #include "broker/stage/plan.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -647,6 +648,33 @@ TEST(PlanFollowUp, ADecisionToSeveralRecipientsIsAuditedButNotRecorded) {
   const Plan plan = w.PlanFor(decision, {"ES-PN", "DE-BKA"});
   EXPECT_FALSE(plan.consent.has_value());
   EXPECT_EQ(plan.audit[0].event(), "followup_decision_unusable");
+}
+
+// AC-16: the manifest reaches the JIT's members; only they are granted its
+// items (one grant per member and item), never the non-member.
+TEST(PlanEvidence, MembersTheManifestReachesAreGrantedEachItemNonMembersNothing) {
+  World w;
+  const Message manifest = scenario::Ac16EvidenceManifest({"BG-GDNP"});
+  const Plan plan = w.PlanFor(manifest, {"DE-BKA", "NL-NP", "FR-OCRTEH", "BG-GDNP"}, nullptr);
+  std::vector<std::string> granted;
+  for (const KeyedRecord& r : plan.evidence_grants) {
+    liaison::v1::EvidenceGrant g;
+    ASSERT_TRUE(g.ParseFromString(r.value));
+    EXPECT_EQ(r.key, EvidenceRecordKey(g.item_id(), g.recipient()));
+    EXPECT_EQ(g.jit_id(), "JIT-2025-014");
+    EXPECT_EQ(g.manifest_message_id(), manifest.header().message_id());
+    granted.push_back(g.recipient() + "/" + g.item_id());
+  }
+  std::sort(granted.begin(), granted.end());
+  EXPECT_THAT(granted, ElementsAre("DE-BKA/EV-RO-0001", "DE-BKA/EV-RO-0002", "FR-OCRTEH/EV-RO-0001",
+                                   "FR-OCRTEH/EV-RO-0002", "NL-NP/EV-RO-0001", "NL-NP/EV-RO-0002"));
+  EXPECT_NE(FindNotice(plan, liaison::v1::NOTICE_KIND_NON_DELIVERY, "BG-GDNP"), nullptr);
+}
+
+TEST(PlanEvidence, NothingIsGrantedForOtherKinds) {
+  World w;
+  EXPECT_THAT(w.PlanFor(scenario::TypicalAlert(), scenario::BenchRecipients()).evidence_grants,
+              IsEmpty());
 }
 
 }  // namespace

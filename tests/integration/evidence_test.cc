@@ -19,6 +19,7 @@
 #include "absl/synchronization/notification.h"
 #include "base/proto_time.h"
 #include "base/testing/status_matchers.h"
+#include "base/uuid.h"
 #include "broker/core/clock.h"
 #include "broker/state/evidence_book.h"
 #include "certs/evidence_crypto.h"
@@ -32,6 +33,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "liaison/v1/evidence.grpc.pb.h"
+#include "policy/testing/scenario.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 
@@ -305,6 +307,51 @@ TEST_F(Evidence, AMultiChunkItemMakesTheRoundTripToAGrantedMemberOnly) {
       Upload("RO-IGPR", Encrypt("RO-EV-0001", plaintext, {"DE-BKA"}).start, {});
   EXPECT_TRUE(absl::IsAlreadyExists(again.status())) << again.status();
   EXPECT_TRUE(absl::StrContains(again.status().message(), "'RO-EV-0001'")) << again.status();
+}
+
+// The whole path with the real policy stage: the manifest goes through the
+// chain, and only the members it reached are granted the item; a recipient
+// the policy refuses never gets a grant (nor, therefore, its wrapped key).
+TEST_F(Evidence, TheManifestThePolicyDeliversGrantsTheItemToTheMembersItReaches) {
+  const std::string plaintext = RandomBytes(2 * kMiB + 77, 7);
+  const std::string path = WriteFile("premises.jpg", plaintext);
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto ro, broker_->Client("RO-IGPR"));
+  endpoint::UploadItemOptions up;
+  up.jit_id = kJit;
+  up.item_id = "EV-RO-0001";
+  up.recipients = {Recipient("DE-BKA"), Recipient("NL-NP")};
+  up.spool_dir = dir_;
+  LIAISON_ASSERT_OK_AND_ASSIGN(EvidenceItem uploaded, ro->UploadItem(path, up));
+
+  // AC-16's manifest (to the members DE-BKA, NL-NP, FR-OCRTEH and the
+  // non-member BG-GDNP), carrying the uploaded item's digests.
+  liaison::v1::Message manifest = policy::scenario::Ac16EvidenceManifest({"BG-GDNP"});
+  manifest.mutable_header()->set_message_id(NewUuidV7(clock_->Now()));
+  manifest.mutable_header()->clear_created_at();
+  liaison::v1::EvidenceItem& item = *manifest.mutable_evidence_manifest()->mutable_items(0);
+  item.set_sha256(uploaded.sha256());
+  item.set_size(uploaded.size());
+  item.set_ciphertext_sha256(uploaded.ciphertext_sha256());
+  item.set_chunk_count(uploaded.chunk_count());
+  item.set_ciphertext_size(uploaded.ciphertext_size());
+  manifest.mutable_evidence_manifest()->mutable_items()->DeleteSubrange(1, 1);
+  LIAISON_ASSERT_OK_AND_ASSIGN(liaison::v1::SignedEnvelope envelope,
+                               ro->Seal(manifest, clock_->Now()));
+  LIAISON_ASSERT_OK(ro->Send(envelope).status());
+
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto de, broker_->Client("DE-BKA"));
+  LIAISON_ASSERT_OK(DownloadOnceGranted(*de, item, KeyOf("DE-BKA"), dir_ + "/de.jpg"));
+  EXPECT_EQ(ReadAll(dir_ + "/de.jpg"), plaintext);
+  // FR-OCRTEH was granted (a member the manifest reached) but the sender
+  // wrapped it no key.
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto fr, broker_->Client("FR-OCRTEH"));
+  absl::Status no_key = DownloadOnceGranted(*fr, item, KeyOf("FR-OCRTEH"), dir_ + "/fr.jpg");
+  EXPECT_TRUE(absl::IsFailedPrecondition(no_key)) << no_key;
+  // BG-GDNP, refused by the policy (DP-JIT-01), has no grant.
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto bg, broker_->Client("BG-GDNP"));
+  absl::Status refused = bg->DownloadItem(item, KeyOf("BG-GDNP"), dir_ + "/bg.jpg");
+  EXPECT_TRUE(absl::IsPermissionDenied(refused)) << refused;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/bg.jpg"));
 }
 
 TEST_F(Evidence, UploadAndDownloadResumeAfterABrokenConnection) {
