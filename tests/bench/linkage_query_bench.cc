@@ -17,6 +17,7 @@
 //    lookup and the plan);
 //  - peak RSS of the process (broker, clients and, on the mock, Kafka).
 // The lookup alone at 10 million entries is linkage_bench's figure.
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <memory>
@@ -26,14 +27,19 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "base/proto_time.h"
 #include "base/uuid.h"
+#include "broker/stage/decide.h"
+#include "broker/stage/plan.h"
+#include "broker/state/linkage_book.h"
 #include "certs/testing/test_pki.h"
 #include "connectors/kafka/consumer.h"
 #include "connectors/kafka/embedded_cluster.h"
 #include "connectors/kafka/producer.h"
+#include "policy/counters.h"
 #include "policy/testing/scenario.h"
 #include "process_stats.h"
 #include "tests/fixtures/test_broker.h"
@@ -73,6 +79,120 @@ std::string BenchRegistry() {
   std::fwrite(text.data(), 1, text.size(), f);
   std::fclose(f);
   return path;
+}
+
+// The broker's own work on one query, without Kafka: the chain decides the
+// recipient, the index is searched, the plan builds the reply, the hit
+// notices and the audit entries (what PolicyStage::Evaluate does between
+// reading the ingress record and handing the outputs to the producer, less
+// the signatures, which exchange_bench's raw costs give).
+std::vector<int64_t> ComputeOnly(const std::vector<std::string>& published, int queries,
+                                 std::mt19937_64& rng) {
+  broker::LinkageBook book;
+  const absl::Time now = absl::Now();
+  for (size_t i = 0; i < published.size(); ++i) {
+    broker::LinkageRecord r;
+    r.epoch = 1;
+    std::copy(published[i].begin(), published[i].end(), r.value.begin());
+    r.owner = "RO-IGPR";
+    r.handle = absl::StrCat("LNK-BENCH-", i / 5);
+    r.kind_expiry =
+        std::make_pair(uint8_t{liaison::v1::IDENTIFIER_TYPE_IBAN}, now + absl::Hours(24 * 30));
+    (void)book.ApplyWritten(r, now);
+  }
+  const std::shared_ptr<const policy::Chain> chain = policy::scenario::DevChain();
+  policy::InMemorySourceIndex sources;
+  policy::InMemoryConsentIndex consents;
+  policy::scenario::TestPseudonymiser pseudonymiser;
+  std::vector<int64_t> ns;
+  for (int q = 0; q < queries; ++q) {
+    Message m = policy::scenario::Ac14LinkageQuery(NewUuidV7(now));
+    *m.mutable_header()->mutable_created_at() = ToProto(now);
+    *m.mutable_header()->mutable_retention()->mutable_erase_by() =
+        ToProto(now + absl::Hours(24 * 90));
+    liaison::v1::LinkageQuery* body = m.mutable_linkage_query();
+    body->clear_identifiers();
+    for (int i = 0; i < 20; ++i) {
+      liaison::v1::BlindedIdentifier* id = body->add_identifiers();
+      id->set_type(liaison::v1::IDENTIFIER_TYPE_IBAN);
+      id->set_scheme("HMAC-SHA256/epoch-1");
+      id->set_value(i % 2 == 0 ? published[rng() % published.size()] : Value(rng));
+    }
+    liaison::v1::IngressRecord ingress;
+    ingress.mutable_envelope()->set_message(m.SerializeAsString());
+    *ingress.mutable_accepted_at() = ToProto(now);
+    // Fresh volumes per query: the development registry's DP-BULK-01 and
+    // daily caps would otherwise hold the bench's thousands of queries.
+    policy::SlidingWindowCounters counters;
+    const int64_t t0 = NowNs();
+    broker::PlanInput input;
+    broker::PlanContext& c = input.context;
+    c.ingress = &ingress;
+    c.message = &m;
+    c.payload_sha256 = "bench";
+    c.case_ref_hash = "bench";
+    c.message_bytes = ingress.envelope().message().size();
+    c.registry = &chain->registry();
+    c.policy_version = chain->policy_version();
+    c.broker_id = "liaison-broker-1";
+    c.now = now;
+    input.decisions = broker::DecideEach(*chain, m, {"RO-IGPR"}, c.message_bytes, now,
+                                         {&counters, &sources, &consents});
+    absl::flat_hash_set<std::string> allowed = {"RO-IGPR"};
+    std::vector<std::string> values;
+    for (const auto& id : body->identifiers()) values.push_back(id.value());
+    absl::StatusOr<std::vector<broker::LinkageHitEntry>> hits =
+        book.Lookup(1, values, allowed, now);
+    broker::LinkageLookup lookup;
+    if (hits.ok()) {
+      for (broker::LinkageHitEntry& h : *hits) {
+        lookup.matches.push_back({h.index, h.owner, h.handle, "hash"});
+      }
+    }
+    input.linkage = std::move(lookup);
+    input.pseudonymiser = &pseudonymiser;
+    const broker::Plan plan = broker::PlanDecision(std::move(input));
+    ns.push_back(NowNs() - t0);
+    if (plan.deliveries.size() != 1) {
+      std::fprintf(stderr, "compute: the plan has no reply (%zu deliveries)\n",
+                   plan.deliveries.size());
+      std::exit(1);
+    }
+  }
+  return ns;
+}
+
+// Sequential round trips through Kafka alone: one small record produced
+// (acks=all) and read back by a consumer of the same settings as the
+// broker's. A reply needs at least three of these one after the other (the
+// ingress record; the audit entries, then the delivery; reading it).
+std::vector<int64_t> KafkaRoundTrips(testing::TestBroker& broker, int n) {
+  const std::string topic = "bench.linkage.rtt";
+  absl::Status created =
+      testing::OnRealKafka()
+          ? kafka::CreateTopics(broker.KafkaClient(), {{topic, 1, 3, {}}}, absl::Seconds(30))
+          : broker.kafka()->CreateTopic(topic, 1);
+  if (!created.ok()) return {};
+  kafka::ClientConfig config = broker.KafkaClient();
+  if (config.fetch_wait_max_ms == 0 && !testing::OnRealKafka()) config.fetch_wait_max_ms = 5;
+  auto producer = kafka::Producer::Create(config);
+  kafka::ConsumerOptions options;
+  options.topics = {topic};
+  auto consumer = kafka::Consumer::Create(config, options);
+  if (!producer.ok() || !consumer.ok()) return {};
+  std::vector<int64_t> ns;
+  for (int i = 0; i < n + 10; ++i) {
+    const int64_t t0 = NowNs();
+    (*producer)->Produce(topic, "k", "v", [](const kafka::DeliveryReport&) {});
+    bool got = false;
+    while (!got) {
+      absl::StatusOr<kafka::PollResult> r = (*consumer)->Poll(absl::Seconds(5), 1);
+      if (!r.ok()) return {};
+      got = !r->records.empty();
+    }
+    if (i >= 10) ns.push_back(NowNs() - t0);  // the first ones pay for connections
+  }
+  return ns;
 }
 
 struct Tuning {
@@ -280,6 +400,22 @@ int Run(int64_t entries, int queries, int warmup, const Tuning& tuning) {
               Format(Summarise(end_to_end)).c_str());
   std::printf("  in broker    %s  (accepted at the front door to decided by the stage)\n",
               Format(Summarise(inside)).c_str());
+  const std::vector<int64_t> compute = ComputeOnly(published, queries, rng);
+  std::printf(
+      "  compute      %s  (decide, search the index, plan the reply, notices and audit: no "
+      "Kafka, no signatures)\n",
+      Format(Summarise(compute)).c_str());
+  const std::vector<int64_t> rtt = KafkaRoundTrips(**broker, queries);
+  if (!rtt.empty()) {
+    const Percentiles p = Summarise(rtt);
+    std::printf(
+        "  raw          Kafka round trip, one record produced (acks=all) and read back: %s\n",
+        Format(p).c_str());
+    std::printf(
+        "  bound        a reply takes at least 3 such round trips one after the other: "
+        "p50 %.2f ms\n",
+        3 * p.p50_ms);
+  }
   std::printf("\nmemory         peak RSS %lld MiB, %lld MiB above the idle broker\n",
               static_cast<long long>(StatusKb("VmHWM") / 1024),
               static_cast<long long>((StatusKb("VmHWM") - rss_idle_kb) / 1024));
