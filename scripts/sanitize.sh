@@ -75,9 +75,10 @@ tsan_absl() {  # prints the folder of the instrumented libraries
     # Debian's own configuration (debian/rules: C++17, shared libraries);
     # clang, -O1 and -fsanitize=thread on top.
     cmake -S "$cache/src/absl" -B "$cache/src/build" -G Ninja -DCMAKE_BUILD_TYPE=None \
-      -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_STANDARD=17 \
-      -DCMAKE_C_FLAGS="-O1 -g1 -fsanitize=thread" -DCMAKE_CXX_FLAGS="-O1 -g1 -fsanitize=thread" \
-      -DBUILD_SHARED_LIBS=ON -DBUILD_TESTING=OFF >/dev/null
+      -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_STANDARD=17 \
+      -DCMAKE_CXX_FLAGS="-O1 -g1 -fsanitize=thread" \
+      -DBUILD_SHARED_LIBS=ON -DBUILD_TESTING=OFF >"$cache/configure.log" 2>&1 ||
+      { cat "$cache/configure.log" >&2; exit 1; }
     cmake --build "$cache/src/build" -j "$JOBS" --target "${TSAN_ABSL_LIBS[@]}" >&2
     local lib
     for lib in "${TSAN_ABSL_LIBS[@]}"; do
