@@ -12,7 +12,7 @@
 #   scripts/dev.sh fuzz [SECONDS] [TARGET...]  build the libFuzzer targets (build-fuzz) and
 #                         run each SECONDS (default 60); exit 1 on a crash (tests/README.md)
 #   scripts/dev.sh sanitize [asan|tsan]  tests under ASan+UBSan (build-asan), or
-#                         integration_test under TSan (build-tsan)
+#                         the broker's threaded unit tests under TSan (build-tsan)
 #
 # Idempotent: packages already present are not reinstalled, the build is
 # incremental (ccache), and the dev PKI is minted only once.
@@ -37,6 +37,9 @@ PACKAGES=(
 KAFKA_PACKAGES=(maven)
 command -v java >/dev/null || KAFKA_PACKAGES+=(default-jre-headless)
 TEST_PACKAGES=(chromium clang-format-14 "${KAFKA_PACKAGES[@]}")
+# The sanitizer runtimes for clang 14; dpkg-dev (dpkg-source) and xz-utils
+# unpack Debian's abseil source package for the TSan build of its locks.
+SANITIZE_PACKAGES=(libclang-rt-14-dev dpkg-dev xz-utils)
 
 install_packages() {
   local missing=()
@@ -137,7 +140,7 @@ case $cmd in
     exec "$ROOT/scripts/fuzz.sh" "${@:2}"
     ;;
   sanitize)
-    install_packages "${PACKAGES[@]}" "${TEST_PACKAGES[@]}" libclang-rt-14-dev
+    install_packages "${PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${SANITIZE_PACKAGES[@]}"
     exec "$ROOT/scripts/sanitize.sh" "${@:2}"
     ;;
   *)

@@ -6,8 +6,11 @@
 #         the tests and runs them with ctest. LIAISON_SANITIZE_SUBSET=ci runs
 #         the subset CI runs (tests/README.md), in build-asan-ci: the unit
 #         tests of policy, certs and kafka plus integration_test.
-#   tsan  ThreadSanitizer (build-tsan): builds and runs integration_test
-#         (suppressions: tests/sanitizers/tsan.supp).
+#   tsan  ThreadSanitizer (build-tsan): the broker's multi-threaded unit
+#         tests, against Abseil's locks built with TSan (once, cached in
+#         .cache/tsan/; tsan_absl below), after a self-check
+#         (tests/sanitizers/tsan_selfcheck.cc); suppressions in
+#         tests/sanitizers/tsan.supp. Exit status non-zero on any report.
 # Any sanitizer report fails the test that triggered it (-fno-sanitize-recover,
 # halt_on_error), so the exit status is non-zero.
 set -euo pipefail
@@ -23,6 +26,71 @@ configure() {  # DIR SANITIZERS
       -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
       -DLIAISON_SANITIZE="$2" -DLIAISON_BENCH=OFF >/dev/null
   fi
+}
+
+# Abseil's locks built with -fsanitize=thread, for the TSan run only (see
+# tests/README.md "Sanitizer builds"). Debian's libabsl is not instrumented:
+# absl::Mutex (ours, and gRPC's, whose gpr_mu and grpc_core::Mutex are
+# absl::Mutex) then locks with atomics TSan cannot see, and every access it
+# guards looks racy. This builds the very source package Debian built
+# libabsl20220623 from (its patches applied: same options.h, inline namespace
+# and SONAMEs) with clang and -fsanitize=thread, once, into .cache/tsan/
+# (git-ignored), and keeps only the libraries of absl::Mutex, CondVar,
+# Notification and SpinLock, and the random pool whose inline SpinLock gRPC
+# uses for every call (TSAN_ABSL_LIBS): instrumented, they tell TSan about
+# every lock and unlock through Abseil's __tsan_mutex_* annotations. The rest of Abseil (Status, Cord, containers) stays Debian's:
+# instrumenting it only showed gRPC handing its own absl::Status objects
+# between threads through its uninstrumented queues (dozens of reports per
+# test, none in our code). LD_LIBRARY_PATH puts these few libraries in front
+# of Debian's for our binaries and for gRPC alike. The source comes from
+# Debian's archive through a private apt list (.cache/tsan/apt/), so the
+# machine's apt setup is left as it is.
+readonly TSAN_ABSL_LIBS=(synchronization base spinlock_wait malloc_internal graphcycles_internal
+  random_internal_pool_urbg)
+tsan_absl() {  # prints the folder of the instrumented libraries
+  local version
+  version=$(dpkg-query -W -f='${Version}' libabsl20220623)
+  local cache=$ROOT/.cache/tsan
+  local prefix=$cache/absl-$version
+  # Rebuilt when the version or the list of libraries changes.
+  if [[ ! -f $prefix/done || $(head -1 "$prefix/done") != "${TSAN_ABSL_LIBS[*]}" ]]; then
+    echo "== building Abseil $version's locks with -fsanitize=thread into $prefix (once)" >&2
+    local start=$SECONDS
+    rm -rf "$cache/apt" "$cache/src" "$prefix"
+    mkdir -p "$cache/apt/lists/partial" "$cache/src" "$prefix/lib"
+    local suite
+    for suite in bookworm bookworm-updates; do
+      echo "deb-src http://deb.debian.org/debian $suite main"
+    done >"$cache/apt/sources.list"
+    echo "deb-src http://deb.debian.org/debian-security bookworm-security main" >>"$cache/apt/sources.list"
+    local apt=(apt-get -qq -o Dir::Etc::SourceList="$cache/apt/sources.list"
+      -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists="$cache/apt/lists"
+      -o Dir::Cache="$cache/apt/cache" -o APT::Sandbox::User=root)
+    "${apt[@]}" update >&2
+    # apt checks the files against the signed Sources index; dpkg-source's
+    # warning that it cannot check the .dsc's own signature (no Debian
+    # keyring installed) is expected.
+    (cd "$cache/src" && "${apt[@]}" source --download-only "abseil=$version" >&2 &&
+      dpkg-source -x ./*.dsc absl >/dev/null 2>&1)
+    # Debian's own configuration (debian/rules: C++17, shared libraries);
+    # clang, -O1 and -fsanitize=thread on top.
+    cmake -S "$cache/src/absl" -B "$cache/src/build" -G Ninja -DCMAKE_BUILD_TYPE=None \
+      -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_STANDARD=17 \
+      -DCMAKE_CXX_FLAGS="-O1 -g1 -fsanitize=thread" \
+      -DBUILD_SHARED_LIBS=ON -DBUILD_TESTING=OFF >"$cache/configure.log" 2>&1 ||
+      { cat "$cache/configure.log" >&2; exit 1; }
+    cmake --build "$cache/src/build" -j "$JOBS" --target "${TSAN_ABSL_LIBS[@]}" >&2
+    local lib
+    for lib in "${TSAN_ABSL_LIBS[@]}"; do
+      find "$cache/src/build/absl" -name "libabsl_$lib.so.*" -exec cp -a {} "$prefix/lib/" \;
+      [[ -f $prefix/lib/libabsl_$lib.so.20220623 ]] ||
+        { echo "sanitize: no libabsl_$lib.so.20220623 built" >&2; exit 1; }
+    done
+    rm -rf "$cache/src" "$cache/apt"
+    printf '%s\n%s s\n' "${TSAN_ABSL_LIBS[*]}" "$((SECONDS - start))" >"$prefix/done"
+    echo "== Abseil's locks built in $((SECONDS - start)) s" >&2
+  fi
+  echo "$prefix/lib"
 }
 
 mode=${1:-asan}
@@ -54,13 +122,84 @@ case $mode in
     ctest --test-dir "$build" --output-on-failure -j 2 --timeout 900 "${ctest_args[@]}"
     ;;
   tsan)
+    # The broker's multi-threaded unit tests: worker pool and offset commits
+    # on librdkafka's mock (broker_core_test), topic mirrors and the linkage
+    # book (broker_state_test), policy stage and hold book
+    # (broker_stage_test), delivery index (broker_delivery_test), config
+    # watcher and dev bootstrap (broker_test), flow log and metrics
+    # (broker_operators_test). LIAISON_TSAN_TESTS replaces the list (binary
+    # names; integration_test is accepted but not clean: tests/README.md
+    # "Sanitizer builds" says why), LIAISON_TSAN_FILTER passes a gtest filter
+    # to each.
     build=${LIAISON_TSAN_BUILD_DIR:-$ROOT/build-tsan}
+    read -r -a tests <<<"${LIAISON_TSAN_TESTS:-broker_core_test broker_state_test broker_stage_test broker_delivery_test broker_test broker_operators_test}"
+    absl_lib=$(tsan_absl)
     echo "== TSan build into $build"
     configure "$build" thread
-    cmake --build "$build" -j "$JOBS" --target integration_test
-    export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$SUPP/tsan.supp}
-    echo "== integration_test under TSan"
-    "$build/tests/integration_test" ${LIAISON_TSAN_FILTER:+--gtest_filter=$LIAISON_TSAN_FILTER}
+    cmake --build "$build" -j "$JOBS" --target "${tests[@]}" liaison_tsan_c11_threads tsan_selfcheck
+    # halt_on_error=0: every report of a run is printed; the runtime then
+    # exits with 66, which fails the run.
+    tsan_options=${TSAN_OPTIONS:-halt_on_error=0:second_deadlock_stack=1:history_size=4:suppressions=$SUPP/tsan.supp}
+    shim=$build/tests/libliaison_tsan_c11_threads.so
+    logs=$build/tsan-logs
+    rm -rf "$logs"
+    mkdir -p "$logs"
+    run() {  # LOG BINARY [gtest args...]: one test process under TSan
+      local log=$1 bin=$2
+      shift 2
+      (cd "$(dirname "$bin")" &&
+        env LD_LIBRARY_PATH="$absl_lib" LD_PRELOAD="$shim" TSAN_OPTIONS="$tsan_options" \
+          "$bin" "$@") >"$log" 2>&1
+    }
+    # First, whether this run can be trusted: absl::Mutex seen (instrumented
+    # Abseil loaded), a planted race reported.
+    if ! run "$logs/selfcheck-guarded.log" "$build/tests/tsan_selfcheck" guarded; then
+      cat "$logs/selfcheck-guarded.log"
+      echo "sanitize: TSan reports code guarded by absl::Mutex: is $absl_lib loaded?" >&2
+      exit 1
+    fi
+    if run "$logs/selfcheck-racy.log" "$build/tests/tsan_selfcheck" racy ||
+      ! grep -q '^WARNING: ThreadSanitizer: data race' "$logs/selfcheck-racy.log"; then
+      cat "$logs/selfcheck-racy.log"
+      echo "sanitize: TSan did not report the planted race" >&2
+      exit 1
+    fi
+    echo "== TSan self-check passed (absl::Mutex seen, planted race reported)"
+    filter=(${LIAISON_TSAN_FILTER:+--gtest_filter=$LIAISON_TSAN_FILTER})
+    failed=()
+    for t in "${tests[@]}"; do
+      bin=$(find "$build" -name "$t" -type f -perm -u+x | head -1)
+      start=$SECONDS
+      if [[ $t == integration_test ]]; then
+        # Two gtest shards side by side (two cores); each is one process.
+        pids=()
+        for shard in 0 1; do
+          GTEST_TOTAL_SHARDS=2 GTEST_SHARD_INDEX=$shard run "$logs/$t.$shard.log" "$bin" "${filter[@]}" &
+          pids+=($!)
+        done
+        rc=0
+        for p in "${pids[@]}"; do wait "$p" || rc=1; done
+        outs=("$logs/$t".*.log)
+      else
+        rc=0
+        run "$logs/$t.log" "$bin" "${filter[@]}" || rc=1
+        outs=("$logs/$t.log")
+      fi
+      reports=$(cat "${outs[@]}" | grep -c '^WARNING: ThreadSanitizer' || true)
+      summary=$(cat "${outs[@]}" | grep -E '^\[  (PASSED|FAILED)  \]' | tr '\n' ' ' || true)
+      echo "== $t: $((SECONDS - start)) s, $summary, $reports TSan report(s)"
+      if ((rc != 0)); then
+        failed+=("$t")
+        # The reports (and gtest's failures) of the failing binary.
+        grep -h -A40 -E '^WARNING: ThreadSanitizer|^\[  FAILED  \]|^SUMMARY' "${outs[@]}" | head -400
+      fi
+    done
+    echo "== TSan logs in $logs"
+    if ((${#failed[@]})); then
+      echo "== TSan run FAILED: ${failed[*]}"
+      exit 1
+    fi
+    echo "== TSan run clean: ${tests[*]}"
     ;;
   *)
     echo "usage: $0 [asan|tsan]" >&2
