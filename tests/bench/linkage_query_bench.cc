@@ -167,7 +167,7 @@ std::vector<int64_t> ComputeOnly(const std::vector<std::string>& published, int 
 // broker's. A reply needs at least three of these one after the other (the
 // ingress record; the audit entries, then the delivery; reading it).
 std::vector<int64_t> KafkaRoundTrips(testing::TestBroker& broker, int n) {
-  const std::string topic = "bench.linkage.rtt";
+  const std::string topic = broker.topics().Ingress() + ".bench-rtt";
   absl::Status created =
       testing::OnRealKafka()
           ? kafka::CreateTopics(broker.KafkaClient(), {{topic, 1, 3, {}}}, absl::Seconds(30))
@@ -290,7 +290,8 @@ int Run(int64_t entries, int queries, int warmup, const Tuning& tuning) {
   // The raw ceiling in the same run: the same number of records of the index
   // topic's key and value sizes, produced with acks=all by one producer to a
   // scratch topic of the same partition count, waiting for every report.
-  const std::string scratch = "bench.linkage.raw";
+  // Under the broker's topic prefix (on real Kafka the ACLs allow no other).
+  const std::string scratch = (*broker)->topics().Ingress() + ".bench-raw";
   absl::Status created =
       testing::OnRealKafka()
           ? kafka::CreateTopics((*broker)->KafkaClient(), {{scratch, 3, 3, {}}}, absl::Seconds(30))
