@@ -27,6 +27,7 @@ using liaison::v1::UploadStart;
 
 constexpr char kUploadMethod[] = "liaison.v1.Evidence/Upload";
 constexpr char kDownloadMethod[] = "liaison.v1.Evidence/Download";
+constexpr char kListMethod[] = "liaison.v1.Evidence/List";
 constexpr int64_t kMaxRecord = static_cast<int64_t>(certs::kEvidenceMaxRecordBytes);
 constexpr int64_t kTag = static_cast<int64_t>(certs::kEvidenceTagBytes);
 // The chunk index of a record in `liaison.evidence` (a header, so that a
@@ -736,6 +737,27 @@ grpc::ServerWriteReactor<DownloadResponse>* EvidenceService::Download(
     grpc::CallbackServerContext* context, const DownloadRequest* request) {
   return new DownloadReactor(
       this, context, deps_.peers->Authenticate(*context, certs::Role::kEndpointTls), *request);
+}
+
+grpc::ServerUnaryReactor* EvidenceService::List(grpc::CallbackServerContext* context,
+                                                const liaison::v1::ListRequest* /*request*/,
+                                                liaison::v1::ListResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<certs::Identity> peer =
+      deps_.peers->Authenticate(*context, certs::Role::kEndpointTls);
+  if (!peer.ok()) {
+    ReportRpc(kListMethod, peer.status().code());
+    reactor->Finish(ToGrpc(peer.status()));
+    return reactor;
+  }
+  for (liaison::v1::EvidenceGrant& grant : deps_.book->GrantsFor(peer->id)) {
+    liaison::v1::GrantedItem* listed = response->add_items();
+    listed->set_complete(deps_.book->Item(grant.item_id()).has_value());
+    *listed->mutable_grant() = std::move(grant);
+  }
+  ReportRpc(kListMethod, absl::StatusCode::kOk);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
 }  // namespace liaison::broker

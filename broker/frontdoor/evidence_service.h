@@ -20,6 +20,8 @@
 // wrapped key, then the records from `from_chunk`, read from Kafka one at a
 // time on the worker pool.
 //
+// List: the caller's grants, with each item's manifest entry.
+//
 // Every error status names the item and, where one is at fault, the chunk.
 #ifndef LIAISON_BROKER_FRONTDOOR_EVIDENCE_SERVICE_H_
 #define LIAISON_BROKER_FRONTDOOR_EVIDENCE_SERVICE_H_
@@ -117,6 +119,11 @@ class EvidenceService final : public liaison::v1::Evidence::CallbackService {
       grpc::CallbackServerContext* context, liaison::v1::UploadResult* result) override;
   grpc::ServerWriteReactor<liaison::v1::DownloadResponse>* Download(
       grpc::CallbackServerContext* context, const liaison::v1::DownloadRequest* request) override;
+  // The caller's grants (EvidenceBook::GrantsFor), each marked complete when
+  // the item record exists.
+  grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* context,
+                                 const liaison::v1::ListRequest* request,
+                                 liaison::v1::ListResponse* response) override;
 
   // For the reactors (evidence_service.cc).
   const EvidenceServiceDeps& deps() const { return deps_; }

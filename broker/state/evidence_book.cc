@@ -1,5 +1,7 @@
 #include "broker/state/evidence_book.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "base/proto_time.h"
@@ -126,6 +128,19 @@ std::optional<liaison::v1::EvidenceItemRecord> EvidenceBook::Item(absl::string_v
   auto it = items_.find(item_id);
   if (it == items_.end()) return std::nullopt;
   return it->second;
+}
+
+std::vector<liaison::v1::EvidenceGrant> EvidenceBook::GrantsFor(absl::string_view recipient) const {
+  std::vector<liaison::v1::EvidenceGrant> out;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [key, grant] : grants_) {
+      if (grant.recipient() == recipient) out.push_back(grant);
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.item_id() < b.item_id(); });
+  return out;
 }
 
 std::optional<liaison::v1::EvidenceGrant> EvidenceBook::Grant(absl::string_view item_id,

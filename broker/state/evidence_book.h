@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 #include "absl/strings/string_view.h"
 
 #include "absl/container/flat_hash_map.h"
@@ -67,6 +68,9 @@ class EvidenceBook {
       ABSL_LOCKS_EXCLUDED(mu_);
   std::optional<liaison::v1::EvidenceGrant> Grant(absl::string_view item_id,
                                                   absl::string_view recipient) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // The grants of `recipient`, by item id.
+  std::vector<liaison::v1::EvidenceGrant> GrantsFor(absl::string_view recipient) const
       ABSL_LOCKS_EXCLUDED(mu_);
   std::optional<std::string> WrappedKey(absl::string_view item_id,
                                         absl::string_view recipient) const ABSL_LOCKS_EXCLUDED(mu_);

@@ -1,5 +1,8 @@
 #include "broker/state/evidence_book.h"
 
+#include <utility>
+#include <vector>
+
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
 
@@ -41,6 +44,24 @@ TEST(EvidenceBook, AGrantTheStageBuildsIsFoundForItsRecipientOnlyAndATombstoneRe
   tombstone.tombstone = true;
   ASSERT_TRUE(book.ApplyGrant(tombstone).ok());
   EXPECT_FALSE(book.Grant("RO-EV-1", "DE-BKA").has_value());
+}
+
+TEST(EvidenceBook, GrantsForListsOneRecipientsGrantsByItemId) {
+  EvidenceBook book;
+  const absl::Time at = absl::FromUnixSeconds(1777888800);
+  for (const auto& [item, recipient] : std::vector<std::pair<std::string, std::string>>{
+           {"RO-EV-2", "DE-BKA"}, {"RO-EV-1", "DE-BKA"}, {"RO-EV-1", "NL-NP"}}) {
+    KeyedRecord grant =
+        BuildEvidenceGrantRecord(ManifestItem(item), recipient, "JIT-2025-014", "M-1", at);
+    ASSERT_TRUE(book.ApplyGrant(RecordOf("g", grant)).ok());
+  }
+  std::vector<liaison::v1::EvidenceGrant> de = book.GrantsFor("DE-BKA");
+  ASSERT_EQ(de.size(), 2u);
+  EXPECT_EQ(de[0].item_id(), "RO-EV-1");
+  EXPECT_EQ(de[1].item_id(), "RO-EV-2");
+  EXPECT_EQ(de[1].recipient(), "DE-BKA");
+  EXPECT_EQ(book.GrantsFor("NL-NP").size(), 1u);
+  EXPECT_TRUE(book.GrantsFor("BG-GDNP").empty());
 }
 
 TEST(EvidenceBook, RecordsWhoseKeyIsNotTheirContentAreSkippedAndCounted) {

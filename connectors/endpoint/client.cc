@@ -65,6 +65,15 @@ absl::Status Client::DownloadItem(const liaison::v1::EvidenceItem& item,
   return DownloadEvidenceItem(*evidence_stub_, item, key, out_path, options);
 }
 
+absl::StatusOr<liaison::v1::ListResponse> Client::ListItems(absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(Deadline(timeout));
+  liaison::v1::ListResponse response;
+  grpc::Status status = evidence_stub_->List(&context, liaison::v1::ListRequest(), &response);
+  if (!status.ok()) return FromGrpc(status);
+  return response;
+}
+
 absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
   if (options.signer == nullptr) return absl::InvalidArgumentError("options.signer: missing");
   if (options.trust == nullptr) return absl::InvalidArgumentError("options.trust: missing");

@@ -197,6 +197,9 @@ class Client {
   // `out_path` only once every chunk and the whole SHA-256 are verified.
   absl::Status DownloadItem(const liaison::v1::EvidenceItem& item, const certs::RecipientKey& key,
                             const std::string& out_path, const DownloadItemOptions& options = {});
+  // The items the policy granted this endpoint (Evidence.List), by item id,
+  // each with its manifest entry and whether it is completely uploaded.
+  absl::StatusOr<liaison::v1::ListResponse> ListItems(absl::Duration timeout = absl::Seconds(30));
 
   const ItemVerifier& verifier() const { return verifier_; }
   const std::string& endpoint_id() const { return options_.endpoint_id; }
