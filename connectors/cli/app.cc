@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "connectors/cli/admin_commands.h"
 #include "connectors/cli/audit_commands.h"
+#include "connectors/cli/evidence_commands.h"
 #include "connectors/cli/exchange_commands.h"
 #include "connectors/cli/exit_codes.h"
 #include "connectors/cli/index_commands.h"
@@ -156,6 +157,8 @@ int Run(int argc, char** argv) {
   AddIndexCommands(app, index, exit_code);
   LinkArgs link;
   AddLinkCommands(app, link, exit_code);
+  EvidenceArgs evidence;
+  AddEvidenceCommands(app, evidence, exit_code);
   std::vector<std::string> help_words;
   CLI::App* help =
       app.add_subcommand("help", "Show the help of a command (liaison help admin flows)");
