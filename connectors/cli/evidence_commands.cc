@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -65,7 +66,9 @@ bool RefusedMembership(const liaison::v1::PolicyDecision& decision, std::string&
   for (const liaison::v1::PolicyRuleResult& r : decision.rules()) {
     if (r.rule_id() == "DP-JIT-01" && r.verdict() == liaison::v1::RULE_VERDICT_REJECT &&
         r.mode() != liaison::v1::RULE_MODE_SHADOW) {
-      why = absl::StrCat(r.rule_id(), ": ", r.reason());
+      // The rule's reason starts with its id.
+      why = absl::StartsWith(r.reason(), r.rule_id()) ? r.reason()
+                                                      : absl::StrCat(r.rule_id(), ": ", r.reason());
       return true;
     }
   }
@@ -205,8 +208,9 @@ int RunUpload(EvidenceArgs& args) {
     out["items"].push_back(j);
     if (!args.json) {
       std::cout << "uploaded " << file << " as " << item.item_id() << " (" << item.size()
-                << " bytes, " << item.chunk_count() << " chunks, SHA-256 " << Hex(item.sha256())
-                << ")\n";
+                << " bytes, " << item.chunk_count()
+                << (item.chunk_count() == 1 ? " chunk" : " chunks") << ", SHA-256 "
+                << Hex(item.sha256()) << ")\n";
     }
   }
 
