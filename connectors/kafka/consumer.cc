@@ -24,6 +24,7 @@ using Key = std::pair<std::string, int32_t>;
 // from its start.
 constexpr absl::Duration kBeyondEndPatience = absl::Seconds(30);
 constexpr absl::Duration kRequestTimeout = absl::Seconds(10);
+constexpr absl::Duration kNewTopicGrace = absl::Seconds(5);
 
 std::string ThrowawayGroupId(const std::string& client_id) {
   std::random_device rd;
@@ -325,8 +326,17 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& c
       rd_kafka_topic_partition_list_new(static_cast<int>(options.topics.size())));
   if (impl->reader_mode) {
     for (const std::string& topic : options.topics) {
+      // On a real cluster a topic just created is not yet known to every
+      // broker, and this client's metadata request may reach one that has not
+      // learnt of it: UNKNOWN_TOPIC_OR_PART for a moment. Asked again until
+      // kNewTopicGrace has passed; a topic that is really missing is NotFound.
+      const absl::Time grace_ends = absl::Now() + kNewTopicGrace;
       absl::StatusOr<int> count =
           internal::TopicPartitionCount(impl->rk.get(), topic, kRequestTimeout);
+      while (absl::IsNotFound(count.status()) && absl::Now() < grace_ends) {
+        absl::SleepFor(absl::Milliseconds(100));
+        count = internal::TopicPartitionCount(impl->rk.get(), topic, kRequestTimeout);
+      }
       if (!count.ok()) return count.status();
       for (int32_t p = 0; p < *count; ++p) {
         rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset =

@@ -1,5 +1,7 @@
 #include "connectors/kafka/consumer.h"
 
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -133,6 +135,25 @@ TEST(Consumer, ReaderModeReadsEveryPartitionFromTheBeginningAndCannotCommit) {
             absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE((*reader)->Close().ok());
   EXPECT_TRUE((*reader)->Assignment().empty());
+}
+
+// Seen on the 3-node real cluster: a topic just created, not yet in the
+// metadata of the broker a new reader asks (UNKNOWN_TOPIC_OR_PART for a
+// moment), failed the broker's start. A reader now asks again for a while.
+TEST(Consumer, ReaderModeWaitsForATopicOnlyJustKnownToTheCluster) {
+  auto cluster = EmbeddedCluster::Start(1);
+  ASSERT_TRUE(cluster.ok());
+  ASSERT_TRUE((*cluster)->CreateTopic("fresh", 2).ok());
+  ASSERT_TRUE((*cluster)->SetTopicError("fresh", KafkaError::kUnknownTopicOrPartition).ok());
+  std::thread known([&] {
+    absl::SleepFor(absl::Milliseconds(700));
+    EXPECT_TRUE((*cluster)->ClearTopicError("fresh").ok());
+  });
+  auto reader =
+      Consumer::Create(MockConfig((*cluster)->bootstrap_servers()), ReaderOptions("fresh"));
+  known.join();
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ((*reader)->Assignment().size(), 2u);
 }
 
 TEST(Consumer, ReaderModeOnAMissingTopicIsNotFound) {
