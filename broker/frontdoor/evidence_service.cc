@@ -225,7 +225,7 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
   }
 
   void OnDone() override {
-    if (session_ != nullptr && !dropped_) service_->Release(item_id_);
+    ReleaseSession();
     delete this;
   }
 
@@ -280,6 +280,7 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
       absl::MutexLock lock(&mu_);
       finishing_ = true;
     }
+    ReleaseSession();
     service_->ReportRpc(kUploadMethod, status.code());
     if (!status.ok() && status.code() != absl::StatusCode::kCancelled) {
       log::Info("evidence.upload_refused", {{"peer", peer_},
@@ -296,8 +297,17 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
     result_->set_item_id(item_id_);
     result_->set_durable_chunks(durable);
     result_->set_complete(complete);
+    ReleaseSession();
     service_->ReportRpc(kUploadMethod, absl::StatusCode::kOk);
     Finish(grpc::Status::OK);
+  }
+  // The item is free for the next Upload before the client hears this one's
+  // status (a client that resumes at once must not find it still open);
+  // nothing touches the session after this.
+  void ReleaseSession() {
+    if (session_ == nullptr || dropped_ || released_) return;
+    released_ = true;
+    service_->Release(item_id_);
   }
 
   void HandleStart() {
@@ -544,6 +554,7 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
   std::string item_id_;
   UploadRequest request_;
   std::shared_ptr<UploadSession> session_;
+  bool released_ = false;
   bool dropped_ = false;
   absl::Mutex mu_;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
