@@ -166,9 +166,20 @@ absl::StatusOr<EvidenceItem> UploadEvidenceItem(liaison::v1::Evidence::StubInter
   if (!spool) return absl::FailedPreconditionError(absl::StrCat(spool_path, ": cannot open"));
   absl::Status last;
   int64_t from = 0;
-  for (int attempt = 0; attempt < std::max(1, options.max_attempts); ++attempt) {
+  // ABORTED: the node still has the broken call's upload open (it waits for
+  // Kafka to report the chunks in flight before it lets go, seconds on a
+  // loaded cluster). Waiting for that is not a failed attempt.
+  const absl::Time patience = absl::Now() + absl::Seconds(30);
+  int failed = 0;  // attempts that count against max_attempts
+  for (int attempt = 0; failed < std::max(1, options.max_attempts); ++attempt) {
     if (attempt > 0) {
-      absl::SleepFor(absl::Milliseconds(100) * attempt);
+      if (absl::IsAborted(last) && absl::Now() < patience) {
+        absl::SleepFor(absl::Milliseconds(200));
+      } else {
+        ++failed;
+        if (failed >= std::max(1, options.max_attempts)) break;
+        absl::SleepFor(absl::Milliseconds(100) * failed);
+      }
       // Where to resume: an Upload with only its start answers.
       absl::StatusOr<UploadResult> progress =
           UploadOnce(stub, start, spool, start.chunk_count(), -1, nullptr);
