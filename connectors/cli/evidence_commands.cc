@@ -346,7 +346,9 @@ void AddConnectionFlags(CLI::App* cmd, EvidenceArgs& args) {
 
 void AddEvidenceCommands(CLI::App& app, EvidenceArgs& args, int& exit_code) {
   CLI::App* evidence = app.add_subcommand(
-      "evidence", "JIT evidence: upload encrypted files with a manifest, list and download them");
+      "evidence",
+      "JIT evidence: upload encrypted files with a manifest, list and download them, check "
+      "their chain of custody");
   evidence->require_subcommand(1);
 
   CLI::App* upload = evidence->add_subcommand(
@@ -409,6 +411,8 @@ void AddEvidenceCommands(CLI::App& app, EvidenceArgs& args, int& exit_code) {
       "Every chunk is authenticated and the whole file's SHA-256 compared with the manifest's\n"
       "before DIR/ITEM_ID is written; nothing partial is left behind.");
   download->callback([&] { exit_code = RunDownload(args); });
+
+  AddCustodyCommand(evidence, args.custody, exit_code);
 }
 
 }  // namespace liaison::cli
