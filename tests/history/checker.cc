@@ -330,8 +330,8 @@ CheckResult Check(const std::vector<Event>& history, const CheckOptions& options
     if (!p.receipts.empty() && p.acks.empty() && subscribed.contains(recipient)) {
       const Event& r = *p.receipts.front();
       violate("receipt-without-ack", id, recipient,
-              absl::StrCat("receipt received by ", r.by, " at ", At(r), " (acknowledged_at ",
-                           HistoryTime(r.acknowledged_at), "), but ", recipient,
+              absl::StrCat("receipt received by ", r.by, " at ", At(r), ", acknowledged_at ",
+                           HistoryTime(r.acknowledged_at), ", but ", recipient,
                            " never acknowledged the message"));
     }
     if (p.acks.empty() || !p.receipts.empty()) continue;

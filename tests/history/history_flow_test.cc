@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -78,8 +79,13 @@ class HistoryFlow : public ::testing::Test {
     Run();
     ran_ = !::testing::Test::HasFailure();
   }
+  // LIAISON_HISTORY_KEEP=1 keeps the recorded history (its path is printed).
   static void TearDownTestSuite() {
-    std::remove(path_->c_str());
+    if (std::getenv("LIAISON_HISTORY_KEEP") != nullptr) {
+      std::cout << "history kept: " << *path_ << "\n";
+    } else {
+      std::remove(path_->c_str());
+    }
     delete path_;
   }
 
@@ -286,6 +292,20 @@ TEST_F(HistoryFlow, ADuplicatedDeliveryIsCaughtByTheProgram) {
       << output;
   EXPECT_NE(output.find("duplicates: 1\n"), std::string::npos) << output;
   EXPECT_NE(output.find("HISTORY VIOLATED"), std::string::npos) << output;
+
+  // A malformed line: exit 65, naming the file, line and field.
+  {
+    std::ofstream out(tampered, std::ios::app);
+    out << R"({"event":"delivered","at":"2026-12-05T08:00:00Z","by":"NL-NP"})"
+        << "\n";
+  }
+  EXPECT_EQ(WEXITSTATUS(std::system(check.c_str())), 65);
+  std::ifstream bad(tampered + ".out");
+  const std::string error((std::istreambuf_iterator<char>(bad)), std::istreambuf_iterator<char>());
+  EXPECT_NE(error.find(absl::StrCat(tampered, ":", h.size() + 1,
+                                    ": delivered: field 'message_id' missing")),
+            std::string::npos)
+      << error;
 
   // The untouched history through the program: clean, exit 0.
   const std::string clean =
