@@ -85,6 +85,7 @@ class HistoryFlow : public ::testing::Test {
       std::cout << "history kept: " << *path_ << "\n";
     } else {
       std::remove(path_->c_str());
+      std::remove((*path_ + ".audit").c_str());
     }
     delete path_;
   }
@@ -184,6 +185,16 @@ class HistoryFlow : public ::testing::Test {
     absl::Status dumped =
         RecordAuditTrail((*broker)->KafkaClient(), (*broker)->topics().Audit(), rec);
     ASSERT_TRUE(dumped.ok()) << dumped;
+
+    // The same trail through the program, into a file of its own.
+    const kafka::ClientConfig kafka = (*broker)->KafkaClient();
+    std::string command = absl::StrCat(LIAISON_HISTORY_CHECK_BIN, " --dump-audit ", *path_,
+                                       ".audit", " --kafka-bootstrap ", kafka.bootstrap_servers,
+                                       " --topic ", (*broker)->topics().Audit(), " --timeout 30");
+    for (const auto& [key, value] : kafka.properties) {
+      absl::StrAppend(&command, " --kafka-property '", key, "=", value, "'");
+    }
+    EXPECT_EQ(WEXITSTATUS(std::system(command.c_str())), 0) << command;
   }
 
   static std::vector<Event> Recorded() {
@@ -225,6 +236,16 @@ TEST_F(HistoryFlow, ARealRunChecksClean) {
   // Per pair: a decision entry, and for the delivered an acknowledgement entry.
   EXPECT_GE(s.audit_entries, 3 * 2 * kPerSender + 2 * 2 * kPerSender);
   std::cout << FormatSummary(s);
+
+  // liaison-history-check --dump-audit wrote the same audit events.
+  std::vector<std::string> from_library, from_program;
+  for (const Event& e : h) {
+    if (e.type == EventType::kAudit) from_library.push_back(ToJsonLine(e));
+  }
+  absl::StatusOr<std::vector<Event>> dumped = ReadHistory({*path_ + ".audit"});
+  ASSERT_TRUE(dumped.ok()) << dumped.status();
+  for (const Event& e : *dumped) from_program.push_back(ToJsonLine(e));
+  EXPECT_EQ(from_program, from_library);
 }
 
 TEST_F(HistoryFlow, ADroppedDeliveryIsCaught) {
