@@ -52,10 +52,35 @@ std::string OutcomeName(liaison::v1::Outcome o) {
   return absl::StartsWith(name, "OUTCOME_") ? name.substr(8) : name;
 }
 
+// How far apart the clocks of two broker nodes may be: a decision written
+// on one chain up to this long after a download recorded on another is
+// taken as before it (a remark, not a violation).
+constexpr absl::Duration kClockSkew = absl::Seconds(5);
+
+bool Allows(const AuditEntry& decision) {
+  return decision.decision() == liaison::v1::OUTCOME_ALLOW ||
+         decision.decision() == liaison::v1::OUTCOME_REDACT;
+}
+
 struct Parsed {
   AuditEntry entry;
   EvidenceRef ref;
 };
+
+// Whether, after entry `i`, an ALLOW/REDACT decision for `member` on another
+// chain follows within kClockSkew of it.
+bool AllowedJustAfter(const Custody& c, int i, const std::string& member) {
+  const AuditEntry& at = c.entries[i].entry;
+  for (size_t j = i + 1; j < c.entries.size(); ++j) {
+    const CustodyEntry& e = c.entries[j];
+    if (FromProto(e.entry.ts()) - FromProto(at.ts()) > kClockSkew) continue;
+    if (e.event == CustodyEvent::kDecision && e.member == member &&
+        e.entry.chain() != at.chain() && Allows(e.entry)) {
+      return true;
+    }
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -148,12 +173,35 @@ absl::StatusOr<Custody> CustodyOf(const std::vector<kafka::Record>& records,
       }
     }
   }
-  std::sort(named.begin(), named.end(), [](const Parsed& a, const Parsed& b) {
-    const absl::Time ta = FromProto(a.entry.ts()), tb = FromProto(b.entry.ts());
-    if (ta != tb) return ta < tb;
-    if (a.entry.chain() != b.entry.chain()) return a.entry.chain() < b.entry.chain();
-    return a.entry.seq() < b.entry.seq();
-  });
+  // Time order across chains, chain order within one: a chain's seq is what
+  // its broker wrote in that order, while its entries' times come from the
+  // clocks of whichever nodes held its partition. A merge of the chains, by
+  // the time of each chain's next entry.
+  {
+    std::map<int32_t, std::vector<Parsed>> by_chain;
+    for (Parsed& p : named) by_chain[p.entry.chain()].push_back(std::move(p));
+    std::map<int32_t, size_t> next;
+    for (auto& [chain, entries] : by_chain) {
+      std::sort(entries.begin(), entries.end(),
+                [](const Parsed& a, const Parsed& b) { return a.entry.seq() < b.entry.seq(); });
+      next[chain] = 0;
+    }
+    named.clear();
+    while (true) {
+      const Parsed* best = nullptr;
+      int32_t best_chain = 0;
+      for (auto& [chain, entries] : by_chain) {
+        if (next[chain] == entries.size()) continue;
+        const Parsed& head = entries[next[chain]];
+        if (best == nullptr || FromProto(head.entry.ts()) < FromProto(best->entry.ts())) {
+          best = &head;
+          best_chain = chain;
+        }
+      }
+      if (best == nullptr) break;
+      named.push_back(std::move(by_chain[best_chain][next[best_chain]++]));
+    }
+  }
   std::map<int32_t, const ChainReport*> reports;
   for (const ChainReport& r : verification.chain_reports) reports[r.chain] = &r;
   std::set<const EntryProblem*> attached;
@@ -265,10 +313,15 @@ absl::StatusOr<Custody> CustodyOf(const std::vector<kafka::Record>& records,
         if (destroyed.count(m)) violation(i, absl::StrCat("after ", m, "'s key was destroyed"));
         if (!wrapped.count(m)) violation(i, absl::StrCat("no key was wrapped for ", m));
         auto d = decision.find(m);
-        if (d == decision.end()) {
+        if ((d == decision.end() || !Allows(*d->second)) && AllowedJustAfter(c, i, m)) {
+          // The decision was written on another chain by a node whose clock
+          // runs a little ahead: the download could not have begun without it.
+          remark(i, absl::StrCat("the decision allowing ", m, " is timed up to ",
+                                 absl::FormatDuration(kClockSkew),
+                                 " after this download (the nodes' clocks differ)"));
+        } else if (d == decision.end()) {
           violation(i, absl::StrCat("no policy decision of a manifest naming the item for ", m));
-        } else if (d->second->decision() != liaison::v1::OUTCOME_ALLOW &&
-                   d->second->decision() != liaison::v1::OUTCOME_REDACT) {
+        } else if (!Allows(*d->second)) {
           std::string rules;
           for (const std::string& r : d->second->rule_ids()) absl::StrAppend(&rules, " ", r);
           violation(i, absl::StrCat("the policy decided ", OutcomeName(d->second->decision()),

@@ -74,7 +74,8 @@ struct Custody {
   std::string jit_id;
   std::string ciphertext_sha256;  // the upload's (raw bytes)
   std::string sha256;             // the plaintext digest of the first entry carrying one
-  // In time order (ties in chain and seq order), duplicates removed.
+  // In time order across chains and seq order within one (a chain's times
+  // come from whichever node held its partition), duplicates removed.
   std::vector<CustodyEntry> entries;
   std::vector<CustodyFinding> findings;
   bool ok() const;  // no violation
@@ -88,8 +89,9 @@ struct Custody {
 // - the upload comes before any key wrap, download or acknowledgement;
 // - a download (started) only by a member a key was wrapped for, after an
 //   ALLOW or REDACT decision of a manifest naming the item for that member
-//   (the latest decision for the member counts), and not after that
-//   member's key was destroyed;
+//   (the latest decision for the member counts; one timed at most 5 s after
+//   the download, on another chain, is a remark: the nodes' clocks differ),
+//   and not after that member's key was destroyed;
 // - each download-started has its finished (else a remark: broken off), a
 //   finished follows a started by the same member;
 // - an acknowledgement only after a finished download by that member;

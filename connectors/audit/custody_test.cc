@@ -47,7 +47,8 @@ struct Step {
   std::string sender = "RO-IGPR";
   std::string recipient;
   Outcome decision = liaison::v1::OUTCOME_UNSPECIFIED;
-  int minute = 0;  // ts = kT0 + minutes
+  int minute = 0;  // ts = kT0 + minutes + seconds
+  int seconds = 0;
   std::string item = kItem;
   std::string jit = kJit;
   std::string ciphertext = Ciphertext();
@@ -134,7 +135,7 @@ std::map<int32_t, std::vector<AuditEntry>> Seal(const std::vector<Step>& steps) 
   for (const Step& s : steps) {
     AuditEntry e;
     e.set_chain(s.chain);
-    *e.mutable_ts() = ToProto(kT0 + absl::Minutes(s.minute));
+    *e.mutable_ts() = ToProto(kT0 + absl::Minutes(s.minute) + absl::Seconds(s.seconds));
     e.set_operation(s.operation);
     e.set_event(s.event);
     e.set_message_id(s.chain == kManifestChain ? "manifest-1" : "");
@@ -301,6 +302,46 @@ TEST(Custody, ADownloadBrokenOffIsARemarkNotAViolation) {
   EXPECT_NE(c->findings[0].reason.find("broken off"), std::string::npos);
 }
 
+// A chain's entries are in seq order whatever their times: its partition
+// moved to a node whose clock is behind, so the finished download is timed
+// before its start.
+TEST(Custody, AChainsOrderIsItsSeqWhenANodesClockIsBehind) {
+  std::vector<Step> steps = CleanSteps();
+  for (Step& s : steps) {
+    if (s.event == "evidence-download-finished" && s.recipient == "DE-BKA") s.minute = 3;
+  }
+  absl::StatusOr<Custody> c = Check(Records(Seal(steps)));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->ok()) << Findings(*c);
+  EXPECT_TRUE(c->findings.empty()) << Findings(*c);
+  for (size_t i = 1; i < c->entries.size(); ++i) {
+    if (c->entries[i].entry.chain() == c->entries[i - 1].entry.chain()) {
+      EXPECT_LT(c->entries[i - 1].entry.seq(), c->entries[i].entry.seq());
+    }
+  }
+}
+
+// The decision is written on the manifest's chain by a node whose clock is
+// 2 s ahead of the one recording the download: a remark. A minute later is a
+// violation (DownloadBeforeTheDecision below).
+TEST(Custody, ADecisionTimedSecondsAfterTheDownloadIsARemark) {
+  std::vector<Step> steps = CleanSteps();
+  for (Step& s : steps) {
+    if (s.event == "decided" && s.recipient == "DE-BKA") {
+      s.minute = 4;
+      s.seconds = 2;
+    }
+  }
+  absl::StatusOr<Custody> c = Check(Records(Seal(steps)));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->ok()) << Findings(*c);
+  ASSERT_EQ(c->findings.size(), 1u) << Findings(*c);
+  EXPECT_EQ(c->findings[0].kind, CustodyFinding::Kind::kRemark);
+  EXPECT_NE(c->findings[0].reason.find("the decision allowing DE-BKA is timed up to 5s after"),
+            std::string::npos)
+      << Findings(*c);
+}
+
 // One way the chain of custody does not hold; `fragment` must appear in a
 // violation, on the entry whose event is `at_event` (empty: the chain as a
 // whole).
@@ -392,7 +433,8 @@ INSTANTIATE_TEST_SUITE_P(
                [](auto& s) { Find(s, "evidence-download-started", "NL-NP").item = "ev-0002"; },
                nullptr, "under another item id, ev-0002", "evidence-download-started", "NL-NP"},
         Broken{"KeyWrappedBeforeTheUpload",
-               [](auto& s) { Find(s, "evidence-uploaded", "").minute = 1; }, nullptr,
+               // Written in the chain before the upload (seq order counts).
+               [](auto& s) { std::rotate(s.begin(), s.begin() + 1, s.begin() + 3); }, nullptr,
                "before the upload", "evidence-key-wrapped", "DE-BKA"},
         Broken{"NoUpload", [](auto& s) { Remove(s, "evidence-uploaded", ""); }, nullptr,
                "no upload entry", ""},
