@@ -17,8 +17,9 @@
 // Download: allowed only with a grant (EvidenceBook, written by the policy
 // stage) for the caller, of a complete item whose ciphertext digest is the
 // one in the granted manifest entry; sends a header with the caller's
-// wrapped key, then the records from `from_chunk`, read from Kafka one at a
-// time on the worker pool.
+// wrapped key, then the records from `from_chunk`, read from Kafka on the
+// worker pool up to 8 chunks ahead of the one being sent (one forward pass
+// per batch), so that Kafka reads overlap gRPC writes.
 //
 // List: the caller's grants, with each item's manifest entry.
 //

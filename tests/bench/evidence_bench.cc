@@ -301,6 +301,7 @@ struct Side {
   int64_t idle_kb = 0;  // VmRSS when the phase starts
   int64_t peak_kb = 0;  // VmHWM when it ends
   int64_t cpu_ns = 0;
+  int64_t wait_ns = 0;  // runnable, waiting for a core
   double AboveIdleMib() const { return static_cast<double>(peak_kb - idle_kb) / 1024.0; }
 };
 
@@ -315,6 +316,9 @@ class Phase {
     c_.cpu_ns = PidCpuNs(client_);
     b_.cpu_ns = PidCpuNs(broker_);
     jvm_cpu_ns_ = PidsCpuNs(jvms_);
+    c_.wait_ns = RunQueueWaitNs({client_});
+    b_.wait_ns = RunQueueWaitNs({broker_});
+    jvm_wait_ns_ = RunQueueWaitNs(jvms_);
     start_ = NowNs();
   }
   void End() {
@@ -324,6 +328,15 @@ class Phase {
     c_.cpu_ns = PidCpuNs(client_) - c_.cpu_ns;
     b_.cpu_ns = PidCpuNs(broker_) - b_.cpu_ns;
     jvm_cpu_ns_ = PidsCpuNs(jvms_) - jvm_cpu_ns_;
+    c_.wait_ns = RunQueueWaitNs({client_}) - c_.wait_ns;
+    b_.wait_ns = RunQueueWaitNs({broker_}) - b_.wait_ns;
+    jvm_wait_ns_ = RunQueueWaitNs(jvms_) - jvm_wait_ns_;
+  }
+  // Seconds the threads of each process were runnable but waited for a
+  // core (summed over threads): what other work on the machine cost them.
+  std::string Waits() const {
+    return absl::StrFormat("waited for a core: client %.1f s, broker %.1f s, Kafka %.1f s",
+                           Seconds(c_.wait_ns), Seconds(b_.wait_ns), Seconds(jvm_wait_ns_));
   }
   const Side& client() const { return c_; }
   const Side& broker() const { return b_; }
@@ -335,6 +348,7 @@ class Phase {
   std::vector<int> jvms_;
   Side c_, b_;
   int64_t jvm_cpu_ns_ = 0;
+  int64_t jvm_wait_ns_ = 0;
   int64_t start_ = 0;
   double seconds_ = 1;
 };
@@ -563,6 +577,7 @@ struct Run {
   Side up_client, up_broker, down_client, down_broker;
   double up_jvm_cores = 0, down_jvm_cores = 0;
   double up_client_cores = 0, up_broker_cores = 0, down_client_cores = 0, down_broker_cores = 0;
+  std::string up_waits, down_waits;
 };
 
 int RunBench(Options& o) {
@@ -714,13 +729,18 @@ int RunBench(Options& o) {
               raw.consume);
   std::printf("  Kafka read one record at a time (as the download reads)     %6.1f MiB/s\n",
               raw.read_one_by_one);
+  // A stage's ceiling is the better of its raw figures.
+  const double produce = std::max(raw.produce, raw.produce_window);
+  const double consume = std::max(raw.consume, raw.read_one_by_one);
   const double up_floor =
-      std::min({crypto.aes_gcm_seal, crypto.sha256, crypto.encrypt_chunk, raw.produce});
+      std::min({crypto.aes_gcm_seal, crypto.sha256, crypto.encrypt_chunk, produce});
   const double down_floor =
-      std::min({crypto.aes_gcm_seal, crypto.sha256, crypto.decrypt_chunk, raw.consume});
-  std::printf("  slowest stage: upload %.1f MiB/s (%s), download %.1f MiB/s (%s)\n", up_floor,
-              up_floor == raw.produce ? "Kafka produce" : "crypto", down_floor,
-              down_floor == raw.consume ? "Kafka consume" : "crypto");
+      std::min({crypto.aes_gcm_seal, crypto.sha256, crypto.decrypt_chunk, consume});
+  std::printf(
+      "  slowest stage (a stage's better figure): upload %.1f MiB/s (%s), download %.1f MiB/s "
+      "(%s)\n",
+      up_floor, up_floor == produce ? "Kafka produce" : "crypto", down_floor,
+      down_floor == consume ? "Kafka consume" : "crypto");
 
   std::printf(
       "\nround trips: peak RSS above idle per side (VmHWM reset through /proc/PID/clear_refs at "
@@ -744,6 +764,7 @@ int RunBench(Options& o) {
     run.up_client_cores = up.Cores(run.up_client.cpu_ns);
     run.up_broker_cores = up.Cores(run.up_broker.cpu_ns);
     run.up_jvm_cores = up.jvm_cores();
+    run.up_waits = up.Waits();
     std::string bytes;
     liaison::v1::EvidenceItem item;
     if (!absl::Base64Unescape(a.at(2), &bytes) || !item.ParseFromString(bytes)) Die("bad item");
@@ -769,6 +790,7 @@ int RunBench(Options& o) {
     run.down_client_cores = down.Cores(run.down_client.cpu_ns);
     run.down_broker_cores = down.Cores(run.down_broker.cpu_ns);
     run.down_jvm_cores = down.jvm_cores();
+    run.down_waits = down.Waits();
     std::error_code ec;
     if (std::filesystem::file_size(out, ec) != static_cast<uintmax_t>(o.mib) << 20) {
       Die("the downloaded file has another size");
@@ -789,7 +811,9 @@ int RunBench(Options& o) {
         r, mib / run.download_s, run.download_s, 50, "", run.down_client.AboveIdleMib(),
         run.down_broker.AboveIdleMib(), run.down_client_cores, run.down_broker_cores,
         run.down_jvm_cores);
-    std::printf("       idle RSS: client %.1f MiB, broker %.1f MiB\n",
+    std::printf("       upload %s; download %s\n", run.up_waits.c_str(),
+                run.down_waits.c_str());
+    std::printf("       idle RSS before the upload: client %.1f MiB, broker %.1f MiB\n",
                 run.up_client.idle_kb / 1024.0, run.up_broker.idle_kb / 1024.0);
     runs.push_back(run);
   }
