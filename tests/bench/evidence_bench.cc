@@ -302,7 +302,10 @@ struct Side {
   int64_t peak_kb = 0;  // VmHWM when it ends
   int64_t cpu_ns = 0;
   int64_t wait_ns = 0;  // runnable, waiting for a core
-  double AboveIdleMib() const { return static_cast<double>(peak_kb - idle_kb) / 1024.0; }
+  // A peak a few KiB below the idle read just after the reset shows as 0.
+  double AboveIdleMib() const {
+    return std::max(0.0, static_cast<double>(peak_kb - idle_kb) / 1024.0);
+  }
 };
 
 class Phase {
@@ -342,6 +345,7 @@ class Phase {
   const Side& broker() const { return b_; }
   double Cores(int64_t ns) const { return Seconds(ns) / seconds_; }
   double jvm_cores() const { return Cores(jvm_cpu_ns_); }
+  int64_t jvm_cpu_ns() const { return jvm_cpu_ns_; }
 
  private:
   pid_t client_, broker_;
@@ -578,6 +582,15 @@ struct Run {
   double up_jvm_cores = 0, down_jvm_cores = 0;
   double up_client_cores = 0, up_broker_cores = 0, down_client_cores = 0, down_broker_cores = 0;
   std::string up_waits, down_waits;
+  int64_t up_jvm_cpu_ns = 0, down_jvm_cpu_ns = 0;
+  // CPU of client, broker and Kafka together per MiB, ms.
+  double UpCpuMsPerMib(double mib) const {
+    return static_cast<double>(up_client.cpu_ns + up_broker.cpu_ns + up_jvm_cpu_ns) / 1e6 / mib;
+  }
+  double DownCpuMsPerMib(double mib) const {
+    return static_cast<double>(down_client.cpu_ns + down_broker.cpu_ns + down_jvm_cpu_ns) / 1e6 /
+           mib;
+  }
 };
 
 int RunBench(Options& o) {
@@ -765,6 +778,7 @@ int RunBench(Options& o) {
     run.up_broker_cores = up.Cores(run.up_broker.cpu_ns);
     run.up_jvm_cores = up.jvm_cores();
     run.up_waits = up.Waits();
+    run.up_jvm_cpu_ns = up.jvm_cpu_ns();
     std::string bytes;
     liaison::v1::EvidenceItem item;
     if (!absl::Base64Unescape(a.at(2), &bytes) || !item.ParseFromString(bytes)) Die("bad item");
@@ -791,6 +805,7 @@ int RunBench(Options& o) {
     run.down_broker_cores = down.Cores(run.down_broker.cpu_ns);
     run.down_jvm_cores = down.jvm_cores();
     run.down_waits = down.Waits();
+    run.down_jvm_cpu_ns = down.jvm_cpu_ns();
     std::error_code ec;
     if (std::filesystem::file_size(out, ec) != static_cast<uintmax_t>(o.mib) << 20) {
       Die("the downloaded file has another size");
@@ -813,6 +828,12 @@ int RunBench(Options& o) {
         run.down_jvm_cores);
     std::printf("       upload %s; download %s\n", run.up_waits.c_str(),
                 run.down_waits.c_str());
+    std::printf(
+        "       CPU per MiB (client + broker + Kafka): upload %.1f ms (%.1f + %.1f + %.1f), "
+        "download %.1f ms (%.1f + %.1f + %.1f)\n",
+        run.UpCpuMsPerMib(mib), run.up_client.cpu_ns / 1e6 / mib, run.up_broker.cpu_ns / 1e6 / mib,
+        run.up_jvm_cpu_ns / 1e6 / mib, run.DownCpuMsPerMib(mib), run.down_client.cpu_ns / 1e6 / mib,
+        run.down_broker.cpu_ns / 1e6 / mib, run.down_jvm_cpu_ns / 1e6 / mib);
     std::printf("       idle RSS before the upload: client %.1f MiB, broker %.1f MiB\n",
                 run.up_client.idle_kb / 1024.0, run.up_broker.idle_kb / 1024.0);
     runs.push_back(run);
@@ -862,6 +883,15 @@ int RunBench(Options& o) {
       "  peak RSS above idle: upload client %.1f MiB, broker %.1f MiB; download client %.1f MiB, "
       "broker %.1f MiB; target < 64 MiB each: %s\n",
       up_c, up_b, down_c, down_b, verdict(std::max({up_c, up_b, down_c, down_b}) < 64));
+  // Every process of the path on this machine's cores, nothing else running.
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const double up_cpu = median([&](const Run& r) { return r.UpCpuMsPerMib(mib); });
+  const double down_cpu = median([&](const Run& r) { return r.DownCpuMsPerMib(mib); });
+  std::printf(
+      "  CPU per MiB of client, broker and Kafka together: upload %.1f ms, download %.1f ms; on "
+      "%u idle cores at most %.0f and %.0f MiB/s (%.2f and %.2f x the slowest raw stage)\n",
+      up_cpu, down_cpu, cores, 1000.0 * cores / up_cpu, 1000.0 * cores / down_cpu,
+      1000.0 * cores / up_cpu / up_floor, 1000.0 * cores / down_cpu / down_floor);
   std::printf(
       "  highest peak of any phase above the RSS before run 1 (%.1f / %.1f MiB): client %.1f "
       "MiB, broker %.1f MiB\n",
