@@ -433,9 +433,9 @@ CryptoCeilings MeasureCrypto(double seconds) {
 
 struct KafkaCeilings {
   int64_t records = 0;
-  double produce = 0;         // MiB/s, every record in flight at once
-  double produce_window = 0;  // MiB/s, at most 8 in flight (the broker's upload window)
-  double consume = 0;         // MiB/s, one forward pass (RecordReader::ReadEach)
+  double produce = 0;          // MiB/s, every record in flight at once
+  double produce_window = 0;   // MiB/s, at most 8 in flight (the broker's upload window)
+  double consume = 0;          // MiB/s, one forward pass (RecordReader::ReadEach)
   double read_one_by_one = 0;  // MiB/s, Read per offset (the broker's download)
 };
 
@@ -452,7 +452,8 @@ KafkaCeilings MeasureKafka(const kafka::ClientConfig& config, const std::string&
   RAND_bytes(reinterpret_cast<unsigned char*>(payload.data()), static_cast<int>(payload.size()));
   kafka::ProducerOptions po;
   po.max_message_bytes = 4 << 20;
-  std::unique_ptr<kafka::Producer> producer = OrDie(kafka::Producer::Create(config, po), "producer");
+  std::unique_ptr<kafka::Producer> producer =
+      OrDie(kafka::Producer::Create(config, po), "producer");
   absl::Mutex mu;
   int in_flight = 0;
   int64_t failed = 0;
@@ -610,8 +611,8 @@ int RunBench(Options& o) {
                 started.c_str());
     int status;
     if (o.nodes == 3) {
-      status = RunScript({"/bin/bash", testing::SourcePath("tests/kafka_real/fixture.sh"), "start",
-                          started});
+      status = RunScript(
+          {"/bin/bash", testing::SourcePath("tests/kafka_real/fixture.sh"), "start", started});
     } else {
       const std::string cluster = testing::SourcePath("deploy/kafka/cluster.sh");
       (void)RunScript({cluster, "stop", "--state-dir", started});
@@ -619,16 +620,15 @@ int RunBench(Options& o) {
       status = RunScript({cluster, "start", "--nodes", "1", "--state-dir", started, "--stop-with",
                           std::to_string(getpid())});
       if (status == 0) {
-        status = RunScript(
-            {"/bin/bash", "-c",
-             absl::StrCat("eval \"$(", cluster, " env --state-dir ", started, ")\" && ",
-                          testing::SourcePath("deploy/kafka/acls.sh"), " > ", started,
-                          "/acls.log 2>&1")});
+        status = RunScript({"/bin/bash", "-c",
+                            absl::StrCat("eval \"$(", cluster, " env --state-dir ", started,
+                                         ")\" && ", testing::SourcePath("deploy/kafka/acls.sh"),
+                                         " > ", started, "/acls.log 2>&1")});
       }
     }
     if (status != 0) {
-      (void)RunScript({testing::SourcePath("deploy/kafka/cluster.sh"), "stop", "--state-dir",
-                       started});
+      (void)RunScript(
+          {testing::SourcePath("deploy/kafka/cluster.sh"), "stop", "--state-dir", started});
       Die(absl::StrCat("starting Kafka failed (exit status ", status, ")"));
     }
     o.kafka_state_dir = started;
@@ -659,8 +659,8 @@ int RunBench(Options& o) {
   const std::string pki = o.kafka_state_dir + "/pki";
 
   const std::string item_path = absl::StrCat(o.work_dir, "/item-", o.mib, "MiB.bin");
-  std::printf("evidence_bench: writing the %lld MiB item file %s\n",
-              static_cast<long long>(o.mib), item_path.c_str());
+  std::printf("evidence_bench: writing the %lld MiB item file %s\n", static_cast<long long>(o.mib),
+              item_path.c_str());
   WriteItemFile(item_path, o.mib);
   const std::string pseudonym = o.work_dir + "/pseudonym.key";
   std::ofstream(pseudonym) << "evidence-bench-pseudonym-secret!";
@@ -670,12 +670,25 @@ int RunBench(Options& o) {
   const broker::Topics topics(prefix);
   const std::string broker_dir = o.work_dir + "/broker";
   std::filesystem::remove(broker_dir + "/broker.json");
-  std::vector<std::string> broker_args = {
-      o.broker_bin,    "--state-dir",     broker_dir,        "--kafka-state-dir",
-      o.kafka_state_dir, "--pki",         pki,               "--pseudonym-key",
-      pseudonym,       "--registry",      WriteRegistry(o.work_dir), "--topic-prefix",
-      prefix,          "--listen",        "127.0.0.1:0",     "--admin-listen",
-      "",              "--http-listen",   ""};
+  std::vector<std::string> broker_args = {o.broker_bin,
+                                          "--state-dir",
+                                          broker_dir,
+                                          "--kafka-state-dir",
+                                          o.kafka_state_dir,
+                                          "--pki",
+                                          pki,
+                                          "--pseudonym-key",
+                                          pseudonym,
+                                          "--registry",
+                                          WriteRegistry(o.work_dir),
+                                          "--topic-prefix",
+                                          prefix,
+                                          "--listen",
+                                          "127.0.0.1:0",
+                                          "--admin-listen",
+                                          "",
+                                          "--http-listen",
+                                          ""};
   if (o.workers > 0) {
     broker_args.push_back("--workers");
     broker_args.push_back(std::to_string(o.workers));
@@ -705,9 +718,9 @@ int RunBench(Options& o) {
   }
 
   // The client process.
-  Child client = Spawn({SelfExe(), "--client-child", "--pki", pki, "--target", target,
-                        "--work-dir", o.work_dir},
-                       true, "");
+  Child client = Spawn(
+      {SelfExe(), "--client-child", "--pki", pki, "--target", target, "--work-dir", o.work_dir},
+      true, "");
   (void)Answered(client, "start");  // "ready", once connected
   struct StopClient {
     Child& c;
@@ -732,8 +745,7 @@ int RunBench(Options& o) {
   std::printf("  SHA-256                                %8.0f MiB/s\n", crypto.sha256);
   std::printf("  EvidenceEncryptor::EncryptChunk, 1 MiB %8.0f MiB/s\n", crypto.encrypt_chunk);
   std::printf("  EvidenceDecryptor::DecryptChunk, 1 MiB %8.0f MiB/s\n", crypto.decrypt_chunk);
-  const KafkaCeilings raw =
-      MeasureKafka(kafka_config, topics.EvidenceChunks(), o.raw_mib, 8);
+  const KafkaCeilings raw = MeasureKafka(kafka_config, topics.EvidenceChunks(), o.raw_mib, 8);
   std::printf("  Kafka produce, %lld x (1 MiB + 16), acks=all, all in flight   %6.1f MiB/s\n",
               static_cast<long long>(raw.records), raw.produce);
   std::printf("  Kafka produce, the same, at most 8 in flight (upload window) %6.1f MiB/s\n",
@@ -795,8 +807,8 @@ int RunBench(Options& o) {
 
     const std::string out = absl::StrCat(o.work_dir, "/", item_id, ".out");
     Phase down(client.pid, broker.pid, jvms);
-    a = Ask(client, absl::StrCat("download ", absl::Base64Escape(item.SerializeAsString()), " ",
-                                 out));
+    a = Ask(client,
+            absl::StrCat("download ", absl::Base64Escape(item.SerializeAsString()), " ", out));
     down.End();
     run.download_s = std::stod(a.at(0));
     run.down_client = down.client();
@@ -818,16 +830,14 @@ int RunBench(Options& o) {
         "Kafka %.2f\n",
         r, mib / run.upload_s, run.upload_s, run.encrypt_s, run.upload_s - run.encrypt_s,
         mib / (run.upload_s - run.encrypt_s), run.up_client.AboveIdleMib(),
-        run.up_broker.AboveIdleMib(), run.up_client_cores, run.up_broker_cores,
-        run.up_jvm_cores);
+        run.up_broker.AboveIdleMib(), run.up_client_cores, run.up_broker_cores, run.up_jvm_cores);
     std::printf(
         "run %d  download %5.1f MiB/s (%.1f s)%*s  peak above idle: client %5.1f MiB, broker "
         "%5.1f MiB; cores client %.2f broker %.2f Kafka %.2f\n",
         r, mib / run.download_s, run.download_s, 50, "", run.down_client.AboveIdleMib(),
         run.down_broker.AboveIdleMib(), run.down_client_cores, run.down_broker_cores,
         run.down_jvm_cores);
-    std::printf("       upload %s; download %s\n", run.up_waits.c_str(),
-                run.down_waits.c_str());
+    std::printf("       upload %s; download %s\n", run.up_waits.c_str(), run.down_waits.c_str());
     std::printf(
         "       CPU per MiB (client + broker + Kafka): upload %.1f ms (%.1f + %.1f + %.1f), "
         "download %.1f ms (%.1f + %.1f + %.1f)\n",
@@ -895,8 +905,7 @@ int RunBench(Options& o) {
   std::printf(
       "  highest peak of any phase above the RSS before run 1 (%.1f / %.1f MiB): client %.1f "
       "MiB, broker %.1f MiB\n",
-      client_first_idle_kb / 1024.0, broker_first_idle_kb / 1024.0, client_overall,
-      broker_overall);
+      client_first_idle_kb / 1024.0, broker_first_idle_kb / 1024.0, client_overall, broker_overall);
   std::printf("load average at end: %s\n", LoadAverage().c_str());
 
   std::printf("\nRESULT mib=%lld runs=%zu nodes=%zu\n", static_cast<long long>(o.mib), runs.size(),
@@ -937,8 +946,9 @@ int Main(int argc, char** argv) {
                  "State folder of a running deploy/kafka/cluster.sh cluster with acls.sh applied "
                  "(default: start a fresh cluster in WORK-DIR/kafka, stop it and remove its data "
                  "at the end)");
-  app.add_option("--nodes", o.nodes, "Nodes of the cluster the bench starts (3: tests/kafka_real/"
-                                     "fixture.sh; 1: deploy/kafka/cluster.sh --nodes 1)")
+  app.add_option("--nodes", o.nodes,
+                 "Nodes of the cluster the bench starts (3: tests/kafka_real/"
+                 "fixture.sh; 1: deploy/kafka/cluster.sh --nodes 1)")
       ->check(CLI::IsMember({1, 3}))
       ->capture_default_str();
   app.add_flag("--keep-kafka", o.keep_kafka, "Leave the cluster the bench started running");

@@ -800,8 +800,8 @@ TEST_F(Evidence, AWrongChunkRecordEndsTheDownloadAfterTheChunksBeforeIt) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DATA_LOSS) << status.error_message();
   EXPECT_TRUE(absl::StrContains(
       status.error_message(),
-      absl::StrCat("'RO-EV-0011' chunk 3: the record at partition ", record.partition(),
-                   " offset ", chunk1_offset, " is not this chunk")))
+      absl::StrCat("'RO-EV-0011' chunk 3: the record at partition ", record.partition(), " offset ",
+                   chunk1_offset, " is not this chunk")))
       << status.error_message();
   EXPECT_EQ(indexes, (std::vector<int64_t>{0, 1, 2}));
 }
