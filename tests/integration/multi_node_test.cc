@@ -168,7 +168,9 @@ TEST(MultiNode, SendersAndSubscribersFailOverAndNothingIsLostOrDuplicated) {
     rec.SendOutcome("RO-IGPR", m, first);
     ASSERT_TRUE(first.ok()) << first.status();
     EXPECT_FALSE(first->duplicate());
-    absl::SleepFor(absl::Seconds(1));  // A follows liaison.registry.ids
+    // A reads B's accepted ids from liaison.registry.ids (a second was
+    // seen to be too short once, on a loaded machine).
+    absl::SleepFor(absl::Seconds(3));
     absl::StatusOr<liaison::v1::SendResult> again = (*on_a)->Send(*envelope);
     rec.SendOutcome("RO-IGPR", m, again);
     ASSERT_TRUE(again.ok()) << again.status();
