@@ -189,14 +189,77 @@ TEST(MultiNode, SendersAndSubscribersFailOverAndNothingIsLostOrDuplicated) {
   absl::Time stop_at;
   std::vector<std::unique_ptr<Client>> senders;
   for (const std::string& s : kSenders) {
-    auto c = ClientFor(s, targets.at(s));
+    // Both senders start on B: RO-IGPR sends one at a time, DE-BKA over a
+    // send stream.
+    auto c = ClientFor(s, {b_target, a_target});
     ASSERT_TRUE(c.ok()) << c.status();
     senders.push_back(*std::move(c));
   }
   absl::Mutex lat_mu;
   std::vector<absl::Duration> send_latency;  // of sends answered after B stopped, by order
   std::vector<std::thread> flood;
-  for (size_t i = 0; i < senders.size(); ++i) {
+  // DE-BKA's stream: what has no result yet is sent again on a new stream
+  // (which the client opens on the next node) when one breaks.
+  std::atomic<int> stream_reopens{0};
+  flood.emplace_back([&] {
+    Client& c = *senders[1];
+    const std::string s = "DE-BKA";
+    absl::Mutex mu;
+    std::map<std::string, liaison::v1::SignedEnvelope> unanswered;  // by message id
+    auto on_result = [&](const liaison::v1::SendResult& r) {
+      rec.StreamResult(s, s, r);
+      EXPECT_EQ(r.code(), 0) << s << " " << r.message_id() << ": " << r.error();
+      if (r.code() == 0) {
+        absl::MutexLock lock(&expect.mu);
+        expect.accepted[s].insert(r.message_id());
+      }
+      absl::MutexLock lock(&mu);
+      if (unanswered.erase(r.message_id()) > 0) ++answered;
+    };
+    std::unique_ptr<endpoint::SendStream> stream = c.OpenSendStream(on_result);
+    // After a break: close the old stream (its reader has ended, so no
+    // result comes late) and send what is unanswered on a new one.
+    auto reopen = [&] {
+      (void)stream->Close();
+      stream = c.OpenSendStream(on_result);
+      ++stream_reopens;
+      std::vector<liaison::v1::SignedEnvelope> again;
+      {
+        absl::MutexLock lock(&mu);
+        for (const auto& [id, e] : unanswered) again.push_back(e);
+      }
+      for (const liaison::v1::SignedEnvelope& e : again) {
+        if (!stream->Write(e).ok()) return false;
+      }
+      return true;
+    };
+    for (int n = 0; keep_sending.load(); ++n) {
+      absl::SleepFor(absl::Milliseconds(5));
+      liaison::v1::Message m = TestAlert(s, kRecipients, absl::Now());
+      m.mutable_header()->set_case_ref(absl::StrCat("DE-2026-", 1000 + n));
+      absl::StatusOr<liaison::v1::SignedEnvelope> envelope = c.Seal(m, absl::Now());
+      ASSERT_TRUE(envelope.ok()) << envelope.status();
+      rec.Sent(s, m);
+      {
+        absl::MutexLock lock(&mu);
+        unanswered[m.header().message_id()] = *envelope;
+      }
+      if (!stream->Write(*envelope).ok()) {
+        while (!reopen() && keep_sending.load()) absl::SleepFor(absl::Milliseconds(100));
+      }
+    }
+    // Every envelope answered, on however many streams it takes.
+    for (int round = 0; round < 5; ++round) {
+      if (stream->Close().ok()) {
+        absl::MutexLock lock(&mu);
+        if (unanswered.empty()) break;
+      }
+      (void)reopen();
+    }
+    absl::MutexLock lock(&mu);
+    EXPECT_TRUE(unanswered.empty()) << unanswered.size() << " DE-BKA sends never answered";
+  });
+  for (size_t i = 0; i < 1; ++i) {
     flood.emplace_back([&, i] {
       Client& c = *senders[i];
       const std::string& s = kSenders[i];
@@ -315,6 +378,9 @@ TEST(MultiNode, SendersAndSubscribersFailOverAndNothingIsLostOrDuplicated) {
 
   // What the endpoints saw of the failover.
   std::cout << "node B stopped (graceful Shutdown) in " << Seconds(stop_took) << "\n";
+  std::cout << "DE-BKA send stream: opened again " << stream_reopens.load()
+            << " times after it broke\n";
+  EXPECT_GE(stream_reopens.load(), 1) << "DE-BKA's stream was on B";
   for (size_t i = 0; i < senders.size(); ++i) {
     const Client::Failovers f = senders[i]->failovers();
     std::cout << kSenders[i] << " sends: " << f.count << " moved to another node, longest "
