@@ -455,5 +455,66 @@ TEST(MultiNode, SendersAndSubscribersFailOverAndNothingIsLostOrDuplicated) {
   }
 }
 
+// An acknowledgement the stopping node never stored: the item comes again
+// from the other node, and the client library acknowledges it there without
+// handing it to the application a second time.
+TEST(MultiNode, AnItemAcknowledgedDuringTheFailoverIsNotHandedOutAgain) {
+  LIAISON_SKIP_ON_REAL_KAFKA();
+  TestBrokerOptions a_options;
+  absl::StatusOr<std::unique_ptr<TestBroker>> a = TestBroker::Start(a_options);
+  ASSERT_TRUE(a.ok()) << a.status();
+  TestBrokerOptions b_options = a_options;
+  b_options.kafka_bootstrap = (*a)->node().bootstrap_servers();
+  absl::StatusOr<std::unique_ptr<TestBroker>> b = TestBroker::Start(b_options);
+  ASSERT_TRUE(b.ok()) << b.status();
+  const std::string a_target = (*a)->target(), b_target = (*b)->target();
+
+  auto nl = ClientFor("NL-NP", {b_target, a_target});
+  auto ro = ClientFor("RO-IGPR", {a_target, b_target});
+  ASSERT_TRUE(nl.ok() && ro.ok());
+  absl::StatusOr<std::unique_ptr<Subscription>> nl_sub = (*nl)->Subscribe();
+  ASSERT_TRUE(nl_sub.ok()) << nl_sub.status();
+  absl::StatusOr<std::unique_ptr<Subscription>> ro_sub = (*ro)->Subscribe();
+  ASSERT_TRUE(ro_sub.ok()) << ro_sub.status();
+
+  liaison::v1::Message m = TestAlert("RO-IGPR", {"NL-NP"}, absl::Now());
+  auto envelope = (*ro)->Seal(m, absl::Now());
+  ASSERT_TRUE(envelope.ok());
+  ASSERT_TRUE((*ro)->Send(*envelope).ok());
+  absl::StatusOr<Subscription::Received> got = (*nl_sub)->Next(absl::Seconds(60));
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(got->verified.ok()) << got->verified.status();
+  ASSERT_EQ(got->verified->statement().attestation().message_id(), m.header().message_id());
+
+  // B stops before the acknowledgement is written: the stream is broken,
+  // the library takes the acknowledgement and keeps it for the replay.
+  (*b)->node().Shutdown();
+  EXPECT_TRUE((*nl_sub)->Ack({got->item.item_id()}).ok());
+
+  // Nothing more for the application, though A sends the item again.
+  absl::StatusOr<Subscription::Received> again = (*nl_sub)->Next(absl::Seconds(15));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(again.status()))
+      << "handed out again: " << (again.ok() ? again->item.item_id() : again.status().ToString());
+  const Subscription::Reconnects r = (*nl_sub)->reconnects();
+  EXPECT_EQ(r.count, 1);
+  EXPECT_EQ(r.replays_dropped, 1);
+  std::cout << "NL-NP reconnected to A in " << Seconds(r.longest) << ", " << r.replays_dropped
+            << " acknowledged item sent again and dropped\n";
+
+  // The acknowledgement given on A reaches the sender as its receipt.
+  bool receipt = false;
+  for (const absl::Time until = absl::Now() + absl::Seconds(30); !receipt && absl::Now() < until;) {
+    absl::StatusOr<Subscription::Received> item = (*ro_sub)->Next(absl::Seconds(1));
+    if (!item.ok()) continue;
+    ASSERT_TRUE(item->verified.ok()) << item->verified.status();
+    if (item->verified->kind() == VerifiedItem::Kind::kReceipt &&
+        item->verified->statement().receipt().message_id() == m.header().message_id()) {
+      receipt = true;
+    }
+    (void)(*ro_sub)->Ack({item->item.item_id()});
+  }
+  EXPECT_TRUE(receipt) << "no receipt: the acknowledgement never reached a node";
+}
+
 }  // namespace
 }  // namespace liaison::testing
