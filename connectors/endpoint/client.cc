@@ -292,9 +292,8 @@ std::unique_ptr<SendStream> Client::OpenSendStream(SendStream::OnResult on_resul
   auto stream = nodes_[node].stub->SendStream(context.get());
   std::function<void()> on_broken;
   if (nodes_.size() > 1) on_broken = [this, node] { FailOver(node); };
-  return std::unique_ptr<SendStream>(new SendStream(std::move(context), std::move(stream),
-                                                    std::move(on_result), window,
-                                                    std::move(on_broken)));
+  return std::unique_ptr<SendStream>(new SendStream(
+      std::move(context), std::move(stream), std::move(on_result), window, std::move(on_broken)));
 }
 
 SendStream::SendStream(
@@ -384,8 +383,8 @@ absl::StatusOr<std::unique_ptr<Subscription>> Client::Subscribe(uint32_t window,
     (void)stream->Write(start);
     return std::make_pair(std::move(context), std::move(stream));
   };
-  std::unique_ptr<Subscription> subscription(new Subscription(
-      std::move(connect), nodes_.size() > 1, options_.reconnect_for, &verifier_));
+  std::unique_ptr<Subscription> subscription(
+      new Subscription(std::move(connect), nodes_.size() > 1, options_.reconnect_for, &verifier_));
   LIAISON_RETURN_IF_ERROR(subscription->WaitReady(ready_timeout));
   return subscription;
 }

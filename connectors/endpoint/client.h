@@ -154,8 +154,9 @@ class Subscription {
       grpc::ClientReaderWriter<liaison::v1::SubscribeRequest, liaison::v1::SubscribeResponse>;
   // Opens the stream on a node (the next one when `failover`) and writes the
   // start request.
-  using Connect = std::function<std::pair<std::unique_ptr<grpc::ClientContext>,
-                                          std::unique_ptr<Stream>>(bool failover)>;
+  using Connect =
+      std::function<std::pair<std::unique_ptr<grpc::ClientContext>, std::unique_ptr<Stream>>(
+          bool failover)>;
   Subscription(Connect connect, bool reconnect, absl::Duration reconnect_for,
                const ItemVerifier* verifier);
   // Waits for the broker's READY event.
@@ -276,9 +277,9 @@ class Client {
   // node to use now.
   size_t FailOver(size_t from);
   // Calls `call` on the current node, failing over as Send describes.
-  grpc::Status WithFailover(absl::Duration timeout,
-                            const std::function<grpc::Status(liaison::v1::Exchange::Stub&,
-                                                             grpc::ClientContext&)>& call);
+  grpc::Status WithFailover(
+      absl::Duration timeout,
+      const std::function<grpc::Status(liaison::v1::Exchange::Stub&, grpc::ClientContext&)>& call);
 
   const ClientOptions options_;
   const std::vector<std::string> targets_;

@@ -76,11 +76,9 @@ TEST(ClientTargets, CommaSeparatedTargetsAndEmptyOnesAreNamed) {
   EXPECT_EQ((*client)->current_target(), "127.0.0.1:1");
 
   options->target = "127.0.0.1:1,,127.0.0.1:3";
-  EXPECT_EQ(Client::Create(*options).status().message(),
-            "options.target: node 2 of 3 is empty");
+  EXPECT_EQ(Client::Create(*options).status().message(), "options.target: node 2 of 3 is empty");
   options->targets = {"127.0.0.1:1", " "};
-  EXPECT_EQ(Client::Create(*options).status().message(),
-            "options.targets: node 2 of 2 is empty");
+  EXPECT_EQ(Client::Create(*options).status().message(), "options.targets: node 2 of 2 is empty");
 }
 
 // Both nodes down: a send tries each twice and returns UNAVAILABLE.
@@ -146,9 +144,9 @@ TEST(MultiNode, SendersAndSubscribersFailOverAndNothingIsLostOrDuplicated) {
       {"FR-OCRTEH", {a_target, b_target}}};
   std::vector<std::string> endpoints = {"RO-IGPR", "DE-BKA", "NL-NP", "FR-OCRTEH"};
   std::vector<std::unique_ptr<Client>> sub_clients;
-  absl::StatusOr<std::vector<std::unique_ptr<Subscription>>> subs = SubscribeAll(
-      [&](const std::string& e) { return ClientFor(e, targets.at(e)); }, endpoints, sub_clients,
-      256, absl::Seconds(60));
+  absl::StatusOr<std::vector<std::unique_ptr<Subscription>>> subs =
+      SubscribeAll([&](const std::string& e) { return ClientFor(e, targets.at(e)); }, endpoints,
+                   sub_clients, 256, absl::Seconds(60));
   ASSERT_TRUE(subs.ok()) << subs.status();
   for (const std::string& e : endpoints) rec.Subscribed(e);
 
@@ -357,9 +355,8 @@ TEST(MultiNode, SendersAndSubscribersFailOverAndNothingIsLostOrDuplicated) {
   absl::Duration assigned_after = absl::InfiniteDuration();
   while (absl::Now() - stop_at < absl::Seconds(60)) {
     const std::vector<int32_t> now = (*a)->node().OwnedIngressPartitions();
-    if (std::all_of(b_owned.begin(), b_owned.end(), [&](int32_t p) {
-          return std::find(now.begin(), now.end(), p) != now.end();
-        })) {
+    if (std::all_of(b_owned.begin(), b_owned.end(),
+                    [&](int32_t p) { return std::find(now.begin(), now.end(), p) != now.end(); })) {
       assigned_after = absl::Now() - stop_at;
       break;
     }
@@ -401,8 +398,7 @@ TEST(MultiNode, SendersAndSubscribersFailOverAndNothingIsLostOrDuplicated) {
     absl::MutexLock lock(&lat_mu);
     absl::Duration longest;
     for (absl::Duration d : send_latency) longest = std::max(longest, d);
-    std::cout << "longest send after the stop (as the sender saw it): " << Seconds(longest)
-              << "\n";
+    std::cout << "longest send after the stop (as the sender saw it): " << Seconds(longest) << "\n";
   }
   subs->clear();
 
