@@ -593,6 +593,11 @@ void Broker::Shutdown() {
   log::Info("broker.stopped", {{"port", b.port}});
 }
 
+std::vector<int32_t> Broker::OwnedIngressPartitions() const {
+  if (impl_->stage == nullptr) return {};
+  return impl_->stage->OwnedPartitions();
+}
+
 absl::Status Broker::WaitReady(absl::Duration timeout) {
   if (!impl_->config.run_policy_stage) return absl::OkStatus();
   const absl::Time deadline = absl::Now() + timeout;

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "broker/config.h"
@@ -42,7 +43,12 @@ class Broker {
   void RequestReload();
 
   int port() const;
+  // The node's name: its broker certificate's common name (each node of a
+  // network needs a certificate of its own to be told apart in the audit).
   const std::string& node_id() const;
+  // The ingress partitions this node's policy stage owns now (empty without
+  // a policy stage).
+  std::vector<int32_t> OwnedIngressPartitions() const;
   const std::string& bootstrap_servers() const;
   // The in-process mock cluster, or null on a real cluster. Tests use it for
   // fault injection.

@@ -67,7 +67,14 @@ struct BrokerConfig {
   // How long Kafka may take to acknowledge a write before the sender is told
   // UNAVAILABLE (message.timeout.ms).
   int produce_timeout_ms = 30000;
-  int consumer_session_timeout_ms = 10000;
+  // How long a node may go silent before Kafka gives its partitions (policy
+  // stage, Subscribe streams) to the other nodes: the bound on a crashed
+  // node's partitions standing still. 6 s is the smallest a Kafka broker
+  // accepts by default (group.min.session.timeout.ms); heartbeats go every
+  // second (connectors/kafka ConsumerOptions) from librdkafka's own thread,
+  // so a busy node is not mistaken for a dead one. A node that stops
+  // cleanly leaves its groups at once and does not wait for this.
+  int consumer_session_timeout_ms = 6000;
 
   // Largest accepted message (SignedEnvelope.message), in bytes.
   size_t max_message_bytes = 4 * 1024 * 1024;

@@ -407,7 +407,9 @@ void AddConnectionFlags(CLI::App* cmd, Connection& c, bool need_as = true) {
   cmd->add_option("--state-dir", c.state_dir,
                   "State folder of the broker (reads broker.json there)")
       ->capture_default_str();
-  cmd->add_option("--target", c.target, "Broker address host:port (default: from broker.json)");
+  cmd->add_option("--target", c.target,
+                  "Broker address host:port, or several nodes host:port,host:port to fail over "
+                  "between (default: from broker.json)");
   cmd->add_option("--pki", c.pki_dir, "PKI folder (default: from broker.json)");
 }
 

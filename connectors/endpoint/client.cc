@@ -1,9 +1,13 @@
 #include "connectors/endpoint/client.h"
 
+#include <optional>
 #include <thread>
+#include <tuple>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "base/file.h"
 #include "base/proto_time.h"
@@ -44,14 +48,59 @@ absl::StatusOr<ClientOptions> ClientOptions::FromPkiDir(const std::string& dir,
   return o;
 }
 
-Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
+Client::Client(ClientOptions options, std::vector<std::string> targets, std::vector<Node> nodes)
     : options_(std::move(options)),
-      channel_(std::move(channel)),
-      stub_(liaison::v1::Exchange::NewStub(channel_)),
+      targets_(std::move(targets)),
+      nodes_(std::move(nodes)),
+      channel_(nodes_.front().channel),
       linkage_stub_(liaison::v1::Linkage::NewStub(channel_)),
       evidence_stub_(liaison::v1::Evidence::NewStub(channel_)),
       verifier_(options_.trust, options_.endpoint_id) {
   if (!options_.crl_path.empty()) verifier_.FollowCrlFile(options_.ca_pem, options_.crl_path);
+}
+
+size_t Client::FailOver(size_t from) {
+  size_t expected = from;
+  const size_t next = (from + 1) % nodes_.size();
+  // Only the first caller to see `from` fail moves on; the others use its choice.
+  if (current_.compare_exchange_strong(expected, next)) return next;
+  return expected;
+}
+
+Client::Failovers Client::failovers() const {
+  absl::MutexLock lock(&stats_mu_);
+  return failovers_;
+}
+
+grpc::Status Client::WithFailover(
+    absl::Duration timeout,
+    const std::function<grpc::Status(liaison::v1::Exchange::Stub&, grpc::ClientContext&)>& call) {
+  const absl::Time deadline = absl::Now() + timeout;
+  // Each node at most twice: a node that restarted gets a second chance,
+  // and a network where every node is down answers within 2 x nodes tries.
+  const size_t attempts = nodes_.size() == 1 ? 1 : 2 * nodes_.size();
+  size_t node = current_.load();
+  grpc::Status status;
+  for (size_t attempt = 0; attempt < attempts; ++attempt) {
+    grpc::ClientContext context;
+    context.set_deadline(Deadline(std::max(absl::ZeroDuration(), deadline - absl::Now())));
+    status = call(*nodes_[node].stub, context);
+    const grpc::StatusCode code = status.error_code();
+    // Resending is safe: the same envelope (same message id) is answered
+    // from the deduplication window by whichever node gets it.
+    const bool retry = code == grpc::StatusCode::UNAVAILABLE ||
+                       code == grpc::StatusCode::CANCELLED ||
+                       (code == grpc::StatusCode::DEADLINE_EXCEEDED && absl::Now() < deadline);
+    if (!retry || absl::Now() >= deadline) break;
+    if (attempt + 1 < attempts) {
+      node = FailOver(node);
+      if (attempt + 1 >= nodes_.size()) {
+        // Every node failed once: wait a little before the second round.
+        absl::SleepFor(std::min(absl::Milliseconds(200), deadline - absl::Now()));
+      }
+    }
+  }
+  return status;
 }
 
 absl::StatusOr<liaison::v1::EvidenceItem> Client::UploadItem(const std::string& path,
@@ -77,7 +126,20 @@ absl::StatusOr<liaison::v1::ListResponse> Client::ListItems(absl::Duration timeo
 absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
   if (options.signer == nullptr) return absl::InvalidArgumentError("options.signer: missing");
   if (options.trust == nullptr) return absl::InvalidArgumentError("options.trust: missing");
-  if (options.target.empty()) return absl::InvalidArgumentError("options.target: missing");
+  std::vector<std::string> targets = options.targets;
+  const char* field = "options.targets";
+  if (targets.empty()) {
+    if (options.target.empty()) return absl::InvalidArgumentError("options.target: missing");
+    targets = absl::StrSplit(options.target, ',');
+    field = "options.target";
+  }
+  for (size_t i = 0; i < targets.size(); ++i) {
+    targets[i] = std::string(absl::StripAsciiWhitespace(targets[i]));
+    if (targets[i].empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": node ", i + 1, " of ", targets.size(), " is empty"));
+    }
+  }
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = options.ca_pem;
   ssl.pem_cert_chain = options.tls_cert_pem;
@@ -95,9 +157,15 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
   if (!options.tls_server_name.empty()) {
     args.SetSslTargetNameOverride(options.tls_server_name);
   }
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(options.target, grpc::SslCredentials(ssl), args);
-  return std::unique_ptr<Client>(new Client(std::move(options), std::move(channel)));
+  std::vector<Node> nodes;
+  for (const std::string& target : targets) {
+    Node node;
+    node.channel = grpc::CreateCustomChannel(target, grpc::SslCredentials(ssl), args);
+    node.stub = liaison::v1::Exchange::NewStub(node.channel);
+    nodes.push_back(std::move(node));
+  }
+  return std::unique_ptr<Client>(
+      new Client(std::move(options), std::move(targets), std::move(nodes)));
 }
 
 absl::StatusOr<liaison::v1::SignedEnvelope> Client::Seal(liaison::v1::Message& message,
@@ -119,11 +187,24 @@ absl::StatusOr<liaison::v1::SignedEnvelope> Client::Seal(liaison::v1::Message& m
 
 absl::StatusOr<liaison::v1::SendResult> Client::Send(const liaison::v1::SignedEnvelope& envelope,
                                                      absl::Duration timeout) {
-  grpc::ClientContext context;
-  context.set_deadline(Deadline(timeout));
   liaison::v1::SendResult result;
-  grpc::Status status = stub_->Send(&context, envelope, &result);
+  const absl::Time start = absl::Now();
+  const size_t first = current_.load();
+  size_t served_by = first;
+  grpc::Status status =
+      WithFailover(timeout, [&](liaison::v1::Exchange::Stub& stub, grpc::ClientContext& context) {
+        for (size_t i = 0; i < nodes_.size(); ++i) {
+          if (nodes_[i].stub.get() == &stub) served_by = i;
+        }
+        result.Clear();
+        return stub.Send(&context, envelope, &result);
+      });
   if (!status.ok()) return FromGrpc(status);
+  if (served_by != first) {
+    absl::MutexLock lock(&stats_mu_);
+    ++failovers_.count;
+    failovers_.longest = std::max(failovers_.longest, absl::Now() - start);
+  }
   return result;
 }
 
@@ -134,10 +215,12 @@ absl::StatusOr<liaison::v1::ExplainResponse> Client::Explain(
   *request.mutable_message() = message;
   for (const std::string& r : recipients) request.add_recipients(r);
   if (at.has_value()) *request.mutable_at() = ToProto(*at);
-  grpc::ClientContext context;
-  context.set_deadline(Deadline(timeout));
   liaison::v1::ExplainResponse response;
-  grpc::Status status = stub_->Explain(&context, request, &response);
+  grpc::Status status =
+      WithFailover(timeout, [&](liaison::v1::Exchange::Stub& stub, grpc::ClientContext& context) {
+        response.Clear();
+        return stub.Explain(&context, request, &response);
+      });
   if (!status.ok()) return FromGrpc(status);
   return response;
 }
@@ -210,21 +293,25 @@ absl::StatusOr<std::vector<liaison::v1::IndexBatchResult>> Client::PublishSigned
 // --- SendStream --------------------------------------------------------------
 
 std::unique_ptr<SendStream> Client::OpenSendStream(SendStream::OnResult on_result, size_t window) {
+  const size_t node = current_.load();
   auto context = std::make_unique<grpc::ClientContext>();
-  auto stream = stub_->SendStream(context.get());
-  return std::unique_ptr<SendStream>(
-      new SendStream(std::move(context), std::move(stream), std::move(on_result), window));
+  auto stream = nodes_[node].stub->SendStream(context.get());
+  std::function<void()> on_broken;
+  if (nodes_.size() > 1) on_broken = [this, node] { FailOver(node); };
+  return std::unique_ptr<SendStream>(new SendStream(
+      std::move(context), std::move(stream), std::move(on_result), window, std::move(on_broken)));
 }
 
 SendStream::SendStream(
     std::unique_ptr<grpc::ClientContext> context,
     std::unique_ptr<grpc::ClientReaderWriter<liaison::v1::SignedEnvelope, liaison::v1::SendResult>>
         stream,
-    OnResult on_result, size_t window)
+    OnResult on_result, size_t window, std::function<void()> on_broken)
     : context_(std::move(context)),
       stream_(std::move(stream)),
       on_result_(std::move(on_result)),
-      window_(std::max<size_t>(1, window)) {
+      window_(std::max<size_t>(1, window)),
+      on_broken_(std::move(on_broken)) {
   reader_ = std::thread([this] { ReadLoop(); });
 }
 
@@ -240,8 +327,13 @@ void SendStream::ReadLoop() {
     absl::MutexLock lock(&mu_);
     if (pending_ > 0) --pending_;
   }
-  absl::MutexLock lock(&mu_);
-  broken_ = true;
+  bool closed;
+  {
+    absl::MutexLock lock(&mu_);
+    broken_ = true;
+    closed = closed_;
+  }
+  if (!closed && on_broken_) on_broken_();
 }
 
 absl::Status SendStream::Write(const liaison::v1::SignedEnvelope& envelope) {
@@ -286,28 +378,33 @@ absl::Status SendStream::Close() {
 
 absl::StatusOr<std::unique_ptr<Subscription>> Client::Subscribe(uint32_t window,
                                                                 absl::Duration ready_timeout) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  auto stream = stub_->Subscribe(context.get());
-  liaison::v1::SubscribeRequest start;
-  start.mutable_start()->set_window(window);
+  Subscription::Connect connect = [this, window](bool failover) {
+    size_t node = current_.load();
+    if (failover) node = FailOver(node);
+    auto context = std::make_unique<grpc::ClientContext>();
+    std::unique_ptr<Subscription::Stream> stream = nodes_[node].stub->Subscribe(context.get());
+    liaison::v1::SubscribeRequest start;
+    start.mutable_start()->set_window(window);
+    // A failed write shows as the stream's end, which the reader sees.
+    (void)stream->Write(start);
+    return std::make_pair(std::move(context), std::move(stream));
+  };
   std::unique_ptr<Subscription> subscription(
-      new Subscription(std::move(context), std::move(stream), &verifier_));
-  {
-    absl::MutexLock lock(&subscription->write_mu_);
-    if (!subscription->stream_->Write(start)) {
-      // The reader thread picks up the final status.
-    }
-  }
+      new Subscription(std::move(connect), nodes_.size() > 1, options_.reconnect_for, &verifier_));
   LIAISON_RETURN_IF_ERROR(subscription->WaitReady(ready_timeout));
   return subscription;
 }
 
-Subscription::Subscription(std::unique_ptr<grpc::ClientContext> context,
-                           std::unique_ptr<grpc::ClientReaderWriter<liaison::v1::SubscribeRequest,
-                                                                    liaison::v1::SubscribeResponse>>
-                               stream,
+Subscription::Subscription(Connect connect, bool reconnect, absl::Duration reconnect_for,
                            const ItemVerifier* verifier)
-    : context_(std::move(context)), stream_(std::move(stream)), verifier_(verifier) {
+    : connect_(std::move(connect)),
+      reconnect_(reconnect),
+      reconnect_for_(reconnect_for),
+      verifier_(verifier) {
+  {
+    absl::MutexLock lock(&write_mu_);
+    std::tie(context_, stream_) = connect_(false);
+  }
   reader_ = std::thread([this] { ReadLoop(); });
 }
 
@@ -317,20 +414,67 @@ Subscription::~Subscription() {
 }
 
 void Subscription::ReadLoop() {
-  liaison::v1::SubscribeResponse response;
-  while (stream_->Read(&response)) {
-    absl::MutexLock lock(&mu_);
-    if (response.has_event()) {
-      if (response.event().kind() == liaison::v1::SubscriptionEvent::KIND_READY) ready_ = true;
-    } else if (response.has_item()) {
-      queue_.push_back(std::move(*response.mutable_item()));
+  std::optional<absl::Time> broke;  // set while reconnecting
+  int tries = 0;
+  for (;;) {
+    liaison::v1::SubscribeResponse response;
+    // stream_ is replaced only by this thread.
+    while (stream_->Read(&response)) {
+      absl::MutexLock lock(&mu_);
+      if (response.has_event()) {
+        if (response.event().kind() == liaison::v1::SubscriptionEvent::KIND_READY) {
+          ready_ = true;
+          if (broke.has_value()) {
+            ++reconnects_.count;
+            reconnects_.longest = std::max(reconnects_.longest, absl::Now() - *broke);
+            broke.reset();
+            tries = 0;
+          }
+        }
+      } else if (response.has_item()) {
+        queue_.push_back(std::move(*response.mutable_item()));
+      }
+      response.Clear();
     }
-    response.Clear();
+    absl::MutexLock write_lock(&write_mu_);
+    const grpc::Status status = stream_->Finish();
+    const grpc::StatusCode code = status.error_code();
+    // Another node may serve the stream when this one went away; an answer
+    // about the endpoint itself (revoked, not authorised) ends it.
+    const bool node_gone = code == grpc::StatusCode::UNAVAILABLE ||
+                           code == grpc::StatusCode::CANCELLED ||
+                           code == grpc::StatusCode::INTERNAL || code == grpc::StatusCode::UNKNOWN;
+    if (!broke.has_value()) broke = absl::Now();
+    if (!writes_done_ && reconnect_ && node_gone && absl::Now() - *broke < reconnect_for_) {
+      // Items not acknowledged on the old node come again from the new one;
+      // Next drops those this subscription acknowledged meanwhile.
+      if (tries >= 1) {
+        // Every node may be restarting: back off a little (100 ms .. 1 s).
+        absl::SleepFor(std::min(absl::Seconds(1), absl::Milliseconds(100) * tries));
+      }
+      ++tries;
+      std::tie(context_, stream_) = connect_(true);
+      continue;
+    }
+    absl::MutexLock lock(&mu_);
+    ended_ = true;
+    final_status_ = status.ok() ? absl::CancelledError("subscription ended") : FromGrpc(status);
+    return;
   }
-  grpc::Status status = stream_->Finish();
+}
+
+Subscription::Reconnects Subscription::reconnects() const {
   absl::MutexLock lock(&mu_);
-  ended_ = true;
-  final_status_ = status.ok() ? absl::CancelledError("subscription ended") : FromGrpc(status);
+  return reconnects_;
+}
+
+void Subscription::RememberAck(const std::string& item_id) {
+  if (!acked_.insert(item_id).second) return;
+  acked_order_.push_back(item_id);
+  if (acked_order_.size() > kRememberedAcks) {
+    acked_.erase(acked_order_.front());
+    acked_order_.pop_front();
+  }
 }
 
 absl::Status Subscription::WaitReady(absl::Duration timeout) {
@@ -345,16 +489,25 @@ absl::Status Subscription::WaitReady(absl::Duration timeout) {
 
 absl::StatusOr<Subscription::Received> Subscription::Next(absl::Duration timeout) {
   liaison::v1::DeliveryItem item;
-  {
-    absl::MutexLock lock(&mu_);
-    auto available = [this]()
-                         ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || ended_; };
-    if (!mu_.AwaitWithTimeout(absl::Condition(&available), timeout)) {
-      return absl::DeadlineExceededError("no item within the timeout");
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto available = [this]()
+                           ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || ended_; };
+      if (!mu_.AwaitWithDeadline(absl::Condition(&available), deadline)) {
+        return absl::DeadlineExceededError("no item within the timeout");
+      }
+      if (queue_.empty()) return final_status_;
+      item = std::move(queue_.front());
+      queue_.pop_front();
+      if (!acked_.contains(item.item_id())) break;
+      ++reconnects_.replays_dropped;
     }
-    if (queue_.empty()) return final_status_;
-    item = std::move(queue_.front());
-    queue_.pop_front();
+    // Acknowledged before, sent again by a node that did not store the
+    // acknowledgement: acknowledge it again so that it stops coming, and
+    // never hand it to the application twice.
+    (void)Ack({item.item_id()});
   }
   Received received;
   received.verified = verifier_->Verify(item, absl::Now());
@@ -367,7 +520,18 @@ absl::Status Subscription::Ack(const std::vector<std::string>& item_ids) {
   for (const std::string& id : item_ids) request.mutable_ack()->add_item_ids(id);
   absl::MutexLock lock(&write_mu_);
   if (writes_done_) return absl::FailedPreconditionError("subscription: closed");
-  if (!stream_->Write(request)) return absl::UnavailableError("subscription: stream broken");
+  {
+    // Remembered even when the write fails: the item, sent again after a
+    // reconnect, is then acknowledged again rather than handed out twice.
+    absl::MutexLock state(&mu_);
+    for (const std::string& id : item_ids) RememberAck(id);
+  }
+  if (!stream_->Write(request)) {
+    // With several nodes the stream is being opened again: the item comes
+    // again there and Next acknowledges it then (see above).
+    if (reconnect_) return absl::OkStatus();
+    return absl::UnavailableError("subscription: stream broken");
+  }
   return absl::OkStatus();
 }
 
@@ -379,12 +543,15 @@ absl::Status Subscription::Close() {
     stream_->WritesDone();
   }
   // Give the broker a moment to end the call cleanly, then cancel.
+  bool ended_in_time;
   {
     absl::MutexLock lock(&mu_);
     auto ended = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return ended_; };
-    if (!mu_.AwaitWithTimeout(absl::Condition(&ended), absl::Seconds(5))) {
-      context_->TryCancel();
-    }
+    ended_in_time = mu_.AwaitWithTimeout(absl::Condition(&ended), absl::Seconds(5));
+  }
+  if (!ended_in_time) {
+    absl::MutexLock write_lock(&write_mu_);  // the reader may be replacing the stream
+    context_->TryCancel();
   }
   if (reader_.joinable()) reader_.join();
   return absl::OkStatus();

@@ -10,6 +10,7 @@
 #ifndef LIAISON_CONNECTORS_ENDPOINT_CLIENT_H_
 #define LIAISON_CONNECTORS_ENDPOINT_CLIENT_H_
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -17,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -31,8 +33,18 @@
 namespace liaison::endpoint {
 
 struct ClientOptions {
-  // "host:port" of a broker node.
+  // "host:port" of a broker node, or several separated by commas
+  // ("node-1:7443,node-2:7443"), which is the same as setting `targets`.
   std::string target;
+  // Several broker nodes (of one network, on one Kafka cluster): Send,
+  // SendStream, Explain and Subscribe fail over to the next one when the
+  // node in use answers UNAVAILABLE or goes away (docs/cli.md "Several
+  // broker nodes"). When set, `target` is ignored. Evidence transfer and
+  // case linkage use the first node only.
+  std::vector<std::string> targets;
+  // How long a Subscribe stream that broke keeps trying the nodes in turn
+  // before Next returns the stream's final status (several nodes only).
+  absl::Duration reconnect_for = absl::Seconds(60);
   // This endpoint's id, e.g. "RO-IGPR".
   std::string endpoint_id;
   // PEM texts: the network CA, this endpoint's TLS certificate and key.
@@ -48,7 +60,7 @@ struct ClientOptions {
   // older than the one in force is refused. FromPkiDir sets it.
   std::string crl_path;
   // Overrides the name checked against the broker certificate (empty: the
-  // host part of `target`).
+  // host part of each target).
   std::string tls_server_name;
 
   // Reads everything from a PKI folder laid out by certs/scripts/mint-dev-pki.sh:
@@ -61,7 +73,10 @@ struct ClientOptions {
 
 // A stream of sends for high-volume senders: Write returns as soon as the
 // envelope is on its way; results arrive on `on_result` (from the stream's
-// reader thread) as Kafka confirms them.
+// reader thread) as Kafka confirms them. A stream is served by one node: when
+// it breaks, Write returns Unavailable and the envelopes without a result
+// must be sent again (same envelopes, same ids) on a new stream, which the
+// client opens on the next node.
 class SendStream {
  public:
   using OnResult = std::function<void(const liaison::v1::SendResult&)>;
@@ -81,7 +96,7 @@ class SendStream {
              std::unique_ptr<
                  grpc::ClientReaderWriter<liaison::v1::SignedEnvelope, liaison::v1::SendResult>>
                  stream,
-             OnResult on_result, size_t window);
+             OnResult on_result, size_t window, std::function<void()> on_broken);
   void ReadLoop();
 
   std::unique_ptr<grpc::ClientContext> context_;
@@ -89,6 +104,9 @@ class SendStream {
       stream_;
   const OnResult on_result_;
   const size_t window_;
+  // Called once when the stream breaks before Close (the client then opens
+  // the next stream on another node).
+  const std::function<void()> on_broken_;
   mutable absl::Mutex mu_;
   size_t pending_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
@@ -110,27 +128,52 @@ class Subscription {
   // The next item, DeadlineExceeded after `timeout`, or the stream's final
   // status (Unavailable etc.) once it ended.
   absl::StatusOr<Received> Next(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
-  // Acknowledges items by id. Thread-safe.
+  // Acknowledges items by id. Thread-safe. With several nodes, an
+  // acknowledgement the broken stream could not carry returns OK: the item
+  // comes again from the next node and Next acknowledges it there instead of
+  // handing it out (the last 100,000 acknowledged ids are remembered).
   absl::Status Ack(const std::vector<std::string>& item_ids) ABSL_LOCKS_EXCLUDED(write_mu_);
   // Ends the stream; unacknowledged items will be delivered again later.
   absl::Status Close() ABSL_LOCKS_EXCLUDED(mu_, write_mu_);
 
+  // Several nodes: how often the stream broke and was opened again on
+  // another node, and the longest time from a break to the new node's READY.
+  struct Reconnects {
+    int64_t count = 0;
+    absl::Duration longest;
+    // Items the broker sent again that this subscription had acknowledged
+    // already (an acknowledgement the old node did not store in time):
+    // acknowledged again, never handed out.
+    int64_t replays_dropped = 0;
+  };
+  Reconnects reconnects() const ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
   friend class Client;
-  Subscription(std::unique_ptr<grpc::ClientContext> context,
-               std::unique_ptr<grpc::ClientReaderWriter<liaison::v1::SubscribeRequest,
-                                                        liaison::v1::SubscribeResponse>>
-                   stream,
+  using Stream =
+      grpc::ClientReaderWriter<liaison::v1::SubscribeRequest, liaison::v1::SubscribeResponse>;
+  // Opens the stream on a node (the next one when `failover`) and writes the
+  // start request.
+  using Connect =
+      std::function<std::pair<std::unique_ptr<grpc::ClientContext>, std::unique_ptr<Stream>>(
+          bool failover)>;
+  Subscription(Connect connect, bool reconnect, absl::Duration reconnect_for,
                const ItemVerifier* verifier);
   // Waits for the broker's READY event.
   absl::Status WaitReady(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
   void ReadLoop();
+  // Remembers an acknowledged id (the last kRememberedAcks of them).
+  void RememberAck(const std::string& item_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  std::unique_ptr<grpc::ClientContext> context_;
-  std::unique_ptr<
-      grpc::ClientReaderWriter<liaison::v1::SubscribeRequest, liaison::v1::SubscribeResponse>>
-      stream_;
+  static constexpr size_t kRememberedAcks = 100000;
+
+  const Connect connect_;
+  const bool reconnect_;
+  const absl::Duration reconnect_for_;
   const ItemVerifier* const verifier_;
+  // The stream in use; replaced (under write_mu_) only by the reader thread.
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<Stream> stream_;
   absl::Mutex write_mu_;
   bool writes_done_ ABSL_GUARDED_BY(write_mu_) = false;
   mutable absl::Mutex mu_;
@@ -138,6 +181,9 @@ class Subscription {
   bool ready_ ABSL_GUARDED_BY(mu_) = false;
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status final_status_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<std::string> acked_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> acked_order_ ABSL_GUARDED_BY(mu_);
+  Reconnects reconnects_ ABSL_GUARDED_BY(mu_);
   std::thread reader_;
 };
 
@@ -153,6 +199,11 @@ class Client {
 
   // Unary send. The broker's status is returned as is (its message names
   // the problem); Unavailable means nothing was accepted: send it again.
+  // With several nodes, an UNAVAILABLE or CANCELLED answer (node stopping,
+  // Kafka not acknowledging, connection refused) or a deadline passed
+  // while time remains sends the same envelope to the next node, each node
+  // at most twice; the broker's deduplication answers a resend of an
+  // accepted id with duplicate=true and the first accepted_at.
   absl::StatusOr<liaison::v1::SendResult> Send(const liaison::v1::SignedEnvelope& envelope,
                                                absl::Duration timeout = absl::Seconds(30));
 
@@ -204,12 +255,39 @@ class Client {
   const ItemVerifier& verifier() const { return verifier_; }
   const std::string& endpoint_id() const { return options_.endpoint_id; }
 
+  // The broker nodes, and the one Send, SendStream, Explain and Subscribe
+  // use now.
+  const std::vector<std::string>& targets() const { return targets_; }
+  const std::string& current_target() const { return targets_[current_.load()]; }
+  // Sends that moved to another node, and the longest such send (from its
+  // first attempt to the answer of the node that took it).
+  struct Failovers {
+    int64_t count = 0;
+    absl::Duration longest;
+  };
+  Failovers failovers() const ABSL_LOCKS_EXCLUDED(stats_mu_);
+
  private:
-  Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel);
+  struct Node {
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<liaison::v1::Exchange::Stub> stub;
+  };
+  Client(ClientOptions options, std::vector<std::string> targets, std::vector<Node> nodes);
+  // Moves off node `from` (when it is still the current one); returns the
+  // node to use now.
+  size_t FailOver(size_t from);
+  // Calls `call` on the current node, failing over as Send describes.
+  grpc::Status WithFailover(
+      absl::Duration timeout,
+      const std::function<grpc::Status(liaison::v1::Exchange::Stub&, grpc::ClientContext&)>& call);
 
   const ClientOptions options_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<liaison::v1::Exchange::Stub> stub_;
+  const std::vector<std::string> targets_;
+  std::vector<Node> nodes_;
+  std::atomic<size_t> current_{0};
+  mutable absl::Mutex stats_mu_;
+  Failovers failovers_ ABSL_GUARDED_BY(stats_mu_);
+  std::shared_ptr<grpc::Channel> channel_;  // the first node's (evidence, linkage)
   std::unique_ptr<liaison::v1::Linkage::Stub> linkage_stub_;
   std::unique_ptr<liaison::v1::Evidence::Stub> evidence_stub_;
   ItemVerifier verifier_;

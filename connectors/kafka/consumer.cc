@@ -292,6 +292,11 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& c
       {"session.timeout.ms", absl::StrCat(options.session_timeout_ms)},
       {"heartbeat.interval.ms", absl::StrCat(options.heartbeat_interval_ms)},
       {"max.poll.interval.ms", absl::StrCat(options.max_poll_interval_ms)},
+      // Eager: a rebalance revokes every partition and assigns anew (the
+      // rebalance callback and the policy stage's revoke handling assume
+      // it). cooperative-sticky would let the surviving nodes keep working
+      // their own partitions while one node's move; it needs
+      // rd_kafka_incremental_assign in RebalanceCallback first.
       {"partition.assignment.strategy", "range,roundrobin"},
       {"enable.partition.eof", "false"},
   };
