@@ -77,9 +77,13 @@ debian_source() {  # PKG VERSION DIR NAME
 # calls the instrumented SpinLock::SlowLock(), whose __tsan_mutex_* calls
 # must pair with the inline part's; with Debian's libabsl_time, a contended
 # absl::Now() stopped the TSan runtime ("CHECK failed: ... ignore_sync",
-# seen in integration_test).
+# seen in integration_test). And time_zone: cctz allocates its zone map's
+# mutex in a function-local static on first use; with Debian's build the
+# other threads pass the static's guard through an inline atomic load TSan
+# cannot see, so their pthread_mutex_lock on it looked unordered with the
+# allocation (gRPC formatting a status's time payload, seen in evidence_test).
 readonly TSAN_ABSL_LIBS=(synchronization base spinlock_wait malloc_internal graphcycles_internal
-  random_internal_pool_urbg time cordz_handle cordz_info)
+  random_internal_pool_urbg time time_zone cordz_handle cordz_info)
 tsan_absl() {  # prints the folder of the instrumented libraries
   local version
   version=$(dpkg-query -W -f='${Version}' libabsl20220623)
