@@ -14,7 +14,7 @@
 #   scripts/dev.sh sanitize [asan|tsan]  tests under ASan+UBSan (build-asan), or
 #                         the broker's threaded unit tests under TSan (build-tsan);
 #                         `tsan --full` adds the integration tests, on gRPC built
-#                         with TSan (built once, about half an hour; tests/README.md)
+#                         with TSan (built once, 5-35 min; tests/README.md)
 #
 # Idempotent: packages already present are not reinstalled, the build is
 # incremental (ccache), and the dev PKI is minted only once.

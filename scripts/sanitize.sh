@@ -147,7 +147,7 @@ tsan_grpc() {  # prints the folder of the instrumented libraries
   local cache=$ROOT/.cache/tsan
   local prefix=$cache/grpc-$version work=$cache/grpc-work
   if [[ ! -f $prefix/done || $(head -1 "$prefix/done") != "${TSAN_GRPC_LIBS[*]}" ]]; then
-    echo "== building gRPC $version with -fsanitize=thread into $prefix (once; about half an hour on 2 cores)" >&2
+    echo "== building gRPC $version with -fsanitize=thread into $prefix (once: about 10 CPU-minutes, 35 min on a busy 2-core machine)" >&2
     local start=$SECONDS
     rm -rf "$work" "$prefix"
     mkdir -p "$prefix/lib"
