@@ -12,7 +12,9 @@
 #   scripts/dev.sh fuzz [SECONDS] [TARGET...]  build the libFuzzer targets (build-fuzz) and
 #                         run each SECONDS (default 60); exit 1 on a crash (tests/README.md)
 #   scripts/dev.sh sanitize [asan|tsan]  tests under ASan+UBSan (build-asan), or
-#                         the broker's threaded unit tests under TSan (build-tsan)
+#                         the broker's threaded unit tests under TSan (build-tsan);
+#                         `tsan --full` adds the integration tests, on gRPC built
+#                         with TSan (built once, 5-35 min; tests/README.md)
 #
 # Idempotent: packages already present are not reinstalled, the build is
 # incremental (ccache), and the dev PKI is minted only once.
@@ -154,7 +156,7 @@ case $cmd in
     exec "$ROOT/scripts/sanitize.sh" "${@:2}"
     ;;
   *)
-    sed -n '2,18p' "$0" >&2
+    sed -n '2,20p' "$0" >&2
     exit 2
     ;;
 esac
