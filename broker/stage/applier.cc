@@ -85,6 +85,12 @@ Outputs PlanApplier::Apply(Plan plan, const PlanContext& c) const {
     out.records.push_back({deps_.topics.EvidenceGrants(), std::move(g.key), std::move(g.value),
                            kafka::kAnyPartition, std::nullopt});
   }
+  for (std::string& key : plan.evidence_refused_keys) {
+    Outputs::Record tombstone{deps_.topics.EvidenceKeys(), std::move(key), "",
+                              kafka::kAnyPartition, std::nullopt};
+    tombstone.tombstone = true;
+    out.records.push_back(std::move(tombstone));
+  }
 
   // One countersignature per group of recipients receiving identical bytes.
   std::string envelope_bytes;  // serialised once, for the groups of the original body

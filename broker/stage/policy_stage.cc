@@ -12,6 +12,7 @@
 #include "base/proto_time.h"
 #include "broker/core/offset_commit.h"
 #include "broker/stage/decide.h"
+#include "broker/stage/evidence_erasure.h"
 #include "broker/stage/plan.h"
 #include "certs/envelope.h"
 #include "certs/signature.h"
@@ -212,6 +213,8 @@ void PolicyStage::Compute(const std::shared_ptr<Work>& work) {
       work->outputs = ReceiptOutputs(v->event.receipt(), now);
     } else if (v->event.has_index_change()) {
       work->outputs = IndexChangeOutputs(v->event.index_change(), now);
+    } else if (v->event.has_evidence()) {
+      work->outputs = EvidenceOutputs(v->event.evidence(), now);
     } else if (v->event.has_notice()) {
       if (std::optional<Outputs::Record> r = NoticeRecord(v->event.notice(), absl::Now())) {
         work->outputs.records.push_back(std::move(*r));
@@ -512,6 +515,24 @@ Outputs PolicyStage::IndexChangeOutputs(const liaison::v1::IndexChange& c, absl:
   return out;
 }
 
+Outputs PolicyStage::EvidenceOutputs(const liaison::v1::EvidenceEvent& event,
+                                     absl::Time now) const {
+  Outputs out;
+  // An acknowledgement is recorded on the member's grant (grants are written
+  // by the policy stage only); the evidence keeper erases the item once every
+  // member it was wrapped for acknowledged it (evidence_keeper.h).
+  if (event.type() == liaison::v1::EvidenceEvent::ACKNOWLEDGED && deps_.evidence != nullptr) {
+    const std::string& id = event.item().item_id();
+    for (const std::string& member : event.members()) {
+      if (std::optional<Outputs::Record> r = AcknowledgedGrantRecord(
+              deps_.evidence->Grant(id, member), deps_.evidence->Item(id), now, deps_.topics)) {
+        out.records.push_back(std::move(*r));
+      }
+    }
+  }
+  return out;
+}
+
 void PolicyStage::Dispatch(int32_t partition) {
   std::vector<std::shared_ptr<Work>> ready;
   absl::MutexLock lock(&mu_);
@@ -586,6 +607,12 @@ void PolicyStage::Forward(int32_t chain, AuditLog::Sealed sealed_audit,
         // Copied, not moved: a failed attempt is retried with the same records
         // (and the same sealed audit bytes), never recomputed.
         for (const Outputs::Record& r : *pending) {
+          if (r.tombstone) {
+            deps_.producer->ProduceTombstone(
+                r.topic, r.key, [one](const kafka::DeliveryReport& report) { one(&report, {}); },
+                r.partition);
+            continue;
+          }
           deps_.producer->Produce(
               r.topic, r.key, r.value,
               [one, idx = r.index](const kafka::DeliveryReport& report) mutable {
