@@ -518,6 +518,8 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   evidence.pool = b.pool.get();
   evidence.clock = b.clock;
   evidence.peers = b.peers.get();
+  evidence.countersigner = b.countersigner.get();
+  evidence.node_id = node_id;
   evidence.observer = b.config.observer;
   evidence.max_item_bytes = b.embedded != nullptr ? kEmbeddedEvidenceMaxItemBytes : 0;
   b.evidence_service = std::make_unique<EvidenceService>(std::move(evidence));

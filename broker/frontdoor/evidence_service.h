@@ -39,6 +39,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "broker/core/clock.h"
+#include "broker/core/countersigner.h"
 #include "broker/core/observer.h"
 #include "broker/core/topics.h"
 #include "broker/core/worker_pool.h"
@@ -78,6 +79,21 @@ absl::Status CheckUploadStart(const liaison::v1::UploadStart& start, const std::
                               const policy::Registry& registry, absl::Time now,
                               int64_t max_item_bytes);
 
+// OK unless `item` was erased; then FailedPrecondition "evidence item 'ID':
+// erased at T (its keys destroyed): <why> (due D)".
+absl::Status CheckNotErased(const liaison::v1::EvidenceItemRecord& item);
+
+// Checks an Acknowledge from `peer` against the node's book, in this order:
+// item id (InvalidArgument); the item erased, for a member it was wrapped
+// for, the uploader or a grantee (FailedPrecondition, CheckNotErased);
+// a grant for `peer` (PermissionDenied); the item complete
+// (FailedPrecondition); `sha256` the granted manifest entry's plaintext
+// SHA-256 (InvalidArgument naming both digests). Returns the ACKNOWLEDGED
+// event to record.
+absl::StatusOr<liaison::v1::EvidenceEvent> CheckAcknowledge(
+    const liaison::v1::AcknowledgeRequest& request, const std::string& peer,
+    const EvidenceBook& book);
+
 struct EvidenceServiceDeps {
   Topics topics;
   // How download readers reach Kafka.
@@ -88,6 +104,9 @@ struct EvidenceServiceDeps {
   WorkerPool* pool = nullptr;
   const Clock* clock = nullptr;
   const PeerAuthenticator* peers = nullptr;
+  // Signs custody events (RecordCustody) as `node_id`.
+  const Countersigner* countersigner = nullptr;
+  std::string node_id;
   Observer* observer = nullptr;  // may be null
   // kEmbeddedEvidenceMaxItemBytes on the mock, 0 on real Kafka.
   int64_t max_item_bytes = 0;
@@ -119,8 +138,18 @@ class EvidenceService final : public liaison::v1::Evidence::CallbackService {
       grpc::CallbackServerContext* context, liaison::v1::UploadResult* result) override;
   grpc::ServerWriteReactor<liaison::v1::DownloadResponse>* Download(
       grpc::CallbackServerContext* context, const liaison::v1::DownloadRequest* request) override;
+  // The caller acknowledges a downloaded item (CheckAcknowledge); answered
+  // once the ACKNOWLEDGED event is acknowledged by Kafka (RecordCustody).
+  grpc::ServerUnaryReactor* Acknowledge(grpc::CallbackServerContext* context,
+                                        const liaison::v1::AcknowledgeRequest* request,
+                                        liaison::v1::AcknowledgeResponse* response) override;
+  // Signs `event` with the node's broker key and produces it to
+  // `liaison.ingress` keyed by item id; `done` runs once Kafka acknowledged
+  // it (or with the error).
+  void RecordCustody(liaison::v1::EvidenceEvent event,
+                     std::function<void(absl::Status)> done) const;
   // The caller's grants (EvidenceBook::GrantsFor), each marked complete when
-  // the item record exists.
+  // the item record exists and is not erased.
   grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* context,
                                  const liaison::v1::ListRequest* request,
                                  liaison::v1::ListResponse* response) override;

@@ -91,21 +91,6 @@ EvidenceErasureDue ErasureDueOf(const liaison::v1::EvidenceItemRecord& item,
   return best;
 }
 
-std::string ErasureReasonText(liaison::v1::EvidenceErasureReason reason) {
-  switch (reason) {
-    case liaison::v1::EVIDENCE_ERASURE_REASON_ALL_ACKNOWLEDGED:
-      return "every member it was wrapped for acknowledged it (or was refused by the policy)";
-    case liaison::v1::EVIDENCE_ERASURE_REASON_MAX_AGE:
-      return "the registry's evidence_retention.max_age after its upload passed";
-    case liaison::v1::EVIDENCE_ERASURE_REASON_JIT_ENDED:
-      return "its JIT ended (plus the registry's evidence_retention.after_jit_end)";
-    case liaison::v1::EVIDENCE_ERASURE_REASON_ERASE_BY:
-      return "the manifest's retention.erase_by passed (DP-RET-02)";
-    default:
-      return "unknown reason";
-  }
-}
-
 EvidenceErasurePlan PlanEvidenceErasure(const liaison::v1::EvidenceItemRecord& item,
                                         const std::vector<liaison::v1::EvidenceGrant>& grants,
                                         const std::vector<std::string>& key_recipients,

@@ -56,10 +56,6 @@ EvidenceErasureDue ErasureDueOf(const liaison::v1::EvidenceItemRecord& item,
                                 std::optional<absl::Time> jit_end,
                                 const EvidenceRetentionLimits& limits);
 
-// "every member it was wrapped for acknowledged it", "28 days after its
-// upload" style text of a reason, for statuses and notices.
-std::string ErasureReasonText(liaison::v1::EvidenceErasureReason reason);
-
 // The erasure of `item` at `now` (due as computed above): tombstones on
 // the wrapped keys (`key_recipients` and wrapped_for) and on every grant,
 // the item record rewritten with its `erasure`, one ERASURE audit entry

@@ -51,6 +51,21 @@ KeyedRecord BuildEvidenceGrantRecord(const liaison::v1::EvidenceItem& item,
   return {EvidenceRecordKey(item.item_id(), recipient), grant.SerializeAsString()};
 }
 
+std::string ErasureReasonText(liaison::v1::EvidenceErasureReason reason) {
+  switch (reason) {
+    case liaison::v1::EVIDENCE_ERASURE_REASON_ALL_ACKNOWLEDGED:
+      return "every member it was wrapped for acknowledged it (or was refused by the policy)";
+    case liaison::v1::EVIDENCE_ERASURE_REASON_MAX_AGE:
+      return "the registry's evidence_retention.max_age after its upload passed";
+    case liaison::v1::EVIDENCE_ERASURE_REASON_JIT_ENDED:
+      return "its JIT ended (plus the registry's evidence_retention.after_jit_end)";
+    case liaison::v1::EVIDENCE_ERASURE_REASON_ERASE_BY:
+      return "the manifest's retention.erase_by passed (DP-RET-02)";
+    default:
+      return "unknown reason";
+  }
+}
+
 absl::Status EvidenceBook::Skip(const kafka::Record& record, absl::Status why) {
   skipped_.fetch_add(1);
   log::Warning("evidence.record_skipped", {{"topic", record.topic},

@@ -37,6 +37,10 @@ absl::Status CheckEvidenceItemId(absl::string_view item_id, absl::string_view fi
 // "<item id>/<recipient>": the key of a wrapped key or a grant record.
 std::string EvidenceRecordKey(absl::string_view item_id, absl::string_view recipient);
 
+// Why an item was erased, in words ("every member it was wrapped for
+// acknowledged it ..."), for statuses and notices.
+std::string ErasureReasonText(liaison::v1::EvidenceErasureReason reason);
+
 struct KeyedRecord {
   std::string key;
   std::string value;
