@@ -518,10 +518,10 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   evidence.pool = b.pool.get();
   evidence.clock = b.clock;
   evidence.peers = b.peers.get();
-  evidence.countersigner = b.countersigner.get();
-  evidence.node_id = node_id;
   evidence.observer = b.config.observer;
   evidence.max_item_bytes = b.embedded != nullptr ? kEmbeddedEvidenceMaxItemBytes : 0;
+  evidence.countersigner = b.countersigner.get();
+  evidence.node_id = node_id;
   b.evidence_service = std::make_unique<EvidenceService>(std::move(evidence));
 
   LIAISON_ASSIGN_OR_RETURN(std::string key_pem, ReadFile(b.config.key_path, "broker key"));

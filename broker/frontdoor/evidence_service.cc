@@ -49,6 +49,26 @@ std::array<char, certs::kEvidenceTagBytes> TagOf(const std::string& record) {
   return tag;
 }
 
+liaison::v1::EvidenceRef RefOf(const EvidenceItemRecord& item) {
+  liaison::v1::EvidenceRef ref;
+  ref.set_item_id(item.item_id());
+  ref.set_jit_id(item.jit_id());
+  ref.set_ciphertext_sha256(item.ciphertext_sha256());
+  return ref;
+}
+
+// A custody event about `item` (members: who it concerns).
+liaison::v1::EvidenceEvent CustodyEvent(liaison::v1::EvidenceEvent::Type type,
+                                        const EvidenceItemRecord& item) {
+  liaison::v1::EvidenceEvent event;
+  event.set_type(type);
+  *event.mutable_item() = RefOf(item);
+  event.set_uploader(item.uploader());
+  event.set_chunk_count(item.chunk_count());
+  event.set_ciphertext_size(item.ciphertext_size());
+  return event;
+}
+
 bool SameDeclaration(const UploadStart& a, const UploadStart& b) {
   return a.jit_id() == b.jit_id() && a.ciphertext_sha256() == b.ciphertext_sha256() &&
          a.chunk_count() == b.chunk_count() && a.ciphertext_size() == b.ciphertext_size();
@@ -131,7 +151,21 @@ absl::Status CheckUploadStart(const UploadStart& start, const std::string& peer,
 
 absl::StatusOr<std::shared_ptr<UploadSession>> EvidenceService::Acquire(const UploadStart& start,
                                                                         const std::string& peer) {
+  const absl::Time now = deps_.clock->Now();
   absl::MutexLock lock(&mu_);
+  // Abandoned uploads are forgotten: their chunks stay in Kafka unreferenced
+  // (gone with retention), and the sender starts again from chunk 0.
+  absl::erase_if(sessions_, [&](const auto& entry) {
+    const UploadSession& s = *entry.second;
+    const bool abandoned = !s.busy && now - s.touched >= kEvidenceUploadIdle;
+    if (abandoned) {
+      log::Info("evidence.upload_forgotten", {{"item_id", entry.first},
+                                              {"uploader", s.uploader},
+                                              {"durable_chunks", s.durable},
+                                              {"idle_s", absl::ToInt64Seconds(now - s.touched)}});
+    }
+    return abandoned;
+  });
   auto it = sessions_.find(start.item_id());
   if (it == sessions_.end()) {
     if (sessions_.size() >= kMaxOpenEvidenceUploads) {
@@ -143,6 +177,7 @@ absl::StatusOr<std::shared_ptr<UploadSession>> EvidenceService::Acquire(const Up
     session->uploader = peer;
     session->declared = start;
     session->busy = true;
+    session->touched = now;
     sessions_.emplace(start.item_id(), session);
     return session;
   }
@@ -166,12 +201,53 @@ absl::StatusOr<std::shared_ptr<UploadSession>> EvidenceService::Acquire(const Up
   // The same recipients' keys may come again; the first ones are kept
   // (they were checked and will be stored).
   s.busy = true;
+  s.touched = now;
   return it->second;
 }
 
 void EvidenceService::Release(const std::string& item_id) {
+  const absl::Time now = deps_.clock->Now();
   absl::MutexLock lock(&mu_);
-  if (auto it = sessions_.find(item_id); it != sessions_.end()) it->second->busy = false;
+  if (auto it = sessions_.find(item_id); it != sessions_.end()) {
+    it->second->busy = false;
+    it->second->touched = now;
+  }
+}
+
+void EvidenceService::RecordCustody(liaison::v1::EvidenceEvent event,
+                                    std::function<void(absl::Status)> done) const {
+  const absl::Time now = absl::Now();
+  std::string key = event.item().item_id();
+  liaison::v1::IngressEvent observed;
+  observed.set_node_id(deps_.node_id);
+  *observed.mutable_observed_at() = ToProto(now);
+  *observed.mutable_evidence() = std::move(event);
+  absl::StatusOr<liaison::v1::SignedIngressEvent> signed_event =
+      deps_.countersigner == nullptr
+          ? absl::FailedPreconditionError("this node has no key to sign custody events")
+          : deps_.countersigner->SignEvent(std::move(observed), now);
+  if (!signed_event.ok()) {
+    log::Error("evidence.custody_sign_failed",
+               {{"item_id", key}, {"error", signed_event.status().ToString()}});
+    done(absl::InternalError(
+        absl::StrCat(Item(key), ": the broker could not sign the custody event")));
+    return;
+  }
+  liaison::v1::IngressRecord record;
+  *record.mutable_event() = *std::move(signed_event);
+  *record.mutable_accepted_at() = ToProto(now);
+  deps_.producer->Produce(deps_.topics.Ingress(), key, record.SerializeAsString(),
+                          [key, done = std::move(done)](const kafka::DeliveryReport& report) {
+                            if (report.status.ok()) {
+                              done(absl::OkStatus());
+                              return;
+                            }
+                            done(absl::UnavailableError(
+                                absl::StrCat(Item(key),
+                                             ": the chain of custody entry was not acknowledged by "
+                                             "Kafka (",
+                                             report.status.message(), ")")));
+                          });
 }
 
 void EvidenceService::Drop(const std::string& item_id) {
@@ -525,6 +601,35 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
     item.set_partition(s.partition);
     for (int64_t offset : s.offsets) item.add_offsets(offset);
     *item.mutable_completed_at() = ToProto(deps_.clock->Now());
+    std::shared_ptr<const policy::Registry> registry = deps_.registry();
+    if (const liaison::v1::Jit* jit = registry->FindJit(item.jit_id())) {
+      *item.mutable_jit_end() = jit->end();
+    }
+    for (const std::string& wrapped : s.declared.wrapped_keys()) {
+      // Well formed: checked by CheckUploadStart.
+      if (absl::StatusOr<certs::WrappedKeyHeader> header = certs::ParseWrappedKey(wrapped);
+          header.ok()) {
+        item.add_wrapped_for(header->recipient_id);
+      }
+    }
+    // The chain of custody learns of the upload (and of each key wrapped)
+    // before the item can be downloaded: nothing is disclosed that custody
+    // does not show. A failure leaves the item incomplete; sending the start
+    // again completes it (the stage may then record the upload twice).
+    liaison::v1::EvidenceEvent uploaded = CustodyEvent(liaison::v1::EvidenceEvent::UPLOADED, item);
+    *uploaded.mutable_members() = item.wrapped_for();
+    service_->RecordCustody(
+        std::move(uploaded), [this, item = std::move(item)](absl::Status recorded) mutable {
+          if (!recorded.ok()) {
+            Fail(absl::UnavailableError(
+                absl::StrCat(recorded.message(), "; send the start again to complete the item")));
+            return;
+          }
+          WriteItem(std::move(item));
+        });
+  }
+
+  void WriteItem(EvidenceItemRecord item) {
     std::string value = item.SerializeAsString();
     deps_.producer->Produce(
         deps_.topics.EvidenceItems(), item_id_, std::move(value),
@@ -582,7 +687,21 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
       Fail(s);
       return;
     }
-    StartWrite(&response_);
+    first_ = next_;
+    // The header carries the member's wrapped key: the start is in the
+    // chain of custody before it goes out.
+    liaison::v1::EvidenceEvent started =
+        CustodyEvent(liaison::v1::EvidenceEvent::DOWNLOAD_STARTED, item_);
+    started.add_members(peer_);
+    started.set_from_chunk(first_);
+    service_->RecordCustody(std::move(started), [this](absl::Status recorded) {
+      if (!recorded.ok()) {
+        Fail(absl::UnavailableError(
+            absl::StrCat(recorded.message(), "; nothing was sent, download again")));
+        return;
+      }
+      StartWrite(&response_);
+    });
   }
 
   void OnWriteDone(bool ok) override {
@@ -594,8 +713,23 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
       return;
     }
     if (next_ >= item_.chunk_count()) {
-      service_->ReportRpc(kDownloadMethod, absl::StatusCode::kOk);
-      Finish(grpc::Status::OK);
+      liaison::v1::EvidenceEvent finished =
+          CustodyEvent(liaison::v1::EvidenceEvent::DOWNLOAD_FINISHED, item_);
+      finished.add_members(peer_);
+      finished.set_from_chunk(first_);
+      finished.set_chunks_sent(next_ - first_);
+      service_->RecordCustody(std::move(finished), [this](absl::Status recorded) {
+        // Every chunk went out: the member has the item whatever happens
+        // here. Custody then shows the download started and not finished.
+        if (!recorded.ok()) {
+          log::Error("evidence.custody_unrecorded", {{"item_id", item_.item_id()},
+                                                     {"recipient", peer_},
+                                                     {"event", "download-finished"},
+                                                     {"error", recorded.ToString()}});
+        }
+        service_->ReportRpc(kDownloadMethod, absl::StatusCode::kOk);
+        Finish(grpc::Status::OK);
+      });
       return;
     }
     deps_.pool->Submit([this] { ReadNext(); });
@@ -741,6 +875,7 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
   grpc::CallbackServerContext* const context_;
   std::string peer_;
   EvidenceItemRecord item_;
+  int64_t first_ = 0;  // from_chunk
   int64_t next_ = 0;
   DownloadResponse response_;
   std::unique_ptr<kafka::RecordReader> reader_;

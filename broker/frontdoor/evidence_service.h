@@ -9,16 +9,18 @@
 // kEvidenceUploadWindow chunks are produced and not yet acknowledged by
 // Kafka (acks=all), so the broker holds at most 8 MiB per upload. When the client half-closes
 // after the last chunk, the count, size and digest are compared with the
-// declaration; only then are the wrapped keys and the item record written
-// (`liaison.evidence.keys`, `liaison.evidence.items`), and the item becomes
-// downloadable. A broken upload resumes on the same node from its durable
+// declaration; only then are the wrapped keys written
+// (`liaison.evidence.keys`), the upload recorded in the chain of custody
+// (RecordCustody), and the item record written (`liaison.evidence.items`):
+// the item becomes downloadable. A broken upload resumes on the same node from its durable
 // chunks: an Upload carrying only its start message answers how many.
 //
 // Download: allowed only with a grant (EvidenceBook, written by the policy
 // stage) for the caller, of a complete item whose ciphertext digest is the
 // one in the granted manifest entry; sends a header with the caller's
-// wrapped key, then the records from `from_chunk`, read from Kafka one at a
-// time on the worker pool.
+// wrapped key (once the download's start is recorded in the chain of
+// custody), then the records from `from_chunk`, read from Kafka one at a
+// time on the worker pool; the end of the download is recorded too.
 //
 // List: the caller's grants, with each item's manifest entry.
 //
@@ -65,6 +67,10 @@ inline constexpr int64_t kEmbeddedEvidenceMaxItemBytes = int64_t{4} << 20;
 inline constexpr int kEvidenceUploadWindow = 8;
 // Uploads open (not complete) on one node at a time.
 inline constexpr size_t kMaxOpenEvidenceUploads = 1024;
+// An upload no call has touched for this long is forgotten (its progress:
+// the sender starts again from chunk 0), so abandoned uploads do not hold
+// the node's kMaxOpenEvidenceUploads places.
+inline constexpr absl::Duration kEvidenceUploadIdle = absl::Hours(1);
 
 // Checks an Upload's first message from `peer` at `now`, in this order:
 // item id (InvalidArgument); ciphertext_sha256 of 32 bytes, chunk_count >= 1
@@ -104,12 +110,13 @@ struct EvidenceServiceDeps {
   WorkerPool* pool = nullptr;
   const Clock* clock = nullptr;
   const PeerAuthenticator* peers = nullptr;
-  // Signs custody events (RecordCustody) as `node_id`.
-  const Countersigner* countersigner = nullptr;
-  std::string node_id;
   Observer* observer = nullptr;  // may be null
   // kEmbeddedEvidenceMaxItemBytes on the mock, 0 on real Kafka.
   int64_t max_item_bytes = 0;
+  // Signs the custody events this node observes (RecordCustody).
+  const Countersigner* countersigner = nullptr;
+  // This node's id (its broker certificate's CN).
+  std::string node_id;
 };
 
 // One item being uploaded on this node: what its chunks so far add up to.
@@ -128,6 +135,8 @@ struct UploadSession {
   // Set once every chunk is durable and the digest matched.
   bool verified = false;
   bool busy = false;
+  // When an Upload last took or let go of the session (the node's clock).
+  absl::Time touched;
 };
 
 class EvidenceService final : public liaison::v1::Evidence::CallbackService {
@@ -143,11 +152,6 @@ class EvidenceService final : public liaison::v1::Evidence::CallbackService {
   grpc::ServerUnaryReactor* Acknowledge(grpc::CallbackServerContext* context,
                                         const liaison::v1::AcknowledgeRequest* request,
                                         liaison::v1::AcknowledgeResponse* response) override;
-  // Signs `event` with the node's broker key and produces it to
-  // `liaison.ingress` keyed by item id; `done` runs once Kafka acknowledged
-  // it (or with the error).
-  void RecordCustody(liaison::v1::EvidenceEvent event,
-                     std::function<void(absl::Status)> done) const;
   // The caller's grants (EvidenceBook::GrantsFor), each marked complete when
   // the item record exists and is not erased.
   grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* context,
@@ -168,6 +172,13 @@ class EvidenceService final : public liaison::v1::Evidence::CallbackService {
                                                          const std::string& peer)
       ABSL_LOCKS_EXCLUDED(mu_);
   void Release(const std::string& item_id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Hands `event` to the policy stage for the item's chain of custody
+  // (docs/evidence.md): an IngressEvent signed with this node's broker key,
+  // produced to `liaison.ingress` keyed by item id, so that an item's
+  // events are audited in order on one chain. `done` runs once Kafka
+  // acknowledged it, or with the reason it was not recorded.
+  void RecordCustody(liaison::v1::EvidenceEvent event,
+                     std::function<void(absl::Status)> done) const;
   // Forgets the session (complete, or its content is wrong).
   void Drop(const std::string& item_id) ABSL_LOCKS_EXCLUDED(mu_);
 

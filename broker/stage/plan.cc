@@ -84,6 +84,17 @@ liaison::v1::AuditEntry DecisionEntry(const PlanContext& c, const std::string& r
   if (h.kind() == liaison::v1::KIND_LINKAGE_QUERY) {
     a.set_linkage_entries(c.message->linkage_query().identifiers_size());
   }
+  if (h.kind() == liaison::v1::KIND_EVIDENCE_MANIFEST) {
+    // Chain of custody: the decision names every item the manifest declares.
+    const liaison::v1::EvidenceManifest& manifest = c.message->evidence_manifest();
+    for (const liaison::v1::EvidenceItem& item : manifest.items()) {
+      liaison::v1::EvidenceRef* ref = a.add_evidence();
+      ref->set_item_id(item.item_id());
+      ref->set_jit_id(manifest.jit_id());
+      ref->set_ciphertext_sha256(item.ciphertext_sha256());
+      ref->set_sha256(item.sha256());
+    }
+  }
   return a;
 }
 

@@ -1,5 +1,7 @@
 #include "broker/stage/policy_stage.h"
 
+#include "broker/stage/custody.h"
+
 #include <algorithm>
 #include <tuple>
 #include <utility>
@@ -11,6 +13,7 @@
 #include "base/log.h"
 #include "base/proto_time.h"
 #include "broker/core/offset_commit.h"
+#include "broker/stage/custody.h"
 #include "broker/stage/decide.h"
 #include "broker/stage/evidence_erasure.h"
 #include "broker/stage/plan.h"
@@ -214,7 +217,17 @@ void PolicyStage::Compute(const std::shared_ptr<Work>& work) {
     } else if (v->event.has_index_change()) {
       work->outputs = IndexChangeOutputs(v->event.index_change(), now);
     } else if (v->event.has_evidence()) {
-      work->outputs = EvidenceOutputs(v->event.evidence(), now);
+      // Chain of custody: a node's signed observation of an upload, a
+      // download or an acknowledgement.
+      absl::StatusOr<std::vector<liaison::v1::AuditEntry>> entries =
+          CustodyEntries(v->event.evidence(), deps_.broker_id, now);
+      work->outputs = Outputs();
+      if (entries.ok()) {
+        work->outputs = EvidenceOutputs(v->event.evidence(), now);
+        work->outputs.audit = *std::move(entries);
+      } else {
+        Forged("evidence event", work->partition, work->offset, entries.status());
+      }
     } else if (v->event.has_notice()) {
       if (std::optional<Outputs::Record> r = NoticeRecord(v->event.notice(), absl::Now())) {
         work->outputs.records.push_back(std::move(*r));

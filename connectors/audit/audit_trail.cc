@@ -231,26 +231,53 @@ Verification VerifyRecords(const std::vector<kafka::Record>& records,
   return v;
 }
 
+namespace {
+
+// Orders by (chain, seq) and keeps one of each (chain, seq).
+void SortUnique(std::vector<liaison::v1::AuditEntry>& entries) {
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    return a.chain() != b.chain() ? a.chain() < b.chain() : a.seq() < b.seq();
+  });
+  entries.erase(std::unique(entries.begin(), entries.end(),
+                            [](const auto& a, const auto& b) {
+                              return a.chain() == b.chain() && a.seq() == b.seq();
+                            }),
+                entries.end());
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<liaison::v1::AuditEntry>> AllEntries(const kafka::ClientConfig& kafka,
+                                                                const std::string& topic,
+                                                                absl::Duration timeout) {
+  LIAISON_ASSIGN_OR_RETURN(std::vector<kafka::Record> records, ReadAll(kafka, topic, timeout));
+  std::vector<liaison::v1::AuditEntry> out;
+  for (const kafka::Record& r : records) {
+    liaison::v1::AuditRecord record;
+    if (!record.ParseFromString(r.value)) continue;
+    for (liaison::v1::AuditEntry& e : *record.mutable_entries()) out.push_back(std::move(e));
+  }
+  SortUnique(out);
+  return out;
+}
+
 absl::StatusOr<std::vector<liaison::v1::AuditEntry>> EntriesFor(const kafka::ClientConfig& kafka,
                                                                 const std::string& topic,
                                                                 const std::string& message_id,
                                                                 absl::Duration timeout) {
   if (message_id.empty()) return absl::InvalidArgumentError("message id: empty");
-  LIAISON_ASSIGN_OR_RETURN(std::vector<kafka::Record> records, ReadAll(kafka, topic, timeout));
+  LIAISON_ASSIGN_OR_RETURN(std::vector<liaison::v1::AuditEntry> all,
+                           AllEntries(kafka, topic, timeout));
   // A unique prefix names a message (ids are typed, and shown shortened):
   // the entries of the one id that equals or starts with `message_id`.
   std::vector<liaison::v1::AuditEntry> out;
   std::set<std::string> ids;
   bool exact = false;
-  for (const kafka::Record& r : records) {
-    liaison::v1::AuditRecord record;
-    if (!record.ParseFromString(r.value)) continue;
-    for (liaison::v1::AuditEntry& e : *record.mutable_entries()) {
-      if (!absl::StartsWith(e.message_id(), message_id)) continue;
-      exact = exact || e.message_id() == message_id;
-      ids.insert(e.message_id());
-      out.push_back(std::move(e));
-    }
+  for (liaison::v1::AuditEntry& e : all) {
+    if (!absl::StartsWith(e.message_id(), message_id)) continue;
+    exact = exact || e.message_id() == message_id;
+    ids.insert(e.message_id());
+    out.push_back(std::move(e));
   }
   if (exact) {
     out.erase(std::remove_if(out.begin(), out.end(),
@@ -264,14 +291,6 @@ absl::StatusOr<std::vector<liaison::v1::AuditEntry>> EntriesFor(const kafka::Cli
                      " messages start with it (", absl::StrJoin(some, ", "),
                      ids.size() > 5 ? ", ..." : "", "); give more characters"));
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return a.chain() != b.chain() ? a.chain() < b.chain() : a.seq() < b.seq();
-  });
-  out.erase(std::unique(out.begin(), out.end(),
-                        [](const auto& a, const auto& b) {
-                          return a.chain() == b.chain() && a.seq() == b.seq();
-                        }),
-            out.end());
   return out;
 }
 

@@ -102,6 +102,14 @@ absl::StatusOr<Verification> VerifyTopic(const kafka::ClientConfig& kafka, const
 Verification VerifyRecords(const std::vector<kafka::Record>& records,
                            const certs::Verifier& verifier, const VerifyOptions& options);
 
+// Every entry of `topic`, ordered by (chain, seq), identical re-writes of
+// one entry (retried writes) kept once; checkpoints are left out. No chain
+// checks (VerifyTopic does them): what the trail says happened, for tools
+// that compare it with what the endpoints saw (tests/history).
+absl::StatusOr<std::vector<liaison::v1::AuditEntry>> AllEntries(const kafka::ClientConfig& kafka,
+                                                                const std::string& topic,
+                                                                absl::Duration timeout);
+
 // The entries about one message, in chain order, duplicates removed.
 // `message_id` is the whole id or a unique prefix of it (an exact match
 // wins); InvalidArgument naming up to five candidates when a prefix fits

@@ -298,6 +298,21 @@ TEST_F(AuditTopic, RetriedWriteIsADuplicateNotAGap) {
   EXPECT_EQ(v.chain_reports[0].uncovered(), 0u);
 }
 
+TEST_F(AuditTopic, AllEntriesListsEveryChainInOrderWithoutRetriedWritesOrCheckpoints) {
+  std::unique_ptr<certs::Signer> broker = BrokerSigner();
+  const std::vector<AuditEntry> c0 = Chain(0, 3, "a");
+  const std::vector<AuditEntry> c1 = Chain(1, 2, "b");
+  WriteEntries(c1);
+  WriteEntries(c0, 0, 2);
+  WriteEntries(c0, 1, 3);  // entry 2 written twice, then 3
+  WriteCheckpoint(Sign(c0[2], *broker), 0);
+  absl::StatusOr<std::vector<AuditEntry>> all = AllEntries(config_, kTopic, absl::Seconds(20));
+  ASSERT_TRUE(all.ok()) << all.status();
+  std::vector<std::string> ids;
+  for (const AuditEntry& e : *all) ids.push_back(e.message_id());
+  EXPECT_EQ(ids, (std::vector<std::string>{"a-0-1", "a-0-2", "a-0-3", "b-1-1", "b-1-2"}));
+}
+
 TEST_F(AuditTopic, RecordWithNeitherEntriesNorCheckpointIsRefused) {
   Write(AuditRecord(), 1);
   Verification v = Verify();

@@ -15,12 +15,15 @@
 #include <string>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "base/proto_time.h"
 #include "base/testing/status_matchers.h"
 #include "base/uuid.h"
 #include "broker/core/clock.h"
+#include "broker/frontdoor/evidence_service.h"
 #include "broker/state/evidence_book.h"
 #include "certs/evidence_crypto.h"
 #include "certs/key_wrap.h"
@@ -30,6 +33,7 @@
 #include "connectors/kafka/embedded_cluster.h"
 #include "connectors/kafka/producer.h"
 #include "connectors/kafka/reader.h"
+#include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "liaison/v1/evidence.grpc.pb.h"
@@ -239,6 +243,43 @@ class Evidence : public ::testing::Test {
     return s;
   }
 
+  // The audit entries naming `item_id` (AuditEntry.evidence), in the order
+  // of the audit topic's partitions and offsets.
+  std::vector<liaison::v1::AuditEntry> CustodyOf(const std::string& item_id) {
+    std::vector<liaison::v1::AuditEntry> out;
+    const std::string topic = broker_->topics().Audit();
+    absl::StatusOr<int> partitions =
+        kafka::PartitionCount(broker_->KafkaClient(), topic, absl::Seconds(10));
+    EXPECT_TRUE(partitions.ok()) << partitions.status();
+    for (int32_t p = 0; partitions.ok() && p < *partitions; ++p) {
+      absl::StatusOr<std::vector<kafka::Record>> records = kafka::ReadPartition(
+          broker_->KafkaClient(), topic, p, 0, kafka::kToEnd, absl::Seconds(10));
+      EXPECT_TRUE(records.ok()) << records.status();
+      if (!records.ok()) break;
+      for (const kafka::Record& r : *records) {
+        liaison::v1::AuditRecord record;
+        if (!record.ParseFromString(r.value)) continue;
+        for (const liaison::v1::AuditEntry& e : record.entries()) {
+          for (const liaison::v1::EvidenceRef& ref : e.evidence()) {
+            if (ref.item_id() == item_id) {
+              out.push_back(e);
+              break;
+            }
+          }
+        }
+      }
+    }
+    return out;
+  }
+  // "event recipient" of each entry, e.g. "evidence-key-wrapped DE-BKA".
+  static std::vector<std::string> Described(const std::vector<liaison::v1::AuditEntry>& entries) {
+    std::vector<std::string> out;
+    for (const liaison::v1::AuditEntry& e : entries) {
+      out.push_back(absl::StrCat(e.event(), " ", e.recipient()));
+    }
+    return out;
+  }
+
   std::unique_ptr<broker::ManualClock> clock_;
   std::unique_ptr<TestBroker> broker_;
   std::shared_ptr<const certs::TrustStore> trust_;
@@ -354,6 +395,88 @@ TEST_F(Evidence, TheManifestThePolicyDeliversGrantsTheItemToTheMembersItReaches)
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/bg.jpg"));
 }
 
+// Issue 13, chain of custody: the upload, each key wrapped, the manifest's
+// decisions and each download are audit entries naming the item and its
+// ciphertext digest, in the audit trail the auditor verifies.
+TEST_F(Evidence, TheChainOfCustodyRecordsUploadKeysDecisionsAndDownloads) {
+  const std::string plaintext = RandomBytes(kMiB + 5, 11);
+  const std::string path = WriteFile("ledger.pdf", plaintext);
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto ro, broker_->Client("RO-IGPR"));
+  endpoint::UploadItemOptions up;
+  up.jit_id = kJit;
+  up.item_id = "EV-RO-0042";
+  up.recipients = {Recipient("DE-BKA"), Recipient("NL-NP")};
+  up.spool_dir = dir_;
+  LIAISON_ASSERT_OK_AND_ASSIGN(EvidenceItem uploaded, ro->UploadItem(path, up));
+
+  liaison::v1::Message manifest = policy::scenario::Ac16EvidenceManifest({"BG-GDNP"});
+  manifest.mutable_header()->set_message_id(NewUuidV7(clock_->Now()));
+  manifest.mutable_header()->clear_created_at();
+  EvidenceItem& item = *manifest.mutable_evidence_manifest()->mutable_items(0);
+  item.set_item_id(uploaded.item_id());
+  item.set_sha256(uploaded.sha256());
+  item.set_size(uploaded.size());
+  item.set_ciphertext_sha256(uploaded.ciphertext_sha256());
+  item.set_chunk_count(uploaded.chunk_count());
+  item.set_ciphertext_size(uploaded.ciphertext_size());
+  manifest.mutable_evidence_manifest()->mutable_items()->DeleteSubrange(1, 1);
+  LIAISON_ASSERT_OK_AND_ASSIGN(liaison::v1::SignedEnvelope envelope,
+                               ro->Seal(manifest, clock_->Now()));
+  LIAISON_ASSERT_OK(ro->Send(envelope).status());
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto de, broker_->Client("DE-BKA"));
+  LIAISON_ASSERT_OK(DownloadOnceGranted(*de, item, KeyOf("DE-BKA"), dir_ + "/de.pdf"));
+  // FR-OCRTEH is granted but has no key: refused before anything is sent,
+  // so nothing is disclosed and custody records no download.
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto fr, broker_->Client("FR-OCRTEH"));
+  EXPECT_TRUE(absl::IsFailedPrecondition(
+      DownloadOnceGranted(*fr, item, KeyOf("FR-OCRTEH"), dir_ + "/fr.pdf")));
+
+  std::vector<liaison::v1::AuditEntry> custody;
+  EXPECT_TRUE(WaitFor([&] {
+    custody = CustodyOf("EV-RO-0042");
+    return absl::c_any_of(custody, [](const liaison::v1::AuditEntry& e) {
+      return e.event() == "evidence-download-finished";
+    });
+  }));
+  std::vector<std::string> described = Described(custody);
+  using ::testing::Contains;
+  using ::testing::IsSupersetOf;
+  EXPECT_THAT(described,
+              IsSupersetOf({"evidence-uploaded ", "evidence-key-wrapped DE-BKA",
+                            "evidence-key-wrapped NL-NP", "evidence-download-started DE-BKA",
+                            "evidence-download-finished DE-BKA"}))
+      << absl::StrJoin(described, "; ");
+  EXPECT_THAT(described, ::testing::Not(Contains("evidence-download-started FR-OCRTEH")));
+  // Every entry carries the uploaded ciphertext's digest; the manifest's
+  // decisions (one per recipient, BG-GDNP's a refusal) name the item too.
+  int decisions = 0;
+  for (const liaison::v1::AuditEntry& e : custody) {
+    ASSERT_EQ(e.evidence_size(), 1) << e.ShortDebugString();
+    EXPECT_EQ(e.evidence(0).ciphertext_sha256(), uploaded.ciphertext_sha256());
+    EXPECT_EQ(e.evidence(0).jit_id(), kJit);
+    if (e.message_id() == manifest.header().message_id()) {
+      ++decisions;
+      EXPECT_EQ(e.evidence(0).sha256(), uploaded.sha256());
+      if (e.recipient() == "BG-GDNP") {
+        EXPECT_EQ(e.decision(), liaison::v1::OUTCOME_REJECT);
+      }
+    }
+    if (e.event() == "evidence-uploaded") {
+      EXPECT_EQ(e.sender(), "RO-IGPR");
+      EXPECT_EQ(e.operation(), liaison::v1::AUDIT_OPERATION_COLLECTION);
+      EXPECT_EQ(e.custody().chunk_count(), uploaded.chunk_count());
+    }
+    if (e.event() == "evidence-download-finished") {
+      EXPECT_EQ(e.operation(), liaison::v1::AUDIT_OPERATION_DISCLOSURE);
+      EXPECT_EQ(e.custody().chunks_sent(), uploaded.chunk_count());
+    }
+  }
+  EXPECT_EQ(decisions, 4);  // DE-BKA, NL-NP, FR-OCRTEH, BG-GDNP
+  // The entries are in hash chains an auditor verifies.
+  LIAISON_ASSERT_OK_AND_ASSIGN(audit::Verification verification, VerifyAuditTrail(*broker_));
+  EXPECT_TRUE(verification.ok) << verification.first_break;
+}
+
 TEST_F(Evidence, UploadAndDownloadResumeAfterABrokenConnection) {
   const std::string plaintext = RandomBytes(3 * kMiB + 1, 2);  // 4 chunks
   const std::string path = WriteFile("phone.bin", plaintext);
@@ -379,6 +502,25 @@ TEST_F(Evidence, UploadAndDownloadResumeAfterABrokenConnection) {
   const std::string out = dir_ + "/copy";
   LIAISON_ASSERT_OK(DownloadOnceGranted(*de, item, KeyOf("DE-BKA"), out, down));
   EXPECT_EQ(ReadAll(out), plaintext);
+}
+
+// An upload left alone for an hour is forgotten (the node's 1,024 open
+// uploads are not held by abandoned ones); its sender starts again from 0.
+TEST_F(Evidence, AnAbandonedUploadIsForgottenAfterAnHourIdle) {
+  const std::string plaintext = RandomBytes(2 * kMiB + 7, 5);  // 3 chunks
+  Encrypted e = Encrypt("RO-EV-0009", plaintext, {"DE-BKA"});
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult partial,
+                               Upload("RO-IGPR", e.start, {{0, e.records[0]}}));
+  EXPECT_EQ(partial.durable_chunks(), 1);
+  clock_->Advance(broker::kEvidenceUploadIdle - absl::Minutes(1));
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult kept, Upload("RO-IGPR", e.start, {}));
+  EXPECT_EQ(kept.durable_chunks(), 1);  // the question touched it
+  clock_->Advance(broker::kEvidenceUploadIdle);
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult forgotten, Upload("RO-IGPR", e.start, {}));
+  EXPECT_EQ(forgotten.durable_chunks(), 0);
+  // It uploads whole from chunk 0.
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult done, Upload("RO-IGPR", e.start, All(e)));
+  EXPECT_TRUE(done.complete());
 }
 
 TEST_F(Evidence, AnUploadResumesFromItsDurableChunksAndRefusesOtherContent) {
