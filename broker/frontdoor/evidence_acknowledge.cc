@@ -15,7 +15,7 @@ constexpr char kAcknowledgeMethod[] = "liaison.v1.Evidence/Acknowledge";
 
 std::string Item(absl::string_view id) { return absl::StrCat("evidence item '", id, "'"); }
 std::string Time(absl::Time t) {
-  return absl::FormatTime(absl::RFC3339_sec, t, absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
 }  // namespace

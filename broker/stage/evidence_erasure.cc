@@ -87,7 +87,9 @@ EvidenceErasureDue ErasureDueOf(const liaison::v1::EvidenceItemRecord& item,
     }
     last_ack = std::max(last_ack, FromProto(g->acknowledged_at()));
   }
-  if (all) consider(liaison::v1::EVIDENCE_ERASURE_REASON_ALL_ACKNOWLEDGED, last_ack);
+  // With no intended member left (every key destroyed, or not yet read by
+  // this node's mirror) nobody acknowledges: the other limits apply.
+  if (all && !intended.empty()) consider(liaison::v1::EVIDENCE_ERASURE_REASON_ALL_ACKNOWLEDGED, last_ack);
   return best;
 }
 

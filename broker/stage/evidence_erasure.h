@@ -42,8 +42,9 @@ std::vector<std::string> IntendedMembers(const liaison::v1::EvidenceItemRecord& 
 
 // When `item` is to be erased, and why: the earliest of
 //  - ALL_ACKNOWLEDGED: every intended member's grant (in `grants`) carries
-//    acknowledged_at (due: the last acknowledgement; with no intended member
-//    left, the item's completion);
+//    acknowledged_at (due: the last acknowledgement; never with no intended
+//    member left: then every key is already destroyed, or this node has not
+//    read them yet, and the other limits apply);
 //  - ERASE_BY: the earliest erase_by of its grants (the manifests'
 //    retention.erase_by);
 //  - JIT_ENDED: `jit_end` (the registry's current end of the item's JIT;

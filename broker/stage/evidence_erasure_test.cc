@@ -74,10 +74,12 @@ TEST(EvidenceErasure, TheUploaderNeedNotAcknowledgeItsOwnItem) {
               ElementsAre("BG-GDNP", "DE-BKA"));
 }
 
-TEST(EvidenceErasure, AnItemWhoseEveryMemberWasRefusedGoesAtOnce) {
+// Every key destroyed (all refused) or not yet read by this node's mirror:
+// no acknowledgement can come, and none is assumed.
+TEST(EvidenceErasure, AnItemWithoutIntendedMembersWaitsForItsRetentionLimit) {
   EvidenceErasureDue due = ErasureDueOf(Item(), {}, {}, std::nullopt, {});
-  EXPECT_EQ(due.reason, liaison::v1::EVIDENCE_ERASURE_REASON_ALL_ACKNOWLEDGED);
-  EXPECT_EQ(due.due, kUpload);
+  EXPECT_EQ(due.reason, liaison::v1::EVIDENCE_ERASURE_REASON_MAX_AGE);
+  EXPECT_EQ(due.due, kUpload + absl::Hours(24 * 28));
 }
 
 TEST(EvidenceErasure, TheJitsEndPlusGraceAndTheRegistrysNewEndCount) {

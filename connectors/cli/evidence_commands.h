@@ -37,6 +37,8 @@ struct EvidenceArgs {
   // download
   std::vector<std::string> download_ids;
   std::string out_dir;
+  // download: do not acknowledge the items after writing them.
+  bool no_ack = false;
 };
 
 void AddEvidenceCommands(CLI::App& app, EvidenceArgs& args, int& exit_code);
