@@ -336,17 +336,19 @@ TEST_F(EvidenceErasure, AnItemGoesAtTheManifestsEraseBy) {
   EXPECT_EQ(erased.rule_ids(0), "DP-RET-02");
 }
 
-// The registry extends AMBER ROUTE by 30 days: the item record follows
+// The registry extends AMBER ROUTE by five hours: the item record follows
 // (custody entry "evidence-jit-extended"), and so does its erasure.
 TEST_F(EvidenceErasure, AJitExtensionMovesTheErasure) {
   const std::string registry = RegistryWith("", "");
   StartBroker(registry);
   const EvidenceItem item = UploadAndAnnounce("EV-EXT-0001");
   LIAISON_ASSERT_OK(Download("DE-BKA", item));
-  const absl::Time extended = JitEnd() + absl::Hours(24 * 30);
+  // Five hours: still before the item's max age (T0 + 28 days = 2026-06-01T10:00Z).
+  const absl::Time extended = JitEnd() + absl::Hours(5);
   {
     std::string text(policy::scenario::DevRegistryText());
-    const std::string old_end = "end { seconds: 1780272000 }    # 2026-06-01";
+    const std::string old_end =
+        "end { seconds: 1780272000 }    # 2026-06-01 (valid through 2026-05-31)";
     const std::string new_end = absl::StrCat("end { seconds: ", absl::ToUnixSeconds(extended), " }");
     text.replace(text.find(old_end), old_end.size(), new_end);
     const std::string ext = "reference: \"AMBER ROUTE extension 1\"\n  }";
