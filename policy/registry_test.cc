@@ -200,7 +200,8 @@ TEST(Registry, EvidenceRetentionDefaultsTo28DaysAndZeroGrace) {
   EXPECT_EQ((*r)->EvidenceMaxAge(), absl::Hours(24 * 28));
   EXPECT_EQ((*r)->EvidenceAfterJitEnd(), absl::ZeroDuration());
   absl::StatusOr<std::shared_ptr<const Registry>> set = Registry::Parse(
-      WithLines({R"(evidence_retention { max_age { seconds: 86400 } after_jit_end { seconds: 3600 } })"}),
+      WithLines(
+          {R"(evidence_retention { max_age { seconds: 86400 } after_jit_end { seconds: 3600 } })"}),
       "e.textproto");
   ASSERT_TRUE(set.ok()) << set.status();
   EXPECT_EQ((*set)->EvidenceMaxAge(), absl::Hours(24));
@@ -208,10 +209,10 @@ TEST(Registry, EvidenceRetentionDefaultsTo28DaysAndZeroGrace) {
 }
 
 TEST(Registry, RejectsEvidenceRetentionAbove28DaysOrNegative) {
-  absl::StatusOr<std::shared_ptr<const Registry>> r = Registry::Parse(
-      WithLines({R"(evidence_retention { max_age { seconds: 2419201 })",
-                 R"(  after_jit_end { seconds: -1 } })"}),
-      "r.textproto");
+  absl::StatusOr<std::shared_ptr<const Registry>> r =
+      Registry::Parse(WithLines({R"(evidence_retention { max_age { seconds: 2419201 })",
+                                 R"(  after_jit_end { seconds: -1 } })"}),
+                      "r.textproto");
   ASSERT_FALSE(r.ok());
   const std::string msg(r.status().message());
   EXPECT_THAT(msg, HasSubstr("r.textproto:4: field evidence_retention.max_age: must be at most 28 "

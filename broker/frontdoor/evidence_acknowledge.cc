@@ -23,10 +23,10 @@ std::string Time(absl::Time t) {
 absl::Status CheckNotErased(const liaison::v1::EvidenceItemRecord& item) {
   if (!item.has_erasure()) return absl::OkStatus();
   const liaison::v1::EvidenceErasure& e = item.erasure();
-  return absl::FailedPreconditionError(absl::StrCat(
-      Item(item.item_id()), ": erased at ", Time(FromProto(e.erased_at())),
-      " (its keys destroyed): ", liaison::v1::EvidenceErasureReason_Name(e.reason()), ", ",
-      ErasureReasonText(e.reason()), " (due ", Time(FromProto(e.due())), ")"));
+  return absl::FailedPreconditionError(
+      absl::StrCat(Item(item.item_id()), ": erased at ", Time(FromProto(e.erased_at())),
+                   " (its keys destroyed): ", liaison::v1::EvidenceErasureReason_Name(e.reason()),
+                   ", ", ErasureReasonText(e.reason()), " (due ", Time(FromProto(e.due())), ")"));
 }
 
 absl::StatusOr<liaison::v1::EvidenceEvent> CheckAcknowledge(
@@ -51,11 +51,11 @@ absl::StatusOr<liaison::v1::EvidenceEvent> CheckAcknowledge(
         absl::StrCat(Item(id), ": not completely uploaded: nothing to acknowledge"));
   }
   if (request.sha256() != grant->item().sha256()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        Item(id), ": sha256 ", absl::BytesToHexString(request.sha256()),
-        " is not the plaintext SHA-256 of the granted manifest entry (",
-        absl::BytesToHexString(grant->item().sha256()), ", manifest ",
-        grant->manifest_message_id(), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(Item(id), ": sha256 ", absl::BytesToHexString(request.sha256()),
+                     " is not the plaintext SHA-256 of the granted manifest entry (",
+                     absl::BytesToHexString(grant->item().sha256()), ", manifest ",
+                     grant->manifest_message_id(), ")"));
   }
   liaison::v1::EvidenceEvent event;
   event.set_type(liaison::v1::EvidenceEvent::ACKNOWLEDGED);

@@ -86,8 +86,8 @@ Outputs PlanApplier::Apply(Plan plan, const PlanContext& c) const {
                            kafka::kAnyPartition, std::nullopt});
   }
   for (std::string& key : plan.evidence_refused_keys) {
-    Outputs::Record tombstone{deps_.topics.EvidenceKeys(), std::move(key), "",
-                              kafka::kAnyPartition, std::nullopt};
+    Outputs::Record tombstone{deps_.topics.EvidenceKeys(), std::move(key), "", kafka::kAnyPartition,
+                              std::nullopt};
     tombstone.tombstone = true;
     out.records.push_back(std::move(tombstone));
   }

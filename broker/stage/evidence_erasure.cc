@@ -78,9 +78,8 @@ EvidenceErasureDue ErasureDueOf(const liaison::v1::EvidenceItemRecord& item,
   absl::Time last_ack = completed;
   bool all = true;
   for (const std::string& m : intended) {
-    auto g = std::find_if(grants.begin(), grants.end(), [&m](const liaison::v1::EvidenceGrant& x) {
-      return x.recipient() == m;
-    });
+    auto g = std::find_if(grants.begin(), grants.end(),
+                          [&m](const liaison::v1::EvidenceGrant& x) { return x.recipient() == m; });
     if (g == grants.end() || !g->has_acknowledged_at()) {
       all = false;
       break;
@@ -89,7 +88,8 @@ EvidenceErasureDue ErasureDueOf(const liaison::v1::EvidenceItemRecord& item,
   }
   // With no intended member left (every key destroyed, or not yet read by
   // this node's mirror) nobody acknowledges: the other limits apply.
-  if (all && !intended.empty()) consider(liaison::v1::EVIDENCE_ERASURE_REASON_ALL_ACKNOWLEDGED, last_ack);
+  if (all && !intended.empty())
+    consider(liaison::v1::EVIDENCE_ERASURE_REASON_ALL_ACKNOWLEDGED, last_ack);
   return best;
 }
 
@@ -140,9 +140,9 @@ EvidenceErasurePlan PlanEvidenceErasure(const liaison::v1::EvidenceItemRecord& i
     n.set_jit_id(item.jit_id());
     if (due.reason == liaison::v1::EVIDENCE_ERASURE_REASON_ERASE_BY) n.add_rule_ids("DP-RET-02");
     n.add_reasons(absl::StrCat("evidence item '", item.item_id(), "' of JIT ", item.jit_id(),
-                               " was erased at ", Minute(now), " (its keys destroyed): ",
-                               ErasureReasonText(due.reason), " (due ", Minute(due.due),
-                               "); erase your copies"));
+                               " was erased at ", Minute(now),
+                               " (its keys destroyed): ", ErasureReasonText(due.reason), " (due ",
+                               Minute(due.due), "); erase your copies"));
     *n.mutable_due() = ToProto(due.due);
     plan.notices.push_back(std::move(n));
   }

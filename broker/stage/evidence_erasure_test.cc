@@ -57,8 +57,8 @@ TEST(EvidenceErasure, EveryIntendedMemberAcknowledgingErasesAtTheLastAcknowledge
   const absl::Time a = kUpload + absl::Minutes(5);
   const absl::Time b = kUpload + absl::Minutes(9);
   // Two of three acknowledged: not yet.
-  EvidenceErasureDue due = ErasureDueOf(Item(), {Grant("DE-BKA", a), Grant("NL-NP", b)}, kAllKeys,
-                                        std::nullopt, {});
+  EvidenceErasureDue due =
+      ErasureDueOf(Item(), {Grant("DE-BKA", a), Grant("NL-NP", b)}, kAllKeys, std::nullopt, {});
   EXPECT_EQ(due.reason, liaison::v1::EVIDENCE_ERASURE_REASON_MAX_AGE);
   // BG-GDNP was refused by the policy (its key destroyed): no longer intended.
   due = ErasureDueOf(Item(), {Grant("DE-BKA", a), Grant("NL-NP", b)}, {"DE-BKA", "NL-NP"},
@@ -85,8 +85,8 @@ TEST(EvidenceErasure, AnItemWithoutIntendedMembersWaitsForItsRetentionLimit) {
 TEST(EvidenceErasure, TheJitsEndPlusGraceAndTheRegistrysNewEndCount) {
   liaison::v1::EvidenceItemRecord item = Item();
   *item.mutable_jit_end() = ToProto(kUpload + absl::Hours(24));
-  EvidenceErasureDue due = ErasureDueOf(item, {}, kAllKeys, std::nullopt,
-                                        {absl::Hours(24 * 28), absl::Hours(2)});
+  EvidenceErasureDue due =
+      ErasureDueOf(item, {}, kAllKeys, std::nullopt, {absl::Hours(24 * 28), absl::Hours(2)});
   EXPECT_EQ(due.reason, liaison::v1::EVIDENCE_ERASURE_REASON_JIT_ENDED);
   EXPECT_EQ(due.due, kUpload + absl::Hours(26));
   // The registry extended the JIT by ten days: the erasure follows.
@@ -117,10 +117,10 @@ TEST(EvidenceErasure, ErasingTombstonesKeysAndGrantsRewritesTheRecordAndTellsEve
     if (r.tombstone) tombstones.push_back(r.topic + " " + r.key);
     if (r.topic == topics.EvidenceItems()) record = &r;
   }
-  EXPECT_THAT(tombstones, ElementsAre("t.evidence.keys ITEM-1/BG-GDNP", "t.evidence.keys ITEM-1/DE-BKA",
-                                      "t.evidence.keys ITEM-1/NL-NP",
-                                      "t.evidence.grants ITEM-1/DE-BKA",
-                                      "t.evidence.grants ITEM-1/NL-NP"));
+  EXPECT_THAT(tombstones,
+              ElementsAre("t.evidence.keys ITEM-1/BG-GDNP", "t.evidence.keys ITEM-1/DE-BKA",
+                          "t.evidence.keys ITEM-1/NL-NP", "t.evidence.grants ITEM-1/DE-BKA",
+                          "t.evidence.grants ITEM-1/NL-NP"));
   ASSERT_NE(record, nullptr);
   liaison::v1::EvidenceItemRecord rewritten;
   ASSERT_TRUE(rewritten.ParseFromString(record->value));

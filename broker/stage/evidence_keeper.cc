@@ -106,24 +106,25 @@ void EvidenceKeeper::Tick() {
       absl::MutexLock lock(&mu_);
       busy_.insert(id);
     }
-    log::Info("evidence.retention", {{"item_id", id},
-                                     {"action", what},
-                                     {"reason", liaison::v1::EvidenceErasureReason_Name(due.reason)},
-                                     {"chain", chain}});
-    deps_.stage->Write(chain, std::move(out),
-                       [this, id, what, written = *std::move(written)](absl::Status s) {
-                         if (s.ok()) {
-                           // In force at once: the next tick (and the front
-                           // door) sees it before the mirror reads it back.
-                           deps_.book->ApplyWrittenItem(written);
-                           if (written.has_erasure()) erased_.fetch_add(1);
-                         } else {
-                           log::Warning("evidence.retention_write_failed",
-                                        {{"item_id", id}, {"action", what}, {"error", s.ToString()}});
-                         }
-                         absl::MutexLock lock(&mu_);
-                         busy_.erase(id);
-                       });
+    log::Info("evidence.retention",
+              {{"item_id", id},
+               {"action", what},
+               {"reason", liaison::v1::EvidenceErasureReason_Name(due.reason)},
+               {"chain", chain}});
+    deps_.stage->Write(
+        chain, std::move(out), [this, id, what, written = *std::move(written)](absl::Status s) {
+          if (s.ok()) {
+            // In force at once: the next tick (and the front
+            // door) sees it before the mirror reads it back.
+            deps_.book->ApplyWrittenItem(written);
+            if (written.has_erasure()) erased_.fetch_add(1);
+          } else {
+            log::Warning("evidence.retention_write_failed",
+                         {{"item_id", id}, {"action", what}, {"error", s.ToString()}});
+          }
+          absl::MutexLock lock(&mu_);
+          busy_.erase(id);
+        });
   }
 }
 

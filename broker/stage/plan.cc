@@ -513,9 +513,8 @@ Plan PlanDecision(PlanInput input) {
       }
       for (const std::string& r : g.recipients) {
         for (const liaison::v1::EvidenceItem& item : manifest->items()) {
-          plan.evidence_grants.push_back(
-              BuildEvidenceGrantRecord(item, r, manifest->jit_id(), h.message_id(), c.now,
-                                       erase_by));
+          plan.evidence_grants.push_back(BuildEvidenceGrantRecord(item, r, manifest->jit_id(),
+                                                                  h.message_id(), c.now, erase_by));
         }
       }
     }

@@ -307,6 +307,17 @@ int RunDownload(EvidenceArgs& args) {
       if (g.grant().item_id() == id) found = &g;
     }
     if (found == nullptr) {
+      // No grant listed: the broker says why (an erased item: since when and
+      // why; otherwise no grant). Nothing is written: the broker refuses
+      // before sending anything.
+      EvidenceItem probe;
+      probe.set_item_id(id);
+      const std::string nowhere =
+          (std::filesystem::path(args.out_dir) / (id + ".refused")).string();
+      if (absl::Status s = (*client)->DownloadItem(probe, *key, nowhere);
+          !s.ok() && !absl::IsPermissionDenied(s)) {
+        return Fail(s);
+      }
       return Fail(absl::PermissionDeniedError(
           absl::StrCat("evidence item '", id, "': no grant for ", c.as,
                        " (the policy has not delivered a manifest naming the item to it)")));

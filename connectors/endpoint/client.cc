@@ -75,8 +75,8 @@ absl::StatusOr<liaison::v1::ListResponse> Client::ListItems(absl::Duration timeo
 }
 
 absl::StatusOr<absl::Time> Client::AcknowledgeItem(const std::string& item_id,
-                                                  const std::string& sha256,
-                                                  absl::Duration timeout) {
+                                                   const std::string& sha256,
+                                                   absl::Duration timeout) {
   grpc::ClientContext context;
   context.set_deadline(Deadline(timeout));
   liaison::v1::AcknowledgeRequest request;

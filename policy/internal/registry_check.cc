@@ -441,9 +441,8 @@ class Checker {
       if (e.has_max_age()) {
         PositiveDuration(Child(base, "max_age"), e.max_age());
         if (Dur(e.max_age()) > absl::Hours(24 * 28)) {
-          Add(Child(base, "max_age"),
-              absl::StrCat("must be at most 28 days (2419200 s), not ", e.max_age().seconds(),
-                           " s"));
+          Add(Child(base, "max_age"), absl::StrCat("must be at most 28 days (2419200 s), not ",
+                                                   e.max_age().seconds(), " s"));
         }
       }
       if (e.has_after_jit_end() &&

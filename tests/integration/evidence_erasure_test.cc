@@ -180,10 +180,12 @@ class EvidenceErasure : public ::testing::Test {
   // Waits for the item's erasure entry (the keeper ticks every second).
   liaison::v1::AuditEntry WaitErased(const std::string& item_id) {
     std::vector<liaison::v1::AuditEntry> erased;
-    EXPECT_TRUE(WaitFor([&] {
-      erased = Audited(item_id, "evidence-erased");
-      return !erased.empty();
-    }, absl::Seconds(30)));
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          erased = Audited(item_id, "evidence-erased");
+          return !erased.empty();
+        },
+        absl::Seconds(30)));
     return erased.empty() ? liaison::v1::AuditEntry() : erased.front();
   }
 
@@ -214,13 +216,11 @@ class EvidenceErasure : public ::testing::Test {
 // The EVIDENCE_ERASED notices for `item_id` that `subscription` receives
 // within `timeout` (each verified: signed by the broker).
 std::vector<liaison::v1::Notice> ErasedNotices(endpoint::Subscription& subscription,
-                                               const std::string& item_id,
-                                               absl::Duration timeout) {
+                                               const std::string& item_id, absl::Duration timeout) {
   std::vector<liaison::v1::Notice> out;
   const absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline && out.empty()) {
-    absl::StatusOr<endpoint::Subscription::Received> r =
-        subscription.Next(deadline - absl::Now());
+    absl::StatusOr<endpoint::Subscription::Received> r = subscription.Next(deadline - absl::Now());
     if (!r.ok()) break;
     if (!r->verified.ok()) continue;
     (void)subscription.Ack({r->item.item_id()});
@@ -249,7 +249,8 @@ TEST_F(EvidenceErasure, EveryMemberAcknowledgingErasesTheItemAndTellsEveryone) {
   ASSERT_TRUE(absl::IsInvalidArgument(bad.status())) << bad.status();
   EXPECT_THAT(std::string(bad.status().message()),
               HasSubstr("evidence item 'EV-ACK-0001': sha256 7878"));
-  EXPECT_THAT(std::string(bad.status().message()), HasSubstr(absl::BytesToHexString(item.sha256())));
+  EXPECT_THAT(std::string(bad.status().message()),
+              HasSubstr(absl::BytesToHexString(item.sha256())));
 
   LIAISON_ASSERT_OK(Acknowledge("DE-BKA", item.item_id(), item.sha256()).status());
   // One of the two members it was wrapped for: nothing is erased yet.
@@ -276,9 +277,10 @@ TEST_F(EvidenceErasure, EveryMemberAcknowledgingErasesTheItemAndTellsEveryone) {
     grants = Latest(broker_->topics().EvidenceGrants(), item.item_id());
     // (BG-GDNP's, refused by the policy, was tombstoned at the decision.)
     return keys.contains(item.item_id() + "/DE-BKA") && keys.contains(item.item_id() + "/NL-NP") &&
-           absl::c_all_of(keys, [](auto& k) { return k.second; }) &&
-           grants.size() == 3 && absl::c_all_of(grants, [](auto& g) { return g.second; });
-  })) << keys.size() << " keys, " << grants.size() << " grants";
+           absl::c_all_of(keys, [](auto& k) { return k.second; }) && grants.size() == 3 &&
+           absl::c_all_of(grants, [](auto& g) { return g.second; });
+  })) << keys.size()
+      << " keys, " << grants.size() << " grants";
 
   // A download and an acknowledgement are told why.
   absl::Status refused = Download("DE-BKA", item);
@@ -349,20 +351,24 @@ TEST_F(EvidenceErasure, AJitExtensionMovesTheErasure) {
     std::string text(policy::scenario::DevRegistryText());
     const std::string old_end =
         "end { seconds: 1780272000 }    # 2026-06-01 (valid through 2026-05-31)";
-    const std::string new_end = absl::StrCat("end { seconds: ", absl::ToUnixSeconds(extended), " }");
+    const std::string new_end =
+        absl::StrCat("end { seconds: ", absl::ToUnixSeconds(extended), " }");
     text.replace(text.find(old_end), old_end.size(), new_end);
     const std::string ext = "reference: \"AMBER ROUTE extension 1\"\n  }";
-    text.replace(text.find(ext), ext.size(),
-                 absl::StrCat(ext, "\n  extensions { previous_end { seconds: 1780272000 } new_end { ",
-                              "seconds: ", absl::ToUnixSeconds(extended), " } reference: \"2\" }"));
+    text.replace(
+        text.find(ext), ext.size(),
+        absl::StrCat(ext, "\n  extensions { previous_end { seconds: 1780272000 } new_end { ",
+                     "seconds: ", absl::ToUnixSeconds(extended), " } reference: \"2\" }"));
     std::ofstream(registry, std::ios::trunc) << text;
   }
   LIAISON_ASSERT_OK(broker_->node().ReloadRegistry());
   std::vector<liaison::v1::AuditEntry> moved;
-  ASSERT_TRUE(WaitFor([&] {
-    moved = Audited(item.item_id(), "evidence-jit-extended");
-    return !moved.empty();
-  }, absl::Seconds(30)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        moved = Audited(item.item_id(), "evidence-jit-extended");
+        return !moved.empty();
+      },
+      absl::Seconds(30)));
   ASSERT_EQ(moved.size(), 1u);
   EXPECT_EQ(moved[0].operation(), liaison::v1::AUDIT_OPERATION_RETENTION);
   EXPECT_EQ(FromProto(moved[0].custody().previous_jit_end()), JitEnd());
