@@ -74,6 +74,16 @@ case $cmd in
     done
     [[ $kafka == real || $kafka == embedded ]] ||
       { echo "dev.sh: LIAISON_KAFKA must be 'real' or 'embedded', not '$kafka'" >&2; exit 2; }
+    # The broker reads its own copy of the development registry, so that an
+    # operator's edits (a JIT extended, an endpoint added) change neither the
+    # repository nor the tests. Remove var/dev/registry.textproto to start
+    # from the scenario again; --registry FILE uses another file.
+    mkdir -p "$ROOT/var/dev"
+    if [[ " ${args[*]} " != *" --registry "* && " ${args[*]} " != *" --registry="* ]]; then
+      [[ -f $ROOT/var/dev/registry.textproto ]] ||
+        cp deploy/registry/dev.textproto "$ROOT/var/dev/registry.textproto"
+      args+=(--registry "$ROOT/var/dev/registry.textproto")
+    fi
     if [[ $kafka == embedded ]]; then
       install_packages "${PACKAGES[@]}"
       build

@@ -58,8 +58,8 @@ absl::StatusOr<std::vector<AuditEntry>> CustodyEntries(const EvidenceEvent& even
       entries.push_back(Entry(event, liaison::v1::AUDIT_OPERATION_COLLECTION, "evidence-uploaded",
                               broker_id, now));
       for (const std::string& member : event.members()) {
-        AuditEntry a = Entry(event, liaison::v1::AUDIT_OPERATION_COLLECTION,
-                             "evidence-key-wrapped", broker_id, now);
+        AuditEntry a = Entry(event, liaison::v1::AUDIT_OPERATION_COLLECTION, "evidence-key-wrapped",
+                             broker_id, now);
         a.set_recipient(member);
         entries.push_back(std::move(a));
       }
@@ -77,16 +77,16 @@ absl::StatusOr<std::vector<AuditEntry>> CustodyEntries(const EvidenceEvent& even
       break;
     }
     case EvidenceEvent::ACKNOWLEDGED: {
-      AuditEntry a = Entry(event, liaison::v1::AUDIT_OPERATION_DISCLOSURE,
-                           "evidence-acknowledged", broker_id, now);
+      AuditEntry a = Entry(event, liaison::v1::AUDIT_OPERATION_DISCLOSURE, "evidence-acknowledged",
+                           broker_id, now);
       a.set_recipient(event.members(0));
       entries.push_back(std::move(a));
       break;
     }
     default:
-      return absl::InvalidArgumentError(absl::StrCat(
-          "evidence item '", event.item().item_id(), "': unknown custody event type ",
-          static_cast<int>(event.type())));
+      return absl::InvalidArgumentError(absl::StrCat("evidence item '", event.item().item_id(),
+                                                     "': unknown custody event type ",
+                                                     static_cast<int>(event.type())));
   }
   return entries;
 }

@@ -39,11 +39,9 @@ std::string CaseRefHash(const std::string& sender, const std::string& case_ref) 
       certs::Sha256(absl::StrCat("case\n", sender, "\n", case_ref)).substr(0, 12));
 }
 
-namespace {
-
-absl::StatusOr<std::vector<kafka::Record>> ReadAll(const kafka::ClientConfig& config,
-                                                   const std::string& topic,
-                                                   absl::Duration timeout) {
+absl::StatusOr<std::vector<kafka::Record>> ReadTopic(const kafka::ClientConfig& config,
+                                                     const std::string& topic,
+                                                     absl::Duration timeout) {
   LIAISON_ASSIGN_OR_RETURN(int partitions, kafka::PartitionCount(config, topic, timeout));
   std::vector<kafka::Record> all;
   const absl::Time deadline = absl::Now() + timeout;
@@ -56,13 +54,11 @@ absl::StatusOr<std::vector<kafka::Record>> ReadAll(const kafka::ClientConfig& co
   return all;
 }
 
-}  // namespace
-
 absl::StatusOr<Verification> VerifyTopic(const kafka::ClientConfig& kafka, const std::string& topic,
                                          const certs::Verifier& verifier,
                                          const VerifyOptions& options) {
   LIAISON_ASSIGN_OR_RETURN(std::vector<kafka::Record> records,
-                           ReadAll(kafka, topic, options.timeout));
+                           ReadTopic(kafka, topic, options.timeout));
   return VerifyRecords(records, verifier, options);
 }
 
@@ -87,6 +83,12 @@ Verification VerifyRecords(const std::vector<kafka::Record>& records,
     if (v.ok) v.first_break = what;
     v.ok = false;
     v.problems.push_back(std::move(what));
+  };
+  // A problem naming entries from..to of `chain` (also in `problems`).
+  auto fail_entries = [&](int32_t chain, uint64_t from, uint64_t to, std::string what,
+                          bool truncated = false) {
+    v.entry_problems.push_back({chain, from, to, truncated, what});
+    fail(std::move(what));
   };
   auto add_checkpoint = [&](const liaison::v1::SignedAuditCheckpoint& signed_checkpoint,
                             std::string where) {
@@ -124,8 +126,9 @@ Verification VerifyRecords(const std::vector<kafka::Record>& records,
         if (it->second.entry.entry_hash() == e.entry_hash() && EntryHash(e) == e.entry_hash()) {
           ++v.duplicates;  // the same entry written twice (a retried write)
         } else {
-          fail(absl::StrCat("chain ", e.chain(), " seq ", e.seq(), " (", at,
-                            "): two different entries with one seq"));
+          fail_entries(e.chain(), e.seq(), e.seq(),
+                       absl::StrCat("chain ", e.chain(), " seq ", e.seq(), " (", at,
+                                    "): two different entries with one seq"));
         }
       }
     }
@@ -147,18 +150,24 @@ Verification VerifyRecords(const std::vector<kafka::Record>& records,
       const liaison::v1::AuditEntry& e = located.entry;
       const std::string where = absl::StrCat("chain ", chain, " seq ", seq, " (partition ",
                                              located.partition, " offset ", located.offset, ")");
-      if (EntryHash(e) != e.entry_hash()) fail(where + ": entry_hash does not match its content");
+      if (EntryHash(e) != e.entry_hash()) {
+        fail_entries(chain, seq, seq, where + ": entry_hash does not match its content");
+      }
       if (prev == nullptr) {
         if (seq != 1) {
           v.notes.push_back(absl::StrCat("chain ", chain, " starts at seq ", seq,
                                          ": earlier entries were removed by retention"));
         } else if (!e.prev_hash().empty()) {
-          fail(where + ": first entry has a prev_hash");
+          fail_entries(chain, seq, seq, where + ": first entry has a prev_hash");
         }
       } else if (seq != prev->entry.seq() + 1) {
-        fail(absl::StrCat(where, ": entries ", prev->entry.seq() + 1, "..", seq - 1, " missing"));
+        fail_entries(chain, seq, seq,
+                     absl::StrCat(where, ": entries ", prev->entry.seq() + 1, "..", seq - 1,
+                                  " missing"));
       } else if (e.prev_hash() != prev->entry.entry_hash()) {
-        fail(absl::StrCat(where, ": prev_hash does not match entry ", prev->entry.seq()));
+        // This entry's link, or the entry before it (re-sealed), was changed.
+        fail_entries(chain, seq - 1, seq,
+                     absl::StrCat(where, ": prev_hash does not match entry ", prev->entry.seq()));
       }
       prev = &located;
     }
@@ -174,16 +183,21 @@ Verification VerifyRecords(const std::vector<kafka::Record>& records,
         " (", c.where, ")");
     auto chain = chains.find(cp.chain());
     if (chain == chains.end()) {
-      fail(absl::StrCat("chain ", cp.chain(), " has no entries, but ", signed_by, " covers seq 1..",
-                        cp.seq(), ": the chain was truncated or removed"));
+      fail_entries(cp.chain(), 1, cp.seq(),
+                   absl::StrCat("chain ", cp.chain(), " has no entries, but ", signed_by,
+                                " covers seq 1..", cp.seq(),
+                                ": the chain was truncated or removed"),
+                   /*truncated=*/true);
       continue;
     }
     const std::map<uint64_t, Located>& entries = chain->second;
     const uint64_t last = entries.rbegin()->first;
     if (cp.seq() > last) {
-      fail(absl::StrCat("chain ", cp.chain(), " ends at seq ", last, ", but ", signed_by,
-                        " covers seq ", cp.seq(), ": entries ", last + 1, "..", cp.seq(),
-                        " were removed (truncated)"));
+      fail_entries(cp.chain(), last + 1, cp.seq(),
+                   absl::StrCat("chain ", cp.chain(), " ends at seq ", last, ", but ", signed_by,
+                                " covers seq ", cp.seq(), ": entries ", last + 1, "..", cp.seq(),
+                                " were removed (truncated)"),
+                   /*truncated=*/true);
       continue;
     }
     auto at = entries.find(cp.seq());
@@ -195,10 +209,12 @@ Verification VerifyRecords(const std::vector<kafka::Record>& records,
       continue;  // inside the chain: a gap, reported above
     }
     if (at->second.entry.entry_hash() != cp.head_hash()) {
-      fail(absl::StrCat("chain ", cp.chain(), " seq ", cp.seq(), " (partition ",
-                        at->second.partition, " offset ", at->second.offset,
-                        "): entry_hash differs from ", signed_by,
-                        ": the chain was rewritten after it was checkpointed"));
+      // Every entry up to the checkpoint's seq may have been rewritten.
+      fail_entries(cp.chain(), entries.begin()->first, cp.seq(),
+                   absl::StrCat("chain ", cp.chain(), " seq ", cp.seq(), " (partition ",
+                                at->second.partition, " offset ", at->second.offset,
+                                "): entry_hash differs from ", signed_by,
+                                ": the chain was rewritten after it was checkpointed"));
       continue;
     }
     ChainReport& report = reports[cp.chain()];
@@ -250,7 +266,7 @@ void SortUnique(std::vector<liaison::v1::AuditEntry>& entries) {
 absl::StatusOr<std::vector<liaison::v1::AuditEntry>> AllEntries(const kafka::ClientConfig& kafka,
                                                                 const std::string& topic,
                                                                 absl::Duration timeout) {
-  LIAISON_ASSIGN_OR_RETURN(std::vector<kafka::Record> records, ReadAll(kafka, topic, timeout));
+  LIAISON_ASSIGN_OR_RETURN(std::vector<kafka::Record> records, ReadTopic(kafka, topic, timeout));
   std::vector<liaison::v1::AuditEntry> out;
   for (const kafka::Record& r : records) {
     liaison::v1::AuditRecord record;

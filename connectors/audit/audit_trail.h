@@ -47,6 +47,18 @@ struct ChainReport {
   }
 };
 
+// A problem that casts doubt on entries from_seq..to_seq of one chain (for a
+// reader of single entries, e.g. the chain of custody of an evidence item).
+// `truncated`: the entries are gone (a checkpoint covers seq to_seq, the
+// chain ends at from_seq - 1), so no retained entry is implicated.
+struct EntryProblem {
+  int32_t chain = 0;
+  uint64_t from_seq = 0;
+  uint64_t to_seq = 0;
+  bool truncated = false;
+  std::string what;  // as in Verification::problems
+};
+
 // The result of checking a whole audit topic.
 struct Verification {
   int64_t entries = 0;
@@ -59,6 +71,13 @@ struct Verification {
   std::string first_break;
   // Every problem found (first_break is the first of them).
   std::vector<std::string> problems;
+  // The problems of `problems` that name a chain's entries: an entry whose
+  // hash does not recompute (that entry), a prev_hash that does not link
+  // (that entry and the one before), two entries with one seq, a gap (the
+  // entry after it), a chain rewritten under a checkpoint (every entry up to
+  // its seq), a chain truncated below a checkpoint. Refused checkpoints and
+  // unreadable records name no entry and are only in `problems`.
+  std::vector<EntryProblem> entry_problems;
   // E.g. chains whose first entries were removed by retention.
   std::vector<std::string> notes;
   // Per chain, in chain order.
@@ -94,6 +113,13 @@ struct VerifyOptions {
 absl::StatusOr<Verification> VerifyTopic(const kafka::ClientConfig& kafka, const std::string& topic,
                                          const certs::Verifier& verifier,
                                          const VerifyOptions& options);
+
+// Every record of `topic`, in partition and offset order (what VerifyTopic
+// checks; what `liaison audit export` saves). Errors when the topic cannot
+// be read within `timeout`.
+absl::StatusOr<std::vector<kafka::Record>> ReadTopic(const kafka::ClientConfig& kafka,
+                                                     const std::string& topic,
+                                                     absl::Duration timeout);
 
 // The checks of VerifyTopic on records already read: each record's
 // partition, offset, timestamp and value, in partition and offset order (the

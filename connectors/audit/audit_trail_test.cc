@@ -474,6 +474,71 @@ INSTANTIATE_TEST_SUITE_P(
                    "partition 1 offset 0: an audit record with both entries and a checkpoint"}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// The problems that cast doubt on entries name them (entry_problems), so
+// that a reader of single entries (an item's chain of custody) can tell
+// which of its entries are affected: an altered entry itself, a re-sealed
+// one together with the entry that no longer links to it, every entry under
+// a contradicted checkpoint, and a cut tail as truncated.
+TEST(AuditChain, ProblemsNameTheEntriesTheyConcern) {
+  auto only = [](const Verification& v) {
+    EXPECT_EQ(v.entry_problems.size(), 1u) << v.first_break;
+    return v.entry_problems.empty() ? EntryProblem{} : v.entry_problems[0];
+  };
+  {
+    std::vector<AuditEntry> chain = Chain(0, 5);
+    chain[2].set_recipient("BG-GDNP");  // seq 3, not re-sealed
+    Records records;
+    records.Entries(chain);
+    const EntryProblem p = only(VerifyInMemory(records));
+    EXPECT_EQ(p.chain, 0);
+    EXPECT_EQ(p.from_seq, 3u);
+    EXPECT_EQ(p.to_seq, 3u);
+    EXPECT_FALSE(p.truncated);
+  }
+  {
+    std::vector<AuditEntry> chain = Chain(0, 5);
+    chain[2].set_recipient("BG-GDNP");
+    Reseal(chain[2]);  // seq 4 no longer links to it
+    Records records;
+    records.Entries(chain);
+    const EntryProblem p = only(VerifyInMemory(records));
+    EXPECT_EQ(p.from_seq, 3u);
+    EXPECT_EQ(p.to_seq, 4u);
+  }
+  {
+    std::unique_ptr<certs::Signer> broker = BrokerSigner();
+    Records records;
+    records.Checkpoint(Sign(Chain(0, 4)[3], *broker), 0);
+    records.Entries(Chain(0, 4, "rewritten"));
+    const EntryProblem p = only(VerifyInMemory(records));
+    EXPECT_EQ(p.from_seq, 1u);
+    EXPECT_EQ(p.to_seq, 4u);
+    EXPECT_NE(p.what.find("rewritten after it was checkpointed"), std::string::npos) << p.what;
+  }
+  {
+    std::unique_ptr<certs::Signer> broker = BrokerSigner();
+    std::vector<AuditEntry> chain = Chain(0, 5);
+    Records records;
+    records.Checkpoint(Sign(chain[4], *broker), 0);
+    chain.resize(3);
+    records.Entries(chain);
+    const EntryProblem p = only(VerifyInMemory(records));
+    EXPECT_EQ(p.from_seq, 4u);
+    EXPECT_EQ(p.to_seq, 5u);
+    EXPECT_TRUE(p.truncated);
+  }
+  {
+    // A refused checkpoint names no entry.
+    std::vector<AuditEntry> chain = Chain(0, 2);
+    Records records;
+    records.Entries(chain);
+    records.Checkpoint(Sign(chain[1], *EndpointSigner()), 0);
+    const Verification v = VerifyInMemory(records);
+    EXPECT_FALSE(v.ok);
+    EXPECT_TRUE(v.entry_problems.empty());
+  }
+}
+
 TEST(AuditChain, GoodChainsVerifyWhateverTheirOrderInThePartition) {
   std::unique_ptr<certs::Signer> broker = BrokerSigner();
   std::vector<AuditEntry> c0 = Chain(0, 4);

@@ -12,6 +12,7 @@
 #include "certs/signature.h"
 #include "certs/trust_store.h"
 #include "connectors/audit/audit_trail.h"
+#include "connectors/audit/export_file.h"
 #include "connectors/cli/context.h"
 #include "connectors/cli/exit_codes.h"
 #include "connectors/cli/json_input.h"
@@ -26,7 +27,9 @@ int Fail(const absl::Status& status) {
   return ExitCodeFor(status);
 }
 
-absl::StatusOr<kafka::ClientConfig> KafkaConfig(const AuditArgs& args) {
+}  // namespace
+
+absl::StatusOr<kafka::ClientConfig> AuditKafkaConfig(const AuditArgs& args) {
   kafka::ClientConfig config;
   config.client_id = "liaison-audit-cli";
   config.bootstrap_servers = args.bootstrap;
@@ -68,7 +71,7 @@ absl::StatusOr<kafka::ClientConfig> KafkaConfig(const AuditArgs& args) {
 
 // <prefix>.audit: --topic-prefix, else the running broker's (broker.json),
 // else the default "liaison".
-std::string AuditTopic(const AuditArgs& args) {
+std::string AuditTopicName(const AuditArgs& args) {
   std::string prefix = args.topic_prefix;
   if (prefix.empty() && args.bootstrap.empty()) {
     std::ifstream in(args.state_dir + "/broker.json");
@@ -82,7 +85,7 @@ std::string AuditTopic(const AuditArgs& args) {
 
 // The trust store the checkpoints' signatures are checked against:
 // --pki, else the running broker's PKI folder (broker.json).
-absl::StatusOr<std::shared_ptr<const certs::TrustStore>> TrustStore(const AuditArgs& args) {
+absl::StatusOr<std::shared_ptr<const certs::TrustStore>> AuditTrustStore(const AuditArgs& args) {
   std::string dir = args.pki_dir;
   if (dir.empty()) {
     const std::string path = args.state_dir + "/broker.json";
@@ -98,7 +101,7 @@ absl::StatusOr<std::shared_ptr<const certs::TrustStore>> TrustStore(const AuditA
 }
 
 // The pin file: a JSON array of SignedAuditCheckpoint (proto3 JSON).
-absl::StatusOr<std::vector<liaison::v1::SignedAuditCheckpoint>> ReadPinned(
+absl::StatusOr<std::vector<liaison::v1::SignedAuditCheckpoint>> ReadPinnedCheckpoints(
     const std::string& path) {
   std::vector<liaison::v1::SignedAuditCheckpoint> out;
   if (!std::ifstream(path)) return out;  // first run: nothing pinned yet
@@ -118,6 +121,15 @@ absl::StatusOr<std::vector<liaison::v1::SignedAuditCheckpoint>> ReadPinned(
   }
   return out;
 }
+
+absl::StatusOr<std::vector<kafka::Record>> ReadAuditRecords(const AuditArgs& args) {
+  if (!args.from_file.empty()) return audit::ReadExport(args.from_file);
+  absl::StatusOr<kafka::ClientConfig> config = AuditKafkaConfig(args);
+  if (!config.ok()) return config.status();
+  return audit::ReadTopic(*config, AuditTopicName(args), absl::Seconds(args.timeout_seconds));
+}
+
+namespace {
 
 absl::Status WritePinned(const std::string& path,
                          const std::vector<liaison::v1::SignedAuditCheckpoint>& checkpoints) {
@@ -140,9 +152,7 @@ std::string Utc(absl::Time t) {
 }
 
 int RunVerify(const AuditArgs& args) {
-  absl::StatusOr<kafka::ClientConfig> config = KafkaConfig(args);
-  if (!config.ok()) return Fail(config.status());
-  absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust = TrustStore(args);
+  absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust = AuditTrustStore(args);
   if (!trust.ok()) return Fail(trust.status());
   const certs::Verifier verifier(*trust);
   audit::VerifyOptions options;
@@ -153,13 +163,14 @@ int RunVerify(const AuditArgs& args) {
   options.uncovered_grace = absl::Seconds(args.uncovered_grace_seconds);
   if (!args.pin_file.empty()) {
     absl::StatusOr<std::vector<liaison::v1::SignedAuditCheckpoint>> pinned =
-        ReadPinned(args.pin_file);
+        ReadPinnedCheckpoints(args.pin_file);
     if (!pinned.ok()) return Fail(pinned.status());
     options.pinned = std::move(*pinned);
   }
-  absl::StatusOr<audit::Verification> v =
-      audit::VerifyTopic(*config, AuditTopic(args), verifier, options);
-  if (!v.ok()) return Fail(v.status());
+  absl::StatusOr<std::vector<kafka::Record>> records = ReadAuditRecords(args);
+  if (!records.ok()) return Fail(records.status());
+  const audit::Verification verification = audit::VerifyRecords(*records, verifier, options);
+  const audit::Verification* v = &verification;
   uint64_t uncovered = 0;
   for (const audit::ChainReport& c : v->chain_reports) uncovered += c.uncovered();
   if (args.json) {
@@ -218,10 +229,10 @@ int RunVerify(const AuditArgs& args) {
 }
 
 int RunList(const AuditArgs& args) {
-  absl::StatusOr<kafka::ClientConfig> config = KafkaConfig(args);
+  absl::StatusOr<kafka::ClientConfig> config = AuditKafkaConfig(args);
   if (!config.ok()) return Fail(config.status());
   absl::StatusOr<std::vector<liaison::v1::AuditEntry>> entries = audit::EntriesFor(
-      *config, AuditTopic(args), args.message_id, absl::Seconds(args.timeout_seconds));
+      *config, AuditTopicName(args), args.message_id, absl::Seconds(args.timeout_seconds));
   if (!entries.ok()) return Fail(entries.status());
   if (entries->empty()) {
     std::cerr << "no audit entries for a message id starting with " << args.message_id << "\n";
@@ -262,7 +273,36 @@ int RunList(const AuditArgs& args) {
   return 0;
 }
 
-void AddKafkaFlags(CLI::App* cmd, AuditArgs& args) {
+int RunExport(const AuditArgs& args) {
+  absl::StatusOr<std::vector<kafka::Record>> records = ReadAuditRecords(args);
+  if (!records.ok()) return Fail(records.status());
+  const std::string topic = AuditTopicName(args);
+  if (args.export_path == "-") {
+    if (absl::Status s = audit::WriteExport(topic, *records, std::cout); !s.ok()) return Fail(s);
+    return kExitOk;
+  }
+  const std::string tmp = args.export_path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
+    if (!out) {
+      return Fail(absl::FailedPreconditionError(absl::StrCat(tmp, ": cannot be written")));
+    }
+    if (absl::Status s = audit::WriteExport(topic, *records, out); !s.ok()) {
+      return Fail(absl::FailedPreconditionError(absl::StrCat(tmp, ": ", s.message())));
+    }
+  }
+  if (std::rename(tmp.c_str(), args.export_path.c_str()) != 0) {
+    return Fail(
+        absl::FailedPreconditionError(absl::StrCat(args.export_path, ": cannot be replaced")));
+  }
+  std::cerr << "exported " << records->size() << " records of " << topic << " to "
+            << args.export_path << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddAuditKafkaFlags(CLI::App* cmd, AuditArgs& args) {
   cmd->add_option("--state-dir", args.state_dir, "Broker state folder (reads broker.json)")
       ->capture_default_str();
   cmd->add_option("--kafka-bootstrap", args.bootstrap,
@@ -276,16 +316,17 @@ void AddKafkaFlags(CLI::App* cmd, AuditArgs& args) {
   cmd->add_flag("--json", args.json, "JSON output");
 }
 
-}  // namespace
-
 void AddAuditCommands(CLI::App& app, AuditArgs& args, int& exit_code) {
-  CLI::App* audit = app.add_subcommand("audit", "Audit trail (LED art 25): verify, list");
+  CLI::App* audit =
+      app.add_subcommand("audit", "Audit trail (LED art 25): verify, list, export");
   audit->require_subcommand(1);
   CLI::App* verify = audit->add_subcommand(
       "verify",
       "Check every hash chain of the audit topic and the brokers' signed checkpoints; say how "
       "far each chain is covered by one; report the first broken link");
-  AddKafkaFlags(verify, args);
+  AddAuditKafkaFlags(verify, args);
+  verify->add_option("--from", args.from_file,
+                     "Check this file of `liaison audit export` instead of reading Kafka");
   verify->add_option("--pki", args.pki_dir,
                      "Folder with the network's ca.pem and crl.pem, to check the checkpoints' "
                      "broker certificates (default: the running broker's, from broker.json)");
@@ -299,12 +340,21 @@ void AddAuditCommands(CLI::App& app, AuditArgs& args, int& exit_code) {
                      "replaced by the newest verified ones when the check passes");
   verify->callback([&] { exit_code = RunVerify(args); });
   CLI::App* list = audit->add_subcommand("list", "List the audit entries of one message id");
-  AddKafkaFlags(list, args);
+  AddAuditKafkaFlags(list, args);
   list->add_option(
           "message_id", args.message_id,
           "Message id (UUIDv7), or a unique prefix of it (as the CLI prints ids shortened)")
       ->required();
   list->callback([&] { exit_code = RunList(args); });
+  CLI::App* exp = audit->add_subcommand(
+      "export", "Save every record of the audit topic to FILE, for offline checks (--from)");
+  AddAuditKafkaFlags(exp, args);
+  exp->add_option("file", args.export_path, "File to write (- for standard output)")->required();
+  exp->footer(
+      "JSON lines: a header, then each record's partition, offset, timestamp and bytes (base64)\n"
+      "exactly as Kafka holds them, so `liaison audit verify --from FILE` and `liaison evidence\n"
+      "custody --from FILE` check the copy as they would check the topic.");
+  exp->callback([&] { exit_code = RunExport(args); });
 }
 
 }  // namespace liaison::cli

@@ -374,7 +374,9 @@ void AddConnectionFlags(CLI::App* cmd, EvidenceArgs& args) {
 
 void AddEvidenceCommands(CLI::App& app, EvidenceArgs& args, int& exit_code) {
   CLI::App* evidence = app.add_subcommand(
-      "evidence", "JIT evidence: upload encrypted files with a manifest, list and download them");
+      "evidence",
+      "JIT evidence: upload encrypted files with a manifest, list and download them, check "
+      "their chain of custody");
   evidence->require_subcommand(1);
 
   CLI::App* upload = evidence->add_subcommand(
@@ -442,6 +444,8 @@ void AddEvidenceCommands(CLI::App& app, EvidenceArgs& args, int& exit_code) {
       "acknowledged (Evidence.Acknowledge, unless --no-ack): once every member it was wrapped\n"
       "for acknowledged it, the broker erases it (its keys destroyed) and tells the members.");
   download->callback([&] { exit_code = RunDownload(args); });
+
+  AddCustodyCommand(evidence, args.custody, exit_code);
 }
 
 }  // namespace liaison::cli

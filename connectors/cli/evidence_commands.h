@@ -1,10 +1,11 @@
-// `liaison evidence upload | list | download`: JIT evidence (docs/evidence.md)
+// `liaison evidence upload | list | download | custody`: JIT evidence (docs/evidence.md)
 // for an evidence officer. `upload` encrypts each file for the recipients'
 // endpoint-encryption certificates, uploads it (resuming after a broken
 // connection) and sends one signed EVIDENCE_MANIFEST naming the items;
 // `list` shows the items the policy granted the caller; `download` fetches,
 // decrypts and verifies granted items and writes DIR/ITEM_ID only once
-// verified.
+// verified; `custody` (custody_command.h) checks an item's chain of custody
+// in the audit trail.
 #ifndef LIAISON_CONNECTORS_CLI_EVIDENCE_COMMANDS_H_
 #define LIAISON_CONNECTORS_CLI_EVIDENCE_COMMANDS_H_
 
@@ -13,6 +14,7 @@
 
 #include "CLI/CLI.hpp"
 #include "connectors/cli/context.h"
+#include "connectors/cli/custody_command.h"
 
 namespace liaison::cli {
 
@@ -39,6 +41,8 @@ struct EvidenceArgs {
   std::string out_dir;
   // download: do not acknowledge the items after writing them.
   bool no_ack = false;
+  // custody (custody_command.h)
+  CustodyArgs custody;
 };
 
 void AddEvidenceCommands(CLI::App& app, EvidenceArgs& args, int& exit_code);

@@ -13,8 +13,9 @@ enum ExitCode : int {
   kExitOk = 0,
   kExitError = 1,         // anything not listed below (an internal error)
   kExitUsage = 2,         // unknown command or option, missing or bad argument, unknown --as
-  kExitVerifyFailed = 3,  // verify/subscribe: an item did not verify; audit verify: chain broken
-  kExitNothingFound = 4,  // audit list: no entries for that message id
+  kExitVerifyFailed = 3,  // verify/subscribe: an item did not verify; audit verify: chain broken;
+                          // evidence custody: a violation
+  kExitNothingFound = 4,  // audit list, evidence custody: no entries for that message id / item
   kExitDataErr = 65,  // EX_DATAERR: input refused (bad JSON, missing retention, INVALID_ARGUMENT …)
   kExitNoInput = 66,      // EX_NOINPUT: a file or certificate cannot be read
   kExitUnavailable = 69,  // EX_UNAVAILABLE: the broker is not running / refuses until state changes
