@@ -451,7 +451,8 @@ Plan PlanDecision(PlanInput input) {
           // A member the policy refuses can never download the items: its
           // wrapped keys are destroyed at once (docs/evidence.md, "Erasure").
           for (const liaison::v1::EvidenceItem& item : message.evidence_manifest().items()) {
-            plan.evidence_refused_keys.push_back(EvidenceRecordKey(item.item_id(), recipient));
+            plan.evidence_refused_keys.push_back(
+                {item, message.evidence_manifest().jit_id(), recipient});
           }
         }
         break;

@@ -360,7 +360,14 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
   input.pseudonymiser = deps_.pseudonymiser;
   input.linkage = LookUpLinkage(message, input.decisions, now);
   input.context = context;
-  return applier_.Apply(PlanDecision(std::move(input)), context);
+  Plan plan = PlanDecision(std::move(input));
+  // Only keys that exist are destroyed (and audited as such): a refused
+  // recipient the sender wrapped no key for (a non-member) has none.
+  std::erase_if(plan.evidence_refused_keys, [this](const Plan::RefusedEvidenceKey& k) {
+    return deps_.evidence == nullptr ||
+           !deps_.evidence->WrappedKey(k.item.item_id(), k.recipient).has_value();
+  });
+  return applier_.Apply(std::move(plan), context);
 }
 
 std::optional<LinkageLookup> PolicyStage::LookUpLinkage(const liaison::v1::Message& message,

@@ -99,8 +99,11 @@ class EvidenceErasure : public ::testing::Test {
   // manifest of it (to DE-BKA, NL-NP, FR-OCRTEH and the non-member BG-GDNP,
   // whom DP-JIT-01 refuses); `erase_by` replaces the manifest's. Returns the
   // manifest's entry.
+  // `refuse_everyone`: a review_by after erase_by, which DP-RET-01 REJECTs
+  // for every recipient.
   EvidenceItem UploadAndAnnounce(const std::string& item_id,
-                                 std::optional<absl::Time> erase_by = std::nullopt) {
+                                 std::optional<absl::Time> erase_by = std::nullopt,
+                                 bool refuse_everyone = false) {
     const std::string path = dir_ + "/" + item_id;
     std::ofstream(path, std::ios::binary) << RandomBytes(kMiB + 99, 3);
     absl::StatusOr<std::unique_ptr<endpoint::Client>> ro = broker_->Client("RO-IGPR");
@@ -117,7 +120,8 @@ class EvidenceErasure : public ::testing::Test {
     manifest.mutable_header()->clear_created_at();
     if (erase_by) {  // review_by must not be after it (DP-RET-01)
       *manifest.mutable_header()->mutable_retention()->mutable_erase_by() = ToProto(*erase_by);
-      *manifest.mutable_header()->mutable_retention()->mutable_review_by() = ToProto(*erase_by);
+      *manifest.mutable_header()->mutable_retention()->mutable_review_by() =
+          ToProto(refuse_everyone ? *erase_by + absl::Hours(1) : *erase_by);
     }
     EvidenceItem& item = *manifest.mutable_evidence_manifest()->mutable_items(0);
     item.set_item_id(item_id);
@@ -336,6 +340,44 @@ TEST_F(EvidenceErasure, AnItemGoesAtTheManifestsEraseBy) {
   const liaison::v1::AuditEntry erased = WaitErased(item.item_id());
   EXPECT_EQ(erased.custody().erasure_reason(), liaison::v1::EVIDENCE_ERASURE_REASON_ERASE_BY);
   EXPECT_EQ(erased.rule_ids(0), "DP-RET-02");
+}
+
+// Members the policy refuses can never download: their wrapped keys are
+// destroyed at the decision (an "evidence-key-destroyed" entry each), and,
+// nobody being left to acknowledge, the item waits for its retention limit.
+TEST_F(EvidenceErasure, ARefusedMembersKeyIsDestroyedAtTheDecision) {
+  StartBroker();
+  const EvidenceItem item = UploadAndAnnounce("EV-REF-0001", T0() + absl::Hours(72), true);
+  std::vector<liaison::v1::AuditEntry> destroyed;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        destroyed = Audited(item.item_id(), "evidence-key-destroyed");
+        return destroyed.size() == 2;
+      },
+      absl::Seconds(30)))
+      << destroyed.size();
+  std::vector<std::string> members;
+  for (const liaison::v1::AuditEntry& e : destroyed) {
+    EXPECT_EQ(e.operation(), liaison::v1::AUDIT_OPERATION_ERASURE);
+    EXPECT_EQ(e.evidence(0).ciphertext_sha256(), item.ciphertext_sha256());
+    members.push_back(e.recipient());
+  }
+  EXPECT_THAT(members, ::testing::UnorderedElementsAre("DE-BKA", "NL-NP"));
+  std::map<std::string, bool> keys;
+  ASSERT_TRUE(WaitFor([&] {
+    keys = Latest(broker_->topics().EvidenceKeys(), item.item_id());
+    return keys.size() == 2 && absl::c_all_of(keys, [](auto& k) { return k.second; });
+  }));
+  absl::StatusOr<std::unique_ptr<endpoint::Client>> de = broker_->Client("DE-BKA");
+  ASSERT_TRUE(de.ok());
+  absl::Status refused = (*de)->DownloadItem(item, KeyOf("DE-BKA"), dir_ + "/de-refused");
+  EXPECT_TRUE(absl::IsPermissionDenied(refused)) << refused;
+  absl::SleepFor(absl::Seconds(3));  // keeper ticks: no acknowledgement is assumed
+  EXPECT_TRUE(Audited(item.item_id(), "evidence-erased").empty());
+  // No grant carries the refused manifest's erase_by: the JIT's end counts.
+  clock_->Set(JitEnd() + absl::Seconds(1));
+  EXPECT_EQ(WaitErased(item.item_id()).custody().erasure_reason(),
+            liaison::v1::EVIDENCE_ERASURE_REASON_JIT_ENDED);
 }
 
 // The registry extends AMBER ROUTE by five hours: the item record follows
