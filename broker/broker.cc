@@ -551,6 +551,13 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   builder.SetMaxSendMessageSize(64 * 1024 * 1024);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  // A fixed 4 MiB receive window per stream instead of one sized by
+  // bandwidth-delay probing: a client streaming evidence chunks faster than
+  // Kafka takes them fills the window while the upload waits for Kafka, and
+  // a probed window grew to tens of MiB held in this process per upload
+  // (tests/bench/evidence_bench). 4 MiB still carries 80 MB/s at 50 ms RTT.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 4 * 1024 * 1024);
   b.server = builder.BuildAndStart();
   if (b.server == nullptr || b.port == 0) {
     return absl::UnavailableError(

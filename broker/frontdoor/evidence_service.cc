@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <deque>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -687,7 +688,6 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
       Fail(s);
       return;
     }
-    first_ = next_;
     // The header carries the member's wrapped key: the start is in the
     // chain of custody before it goes out.
     liaison::v1::EvidenceEvent started =
@@ -700,44 +700,101 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
             absl::StrCat(recorded.message(), "; nothing was sent, download again")));
         return;
       }
+      {
+        absl::MutexLock lock(&mu_);
+        writing_ = true;  // the header
+        reading_ = true;
+      }
       StartWrite(&response_);
+      deps_.pool->Submit([this] { ReadAhead(); });
     });
   }
 
   void OnWriteDone(bool ok) override {
-    // The client went away, or the server is shutting down (then the worker
-    // pool may no longer take the next read).
-    if (!ok || context_->IsCancelled()) {
-      service_->ReportRpc(kDownloadMethod, absl::StatusCode::kCancelled);
-      Finish(grpc::Status::CANCELLED);
-      return;
+    Step step;
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      // The client went away, or the server is shutting down (then the
+      // worker pool may no longer take the next read).
+      if (!ok || context_->IsCancelled()) cancelled_ = true;
+      step = Decide();
     }
-    if (next_ >= item_.chunk_count()) {
-      liaison::v1::EvidenceEvent finished =
-          CustodyEvent(liaison::v1::EvidenceEvent::DOWNLOAD_FINISHED, item_);
-      finished.add_members(peer_);
-      finished.set_from_chunk(first_);
-      finished.set_chunks_sent(next_ - first_);
-      service_->RecordCustody(std::move(finished), [this](absl::Status recorded) {
-        // Every chunk went out: the member has the item whatever happens
-        // here. Custody then shows the download started and not finished.
-        if (!recorded.ok()) {
-          log::Error("evidence.custody_unrecorded", {{"item_id", item_.item_id()},
-                                                     {"recipient", peer_},
-                                                     {"event", "download-finished"},
-                                                     {"error", recorded.ToString()}});
-        }
-        service_->ReportRpc(kDownloadMethod, absl::StatusCode::kOk);
-        Finish(grpc::Status::OK);
-      });
-      return;
-    }
-    deps_.pool->Submit([this] { ReadNext(); });
+    Act(step);
   }
 
   void OnDone() override { delete this; }
 
  private:
+  // Chunks read from Kafka ahead of the one being written, so that Kafka
+  // reads overlap gRPC writes: at most this many records (1 MiB each) wait
+  // (besides the RecordReader's own queue of at most 8 MiB).
+  static constexpr size_t kReadAhead = 8;
+
+  // What to do next, decided under the lock with the change that prompted
+  // it. The call ends (Finish, then OnDone deletes this) only when no write
+  // is outstanding and no read is running, so no thread touches this after.
+  struct Step {
+    bool write = false;  // response_ holds the next chunk
+    bool read = false;   // start ReadAhead on the pool
+    bool finish = false;
+    absl::Status status;  // with finish
+  };
+  Step Decide() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Step step;
+    if (finishing_ || writing_) return step;
+    if (cancelled_ || ready_.empty()) {
+      // A failed read ends the call once the chunks before it are written.
+      if (reading_ || (!cancelled_ && failure_.ok() && next_read_ < item_.chunk_count())) {
+        if (!reading_ && !cancelled_) step.read = reading_ = true;
+        return step;
+      }
+      finishing_ = true;
+      step.finish = true;
+      step.status = cancelled_ ? absl::CancelledError("") : failure_;
+      return step;
+    }
+    response_ = std::move(ready_.front());
+    ready_.pop_front();
+    step.write = writing_ = true;
+    if (!reading_ && failure_.ok() && next_read_ < item_.chunk_count()) {
+      step.read = reading_ = true;
+    }
+    return step;
+  }
+  void Act(const Step& step) {
+    if (step.finish) {
+      if (step.status.ok()) {
+        log::Info("evidence.download_sent", {{"item_id", item_.item_id()}, {"recipient", peer_}});
+        liaison::v1::EvidenceEvent finished =
+            CustodyEvent(liaison::v1::EvidenceEvent::DOWNLOAD_FINISHED, item_);
+        finished.add_members(peer_);
+        finished.set_from_chunk(first_);
+        finished.set_chunks_sent(item_.chunk_count() - first_);
+        service_->RecordCustody(std::move(finished), [this](absl::Status recorded) {
+          // Every chunk went out: the member has the item whatever happens
+          // here. Custody then shows the download started and not finished.
+          if (!recorded.ok()) {
+            log::Error("evidence.custody_unrecorded", {{"item_id", item_.item_id()},
+                                                       {"recipient", peer_},
+                                                       {"event", "download-finished"},
+                                                       {"error", recorded.ToString()}});
+          }
+          service_->ReportRpc(kDownloadMethod, absl::StatusCode::kOk);
+          Finish(grpc::Status::OK);
+        });
+      } else if (absl::IsCancelled(step.status)) {
+        service_->ReportRpc(kDownloadMethod, absl::StatusCode::kCancelled);
+        Finish(grpc::Status::CANCELLED);
+      } else {
+        Fail(step.status);
+      }
+      return;
+    }
+    // reading_ is set before either starts: the call cannot end in between.
+    if (step.read) deps_.pool->Submit([this] { ReadAhead(); });
+    if (step.write) StartWrite(&response_);
+  }
   void Fail(const absl::Status& status) {
     service_->ReportRpc(kDownloadMethod, status.code());
     log::Info("evidence.download_refused", {{"peer", peer_},
@@ -810,7 +867,11 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
                                                 " is outside 0 to ", item->chunk_count() - 1));
     }
     item_ = *std::move(item);
-    next_ = request.from_chunk();
+    first_ = request.from_chunk();
+    {
+      absl::MutexLock lock(&mu_);
+      next_read_ = request.from_chunk();
+    }
     liaison::v1::DownloadHeader* header = response_.mutable_header();
     header->set_jit_id(item_.jit_id());
     header->set_item_id(item_.item_id());
@@ -820,65 +881,129 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
     header->set_ciphertext_size(item_.ciphertext_size());
     header->set_wrapped_key(*std::move(wrapped));
     log::Info("evidence.download_started",
-              {{"item_id", id}, {"recipient", peer_}, {"from_chunk", next_}});
+              {{"item_id", id}, {"recipient", peer_}, {"from_chunk", request.from_chunk()}});
     return absl::OkStatus();
   }
 
-  // On the worker pool: reads chunk next_ from Kafka and writes it.
-  void ReadNext() {
+  // On the worker pool, one at a time (reading_): reads the next chunks, up
+  // to kReadAhead waiting, in one forward pass per batch (a RecordReader
+  // read asks Kafka for the partition's watermarks first: one request per
+  // batch, not per chunk), until the item is read or a read fails.
+  void ReadAhead() {
     const std::string& id = item_.item_id();
-    if (reader_ == nullptr) {
-      absl::StatusOr<std::unique_ptr<kafka::RecordReader>> reader =
-          kafka::RecordReader::Create(deps_.kafka);
-      if (!reader.ok()) {
-        Fail(absl::UnavailableError(
-            absl::StrCat(Chunk(id, next_), ": cannot read Kafka: ", reader.status().message())));
+    while (true) {
+      int64_t first = -1;
+      std::vector<int64_t> offsets;
+      Step stop;
+      {
+        absl::MutexLock lock(&mu_);
+        if (cancelled_ || !failure_.ok() || ready_.size() >= kReadAhead ||
+            next_read_ >= item_.chunk_count()) {
+          // Decided together: once reading_ is clear another thread may end
+          // the call.
+          reading_ = false;
+          stop = Decide();
+        } else {
+          first = next_read_;
+          // Ascending offsets only: a batch ends before an offset that is
+          // not above the previous one (the chunk is then read alone, and
+          // its header tells whether it is the chunk).
+          for (int64_t i = first;
+               i < item_.chunk_count() && offsets.size() < kReadAhead - ready_.size(); ++i) {
+            const int64_t offset = item_.offsets(static_cast<int>(i));
+            if (!offsets.empty() && offset <= offsets.back()) break;
+            offsets.push_back(offset);
+          }
+        }
+      }
+      if (first < 0) {
+        Act(stop);
         return;
       }
-      reader_ = *std::move(reader);
+      absl::Status opened = OpenReader(Chunk(id, first));
+      int64_t answered = 0;
+      auto each = [&](int64_t offset, absl::StatusOr<kafka::Record> record) {
+        const int64_t index = first + answered++;
+        absl::StatusOr<std::string> chunk = CheckChunk(index, offset, std::move(record));
+        Step step;
+        {
+          absl::MutexLock lock(&mu_);
+          if (!failure_.ok()) return;
+          if (chunk.ok()) {
+            DownloadResponse& r = ready_.emplace_back();
+            r.mutable_chunk()->set_index(index);
+            r.mutable_chunk()->set_record(*std::move(chunk));
+            ++next_read_;
+          } else {
+            failure_ = chunk.status();
+          }
+          step = Decide();  // reading_ is set: the call does not end here
+        }
+        Act(step);
+      };
+      if (!opened.ok()) {
+        absl::MutexLock lock(&mu_);
+        failure_ = opened;
+        continue;
+      }
+      reader_->ReadEach(deps_.topics.EvidenceChunks(), item_.partition(), offsets,
+                        absl::Seconds(30), each);
     }
-    const int64_t offset = item_.offsets(static_cast<int>(next_));
-    absl::StatusOr<kafka::Record> record =
-        reader_->Read(deps_.topics.EvidenceChunks(), item_.partition(), offset, absl::Seconds(30));
+  }
+
+  // reader_ (only ReadAhead uses it), created on first use.
+  absl::Status OpenReader(const std::string& chunk) {
+    if (reader_ != nullptr) return absl::OkStatus();
+    absl::StatusOr<std::unique_ptr<kafka::RecordReader>> reader =
+        kafka::RecordReader::Create(deps_.kafka);
+    if (!reader.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat(chunk, ": cannot read Kafka: ", reader.status().message()));
+    }
+    reader_ = *std::move(reader);
+    return absl::OkStatus();
+  }
+
+  // Chunk `index`'s record as read from `offset`: its value, or why not.
+  absl::StatusOr<std::string> CheckChunk(int64_t index, int64_t offset,
+                                         absl::StatusOr<kafka::Record> record) {
+    const std::string& id = item_.item_id();
     if (!record.ok()) {
-      Fail(absl::IsNotFound(record.status())
-               ? absl::DataLossError(absl::StrCat(Chunk(id, next_), ": the record (partition ",
-                                                  item_.partition(), " offset ", offset,
-                                                  ") is no longer in Kafka"))
-               : absl::UnavailableError(
-                     absl::StrCat(Chunk(id, next_), ": ", record.status().message())));
-      return;
+      return absl::IsNotFound(record.status())
+                 ? absl::DataLossError(absl::StrCat(Chunk(id, index), ": the record (partition ",
+                                                    item_.partition(), " offset ", offset,
+                                                    ") is no longer in Kafka"))
+                 : absl::UnavailableError(
+                       absl::StrCat(Chunk(id, index), ": ", record.status().message()));
     }
     bool header_ok = false;
     for (const kafka::Header& h : record->headers) {
-      if (h.key == kChunkHeader) header_ok = h.value == std::to_string(next_);
+      if (h.key == kChunkHeader) header_ok = h.value == std::to_string(index);
     }
     if (record->key != id || !header_ok) {
-      Fail(absl::DataLossError(absl::StrCat(Chunk(id, next_), ": the record at partition ",
-                                            item_.partition(), " offset ", offset,
-                                            " is not this chunk")));
-      return;
+      return absl::DataLossError(absl::StrCat(Chunk(id, index), ": the record at partition ",
+                                              item_.partition(), " offset ", offset,
+                                              " is not this chunk"));
     }
-    response_.Clear();
-    liaison::v1::EvidenceChunk* chunk = response_.mutable_chunk();
-    chunk->set_index(next_);
-    chunk->set_record(std::move(record->value));
-    ++next_;
-    if (next_ == item_.chunk_count()) {
-      log::Info("evidence.download_sent", {{"item_id", id}, {"recipient", peer_}});
-    }
-    StartWrite(&response_);
+    return std::move(record->value);
   }
 
   EvidenceService* const service_;
   const EvidenceServiceDeps& deps_;
   grpc::CallbackServerContext* const context_;
   std::string peer_;
-  EvidenceItemRecord item_;
-  int64_t first_ = 0;  // from_chunk
-  int64_t next_ = 0;
-  DownloadResponse response_;
+  EvidenceItemRecord item_;    // set by Open, then only read
+  int64_t first_ = 0;          // from_chunk; set by Open
+  DownloadResponse response_;  // being written (writing_)
   std::unique_ptr<kafka::RecordReader> reader_;
+  absl::Mutex mu_;
+  int64_t next_read_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<DownloadResponse> ready_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace

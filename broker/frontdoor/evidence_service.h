@@ -19,8 +19,10 @@
 // stage) for the caller, of a complete item whose ciphertext digest is the
 // one in the granted manifest entry; sends a header with the caller's
 // wrapped key (once the download's start is recorded in the chain of
-// custody), then the records from `from_chunk`, read from Kafka one at a
-// time on the worker pool; the end of the download is recorded too.
+// custody), then the records from `from_chunk`, read from Kafka on the
+// worker pool up to 8 chunks ahead of the one being sent (one forward pass
+// per batch), so that Kafka reads overlap gRPC writes; the end of the
+// download is recorded too.
 //
 // List: the caller's grants, with each item's manifest entry.
 //

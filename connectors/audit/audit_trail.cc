@@ -161,9 +161,9 @@ Verification VerifyRecords(const std::vector<kafka::Record>& records,
           fail_entries(chain, seq, seq, where + ": first entry has a prev_hash");
         }
       } else if (seq != prev->entry.seq() + 1) {
-        fail_entries(chain, seq, seq,
-                     absl::StrCat(where, ": entries ", prev->entry.seq() + 1, "..", seq - 1,
-                                  " missing"));
+        fail_entries(
+            chain, seq, seq,
+            absl::StrCat(where, ": entries ", prev->entry.seq() + 1, "..", seq - 1, " missing"));
       } else if (e.prev_hash() != prev->entry.entry_hash()) {
         // This entry's link, or the entry before it (re-sealed), was changed.
         fail_entries(chain, seq - 1, seq,
@@ -183,11 +183,11 @@ Verification VerifyRecords(const std::vector<kafka::Record>& records,
         " (", c.where, ")");
     auto chain = chains.find(cp.chain());
     if (chain == chains.end()) {
-      fail_entries(cp.chain(), 1, cp.seq(),
-                   absl::StrCat("chain ", cp.chain(), " has no entries, but ", signed_by,
-                                " covers seq 1..", cp.seq(),
-                                ": the chain was truncated or removed"),
-                   /*truncated=*/true);
+      fail_entries(
+          cp.chain(), 1, cp.seq(),
+          absl::StrCat("chain ", cp.chain(), " has no entries, but ", signed_by, " covers seq 1..",
+                       cp.seq(), ": the chain was truncated or removed"),
+          /*truncated=*/true);
       continue;
     }
     const std::map<uint64_t, Located>& entries = chain->second;

@@ -1,8 +1,8 @@
 #include "connectors/audit/custody.h"
 
 #include <algorithm>
-#include <map>
 #include <climits>
+#include <map>
 #include <set>
 #include <tuple>
 
@@ -74,8 +74,8 @@ bool AllowedJustAfter(const Custody& c, int i, const std::string& member) {
   for (size_t j = i + 1; j < c.entries.size(); ++j) {
     const CustodyEntry& e = c.entries[j];
     if (FromProto(e.entry.ts()) - FromProto(at.ts()) > kClockSkew) continue;
-    if (e.event == CustodyEvent::kDecision && e.member == member &&
-        e.entry.chain() != at.chain() && Allows(e.entry)) {
+    if (e.event == CustodyEvent::kDecision && e.member == member && e.entry.chain() != at.chain() &&
+        Allows(e.entry)) {
       return true;
     }
   }
@@ -259,8 +259,8 @@ absl::StatusOr<Custody> CustodyOf(const std::vector<kafka::Record>& records,
     if (!ce.checkpointed) ++uncovered;
     // The link to the item: one ciphertext, one plaintext, one JIT.
     if (ce.other_item_id) {
-      violation(i, absl::StrCat("names the item's ciphertext under another item id, ",
-                                ref.item_id()));
+      violation(i,
+                absl::StrCat("names the item's ciphertext under another item id, ", ref.item_id()));
     }
     if (ref.ciphertext_sha256().empty()) {
       violation(i, "carries no ciphertext digest");
@@ -279,16 +279,14 @@ absl::StatusOr<Custody> CustodyOf(const std::vector<kafka::Record>& records,
     if (!ref.jit_id().empty() && !c.jit_id.empty() && ref.jit_id() != c.jit_id) {
       violation(i, absl::StrCat("JIT ", ref.jit_id(), " differs from the upload's ", c.jit_id));
     }
-    const bool needs_member = ce.event == CustodyEvent::kKeyWrapped ||
-                              ce.event == CustodyEvent::kDownloadStarted ||
-                              ce.event == CustodyEvent::kDownloadFinished ||
-                              ce.event == CustodyEvent::kAcknowledged ||
-                              ce.event == CustodyEvent::kKeyDestroyed;
+    const bool needs_member =
+        ce.event == CustodyEvent::kKeyWrapped || ce.event == CustodyEvent::kDownloadStarted ||
+        ce.event == CustodyEvent::kDownloadFinished || ce.event == CustodyEvent::kAcknowledged ||
+        ce.event == CustodyEvent::kKeyDestroyed;
     if (needs_member && m.empty()) violation(i, "names no member (recipient)");
-    const bool disclosure = ce.event == CustodyEvent::kKeyWrapped ||
-                            ce.event == CustodyEvent::kDownloadStarted ||
-                            ce.event == CustodyEvent::kDownloadFinished ||
-                            ce.event == CustodyEvent::kAcknowledged;
+    const bool disclosure =
+        ce.event == CustodyEvent::kKeyWrapped || ce.event == CustodyEvent::kDownloadStarted ||
+        ce.event == CustodyEvent::kDownloadFinished || ce.event == CustodyEvent::kAcknowledged;
     if (disclosure && uploaded_at < 0) violation(i, "before the upload");
     if (disclosure && erased_at >= 0) {
       violation(i, absl::StrCat("after the erasure (", e.event(), " of an erased item)"));
@@ -324,14 +322,14 @@ absl::StatusOr<Custody> CustodyOf(const std::vector<kafka::Record>& records,
         } else if (!Allows(*d->second)) {
           std::string rules;
           for (const std::string& r : d->second->rule_ids()) absl::StrAppend(&rules, " ", r);
-          violation(i, absl::StrCat("the policy decided ", OutcomeName(d->second->decision()),
-                                    " for ", m, " on manifest ", d->second->message_id(),
-                                    rules.empty() ? "" : " (rules:", rules,
-                                    rules.empty() ? "" : ")"));
+          violation(
+              i, absl::StrCat("the policy decided ", OutcomeName(d->second->decision()), " for ", m,
+                              " on manifest ", d->second->message_id(),
+                              rules.empty() ? "" : " (rules:", rules, rules.empty() ? "" : ")"));
         }
         if (auto open = open_download.find(m); open != open_download.end()) {
-          remark(open->second, absl::StrCat("download by ", m,
-                                            " broken off (started again before it finished)"));
+          remark(open->second,
+                 absl::StrCat("download by ", m, " broken off (started again before it finished)"));
         }
         open_download[m] = i;
         break;
@@ -385,8 +383,9 @@ absl::StatusOr<Custody> CustodyOf(const std::vector<kafka::Record>& records,
     remark(started, absl::StrCat("download by ", member, " broken off (no finished entry)"));
   }
   if (uploaded_at < 0) {
-    violation(-1, "no upload entry: the chain of custody has no start (removed by the audit "
-                  "topic's retention, or never written)");
+    violation(-1,
+              "no upload entry: the chain of custody has no start (removed by the audit "
+              "topic's retention, or never written)");
   }
   // A chain holding the item's entries cut below a checkpoint: later
   // custody entries may be gone with it.

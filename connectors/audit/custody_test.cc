@@ -57,7 +57,7 @@ struct Step {
 };
 
 Step Event(std::string event, std::string member, int minute,
-             AuditOperation op = liaison::v1::AUDIT_OPERATION_DISCLOSURE) {
+           AuditOperation op = liaison::v1::AUDIT_OPERATION_DISCLOSURE) {
   Step s;
   s.event = std::move(event);
   s.recipient = std::move(member);
@@ -83,10 +83,9 @@ Step Decision(std::string member, Outcome outcome, int minute) {
 // decisions, each member downloads and acknowledges, then the erasure.
 std::vector<Step> CleanSteps() {
   Step upload = Event("evidence-uploaded", "", 0, liaison::v1::AUDIT_OPERATION_COLLECTION);
-  Step wrap_de = Event("evidence-key-wrapped", "DE-BKA", 0,
-                         liaison::v1::AUDIT_OPERATION_COLLECTION);
-  Step wrap_nl = Event("evidence-key-wrapped", "NL-NP", 0,
-                         liaison::v1::AUDIT_OPERATION_COLLECTION);
+  Step wrap_de =
+      Event("evidence-key-wrapped", "DE-BKA", 0, liaison::v1::AUDIT_OPERATION_COLLECTION);
+  Step wrap_nl = Event("evidence-key-wrapped", "NL-NP", 0, liaison::v1::AUDIT_OPERATION_COLLECTION);
   Step ack_de = Event("evidence-acknowledged", "DE-BKA", 6);
   ack_de.plaintext = Plaintext();
   Step ack_nl = Event("evidence-acknowledged", "NL-NP", 9);
@@ -347,7 +346,7 @@ TEST(Custody, ADecisionTimedSecondsAfterTheDownloadIsARemark) {
 // whole).
 struct Broken {
   const char* name;
-  std::function<void(std::vector<Step>&)> change;  // on the steps
+  std::function<void(std::vector<Step>&)> change;                           // on the steps
   std::function<void(std::map<int32_t, std::vector<AuditEntry>>&)> tamper;  // after sealing
   const char* fragment;
   const char* at_event;
@@ -415,8 +414,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         Broken{"OtherCiphertextDigest",
                [](auto& s) {
-                 Find(s, "evidence-download-finished", "NL-NP").ciphertext =
-                     certs::Sha256("other");
+                 Find(s, "evidence-download-finished", "NL-NP").ciphertext = certs::Sha256("other");
                },
                nullptr, "differs from the upload's", "evidence-download-finished", "NL-NP"},
         Broken{"NoCiphertextDigest",
@@ -457,8 +455,8 @@ INSTANTIATE_TEST_SUITE_P(
         Broken{"DownloadWithoutAWrappedKey",
                [](auto& s) { Remove(s, "evidence-key-wrapped", "NL-NP"); }, nullptr,
                "no key was wrapped for NL-NP", "evidence-download-started", "NL-NP"},
-        Broken{"DownloadWithoutADecision", [](auto& s) { Remove(s, "decided", "NL-NP"); },
-               nullptr, "no policy decision of a manifest naming the item for NL-NP",
+        Broken{"DownloadWithoutADecision", [](auto& s) { Remove(s, "decided", "NL-NP"); }, nullptr,
+               "no policy decision of a manifest naming the item for NL-NP",
                "evidence-download-started", "NL-NP"},
         Broken{"DownloadBeforeTheDecision",
                [](auto& s) { Find(s, "decided", "DE-BKA").minute = 5; }, nullptr,
@@ -478,7 +476,7 @@ INSTANTIATE_TEST_SUITE_P(
         Broken{"DownloadAfterTheMembersKeyWasDestroyed",
                [](auto& s) {
                  Step destroyed = Event("evidence-key-destroyed", "NL-NP", 3,
-                                          liaison::v1::AUDIT_OPERATION_ERASURE);
+                                        liaison::v1::AUDIT_OPERATION_ERASURE);
                  s.insert(s.begin() + 6, destroyed);
                },
                nullptr, "after NL-NP's key was destroyed", "evidence-download-started", "NL-NP"},

@@ -77,15 +77,14 @@ absl::StatusOr<std::vector<kafka::Record>> ReadExport(const std::string& path) {
       return bad("value: not base64");
     std::string error;
     if (!line.contains("timestamp") || !line["timestamp"].is_string() ||
-        !absl::ParseTime(kTimeFormat, line["timestamp"].get<std::string>(), &r.timestamp,
-                         &error)) {
+        !absl::ParseTime(kTimeFormat, line["timestamp"].get<std::string>(), &r.timestamp, &error)) {
       return bad("timestamp: missing or not YYYY-MM-DDTHH:MM:SS.mmmZ");
     }
     if (!out.empty() && (r.partition < out.back().partition ||
                          (r.partition == out.back().partition && r.offset <= out.back().offset))) {
-      return bad(absl::StrCat("partition ", r.partition, " offset ", r.offset,
-                              " after partition ", out.back().partition, " offset ",
-                              out.back().offset, ": records out of order"));
+      return bad(absl::StrCat("partition ", r.partition, " offset ", r.offset, " after partition ",
+                              out.back().partition, " offset ", out.back().offset,
+                              ": records out of order"));
     }
     out.push_back(std::move(r));
   }

@@ -317,8 +317,7 @@ void AddAuditKafkaFlags(CLI::App* cmd, AuditArgs& args) {
 }
 
 void AddAuditCommands(CLI::App& app, AuditArgs& args, int& exit_code) {
-  CLI::App* audit =
-      app.add_subcommand("audit", "Audit trail (LED art 25): verify, list, export");
+  CLI::App* audit = app.add_subcommand("audit", "Audit trail (LED art 25): verify, list, export");
   audit->require_subcommand(1);
   CLI::App* verify = audit->add_subcommand(
       "verify",

@@ -217,10 +217,9 @@ int RunCustody(const CustodyArgs& args) {
   std::cout << absl::StrFormat("%-20s  %-20s  %-10s  %-12s  %-9s  %s\n", "TIME", "EVENT", "WHO",
                                "DIGEST", "CHAIN/SEQ", "CHECKPOINT");
   for (const CustodyEntry& e : c.entries) {
-    std::cout << absl::StrFormat("%-20s  %-20s  %-10s  %-12s  %-9s  %s",
-                                 Utc(FromProto(e.entry.ts())), EventText(e), e.member,
-                                 Hex(e.ref.ciphertext_sha256()).substr(0, 12), Where(e),
-                                 Coverage(e));
+    std::cout << absl::StrFormat(
+        "%-20s  %-20s  %-10s  %-12s  %-9s  %s", Utc(FromProto(e.entry.ts())), EventText(e),
+        e.member, Hex(e.ref.ciphertext_sha256()).substr(0, 12), Where(e), Coverage(e));
     if (const std::string d = Details(e); !d.empty()) std::cout << "  " << d;
     std::cout << "\n";
   }
@@ -255,8 +254,7 @@ void AddCustodyCommand(CLI::App* evidence, CustodyArgs& args, int& exit_code) {
       "custody", "The chain of custody of an item, read from the audit trail and verified");
   AddAuditKafkaFlags(custody, args.audit);
   custody
-      ->add_option("item", args.item,
-                   "Item id, or the item's ciphertext SHA-256 (64 hex digits)")
+      ->add_option("item", args.item, "Item id, or the item's ciphertext SHA-256 (64 hex digits)")
       ->required();
   custody->add_option("--from", args.audit.from_file,
                       "Read this file of `liaison audit export` instead of Kafka");

@@ -205,10 +205,10 @@ TEST(CommandLineUsage, UsageErrorsNameTheProblemAndExitTwo) {
 // Every option of every command has a description in its help.
 TEST(CommandLineUsage, EveryFlagHasADescription) {
   const std::vector<std::string> commands = {
-      "send",          "subscribe",       "verify",      "explain",     "audit verify",
-      "audit list",    "admin endpoints", "admin flows", "admin holds", "admin health",
-      "admin linkage", "admin watch",     "admin top",   "help",        "audit export",
-      "evidence custody"};
+      "send",         "subscribe",    "verify",          "explain",
+      "audit verify", "audit list",   "admin endpoints", "admin flows",
+      "admin holds",  "admin health", "admin linkage",   "admin watch",
+      "admin top",    "help",         "audit export",    "evidence custody"};
   for (const std::string& command : commands) {
     CommandResult help = RunCommand(Cli("help " + command));
     ASSERT_EQ(help.exit_code, 0) << command << ": " << help.output;

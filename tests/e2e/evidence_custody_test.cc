@@ -176,8 +176,7 @@ TEST(EvidenceCustodyCli, AnExportedTrailIsVerifiedAndATamperedEntryIsNamed) {
   EXPECT_TRUE(absl::StrContains(by_digest.output, "custody verified: 9 entries"))
       << by_digest.output;
 
-  CommandResult json =
-      RunCommand(Cli("evidence custody ev-custody-1 --json --from " + file + pki));
+  CommandResult json = RunCommand(Cli("evidence custody ev-custody-1 --json --from " + file + pki));
   EXPECT_EQ(json.exit_code, 0) << json.output;
   nlohmann::json out = nlohmann::json::parse(json.output, nullptr, false);
   ASSERT_FALSE(out.is_discarded()) << json.output;
@@ -197,8 +196,8 @@ TEST(EvidenceCustodyCli, AnExportedTrailIsVerifiedAndATamperedEntryIsNamed) {
   EXPECT_EQ(unknown.exit_code, 4) << unknown.output;
   EXPECT_TRUE(absl::StrContains(unknown.output, "no audit entry names evidence item ev-none"))
       << unknown.output;
-  CommandResult missing = RunCommand(Cli("evidence custody ev-custody-1 --from " + dir +
-                                         "/absent.jsonl" + pki));
+  CommandResult missing =
+      RunCommand(Cli("evidence custody ev-custody-1 --from " + dir + "/absent.jsonl" + pki));
   EXPECT_EQ(missing.exit_code, 66) << missing.output;
 
   // An insider with write access changes who downloaded (DE-BKA -> NL-NP)
@@ -210,8 +209,7 @@ TEST(EvidenceCustodyCli, AnExportedTrailIsVerifiedAndATamperedEntryIsNamed) {
       ExportFile(dir + "/tampered.jsonl", Sealed(chains, SharedTestPki().dir + "/broker/tls"));
   // (Sealed re-signed the heads: the broker's signatures still match, since
   // the entry_hash fields were not recomputed.)
-  CommandResult broken =
-      RunCommand(Cli("evidence custody ev-custody-1 --from " + tampered + pki));
+  CommandResult broken = RunCommand(Cli("evidence custody ev-custody-1 --from " + tampered + pki));
   EXPECT_EQ(broken.exit_code, 3) << broken.output;
   EXPECT_TRUE(absl::StrContains(broken.output,
                                 "VIOLATION download started NL-NP (chain 0 seq 5): audit chain "
@@ -285,7 +283,6 @@ TEST(EvidenceCustodyCli, ReadsTheAuditTopicAndItsExport) {
   EXPECT_EQ(verified.exit_code, 0) << verified.output;
 }
 
-
 // The whole path: the CLI uploads, the broker's front door records the
 // upload and the downloads, its policy stage decides the manifest and writes
 // the custody entries, and `evidence custody` reads them back as the auditor.
@@ -309,16 +306,17 @@ TEST(EvidenceCustodyCli, AnUploadAndItsDownloadsShowAsAVerifiedChainOfCustody) {
   for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 131 + 7) & 0xff);
   std::ofstream(state + "/statement.bin", std::ios::binary) << bytes;
 
-  CommandResult uploaded = RunCommand(Cli(
-      "evidence upload --as RO-IGPR --jit JIT-2025-014 --to DE-BKA,NL-NP,BG-GDNP "
-      "--item-id EV-CUSTODY-1 --case-ref RO-2025-0713 " + state + "/statement.bin" + dir));
+  CommandResult uploaded =
+      RunCommand(Cli("evidence upload --as RO-IGPR --jit JIT-2025-014 --to DE-BKA,NL-NP,BG-GDNP "
+                     "--item-id EV-CUSTODY-1 --case-ref RO-2025-0713 " +
+                     state + "/statement.bin" + dir));
   ASSERT_EQ(uploaded.exit_code, 0) << uploaded.output;
   for (const std::string member : {"DE-BKA", "NL-NP"}) {
     CommandResult got;
     ASSERT_TRUE(WaitFor(
         [&] {
-          got = RunCommand(Cli("evidence download --as " + member + " EV-CUSTODY-1 --out " +
-                               state + "/" + member + dir));
+          got = RunCommand(Cli("evidence download --as " + member + " EV-CUSTODY-1 --out " + state +
+                               "/" + member + dir));
           return got.exit_code == 0;
         },
         absl::Seconds(60)))

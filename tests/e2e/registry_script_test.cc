@@ -8,9 +8,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "certs/testing/test_pki.h"
 #include "gtest/gtest.h"
 #include "policy/registry.h"
-#include "certs/testing/test_pki.h"
 
 namespace liaison::testing {
 namespace {
@@ -30,9 +30,8 @@ class ExtendJitScript : public ::testing::Test {
   }
   // The script's exit code.
   int Run(const std::string& args) {
-    const std::string command =
-        absl::StrCat(LIAISON_SOURCE_DIR, "/deploy/registry/extend-jit.sh ", registry_, " ", args,
-                     " >", dir_, "/out 2>&1");
+    const std::string command = absl::StrCat(LIAISON_SOURCE_DIR, "/deploy/registry/extend-jit.sh ",
+                                             registry_, " ", args, " >", dir_, "/out 2>&1");
     const int status = std::system(command.c_str());
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
@@ -52,7 +51,7 @@ TEST_F(ExtendJitScript, RecordsAnExtensionTheRegistryAccepts) {
   EXPECT_EQ(jit->extensions(1).previous_end().seconds(), 1780272000);  // 2026-06-01
   EXPECT_EQ(jit->extensions(1).reference(), "AMBER ROUTE extension 2");
   EXPECT_TRUE(policy::Registry::IsValidAt(*jit, absl::FromUnixSeconds(1796428800)));  // 2026-12-04
-  EXPECT_NE((*registry)->version(), "dev-2026-05-04.1");  // bumped
+  EXPECT_NE((*registry)->version(), "dev-2026-05-04.1");                              // bumped
   // The other JIT is untouched.
   EXPECT_EQ((*registry)->FindJit("JIT-2026-003")->end().seconds(), 1811808000);
   EXPECT_EQ((*registry)->FindJit("JIT-2026-003")->extensions_size(), 0);

@@ -748,6 +748,64 @@ TEST_F(Evidence, ATamperedChunkInKafkaIsRefusedWithItsIndexAndNoFileIsWritten) {
   EXPECT_FALSE(std::filesystem::exists(out + ".partial"));
 }
 
+// The broker reads chunks ahead of the one it is sending, in batches. A
+// record that is not the chunk it should be (here the item record names
+// chunk 1's record for chunk 3) ends the download with DATA_LOSS naming that
+// chunk, and only after every chunk before it was sent, in order.
+TEST_F(Evidence, AWrongChunkRecordEndsTheDownloadAfterTheChunksBeforeIt) {
+  const std::string plaintext = RandomBytes(3 * kMiB + 9, 11);  // 4 chunks
+  Encrypted e = Encrypt("RO-EV-0011", plaintext, {"DE-BKA"});
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult done, Upload("RO-IGPR", e.start, All(e)));
+  ASSERT_TRUE(done.complete());
+  EvidenceItem item =
+      ItemOf(e, "RO-EV-0011", static_cast<int64_t>(plaintext.size()), e.summary.plaintext_sha256);
+  Grant(item, "DE-BKA");
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto de, broker_->Client("DE-BKA"));
+  LIAISON_ASSERT_OK(DownloadOnceGranted(*de, item, KeyOf("DE-BKA"), dir_ + "/good"));
+
+  liaison::v1::EvidenceItemRecord record;
+  bool found = false;
+  for (int p = 0; p < 3 && !found; ++p) {
+    auto rs = kafka::ReadPartition(broker_->KafkaClient(), broker_->topics().EvidenceItems(), p, 0,
+                                   kafka::kToEnd, absl::Seconds(10));
+    ASSERT_TRUE(rs.ok()) << rs.status();
+    for (const kafka::Record& r : *rs) {
+      if (r.key == "RO-EV-0011") found = record.ParseFromString(r.value);
+    }
+  }
+  ASSERT_TRUE(found);
+  const int64_t chunk1_offset = record.offsets(1);
+  record.set_offsets(3, chunk1_offset);
+  Produce(broker_->topics().EvidenceItems(), "RO-EV-0011", record.SerializeAsString());
+
+  auto stub = Stub("DE-BKA");
+  std::vector<int64_t> indexes;
+  grpc::Status status;
+  ASSERT_TRUE(WaitFor([&] {  // until the node has read the changed item record
+    grpc::ClientContext context;
+    liaison::v1::DownloadRequest request;
+    request.set_item_id("RO-EV-0011");
+    auto reader = stub->Download(&context, request);
+    liaison::v1::DownloadResponse response;
+    indexes.clear();
+    while (reader->Read(&response)) {
+      if (response.has_chunk()) {
+        EXPECT_EQ(response.chunk().record(), e.records[response.chunk().index()]);
+        indexes.push_back(response.chunk().index());
+      }
+    }
+    status = reader->Finish();
+    return !status.ok();
+  }));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DATA_LOSS) << status.error_message();
+  EXPECT_TRUE(absl::StrContains(
+      status.error_message(),
+      absl::StrCat("'RO-EV-0011' chunk 3: the record at partition ", record.partition(), " offset ",
+                   chunk1_offset, " is not this chunk")))
+      << status.error_message();
+  EXPECT_EQ(indexes, (std::vector<int64_t>{0, 1, 2}));
+}
+
 TEST_F(Evidence, AChunkKafkaRefusesFailsTheUploadWhichThenStartsAgainFromChunkZero) {
   LIAISON_SKIP_ON_REAL_KAFKA();
   const std::string plaintext = RandomBytes(2 * kMiB + 9, 6);  // 3 chunks
