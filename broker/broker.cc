@@ -22,6 +22,7 @@
 #include "broker/operators/operations.h"
 #include "broker/operators/operator_surface.h"
 #include "broker/stage/audit.h"
+#include "broker/stage/evidence_keeper.h"
 #include "broker/stage/hold_book.h"
 #include "broker/stage/notices.h"
 #include "broker/stage/policy_stage.h"
@@ -94,6 +95,7 @@ struct Broker::Impl {
   std::unique_ptr<AuditLog> audit;
   std::unique_ptr<PolicyStage> stage;
   std::unique_ptr<HoldBook> holds;
+  std::unique_ptr<EvidenceKeeper> evidence_keeper;
   std::unique_ptr<Ingress> ingress;
   std::unique_ptr<Explainer> explainer;
   std::unique_ptr<ExchangeService> exchange;
@@ -417,6 +419,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   stage.consents = &b.consents;
   stage.counters = &b.counters;
   stage.linkage = &b.linkage;
+  stage.evidence = &b.evidence;
   stage.pseudonymiser = b.pseudonymiser.get();
   stage.broker_id = node_id;
   stage.session_timeout_ms = b.config.consumer_session_timeout_ms;
@@ -436,6 +439,21 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   b.holds = std::make_unique<HoldBook>(std::move(holds));
   LIAISON_RETURN_IF_ERROR(b.holds->Start(absl::Seconds(60)));
   if (b.config.run_policy_stage) LIAISON_RETURN_IF_ERROR(b.stage->Start());
+  // JIT evidence erasure and JIT extensions (docs/evidence.md, "Erasure").
+  EvidenceKeeperDeps keeper;
+  keeper.topics = b.topics;
+  keeper.stage = b.stage.get();
+  keeper.book = &b.evidence;
+  keeper.registry = [&b] { return b.Chain()->registry_ptr(); };
+  keeper.clock = b.clock;
+  keeper.broker_id = node_id;
+  keeper.ingress_partitions = b.config.ingress_partitions;
+  if (absl::StatusOr<int> n = kafka::PartitionCount(b.kafka, b.topics.Ingress(), absl::Seconds(10));
+      n.ok()) {
+    keeper.ingress_partitions = *n;
+  }
+  b.evidence_keeper = std::make_unique<EvidenceKeeper>(std::move(keeper));
+  b.evidence_keeper->Start();
 
   IngressOptions ingress;
   ingress.node_id = node_id;
@@ -574,6 +592,7 @@ void Broker::Shutdown() {
     b.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
   }
   if (b.exchange != nullptr) b.exchange->Shutdown();
+  if (b.evidence_keeper != nullptr) b.evidence_keeper->Stop();
   if (b.stage != nullptr) b.stage->Stop();
   if (b.holds != nullptr) b.holds->Stop();
   for (auto& m : b.mirrors) m->Stop();

@@ -327,6 +327,10 @@ void Registry::BuildIndexes() {
     deadlines_.standard = dur(d.standard());
   }
   if (proto_.has_max_not_before()) max_not_before_ = dur(proto_.max_not_before());
+  if (proto_.evidence_retention().has_max_age()) {
+    evidence_max_age_ = dur(proto_.evidence_retention().max_age());
+  }
+  evidence_after_jit_end_ = dur(proto_.evidence_retention().after_jit_end());
   if (proto_.has_hold_timeouts()) {
     hold_standard_ = dur(proto_.hold_timeouts().standard());
     hold_urgent_ = dur(proto_.hold_timeouts().urgent());

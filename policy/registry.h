@@ -133,6 +133,11 @@ class Registry {
   static liaison::v1::EndpointLimits DefaultLimits();
   // DP-HC-04: the longest an H3 NOT_BEFORE may delay delivery.
   absl::Duration MaxNotBefore() const { return max_not_before_; }
+  // JIT evidence retention (registry evidence_retention): how long after
+  // the upload an item is kept at most (default and maximum 28 days), and
+  // how long after its JIT's end (default 0).
+  absl::Duration EvidenceMaxAge() const { return evidence_max_age_; }
+  absl::Duration EvidenceAfterJitEnd() const { return evidence_after_jit_end_; }
 
   bool IsKnownRestriction(absl::string_view code) const;
 
@@ -180,6 +185,8 @@ class Registry {
   absl::Duration hold_standard_ = absl::Hours(72);
   absl::Duration hold_urgent_ = absl::Hours(2);
   absl::Duration max_not_before_ = absl::Hours(24 * 30);
+  absl::Duration evidence_max_age_ = absl::Hours(24 * 28);
+  absl::Duration evidence_after_jit_end_ = absl::ZeroDuration();
   int max_linkage_identifiers_ = 20;
   uint32_t linkage_types_ = 0;
   std::vector<uint32_t> linkage_epochs_ = {1};

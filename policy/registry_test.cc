@@ -194,6 +194,38 @@ TEST(Registry, RejectsAJitExtensionThatDoesNotMatchTheEnd) {
       HasSubstr("x.textproto:5: field jits[0].end: must equal the last extension's new_end"));
 }
 
+TEST(Registry, EvidenceRetentionDefaultsTo28DaysAndZeroGrace) {
+  absl::StatusOr<std::shared_ptr<const Registry>> r = Registry::Parse(WithLines({}), "d.textproto");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)->EvidenceMaxAge(), absl::Hours(24 * 28));
+  EXPECT_EQ((*r)->EvidenceAfterJitEnd(), absl::ZeroDuration());
+  absl::StatusOr<std::shared_ptr<const Registry>> set = Registry::Parse(
+      WithLines(
+          {R"(evidence_retention { max_age { seconds: 86400 } after_jit_end { seconds: 3600 } })"}),
+      "e.textproto");
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ((*set)->EvidenceMaxAge(), absl::Hours(24));
+  EXPECT_EQ((*set)->EvidenceAfterJitEnd(), absl::Hours(1));
+}
+
+TEST(Registry, RejectsEvidenceRetentionAbove28DaysOrNegative) {
+  absl::StatusOr<std::shared_ptr<const Registry>> r =
+      Registry::Parse(WithLines({R"(evidence_retention { max_age { seconds: 2419201 })",
+                                 R"(  after_jit_end { seconds: -1 } })"}),
+                      "r.textproto");
+  ASSERT_FALSE(r.ok());
+  const std::string msg(r.status().message());
+  EXPECT_THAT(msg, HasSubstr("r.textproto:4: field evidence_retention.max_age: must be at most 28 "
+                             "days (2419200 s), not 2419201 s"));
+  EXPECT_THAT(msg, HasSubstr("r.textproto:5: field evidence_retention.after_jit_end: must not be "
+                             "negative"));
+  absl::StatusOr<std::shared_ptr<const Registry>> zero = Registry::Parse(
+      WithLines({R"(evidence_retention { max_age { seconds: 0 } })"}), "z.textproto");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_THAT(std::string(zero.status().message()),
+              HasSubstr("field evidence_retention.max_age: must be a positive duration"));
+}
+
 TEST(Registry, RejectsUnknownShadowRulesAndAllowlistFields) {
   absl::StatusOr<std::shared_ptr<const Registry>> r =
       Registry::Parse(WithLines({R"(shadow_rules: ["DP-NOPE-01"])",

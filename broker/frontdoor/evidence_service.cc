@@ -807,16 +807,23 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
     LIAISON_RETURN_IF_ERROR(CheckEvidenceItemId(request.item_id(), "item_id"));
     const std::string& id = request.item_id();
     std::optional<liaison::v1::EvidenceGrant> grant = deps_.book->Grant(id, peer_);
+    std::optional<EvidenceItemRecord> item = deps_.book->Item(id);
+    if (item.has_value() && item->has_erasure() &&
+        (grant.has_value() || item->uploader() == peer_ ||
+         std::find(item->wrapped_for().begin(), item->wrapped_for().end(), peer_) !=
+             item->wrapped_for().end())) {
+      return CheckNotErased(*item);
+    }
     if (!grant.has_value()) {
       return absl::PermissionDeniedError(absl::StrCat(
           Item(id), ": no grant for ", peer_,
           " (the policy has not delivered a manifest naming the item to this endpoint)"));
     }
-    std::optional<EvidenceItemRecord> item = deps_.book->Item(id);
     if (!item.has_value()) {
       return absl::FailedPreconditionError(
           absl::StrCat(Item(id), ": not completely uploaded (nothing partial is downloadable)"));
     }
+    LIAISON_RETURN_IF_ERROR(CheckNotErased(*item));
     if (grant->jit_id() != item->jit_id()) {
       return absl::FailedPreconditionError(absl::StrCat(
           Item(id), ": granted for JIT ", grant->jit_id(), ", uploaded for JIT ", item->jit_id()));
@@ -842,10 +849,13 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
       return absl::FailedPreconditionError(absl::StrCat(
           Item(id), ": JIT ", jit->id(), " is not valid at ", Time(now), " (DP-JIT-01)"));
     }
-    if (now >= FromProto(item->completed_at()) + kEvidenceRetention) {
-      return absl::FailedPreconditionError(absl::StrCat(Item(id), ": uploaded ",
-                                                        Time(FromProto(item->completed_at())),
-                                                        ", more than 28 days ago: erased"));
+    // The policy stage erases the item at its max age (evidence_keeper.h);
+    // until it has, the registry's limit already refuses it here.
+    if (now >= FromProto(item->completed_at()) + registry->EvidenceMaxAge()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(Item(id), ": uploaded ", Time(FromProto(item->completed_at())),
+                       ", longer ago than the registry's evidence_retention.max_age (",
+                       absl::FormatDuration(registry->EvidenceMaxAge()), "): erased"));
     }
     std::optional<std::string> wrapped = deps_.book->WrappedKey(id, peer_);
     if (!wrapped.has_value()) {
@@ -1023,7 +1033,8 @@ grpc::ServerUnaryReactor* EvidenceService::List(grpc::CallbackServerContext* con
   }
   for (liaison::v1::EvidenceGrant& grant : deps_.book->GrantsFor(peer->id)) {
     liaison::v1::GrantedItem* listed = response->add_items();
-    listed->set_complete(deps_.book->Item(grant.item_id()).has_value());
+    const std::optional<EvidenceItemRecord> item = deps_.book->Item(grant.item_id());
+    listed->set_complete(item.has_value() && !item->has_erasure());
     *listed->mutable_grant() = std::move(grant);
   }
   ReportRpc(kListMethod, absl::StatusCode::kOk);

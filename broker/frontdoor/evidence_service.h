@@ -87,6 +87,21 @@ absl::Status CheckUploadStart(const liaison::v1::UploadStart& start, const std::
                               const policy::Registry& registry, absl::Time now,
                               int64_t max_item_bytes);
 
+// OK unless `item` was erased; then FailedPrecondition "evidence item 'ID':
+// erased at T (its keys destroyed): <why> (due D)".
+absl::Status CheckNotErased(const liaison::v1::EvidenceItemRecord& item);
+
+// Checks an Acknowledge from `peer` against the node's book, in this order:
+// item id (InvalidArgument); the item erased, for a member it was wrapped
+// for, the uploader or a grantee (FailedPrecondition, CheckNotErased);
+// a grant for `peer` (PermissionDenied); the item complete
+// (FailedPrecondition); `sha256` the granted manifest entry's plaintext
+// SHA-256 (InvalidArgument naming both digests). Returns the ACKNOWLEDGED
+// event to record.
+absl::StatusOr<liaison::v1::EvidenceEvent> CheckAcknowledge(
+    const liaison::v1::AcknowledgeRequest& request, const std::string& peer,
+    const EvidenceBook& book);
+
 struct EvidenceServiceDeps {
   Topics topics;
   // How download readers reach Kafka.
@@ -134,8 +149,13 @@ class EvidenceService final : public liaison::v1::Evidence::CallbackService {
       grpc::CallbackServerContext* context, liaison::v1::UploadResult* result) override;
   grpc::ServerWriteReactor<liaison::v1::DownloadResponse>* Download(
       grpc::CallbackServerContext* context, const liaison::v1::DownloadRequest* request) override;
+  // The caller acknowledges a downloaded item (CheckAcknowledge); answered
+  // once the ACKNOWLEDGED event is acknowledged by Kafka (RecordCustody).
+  grpc::ServerUnaryReactor* Acknowledge(grpc::CallbackServerContext* context,
+                                        const liaison::v1::AcknowledgeRequest* request,
+                                        liaison::v1::AcknowledgeResponse* response) override;
   // The caller's grants (EvidenceBook::GrantsFor), each marked complete when
-  // the item record exists.
+  // the item record exists and is not erased.
   grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* context,
                                  const liaison::v1::ListRequest* request,
                                  liaison::v1::ListResponse* response) override;

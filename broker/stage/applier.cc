@@ -85,6 +85,30 @@ Outputs PlanApplier::Apply(Plan plan, const PlanContext& c) const {
     out.records.push_back({deps_.topics.EvidenceGrants(), std::move(g.key), std::move(g.value),
                            kafka::kAnyPartition, std::nullopt});
   }
+  // A refused member's wrapped keys (the stage kept only those its node
+  // holds): destroyed with an ERASURE custody entry each.
+  for (const Plan::RefusedEvidenceKey& k : plan.evidence_refused_keys) {
+    Outputs::Record tombstone{deps_.topics.EvidenceKeys(),
+                              EvidenceRecordKey(k.item.item_id(), k.recipient), "",
+                              kafka::kAnyPartition, std::nullopt};
+    tombstone.tombstone = true;
+    out.records.push_back(std::move(tombstone));
+    liaison::v1::AuditEntry a;
+    *a.mutable_ts() = ToProto(c.now);
+    a.set_operation(liaison::v1::AUDIT_OPERATION_ERASURE);
+    a.set_event("evidence-key-destroyed");
+    a.set_message_id(c.message->header().message_id());
+    a.set_sender(c.message->header().sender());
+    a.set_recipient(k.recipient);
+    a.set_decision(liaison::v1::OUTCOME_REJECT);
+    a.set_broker_id(c.broker_id);
+    liaison::v1::EvidenceRef* ref = a.add_evidence();
+    ref->set_item_id(k.item.item_id());
+    ref->set_jit_id(k.jit_id);
+    ref->set_ciphertext_sha256(k.item.ciphertext_sha256());
+    ref->set_sha256(k.item.sha256());
+    out.audit.push_back(std::move(a));
+  }
 
   // One countersignature per group of recipients receiving identical bytes.
   std::string envelope_bytes;  // serialised once, for the groups of the original body

@@ -3,6 +3,12 @@
 namespace liaison::broker {
 
 std::string ItemSigner::NoticeId(const liaison::v1::Notice& notice) {
+  if (notice.kind() == liaison::v1::NOTICE_KIND_EVIDENCE_ERASED) {
+    // One per (item, addressee): the item id stands in for a message id.
+    return NoticeItemIdOf(notice.kind(), MessageId("evidence:" + notice.evidence_item_id()),
+                          EndpointId(notice.recipient()), EndpointId(notice.addressee()))
+        .value();
+  }
   if (notice.kind() == liaison::v1::NOTICE_KIND_LINKAGE_HIT) {
     return LinkageHitItemIdOf(MessageId(notice.message_id()), EndpointId(notice.addressee()),
                               notice.owner_ref())

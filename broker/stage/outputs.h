@@ -24,6 +24,9 @@ struct Outputs {
     int32_t partition = kafka::kAnyPartition;
     // For deliveries: the index entry to write once the record's offset is known.
     std::optional<liaison::v1::DeliveryIndexEntry> index;
+    // A tombstone of `key` (a null value: deletes the key of a compacted
+    // topic; `value` is ignored), e.g. an erased evidence item's keys.
+    bool tombstone = false;
   };
   std::vector<liaison::v1::AuditEntry> audit;
   std::vector<Record> records;

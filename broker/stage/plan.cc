@@ -446,6 +446,15 @@ Plan PlanDecision(PlanInput input) {
       default:
         plan.notices.push_back(NoticeAbout(h, liaison::v1::NOTICE_KIND_NON_DELIVERY, h.sender(),
                                            recipient, d.DecidingRuleIds(), {d.explanation}));
+        if (h.kind() == liaison::v1::KIND_EVIDENCE_MANIFEST &&
+            d.outcome == liaison::v1::OUTCOME_REJECT) {
+          // A member the policy refuses can never download the items: its
+          // wrapped keys are destroyed at once (docs/evidence.md, "Erasure").
+          for (const liaison::v1::EvidenceItem& item : message.evidence_manifest().items()) {
+            plan.evidence_refused_keys.push_back(
+                {item, message.evidence_manifest().jit_id(), recipient});
+          }
+        }
         break;
     }
   }
@@ -505,8 +514,8 @@ Plan PlanDecision(PlanInput input) {
       }
       for (const std::string& r : g.recipients) {
         for (const liaison::v1::EvidenceItem& item : manifest->items()) {
-          plan.evidence_grants.push_back(
-              BuildEvidenceGrantRecord(item, r, manifest->jit_id(), h.message_id(), c.now));
+          plan.evidence_grants.push_back(BuildEvidenceGrantRecord(item, r, manifest->jit_id(),
+                                                                  h.message_id(), c.now, erase_by));
         }
       }
     }

@@ -163,6 +163,16 @@ struct Plan {
   // that recipient receives), for liaison.evidence.grants: only then may the
   // member download the item and its wrapped key.
   std::vector<KeyedRecord> evidence_grants;
+  // And each (item, recipient) the policy REJECTed for an EVIDENCE_MANIFEST:
+  // that member can never download the item, so its wrapped key goes at
+  // once (the stage tombstones the keys its node holds, with an
+  // "evidence-key-destroyed" entry each).
+  struct RefusedEvidenceKey {
+    liaison::v1::EvidenceItem item;
+    std::string jit_id;
+    std::string recipient;
+  };
+  std::vector<RefusedEvidenceKey> evidence_refused_keys;
   // Recipients whose copy could not be derived, and why (the applier logs
   // them for the operators; the sender gets a NON_DELIVERY notice above).
   std::vector<std::pair<std::string, absl::Status>> underivable;

@@ -669,6 +669,12 @@ TEST(PlanEvidence, MembersTheManifestReachesAreGrantedEachItemNonMembersNothing)
   EXPECT_THAT(granted, ElementsAre("DE-BKA/EV-RO-0001", "DE-BKA/EV-RO-0002", "FR-OCRTEH/EV-RO-0001",
                                    "FR-OCRTEH/EV-RO-0002", "NL-NP/EV-RO-0001", "NL-NP/EV-RO-0002"));
   EXPECT_NE(FindNotice(plan, liaison::v1::NOTICE_KIND_NON_DELIVERY, "BG-GDNP"), nullptr);
+  // BG-GDNP, refused, can never download: its wrapped keys are destroyed.
+  std::vector<std::string> refused;
+  for (const Plan::RefusedEvidenceKey& k : plan.evidence_refused_keys) {
+    refused.push_back(EvidenceRecordKey(k.item.item_id(), k.recipient));
+  }
+  EXPECT_THAT(refused, ElementsAre("EV-RO-0001/BG-GDNP", "EV-RO-0002/BG-GDNP"));
 }
 
 TEST(PlanEvidence, NothingIsGrantedForOtherKinds) {

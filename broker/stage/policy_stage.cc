@@ -15,6 +15,7 @@
 #include "broker/core/offset_commit.h"
 #include "broker/stage/custody.h"
 #include "broker/stage/decide.h"
+#include "broker/stage/evidence_erasure.h"
 #include "broker/stage/plan.h"
 #include "certs/envelope.h"
 #include "certs/signature.h"
@@ -222,6 +223,7 @@ void PolicyStage::Compute(const std::shared_ptr<Work>& work) {
           CustodyEntries(v->event.evidence(), deps_.broker_id, now);
       work->outputs = Outputs();
       if (entries.ok()) {
+        work->outputs = EvidenceOutputs(v->event.evidence(), now);
         work->outputs.audit = *std::move(entries);
       } else {
         Forged("evidence event", work->partition, work->offset, entries.status());
@@ -358,7 +360,14 @@ Outputs PolicyStage::Evaluate(const liaison::v1::IngressRecord& ingress,
   input.pseudonymiser = deps_.pseudonymiser;
   input.linkage = LookUpLinkage(message, input.decisions, now);
   input.context = context;
-  return applier_.Apply(PlanDecision(std::move(input)), context);
+  Plan plan = PlanDecision(std::move(input));
+  // Only keys that exist are destroyed (and audited as such): a refused
+  // recipient the sender wrapped no key for (a non-member) has none.
+  std::erase_if(plan.evidence_refused_keys, [this](const Plan::RefusedEvidenceKey& k) {
+    return deps_.evidence == nullptr ||
+           !deps_.evidence->WrappedKey(k.item.item_id(), k.recipient).has_value();
+  });
+  return applier_.Apply(std::move(plan), context);
 }
 
 std::optional<LinkageLookup> PolicyStage::LookUpLinkage(const liaison::v1::Message& message,
@@ -526,6 +535,24 @@ Outputs PolicyStage::IndexChangeOutputs(const liaison::v1::IndexChange& c, absl:
   return out;
 }
 
+Outputs PolicyStage::EvidenceOutputs(const liaison::v1::EvidenceEvent& event,
+                                     absl::Time now) const {
+  Outputs out;
+  // An acknowledgement is recorded on the member's grant (grants are written
+  // by the policy stage only); the evidence keeper erases the item once every
+  // member it was wrapped for acknowledged it (evidence_keeper.h).
+  if (event.type() == liaison::v1::EvidenceEvent::ACKNOWLEDGED && deps_.evidence != nullptr) {
+    const std::string& id = event.item().item_id();
+    for (const std::string& member : event.members()) {
+      if (std::optional<Outputs::Record> r = AcknowledgedGrantRecord(
+              deps_.evidence->Grant(id, member), deps_.evidence->Item(id), now, deps_.topics)) {
+        out.records.push_back(std::move(*r));
+      }
+    }
+  }
+  return out;
+}
+
 void PolicyStage::Dispatch(int32_t partition) {
   std::vector<std::shared_ptr<Work>> ready;
   absl::MutexLock lock(&mu_);
@@ -600,6 +627,12 @@ void PolicyStage::Forward(int32_t chain, AuditLog::Sealed sealed_audit,
         // Copied, not moved: a failed attempt is retried with the same records
         // (and the same sealed audit bytes), never recomputed.
         for (const Outputs::Record& r : *pending) {
+          if (r.tombstone) {
+            deps_.producer->ProduceTombstone(
+                r.topic, r.key, [one](const kafka::DeliveryReport& report) { one(&report, {}); },
+                r.partition);
+            continue;
+          }
           deps_.producer->Produce(
               r.topic, r.key, r.value,
               [one, idx = r.index](const kafka::DeliveryReport& report) mutable {

@@ -46,6 +46,7 @@
 #include "broker/stage/notices.h"
 #include "broker/stage/outputs.h"
 #include "broker/state/accepted_ids.h"
+#include "broker/state/evidence_book.h"
 #include "broker/state/linkage_book.h"
 #include "broker/state/state_indexes.h"
 #include "certs/signature.h"
@@ -97,6 +98,9 @@ struct PolicyStageDeps {
   // The node's linkage index: LINKAGE_QUERY messages are answered from it
   // (null: every query is refused with a notice, nothing is searched).
   const LinkageBook* linkage = nullptr;
+  // The node's JIT evidence book: an ACKNOWLEDGED evidence event rewrites
+  // the member's grant from it (null: acknowledgements are not recorded).
+  const EvidenceBook* evidence = nullptr;
   std::string broker_id;
   int session_timeout_ms = 10000;
   // Told of every decision and loss (may be null).
@@ -179,6 +183,9 @@ class PolicyStage final : public HoldResolver {
                                              absl::Time now) const;
   // An index batch the front door wrote: audited, nothing delivered.
   Outputs IndexChangeOutputs(const liaison::v1::IndexChange& change, absl::Time now) const;
+  // A node's signed evidence event: an ACKNOWLEDGED one rewrites the
+  // member's grant with acknowledged_at.
+  Outputs EvidenceOutputs(const liaison::v1::EvidenceEvent& event, absl::Time now) const;
   Outputs ExpiredOutputs(const liaison::v1::ExpiredItem& expired, absl::Time now) const;
   Outputs ReceiptOutputs(const liaison::v1::Receipt& receipt, absl::Time now) const;
   void Dispatch(int32_t partition) ABSL_LOCKS_EXCLUDED(mu_);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "base/proto_time.h"
@@ -37,7 +38,8 @@ std::string EvidenceRecordKey(absl::string_view item_id, absl::string_view recip
 
 KeyedRecord BuildEvidenceGrantRecord(const liaison::v1::EvidenceItem& item,
                                      absl::string_view recipient, absl::string_view jit_id,
-                                     absl::string_view manifest_message_id, absl::Time now) {
+                                     absl::string_view manifest_message_id, absl::Time now,
+                                     absl::Time erase_by) {
   liaison::v1::EvidenceGrant grant;
   grant.set_item_id(item.item_id());
   grant.set_recipient(std::string(recipient));
@@ -45,7 +47,23 @@ KeyedRecord BuildEvidenceGrantRecord(const liaison::v1::EvidenceItem& item,
   grant.set_manifest_message_id(std::string(manifest_message_id));
   *grant.mutable_item() = item;
   *grant.mutable_granted_at() = ToProto(now);
+  if (erase_by != absl::InfiniteFuture()) *grant.mutable_erase_by() = ToProto(erase_by);
   return {EvidenceRecordKey(item.item_id(), recipient), grant.SerializeAsString()};
+}
+
+std::string ErasureReasonText(liaison::v1::EvidenceErasureReason reason) {
+  switch (reason) {
+    case liaison::v1::EVIDENCE_ERASURE_REASON_ALL_ACKNOWLEDGED:
+      return "every member it was wrapped for acknowledged it (or was refused by the policy)";
+    case liaison::v1::EVIDENCE_ERASURE_REASON_MAX_AGE:
+      return "the registry's evidence_retention.max_age after its upload passed";
+    case liaison::v1::EVIDENCE_ERASURE_REASON_JIT_ENDED:
+      return "its JIT ended (plus the registry's evidence_retention.after_jit_end)";
+    case liaison::v1::EVIDENCE_ERASURE_REASON_ERASE_BY:
+      return "the manifest's retention.erase_by passed (DP-RET-02)";
+    default:
+      return "unknown reason";
+  }
 }
 
 absl::Status EvidenceBook::Skip(const kafka::Record& record, absl::Status why) {
@@ -121,6 +139,50 @@ void EvidenceBook::ApplyWrittenItem(const liaison::v1::EvidenceItemRecord& item)
 void EvidenceBook::ApplyWrittenKey(const liaison::v1::EvidenceKeyRecord& key) {
   absl::MutexLock lock(&mu_);
   keys_[EvidenceRecordKey(key.item_id(), key.recipient())] = key.wrapped_key();
+}
+
+void EvidenceBook::ApplyWrittenGrant(const liaison::v1::EvidenceGrant& grant) {
+  absl::MutexLock lock(&mu_);
+  grants_[EvidenceRecordKey(grant.item_id(), grant.recipient())] = grant;
+}
+
+std::vector<liaison::v1::EvidenceItemRecord> EvidenceBook::Items() const {
+  std::vector<liaison::v1::EvidenceItemRecord> out;
+  {
+    absl::MutexLock lock(&mu_);
+    out.reserve(items_.size());
+    for (const auto& [id, item] : items_) out.push_back(item);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.item_id() < b.item_id(); });
+  return out;
+}
+
+std::vector<liaison::v1::EvidenceGrant> EvidenceBook::GrantsOf(absl::string_view item_id) const {
+  const std::string prefix = absl::StrCat(item_id, "/");
+  std::vector<liaison::v1::EvidenceGrant> out;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [key, grant] : grants_) {
+      if (absl::StartsWith(key, prefix)) out.push_back(grant);
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.recipient() < b.recipient(); });
+  return out;
+}
+
+std::vector<std::string> EvidenceBook::KeyRecipients(absl::string_view item_id) const {
+  const std::string prefix = absl::StrCat(item_id, "/");
+  std::vector<std::string> out;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [key, wrapped] : keys_) {
+      if (absl::StartsWith(key, prefix)) out.push_back(key.substr(prefix.size()));
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::optional<liaison::v1::EvidenceItemRecord> EvidenceBook::Item(absl::string_view item_id) const {

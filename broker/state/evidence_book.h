@@ -37,6 +37,10 @@ absl::Status CheckEvidenceItemId(absl::string_view item_id, absl::string_view fi
 // "<item id>/<recipient>": the key of a wrapped key or a grant record.
 std::string EvidenceRecordKey(absl::string_view item_id, absl::string_view recipient);
 
+// Why an item was erased, in words ("every member it was wrapped for
+// acknowledged it ..."), for statuses and notices.
+std::string ErasureReasonText(liaison::v1::EvidenceErasureReason reason);
+
 struct KeyedRecord {
   std::string key;
   std::string value;
@@ -45,10 +49,13 @@ struct KeyedRecord {
 // The record the policy stage writes to `liaison.evidence.grants` when it
 // delivers an EVIDENCE_MANIFEST (message `manifest_message_id`, of JIT
 // `jit_id`) to `recipient` with ALLOW or REDACT: one per item of the
-// manifest, `item` being the manifest's entry. Pure.
+// manifest, `item` being the manifest's entry. `erase_by` is the manifest's
+// retention.erase_by (absl::InfiniteFuture(): none), when the item goes at
+// the latest. Pure.
 KeyedRecord BuildEvidenceGrantRecord(const liaison::v1::EvidenceItem& item,
                                      absl::string_view recipient, absl::string_view jit_id,
-                                     absl::string_view manifest_message_id, absl::Time now);
+                                     absl::string_view manifest_message_id, absl::Time now,
+                                     absl::Time erase_by = absl::InfiniteFuture());
 
 class EvidenceBook {
  public:
@@ -63,6 +70,7 @@ class EvidenceBook {
   // before the mirror reads them back (applying one twice changes nothing).
   void ApplyWrittenItem(const liaison::v1::EvidenceItemRecord& item) ABSL_LOCKS_EXCLUDED(mu_);
   void ApplyWrittenKey(const liaison::v1::EvidenceKeyRecord& key) ABSL_LOCKS_EXCLUDED(mu_);
+  void ApplyWrittenGrant(const liaison::v1::EvidenceGrant& grant) ABSL_LOCKS_EXCLUDED(mu_);
 
   std::optional<liaison::v1::EvidenceItemRecord> Item(absl::string_view item_id) const
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -72,6 +80,13 @@ class EvidenceBook {
   // The grants of `recipient`, by item id.
   std::vector<liaison::v1::EvidenceGrant> GrantsFor(absl::string_view recipient) const
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Every item record (complete items, erased ones included), by item id.
+  std::vector<liaison::v1::EvidenceItemRecord> Items() const ABSL_LOCKS_EXCLUDED(mu_);
+  // The grants of item `item_id`, by recipient.
+  std::vector<liaison::v1::EvidenceGrant> GrantsOf(absl::string_view item_id) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // The recipients holding a wrapped key of `item_id`, sorted.
+  std::vector<std::string> KeyRecipients(absl::string_view item_id) const ABSL_LOCKS_EXCLUDED(mu_);
   std::optional<std::string> WrappedKey(absl::string_view item_id,
                                         absl::string_view recipient) const ABSL_LOCKS_EXCLUDED(mu_);
 

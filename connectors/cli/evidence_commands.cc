@@ -307,6 +307,17 @@ int RunDownload(EvidenceArgs& args) {
       if (g.grant().item_id() == id) found = &g;
     }
     if (found == nullptr) {
+      // No grant listed: the broker says why (an erased item: since when and
+      // why; otherwise no grant). Nothing is written: the broker refuses
+      // before sending anything.
+      EvidenceItem probe;
+      probe.set_item_id(id);
+      const std::string nowhere =
+          (std::filesystem::path(args.out_dir) / (id + ".refused")).string();
+      if (absl::Status s = (*client)->DownloadItem(probe, *key, nowhere);
+          !s.ok() && !absl::IsPermissionDenied(s)) {
+        return Fail(s);
+      }
       return Fail(absl::PermissionDeniedError(
           absl::StrCat("evidence item '", id, "': no grant for ", c.as,
                        " (the policy has not delivered a manifest naming the item to it)")));
@@ -320,11 +331,28 @@ int RunDownload(EvidenceArgs& args) {
     j["file"] = path;
     j["size"] = found->grant().item().size();
     j["sha256"] = Hex(found->grant().item().sha256());
-    out.push_back(j);
     if (!args.json) {
       std::cout << "downloaded " << id << " to " << path << " (" << found->grant().item().size()
                 << " bytes, SHA-256 verified)\n";
     }
+    // The file is written and verified: tell the broker (chain of custody;
+    // the item is erased once every member it was wrapped for acknowledged).
+    if (!args.no_ack) {
+      absl::StatusOr<absl::Time> acked =
+          (*client)->AcknowledgeItem(id, found->grant().item().sha256());
+      if (!acked.ok()) {
+        return Fail(absl::Status(
+            acked.status().code(),
+            absl::StrCat(acked.status().message(), " (the file ", path,
+                         " is written and verified; run the download again to acknowledge)")));
+      }
+      j["acknowledged_at"] = absl::FormatTime(absl::RFC3339_sec, *acked, absl::UTCTimeZone());
+      if (!args.json) {
+        std::cout << "acknowledged " << id
+                  << " (the broker erases it once every member it was sent to acknowledged)\n";
+      }
+    }
+    out.push_back(j);
   }
   if (args.json) std::cout << Json{{"items", out}}.dump(2) << "\n";
   return kExitOk;
@@ -407,9 +435,14 @@ void AddEvidenceCommands(CLI::App& app, EvidenceArgs& args, int& exit_code) {
   download->add_option("items", args.download_ids, "Item ids (see `liaison evidence list`)")
       ->required();
   download->add_option("--out", args.out_dir, "Folder to write the files to")->required();
+  download->add_flag("--no-ack", args.no_ack,
+                     "Do not acknowledge the items (the broker keeps them until the other "
+                     "members acknowledged or their retention ends)");
   download->footer(
       "Every chunk is authenticated and the whole file's SHA-256 compared with the manifest's\n"
-      "before DIR/ITEM_ID is written; nothing partial is left behind.");
+      "before DIR/ITEM_ID is written; nothing partial is left behind. Then each item is\n"
+      "acknowledged (Evidence.Acknowledge, unless --no-ack): once every member it was wrapped\n"
+      "for acknowledged it, the broker erases it (its keys destroyed) and tells the members.");
   download->callback([&] { exit_code = RunDownload(args); });
 
   AddCustodyCommand(evidence, args.custody, exit_code);

@@ -39,6 +39,8 @@ struct EvidenceArgs {
   // download
   std::vector<std::string> download_ids;
   std::string out_dir;
+  // download: do not acknowledge the items after writing them.
+  bool no_ack = false;
   // custody (custody_command.h)
   CustodyArgs custody;
 };

@@ -123,6 +123,20 @@ absl::StatusOr<liaison::v1::ListResponse> Client::ListItems(absl::Duration timeo
   return response;
 }
 
+absl::StatusOr<absl::Time> Client::AcknowledgeItem(const std::string& item_id,
+                                                   const std::string& sha256,
+                                                   absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(Deadline(timeout));
+  liaison::v1::AcknowledgeRequest request;
+  request.set_item_id(item_id);
+  request.set_sha256(sha256);
+  liaison::v1::AcknowledgeResponse response;
+  grpc::Status status = evidence_stub_->Acknowledge(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status);
+  return FromProto(response.acknowledged_at());
+}
+
 absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
   if (options.signer == nullptr) return absl::InvalidArgumentError("options.signer: missing");
   if (options.trust == nullptr) return absl::InvalidArgumentError("options.trust: missing");

@@ -251,6 +251,16 @@ class Client {
   // The items the policy granted this endpoint (Evidence.List), by item id,
   // each with its manifest entry and whether it is completely uploaded.
   absl::StatusOr<liaison::v1::ListResponse> ListItems(absl::Duration timeout = absl::Seconds(30));
+  // Evidence.Acknowledge: this endpoint downloaded `item_id`, verified it
+  // (`sha256`, the plaintext SHA-256 of the manifest entry) and stored it.
+  // Returns when the broker recorded it (its chain of custody); once every
+  // member the item was wrapped for acknowledged, the broker erases it
+  // (docs/evidence.md). Errors: the broker's status as is
+  // (PermissionDenied without a grant, InvalidArgument for another digest,
+  // FailedPrecondition for an erased or incomplete item, Unavailable when
+  // not recorded: acknowledge again).
+  absl::StatusOr<absl::Time> AcknowledgeItem(const std::string& item_id, const std::string& sha256,
+                                             absl::Duration timeout = absl::Seconds(30));
 
   const ItemVerifier& verifier() const { return verifier_; }
   const std::string& endpoint_id() const { return options_.endpoint_id; }

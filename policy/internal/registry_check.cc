@@ -433,6 +433,23 @@ class Checker {
       }
     }
     if (r_.has_max_not_before()) PositiveDuration(P({{"max_not_before", -1}}), r_.max_not_before());
+    if (r_.has_evidence_retention()) {
+      // JIT evidence (docs/evidence.md, "Erasure"): at most Regulation
+      // 2023/969's 4 weeks after the upload; a grace after the JIT's end.
+      const auto& e = r_.evidence_retention();
+      const Path base = P({{"evidence_retention", -1}});
+      if (e.has_max_age()) {
+        PositiveDuration(Child(base, "max_age"), e.max_age());
+        if (Dur(e.max_age()) > absl::Hours(24 * 28)) {
+          Add(Child(base, "max_age"), absl::StrCat("must be at most 28 days (2419200 s), not ",
+                                                   e.max_age().seconds(), " s"));
+        }
+      }
+      if (e.has_after_jit_end() &&
+          (e.after_jit_end().seconds() < 0 || e.after_jit_end().nanos() < 0)) {
+        Add(Child(base, "after_jit_end"), "must not be negative");
+      }
+    }
     if (r_.has_hold_timeouts()) {
       const auto& h = r_.hold_timeouts();
       const Path base = P({{"hold_timeouts", -1}});

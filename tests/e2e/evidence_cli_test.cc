@@ -131,6 +131,8 @@ TEST_F(EvidenceCli, UploadListDownloadAndANonMemberGetsNothing) {
   EXPECT_TRUE(absl::StrContains(got.output, "SHA-256 verified")) << got.output;
   EXPECT_EQ(ReadFileOrDie(out + "/EV-RO-CLI-1"), photo);
   EXPECT_EQ(ReadFileOrDie(out + "/EV-RO-CLI-2"), phone);
+  EXPECT_TRUE(absl::StrContains(got.output, "acknowledged EV-RO-CLI-1")) << got.output;
+  EXPECT_TRUE(absl::StrContains(got.output, "acknowledged EV-RO-CLI-2")) << got.output;
 
   // BG-GDNP, refused by the policy: no grant, nothing listed, no download.
   EXPECT_EQ(CliJson("evidence list --as BG-GDNP --json")["items"], Json::array());
@@ -139,6 +141,31 @@ TEST_F(EvidenceCli, UploadListDownloadAndANonMemberGetsNothing) {
   EXPECT_TRUE(absl::StrContains(refused.output, "PERMISSION_DENIED")) << refused.output;
   EXPECT_TRUE(absl::StrContains(refused.output, "EV-RO-CLI-1")) << refused.output;
   EXPECT_FALSE(std::filesystem::exists(state_ + "/bg/EV-RO-CLI-1"));
+
+  // NL-NP, the other member a key was wrapped for: --no-ack leaves the item
+  // in place; a download without it acknowledges, and the broker erases both
+  // items (every intended member acknowledged): DE-BKA is then told why.
+  CommandResult kept =
+      Cli("evidence download --as NL-NP EV-RO-CLI-1 --no-ack --out " + state_ + "/nl");
+  ASSERT_EQ(kept.exit_code, 0) << kept.output;
+  EXPECT_FALSE(absl::StrContains(kept.output, "acknowledged")) << kept.output;
+  CommandResult again = Cli("evidence download --as DE-BKA EV-RO-CLI-1 --out " + out + "2");
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  CommandResult acked =
+      Cli("evidence download --as NL-NP EV-RO-CLI-1 EV-RO-CLI-2 --out " + state_ + "/nl");
+  ASSERT_EQ(acked.exit_code, 0) << acked.output;
+  EXPECT_TRUE(absl::StrContains(acked.output, "acknowledged EV-RO-CLI-2")) << acked.output;
+  CommandResult erased;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        erased = Cli("evidence download --as DE-BKA EV-RO-CLI-1 --out " + out + "3");
+        return absl::StrContains(erased.output, "erased at");
+      },
+      absl::Seconds(30)))
+      << erased.output;
+  EXPECT_NE(erased.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(erased.output, "EVIDENCE_ERASURE_REASON_ALL_ACKNOWLEDGED"))
+      << erased.output;
 }
 
 TEST_F(EvidenceCli, BadUploadArgumentsAreNamed) {

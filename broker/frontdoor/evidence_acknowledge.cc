@@ -1,0 +1,107 @@
+// Evidence.Acknowledge, and the erasure check shared with Download
+// (docs/evidence.md, "Acknowledgement" and "Erasure").
+#include <algorithm>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "base/log.h"
+#include "base/proto_time.h"
+#include "broker/frontdoor/evidence_service.h"
+
+namespace liaison::broker {
+namespace {
+
+constexpr char kAcknowledgeMethod[] = "liaison.v1.Evidence/Acknowledge";
+
+std::string Item(absl::string_view id) { return absl::StrCat("evidence item '", id, "'"); }
+std::string Time(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+}  // namespace
+
+absl::Status CheckNotErased(const liaison::v1::EvidenceItemRecord& item) {
+  if (!item.has_erasure()) return absl::OkStatus();
+  const liaison::v1::EvidenceErasure& e = item.erasure();
+  return absl::FailedPreconditionError(
+      absl::StrCat(Item(item.item_id()), ": erased at ", Time(FromProto(e.erased_at())),
+                   " (its keys destroyed): ", liaison::v1::EvidenceErasureReason_Name(e.reason()),
+                   ", ", ErasureReasonText(e.reason()), " (due ", Time(FromProto(e.due())), ")"));
+}
+
+absl::StatusOr<liaison::v1::EvidenceEvent> CheckAcknowledge(
+    const liaison::v1::AcknowledgeRequest& request, const std::string& peer,
+    const EvidenceBook& book) {
+  const std::string& id = request.item_id();
+  if (absl::Status s = CheckEvidenceItemId(id, "item_id"); !s.ok()) return s;
+  const std::optional<liaison::v1::EvidenceGrant> grant = book.Grant(id, peer);
+  const std::optional<liaison::v1::EvidenceItemRecord> item = book.Item(id);
+  if (item.has_value() && item->has_erasure() &&
+      (grant.has_value() || item->uploader() == peer ||
+       std::find(item->wrapped_for().begin(), item->wrapped_for().end(), peer) !=
+           item->wrapped_for().end())) {
+    return CheckNotErased(*item);
+  }
+  if (!grant.has_value()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(Item(id), ": no grant for ", peer, ": nothing to acknowledge"));
+  }
+  if (!item.has_value()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(Item(id), ": not completely uploaded: nothing to acknowledge"));
+  }
+  if (request.sha256() != grant->item().sha256()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(Item(id), ": sha256 ", absl::BytesToHexString(request.sha256()),
+                     " is not the plaintext SHA-256 of the granted manifest entry (",
+                     absl::BytesToHexString(grant->item().sha256()), ", manifest ",
+                     grant->manifest_message_id(), ")"));
+  }
+  liaison::v1::EvidenceEvent event;
+  event.set_type(liaison::v1::EvidenceEvent::ACKNOWLEDGED);
+  liaison::v1::EvidenceRef* ref = event.mutable_item();
+  ref->set_item_id(id);
+  ref->set_jit_id(item->jit_id());
+  ref->set_ciphertext_sha256(item->ciphertext_sha256());
+  ref->set_sha256(grant->item().sha256());
+  event.set_uploader(item->uploader());
+  event.set_chunk_count(item->chunk_count());
+  event.set_ciphertext_size(item->ciphertext_size());
+  event.add_members(peer);
+  return event;
+}
+
+grpc::ServerUnaryReactor* EvidenceService::Acknowledge(
+    grpc::CallbackServerContext* context, const liaison::v1::AcknowledgeRequest* request,
+    liaison::v1::AcknowledgeResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<certs::Identity> peer =
+      deps_.peers->Authenticate(*context, certs::Role::kEndpointTls);
+  absl::StatusOr<liaison::v1::EvidenceEvent> event =
+      peer.ok() ? CheckAcknowledge(*request, peer->id, *deps_.book) : peer.status();
+  if (!event.ok()) {
+    ReportRpc(kAcknowledgeMethod, event.status().code());
+    log::Info("evidence.acknowledge_refused",
+              {{"code", absl::StatusCodeToString(event.status().code())},
+               {"reason", event.status().message()}});
+    reactor->Finish(ToGrpc(event.status()));
+    return reactor;
+  }
+  const absl::Time now = deps_.clock->Now();
+  const std::string id = request->item_id();
+  const std::string member = peer->id;
+  RecordCustody(*std::move(event), [this, reactor, response, now, id, member](absl::Status s) {
+    if (s.ok()) {
+      *response->mutable_acknowledged_at() = ToProto(now);
+      log::Info("evidence.acknowledged", {{"item_id", id}, {"recipient", member}});
+    } else {
+      s = absl::UnavailableError(absl::StrCat(Item(id), ": the acknowledgement was not recorded (",
+                                              s.message(), "); acknowledge again"));
+    }
+    ReportRpc(kAcknowledgeMethod, s.code());
+    reactor->Finish(ToGrpc(s));
+  });
+  return reactor;
+}
+
+}  // namespace liaison::broker

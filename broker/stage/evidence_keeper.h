@@ -1,0 +1,84 @@
+// Erases JIT evidence items when they are due, and follows JIT extensions
+// (docs/evidence.md, "Erasure"). One ticker per node, every `tick` (1 s):
+// for every live item in the node's evidence book whose audit chain this
+// node's policy stage owns, it
+//  - rewrites the item record when the registry's end of its JIT differs
+//    from the record's jit_end (custody entry "evidence-jit-extended");
+//  - erases the item once ErasureDueOf (evidence_erasure.h) is at or before
+//    the policy clock's now: tombstones on keys and grants, the record
+//    rewritten with its erasure, an ERASURE audit entry and signed
+//    EVIDENCE_ERASED notices, all written through the stage (audit first).
+//
+// Single writer: an item belongs to ingress partition (audit chain)
+// EvidenceChainOf(item id), and only the node owning that partition in the
+// policy group acts on it; a partition newly owned is worked only after
+// `takeover_grace` (wall time), so that the previous owner's last writes
+// have reached this node's evidence book. Everything it decides from comes
+// from Kafka (the evidence topics, the registry), so a restarted node picks
+// up where the cluster is; an erased record is never erased again.
+#ifndef LIAISON_BROKER_STAGE_EVIDENCE_KEEPER_H_
+#define LIAISON_BROKER_STAGE_EVIDENCE_KEEPER_H_
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/core/clock.h"
+#include "broker/core/topics.h"
+#include "broker/stage/hold_resolver.h"
+#include "broker/state/evidence_book.h"
+#include "policy/registry.h"
+
+namespace liaison::broker {
+
+// The ingress partition (audit chain) whose owner erases `item_id`: the
+// first four bytes of SHA-256(item id), big-endian, modulo `partitions`.
+int32_t EvidenceChainOf(absl::string_view item_id, int partitions);
+
+struct EvidenceKeeperDeps {
+  Topics topics;
+  HoldResolver* stage = nullptr;
+  EvidenceBook* book = nullptr;
+  std::function<std::shared_ptr<const policy::Registry>()> registry;
+  const Clock* clock = nullptr;  // policy time
+  std::string broker_id;
+  int ingress_partitions = 1;
+  absl::Duration tick = absl::Seconds(1);
+  absl::Duration takeover_grace = absl::Seconds(2);
+};
+
+class EvidenceKeeper {
+ public:
+  explicit EvidenceKeeper(EvidenceKeeperDeps deps) : deps_(std::move(deps)) {}
+  ~EvidenceKeeper() { Stop(); }
+
+  void Start();
+  void Stop();
+
+  // Erasures written by this node (for tests and metrics).
+  int64_t erased() const { return erased_.load(); }
+
+ private:
+  void Loop();
+  void Tick() ABSL_LOCKS_EXCLUDED(mu_);
+
+  const EvidenceKeeperDeps deps_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> erased_{0};
+  std::thread thread_;
+  absl::Mutex mu_;
+  // Items whose erasure or rewrite is being written (not acted on again).
+  absl::flat_hash_set<std::string> busy_ ABSL_GUARDED_BY(mu_);
+  // Owned partitions and since when (wall time).
+  std::map<int32_t, absl::Time> owned_since_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace liaison::broker
+
+#endif  // LIAISON_BROKER_STAGE_EVIDENCE_KEEPER_H_

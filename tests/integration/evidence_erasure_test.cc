@@ -1,0 +1,452 @@
+// JIT evidence acknowledgement and erasure (docs/evidence.md,
+// "Acknowledgement" and "Erasure") through a running broker over mTLS on the
+// embedded Kafka, with the policy clock moved instead of waiting: an item
+// is erased once every member it was wrapped for acknowledged it, at the
+// registry's max age, at its JIT's end and at the manifest's erase_by; a
+// download is then refused naming why, the keys are tombstoned, every
+// member granted it and the uploader get a signed EVIDENCE_ERASED notice,
+// and the audit trail has exactly one erasure, even with a second node.
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/algorithm/container.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "base/proto_time.h"
+#include "base/testing/status_matchers.h"
+#include "base/uuid.h"
+#include "broker/core/clock.h"
+#include "certs/testing/test_pki.h"
+#include "certs/trust_store.h"
+#include "connectors/endpoint/evidence_transfer.h"
+#include "connectors/kafka/consumer.h"
+#include "connectors/kafka/reader.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "policy/testing/scenario.h"
+#include "tests/fixtures/test_broker.h"
+#include "tests/fixtures/wait.h"
+
+namespace liaison::testing {
+namespace {
+
+using liaison::v1::EvidenceItem;
+using ::testing::HasSubstr;
+
+constexpr char kJit[] = "JIT-2025-014";  // AMBER ROUTE: RO-IGPR, DE-BKA, NL-NP, FR-OCRTEH
+constexpr int64_t kMiB = int64_t{1} << 20;
+
+// 2026-05-04T10:00Z; AMBER ROUTE ends 2026-06-01T00:00Z.
+absl::Time T0() { return absl::FromUnixSeconds(1777888800); }
+absl::Time JitEnd() { return absl::FromUnixSeconds(1780272000); }
+
+std::string RandomBytes(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(static_cast<size_t>(n), '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+// The development registry with `replace` (a text) substituted for `find`.
+std::string RegistryWith(const std::string& find, const std::string& replace) {
+  std::string text(policy::scenario::DevRegistryText());
+  if (!find.empty()) {
+    const size_t at = text.find(find);
+    EXPECT_NE(at, std::string::npos) << find;
+    if (at != std::string::npos) text.replace(at, find.size(), replace);
+  }
+  const std::string path = MakeTempDir("liaison-erasure-registry") + "/registry.textproto";
+  std::ofstream(path) << text;
+  return path;
+}
+
+class EvidenceErasure : public ::testing::Test {
+ protected:
+  void StartBroker(std::string registry_path = "") {
+    clock_ = std::make_unique<broker::ManualClock>(T0());
+    TestBrokerOptions options;
+    options.clock = clock_.get();
+    options.registry_path = std::move(registry_path);
+    LIAISON_ASSERT_OK_AND_ASSIGN(broker_, TestBroker::Start(options));
+    LIAISON_ASSERT_OK_AND_ASSIGN(
+        trust_, certs::TrustStore::Load(SharedTestPki().ca(), SharedTestPki().crl()));
+    dir_ = MakeTempDir("liaison-erasure");
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
+  }
+
+  endpoint::EvidenceRecipient Recipient(const std::string& id) {
+    absl::StatusOr<certs::Certificate> cert =
+        certs::Certificate::FromPemFile(SharedTestPki().EndpointFile(id, "enc.pem"));
+    EXPECT_TRUE(cert.ok()) << cert.status();
+    return {id, *cert};
+  }
+  certs::RecipientKey KeyOf(const std::string& id) {
+    absl::StatusOr<certs::RecipientKey> key = certs::RecipientKey::FromPemFiles(
+        SharedTestPki().EndpointFile(id, "enc.key"), SharedTestPki().EndpointFile(id, "enc.pem"));
+    EXPECT_TRUE(key.ok()) << key.status();
+    return *std::move(key);
+  }
+
+  // RO-IGPR uploads `item_id` wrapped for DE-BKA and NL-NP and sends AC-16's
+  // manifest of it (to DE-BKA, NL-NP, FR-OCRTEH and the non-member BG-GDNP,
+  // whom DP-JIT-01 refuses); `erase_by` replaces the manifest's. Returns the
+  // manifest's entry.
+  // `refuse_everyone`: a review_by after erase_by, which DP-RET-01 REJECTs
+  // for every recipient.
+  EvidenceItem UploadAndAnnounce(const std::string& item_id,
+                                 std::optional<absl::Time> erase_by = std::nullopt,
+                                 bool refuse_everyone = false) {
+    const std::string path = dir_ + "/" + item_id;
+    std::ofstream(path, std::ios::binary) << RandomBytes(kMiB + 99, 3);
+    absl::StatusOr<std::unique_ptr<endpoint::Client>> ro = broker_->Client("RO-IGPR");
+    EXPECT_TRUE(ro.ok()) << ro.status();
+    endpoint::UploadItemOptions up;
+    up.jit_id = kJit;
+    up.item_id = item_id;
+    up.recipients = {Recipient("DE-BKA"), Recipient("NL-NP")};
+    up.spool_dir = dir_;
+    absl::StatusOr<EvidenceItem> uploaded = (*ro)->UploadItem(path, up);
+    EXPECT_TRUE(uploaded.ok()) << uploaded.status();
+    liaison::v1::Message manifest = policy::scenario::Ac16EvidenceManifest({"BG-GDNP"});
+    manifest.mutable_header()->set_message_id(NewUuidV7(clock_->Now()));
+    manifest.mutable_header()->clear_created_at();
+    if (erase_by) {  // review_by must not be after it (DP-RET-01)
+      *manifest.mutable_header()->mutable_retention()->mutable_erase_by() = ToProto(*erase_by);
+      *manifest.mutable_header()->mutable_retention()->mutable_review_by() =
+          ToProto(refuse_everyone ? *erase_by + absl::Hours(1) : *erase_by);
+    }
+    EvidenceItem& item = *manifest.mutable_evidence_manifest()->mutable_items(0);
+    item.set_item_id(item_id);
+    item.set_sha256(uploaded->sha256());
+    item.set_size(uploaded->size());
+    item.set_ciphertext_sha256(uploaded->ciphertext_sha256());
+    item.set_chunk_count(uploaded->chunk_count());
+    item.set_ciphertext_size(uploaded->ciphertext_size());
+    manifest.mutable_evidence_manifest()->mutable_items()->DeleteSubrange(1, 1);
+    absl::StatusOr<liaison::v1::SignedEnvelope> envelope = (*ro)->Seal(manifest, clock_->Now());
+    EXPECT_TRUE(envelope.ok()) << envelope.status();
+    EXPECT_TRUE((*ro)->Send(*envelope).ok());
+    return item;
+  }
+
+  // Downloads once the grant reached the node (PERMISSION_DENIED until then).
+  absl::Status Download(const std::string& member, const EvidenceItem& item) {
+    absl::StatusOr<std::unique_ptr<endpoint::Client>> c = broker_->Client(member);
+    if (!c.ok()) return c.status();
+    absl::Status s;
+    WaitFor([&] {
+      s = (*c)->DownloadItem(item, KeyOf(member), dir_ + "/" + member + "-" + item.item_id());
+      return !absl::IsPermissionDenied(s);
+    });
+    return s;
+  }
+  absl::StatusOr<absl::Time> Acknowledge(const std::string& member, const std::string& item_id,
+                                         const std::string& sha256) {
+    absl::StatusOr<std::unique_ptr<endpoint::Client>> c = broker_->Client(member);
+    if (!c.ok()) return c.status();
+    return (*c)->AcknowledgeItem(item_id, sha256);
+  }
+
+  // The audit entries naming `item_id` with event `event`.
+  std::vector<liaison::v1::AuditEntry> Audited(const std::string& item_id,
+                                               const std::string& event) {
+    std::vector<liaison::v1::AuditEntry> out;
+    const std::string topic = broker_->topics().Audit();
+    absl::StatusOr<int> partitions =
+        kafka::PartitionCount(broker_->KafkaClient(), topic, absl::Seconds(10));
+    EXPECT_TRUE(partitions.ok()) << partitions.status();
+    for (int32_t p = 0; partitions.ok() && p < *partitions; ++p) {
+      absl::StatusOr<std::vector<kafka::Record>> records = kafka::ReadPartition(
+          broker_->KafkaClient(), topic, p, 0, kafka::kToEnd, absl::Seconds(10));
+      EXPECT_TRUE(records.ok()) << records.status();
+      if (!records.ok()) break;
+      for (const kafka::Record& r : *records) {
+        liaison::v1::AuditRecord record;
+        if (!record.ParseFromString(r.value)) continue;
+        for (const liaison::v1::AuditEntry& e : record.entries()) {
+          if (e.event() != event) continue;
+          for (const liaison::v1::EvidenceRef& ref : e.evidence()) {
+            if (ref.item_id() == item_id) out.push_back(e);
+          }
+        }
+      }
+    }
+    return out;
+  }
+  // Waits for the item's erasure entry (the keeper ticks every second).
+  liaison::v1::AuditEntry WaitErased(const std::string& item_id) {
+    std::vector<liaison::v1::AuditEntry> erased;
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          erased = Audited(item_id, "evidence-erased");
+          return !erased.empty();
+        },
+        absl::Seconds(30)));
+    return erased.empty() ? liaison::v1::AuditEntry() : erased.front();
+  }
+
+  // The latest record of every key of `topic` starting "<item_id>/":
+  // key → tombstone?
+  std::map<std::string, bool> Latest(const std::string& topic, const std::string& item_id) {
+    std::map<std::string, bool> out;
+    absl::StatusOr<int> partitions =
+        kafka::PartitionCount(broker_->KafkaClient(), topic, absl::Seconds(10));
+    EXPECT_TRUE(partitions.ok());
+    for (int32_t p = 0; partitions.ok() && p < *partitions; ++p) {
+      absl::StatusOr<std::vector<kafka::Record>> records = kafka::ReadPartition(
+          broker_->KafkaClient(), topic, p, 0, kafka::kToEnd, absl::Seconds(10));
+      if (!records.ok()) continue;
+      for (const kafka::Record& r : *records) {
+        if (absl::StartsWith(r.key, item_id + "/")) out[r.key] = r.tombstone;
+      }
+    }
+    return out;
+  }
+
+  std::unique_ptr<broker::ManualClock> clock_;
+  std::unique_ptr<TestBroker> broker_;
+  std::shared_ptr<const certs::TrustStore> trust_;
+  std::string dir_;
+};
+
+// The EVIDENCE_ERASED notices for `item_id` that `subscription` receives
+// within `timeout` (each verified: signed by the broker).
+std::vector<liaison::v1::Notice> ErasedNotices(endpoint::Subscription& subscription,
+                                               const std::string& item_id, absl::Duration timeout) {
+  std::vector<liaison::v1::Notice> out;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline && out.empty()) {
+    absl::StatusOr<endpoint::Subscription::Received> r = subscription.Next(deadline - absl::Now());
+    if (!r.ok()) break;
+    if (!r->verified.ok()) continue;
+    (void)subscription.Ack({r->item.item_id()});
+    const liaison::v1::Statement& s = r->verified->statement();
+    if (s.has_notice() && s.notice().kind() == liaison::v1::NOTICE_KIND_EVIDENCE_ERASED &&
+        s.notice().evidence_item_id() == item_id) {
+      out.push_back(s.notice());
+    }
+  }
+  return out;
+}
+
+TEST_F(EvidenceErasure, EveryMemberAcknowledgingErasesTheItemAndTellsEveryone) {
+  StartBroker();
+  std::vector<std::unique_ptr<endpoint::Client>> clients;
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      auto subs, SubscribeAll(*broker_, {"DE-BKA", "NL-NP", "FR-OCRTEH", "RO-IGPR"}, clients));
+  const EvidenceItem item = UploadAndAnnounce("EV-ACK-0001");
+  LIAISON_ASSERT_OK(Download("DE-BKA", item));
+
+  // Refusals: no grant (BG-GDNP, refused by DP-JIT-01), another digest.
+  absl::StatusOr<absl::Time> no_grant = Acknowledge("BG-GDNP", item.item_id(), item.sha256());
+  EXPECT_TRUE(absl::IsPermissionDenied(no_grant.status())) << no_grant.status();
+  const std::string wrong(32, 'x');
+  absl::StatusOr<absl::Time> bad = Acknowledge("DE-BKA", item.item_id(), wrong);
+  ASSERT_TRUE(absl::IsInvalidArgument(bad.status())) << bad.status();
+  EXPECT_THAT(std::string(bad.status().message()),
+              HasSubstr("evidence item 'EV-ACK-0001': sha256 7878"));
+  EXPECT_THAT(std::string(bad.status().message()),
+              HasSubstr(absl::BytesToHexString(item.sha256())));
+
+  LIAISON_ASSERT_OK(Acknowledge("DE-BKA", item.item_id(), item.sha256()).status());
+  // One of the two members it was wrapped for: nothing is erased yet.
+  LIAISON_ASSERT_OK(Download("NL-NP", item));
+  EXPECT_TRUE(Audited(item.item_id(), "evidence-erased").empty());
+  LIAISON_ASSERT_OK_AND_ASSIGN(absl::Time acked,
+                               Acknowledge("NL-NP", item.item_id(), item.sha256()));
+  EXPECT_EQ(acked, clock_->Now());
+
+  // FR-OCRTEH was granted but given no key: not an intended member.
+  const absl::Time asked = absl::Now();
+  const liaison::v1::AuditEntry erased = WaitErased(item.item_id());
+  EXPECT_LT(absl::Now() - asked, absl::Seconds(10));  // prompt: the keeper ticks every second
+  EXPECT_EQ(erased.operation(), liaison::v1::AUDIT_OPERATION_ERASURE);
+  EXPECT_EQ(erased.custody().erasure_reason(),
+            liaison::v1::EVIDENCE_ERASURE_REASON_ALL_ACKNOWLEDGED);
+  EXPECT_EQ(erased.evidence(0).ciphertext_sha256(), item.ciphertext_sha256());
+  EXPECT_EQ(Audited(item.item_id(), "evidence-acknowledged").size(), 2u);
+
+  // Every wrapped key and grant is tombstoned.
+  std::map<std::string, bool> keys, grants;
+  ASSERT_TRUE(WaitFor([&] {
+    keys = Latest(broker_->topics().EvidenceKeys(), item.item_id());
+    grants = Latest(broker_->topics().EvidenceGrants(), item.item_id());
+    // (BG-GDNP's, refused by the policy, was tombstoned at the decision.)
+    return keys.contains(item.item_id() + "/DE-BKA") && keys.contains(item.item_id() + "/NL-NP") &&
+           absl::c_all_of(keys, [](auto& k) { return k.second; }) && grants.size() == 3 &&
+           absl::c_all_of(grants, [](auto& g) { return g.second; });
+  })) << keys.size()
+      << " keys, " << grants.size() << " grants";
+
+  // A download and an acknowledgement are told why.
+  absl::Status refused = Download("DE-BKA", item);
+  ASSERT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
+  EXPECT_THAT(std::string(refused.message()),
+              HasSubstr("evidence item 'EV-ACK-0001': erased at 2026-05-04T10:00:00Z (its keys "
+                        "destroyed): EVIDENCE_ERASURE_REASON_ALL_ACKNOWLEDGED"));
+  absl::StatusOr<absl::Time> late = Acknowledge("NL-NP", item.item_id(), item.sha256());
+  EXPECT_TRUE(absl::IsFailedPrecondition(late.status())) << late.status();
+  EXPECT_THAT(std::string(late.status().message()), HasSubstr("erased at"));
+
+  // Each member granted the item, and the uploader, is told to erase its copies.
+  for (size_t i = 0; i < subs.size(); ++i) {
+    std::vector<liaison::v1::Notice> notices =
+        ErasedNotices(*subs[i], item.item_id(), absl::Seconds(20));
+    ASSERT_EQ(notices.size(), 1u) << "endpoint " << i;
+    EXPECT_EQ(notices[0].jit_id(), kJit);
+    EXPECT_THAT(notices[0].reasons(0), HasSubstr("erase your copies"));
+  }
+  EXPECT_EQ(Audited(item.item_id(), "evidence-erased").size(), 1u);
+}
+
+TEST_F(EvidenceErasure, AnItemGoesAtTheRegistrysMaxAge) {
+  StartBroker(RegistryWith("evidence_retention {\n  max_age { seconds: 2419200 }",
+                           "evidence_retention {\n  max_age { seconds: 3600 }"));
+  const EvidenceItem item = UploadAndAnnounce("EV-AGE-0001");
+  LIAISON_ASSERT_OK(Download("DE-BKA", item));
+  clock_->Advance(absl::Minutes(59));
+  absl::SleepFor(absl::Seconds(3));  // two ticks of the keeper: not yet due
+  EXPECT_TRUE(Audited(item.item_id(), "evidence-erased").empty());
+  clock_->Advance(absl::Minutes(2));
+  const liaison::v1::AuditEntry erased = WaitErased(item.item_id());
+  EXPECT_EQ(erased.custody().erasure_reason(), liaison::v1::EVIDENCE_ERASURE_REASON_MAX_AGE);
+  absl::Status refused = Download("DE-BKA", item);
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("EVIDENCE_ERASURE_REASON_MAX_AGE"));
+}
+
+TEST_F(EvidenceErasure, AnItemGoesAtItsJitsEnd) {
+  StartBroker();
+  const EvidenceItem item = UploadAndAnnounce("EV-JIT-0001");
+  LIAISON_ASSERT_OK(Download("DE-BKA", item));
+  clock_->Set(JitEnd() + absl::Seconds(1));
+  const liaison::v1::AuditEntry erased = WaitErased(item.item_id());
+  EXPECT_EQ(erased.custody().erasure_reason(), liaison::v1::EVIDENCE_ERASURE_REASON_JIT_ENDED);
+}
+
+TEST_F(EvidenceErasure, AnItemGoesAtTheManifestsEraseBy) {
+  StartBroker();
+  const EvidenceItem item = UploadAndAnnounce("EV-RET-0001", T0() + absl::Hours(72));
+  LIAISON_ASSERT_OK(Download("DE-BKA", item));
+  clock_->Advance(absl::Hours(72) + absl::Seconds(1));
+  const liaison::v1::AuditEntry erased = WaitErased(item.item_id());
+  EXPECT_EQ(erased.custody().erasure_reason(), liaison::v1::EVIDENCE_ERASURE_REASON_ERASE_BY);
+  EXPECT_EQ(erased.rule_ids(0), "DP-RET-02");
+}
+
+// Members the policy refuses can never download: their wrapped keys are
+// destroyed at the decision (an "evidence-key-destroyed" entry each), and,
+// nobody being left to acknowledge, the item waits for its retention limit.
+TEST_F(EvidenceErasure, ARefusedMembersKeyIsDestroyedAtTheDecision) {
+  StartBroker();
+  const EvidenceItem item = UploadAndAnnounce("EV-REF-0001", T0() + absl::Hours(72), true);
+  std::vector<liaison::v1::AuditEntry> destroyed;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        destroyed = Audited(item.item_id(), "evidence-key-destroyed");
+        return destroyed.size() == 2;
+      },
+      absl::Seconds(30)))
+      << destroyed.size();
+  std::vector<std::string> members;
+  for (const liaison::v1::AuditEntry& e : destroyed) {
+    EXPECT_EQ(e.operation(), liaison::v1::AUDIT_OPERATION_ERASURE);
+    EXPECT_EQ(e.evidence(0).ciphertext_sha256(), item.ciphertext_sha256());
+    members.push_back(e.recipient());
+  }
+  EXPECT_THAT(members, ::testing::UnorderedElementsAre("DE-BKA", "NL-NP"));
+  std::map<std::string, bool> keys;
+  ASSERT_TRUE(WaitFor([&] {
+    keys = Latest(broker_->topics().EvidenceKeys(), item.item_id());
+    return keys.size() == 2 && absl::c_all_of(keys, [](auto& k) { return k.second; });
+  }));
+  absl::StatusOr<std::unique_ptr<endpoint::Client>> de = broker_->Client("DE-BKA");
+  ASSERT_TRUE(de.ok());
+  absl::Status refused = (*de)->DownloadItem(item, KeyOf("DE-BKA"), dir_ + "/de-refused");
+  EXPECT_TRUE(absl::IsPermissionDenied(refused)) << refused;
+  absl::SleepFor(absl::Seconds(3));  // keeper ticks: no acknowledgement is assumed
+  EXPECT_TRUE(Audited(item.item_id(), "evidence-erased").empty());
+  // No grant carries the refused manifest's erase_by: the JIT's end counts.
+  clock_->Set(JitEnd() + absl::Seconds(1));
+  EXPECT_EQ(WaitErased(item.item_id()).custody().erasure_reason(),
+            liaison::v1::EVIDENCE_ERASURE_REASON_JIT_ENDED);
+}
+
+// The registry extends AMBER ROUTE by five hours: the item record follows
+// (custody entry "evidence-jit-extended"), and so does its erasure.
+TEST_F(EvidenceErasure, AJitExtensionMovesTheErasure) {
+  const std::string registry = RegistryWith("", "");
+  StartBroker(registry);
+  const EvidenceItem item = UploadAndAnnounce("EV-EXT-0001");
+  LIAISON_ASSERT_OK(Download("DE-BKA", item));
+  // Five hours: still before the item's max age (T0 + 28 days = 2026-06-01T10:00Z).
+  const absl::Time extended = JitEnd() + absl::Hours(5);
+  {
+    std::string text(policy::scenario::DevRegistryText());
+    const std::string old_end =
+        "end { seconds: 1780272000 }    # 2026-06-01 (valid through 2026-05-31)";
+    const std::string new_end =
+        absl::StrCat("end { seconds: ", absl::ToUnixSeconds(extended), " }");
+    text.replace(text.find(old_end), old_end.size(), new_end);
+    const std::string ext = "reference: \"AMBER ROUTE extension 1\"\n  }";
+    text.replace(
+        text.find(ext), ext.size(),
+        absl::StrCat(ext, "\n  extensions { previous_end { seconds: 1780272000 } new_end { ",
+                     "seconds: ", absl::ToUnixSeconds(extended), " } reference: \"2\" }"));
+    std::ofstream(registry, std::ios::trunc) << text;
+  }
+  LIAISON_ASSERT_OK(broker_->node().ReloadRegistry());
+  std::vector<liaison::v1::AuditEntry> moved;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        moved = Audited(item.item_id(), "evidence-jit-extended");
+        return !moved.empty();
+      },
+      absl::Seconds(30)));
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0].operation(), liaison::v1::AUDIT_OPERATION_RETENTION);
+  EXPECT_EQ(FromProto(moved[0].custody().previous_jit_end()), JitEnd());
+  EXPECT_EQ(FromProto(moved[0].custody().jit_end()), extended);
+
+  clock_->Set(JitEnd() + absl::Seconds(1));
+  absl::SleepFor(absl::Seconds(3));  // ticks of the keeper: the old end no longer counts
+  EXPECT_TRUE(Audited(item.item_id(), "evidence-erased").empty());
+  clock_->Set(extended + absl::Seconds(1));
+  const liaison::v1::AuditEntry erased = WaitErased(item.item_id());
+  EXPECT_EQ(erased.custody().erasure_reason(), liaison::v1::EVIDENCE_ERASURE_REASON_JIT_ENDED);
+  EXPECT_EQ(Audited(item.item_id(), "evidence-jit-extended").size(), 1u);
+}
+
+// Two nodes share the cluster: whichever owns the item's chain erases it,
+// once; a node started afterwards (a restart) reads the erasure from Kafka
+// and does not erase it again.
+TEST_F(EvidenceErasure, ASecondNodeAndARestartDoNotEraseTwice) {
+  LIAISON_SKIP_ON_REAL_KAFKA();
+  StartBroker();
+  TestBrokerOptions second;
+  second.clock = clock_.get();
+  second.kafka_bootstrap = broker_->node().bootstrap_servers();
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestBroker> node2, TestBroker::Start(second));
+  const EvidenceItem item = UploadAndAnnounce("EV-TWO-0001");
+  LIAISON_ASSERT_OK(Download("DE-BKA", item));
+  clock_->Set(JitEnd() + absl::Seconds(1));
+  WaitErased(item.item_id());
+  absl::SleepFor(absl::Seconds(4));  // the keepers of both nodes tick again
+  EXPECT_EQ(Audited(item.item_id(), "evidence-erased").size(), 1u);
+  node2.reset();  // its partitions move to the first node
+  TestBrokerOptions third = second;
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestBroker> node3, TestBroker::Start(third));
+  absl::SleepFor(absl::Seconds(6));  // takeover grace and ticks on both nodes
+  EXPECT_EQ(Audited(item.item_id(), "evidence-erased").size(), 1u);
+}
+
+}  // namespace
+}  // namespace liaison::testing
