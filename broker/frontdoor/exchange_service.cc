@@ -39,7 +39,12 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<SignedEnvelope, S
       return;
     }
     const uint64_t sequence = next_sequence_++;
-    const int64_t bytes = static_cast<int64_t>(request_.ByteSizeLong());
+    // request_ is free before anything else happens: once the lock below
+    // pauses reading, a result delivered on another thread may resume it
+    // (StartRead(&request_)) before this thread returns.
+    SignedEnvelope envelope = std::move(request_);
+    request_.Clear();
+    const int64_t bytes = static_cast<int64_t>(envelope.ByteSizeLong());
     if (absl::Status s = service_->TakeBytes(peer_id_, bytes); !s.ok()) {
       // Refused before anything was accepted: answered like any refusal.
       SendResult out;
@@ -51,7 +56,6 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<SignedEnvelope, S
         ++state_->in_flight;
       }
       state_->Deliver(std::move(out));
-      request_.Clear();
       StartRead(&request_);
       return;
     }
@@ -62,7 +66,7 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<SignedEnvelope, S
       read_more = state_->in_flight < service_->options().max_stream_in_flight;
       if (!read_more) state_->read_paused = true;
     }
-    service_->ingress()->Submit(std::move(request_), peer_id_,
+    service_->ingress()->Submit(std::move(envelope), peer_id_,
                                 [state = state_, sequence, service = service_, endpoint = peer_id_,
                                  bytes](absl::StatusOr<SendResult> result) {
                                   service->ReleaseBytes(endpoint, bytes);
@@ -76,7 +80,6 @@ class SendStreamReactor final : public grpc::ServerBidiReactor<SignedEnvelope, S
                                   out.set_sequence(sequence);
                                   state->Deliver(std::move(out));
                                 });
-    request_.Clear();
     if (read_more) StartRead(&request_);
   }
 
