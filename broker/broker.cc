@@ -452,6 +452,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
       n.ok()) {
     keeper.ingress_partitions = *n;
   }
+  const int evidence_chains = keeper.ingress_partitions;
   b.evidence_keeper = std::make_unique<EvidenceKeeper>(std::move(keeper));
   b.evidence_keeper->Start();
 
@@ -522,6 +523,11 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   evidence.max_item_bytes = b.embedded != nullptr ? kEmbeddedEvidenceMaxItemBytes : 0;
   evidence.countersigner = b.countersigner.get();
   evidence.node_id = node_id;
+  // An item's custody events go to the chain whose owner erases it: all its
+  // entries sit in one audit chain, in order.
+  evidence.custody_partition = [evidence_chains](absl::string_view item_id) {
+    return EvidenceChainOf(item_id, evidence_chains);
+  };
   b.evidence_service = std::make_unique<EvidenceService>(std::move(evidence));
 
   LIAISON_ASSIGN_OR_RETURN(std::string key_pem, ReadFile(b.config.key_path, "broker key"));

@@ -237,18 +237,22 @@ void EvidenceService::RecordCustody(liaison::v1::EvidenceEvent event,
   liaison::v1::IngressRecord record;
   *record.mutable_event() = *std::move(signed_event);
   *record.mutable_accepted_at() = ToProto(now);
-  deps_.producer->Produce(deps_.topics.Ingress(), key, record.SerializeAsString(),
-                          [key, done = std::move(done)](const kafka::DeliveryReport& report) {
-                            if (report.status.ok()) {
-                              done(absl::OkStatus());
-                              return;
-                            }
-                            done(absl::UnavailableError(
-                                absl::StrCat(Item(key),
-                                             ": the chain of custody entry was not acknowledged by "
-                                             "Kafka (",
-                                             report.status.message(), ")")));
-                          });
+  const int32_t partition =
+      deps_.custody_partition ? deps_.custody_partition(key) : kafka::kAnyPartition;
+  deps_.producer->Produce(
+      deps_.topics.Ingress(), key, record.SerializeAsString(),
+      [key, done = std::move(done)](const kafka::DeliveryReport& report) {
+        if (report.status.ok()) {
+          done(absl::OkStatus());
+          return;
+        }
+        done(absl::UnavailableError(
+            absl::StrCat(Item(key),
+                         ": the chain of custody entry was not acknowledged by "
+                         "Kafka (",
+                         report.status.message(), ")")));
+      },
+      partition);
 }
 
 void EvidenceService::Drop(const std::string& item_id) {

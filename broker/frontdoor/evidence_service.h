@@ -119,6 +119,9 @@ struct EvidenceServiceDeps {
   const Countersigner* countersigner = nullptr;
   // This node's id (its broker certificate's CN).
   std::string node_id;
+  // The ingress partition (audit chain) of an item's custody events: the one
+  // whose owner erases the item (EvidenceChainOf). Unset: by key.
+  std::function<int32_t(absl::string_view item_id)> custody_partition;
 };
 
 // One item being uploaded on this node: what its chunks so far add up to.
@@ -176,8 +179,9 @@ class EvidenceService final : public liaison::v1::Evidence::CallbackService {
   void Release(const std::string& item_id) ABSL_LOCKS_EXCLUDED(mu_);
   // Hands `event` to the policy stage for the item's chain of custody
   // (docs/evidence.md): an IngressEvent signed with this node's broker key,
-  // produced to `liaison.ingress` keyed by item id, so that an item's
-  // events are audited in order on one chain. `done` runs once Kafka
+  // produced to `liaison.ingress` keyed by item id, to the item's partition
+  // (custody_partition), so that an item's events are audited in order on
+  // one chain, the one whose owner also erases the item. `done` runs once Kafka
   // acknowledged it, or with the reason it was not recorded.
   void RecordCustody(liaison::v1::EvidenceEvent event,
                      std::function<void(absl::Status)> done) const;

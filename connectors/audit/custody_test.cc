@@ -301,6 +301,48 @@ TEST(Custody, ADownloadBrokenOffIsARemarkNotAViolation) {
   EXPECT_NE(c->findings[0].reason.find("broken off"), std::string::npos);
 }
 
+// A member whose download finished before the erasure acknowledges after it
+// (the acknowledgement crossed the erasure, seen in EvidenceCli.* on a busy
+// machine): nothing was disclosed after the erasure, so it is a remark; an
+// acknowledgement after the erasure with no download before it is not.
+TEST(Custody, AnAcknowledgementCrossingTheErasureIsARemarkAfterAFinishedDownload) {
+  std::vector<Step> steps = CleanSteps();
+  Step late = Event("evidence-acknowledged", "DE-BKA", 11);
+  late.plaintext = Plaintext();
+  steps.push_back(late);
+  absl::StatusOr<Custody> c = Check(Records(Seal(steps)));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->ok()) << Findings(*c);
+  ASSERT_EQ(c->findings.size(), 1u) << Findings(*c);
+  EXPECT_EQ(c->findings[0].kind, CustodyFinding::Kind::kRemark);
+  EXPECT_NE(c->findings[0].reason.find("after the erasure, for a download that finished before"),
+            std::string::npos)
+      << Findings(*c);
+
+  // The same for a download that started before the erasure and finished
+  // after it (its key went out before).
+  std::vector<Step> crossing = CleanSteps();
+  crossing.insert(crossing.end() - 1, Event("evidence-download-started", "DE-BKA", 9));
+  crossing.push_back(Event("evidence-download-finished", "DE-BKA", 11));
+  c = Check(Records(Seal(crossing)));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->ok()) << Findings(*c);
+  EXPECT_NE(Findings(*c).find("finished after the erasure; it started before it"),
+            std::string::npos)
+      << Findings(*c);
+
+  std::vector<Step> never = CleanSteps();
+  Step wrap_fr =
+      Event("evidence-key-wrapped", "FR-OCRTEH", 0, liaison::v1::AUDIT_OPERATION_COLLECTION);
+  never.insert(never.begin() + 3, wrap_fr);
+  Step ack_fr = Event("evidence-acknowledged", "FR-OCRTEH", 11);
+  ack_fr.plaintext = Plaintext();
+  never.push_back(ack_fr);
+  c = Check(Records(Seal(never)));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->ok()) << Findings(*c);
+}
+
 // A chain's entries are in seq order whatever their times: its partition
 // moved to a node whose clock is behind, so the finished download is timed
 // before its start.

@@ -63,10 +63,11 @@ std::string Details(const CustodyEntry& e) {
       parts.push_back(absl::StrCat("from chunk ", c.from_chunk()));
       break;
     case CustodyEvent::kDownloadFinished:
-      parts.push_back(absl::StrCat("chunks ", c.from_chunk(), "+", c.chunks_sent()));
+      parts.push_back(absl::StrCat(c.chunks_sent(), " chunk(s) sent from chunk ", c.from_chunk()));
       break;
     case CustodyEvent::kErased:
-      parts.push_back(Trimmed(liaison::v1::EvidenceErasureReason_Name(c.erasure_reason()), 25));
+      parts.push_back(Trimmed(liaison::v1::EvidenceErasureReason_Name(c.erasure_reason()),
+                              sizeof("EVIDENCE_ERASURE_REASON_") - 1));
       break;
     case CustodyEvent::kJitExtended:
       parts.push_back(absl::StrCat("JIT end ", Utc(FromProto(c.previous_jit_end())), " -> ",
@@ -117,7 +118,8 @@ Json EntryJson(const CustodyEntry& e) {
     j["chunks_sent"] = c.chunks_sent();
   }
   if (e.event == CustodyEvent::kErased) {
-    j["erasure_reason"] = Trimmed(liaison::v1::EvidenceErasureReason_Name(c.erasure_reason()), 25);
+    j["erasure_reason"] = Trimmed(liaison::v1::EvidenceErasureReason_Name(c.erasure_reason()),
+                                  sizeof("EVIDENCE_ERASURE_REASON_") - 1);
   }
   if (e.event == CustodyEvent::kJitExtended) {
     j["previous_jit_end"] = Utc(FromProto(c.previous_jit_end()));

@@ -155,17 +155,30 @@ TEST_F(EvidenceCli, UploadListDownloadAndANonMemberGetsNothing) {
       Cli("evidence download --as NL-NP EV-RO-CLI-1 EV-RO-CLI-2 --out " + state_ + "/nl");
   ASSERT_EQ(acked.exit_code, 0) << acked.output;
   EXPECT_TRUE(absl::StrContains(acked.output, "acknowledged EV-RO-CLI-2")) << acked.output;
-  CommandResult erased;
+  // Waiting on the listing, not on downloads: a download is a disclosure in
+  // the chain of custody, one that starts as the erasure is written would be
+  // one after it (the node learns of an erasure from Kafka, milliseconds
+  // later).
+  CommandResult still_listed;
   EXPECT_TRUE(WaitFor(
       [&] {
-        erased = Cli("evidence download --as DE-BKA EV-RO-CLI-1 --out " + out + "3");
-        return absl::StrContains(erased.output, "erased at");
+        still_listed = Cli("evidence list --as DE-BKA");
+        return still_listed.exit_code == 0 &&
+               !absl::StrContains(still_listed.output, "EV-RO-CLI-1");
       },
       absl::Seconds(30)))
-      << erased.output;
+      << still_listed.output;
+  CommandResult erased = Cli("evidence download --as DE-BKA EV-RO-CLI-1 --out " + out + "3");
+  EXPECT_TRUE(absl::StrContains(erased.output, "erased at")) << erased.output;
   EXPECT_NE(erased.exit_code, 0);
   EXPECT_TRUE(absl::StrContains(erased.output, "EVIDENCE_ERASURE_REASON_ALL_ACKNOWLEDGED"))
       << erased.output;
+  // The chain of custody ends with the erasure and its reason.
+  CommandResult custody = Cli("evidence custody EV-RO-CLI-1");
+  EXPECT_EQ(custody.exit_code, 0) << custody.output;
+  EXPECT_TRUE(absl::StrContains(custody.output, "erased")) << custody.output;
+  EXPECT_TRUE(absl::StrContains(custody.output, " ALL_ACKNOWLEDGED")) << custody.output;
+  EXPECT_TRUE(absl::StrContains(custody.output, "2 chunk(s) sent from chunk 0")) << custody.output;
 }
 
 TEST_F(EvidenceCli, BadUploadArgumentsAreNamed) {

@@ -24,6 +24,7 @@
 #include "base/uuid.h"
 #include "broker/core/clock.h"
 #include "broker/frontdoor/evidence_service.h"
+#include "broker/stage/evidence_keeper.h"
 #include "broker/state/evidence_book.h"
 #include "certs/evidence_crypto.h"
 #include "certs/key_wrap.h"
@@ -450,6 +451,9 @@ TEST_F(Evidence, TheChainOfCustodyRecordsUploadKeysDecisionsAndDownloads) {
   // Every entry carries the uploaded ciphertext's digest; the manifest's
   // decisions (one per recipient, BG-GDNP's a refusal) name the item too.
   int decisions = 0;
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      int partitions, kafka::PartitionCount(broker_->KafkaClient(), broker_->topics().Ingress(),
+                                            absl::Seconds(10)));
   for (const liaison::v1::AuditEntry& e : custody) {
     ASSERT_EQ(e.evidence_size(), 1) << e.ShortDebugString();
     EXPECT_EQ(e.evidence(0).ciphertext_sha256(), uploaded.ciphertext_sha256());
@@ -460,6 +464,10 @@ TEST_F(Evidence, TheChainOfCustodyRecordsUploadKeysDecisionsAndDownloads) {
       if (e.recipient() == "BG-GDNP") {
         EXPECT_EQ(e.decision(), liaison::v1::OUTCOME_REJECT);
       }
+    }
+    if (absl::StartsWith(e.event(), "evidence-")) {
+      // The item's own entries sit in one chain: the one whose owner erases it.
+      EXPECT_EQ(e.chain(), broker::EvidenceChainOf("EV-RO-0042", partitions)) << e.event();
     }
     if (e.event() == "evidence-uploaded") {
       EXPECT_EQ(e.sender(), "RO-IGPR");
