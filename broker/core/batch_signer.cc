@@ -16,19 +16,23 @@ BatchSigner::~BatchSigner() {
 }
 
 void BatchSigner::Submit(std::vector<std::string> leaves, Done done) {
-  if (leaves.empty()) {
-    done(std::vector<liaison::v1::BatchSigned>());
-    return;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!leaves.empty() || !open_.empty() || signing_) {
+      if (open_.empty()) first_at_ = absl::Now();
+      open_leaves_ += leaves.size();
+      open_.push_back({std::move(leaves), std::move(done)});
+      return;
+    }
   }
-  absl::MutexLock lock(&mu_);
-  if (open_.empty()) first_at_ = absl::Now();
-  open_leaves_ += leaves.size();
-  open_.push_back({std::move(leaves), std::move(done)});
+  // Nothing before it: complete now, outside the lock.
+  done(std::vector<liaison::v1::BatchSigned>());
 }
 
 bool BatchSigner::Closable() const {
-  return stop_ || open_leaves_ >= options_.max_leaves ||
-         (!open_.empty() && absl::Now() >= first_at_ + options_.max_delay);
+  // Only empty requests (waiting for the order) need no batch.
+  return stop_ || open_leaves_ >= options_.max_leaves || open_leaves_ == 0 ||
+         absl::Now() >= first_at_ + options_.max_delay;
 }
 
 void BatchSigner::Loop() {
@@ -41,21 +45,23 @@ void BatchSigner::Loop() {
       mu_.Await(absl::Condition(&pending));
       while (!Closable()) {
         auto closable = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return stop_ || open_leaves_ >= options_.max_leaves;
+          return stop_ || open_leaves_ >= options_.max_leaves || open_leaves_ == 0;
         };
         mu_.AwaitWithDeadline(absl::Condition(&closable), first_at_ + options_.max_delay);
       }
       if (open_.empty()) return;  // stopping, nothing left
       batch.swap(open_);
       open_leaves_ = 0;
+      signing_ = true;
     }
     std::vector<std::string> leaves;
     for (Request& r : batch) {
       for (std::string& leaf : r.leaves) leaves.push_back(std::move(leaf));
     }
     absl::StatusOr<std::vector<liaison::v1::BatchSigned>> signed_leaves =
-        countersigner_->SignLeaves(leaves, absl::Now());
-    if (signed_leaves.ok()) {
+        leaves.empty() ? std::vector<liaison::v1::BatchSigned>()
+                       : countersigner_->SignLeaves(leaves, absl::Now());
+    if (signed_leaves.ok() && !leaves.empty()) {
       ++roots_signed_;
       leaves_signed_ += static_cast<int64_t>(leaves.size());
     }
@@ -71,6 +77,8 @@ void BatchSigner::Loop() {
       }
       at += n;
     }
+    absl::MutexLock lock(&mu_);
+    signing_ = false;
   }
 }
 

@@ -44,7 +44,8 @@ class BatchSigner {
   // `done` runs on the signing thread with one BatchSigned per leaf, in
   // order; requests complete in the order they were submitted (so records
   // produced from `done` keep their order). An empty request completes at
-  // once with no leaves. Thread-safe.
+  // once when nothing is open or being signed, else right after the
+  // requests before it. Thread-safe.
   void Submit(std::vector<std::string> leaves, Done done) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Roots signed and leaves covered so far.
@@ -66,6 +67,7 @@ class BatchSigner {
   size_t open_leaves_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time first_at_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool signing_ ABSL_GUARDED_BY(mu_) = false;  // a closed batch's requests not yet completed
   std::atomic<int64_t> roots_signed_{0};
   std::atomic<int64_t> leaves_signed_{0};
   std::thread thread_;

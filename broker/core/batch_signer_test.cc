@@ -124,5 +124,29 @@ TEST(BatchSigner, StoppingSignsWhatWasSubmitted) {
   EXPECT_EQ(completed, 2);
 }
 
+// Requests without leaves (a write with nothing to sign) keep their place:
+// completed after the requests before them, never ahead.
+TEST(BatchSigner, AnEmptyRequestWaitsForTheRequestsBeforeIt) {
+  Keys k = Load();
+  BatchSigner signer(k.countersigner.get(), {.max_leaves = 2, .max_delay = absl::Hours(1)});
+  std::vector<int> order;
+  absl::Mutex mu;
+  absl::Notification all;
+  auto record = [&](int i) {
+    return [&, i](auto result) {
+      EXPECT_TRUE(result.ok());
+      absl::MutexLock lock(&mu);
+      order.push_back(i);
+      if (order.size() == 3) all.Notify();
+    };
+  };
+  signer.Submit({NoticeLeaf(*k.countersigner, 1)}, record(0));
+  signer.Submit({}, record(1));
+  signer.Submit({NoticeLeaf(*k.countersigner, 2)}, record(2));  // fills the batch
+  ASSERT_TRUE(all.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(signer.roots_signed(), 1);
+}
+
 }  // namespace
 }  // namespace liaison::broker
