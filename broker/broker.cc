@@ -94,6 +94,9 @@ struct Broker::Impl {
   std::unique_ptr<HmacPseudonymiser> pseudonymiser;
   std::unique_ptr<AuditLog> audit;
   std::unique_ptr<PolicyStage> stage;
+  // One root signature per batch of the stage's statements; after `stage`,
+  // so that it is gone (its last batch signed and handed on) first.
+  std::unique_ptr<BatchSigner> batch_signer;
   std::unique_ptr<HoldBook> holds;
   std::unique_ptr<EvidenceKeeper> evidence_keeper;
   std::unique_ptr<Ingress> ingress;
@@ -410,6 +413,10 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   stage.countersigner = b.countersigner.get();
   stage.verifier = b.verifier.get();
   stage.items = b.items.get();
+  if (b.config.run_policy_stage) {
+    b.batch_signer = std::make_unique<BatchSigner>(b.countersigner.get(), BatchSigner::Options{});
+    stage.batch_signer = b.batch_signer.get();
+  }
   stage.pool = b.pool.get();
   stage.chain = [&b] { return b.Chain(); };
   stage.clock = b.clock;
@@ -600,6 +607,8 @@ void Broker::Shutdown() {
   if (b.exchange != nullptr) b.exchange->Shutdown();
   if (b.evidence_keeper != nullptr) b.evidence_keeper->Stop();
   if (b.stage != nullptr) b.stage->Stop();
+  // Signs and produces what the stage handed it, while the producer lives.
+  b.batch_signer.reset();
   if (b.holds != nullptr) b.holds->Stop();
   for (auto& m : b.mirrors) m->Stop();
   // Queued work may still produce; producer callbacks may still queue work:

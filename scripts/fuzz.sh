@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 readonly ROOT=$PWD
 readonly BUILD=${LIAISON_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
 readonly OUT=${LIAISON_FUZZ_OUT:-$ROOT/var/fuzz}
-readonly ALL_TARGETS=(envelope_fuzz registry_fuzz cli_json_fuzz policy_chain_fuzz)
+readonly ALL_TARGETS=(envelope_fuzz registry_fuzz cli_json_fuzz policy_chain_fuzz merkle_proof_fuzz)
 
 seconds=${1:-60}
 [[ $seconds =~ ^[0-9]+$ && $seconds -gt 0 ]] || { echo "fuzz: SECONDS must be a positive integer" >&2; exit 2; }

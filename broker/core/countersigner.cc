@@ -2,6 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/proto_time.h"
+#include "certs/batch_root.h"
+#include "certs/merkle.h"
 
 namespace liaison::broker {
 namespace {
@@ -29,6 +31,51 @@ absl::StatusOr<liaison::v1::BrokerSigned> Countersigner::Sign(liaison::v1::State
   signed_statement.set_signature(std::move(*signature));
   signed_statement.set_broker_certificate(certificate_der_);
   return signed_statement;
+}
+
+absl::StatusOr<std::string> Countersigner::Leaf(liaison::v1::Statement statement,
+                                               absl::Time issued_at) const {
+  *statement.mutable_issued_at() = ToProto(issued_at);
+  statement.set_broker_id(broker_id_);
+  std::string bytes;
+  if (!statement.SerializeToString(&bytes)) {
+    return absl::InternalError("statement: serialisation failed");
+  }
+  return bytes;
+}
+
+absl::StatusOr<std::vector<liaison::v1::BatchSigned>> Countersigner::SignLeaves(
+    const std::vector<std::string>& leaves, absl::Time issued_at) const {
+  if (leaves.empty()) return absl::InvalidArgumentError("batch: no statements to sign");
+  std::vector<std::string> hashes;
+  hashes.reserve(leaves.size());
+  for (const std::string& leaf : leaves) hashes.push_back(certs::MerkleLeafHash(leaf));
+  const certs::MerkleTree tree(std::move(hashes));
+  liaison::v1::Statement root_statement;
+  root_statement.mutable_batch_root()->set_tree_size(tree.size());
+  root_statement.mutable_batch_root()->set_root_hash(tree.root());
+  *root_statement.mutable_issued_at() = ToProto(issued_at);
+  root_statement.set_broker_id(broker_id_);
+  liaison::v1::BrokerSigned root;
+  if (!root_statement.SerializeToString(root.mutable_statement())) {
+    return absl::InternalError("batch root: serialisation failed");
+  }
+  absl::StatusOr<std::string> signature =
+      signer_->Sign(certs::BatchRootSignedBytes(root.statement()));
+  if (!signature.ok()) return signature.status();
+  root.set_signature(std::move(*signature));
+  root.set_broker_certificate(certificate_der_);
+  std::vector<liaison::v1::BatchSigned> out;
+  out.reserve(leaves.size());
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    absl::StatusOr<std::vector<std::string>> path = tree.AuditPath(i);
+    if (!path.ok()) return path.status();  // impossible: i < size
+    liaison::v1::BatchSigned& b = out.emplace_back();
+    b.set_statement(leaves[i]);
+    *b.mutable_root() = root;
+    *b.mutable_inclusion() = certs::ToProto(certs::InclusionProof{i, tree.size(), *path});
+  }
+  return out;
 }
 
 absl::StatusOr<liaison::v1::SignedIngressEvent> Countersigner::SignEvent(

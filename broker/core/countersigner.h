@@ -6,6 +6,7 @@
 #define LIAISON_BROKER_CORE_COUNTERSIGNER_H_
 
 #include <string>
+#include <vector>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
@@ -23,6 +24,18 @@ class Countersigner {
   // Stamps issued_at and broker_id, serialises and signs. Thread-safe.
   absl::StatusOr<liaison::v1::BrokerSigned> Sign(liaison::v1::Statement statement,
                                                  absl::Time issued_at) const;
+
+  // Stamps issued_at and broker_id and serialises: the bytes of one leaf of
+  // a batch (SignLeaves). Internal if serialisation fails.
+  absl::StatusOr<std::string> Leaf(liaison::v1::Statement statement, absl::Time issued_at) const;
+
+  // Signs a batch of leaves (serialised Statements, see Leaf) once: builds
+  // their Merkle tree (certs/merkle.h), signs a Statement of kind
+  // batch_root over the domain-separated bytes of certs/batch_root.h, and
+  // returns per leaf, in order, the leaf, the signed root and its
+  // inclusion proof. InvalidArgument for an empty batch. Thread-safe.
+  absl::StatusOr<std::vector<liaison::v1::BatchSigned>> SignLeaves(
+      const std::vector<std::string>& leaves, absl::Time issued_at) const;
 
   // Signs a delivery-side event for the policy stage (domain-separated from
   // statements, see SignedIngressEvent). Stamps node_id and observed_at.

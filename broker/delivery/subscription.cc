@@ -166,8 +166,10 @@ void Subscription::Process(kafka::Record record) {
     return;  // a replayed copy of an acknowledged item
   }
   liaison::v1::Statement statement;
+  // Signed alone or as a leaf of a batch; the recipient verifies either.
   const bool has_statement =
-      item.has_statement() && statement.ParseFromString(item.statement().statement());
+      (item.has_statement() && statement.ParseFromString(item.statement().statement())) ||
+      (item.has_batched() && statement.ParseFromString(item.batched().statement()));
   if (has_statement && statement.has_attestation() && statement.attestation().has_erase_by() &&
       deps_.clock->Now() >= FromProto(statement.attestation().erase_by()) &&
       !in_flight_.contains(item.item_id())) {

@@ -118,9 +118,21 @@ Outputs PlanApplier::Apply(Plan plan, const PlanContext& c) const {
     }
     g.attestation.set_content_sha256(
         g.derived_message.has_value() ? certs::Sha256(*g.derived_message) : c.payload_sha256);
-    std::optional<liaison::v1::BrokerSigned> signed_statement =
-        Countersign(std::move(g.attestation), c.now);
-    if (!signed_statement) continue;  // not forwarded; logged
+    std::optional<liaison::v1::BrokerSigned> signed_statement;
+    std::string leaf;  // batch signing: the statement, signed later with its batch
+    if (deps_.batch_signing) {
+      liaison::v1::Statement statement;
+      *statement.mutable_attestation() = std::move(g.attestation);
+      absl::StatusOr<std::string> l = deps_.countersigner->Leaf(std::move(statement), c.now);
+      if (!l.ok()) {
+        log::Error("policy.countersign_failed", {{"error", l.status().ToString()}});
+        continue;
+      }
+      leaf = std::move(*l);
+    } else {
+      signed_statement = Countersign(std::move(g.attestation), c.now);
+      if (!signed_statement) continue;  // not forwarded; logged
+    }
     // A message the broker wrote (a LINKAGE_REPLY) has its own id, and no
     // sender to tell of a loss (its recipient gets the GAP notice).
     const std::string& message_id = g.message_id.empty() ? h.message_id() : g.message_id;
@@ -129,7 +141,7 @@ Outputs PlanApplier::Apply(Plan plan, const PlanContext& c) const {
       liaison::v1::DeliveryItem item;
       item.set_item_id(DeliveryItemIdOf(MessageId(message_id), EndpointId(r)).value());
       item.set_recipient(r);
-      *item.mutable_statement() = *signed_statement;
+      if (signed_statement) *item.mutable_statement() = *signed_statement;
       liaison::v1::DeliveryIndexEntry index;
       index.set_recipient(r);
       index.set_item_id(item.item_id());
@@ -142,8 +154,8 @@ Outputs PlanApplier::Apply(Plan plan, const PlanContext& c) const {
       } else {
         value = WithOriginal(item.SerializeAsString(), envelope_bytes);
       }
-      out.records.push_back(
-          {deps_.topics.Deliver(r), key, std::move(value), kafka::kAnyPartition, std::move(index)});
+      out.records.push_back({deps_.topics.Deliver(r), key, std::move(value), kafka::kAnyPartition,
+                             std::move(index), leaf});
     }
   }
 

@@ -26,6 +26,9 @@ struct ApplierDeps {
   const ItemSigner* items = nullptr;
   SourceBook* sources = nullptr;
   ConsentBook* consents = nullptr;
+  // Leave delivery statements unsigned, as leaves (Outputs::Record::leaf)
+  // for the stage's batch signer, instead of countersigning each group.
+  bool batch_signing = false;
 };
 
 class PlanApplier {

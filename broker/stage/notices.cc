@@ -37,6 +37,19 @@ absl::StatusOr<std::string> ItemSigner::Receipt(liaison::v1::Receipt receipt,
   return Item(addressee, std::move(item_id), std::move(statement), now);
 }
 
+absl::StatusOr<ItemSigner::Unsigned> ItemSigner::ReceiptLeaf(liaison::v1::Receipt receipt,
+                                                             absl::Time now) const {
+  liaison::v1::DeliveryItem item;
+  item.set_item_id(
+      ReceiptItemIdOf(MessageId(receipt.message_id()), EndpointId(receipt.recipient())).value());
+  item.set_recipient(receipt.addressee());
+  liaison::v1::Statement statement;
+  *statement.mutable_receipt() = std::move(receipt);
+  absl::StatusOr<std::string> leaf = countersigner_->Leaf(std::move(statement), now);
+  if (!leaf.ok()) return leaf.status();
+  return Unsigned{item.SerializeAsString(), std::move(*leaf)};
+}
+
 absl::StatusOr<std::string> ItemSigner::Item(const std::string& addressee, std::string item_id,
                                              liaison::v1::Statement statement,
                                              absl::Time now) const {

@@ -23,6 +23,14 @@ class ItemSigner {
   absl::StatusOr<std::string> Notice(liaison::v1::Notice notice, absl::Time now) const;
   absl::StatusOr<std::string> Receipt(liaison::v1::Receipt receipt, absl::Time now) const;
 
+  // The receipt's DeliveryItem without a signature, and its statement as a
+  // leaf for the batch signer (Outputs::Record::leaf). Thread-safe.
+  struct Unsigned {
+    std::string item;
+    std::string leaf;
+  };
+  absl::StatusOr<Unsigned> ReceiptLeaf(liaison::v1::Receipt receipt, absl::Time now) const;
+
   static std::string NoticeId(const liaison::v1::Notice& notice);
 
  private:

@@ -60,7 +60,8 @@ struct PolicyStage::Work {
 
 PolicyStage::PolicyStage(PolicyStageDeps deps)
     : deps_(std::move(deps)),
-      applier_({deps_.topics, deps_.countersigner, deps_.items, deps_.sources, deps_.consents}) {}
+      applier_({deps_.topics, deps_.countersigner, deps_.items, deps_.sources, deps_.consents,
+                deps_.batch_signer != nullptr}) {}
 
 PolicyStage::~PolicyStage() { Stop(); }
 
@@ -451,6 +452,18 @@ Outputs PolicyStage::ReceiptOutputs(const liaison::v1::Receipt& receipt, absl::T
   *a.mutable_rule_ids() = receipt.rule_ids();
   a.set_broker_id(deps_.broker_id);
   out.audit.push_back(std::move(a));
+  if (deps_.batch_signer != nullptr) {
+    // Signed with its batch once the audit entry is written (Forward).
+    absl::StatusOr<ItemSigner::Unsigned> item = deps_.items->ReceiptLeaf(receipt, now);
+    if (!item.ok()) {
+      log::Error("policy.receipt_sign_failed", {{"error", item.status().ToString()}});
+      return out;
+    }
+    out.records.push_back({deps_.topics.Deliver(receipt.addressee()), receipt.addressee(),
+                           std::move(item->item), kafka::kAnyPartition, std::nullopt,
+                           std::move(item->leaf)});
+    return out;
+  }
   absl::StatusOr<std::string> item = deps_.items->Receipt(receipt, now);
   if (!item.ok()) {
     log::Error("policy.receipt_sign_failed", {{"error", item.status().ToString()}});
@@ -584,64 +597,128 @@ void PolicyStage::Forward(int32_t chain, AuditLog::Sealed sealed_audit,
               absl::StrCat("DP-LOG-01: audit unavailable (", audit.message(), "); retry")));
           return;
         }
-        struct Join {
-          std::atomic<int> remaining;
-          std::atomic<bool> failed{false};
-          absl::Mutex mu;
-          // Where each delivery landed, written as one index record once all
-          // are known (for naming lost messages if Kafka ever drops them).
-          liaison::v1::DeliveryIndexRecord index ABSL_GUARDED_BY(mu);
-          std::function<void(absl::Status)> done;
-        };
-        auto join = std::make_shared<Join>();
-        join->remaining = static_cast<int>(pending->size()) + 1;
-        join->done = std::move(done);
-        auto one = [this, join](const kafka::DeliveryReport* report,
-                                std::optional<liaison::v1::DeliveryIndexEntry> idx) {
-          if (report != nullptr && !report->status.ok()) join->failed = true;
-          if (report != nullptr && report->status.ok() && idx) {
-            idx->set_partition(report->partition);
-            idx->set_offset(report->offset);
-            absl::MutexLock lock(&join->mu);
-            *join->index.add_entries() = std::move(*idx);
-          }
-          if (--join->remaining != 0) return;
-          if (join->failed) {
-            join->done(absl::UnavailableError("a forwarded record was not acknowledged by Kafka"));
-            return;
-          }
-          std::string value;
-          std::string key;
-          {
-            absl::MutexLock lock(&join->mu);
-            if (join->index.entries().empty()) {
-              join->done(absl::OkStatus());
-              return;
-            }
-            key = join->index.entries(0).message_id();
-            value = join->index.SerializeAsString();
-          }
-          deps_.producer->Produce(deps_.topics.DeliveryIndex(), std::move(key), std::move(value),
-                                  [join](const kafka::DeliveryReport& r) { join->done(r.status); });
-        };
-        // Copied, not moved: a failed attempt is retried with the same records
-        // (and the same sealed audit bytes), never recomputed.
-        for (const Outputs::Record& r : *pending) {
-          if (r.tombstone) {
-            deps_.producer->ProduceTombstone(
-                r.topic, r.key, [one](const kafka::DeliveryReport& report) { one(&report, {}); },
-                r.partition);
-            continue;
-          }
-          deps_.producer->Produce(
-              r.topic, r.key, r.value,
-              [one, idx = r.index](const kafka::DeliveryReport& report) mutable {
-                one(&report, std::move(idx));
-              },
-              r.partition);
-        }
-        one(nullptr, std::nullopt);
+        SignAndProduce(std::move(pending), std::move(done));
       });
+}
+
+namespace {
+
+// Appends DeliveryItem field 6 (batched) holding `signed_leaf` to a
+// serialised DeliveryItem: parsers merge it, as with WithOriginal in the
+// applier, so the record's bytes are not parsed and written again.
+void AppendBatched(std::string& item, const liaison::v1::BatchSigned& signed_leaf) {
+  const std::string bytes = signed_leaf.SerializeAsString();
+  item.push_back(static_cast<char>((liaison::v1::DeliveryItem::kBatchedFieldNumber << 3) | 2));
+  uint64_t n = bytes.size();
+  while (n >= 0x80) {
+    item.push_back(static_cast<char>((n & 0x7f) | 0x80));
+    n >>= 7;
+  }
+  item.push_back(static_cast<char>(n));
+  item.append(bytes);
+}
+
+}  // namespace
+
+void PolicyStage::SignAndProduce(std::shared_ptr<const std::vector<Outputs::Record>> records,
+                                 std::function<void(absl::Status)> done) {
+  std::vector<std::string> leaves;
+  for (const Outputs::Record& r : *records) {
+    if (!r.leaf.empty()) leaves.push_back(r.leaf);
+  }
+  if (deps_.batch_signer == nullptr) {
+    if (!leaves.empty()) {
+      done(absl::InternalError("records left for batch signing, but the stage has no batch signer"));
+      return;
+    }
+    Produce(std::move(records), std::move(done));
+    return;
+  }
+  // One request, even without leaves: the records of this write land in one
+  // batch, and requests complete in order, so records are produced in the
+  // order they were audited. The pending records stay unsigned: a retry signs them again in
+  // a later batch (same item ids, so a copy already written is dropped as a
+  // duplicate by the delivery side).
+  deps_.batch_signer->Submit(
+      std::move(leaves),
+      [this, records, done = std::move(done)](
+          absl::StatusOr<std::vector<liaison::v1::BatchSigned>> signed_leaves) mutable {
+        if (!signed_leaves.ok()) {
+          log::Error("policy.batch_sign_failed", {{"error", signed_leaves.status().ToString()}});
+          done(absl::UnavailableError(absl::StrCat(
+              "batch signing failed (", signed_leaves.status().message(), "); retry")));
+          return;
+        }
+        auto complete = std::make_shared<std::vector<Outputs::Record>>(*records);
+        size_t next = 0;
+        for (Outputs::Record& r : *complete) {
+          if (r.leaf.empty()) continue;
+          AppendBatched(r.value, (*signed_leaves)[next++]);
+          r.leaf.clear();
+        }
+        Produce(std::move(complete), std::move(done));
+      });
+}
+
+void PolicyStage::Produce(std::shared_ptr<const std::vector<Outputs::Record>> records,
+                          std::function<void(absl::Status)> done) {
+  struct Join {
+    std::atomic<int> remaining;
+    std::atomic<bool> failed{false};
+    absl::Mutex mu;
+    // Where each delivery landed, written as one index record once all
+    // are known (for naming lost messages if Kafka ever drops them).
+    liaison::v1::DeliveryIndexRecord index ABSL_GUARDED_BY(mu);
+    std::function<void(absl::Status)> done;
+  };
+  auto join = std::make_shared<Join>();
+  join->remaining = static_cast<int>(records->size()) + 1;
+  join->done = std::move(done);
+  auto one = [this, join](const kafka::DeliveryReport* report,
+                          std::optional<liaison::v1::DeliveryIndexEntry> idx) {
+    if (report != nullptr && !report->status.ok()) join->failed = true;
+    if (report != nullptr && report->status.ok() && idx) {
+      idx->set_partition(report->partition);
+      idx->set_offset(report->offset);
+      absl::MutexLock lock(&join->mu);
+      *join->index.add_entries() = std::move(*idx);
+    }
+    if (--join->remaining != 0) return;
+    if (join->failed) {
+      join->done(absl::UnavailableError("a forwarded record was not acknowledged by Kafka"));
+      return;
+    }
+    std::string value;
+    std::string key;
+    {
+      absl::MutexLock lock(&join->mu);
+      if (join->index.entries().empty()) {
+        join->done(absl::OkStatus());
+        return;
+      }
+      key = join->index.entries(0).message_id();
+      value = join->index.SerializeAsString();
+    }
+    deps_.producer->Produce(deps_.topics.DeliveryIndex(), std::move(key), std::move(value),
+                            [join](const kafka::DeliveryReport& r) { join->done(r.status); });
+  };
+  // Copied, not moved: a failed attempt is retried with the same records
+  // (and the same sealed audit bytes), never recomputed.
+  for (const Outputs::Record& r : *records) {
+    if (r.tombstone) {
+      deps_.producer->ProduceTombstone(
+          r.topic, r.key, [one](const kafka::DeliveryReport& report) { one(&report, {}); },
+          r.partition);
+      continue;
+    }
+    deps_.producer->Produce(
+        r.topic, r.key, r.value,
+        [one, idx = r.index](const kafka::DeliveryReport& report) mutable {
+          one(&report, std::move(idx));
+        },
+        r.partition);
+  }
+  one(nullptr, std::nullopt);
 }
 
 // A Write (holds released, erasures) sealed once and tried until written.

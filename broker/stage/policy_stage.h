@@ -35,6 +35,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "broker/core/batch_signer.h"
 #include "broker/core/clock.h"
 #include "broker/core/countersigner.h"
 #include "broker/core/observer.h"
@@ -83,6 +84,10 @@ struct PolicyStageDeps {
   kafka::Producer* producer = nullptr;
   const Countersigner* countersigner = nullptr;
   const ItemSigner* items = nullptr;
+  // Set: delivery statements and receipts are signed in batches (one
+  // signature over a Merkle root per batch, DeliveryItem.batched) after
+  // their audit entries are written; unset: each signed alone. Not owned.
+  BatchSigner* batch_signer = nullptr;
   // Verifies every record again: the sender's envelope (endpoint-signing
   // certificate) or the delivery side's event (broker certificate).
   const certs::Verifier* verifier = nullptr;
@@ -195,6 +200,13 @@ class PolicyStage final : public HoldResolver {
   bool Owns(int32_t partition) const ABSL_LOCKS_EXCLUDED(mu_);
   void Forward(int32_t chain, AuditLog::Sealed sealed_audit,
                std::shared_ptr<const std::vector<Outputs::Record>> records,
+               std::function<void(absl::Status)> done);
+  // Forward's second half, once the audit entries are acknowledged: signs
+  // the records' leaves as one request to the batch signer (if any), then
+  // produces every record in order.
+  void SignAndProduce(std::shared_ptr<const std::vector<Outputs::Record>> records,
+                      std::function<void(absl::Status)> done);
+  void Produce(std::shared_ptr<const std::vector<Outputs::Record>> records,
                std::function<void(absl::Status)> done);
   void Published(const std::vector<FlowEvent>& flow,
                  const std::vector<liaison::v1::HeldDelivery>& held) const;

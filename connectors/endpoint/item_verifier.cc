@@ -6,6 +6,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "certs/envelope.h"
+#include "certs/merkle.h"
 #include "certs/signature.h"
 
 namespace liaison::endpoint {
@@ -20,7 +21,43 @@ absl::Status ItemVerifier::SetTrustStore(std::shared_ptr<const certs::TrustStore
         verifier_.trust_store()->crl_number(), ", the one in force; refusing a rollback"));
   }
   verifier_.SetTrustStore(std::move(trust));
+  // A new CRL may revoke a key whose roots are cached.
+  absl::MutexLock lock(&roots_mu_);
+  roots_.clear();
+  roots_order_.clear();
   return absl::OkStatus();
+}
+
+int64_t ItemVerifier::root_signatures_verified() const {
+  absl::MutexLock lock(&roots_mu_);
+  return roots_verified_;
+}
+
+absl::StatusOr<certs::VerifiedBatchRoot> ItemVerifier::VerifiedRoot(
+    const liaison::v1::BrokerSigned& root, absl::Time now) const {
+  std::string key;
+  for (const std::string* part :
+       {&root.statement(), &root.signature(), &root.broker_certificate()}) {
+    absl::StrAppend(&key, part->size(), ":", *part);
+  }
+  key = certs::Sha256(key);
+  {
+    absl::MutexLock lock(&roots_mu_);
+    auto it = roots_.find(key);
+    if (it != roots_.end() && now < it->second.broker.not_after) return it->second;
+  }
+  absl::StatusOr<certs::VerifiedBatchRoot> verified = certs::VerifyBatchRoot(root, verifier_, now);
+  absl::MutexLock lock(&roots_mu_);
+  ++roots_verified_;
+  if (!verified.ok()) return verified.status();
+  if (roots_.insert_or_assign(key, *verified).second) {
+    roots_order_.push_back(key);
+    while (roots_order_.size() > kRootCacheSize) {
+      roots_.erase(roots_order_.front());
+      roots_order_.pop_front();
+    }
+  }
+  return verified;
 }
 
 void ItemVerifier::FollowCrlFile(std::string ca_pem, std::string crl_path, absl::Duration every) {
@@ -53,20 +90,45 @@ absl::StatusOr<VerifiedItem> ItemVerifier::Verify(const liaison::v1::DeliveryIte
     // verification, but it must be seen.
     log::Warning("client.crl_reload_refused", {{"error", s.ToString()}});
   }
-  if (!item.has_statement()) return absl::InvalidArgumentError("statement: missing");
-  const liaison::v1::BrokerSigned& signed_statement = item.statement();
-  absl::StatusOr<certs::Identity> broker =
-      verifier_.Verify(signed_statement.statement(), signed_statement.signature(),
-                       signed_statement.broker_certificate(), certs::Role::kBroker, now);
-  if (!broker.ok()) {
-    return absl::Status(broker.status().code(),
-                        absl::StrCat("broker countersignature: ", broker.status().message()));
-  }
   VerifiedItem out;
   out.item_id_ = item.item_id();
-  out.broker_ = std::move(*broker);
-  if (!out.statement_.ParseFromString(signed_statement.statement())) {
+  const std::string* statement_bytes = nullptr;
+  if (item.has_statement()) {
+    // Signed alone (items written before batch signing).
+    const liaison::v1::BrokerSigned& signed_statement = item.statement();
+    absl::StatusOr<certs::Identity> broker =
+        verifier_.Verify(signed_statement.statement(), signed_statement.signature(),
+                         signed_statement.broker_certificate(), certs::Role::kBroker, now);
+    if (!broker.ok()) {
+      return absl::Status(broker.status().code(),
+                          absl::StrCat("broker countersignature: ", broker.status().message()));
+    }
+    out.broker_ = std::move(*broker);
+    statement_bytes = &signed_statement.statement();
+  } else if (item.has_batched()) {
+    const liaison::v1::BatchSigned& batched = item.batched();
+    if (!batched.has_root()) return absl::InvalidArgumentError("batched.root: missing");
+    if (!batched.has_inclusion()) return absl::InvalidArgumentError("batched.inclusion: missing");
+    absl::StatusOr<certs::VerifiedBatchRoot> root = VerifiedRoot(batched.root(), now);
+    if (!root.ok()) return root.status();
+    absl::StatusOr<certs::InclusionProof> proof = certs::ParseInclusionProof(batched.inclusion());
+    if (!proof.ok()) return proof.status();
+    if (absl::Status s = certs::VerifyInclusion(certs::MerkleLeafHash(batched.statement()), *proof,
+                                                root->root_hash, root->tree_size);
+        !s.ok()) {
+      return s;
+    }
+    out.broker_ = root->broker;
+    statement_bytes = &batched.statement();
+  } else {
+    return absl::InvalidArgumentError("statement: missing (neither statement nor batched)");
+  }
+  if (!out.statement_.ParseFromString(*statement_bytes)) {
     return absl::InvalidArgumentError("statement: not a liaison.v1.Statement");
+  }
+  if (item.has_batched() && out.statement_.broker_id() != out.broker_.id) {
+    return absl::InvalidArgumentError(
+        "batched.statement: broker_id is not the broker that signed the batch root");
   }
   switch (out.statement_.kind_case()) {
     case liaison::v1::Statement::kReceipt:

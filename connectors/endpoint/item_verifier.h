@@ -4,13 +4,17 @@
 #ifndef LIAISON_CONNECTORS_ENDPOINT_ITEM_VERIFIER_H_
 #define LIAISON_CONNECTORS_ENDPOINT_ITEM_VERIFIER_H_
 
+#include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "certs/batch_root.h"
 #include "certs/signature.h"
 #include "certs/trust_store.h"
 #include "liaison/v1/envelope.pb.h"
@@ -85,7 +89,14 @@ class ItemVerifier {
   absl::Status MaybeReloadCrl(absl::Time now) const;
 
   // Checks, in order: the statement's signature verifies with a valid broker
-  // certificate; the statement parses; it is addressed to `self` (listed
+  // certificate; for a batch-signed item (item.batched) that is the batch
+  // root's signature (certs::VerifyBatchRoot, errors "batch root: ..."),
+  // verified once and then taken from a cache of the last
+  // kRootCacheSize roots, and the item's inclusion proof is strictly
+  // parsed and leads from the statement's leaf hash to that root for the
+  // root's tree size (errors "inclusion...": forged, truncated or extended
+  // path, another batch's proof); the statement parses (and a batched one
+  // names the root's broker); it is addressed to `self` (listed
   // recipient of an attestation, or addressee of a receipt/notice); for an
   // attestation: the item carries content whose SHA-256 equals
   // content_sha256; unchanged content is a valid envelope signed by the
@@ -98,7 +109,19 @@ class ItemVerifier {
   // naming the failed check.
   absl::StatusOr<VerifiedItem> Verify(const liaison::v1::DeliveryItem& item, absl::Time now) const;
 
+  static constexpr size_t kRootCacheSize = 1024;
+  // Batch-root signatures verified so far (cache misses); for tests and the
+  // benchmark's signature count.
+  int64_t root_signatures_verified() const ABSL_LOCKS_EXCLUDED(roots_mu_);
+
  private:
+  // The verified root, from the cache when these exact bytes verified
+  // before under the trust store in force and the certificate is still
+  // within its validity at `now`.
+  absl::StatusOr<certs::VerifiedBatchRoot> VerifiedRoot(const liaison::v1::BrokerSigned& root,
+                                                        absl::Time now) const
+      ABSL_LOCKS_EXCLUDED(roots_mu_);
+
   mutable certs::Verifier verifier_;
   const std::string self_;
   std::string ca_pem_;
@@ -107,6 +130,12 @@ class ItemVerifier {
   mutable absl::Mutex crl_mu_;
   mutable absl::Time crl_checked_ ABSL_GUARDED_BY(crl_mu_) = absl::InfinitePast();
   mutable std::string crl_seen_ ABSL_GUARDED_BY(crl_mu_);  // the file's content hash
+  mutable absl::Mutex roots_mu_;
+  // Key: SHA-256 over the root's statement, signature and certificate.
+  mutable std::unordered_map<std::string, certs::VerifiedBatchRoot> roots_
+      ABSL_GUARDED_BY(roots_mu_);
+  mutable std::deque<std::string> roots_order_ ABSL_GUARDED_BY(roots_mu_);  // oldest first
+  mutable int64_t roots_verified_ ABSL_GUARDED_BY(roots_mu_) = 0;
 };
 
 }  // namespace liaison::endpoint

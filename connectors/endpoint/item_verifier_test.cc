@@ -17,7 +17,9 @@
 #include "base/file.h"
 #include "base/proto_time.h"
 #include "base/testing/status_matchers.h"
+#include "certs/batch_root.h"
 #include "certs/envelope.h"
+#include "certs/merkle.h"
 #include "certs/signature.h"
 #include "certs/testing/test_pki.h"
 #include "certs/trust_store.h"
@@ -706,6 +708,247 @@ TEST(ItemVerifier, VerifiesASavedItemOfflineFromTheNetworkFiles) {
   // The same saved item, one flipped byte later.
   FlipMiddleByte(*item.mutable_original()->mutable_message());
   EXPECT_TRUE(IsError(verifier.Verify(item, pki.now), kInvalid, "content: SHA-256 differs"));
+  std::filesystem::remove_all(dir);
+}
+
+// --- batch-signed items --------------------------------------------------------
+
+// Items as the broker's batch signer makes them (Countersigner::SignLeaves in
+// broker/core): each draft's statement stamped and serialised as one leaf,
+// one signature by `root_signer` over the Merkle root, and per item the leaf,
+// the signed root and its inclusion proof.
+std::vector<DeliveryItem> BuildBatch(std::vector<Draft> drafts,
+                                     const certs::Signer* root_signer = K().broker.get()) {
+  std::vector<DeliveryItem> items;
+  std::vector<std::string> leaves;
+  std::vector<std::string> hashes;
+  for (Draft& d : drafts) {
+    // Leaves name the root's signer, unless a case set another broker.
+    if (d.broker == K().broker.get()) d.broker = root_signer;
+    DeliveryItem item = Build(std::move(d));
+    leaves.push_back(item.statement().statement());
+    hashes.push_back(certs::MerkleLeafHash(leaves.back()));
+    item.clear_statement();
+    items.push_back(std::move(item));
+  }
+  const certs::MerkleTree tree(hashes);
+  Statement root;
+  root.mutable_batch_root()->set_tree_size(tree.size());
+  root.mutable_batch_root()->set_root_hash(tree.root());
+  *root.mutable_issued_at() = ToProto(SharedTestPki().now);
+  root.set_broker_id(root_signer->certificate().common_name());
+  liaison::v1::BrokerSigned signed_root;
+  signed_root.set_statement(root.SerializeAsString());
+  absl::StatusOr<std::string> signature =
+      root_signer->Sign(certs::BatchRootSignedBytes(signed_root.statement()));
+  EXPECT_TRUE(signature.ok()) << signature.status();
+  signed_root.set_signature(*signature);
+  signed_root.set_broker_certificate(root_signer->certificate().der());
+  for (size_t i = 0; i < items.size(); ++i) {
+    liaison::v1::BatchSigned* b = items[i].mutable_batched();
+    b->set_statement(leaves[i]);
+    *b->mutable_root() = signed_root;
+    *b->mutable_inclusion() =
+        certs::ToProto(certs::InclusionProof{i, tree.size(), *tree.AuditPath(i)});
+  }
+  return items;
+}
+
+std::vector<Draft> FiveDrafts() {
+  return {OriginalDelivery(), DerivedDelivery(), ReceiptForSelf(), NoticeForSelf(),
+          OriginalDelivery()};
+}
+
+TEST(BatchSigned, EveryItemOfABatchVerifiesAndTheRootSignatureIsCheckedOnce) {
+  const std::vector<DeliveryItem> items = BuildBatch(FiveDrafts());
+  const ItemVerifier verifier(NetworkTrust(), kSelf);
+  std::vector<VerifiedItem::Kind> kinds;
+  for (const DeliveryItem& item : items) {
+    LIAISON_ASSERT_OK_AND_ASSIGN(VerifiedItem v, verifier.Verify(item, SharedTestPki().now));
+    EXPECT_EQ(v.broker().id, "liaison-broker-1");
+    kinds.push_back(v.kind());
+  }
+  using K = VerifiedItem::Kind;
+  EXPECT_EQ(kinds, (std::vector<K>{K::kDelivery, K::kDelivery, K::kReceipt, K::kNotice,
+                                   K::kDelivery}));
+  EXPECT_EQ(verifier.root_signatures_verified(), 1);
+  // A batch of one is a tree of one leaf: an empty audit path.
+  LIAISON_ASSERT_OK(verifier.Verify(BuildBatch({NoticeForSelf()})[0], SharedTestPki().now).status());
+  EXPECT_EQ(verifier.root_signatures_verified(), 2);
+}
+
+TEST(BatchSigned, AForgedInclusionProofIsRefused) {
+  const DeliveryItem honest = BuildBatch(FiveDrafts())[2];
+  LIAISON_ASSERT_OK(VerifyAsSelf(honest).status());
+  auto refused = [&](std::function<void(liaison::v1::InclusionProof&)> forge,
+                     absl::string_view fragment) {
+    DeliveryItem item = honest;
+    forge(*item.mutable_batched()->mutable_inclusion());
+    return IsError(VerifyAsSelf(item), kInvalid, fragment);
+  };
+  EXPECT_TRUE(refused([](auto& p) { p.mutable_audit_path()->SwapElements(0, 1); },
+                      "inclusion: leaf 2 of a tree of 5 does not lead to the signed root"));
+  EXPECT_TRUE(refused([](auto& p) { p.set_leaf_index(3); },
+                      "inclusion: leaf 3 of a tree of 5 does not lead to the signed root"));
+  EXPECT_TRUE(refused([](auto& p) { p.set_tree_size(6); },
+                      "inclusion.tree_size: 6, the signed root covers 5"));
+  EXPECT_TRUE(refused([](auto& p) { p.mutable_audit_path()->RemoveLast(); },
+                      "inclusion.audit_path: 2 hashes (truncated); leaf 2 of a tree of 5 needs "
+                      "exactly 3"));
+  EXPECT_TRUE(refused([](auto& p) { p.add_audit_path(std::string(32, '\x01')); },
+                      "inclusion.audit_path: 4 hashes (extra nodes)"));
+  EXPECT_TRUE(refused([](auto& p) { FlipMiddleByte(*p.mutable_audit_path(1)); },
+                      "does not lead to the signed root"));
+  EXPECT_TRUE(refused([](auto& p) { p.set_leaf_index(5); },
+                      "inclusion.leaf_index: 5 is not below tree_size 5"));
+  DeliveryItem item = honest;
+  item.mutable_batched()->clear_inclusion();
+  EXPECT_TRUE(IsError(VerifyAsSelf(item), kInvalid, "batched.inclusion: missing"));
+  // The statement changed after the batch was signed: its leaf hash moved.
+  item = honest;
+  FlipMiddleByte(*item.mutable_batched()->mutable_statement());
+  EXPECT_TRUE(IsError(VerifyAsSelf(item), kInvalid, "does not lead to the signed root"));
+}
+
+TEST(BatchSigned, ARootSignedByAnUnknownKeyIsRefused) {
+  EXPECT_TRUE(IsError(VerifyAsSelf(BuildBatch(FiveDrafts(), K().foreign.get())[0]), kDenied,
+                      "batch root: "));
+  EXPECT_TRUE(IsError(VerifyAsSelf(BuildBatch(FiveDrafts(), K().foreign.get())[0]), kDenied,
+                      "is not issued by the network CA"));
+  EXPECT_TRUE(IsError(VerifyAsSelf(BuildBatch(FiveDrafts(), K().sender.get())[0]), kDenied,
+                      "has role endpoint-signing, expected broker"));
+  EXPECT_TRUE(IsError(VerifyAsSelf(BuildBatch(FiveDrafts(), K().broker_revoked.get())[0]),
+                      kDenied, "is revoked"));
+  DeliveryItem item = BuildBatch(FiveDrafts())[0];
+  FlipMiddleByte(*item.mutable_batched()->mutable_root()->mutable_signature());
+  EXPECT_TRUE(IsError(VerifyAsSelf(item), kInvalid, "batch root: signature does not verify"));
+  item = BuildBatch(FiveDrafts())[0];
+  item.mutable_batched()->mutable_root()->clear_broker_certificate();
+  EXPECT_TRUE(IsError(VerifyAsSelf(item), kInvalid, "batch root: broker_certificate missing"));
+}
+
+TEST(BatchSigned, AProofForAnotherRootIsRefused) {
+  const std::vector<DeliveryItem> a = BuildBatch(FiveDrafts());
+  std::vector<Draft> other = FiveDrafts();
+  other[1].statement.mutable_attestation()->add_rule_ids("DP-MIN-01");
+  const std::vector<DeliveryItem> b = BuildBatch(std::move(other));
+  // a's statement and proof under b's (validly signed) root.
+  DeliveryItem item = a[1];
+  *item.mutable_batched()->mutable_root() = b[1].batched().root();
+  EXPECT_TRUE(IsError(VerifyAsSelf(item), kInvalid,
+                      "inclusion: leaf 1 of a tree of 5 does not lead to the signed root"));
+  // b's proof for a's statement under a's root.
+  item = a[3];
+  *item.mutable_batched()->mutable_inclusion() = b[3].batched().inclusion();
+  EXPECT_TRUE(IsError(VerifyAsSelf(item), kInvalid, "does not lead to the signed root"));
+}
+
+TEST(BatchSigned, RootAndPerItemSignaturesCannotStandForEachOther) {
+  const DeliveryItem batched = BuildBatch(FiveDrafts())[0];
+  const DeliveryItem single = Build(OriginalDelivery());
+  // The signed root offered as a per-item statement: its signature covers
+  // the domain-separated bytes, not the bare statement.
+  DeliveryItem item = single;
+  *item.mutable_statement() = batched.batched().root();
+  EXPECT_TRUE(IsError(VerifyAsSelf(item), kInvalid,
+                      "broker countersignature: signature does not verify"));
+  // A per-item statement offered as a batch root.
+  item = batched;
+  *item.mutable_batched()->mutable_root() = single.statement();
+  EXPECT_TRUE(IsError(VerifyAsSelf(item), kInvalid, "batch root: signature does not verify"));
+  // A batch_root statement as a leaf of a batch is no item.
+  Draft d = NoticeForSelf();
+  d.statement.mutable_batch_root()->set_tree_size(1);
+  d.statement.mutable_batch_root()->set_root_hash(std::string(32, '\0'));
+  EXPECT_TRUE(IsError(VerifyAsSelf(BuildBatch({std::move(d)})[0]), kInvalid,
+                      "statement: no attestation, receipt or notice"));
+}
+
+TEST(BatchSigned, ALeafNamingAnotherBrokerIsRefused) {
+  Draft d = NoticeForSelf();
+  d.broker = K().broker_revoked.get();  // stamps liaison-broker-9 into the leaf
+  EXPECT_TRUE(IsError(VerifyAsSelf(BuildBatch({std::move(d)})[0]), kInvalid,
+                      "batched.statement: broker_id is not the broker that signed the batch root"));
+}
+
+TEST(BatchSigned, ANewerCrlIsNotBypassedByTheRootCache) {
+  const TestPki& pki = SharedTestPki();
+  const std::string ca_pem = liaison::testing::ReadFileOrDie(pki.ca());
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::shared_ptr<const certs::TrustStore> before,
+                               certs::TrustStore::FromPem(ca_pem, pki.crl_before_revocation));
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      std::shared_ptr<const certs::TrustStore> after,
+      certs::TrustStore::FromPem(ca_pem, liaison::testing::ReadFileOrDie(pki.crl())));
+  const std::vector<DeliveryItem> items = BuildBatch(FiveDrafts(), K().broker_revoked.get());
+  const ItemVerifier verifier(before, kSelf);
+  LIAISON_ASSERT_OK(verifier.Verify(items[0], pki.now).status());
+  LIAISON_ASSERT_OK(verifier.SetTrustStore(after));
+  EXPECT_TRUE(IsError(verifier.Verify(items[1], pki.now), kDenied, "is revoked"));
+  // Nor by the certificate's expiry.
+  const ItemVerifier fresh(NetworkTrust(), kSelf);
+  const std::vector<DeliveryItem> good = BuildBatch(FiveDrafts());
+  LIAISON_ASSERT_OK(fresh.Verify(good[0], pki.now).status());
+  EXPECT_TRUE(IsError(fresh.Verify(good[1], K().broker->certificate().not_after() + absl::Seconds(1)),
+                      kDenied, "batch root: certificate CN=liaison-broker-1"));
+}
+
+TEST(BatchSigned, TheRootCacheIsBounded) {
+  const ItemVerifier verifier(NetworkTrust(), kSelf);
+  std::vector<DeliveryItem> firsts;
+  for (size_t i = 0; i <= ItemVerifier::kRootCacheSize; ++i) {
+    Draft d = NoticeForSelf();
+    d.statement.mutable_notice()->add_reasons(absl::StrCat("batch ", i));
+    firsts.push_back(BuildBatch({std::move(d)})[0]);
+    LIAISON_ASSERT_OK(verifier.Verify(firsts.back(), SharedTestPki().now).status());
+  }
+  const int64_t n = static_cast<int64_t>(ItemVerifier::kRootCacheSize) + 1;
+  EXPECT_EQ(verifier.root_signatures_verified(), n);
+  // The newest root is cached; the oldest was evicted and is verified again.
+  LIAISON_ASSERT_OK(verifier.Verify(firsts.back(), SharedTestPki().now).status());
+  EXPECT_EQ(verifier.root_signatures_verified(), n);
+  LIAISON_ASSERT_OK(verifier.Verify(firsts.front(), SharedTestPki().now).status());
+  EXPECT_EQ(verifier.root_signatures_verified(), n + 1);
+}
+
+// A saved batch-signed item verifies on its own, and the root's signature
+// is checkable with the openssl command line alone (certs/batch_root.h).
+TEST(BatchSigned, ASavedItemVerifiesOfflineAndOpensslChecksItsRoot) {
+  const TestPki& pki = SharedTestPki();
+  const std::string dir = liaison::testing::MakeTempDir("liaison-batch");
+  {
+    std::ofstream out(dir + "/item.bin", std::ios::binary);
+    out << BuildBatch(FiveDrafts())[4].SerializeAsString();
+  }
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::string saved, ReadFile(dir + "/item.bin"));
+  DeliveryItem item;
+  ASSERT_TRUE(item.ParseFromString(saved));
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::shared_ptr<const certs::TrustStore> trust,
+                               certs::TrustStore::Load(pki.ca(), pki.crl()));
+  LIAISON_ASSERT_OK_AND_ASSIGN(VerifiedItem v, ItemVerifier(trust, kSelf).Verify(item, pki.now));
+  EXPECT_EQ(v.sender()->id, kSender);
+
+  const liaison::v1::BrokerSigned& root = item.batched().root();
+  auto write = [&](const std::string& name, const std::string& bytes) {
+    std::ofstream out(dir + "/" + name, std::ios::binary);
+    out << bytes;
+  };
+  write("root.bytes", certs::BatchRootSignedBytes(root.statement()));
+  write("root.sig", root.signature());
+  write("broker.der", root.broker_certificate());
+  std::string tampered = certs::BatchRootSignedBytes(root.statement());
+  FlipMiddleByte(tampered);
+  write("tampered.bytes", tampered);
+  ASSERT_EQ(K().broker->algorithm(), certs::KeyAlgorithm::kEcdsaP256);
+  const std::string q = "cd '" + dir + "' && ";
+  ASSERT_EQ(std::system((q + "openssl x509 -inform DER -in broker.der -pubkey -noout "
+                             "> broker.pub").c_str()),
+            0);
+  EXPECT_EQ(std::system((q + "openssl dgst -sha256 -verify broker.pub -signature root.sig "
+                             "root.bytes >/dev/null").c_str()),
+            0);
+  EXPECT_NE(std::system((q + "openssl dgst -sha256 -verify broker.pub -signature root.sig "
+                             "tampered.bytes >/dev/null 2>&1").c_str()),
+            0);
   std::filesystem::remove_all(dir);
 }
 

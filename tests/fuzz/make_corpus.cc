@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/file.h"
+#include "certs/merkle.h"
 #include "connectors/cli/json_input.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -110,6 +111,22 @@ int main(int argc, char** argv) {
     }
   }
   Write(out / "registry_fuzz" / "dev.textproto", std::string(sc::DevRegistryText()));
+  // merkle_proof_fuzz: byte 0 = tree size - 1, then the tree's own proof
+  // for one leaf (sizes with odd splits and one full tree).
+  const std::vector<std::pair<uint64_t, uint64_t>> proofs = {{1, 0},  {2, 1},  {5, 4},
+                                                             {7, 6},  {13, 5}, {64, 37}};
+  for (const auto& [n, i] : proofs) {
+    std::vector<std::string> leaves;
+    for (uint64_t k = 0; k < n; ++k) {
+      leaves.push_back(liaison::certs::MerkleLeafHash(std::to_string(k)));
+    }
+    const liaison::certs::MerkleTree tree(leaves);
+    const std::string proof =
+        liaison::certs::ToProto({i, n, *tree.AuditPath(i)}).SerializeAsString();
+    Write(out / "merkle_proof_fuzz" /
+              ("n" + std::to_string(n) + "-leaf" + std::to_string(i) + ".bin"),
+          std::string(1, static_cast<char>(n - 1)) + proof);
+  }
   std::printf("wrote %zu messages' seeds under %s\n", messages.size(), out.c_str());
   return 0;
 }
