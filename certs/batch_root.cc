@@ -40,8 +40,8 @@ absl::StatusOr<VerifiedBatchRoot> VerifyBatchRoot(const liaison::v1::BrokerSigne
   const liaison::v1::BatchRoot& r = statement.batch_root();
   if (r.tree_size() == 0) return absl::InvalidArgumentError("batch root: tree_size is 0");
   if (r.root_hash().size() != kMerkleHashSize) {
-    return absl::InvalidArgumentError(absl::StrCat("batch root: root_hash is ",
-                                                   r.root_hash().size(), " bytes, not 32"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch root: root_hash is ", r.root_hash().size(), " bytes, not 32"));
   }
   VerifiedBatchRoot out;
   out.broker = std::move(*broker);

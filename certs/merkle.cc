@@ -80,14 +80,13 @@ absl::StatusOr<InclusionProof> ParseInclusionProof(const liaison::v1::InclusionP
                                                    " is not below tree_size ", wire.tree_size()));
   }
   if (static_cast<size_t>(wire.audit_path_size()) > kMaxAuditPath) {
-    return absl::InvalidArgumentError(absl::StrCat("inclusion.audit_path: ",
-                                                   wire.audit_path_size(), " hashes, more than ",
-                                                   kMaxAuditPath));
+    return absl::InvalidArgumentError(absl::StrCat("inclusion.audit_path: ", wire.audit_path_size(),
+                                                   " hashes, more than ", kMaxAuditPath));
   }
   for (int i = 0; i < wire.audit_path_size(); ++i) {
     if (wire.audit_path(i).size() != kMerkleHashSize) {
-      return absl::InvalidArgumentError(absl::StrCat("inclusion.audit_path[", i, "]: ",
-                                                     wire.audit_path(i).size(),
+      return absl::InvalidArgumentError(absl::StrCat("inclusion.audit_path[", i,
+                                                     "]: ", wire.audit_path(i).size(),
                                                      " bytes, not ", kMerkleHashSize));
     }
   }
@@ -96,8 +95,7 @@ absl::StatusOr<InclusionProof> ParseInclusionProof(const liaison::v1::InclusionP
   if (have != want) {
     return absl::InvalidArgumentError(absl::StrCat(
         "inclusion.audit_path: ", have, " hashes ", have < want ? "(truncated)" : "(extra nodes)",
-        "; leaf ", wire.leaf_index(), " of a tree of ", wire.tree_size(), " needs exactly ",
-        want));
+        "; leaf ", wire.leaf_index(), " of a tree of ", wire.tree_size(), " needs exactly ", want));
   }
   InclusionProof out;
   out.leaf_index = wire.leaf_index();

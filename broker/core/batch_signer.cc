@@ -41,7 +41,8 @@ void BatchSigner::Loop() {
     {
       absl::MutexLock lock(&mu_);
       // Sleep until something is submitted, then until the batch may close.
-      auto pending = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !open_.empty(); };
+      auto pending = [this]()
+                         ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !open_.empty(); };
       mu_.Await(absl::Condition(&pending));
       while (!Closable()) {
         auto closable = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

@@ -34,7 +34,7 @@ absl::StatusOr<liaison::v1::BrokerSigned> Countersigner::Sign(liaison::v1::State
 }
 
 absl::StatusOr<std::string> Countersigner::Leaf(liaison::v1::Statement statement,
-                                               absl::Time issued_at) const {
+                                                absl::Time issued_at) const {
   *statement.mutable_issued_at() = ToProto(issued_at);
   statement.set_broker_id(broker_id_);
   std::string bytes;

@@ -24,14 +24,14 @@ struct Outputs {
     int32_t partition = kafka::kAnyPartition;
     // For deliveries: the index entry to write once the record's offset is known.
     std::optional<liaison::v1::DeliveryIndexEntry> index;
-    // A tombstone of `key` (a null value: deletes the key of a compacted
-    // topic; `value` is ignored), e.g. an erased evidence item's keys.
-    bool tombstone = false;
     // Batch signing: `value` is a DeliveryItem without its signature and
     // `leaf` its serialised Statement; the stage appends the signed leaf
     // (DeliveryItem.batched) once the batch is signed, after the audit
     // entries are written. Empty: `value` is complete.
     std::string leaf = {};
+    // A tombstone of `key` (a null value: deletes the key of a compacted
+    // topic; `value` is ignored), e.g. an erased evidence item's keys.
+    bool tombstone = false;
   };
   std::vector<liaison::v1::AuditEntry> audit;
   std::vector<Record> records;

@@ -628,7 +628,8 @@ void PolicyStage::SignAndProduce(std::shared_ptr<const std::vector<Outputs::Reco
   }
   if (deps_.batch_signer == nullptr) {
     if (!leaves.empty()) {
-      done(absl::InternalError("records left for batch signing, but the stage has no batch signer"));
+      done(
+          absl::InternalError("records left for batch signing, but the stage has no batch signer"));
       return;
     }
     Produce(std::move(records), std::move(done));
@@ -645,8 +646,8 @@ void PolicyStage::SignAndProduce(std::shared_ptr<const std::vector<Outputs::Reco
           absl::StatusOr<std::vector<liaison::v1::BatchSigned>> signed_leaves) mutable {
         if (!signed_leaves.ok()) {
           log::Error("policy.batch_sign_failed", {{"error", signed_leaves.status().ToString()}});
-          done(absl::UnavailableError(absl::StrCat(
-              "batch signing failed (", signed_leaves.status().message(), "); retry")));
+          done(absl::UnavailableError(absl::StrCat("batch signing failed (",
+                                                   signed_leaves.status().message(), "); retry")));
           return;
         }
         auto complete = std::make_shared<std::vector<Outputs::Record>>(*records);

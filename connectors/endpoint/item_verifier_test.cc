@@ -769,11 +769,12 @@ TEST(BatchSigned, EveryItemOfABatchVerifiesAndTheRootSignatureIsCheckedOnce) {
     kinds.push_back(v.kind());
   }
   using K = VerifiedItem::Kind;
-  EXPECT_EQ(kinds, (std::vector<K>{K::kDelivery, K::kDelivery, K::kReceipt, K::kNotice,
-                                   K::kDelivery}));
+  EXPECT_EQ(kinds,
+            (std::vector<K>{K::kDelivery, K::kDelivery, K::kReceipt, K::kNotice, K::kDelivery}));
   EXPECT_EQ(verifier.root_signatures_verified(), 1);
   // A batch of one is a tree of one leaf: an empty audit path.
-  LIAISON_ASSERT_OK(verifier.Verify(BuildBatch({NoticeForSelf()})[0], SharedTestPki().now).status());
+  LIAISON_ASSERT_OK(
+      verifier.Verify(BuildBatch({NoticeForSelf()})[0], SharedTestPki().now).status());
   EXPECT_EQ(verifier.root_signatures_verified(), 2);
 }
 
@@ -817,8 +818,8 @@ TEST(BatchSigned, ARootSignedByAnUnknownKeyIsRefused) {
                       "is not issued by the network CA"));
   EXPECT_TRUE(IsError(VerifyAsSelf(BuildBatch(FiveDrafts(), K().sender.get())[0]), kDenied,
                       "has role endpoint-signing, expected broker"));
-  EXPECT_TRUE(IsError(VerifyAsSelf(BuildBatch(FiveDrafts(), K().broker_revoked.get())[0]),
-                      kDenied, "is revoked"));
+  EXPECT_TRUE(IsError(VerifyAsSelf(BuildBatch(FiveDrafts(), K().broker_revoked.get())[0]), kDenied,
+                      "is revoked"));
   DeliveryItem item = BuildBatch(FiveDrafts())[0];
   FlipMiddleByte(*item.mutable_batched()->mutable_root()->mutable_signature());
   EXPECT_TRUE(IsError(VerifyAsSelf(item), kInvalid, "batch root: signature does not verify"));
@@ -850,8 +851,8 @@ TEST(BatchSigned, RootAndPerItemSignaturesCannotStandForEachOther) {
   // the domain-separated bytes, not the bare statement.
   DeliveryItem item = single;
   *item.mutable_statement() = batched.batched().root();
-  EXPECT_TRUE(IsError(VerifyAsSelf(item), kInvalid,
-                      "broker countersignature: signature does not verify"));
+  EXPECT_TRUE(
+      IsError(VerifyAsSelf(item), kInvalid, "broker countersignature: signature does not verify"));
   // A per-item statement offered as a batch root.
   item = batched;
   *item.mutable_batched()->mutable_root() = single.statement();
@@ -888,8 +889,9 @@ TEST(BatchSigned, ANewerCrlIsNotBypassedByTheRootCache) {
   const ItemVerifier fresh(NetworkTrust(), kSelf);
   const std::vector<DeliveryItem> good = BuildBatch(FiveDrafts());
   LIAISON_ASSERT_OK(fresh.Verify(good[0], pki.now).status());
-  EXPECT_TRUE(IsError(fresh.Verify(good[1], K().broker->certificate().not_after() + absl::Seconds(1)),
-                      kDenied, "batch root: certificate CN=liaison-broker-1"));
+  EXPECT_TRUE(
+      IsError(fresh.Verify(good[1], K().broker->certificate().not_after() + absl::Seconds(1)),
+              kDenied, "batch root: certificate CN=liaison-broker-1"));
 }
 
 TEST(BatchSigned, TheRootCacheIsBounded) {
@@ -941,13 +943,16 @@ TEST(BatchSigned, ASavedItemVerifiesOfflineAndOpensslChecksItsRoot) {
   ASSERT_EQ(K().broker->algorithm(), certs::KeyAlgorithm::kEcdsaP256);
   const std::string q = "cd '" + dir + "' && ";
   ASSERT_EQ(std::system((q + "openssl x509 -inform DER -in broker.der -pubkey -noout "
-                             "> broker.pub").c_str()),
+                             "> broker.pub")
+                            .c_str()),
             0);
   EXPECT_EQ(std::system((q + "openssl dgst -sha256 -verify broker.pub -signature root.sig "
-                             "root.bytes >/dev/null").c_str()),
+                             "root.bytes >/dev/null")
+                            .c_str()),
             0);
   EXPECT_NE(std::system((q + "openssl dgst -sha256 -verify broker.pub -signature root.sig "
-                             "tampered.bytes >/dev/null 2>&1").c_str()),
+                             "tampered.bytes >/dev/null 2>&1")
+                            .c_str()),
             0);
   std::filesystem::remove_all(dir);
 }

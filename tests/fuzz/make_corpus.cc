@@ -113,8 +113,8 @@ int main(int argc, char** argv) {
   Write(out / "registry_fuzz" / "dev.textproto", std::string(sc::DevRegistryText()));
   // merkle_proof_fuzz: byte 0 = tree size - 1, then the tree's own proof
   // for one leaf (sizes with odd splits and one full tree).
-  const std::vector<std::pair<uint64_t, uint64_t>> proofs = {{1, 0},  {2, 1},  {5, 4},
-                                                             {7, 6},  {13, 5}, {64, 37}};
+  const std::vector<std::pair<uint64_t, uint64_t>> proofs = {{1, 0}, {2, 1},  {5, 4},
+                                                             {7, 6}, {13, 5}, {64, 37}};
   for (const auto& [n, i] : proofs) {
     std::vector<std::string> leaves;
     for (uint64_t k = 0; k < n; ++k) {
