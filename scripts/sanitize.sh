@@ -203,7 +203,8 @@ case $mode in
     configure "$build" address,undefined
     ctest_args=()
     if [[ $subset == ci ]]; then
-      cmake --build "$build" -j "$JOBS" --target policy_test certs_test kafka_test integration_test
+      cmake --build "$build" -j "$JOBS" --target policy_test certs_test kafka_test integration_test \
+        history_test history_flow_test
       # ctest lists the unbuilt binaries (e2e_test) as <name>_NOT_BUILT. The
       # subset runs on the embedded mock only: the real-Kafka registrations
       # (label kafka-real) run in the Release step.
