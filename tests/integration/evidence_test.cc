@@ -244,6 +244,41 @@ class Evidence : public ::testing::Test {
     return s;
   }
 
+  // RO-IGPR uploads `plaintext` as `item_id` (keys for DE-BKA and NL-NP),
+  // then sends AC-16's manifest (to the members DE-BKA, NL-NP, FR-OCRTEH and
+  // the non-member BG-GDNP) naming that one item with its digests.
+  struct Shared {
+    EvidenceItem uploaded;          // what UploadItem returned
+    EvidenceItem entry;             // the manifest's entry for it
+    liaison::v1::Message manifest;  // as sent
+  };
+  void UploadAndSendManifest(const std::string& item_id, const std::string& file,
+                             const std::string& plaintext, Shared& out) {
+    const std::string path = WriteFile(file, plaintext);
+    LIAISON_ASSERT_OK_AND_ASSIGN(auto ro, broker_->Client("RO-IGPR"));
+    endpoint::UploadItemOptions up;
+    up.jit_id = kJit;
+    up.item_id = item_id;
+    up.recipients = {Recipient("DE-BKA"), Recipient("NL-NP")};
+    up.spool_dir = dir_;
+    LIAISON_ASSERT_OK_AND_ASSIGN(out.uploaded, ro->UploadItem(path, up));
+    out.manifest = policy::scenario::Ac16EvidenceManifest({"BG-GDNP"});
+    out.manifest.mutable_header()->set_message_id(NewUuidV7(clock_->Now()));
+    out.manifest.mutable_header()->clear_created_at();
+    EvidenceItem& item = *out.manifest.mutable_evidence_manifest()->mutable_items(0);
+    item.set_item_id(out.uploaded.item_id());
+    item.set_sha256(out.uploaded.sha256());
+    item.set_size(out.uploaded.size());
+    item.set_ciphertext_sha256(out.uploaded.ciphertext_sha256());
+    item.set_chunk_count(out.uploaded.chunk_count());
+    item.set_ciphertext_size(out.uploaded.ciphertext_size());
+    out.manifest.mutable_evidence_manifest()->mutable_items()->DeleteSubrange(1, 1);
+    out.entry = item;
+    LIAISON_ASSERT_OK_AND_ASSIGN(liaison::v1::SignedEnvelope envelope,
+                                 ro->Seal(out.manifest, clock_->Now()));
+    LIAISON_ASSERT_OK(ro->Send(envelope).status());
+  }
+
   // The audit entries naming `item_id` (AuditEntry.evidence), in the order
   // of the audit topic's partitions and offsets.
   std::vector<liaison::v1::AuditEntry> CustodyOf(const std::string& item_id) {
@@ -356,30 +391,9 @@ TEST_F(Evidence, AMultiChunkItemMakesTheRoundTripToAGrantedMemberOnly) {
 // the policy refuses never gets a grant (nor, therefore, its wrapped key).
 TEST_F(Evidence, TheManifestThePolicyDeliversGrantsTheItemToTheMembersItReaches) {
   const std::string plaintext = RandomBytes(2 * kMiB + 77, 7);
-  const std::string path = WriteFile("premises.jpg", plaintext);
-  LIAISON_ASSERT_OK_AND_ASSIGN(auto ro, broker_->Client("RO-IGPR"));
-  endpoint::UploadItemOptions up;
-  up.jit_id = kJit;
-  up.item_id = "EV-RO-0001";
-  up.recipients = {Recipient("DE-BKA"), Recipient("NL-NP")};
-  up.spool_dir = dir_;
-  LIAISON_ASSERT_OK_AND_ASSIGN(EvidenceItem uploaded, ro->UploadItem(path, up));
-
-  // AC-16's manifest (to the members DE-BKA, NL-NP, FR-OCRTEH and the
-  // non-member BG-GDNP), carrying the uploaded item's digests.
-  liaison::v1::Message manifest = policy::scenario::Ac16EvidenceManifest({"BG-GDNP"});
-  manifest.mutable_header()->set_message_id(NewUuidV7(clock_->Now()));
-  manifest.mutable_header()->clear_created_at();
-  liaison::v1::EvidenceItem& item = *manifest.mutable_evidence_manifest()->mutable_items(0);
-  item.set_sha256(uploaded.sha256());
-  item.set_size(uploaded.size());
-  item.set_ciphertext_sha256(uploaded.ciphertext_sha256());
-  item.set_chunk_count(uploaded.chunk_count());
-  item.set_ciphertext_size(uploaded.ciphertext_size());
-  manifest.mutable_evidence_manifest()->mutable_items()->DeleteSubrange(1, 1);
-  LIAISON_ASSERT_OK_AND_ASSIGN(liaison::v1::SignedEnvelope envelope,
-                               ro->Seal(manifest, clock_->Now()));
-  LIAISON_ASSERT_OK(ro->Send(envelope).status());
+  Shared shared;
+  ASSERT_NO_FATAL_FAILURE(UploadAndSendManifest("EV-RO-0001", "premises.jpg", plaintext, shared));
+  const EvidenceItem& item = shared.entry;
 
   LIAISON_ASSERT_OK_AND_ASSIGN(auto de, broker_->Client("DE-BKA"));
   LIAISON_ASSERT_OK(DownloadOnceGranted(*de, item, KeyOf("DE-BKA"), dir_ + "/de.jpg"));
@@ -400,30 +414,12 @@ TEST_F(Evidence, TheManifestThePolicyDeliversGrantsTheItemToTheMembersItReaches)
 // decisions and each download are audit entries naming the item and its
 // ciphertext digest, in the audit trail the auditor verifies.
 TEST_F(Evidence, TheChainOfCustodyRecordsUploadKeysDecisionsAndDownloads) {
-  const std::string plaintext = RandomBytes(kMiB + 5, 11);
-  const std::string path = WriteFile("ledger.pdf", plaintext);
-  LIAISON_ASSERT_OK_AND_ASSIGN(auto ro, broker_->Client("RO-IGPR"));
-  endpoint::UploadItemOptions up;
-  up.jit_id = kJit;
-  up.item_id = "EV-RO-0042";
-  up.recipients = {Recipient("DE-BKA"), Recipient("NL-NP")};
-  up.spool_dir = dir_;
-  LIAISON_ASSERT_OK_AND_ASSIGN(EvidenceItem uploaded, ro->UploadItem(path, up));
-
-  liaison::v1::Message manifest = policy::scenario::Ac16EvidenceManifest({"BG-GDNP"});
-  manifest.mutable_header()->set_message_id(NewUuidV7(clock_->Now()));
-  manifest.mutable_header()->clear_created_at();
-  EvidenceItem& item = *manifest.mutable_evidence_manifest()->mutable_items(0);
-  item.set_item_id(uploaded.item_id());
-  item.set_sha256(uploaded.sha256());
-  item.set_size(uploaded.size());
-  item.set_ciphertext_sha256(uploaded.ciphertext_sha256());
-  item.set_chunk_count(uploaded.chunk_count());
-  item.set_ciphertext_size(uploaded.ciphertext_size());
-  manifest.mutable_evidence_manifest()->mutable_items()->DeleteSubrange(1, 1);
-  LIAISON_ASSERT_OK_AND_ASSIGN(liaison::v1::SignedEnvelope envelope,
-                               ro->Seal(manifest, clock_->Now()));
-  LIAISON_ASSERT_OK(ro->Send(envelope).status());
+  Shared shared;
+  ASSERT_NO_FATAL_FAILURE(
+      UploadAndSendManifest("EV-RO-0042", "ledger.pdf", RandomBytes(kMiB + 5, 11), shared));
+  const EvidenceItem& item = shared.entry;
+  const EvidenceItem& uploaded = shared.uploaded;
+  const liaison::v1::Message& manifest = shared.manifest;
   LIAISON_ASSERT_OK_AND_ASSIGN(auto de, broker_->Client("DE-BKA"));
   LIAISON_ASSERT_OK(DownloadOnceGranted(*de, item, KeyOf("DE-BKA"), dir_ + "/de.pdf"));
   // FR-OCRTEH is granted but has no key: refused before anything is sent,
