@@ -49,12 +49,14 @@ std::string NoticeLeaf(const Countersigner& c, int i) {
 
 TEST(BatchSigner, RequestsOfOneBatchShareOneRootAndCompleteInOrder) {
   Keys k = Load();
-  // A delay no test waits for: the batch must close on size.
-  BatchSigner signer(k.countersigner.get(), {.max_leaves = 5, .max_delay = absl::Hours(1)});
+  // What the callbacks touch is declared before the signer, so the signer's
+  // thread is joined before any of it is destroyed.
   std::vector<std::vector<liaison::v1::BatchSigned>> got(3);
   std::vector<int> order;
   absl::Mutex mu;
   absl::Notification all;
+  // A delay no test waits for: the batch must close on size.
+  BatchSigner signer(k.countersigner.get(), {.max_leaves = 5, .max_delay = absl::Hours(1)});
   const std::vector<std::vector<int>> requests = {{0, 1}, {2}, {3, 4}};
   for (size_t r = 0; r < requests.size(); ++r) {
     std::vector<std::string> leaves;
@@ -96,8 +98,8 @@ TEST(BatchSigner, RequestsOfOneBatchShareOneRootAndCompleteInOrder) {
 
 TEST(BatchSigner, ALoneStatementIsSignedAfterTheShortDelay) {
   Keys k = Load();
-  BatchSigner signer(k.countersigner.get(), {});  // 512 leaves, 2 ms
   absl::Notification done;
+  BatchSigner signer(k.countersigner.get(), {});  // 512 leaves, 2 ms
   signer.Submit({NoticeLeaf(*k.countersigner, 7)}, [&](auto result) {
     EXPECT_TRUE(result.ok()) << result.status();
     EXPECT_EQ(result->size(), 1u);
@@ -128,10 +130,10 @@ TEST(BatchSigner, StoppingSignsWhatWasSubmitted) {
 // completed after the requests before them, never ahead.
 TEST(BatchSigner, AnEmptyRequestWaitsForTheRequestsBeforeIt) {
   Keys k = Load();
-  BatchSigner signer(k.countersigner.get(), {.max_leaves = 2, .max_delay = absl::Hours(1)});
   std::vector<int> order;
   absl::Mutex mu;
   absl::Notification all;
+  BatchSigner signer(k.countersigner.get(), {.max_leaves = 2, .max_delay = absl::Hours(1)});
   auto record = [&](int i) {
     return [&, i](auto result) {
       EXPECT_TRUE(result.ok());
