@@ -27,15 +27,9 @@ struct Keys {
 Keys Load() {
   const testing::TestPki& pki = testing::SharedTestPki();
   Keys k;
-  absl::StatusOr<std::unique_ptr<certs::Signer>> signer =
-      certs::Signer::FromPemFiles(pki.dir + "/broker/tls.key", pki.dir + "/broker/tls.pem");
-  EXPECT_TRUE(signer.ok()) << signer.status();
-  k.signer = std::move(*signer);
+  k.signer = testing::LoadSignerOrDie(pki.dir + "/broker/tls");
   k.countersigner = std::make_unique<Countersigner>(k.signer.get());
-  absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =
-      certs::TrustStore::Load(pki.ca(), pki.crl());
-  EXPECT_TRUE(trust.ok()) << trust.status();
-  k.verifier = std::make_unique<certs::Verifier>(*trust);
+  k.verifier = std::make_unique<certs::Verifier>(testing::NetworkTrustOrDie());
   return k;
 }
 

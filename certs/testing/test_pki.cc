@@ -247,6 +247,21 @@ std::string SourcePath(absl::string_view relative) {
   return absl::StrCat(LIAISON_SOURCE_DIR, "/", relative);
 }
 
+std::unique_ptr<certs::Signer> LoadSignerOrDie(const std::string& prefix) {
+  absl::StatusOr<std::unique_ptr<certs::Signer>> signer =
+      certs::Signer::FromPemFiles(prefix + ".key", prefix + ".pem");
+  if (!signer.ok()) Die(absl::StrCat(prefix, ".{key,pem}: ", signer.status().ToString()));
+  return std::move(*signer);
+}
+
+std::shared_ptr<const certs::TrustStore> NetworkTrustOrDie() {
+  const TestPki& pki = SharedTestPki();
+  absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =
+      certs::TrustStore::Load(pki.ca(), pki.crl());
+  if (!trust.ok()) Die(absl::StrCat(pki.ca(), ", ", pki.crl(), ": ", trust.status().ToString()));
+  return *std::move(trust);
+}
+
 KeyAndCert MintCustomCertificate(const std::string& pki_dir, const CustomCertSpec& spec) {
   static std::atomic<int64_t> next_serial{0x7000};
 

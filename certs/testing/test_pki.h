@@ -5,6 +5,7 @@
 #ifndef LIAISON_CERTS_TESTING_TEST_PKI_H_
 #define LIAISON_CERTS_TESTING_TEST_PKI_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "certs/signature.h"
+#include "certs/trust_store.h"
 
 namespace liaison::testing {
 
@@ -84,6 +87,14 @@ std::string MakeTempDir(absl::string_view prefix = "liaison-test");
 std::string ReadFileOrDie(const std::string& path);
 // Absolute path of `relative` in the source tree.
 std::string SourcePath(absl::string_view relative);
+
+// The signing key <prefix>.key with its certificate <prefix>.pem, e.g.
+// SharedTestPki().dir + "/broker/tls" or EndpointFile("DE-BKA", "sign");
+// aborts, naming the files, if they do not load (a broken fixture).
+std::unique_ptr<certs::Signer> LoadSignerOrDie(const std::string& prefix);
+// The network's trust as a broker or endpoint loads it: the shared test
+// PKI's CA and its CRL in force; aborts if they do not load.
+std::shared_ptr<const certs::TrustStore> NetworkTrustOrDie();
 
 // A certificate the script would never issue, signed with the CA key of
 // `pki_dir` (so that chain validation passes and later checks are reached).

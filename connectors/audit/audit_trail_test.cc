@@ -32,28 +32,14 @@ using liaison::v1::SignedAuditCheckpoint;
 constexpr char kTopic[] = "t.audit";
 
 std::unique_ptr<certs::Signer> BrokerSigner() {
-  const testing::TestPki& pki = testing::SharedTestPki();
-  absl::StatusOr<std::unique_ptr<certs::Signer>> s =
-      certs::Signer::FromPemFiles(pki.dir + "/broker/tls.key", pki.dir + "/broker/tls.pem");
-  EXPECT_TRUE(s.ok()) << s.status();
-  return std::move(*s);
+  return testing::LoadSignerOrDie(testing::SharedTestPki().dir + "/broker/tls");
 }
 
 std::unique_ptr<certs::Signer> EndpointSigner() {
-  const testing::TestPki& pki = testing::SharedTestPki();
-  absl::StatusOr<std::unique_ptr<certs::Signer>> s = certs::Signer::FromPemFiles(
-      pki.EndpointFile("DE-BKA", "sign.key"), pki.EndpointFile("DE-BKA", "sign.pem"));
-  EXPECT_TRUE(s.ok()) << s.status();
-  return std::move(*s);
+  return testing::LoadSignerOrDie(testing::SharedTestPki().EndpointFile("DE-BKA", "sign"));
 }
 
-certs::Verifier NetworkVerifier() {
-  const testing::TestPki& pki = testing::SharedTestPki();
-  absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =
-      certs::TrustStore::Load(pki.ca(), pki.crl());
-  EXPECT_TRUE(trust.ok()) << trust.status();
-  return certs::Verifier(*trust);
-}
+certs::Verifier NetworkVerifier() { return certs::Verifier(testing::NetworkTrustOrDie()); }
 
 // Entries 1..n of `chain`, sealed as the broker seals them; `tag` varies the
 // content (a rewritten chain has other content and recomputed hashes).
@@ -623,13 +609,6 @@ TEST(AuditChain, ARefusedCheckpointCoversNothing) {
 // The domain separation checkpoint.h documents.
 constexpr char kCheckpointContext[] = "liaison.v1.AuditCheckpoint\n";
 
-std::unique_ptr<certs::Signer> SignerAt(const std::string& prefix) {
-  absl::StatusOr<std::unique_ptr<certs::Signer>> s =
-      certs::Signer::FromPemFiles(prefix + ".key", prefix + ".pem");
-  EXPECT_TRUE(s.ok()) << prefix << ": " << s.status();
-  return s.ok() ? std::move(*s) : nullptr;
-}
-
 // Signs `c` as SignCheckpoint does, but with whatever fields and bytes the
 // case forged (SignCheckpoint would stamp broker_id).
 SignedAuditCheckpoint SignAsIs(const AuditCheckpoint& c, const certs::Signer& signer) {
@@ -674,7 +653,7 @@ TEST_P(RefusedCheckpoint, WithTheExactStatus) {
   ASSERT_TRUE(VerifyCheckpoint(SignAsIs(c, *broker), NetworkVerifier(), now).ok());
   if (f.forge != nullptr) f.forge(c);
   std::unique_ptr<certs::Signer> other =
-      f.signer == nullptr ? nullptr : SignerAt(f.signer(testing::SharedTestPki()));
+      f.signer == nullptr ? nullptr : testing::LoadSignerOrDie(f.signer(testing::SharedTestPki()));
   SignedAuditCheckpoint forged = SignAsIs(c, other != nullptr ? *other : *broker);
   if (f.tamper != nullptr) f.tamper(forged);
   EXPECT_TRUE(liaison::testing::IsError(VerifyCheckpoint(forged, NetworkVerifier(), now), f.code,

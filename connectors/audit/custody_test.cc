@@ -159,20 +159,10 @@ std::map<int32_t, std::vector<AuditEntry>> Seal(const std::vector<Step>& steps) 
 }
 
 std::unique_ptr<certs::Signer> BrokerSigner() {
-  const testing::TestPki& pki = testing::SharedTestPki();
-  absl::StatusOr<std::unique_ptr<certs::Signer>> s =
-      certs::Signer::FromPemFiles(pki.dir + "/broker/tls.key", pki.dir + "/broker/tls.pem");
-  EXPECT_TRUE(s.ok()) << s.status();
-  return std::move(*s);
+  return testing::LoadSignerOrDie(testing::SharedTestPki().dir + "/broker/tls");
 }
 
-certs::Verifier NetworkVerifier() {
-  const testing::TestPki& pki = testing::SharedTestPki();
-  absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =
-      certs::TrustStore::Load(pki.ca(), pki.crl());
-  EXPECT_TRUE(trust.ok()) << trust.status();
-  return certs::Verifier(*trust);
-}
+certs::Verifier NetworkVerifier() { return certs::Verifier(testing::NetworkTrustOrDie()); }
 
 liaison::v1::SignedAuditCheckpoint Sign(const AuditEntry& head) {
   liaison::v1::AuditCheckpoint c;

@@ -41,16 +41,6 @@ constexpr char kSender[] = "RO-IGPR";
 constexpr char kOther[] = "DE-BKA";
 constexpr char kMessageId[] = "0190a3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d";
 
-std::unique_ptr<certs::Signer> LoadSigner(const std::string& prefix) {
-  absl::StatusOr<std::unique_ptr<certs::Signer>> s =
-      certs::Signer::FromPemFiles(prefix + ".key", prefix + ".pem");
-  if (!s.ok()) {
-    ADD_FAILURE() << prefix << ": " << s.status();
-    return nullptr;
-  }
-  return std::move(*s);
-}
-
 // Every key a case signs with, loaded once per process.
 struct Keys {
   std::unique_ptr<certs::Signer> broker;          // liaison-broker-1 (broker/tls)
@@ -69,27 +59,23 @@ const Keys& K() {
   static const Keys* keys = [] {
     const TestPki& pki = SharedTestPki();
     auto* k = new Keys;
-    k->broker = LoadSigner(pki.dir + "/broker/tls");
-    k->broker_revoked = LoadSigner(pki.issued + "/broker-revoked");
-    k->broker_expired = LoadSigner(pki.issued + "/broker-expired");
-    k->sender = LoadSigner(pki.EndpointFile(kSender, "sign"));
-    k->sender_tls = LoadSigner(pki.EndpointFile(kSender, "tls"));
-    k->sender_expired = LoadSigner(pki.issued + "/expired");
-    k->sender_revoked = LoadSigner(pki.issued + "/revoked");
-    k->other = LoadSigner(pki.EndpointFile(kOther, "sign"));
-    k->operator_tls = LoadSigner(pki.dir + "/operators/ops-duty-1/tls");
-    k->foreign = LoadSigner(pki.foreign_dir + "/endpoints/RO-IGPR/sign");
+    k->broker = liaison::testing::LoadSignerOrDie(pki.dir + "/broker/tls");
+    k->broker_revoked = liaison::testing::LoadSignerOrDie(pki.issued + "/broker-revoked");
+    k->broker_expired = liaison::testing::LoadSignerOrDie(pki.issued + "/broker-expired");
+    k->sender = liaison::testing::LoadSignerOrDie(pki.EndpointFile(kSender, "sign"));
+    k->sender_tls = liaison::testing::LoadSignerOrDie(pki.EndpointFile(kSender, "tls"));
+    k->sender_expired = liaison::testing::LoadSignerOrDie(pki.issued + "/expired");
+    k->sender_revoked = liaison::testing::LoadSignerOrDie(pki.issued + "/revoked");
+    k->other = liaison::testing::LoadSignerOrDie(pki.EndpointFile(kOther, "sign"));
+    k->operator_tls = liaison::testing::LoadSignerOrDie(pki.dir + "/operators/ops-duty-1/tls");
+    k->foreign = liaison::testing::LoadSignerOrDie(pki.foreign_dir + "/endpoints/RO-IGPR/sign");
     return k;
   }();
   return *keys;
 }
 
 std::shared_ptr<const certs::TrustStore> NetworkTrust() {
-  const TestPki& pki = SharedTestPki();
-  absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =
-      certs::TrustStore::Load(pki.ca(), pki.crl());
-  EXPECT_TRUE(trust.ok()) << trust.status();
-  return *trust;
+  return liaison::testing::NetworkTrustOrDie();
 }
 
 liaison::v1::Message Alert(absl::string_view sender = kSender) {

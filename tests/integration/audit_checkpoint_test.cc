@@ -29,13 +29,7 @@ namespace {
 
 using liaison::v1::AuditRecord;
 
-certs::Verifier NetworkVerifier() {
-  const TestPki& pki = SharedTestPki();
-  absl::StatusOr<std::shared_ptr<const certs::TrustStore>> trust =
-      certs::TrustStore::Load(pki.ca(), pki.crl());
-  EXPECT_TRUE(trust.ok()) << trust.status();
-  return certs::Verifier(*trust);
-}
+certs::Verifier NetworkVerifier() { return certs::Verifier(NetworkTrustOrDie()); }
 
 absl::StatusOr<audit::Verification> Verify(const TestBroker& broker, const std::string& topic,
                                            const certs::Verifier& verifier,

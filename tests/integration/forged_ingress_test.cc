@@ -33,13 +33,6 @@ namespace sc = liaison::policy::scenario;
 using liaison::v1::IngressRecord;
 using liaison::v1::Message;
 
-std::unique_ptr<certs::Signer> SignerFor(const std::string& prefix) {
-  absl::StatusOr<std::unique_ptr<certs::Signer>> s =
-      certs::Signer::FromPemFiles(prefix + ".key", prefix + ".pem");
-  EXPECT_TRUE(s.ok()) << s.status();
-  return s.ok() ? std::move(*s) : nullptr;
-}
-
 IngressRecord EnvelopeRecord(liaison::v1::SignedEnvelope envelope) {
   IngressRecord r;
   *r.mutable_envelope() = std::move(envelope);
@@ -113,7 +106,7 @@ TEST(ForgedIngress, RecordsWrittenStraightIntoKafkaAreRefusedLoudly) {
   approval.mutable_header()->clear_recipients();
   std::vector<IngressRecord> forged;
   // 1. The approval signed with another endpoint's key (LV-VP's).
-  std::unique_ptr<certs::Signer> lv = SignerFor(pki.EndpointFile("LV-VP", "sign"));
+  std::unique_ptr<certs::Signer> lv = LoadSignerOrDie(pki.EndpointFile("LV-VP", "sign"));
   ASSERT_NE(lv, nullptr);
   absl::StatusOr<liaison::v1::SignedEnvelope> wrong_key =
       certs::SignEnvelope(approval.SerializeAsString(), *lv);
@@ -121,7 +114,7 @@ TEST(ForgedIngress, RecordsWrittenStraightIntoKafkaAreRefusedLoudly) {
   forged.push_back(EnvelopeRecord(*wrong_key));
   // 2. A genuine RO-IGPR envelope whose bytes were changed afterwards (here:
   //    the sender's own approval, re-addressed to GB-NCA's hold).
-  std::unique_ptr<certs::Signer> ro_key = SignerFor(pki.EndpointFile("RO-IGPR", "sign"));
+  std::unique_ptr<certs::Signer> ro_key = LoadSignerOrDie(pki.EndpointFile("RO-IGPR", "sign"));
   ASSERT_NE(ro_key, nullptr);
   Message other = approval;
   other.mutable_consent()->clear_message_ids();
@@ -141,7 +134,7 @@ TEST(ForgedIngress, RecordsWrittenStraightIntoKafkaAreRefusedLoudly) {
   forged.push_back(EventRecord(erase, *lv));
   // 4. The same notice signed with the broker's own key: the delivery side
   //    raises GAP and LOST notices only.
-  std::unique_ptr<certs::Signer> broker_key = SignerFor(pki.dir + "/broker/tls");
+  std::unique_ptr<certs::Signer> broker_key = LoadSignerOrDie(pki.dir + "/broker/tls");
   ASSERT_NE(broker_key, nullptr);
   forged.push_back(EventRecord(erase, *broker_key));
   // 5. A notice in the unsigned form of earlier versions (field 6).
