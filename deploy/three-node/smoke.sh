@@ -5,8 +5,9 @@
 #   deploy/three-node/smoke.sh [--build DIR] [--work DIR] [--keep]
 #
 #  1. checks the example's files: every ${VAR} of liaison-broker@.service is
-#     set by each liaison/node-N.env, and kafka/server-N.properties hold the
-#     settings of the 3-node cluster that deploy/kafka/cluster.sh runs;
+#     set by each liaison/node-N.env; `systemd-analyze verify` finds nothing
+#     wrong in either unit; kafka/server-N.properties hold the settings of the
+#     3-node cluster that deploy/kafka/cluster.sh runs;
 #  2. a development PKI (certs/scripts/mint-dev-pki.sh) standing in for the
 #     network CA: node certificates liaison-broker-1..3, Prometheus's
 #     ops-prometheus, the Kafka principals;
@@ -18,14 +19,19 @@
 #     /var/lib/liaison mapped into the work folder;
 #  5. RO-IGPR sends an alert through node 1; DE-BKA receives it through node 2;
 #  6. node 3 joins: the liaison-policy group's ingress partitions spread over
-#     three nodes;
+#     three nodes; if Prometheus is installed (apt-get install prometheus), it
+#     runs with prometheus/prometheus.yml (1 s scrapes) and must see all three
+#     nodes up, all partitions owned and every alert rule evaluating;
 #  7. node 1 stops gracefully (SIGTERM, as `systemctl stop`): its partitions
 #     move to nodes 2 and 3; a send with --target node1,node2,node3 fails over
 #     past the stopped node; DE-BKA receives it with --target node1,node3;
+#     Prometheus sees node 1 down;
 #  8. every running node's /metrics over HTTPS with the ops-prometheus
-#     certificate (as prometheus/prometheus.yml scrapes it; every metric the
-#     alert rules name is there); `liaison audit verify` as the auditor;
-#  9. stops nodes 2 and 3 (SIGTERM, exit 0) and Kafka; nothing is left running.
+#     certificate (every metric the alert rules name is there, 0 records
+#     lost); as the auditor, `liaison audit verify` (chains intact) and
+#     `liaison audit list` of both messages (DE-BKA's ALLOW);
+#  9. stops Prometheus, nodes 2 and 3 (SIGTERM, exit 0) and Kafka.
+# If the script is killed, watchdogs end the nodes and Kafka.
 #
 # --build: the build folder (default build); --work: scratch folder (default
 # build/three-node-smoke, wiped first); --keep: leave the work folder.
@@ -129,6 +135,20 @@ compare_kafka_config() {
     fail "$mine: listeners do not name kafka-$n"
 }
 
+# systemd's own check of both units (unknown keys, bad values), with the
+# programs they run, which this machine does not have, replaced by /bin/true.
+verify_units() {
+  command -v systemd-analyze >/dev/null || { say "systemd-analyze not installed: units not verified"; return 0; }
+  local d=$work/systemd out
+  mkdir -p "$d"
+  sed -E 's#(/usr/local/bin/liaison-broker|/opt/kafka/bin/[a-z-]+\.sh)#/bin/true#' \
+    "$unit" >"$d/liaison-broker@.service"
+  sed -E 's#(/usr/local/bin/liaison-broker|/opt/kafka/bin/[a-z-]+\.sh)#/bin/true#' \
+    "$here/systemd/kafka@.service" >"$d/kafka@.service"
+  out=$(cd "$d" && systemd-analyze verify --man=no liaison-broker@1.service kafka@1.service 2>&1) || true
+  [[ -z $out ]] || fail "systemd-analyze verify: $out"
+}
+
 # --- process bookkeeping ----------------------------------------------------
 
 declare -A pid=() target=() admin=() http=()
@@ -181,7 +201,7 @@ start_watchdog() {
     while kill -0 "$1" 2>/dev/null; do sleep 1; done
     for p in $(cat "$2" 2>/dev/null); do
       tr "\0" " " <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$3" && kill -KILL "$p"
-    done' watchdog $$ "$work/node.pids" "$work/var/" </dev/null >/dev/null 2>&1 &
+    done' watchdog $$ "$work/node.pids" "$work/" </dev/null >/dev/null 2>&1 &
 }
 
 wait_started() {  # N: until broker.json is written; reads its addresses
@@ -236,6 +256,46 @@ stop_node() {  # N: SIGTERM, as systemctl stop; the node must exit 0
   say "node $n stopped cleanly in $((SECONDS - t0)) s"
 }
 
+# Prometheus (when installed) with prometheus/prometheus.yml and its rules:
+# installed paths mapped into the work folder, each node's address in place
+# of liaison-broker-N.internal:7480, a 1 s scrape interval instead of 15 s.
+start_prometheus() {
+  local p=$work/prometheus n
+  prom_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  local subst=(-e "s|/etc/prometheus/liaison/|$p/|g"
+    -e "s|/etc/prometheus/liaison-nodes.rules.yml|$here/prometheus/liaison-nodes.rules.yml|"
+    -e "s|scrape_interval: 15s|scrape_interval: 1s|" -e "s|evaluation_interval: 15s|evaluation_interval: 1s|")
+  for n in 1 2 3; do
+    local hp=${http[$n]#https://}
+    subst+=(-e "s|liaison-broker-$n.internal:7480|${hp%/}|")
+  done
+  sed "${subst[@]}" "$here/prometheus/prometheus.yml" >"$p/prometheus.yml"
+  promtool check config "$p/prometheus.yml" >"$p/check.log" 2>&1 ||
+    { cat "$p/check.log" >&2; fail "promtool check config (prometheus/prometheus.yml)"; }
+  prometheus --config.file="$p/prometheus.yml" --storage.tsdb.path="$p/data" \
+    --web.listen-address="127.0.0.1:$prom_port" >"$p/prometheus.log" 2>&1 &
+  pid[prom]=$!
+  echo "${pid[prom]}" >>"$work/node.pids"
+}
+
+prom_query() {  # PROMQL: prints "labels value" lines of an instant query
+  curl -sS --fail "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode "query=$1" 2>/dev/null |
+    python3 -c 'import json,sys
+for r in json.load(sys.stdin)["data"]["result"]:
+    print(r["metric"].get("node", ""), r["value"][1])' 2>/dev/null
+}
+
+wait_prom() {  # PROMQL EXPECTED: until the query prints EXPECTED (30 s)
+  local deadline=$((SECONDS + 30)) got
+  while :; do
+    got=$(prom_query "$1" | sort | tr '\n' ';') || got=""
+    [[ $got == "$2" ]] && return 0
+    kill -0 "${pid[prom]}" 2>/dev/null || { tail "$work/prometheus/prometheus.log" >&2; fail "prometheus exited"; }
+    ((SECONDS < deadline)) || fail "Prometheus: '$1' gives '$got', not '$2', after 30 s"
+    sleep 0.5
+  done
+}
+
 field() {  # FIELD JSON_LINE
   python3 -c 'import json,sys; print(json.loads(sys.argv[2]).get(sys.argv[1], ""))' "$1" "$2"
 }
@@ -247,6 +307,7 @@ mkdir -p "$work"
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 start_watchdog
+verify_units
 "$mint" init "$work/pki" >/dev/null
 for n in 1 2 3; do
   d=$work/etc/node-$n/pki
@@ -262,7 +323,8 @@ for n in 1 2 3; do
 done
 mkdir -p "$work/prometheus"
 "$mint" issue "$work/pki" operator ops-prometheus "$work/prometheus/ops-prometheus" >/dev/null
-step "PKI minted: nodes liaison-broker-1..3, ops-prometheus"
+cp "$work/pki/ca.pem" "$work/prometheus/ca.pem"
+step "units verified (systemd-analyze); PKI minted: nodes liaison-broker-1..3, ops-prometheus"
 
 # --- 3. Kafka ---------------------------------------------------------------
 
@@ -334,6 +396,26 @@ wait_started 3
 assignment=$(wait_partitions 1 2 3)
 step "node 3 added (${target[3]}): partitions spread in $((SECONDS - t0)) s from its start:$assignment"
 
+have_prometheus=0
+if command -v prometheus >/dev/null && command -v promtool >/dev/null; then
+  have_prometheus=1
+  start_prometheus
+  wait_prom 'up{job="liaison"}' "liaison-broker-1 1;liaison-broker-2 1;liaison-broker-3 1;"
+  wait_prom 'sum(liaison_policy_owned_partitions)' " $ingress_partitions;"
+  # Every alert rule evaluates without error.
+  rules=$(grep -c -- '- alert:' "$here/prometheus/liaison-nodes.rules.yml")
+  for ((i = 0; i < 60; ++i)); do
+    ok=$(curl -sS "http://127.0.0.1:$prom_port/api/v1/rules" | python3 -c 'import json,sys
+print(sum(r["health"] == "ok" for g in json.load(sys.stdin)["data"]["groups"] for r in g["rules"]))') || ok=0
+    ((ok == rules)) && break
+    sleep 0.5
+  done
+  ((ok == rules)) || fail "Prometheus: $ok of the $rules alert rules evaluate without error"
+  step "Prometheus (prometheus/prometheus.yml, its $rules alert rules evaluating) scrapes all three nodes: up, $ingress_partitions partitions owned in all"
+else
+  say "prometheus and promtool are not installed (apt-get install prometheus): the scrape is checked with curl only"
+fi
+
 # --- 7. remove node 1 -------------------------------------------------------
 
 t0=$SECONDS
@@ -350,11 +432,15 @@ got=$("$cli" subscribe --as DE-BKA --pki "$work/pki" --target "${target[1]},${ta
 grep -q "\"message_id\":\"$id2\"" <<<"$got" || fail "DE-BKA did not receive $id2: $got"
 [[ $(field verified "$got") == True ]] || fail "the item is not verified: $got"
 step "message $id2 sent with --target node1,node2,node3 (node 1 stopped), received through node 3"
+if ((have_prometheus)); then
+  wait_prom 'up{job="liaison"}' "liaison-broker-1 0;liaison-broker-2 1;liaison-broker-3 1;"
+  wait_prom 'sum(liaison_policy_owned_partitions)' " $ingress_partitions;"
+  step "Prometheus: node 1 down, nodes 2 and 3 up and owning all $ingress_partitions partitions"
+fi
 
 # --- 8. metrics and the audit trail -----------------------------------------
 
 prom=$work/prometheus
-cp "$work/pki/ca.pem" "$prom/ca.pem"
 owned=0
 for n in 2 3; do
   metrics=$(curl -sS --fail --cacert "$prom/ca.pem" --cert "$prom/ops-prometheus.pem" \
@@ -395,6 +481,11 @@ step "as liaison-auditor: $summary; both messages' decisions for DE-BKA are in i
 
 # --- 9. stop ----------------------------------------------------------------
 
+if ((have_prometheus)); then
+  kill -TERM "${pid[prom]}"
+  wait "${pid[prom]}" || fail "prometheus exited with $? on SIGTERM"
+  unset "pid[prom]"
+fi
 stop_node 2
 stop_node 3
 "$cluster" stop --state-dir "$work/kafka" >"$work/kafka-stop.log" 2>&1 ||
