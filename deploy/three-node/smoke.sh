@@ -278,7 +278,7 @@ start_prometheus() {
   echo "${pid[prom]}" >>"$work/node.pids"
 }
 
-prom_query() {  # PROMQL: prints "labels value" lines of an instant query
+prom_query() {  # PROMQL: prints a "node value" line per series of an instant query
   curl -sS --fail "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode "query=$1" 2>/dev/null |
     python3 -c 'import json,sys
 for r in json.load(sys.stdin)["data"]["result"]:
