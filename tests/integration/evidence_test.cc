@@ -527,6 +527,35 @@ TEST_F(Evidence, AnAbandonedUploadIsForgottenAfterAnHourIdle) {
   EXPECT_TRUE(done.complete());
 }
 
+// An upload that began longer ago than the broker's upload max age is not
+// completed: the evidence keeper may have deleted its first chunks already
+// (docs/evidence.md, "Deleting chunk records"). It is forgotten, and its
+// sender uploads it again from chunk 0.
+TEST_F(Evidence, AnUploadOlderThanItsMaxAgeIsRefusedAndStartsAgain) {
+  TestBrokerOptions options;
+  options.clock = clock_.get();
+  options.evidence_upload_max_age = absl::Seconds(3);
+  broker_.reset();
+  LIAISON_ASSERT_OK_AND_ASSIGN(broker_, TestBroker::Start(options));
+  const std::string plaintext = RandomBytes(kMiB + 7, 9);  // 2 chunks
+  Encrypted e = Encrypt("RO-EV-0011", plaintext, {"DE-BKA"});
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult partial,
+                               Upload("RO-IGPR", e.start, {{0, e.records[0]}}));
+  EXPECT_EQ(partial.durable_chunks(), 1);
+  // The age is wall time, as Kafka's record timestamps are.
+  absl::SleepFor(absl::Seconds(3.5));
+  absl::StatusOr<UploadResult> late = Upload("RO-IGPR", e.start, {{1, e.records[1]}});
+  ASSERT_TRUE(absl::IsFailedPrecondition(late.status())) << late.status();
+  EXPECT_THAT(std::string(late.status().message()),
+              ::testing::HasSubstr("evidence item 'RO-EV-0011': the upload began more than 3s "
+                                   "ago (its first chunks may be deleted from Kafka); upload the "
+                                   "item again from chunk 0"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult again, Upload("RO-IGPR", e.start, {}));
+  EXPECT_EQ(again.durable_chunks(), 0);
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult done, Upload("RO-IGPR", e.start, All(e)));
+  EXPECT_TRUE(done.complete());
+}
+
 TEST_F(Evidence, AnUploadResumesFromItsDurableChunksAndRefusesOtherContent) {
   const std::string plaintext = RandomBytes(2 * kMiB + 7, 3);  // 3 chunks
   Encrypted e = Encrypt("RO-EV-0003", plaintext, {"DE-BKA"});
