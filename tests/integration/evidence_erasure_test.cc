@@ -33,6 +33,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "policy/testing/scenario.h"
+#include "tests/fixtures/evidence_fixture.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 
@@ -42,19 +43,11 @@ namespace {
 using liaison::v1::EvidenceItem;
 using ::testing::HasSubstr;
 
-constexpr char kJit[] = "JIT-2025-014";  // AMBER ROUTE: RO-IGPR, DE-BKA, NL-NP, FR-OCRTEH
-constexpr int64_t kMiB = int64_t{1} << 20;
+constexpr const char* kJit = kEvidenceJit;
 
-// 2026-05-04T10:00Z; AMBER ROUTE ends 2026-06-01T00:00Z.
-absl::Time T0() { return absl::FromUnixSeconds(1777888800); }
+absl::Time T0() { return EvidenceT0(); }
+// AMBER ROUTE ends 2026-06-01T00:00Z.
 absl::Time JitEnd() { return absl::FromUnixSeconds(1780272000); }
-
-std::string RandomBytes(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(static_cast<size_t>(n), '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
-}
 
 // The development registry with `replace` (a text) substituted for `find`.
 std::string RegistryWith(const std::string& find, const std::string& replace) {
@@ -69,36 +62,14 @@ std::string RegistryWith(const std::string& find, const std::string& replace) {
   return path;
 }
 
-class EvidenceErasure : public ::testing::Test {
+class EvidenceErasure : public EvidenceFixture {
  protected:
   void StartBroker(std::string registry_path = "",
                    const std::function<void(TestBrokerOptions&)>& tune = nullptr) {
-    clock_ = std::make_unique<broker::ManualClock>(T0());
     TestBrokerOptions options;
-    options.clock = clock_.get();
     options.registry_path = std::move(registry_path);
     if (tune) tune(options);
-    LIAISON_ASSERT_OK_AND_ASSIGN(broker_, TestBroker::Start(options));
-    LIAISON_ASSERT_OK_AND_ASSIGN(
-        trust_, certs::TrustStore::Load(SharedTestPki().ca(), SharedTestPki().crl()));
-    dir_ = MakeTempDir("liaison-erasure");
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
-  }
-
-  endpoint::EvidenceRecipient Recipient(const std::string& id) {
-    absl::StatusOr<certs::Certificate> cert =
-        certs::Certificate::FromPemFile(SharedTestPki().EndpointFile(id, "enc.pem"));
-    EXPECT_TRUE(cert.ok()) << cert.status();
-    return {id, *cert};
-  }
-  certs::RecipientKey KeyOf(const std::string& id) {
-    absl::StatusOr<certs::RecipientKey> key = certs::RecipientKey::FromPemFiles(
-        SharedTestPki().EndpointFile(id, "enc.key"), SharedTestPki().EndpointFile(id, "enc.pem"));
-    EXPECT_TRUE(key.ok()) << key.status();
-    return *std::move(key);
+    EvidenceFixture::StartBroker(options);
   }
 
   // RO-IGPR uploads `item_id` wrapped for DE-BKA and NL-NP and sends AC-16's
@@ -235,11 +206,6 @@ class EvidenceErasure : public ::testing::Test {
     })) << item_id;
     return out;
   }
-
-  std::unique_ptr<broker::ManualClock> clock_;
-  std::unique_ptr<TestBroker> broker_;
-  std::shared_ptr<const certs::TrustStore> trust_;
-  std::string dir_;
 };
 
 // The EVIDENCE_ERASED notices for `item_id` that `subscription` receives
