@@ -459,6 +459,20 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
       n.ok()) {
     keeper.ingress_partitions = *n;
   }
+  // Chunk records of erased items leave Kafka (docs/evidence.md, "Deleting
+  // chunk records").
+  keeper.kafka = b.kafka;
+  if (absl::StatusOr<int> n =
+          kafka::PartitionCount(b.kafka, b.topics.EvidenceChunks(), absl::Seconds(10));
+      n.ok()) {
+    keeper.chunk_partitions = *n;
+  } else {
+    log::Warning("evidence.chunk_deletion_off", {{"error", n.status().ToString()}});
+  }
+  keeper.upload_horizon =
+      b.config.evidence_upload_max_age + std::min(absl::Hours(1), b.config.evidence_upload_max_age);
+  keeper.chunk_retry = std::min(absl::Seconds(60), keeper.upload_horizon);
+  keeper.observer = b.config.observer;
   const int evidence_chains = keeper.ingress_partitions;
   b.evidence_keeper = std::make_unique<EvidenceKeeper>(std::move(keeper));
   b.evidence_keeper->Start();
@@ -530,6 +544,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   evidence.max_item_bytes = b.embedded != nullptr ? kEmbeddedEvidenceMaxItemBytes : 0;
   evidence.countersigner = b.countersigner.get();
   evidence.node_id = node_id;
+  evidence.upload_max_age = b.config.evidence_upload_max_age;
   // An item's custody events go to the chain whose owner erases it: all its
   // entries sit in one audit chain, in order.
   evidence.custody_partition = [evidence_chains](absl::string_view item_id) {

@@ -88,6 +88,12 @@ struct BrokerConfig {
   // How often the policy stage signs a checkpoint of each audit chain that
   // grew (broker/stage/audit.h); also when a partition is released and at stop.
   absl::Duration audit_checkpoint_interval = absl::Seconds(10);
+  // JIT evidence (docs/evidence.md, "Deleting chunk records"): an upload is
+  // completed only if it began at most this long ago (kEvidenceUploadMaxAge,
+  // 24 h), and the evidence keeper deletes no chunk record younger than
+  // this plus the lesser of an hour and this (the upload horizon). Tests
+  // shorten it to see chunks deleted.
+  absl::Duration evidence_upload_max_age = absl::Hours(24);
 
   // Threads verifying and countersigning (0 = one per core).
   unsigned worker_threads = 0;

@@ -84,6 +84,11 @@ class Observer {
   // Kafka refused to commit the offsets of consumer group `group` (logged
   // with the error); the records are read again after a rebalance.
   virtual void OnCommitFailed(const std::string& /*group*/) {}
+  // The evidence keeper asked Kafka to delete the head of a partition of
+  // the evidence chunk topic: `outcome` "deleted" (`records` records gone),
+  // "unsupported" (the cluster has no DeleteRecords: the embedded mock) or
+  // "failed" (logged; tried again).
+  virtual void OnEvidenceChunkDeletion(const std::string& /*outcome*/, int64_t /*records*/) {}
 };
 
 }  // namespace liaison::broker

@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "base/log.h"
 #include "base/proto_time.h"
 #include "base/status_macros.h"
@@ -179,6 +180,7 @@ absl::StatusOr<std::shared_ptr<UploadSession>> EvidenceService::Acquire(const Up
     session->declared = start;
     session->busy = true;
     session->touched = now;
+    session->began_wall = absl::Now();
     sessions_.emplace(start.item_id(), session);
     return session;
   }
@@ -544,6 +546,18 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
     UploadSession& s = *session_;
     if (s.durable < s.declared.chunk_count()) {
       Succeed(s.durable, false);  // a progress question, or a partial upload
+      return;
+    }
+    if (absl::Now() - s.began_wall > deps_.upload_max_age) {
+      // Its first chunks may already be deleted by the evidence keeper
+      // (upload horizon): an item record must never name them.
+      service_->Drop(item_id_);
+      dropped_ = true;
+      Fail(absl::FailedPreconditionError(
+          absl::StrCat(Item(item_id_), ": the upload began more than ",
+                       absl::FormatDuration(deps_.upload_max_age),
+                       " ago (its first chunks may be deleted from Kafka); upload the item again "
+                       "from chunk 0")));
       return;
     }
     if (!s.verified) {

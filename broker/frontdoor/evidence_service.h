@@ -122,6 +122,9 @@ struct EvidenceServiceDeps {
   // The ingress partition (audit chain) of an item's custody events: the one
   // whose owner erases the item (EvidenceChainOf). Unset: by key.
   std::function<int32_t(absl::string_view item_id)> custody_partition;
+  // An upload whose session began longer ago (wall time) is not completed
+  // (kEvidenceUploadMaxAge; the evidence keeper's upload horizon follows it).
+  absl::Duration upload_max_age = kEvidenceUploadMaxAge;
 };
 
 // One item being uploaded on this node: what its chunks so far add up to.
@@ -142,6 +145,9 @@ struct UploadSession {
   bool busy = false;
   // When an Upload last took or let go of the session (the node's clock).
   absl::Time touched;
+  // When the session began, in wall time: before its first chunk's Kafka
+  // timestamp, which the evidence keeper's upload horizon is measured on.
+  absl::Time began_wall;
 };
 
 class EvidenceService final : public liaison::v1::Evidence::CallbackService {

@@ -97,6 +97,12 @@ void Operations::OnCommitFailed(const std::string& group) {
   if (also_ != nullptr) also_->OnCommitFailed(group);
 }
 
+void Operations::OnEvidenceChunkDeletion(const std::string& outcome, int64_t records) {
+  chunk_deletions_.Add({outcome});
+  if (records > 0) chunk_records_deleted_.Add({}, records);
+  if (also_ != nullptr) also_->OnEvidenceChunkDeletion(outcome, records);
+}
+
 void Operations::OnHttp(const std::string& handler, int status) {
   http_.Add({handler, std::to_string(status)});
 }
@@ -114,6 +120,8 @@ void Operations::Render(MetricsText& out) const {
   lost_.Render(out);
   skipped_.Render(out);
   commit_failures_.Render(out);
+  chunk_deletions_.Render(out);
+  chunk_records_deleted_.Render(out);
   rpcs_.Render(out);
   http_.Render(out);
   end_to_end_.Render(out);

@@ -33,6 +33,7 @@ class Operations final : public Observer {
   void OnRpc(const std::string& method, absl::StatusCode code) override;
   void OnStateRecordSkipped(const std::string& topic) override;
   void OnCommitFailed(const std::string& group) override;
+  void OnEvidenceChunkDeletion(const std::string& outcome, int64_t records) override;
 
   // The HTTP server's own requests (handler = route, e.g. "/api/flows").
   void OnHttp(const std::string& handler, int status);
@@ -92,6 +93,14 @@ class Operations final : public Observer {
                               "Offset commits Kafka refused, by consumer group (the records "
                               "are read again after a rebalance and deduplicated).",
                               {"group"}};
+  CounterVec chunk_deletions_{"liaison_evidence_chunk_deletions_total",
+                              "DeleteRecords requests on the evidence chunk topic, by outcome "
+                              "(deleted, unsupported: the embedded mock, failed).",
+                              {"outcome"}};
+  CounterVec chunk_records_deleted_{"liaison_evidence_chunk_records_deleted_total",
+                                    "Chunk records of erased items (or of abandoned uploads) "
+                                    "deleted from the evidence chunk topic.",
+                                    {}};
   CounterVec rpcs_{"liaison_grpc_requests_total",
                    "Finished gRPC calls, by method and status code.",
                    {"method", "code"}};

@@ -50,6 +50,22 @@ TEST(Operations, SkippedStateRecordsAndRefusedCommitsAreCountedByTopicAndGroup) 
   EXPECT_EQ(also.failed, "liaison-deliver.DE-BKA;");
 }
 
+TEST(Operations, EvidenceChunkDeletionsAreCountedByOutcomeWithTheRecordsDeleted) {
+  ManualClock clock(absl::FromUnixSeconds(1767225600));
+  Operations ops(&clock);
+  ops.OnEvidenceChunkDeletion("deleted", 2);
+  ops.OnEvidenceChunkDeletion("deleted", 3);
+  ops.OnEvidenceChunkDeletion("failed", 0);
+  const std::string text = Render(ops);
+  EXPECT_NE(text.find("liaison_evidence_chunk_deletions_total{outcome=\"deleted\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("liaison_evidence_chunk_deletions_total{outcome=\"failed\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("liaison_evidence_chunk_records_deleted_total 5\n"), std::string::npos)
+      << text;
+}
+
 TEST(Operations, SendsAndFlowsLandInTheirFamilies) {
   ManualClock clock(absl::FromUnixSeconds(1767225600));
   Operations ops(&clock);

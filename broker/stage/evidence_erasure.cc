@@ -188,4 +188,22 @@ std::optional<Outputs::Record> AcknowledgedGrantRecord(
                          acknowledged.SerializeAsString(), kafka::kAnyPartition, std::nullopt};
 }
 
+ChunkDeletionBound ChunkDeletionBoundOf(int32_t partition,
+                                        const std::vector<liaison::v1::EvidenceItemRecord>& items,
+                                        int64_t upload_horizon) {
+  ChunkDeletionBound bound{std::max<int64_t>(upload_horizon, 0), ""};
+  for (const liaison::v1::EvidenceItemRecord& item : items) {
+    if (item.has_erasure() || item.partition() != partition) continue;
+    for (int64_t offset : item.offsets()) {
+      offset = std::max<int64_t>(offset, 0);
+      // On a tie with the horizon, the live item is named (it holds the
+      // partition whatever the horizon).
+      if (offset < bound.before || (offset == bound.before && bound.live_item.empty())) {
+        bound = {offset, item.item_id()};
+      }
+    }
+  }
+  return bound;
+}
+
 }  // namespace liaison::broker

@@ -95,6 +95,28 @@ std::optional<Outputs::Record> AcknowledgedGrantRecord(
     const std::optional<liaison::v1::EvidenceItemRecord>& item, absl::Time at,
     const Topics& topics);
 
+// How far partition `partition` of the chunk topic (`liaison.evidence`) may
+// be deleted (docs/evidence.md, "Deleting chunk records"). Kafka's
+// DeleteRecords removes everything below one offset, and the chunks of
+// several items are interleaved in a partition, so the bound is the lowest
+// of:
+//  - the lowest chunk offset of every live item of `items` (no `erasure`)
+//    whose chunks are in `partition` (a negative offset, which no complete
+//    item has, counts as 0: such an item blocks the partition);
+//  - `upload_horizon`: the first offset of the partition written within
+//    the upload horizon, where the chunks of uploads still in progress
+//    (no item record yet, on any node) may be.
+// Erased items, and items of other partitions, do not hold anything back.
+// `live_item` names the live item that sets the bound (empty: the upload
+// horizon alone does; on a tie the live item is named).
+struct ChunkDeletionBound {
+  int64_t before = 0;  // records below this offset may be deleted
+  std::string live_item;
+};
+ChunkDeletionBound ChunkDeletionBoundOf(int32_t partition,
+                                        const std::vector<liaison::v1::EvidenceItemRecord>& items,
+                                        int64_t upload_horizon);
+
 }  // namespace liaison::broker
 
 #endif  // LIAISON_BROKER_STAGE_EVIDENCE_ERASURE_H_

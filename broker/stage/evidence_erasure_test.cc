@@ -178,5 +178,74 @@ TEST(EvidenceErasure, EachItemBelongsToOneChain) {
   EXPECT_EQ(EvidenceChainOf("ITEM-1", 6), c);
 }
 
+// Chunks of three items interleaved in partition 2: A (offsets 10, 12, 14),
+// B (11, 13), C (20, 21); D is in partition 3.
+std::vector<liaison::v1::EvidenceItemRecord> Interleaved() {
+  auto item = [](const std::string& id, int32_t partition, std::vector<int64_t> offsets) {
+    liaison::v1::EvidenceItemRecord r = Item();
+    r.set_item_id(id);
+    r.set_partition(partition);
+    r.set_chunk_count(static_cast<int64_t>(offsets.size()));
+    for (int64_t o : offsets) r.add_offsets(o);
+    return r;
+  };
+  return {item("A", 2, {10, 12, 14}), item("B", 2, {11, 13}), item("C", 2, {20, 21}),
+          item("D", 3, {0, 1})};
+}
+void Erase(std::vector<liaison::v1::EvidenceItemRecord>& items, const std::string& id) {
+  for (auto& r : items) {
+    if (r.item_id() == id) {
+      r.mutable_erasure()->set_reason(liaison::v1::EVIDENCE_ERASURE_REASON_MAX_AGE);
+    }
+  }
+}
+
+TEST(ChunkDeletion, NothingPastTheFirstChunkOfTheOldestLiveItem) {
+  std::vector<liaison::v1::EvidenceItemRecord> items = Interleaved();
+  ChunkDeletionBound b = ChunkDeletionBoundOf(2, items, 100);
+  EXPECT_EQ(b.before, 10);
+  EXPECT_EQ(b.live_item, "A");
+  // A erased: B's first chunk (11) holds the partition, though A's chunks 12
+  // and 14 lie beyond it.
+  Erase(items, "A");
+  b = ChunkDeletionBoundOf(2, items, 100);
+  EXPECT_EQ(b.before, 11);
+  EXPECT_EQ(b.live_item, "B");
+  // B erased too: up to C's first chunk.
+  Erase(items, "B");
+  EXPECT_EQ(ChunkDeletionBoundOf(2, items, 100).before, 20);
+  // An item of another partition holds nothing back here.
+  EXPECT_EQ(ChunkDeletionBoundOf(3, items, 100).before, 0);
+}
+
+TEST(ChunkDeletion, UploadsInProgressBoundItByTheUploadHorizon) {
+  std::vector<liaison::v1::EvidenceItemRecord> items = Interleaved();
+  Erase(items, "A");
+  Erase(items, "B");
+  Erase(items, "C");
+  // Every item erased: as far as the first record within the upload horizon.
+  ChunkDeletionBound b = ChunkDeletionBoundOf(2, items, 17);
+  EXPECT_EQ(b.before, 17);
+  EXPECT_EQ(b.live_item, "");
+  EXPECT_EQ(ChunkDeletionBoundOf(2, items, 30).before, 30);
+  // The horizon before a live item's chunks wins.
+  items = Interleaved();
+  EXPECT_EQ(ChunkDeletionBoundOf(2, items, 5).before, 5);
+  b = ChunkDeletionBoundOf(2, items, 10);  // a tie: the live item holds it
+  EXPECT_EQ(b.before, 10);
+  EXPECT_EQ(b.live_item, "A");
+  EXPECT_EQ(ChunkDeletionBoundOf(2, {}, 7).before, 7);
+  EXPECT_EQ(ChunkDeletionBoundOf(2, {}, -1).before, 0);
+}
+
+TEST(ChunkDeletion, ALiveItemWithAnImpossibleOffsetBlocksThePartition) {
+  std::vector<liaison::v1::EvidenceItemRecord> items = Interleaved();
+  Erase(items, "A");
+  items[1].set_offsets(0, -1);
+  ChunkDeletionBound b = ChunkDeletionBoundOf(2, items, 100);
+  EXPECT_EQ(b.before, 0);
+  EXPECT_EQ(b.live_item, "B");
+}
+
 }  // namespace
 }  // namespace liaison::broker

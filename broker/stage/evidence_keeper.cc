@@ -1,5 +1,7 @@
 #include "broker/stage/evidence_keeper.h"
 
+#include <algorithm>
+#include <limits>
 #include <set>
 #include <utility>
 
@@ -58,7 +60,8 @@ void EvidenceKeeper::Tick() {
   const std::shared_ptr<const policy::Registry> registry = deps_.registry();
   const EvidenceRetentionLimits limits{registry->EvidenceMaxAge(), registry->EvidenceAfterJitEnd()};
 
-  for (const liaison::v1::EvidenceItemRecord& item : deps_.book->Items()) {
+  const std::vector<liaison::v1::EvidenceItemRecord> items = deps_.book->Items();
+  for (const liaison::v1::EvidenceItemRecord& item : items) {
     if (item.has_erasure()) continue;
     const std::string id = item.item_id();
     const int32_t chain = EvidenceChainOf(id, deps_.ingress_partitions);
@@ -125,6 +128,86 @@ void EvidenceKeeper::Tick() {
           absl::MutexLock lock(&mu_);
           busy_.erase(id);
         });
+  }
+  DeleteChunks(eligible);
+}
+
+void EvidenceKeeper::DeleteChunks(const std::set<int32_t>& eligible_chains) {
+  if (unsupported_ || deps_.chunk_partitions <= 0 || deps_.kafka.bootstrap_servers.empty()) return;
+  const absl::Duration timeout = absl::Seconds(10);
+  const std::string topic = deps_.topics.EvidenceChunks();
+  // Read after the erasures above were applied: an erasure counts only once
+  // Kafka acknowledged it (ApplyWrittenItem in the write's callback).
+  const std::vector<liaison::v1::EvidenceItemRecord> items = deps_.book->Items();
+  for (int32_t p = 0; p < deps_.chunk_partitions; ++p) {
+    if (!eligible_chains.contains(p % std::max(deps_.ingress_partitions, 1))) continue;
+    const absl::Time wall = absl::Now();
+    auto known = low_.find(p);
+    // The live items alone, before asking Kafka anything.
+    if (known != low_.end() &&
+        ChunkDeletionBoundOf(p, items, std::numeric_limits<int64_t>::max()).before <=
+            known->second) {
+      continue;
+    }
+    if (auto t = next_try_.find(p); t != next_try_.end() && wall < t->second) continue;
+    next_try_[p] = wall + deps_.chunk_retry;
+    if (deleter_ == nullptr) {
+      absl::StatusOr<std::unique_ptr<kafka::RecordDeleter>> d =
+          kafka::RecordDeleter::Create(deps_.kafka);
+      if (!d.ok()) {
+        log::Warning("evidence.chunk_deletion_failed", {{"error", d.status().ToString()}});
+        if (deps_.observer != nullptr) deps_.observer->OnEvidenceChunkDeletion("failed", 0);
+        return;
+      }
+      deleter_ = *std::move(d);
+    }
+    const kafka::TopicPartition tp{topic, p};
+    absl::Status failed;
+    int64_t low = -1;
+    ChunkDeletionBound bound;
+    if (absl::StatusOr<std::pair<int64_t, int64_t>> marks = deleter_->Watermarks(tp, timeout);
+        !marks.ok()) {
+      failed = marks.status();
+    } else if (absl::StatusOr<int64_t> horizon =
+                   deleter_->OffsetAtTime(tp, wall - deps_.upload_horizon, timeout);
+               !horizon.ok()) {
+      failed = horizon.status();
+    } else {
+      low = marks->first;
+      low_[p] = low;
+      bound = ChunkDeletionBoundOf(p, items, std::min(*horizon, marks->second));
+    }
+    if (failed.ok() && bound.before <= low) continue;  // nothing to delete yet
+    absl::StatusOr<int64_t> now_low =
+        failed.ok() ? deleter_->DeleteBefore(tp, bound.before, timeout) : failed;
+    if (absl::IsUnimplemented(now_low.status())) {
+      // The embedded mock: say so once, loudly, and stop asking.
+      unsupported_ = true;
+      log::Warning("evidence.chunk_deletion_unsupported",
+                   {{"topic", topic}, {"partition", p}, {"error", now_low.status().ToString()}});
+      if (deps_.observer != nullptr) deps_.observer->OnEvidenceChunkDeletion("unsupported", 0);
+      return;
+    }
+    if (!now_low.ok()) {
+      log::Warning("evidence.chunk_deletion_failed", {{"topic", topic},
+                                                      {"partition", p},
+                                                      {"before", bound.before},
+                                                      {"error", now_low.status().ToString()}});
+      if (deps_.observer != nullptr) deps_.observer->OnEvidenceChunkDeletion("failed", 0);
+      continue;
+    }
+    const int64_t deleted = std::max<int64_t>(*now_low - low, 0);
+    low_[p] = *now_low;
+    next_try_.erase(p);  // it moved: look again at the next tick
+    chunk_records_deleted_.fetch_add(deleted);
+    log::Info("evidence.chunks_deleted",
+              {{"topic", topic},
+               {"partition", p},
+               {"from", low},
+               {"to", *now_low},
+               {"records", deleted},
+               {"held_by", bound.live_item.empty() ? "upload_horizon" : "live_item"}});
+    if (deps_.observer != nullptr) deps_.observer->OnEvidenceChunkDeletion("deleted", deleted);
   }
 }
 

@@ -9,6 +9,20 @@
 //    rewritten with its erasure, an ERASURE audit entry and signed
 //    EVIDENCE_ERASED notices, all written through the stage (audit first).
 //
+// It also deletes chunk records from Kafka (docs/evidence.md, "Deleting
+// chunk records"): partition p of the chunk topic is worked by the owner of
+// audit chain p % ingress_partitions (with the same takeover grace), which
+// moves the partition's low watermark (DeleteRecords) up to
+// ChunkDeletionBoundOf: the first chunk of the oldest live item there, and
+// nothing written within `upload_horizon` (uploads in progress). Only
+// erasures already in Kafka free a chunk (the book applies an erasure once
+// Kafka acknowledged it). A request is sent only when that bound passes the
+// low watermark last seen, at most every `chunk_retry` for a partition that
+// could not move; deleting below the low watermark changes nothing, so
+// a restarted node or a new owner simply computes the bound again. On a
+// cluster without DeleteRecords (the embedded mock) it logs
+// "evidence.chunk_deletion_unsupported" once, counts it, and stops asking.
+//
 // Single writer: an item belongs to ingress partition (audit chain)
 // EvidenceChainOf(item id), and only the node owning that partition in the
 // policy group acts on it; a partition newly owned is worked only after
@@ -23,6 +37,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -30,9 +45,12 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/core/clock.h"
+#include "broker/core/observer.h"
 #include "broker/core/topics.h"
 #include "broker/stage/hold_resolver.h"
 #include "broker/state/evidence_book.h"
+#include "connectors/kafka/admin.h"
+#include "connectors/kafka/client_config.h"
 #include "policy/registry.h"
 
 namespace liaison::broker {
@@ -51,6 +69,16 @@ struct EvidenceKeeperDeps {
   int ingress_partitions = 1;
   absl::Duration tick = absl::Seconds(1);
   absl::Duration takeover_grace = absl::Seconds(2);
+  // Chunk deletion: how the keeper reaches Kafka (empty bootstrap_servers:
+  // no deletion), the chunk topic's partitions, the upload horizon (wall
+  // time, against the records' Kafka timestamps: the front door's
+  // upload_max_age plus a margin for clocks and the item record's way to
+  // this node), and how soon a partition that could not move is asked again.
+  kafka::ClientConfig kafka;
+  int chunk_partitions = 0;
+  absl::Duration upload_horizon = kEvidenceUploadMaxAge + absl::Hours(1);
+  absl::Duration chunk_retry = absl::Seconds(60);  // the broker: min(60 s, upload_horizon)
+  Observer* observer = nullptr;                    // may be null
 };
 
 class EvidenceKeeper {
@@ -63,14 +91,28 @@ class EvidenceKeeper {
 
   // Erasures written by this node (for tests and metrics).
   int64_t erased() const { return erased_.load(); }
+  // Chunk records this node deleted from Kafka.
+  int64_t chunk_records_deleted() const { return chunk_records_deleted_.load(); }
 
  private:
   void Loop();
   void Tick() ABSL_LOCKS_EXCLUDED(mu_);
+  // Moves the low watermark of the chunk partitions `eligible` (by the
+  // chains this node owns) as far as ChunkDeletionBoundOf allows. Keeper
+  // thread only.
+  void DeleteChunks(const std::set<int32_t>& eligible_chains);
 
   const EvidenceKeeperDeps deps_;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> erased_{0};
+  std::atomic<int64_t> chunk_records_deleted_{0};
+  // Keeper thread only: the Kafka client (made at the first need), the low
+  // watermark last seen per chunk partition, when a partition that could
+  // not move is asked again, and whether the cluster refused DeleteRecords.
+  std::unique_ptr<kafka::RecordDeleter> deleter_;
+  std::map<int32_t, int64_t> low_;
+  std::map<int32_t, absl::Time> next_try_;
+  bool unsupported_ = false;
   std::thread thread_;
   absl::Mutex mu_;
   // Items whose erasure or rewrite is being written (not acted on again).

@@ -34,6 +34,14 @@ inline constexpr size_t kMaxEvidenceItemIdChars = 128;
 // InvalidArgument "<field>: ..." naming what is wrong with `item_id`.
 absl::Status CheckEvidenceItemId(absl::string_view item_id, absl::string_view field);
 
+// An upload is completed only if its first chunk was written at most this
+// long ago (wall time, the clock of Kafka's record timestamps); an older one
+// is refused and starts again from chunk 0. The evidence keeper deletes no
+// chunk record younger than this plus a margin (the upload horizon), so the
+// chunks of an upload in progress, which no item record names yet, are
+// never deleted (docs/evidence.md, "Deleting chunk records").
+inline constexpr absl::Duration kEvidenceUploadMaxAge = absl::Hours(24);
+
 // "<item id>/<recipient>": the key of a wrapped key or a grant record.
 std::string EvidenceRecordKey(absl::string_view item_id, absl::string_view recipient);
 

@@ -1,4 +1,7 @@
-// CreateTopics and PartitionCount (declared in consumer.h).
+// CreateTopics and PartitionCount (declared in consumer.h), RecordDeleter
+// (admin.h).
+#include "connectors/kafka/admin.h"
+
 #include <librdkafka/rdkafka.h>
 
 #include <memory>
@@ -137,6 +140,98 @@ absl::StatusOr<int> PartitionCount(const ClientConfig& config, const std::string
   absl::StatusOr<internal::ClientPtr> rk = AdminClient(config);
   if (!rk.ok()) return rk.status();
   return internal::TopicPartitionCount(rk->get(), topic, timeout);
+}
+
+struct RecordDeleter::Impl {
+  ClientConfig config;
+  internal::ClientPtr rk;
+
+  absl::Status Failed(absl::Status status) {
+    return internal::WithBootstrap(status, config.bootstrap_servers,
+                                   internal::DrainConnectionErrors(rk.get()));
+  }
+};
+
+RecordDeleter::RecordDeleter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RecordDeleter::~RecordDeleter() = default;
+
+absl::StatusOr<std::unique_ptr<RecordDeleter>> RecordDeleter::Create(const ClientConfig& config) {
+  absl::StatusOr<internal::ClientPtr> rk = AdminClient(config);
+  if (!rk.ok()) return rk.status();
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  impl->rk = *std::move(rk);
+  return std::unique_ptr<RecordDeleter>(new RecordDeleter(std::move(impl)));
+}
+
+absl::StatusOr<std::pair<int64_t, int64_t>> RecordDeleter::Watermarks(const TopicPartition& tp,
+                                                                      absl::Duration timeout) {
+  int64_t low = -1, high = -1;
+  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+      impl_->rk.get(), tp.topic.c_str(), tp.partition, &low, &high, internal::ToMillis(timeout));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return impl_->Failed(internal::ToStatus(
+        err, absl::StrCat("watermarks of ", tp.topic, " partition ", tp.partition)));
+  }
+  return std::make_pair(low, high);
+}
+
+absl::StatusOr<int64_t> RecordDeleter::OffsetAtTime(const TopicPartition& tp, absl::Time t,
+                                                    absl::Duration timeout) {
+  const std::string context =
+      absl::StrCat("offset by time of ", tp.topic, " partition ", tp.partition);
+  internal::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset =
+      absl::ToUnixMillis(t);
+  rd_kafka_resp_err_t err =
+      rd_kafka_offsets_for_times(impl_->rk.get(), list.get(), internal::ToMillis(timeout));
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return impl_->Failed(internal::ToStatus(err, context));
+  const int64_t offset = list->elems[0].offset;
+  if (offset >= 0) return offset;
+  // No record at or after `t` (Kafka answers -1): every record is older.
+  absl::StatusOr<std::pair<int64_t, int64_t>> marks = Watermarks(tp, timeout);
+  if (!marks.ok()) return marks.status();
+  return marks->second;
+}
+
+absl::StatusOr<int64_t> RecordDeleter::DeleteBefore(const TopicPartition& tp, int64_t before,
+                                                    absl::Duration timeout) {
+  const std::string context = absl::StrCat("delete records of ", tp.topic, " partition ",
+                                           tp.partition, " below offset ", before);
+  if (before < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(context, ": a negative offset"));
+  }
+  internal::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = before;
+  rd_kafka_DeleteRecords_t* del = rd_kafka_DeleteRecords_new(list.get());
+  std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter> options(
+      rd_kafka_AdminOptions_new(impl_->rk.get(), RD_KAFKA_ADMIN_OP_DELETERECORDS));
+  char err[512];
+  const int ms = internal::ToMillis(timeout);
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), ms, err, sizeof err);
+  rd_kafka_AdminOptions_set_operation_timeout(options.get(), ms, err, sizeof err);
+  internal::QueuePtr queue(rd_kafka_queue_new(impl_->rk.get()));
+  rd_kafka_DeleteRecords(impl_->rk.get(), &del, 1, options.get(), queue.get());
+  rd_kafka_DeleteRecords_destroy(del);
+  internal::EventPtr ev(rd_kafka_queue_poll(queue.get(), ms + 1000));
+  if (ev == nullptr) {
+    return impl_->Failed(
+        absl::DeadlineExceededError(absl::StrCat("kafka ", context, ": no answer in time")));
+  }
+  if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return impl_->Failed(internal::ToStatus(rd_kafka_event_error(ev.get()), context,
+                                            rd_kafka_event_error_string(ev.get())));
+  }
+  const rd_kafka_DeleteRecords_result_t* result = rd_kafka_event_DeleteRecords_result(ev.get());
+  const rd_kafka_topic_partition_list_t* offsets =
+      result != nullptr ? rd_kafka_DeleteRecords_result_offsets(result) : nullptr;
+  if (offsets == nullptr || offsets->cnt != 1) {
+    return absl::InternalError(absl::StrCat("kafka ", context, ": no result for the partition"));
+  }
+  const rd_kafka_topic_partition_t& r = offsets->elems[0];
+  if (r.err != RD_KAFKA_RESP_ERR_NO_ERROR) return impl_->Failed(internal::ToStatus(r.err, context));
+  return r.offset;
 }
 
 }  // namespace liaison::kafka

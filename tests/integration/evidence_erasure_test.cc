@@ -8,6 +8,8 @@
 // and the audit trail has exactly one erasure, even with a second node.
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -17,6 +19,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "base/proto_time.h"
 #include "base/testing/status_matchers.h"
 #include "base/uuid.h"
@@ -24,11 +27,13 @@
 #include "certs/testing/test_pki.h"
 #include "certs/trust_store.h"
 #include "connectors/endpoint/evidence_transfer.h"
+#include "connectors/kafka/admin.h"
 #include "connectors/kafka/consumer.h"
 #include "connectors/kafka/reader.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "policy/testing/scenario.h"
+#include "tests/fixtures/evidence_fixture.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 
@@ -38,19 +43,11 @@ namespace {
 using liaison::v1::EvidenceItem;
 using ::testing::HasSubstr;
 
-constexpr char kJit[] = "JIT-2025-014";  // AMBER ROUTE: RO-IGPR, DE-BKA, NL-NP, FR-OCRTEH
-constexpr int64_t kMiB = int64_t{1} << 20;
+constexpr const char* kJit = kEvidenceJit;
 
-// 2026-05-04T10:00Z; AMBER ROUTE ends 2026-06-01T00:00Z.
-absl::Time T0() { return absl::FromUnixSeconds(1777888800); }
+absl::Time T0() { return EvidenceT0(); }
+// AMBER ROUTE ends 2026-06-01T00:00Z.
 absl::Time JitEnd() { return absl::FromUnixSeconds(1780272000); }
-
-std::string RandomBytes(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(static_cast<size_t>(n), '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
-}
 
 // The development registry with `replace` (a text) substituted for `find`.
 std::string RegistryWith(const std::string& find, const std::string& replace) {
@@ -65,34 +62,14 @@ std::string RegistryWith(const std::string& find, const std::string& replace) {
   return path;
 }
 
-class EvidenceErasure : public ::testing::Test {
+class EvidenceErasure : public EvidenceFixture {
  protected:
-  void StartBroker(std::string registry_path = "") {
-    clock_ = std::make_unique<broker::ManualClock>(T0());
+  void StartBroker(std::string registry_path = "",
+                   const std::function<void(TestBrokerOptions&)>& tune = nullptr) {
     TestBrokerOptions options;
-    options.clock = clock_.get();
     options.registry_path = std::move(registry_path);
-    LIAISON_ASSERT_OK_AND_ASSIGN(broker_, TestBroker::Start(options));
-    LIAISON_ASSERT_OK_AND_ASSIGN(
-        trust_, certs::TrustStore::Load(SharedTestPki().ca(), SharedTestPki().crl()));
-    dir_ = MakeTempDir("liaison-erasure");
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
-  }
-
-  endpoint::EvidenceRecipient Recipient(const std::string& id) {
-    absl::StatusOr<certs::Certificate> cert =
-        certs::Certificate::FromPemFile(SharedTestPki().EndpointFile(id, "enc.pem"));
-    EXPECT_TRUE(cert.ok()) << cert.status();
-    return {id, *cert};
-  }
-  certs::RecipientKey KeyOf(const std::string& id) {
-    absl::StatusOr<certs::RecipientKey> key = certs::RecipientKey::FromPemFiles(
-        SharedTestPki().EndpointFile(id, "enc.key"), SharedTestPki().EndpointFile(id, "enc.pem"));
-    EXPECT_TRUE(key.ok()) << key.status();
-    return *std::move(key);
+    if (tune) tune(options);
+    EvidenceFixture::StartBroker(options);
   }
 
   // RO-IGPR uploads `item_id` wrapped for DE-BKA and NL-NP and sends AC-16's
@@ -211,10 +188,24 @@ class EvidenceErasure : public ::testing::Test {
     return out;
   }
 
-  std::unique_ptr<broker::ManualClock> clock_;
-  std::unique_ptr<TestBroker> broker_;
-  std::shared_ptr<const certs::TrustStore> trust_;
-  std::string dir_;
+  // The record of `item_id` in liaison.evidence.items, once it is there.
+  liaison::v1::EvidenceItemRecord ItemRecord(const std::string& item_id) {
+    liaison::v1::EvidenceItemRecord out;
+    const std::string topic = broker_->topics().EvidenceItems();
+    EXPECT_TRUE(WaitFor([&] {
+      absl::StatusOr<int> partitions =
+          kafka::PartitionCount(broker_->KafkaClient(), topic, absl::Seconds(10));
+      for (int32_t p = 0; partitions.ok() && p < *partitions; ++p) {
+        absl::StatusOr<std::vector<kafka::Record>> records = kafka::ReadPartition(
+            broker_->KafkaClient(), topic, p, 0, kafka::kToEnd, absl::Seconds(10));
+        for (const kafka::Record& r : records.ok() ? *records : std::vector<kafka::Record>{}) {
+          if (r.key == item_id && out.ParseFromString(r.value)) return true;
+        }
+      }
+      return false;
+    })) << item_id;
+    return out;
+  }
 };
 
 // The EVIDENCE_ERASED notices for `item_id` that `subscription` receives
@@ -305,6 +296,118 @@ TEST_F(EvidenceErasure, EveryMemberAcknowledgingErasesTheItemAndTellsEveryone) {
     EXPECT_THAT(notices[0].reasons(0), HasSubstr("erase your copies"));
   }
   EXPECT_EQ(Audited(item.item_id(), "evidence-erased").size(), 1u);
+}
+
+// What the broker reports about deleting chunk records.
+class ChunkDeletions : public broker::Observer {
+ public:
+  void OnEvidenceChunkDeletion(const std::string& outcome, int64_t records) override {
+    absl::MutexLock lock(&mu_);
+    ++outcomes_[outcome];
+    records_ += records;
+  }
+  int64_t Count(const std::string& outcome) {
+    absl::MutexLock lock(&mu_);
+    return outcomes_[outcome];
+  }
+  int64_t Records() {
+    absl::MutexLock lock(&mu_);
+    return records_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::string, int64_t> outcomes_ ABSL_GUARDED_BY(mu_);
+  int64_t records_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// The partition librdkafka's default partitioner (consistent_random: CRC-32
+// of the key) gives `key` among `partitions`.
+int32_t PartitionOfKey(const std::string& key, int partitions) {
+  uint32_t crc = 0xFFFFFFFFu;
+  for (unsigned char c : key) {
+    crc ^= c;
+    for (int i = 0; i < 8; ++i) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+  }
+  return static_cast<int32_t>((crc ^ 0xFFFFFFFFu) % static_cast<uint32_t>(partitions));
+}
+
+// Kafka's DeleteRecords cuts a partition's head only. Two items in one
+// chunk partition, the first erased (its manifest's erase_by): the evidence
+// keeper moves the partition's low watermark past the erased item's chunks
+// and stops at the first chunk of the live one, which still downloads; the
+// erased one is refused naming why. On the embedded mock, which has no
+// DeleteRecords, the keeper reports that once (metric outcome
+// "unsupported", log evidence.chunk_deletion_unsupported) and nothing moves.
+TEST_F(EvidenceErasure, AnErasedItemsChunksLeaveKafkaUpToTheNextLiveItem) {
+  ChunkDeletions deletions;
+  StartBroker("", [&deletions](TestBrokerOptions& o) {
+    o.observer = &deletions;
+    // Uploads take at most 5 s here: chunks older than 10 s (the upload
+    // horizon) may go.
+    o.evidence_upload_max_age = absl::Seconds(5);
+  });
+  const EvidenceItem first = UploadAndAnnounce("EV-DEL-0001", T0() + absl::Hours(72));
+  const liaison::v1::EvidenceItemRecord a = ItemRecord(first.item_id());
+  ASSERT_EQ(a.offsets_size(), 2);
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      const int partitions,
+      kafka::PartitionCount(broker_->KafkaClient(), broker_->topics().EvidenceChunks(),
+                            absl::Seconds(10)));
+  ASSERT_EQ(PartitionOfKey(first.item_id(), partitions), a.partition());
+  std::string second_id;
+  for (int i = 2; second_id.empty(); ++i) {
+    const std::string id = absl::StrCat("EV-DEL-", 1000 + i);
+    if (PartitionOfKey(id, partitions) == a.partition()) second_id = id;
+  }
+  const EvidenceItem second = UploadAndAnnounce(second_id);
+  const liaison::v1::EvidenceItemRecord b = ItemRecord(second_id);
+  ASSERT_EQ(b.partition(), a.partition());
+  ASSERT_GT(b.offsets(0), a.offsets(1));
+
+  clock_->Advance(absl::Hours(72) + absl::Seconds(1));
+  EXPECT_EQ(WaitErased(first.item_id()).custody().erasure_reason(),
+            liaison::v1::EVIDENCE_ERASURE_REASON_ERASE_BY);
+
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<kafka::RecordDeleter> kafka,
+                               kafka::RecordDeleter::Create(broker_->KafkaClient()));
+  const kafka::TopicPartition tp{broker_->topics().EvidenceChunks(), a.partition()};
+  std::pair<int64_t, int64_t> marks{-1, -1};
+  if (OnRealKafka()) {
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          absl::StatusOr<std::pair<int64_t, int64_t>> m = kafka->Watermarks(tp, absl::Seconds(10));
+          if (m.ok()) marks = *m;
+          return marks.first > a.offsets(1);
+        },
+        absl::Seconds(60)))
+        << "low watermark " << marks.first << ", the erased item's last chunk at " << a.offsets(1);
+    // Up to the live item's first chunk, not one record further.
+    EXPECT_EQ(marks.first, b.offsets(0));
+    // Reported once Kafka answered the request (after the watermark moved).
+    EXPECT_TRUE(WaitFor([&] { return deletions.Records() >= 2; }, absl::Seconds(20)))
+        << deletions.Records();
+    EXPECT_EQ(deletions.Count("unsupported"), 0);
+  } else {
+    ASSERT_TRUE(WaitFor([&] { return deletions.Count("unsupported") == 1; }, absl::Seconds(60)));
+    LIAISON_ASSERT_OK_AND_ASSIGN(marks, kafka->Watermarks(tp, absl::Seconds(10)));
+    EXPECT_EQ(marks.first, 0);
+    EXPECT_EQ(deletions.Records(), 0);
+    EXPECT_EQ(deletions.Count("deleted"), 0);
+  }
+
+  absl::Status refused = Download("DE-BKA", first);
+  ASSERT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
+  EXPECT_THAT(std::string(refused.message()),
+              HasSubstr("evidence item 'EV-DEL-0001': erased at 2026-05-07T10:00:01Z (its keys "
+                        "destroyed): EVIDENCE_ERASURE_REASON_ERASE_BY"));
+  LIAISON_ASSERT_OK(Download("DE-BKA", second));
+  if (OnRealKafka()) {
+    // Asked again later, the keeper keeps the live item's chunks.
+    absl::SleepFor(absl::Seconds(3));
+    LIAISON_ASSERT_OK_AND_ASSIGN(marks, kafka->Watermarks(tp, absl::Seconds(10)));
+    EXPECT_EQ(marks.first, b.offsets(0));
+  }
 }
 
 TEST_F(EvidenceErasure, AnItemGoesAtTheRegistrysMaxAge) {

@@ -39,6 +39,7 @@
 #include "gtest/gtest.h"
 #include "liaison/v1/evidence.grpc.pb.h"
 #include "policy/testing/scenario.h"
+#include "tests/fixtures/evidence_fixture.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 
@@ -50,18 +51,7 @@ using liaison::v1::UploadRequest;
 using liaison::v1::UploadResult;
 using liaison::v1::UploadStart;
 
-constexpr char kJit[] = "JIT-2025-014";  // AMBER ROUTE: RO-IGPR, DE-BKA, NL-NP, FR-OCRTEH
-constexpr int64_t kMiB = int64_t{1} << 20;
-
-// 2026-05-04T10:00Z, when AMBER ROUTE runs and NORTHERN LEDGER has not begun.
-absl::Time T0() { return absl::FromUnixSeconds(1777888800); }
-
-std::string RandomBytes(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(static_cast<size_t>(n), '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
-}
+constexpr const char* kJit = kEvidenceJit;
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -87,47 +77,9 @@ struct Encrypted {
   certs::EncryptedItemSummary summary;
 };
 
-class Evidence : public ::testing::Test {
+class Evidence : public EvidenceFixture {
  protected:
-  void SetUp() override {
-    clock_ = std::make_unique<broker::ManualClock>(T0());
-    TestBrokerOptions options;
-    options.clock = clock_.get();
-    LIAISON_ASSERT_OK_AND_ASSIGN(broker_, TestBroker::Start(options));
-    LIAISON_ASSERT_OK_AND_ASSIGN(
-        trust_, certs::TrustStore::Load(SharedTestPki().ca(), SharedTestPki().crl()));
-    dir_ = MakeTempDir("liaison-evidence");
-  }
-  // The items are files (up to gigabytes on real Kafka): never left behind.
-  void TearDown() override {
-    std::error_code ignored;
-    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
-  }
-
-  endpoint::EvidenceRecipient Recipient(const std::string& id) {
-    absl::StatusOr<certs::Certificate> cert =
-        certs::Certificate::FromPemFile(SharedTestPki().EndpointFile(id, "enc.pem"));
-    EXPECT_TRUE(cert.ok()) << cert.status();
-    return {id, *cert};
-  }
-  certs::RecipientKey KeyOf(const std::string& id) {
-    absl::StatusOr<certs::RecipientKey> key = certs::RecipientKey::FromPemFiles(
-        SharedTestPki().EndpointFile(id, "enc.key"), SharedTestPki().EndpointFile(id, "enc.pem"));
-    EXPECT_TRUE(key.ok()) << key.status();
-    return *std::move(key);
-  }
-
-  // A raw Evidence stub acting as `id` (mTLS with its TLS certificate).
-  std::unique_ptr<liaison::v1::Evidence::Stub> Stub(const std::string& id) {
-    grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = ReadFileOrDie(SharedTestPki().ca());
-    ssl.pem_cert_chain = ReadFileOrDie(SharedTestPki().EndpointFile(id, "tls.pem"));
-    ssl.pem_private_key = ReadFileOrDie(SharedTestPki().EndpointFile(id, "tls.key"));
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
-    return liaison::v1::Evidence::NewStub(
-        grpc::CreateCustomChannel(broker_->target(), grpc::SslCredentials(ssl), args));
-  }
+  void SetUp() override { StartBroker(); }
 
   std::string WriteFile(const std::string& name, const std::string& bytes) {
     const std::string path = dir_ + "/" + name;
@@ -316,10 +268,6 @@ class Evidence : public ::testing::Test {
     return out;
   }
 
-  std::unique_ptr<broker::ManualClock> clock_;
-  std::unique_ptr<TestBroker> broker_;
-  std::shared_ptr<const certs::TrustStore> trust_;
-  std::string dir_;
   int64_t last_offset_ = -1;
 };
 
@@ -523,6 +471,33 @@ TEST_F(Evidence, AnAbandonedUploadIsForgottenAfterAnHourIdle) {
   LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult forgotten, Upload("RO-IGPR", e.start, {}));
   EXPECT_EQ(forgotten.durable_chunks(), 0);
   // It uploads whole from chunk 0.
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult done, Upload("RO-IGPR", e.start, All(e)));
+  EXPECT_TRUE(done.complete());
+}
+
+// An upload that began longer ago than the broker's upload max age is not
+// completed: the evidence keeper may have deleted its first chunks already
+// (docs/evidence.md, "Deleting chunk records"). It is forgotten, and its
+// sender uploads it again from chunk 0.
+TEST_F(Evidence, AnUploadOlderThanItsMaxAgeIsRefusedAndStartsAgain) {
+  TestBrokerOptions options;
+  options.evidence_upload_max_age = absl::Seconds(3);
+  StartBroker(options);
+  const std::string plaintext = RandomBytes(kMiB + 7, 9);  // 2 chunks
+  Encrypted e = Encrypt("RO-EV-0011", plaintext, {"DE-BKA"});
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult partial,
+                               Upload("RO-IGPR", e.start, {{0, e.records[0]}}));
+  EXPECT_EQ(partial.durable_chunks(), 1);
+  // The age is wall time, as Kafka's record timestamps are.
+  absl::SleepFor(absl::Seconds(3.5));
+  absl::StatusOr<UploadResult> late = Upload("RO-IGPR", e.start, {{1, e.records[1]}});
+  ASSERT_TRUE(absl::IsFailedPrecondition(late.status())) << late.status();
+  EXPECT_THAT(std::string(late.status().message()),
+              ::testing::HasSubstr("evidence item 'RO-EV-0011': the upload began more than 3s "
+                                   "ago (its first chunks may be deleted from Kafka); upload the "
+                                   "item again from chunk 0"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult again, Upload("RO-IGPR", e.start, {}));
+  EXPECT_EQ(again.durable_chunks(), 0);
   LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult done, Upload("RO-IGPR", e.start, All(e)));
   EXPECT_TRUE(done.complete());
 }
