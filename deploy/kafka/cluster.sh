@@ -329,8 +329,11 @@ wait_ready() {  # wait_ready DEADLINE LIBS
   export KAFKA_LIBS=$libs
   for n in $(seq 1 "$NODES"); do
     # Only this start's part of the log counts (it is appended to).
-    while ! tail -c +"$((log_offset[n] + 1))" "$state/node-$n/kafka.log" 2>/dev/null |
-      grep -q "Kafka Server started"; do
+    # grep -c, not -q: with pipefail, a grep that stops at the first match
+    # fails the pipe once tail has more to write (SIGPIPE), which a restart
+    # on a long log hits.
+    until [[ $(tail -c +"$((log_offset[n] + 1))" "$state/node-$n/kafka.log" 2>/dev/null |
+      grep -c "Kafka Server started") -gt 0 ]]; do
       if ! pid=$(node_pid "$n"); then
         echo "---- last lines of $state/node-$n/kafka.log" >&2
         tail -n 25 "$state/node-$n/kafka.log" >&2 || true
