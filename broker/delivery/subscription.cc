@@ -310,8 +310,7 @@ void Subscription::Finalise(const std::string& item_id, InFlight entry) {
   }
 }
 
-void Subscription::Finalised(int32_t partition, const std::vector<int64_t>& offsets,
-                             bool durable) {
+void Subscription::Finalised(int32_t partition, const std::vector<int64_t>& offsets, bool durable) {
   absl::MutexLock lock(&mu_);
   --finalising_;
   if (durable) MarkDoneLocked(partition, offsets);

@@ -76,12 +76,11 @@ int Shell(const std::string& command) {
 // Progress lines carry the time since the test began.
 absl::Time test_start = absl::Now();
 std::ostream& Say() {
-  return std::cout << absl::StrFormat("[%6.1f s] ", absl::ToDoubleSeconds(absl::Now() - test_start));
+  return std::cout << absl::StrFormat("[%6.1f s] ",
+                                      absl::ToDoubleSeconds(absl::Now() - test_start));
 }
 
-std::string Secs(absl::Duration d) {
-  return absl::StrFormat("%.2f s", absl::ToDoubleSeconds(d));
-}
+std::string Secs(absl::Duration d) { return absl::StrFormat("%.2f s", absl::ToDoubleSeconds(d)); }
 
 // A loopback port nothing listens on now (kept by a node across restarts).
 int FreePort() {
@@ -153,13 +152,13 @@ class BrokerNode {
       int status = 0;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
-        return absl::InternalError(absl::StrCat(name_, " exited during start-up; ", log, ":\n",
-                                                Tail(log, 20)));
+        return absl::InternalError(
+            absl::StrCat(name_, " exited during start-up; ", log, ":\n", Tail(log, 20)));
       }
       if (absl::Now() > deadline) {
         return absl::DeadlineExceededError(absl::StrCat(name_, " not serving after ",
-                                                        absl::FormatDuration(timeout), "; ",
-                                                        log, ":\n", Tail(log, 20)));
+                                                        absl::FormatDuration(timeout), "; ", log,
+                                                        ":\n", Tail(log, 20)));
       }
       absl::SleepFor(absl::Milliseconds(50));
     }
@@ -216,7 +215,8 @@ class LeaderProbe {
     const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 0, t, &md, 3000);
     rd_kafka_topic_destroy(t);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return absl::UnavailableError(absl::StrCat("metadata of ", topic, ": ", rd_kafka_err2str(err)));
+      return absl::UnavailableError(
+          absl::StrCat("metadata of ", topic, ": ", rd_kafka_err2str(err)));
     }
     std::map<int32_t, int32_t> out;
     for (int i = 0; i < md->topic_cnt; ++i) {
@@ -260,9 +260,9 @@ class Flood {
   absl::Status Start() {
     endpoints_ = kSenders;
     endpoints_.insert(endpoints_.end(), kRecipients.begin(), kRecipients.end());
-    absl::StatusOr<std::vector<std::unique_ptr<Subscription>>> subs = SubscribeAll(
-        [&](const std::string& e) { return ClientFor(e, targets_.at(e)); }, endpoints_,
-        sub_clients_, 256, absl::Seconds(180));
+    absl::StatusOr<std::vector<std::unique_ptr<Subscription>>> subs =
+        SubscribeAll([&](const std::string& e) { return ClientFor(e, targets_.at(e)); }, endpoints_,
+                     sub_clients_, 256, absl::Seconds(180));
     if (!subs.ok()) return subs.status();
     subs_ = std::move(*subs);
     for (const std::string& e : endpoints_) rec_.Subscribed(e);
@@ -325,8 +325,7 @@ class Flood {
       if (w.accepted_at < since) continue;
       if (w.took > longest) {
         longest = w.took;
-        *who = absl::StrCat(w.sender, " (", w.attempts, " attempts, ", w.refusals,
-                            " refused)");
+        *who = absl::StrCat(w.sender, " (", w.attempts, " attempts, ", w.refusals, " refused)");
       }
     }
     return longest;
@@ -371,8 +370,8 @@ class Flood {
                     absl::IsCancelled(r.status()))
             << s << " " << m.header().message_id() << ": " << r.status();
         if (absl::Now() - first > absl::Minutes(3)) {
-          ADD_FAILURE() << s << " " << m.header().message_id() << " not accepted in 3 min: "
-                        << r.status();
+          ADD_FAILURE() << s << " " << m.header().message_id()
+                        << " not accepted in 3 min: " << r.status();
           return;
         }
         absl::SleepFor(absl::Milliseconds(200));
@@ -563,18 +562,17 @@ class Faults : public ::testing::Test {
       absl::Status s = nodes_.back()->Start();
       ASSERT_TRUE(s.ok()) << s;
       Say() << "node " << name << " serving on " << nodes_.back()->target() << " after "
-                << Secs(absl::Now() - t) << "\n";
+            << Secs(absl::Now() - t) << "\n";
     }
   }
 
   // RO-IGPR and NL-NP start on A, DE-BKA and FR-OCRTEH on B; all have both.
   void StartFlood() {
     const std::string a = nodes_[0]->target(), b = nodes_[1]->target();
-    flood_ = std::make_unique<Flood>(*rec_, std::map<std::string, std::vector<std::string>>{
-                                                {"RO-IGPR", {a, b}},
-                                                {"NL-NP", {a, b}},
-                                                {"DE-BKA", {b, a}},
-                                                {"FR-OCRTEH", {b, a}}});
+    flood_ = std::make_unique<Flood>(
+        *rec_,
+        std::map<std::string, std::vector<std::string>>{
+            {"RO-IGPR", {a, b}}, {"NL-NP", {a, b}}, {"DE-BKA", {b, a}}, {"FR-OCRTEH", {b, a}}});
     absl::Status s = flood_->Start();
     ASSERT_TRUE(s.ok()) << s;
     Say() << "subscribed; flooding\n";
@@ -597,20 +595,19 @@ class Faults : public ::testing::Test {
     for (size_t i = 0; i < kSenders.size(); ++i) {
       const Client::Failovers f = flood_->senders()[i]->failovers();
       Say() << kSenders[i] << ": " << f.count << " sends moved to another node (longest "
-                << Secs(f.longest) << ")\n";
+            << Secs(f.longest) << ")\n";
     }
     for (const std::string& e : {"RO-IGPR", "DE-BKA", "NL-NP", "FR-OCRTEH"}) {
       const Subscription::Reconnects r = flood_->subscription(e).reconnects();
       Say() << e << " subscription: " << r.count << " reconnects (longest " << Secs(r.longest)
-                << "), " << r.replays_dropped << " acknowledged items sent again and dropped\n";
+            << "), " << r.replays_dropped << " acknowledged items sent again and dropped\n";
     }
     flood_->CloseSubscriptions();
     ASSERT_TRUE(
         history::RecordAuditTrail(kafka_, broker::Topics(prefix_).Audit(), *rec_, absl::Minutes(2))
             .ok());
     Say() << "audit trail recorded\n";
-    absl::StatusOr<std::vector<history::Event>> h =
-        history::ReadHistory({dir_ + "/run.history"});
+    absl::StatusOr<std::vector<history::Event>> h = history::ReadHistory({dir_ + "/run.history"});
     ASSERT_TRUE(h.ok()) << h.status();
 
     // The partitions' move as the audit trail shows it: per ingress
@@ -652,15 +649,15 @@ class Faults : public ::testing::Test {
     EXPECT_EQ(r.summary.delivered, r.summary.pairs);
     EXPECT_EQ(r.summary.duplicates, 0);
     std::cout << history::FormatSummary(r.summary);
-    Say() << "FIGURES " << ::testing::UnitTest::GetInstance()->current_test_info()->name()
-              << ": " << accepted << " accepted, " << refusals
-              << " sends refused and sent again; longest sender unavailability "
-              << Secs(unavailable) << (who.empty() ? "" : " by " + who) << "; "
-              << (moves ? absl::StrCat("partition move (longest decision stall of one ingress "
-                                       "partition across the fault) ",
-                                       Secs(longest_stall), " (partition ", stalled_chain, ")")
-                        : "no partition moves in this fault")
-              << "\n";
+    Say() << "FIGURES " << ::testing::UnitTest::GetInstance()->current_test_info()->name() << ": "
+          << accepted << " accepted, " << refusals
+          << " sends refused and sent again; longest sender unavailability " << Secs(unavailable)
+          << (who.empty() ? "" : " by " + who) << "; "
+          << (moves ? absl::StrCat("partition move (longest decision stall of one ingress "
+                                   "partition across the fault) ",
+                                   Secs(longest_stall), " (partition ", stalled_chain, ")")
+                    : "no partition moves in this fault")
+          << "\n";
   }
 
   std::string state_, dir_, prefix_, registry_;
@@ -729,7 +726,7 @@ TEST_F(Faults, KafkaNodeKilledAndRestartedDuringAFlood) {
   const absl::Time fault_at = absl::Now();
   ASSERT_EQ(KillKafkaNode(victim), 0);
   Say() << "Kafka node " << victim << " (leader of " << led[victim]
-            << " ingress partitions) killed\n";
+        << " ingress partitions) killed\n";
   if (led[victim] > 0) {
     const absl::Duration moved = WaitLeadersMoved(probe, ingress, victim, fault_at);
     Say() << "its ingress partitions got other leaders " << Secs(moved) << " after the kill\n";
@@ -737,8 +734,8 @@ TEST_F(Faults, KafkaNodeKilledAndRestartedDuringAFlood) {
   ASSERT_TRUE(flood_->WaitMoreAccepted(kAfter / 2)) << "no progress with one Kafka node down";
   const absl::Time restart = absl::Now();
   ASSERT_EQ(StartKafkaNode(victim), 0);
-  Say() << "Kafka node " << victim << " started again in " << Secs(absl::Now() - restart)
-            << " (" << Secs(absl::Now() - fault_at) << " after the kill)\n";
+  Say() << "Kafka node " << victim << " started again in " << Secs(absl::Now() - restart) << " ("
+        << Secs(absl::Now() - fault_at) << " after the kill)\n";
   ASSERT_TRUE(flood_->WaitMoreAccepted(kAfter));
   FinishAndCheck(fault_at);
 }
@@ -759,8 +756,8 @@ TEST_F(Faults, KafkaNodeLeadingTheIngressPartitionsKilled) {
                      })->first;
   const absl::Time fault_at = absl::Now();
   ASSERT_EQ(KillKafkaNode(victim), 0);
-  Say() << "Kafka node " << victim << " (leader of " << led[victim] << " of "
-            << leaders.size() << " ingress partitions) killed\n";
+  Say() << "Kafka node " << victim << " (leader of " << led[victim] << " of " << leaders.size()
+        << " ingress partitions) killed\n";
   const absl::Duration moved = WaitLeadersMoved(probe, ingress, victim, fault_at);
   Say() << "ingress partitions got other leaders " << Secs(moved) << " after the kill\n";
   EXPECT_NE(moved, absl::InfiniteDuration()) << "the leaders never moved";
@@ -768,8 +765,7 @@ TEST_F(Faults, KafkaNodeLeadingTheIngressPartitionsKilled) {
   flood_->StopSending();
   const absl::Time restart = absl::Now();
   ASSERT_EQ(StartKafkaNode(victim), 0);
-  Say() << "Kafka node " << victim << " started again in " << Secs(absl::Now() - restart)
-            << "\n";
+  Say() << "Kafka node " << victim << " started again in " << Secs(absl::Now() - restart) << "\n";
   FinishAndCheck(fault_at);
 }
 
@@ -798,8 +794,8 @@ TEST_F(Faults, RollingRestartOfEveryLiaisonNode) {
     EXPECT_EQ(node->Stop(), 0) << node->name() << " did not stop cleanly";
     absl::Status s = node->Start();
     ASSERT_TRUE(s.ok()) << s;
-    Say() << "node " << node->name() << " stopped and serving again in "
-              << Secs(absl::Now() - t) << "\n";
+    Say() << "node " << node->name() << " stopped and serving again in " << Secs(absl::Now() - t)
+          << "\n";
     ASSERT_TRUE(flood_->WaitMoreAccepted(kAfter / 2)) << "no progress after " << node->name();
   }
   FinishAndCheck(fault_at);
@@ -814,7 +810,7 @@ TEST_F(Faults, SubscriberDisconnectsMidWindowAndReconnectsToAnotherNode) {
   const absl::Time fault_at = absl::Now();
   ASSERT_TRUE(flood_->ReconnectMidWindow("NL-NP", {nodes_[1]->target(), nodes_[0]->target()}));
   Say() << "NL-NP reconnected to node B with " << flood_->mid_window_unacked_.load()
-            << " items of its window unacknowledged\n";
+        << " items of its window unacknowledged\n";
   EXPECT_GT(flood_->mid_window_unacked_.load(), 0);
   ASSERT_TRUE(flood_->WaitMoreAccepted(kAfter));
   FinishAndCheck(fault_at, /*moves=*/false);
