@@ -134,6 +134,20 @@ void Subscription::Loop() {
       for (const kafka::Gap& gap : polled->gaps) HandleGap(gap);
       for (kafka::Record& record : polled->records) Process(std::move(record));
     }
+    // Acknowledgements taken but not yet durable (a client that acknowledges
+    // and closes at once, a node stopping): wait for their writes, so that
+    // the final commit covers them. Otherwise the node serving this endpoint
+    // next reads those items again, and hands them out again whenever its
+    // mirror of the acknowledged items has not caught up with the records
+    // just written: a duplicate after an acknowledgement the broker took.
+    {
+      absl::MutexLock lock(&mu_);
+      auto settled = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return finalising_ == 0; };
+      if (!mu_.AwaitWithTimeout(absl::Condition(&settled), absl::Seconds(10))) {
+        log::Warning("subscribe.acks_pending_at_close",
+                     {{"endpoint", endpoint_}, {"acknowledgements", finalising_}});
+      }
+    }
     // Final commit of whatever is done, then leave the group.
     (void)CommitOffsets(**consumer, CommitsDue(), CommitMode::kSync, options.group_id,
                         deps_.observer);
@@ -234,6 +248,7 @@ void Subscription::Ack(const std::vector<std::string>& item_ids) {
       acked.emplace_back(id, std::move(it->second));
       in_flight_.erase(it);
       --deps_.stats->in_flight;
+      ++finalising_;
     }
   }
   const absl::Time now = absl::Now();
@@ -274,7 +289,7 @@ void Subscription::Finalise(const std::string& item_id, InFlight entry) {
           "subscribe.ack_not_durable",
           {{"endpoint", self->endpoint_}, {"item_id", item_id}, {"error", status.ToString()}});
     }
-    if (--join->remaining == 0 && join->ok) self->MarkDone(partition, *offsets);
+    if (--join->remaining == 0) self->Finalised(partition, *offsets, join->ok);
     // If not durable, the offset stays uncommitted: the item is delivered
     // again after a reconnect and the endpoint acknowledges it again.
   };
@@ -295,8 +310,18 @@ void Subscription::Finalise(const std::string& item_id, InFlight entry) {
   }
 }
 
+void Subscription::Finalised(int32_t partition, const std::vector<int64_t>& offsets, bool durable) {
+  absl::MutexLock lock(&mu_);
+  --finalising_;
+  if (durable) MarkDoneLocked(partition, offsets);
+}
+
 void Subscription::MarkDone(int32_t partition, const std::vector<int64_t>& offsets) {
   absl::MutexLock lock(&mu_);
+  MarkDoneLocked(partition, offsets);
+}
+
+void Subscription::MarkDoneLocked(int32_t partition, const std::vector<int64_t>& offsets) {
   auto it = progress_.find(partition);
   if (it == progress_.end()) return;  // partition revoked meanwhile
   for (int64_t offset : offsets) it->second.outstanding.erase(offset);

@@ -123,6 +123,12 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
               int32_t partition, int64_t offset);
   void Finalise(const std::string& item_id, InFlight entry);
   void MarkDone(int32_t partition, const std::vector<int64_t>& offsets) ABSL_LOCKS_EXCLUDED(mu_);
+  // One acknowledgement's writes all answered: its offsets are done when
+  // `durable`; in one step with the count the final commit waits on.
+  void Finalised(int32_t partition, const std::vector<int64_t>& offsets, bool durable)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void MarkDoneLocked(int32_t partition, const std::vector<int64_t>& offsets)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::vector<kafka::Consumer::CommitOffset> CommitsDue() ABSL_LOCKS_EXCLUDED(mu_);
   void Push(liaison::v1::SubscribeResponse response) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -136,6 +142,9 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   bool ready_sent_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<std::string, InFlight> in_flight_ ABSL_GUARDED_BY(mu_);
   std::map<int32_t, Progress> progress_ ABSL_GUARDED_BY(mu_);
+  // Acknowledgements handed to Finalise whose writes have not all answered
+  // yet; the final commit waits for them (see Loop).
+  int finalising_ ABSL_GUARDED_BY(mu_) = 0;
 
   std::atomic<bool> finished_{false};
   std::thread thread_;

@@ -239,8 +239,14 @@ class SubscribeReactor final : public grpc::ServerBidiReactor<SubscribeRequest, 
     queue_.pop_front();
     writing_ = false;
     if (!ok) {
-      finished_ = true;  // the stream broke; reads fail too and OnDone follows
-      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"));
+      // The stream broke; reads fail too and OnDone follows. End() may have
+      // finished the call already (a cancel or a server shutdown while this
+      // write was in flight): a second Finish aborts the process in gRPC
+      // (CallbackWithSuccessTag::Set, "call_ == nullptr").
+      if (!finished_) {
+        finished_ = true;
+        Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"));
+      }
       return;
     }
     WriteNext();

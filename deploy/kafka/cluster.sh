@@ -7,6 +7,8 @@
 #   deploy/kafka/cluster.sh stop   [--state-dir DIR]
 #   deploy/kafka/cluster.sh status [--state-dir DIR]
 #   deploy/kafka/cluster.sh env    [--state-dir DIR]    # prints `export ...` lines
+#   deploy/kafka/cluster.sh kill   --node N [--state-dir DIR]   # SIGKILL one node (fault tests)
+#   deploy/kafka/cluster.sh start  --node N [--state-dir DIR]   # start that node again
 #
 # DIR defaults to var/kafka. Every node is a combined broker and controller
 # (KRaft, static quorum). `start`:
@@ -51,16 +53,17 @@ die() {
 say() { echo "$PROG: $*" >&2; }
 
 usage() {
-  sed -n '5,9p' "$0" >&2
+  sed -n '5,11p' "$0" >&2
   exit 2
 }
 
 [[ $# -ge 1 ]] || usage
 cmd=$1
 shift
-nodes="" state="$root/var/kafka" pki="" timeout=120 watch_pid=""
+nodes="" state="$root/var/kafka" pki="" timeout=120 watch_pid="" node=""
 while [[ $# -gt 0 ]]; do
   case $1 in
+    --node) [[ $# -ge 2 && $2 =~ ^[1-9]$ ]] || die "--node needs a node number (1-9)"; node=$2; shift 2 ;;
     --nodes) [[ $# -ge 2 ]] || die "--nodes needs a value"; nodes=$2; shift 2 ;;
     --state-dir) [[ $# -ge 2 ]] || die "--state-dir needs a value"; state=$2; shift 2 ;;
     --pki) [[ $# -ge 2 ]] || die "--pki needs a value"; pki=$2; shift 2 ;;
@@ -71,7 +74,9 @@ while [[ $# -gt 0 ]]; do
 done
 [[ -z $nodes || $nodes == 1 || $nodes == 3 ]] || die "--nodes must be 1 or 3, not '$nodes'"
 [[ $timeout =~ ^[0-9]+$ ]] || die "--timeout must be a number of seconds"
-[[ $cmd == start ]] && mkdir -p "$state"
+[[ $cmd == kill && -z $node ]] && die "kill needs --node N"
+[[ -z $node || $cmd == kill || $cmd == start ]] || die "--node is for kill and start only"
+[[ $cmd == start && -z $node ]] && mkdir -p "$state"
 if [[ ! -d $state ]]; then
   case $cmd in
     status) echo "no cluster in $state"; exit 3 ;;
@@ -324,8 +329,11 @@ wait_ready() {  # wait_ready DEADLINE LIBS
   export KAFKA_LIBS=$libs
   for n in $(seq 1 "$NODES"); do
     # Only this start's part of the log counts (it is appended to).
-    while ! tail -c +"$((log_offset[n] + 1))" "$state/node-$n/kafka.log" 2>/dev/null |
-      grep -q "Kafka Server started"; do
+    # grep -c, not -q: with pipefail, a grep that stops at the first match
+    # fails the pipe once tail has more to write (SIGPIPE), which a restart
+    # on a long log hits.
+    until [[ $(tail -c +"$((log_offset[n] + 1))" "$state/node-$n/kafka.log" 2>/dev/null |
+      grep -c "Kafka Server started") -gt 0 ]]; do
       if ! pid=$(node_pid "$n"); then
         echo "---- last lines of $state/node-$n/kafka.log" >&2
         tail -n 25 "$state/node-$n/kafka.log" >&2 || true
@@ -335,8 +343,14 @@ wait_ready() {  # wait_ready DEADLINE LIBS
       sleep 0.2
     done
   done
-  # A metadata request through the TLS listener, as the admin: every broker
-  # must be listed (registered and unfenced).
+  wait_listed "$deadline" "$libs"
+}
+
+# A metadata request through the TLS listener, as the admin: every broker
+# must be listed (registered and unfenced).
+wait_listed() {  # wait_listed DEADLINE LIBS
+  local deadline=$1 out count
+  export KAFKA_LIBS=$2
   while :; do
     out=$("$here/bin/kafka-broker-api-versions.sh" --bootstrap-server "$(bootstrap)" \
       --command-config "$state/clients/liaison-kafka-admin.java.properties" 2>&1) || true
@@ -482,8 +496,61 @@ cmd_env() {
   if [[ $NODES == 3 ]]; then echo 'export RF=3 MIN_ISR=2'; else echo 'export RF=1 MIN_ISR=1'; fi
 }
 
+# --- one node (fault tests: tests/kafka_real/faults) ------------------------
+
+# kill --node N: SIGKILL, no controlled shutdown (a crash); waits until the
+# process is gone. The other nodes and the watchdog keep running.
+cmd_kill_node() {
+  load_env || die "no cluster in $state"
+  ((node <= NODES)) || die "--node $node: the cluster in $state has $NODES nodes"
+  local pid
+  pid=$(node_pid "$node") || die "node $node of $state does not run"
+  kill -KILL "$pid"
+  local deadline=$((SECONDS + 10))
+  while kill -0 "$pid" 2>/dev/null; do
+    ((SECONDS < deadline)) || die "node $node (pid $pid) still runs 10 s after SIGKILL"
+    sleep 0.05
+  done
+  rm -f "$state/node-$node/kafka.pid"
+  say "node $node (pid $pid) killed"
+}
+
+# start --node N: starts node N of an existing cluster again (same ports,
+# data, configuration) and waits until it runs and, when every node runs, a
+# metadata request lists them all.
+cmd_start_node() {
+  load_env || die "no cluster in $state (start the whole cluster first)"
+  ((node <= NODES)) || die "--node $node: the cluster in $state has $NODES nodes"
+  node_pid "$node" >/dev/null && { say "node $node already runs"; return 0; }
+  local libs n b=BROKER_PORT_$node c=CONTROLLER_PORT_$node
+  libs=$("$here/fetch.sh")
+  for p in "${!b}" "${!c}"; do
+    port_in_use "$p" && die "port $p of node $node is in use by another process"
+  done
+  for n in $(seq 1 "$NODES"); do
+    node_pid "$n" >/dev/null || [[ $n == "$node" ]] || die "node $n does not run either; use start without --node"
+  done
+  write_node_config "$node"
+  echo "---- start $(date -u +%FT%TZ)" >>"$state/node-$node/kafka.log"
+  log_offset=()
+  log_offset[node]=$(stat -c %s "$state/node-$node/kafka.log")
+  local t0=$SECONDS deadline=$((SECONDS + timeout))
+  launch_node "$node" "$libs"
+  # grep -c, not -q: the log is long by now, and with pipefail a grep that
+  # stops early fails the pipe (SIGPIPE).
+  until [[ $(tail -c +"$((log_offset[node] + 1))" "$state/node-$node/kafka.log" |
+    grep -c "Kafka Server started") -gt 0 ]]; do
+    node_pid "$node" >/dev/null || { tail -n 25 "$state/node-$node/kafka.log" >&2; die "node $node exited during start-up (see above)"; }
+    ((SECONDS < deadline)) || die "node $node not started after ${timeout} s (see $state/node-$node/kafka.log)"
+    sleep 0.2
+  done
+  wait_listed "$deadline" "$libs"
+  say "node $node started again in $((SECONDS - t0)) s"
+}
+
 case $cmd in
-  start) cmd_start ;;
+  start) if [[ -n $node ]]; then cmd_start_node; else cmd_start; fi ;;
+  kill) cmd_kill_node ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
   env) cmd_env ;;
