@@ -284,7 +284,7 @@ std::map<std::string, int64_t> TopicCounter::Snapshot() {
   return out;
 }
 
-void PrintKafkaWrites(const std::map<std::string, int64_t>& before,
+std::map<std::string, double> PrintKafkaWrites(const std::map<std::string, int64_t>& before,
                       const std::map<std::string, int64_t>& after, int64_t messages, double seconds,
                       const std::vector<std::string>& recipients) {
   std::map<std::string, int64_t> groups;
@@ -296,13 +296,18 @@ void PrintKafkaWrites(const std::map<std::string, int64_t>& before,
     groups[TopicGroup(topic, recipients)] += n;
     total += n;
   }
-  std::printf("  kafka writes %.1f records per message (%.0f records/s):",
+  std::printf("  kafka writes %.2f records per message (%.0f records/s):",
               static_cast<double>(total) / std::max<int64_t>(1, messages),
               seconds > 0 ? total / seconds : 0.0);
+  std::map<std::string, double> per_message;
+  const double m = static_cast<double>(std::max<int64_t>(1, messages));
+  per_message["total"] = total / m;
   for (const auto& [group, n] : groups) {
-    std::printf(" %s %.1f", group.c_str(), static_cast<double>(n) / std::max<int64_t>(1, messages));
+    std::printf(" %s %.2f", group.c_str(), n / m);
+    per_message[group] = n / m;
   }
   std::printf("\n");
+  return per_message;
 }
 
 }  // namespace liaison::bench
