@@ -519,7 +519,9 @@ const char* Explain(const std::string& group) {
       {"broker",
        "broker threads made at start: worker pool (ingress verify, policy chain, "
        "countersign, receipts), policy loop, mirrors, producer poller"},
-      {"recipient", "bench recipients: Subscription::Next = ItemVerifier (2 verifies), acks"},
+      {"recipient",
+       "bench recipients: Subscription::Next = ItemVerifier (the sender's signature, and "
+       "a batch root once per batch or each item's countersignature), acks"},
       {"sender", "bench senders: TestAlert + Seal (sign) + SendStream::Write"},
       {"send-reader", "client SendStream reader threads (results)"},
       {"sub-reader", "client Subscription reader threads (gRPC reads, queueing)"},
@@ -1391,13 +1393,13 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
         "\n== flood throughput next to the floor and the old ceilings (%u cores, this run's "
         "raw costs)\n",
         cores);
-    std::printf("  %-58s %9s %9s\n", "", "msg/s", "flood/it");
-    std::printf("  %-58s %9.0f\n", "flood, delivered to every recipient", flood->messages_per_s);
-    std::printf("  %-58s %9.0f %9.2f   (target >= 0.5)\n",
+    std::printf("  %-66s %9s %9s\n", "", "msg/s", "flood/it");
+    std::printf("  %-66s %9.0f\n", "flood, delivered to every recipient", flood->messages_per_s);
+    std::printf("  %-66s %9.0f %9.2f   (target >= 0.5)\n",
                 "floor: cores / (t_sign + (1+R) t_verify)", floor_message, ratio_floor);
-    std::printf("  %-58s %9.0f %9.2f\n", "old target ceiling: cores / (2 t_sign + (1+R) t_verify)",
+    std::printf("  %-66s %9.0f %9.2f\n", "old target ceiling: cores / (2 t_sign + (1+R) t_verify)",
                 ceiling_message, ratio);
-    std::printf("  %-58s %9.0f %9.2f\n",
+    std::printf("  %-66s %9.0f %9.2f\n",
                 "old ceiling with receipts: cores / ((2+R) t_sign + (1+2R) t_verify)",
                 ceiling_full, ratio_full);
     // The ceiling of what was really signed and verified, counted in this
@@ -1405,7 +1407,7 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
     const double signs = std::max(0.0, flood->broker_signs) + flood->clients_signs;
     const double verifies = std::max(0.0, flood->broker_verifies) + flood->clients_verifies;
     const double ceiling_counted = cores * 1e6 / (signs * ts + verifies * tv);
-    std::printf("  %-58s %9.0f %9.2f\n",
+    std::printf("  %-66s %9.0f %9.2f\n",
                 absl::StrFormat("counted: cores / (%.2f t_sign + %.2f t_verify)", signs, verifies)
                     .c_str(),
                 ceiling_counted, flood->messages_per_s / ceiling_counted);

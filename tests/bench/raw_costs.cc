@@ -31,7 +31,15 @@ double CpuMicrosPerOp(Op op, double seconds) {
 
 // "liaison.deliver.ES-PN" -> "deliver.<recipient>" etc.
 std::string TopicGroup(const std::string& topic, const std::vector<std::string>& recipients) {
-  std::string t = topic.substr(topic.find('.') + 1);
+  // The name after the broker's prefix, which may hold dots itself (on real
+  // Kafka "liaison.t<pid>-<n>"): from the first known topic name on.
+  size_t at = std::string::npos;
+  for (const char* name : {".ingress", ".audit", ".deliver.", ".registry.", ".index.", ".holds",
+                           ".linkage.", ".evidence"}) {
+    at = std::min(at, topic.find(name));
+  }
+  if (at == std::string::npos) at = topic.find('.');
+  std::string t = topic.substr(at + 1);
   if (t.rfind("deliver.", 0) == 0) {
     const std::string endpoint = t.substr(8);
     const bool recipient =
