@@ -668,8 +668,8 @@ RunFigures Measure(Pipeline& pipeline, Run* run, double rate, const Options& o,
   Settle(counter);
   const double n = static_cast<double>(std::max<int64_t>(1, run->completed));
   if (counter != nullptr) {
-    f.records = PrintKafkaWrites(records0, counter->Snapshot(), run->completed, f.seconds,
-                                 recipients);
+    f.records =
+        PrintKafkaWrites(records0, counter->Snapshot(), run->completed, f.seconds, recipients);
   }
   const BrokerStats b1 = ask_broker();
   const certs::SignatureCounts c1 = certs::ProcessSignatureCounts();
@@ -685,9 +685,10 @@ RunFigures Measure(Pipeline& pipeline, Run* run, double rate, const Options& o,
       "  signatures   per message, counted: broker process %.3f signed, %.3f verified; "
       "senders %.3f signed, recipients (this process) %.3f verified\n",
       f.broker_signs, f.broker_verifies, f.clients_signs, f.clients_verifies);
-  std::printf("  memory       broker process: peak RSS %.1f MiB during this run, RSS now %.1f MiB%s\n",
-              f.broker_peak_rss_kb / 1024.0, f.broker_rss_kb / 1024.0,
-              watched.jvm_pids.empty() ? " (embedded mock included)" : "");
+  std::printf(
+      "  memory       broker process: peak RSS %.1f MiB during this run, RSS now %.1f MiB%s\n",
+      f.broker_peak_rss_kb / 1024.0, f.broker_rss_kb / 1024.0,
+      watched.jvm_pids.empty() ? " (embedded mock included)" : "");
   auto per_message = [n](const std::vector<std::pair<std::string, int64_t>>& groups) {
     std::vector<std::pair<std::string, double>> out;
     for (const auto& [g, ns] : groups) out.emplace_back(g, ns / 1e3 / n);
@@ -883,7 +884,8 @@ int ServeBroker(const Options& o) {
     const certs::SignatureCounts c = certs::ProcessSignatureCounts();
     std::printf("STATS signs=%lld verifies=%lld peak_rss_kb=%lld rss_kb=%lld\n",
                 static_cast<long long>(c.signs), static_cast<long long>(c.verifies),
-                static_cast<long long>(StatusKb("VmHWM")), static_cast<long long>(StatusKb("VmRSS")));
+                static_cast<long long>(StatusKb("VmHWM")),
+                static_cast<long long>(StatusKb("VmRSS")));
     std::fflush(stdout);
     ResetPeakRss();
   }
@@ -1277,10 +1279,10 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
     // delivery: let the broker's writes stop first, so each paced run
     // measures its own messages only.
     if (flood || !paced.empty()) Settle(counter.get());
-    runs.push_back(std::make_unique<Run>(Run{
-        .name = absl::StrFormat("paced %.0f/s", rate),
-        .messages = o.rate_messages > 0 ? o.rate_messages : o.messages,
-        .recipients = R}));
+    runs.push_back(
+        std::make_unique<Run>(Run{.name = absl::StrFormat("paced %.0f/s", rate),
+                                  .messages = o.rate_messages > 0 ? o.rate_messages : o.messages,
+                                  .recipients = R}));
     paced.emplace_back(rate, Measure(*pipeline, runs.back().get(), rate, o, counter.get(), to,
                                      watched, ask_broker));
   }
@@ -1400,17 +1402,17 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
     std::printf("  %-66s %9.0f %9.2f\n", "old target ceiling: cores / (2 t_sign + (1+R) t_verify)",
                 ceiling_message, ratio);
     std::printf("  %-66s %9.0f %9.2f\n",
-                "old ceiling with receipts: cores / ((2+R) t_sign + (1+2R) t_verify)",
-                ceiling_full, ratio_full);
+                "old ceiling with receipts: cores / ((2+R) t_sign + (1+2R) t_verify)", ceiling_full,
+                ratio_full);
     // The ceiling of what was really signed and verified, counted in this
     // run (all processes), at this run's raw costs.
     const double signs = std::max(0.0, flood->broker_signs) + flood->clients_signs;
     const double verifies = std::max(0.0, flood->broker_verifies) + flood->clients_verifies;
     const double ceiling_counted = cores * 1e6 / (signs * ts + verifies * tv);
-    std::printf("  %-66s %9.0f %9.2f\n",
-                absl::StrFormat("counted: cores / (%.2f t_sign + %.2f t_verify)", signs, verifies)
-                    .c_str(),
-                ceiling_counted, flood->messages_per_s / ceiling_counted);
+    std::printf(
+        "  %-66s %9.0f %9.2f\n",
+        absl::StrFormat("counted: cores / (%.2f t_sign + %.2f t_verify)", signs, verifies).c_str(),
+        ceiling_counted, flood->messages_per_s / ceiling_counted);
     std::printf(
         "RESULT ratio_to_floor=%.2f ratio_to_ceiling=%.2f ratio_to_ceiling_with_receipts=%.2f "
         "ceiling_counted_msg_per_s=%.0f ratio_to_ceiling_counted=%.2f target_ratio=0.50 "
@@ -1425,9 +1427,10 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
       // The polling tax: CPU per message when paced against the flood's
       // (target: at most 2x at 100 msg/s).
       const double broker_ratio = f.broker_us_per_message / flood->broker_us_per_message;
-      const double total = f.broker_us_per_message + f.clients_us_per_message + f.jvm_us_per_message;
-      const double flood_total = flood->broker_us_per_message + flood->clients_us_per_message +
-                                 flood->jvm_us_per_message;
+      const double total =
+          f.broker_us_per_message + f.clients_us_per_message + f.jvm_us_per_message;
+      const double flood_total =
+          flood->broker_us_per_message + flood->clients_us_per_message + flood->jvm_us_per_message;
       std::printf(
           "RESULT run=paced rate=%.0f cpu_per_msg_vs_flood_broker=%.2f "
           "cpu_per_msg_vs_flood_all=%.2f target_cpu_per_msg_vs_flood=2\n",
@@ -1666,8 +1669,7 @@ int Main(int argc, char** argv) {
   app.add_flag("--ab-batch-signing", o.ab_batch_signing,
                "run everything twice, batch signing on then off (each in a fresh bench "
                "process), and print both side by side");
-  app.add_option("--rate-messages", o.rate_messages,
-                 "messages per paced run (0 = --messages)")
+  app.add_option("--rate-messages", o.rate_messages, "messages per paced run (0 = --messages)")
       ->capture_default_str();
   app.add_flag("--serve-broker", o.serve_broker, "internal: be the broker process")->group("");
   CLI11_PARSE(app, argc, argv);

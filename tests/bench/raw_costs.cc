@@ -293,8 +293,9 @@ std::map<std::string, int64_t> TopicCounter::Snapshot() {
 }
 
 std::map<std::string, double> PrintKafkaWrites(const std::map<std::string, int64_t>& before,
-                      const std::map<std::string, int64_t>& after, int64_t messages, double seconds,
-                      const std::vector<std::string>& recipients) {
+                                               const std::map<std::string, int64_t>& after,
+                                               int64_t messages, double seconds,
+                                               const std::vector<std::string>& recipients) {
   std::map<std::string, int64_t> groups;
   int64_t total = 0;
   for (const auto& [topic, high] : after) {
