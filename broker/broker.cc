@@ -413,7 +413,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   stage.countersigner = b.countersigner.get();
   stage.verifier = b.verifier.get();
   stage.items = b.items.get();
-  if (b.config.run_policy_stage) {
+  if (b.config.run_policy_stage && b.config.batch_signing) {
     b.batch_signer = std::make_unique<BatchSigner>(b.countersigner.get(), BatchSigner::Options{});
     stage.batch_signer = b.batch_signer.get();
   }

@@ -85,6 +85,12 @@ struct BrokerConfig {
   // A node without it only accepts and delivers: front-door nodes can scale
   // apart from policy nodes.
   bool run_policy_stage = true;
+  // The policy stage signs its delivery statements and receipts in batches
+  // (one signature over a Merkle root per batch, broker/core/batch_signer.h).
+  // false = one signature per statement, as before batch signing: kept for
+  // measuring the difference (tests/bench/exchange_bench --ab-batch-signing);
+  // recipients verify either form.
+  bool batch_signing = true;
   // How often the policy stage signs a checkpoint of each audit chain that
   // grew (broker/stage/audit.h); also when a partition is released and at stop.
   absl::Duration audit_checkpoint_interval = absl::Seconds(10);

@@ -6,6 +6,7 @@
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 
+#include <atomic>
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
@@ -35,6 +36,10 @@ namespace {
 // Bounds the verifier cache. The network has tens of endpoints, each with a
 // couple of live certificates; the bound only matters against misuse.
 constexpr size_t kMaxCachedCertificates = 4096;
+
+// ProcessSignatureCounts. Relaxed: counters, not synchronisation.
+std::atomic<int64_t> g_signs{0};
+std::atomic<int64_t> g_verifies{0};
 
 const unsigned char* Bytes(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
@@ -86,6 +91,7 @@ absl::StatusOr<KeyAlgorithm> AlgorithmOf(EVP_PKEY* key, absl::string_view what) 
 // True when `signature` is a valid signature of `data` under `key`.
 bool VerifySignature(EVP_PKEY* key, KeyAlgorithm algorithm, std::string_view data,
                      std::string_view signature) {
+  g_verifies.fetch_add(1, std::memory_order_relaxed);
   // A fresh context per call: the verifier runs on many threads at once and
   // only the EVP_PKEY is shared.
   SslUniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
@@ -168,6 +174,7 @@ absl::StatusOr<std::string> Signer::Sign(std::string_view data) const {
     return SslError(absl::StatusCode::kInternal, "EVP_DigestSign");
   }
   signature.resize(len);
+  g_signs.fetch_add(1, std::memory_order_relaxed);
   return signature;
 }
 
@@ -277,6 +284,10 @@ absl::StatusOr<Identity> Verifier::Verify(std::string_view data, std::string_vie
 }
 
 // ---------------------------------------------------------------- helpers
+
+SignatureCounts ProcessSignatureCounts() {
+  return {g_signs.load(std::memory_order_relaxed), g_verifies.load(std::memory_order_relaxed)};
+}
 
 std::string Sha256(std::string_view data) {
   std::string digest(32, '\0');

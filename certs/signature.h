@@ -3,6 +3,7 @@
 #ifndef LIAISON_CERTS_SIGNATURE_H_
 #define LIAISON_CERTS_SIGNATURE_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -69,6 +70,18 @@ class Verifier {
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+// Signatures this process has made and checked so far: every successful
+// Signer::Sign, and every signature Verifier::Verify checks against a key
+// (whatever the outcome; a call refused before that, e.g. for a revoked
+// signer, is not counted, nor are the CA's signatures checked when a
+// certificate is validated). Process-wide relaxed atomics, for benchmarks
+// and operators: what the protocol costs, counted rather than estimated.
+struct SignatureCounts {
+  int64_t signs = 0;
+  int64_t verifies = 0;
+};
+SignatureCounts ProcessSignatureCounts();
 
 // SHA-256 of `data` (32 raw bytes).
 std::string Sha256(std::string_view data);

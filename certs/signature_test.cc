@@ -359,6 +359,31 @@ TEST(Verifier, WithoutTrustStoreFailsPrecondition) {
               absl::StatusCode::kFailedPrecondition, "no trust store"));
 }
 
+// ProcessSignatureCounts: one per signature made, one per signature checked
+// against a key, valid or not; none for a call refused before the check.
+TEST(Verifier, ProcessSignatureCountsCountEachSignAndEachSignatureChecked) {
+  const auto& pki = SharedTestPki();
+  Verifier verifier = MakeVerifier();  // its CRL revokes issued/revoked
+  const SignatureCounts c0 = ProcessSignatureCounts();
+  const Signed s = SignWith(pki.EndpointFile("RO-IGPR", "sign"), kData);  // 1 sign
+  const Signed e = SignWith(pki.issued + "/ed25519", kData);              // 1 sign
+  const Signed r = SignWith(pki.issued + "/revoked", kData);              // 1 sign
+  const SignatureCounts c1 = ProcessSignatureCounts();
+  EXPECT_EQ(c1.signs - c0.signs, 3);
+  EXPECT_EQ(c1.verifies - c0.verifies, 0);
+
+  ASSERT_TRUE(verifier.Verify(kData, s.signature, s.der, Role::kEndpointSigning, pki.now).ok());
+  ASSERT_TRUE(verifier.Verify(kData, e.signature, e.der, Role::kEndpointSigning, pki.now).ok());
+  EXPECT_FALSE(verifier.Verify("other", s.signature, s.der, Role::kEndpointSigning, pki.now).ok());
+  // Refused for the certificate, before any signature is checked.
+  EXPECT_TRUE(
+      IsError(verifier.Verify(kData, r.signature, r.der, Role::kEndpointSigning, pki.now).status(),
+              absl::StatusCode::kPermissionDenied, "revoked"));
+  const SignatureCounts c2 = ProcessSignatureCounts();
+  EXPECT_EQ(c2.signs - c1.signs, 0);
+  EXPECT_EQ(c2.verifies - c1.verifies, 3);
+}
+
 TEST(Verifier, TwoThreadsSignAndVerifyWithSharedSignersAndVerifier) {
   const auto& pki = SharedTestPki();
   LIAISON_ASSERT_OK_AND_ASSIGN(auto p256, SignerFor(pki.EndpointFile("MD-IGP", "sign")));

@@ -28,6 +28,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -270,6 +271,13 @@ struct Options {
   std::string kafka_bootstrap;
   bool start_kafka = false;
   bool serve_broker = false;  // internal: this process is the broker
+  // The policy stage's signing: "on" = statements and receipts signed in
+  // batches (the broker's default), "off" = one signature per statement.
+  std::string batch_signing = "on";
+  // One run per signing mode (on, then off), each in a fresh bench process,
+  // and a table side by side.
+  bool ab_batch_signing = false;
+  int64_t rate_messages = 0;  // messages per paced run (0 = `messages`)
 };
 
 // Distinct sets: nobody sends to itself.
@@ -479,8 +487,31 @@ struct RunFigures {
   double clients_us_per_message = 0, clients_cores = 0;
   double jvm_us_per_message = 0, jvm_cores = 0;
   int64_t peak_rss_kb = 0, rss_kb = 0;
+  // The broker process's peak RSS during the run (and its drain), and its RSS after.
+  int64_t broker_peak_rss_kb = -1, broker_rss_kb = -1;
   double max_schedule_lag_ms = 0;
+  // Signatures per message delivered, counted (certs::ProcessSignatureCounts)
+  // in the broker process and in this one (senders sign, recipients verify),
+  // over the run and until the broker's Kafka writes stop (its receipts).
+  double broker_signs = -1, broker_verifies = -1, clients_signs = 0, clients_verifies = 0;
+  // Kafka records per message by topic group ("total": all), counted from
+  // the topics' high watermarks, over the same interval.
+  std::map<std::string, double> records;
+  // CPU per message by thread group (us), broker process and this one.
+  std::vector<std::pair<std::string, double>> broker_groups, clients_groups, jvm_groups;
 };
+
+// What the broker process says about itself (its "STATS" answer): signatures
+// so far, and its peak RSS since the previous question (each question resets
+// it) and RSS now.
+struct BrokerStats {
+  bool ok = false;
+  int64_t signs = 0, verifies = 0, peak_rss_kb = -1, rss_kb = -1;
+};
+using AskBroker = std::function<BrokerStats()>;
+std::map<std::string, std::string> ParseResult(const std::string& line);
+
+void Settle(TopicCounter* counter);
 
 // Thread groups, as named by the bench (see NameThisThread calls), gRPC and librdkafka.
 const char* Explain(const std::string& group) {
@@ -488,7 +519,9 @@ const char* Explain(const std::string& group) {
       {"broker",
        "broker threads made at start: worker pool (ingress verify, policy chain, "
        "countersign, receipts), policy loop, mirrors, producer poller"},
-      {"recipient", "bench recipients: Subscription::Next = ItemVerifier (2 verifies), acks"},
+      {"recipient",
+       "bench recipients: Subscription::Next = ItemVerifier (the sender's signature, and "
+       "a batch root once per batch or each item's countersignature), acks"},
       {"sender", "bench senders: TestAlert + Seal (sign) + SendStream::Write"},
       {"send-reader", "client SendStream reader threads (results)"},
       {"sub-reader", "client Subscription reader threads (gRPC reads, queueing)"},
@@ -536,9 +569,11 @@ CpuMark MarkCpu(const Watched& w) {
 
 RunFigures Measure(Pipeline& pipeline, Run* run, double rate, const Options& o,
                    TopicCounter* counter, const std::vector<std::string>& recipients,
-                   const Watched& watched) {
+                   const Watched& watched, const AskBroker& ask_broker) {
   const std::map<std::string, int64_t> records0 =
       counter != nullptr ? counter->Snapshot() : std::map<std::string, int64_t>();
+  const BrokerStats b0 = ask_broker();  // also resets the broker's peak RSS
+  const certs::SignatureCounts c0 = certs::ProcessSignatureCounts();
   const bool peak_reset = ResetPeakRss();
   const CpuMark m0 = MarkCpu(watched);
   RunFigures f;
@@ -628,17 +663,48 @@ RunFigures Measure(Pipeline& pipeline, Run* run, double rate, const Options& o,
   std::printf("  memory       this process: peak RSS %.1f MiB %s, RSS now %.1f MiB\n",
               f.peak_rss_kb / 1024.0, peak_reset ? "during this run" : "since start",
               f.rss_kb / 1024.0);
+  // Records and signatures: until the broker's writes stop (the last
+  // acknowledgements become receipts after the last delivery).
+  Settle(counter);
+  const double n = static_cast<double>(std::max<int64_t>(1, run->completed));
   if (counter != nullptr) {
-    absl::SleepFor(absl::Milliseconds(500));  // the last acknowledgements' records
-    PrintKafkaWrites(records0, counter->Snapshot(), run->completed, f.seconds, recipients);
+    f.records =
+        PrintKafkaWrites(records0, counter->Snapshot(), run->completed, f.seconds, recipients);
   }
+  const BrokerStats b1 = ask_broker();
+  const certs::SignatureCounts c1 = certs::ProcessSignatureCounts();
+  f.clients_signs = (c1.signs - c0.signs) / n;
+  f.clients_verifies = (c1.verifies - c0.verifies) / n;
+  if (b0.ok && b1.ok) {
+    f.broker_signs = (b1.signs - b0.signs) / n;
+    f.broker_verifies = (b1.verifies - b0.verifies) / n;
+    f.broker_peak_rss_kb = b1.peak_rss_kb;
+    f.broker_rss_kb = b1.rss_kb;
+  }
+  std::printf(
+      "  signatures   per message, counted: broker process %.3f signed, %.3f verified; "
+      "senders %.3f signed, recipients (this process) %.3f verified\n",
+      f.broker_signs, f.broker_verifies, f.clients_signs, f.clients_verifies);
+  std::printf(
+      "  memory       broker process: peak RSS %.1f MiB during this run, RSS now %.1f MiB%s\n",
+      f.broker_peak_rss_kb / 1024.0, f.broker_rss_kb / 1024.0,
+      watched.jvm_pids.empty() ? " (embedded mock included)" : "");
+  auto per_message = [n](const std::vector<std::pair<std::string, int64_t>>& groups) {
+    std::vector<std::pair<std::string, double>> out;
+    for (const auto& [g, ns] : groups) out.emplace_back(g, ns / 1e3 / n);
+    return out;
+  };
   std::printf("  broker process:\n");
-  PrintCpuTable(CpuByGroup(m0.broker_threads, m1.broker_threads), broker_cpu, run->completed,
-                "message", &Explain);
+  const std::vector<std::pair<std::string, int64_t>> broker_groups =
+      CpuByGroup(m0.broker_threads, m1.broker_threads);
+  f.broker_groups = per_message(broker_groups);
+  PrintCpuTable(broker_groups, broker_cpu, run->completed, "message", &Explain);
   if (!watched.jvm_pids.empty()) {
     std::printf("  Kafka JVMs (Java thread names):\n");
-    PrintCpuTable(CpuByGroup(m0.jvm_threads, m1.jvm_threads), jvm_cpu, run->completed, "message",
-                  &Explain);
+    const std::vector<std::pair<std::string, int64_t>> jvm_groups =
+        CpuByGroup(m0.jvm_threads, m1.jvm_threads);
+    f.jvm_groups = per_message(jvm_groups);
+    PrintCpuTable(jvm_groups, jvm_cpu, run->completed, "message", &Explain);
   }
   std::vector<std::pair<std::string, int64_t>> groups =
       CpuByGroup(m0.client_threads, m1.client_threads);
@@ -646,6 +712,7 @@ RunFigures Measure(Pipeline& pipeline, Run* run, double rate, const Options& o,
     groups.emplace_back("sender", run->sender_cpu_ns);
     groups.emplace_back("send-reader", run->send_reader_cpu_ns);
   });
+  f.clients_groups = per_message(groups);
   std::printf("  senders and recipients (this process):\n");
   PrintCpuTable(groups, clients_cpu, run->completed, "message", &Explain);
   return f;
@@ -765,6 +832,8 @@ std::vector<std::string> AsFlags(const Options& o) {
       absl::StrCat("--linger-ms=", o.linger_ms),
       absl::StrCat("--ingress-partitions=", o.ingress_partitions),
       absl::StrCat("--deliver-partitions=", o.deliver_partitions),
+      "--batch-signing=" + o.batch_signing,
+      absl::StrCat("--rate-messages=", o.rate_messages),
   };
   for (double r : o.rates) f.push_back(absl::StrCat("--rate=", r));
   if (!o.kafka_bootstrap.empty()) f.push_back("--kafka-bootstrap=" + o.kafka_bootstrap);
@@ -774,8 +843,11 @@ std::vector<std::string> AsFlags(const Options& o) {
 // ------------------------------------------------------------ broker child
 
 // `--serve-broker` (internal): the broker under test in a process of its
-// own. Prints "BROKER target=... prefix=... bootstrap=..." when ready, runs
-// until its stdin closes, then stops the broker.
+// own. Prints "BROKER target=... prefix=... bootstrap=..." when ready, then
+// answers each "STATS" line on its stdin with one line "STATS signs=N
+// verifies=N peak_rss_kb=N rss_kb=N" (signatures so far; peak RSS since the
+// previous question, then reset), until its stdin closes; then stops the
+// broker.
 int ServeBroker(const Options& o) {
   if (std::getenv("LIAISON_LOG_LEVEL") == nullptr) log::SetMinLevel(log::Level::kWarning);
   testing::TestBrokerOptions broker_options;
@@ -786,6 +858,7 @@ int ServeBroker(const Options& o) {
   broker_options.producer_linger_ms = o.linger_ms;
   broker_options.ingress_partitions = o.ingress_partitions;
   broker_options.deliver_partitions = o.deliver_partitions;
+  broker_options.batch_signing = o.batch_signing == "on";
   // The bench's figures are about the exchange: no operator surface.
   broker_options.operator_probe_interval = absl::Seconds(o.probe_seconds);
   broker_options.admin_listen_address = "";
@@ -803,9 +876,20 @@ int ServeBroker(const Options& o) {
   std::printf("BROKER target=%s prefix=%s bootstrap=%s\n", (*broker)->target().c_str(),
               prefix.c_str(), (*broker)->node().bootstrap_servers().c_str());
   std::fflush(stdout);
-  char buf[256];
-  while (read(0, buf, sizeof buf) > 0) {
+  ResetPeakRss();
+  char* line = nullptr;
+  size_t cap = 0;
+  while (getline(&line, &cap, stdin) > 0) {
+    if (std::strncmp(line, "STATS", 5) != 0) continue;
+    const certs::SignatureCounts c = certs::ProcessSignatureCounts();
+    std::printf("STATS signs=%lld verifies=%lld peak_rss_kb=%lld rss_kb=%lld\n",
+                static_cast<long long>(c.signs), static_cast<long long>(c.verifies),
+                static_cast<long long>(StatusKb("VmHWM")),
+                static_cast<long long>(StatusKb("VmRSS")));
+    std::fflush(stdout);
+    ResetPeakRss();
   }
+  std::free(line);
   const int64_t stop0 = NowNs();
   broker->reset();
   std::printf("(broker process: shut down in %.1f s)\n", (NowNs() - stop0) / 1e9);
@@ -854,6 +938,31 @@ absl::StatusOr<BrokerChild> StartBrokerChild(const Options& o, const std::string
         absl::StrCat("the broker process did not start (exit status ", status, ", see above)"));
   }
   return b;
+}
+
+// Asks the broker process for its STATS line (lines before it are echoed).
+BrokerStats AskBrokerChild(BrokerChild& b) {
+  BrokerStats out;
+  if (b.child.stdin_fd < 0 || b.child.out == nullptr) return out;
+  if (write(b.child.stdin_fd, "STATS\n", 6) != 6) return out;
+  char* line = nullptr;
+  size_t cap = 0;
+  while (getline(&line, &cap, b.child.out) > 0) {
+    std::string s(line);
+    if (s.rfind("STATS ", 0) != 0) {
+      std::fputs(line, stdout);
+      continue;
+    }
+    std::map<std::string, std::string> kv = ParseResult(absl::StrCat("X ", s.substr(6)));
+    out.signs = std::strtoll(kv["signs"].c_str(), nullptr, 10);
+    out.verifies = std::strtoll(kv["verifies"].c_str(), nullptr, 10);
+    out.peak_rss_kb = std::strtoll(kv["peak_rss_kb"].c_str(), nullptr, 10);
+    out.rss_kb = std::strtoll(kv["rss_kb"].c_str(), nullptr, 10);
+    out.ok = true;
+    break;
+  }
+  std::free(line);
+  return out;
 }
 
 absl::StatusOr<std::vector<std::unique_ptr<endpoint::Subscription>>> SubscribeAll(
@@ -952,7 +1061,15 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
   const double ceiling_four = cores * 1e6 / (2 * ts + 2 * tv);
   const double ceiling_message = cores * 1e6 / (2 * ts + (1 + R) * tv);
   const double ceiling_full = cores * 1e6 / ((2 + R) * ts + (1 + 2 * R) * tv);
+  // The work nothing can batch: the sender signs once, the broker verifies
+  // once, each recipient verifies the sender's own signature once.
+  const double floor_message = cores * 1e6 / (ts + (1 + R) * tv);
   std::printf("\n== signature ceiling on this machine (%u cores)\n", cores);
+  std::printf(
+      "  the floor (batch signing): 1 sender sign + 1 broker verify + R recipient verifies of "
+      "the\n    sender's signature; the broker's batch roots amortised to nothing: %u / (%.1f + "
+      "%d x %.1f us) = %.0f msg/s\n",
+      cores, ts, 1 + R, tv, floor_message);
   std::printf(
       "  four operations (sender sign + broker verify + broker countersign + recipient "
       "verify):\n    %u / (2 x %.1f + 2 x %.1f us) = %.0f deliveries/s  (one recipient)\n",
@@ -1110,15 +1227,21 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
   std::printf("  warm-up: %lld messages in %.1f s\n", static_cast<long long>(o.warmup),
               (NowNs() - warm0) / 1e9);
 
+  AskBroker ask_broker = [&broker] { return AskBrokerChild(*broker); };
   double idle_broker = 0, idle_clients = 0, idle_jvm = 0;
+  double idle_broker_signs = 0, idle_broker_verifies = 0;
   if (o.idle_seconds > 0) {
     // What the running pipeline costs with no traffic at all: the broker with
     // its open streams, the idle clients, the Kafka JVMs. The warm-up's last
     // acknowledgements turn into receipts first.
     Settle(counter.get());
+    const BrokerStats b0 = ask_broker();
     const CpuMark m0 = MarkCpu(watched);
     absl::SleepFor(absl::Seconds(o.idle_seconds));
     const CpuMark m1 = MarkCpu(watched);
+    const BrokerStats b1 = ask_broker();
+    idle_broker_signs = static_cast<double>(b1.signs - b0.signs);
+    idle_broker_verifies = static_cast<double>(b1.verifies - b0.verifies);
     const double wall = m1.wall - m0.wall;
     idle_broker = (m1.broker - m0.broker) / wall;
     idle_clients = (m1.clients - m0.clients) / wall;
@@ -1128,6 +1251,8 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
         "recipients %.3f cores",
         o.idle_seconds, idle_broker, idle_clients);
     if (!watched.jvm_pids.empty()) std::printf(", Kafka JVMs %.3f cores", idle_jvm);
+    std::printf("; the broker signed %.0f and verified %.0f times", idle_broker_signs,
+                idle_broker_verifies);
     std::printf("\n  broker process:\n");
     PrintCpuTable(CpuByGroup(m0.broker_threads, m1.broker_threads), m1.broker - m0.broker, 0, "",
                   &Explain);
@@ -1143,7 +1268,7 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
   if (o.mode != "rate") {
     runs.push_back(
         std::make_unique<Run>(Run{.name = "flood", .messages = o.messages, .recipients = R}));
-    flood = Measure(*pipeline, runs.back().get(), 0, o, counter.get(), to, watched);
+    flood = Measure(*pipeline, runs.back().get(), 0, o, counter.get(), to, watched, ask_broker);
   }
   std::vector<double> rates = o.rates;
   if (o.mode == "both" && rates.empty() && flood) rates.push_back(0.5 * flood->messages_per_s);
@@ -1154,10 +1279,12 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
     // delivery: let the broker's writes stop first, so each paced run
     // measures its own messages only.
     if (flood || !paced.empty()) Settle(counter.get());
-    runs.push_back(std::make_unique<Run>(Run{
-        .name = absl::StrFormat("paced %.0f/s", rate), .messages = o.messages, .recipients = R}));
-    paced.emplace_back(rate,
-                       Measure(*pipeline, runs.back().get(), rate, o, counter.get(), to, watched));
+    runs.push_back(
+        std::make_unique<Run>(Run{.name = absl::StrFormat("paced %.0f/s", rate),
+                                  .messages = o.rate_messages > 0 ? o.rate_messages : o.messages,
+                                  .recipients = R}));
+    paced.emplace_back(rate, Measure(*pipeline, runs.back().get(), rate, o, counter.get(), to,
+                                     watched, ask_broker));
   }
   const int64_t verify_failures = pipeline->verify_failures();
   const int64_t other_items = pipeline->other_items();
@@ -1181,23 +1308,25 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
   // ---- summary
   std::printf("\n== summary (delivery item as received: %zu bytes)\n", item_bytes);
   std::printf(
-      "RESULT kafka=%s cores=%u load_avg=\"%s\" senders=%d recipients=%d messages=%lld "
-      "message_bytes=%zu envelope_bytes=%zu\n",
-      kafka_name, cores, LoadAverage().c_str(), o.senders, R, static_cast<long long>(o.messages),
-      bytes.size(), sample_envelope->ByteSizeLong());
+      "RESULT kafka=%s batch_signing=%s cores=%u load_avg=\"%s\" senders=%d recipients=%d "
+      "messages=%lld message_bytes=%zu envelope_bytes=%zu\n",
+      kafka_name, o.batch_signing.c_str(), cores, LoadAverage().c_str(), o.senders, R,
+      static_cast<long long>(o.messages), bytes.size(), sample_envelope->ByteSizeLong());
   std::printf(
       "RESULT sign_us=%.1f verify_us=%.1f sign_per_s=%.0f verify_per_s=%.0f "
       "verify_per_s_all_cores=%.0f\n",
       ts, tv, 1e6 / ts, 1e6 / tv, crypto.verify_all_cores_per_s);
   std::printf(
-      "RESULT ceiling_four_ops_per_s=%.0f ceiling_msg_per_s=%.0f "
+      "RESULT floor_msg_per_s=%.0f ceiling_four_ops_per_s=%.0f ceiling_msg_per_s=%.0f "
       "ceiling_with_receipts_msg_per_s=%.0f\n",
-      ceiling_four, ceiling_message, ceiling_full);
+      floor_message, ceiling_four, ceiling_message, ceiling_full);
   if (o.idle_seconds > 0) {
     std::printf(
-        "RESULT idle_broker_cores=%.3f idle_clients_cores=%.3f idle_kafka_jvm_cores=%.3f "
+        "RESULT idle_seconds=%.0f idle_broker_cores=%.3f idle_clients_cores=%.3f "
+        "idle_kafka_jvm_cores=%.3f idle_broker_signs=%.0f idle_broker_verifies=%.0f "
         "target_idle_broker_cores=0.05 idle_met=%s\n",
-        idle_broker, idle_clients, idle_jvm, idle_broker <= 0.05 ? "yes" : "no");
+        o.idle_seconds, idle_broker, idle_clients, idle_jvm, idle_broker_signs,
+        idle_broker_verifies, idle_broker <= 0.05 ? "yes" : "no");
   }
   if (kafka_cost) {
     std::printf(
@@ -1223,20 +1352,90 @@ int RunOnOneKafka(const Options& o, const std::string& real_state) {
         f.e2e.p50_ms, f.e2e.p99_ms, f.e2e.max_ms, f.broker_us_per_message, f.broker_cores,
         f.clients_us_per_message, f.clients_cores, f.jvm_us_per_message, f.jvm_cores,
         f.peak_rss_kb / 1024.0);
+    // Counted per message: signatures, Kafka records by topic group, CPU by
+    // thread group (us); the broker's peak RSS.
+    std::string counted = absl::StrFormat(
+        "RESULT run=%s rate=%.0f broker_peak_rss_mib=%.1f broker_rss_mib=%.1f "
+        "broker_signs_per_msg=%.3f broker_verifies_per_msg=%.3f sender_signs_per_msg=%.3f "
+        "recipient_verifies_per_msg=%.3f",
+        name, rate, f.broker_peak_rss_kb / 1024.0, f.broker_rss_kb / 1024.0, f.broker_signs,
+        f.broker_verifies, f.clients_signs, f.clients_verifies);
+    auto key = [](const std::string& k) {
+      std::string out;
+      for (char c : k) {
+        if (c == '<' || c == '>') continue;
+        out.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '.' ? c : '_');
+      }
+      return out;
+    };
+    for (const auto& [group, per] : f.records) {
+      absl::StrAppendFormat(&counted, " records.%s=%.2f", key(group), per);
+    }
+    std::printf("%s\n", counted.c_str());
+    std::string cpu = absl::StrFormat("RESULT run=%s rate=%.0f", name, rate);
+    // Groups under 1 us per message are left out.
+    for (const auto& [group, us] : f.broker_groups) {
+      if (us >= 1) absl::StrAppendFormat(&cpu, " cpu.broker.%s=%.0f", key(group), us);
+    }
+    for (const auto& [group, us] : f.clients_groups) {
+      if (us >= 1) absl::StrAppendFormat(&cpu, " cpu.clients.%s=%.0f", key(group), us);
+    }
+    for (const auto& [group, us] : f.jvm_groups) {
+      if (us >= 1) absl::StrAppendFormat(&cpu, " cpu.jvm.%s=%.0f", key(group), us);
+    }
+    std::printf("%s\n", cpu.c_str());
   };
   if (flood) result("flood", *flood, 0);
   for (const auto& [rate, f] : paced) result("paced", f, rate);
   if (flood) {
+    const double ratio_floor = flood->messages_per_s / floor_message;
     const double ratio = flood->messages_per_s / ceiling_message;
     const double ratio_full = flood->messages_per_s / ceiling_full;
     std::printf(
-        "RESULT ratio_to_ceiling=%.2f ratio_to_ceiling_with_receipts=%.2f "
-        "target_ratio=0.50 ratio_met=%s\n",
-        ratio, ratio_full, ratio >= 0.5 ? "yes" : "no");
+        "\n== flood throughput next to the floor and the old ceilings (%u cores, this run's "
+        "raw costs)\n",
+        cores);
+    std::printf("  %-66s %9s %9s\n", "", "msg/s", "flood/it");
+    std::printf("  %-66s %9.0f\n", "flood, delivered to every recipient", flood->messages_per_s);
+    std::printf("  %-66s %9.0f %9.2f   (target >= 0.5)\n",
+                "floor: cores / (t_sign + (1+R) t_verify)", floor_message, ratio_floor);
+    std::printf("  %-66s %9.0f %9.2f\n", "old target ceiling: cores / (2 t_sign + (1+R) t_verify)",
+                ceiling_message, ratio);
+    std::printf("  %-66s %9.0f %9.2f\n",
+                "old ceiling with receipts: cores / ((2+R) t_sign + (1+2R) t_verify)", ceiling_full,
+                ratio_full);
+    // The ceiling of what was really signed and verified, counted in this
+    // run (all processes), at this run's raw costs.
+    const double signs = std::max(0.0, flood->broker_signs) + flood->clients_signs;
+    const double verifies = std::max(0.0, flood->broker_verifies) + flood->clients_verifies;
+    const double ceiling_counted = cores * 1e6 / (signs * ts + verifies * tv);
+    std::printf(
+        "  %-66s %9.0f %9.2f\n",
+        absl::StrFormat("counted: cores / (%.2f t_sign + %.2f t_verify)", signs, verifies).c_str(),
+        ceiling_counted, flood->messages_per_s / ceiling_counted);
+    std::printf(
+        "RESULT ratio_to_floor=%.2f ratio_to_ceiling=%.2f ratio_to_ceiling_with_receipts=%.2f "
+        "ceiling_counted_msg_per_s=%.0f ratio_to_ceiling_counted=%.2f target_ratio=0.50 "
+        "floor_ratio_met=%s\n",
+        ratio_floor, ratio, ratio_full, ceiling_counted, flood->messages_per_s / ceiling_counted,
+        ratio_floor >= 0.5 ? "yes" : "no");
   }
   for (const auto& [rate, f] : paced) {
     std::printf("RESULT paced_rate=%.0f paced_p99_ms=%.2f target_p99_ms=25 p99_met=%s\n", rate,
                 f.e2e.p99_ms, f.e2e.p99_ms < 25 ? "yes" : "no");
+    if (flood) {
+      // The polling tax: CPU per message when paced against the flood's
+      // (target: at most 2x at 100 msg/s).
+      const double broker_ratio = f.broker_us_per_message / flood->broker_us_per_message;
+      const double total =
+          f.broker_us_per_message + f.clients_us_per_message + f.jvm_us_per_message;
+      const double flood_total =
+          flood->broker_us_per_message + flood->clients_us_per_message + flood->jvm_us_per_message;
+      std::printf(
+          "RESULT run=paced rate=%.0f cpu_per_msg_vs_flood_broker=%.2f "
+          "cpu_per_msg_vs_flood_all=%.2f target_cpu_per_msg_vs_flood=2\n",
+          rate, broker_ratio, total / flood_total);
+    }
   }
   bool complete = !flood || flood->complete;
   for (const auto& [rate, f] : paced) complete = complete && f.complete;
@@ -1290,7 +1489,8 @@ Figures Collect(const std::vector<std::string>& lines) {
 void PrintComparison(const std::vector<std::pair<std::string, Figures>>& all,
                      const std::vector<double>& rates) {
   std::printf(
-      "\n== mock next to real Kafka (each column: its own run; broker in its own process)\n");
+      "\n== side by side (each column: its own bench process and run; broker in its own "
+      "process)\n");
   std::printf("  %-44s", "");
   for (const auto& [name, f] : all) std::printf(" %20s", name.c_str());
   std::printf("\n");
@@ -1311,13 +1511,47 @@ void PrintComparison(const std::vector<std::pair<std::string, Figures>>& all,
     }
     std::printf("\n");
   };
+  // Keys of `section` starting with `prefix`, over every column.
+  auto keys_of = [&](const std::string& section, const std::string& prefix) {
+    std::set<std::string> keys;
+    for (const auto& [name, f] : all) {
+      auto it = f.find(section);
+      if (it == f.end()) continue;
+      for (const auto& [k, v] : it->second) {
+        if (k.rfind(prefix, 0) == 0) keys.insert(k);
+      }
+    }
+    return keys;
+  };
   row("load average at the end (1/5/15 min)", "", {"load_avg"});
+  row("batch signing", "", {"batch_signing"});
+  row("raw sign / verify us", "", {"sign_us", "verify_us"});
+  row("floor msg/s: cores/(ts+(1+R)tv)", "", {"floor_msg_per_s"});
+  row("old target ceiling msg/s: cores/(2ts+(1+R)tv)", "", {"ceiling_msg_per_s"});
+  row("old ceiling with receipts msg/s", "", {"ceiling_with_receipts_msg_per_s"});
+  row("ceiling of the counted signatures msg/s", "", {"ceiling_counted_msg_per_s"});
+  row("flood / floor", "", {"ratio_to_floor"});
+  row("flood / old target ceiling", "", {"ratio_to_ceiling"});
+  row("flood / old ceiling with receipts", "", {"ratio_to_ceiling_with_receipts"});
+  row("flood / ceiling of the counted signatures", "", {"ratio_to_ceiling_counted"});
   row("one Kafka hop p50 / p99 ms: acknowledged", "", {"hop_acked_p50_ms", "hop_acked_p99_ms"});
   row("one Kafka hop p50 / p99 ms: consumed", "", {"hop_consumed_p50_ms", "hop_consumed_p99_ms"});
   row("flood delivered msg/s", "flood", {"delivered_msg_per_s"});
   row("flood p50 / p99 ms", "flood", {"p50_ms", "p99_ms"});
   row("flood cpu us/msg: broker / clients", "flood", {"broker_us_per_msg", "clients_us_per_msg"});
   row("flood cpu us/msg: Kafka JVMs", "flood", {"kafka_jvm_us_per_msg"});
+  row("flood signatures/msg: broker sign / verify", "flood",
+      {"broker_signs_per_msg", "broker_verifies_per_msg"});
+  row("flood signatures/msg: sender sign", "flood", {"sender_signs_per_msg"});
+  row("flood signatures/msg: recipients verify", "flood", {"recipient_verifies_per_msg"});
+  row("flood peak RSS MiB: broker process", "flood", {"broker_peak_rss_mib"});
+  row("flood peak RSS MiB: bench (clients)", "flood", {"peak_rss_mib"});
+  for (const std::string& k : keys_of("flood", "records.")) {
+    row("flood Kafka records/msg: " + k.substr(8), "flood", {k});
+  }
+  for (const std::string& k : keys_of("flood", "cpu.")) {
+    row("flood cpu us/msg: " + k.substr(4), "flood", {k});
+  }
   std::set<std::string> sections;
   for (const auto& [name, f] : all) {
     for (const auto& [section, kv] : f) {
@@ -1329,10 +1563,19 @@ void PrintComparison(const std::vector<std::pair<std::string, Figures>>& all,
     row(s + " msg/s: complete", s, {"complete"});
     row(s + " msg/s: cores broker / clients", s, {"broker_cores", "clients_cores"});
     row(s + " msg/s: cores Kafka JVMs", s, {"kafka_jvm_cores"});
+    row(s + " msg/s: cpu us/msg broker / clients", s, {"broker_us_per_msg", "clients_us_per_msg"});
+    row(s + " msg/s: cpu us/msg Kafka JVMs", s, {"kafka_jvm_us_per_msg"});
+    row(s + " msg/s: cpu/msg vs flood: broker / all", s,
+        {"cpu_per_msg_vs_flood_broker", "cpu_per_msg_vs_flood_all"});
+    row(s + " msg/s: Kafka records/msg", s, {"records.total"});
+    row(s + " msg/s: broker signs / verifies per msg", s,
+        {"broker_signs_per_msg", "broker_verifies_per_msg"});
   }
   row("idle cores: broker process", "", {"idle_broker_cores"});
   row("idle cores: senders and recipients", "", {"idle_clients_cores"});
   row("idle cores: Kafka JVMs", "", {"idle_kafka_jvm_cores"});
+  row("idle: broker signs / verifies (whole sample)", "",
+      {"idle_broker_signs", "idle_broker_verifies"});
   (void)rates;
 }
 
@@ -1418,6 +1661,16 @@ int Main(int argc, char** argv) {
                "topics.sh, acls.sh) under <build>/tests/bench/kafka-state, and stop it at the "
                "end")
       ->excludes(state_opt);
+  app.add_option("--batch-signing", o.batch_signing,
+                 "on: the policy stage signs statements and receipts in batches (one signature "
+                 "per Merkle root, the broker's default); off: one signature per statement")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  app.add_flag("--ab-batch-signing", o.ab_batch_signing,
+               "run everything twice, batch signing on then off (each in a fresh bench "
+               "process), and print both side by side");
+  app.add_option("--rate-messages", o.rate_messages, "messages per paced run (0 = --messages)")
+      ->capture_default_str();
   app.add_flag("--serve-broker", o.serve_broker, "internal: be the broker process")->group("");
   CLI11_PARSE(app, argc, argv);
   if (o.mode == "rate" && o.rates.empty()) {
@@ -1491,29 +1744,40 @@ int Main(int argc, char** argv) {
   };
 
   int status = 0;
-  if (o.kafka != "both") {
+  std::vector<std::string> kafkas = {o.kafka};
+  if (o.kafka == "both") kafkas = {"mock", "real"};
+  std::vector<std::string> signings = {o.batch_signing};
+  if (o.ab_batch_signing) signings = {"on", "off"};
+  if (kafkas.size() * signings.size() == 1) {
     status = RunOnOneKafka(o, o.kafka == "real" ? o.kafka_state_dir : "");
   } else {
-    // One child bench per Kafka: each measures from a fresh process, so
-    // neither inherits the other's threads, caches or heap.
+    // One child bench per Kafka and signing mode: each measures from a
+    // fresh process, so none inherits another's threads, caches or heap.
     std::vector<std::pair<std::string, Figures>> all;
-    for (const std::string kafka : {"mock", "real"}) {
-      std::vector<std::string> args = {SelfExe(), "--kafka=" + kafka};
-      for (std::string& f : AsFlags(o)) args.push_back(std::move(f));
-      if (kafka == "real") args.push_back("--kafka-state-dir=" + o.kafka_state_dir);
-      std::printf("\n######## exchange_bench on %s Kafka\n", kafka.c_str());
-      absl::StatusOr<Child> c = Spawn(args, {}, false, true);
-      if (!c.ok()) {
-        std::fprintf(stderr, "error: %s\n", c.status().ToString().c_str());
-        status = 1;
-        continue;
+    for (const std::string& kafka : kafkas) {
+      for (const std::string& signing : signings) {
+        Options child = o;
+        child.batch_signing = signing;
+        std::vector<std::string> args = {SelfExe(), "--kafka=" + kafka};
+        for (std::string& f : AsFlags(child)) args.push_back(std::move(f));
+        if (kafka == "real") args.push_back("--kafka-state-dir=" + o.kafka_state_dir);
+        const std::string name =
+            o.ab_batch_signing ? kafka + (signing == "on" ? " batched" : " per-statement") : kafka;
+        std::printf("\n######## exchange_bench on %s Kafka, batch signing %s\n", kafka.c_str(),
+                    signing.c_str());
+        absl::StatusOr<Child> c = Spawn(args, {}, false, true);
+        if (!c.ok()) {
+          std::fprintf(stderr, "error: %s\n", c.status().ToString().c_str());
+          status = 1;
+          continue;
+        }
+        std::vector<std::string> lines;
+        if (const int s = Finish(*c, &lines); s != 0) {
+          std::printf("(the %s run ended with exit status %d)\n", name.c_str(), s);
+          status = 1;
+        }
+        all.emplace_back(name, Collect(lines));
       }
-      std::vector<std::string> lines;
-      if (const int s = Finish(*c, &lines); s != 0) {
-        std::printf("(the %s run ended with exit status %d)\n", kafka.c_str(), s);
-        status = 1;
-      }
-      all.emplace_back(kafka, Collect(lines));
     }
     PrintComparison(all, o.rates);
   }

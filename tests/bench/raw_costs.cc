@@ -31,7 +31,15 @@ double CpuMicrosPerOp(Op op, double seconds) {
 
 // "liaison.deliver.ES-PN" -> "deliver.<recipient>" etc.
 std::string TopicGroup(const std::string& topic, const std::vector<std::string>& recipients) {
-  std::string t = topic.substr(topic.find('.') + 1);
+  // The name after the broker's prefix, which may hold dots itself (on real
+  // Kafka "liaison.t<pid>-<n>"): from the first known topic name on.
+  size_t at = std::string::npos;
+  for (const char* name : {".ingress", ".audit", ".deliver.", ".registry.", ".index.", ".holds",
+                           ".linkage.", ".evidence"}) {
+    at = std::min(at, topic.find(name));
+  }
+  if (at == std::string::npos) at = topic.find('.');
+  std::string t = topic.substr(at + 1);
   if (t.rfind("deliver.", 0) == 0) {
     const std::string endpoint = t.substr(8);
     const bool recipient =
@@ -284,9 +292,10 @@ std::map<std::string, int64_t> TopicCounter::Snapshot() {
   return out;
 }
 
-void PrintKafkaWrites(const std::map<std::string, int64_t>& before,
-                      const std::map<std::string, int64_t>& after, int64_t messages, double seconds,
-                      const std::vector<std::string>& recipients) {
+std::map<std::string, double> PrintKafkaWrites(const std::map<std::string, int64_t>& before,
+                                               const std::map<std::string, int64_t>& after,
+                                               int64_t messages, double seconds,
+                                               const std::vector<std::string>& recipients) {
   std::map<std::string, int64_t> groups;
   int64_t total = 0;
   for (const auto& [topic, high] : after) {
@@ -296,13 +305,18 @@ void PrintKafkaWrites(const std::map<std::string, int64_t>& before,
     groups[TopicGroup(topic, recipients)] += n;
     total += n;
   }
-  std::printf("  kafka writes %.1f records per message (%.0f records/s):",
+  std::printf("  kafka writes %.2f records per message (%.0f records/s):",
               static_cast<double>(total) / std::max<int64_t>(1, messages),
               seconds > 0 ? total / seconds : 0.0);
+  std::map<std::string, double> per_message;
+  const double m = static_cast<double>(std::max<int64_t>(1, messages));
+  per_message["total"] = total / m;
   for (const auto& [group, n] : groups) {
-    std::printf(" %s %.1f", group.c_str(), static_cast<double>(n) / std::max<int64_t>(1, messages));
+    std::printf(" %s %.2f", group.c_str(), n / m);
+    per_message[group] = n / m;
   }
   std::printf("\n");
+  return per_message;
 }
 
 }  // namespace liaison::bench

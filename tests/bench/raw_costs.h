@@ -79,8 +79,9 @@ class TopicCounter {
 };
 
 // Prints the records written per message between two snapshots, by topic
-// group ("deliver.<recipient>", "ingress", ...).
-void PrintKafkaWrites(const std::map<std::string, int64_t>& before,
+// group ("deliver.<recipient>", "ingress", ...), and returns them ("total":
+// all topics).
+std::map<std::string, double> PrintKafkaWrites(const std::map<std::string, int64_t>& before,
                       const std::map<std::string, int64_t>& after, int64_t messages, double seconds,
                       const std::vector<std::string>& recipients);
 

@@ -135,5 +135,40 @@ TEST(BatchSigning, RecipientsVerifyBatchSignedItemsAndRefuseTamperedOnes) {
   EXPECT_FALSE(redelivered.verified.ok());
 }
 
+// BrokerConfig::batch_signing off (the benchmark's one-signature-per-statement
+// side): every delivery and receipt carries its own signed statement, and
+// recipients verify it as before.
+TEST(BatchSigning, OffSignsEachStatementAndRecipientsVerifyIt) {
+  TestBrokerOptions options;
+  options.batch_signing = false;
+  absl::StatusOr<std::unique_ptr<TestBroker>> broker = TestBroker::Start(options);
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  std::vector<std::unique_ptr<endpoint::Client>> clients;
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto subs, SubscribeAll(**broker, {"DE-BKA", "RO-IGPR"}, clients));
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto sender, (*broker)->Client("RO-IGPR"));
+  constexpr int kMessages = 3;
+  for (int i = 0; i < kMessages; ++i) {
+    liaison::v1::Message m = TestAlert("RO-IGPR", {"DE-BKA"}, absl::Now());
+    LIAISON_ASSERT_OK_AND_ASSIGN(auto envelope, sender->Seal(m, absl::Now()));
+    LIAISON_ASSERT_OK(sender->Send(envelope).status());
+  }
+  std::vector<Subscription::Received> got = Collect(*subs[0], kMessages, absl::Seconds(60));
+  ASSERT_EQ(got.size(), static_cast<size_t>(kMessages));
+  for (const Subscription::Received& g : got) {
+    ASSERT_TRUE(g.verified.ok()) << g.verified.status();
+    EXPECT_EQ(g.verified->kind(), VerifiedItem::Kind::kDelivery);
+    EXPECT_TRUE(g.item.has_statement());
+    EXPECT_FALSE(g.item.has_batched());
+  }
+  std::vector<Subscription::Received> receipts = Collect(*subs[1], kMessages, absl::Seconds(60));
+  ASSERT_EQ(receipts.size(), static_cast<size_t>(kMessages));
+  for (const Subscription::Received& g : receipts) {
+    ASSERT_TRUE(g.verified.ok()) << g.verified.status();
+    EXPECT_EQ(g.verified->kind(), VerifiedItem::Kind::kReceipt);
+    EXPECT_TRUE(g.item.has_statement());
+    EXPECT_FALSE(g.item.has_batched());
+  }
+}
+
 }  // namespace
 }  // namespace liaison::testing
