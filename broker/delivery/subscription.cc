@@ -269,45 +269,52 @@ void Subscription::Ack(const std::vector<std::string>& item_ids) {
   }
 }
 
-// Makes an acknowledgement durable: the acknowledged-items record and, for a
-// delivery, the sender's signed receipt. Only then may the offset be committed.
+// Makes an acknowledgement durable: for a delivery first the sender's signed
+// receipt, then the acknowledged-items record. Only then may the offset be
+// committed. The order matters: once the record is in Kafka every node drops a
+// redelivered copy of the item as acknowledged, so a node dying between the
+// two writes must leave an item that comes again (acknowledged again, its
+// receipt written again under the same receipt id), never an acknowledged
+// item whose receipt never comes.
 void Subscription::Finalise(const std::string& item_id, InFlight entry) {
   const absl::Time now = absl::Now();
-  struct Join {
-    std::atomic<int> remaining;
-    std::atomic<bool> ok{true};
-  };
-  auto join = std::make_shared<Join>();
-  join->remaining = entry.is_delivery ? 2 : 1;
   const int32_t partition = entry.partition;
   auto offsets = std::make_shared<std::vector<int64_t>>(std::move(entry.offsets));
-  auto one_done = [self = shared_from_this(), join, partition, offsets,
-                   item_id](absl::Status status) {
-    if (!status.ok()) {
-      join->ok = false;
-      log::Error(
-          "subscribe.ack_not_durable",
-          {{"endpoint", self->endpoint_}, {"item_id", item_id}, {"error", status.ToString()}});
-    }
-    if (--join->remaining == 0) self->Finalised(partition, *offsets, join->ok);
-    // If not durable, the offset stays uncommitted: the item is delivered
-    // again after a reconnect and the endpoint acknowledges it again.
-  };
   liaison::v1::AckedItem record;
   record.set_recipient(endpoint_);
   record.set_item_id(item_id);
   record.set_message_id(entry.message_id);
   *record.mutable_acknowledged_at() = ToProto(now);
-  ProduceWithRetry(deps_.producer, deps_.topics.AckedItems(),
-                   AckedItems::Key(EndpointId(endpoint_), AckItemId(item_id)),
-                   record.SerializeAsString(), one_done);
-  if (entry.is_delivery) {
-    // The sender's receipt is signed and written by the policy stage.
-    *entry.receipt.mutable_acknowledged_at() = ToProto(now);
-    liaison::v1::IngressEvent event;
-    *event.mutable_receipt() = std::move(entry.receipt);
-    ToPolicyStage(std::move(event), entry.message_id, one_done);
+  // If a write is not durable, the offset stays uncommitted: the item is
+  // delivered again after a reconnect and the endpoint acknowledges it again.
+  auto not_durable = [self = shared_from_this(), item_id](const absl::Status& status) {
+    log::Error("subscribe.ack_not_durable",
+               {{"endpoint", self->endpoint_}, {"item_id", item_id}, {"error", status.ToString()}});
+  };
+  auto write_record = [self = shared_from_this(), partition, offsets, not_durable,
+                       key = AckedItems::Key(EndpointId(endpoint_), AckItemId(item_id)),
+                       value = record.SerializeAsString()](absl::Status receipt) mutable {
+    if (!receipt.ok()) {
+      not_durable(receipt);
+      self->Finalised(partition, *offsets, false);
+      return;
+    }
+    ProduceWithRetry(self->deps_.producer, self->deps_.topics.AckedItems(), std::move(key),
+                     std::move(value),
+                     [self, partition, offsets, not_durable](absl::Status status) {
+                       if (!status.ok()) not_durable(status);
+                       self->Finalised(partition, *offsets, status.ok());
+                     });
+  };
+  if (!entry.is_delivery) {
+    write_record(absl::OkStatus());
+    return;
   }
+  // The sender's receipt is signed and written by the policy stage.
+  *entry.receipt.mutable_acknowledged_at() = ToProto(now);
+  liaison::v1::IngressEvent event;
+  *event.mutable_receipt() = std::move(entry.receipt);
+  ToPolicyStage(std::move(event), entry.message_id, std::move(write_record));
 }
 
 void Subscription::Finalised(int32_t partition, const std::vector<int64_t>& offsets, bool durable) {

@@ -15,7 +15,9 @@
 #include "certs/envelope.h"
 #include "certs/testing/test_pki.h"
 #include "connectors/kafka/embedded_cluster.h"
+#include "connectors/kafka/reader.h"
 #include "gtest/gtest.h"
+#include "liaison/v1/broker_state.pb.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/fixtures/wait.h"
 
@@ -380,6 +382,65 @@ TEST(Exchange, UnacknowledgedItemsComeAgainAfterReconnect) {
     SendBarrier(*ro, *sub, "DE-BKA", &delivered);
     EXPECT_EQ(delivered.size(), 1u) << "an acknowledged item must not come again";
   }
+}
+
+// An acknowledgement counts as done on every node once its record is in
+// registry.acks (a redelivered copy is dropped), so that record is written
+// only after the sender's receipt is in Kafka: a node that died between the
+// two writes left an acknowledged item whose receipt never came (found by
+// faults.KafkaNodeKilledDuringAFloodAndRestarted). Here Kafka broker 2 leads
+// every ingress partition and is down while DE-BKA acknowledges.
+TEST(Exchange, AnAcknowledgementIsRecordedOnlyOnceItsReceiptIsInKafka) {
+  LIAISON_SKIP_ON_REAL_KAFKA();
+  auto broker = StartBroker();
+  ASSERT_NE(broker, nullptr);
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto de, broker->Client("DE-BKA"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto ro, broker->Client("RO-IGPR"));
+  liaison::v1::Message m = TestAlert("RO-IGPR", {"DE-BKA"}, absl::Now());
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto envelope, ro->Seal(m, absl::Now()));
+  ASSERT_TRUE(ro->Send(envelope).ok());
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto sub, de->Subscribe());
+  auto got = Collect(*sub, 1, absl::Seconds(30), /*ack=*/false);
+  ASSERT_EQ(DeliveredIds(got), std::vector<std::string>{m.header().message_id()});
+  const std::string item_id = got[0].item.item_id();
+
+  kafka::EmbeddedCluster* kafka = broker->kafka();
+  const broker::Topics& topics = broker->topics();
+  constexpr int kIngressPartitions = 6;  // BrokerConfig's default
+  constexpr int kAckPartitions = 3;
+  for (int p = 0; p < kIngressPartitions; ++p) {
+    LIAISON_ASSERT_OK(kafka->SetPartitionLeader(topics.Ingress(), p, 2));
+  }
+  for (int p = 0; p < kAckPartitions; ++p) {
+    LIAISON_ASSERT_OK(kafka->SetPartitionLeader(topics.AckedItems(), p, 1));
+  }
+  auto acked_records = [&]() -> int {
+    int n = 0;
+    for (int p = 0; p < kAckPartitions; ++p) {
+      absl::StatusOr<std::vector<kafka::Record>> records = kafka::ReadPartition(
+          broker->KafkaClient(), topics.AckedItems(), p, 0, kafka::kToEnd, absl::Seconds(10));
+      EXPECT_TRUE(records.ok()) << records.status();
+      if (!records.ok()) continue;
+      for (const kafka::Record& r : *records) {
+        liaison::v1::AckedItem a;
+        if (a.ParseFromString(r.value) && a.item_id() == item_id) ++n;
+      }
+    }
+    return n;
+  };
+  LIAISON_ASSERT_OK(kafka->SetBrokerDown(2));
+  LIAISON_ASSERT_OK(sub->Ack({item_id}));
+  // Time enough for the record to be written, had it not waited for the receipt.
+  absl::SleepFor(absl::Seconds(3));
+  EXPECT_EQ(acked_records(), 0) << "acknowledgement recorded before its receipt is in Kafka";
+
+  LIAISON_ASSERT_OK(kafka->SetBrokerUp(2));
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto ro_sub, ro->Subscribe());
+  auto receipts = Collect(*ro_sub, 1, absl::Seconds(60));
+  ASSERT_EQ(OfKind(receipts, VerifiedItem::Kind::kReceipt).size(), 1u);
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (acked_records() == 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(acked_records(), 1) << "the acknowledgement recorded once its receipt was written";
 }
 
 TEST(Exchange, StreamedSendsAreAnsweredAsKafkaConfirms) {
