@@ -102,8 +102,8 @@ struct BrokerConfig {
   // aborts what it left open) and unique per node: two running nodes with
   // one id fence each other (the second one's stage stops consuming).
   std::string transactional_id;
-  // A transaction closes after this long (or 1000 items): the latency a
-  // transaction adds, against the cost of each commit.
+  // A transaction closes once all it holds is acknowledged and nothing new
+  // is queued, at the latest after this long (or 1000 items).
   absl::Duration transaction_max_wait = absl::Milliseconds(20);
   // How long Kafka keeps a crashed node's open transaction before aborting
   // it; its partitions stand still that long at most after a crash (a

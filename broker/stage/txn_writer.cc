@@ -214,11 +214,16 @@ bool TxnWriter::RunOne(std::vector<Item>& batch) {
     }
     if (batch.size() >= max_items) break;
     absl::MutexLock lock(&mu_);
+    // Group commit: the transaction also closes as soon as everything in it
+    // is acknowledged and nothing new came, so a lone message waits for its
+    // own acknowledgements only, and under load the items arriving during
+    // one commit make the next transaction.
     auto more = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return !queue_.empty() || stop_ || revoke_requested_ != revoke_done_;
+      return !queue_.empty() || stop_ || revoke_requested_ != revoke_done_ || outstanding_ == 0;
     };
     if (!mu_.AwaitWithDeadline(absl::Condition(&more), deadline)) break;
     if (stop_ || revoke_requested_ != revoke_done_) break;
+    if (queue_.empty() && outstanding_ == 0) break;
   }
   absl::Status failure;
   bool revoked = false;

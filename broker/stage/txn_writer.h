@@ -6,7 +6,8 @@
 // open). Items are what the stage writes for one ingress record, released
 // hold or erasure: audit entries first, then the records. Every item
 // submitted while a transaction is open joins it; a transaction is closed
-// after `max_items` items or `max_wait`, whichever comes first, and commits
+// once everything in it is acknowledged and nothing new is queued (group
+// commit), or after `max_items` items or `max_wait`, and commits
 // the items' records together with the ingress offsets they finish
 // (SendOffsetsToTransaction with the consumer group's metadata, KIP-447: a
 // member whose generation is stale cannot commit).
