@@ -396,6 +396,12 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   LIAISON_ASSIGN_OR_RETURN(std::string secret, PseudonymSecret(b.config.pseudonym_key_path,
                                                                b.config.create_pseudonym_key));
   b.pseudonymiser = std::make_unique<HmacPseudonymiser>(std::move(secret));
+  if (b.config.policy_transactions == PolicyTransactions::kOn &&
+      b.config.kafka.bootstrap_servers.empty()) {
+    return absl::InvalidArgumentError(
+        "policy_transactions=on needs a real Kafka cluster (bootstrap servers): the embedded mock "
+        "accepts transactions but ignores them");
+  }
   LIAISON_RETURN_IF_ERROR(b.StartKafka());
   LIAISON_RETURN_IF_ERROR(b.StartMirrors());
 
@@ -430,6 +436,17 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   stage.pseudonymiser = b.pseudonymiser.get();
   stage.broker_id = node_id;
   stage.session_timeout_ms = b.config.consumer_session_timeout_ms;
+  if (b.embedded == nullptr && b.config.policy_transactions != PolicyTransactions::kOff) {
+    stage.transactional_id = b.config.transactional_id.empty()
+                                 ? absl::StrCat(b.config.topic_prefix, ".policy.", node_id)
+                                 : b.config.transactional_id;
+    stage.transaction_producer.message_timeout_ms = b.config.produce_timeout_ms;
+    stage.transaction_producer.linger_ms = b.config.producer_linger_ms;
+    stage.transaction_producer.max_message_bytes =
+        static_cast<int>(b.config.max_message_bytes * 2 + 1024 * 1024);
+    stage.transaction_producer.transaction_timeout_ms = b.config.transaction_timeout_ms;
+    stage.transaction_max_wait = b.config.transaction_max_wait;
+  }
   stage.observer = b.config.observer;
   stage.on_held = [&b](const liaison::v1::HeldDelivery& h) { b.holds->Add(h); };
   stage.on_consent = [&b](const liaison::v1::ConsentGrant& g) { b.holds->OnConsent(g); };
@@ -674,6 +691,26 @@ int Broker::admin_port() const {
 std::string Broker::http_url() const {
   return impl_->surface != nullptr ? impl_->surface->http_url() : "";
 }
+bool Broker::PolicyTransactional() const {
+  return impl_->stage != nullptr && impl_->stage->transactional();
+}
+
+absl::Status Broker::AbortNextTransactionForTest() {
+  if (!PolicyTransactional()) {
+    return absl::FailedPreconditionError("the policy stage does not write in transactions");
+  }
+  impl_->stage->AbortNextTransactionForTest();
+  return absl::OkStatus();
+}
+
+absl::Status Broker::AbandonNextTransactionForTest() {
+  if (!PolicyTransactional()) {
+    return absl::FailedPreconditionError("the policy stage does not write in transactions");
+  }
+  impl_->stage->AbandonNextTransactionForTest();
+  return absl::OkStatus();
+}
+
 void Broker::ProbeKafkaForTest() {
   if (impl_->surface != nullptr) impl_->surface->cluster().ProbeNow();
 }

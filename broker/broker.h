@@ -62,6 +62,14 @@ class Broker {
   // Probes Kafka (reachability, consumer lag) now instead of waiting for the
   // next probe interval.
   void ProbeKafkaForTest();
+  // The policy stage writes in Kafka transactions (exactly once, real Kafka).
+  bool PolicyTransactional() const;
+  // Test hooks of the transactional policy stage (FailedPrecondition when it
+  // does not write in transactions): the next transaction that would commit
+  // is aborted (and written again in the next one), or left open as by a
+  // crash (the stage then writes nothing more and stops consuming).
+  absl::Status AbortNextTransactionForTest();
+  absl::Status AbandonNextTransactionForTest();
   // The case-linkage index this node holds: live entries per (endpoint,
   // epoch). Counts only, as operators see them.
   std::map<std::pair<std::string, uint32_t>, int64_t> LinkageCounts() const;

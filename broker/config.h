@@ -15,6 +15,14 @@
 
 namespace liaison::broker {
 
+// Whether the policy stage writes in Kafka transactions (exactly once:
+// docs/architecture.md "Exactly once on real Kafka").
+enum class PolicyTransactions {
+  kAuto,  // on for a real cluster, off for the embedded mock (which ignores them)
+  kOn,    // on (refused with the embedded mock)
+  kOff,   // at-least-once with deterministic ids and delivery-side dedup
+};
+
 struct BrokerConfig {
   // gRPC listener for liaison.v1.Exchange ("127.0.0.1:0" picks a free port).
   std::string listen_address = "127.0.0.1:7443";
@@ -91,6 +99,22 @@ struct BrokerConfig {
   // measuring the difference (tests/bench/exchange_bench --ab-batch-signing);
   // recipients verify either form.
   bool batch_signing = true;
+  // Exactly-once fan-out (real Kafka): the policy stage's audit entries,
+  // delivery records, notices, holds and bookkeeping records are committed
+  // in one Kafka transaction with its ingress offsets.
+  PolicyTransactions policy_transactions = PolicyTransactions::kAuto;
+  // The stage's transactional.id; "" = "<topic_prefix>.policy.<node id>".
+  // Stable per node (a restarted node fences its previous incarnation and
+  // aborts what it left open) and unique per node: two running nodes with
+  // one id fence each other (the second one's stage stops consuming).
+  std::string transactional_id;
+  // A transaction closes once all it holds is acknowledged and nothing new
+  // is queued, at the latest after this long (or 1000 items).
+  absl::Duration transaction_max_wait = absl::Milliseconds(20);
+  // How long Kafka keeps a crashed node's open transaction before aborting
+  // it; its partitions stand still that long at most after a crash (a
+  // restart with the same node id aborts it at once).
+  int transaction_timeout_ms = 10000;
   // How often the policy stage signs a checkpoint of each audit chain that
   // grew (broker/stage/audit.h); also when a partition is released and at stop.
   absl::Duration audit_checkpoint_interval = absl::Seconds(10);

@@ -157,6 +157,17 @@ int main(int argc, char** argv) {
       ->type_name("auto|tls|plain")
       ->check(CLI::IsMember({"auto", "tls", "plain"}, CLI::ignore_case).description(""))
       ->capture_default_str();
+  std::string transactions_word = "auto";
+  std::string transactional_id;
+  app.add_option("--policy-transactions", transactions_word,
+                 "auto: the policy stage writes in Kafka transactions (exactly once) on a real "
+                 "cluster, at-least-once with deduplication on the embedded mock; on; off")
+      ->type_name("auto|on|off")
+      ->check(CLI::IsMember({"auto", "on", "off"}, CLI::ignore_case).description(""))
+      ->capture_default_str();
+  app.add_option("--transactional-id", transactional_id,
+                 "The policy stage's Kafka transactional.id; default <topic-prefix>.policy.<node "
+                 "id>. Stable and unique per node (ACL: TransactionalId prefix <topic-prefix>.)");
   liaison::broker::CrlExpiredPolicy crl_expired = liaison::broker::CrlExpiredPolicy::kRefuse;
   std::string crl_expired_word = "refuse";
   app.add_option("--crl-expired", crl_expired_word,
@@ -251,6 +262,13 @@ int main(int argc, char** argv) {
   config.audit_checkpoint_interval = absl::Seconds(audit_checkpoint_seconds);
   config.worker_threads = workers;
   config.run_policy_stage = policy_stage;
+  {
+    const std::string w = absl::AsciiStrToLower(transactions_word);
+    config.policy_transactions = w == "on"    ? liaison::broker::PolicyTransactions::kOn
+                                 : w == "off" ? liaison::broker::PolicyTransactions::kOff
+                                              : liaison::broker::PolicyTransactions::kAuto;
+  }
+  config.transactional_id = transactional_id;
   config.admin_listen_address = admin_listen;
   config.http_listen_address = http_listen;
   config.http_security = http_security;

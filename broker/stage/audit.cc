@@ -223,9 +223,17 @@ AuditLog::Sealed AuditLog::Seal(int32_t chain, std::vector<liaison::v1::AuditEnt
   return sealed;
 }
 
-void AuditLog::Write(int32_t chain, Sealed sealed, std::function<void(absl::Status)> done) {
+void AuditLog::Write(int32_t chain, Sealed sealed, std::function<void(absl::Status)> done,
+                     kafka::Producer* transaction) {
   if (sealed.entries == 0) {
     done(absl::OkStatus());
+    return;
+  }
+  if (transaction != nullptr) {
+    transaction->Produce(
+        topics_.Audit(), /*key=*/"", std::move(sealed.record),
+        [done = std::move(done)](const kafka::DeliveryReport& report) { done(report.status); },
+        chain);
     return;
   }
   producer_->Produce(
@@ -239,6 +247,12 @@ void AuditLog::Write(int32_t chain, Sealed sealed, std::function<void(absl::Stat
         done(report.status);
       },
       chain);
+}
+
+void AuditLog::Committed(int32_t chain, const Sealed& sealed) {
+  if (sealed.entries == 0) return;
+  written_ += sealed.entries;
+  Acknowledged(chain, sealed.first_seq, sealed.last_seq, sealed.last_hash);
 }
 
 }  // namespace liaison::broker

@@ -89,7 +89,15 @@ class AuditLog {
   // when Kafka acknowledged them, or the error (then write them again, the
   // same Sealed: re-sealing would leave the failed seqs as a gap, and the
   // chain's acknowledged head, hence its checkpoints, would stop there).
-  void Write(int32_t chain, Sealed sealed, std::function<void(absl::Status)> done);
+  //
+  // `transaction` set (real Kafka, the policy stage's transactional
+  // producer): the record goes into its open transaction and counts as
+  // written only when the stage calls Committed after the commit, so that a
+  // checkpoint never covers entries of a transaction that may still abort.
+  void Write(int32_t chain, Sealed sealed, std::function<void(absl::Status)> done,
+             kafka::Producer* transaction = nullptr);
+  // `sealed`, written through a transaction, was committed.
+  void Committed(int32_t chain, const Sealed& sealed) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Audit entries (not records) acknowledged by Kafka since start.
   int64_t entries_written() const { return written_.load(); }

@@ -70,10 +70,29 @@ absl::Status PolicyStage::Start() {
   options.group_id = deps_.topics.PolicyGroup();
   options.topics = {deps_.topics.Ingress()};
   options.session_timeout_ms = deps_.session_timeout_ms;
+  const bool transactions = !deps_.transactional_id.empty();
+  if (transactions) {
+    options.before_revoke = [this](const std::vector<kafka::TopicPartition>& partitions) {
+      BeforeRevoke(partitions);
+    };
+  }
   absl::StatusOr<std::unique_ptr<kafka::Consumer>> consumer =
       kafka::Consumer::Create(deps_.kafka, options);
   if (!consumer.ok()) return consumer.status();
   consumer_ = std::move(*consumer);
+  if (transactions) {
+    TxnWriter::Options txn;
+    txn.transactional_id = deps_.transactional_id;
+    txn.ingress_topic = deps_.topics.Ingress();
+    txn.max_items = deps_.transaction_max_items;
+    txn.max_wait = deps_.transaction_max_wait;
+    absl::StatusOr<std::unique_ptr<TxnWriter>> writer =
+        TxnWriter::Create(deps_.kafka, deps_.transaction_producer, txn,
+                          [this] { return consumer_->CurrentGroupMetadata(); });
+    if (!writer.ok()) return writer.status();
+    txn_ = std::move(*writer);
+    log::Info("policy.transactions", {{"transactional_id", deps_.transactional_id}});
+  }
   thread_ = std::thread([this] { Loop(); });
   return absl::OkStatus();
 }
@@ -81,6 +100,24 @@ absl::Status PolicyStage::Start() {
 void PolicyStage::Stop() {
   if (stop_.exchange(true)) return;
   if (thread_.joinable()) thread_.join();
+  if (txn_ != nullptr) txn_->Stop();
+}
+
+void PolicyStage::BeforeRevoke(const std::vector<kafka::TopicPartition>& partitions) {
+  std::vector<int32_t> chains;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const kafka::TopicPartition& tp : partitions) {
+      chains.push_back(tp.partition);
+      if (auto it = partitions_.find(tp.partition); it != partitions_.end()) {
+        in_flight_ -= static_cast<int64_t>(it->second.works.size());
+        partitions_.erase(it);
+      }
+    }
+  }
+  // Nothing of these chains commits once this returns: their next owner
+  // continues from what Kafka has committed.
+  txn_->Revoke(chains);
 }
 
 std::vector<int32_t> PolicyStage::OwnedPartitions() const {
@@ -92,9 +129,23 @@ std::vector<int32_t> PolicyStage::OwnedPartitions() const {
 
 void PolicyStage::Loop() {
   while (!stop_) {
+    if (txn_ != nullptr && txn_->failed()) {
+      // Logged loudly by the writer (policy.transactions_fatal): nothing
+      // more is written, so nothing more is consumed either; closing the
+      // consumer hands the partitions to the other nodes.
+      log::Error("policy.stopped_consuming",
+                 {{"transactional_id", deps_.transactional_id},
+                  {"reason", "transactions failed; restart this node"}});
+      break;
+    }
     std::vector<kafka::Consumer::CommitOffset> commits = CommitsDue();
-    (void)CommitOffsets(*consumer_, commits, CommitMode::kAsync, deps_.topics.PolicyGroup(),
-                        deps_.observer);      // logged and counted there
+    if (txn_ == nullptr) {  // transactions commit their offsets themselves
+      (void)CommitOffsets(*consumer_, commits, CommitMode::kAsync, deps_.topics.PolicyGroup(),
+                          deps_.observer);  // logged and counted there
+    } else {
+      stats_.txn_commits = txn_->commits();
+      stats_.txn_aborts = txn_->aborts();
+    }
     deps_.audit->CheckpointDue(absl::Now());  // real time: a signature, not a policy input
     {
       absl::MutexLock lock(&mu_);
@@ -161,7 +212,8 @@ void PolicyStage::Loop() {
     lag_ = lag;
   }
   // Shutting down: give in-flight work a moment, commit what is done.
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  const absl::Time deadline =
+      absl::Now() + (txn_ != nullptr && txn_->failed() ? absl::ZeroDuration() : absl::Seconds(10));
   while (absl::Now() < deadline) {
     absl::MutexLock lock(&mu_);
     bool idle = true;
@@ -172,8 +224,10 @@ void PolicyStage::Loop() {
     mu_.AwaitWithTimeout(absl::Condition::kTrue, absl::Milliseconds(20));
   }
   std::vector<kafka::Consumer::CommitOffset> commits = CommitsDue();
-  (void)CommitOffsets(*consumer_, commits, CommitMode::kSync, deps_.topics.PolicyGroup(),
-                      deps_.observer);
+  if (txn_ == nullptr) {
+    (void)CommitOffsets(*consumer_, commits, CommitMode::kSync, deps_.topics.PolicyGroup(),
+                        deps_.observer);
+  }
   (void)consumer_->Close();
 }
 
@@ -579,16 +633,21 @@ void PolicyStage::Dispatch(int32_t partition) {
     w->sent = true;
     w->sealed_audit = deps_.audit->Seal(partition, std::move(w->outputs.audit));
     w->outputs.audit.clear();
-    Send(w);
+    if (txn_ != nullptr) {
+      SendInTransaction(w);
+    } else {
+      Send(w);
+    }
   }
 }
 
 void PolicyStage::Forward(int32_t chain, AuditLog::Sealed sealed_audit,
                           std::shared_ptr<const std::vector<Outputs::Record>> pending,
-                          std::function<void(absl::Status)> done) {
+                          std::function<void(absl::Status)> done,
+                          kafka::Producer* transaction) {
   deps_.audit->Write(
       chain, std::move(sealed_audit),
-      [this, chain, pending, done = std::move(done)](absl::Status audit) mutable {
+      [this, chain, pending, transaction, done = std::move(done)](absl::Status audit) mutable {
         if (!audit.ok()) {
           // DP-LOG-01: nothing is forwarded without its audit entry.
           ++stats_.audit_failures;
@@ -597,8 +656,10 @@ void PolicyStage::Forward(int32_t chain, AuditLog::Sealed sealed_audit,
               absl::StrCat("DP-LOG-01: audit unavailable (", audit.message(), "); retry")));
           return;
         }
-        SignAndProduce(std::move(pending), std::move(done));
-      });
+        SignAndProduce(std::move(pending), std::move(done),
+                       transaction != nullptr ? transaction : deps_.producer);
+      },
+      transaction);
 }
 
 namespace {
@@ -621,7 +682,8 @@ void AppendBatched(std::string& item, const liaison::v1::BatchSigned& signed_lea
 }  // namespace
 
 void PolicyStage::SignAndProduce(std::shared_ptr<const std::vector<Outputs::Record>> records,
-                                 std::function<void(absl::Status)> done) {
+                                 std::function<void(absl::Status)> done,
+                                 kafka::Producer* producer) {
   std::vector<std::string> leaves;
   for (const Outputs::Record& r : *records) {
     if (!r.leaf.empty()) leaves.push_back(r.leaf);
@@ -632,7 +694,7 @@ void PolicyStage::SignAndProduce(std::shared_ptr<const std::vector<Outputs::Reco
           absl::InternalError("records left for batch signing, but the stage has no batch signer"));
       return;
     }
-    Produce(std::move(records), std::move(done));
+    Produce(std::move(records), std::move(done), producer);
     return;
   }
   // One request, even without leaves: the records of this write land in one
@@ -642,7 +704,7 @@ void PolicyStage::SignAndProduce(std::shared_ptr<const std::vector<Outputs::Reco
   // duplicate by the delivery side).
   deps_.batch_signer->Submit(
       std::move(leaves),
-      [this, records, done = std::move(done)](
+      [this, records, producer, done = std::move(done)](
           absl::StatusOr<std::vector<liaison::v1::BatchSigned>> signed_leaves) mutable {
         if (!signed_leaves.ok()) {
           log::Error("policy.batch_sign_failed", {{"error", signed_leaves.status().ToString()}});
@@ -657,12 +719,12 @@ void PolicyStage::SignAndProduce(std::shared_ptr<const std::vector<Outputs::Reco
           AppendBatched(r.value, (*signed_leaves)[next++]);
           r.leaf.clear();
         }
-        Produce(std::move(complete), std::move(done));
+        Produce(std::move(complete), std::move(done), producer);
       });
 }
 
 void PolicyStage::Produce(std::shared_ptr<const std::vector<Outputs::Record>> records,
-                          std::function<void(absl::Status)> done) {
+                          std::function<void(absl::Status)> done, kafka::Producer* producer) {
   struct Join {
     std::atomic<int> remaining;
     std::atomic<bool> failed{false};
@@ -675,7 +737,7 @@ void PolicyStage::Produce(std::shared_ptr<const std::vector<Outputs::Record>> re
   auto join = std::make_shared<Join>();
   join->remaining = static_cast<int>(records->size()) + 1;
   join->done = std::move(done);
-  auto one = [this, join](const kafka::DeliveryReport* report,
+  auto one = [this, join, producer](const kafka::DeliveryReport* report,
                           std::optional<liaison::v1::DeliveryIndexEntry> idx) {
     if (report != nullptr && !report->status.ok()) join->failed = true;
     if (report != nullptr && report->status.ok() && idx) {
@@ -700,19 +762,19 @@ void PolicyStage::Produce(std::shared_ptr<const std::vector<Outputs::Record>> re
       key = join->index.entries(0).message_id();
       value = join->index.SerializeAsString();
     }
-    deps_.producer->Produce(deps_.topics.DeliveryIndex(), std::move(key), std::move(value),
-                            [join](const kafka::DeliveryReport& r) { join->done(r.status); });
+    producer->Produce(deps_.topics.DeliveryIndex(), std::move(key), std::move(value),
+                      [join](const kafka::DeliveryReport& r) { join->done(r.status); });
   };
   // Copied, not moved: a failed attempt is retried with the same records
   // (and the same sealed audit bytes), never recomputed.
   for (const Outputs::Record& r : *records) {
     if (r.tombstone) {
-      deps_.producer->ProduceTombstone(
+      producer->ProduceTombstone(
           r.topic, r.key, [one](const kafka::DeliveryReport& report) { one(&report, {}); },
           r.partition);
       continue;
     }
-    deps_.producer->Produce(
+    producer->Produce(
         r.topic, r.key, r.value,
         [one, idx = r.index](const kafka::DeliveryReport& report) mutable {
           one(&report, std::move(idx));
@@ -736,12 +798,79 @@ struct PolicyStage::PendingWrite {
 void PolicyStage::Write(int32_t chain, Outputs outputs, std::function<void(absl::Status)> done) {
   auto write = std::make_shared<PendingWrite>();
   write->chain = chain;
-  write->sealed = deps_.audit->Seal(chain, std::move(outputs.audit));
   write->records = std::make_shared<const std::vector<Outputs::Record>>(std::move(outputs.records));
   write->flow = std::move(outputs.flow);
   write->held = std::move(outputs.held);
   write->done = std::move(done);
+  if (txn_ != nullptr) {
+    WriteInTransaction(write, std::move(outputs.audit));
+    return;
+  }
+  write->sealed = deps_.audit->Seal(chain, std::move(outputs.audit));
   WriteAttempt(write);
+}
+
+void PolicyStage::WriteInTransaction(const std::shared_ptr<PendingWrite>& write,
+                                     std::vector<liaison::v1::AuditEntry> audit) {
+  TxnWriter::Item item;
+  item.chain = write->chain;
+  item.produce = [this, write](kafka::Producer& producer, std::function<void(absl::Status)> done) {
+    Forward(write->chain, write->sealed, write->records, std::move(done), &producer);
+  };
+  // Aborted transactions are written again by the writer: `finished` sees
+  // an error only once the chain was released, the stage stops, or
+  // transactions failed for good (nothing of it is then visible).
+  item.finished = [this, write](absl::Status s) {
+    if (s.ok()) {
+      deps_.audit->Committed(write->chain, write->sealed);
+      Published(write->flow, write->held);
+    }
+    write->done(std::move(s));
+  };
+  absl::Status submitted;
+  {
+    // Under mu_, as BeforeRevoke drops the chain: an item of a chain already
+    // released never reaches the writer. Sealed here, like Dispatch seals
+    // under mu_: the writer gets the chain's records in seq order.
+    absl::MutexLock lock(&mu_);
+    if (partitions_.count(write->chain) > 0) {
+      write->sealed = deps_.audit->Seal(write->chain, std::move(audit));
+      submitted = txn_->Submit(std::move(item));
+    } else {
+      submitted = absl::FailedPreconditionError(
+          absl::StrCat("audit chain ", write->chain, " is not owned by this node"));
+    }
+  }
+  if (!submitted.ok()) write->done(std::move(submitted));
+}
+
+void PolicyStage::SendInTransaction(const std::shared_ptr<Work>& work) {
+  work->pending =
+      std::make_shared<const std::vector<Outputs::Record>>(std::move(work->outputs.records));
+  work->flow = std::move(work->outputs.flow);
+  work->held = std::move(work->outputs.held);
+  work->outputs = Outputs();
+  TxnWriter::Item item;
+  item.chain = work->partition;
+  item.ingress_offset = work->offset;
+  // Every attempt (a transaction aborted is redone in the next) writes the
+  // same sealed audit bytes and records: nothing is decided again.
+  item.produce = [this, work](kafka::Producer& producer, std::function<void(absl::Status)> done) {
+    Forward(work->partition, work->sealed_audit, work->pending, std::move(done), &producer);
+  };
+  item.finished = [this, work](absl::Status s) {
+    if (!s.ok()) return;  // dropped: the partition was revoked or the stage stops
+    deps_.audit->Committed(work->partition, work->sealed_audit);
+    Published(work->flow, work->held);
+    work->pending.reset();
+    work->sealed_audit = AuditLog::Sealed();
+    work->done = true;
+  };
+  if (absl::Status s = txn_->Submit(std::move(item)); !s.ok()) {
+    log::Error("policy.not_written", {{"partition", work->partition},
+                                      {"offset", work->offset},
+                                      {"error", s.ToString()}});
+  }
 }
 
 void PolicyStage::WriteAttempt(const std::shared_ptr<PendingWrite>& write) {

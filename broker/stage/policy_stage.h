@@ -13,12 +13,31 @@
 // carried out by the applier (applier.h); this class verifies, runs the
 // steps in order and writes the result.
 //
-// At-least-once and deterministic: an ingress offset is committed only when
-// everything it caused is acknowledged by Kafka; a replayed record yields the
-// same item ids, which the delivery side deduplicates. If the audit write
-// fails nothing is forwarded and the write is tried again (DP-LOG-01) with
-// the very same sealed audit bytes and records — never decided and sealed
-// anew, which would leave the failed sequence numbers as a gap in the chain.
+// Two guarantees, by backend (docs/architecture.md):
+//
+// Real Kafka (PolicyStageDeps::transactional_id set): exactly once. What an
+// ingress record causes (audit entries, deliveries, notices, holds,
+// bookkeeping records) is written in one Kafka transaction together with the
+// record's consumer offset (txn_writer.h: one transactional producer per
+// node, offsets sent with the group's metadata, KIP-447); readers are
+// read_committed. Inside the transaction the audit record is still written
+// first. A transaction that fails is aborted and redone with the same sealed
+// audit bytes and records; before partitions are revoked the open
+// transaction is aborted, so nothing of a chain commits once its next owner
+// may have read the chain's head. A fatal transactional error
+// (policy.transactions_fatal: e.g. fenced by another process with the same
+// id) stops this node consuming (policy.stopped_consuming); its partitions
+// go to the other nodes.
+//
+// Embedded mock (no transactions): at-least-once and deterministic: an
+// ingress offset is committed only when everything it caused is acknowledged
+// by Kafka; a replayed record yields the same item ids, which the delivery
+// side deduplicates.
+//
+// Both: if the audit write fails nothing is forwarded and the write is tried
+// again (DP-LOG-01) with the very same sealed audit bytes and records —
+// never decided and sealed anew, which would leave the failed sequence
+// numbers as a gap in the chain.
 #ifndef LIAISON_BROKER_STAGE_POLICY_STAGE_H_
 #define LIAISON_BROKER_STAGE_POLICY_STAGE_H_
 
@@ -46,6 +65,7 @@
 #include "broker/stage/hold_resolver.h"
 #include "broker/stage/notices.h"
 #include "broker/stage/outputs.h"
+#include "broker/stage/txn_writer.h"
 #include "broker/state/accepted_ids.h"
 #include "broker/state/evidence_book.h"
 #include "broker/state/linkage_book.h"
@@ -76,6 +96,9 @@ struct PolicyStageStats {
   // whose sender signature fails, or an event without a valid broker
   // signature (dropped loudly: logged as policy.forged_ingress).
   std::atomic<int64_t> forged{0};
+  // Transactions (real Kafka): committed, aborted (and written again).
+  std::atomic<int64_t> txn_commits{0};
+  std::atomic<int64_t> txn_aborts{0};
 };
 
 struct PolicyStageDeps {
@@ -108,6 +131,16 @@ struct PolicyStageDeps {
   const EvidenceBook* evidence = nullptr;
   std::string broker_id;
   int session_timeout_ms = 10000;
+  // Non-empty (real Kafka): everything the stage writes goes through Kafka
+  // transactions under this transactional.id (txn_writer.h), together with
+  // its ingress offsets; empty (the embedded mock, which ignores
+  // transactions): at-least-once, deduplicated by the delivery side.
+  std::string transactional_id;
+  // The transactional producer's options (timeouts, linger, sizes).
+  kafka::ProducerOptions transaction_producer;
+  // A transaction closes after this many items or this long.
+  int transaction_max_items = 1000;
+  absl::Duration transaction_max_wait = absl::Milliseconds(20);
   // Told of every decision and loss (may be null).
   Observer* observer = nullptr;
   // The stage's one edge to the hold book (which sees the stage only as a
@@ -166,6 +199,15 @@ class PolicyStage final : public HoldResolver {
       ABSL_LOCKS_EXCLUDED(verified_mu_);
   int64_t lag() const { return lag_.load(); }
 
+  // Writing in Kafka transactions (PolicyStageDeps::transactional_id).
+  bool transactional() const { return txn_ != nullptr; }
+  // Transactions only, after Start: the next transaction that would commit
+  // is aborted instead (and its items written again in the next), or is
+  // left open as by a crash (this node then writes nothing more and stops
+  // consuming). Tests of exactly-once.
+  void AbortNextTransactionForTest() { txn_->AbortNextCommitForTest(); }
+  void AbandonNextTransactionForTest() { txn_->AbandonNextCommitForTest(); }
+
  private:
   // Verifies the ingress record's envelope, then: consent (plan, then put in
   // the book), decisions, plan, apply (plan.h). `step` names the occasion in
@@ -198,16 +240,25 @@ class PolicyStage final : public HoldResolver {
   struct PendingWrite;
   void WriteAttempt(const std::shared_ptr<PendingWrite>& write);
   bool Owns(int32_t partition) const ABSL_LOCKS_EXCLUDED(mu_);
+  // `transaction` set: everything goes into that producer's open
+  // transaction; unset: the shared producer, audit acknowledged first.
   void Forward(int32_t chain, AuditLog::Sealed sealed_audit,
                std::shared_ptr<const std::vector<Outputs::Record>> records,
-               std::function<void(absl::Status)> done);
+               std::function<void(absl::Status)> done, kafka::Producer* transaction = nullptr);
   // Forward's second half, once the audit entries are acknowledged: signs
   // the records' leaves as one request to the batch signer (if any), then
   // produces every record in order.
   void SignAndProduce(std::shared_ptr<const std::vector<Outputs::Record>> records,
-                      std::function<void(absl::Status)> done);
+                      std::function<void(absl::Status)> done, kafka::Producer* producer);
   void Produce(std::shared_ptr<const std::vector<Outputs::Record>> records,
-               std::function<void(absl::Status)> done);
+               std::function<void(absl::Status)> done, kafka::Producer* producer);
+  // Transactions: a work or a Write handed to the writer.
+  void SendInTransaction(const std::shared_ptr<Work>& work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WriteInTransaction(const std::shared_ptr<PendingWrite>& write,
+                          std::vector<liaison::v1::AuditEntry> audit) ABSL_LOCKS_EXCLUDED(mu_);
+  // Transactions: called inside Poll before partitions are given up.
+  void BeforeRevoke(const std::vector<kafka::TopicPartition>& partitions)
+      ABSL_LOCKS_EXCLUDED(mu_);
   void Published(const std::vector<FlowEvent>& flow,
                  const std::vector<liaison::v1::HeldDelivery>& held) const;
   void HandleGap(const kafka::Gap& gap);
@@ -235,6 +286,9 @@ class PolicyStage final : public HoldResolver {
   mutable std::array<absl::Mutex, 32> volume_locks_;
 
   std::unique_ptr<kafka::Consumer> consumer_;
+  // Set when writing in transactions (started after consumer_, stopped after
+  // the loop).
+  std::unique_ptr<TxnWriter> txn_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 

@@ -83,6 +83,7 @@ struct Consumer::Impl {
 
   bool reader_mode = false;
   std::string group_id;
+  std::function<void(const std::vector<TopicPartition>&)> before_revoke;
   internal::ClientPtr rk;
   bool closed = false;
 
@@ -175,6 +176,15 @@ void Consumer::Impl::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
 }
 
 void Consumer::Impl::OnRevoke(rd_kafka_topic_partition_list_t* partitions) {
+  if (before_revoke) {
+    std::vector<TopicPartition> going;
+    for (int i = 0; partitions != nullptr && i < partitions->cnt; ++i) {
+      going.push_back({partitions->elems[i].topic, partitions->elems[i].partition});
+    }
+    // Eager protocol: the member rejoins (and the partitions can go to
+    // another member) only once this callback has unassigned them.
+    before_revoke(going);
+  }
   for (int i = 0; partitions != nullptr && i < partitions->cnt; ++i) {
     const rd_kafka_topic_partition_t& p = partitions->elems[i];
     next.erase({p.topic, p.partition});
@@ -315,7 +325,14 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& c
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "error"},
+      // Records of transactions that were aborted, or are still open, are
+      // never handed out (librdkafka's default, stated so that it cannot be
+      // configured away): the policy stage's writes on real Kafka are
+      // transactional. Committed offsets are fetched as stable ones
+      // (KIP-447): a new owner waits for its predecessor's transaction.
+      {"isolation.level", "read_committed"},
   };
+  impl->before_revoke = options.before_revoke;
   absl::StatusOr<internal::ConfPtr> conf = internal::NewConf(config, defaults, invariants);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_opaque(conf->get(), impl.get());
@@ -471,6 +488,20 @@ std::pair<int64_t, int64_t> Consumer::CachedWatermarks(const TopicPartition& tp)
     rd_kafka_get_watermark_offsets(impl_->rk.get(), tp.topic.c_str(), tp.partition, &low, &high);
   }
   return {low, high};
+}
+
+absl::StatusOr<GroupMetadata> Consumer::CurrentGroupMetadata() const {
+  if (impl_->reader_mode) {
+    return absl::FailedPreconditionError("group metadata of a consumer in reader mode (no group)");
+  }
+  rd_kafka_consumer_group_metadata_t* md = rd_kafka_consumer_group_metadata(impl_->rk.get());
+  if (md == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("group ", impl_->group_id, ": no group metadata (consumer closed?)"));
+  }
+  GroupMetadata out;
+  out.md_.reset(md, &rd_kafka_consumer_group_metadata_destroy);
+  return out;
 }
 
 std::vector<TopicPartition> Consumer::Assignment() const {

@@ -10,6 +10,7 @@
 #define LIAISON_CONNECTORS_KAFKA_CONSUMER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,7 +21,21 @@
 #include "connectors/kafka/client_config.h"
 #include "connectors/kafka/producer.h"
 
+// librdkafka's (rdkafka.h), declared here so this header does not include it.
+struct rd_kafka_consumer_group_metadata_s;
+
 namespace liaison::kafka {
+
+// A group member's identity at one moment (group id, generation, member id),
+// for Producer::SendOffsetsToTransaction. Copyable, immutable.
+class GroupMetadata {
+ public:
+  rd_kafka_consumer_group_metadata_s* get() const { return md_.get(); }
+
+ private:
+  friend class Consumer;
+  std::shared_ptr<rd_kafka_consumer_group_metadata_s> md_;
+};
 
 struct TopicPartition {
   std::string topic;
@@ -72,6 +87,12 @@ struct ConsumerOptions {
   int session_timeout_ms = 10000;
   int heartbeat_interval_ms = 1000;
   int max_poll_interval_ms = 300000;
+  // Group mode: called on the polling thread, inside Poll, with the
+  // partitions about to be given up, before the group may hand them to
+  // another member (the revoke is also reported in PollResult::revoked).
+  // Whatever must not be written for them once another member owns them is
+  // finished or dropped here.
+  std::function<void(const std::vector<TopicPartition>&)> before_revoke;
 };
 
 // Not thread-safe: one thread polls, commits and closes.
@@ -106,6 +127,10 @@ class Consumer {
   // never blocks ({-1, -1} when unknown). For monitoring in a hot loop; a
   // blocking Watermarks() there waits behind the consumer's own fetch.
   std::pair<int64_t, int64_t> CachedWatermarks(const TopicPartition& tp) const;
+
+  // The member's current group metadata (group mode; FailedPrecondition in
+  // reader mode). Thread-safe.
+  absl::StatusOr<GroupMetadata> CurrentGroupMetadata() const;
 
   // Current owned partitions.
   std::vector<TopicPartition> Assignment() const;

@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -10,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "base/log.h"
+#include "connectors/kafka/consumer.h"
 #include "connectors/kafka/internal/client.h"
 #include "connectors/kafka/internal/errors.h"
 
@@ -183,8 +185,13 @@ bool Producer::Impl::WaitIdle(absl::Time deadline) {
 
 absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const ClientConfig& config,
                                                            const ProducerOptions& options) {
+  const bool transactional = !options.transactional_id.empty();
+  // librdkafka refuses a message timeout above the transaction timeout.
+  const int message_timeout_ms =
+      transactional ? std::min(options.message_timeout_ms, options.transaction_timeout_ms)
+                    : options.message_timeout_ms;
   internal::Properties defaults = {
-      {"message.timeout.ms", absl::StrCat(options.message_timeout_ms)},
+      {"message.timeout.ms", absl::StrCat(message_timeout_ms)},
       {"linger.ms", absl::StrCat(options.linger_ms)},
       {"queue.buffering.max.kbytes", absl::StrCat(options.queue_max_kbytes)},
       {"queue.buffering.max.messages", absl::StrCat(options.queue_max_messages)},
@@ -194,6 +201,11 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const ClientConfig& c
   // "Accepted means durable": every in-sync replica has the record, and
   // retries cannot duplicate or reorder it.
   internal::Properties invariants = {{"acks", "all"}, {"enable.idempotence", "true"}};
+  if (transactional) {
+    invariants.push_back({"transactional.id", options.transactional_id});
+    invariants.push_back(
+        {"transaction.timeout.ms", absl::StrCat(options.transaction_timeout_ms)});
+  }
   absl::StatusOr<internal::ConfPtr> conf = internal::NewConf(config, defaults, invariants);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_events(conf->get(), RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR);
@@ -315,6 +327,80 @@ void Producer::Enqueue(const std::string& topic, std::string key, std::string va
     impl.failed.push_back(rec);
   }
   rd_kafka_queue_yield(impl.main_queue.get());  // wake the poller
+}
+
+namespace {
+
+// A transactional call's outcome as producer.h promises it.
+absl::Status TxnStatus(rd_kafka_error_t* error, absl::string_view call) {
+  if (error == nullptr) return absl::OkStatus();
+  const rd_kafka_resp_err_t code = rd_kafka_error_code(error);
+  const std::string what =
+      absl::StrCat("kafka ", call, ": ", rd_kafka_error_name(error), ": ", rd_kafka_error_string(error));
+  absl::Status out;
+  if (rd_kafka_error_is_fatal(error)) {
+    out = absl::InternalError(absl::StrCat(what, " (fatal: the producer is unusable)"));
+  } else if (rd_kafka_error_txn_requires_abort(error)) {
+    out = absl::AbortedError(absl::StrCat(what, " (abort the transaction and redo it)"));
+  } else if (rd_kafka_error_is_retriable(error)) {
+    out = code == RD_KAFKA_RESP_ERR__TIMED_OUT ? absl::DeadlineExceededError(what)
+                                               : absl::UnavailableError(what);
+  } else if (code == RD_KAFKA_RESP_ERR__STATE || code == RD_KAFKA_RESP_ERR__NOT_CONFIGURED) {
+    out = absl::FailedPreconditionError(what);
+  } else {
+    out = internal::ToStatus(code, absl::StrCat("kafka ", call), rd_kafka_error_string(error));
+  }
+  rd_kafka_error_destroy(error);
+  return out;
+}
+
+}  // namespace
+
+bool Producer::transactional() const { return !impl_->options.transactional_id.empty(); }
+
+absl::Status Producer::InitTransactions(absl::Duration timeout) {
+  if (!transactional()) return absl::FailedPreconditionError("producer is not transactional");
+  return TxnStatus(rd_kafka_init_transactions(impl_->rk.get(), internal::ToMillis(timeout)),
+                   "init_transactions");
+}
+
+absl::Status Producer::BeginTransaction() {
+  if (!transactional()) return absl::FailedPreconditionError("producer is not transactional");
+  return TxnStatus(rd_kafka_begin_transaction(impl_->rk.get()), "begin_transaction");
+}
+
+absl::Status Producer::SendOffsetsToTransaction(const std::vector<OffsetToCommit>& offsets,
+                                                const GroupMetadata& group,
+                                                absl::Duration timeout) {
+  if (!transactional()) return absl::FailedPreconditionError("producer is not transactional");
+  if (group.get() == nullptr) return absl::FailedPreconditionError("no group metadata");
+  internal::PartitionListPtr list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (const OffsetToCommit& o : offsets) {
+    rd_kafka_topic_partition_list_add(list.get(), o.topic.c_str(), o.partition)->offset =
+        o.next_offset;
+  }
+  return TxnStatus(rd_kafka_send_offsets_to_transaction(impl_->rk.get(), list.get(), group.get(),
+                                                        internal::ToMillis(timeout)),
+                   "send_offsets_to_transaction");
+}
+
+absl::Status Producer::CommitTransaction(absl::Duration timeout) {
+  if (!transactional()) return absl::FailedPreconditionError("producer is not transactional");
+  absl::Status s = TxnStatus(
+      rd_kafka_commit_transaction(impl_->rk.get(), internal::ToMillis(timeout)), "commit_transaction");
+  // librdkafka has flushed the transaction's records; their reports may
+  // still sit in the event queue: the promise is that callbacks ran.
+  if (s.ok()) impl_->WaitIdle(absl::Now() + timeout);
+  return s;
+}
+
+absl::Status Producer::AbortTransaction(absl::Duration timeout) {
+  if (!transactional()) return absl::FailedPreconditionError("producer is not transactional");
+  absl::Status s = TxnStatus(
+      rd_kafka_abort_transaction(impl_->rk.get(), internal::ToMillis(timeout)), "abort_transaction");
+  if (s.ok()) impl_->WaitIdle(absl::Now() + timeout);
+  return s;
 }
 
 absl::Status Producer::Flush(absl::Duration timeout) {

@@ -1,6 +1,13 @@
 // A Kafka producer with acks=all and the idempotent producer: a record either
 // gets a delivery report with its offset, or an error report. Callers answer
 // "accepted" only from the report.
+//
+// Transactional (ProducerOptions::transactional_id set; real Kafka only, the
+// embedded mock accepts the calls and does nothing): records produced between
+// BeginTransaction and CommitTransaction, together with consumer offsets sent
+// to the transaction, become visible to read_committed readers all at once,
+// or never (AbortTransaction, or the producer dies and Kafka aborts the
+// transaction after transaction_timeout_ms).
 #ifndef LIAISON_CONNECTORS_KAFKA_PRODUCER_H_
 #define LIAISON_CONNECTORS_KAFKA_PRODUCER_H_
 
@@ -17,6 +24,8 @@
 #include "connectors/kafka/client_config.h"
 
 namespace liaison::kafka {
+
+class GroupMetadata;  // consumer.h
 
 inline constexpr int32_t kAnyPartition = -1;
 
@@ -50,6 +59,22 @@ struct ProducerOptions {
   // How long the destructor flushes before it gives up on the rest (their
   // callbacks then run with Unavailable).
   int shutdown_flush_ms = 10000;
+  // Non-empty: transactional.id of a transactional producer (InitTransactions
+  // before the first transaction). Stable per producing process: a new
+  // producer with the same id fences the old one and aborts its open
+  // transaction at once.
+  std::string transactional_id;
+  // transaction.timeout.ms: how long Kafka keeps a silent producer's
+  // transaction open before aborting it (readers of its partitions wait that
+  // long at most). message_timeout_ms is capped to it.
+  int transaction_timeout_ms = 10000;
+};
+
+// A consumer offset for Producer::SendOffsetsToTransaction.
+struct OffsetToCommit {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t next_offset = 0;  // the offset of the next record to read
 };
 
 struct Header {
@@ -90,6 +115,32 @@ class Producer {
   // returned, or `timeout` (DeadlineExceeded). Sends lingering batches at
   // once. Not from a delivery callback.
   absl::Status Flush(absl::Duration timeout);
+
+  // Transactions (options.transactional_id set). Each call blocks up to
+  // `timeout` (Begin does not block). Errors say what to do next:
+  //   Aborted           the transaction cannot commit: AbortTransaction, then
+  //                     produce its records again in a new one;
+  //   Unavailable /     retriable: call the same method again;
+  //   DeadlineExceeded
+  //   Internal          fatal (e.g. fenced: another producer with the same
+  //                     transactional.id, or a stale consumer generation the
+  //                     broker refuses for good): the producer is unusable;
+  //   FailedPrecondition a call out of order (a bug), or not transactional.
+  // Messages name librdkafka's error and the call, never record content.
+  absl::Status InitTransactions(absl::Duration timeout);
+  absl::Status BeginTransaction();
+  // Adds the consumer group's offsets to the open transaction: committed with
+  // it, and refused (Aborted or Internal) when `group` is stale, i.e. the
+  // group has moved on since (KIP-447 fencing of a zombie member).
+  absl::Status SendOffsetsToTransaction(const std::vector<OffsetToCommit>& offsets,
+                                        const GroupMetadata& group, absl::Duration timeout);
+  // Waits for every record of the transaction (their callbacks run before
+  // this returns OK), then commits.
+  absl::Status CommitTransaction(absl::Duration timeout);
+  // Drops the transaction's records (failed reports, Unavailable, for those
+  // not reported yet) and ends it.
+  absl::Status AbortTransaction(absl::Duration timeout);
+  bool transactional() const;
 
   // Records whose callback has not yet returned (queued, in flight, or
   // waiting for the poller to report a produce() error).

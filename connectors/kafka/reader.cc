@@ -32,7 +32,10 @@ absl::StatusOr<internal::ClientPtr> NewReaderClient(const ClientConfig& config,
                                                     internal::Properties defaults) {
   ClientConfig c = config;
   c.client_id = config.client_id + suffix;
-  defaults.push_back({"enable.partition.eof", "false"});
+  if (std::none_of(defaults.begin(), defaults.end(),
+                   [](const auto& p) { return p.first == "enable.partition.eof"; })) {
+    defaults.push_back({"enable.partition.eof", "false"});
+  }
   if (config.fetch_wait_max_ms > 0) {
     defaults.push_back({"fetch.wait.max.ms", absl::StrCat(config.fetch_wait_max_ms)});
   }
@@ -41,6 +44,8 @@ absl::StatusOr<internal::ClientPtr> NewReaderClient(const ClientConfig& config,
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "error"},
+      // Only committed transactions (consumer.cc says why).
+      {"isolation.level", "read_committed"},
   };
   absl::StatusOr<internal::ConfPtr> conf = internal::NewConf(c, defaults, invariants);
   if (!conf.ok()) return conf.status();
@@ -90,7 +95,12 @@ absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
                                                   int64_t from, int64_t to,
                                                   absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
-  absl::StatusOr<internal::ClientPtr> rk = NewReaderClient(config, "-range", {});
+  // Partition EOF: the range ends at the end of what a read_committed reader
+  // may see, which on a transactional partition is often a commit marker
+  // (no record carries its offset) or, while a transaction is open, the last
+  // stable offset (then the read waits for the transaction to end).
+  absl::StatusOr<internal::ClientPtr> rk =
+      NewReaderClient(config, "-range", {{"enable.partition.eof", "true"}});
   if (!rk.ok()) return rk.status();
 
   int64_t low = 0;
@@ -132,7 +142,11 @@ absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
       // Retention removed the rest of the range meanwhile.
       break;
     }
-    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // transient (EOF, ...); librdkafka retries
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (m->offset >= to) break;  // everything up to `to` read (markers have no record)
+      continue;
+    }
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // transient; librdkafka retries
     if (m->offset < next) continue;
     next = m->offset + 1;
     if (m->offset >= to) break;

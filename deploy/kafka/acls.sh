@@ -6,6 +6,8 @@
 #    audit entries and the brokers' signed checkpoints of the chains);
 #  - front-door nodes (--no-policy-stage) write liaison.ingress and the
 #    registries, read delivery topics, and cannot write deliveries;
+#  - only policy nodes may use transactional ids (PREFIX.*), which the
+#    policy stage's exactly-once writes need;
 #  - only the auditor reads liaison.audit (LED art 25(3)); nobody else reads
 #    anything (operators use the admin API: metadata only).
 #
@@ -24,6 +26,11 @@ acl() { kafka-acls.sh --bootstrap-server "$BOOTSTRAP" "${extra[@]}" --add "$@"; 
 acl --allow-principal "$POLICY" --operation All --topic "$PREFIX." --resource-pattern-type prefixed
 acl --allow-principal "$POLICY" --operation All --group "$PREFIX" --resource-pattern-type prefixed
 acl --allow-principal "$POLICY" --operation IdempotentWrite --cluster
+# Exactly once (real Kafka): each policy node writes in Kafka transactions
+# under transactional.id PREFIX.policy.<node id> (--transactional-id), and
+# commits its liaison-policy offsets inside them.
+acl --allow-principal "$POLICY" --operation Write --operation Describe \
+  --transactional-id "$PREFIX." --resource-pattern-type prefixed
 
 # Front-door-only nodes.
 # Evidence: front doors store uploads (chunks, wrapped keys, complete items)

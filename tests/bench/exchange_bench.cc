@@ -264,6 +264,9 @@ struct Options {
   double linger_ms = 0;
   int ingress_partitions = 0;
   int deliver_partitions = 0;
+  // The broker's --policy-transactions: auto (transactions on real Kafka),
+  // on, off (at-least-once with dedup, for a before/after comparison).
+  std::string policy_transactions = "auto";
   // Which Kafka: "mock", "real" or "both" ("" = mock, or both when a real
   // cluster is named or started).
   std::string kafka;
@@ -830,6 +833,7 @@ std::vector<std::string> AsFlags(const Options& o) {
       absl::StrCat("--probe-seconds=", o.probe_seconds),
       absl::StrCat("--fetch-wait-ms=", o.fetch_wait_ms),
       absl::StrCat("--linger-ms=", o.linger_ms),
+      "--policy-transactions=" + o.policy_transactions,
       absl::StrCat("--ingress-partitions=", o.ingress_partitions),
       absl::StrCat("--deliver-partitions=", o.deliver_partitions),
       "--batch-signing=" + o.batch_signing,
@@ -856,6 +860,10 @@ int ServeBroker(const Options& o) {
   broker_options.produce_timeout_ms = 30000;
   broker_options.fetch_wait_max_ms = o.fetch_wait_ms;
   broker_options.producer_linger_ms = o.linger_ms;
+  broker_options.policy_transactions =
+      o.policy_transactions == "off"  ? broker::PolicyTransactions::kOff
+      : o.policy_transactions == "on" ? broker::PolicyTransactions::kOn
+                                      : broker::PolicyTransactions::kAuto;
   broker_options.ingress_partitions = o.ingress_partitions;
   broker_options.deliver_partitions = o.deliver_partitions;
   broker_options.batch_signing = o.batch_signing == "on";
@@ -1639,6 +1647,10 @@ int Main(int argc, char** argv) {
                  "broker consumers' fetch.wait.max.ms (0 = the broker's default: 5 on the mock, "
                  "librdkafka's 500 on real Kafka)");
   app.add_option("--linger-ms", o.linger_ms, "broker producer's linger.ms (0 = the default)");
+  app.add_option("--policy-transactions", o.policy_transactions,
+                 "the broker's policy stage on real Kafka: auto/on = Kafka transactions (exactly "
+                 "once), off = at-least-once with dedup (the mock always runs without)")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
   app.add_option("--ingress-partitions", o.ingress_partitions,
                  "partitions of liaison.ingress and liaison.audit (0 = the default)");
   app.add_option("--deliver-partitions", o.deliver_partitions,

@@ -1,0 +1,246 @@
+// Exactly-once fan-out on real Kafka (the `kafka_real` fixture's 3-node
+// cluster): the policy stage writes a message's audit entries, deliveries
+// and ingress offset in one Kafka transaction. What a read_committed reader
+// sees is compared with what is physically in the partitions (a
+// read_uncommitted reader of librdkafka's own, written here): an aborted or
+// abandoned transaction did write its records, yet no reader of the broker's
+// ever sees them, and the message is delivered and audited exactly once.
+#include <librdkafka/rdkafka.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "base/testing/status_matchers.h"
+#include "connectors/audit/audit_trail.h"
+#include "connectors/kafka/consumer.h"
+#include "connectors/kafka/reader.h"
+#include "gtest/gtest.h"
+#include "liaison/v1/broker_state.pb.h"
+#include "liaison/v1/envelope.pb.h"
+#include "tests/fixtures/test_broker.h"
+
+namespace liaison::testing {
+namespace {
+
+using endpoint::Subscription;
+using endpoint::VerifiedItem;
+
+#define LIAISON_NEEDS_REAL_KAFKA()                                                     \
+  do {                                                                                 \
+    if (!OnRealKafka()) GTEST_SKIP() << "needs LIAISON_TEST_KAFKA_STATE (real Kafka)"; \
+  } while (0)
+
+// Every record value of `topic` (all partitions, from the start to the high
+// watermark) as a read_committed (`committed`) or read_uncommitted reader
+// sees it. Built on librdkafka directly: the project's readers refuse
+// read_uncommitted.
+std::vector<std::string> Values(const kafka::ClientConfig& config, const std::string& topic,
+                                bool committed) {
+  std::vector<std::string> out;
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  auto set = [&](const std::string& k, const std::string& v) {
+    EXPECT_EQ(rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err), RD_KAFKA_CONF_OK)
+        << k << ": " << err;
+  };
+  set("bootstrap.servers", config.bootstrap_servers);
+  for (const auto& [k, v] : config.properties) set(k, v);
+  set("isolation.level", committed ? "read_committed" : "read_uncommitted");
+  set("enable.partition.eof", "true");
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (rk == nullptr) {
+    ADD_FAILURE() << err;
+    return out;
+  }
+  absl::StatusOr<int> partitions = kafka::PartitionCount(config, topic, absl::Seconds(30));
+  EXPECT_TRUE(partitions.ok()) << partitions.status();
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  for (int p = 0; partitions.ok() && p < *partitions; ++p) {
+    int64_t low = 0, high = 0;
+    EXPECT_EQ(rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 30000),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    if (high <= low) continue;
+    EXPECT_EQ(rd_kafka_consume_start(rkt, p, RD_KAFKA_OFFSET_BEGINNING), 0);
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    bool end = false;
+    while (!end && absl::Now() < deadline) {
+      rd_kafka_message_t* m = rd_kafka_consume(rkt, p, 200);
+      if (m == nullptr) continue;
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        end = m->offset >= high;  // read_committed: the end once no transaction is open
+      } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->payload != nullptr) {
+        out.emplace_back(static_cast<const char*>(m->payload), m->len);
+      }
+      rd_kafka_message_destroy(m);
+    }
+    EXPECT_TRUE(end) << topic << "/" << p << " not read to its end " << high;
+    rd_kafka_consume_stop(rkt, p);
+  }
+  rd_kafka_topic_destroy(rkt);
+  rd_kafka_destroy(rk);
+  return out;
+}
+
+// Copies of each delivery item (by item id) in an endpoint's delivery topic,
+// leaving out the items of `before` (written by an earlier test of this
+// process: its tests share a topic prefix).
+std::map<std::string, int> ItemCopies(const kafka::ClientConfig& config, const std::string& topic,
+                                      bool committed,
+                                      const std::map<std::string, int>& before = {}) {
+  std::map<std::string, int> copies;
+  for (const std::string& v : Values(config, topic, committed)) {
+    liaison::v1::DeliveryItem item;
+    if (item.ParseFromString(v) && before.count(item.item_id()) == 0) ++copies[item.item_id()];
+  }
+  return copies;
+}
+
+// Copies of each audit entry about `message_id` in the audit topic, by
+// entry hash (a redone transaction writes the very same sealed bytes).
+std::map<std::string, int> AuditCopies(const kafka::ClientConfig& config, const std::string& topic,
+                                       const std::string& message_id, bool committed) {
+  std::map<std::string, int> copies;
+  for (const std::string& v : Values(config, topic, committed)) {
+    liaison::v1::AuditRecord record;
+    if (!record.ParseFromString(v)) continue;
+    for (const liaison::v1::AuditEntry& e : record.entries()) {
+      if (e.message_id() == message_id) ++copies[e.entry_hash()];
+    }
+  }
+  return copies;
+}
+
+// How many entries have `n` copies.
+int WithCopies(const std::map<std::string, int>& copies, int n) {
+  int out = 0;
+  for (const auto& [hash, count] : copies) out += count == n;
+  return out;
+}
+
+std::vector<std::string> DeliveredIds(const std::vector<Subscription::Received>& items) {
+  std::vector<std::string> ids;
+  for (const Subscription::Received& r : items) {
+    if (r.verified.ok() && r.verified->kind() == VerifiedItem::Kind::kDelivery) {
+      ids.push_back(r.verified->message()->header().message_id());
+    }
+  }
+  return ids;
+}
+
+// Sends one alert RO-IGPR -> DE-BKA through `via`; returns its id.
+std::string SendOne(TestBroker& via) {
+  absl::StatusOr<std::unique_ptr<endpoint::Client>> sender = via.Client("RO-IGPR");
+  EXPECT_TRUE(sender.ok()) << sender.status();
+  if (!sender.ok()) return "";
+  liaison::v1::Message m = TestAlert("RO-IGPR", {"DE-BKA"}, absl::Now());
+  absl::StatusOr<liaison::v1::SignedEnvelope> envelope = (*sender)->Seal(m, absl::Now());
+  EXPECT_TRUE(envelope.ok()) << envelope.status();
+  if (!envelope.ok()) return "";
+  absl::StatusOr<liaison::v1::SendResult> sent = (*sender)->Send(*envelope);
+  EXPECT_TRUE(sent.ok()) << sent.status();
+  return m.header().message_id();
+}
+
+// (a) A transaction aborted after its records were written: no read_committed
+// reader (the subscriber, the audit verifier, a plain reader) sees them; the
+// writer redoes the transaction with the same bytes, which commits once.
+TEST(Transactions, AnAbortedTransactionIsInvisibleAndItsRetryCommitsOnce) {
+  LIAISON_NEEDS_REAL_KAFKA();
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestBroker> broker, TestBroker::Start());
+  ASSERT_TRUE(broker->node().PolicyTransactional());
+  std::vector<std::unique_ptr<endpoint::Client>> clients;
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto subs, SubscribeAll(*broker, {"DE-BKA"}, clients));
+
+  const std::map<std::string, int> before =
+      ItemCopies(broker->KafkaClient(), broker->topics().Deliver("DE-BKA"), false);
+  LIAISON_ASSERT_OK(broker->node().AbortNextTransactionForTest());
+  const std::string id = SendOne(*broker);
+  ASSERT_FALSE(id.empty());
+  std::vector<std::string> delivered = DeliveredIds(Collect(*subs[0], 1, absl::Seconds(60)));
+  ASSERT_EQ(delivered, std::vector<std::string>{id});
+  // Nothing else comes (the subscriber would drop a copy by item id anyway:
+  // Kafka's own content is checked below).
+  EXPECT_TRUE(DeliveredIds(Collect(*subs[0], 1, absl::Seconds(3))).empty());
+
+  const kafka::ClientConfig kafka = broker->KafkaClient();
+  const std::string deliver = broker->topics().Deliver("DE-BKA");
+  const std::map<std::string, int> physical = ItemCopies(kafka, deliver, /*committed=*/false, before);
+  const std::map<std::string, int> visible = ItemCopies(kafka, deliver, /*committed=*/true, before);
+  ASSERT_EQ(physical.size(), 1u);
+  EXPECT_EQ(physical.begin()->second, 2) << "the aborted transaction wrote the item, the retry again";
+  ASSERT_EQ(visible.size(), 1u);
+  EXPECT_EQ(visible.begin()->second, 1) << "read_committed sees the committed copy only";
+
+  // The decision's entry was written by the aborted transaction and again,
+  // the same bytes, by its retry; later entries (the recipient's
+  // acknowledgement) once. A read_committed reader sees each once.
+  const std::map<std::string, int> audit_physical =
+      AuditCopies(kafka, broker->topics().Audit(), id, /*committed=*/false);
+  const std::map<std::string, int> audit_visible =
+      AuditCopies(kafka, broker->topics().Audit(), id, /*committed=*/true);
+  EXPECT_EQ(WithCopies(audit_physical, 2), 1);
+  EXPECT_EQ(audit_physical.size(), audit_visible.size());
+  EXPECT_EQ(WithCopies(audit_visible, 1), static_cast<int>(audit_visible.size()));
+  LIAISON_ASSERT_OK_AND_ASSIGN(audit::Verification v, VerifyAuditTrail(*broker));
+  EXPECT_TRUE(v.ok) << v.first_break;
+  EXPECT_EQ(v.duplicates, 0) << "no retried audit write is visible: the retry replaced the abort";
+}
+
+// (b) A node dies after producing a message's records and its ingress offset
+// into a transaction, before committing it (the transaction is left open, as
+// by a crash). Nothing of it is ever visible; the partition's next owner
+// waits for Kafka to abort it, decides the message again and delivers it
+// exactly once, with exactly one audit trail.
+TEST(Transactions, ATransactionLeftOpenByADeadNodeIsRedoneOnceByTheNextOwner) {
+  LIAISON_NEEDS_REAL_KAFKA();
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestBroker> first, TestBroker::Start());
+  ASSERT_TRUE(first->node().PolicyTransactional());
+  const std::map<std::string, int> before =
+      ItemCopies(first->KafkaClient(), first->topics().Deliver("DE-BKA"), false);
+  LIAISON_ASSERT_OK(first->node().AbandonNextTransactionForTest());
+  const std::string id = SendOne(*first);
+  ASSERT_FALSE(id.empty());
+
+  // The second node takes the partitions over once the first stopped
+  // consuming (its writer gave up, as a dead process would).
+  TestBrokerOptions second_options;
+  second_options.wait_ready = true;
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestBroker> second,
+                               TestBroker::Start(second_options));
+  std::vector<std::unique_ptr<endpoint::Client>> clients;
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto subs, SubscribeAll(*second, {"DE-BKA"}, clients));
+  // Kafka aborts the open transaction after transaction.timeout.ms (10 s)
+  // plus its abort check interval; then the second node redoes the message.
+  std::vector<std::string> delivered = DeliveredIds(Collect(*subs[0], 1, absl::Seconds(120)));
+  ASSERT_EQ(delivered, std::vector<std::string>{id});
+  EXPECT_TRUE(DeliveredIds(Collect(*subs[0], 1, absl::Seconds(3))).empty());
+
+  const kafka::ClientConfig kafka = second->KafkaClient();
+  const std::string deliver = second->topics().Deliver("DE-BKA");
+  const std::map<std::string, int> physical = ItemCopies(kafka, deliver, /*committed=*/false, before);
+  const std::map<std::string, int> visible = ItemCopies(kafka, deliver, /*committed=*/true, before);
+  ASSERT_EQ(physical.size(), 1u);
+  EXPECT_EQ(physical.begin()->second, 2) << "the dead node's copy and the next owner's";
+  ASSERT_EQ(visible.size(), 1u);
+  EXPECT_EQ(visible.begin()->second, 1);
+
+  // The dead node's decision entry is in Kafka but never visible; the next
+  // owner decided again (its own entry, its own hash). Visible: each once.
+  const std::map<std::string, int> audit_physical =
+      AuditCopies(kafka, second->topics().Audit(), id, /*committed=*/false);
+  const std::map<std::string, int> audit_visible =
+      AuditCopies(kafka, second->topics().Audit(), id, /*committed=*/true);
+  EXPECT_EQ(audit_physical.size(), audit_visible.size() + 1);
+  EXPECT_EQ(WithCopies(audit_visible, 1), static_cast<int>(audit_visible.size()));
+  for (const auto& [hash, count] : audit_visible) EXPECT_EQ(audit_physical.at(hash), 1);
+  LIAISON_ASSERT_OK_AND_ASSIGN(audit::Verification v, VerifyAuditTrail(*second));
+  EXPECT_TRUE(v.ok) << v.first_break;
+  EXPECT_EQ(v.duplicates, 0);
+}
+
+}  // namespace
+}  // namespace liaison::testing
