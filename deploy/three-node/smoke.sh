@@ -343,7 +343,7 @@ acl() {
     >>"$work/acls.log" 2>&1 || { cat "$work/acls.log" >&2; fail "kafka-acls.sh $*"; }
 }
 acl --allow-principal User:CN=liaison-policy --operation All \
-  --topic liaison. --group liaison --resource-pattern-type prefixed
+  --topic liaison. --group liaison --transactional-id liaison. --resource-pattern-type prefixed
 acl --allow-principal User:CN=liaison-policy --operation IdempotentWrite --cluster
 acl --allow-principal User:CN=liaison-auditor --operation Read --operation Describe \
   --topic liaison.audit

@@ -82,8 +82,9 @@ class TopicCounter {
 // group ("deliver.<recipient>", "ingress", ...), and returns them ("total":
 // all topics).
 std::map<std::string, double> PrintKafkaWrites(const std::map<std::string, int64_t>& before,
-                      const std::map<std::string, int64_t>& after, int64_t messages, double seconds,
-                      const std::vector<std::string>& recipients);
+                                               const std::map<std::string, int64_t>& after,
+                                               int64_t messages, double seconds,
+                                               const std::vector<std::string>& recipients);
 
 }  // namespace liaison::bench
 
