@@ -335,9 +335,9 @@ for n in 1 2 3; do compare_kafka_config "$n"; done
 eval "$("$cluster" env --state-dir "$work/kafka")"
 step "Kafka: 3 nodes at $BOOTSTRAP; kafka/server-{1,2,3}.properties match cluster.sh's settings"
 # The grants of deploy/kafka/acls.sh that this run needs: the policy nodes'
-# (everything under liaison.) and the auditor's (liaison.audit). acls.sh runs
-# kafka-acls.sh once per grant, 24 JVM starts (80 s on a busy 2-core machine);
-# kafka_real.topics_and_acls_again tests it. Three runs here.
+# (everything under liaison.) and the auditor's (liaison.audit): three
+# kafka-acls.sh runs (JVM starts) here, against acls.sh's nine (which also
+# grant the front-door principal); kafka_real.topics_and_acls_again tests it.
 acl() {
   kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$COMMAND_CONFIG" --add "$@" \
     >>"$work/acls.log" 2>&1 || { cat "$work/acls.log" >&2; fail "kafka-acls.sh $*"; }
