@@ -32,9 +32,14 @@ absl::Status AuditLog::LoadHead(int32_t chain) {
   uint64_t checkpointed = 0;
   bool found = false;
   for (int64_t back = 16; !found; back *= 16) {
+    // How many records came back says nothing about what is older: on real
+    // Kafka with transactions the last offsets may be commit markers and
+    // aborted records, visible to no reader. Only reaching the partition's
+    // start means the chain holds no entry.
+    bool from_start = false;
     LIAISON_ASSIGN_OR_RETURN(std::vector<kafka::Record> tail,
                              kafka::ReadPartition(kafka_, topics_.Audit(), chain, -back,
-                                                  kafka::kToEnd, absl::Seconds(30)));
+                                                  kafka::kToEnd, absl::Seconds(30), &from_start));
     checkpointed = 0;
     for (auto it = tail.rbegin(); it != tail.rend() && !found; ++it) {
       liaison::v1::AuditRecord record;
@@ -59,7 +64,7 @@ absl::Status AuditLog::LoadHead(int32_t chain) {
       head.hash = record.entries().rbegin()->entry_hash();
       found = true;
     }
-    if (static_cast<int64_t>(tail.size()) < back || back > (int64_t{1} << 40)) break;
+    if (from_start || back > (int64_t{1} << 40)) break;
   }
   // Everything read from Kafka is acknowledged.
   head.acked_seq = head.seq;

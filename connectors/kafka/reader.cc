@@ -92,8 +92,8 @@ struct FetchGuard {
 
 absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
                                                   const std::string& topic, int32_t partition,
-                                                  int64_t from, int64_t to,
-                                                  absl::Duration timeout) {
+                                                  int64_t from, int64_t to, absl::Duration timeout,
+                                                  bool* began_at_start) {
   const absl::Time deadline = absl::Now() + timeout;
   // Partition EOF: the range ends at the end of what a read_committed reader
   // may see, which on a transactional partition is often a commit marker
@@ -113,6 +113,7 @@ absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
   if (from < 0) from = high + from;  // counted back from the end
   if (to == kToEnd || to > high) to = high;
   if (from < low) from = low;
+  if (began_at_start != nullptr) *began_at_start = from <= low;
   std::vector<Record> out;
   if (from >= to) return out;
 
@@ -155,15 +156,27 @@ absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
   return out;
 }
 
+absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
+                                                  const std::string& topic, int32_t partition,
+                                                  int64_t from, int64_t to,
+                                                  absl::Duration timeout) {
+  return ReadPartition(config, topic, partition, from, to, timeout, /*began_at_start=*/nullptr);
+}
+
 absl::StatusOr<std::optional<Record>> ReadLast(const ClientConfig& config, const std::string& topic,
                                                int32_t partition, absl::Duration timeout) {
-  // The last offset may be a transaction marker or compacted away on a real
-  // cluster: read a small window back from the end and keep the last record.
-  absl::StatusOr<std::vector<Record>> tail =
-      ReadPartition(config, topic, partition, /*from=*/-16, kToEnd, timeout);
-  if (!tail.ok()) return tail.status();
-  if (tail->empty()) return std::optional<Record>();
-  return std::optional<Record>(std::move(tail->back()));
+  // The last offsets may be transaction markers, aborted records or
+  // compacted away on a real cluster: read a window back from the end,
+  // wider until a record turns up or the partition's start is reached.
+  const absl::Time deadline = absl::Now() + timeout;
+  for (int64_t back = 16;; back *= 16) {
+    bool from_start = false;
+    absl::StatusOr<std::vector<Record>> tail =
+        ReadPartition(config, topic, partition, -back, kToEnd, deadline - absl::Now(), &from_start);
+    if (!tail.ok()) return tail.status();
+    if (!tail->empty()) return std::optional<Record>(std::move(tail->back()));
+    if (from_start || back > (int64_t{1} << 40)) return std::optional<Record>();
+  }
 }
 
 }  // namespace liaison::kafka

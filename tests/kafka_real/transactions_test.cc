@@ -17,6 +17,7 @@
 #include "base/testing/status_matchers.h"
 #include "connectors/audit/audit_trail.h"
 #include "connectors/kafka/consumer.h"
+#include "connectors/kafka/producer.h"
 #include "connectors/kafka/reader.h"
 #include "gtest/gtest.h"
 #include "liaison/v1/broker_state.pb.h"
@@ -168,10 +169,12 @@ TEST(Transactions, AnAbortedTransactionIsInvisibleAndItsRetryCommitsOnce) {
 
   const kafka::ClientConfig kafka = broker->KafkaClient();
   const std::string deliver = broker->topics().Deliver("DE-BKA");
-  const std::map<std::string, int> physical = ItemCopies(kafka, deliver, /*committed=*/false, before);
+  const std::map<std::string, int> physical =
+      ItemCopies(kafka, deliver, /*committed=*/false, before);
   const std::map<std::string, int> visible = ItemCopies(kafka, deliver, /*committed=*/true, before);
   ASSERT_EQ(physical.size(), 1u);
-  EXPECT_EQ(physical.begin()->second, 2) << "the aborted transaction wrote the item, the retry again";
+  EXPECT_EQ(physical.begin()->second, 2)
+      << "the aborted transaction wrote the item, the retry again";
   ASSERT_EQ(visible.size(), 1u);
   EXPECT_EQ(visible.begin()->second, 1) << "read_committed sees the committed copy only";
 
@@ -221,7 +224,8 @@ TEST(Transactions, ATransactionLeftOpenByADeadNodeIsRedoneOnceByTheNextOwner) {
 
   const kafka::ClientConfig kafka = second->KafkaClient();
   const std::string deliver = second->topics().Deliver("DE-BKA");
-  const std::map<std::string, int> physical = ItemCopies(kafka, deliver, /*committed=*/false, before);
+  const std::map<std::string, int> physical =
+      ItemCopies(kafka, deliver, /*committed=*/false, before);
   const std::map<std::string, int> visible = ItemCopies(kafka, deliver, /*committed=*/true, before);
   ASSERT_EQ(physical.size(), 1u);
   EXPECT_EQ(physical.begin()->second, 2) << "the dead node's copy and the next owner's";
@@ -237,6 +241,61 @@ TEST(Transactions, ATransactionLeftOpenByADeadNodeIsRedoneOnceByTheNextOwner) {
   EXPECT_EQ(audit_physical.size(), audit_visible.size() + 1);
   EXPECT_EQ(WithCopies(audit_visible, 1), static_cast<int>(audit_visible.size()));
   for (const auto& [hash, count] : audit_visible) EXPECT_EQ(audit_physical.at(hash), 1);
+  LIAISON_ASSERT_OK_AND_ASSIGN(audit::Verification v, VerifyAuditTrail(*second));
+  EXPECT_TRUE(v.ok) << v.first_break;
+  EXPECT_EQ(v.duplicates, 0);
+}
+
+// (c) A partition whose last offsets hold no visible record: aborted
+// transactions' records and their abort markers after the chain's last
+// entry. The next owner of the chain must find that entry further back and
+// continue the chain; it used to stop reading back when fewer records than
+// offsets came back, found "no entry" and began the chain again at seq 1 (a
+// fork that audit verify reports; found by faults.RollingRestartOfEveryLiaisonNode).
+TEST(Transactions, ANewOwnerContinuesAChainWhoseLastOffsetsAreAbortedRecords) {
+  LIAISON_NEEDS_REAL_KAFKA();
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestBroker> first, TestBroker::Start());
+  ASSERT_TRUE(first->node().PolicyTransactional());
+  {
+    std::vector<std::unique_ptr<endpoint::Client>> clients;
+    LIAISON_ASSERT_OK_AND_ASSIGN(auto subs, SubscribeAll(*first, {"DE-BKA"}, clients));
+    const std::string id = SendOne(*first);
+    ASSERT_FALSE(id.empty());
+    ASSERT_EQ(DeliveredIds(Collect(*subs[0], 1, absl::Seconds(60))), std::vector<std::string>{id});
+  }
+  const kafka::ClientConfig kafka = first->KafkaClient();
+  const std::string audit_topic = first->topics().Audit();
+  first.reset();  // its chains' heads are in Kafka
+
+  // 12 aborted transactions, each one record in every audit partition: 24
+  // offsets after each chain's last entry, none of them visible.
+  kafka::ProducerOptions options;
+  options.transactional_id = audit_topic + ".test-aborts";
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<kafka::Producer> producer,
+                               kafka::Producer::Create(kafka, options));
+  LIAISON_ASSERT_OK(producer->InitTransactions(absl::Seconds(60)));
+  LIAISON_ASSERT_OK_AND_ASSIGN(int partitions,
+                               kafka::PartitionCount(kafka, audit_topic, absl::Seconds(30)));
+  for (int t = 0; t < 12; ++t) {
+    LIAISON_ASSERT_OK(producer->BeginTransaction());
+    for (int p = 0; p < partitions; ++p) {
+      producer->Produce(
+          audit_topic, "", "never visible", [](const kafka::DeliveryReport&) {}, p);
+    }
+    LIAISON_ASSERT_OK(producer->Flush(absl::Seconds(60)));
+    LIAISON_ASSERT_OK(producer->AbortTransaction(absl::Seconds(60)));
+  }
+  producer.reset();
+
+  TestBrokerOptions second_options;
+  second_options.wait_ready = true;
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestBroker> second,
+                               TestBroker::Start(second_options));
+  std::vector<std::unique_ptr<endpoint::Client>> clients;
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto subs, SubscribeAll(*second, {"DE-BKA"}, clients));
+  const std::string id = SendOne(*second);  // the same case: the same chain
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(DeliveredIds(Collect(*subs[0], 1, absl::Seconds(60))), std::vector<std::string>{id});
   LIAISON_ASSERT_OK_AND_ASSIGN(audit::Verification v, VerifyAuditTrail(*second));
   EXPECT_TRUE(v.ok) << v.first_break;
   EXPECT_EQ(v.duplicates, 0);
