@@ -479,6 +479,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   // Chunk records of erased items leave Kafka (docs/evidence.md, "Deleting
   // chunk records").
   keeper.kafka = b.kafka;
+  keeper.embedded_kafka = b.embedded != nullptr;
   if (absl::StatusOr<int> n =
           kafka::PartitionCount(b.kafka, b.topics.EvidenceChunks(), absl::Seconds(10));
       n.ok()) {

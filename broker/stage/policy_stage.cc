@@ -643,8 +643,7 @@ void PolicyStage::Dispatch(int32_t partition) {
 
 void PolicyStage::Forward(int32_t chain, AuditLog::Sealed sealed_audit,
                           std::shared_ptr<const std::vector<Outputs::Record>> pending,
-                          std::function<void(absl::Status)> done,
-                          kafka::Producer* transaction) {
+                          std::function<void(absl::Status)> done, kafka::Producer* transaction) {
   deps_.audit->Write(
       chain, std::move(sealed_audit),
       [this, chain, pending, transaction, done = std::move(done)](absl::Status audit) mutable {
@@ -738,7 +737,7 @@ void PolicyStage::Produce(std::shared_ptr<const std::vector<Outputs::Record>> re
   join->remaining = static_cast<int>(records->size()) + 1;
   join->done = std::move(done);
   auto one = [this, join, producer](const kafka::DeliveryReport* report,
-                          std::optional<liaison::v1::DeliveryIndexEntry> idx) {
+                                    std::optional<liaison::v1::DeliveryIndexEntry> idx) {
     if (report != nullptr && !report->status.ok()) join->failed = true;
     if (report != nullptr && report->status.ok() && idx) {
       idx->set_partition(report->partition);
@@ -867,9 +866,8 @@ void PolicyStage::SendInTransaction(const std::shared_ptr<Work>& work) {
     work->done = true;
   };
   if (absl::Status s = txn_->Submit(std::move(item)); !s.ok()) {
-    log::Error("policy.not_written", {{"partition", work->partition},
-                                      {"offset", work->offset},
-                                      {"error", s.ToString()}});
+    log::Error("policy.not_written",
+               {{"partition", work->partition}, {"offset", work->offset}, {"error", s.ToString()}});
   }
 }
 

@@ -257,8 +257,7 @@ class PolicyStage final : public HoldResolver {
   void WriteInTransaction(const std::shared_ptr<PendingWrite>& write,
                           std::vector<liaison::v1::AuditEntry> audit) ABSL_LOCKS_EXCLUDED(mu_);
   // Transactions: called inside Poll before partitions are given up.
-  void BeforeRevoke(const std::vector<kafka::TopicPartition>& partitions)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  void BeforeRevoke(const std::vector<kafka::TopicPartition>& partitions) ABSL_LOCKS_EXCLUDED(mu_);
   void Published(const std::vector<FlowEvent>& flow,
                  const std::vector<liaison::v1::HeldDelivery>& held) const;
   void HandleGap(const kafka::Gap& gap);

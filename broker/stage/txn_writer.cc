@@ -36,9 +36,9 @@ absl::StatusOr<std::unique_ptr<TxnWriter>> TxnWriter::Create(const kafka::Client
   // writer thread.
   absl::Status init = writer->producer_->InitTransactions(writer->options_.call_timeout);
   if (!init.ok() && !Retriable(init)) {
-    return absl::Status(init.code(), absl::StrCat("transactional.id ",
-                                                  writer->options_.transactional_id, ": ",
-                                                  init.message()));
+    return absl::Status(
+        init.code(),
+        absl::StrCat("transactional.id ", writer->options_.transactional_id, ": ", init.message()));
   }
   writer->initialised_ = init.ok();
   writer->thread_ = std::thread([w = writer.get()] { w->Run(); });

@@ -67,8 +67,8 @@ class TxnWriter {
   };
   // Produces the item's records through `producer` (the open transaction)
   // and calls `done` once, when every record is acknowledged or one failed.
-  using ProduceFn = std::function<void(kafka::Producer& producer,
-                                       std::function<void(absl::Status)> done)>;
+  using ProduceFn =
+      std::function<void(kafka::Producer& producer, std::function<void(absl::Status)> done)>;
   struct Item {
     int32_t chain = 0;
     // >= 0: this item finishes the ingress record at this offset of

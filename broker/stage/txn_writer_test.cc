@@ -54,8 +54,8 @@ class TxnWriterTest : public ::testing::Test {
     txn.transactional_id = "t.policy.test";
     txn.ingress_topic = "t.ingress";
     txn.max_wait = absl::Milliseconds(5);
-    absl::StatusOr<std::unique_ptr<TxnWriter>> writer = TxnWriter::Create(
-        config_, {}, txn, [this] { return consumer_->CurrentGroupMetadata(); });
+    absl::StatusOr<std::unique_ptr<TxnWriter>> writer =
+        TxnWriter::Create(config_, {}, txn, [this] { return consumer_->CurrentGroupMetadata(); });
     ASSERT_TRUE(writer.ok()) << writer.status();
     writer_ = std::move(*writer);
   }
@@ -70,13 +70,14 @@ class TxnWriterTest : public ::testing::Test {
         absl::MutexLock lock(&log_.mu);
         log_.produced.push_back(name);
       }
-      p.Produce("t.out", name, "value",
-                [done](const kafka::DeliveryReport& r) { done(r.status); }, chain);
+      p.Produce(
+          "t.out", name, "value", [done](const kafka::DeliveryReport& r) { done(r.status); },
+          chain);
     };
     item.finished = [this, name](absl::Status s) {
       absl::MutexLock lock(&log_.mu);
-      log_.finished.push_back(name + (s.ok() ? ":ok" : ":" + std::string(absl::StatusCodeToString(
-                                                                 s.code()))));
+      log_.finished.push_back(
+          name + (s.ok() ? ":ok" : ":" + std::string(absl::StatusCodeToString(s.code()))));
     };
     return item;
   }
@@ -94,8 +95,7 @@ TEST_F(TxnWriterTest, ItemsCommitInTheOrderTheyCame) {
   }
   ASSERT_TRUE(log_.WaitFinished(5));
   absl::MutexLock lock(&log_.mu);
-  EXPECT_EQ(log_.finished,
-            (std::vector<std::string>{"m0:ok", "m1:ok", "m2:ok", "m3:ok", "m4:ok"}));
+  EXPECT_EQ(log_.finished, (std::vector<std::string>{"m0:ok", "m1:ok", "m2:ok", "m3:ok", "m4:ok"}));
   EXPECT_EQ(log_.produced, (std::vector<std::string>{"m0", "m1", "m2", "m3", "m4"}));
   EXPECT_GE(writer_->commits(), 1);
   EXPECT_EQ(writer_->aborts(), 0);

@@ -203,8 +203,7 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const ClientConfig& c
   internal::Properties invariants = {{"acks", "all"}, {"enable.idempotence", "true"}};
   if (transactional) {
     invariants.push_back({"transactional.id", options.transactional_id});
-    invariants.push_back(
-        {"transaction.timeout.ms", absl::StrCat(options.transaction_timeout_ms)});
+    invariants.push_back({"transaction.timeout.ms", absl::StrCat(options.transaction_timeout_ms)});
   }
   absl::StatusOr<internal::ConfPtr> conf = internal::NewConf(config, defaults, invariants);
   if (!conf.ok()) return conf.status();
@@ -335,8 +334,8 @@ namespace {
 absl::Status TxnStatus(rd_kafka_error_t* error, absl::string_view call) {
   if (error == nullptr) return absl::OkStatus();
   const rd_kafka_resp_err_t code = rd_kafka_error_code(error);
-  const std::string what =
-      absl::StrCat("kafka ", call, ": ", rd_kafka_error_name(error), ": ", rd_kafka_error_string(error));
+  const std::string what = absl::StrCat("kafka ", call, ": ", rd_kafka_error_name(error), ": ",
+                                        rd_kafka_error_string(error));
   absl::Status out;
   if (rd_kafka_error_is_fatal(error)) {
     out = absl::InternalError(absl::StrCat(what, " (fatal: the producer is unusable)"));
@@ -387,8 +386,9 @@ absl::Status Producer::SendOffsetsToTransaction(const std::vector<OffsetToCommit
 
 absl::Status Producer::CommitTransaction(absl::Duration timeout) {
   if (!transactional()) return absl::FailedPreconditionError("producer is not transactional");
-  absl::Status s = TxnStatus(
-      rd_kafka_commit_transaction(impl_->rk.get(), internal::ToMillis(timeout)), "commit_transaction");
+  absl::Status s =
+      TxnStatus(rd_kafka_commit_transaction(impl_->rk.get(), internal::ToMillis(timeout)),
+                "commit_transaction");
   // librdkafka has flushed the transaction's records; their reports may
   // still sit in the event queue: the promise is that callbacks ran.
   if (s.ok()) impl_->WaitIdle(absl::Now() + timeout);
@@ -397,8 +397,9 @@ absl::Status Producer::CommitTransaction(absl::Duration timeout) {
 
 absl::Status Producer::AbortTransaction(absl::Duration timeout) {
   if (!transactional()) return absl::FailedPreconditionError("producer is not transactional");
-  absl::Status s = TxnStatus(
-      rd_kafka_abort_transaction(impl_->rk.get(), internal::ToMillis(timeout)), "abort_transaction");
+  absl::Status s =
+      TxnStatus(rd_kafka_abort_transaction(impl_->rk.get(), internal::ToMillis(timeout)),
+                "abort_transaction");
   if (s.ok()) impl_->WaitIdle(absl::Now() + timeout);
   return s;
 }

@@ -554,15 +554,14 @@ class Faults : public ::testing::Test {
       const std::string name = std::string(1, static_cast<char>('A' + i));
       nodes_.push_back(std::make_unique<BrokerNode>(
           name, absl::StrCat(dir_, "/node-", name),
-          std::vector<std::string>{"--kafka-state-dir", state_, "--pki", SharedTestPki().dir,
-                                   "--pseudonym-key", dir_ + "/pseudonym.key", "--topic-prefix",
-                                   prefix_, "--registry", registry_, "--produce-timeout-ms",
-                                   "20000", "--audit-checkpoint-seconds", "5",
-                                   // The nodes share one certificate (one node id): each
-                                   // needs a transactional id of its own, or they fence
-                                   // each other.
-                                   "--transactional-id",
-                                   absl::StrCat(prefix_, ".policy.node-", name)}));
+          std::vector<std::string>{
+              "--kafka-state-dir", state_, "--pki", SharedTestPki().dir, "--pseudonym-key",
+              dir_ + "/pseudonym.key", "--topic-prefix", prefix_, "--registry", registry_,
+              "--produce-timeout-ms", "20000", "--audit-checkpoint-seconds", "5",
+              // The nodes share one certificate (one node id): each
+              // needs a transactional id of its own, or they fence
+              // each other.
+              "--transactional-id", absl::StrCat(prefix_, ".policy.node-", name)}));
       const absl::Time t = absl::Now();
       absl::Status s = nodes_.back()->Start();
       ASSERT_TRUE(s.ok()) << s;
