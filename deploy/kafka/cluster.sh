@@ -127,7 +127,12 @@ pick_port() {
 }
 
 new_cluster_id() {  # 16 random bytes, base64url without padding (Kafka's Uuid)
-  head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
+  # Never one starting with '-' (as Kafka's own random-uuid): kafka-storage's
+  # option parser takes "--cluster-id -..." for a missing value, and 1 start
+  # in 64 failed "formatting node 1".
+  local id
+  while id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'); [[ $id == -* ]]; do :; done
+  echo "$id"
 }
 
 node_pid() {  # prints the pid of node N if it runs (and is ours)
