@@ -27,9 +27,13 @@ struct TopicDeleter {
 // terminating). Readers are short-lived and created often (audit reads,
 // chain heads), so they met it; without a group there is no coordinator.
 // group.id is fixed empty so a configured property cannot bring one back.
+//
+// `isolation` is read_committed for every client that reads records; only
+// NewWatermarkClient, which never reads one, asks as read_uncommitted.
 absl::StatusOr<internal::ClientPtr> NewReaderClient(const ClientConfig& config,
                                                     const std::string& suffix,
-                                                    internal::Properties defaults) {
+                                                    internal::Properties defaults,
+                                                    const char* isolation = "read_committed") {
   ClientConfig c = config;
   c.client_id = config.client_id + suffix;
   if (std::none_of(defaults.begin(), defaults.end(),
@@ -45,11 +49,35 @@ absl::StatusOr<internal::ClientPtr> NewReaderClient(const ClientConfig& config,
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "error"},
       // Only committed transactions (consumer.cc says why).
-      {"isolation.level", "read_committed"},
+      {"isolation.level", isolation},
   };
   absl::StatusOr<internal::ConfPtr> conf = internal::NewConf(c, defaults, invariants);
   if (!conf.ok()) return conf.status();
   return internal::NewClient(RD_KAFKA_CONSUMER, *std::move(conf));
+}
+
+// Where a partition really ends. Kafka answers a read_committed client's
+// "latest offset" with the last stable offset: where the first transaction
+// still open in the partition begins. Records committed after it exist but
+// are not visible yet, so a read that took that offset for the end stopped
+// early and missed them (a dead node's transaction left open in an audit
+// partition hid every entry the next owner committed after it until Kafka
+// aborted it: faults.LiaisonNodeKilledDuringAFlood). The high watermark
+// comes from a client that only asks for offsets, as read_uncommitted; a
+// read_committed fetch up to it then waits at the open transaction until it
+// ends, as a reader of everything committed must.
+absl::StatusOr<internal::ClientPtr> NewWatermarkClient(const ClientConfig& config) {
+  return NewReaderClient(config, "-marks", {}, "read_uncommitted");
+}
+
+absl::Status HighWatermark(rd_kafka_t* rk, const std::string& topic, int32_t partition,
+                           absl::Time deadline, int64_t* low, int64_t* high) {
+  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+      rk, topic.c_str(), partition, low, high, internal::ToMillis(deadline - absl::Now()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return internal::ToStatus(err, absl::StrCat("watermarks of ", topic, "/", partition));
+  }
+  return absl::OkStatus();
 }
 
 Record ToRecord(const std::string& topic, const rd_kafka_message_t& m) {
@@ -105,10 +133,11 @@ absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
 
   int64_t low = 0;
   int64_t high = 0;
-  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-      rk->get(), topic.c_str(), partition, &low, &high, internal::ToMillis(deadline - absl::Now()));
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return internal::ToStatus(err, absl::StrCat("watermarks of ", topic, "/", partition));
+  {
+    absl::StatusOr<internal::ClientPtr> marks = NewWatermarkClient(config);
+    if (!marks.ok()) return marks.status();
+    absl::Status s = HighWatermark(marks->get(), topic, partition, deadline, &low, &high);
+    if (!s.ok()) return s;
   }
   if (from < 0) from = high + from;  // counted back from the end
   if (to == kToEnd || to > high) to = high;
@@ -185,6 +214,9 @@ namespace liaison::kafka {
 
 struct RecordReader::Impl {
   internal::ClientPtr rk;
+  // Asks for high watermarks only (NewWatermarkClient); made on first use.
+  internal::ClientPtr marks;
+  ClientConfig config;
   std::map<std::string, std::unique_ptr<rd_kafka_topic_t, TopicDeleter>> topics;
   // Partitions being fetched, and the offset the next consumed record will
   // have (the fetcher reads ahead into a 1 MiB queue, then waits).
@@ -218,6 +250,7 @@ absl::StatusOr<std::unique_ptr<RecordReader>> RecordReader::Create(const ClientC
   if (!rk.ok()) return rk.status();
   auto impl = std::make_unique<Impl>();
   impl->rk = *std::move(rk);
+  impl->config = config;
   return std::unique_ptr<RecordReader>(new RecordReader(std::move(impl)));
 }
 
@@ -259,14 +292,21 @@ void RecordReader::ReadEach(
     }
   };
 
+  // The partition's real end: an offset behind another transaction still
+  // open exists, and the read below waits for it (NewWatermarkClient).
+  if (impl_->marks == nullptr) {
+    absl::StatusOr<internal::ClientPtr> marks = NewWatermarkClient(impl_->config);
+    if (!marks.ok()) {
+      fail_until(offsets.size(), marks.status());
+      return;
+    }
+    impl_->marks = *std::move(marks);
+  }
   int64_t low = 0;
   int64_t high = 0;
-  rd_kafka_resp_err_t err =
-      rd_kafka_query_watermark_offsets(impl_->rk.get(), topic.c_str(), partition, &low, &high,
-                                       internal::ToMillis(deadline - absl::Now()));
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    fail_until(offsets.size(),
-               internal::ToStatus(err, absl::StrCat("watermarks of ", topic, "/", partition)));
+  if (absl::Status s = HighWatermark(impl_->marks.get(), topic, partition, deadline, &low, &high);
+      !s.ok()) {
+    fail_until(offsets.size(), s);
     return;
   }
   for (; next < offsets.size() && offsets[next] < low; ++next) {

@@ -7,12 +7,14 @@
 // ever sees them, and the message is delivered and audited exactly once.
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "base/testing/status_matchers.h"
 #include "connectors/audit/audit_trail.h"
@@ -299,6 +301,88 @@ TEST(Transactions, ANewOwnerContinuesAChainWhoseLastOffsetsAreAbortedRecords) {
   LIAISON_ASSERT_OK_AND_ASSIGN(audit::Verification v, VerifyAuditTrail(*second));
   EXPECT_TRUE(v.ok) << v.first_break;
   EXPECT_EQ(v.duplicates, 0);
+}
+
+// (d) Reading a partition "to its end" while another producer's transaction
+// is open in it: what a read_committed reader may see ends at the open
+// transaction's first record (the last stable offset), and records
+// committed after it stay invisible until it ends. A range read, ReadLast
+// and a new chain owner's LoadHead must wait for it, not take the last
+// stable offset for the end: found by faults.LiaisonNodeKilledDuringAFlood
+// with transactions on, where the killed node's transaction left open in
+// audit partition 2 made the end-of-run read return none of the entries the
+// surviving node had committed there after it (Kafka answers a
+// read_committed client's "latest offset" with the last stable offset).
+TEST(Transactions, AReadToTheEndWaitsForAnOpenTransactionAndSeesWhatCommittedAfterIt) {
+  LIAISON_NEEDS_REAL_KAFKA();
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestBroker> node, TestBroker::Start());
+  const kafka::ClientConfig kafka = node->KafkaClient();
+  const std::string topic = node->topics().prefix() + ".read-to-end";
+  LIAISON_ASSERT_OK(
+      kafka::CreateTopics(kafka, {{.name = topic, .partitions = 1}}, absl::Seconds(60)));
+  auto transactional = [&](const std::string& name) {
+    kafka::ProducerOptions options;
+    options.transactional_id = topic + "." + name;
+    absl::StatusOr<std::unique_ptr<kafka::Producer>> p = kafka::Producer::Create(kafka, options);
+    EXPECT_TRUE(p.ok()) << p.status();
+    if (p.ok()) EXPECT_TRUE((*p)->InitTransactions(absl::Seconds(60)).ok());
+    return p.ok() ? std::move(*p) : nullptr;
+  };
+  std::unique_ptr<kafka::Producer> committer = transactional("committer");
+  std::unique_ptr<kafka::Producer> open = transactional("open");
+  ASSERT_NE(committer, nullptr);
+  ASSERT_NE(open, nullptr);
+  std::atomic<int64_t> last_offset{-1};
+  auto commit_one = [&](const std::string& value) {
+    LIAISON_ASSERT_OK(committer->BeginTransaction());
+    committer->Produce(
+        topic, "", value, [&](const kafka::DeliveryReport& r) { last_offset = r.offset; }, 0);
+    LIAISON_ASSERT_OK(committer->CommitTransaction(absl::Seconds(60)));
+  };
+  commit_one("committed before");
+  LIAISON_ASSERT_OK(open->BeginTransaction());
+  open->Produce(
+      topic, "", "still open", [](const kafka::DeliveryReport&) {}, 0);
+  LIAISON_ASSERT_OK(open->Flush(absl::Seconds(60)));
+  commit_one("committed after");
+
+  auto values = [](const std::vector<kafka::Record>& records) {
+    std::vector<std::string> out;
+    for (const kafka::Record& r : records) out.push_back(r.value);
+    return out;
+  };
+  const int64_t after_offset = last_offset;
+  ASSERT_GE(after_offset, 2);
+  // While the transaction is open, the end cannot be read: all three wait
+  // (the record reader used to answer "never written" for an offset behind
+  // the open transaction).
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<kafka::RecordReader> reader,
+                               kafka::RecordReader::Create(kafka));
+  absl::StatusOr<kafka::Record> one = reader->Read(topic, 0, after_offset, absl::Seconds(4));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(one.status()))
+      << (one.ok() ? one->value : one.status().ToString());
+  absl::StatusOr<std::vector<kafka::Record>> all =
+      kafka::ReadPartition(kafka, topic, 0, 0, kafka::kToEnd, absl::Seconds(4));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(all.status()))
+      << (all.ok() ? absl::StrJoin(values(*all), ", ") : all.status().ToString());
+  absl::StatusOr<std::optional<kafka::Record>> last =
+      kafka::ReadLast(kafka, topic, 0, absl::Seconds(4));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(last.status()))
+      << (last.ok() && last->has_value() ? (*last)->value : last.status().ToString());
+
+  // Once it ends, both records committed are there, and the last is the last.
+  LIAISON_ASSERT_OK(open->AbortTransaction(absl::Seconds(60)));
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      std::vector<kafka::Record> after,
+      kafka::ReadPartition(kafka, topic, 0, 0, kafka::kToEnd, absl::Seconds(30)));
+  EXPECT_EQ(values(after), (std::vector<std::string>{"committed before", "committed after"}));
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::optional<kafka::Record> last_after,
+                               kafka::ReadLast(kafka, topic, 0, absl::Seconds(30)));
+  ASSERT_TRUE(last_after.has_value());
+  EXPECT_EQ(last_after->value, "committed after");
+  LIAISON_ASSERT_OK_AND_ASSIGN(kafka::Record one_after,
+                               reader->Read(topic, 0, after_offset, absl::Seconds(30)));
+  EXPECT_EQ(one_after.value, "committed after");
 }
 
 }  // namespace
