@@ -27,45 +27,39 @@ AuditLog::AuditLog(Topics topics, kafka::ClientConfig kafka, kafka::Producer* pr
 
 absl::Status AuditLog::LoadHead(int32_t chain) {
   Head head;
-  // The last entry, skipping checkpoint records after it: read further back
-  // until one turns up or the partition's start is reached.
+  // The last entry, newest first, skipping the checkpoint records after it
+  // (kafka::ScanBackward reads back until one turns up or the partition's
+  // start is reached: on real Kafka with transactions the last offsets may
+  // be commit markers and aborted records, visible to no reader).
   uint64_t checkpointed = 0;
-  bool found = false;
-  for (int64_t back = 16; !found; back *= 16) {
-    // How many records came back says nothing about what is older: on real
-    // Kafka with transactions the last offsets may be commit markers and
-    // aborted records, visible to no reader. Only reaching the partition's
-    // start means the chain holds no entry.
-    bool from_start = false;
-    LIAISON_ASSIGN_OR_RETURN(std::vector<kafka::Record> tail,
-                             kafka::ReadPartition(kafka_, topics_.Audit(), chain, -back,
-                                                  kafka::kToEnd, absl::Seconds(30), &from_start));
-    checkpointed = 0;
-    for (auto it = tail.rbegin(); it != tail.rend() && !found; ++it) {
-      liaison::v1::AuditRecord record;
-      if (!record.ParseFromString(it->value)) {
-        return absl::DataLossError(absl::StrCat("audit partition ", chain, " offset ", it->offset,
-                                                ": not an audit record"));
-      }
-      if (record.has_checkpoint()) {
-        // Our own kind's record; only used to avoid checkpointing a covered
-        // head again (a wrong value costs one redundant or one late checkpoint).
-        liaison::v1::AuditCheckpoint c;
-        if (c.ParseFromString(record.checkpoint().checkpoint()) && c.chain() == chain) {
-          checkpointed = std::max<uint64_t>(checkpointed, c.seq());
+  absl::Status bad;
+  LIAISON_RETURN_IF_ERROR(kafka::ScanBackward(
+      kafka_, topics_.Audit(), chain, absl::Seconds(30), [&](const kafka::Record& r) {
+        liaison::v1::AuditRecord record;
+        if (!record.ParseFromString(r.value)) {
+          bad = absl::DataLossError(absl::StrCat("audit partition ", chain, " offset ", r.offset,
+                                                 ": not an audit record"));
+          return false;
         }
-        continue;
-      }
-      if (record.entries().empty() || record.entries().rbegin()->chain() != chain) {
-        return absl::DataLossError(absl::StrCat("audit partition ", chain, " offset ", it->offset,
-                                                ": not an entry of chain ", chain));
-      }
-      head.seq = record.entries().rbegin()->seq();
-      head.hash = record.entries().rbegin()->entry_hash();
-      found = true;
-    }
-    if (from_start || back > (int64_t{1} << 40)) break;
-  }
+        if (record.has_checkpoint()) {
+          // Our own kind's record; only used to avoid checkpointing a covered
+          // head again (a wrong value costs one redundant or one late checkpoint).
+          liaison::v1::AuditCheckpoint c;
+          if (c.ParseFromString(record.checkpoint().checkpoint()) && c.chain() == chain) {
+            checkpointed = std::max<uint64_t>(checkpointed, c.seq());
+          }
+          return true;
+        }
+        if (record.entries().empty() || record.entries().rbegin()->chain() != chain) {
+          bad = absl::DataLossError(absl::StrCat("audit partition ", chain, " offset ", r.offset,
+                                                 ": not an entry of chain ", chain));
+          return false;
+        }
+        head.seq = record.entries().rbegin()->seq();
+        head.hash = record.entries().rbegin()->entry_hash();
+        return false;
+      }));
+  if (!bad.ok()) return bad;
   // Everything read from Kafka is acknowledged.
   head.acked_seq = head.seq;
   head.acked_hash = head.hash;

@@ -56,20 +56,6 @@ absl::StatusOr<internal::ClientPtr> NewReaderClient(const ClientConfig& config,
   return internal::NewClient(RD_KAFKA_CONSUMER, *std::move(conf));
 }
 
-// Where a partition really ends. Kafka answers a read_committed client's
-// "latest offset" with the last stable offset: where the first transaction
-// still open in the partition begins. Records committed after it exist but
-// are not visible yet, so a read that took that offset for the end stopped
-// early and missed them (a dead node's transaction left open in an audit
-// partition hid every entry the next owner committed after it until Kafka
-// aborted it: faults.LiaisonNodeKilledDuringAFlood). The high watermark
-// comes from a client that only asks for offsets, as read_uncommitted; a
-// read_committed fetch up to it then waits at the open transaction until it
-// ends, as a reader of everything committed must.
-absl::StatusOr<internal::ClientPtr> NewWatermarkClient(const ClientConfig& config) {
-  return NewReaderClient(config, "-marks", {}, "read_uncommitted");
-}
-
 absl::Status HighWatermark(rd_kafka_t* rk, const std::string& topic, int32_t partition,
                            absl::Time deadline, int64_t* low, int64_t* high) {
   rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
@@ -118,10 +104,35 @@ struct FetchGuard {
 
 }  // namespace
 
-absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
-                                                  const std::string& topic, int32_t partition,
-                                                  int64_t from, int64_t to, absl::Duration timeout,
-                                                  bool* began_at_start) {
+// Where a partition really ends. Kafka answers a read_committed client's
+// "latest offset" with the last stable offset: where the first transaction
+// still open in the partition begins. Records committed after it exist but
+// are not visible yet, so a read that took that offset for the end stopped
+// early and missed them (a dead node's transaction left open in an audit
+// partition hid every entry the next owner committed after it until Kafka
+// aborted it: faults.LiaisonNodeKilledDuringAFlood). The high watermark
+// comes from a client that only asks for offsets, as read_uncommitted; a
+// read_committed fetch up to it then waits at the open transaction until it
+// ends, as a reader of everything committed must.
+absl::StatusOr<internal::ClientPtr> internal::NewWatermarkClient(const ClientConfig& config) {
+  return NewReaderClient(config, "-marks", {}, "read_uncommitted");
+}
+
+namespace {
+
+// What ReadRange read: the records of [from, to), where `from` and `to` are
+// the absolute offsets the request came to, and `began_at_start` tells that
+// `from` is the partition's low watermark (nothing older exists).
+struct Range {
+  std::vector<Record> records;
+  int64_t from = 0;
+  int64_t to = 0;
+  bool began_at_start = false;
+};
+
+absl::StatusOr<Range> ReadRange(const ClientConfig& config, const std::string& topic,
+                                int32_t partition, int64_t from, int64_t to,
+                                absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   // Partition EOF: the range ends at the end of what a read_committed reader
   // may see, which on a transactional partition is often a commit marker
@@ -134,7 +145,7 @@ absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
   int64_t low = 0;
   int64_t high = 0;
   {
-    absl::StatusOr<internal::ClientPtr> marks = NewWatermarkClient(config);
+    absl::StatusOr<internal::ClientPtr> marks = internal::NewWatermarkClient(config);
     if (!marks.ok()) return marks.status();
     absl::Status s = HighWatermark(marks->get(), topic, partition, deadline, &low, &high);
     if (!s.ok()) return s;
@@ -142,8 +153,10 @@ absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
   if (from < 0) from = high + from;  // counted back from the end
   if (to == kToEnd || to > high) to = high;
   if (from < low) from = low;
-  if (began_at_start != nullptr) *began_at_start = from <= low;
-  std::vector<Record> out;
+  Range out;
+  out.from = from;
+  out.to = std::max(from, to);
+  out.began_at_start = from <= low;
   if (from >= to) return out;
 
   std::unique_ptr<rd_kafka_topic_t, TopicDeleter> rkt(
@@ -180,32 +193,51 @@ absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
     if (m->offset < next) continue;
     next = m->offset + 1;
     if (m->offset >= to) break;
-    out.push_back(ToRecord(topic, *m));
+    out.records.push_back(ToRecord(topic, *m));
   }
   return out;
 }
+
+}  // namespace
 
 absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
                                                   const std::string& topic, int32_t partition,
                                                   int64_t from, int64_t to,
                                                   absl::Duration timeout) {
-  return ReadPartition(config, topic, partition, from, to, timeout, /*began_at_start=*/nullptr);
+  absl::StatusOr<Range> range = ReadRange(config, topic, partition, from, to, timeout);
+  if (!range.ok()) return range.status();
+  return std::move(range->records);
+}
+
+absl::Status ScanBackward(const ClientConfig& config, const std::string& topic, int32_t partition,
+                          absl::Duration timeout, const std::function<bool(const Record&)>& visit) {
+  const absl::Time deadline = absl::Now() + timeout;
+  int64_t from = -16;  // the first window: counted back from the high watermark
+  int64_t to = kToEnd;
+  for (int64_t window = 16;;) {
+    absl::StatusOr<Range> range =
+        ReadRange(config, topic, partition, from, to, deadline - absl::Now());
+    if (!range.ok()) return range.status();
+    for (auto it = range->records.rbegin(); it != range->records.rend(); ++it) {
+      if (!visit(*it)) return absl::OkStatus();
+    }
+    if (range->began_at_start) return absl::OkStatus();
+    // The next window ends where this one began.
+    window = std::min<int64_t>(window * 16, int64_t{1} << 40);
+    to = range->from;
+    from = std::max<int64_t>(0, range->from - window);
+  }
 }
 
 absl::StatusOr<std::optional<Record>> ReadLast(const ClientConfig& config, const std::string& topic,
                                                int32_t partition, absl::Duration timeout) {
-  // The last offsets may be transaction markers, aborted records or
-  // compacted away on a real cluster: read a window back from the end,
-  // wider until a record turns up or the partition's start is reached.
-  const absl::Time deadline = absl::Now() + timeout;
-  for (int64_t back = 16;; back *= 16) {
-    bool from_start = false;
-    absl::StatusOr<std::vector<Record>> tail =
-        ReadPartition(config, topic, partition, -back, kToEnd, deadline - absl::Now(), &from_start);
-    if (!tail.ok()) return tail.status();
-    if (!tail->empty()) return std::optional<Record>(std::move(tail->back()));
-    if (from_start || back > (int64_t{1} << 40)) return std::optional<Record>();
-  }
+  std::optional<Record> last;
+  absl::Status s = ScanBackward(config, topic, partition, timeout, [&](const Record& r) {
+    last = r;
+    return false;
+  });
+  if (!s.ok()) return s;
+  return last;
 }
 
 }  // namespace liaison::kafka
@@ -295,7 +327,7 @@ void RecordReader::ReadEach(
   // The partition's real end: an offset behind another transaction still
   // open exists, and the read below waits for it (NewWatermarkClient).
   if (impl_->marks == nullptr) {
-    absl::StatusOr<internal::ClientPtr> marks = NewWatermarkClient(impl_->config);
+    absl::StatusOr<internal::ClientPtr> marks = internal::NewWatermarkClient(impl_->config);
     if (!marks.ok()) {
       fail_until(offsets.size(), marks.status());
       return;

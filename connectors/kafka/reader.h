@@ -30,16 +30,17 @@ absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
                                                   const std::string& topic, int32_t partition,
                                                   int64_t from, int64_t to, absl::Duration timeout);
 
-// ReadPartition, also telling where the range read began: `*began_at_start`
-// is set true when it began at the partition's low watermark (nothing older
-// exists). Reading back from the end (negative `from`) on a transactional
-// partition, fewer records than offsets come back (commit markers and aborted
-// records have offsets but no visible record): the record count says
-// nothing about whether older records exist; this does.
-absl::StatusOr<std::vector<Record>> ReadPartition(const ClientConfig& config,
-                                                  const std::string& topic, int32_t partition,
-                                                  int64_t from, int64_t to, absl::Duration timeout,
-                                                  bool* began_at_start);
+// Visits the records of `topic`/`partition` newest first, each once,
+// reading back from the partition's end (its high watermark when the call
+// starts) in windows that grow 16-fold, until `visit` returns false or the
+// partition's start is reached. For "the last record of a kind": on a
+// transactional partition the last offsets are often commit markers and
+// aborted records, which have offsets but no visible record, so how many
+// records a window returned says nothing about whether older ones exist;
+// only reaching the start does. DeadlineExceeded if not done within
+// `timeout`.
+absl::Status ScanBackward(const ClientConfig& config, const std::string& topic, int32_t partition,
+                          absl::Duration timeout, const std::function<bool(const Record&)>& visit);
 
 // The last record of the partition; nullopt when it holds none.
 absl::StatusOr<std::optional<Record>> ReadLast(const ClientConfig& config, const std::string& topic,

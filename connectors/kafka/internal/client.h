@@ -62,6 +62,13 @@ absl::StatusOr<ConfPtr> NewConf(const ClientConfig& config, const Properties& ro
 // rd_kafka_new; takes ownership of `conf` in every case.
 absl::StatusOr<ClientPtr> NewClient(rd_kafka_type_t type, ConfPtr conf);
 
+// A consumer client that only asks for watermarks, never reads a record
+// (reader.cc). Kafka answers a read_committed client's "latest offset" with
+// the last stable offset, where the first transaction still open in the
+// partition begins; this one is read_uncommitted, so it gets the high
+// watermark: the end of everything written, committed or not yet.
+absl::StatusOr<ClientPtr> NewWatermarkClient(const ClientConfig& config);
+
 // librdkafka's log callback: syslog levels to base/log.h levels. Lines carry
 // the client name, librdkafka's facility and text (librdkafka never logs
 // payloads).
