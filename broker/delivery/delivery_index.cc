@@ -1,5 +1,6 @@
 #include "broker/delivery/delivery_index.h"
 
+#include <algorithm>
 #include <map>
 
 #include "absl/time/clock.h"
@@ -57,7 +58,12 @@ absl::StatusOr<std::vector<liaison::v1::DeliveryIndexEntry>> FindIndexed(
     }
     if (ends_known) {
       bool done = true;
-      for (const auto& [p, e] : end) done = done && next[p] >= e;
+      // The consumer's position, not the last record's offset + 1: on real
+      // Kafka the index is written in transactions, and a partition ends in
+      // a commit marker no record carries.
+      for (const auto& [p, e] : end) {
+        done = done && std::max(next[p], consumer->Position({index_topic, p})) >= e;
+      }
       if (done) {
         complete = true;
         break;

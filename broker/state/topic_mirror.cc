@@ -1,5 +1,6 @@
 #include "broker/state/topic_mirror.h"
 
+#include <algorithm>
 #include <map>
 
 #include "base/log.h"
@@ -101,7 +102,8 @@ void TopicMirror::Loop() {
     if (targets_known && !caught_up_.HasBeenNotified()) {
       bool done = true;
       for (const auto& [key, end] : target) {
-        if (next[key] < end) done = false;
+        // The position passes transaction markers (no record carries them).
+        if (std::max(next[key], consumer_->Position({key.first, key.second})) < end) done = false;
       }
       // A compacted partition can end in offsets that no longer exist: after
       // a few empty polls, the end has been reached.

@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "base/log.h"
 #include "connectors/kafka/internal/client.h"
@@ -86,6 +87,11 @@ struct Consumer::Impl {
   std::function<void(const std::vector<TopicPartition>&)> before_revoke;
   internal::ClientPtr rk;
   bool closed = false;
+  // For Watermarks: the high watermark, not the last stable offset
+  // (internal::NewWatermarkClient); made on first use.
+  ClientConfig config;
+  absl::Mutex marks_mu;
+  internal::ClientPtr marks ABSL_GUARDED_BY(marks_mu);
 
   // Per owned partition (the keys are the assignment): the offset of the next record the caller
   // gets, or a logical offset (BEGINNING in reader mode, INVALID = "librdkafka looks up the
@@ -295,6 +301,7 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& c
         "kafka property partition.assignment.strategy: only eager strategies are supported");
   }
   auto impl = std::make_unique<Impl>();
+  impl->config = config;
   impl->reader_mode = options.group_id.empty();
   impl->group_id = impl->reader_mode ? ThrowawayGroupId(config.client_id) : options.group_id;
 
@@ -471,14 +478,29 @@ absl::Status Consumer::CommitSync(const std::vector<CommitOffset>& offsets) {
 absl::StatusOr<std::pair<int64_t, int64_t>> Consumer::Watermarks(const TopicPartition& tp,
                                                                  absl::Duration timeout) {
   if (impl_->closed) return absl::FailedPreconditionError("kafka consumer is closed");
+  absl::MutexLock lock(&impl_->marks_mu);
+  if (impl_->marks == nullptr) {
+    absl::StatusOr<internal::ClientPtr> marks = internal::NewWatermarkClient(impl_->config);
+    if (!marks.ok()) return marks.status();
+    impl_->marks = *std::move(marks);
+  }
   int64_t low = -1;
   int64_t high = -1;
   rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-      impl_->rk.get(), tp.topic.c_str(), tp.partition, &low, &high, internal::ToMillis(timeout));
+      impl_->marks.get(), tp.topic.c_str(), tp.partition, &low, &high, internal::ToMillis(timeout));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return internal::ToStatus(err, absl::StrCat("watermarks of ", tp.topic, "/", tp.partition));
   }
   return std::make_pair(low, high);
+}
+
+int64_t Consumer::Position(const TopicPartition& tp) const {
+  if (impl_->closed) return -1;
+  internal::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+  if (rd_kafka_position(impl_->rk.get(), list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return -1;
+  const int64_t offset = list->elems[0].offset;
+  return offset >= 0 ? offset : -1;
 }
 
 std::pair<int64_t, int64_t> Consumer::CachedWatermarks(const TopicPartition& tp) const {

@@ -120,9 +120,17 @@ class Consumer {
   // Synchronous commit (shutdown, tests).
   absl::Status CommitSync(const std::vector<CommitOffset>& offsets);
 
-  // Offsets [low, high) currently present in the partition.
+  // Offsets [low, high) currently present in the partition: `high` is the
+  // high watermark, the end of everything written, also when a transaction
+  // is still open there (Kafka's answer to this read_committed consumer
+  // would be the last stable offset: internal::NewWatermarkClient).
   absl::StatusOr<std::pair<int64_t, int64_t>> Watermarks(const TopicPartition& tp,
                                                          absl::Duration timeout);
+  // Where this consumer will read next in an owned partition, -1 when not
+  // known yet. Unlike the last record's offset + 1 it moves past transaction
+  // markers and aborted records (which have offsets but are never handed
+  // out): "read to the end" is Position(tp) >= Watermarks(tp).second.
+  int64_t Position(const TopicPartition& tp) const;
   // The watermarks librdkafka last learnt from fetch responses: no request,
   // never blocks ({-1, -1} when unknown). For monitoring in a hot loop; a
   // blocking Watermarks() there waits behind the consumer's own fetch.
