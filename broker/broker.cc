@@ -273,6 +273,7 @@ absl::Status Broker::Impl::StartKafka() {
   if (kafka.bootstrap_servers.empty()) {
     LIAISON_ASSIGN_OR_RETURN(embedded, kafka::EmbeddedCluster::Start(config.embedded_brokers));
     kafka.bootstrap_servers = embedded->bootstrap_servers();
+    kafka.mock = true;
     // The mock holds an empty fetch for the full fetch.wait.max.ms.
     if (kafka.fetch_wait_max_ms == 0) kafka.fetch_wait_max_ms = 5;
     log::Warning("broker.embedded_kafka",
@@ -397,7 +398,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
                                                                b.config.create_pseudonym_key));
   b.pseudonymiser = std::make_unique<HmacPseudonymiser>(std::move(secret));
   if (b.config.policy_transactions == PolicyTransactions::kOn &&
-      b.config.kafka.bootstrap_servers.empty()) {
+      (b.config.kafka.bootstrap_servers.empty() || b.config.kafka.mock)) {
     return absl::InvalidArgumentError(
         "policy_transactions=on needs a real Kafka cluster (bootstrap servers): the embedded mock "
         "accepts transactions but ignores them");
@@ -436,7 +437,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   stage.pseudonymiser = b.pseudonymiser.get();
   stage.broker_id = node_id;
   stage.session_timeout_ms = b.config.consumer_session_timeout_ms;
-  if (b.embedded == nullptr && b.config.policy_transactions != PolicyTransactions::kOff) {
+  if (!b.kafka.mock && b.config.policy_transactions != PolicyTransactions::kOff) {
     stage.transactional_id = b.config.transactional_id.empty()
                                  ? absl::StrCat(b.config.topic_prefix, ".policy.", node_id)
                                  : b.config.transactional_id;
@@ -479,7 +480,6 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   // Chunk records of erased items leave Kafka (docs/evidence.md, "Deleting
   // chunk records").
   keeper.kafka = b.kafka;
-  keeper.embedded_kafka = b.embedded != nullptr;
   if (absl::StatusOr<int> n =
           kafka::PartitionCount(b.kafka, b.topics.EvidenceChunks(), absl::Seconds(10));
       n.ok()) {

@@ -179,7 +179,7 @@ void EvidenceKeeper::DeleteChunks(const std::set<int32_t>& eligible_chains) {
     }
     if (failed.ok() && bound.before <= low) continue;  // nothing to delete yet
     absl::StatusOr<int64_t> now_low = !failed.ok() ? absl::StatusOr<int64_t>(failed)
-                                      : deps_.embedded_kafka
+                                      : deps_.kafka.mock
                                           ? absl::StatusOr<int64_t>(absl::UnimplementedError(
                                                 "the embedded mock cluster has no DeleteRecords"))
                                           : deleter_->DeleteBefore(tp, bound.before, timeout);

@@ -74,12 +74,11 @@ struct EvidenceKeeperDeps {
   // time, against the records' Kafka timestamps: the front door's
   // upload_max_age plus a margin for clocks and the item record's way to
   // this node), and how soon a partition that could not move is asked again.
+  // kafka.mock: librdkafka 2.0.2's mock has no DeleteRecords (and its client
+  // leaks an allocation on that refusal), so the keeper reports deletion
+  // unsupported without asking.
   kafka::ClientConfig kafka;
   int chunk_partitions = 0;
-  // Kafka is this node's embedded mock: librdkafka 2.0.2's mock has no
-  // DeleteRecords (and its client leaks an allocation on that refusal), so
-  // the keeper reports deletion unsupported without asking.
-  bool embedded_kafka = false;
   absl::Duration upload_horizon = kEvidenceUploadMaxAge + absl::Hours(1);
   absl::Duration chunk_retry = absl::Seconds(60);  // the broker: min(60 s, upload_horizon)
   Observer* observer = nullptr;                    // may be null

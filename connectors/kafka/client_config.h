@@ -25,6 +25,12 @@ struct ClientConfig {
   // wake-up: the embedded default sets a few milliseconds here. Leave 0 for
   // the long poll (production).
   int fetch_wait_max_ms = 0;
+  // bootstrap_servers addresses librdkafka's in-process mock cluster (set
+  // wherever a mock's address is handed out: the broker's embedded cluster,
+  // a test node joining another node's). Its address cannot tell: the mock
+  // has no transactions (it accepts and ignores them), no DeleteRecords and
+  // no CreateTopics, so what needs them asks this.
+  bool mock = false;
 };
 
 // librdkafka's own default, stated so that a change of library cannot
