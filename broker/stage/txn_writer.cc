@@ -29,7 +29,7 @@ absl::StatusOr<std::unique_ptr<TxnWriter>> TxnWriter::Create(const kafka::Client
   absl::StatusOr<std::unique_ptr<kafka::Producer>> p = kafka::Producer::Create(kafka, producer);
   if (!p.ok()) return p.status();
   auto writer = std::unique_ptr<TxnWriter>(
-      new TxnWriter(*std::move(p), std::move(options), std::move(group)));
+      new TxnWriter(*std::move(p), std::move(options), std::move(group), kafka, producer));
   // Kafka aborts what a previous producer of this id left open. A refusal
   // that retrying cannot cure (no ACL for the transactional id, transactions
   // unsupported) fails the start; an unreachable cluster is retried by the
@@ -45,8 +45,13 @@ absl::StatusOr<std::unique_ptr<TxnWriter>> TxnWriter::Create(const kafka::Client
   return writer;
 }
 
-TxnWriter::TxnWriter(std::unique_ptr<kafka::Producer> producer, Options options, GroupFn group)
-    : options_(std::move(options)), group_(std::move(group)), producer_(std::move(producer)) {}
+TxnWriter::TxnWriter(std::unique_ptr<kafka::Producer> producer, Options options, GroupFn group,
+                     kafka::ClientConfig kafka, kafka::ProducerOptions producer_options)
+    : options_(std::move(options)),
+      group_(std::move(group)),
+      kafka_(std::move(kafka)),
+      producer_options_(std::move(producer_options)),
+      producer_(std::move(producer)) {}
 
 TxnWriter::~TxnWriter() { Stop(); }
 
@@ -132,6 +137,66 @@ void TxnWriter::Fatal(const absl::Status& why) {
   Finish(dropped, absl::InternalError(why.message()));
 }
 
+bool TxnWriter::RecoverOrFail(const absl::Status& why, std::vector<Item>& batch) {
+  const absl::Time now = absl::Now();
+  while (!recoveries_.empty() && now - recoveries_.front() > kRecoveryWindow) {
+    recoveries_.pop_front();
+  }
+  const bool recoverable = producer_ != nullptr && producer_->Fenced() &&
+                           static_cast<int>(recoveries_.size()) < kMaxRecoveries;
+  if (recoverable) {
+    recoveries_.push_back(now);
+    ++recoveries_total_;
+    log::Warning(
+        "policy.txn_producer_recreated",
+        {{"transactional_id", options_.transactional_id},
+         {"error", why.ToString()},
+         {"items", static_cast<int64_t>(batch.size())},
+         {"recent", static_cast<int64_t>(recoveries_.size())},
+         {"note",
+          "Kafka fenced this transactional id: a transaction that outlived "
+          "transaction.timeout.ms (a Kafka node down, leaders moving) was aborted by Kafka, or "
+          "another process uses this id; the producer is recreated and the transaction redone"}});
+    producer_.reset();  // nothing of it is outstanding: every report came in
+    absl::Status s;
+    for (int attempt = 0;; ++attempt) {
+      absl::StatusOr<std::unique_ptr<kafka::Producer>> p =
+          kafka::Producer::Create(kafka_, producer_options_);
+      s = p.ok() ? (*p)->InitTransactions(options_.call_timeout) : p.status();
+      if (s.ok()) {
+        producer_ = *std::move(p);
+        break;
+      }
+      if (!Retriable(s)) break;
+      absl::MutexLock lock(&mu_);
+      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
+      if (mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::Seconds(1))) break;
+    }
+    if (producer_ != nullptr) {
+      absl::MutexLock lock(&mu_);
+      for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
+      batch.clear();
+      return true;
+    }
+    bool stopping = false;
+    {
+      absl::MutexLock lock(&mu_);
+      stopping = stop_;
+    }
+    if (stopping) {
+      failed_ = true;  // no producer: nothing more can be written
+      Finish(batch, absl::UnavailableError("policy stage stopping"));
+      return false;
+    }
+    Fatal(s);
+    Finish(batch, absl::InternalError(s.message()));
+    return false;
+  }
+  Fatal(why);
+  Finish(batch, absl::InternalError(why.message()));
+  return false;
+}
+
 void TxnWriter::Run() {
   for (int attempt = 0; !initialised_; ++attempt) {
     absl::Status s = producer_->InitTransactions(options_.call_timeout);
@@ -184,7 +249,7 @@ void TxnWriter::Run() {
 
 bool TxnWriter::RunOne(std::vector<Item>& batch) {
   if (absl::Status s = producer_->BeginTransaction(); !s.ok()) {
-    Fatal(s);
+    RecoverOrFail(s, batch);
     return false;
   }
   const absl::Time deadline = absl::Now() + options_.max_wait;
@@ -265,8 +330,7 @@ bool TxnWriter::RunOne(std::vector<Item>& batch) {
       if (!Retriable(s)) break;
     }
     if (absl::IsInternal(s)) {
-      Fatal(s);
-      Finish(batch, absl::InternalError(s.message()));
+      RecoverOrFail(s, batch);
       return false;
     }
     if (!s.ok()) {
@@ -304,8 +368,7 @@ bool TxnWriter::RunOne(std::vector<Item>& batch) {
     return true;
   }
   if (absl::IsInternal(s)) {
-    Fatal(s);
-    Finish(batch, absl::InternalError(s.message()));
+    RecoverOrFail(s, batch);
     return false;
   }
   AbortAndRequeue(batch, s);
@@ -323,8 +386,7 @@ void TxnWriter::AbortAndRequeue(std::vector<Item>& batch, const absl::Status& wh
     if (!Retriable(s)) break;
   }
   if (!s.ok()) {
-    Fatal(s);
-    Finish(batch, absl::InternalError(s.message()));
+    RecoverOrFail(s, batch);
     return;
   }
   absl::MutexLock lock(&mu_);

@@ -20,10 +20,20 @@
 //   - Revoke: the open transaction is aborted and the items of the revoked
 //     chains are dropped (`finished` gets Aborted): their next owner reads
 //     the ingress from the committed offsets and decides them again.
-//   - A fatal error (fenced: another process uses this transactional.id;
-//     the producer unusable): logged as policy.transactions_fatal, every
-//     item is dropped with Internal, failed() turns true and stays so; the
-//     stage then stops consuming.
+//   - Fenced: Kafka bumped this id's producer epoch. Either the transaction
+//     coordinator aborted a transaction that outlived transaction.timeout.ms
+//     (a Kafka node down, leaders or the coordinator moving: found by
+//     faults.KafkaNodeKilledAndRestartedDuringAFlood, where both nodes were
+//     fenced and stopped for good) or another process initialised the same
+//     id. librdkafka reports both alike, so the writer recreates its producer
+//     and initialises it again (logged as policy.txn_producer_recreated) and
+//     redoes the transaction's items; a second process with this id would
+//     fence it back, so after kMaxRecoveries within kRecoveryWindow it is
+//     treated as the fatal error below.
+//   - A fatal error (the producer unusable, recovery refused or exhausted):
+//     logged as policy.transactions_fatal, every item is dropped with
+//     Internal, failed() turns true and stays so; the stage then stops
+//     consuming.
 //
 // Threads: one writer thread of its own drives the transactions; Submit and
 // Revoke are thread-safe. `produce` runs on the writer thread; `finished`
@@ -110,6 +120,12 @@ class TxnWriter {
   bool failed() const { return failed_.load(); }
   int64_t commits() const { return commits_.load(); }
   int64_t aborts() const { return aborts_.load(); }
+  // Producers recreated after fencing (see above).
+  int64_t recoveries() const { return recoveries_total_.load(); }
+
+  // Recoveries allowed within the window before fencing is final.
+  static constexpr int kMaxRecoveries = 5;
+  static constexpr absl::Duration kRecoveryWindow = absl::Minutes(10);
 
   // Test hook: the next transaction that would commit is aborted instead
   // (its items are written again in the next one).
@@ -121,7 +137,8 @@ class TxnWriter {
   void AbandonNextCommitForTest() { abandon_next_for_test_ = true; }
 
  private:
-  TxnWriter(std::unique_ptr<kafka::Producer> producer, Options options, GroupFn group);
+  TxnWriter(std::unique_ptr<kafka::Producer> producer, Options options, GroupFn group,
+            kafka::ClientConfig kafka, kafka::ProducerOptions producer_options);
   void Run();
   // One transaction over `batch`; false: it did not commit (requeued,
   // dropped or fatal).
@@ -130,6 +147,10 @@ class TxnWriter {
   // (items of revoked chains are dropped later, with the queue's).
   void AbortAndRequeue(std::vector<Item>& batch, const absl::Status& why);
   void Fatal(const absl::Status& why) ABSL_LOCKS_EXCLUDED(mu_);
+  // `why` came from a call that failed fatally: when the producer was fenced
+  // and recovery is allowed, recreates and initialises it and puts `batch`
+  // back at the queue's front (true); else Fatal and `batch` dropped (false).
+  bool RecoverOrFail(const absl::Status& why, std::vector<Item>& batch) ABSL_LOCKS_EXCLUDED(mu_);
   // Moves out the queued items of revoked chains (all when stopping) and
   // clears the revoke request; the caller runs their `finished`.
   std::vector<Item> TakeDroppedLocked(bool all) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -137,7 +158,12 @@ class TxnWriter {
 
   const Options options_;
   const GroupFn group_;
+  // To recreate the producer after fencing.
+  const kafka::ClientConfig kafka_;
+  const kafka::ProducerOptions producer_options_;
   std::unique_ptr<kafka::Producer> producer_;
+  std::deque<absl::Time> recoveries_;  // writer thread only
+  std::atomic<int64_t> recoveries_total_{0};
   std::thread thread_;
   bool initialised_ = false;  // InitTransactions succeeded (writer thread after Create)
   std::atomic<bool> failed_{false};

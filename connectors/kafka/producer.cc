@@ -357,6 +357,10 @@ absl::Status TxnStatus(rd_kafka_error_t* error, absl::string_view call) {
 
 bool Producer::transactional() const { return !impl_->options.transactional_id.empty(); }
 
+bool Producer::Fenced() const {
+  return rd_kafka_fatal_error(impl_->rk.get(), nullptr, 0) == RD_KAFKA_RESP_ERR__FENCED;
+}
+
 absl::Status Producer::InitTransactions(absl::Duration timeout) {
   if (!transactional()) return absl::FailedPreconditionError("producer is not transactional");
   return TxnStatus(rd_kafka_init_transactions(impl_->rk.get(), internal::ToMillis(timeout)),

@@ -141,6 +141,12 @@ class Producer {
   // not reported yet) and ends it.
   absl::Status AbortTransaction(absl::Duration timeout);
   bool transactional() const;
+  // The producer failed fatally because Kafka fenced its transactional.id's
+  // epoch: another producer initialised the id, or (the same report in
+  // librdkafka 2.0.2) the transaction coordinator aborted a transaction that
+  // outlived transaction.timeout.ms and bumped the epoch. A new producer with
+  // the same id can go on (TxnWriter does, a bounded number of times).
+  bool Fenced() const;
 
   // Records whose callback has not yet returned (queued, in flight, or
   // waiting for the poller to report a produce() error).

@@ -15,8 +15,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "base/testing/status_matchers.h"
+#include "broker/delivery/delivery_index.h"
+#include "broker/stage/txn_writer.h"
 #include "connectors/audit/audit_trail.h"
 #include "connectors/kafka/consumer.h"
 #include "connectors/kafka/producer.h"
@@ -383,6 +386,125 @@ TEST(Transactions, AReadToTheEndWaitsForAnOpenTransactionAndSeesWhatCommittedAft
   LIAISON_ASSERT_OK_AND_ASSIGN(kafka::Record one_after,
                                reader->Read(topic, 0, after_offset, absl::Seconds(30)));
   EXPECT_EQ(one_after.value, "committed after");
+}
+
+// (e) "Read to the end" by a group-less consumer on a transactional
+// partition: its last offset is a commit marker, which no record carries, so
+// the last record's offset + 1 never reaches the high watermark. The
+// delivery-index lookup that names the items of a range Kafka lost compared
+// exactly that and ran into its deadline on every lookup with transactions
+// on ("the delivery index could not name them"); it now compares the
+// consumer's position.
+TEST(Transactions, TheDeliveryIndexLookupReadsATransactionalTopicToItsEnd) {
+  LIAISON_NEEDS_REAL_KAFKA();
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestBroker> node, TestBroker::Start());
+  const kafka::ClientConfig kafka = node->KafkaClient();
+  const std::string topic = node->topics().prefix() + ".index-lookup";
+  LIAISON_ASSERT_OK(
+      kafka::CreateTopics(kafka, {{.name = topic, .partitions = 1}}, absl::Seconds(60)));
+  kafka::ProducerOptions options;
+  options.transactional_id = topic + ".writer";
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<kafka::Producer> producer,
+                               kafka::Producer::Create(kafka, options));
+  LIAISON_ASSERT_OK(producer->InitTransactions(absl::Seconds(60)));
+  for (int64_t offset : {7, 8}) {
+    liaison::v1::DeliveryIndexRecord record;
+    liaison::v1::DeliveryIndexEntry* e = record.add_entries();
+    e->set_recipient("DE-BKA");
+    e->set_partition(1);
+    e->set_offset(offset);
+    e->set_item_id(absl::StrCat("d-item-", offset));
+    LIAISON_ASSERT_OK(producer->BeginTransaction());
+    producer->Produce(
+        topic, "", record.SerializeAsString(), [](const kafka::DeliveryReport&) {}, 0);
+    LIAISON_ASSERT_OK(producer->CommitTransaction(absl::Seconds(60)));
+  }
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      std::vector<liaison::v1::DeliveryIndexEntry> found,
+      broker::FindIndexed(kafka, topic, "DE-BKA", 1, 0, 100, absl::Seconds(20)));
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].item_id(), "d-item-7");
+  EXPECT_EQ(found[1].item_id(), "d-item-8");
+}
+
+// (f) Kafka fences a transactional id's producer when another producer
+// initialises the id, and (reported alike by librdkafka 2.0.2) when the
+// transaction coordinator aborts a transaction that outlived
+// transaction.timeout.ms. The second happens when a Kafka node dies and
+// leaders or the coordinator take long to move: in
+// faults.KafkaNodeKilledAndRestartedDuringAFlood both nodes were fenced and
+// stopped consuming for good, and nothing more was delivered. The writer now
+// recreates its producer and redoes the transaction; a real second producer
+// fencing it again and again makes it give up after kMaxRecoveries.
+TEST(Transactions, AFencedWriterRecreatesItsProducerAndRedoesTheTransaction) {
+  LIAISON_NEEDS_REAL_KAFKA();
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestBroker> node, TestBroker::Start());
+  const kafka::ClientConfig kafka = node->KafkaClient();
+  const std::string out = node->topics().prefix() + ".fenced-out";
+  LIAISON_ASSERT_OK(
+      kafka::CreateTopics(kafka, {{.name = out, .partitions = 1}}, absl::Seconds(60)));
+  broker::TxnWriter::Options options;
+  options.transactional_id = out + ".writer";
+  options.ingress_topic = node->topics().Ingress();
+  options.max_wait = absl::Milliseconds(5);
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<broker::TxnWriter> writer,
+      broker::TxnWriter::Create(kafka, {}, options, []() -> absl::StatusOr<kafka::GroupMetadata> {
+        return absl::FailedPreconditionError("no offsets in this test");
+      }));
+
+  // Writes one record `value`; the status it finished with.
+  auto write = [&](const std::string& value) {
+    auto finished = std::make_shared<absl::Notification>();
+    auto status = std::make_shared<absl::Status>();
+    broker::TxnWriter::Item item;
+    item.produce = [&out, value](kafka::Producer& p, std::function<void(absl::Status)> done) {
+      p.Produce(
+          out, "", value, [done](const kafka::DeliveryReport& r) { done(r.status); }, 0);
+    };
+    item.finished = [finished, status](absl::Status s) {
+      *status = s;
+      finished->Notify();
+    };
+    absl::Status submitted = writer->Submit(std::move(item));
+    if (!submitted.ok()) return submitted;
+    if (!finished->WaitForNotificationWithTimeout(absl::Seconds(120))) {
+      return absl::DeadlineExceededError("not finished in 120 s");
+    }
+    return *status;
+  };
+  // Another producer initialises the writer's id: the writer is fenced.
+  auto fence = [&] {
+    kafka::ProducerOptions intruder;
+    intruder.transactional_id = options.transactional_id;
+    absl::StatusOr<std::unique_ptr<kafka::Producer>> p = kafka::Producer::Create(kafka, intruder);
+    ASSERT_TRUE(p.ok()) << p.status();
+    LIAISON_ASSERT_OK((*p)->InitTransactions(absl::Seconds(60)));
+  };
+
+  LIAISON_ASSERT_OK(write("before"));
+  fence();
+  LIAISON_ASSERT_OK(write("after fencing"));
+  EXPECT_EQ(writer->recoveries(), 1);
+  EXPECT_FALSE(writer->failed());
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      std::vector<kafka::Record> visible,
+      kafka::ReadPartition(kafka, out, 0, 0, kafka::kToEnd, absl::Seconds(60)));
+  std::vector<std::string> values;
+  for (const kafka::Record& r : visible) values.push_back(r.value);
+  EXPECT_EQ(values, (std::vector<std::string>{"before", "after fencing"}));
+
+  // A producer that keeps fencing it: the writer gives up (fatal), it does
+  // not fight a second process with its id for ever.
+  for (int i = 1; i < broker::TxnWriter::kMaxRecoveries; ++i) {
+    fence();
+    LIAISON_ASSERT_OK(write(absl::StrCat("again ", i)));
+  }
+  EXPECT_EQ(writer->recoveries(), broker::TxnWriter::kMaxRecoveries);
+  fence();
+  absl::Status last = write("once too often");
+  EXPECT_TRUE(absl::IsInternal(last)) << last;
+  EXPECT_TRUE(writer->failed());
 }
 
 }  // namespace
