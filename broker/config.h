@@ -101,10 +101,9 @@ struct BrokerConfig {
   bool batch_signing = true;
   // Exactly-once fan-out (real Kafka): the policy stage's audit entries,
   // delivery records, notices, holds and bookkeeping records are committed
-  // in one Kafka transaction with its ingress offsets. Off by default until
-  // the open fault-test finding (docs/architecture.md "Exactly once on real
-  // Kafka") is resolved; kAuto turns it on for a real cluster.
-  PolicyTransactions policy_transactions = PolicyTransactions::kOff;
+  // in one Kafka transaction with its ingress offsets. kAuto: on for a real
+  // cluster, off on the embedded mock (it has no transactions).
+  PolicyTransactions policy_transactions = PolicyTransactions::kAuto;
   // The stage's transactional.id; "" = "<topic_prefix>.policy.<node id>".
   // Stable per node (a restarted node fences its previous incarnation and
   // aborts what it left open) and unique per node: two running nodes with

@@ -157,13 +157,12 @@ int main(int argc, char** argv) {
       ->type_name("auto|tls|plain")
       ->check(CLI::IsMember({"auto", "tls", "plain"}, CLI::ignore_case).description(""))
       ->capture_default_str();
-  std::string transactions_word = "off";
+  std::string transactions_word = "auto";
   std::string transactional_id;
   app.add_option("--policy-transactions", transactions_word,
                  "on: the policy stage writes in Kafka transactions (exactly once; real Kafka "
                  "only); auto: on for a real cluster, off on the embedded mock; off: at-least-once "
-                 "with deduplication (the default until the open fault-test finding in "
-                 "docs/architecture.md is resolved)")
+                 "with deduplication")
       ->type_name("auto|on|off")
       ->check(CLI::IsMember({"auto", "on", "off"}, CLI::ignore_case).description(""))
       ->capture_default_str();
