@@ -72,15 +72,13 @@ TEST(KafkaClients, ANodeFollowsEveryStateTopicWithOneClientAndThePolicyStageWith
   // One group-less reader for the registry's four topics, the linkage index,
   // liaison.holds and the three evidence topics.
   const std::vector<std::string> readers = consumers.With({"\"mode\":\"reader\""});
-  ASSERT_EQ(readers.size(), 1u) << "one state mirror, no other reader:\n"
-                                << All(consumers.Lines());
+  ASSERT_EQ(readers.size(), 1u) << "one state mirror, no other reader:\n" << All(consumers.Lines());
   EXPECT_TRUE(absl::StrContains(readers[0], "\"topics\":9")) << readers[0];
   EXPECT_TRUE(absl::StrContains(readers[0], absl::StrCat("\"fetch_wait_ms\":", slow)))
       << readers[0];
   const std::vector<std::string> policy = consumers.With({"\"group\":\"", "policy\""});
   ASSERT_EQ(policy.size(), 1u) << All(consumers.Lines());
-  EXPECT_TRUE(absl::StrContains(policy[0], absl::StrCat("\"fetch_wait_ms\":", fast)))
-      << policy[0];
+  EXPECT_TRUE(absl::StrContains(policy[0], absl::StrCat("\"fetch_wait_ms\":", fast))) << policy[0];
   EXPECT_EQ(consumers.Lines().size(), 2u) << All(consumers.Lines());
 
   // Each Subscribe stream reads with the short wait: its latency is the
