@@ -1,6 +1,9 @@
 #include "broker/broker.h"
 
 #include <algorithm>
+#include <functional>
+#include <optional>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -58,9 +61,35 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view 
   return text;
 }
 
+// The hold book is made before the policy stage (the state mirror feeds it
+// from the node's start); it reaches the stage through this, set before the
+// book starts working holds.
+class StageForHolds final : public HoldResolver {
+ public:
+  HoldResolver* target = nullptr;
+
+  std::vector<int32_t> OwnedPartitions() const override { return target->OwnedPartitions(); }
+  Outputs Reevaluate(const liaison::v1::HeldDelivery& held, absl::Time now) const override {
+    return target->Reevaluate(held, now);
+  }
+  std::optional<Outputs::Record> NoticeRecord(liaison::v1::Notice notice,
+                                              absl::Time now) const override {
+    return target->NoticeRecord(std::move(notice), now);
+  }
+  void Write(int32_t chain, Outputs outputs, std::function<void(absl::Status)> done) override {
+    target->Write(chain, std::move(outputs), std::move(done));
+  }
+};
+
 }  // namespace
 
 struct Broker::Impl {
+  // The mirrors feed books declared after them (the hold book): stopped
+  // before any member goes, also when Create fails half-way.
+  ~Impl() {
+    for (auto& m : mirrors) m->Stop();
+  }
+
   BrokerConfig config;
   RealClock real_clock;
   // The broker's own observer (metrics, flow log) is declared before every
@@ -98,6 +127,7 @@ struct Broker::Impl {
   // so that it is gone (its last batch signed and handed on) first.
   std::unique_ptr<BatchSigner> batch_signer;
   std::unique_ptr<HoldBook> holds;
+  StageForHolds stage_for_holds;
   std::unique_ptr<EvidenceKeeper> evidence_keeper;
   std::unique_ptr<Ingress> ingress;
   std::unique_ptr<Explainer> explainer;
@@ -130,7 +160,12 @@ struct Broker::Impl {
   // Creates the broker's topics (AlreadyExists is fine); `endpoints_only`:
   // just the delivery topics of the registry's endpoints.
   absl::Status CreateTopics(const policy::Registry& registry, bool endpoints_only);
+  // Makes the hold book (not started: the state mirror feeds it first).
+  void MakeHoldBook(const std::string& node_id);
   absl::Status StartMirrors();
+  // The client configuration of the clients that only follow state: a
+  // longer fetch wait against the mock (BrokerConfig::mirror_fetch_wait_max_ms).
+  kafka::ClientConfig MirrorKafka() const;
   absl::Status StartOperatorSurface(const std::string& node_id, std::string key_pem,
                                     std::string cert_pem);
   // Purges expired linkage entries now and every 10 s after, on the pool.
@@ -299,10 +334,35 @@ absl::Status Broker::Impl::StartKafka() {
   return absl::OkStatus();
 }
 
+kafka::ClientConfig Broker::Impl::MirrorKafka() const {
+  kafka::ClientConfig mirror = kafka;
+  // Only a short wait (the mock) is lengthened; 0 stays the long poll.
+  if (mirror.fetch_wait_max_ms > 0 && config.mirror_fetch_wait_max_ms > mirror.fetch_wait_max_ms) {
+    mirror.fetch_wait_max_ms = config.mirror_fetch_wait_max_ms;
+  }
+  return mirror;
+}
+
+void Broker::Impl::MakeHoldBook(const std::string& node_id) {
+  HoldBookDeps deps;
+  deps.kafka = MirrorKafka();
+  deps.topics = topics;
+  deps.stage = &stage_for_holds;
+  deps.sources = &sources;
+  deps.producer = producer.get();
+  deps.clock = clock;
+  deps.broker_id = node_id;
+  deps.own_mirror = false;  // liaison.holds is on the state mirror
+  holds = std::make_unique<HoldBook>(std::move(deps));
+}
+
 absl::Status Broker::Impl::StartMirrors() {
   accepted = std::make_unique<AcceptedIds>(config.dedup_window);
   acked = std::make_unique<AckedItems>(config.dedup_window);
-  // One Kafka client follows all four state topics.
+  // One Kafka client follows every state topic: the registry's, the linkage
+  // index, the hold book's and the evidence books'. Against the mock each
+  // client costs CPU when idle (it fetches every fetch.wait.max.ms from each
+  // mock broker; docs/architecture.md "Kafka clients per node").
   StateBooks books;
   books.accepted = accepted.get();
   books.acked = acked.get();
@@ -313,16 +373,14 @@ absl::Status Broker::Impl::StartMirrors() {
   books.linkage = &linkage;
   books.clock = clock;
   std::vector<std::pair<std::string, TopicMirror::Apply>> state = StateMirrorTopics(topics, books);
-  mirrors.push_back(std::make_unique<TopicMirror>(kafka, std::move(state)));
-  // The evidence books (one more client: the state mirror's topics are
-  // state/state_mirrors.cc's business).
-  mirrors.push_back(std::make_unique<TopicMirror>(
-      kafka,
-      std::vector<std::pair<std::string, TopicMirror::Apply>>{
-          {topics.EvidenceItems(), [this](const kafka::Record& r) { (void)evidence.ApplyItem(r); }},
-          {topics.EvidenceKeys(), [this](const kafka::Record& r) { (void)evidence.ApplyKey(r); }},
-          {topics.EvidenceGrants(),
-           [this](const kafka::Record& r) { (void)evidence.ApplyGrant(r); }}}));
+  state.emplace_back(topics.Holds(), [this](const kafka::Record& r) { holds->ApplyRecord(r); });
+  state.emplace_back(topics.EvidenceItems(),
+                     [this](const kafka::Record& r) { (void)evidence.ApplyItem(r); });
+  state.emplace_back(topics.EvidenceKeys(),
+                     [this](const kafka::Record& r) { (void)evidence.ApplyKey(r); });
+  state.emplace_back(topics.EvidenceGrants(),
+                     [this](const kafka::Record& r) { (void)evidence.ApplyGrant(r); });
+  mirrors.push_back(std::make_unique<TopicMirror>(MirrorKafka(), std::move(state)));
   for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->Start());
   for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->WaitCaughtUp(absl::Seconds(60)));
   return absl::OkStatus();
@@ -404,9 +462,10 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
         "accepts transactions but ignores them");
   }
   LIAISON_RETURN_IF_ERROR(b.StartKafka());
+  const std::string node_id = b.signer->certificate().common_name();
+  b.MakeHoldBook(node_id);
   LIAISON_RETURN_IF_ERROR(b.StartMirrors());
 
-  const std::string node_id = b.signer->certificate().common_name();
   b.pool = std::make_unique<WorkerPool>(b.config.worker_threads);
   b.countersigner = std::make_unique<Countersigner>(b.signer.get());
   b.items = std::make_unique<ItemSigner>(b.countersigner.get());
@@ -453,15 +512,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   stage.on_consent = [&b](const liaison::v1::ConsentGrant& g) { b.holds->OnConsent(g); };
   b.stage = std::make_unique<PolicyStage>(std::move(stage));
 
-  HoldBookDeps holds;
-  holds.kafka = b.kafka;
-  holds.topics = b.topics;
-  holds.stage = b.stage.get();
-  holds.sources = &b.sources;
-  holds.producer = b.producer.get();
-  holds.clock = b.clock;
-  holds.broker_id = node_id;
-  b.holds = std::make_unique<HoldBook>(std::move(holds));
+  b.stage_for_holds.target = b.stage.get();
   LIAISON_RETURN_IF_ERROR(b.holds->Start(absl::Seconds(60)));
   if (b.config.run_policy_stage) LIAISON_RETURN_IF_ERROR(b.stage->Start());
   // JIT evidence erasure and JIT extensions (docs/evidence.md, "Erasure").

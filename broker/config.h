@@ -59,6 +59,14 @@ struct BrokerConfig {
   // (the embedded default: in memory, for development, demos and tests).
   kafka::ClientConfig kafka;
   int embedded_brokers = 3;
+  // fetch.wait.max.ms of the clients that only follow state (the state and
+  // evidence mirrors, the hold book's mirror) when `kafka` sets a short wait,
+  // i.e. against the mock, which holds every empty fetch for the full wait:
+  // each such client then fetches 1000 / this times a second per mock broker
+  // instead of 1000 / kafka.fetch_wait_max_ms, at the price of seeing another
+  // node's state writes up to this much later. 0 = kafka.fetch_wait_max_ms.
+  // On real Kafka (fetch_wait_max_ms 0: the long poll) it changes nothing.
+  int mirror_fetch_wait_max_ms = 50;
   std::string topic_prefix = "liaison";
   int ingress_partitions = 6;
   int deliver_partitions = 3;

@@ -50,10 +50,12 @@ absl::Status HoldBook::Start(absl::Duration catch_up_timeout) {
     absl::MutexLock lock(&reader_mu_);
     reader_ = *std::move(reader);
   }
-  mirror_ = std::make_unique<TopicMirror>(deps_.kafka, deps_.topics.Holds(),
-                                          [this](const kafka::Record& r) { Apply(r); });
-  if (absl::Status s = mirror_->Start(); !s.ok()) return s;
-  if (absl::Status s = mirror_->WaitCaughtUp(catch_up_timeout); !s.ok()) return s;
+  if (deps_.own_mirror) {
+    mirror_ = std::make_unique<TopicMirror>(deps_.kafka, deps_.topics.Holds(),
+                                            [this](const kafka::Record& r) { Apply(r); });
+    if (absl::Status s = mirror_->Start(); !s.ok()) return s;
+    if (absl::Status s = mirror_->WaitCaughtUp(catch_up_timeout); !s.ok()) return s;
+  }
   thread_ = std::thread([this] { Loop(); });
   return absl::OkStatus();
 }

@@ -47,6 +47,11 @@ struct HoldBookDeps {
   const Clock* clock = nullptr;
   std::string broker_id;
   absl::Duration tick = absl::Milliseconds(200);
+  // false: the book starts no Kafka client of its own to follow
+  // `liaison.holds`; the node's state mirror hands it every record through
+  // ApplyRecord and has read the topic to its end before Start (one client
+  // fewer per node).
+  bool own_mirror = true;
 };
 
 class HoldBook {
@@ -57,6 +62,10 @@ class HoldBook {
   // Reads the holds topic, then works holds until Stop.
   absl::Status Start(absl::Duration catch_up_timeout);
   void Stop();
+
+  // A record of `liaison.holds`, from the mirror that follows the topic for
+  // this book (own_mirror false); any thread, also before Start.
+  void ApplyRecord(const kafka::Record& record) ABSL_LOCKS_EXCLUDED(mu_) { Apply(record); }
 
   // A hold this node just created (before the mirror shows it).
   void Add(const liaison::v1::HeldDelivery& held) ABSL_LOCKS_EXCLUDED(mu_);

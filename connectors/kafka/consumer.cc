@@ -384,9 +384,12 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& c
         internal::ToStatus(rd_kafka_subscribe(impl->rk.get(), list.get()), "subscribe");
     if (!s.ok()) return s;
   }
-  log::Info("kafka.consumer_started", {{"group", impl->group_id},
-                                       {"mode", impl->reader_mode ? "reader" : "group"},
-                                       {"topics", static_cast<int64_t>(options.topics.size())}});
+  log::Info("kafka.consumer_started",
+            {{"group", impl->group_id},
+             {"mode", impl->reader_mode ? "reader" : "group"},
+             {"topics", static_cast<int64_t>(options.topics.size())},
+             {"fetch_wait_ms",
+              config.fetch_wait_max_ms > 0 ? config.fetch_wait_max_ms : kLongPollFetchWaitMs}});
   return std::unique_ptr<Consumer>(new Consumer(std::move(impl)));
 }
 
