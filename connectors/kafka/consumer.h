@@ -128,6 +128,21 @@ class Consumer {
   // blocking Watermarks() there waits behind the consumer's own fetch.
   std::pair<int64_t, int64_t> CachedWatermarks(const TopicPartition& tp) const;
 
+  // The end of each partition as this consumer reads it, asked of Kafka in
+  // one request per leader: the high watermark, or, read_committed (every
+  // consumer here), the last stable offset (below an open transaction).
+  // What a consumer whose position reached it has seen includes every record
+  // committed before the call. Thread-safe: may be called while another
+  // thread polls (not concurrently with Close).
+  absl::StatusOr<std::vector<int64_t>> EndOffsets(const std::vector<TopicPartition>& partitions,
+                                                  absl::Duration timeout) const;
+  // This consumer's position in each partition: the offset after the last
+  // record Poll handed out, or past the transaction markers and aborted
+  // records it skipped after it (they have offsets, never a record); -1
+  // where it has handed nothing out yet. Local, never blocks. Call it from
+  // the polling thread.
+  std::vector<int64_t> Positions(const std::vector<TopicPartition>& partitions) const;
+
   // The member's current group metadata (group mode; FailedPrecondition in
   // reader mode). Thread-safe.
   absl::StatusOr<GroupMetadata> CurrentGroupMetadata() const;
