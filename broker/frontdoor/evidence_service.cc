@@ -288,12 +288,40 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
       if (!ok) ended_ = true;
     }
     if (ok && !failed) {
+      if (session_ == nullptr && request_.has_start() && deps_.read_to_end) {
+        // An item completed through another node just before is in the
+        // book first, so that its start is answered `complete` and never
+        // taken for a new upload. reading_ stays set: the call does not
+        // end while this waits.
+        deps_.read_to_end(kEvidenceReadToEndTimeout, [this](absl::Status s) {
+          if (s.ok()) {
+            HandleStart();
+          } else {
+            SetFailure(NotReadToEnd(Item(request_.start().item_id()), s,
+                                    "nothing was stored, send the start again"),
+                       false);
+          }
+          AfterMessage();
+        });
+        return;
+      }
       if (session_ == nullptr) {
         HandleStart();
       } else {
         HandleChunk();
       }
     }
+    AfterMessage();
+  }
+
+  void OnDone() override {
+    ReleaseSession();
+    delete this;
+  }
+
+ private:
+  // Once a message is handled: the next read, or the end of the call.
+  void AfterMessage() {
     Next next;
     absl::Status failure;
     bool drop;
@@ -307,12 +335,6 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
     Act(next, failure, drop);
   }
 
-  void OnDone() override {
-    ReleaseSession();
-    delete this;
-  }
-
- private:
   // What to do next: read, or end the call once nothing is in flight (Kafka
   // reports touch `this`). Decided under the lock together with the change
   // that prompted it, so that exactly one thread ends the call and no thread

@@ -25,6 +25,8 @@
 #include "base/testing/status_matchers.h"
 #include "base/uuid.h"
 #include "broker/core/clock.h"
+#include "certs/evidence_crypto.h"
+#include "certs/key_wrap.h"
 #include "certs/testing/test_pki.h"
 #include "certs/trust_store.h"
 #include "connectors/audit/audit_trail.h"
@@ -616,6 +618,19 @@ struct GatedNode {
   }
 };
 
+// A second node of broker_'s cluster, a front door only (no policy stage),
+// whose evidence book passes through `gate`.
+absl::StatusOr<std::unique_ptr<TestBroker>> StartFrontDoor(TestBroker& first,
+                                                           const broker::Clock* clock,
+                                                           std::shared_ptr<Gate> gate) {
+  TestBrokerOptions options;
+  options.clock = clock;
+  options.kafka_bootstrap = first.node().bootstrap_servers();
+  options.run_policy_stage = false;
+  options.evidence_record_hook = [gate](const kafka::Record& r) { gate->Pass(r); };
+  return TestBroker::Start(options);
+}
+
 // The moment of erasure on other nodes (docs/evidence.md, "Erasure"): node A
 // runs the policy stage and erases an item once both members acknowledged
 // it; node B, a front door only, reads the erasure from Kafka. A call
@@ -630,14 +645,7 @@ struct GatedNode {
 TEST_F(EvidenceErasure, AnErasureThroughOneNodeIsInForceOnEveryNodeAtOnce) {
   StartBroker();  // node A: its policy stage owns every chain, its keeper erases
   GatedNode b;
-  {
-    TestBrokerOptions options;
-    options.clock = clock_.get();
-    options.kafka_bootstrap = broker_->node().bootstrap_servers();
-    options.run_policy_stage = false;
-    options.evidence_record_hook = [gate = b.gate](const kafka::Record& r) { gate->Pass(r); };
-    LIAISON_ASSERT_OK_AND_ASSIGN(b.node, TestBroker::Start(options));
-  }
+  LIAISON_ASSERT_OK_AND_ASSIGN(b.node, StartFrontDoor(*broker_, clock_.get(), b.gate));
   Gate& gate = *b.gate;
   auto client = [](TestBroker& node, const std::string& member) {
     absl::StatusOr<std::unique_ptr<endpoint::Client>> c = node.Client(member);
@@ -760,6 +768,57 @@ TEST_F(EvidenceErasure, AnErasureThroughOneNodeIsInForceOnEveryNodeAtOnce) {
     }
     EXPECT_EQ(Audited(id, "evidence-erased").size(), 1u) << id;
   }
+}
+
+
+// An upload completed through node A and started again through node B (a
+// client that failed over after its last chunk, say): B answers it
+// complete, also while B's book is held back at the gate and has not read
+// A's item record when the start comes; it never takes it for a new upload.
+TEST_F(EvidenceErasure, AnUploadCompletedThroughOneNodeIsCompleteOnEveryNode) {
+  StartBroker();
+  GatedNode b;
+  LIAISON_ASSERT_OK_AND_ASSIGN(b.node, StartFrontDoor(*broker_, clock_.get(), b.gate));
+  const std::string id = "EV-FAILOVER-1";
+  b.gate->Close(id);
+  const std::string path = dir_ + "/" + id;
+  std::ofstream(path, std::ios::binary) << RandomBytes(2 * kMiB + 5, 7);
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<endpoint::Client> ro, broker_->Client("RO-IGPR"));
+  endpoint::UploadItemOptions up;
+  up.jit_id = kJit;
+  up.item_id = id;
+  up.recipients = {Recipient("DE-BKA")};
+  up.spool_dir = dir_;
+  LIAISON_ASSERT_OK_AND_ASSIGN(EvidenceItem item, ro->UploadItem(path, up));
+
+  liaison::v1::UploadStart start;  // the declaration A stored
+  start.set_jit_id(kJit);
+  start.set_item_id(id);
+  start.set_ciphertext_sha256(item.ciphertext_sha256());
+  start.set_chunk_count(item.chunk_count());
+  start.set_ciphertext_size(item.ciphertext_size());
+  LIAISON_ASSERT_OK_AND_ASSIGN(certs::EvidenceEncryptor enc, certs::EvidenceEncryptor::Create(id));
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      std::string wrapped, certs::WrapDataKey(enc.key(), id, "DE-BKA",
+                                              Recipient("DE-BKA").encryption_certificate, *trust_,
+                                              absl::Now()));
+  start.add_wrapped_keys(wrapped);
+
+  std::thread opener = b.gate->OpenAfter(absl::Milliseconds(700));
+  auto stub = Stub("RO-IGPR", b.node->target());
+  grpc::ClientContext context;
+  liaison::v1::UploadResult result;
+  auto writer = stub->Upload(&context, &result);
+  liaison::v1::UploadRequest request;
+  *request.mutable_start() = start;
+  EXPECT_TRUE(writer->Write(request));
+  writer->WritesDone();
+  const grpc::Status status = writer->Finish();
+  opener.join();
+  EXPECT_GT(b.gate->held(), 0);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(result.complete());
+  EXPECT_EQ(result.durable_chunks(), item.chunk_count());
 }
 
 }  // namespace
