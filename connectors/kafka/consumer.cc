@@ -507,8 +507,12 @@ absl::StatusOr<std::vector<int64_t>> Consumer::EndOffsets(
   rd_kafka_resp_err_t err =
       rd_kafka_offsets_for_times(impl_->rk.get(), list.get(), internal::ToMillis(timeout));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return internal::ToStatus(err, absl::StrCat("end offsets of ", partitions.size(),
-                                                " partitions of ", partitions.front().topic));
+    std::string named;  // the first few, "topic/partition"
+    for (size_t i = 0; i < partitions.size() && i < 4; ++i) {
+      absl::StrAppend(&named, i == 0 ? "" : ", ", partitions[i].topic, "/", partitions[i].partition);
+    }
+    if (partitions.size() > 4) absl::StrAppend(&named, " and ", partitions.size() - 4, " more");
+    return internal::ToStatus(err, absl::StrCat("end offsets of ", named));
   }
   out.reserve(partitions.size());
   for (const TopicPartition& tp : partitions) {
