@@ -20,11 +20,10 @@ std::string Time(absl::Time t) {
 
 }  // namespace
 
-absl::Status NotReadToEnd(absl::string_view what, const absl::Status& why,
-                          absl::string_view then) {
-  return absl::UnavailableError(absl::StrCat(
-      what, ": this node has not caught up with the evidence records in Kafka (", why.message(),
-      "); ", then));
+absl::Status NotReadToEnd(absl::string_view what, const absl::Status& why, absl::string_view then) {
+  return absl::UnavailableError(
+      absl::StrCat(what, ": this node has not caught up with the evidence records in Kafka (",
+                   why.message(), "); ", then));
 }
 
 absl::Status CheckNotErased(const liaison::v1::EvidenceItemRecord& item) {
@@ -112,8 +111,7 @@ void EvidenceService::AcknowledgeRead(grpc::ServerUnaryReactor* reactor,
                                       const liaison::v1::AcknowledgeRequest& request,
                                       const std::string& member,
                                       liaison::v1::AcknowledgeResponse* response) {
-  absl::StatusOr<liaison::v1::EvidenceEvent> event =
-      CheckAcknowledge(request, member, *deps_.book);
+  absl::StatusOr<liaison::v1::EvidenceEvent> event = CheckAcknowledge(request, member, *deps_.book);
   if (!event.ok()) {
     ReportRpc(kAcknowledgeMethod, event.status().code());
     log::Info("evidence.acknowledge_refused",

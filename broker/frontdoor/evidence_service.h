@@ -100,8 +100,7 @@ absl::Status CheckNotErased(const liaison::v1::EvidenceItemRecord& item);
 // Unavailable "<what>: this node has not caught up with the evidence
 // records in Kafka (<why>); <then>": a read to the end (read_to_end) that
 // failed or timed out.
-absl::Status NotReadToEnd(absl::string_view what, const absl::Status& why,
-                          absl::string_view then);
+absl::Status NotReadToEnd(absl::string_view what, const absl::Status& why, absl::string_view then);
 
 // Checks an Acknowledge from `peer` against the node's book, in this order:
 // item id (InvalidArgument); the item erased, for a member it was wrapped

@@ -176,9 +176,9 @@ void TopicMirror::BarrierLoop() {
     if (barrier_stop_) {
       for (std::vector<Barrier>* list : {&asked_, &waiting_}) {
         for (Barrier& b : *list) {
-          calls.emplace_back(std::move(b.done),
-                             absl::UnavailableError(absl::StrCat(
-                                 "topics ", Names(topics_), ": the node's reader of them stopped")));
+          calls.emplace_back(std::move(b.done), absl::UnavailableError(absl::StrCat(
+                                                    "topics ", Names(topics_),
+                                                    ": the node's reader of them stopped")));
         }
         list->clear();
       }
@@ -218,10 +218,11 @@ void TopicMirror::BarrierLoop() {
       if (behind.empty()) {
         calls.emplace_back(std::move(it->done), absl::OkStatus());
       } else if (now >= it->deadline) {
-        calls.emplace_back(std::move(it->done),
-                           absl::UnavailableError(absl::StrCat(
-                               "topics ", Names(topics_), ": this node has not read them to their "
-                               "end in time (", behind, ")")));
+        calls.emplace_back(std::move(it->done), absl::UnavailableError(absl::StrCat(
+                                                    "topics ", Names(topics_),
+                                                    ": this node has not read them to their "
+                                                    "end in time (",
+                                                    behind, ")")));
       } else {
         wake = std::min(wake, it->deadline);
         ++it;

@@ -509,7 +509,8 @@ absl::StatusOr<std::vector<int64_t>> Consumer::EndOffsets(
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     std::string named;  // the first few, "topic/partition"
     for (size_t i = 0; i < partitions.size() && i < 4; ++i) {
-      absl::StrAppend(&named, i == 0 ? "" : ", ", partitions[i].topic, "/", partitions[i].partition);
+      absl::StrAppend(&named, i == 0 ? "" : ", ", partitions[i].topic, "/",
+                      partitions[i].partition);
     }
     if (partitions.size() > 4) absl::StrAppend(&named, " and ", partitions.size() - 4, " more");
     return internal::ToStatus(err, absl::StrCat("end offsets of ", named));

@@ -556,7 +556,6 @@ TEST_F(EvidenceErasure, ASecondNodeAndARestartDoNotEraseTwice) {
   EXPECT_EQ(Audited(item.item_id(), "evidence-erased").size(), 1u);
 }
 
-
 void ExpectOk(const absl::Status& s) { EXPECT_TRUE(s.ok()) << s; }
 
 // Holds back the records of one item on their way into a node's evidence
@@ -662,8 +661,7 @@ TEST_F(EvidenceErasure, AnErasureThroughOneNodeIsInForceOnEveryNodeAtOnce) {
   // Uploaded, downloaded and acknowledged by both members through A, so
   // that A's keeper erases it (ALL_ACKNOWLEDGED); returns once the erased
   // item record is in Kafka (committed, on Kafka with transactions).
-  auto erased_through_a = [&](const std::string& id,
-                              const std::function<void()>& before_last_ack) {
+  auto erased_through_a = [&](const std::string& id, const std::function<void()>& before_last_ack) {
     const EvidenceItem item = UploadAndAnnounce(id);
     ExpectOk(Download("DE-BKA", item));
     ExpectOk(Download("NL-NP", item));
@@ -709,9 +707,8 @@ TEST_F(EvidenceErasure, AnErasureThroughOneNodeIsInForceOnEveryNodeAtOnce) {
     EXPECT_GE(absl::Now() - asked, absl::Milliseconds(600));  // it waited for B's book
   }
   {  // Only the item record held: B has the tombstones, not the erasure.
-    const EvidenceItem item = erased_through_a("EV-MOMENT-2", [&] {
-      gate.Close("EV-MOMENT-2", broker_->topics().EvidenceItems());
-    });
+    const EvidenceItem item = erased_through_a(
+        "EV-MOMENT-2", [&] { gate.Close("EV-MOMENT-2", broker_->topics().EvidenceItems()); });
     items.push_back(item.item_id());
     std::thread opener = gate.OpenAfter(absl::Milliseconds(700));
     absl::StatusOr<absl::Time> ack =
@@ -761,15 +758,13 @@ TEST_F(EvidenceErasure, AnErasureThroughOneNodeIsInForceOnEveryNodeAtOnce) {
   const certs::Verifier verifier(trust_);
   const audit::Verification verification = audit::VerifyRecords(trail, verifier, {});
   for (const std::string& id : items) {
-    LIAISON_ASSERT_OK_AND_ASSIGN(audit::Custody custody,
-                                 audit::CustodyOf(trail, verification, id));
+    LIAISON_ASSERT_OK_AND_ASSIGN(audit::Custody custody, audit::CustodyOf(trail, verification, id));
     for (const audit::CustodyFinding& f : custody.findings) {
       EXPECT_NE(f.kind, audit::CustodyFinding::Kind::kViolation) << id << ": " << f.reason;
     }
     EXPECT_EQ(Audited(id, "evidence-erased").size(), 1u) << id;
   }
 }
-
 
 // An upload completed through node A and started again through node B (a
 // client that failed over after its last chunk, say): B answers it
@@ -799,9 +794,9 @@ TEST_F(EvidenceErasure, AnUploadCompletedThroughOneNodeIsCompleteOnEveryNode) {
   start.set_ciphertext_size(item.ciphertext_size());
   LIAISON_ASSERT_OK_AND_ASSIGN(certs::EvidenceEncryptor enc, certs::EvidenceEncryptor::Create(id));
   LIAISON_ASSERT_OK_AND_ASSIGN(
-      std::string wrapped, certs::WrapDataKey(enc.key(), id, "DE-BKA",
-                                              Recipient("DE-BKA").encryption_certificate, *trust_,
-                                              absl::Now()));
+      std::string wrapped,
+      certs::WrapDataKey(enc.key(), id, "DE-BKA", Recipient("DE-BKA").encryption_certificate,
+                         *trust_, absl::Now()));
   start.add_wrapped_keys(wrapped);
 
   std::thread opener = b.gate->OpenAfter(absl::Milliseconds(700));
