@@ -138,6 +138,9 @@ struct Broker::Impl {
   std::unique_ptr<LinkageService> linkage_service;
   // JIT evidence: complete items, wrapped keys and grants, and the service.
   EvidenceBook evidence;
+  // The reader of the evidence topics (in `mirrors`), for the read-to-the-end
+  // barrier of the evidence service.
+  TopicMirror* evidence_mirror = nullptr;
   std::unique_ptr<EvidenceService> evidence_service;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
@@ -374,13 +377,18 @@ absl::Status Broker::Impl::StartMirrors() {
   books.clock = clock;
   std::vector<std::pair<std::string, TopicMirror::Apply>> state = StateMirrorTopics(topics, books);
   state.emplace_back(topics.Holds(), [this](const kafka::Record& r) { holds->ApplyRecord(r); });
-  state.emplace_back(topics.EvidenceItems(),
-                     [this](const kafka::Record& r) { (void)evidence.ApplyItem(r); });
-  state.emplace_back(topics.EvidenceKeys(),
-                     [this](const kafka::Record& r) { (void)evidence.ApplyKey(r); });
-  state.emplace_back(topics.EvidenceGrants(),
-                     [this](const kafka::Record& r) { (void)evidence.ApplyGrant(r); });
+  auto hooked = [this](absl::Status (EvidenceBook::*apply)(const kafka::Record&)) {
+    return [this, apply](const kafka::Record& r) {
+      if (config.evidence_record_hook) config.evidence_record_hook(r);
+      (void)(evidence.*apply)(r);
+    };
+  };
+  state.emplace_back(topics.EvidenceItems(), hooked(&EvidenceBook::ApplyItem));
+  state.emplace_back(topics.EvidenceKeys(), hooked(&EvidenceBook::ApplyKey));
+  state.emplace_back(topics.EvidenceGrants(), hooked(&EvidenceBook::ApplyGrant));
   mirrors.push_back(std::make_unique<TopicMirror>(MirrorKafka(), std::move(state)));
+  // The evidence service's barrier (TopicMirror::AfterReadToEnd) waits on it.
+  evidence_mirror = mirrors.back().get();
   for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->Start());
   for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->WaitCaughtUp(absl::Seconds(60)));
   return absl::OkStatus();
@@ -614,6 +622,9 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   evidence.countersigner = b.countersigner.get();
   evidence.node_id = node_id;
   evidence.upload_max_age = b.config.evidence_upload_max_age;
+  evidence.read_to_end = [&b](absl::Duration timeout, std::function<void(absl::Status)> done) {
+    b.evidence_mirror->AfterReadToEnd(timeout, std::move(done));
+  };
   // An item's custody events go to the chain whose owner erases it: all its
   // entries sit in one audit chain, in order.
   evidence.custody_partition = [evidence_chains](absl::string_view item_id) {

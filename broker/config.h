@@ -4,6 +4,7 @@
 #define LIAISON_BROKER_CONFIG_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "absl/time/time.h"
@@ -12,6 +13,7 @@
 #include "broker/frontdoor/peer.h"
 #include "broker/operators/http_server.h"
 #include "connectors/kafka/client_config.h"
+#include "connectors/kafka/consumer.h"
 
 namespace liaison::broker {
 
@@ -133,6 +135,10 @@ struct BrokerConfig {
   // this plus the lesser of an hour and this (the upload horizon). Tests
   // shorten it to see chunks deleted.
   absl::Duration evidence_upload_max_age = absl::Hours(24);
+  // Tests only: called on the evidence books' reader thread before each
+  // record of the evidence topics is applied to the node's book (a test
+  // blocks it to hold this node behind what another node wrote).
+  std::function<void(const kafka::Record&)> evidence_record_hook;
 
   // Threads verifying and countersigning (0 = one per core).
   unsigned worker_threads = 0;

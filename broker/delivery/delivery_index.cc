@@ -62,7 +62,7 @@ absl::StatusOr<std::vector<liaison::v1::DeliveryIndexEntry>> FindIndexed(
       // Kafka the index is written in transactions, and a partition ends in
       // a commit marker no record carries.
       for (const auto& [p, e] : end) {
-        done = done && std::max(next[p], consumer->Position({index_topic, p})) >= e;
+        done = done && std::max(next[p], consumer->Positions({{index_topic, p}})[0]) >= e;
       }
       if (done) {
         complete = true;

@@ -20,6 +20,12 @@ std::string Time(absl::Time t) {
 
 }  // namespace
 
+absl::Status NotReadToEnd(absl::string_view what, const absl::Status& why, absl::string_view then) {
+  return absl::UnavailableError(
+      absl::StrCat(what, ": this node has not caught up with the evidence records in Kafka (",
+                   why.message(), "); ", then));
+}
+
 absl::Status CheckNotErased(const liaison::v1::EvidenceItemRecord& item) {
   if (!item.has_erasure()) return absl::OkStatus();
   const liaison::v1::EvidenceErasure& e = item.erasure();
@@ -77,19 +83,45 @@ grpc::ServerUnaryReactor* EvidenceService::Acknowledge(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<certs::Identity> peer =
       deps_.peers->Authenticate(*context, certs::Role::kEndpointTls);
-  absl::StatusOr<liaison::v1::EvidenceEvent> event =
-      peer.ok() ? CheckAcknowledge(*request, peer->id, *deps_.book) : peer.status();
+  if (!peer.ok()) {
+    ReportRpc(kAcknowledgeMethod, peer.status().code());
+    reactor->Finish(ToGrpc(peer.status()));
+    return reactor;
+  }
+  if (!deps_.read_to_end) {
+    AcknowledgeRead(reactor, *request, peer->id, response);
+    return reactor;
+  }
+  // An erasure written through another node before this call is in force
+  // here first: no acknowledgement is recorded after it.
+  deps_.read_to_end(kEvidenceReadToEndTimeout, [this, reactor, request, response,
+                                                member = peer->id](absl::Status s) {
+    if (!s.ok()) {
+      s = NotReadToEnd(Item(request->item_id()), s, "nothing was recorded, acknowledge again");
+      ReportRpc(kAcknowledgeMethod, s.code());
+      reactor->Finish(ToGrpc(s));
+      return;
+    }
+    AcknowledgeRead(reactor, *request, member, response);
+  });
+  return reactor;
+}
+
+void EvidenceService::AcknowledgeRead(grpc::ServerUnaryReactor* reactor,
+                                      const liaison::v1::AcknowledgeRequest& request,
+                                      const std::string& member,
+                                      liaison::v1::AcknowledgeResponse* response) {
+  absl::StatusOr<liaison::v1::EvidenceEvent> event = CheckAcknowledge(request, member, *deps_.book);
   if (!event.ok()) {
     ReportRpc(kAcknowledgeMethod, event.status().code());
     log::Info("evidence.acknowledge_refused",
               {{"code", absl::StatusCodeToString(event.status().code())},
                {"reason", event.status().message()}});
     reactor->Finish(ToGrpc(event.status()));
-    return reactor;
+    return;
   }
   const absl::Time now = deps_.clock->Now();
-  const std::string id = request->item_id();
-  const std::string member = peer->id;
+  const std::string id = request.item_id();
   RecordCustody(*std::move(event), [this, reactor, response, now, id, member](absl::Status s) {
     if (s.ok()) {
       *response->mutable_acknowledged_at() = ToProto(now);
@@ -101,7 +133,6 @@ grpc::ServerUnaryReactor* EvidenceService::Acknowledge(
     ReportRpc(kAcknowledgeMethod, s.code());
     reactor->Finish(ToGrpc(s));
   });
-  return reactor;
 }
 
 }  // namespace liaison::broker

@@ -288,12 +288,40 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
       if (!ok) ended_ = true;
     }
     if (ok && !failed) {
+      if (session_ == nullptr && request_.has_start() && deps_.read_to_end) {
+        // An item completed through another node just before is in the
+        // book first, so that its start is answered `complete` and never
+        // taken for a new upload. reading_ stays set: the call does not
+        // end while this waits.
+        deps_.read_to_end(kEvidenceReadToEndTimeout, [this](absl::Status s) {
+          if (s.ok()) {
+            HandleStart();
+          } else {
+            SetFailure(NotReadToEnd(Item(request_.start().item_id()), s,
+                                    "nothing was stored, send the start again"),
+                       false);
+          }
+          AfterMessage();
+        });
+        return;
+      }
       if (session_ == nullptr) {
         HandleStart();
       } else {
         HandleChunk();
       }
     }
+    AfterMessage();
+  }
+
+  void OnDone() override {
+    ReleaseSession();
+    delete this;
+  }
+
+ private:
+  // Once a message is handled: the next read, or the end of the call.
+  void AfterMessage() {
     Next next;
     absl::Status failure;
     bool drop;
@@ -307,12 +335,6 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
     Act(next, failure, drop);
   }
 
-  void OnDone() override {
-    ReleaseSession();
-    delete this;
-  }
-
- private:
   // What to do next: read, or end the call once nothing is in flight (Kafka
   // reports touch `this`). Decided under the lock together with the change
   // that prompted it, so that exactly one thread ends the call and no thread
@@ -701,7 +723,47 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
       return;
     }
     peer_ = peer->id;
-    absl::Status s = Open(request);
+    if (absl::Status s = CheckEvidenceItemId(request.item_id(), "item_id"); !s.ok()) {
+      Fail(s);
+      return;
+    }
+    if (!deps_.read_to_end) {
+      Begin(request.item_id(), request.from_chunk());
+      return;
+    }
+    // Everything written to the evidence topics before this call (an
+    // erasure through another node, say) is in the book before the book is
+    // asked: no key of an item erased before the call goes out.
+    deps_.read_to_end(kEvidenceReadToEndTimeout,
+                      [this, id = request.item_id(), from = request.from_chunk()](absl::Status s) {
+                        if (!s.ok()) {
+                          Fail(NotReadToEnd(Item(id), s, "nothing was sent, download again"));
+                          return;
+                        }
+                        Begin(id, from);
+                      });
+  }
+
+  void OnWriteDone(bool ok) override {
+    Step step;
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      // The client went away, or the server is shutting down (then the
+      // worker pool may no longer take the next read).
+      if (!ok || context_->IsCancelled()) cancelled_ = true;
+      step = Decide();
+    }
+    Act(step);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  // Checks the request against the book and, once its start is in the chain
+  // of custody, sends the header and starts reading.
+  void Begin(const std::string& item_id, int64_t from_chunk) {
+    absl::Status s = Open(item_id, from_chunk);
     if (!s.ok()) {
       Fail(s);
       return;
@@ -728,22 +790,6 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
     });
   }
 
-  void OnWriteDone(bool ok) override {
-    Step step;
-    {
-      absl::MutexLock lock(&mu_);
-      writing_ = false;
-      // The client went away, or the server is shutting down (then the
-      // worker pool may no longer take the next read).
-      if (!ok || context_->IsCancelled()) cancelled_ = true;
-      step = Decide();
-    }
-    Act(step);
-  }
-
-  void OnDone() override { delete this; }
-
- private:
   // Chunks read from Kafka ahead of the one being written, so that Kafka
   // reads overlap gRPC writes: at most this many records (1 MiB each) wait
   // (besides the RecordReader's own queue of at most 8 MiB).
@@ -821,9 +867,7 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
     Finish(ToGrpc(status));
   }
 
-  absl::Status Open(const DownloadRequest& request) {
-    LIAISON_RETURN_IF_ERROR(CheckEvidenceItemId(request.item_id(), "item_id"));
-    const std::string& id = request.item_id();
+  absl::Status Open(const std::string& id, int64_t from_chunk) {
     std::optional<liaison::v1::EvidenceGrant> grant = deps_.book->Grant(id, peer_);
     std::optional<EvidenceItemRecord> item = deps_.book->Item(id);
     if (item.has_value() && item->has_erasure() &&
@@ -880,15 +924,15 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
       return absl::FailedPreconditionError(
           absl::StrCat(Item(id), ": the sender wrapped no key for ", peer_));
     }
-    if (request.from_chunk() < 0 || request.from_chunk() >= item->chunk_count()) {
-      return absl::OutOfRangeError(absl::StrCat(Item(id), ": from_chunk ", request.from_chunk(),
+    if (from_chunk < 0 || from_chunk >= item->chunk_count()) {
+      return absl::OutOfRangeError(absl::StrCat(Item(id), ": from_chunk ", from_chunk,
                                                 " is outside 0 to ", item->chunk_count() - 1));
     }
     item_ = *std::move(item);
-    first_ = request.from_chunk();
+    first_ = from_chunk;
     {
       absl::MutexLock lock(&mu_);
-      next_read_ = request.from_chunk();
+      next_read_ = from_chunk;
     }
     liaison::v1::DownloadHeader* header = response_.mutable_header();
     header->set_jit_id(item_.jit_id());
@@ -899,7 +943,7 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
     header->set_ciphertext_size(item_.ciphertext_size());
     header->set_wrapped_key(*std::move(wrapped));
     log::Info("evidence.download_started",
-              {{"item_id", id}, {"recipient", peer_}, {"from_chunk", request.from_chunk()}});
+              {{"item_id", id}, {"recipient", peer_}, {"from_chunk", from_chunk}});
     return absl::OkStatus();
   }
 
@@ -1049,7 +1093,26 @@ grpc::ServerUnaryReactor* EvidenceService::List(grpc::CallbackServerContext* con
     reactor->Finish(ToGrpc(peer.status()));
     return reactor;
   }
-  for (liaison::v1::EvidenceGrant& grant : deps_.book->GrantsFor(peer->id)) {
+  if (!deps_.read_to_end) {
+    ListRead(reactor, peer->id, response);
+    return reactor;
+  }
+  deps_.read_to_end(kEvidenceReadToEndTimeout,
+                    [this, reactor, response, member = peer->id](absl::Status s) {
+                      if (!s.ok()) {
+                        s = NotReadToEnd("evidence list", s, "list again");
+                        ReportRpc(kListMethod, s.code());
+                        reactor->Finish(ToGrpc(s));
+                        return;
+                      }
+                      ListRead(reactor, member, response);
+                    });
+  return reactor;
+}
+
+void EvidenceService::ListRead(grpc::ServerUnaryReactor* reactor, const std::string& member,
+                               liaison::v1::ListResponse* response) const {
+  for (liaison::v1::EvidenceGrant& grant : deps_.book->GrantsFor(member)) {
     liaison::v1::GrantedItem* listed = response->add_items();
     const std::optional<EvidenceItemRecord> item = deps_.book->Item(grant.item_id());
     listed->set_complete(item.has_value() && !item->has_erasure());
@@ -1057,7 +1120,6 @@ grpc::ServerUnaryReactor* EvidenceService::List(grpc::CallbackServerContext* con
   }
   ReportRpc(kListMethod, absl::StatusCode::kOk);
   reactor->Finish(grpc::Status::OK);
-  return reactor;
 }
 
 }  // namespace liaison::broker

@@ -26,6 +26,12 @@
 //
 // List: the caller's grants, with each item's manifest entry.
 //
+// Download, List, Acknowledge and an upload's start first wait until the
+// node's evidence book has read the evidence topics to the end they had
+// when the call came (EvidenceServiceDeps::read_to_end): an erasure written
+// through another node before the call is in force here, so no wrapped key
+// of an erased item goes out from any node (docs/evidence.md, "Erasure").
+//
 // Every error status names the item and, where one is at fault, the chunk.
 #ifndef LIAISON_BROKER_FRONTDOOR_EVIDENCE_SERVICE_H_
 #define LIAISON_BROKER_FRONTDOOR_EVIDENCE_SERVICE_H_
@@ -91,6 +97,11 @@ absl::Status CheckUploadStart(const liaison::v1::UploadStart& start, const std::
 // erased at T (its keys destroyed): <why> (due D)".
 absl::Status CheckNotErased(const liaison::v1::EvidenceItemRecord& item);
 
+// Unavailable "<what>: this node has not caught up with the evidence
+// records in Kafka (<why>); <then>": a read to the end (read_to_end) that
+// failed or timed out.
+absl::Status NotReadToEnd(absl::string_view what, const absl::Status& why, absl::string_view then);
+
 // Checks an Acknowledge from `peer` against the node's book, in this order:
 // item id (InvalidArgument); the item erased, for a member it was wrapped
 // for, the uploader or a grantee (FailedPrecondition, CheckNotErased);
@@ -125,7 +136,18 @@ struct EvidenceServiceDeps {
   // An upload whose session began longer ago (wall time) is not completed
   // (kEvidenceUploadMaxAge; the evidence keeper's upload horizon follows it).
   absl::Duration upload_max_age = kEvidenceUploadMaxAge;
+  // Read to the end (TopicMirror::AfterReadToEnd of the node's reader of the
+  // evidence topics): calls `done` once the book holds every record written
+  // to them before the call, or with Unavailable after `timeout`. Unset: the
+  // book is used as it is.
+  std::function<void(absl::Duration timeout, std::function<void(absl::Status)> done)> read_to_end;
 };
+
+// How long a download, list, acknowledgement or upload start waits for the
+// node's evidence book to have read the evidence topics to their end (so
+// that an erasure, a grant or an item another node wrote before the request
+// is in force here) before it is refused UNAVAILABLE.
+inline constexpr absl::Duration kEvidenceReadToEndTimeout = absl::Seconds(5);
 
 // One item being uploaded on this node: what its chunks so far add up to.
 // Used by one Upload call at a time (`busy`).
@@ -191,6 +213,14 @@ class EvidenceService final : public liaison::v1::Evidence::CallbackService {
   // acknowledged it, or with the reason it was not recorded.
   void RecordCustody(liaison::v1::EvidenceEvent event,
                      std::function<void(absl::Status)> done) const;
+  // Acknowledge once the book is read to the end: checks (CheckAcknowledge)
+  // and records the acknowledgement, then finishes `reactor`.
+  void AcknowledgeRead(grpc::ServerUnaryReactor* reactor,
+                       const liaison::v1::AcknowledgeRequest& request, const std::string& member,
+                       liaison::v1::AcknowledgeResponse* response);
+  // List once the book is read to the end.
+  void ListRead(grpc::ServerUnaryReactor* reactor, const std::string& member,
+                liaison::v1::ListResponse* response) const;
   // Forgets the session (complete, or its content is wrong).
   void Drop(const std::string& item_id) ABSL_LOCKS_EXCLUDED(mu_);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "base/status_macros.h"
 
@@ -32,11 +33,22 @@ absl::Status TopicMirror::Start() {
   // Reader mode: no group, every partition from the start.
   for (const auto& [name, unused] : topics_) options.topics.push_back(name);
   LIAISON_ASSIGN_OR_RETURN(consumer_, kafka::Consumer::Create(config_, options));
+  partitions_ = consumer_->Assignment();
+  {
+    absl::MutexLock lock(&barrier_mu_);
+    applied_.assign(partitions_.size(), 0);
+  }
   thread_ = std::thread([this] { Loop(); });
   return absl::OkStatus();
 }
 
 void TopicMirror::Stop() {
+  {
+    absl::MutexLock lock(&barrier_mu_);
+    barrier_stop_ = true;
+    barrier_cv_.SignalAll();
+  }
+  if (barrier_thread_.joinable()) barrier_thread_.join();
   stop_ = true;
   if (thread_.joinable()) thread_.join();
   if (consumer_ != nullptr) {
@@ -58,7 +70,6 @@ void TopicMirror::Loop() {
   // The end each partition had when we started: once every partition has
   // been read up to it, the in-memory state reflects everything written
   // before this node started.
-  using Key = std::pair<std::string, int32_t>;
   std::map<Key, int64_t> target;
   std::map<Key, int64_t> next;
   bool targets_known = false;
@@ -99,16 +110,136 @@ void TopicMirror::Loop() {
       if (it != topics_.end()) it->second(record);
       next[{record.topic, record.partition}] = record.offset + 1;
     }
+    PublishApplied(next);
     if (targets_known && !caught_up_.HasBeenNotified()) {
       bool done = true;
       for (const auto& [key, end] : target) {
         // The position passes transaction markers (no record carries them).
-        if (std::max(next[key], consumer_->Position({key.first, key.second})) < end) done = false;
+        if (std::max(next[key], consumer_->Positions({{key.first, key.second}})[0]) < end) done = false;
       }
       // A compacted partition can end in offsets that no longer exist: after
       // a few empty polls, the end has been reached.
       if (polled->records.empty()) ++empty_polls_after_targets;
       if (done || empty_polls_after_targets >= 5) caught_up_.Notify();
+    }
+  }
+}
+
+void TopicMirror::PublishApplied(const std::map<Key, int64_t>& next) {
+  // Positions after the records above were applied: a position counts
+  // only records this thread has already handed to `apply`.
+  const std::vector<int64_t> positions = consumer_->Positions(partitions_);
+  absl::MutexLock lock(&barrier_mu_);
+  bool moved = false;
+  for (size_t i = 0; i < partitions_.size(); ++i) {
+    int64_t at = positions[i];
+    auto it = next.find({partitions_[i].topic, partitions_[i].partition});
+    if (it != next.end()) at = std::max(at, it->second);
+    if (at > applied_[i]) {
+      applied_[i] = at;
+      moved = true;
+    }
+  }
+  if (moved && !waiting_.empty()) barrier_cv_.SignalAll();
+}
+
+std::string TopicMirror::Behind(const std::vector<int64_t>& ends) const {
+  for (size_t i = 0; i < partitions_.size() && i < ends.size(); ++i) {
+    if (applied_[i] < ends[i]) {
+      return absl::StrCat(partitions_[i].topic, " partition ", partitions_[i].partition,
+                          " read to offset ", applied_[i], " of ", ends[i]);
+    }
+  }
+  return "";
+}
+
+void TopicMirror::AfterReadToEnd(absl::Duration timeout, std::function<void(absl::Status)> done) {
+  {
+    absl::MutexLock lock(&barrier_mu_);
+    if (!barrier_stop_ && consumer_ != nullptr) {
+      asked_.push_back({absl::Now() + timeout, std::move(done), {}});
+      if (!barrier_started_) {
+        barrier_started_ = true;
+        barrier_thread_ = std::thread([this] { BarrierLoop(); });
+      }
+      barrier_cv_.SignalAll();
+      return;
+    }
+  }
+  done(absl::UnavailableError(
+      absl::StrCat("topics ", Names(topics_), ": the node's reader of them is stopped")));
+}
+
+void TopicMirror::BarrierLoop() {
+  using Done = std::pair<std::function<void(absl::Status)>, absl::Status>;
+  absl::MutexLock lock(&barrier_mu_);
+  while (true) {
+    std::vector<Done> calls;
+    if (barrier_stop_) {
+      for (std::vector<Barrier>* list : {&asked_, &waiting_}) {
+        for (Barrier& b : *list) {
+          calls.emplace_back(std::move(b.done), absl::UnavailableError(absl::StrCat(
+                                                    "topics ", Names(topics_),
+                                                    ": the node's reader of them stopped")));
+        }
+        list->clear();
+      }
+      barrier_mu_.Unlock();
+      for (Done& call : calls) call.first(call.second);
+      barrier_mu_.Lock();
+      return;
+    }
+    if (!asked_.empty()) {
+      // Every call waiting now started before this query: the ends it
+      // returns are at or after each call's start.
+      std::vector<Barrier> asked = std::move(asked_);
+      asked_.clear();
+      absl::Time earliest = absl::InfiniteFuture();
+      for (const Barrier& b : asked) earliest = std::min(earliest, b.deadline);
+      barrier_mu_.Unlock();
+      absl::StatusOr<std::vector<int64_t>> ends = consumer_->EndOffsets(
+          partitions_, std::max(absl::Milliseconds(100), earliest - absl::Now()));
+      barrier_mu_.Lock();
+      for (Barrier& b : asked) {
+        if (ends.ok()) {
+          b.ends = *ends;
+          waiting_.push_back(std::move(b));
+        } else {
+          calls.emplace_back(std::move(b.done),
+                             absl::UnavailableError(absl::StrCat("topics ", Names(topics_),
+                                                                 ": their ends could not be "
+                                                                 "learnt from Kafka: ",
+                                                                 ends.status().message())));
+        }
+      }
+    }
+    const absl::Time now = absl::Now();
+    absl::Time wake = now + absl::Seconds(1);
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+      const std::string behind = Behind(it->ends);
+      if (behind.empty()) {
+        calls.emplace_back(std::move(it->done), absl::OkStatus());
+      } else if (now >= it->deadline) {
+        calls.emplace_back(std::move(it->done), absl::UnavailableError(absl::StrCat(
+                                                    "topics ", Names(topics_),
+                                                    ": this node has not read them to their "
+                                                    "end in time (",
+                                                    behind, ")")));
+      } else {
+        wake = std::min(wake, it->deadline);
+        ++it;
+        continue;
+      }
+      it = waiting_.erase(it);
+    }
+    if (!calls.empty()) {
+      barrier_mu_.Unlock();
+      for (Done& call : calls) call.first(call.second);
+      barrier_mu_.Lock();
+      continue;
+    }
+    if (asked_.empty() && !barrier_stop_) {
+      barrier_cv_.WaitWithTimeout(&barrier_mu_, std::max(absl::ZeroDuration(), wake - now));
     }
   }
 }

@@ -497,15 +497,6 @@ absl::StatusOr<std::pair<int64_t, int64_t>> Consumer::Watermarks(const TopicPart
   return std::make_pair(low, high);
 }
 
-int64_t Consumer::Position(const TopicPartition& tp) const {
-  if (impl_->closed) return -1;
-  internal::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
-  if (rd_kafka_position(impl_->rk.get(), list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return -1;
-  const int64_t offset = list->elems[0].offset;
-  return offset >= 0 ? offset : -1;
-}
-
 std::pair<int64_t, int64_t> Consumer::CachedWatermarks(const TopicPartition& tp) const {
   int64_t low = -1;
   int64_t high = -1;
@@ -513,6 +504,61 @@ std::pair<int64_t, int64_t> Consumer::CachedWatermarks(const TopicPartition& tp)
     rd_kafka_get_watermark_offsets(impl_->rk.get(), tp.topic.c_str(), tp.partition, &low, &high);
   }
   return {low, high};
+}
+
+absl::StatusOr<std::vector<int64_t>> Consumer::EndOffsets(
+    const std::vector<TopicPartition>& partitions, absl::Duration timeout) const {
+  if (impl_->closed) return absl::FailedPreconditionError("kafka consumer is closed");
+  std::vector<int64_t> out;
+  if (partitions.empty()) return out;
+  internal::PartitionListPtr list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (const TopicPartition& tp : partitions) {
+    // A ListOffsets "timestamp" of -1 asks for the end (as
+    // rd_kafka_query_watermark_offsets does), with the client's isolation
+    // level; one request per leader for all the partitions.
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset =
+        RD_KAFKA_OFFSET_END;
+  }
+  rd_kafka_resp_err_t err =
+      rd_kafka_offsets_for_times(impl_->rk.get(), list.get(), internal::ToMillis(timeout));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    std::string named;  // the first few, "topic/partition"
+    for (size_t i = 0; i < partitions.size() && i < 4; ++i) {
+      absl::StrAppend(&named, i == 0 ? "" : ", ", partitions[i].topic, "/",
+                      partitions[i].partition);
+    }
+    if (partitions.size() > 4) absl::StrAppend(&named, " and ", partitions.size() - 4, " more");
+    return internal::ToStatus(err, absl::StrCat("end offsets of ", named));
+  }
+  out.reserve(partitions.size());
+  for (const TopicPartition& tp : partitions) {
+    const rd_kafka_topic_partition_t* found =
+        rd_kafka_topic_partition_list_find(list.get(), tp.topic.c_str(), tp.partition);
+    if (found == nullptr || found->err != RD_KAFKA_RESP_ERR_NO_ERROR || found->offset < 0) {
+      return internal::ToStatus(
+          found == nullptr ? RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION : found->err,
+          absl::StrCat("end offset of ", tp.topic, "/", tp.partition));
+    }
+    out.push_back(found->offset);
+  }
+  return out;
+}
+
+std::vector<int64_t> Consumer::Positions(const std::vector<TopicPartition>& partitions) const {
+  std::vector<int64_t> out(partitions.size(), -1);
+  if (impl_->closed || partitions.empty()) return out;
+  internal::PartitionListPtr list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (const TopicPartition& tp : partitions) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+  }
+  if (rd_kafka_position(impl_->rk.get(), list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    const int64_t at = list->elems[i].offset;
+    if (list->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR && at >= 0) out[i] = at;
+  }
+  return out;
 }
 
 absl::StatusOr<GroupMetadata> Consumer::CurrentGroupMetadata() const {

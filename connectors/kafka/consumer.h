@@ -126,15 +126,27 @@ class Consumer {
   // would be the last stable offset: internal::NewWatermarkClient).
   absl::StatusOr<std::pair<int64_t, int64_t>> Watermarks(const TopicPartition& tp,
                                                          absl::Duration timeout);
-  // Where this consumer will read next in an owned partition, -1 when not
-  // known yet. Unlike the last record's offset + 1 it moves past transaction
-  // markers and aborted records (which have offsets but are never handed
-  // out): "read to the end" is Position(tp) >= Watermarks(tp).second.
-  int64_t Position(const TopicPartition& tp) const;
   // The watermarks librdkafka last learnt from fetch responses: no request,
   // never blocks ({-1, -1} when unknown). For monitoring in a hot loop; a
   // blocking Watermarks() there waits behind the consumer's own fetch.
   std::pair<int64_t, int64_t> CachedWatermarks(const TopicPartition& tp) const;
+
+  // The end of each partition as this consumer reads it, asked of Kafka in
+  // one request per leader: the high watermark, or, read_committed (every
+  // consumer here), the last stable offset (below an open transaction).
+  // A consumer whose position reached it has seen every record committed
+  // before the call, except those after a transaction still open then
+  // (they come once it ends; Watermarks gives the end that waits for
+  // them). Thread-safe: may be called while another
+  // thread polls (not concurrently with Close).
+  absl::StatusOr<std::vector<int64_t>> EndOffsets(const std::vector<TopicPartition>& partitions,
+                                                  absl::Duration timeout) const;
+  // This consumer's position in each partition: the offset after the last
+  // record Poll handed out, or past the transaction markers and aborted
+  // records it skipped after it (they have offsets, never a record); -1
+  // where it has handed nothing out yet. Local, never blocks. Call it from
+  // the polling thread.
+  std::vector<int64_t> Positions(const std::vector<TopicPartition>& partitions) const;
 
   // The member's current group metadata (group mode; FailedPrecondition in
   // reader mode). Thread-safe.

@@ -137,6 +137,41 @@ TEST(Consumer, ReaderModeReadsEveryPartitionFromTheBeginningAndCannotCommit) {
   EXPECT_TRUE((*reader)->Assignment().empty());
 }
 
+// What a reader needs to know it has read to an end: the end of every
+// partition in one call (while another thread polls), and its position in
+// each once it has handed the records out (-1 before the first).
+TEST(Consumer, ReaderKnowsThePartitionsEndsAndItsPositions) {
+  auto cluster = EmbeddedCluster::Start(1);
+  ASSERT_TRUE(cluster.ok());
+  ASSERT_TRUE((*cluster)->CreateTopic("books", 3).ok());
+  ClientConfig config = MockConfig((*cluster)->bootstrap_servers());
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok());
+  Reports reports;
+  for (int i = 0; i < 2; ++i) (*producer)->Produce("books", "", "a", reports.Callback(), 0);
+  for (int i = 0; i < 5; ++i) (*producer)->Produce("books", "", "c", reports.Callback(), 2);
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(10)).ok());
+
+  auto reader = Consumer::Create(config, ReaderOptions("books"));
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  const std::vector<TopicPartition> all = {{"books", 0}, {"books", 1}, {"books", 2}};
+  EXPECT_EQ((*reader)->Positions(all), (std::vector<int64_t>{-1, -1, -1}));
+  absl::StatusOr<std::vector<int64_t>> ends;
+  std::thread asker([&] { ends = (*reader)->EndOffsets(all, absl::Seconds(10)); });
+  Polled polled;
+  ASSERT_TRUE(PollUntil(**reader, polled, [](const Polled& p) { return p.records.size() >= 7; }));
+  asker.join();
+  ASSERT_TRUE(ends.ok()) << ends.status();
+  EXPECT_EQ(*ends, (std::vector<int64_t>{2, 0, 5}));
+  EXPECT_EQ((*reader)->Positions(all), (std::vector<int64_t>{2, -1, 5}));
+
+  absl::StatusOr<std::vector<int64_t>> missing =
+      (*reader)->EndOffsets({{"books", 7}}, absl::Seconds(5));
+  EXPECT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("books/7"), std::string::npos) << missing.status();
+  EXPECT_TRUE((*reader)->Close().ok());
+}
+
 // Seen on the 3-node real cluster: a topic just created, not yet in the
 // metadata of the broker a new reader asks (UNKNOWN_TOPIC_OR_PART for a
 // moment), failed the broker's start. A reader now asks again for a while.

@@ -13,6 +13,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/algorithm/container.h"
@@ -24,8 +25,12 @@
 #include "base/testing/status_matchers.h"
 #include "base/uuid.h"
 #include "broker/core/clock.h"
+#include "certs/evidence_crypto.h"
+#include "certs/key_wrap.h"
 #include "certs/testing/test_pki.h"
 #include "certs/trust_store.h"
+#include "connectors/audit/audit_trail.h"
+#include "connectors/audit/custody.h"
 #include "connectors/endpoint/evidence_transfer.h"
 #include "connectors/kafka/admin.h"
 #include "connectors/kafka/consumer.h"
@@ -549,6 +554,266 @@ TEST_F(EvidenceErasure, ASecondNodeAndARestartDoNotEraseTwice) {
   LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestBroker> node3, TestBroker::Start(third));
   absl::SleepFor(absl::Seconds(6));  // takeover grace and ticks on both nodes
   EXPECT_EQ(Audited(item.item_id(), "evidence-erased").size(), 1u);
+}
+
+void ExpectOk(const absl::Status& s) { EXPECT_TRUE(s.ok()) << s; }
+
+// Holds back the records of one item on their way into a node's evidence
+// book (BrokerConfig::evidence_record_hook) while closed: the node stays
+// behind what another node wrote, for as long as the test wants.
+class Gate {
+ public:
+  // Holds every record whose key is `item_id` or starts "<item_id>/", of
+  // `topic` only when it is not empty.
+  void Close(const std::string& item_id, const std::string& topic = "") {
+    absl::MutexLock lock(&mu_);
+    item_id_ = item_id;
+    topic_ = topic;
+    open_ = false;
+    held_ = 0;
+  }
+  void Open() {
+    absl::MutexLock lock(&mu_);
+    open_ = true;
+  }
+  // Opens after `delay`, on a thread of its own.
+  std::thread OpenAfter(absl::Duration delay) {
+    return std::thread([this, delay] {
+      absl::SleepFor(delay);
+      Open();
+    });
+  }
+  // The hook: returns once the gate is open or `r` is not held.
+  void Pass(const kafka::Record& r) {
+    absl::MutexLock lock(&mu_);
+    const bool held = !item_id_.empty() && (topic_.empty() || r.topic == topic_) &&
+                      (r.key == item_id_ || absl::StartsWith(r.key, item_id_ + "/"));
+    if (!held || open_) return;
+    ++held_;
+    mu_.Await(absl::Condition(&open_));
+  }
+  // Records that waited at the gate since it was last closed.
+  int held() {
+    absl::MutexLock lock(&mu_);
+    return held_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::string item_id_ ABSL_GUARDED_BY(mu_);
+  std::string topic_ ABSL_GUARDED_BY(mu_);
+  bool open_ ABSL_GUARDED_BY(mu_) = true;
+  int held_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// A node whose evidence book passes through `gate`; the gate opens before
+// the node stops (its reader thread may be waiting there).
+struct GatedNode {
+  std::shared_ptr<Gate> gate = std::make_shared<Gate>();
+  std::unique_ptr<TestBroker> node;
+  ~GatedNode() {
+    gate->Open();
+    node.reset();
+  }
+};
+
+// A second node of broker_'s cluster, a front door only (no policy stage),
+// whose evidence book passes through `gate`.
+absl::StatusOr<std::unique_ptr<TestBroker>> StartFrontDoor(TestBroker& first,
+                                                           const broker::Clock* clock,
+                                                           std::shared_ptr<Gate> gate) {
+  TestBrokerOptions options;
+  options.clock = clock;
+  options.kafka_bootstrap = first.node().bootstrap_servers();
+  options.run_policy_stage = false;
+  options.evidence_record_hook = [gate](const kafka::Record& r) { gate->Pass(r); };
+  return TestBroker::Start(options);
+}
+
+// The moment of erasure on other nodes (docs/evidence.md, "Erasure"): node A
+// runs the policy stage and erases an item once both members acknowledged
+// it; node B, a front door only, reads the erasure from Kafka. A call
+// reaching B after A's erasure is in Kafka is answered
+// by the erasure, however far behind B's book is at that moment: it is held
+// back at the gate (all of the item's records; only its item record, the
+// key and grant tombstones passing), then released while the call waits;
+// not held at all (the download right after A's); held past the bound: the
+// call is refused UNAVAILABLE naming the partition, and nothing is sent.
+// The chain of custody of each item then has no violation (a download
+// after the erasure would be one).
+TEST_F(EvidenceErasure, AnErasureThroughOneNodeIsInForceOnEveryNodeAtOnce) {
+  StartBroker();  // node A: its policy stage owns every chain, its keeper erases
+  GatedNode b;
+  LIAISON_ASSERT_OK_AND_ASSIGN(b.node, StartFrontDoor(*broker_, clock_.get(), b.gate));
+  Gate& gate = *b.gate;
+  auto client = [](TestBroker& node, const std::string& member) {
+    absl::StatusOr<std::unique_ptr<endpoint::Client>> c = node.Client(member);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? *std::move(c) : nullptr;
+  };
+  // One attempt: the client tries an UNAVAILABLE download again itself.
+  auto download = [&](TestBroker& node, const EvidenceItem& item) {
+    endpoint::DownloadItemOptions once;
+    once.max_attempts = 1;
+    return client(node, "DE-BKA")
+        ->DownloadItem(item, KeyOf("DE-BKA"), dir_ + "/DE-BKA-" + item.item_id(), once);
+  };
+  // Uploaded, downloaded and acknowledged by both members through A, so
+  // that A's keeper erases it (ALL_ACKNOWLEDGED); returns once the erased
+  // item record is in Kafka (committed, on Kafka with transactions).
+  auto erased_through_a = [&](const std::string& id, const std::function<void()>& before_last_ack) {
+    const EvidenceItem item = UploadAndAnnounce(id);
+    ExpectOk(Download("DE-BKA", item));
+    ExpectOk(Download("NL-NP", item));
+    ExpectOk(Acknowledge("DE-BKA", id, item.sha256()).status());
+    before_last_ack();
+    ExpectOk(Acknowledge("NL-NP", id, item.sha256()).status());
+    const std::string topic = broker_->topics().EvidenceItems();
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          absl::StatusOr<int> partitions =
+              kafka::PartitionCount(broker_->KafkaClient(), topic, absl::Seconds(10));
+          for (int32_t p = 0; partitions.ok() && p < *partitions; ++p) {
+            absl::StatusOr<std::vector<kafka::Record>> records = kafka::ReadPartition(
+                broker_->KafkaClient(), topic, p, 0, kafka::kToEnd, absl::Seconds(10));
+            for (const kafka::Record& r : records.ok() ? *records : std::vector<kafka::Record>{}) {
+              liaison::v1::EvidenceItemRecord record;
+              if (r.key == id && record.ParseFromString(r.value) && record.has_erasure()) {
+                return true;
+              }
+            }
+          }
+          return false;
+        },
+        absl::Seconds(30)))
+        << id;
+    return item;
+  };
+  auto refused_as_erased = [](const absl::Status& s) {
+    EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+    EXPECT_THAT(std::string(s.message()), HasSubstr("(its keys destroyed): "
+                                                    "EVIDENCE_ERASURE_REASON_ALL_ACKNOWLEDGED"));
+  };
+  std::vector<std::string> items;
+
+  {  // Every record of the item held at B, released while the download waits.
+    const EvidenceItem item = erased_through_a("EV-MOMENT-1", [&] { gate.Close("EV-MOMENT-1"); });
+    items.push_back(item.item_id());
+    std::thread opener = gate.OpenAfter(absl::Milliseconds(700));
+    const absl::Time asked = absl::Now();
+    refused_as_erased(download(*b.node, item));
+    opener.join();
+    EXPECT_GT(gate.held(), 0);
+    EXPECT_GE(absl::Now() - asked, absl::Milliseconds(600));  // it waited for B's book
+  }
+  {  // Only the item record held: B has the tombstones, not the erasure.
+    const EvidenceItem item = erased_through_a(
+        "EV-MOMENT-2", [&] { gate.Close("EV-MOMENT-2", broker_->topics().EvidenceItems()); });
+    items.push_back(item.item_id());
+    std::thread opener = gate.OpenAfter(absl::Milliseconds(700));
+    absl::StatusOr<absl::Time> ack =
+        client(*b.node, "NL-NP")->AcknowledgeItem(item.item_id(), item.sha256());
+    opener.join();
+    EXPECT_GT(gate.held(), 0);
+    refused_as_erased(ack.status());
+    refused_as_erased(download(*b.node, item));
+  }
+  {  // Held past the bound: UNAVAILABLE naming the partition behind.
+    const EvidenceItem item = erased_through_a("EV-MOMENT-3", [&] { gate.Close("EV-MOMENT-3"); });
+    items.push_back(item.item_id());
+    const absl::Status late = download(*b.node, item);
+    ASSERT_TRUE(absl::IsUnavailable(late)) << late;
+    EXPECT_THAT(std::string(late.message()),
+                HasSubstr("evidence item 'EV-MOMENT-3': this node has not caught up with the "
+                          "evidence records in Kafka (topics "));
+    EXPECT_THAT(std::string(late.message()), HasSubstr(" partition "));
+    EXPECT_THAT(std::string(late.message()), HasSubstr("nothing was sent, download again"));
+    absl::StatusOr<liaison::v1::ListResponse> list = client(*b.node, "DE-BKA")->ListItems();
+    EXPECT_TRUE(absl::IsUnavailable(list.status())) << list.status();
+    gate.Open();
+    refused_as_erased(download(*b.node, item));
+  }
+  {  // Not held: the download right after A's erasure, and the list.
+    const EvidenceItem item = erased_through_a("EV-MOMENT-4", [] {});
+    items.push_back(item.item_id());
+    refused_as_erased(download(*b.node, item));
+    LIAISON_ASSERT_OK_AND_ASSIGN(liaison::v1::ListResponse list,
+                                 client(*b.node, "DE-BKA")->ListItems());
+    for (const liaison::v1::GrantedItem& g : list.items()) {
+      EXPECT_FALSE(absl::StartsWith(g.grant().item_id(), "EV-MOMENT-")) << g.grant().item_id();
+    }
+  }
+
+  // No download (no key) after an erasure in any item's chain of custody.
+  std::vector<kafka::Record> trail;
+  const std::string topic = broker_->topics().Audit();
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      int partitions, kafka::PartitionCount(broker_->KafkaClient(), topic, absl::Seconds(10)));
+  for (int32_t p = 0; p < partitions; ++p) {
+    LIAISON_ASSERT_OK_AND_ASSIGN(std::vector<kafka::Record> records,
+                                 kafka::ReadPartition(broker_->KafkaClient(), topic, p, 0,
+                                                      kafka::kToEnd, absl::Seconds(10)));
+    trail.insert(trail.end(), records.begin(), records.end());
+  }
+  const certs::Verifier verifier(trust_);
+  const audit::Verification verification = audit::VerifyRecords(trail, verifier, {});
+  for (const std::string& id : items) {
+    LIAISON_ASSERT_OK_AND_ASSIGN(audit::Custody custody, audit::CustodyOf(trail, verification, id));
+    for (const audit::CustodyFinding& f : custody.findings) {
+      EXPECT_NE(f.kind, audit::CustodyFinding::Kind::kViolation) << id << ": " << f.reason;
+    }
+    EXPECT_EQ(Audited(id, "evidence-erased").size(), 1u) << id;
+  }
+}
+
+// An upload completed through node A and started again through node B (a
+// client that failed over after its last chunk, say): B answers it
+// complete, also while B's book is held back at the gate and has not read
+// A's item record when the start comes; it never takes it for a new upload.
+TEST_F(EvidenceErasure, AnUploadCompletedThroughOneNodeIsCompleteOnEveryNode) {
+  StartBroker();
+  GatedNode b;
+  LIAISON_ASSERT_OK_AND_ASSIGN(b.node, StartFrontDoor(*broker_, clock_.get(), b.gate));
+  const std::string id = "EV-FAILOVER-1";
+  b.gate->Close(id);
+  const std::string path = dir_ + "/" + id;
+  std::ofstream(path, std::ios::binary) << RandomBytes(2 * kMiB + 5, 7);
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<endpoint::Client> ro, broker_->Client("RO-IGPR"));
+  endpoint::UploadItemOptions up;
+  up.jit_id = kJit;
+  up.item_id = id;
+  up.recipients = {Recipient("DE-BKA")};
+  up.spool_dir = dir_;
+  LIAISON_ASSERT_OK_AND_ASSIGN(EvidenceItem item, ro->UploadItem(path, up));
+
+  liaison::v1::UploadStart start;  // the declaration A stored
+  start.set_jit_id(kJit);
+  start.set_item_id(id);
+  start.set_ciphertext_sha256(item.ciphertext_sha256());
+  start.set_chunk_count(item.chunk_count());
+  start.set_ciphertext_size(item.ciphertext_size());
+  LIAISON_ASSERT_OK_AND_ASSIGN(certs::EvidenceEncryptor enc, certs::EvidenceEncryptor::Create(id));
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      std::string wrapped,
+      certs::WrapDataKey(enc.key(), id, "DE-BKA", Recipient("DE-BKA").encryption_certificate,
+                         *trust_, absl::Now()));
+  start.add_wrapped_keys(wrapped);
+
+  std::thread opener = b.gate->OpenAfter(absl::Milliseconds(700));
+  auto stub = Stub("RO-IGPR", b.node->target());
+  grpc::ClientContext context;
+  liaison::v1::UploadResult result;
+  auto writer = stub->Upload(&context, &result);
+  liaison::v1::UploadRequest request;
+  *request.mutable_start() = start;
+  EXPECT_TRUE(writer->Write(request));
+  writer->WritesDone();
+  const grpc::Status status = writer->Finish();
+  opener.join();
+  EXPECT_GT(b.gate->held(), 0);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(result.complete());
+  EXPECT_EQ(result.durable_chunks(), item.chunk_count());
 }
 
 }  // namespace
