@@ -37,6 +37,7 @@ const std::vector<std::string> kSenders = {"RO-IGPR", "DE-BKA"};
 const std::vector<std::string> kRecipients = {"NL-NP", "FR-OCRTEH"};
 
 int Shell(const std::string& command) {
+  std::cout.flush();  // the command's output after what was said before it
   const int rc = std::system(command.c_str());
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
@@ -266,7 +267,9 @@ uint64_t NoticeKey(const std::string& message_id) {
 
 Flood::Flood(history::Recorder& rec, std::map<std::string, std::vector<std::string>> targets,
              int threads_per_sender)
-    : rec_(rec), targets_(std::move(targets)), threads_per_sender_(std::max(1, threads_per_sender)) {}
+    : rec_(rec),
+      targets_(std::move(targets)),
+      threads_per_sender_(std::max(1, threads_per_sender)) {}
 
 Flood::~Flood() { Shutdown(); }
 
