@@ -64,6 +64,8 @@ struct Options {
   std::string policy_transactions = "off";
   int threads = 4;
   int64_t shard_events = 200'000;
+  std::vector<std::string> faults;  // the kinds in turn (default: kKinds)
+  int min_faults = 0;
   bool keep = false;
 };
 
@@ -227,8 +229,9 @@ class Soak {
     // The report.
     const int64_t lost = sum.pairs - sum.delivered - sum.refused_with_notice;
     std::cout << "\n==== liaison-soak: " << o_.messages << " messages asked, " << faults_.size()
-              << " faults (one every " << o_.fault_every << " s), policy transactions "
-              << o_.policy_transactions << " ====\n";
+              << " faults (one every " << o_.fault_every
+              << " s after the last one ended), policy transactions " << o_.policy_transactions
+              << " ====\n";
     std::cout << absl::StrFormat(
         "flood: %d accepted in %.0f s (%.1f accepted/s), %d sends "
         "refused and sent again with the same id\n",
@@ -370,19 +373,25 @@ class Soak {
     return false;
   }
 
-  // Injects faults one after the other until the flood has its messages:
-  // the next one starts --fault-every seconds after the last one ended.
+  // The flood has its messages and at least --min-faults faults came.
+  bool Done() const {
+    return flood_->accepted() >= o_.messages &&
+           faults_.size() >= static_cast<size_t>(o_.min_faults);
+  }
+
+  // Injects faults one after the other until Done(): the next one starts
+  // --fault-every seconds after the last one ended.
   void Inject() {
     absl::Time next = absl::Now() + absl::Seconds(o_.fault_every);
     LeaderProbe probe(kafka_);
     const std::string ingress = broker::Topics(prefix_).Ingress();
     for (size_t i = 0;; ++i) {
       while (absl::Now() < next) {
-        if (flood_->accepted() >= o_.messages) return;
+        if (Done()) return;
         absl::SleepFor(absl::Milliseconds(100));
       }
-      if (flood_->accepted() >= o_.messages) return;
-      Fault f{kKinds[i % kKinds.size()], "", absl::Now(), {}};
+      if (Done()) return;
+      Fault f{o_.faults[i % o_.faults.size()], "", absl::Now(), {}};
       Say() << "fault " << i + 1 << ": " << f.kind << " (" << flood_->accepted() << " accepted)\n";
       if (f.kind == "kafka-node-killed" || f.kind == "kafka-ingress-leader-killed") {
         const std::map<int32_t, int32_t> leaders = IngressLeaders(probe, ingress);
@@ -593,9 +602,25 @@ int main(int argc, char** argv) {
                  "History events per shard the checker holds in memory at once")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--faults", o.faults,
+                 "The fault kinds to inject in turn (comma-separated; default all five: "
+                 "kafka-node-killed, kafka-ingress-leader-killed, liaison-node-killed, "
+                 "liaison-rolling-restart, subscriber-reconnects)")
+      ->delimiter(',')
+      ->check(CLI::IsMember(liaison::testing::kKinds));
+  app.add_option("--min-faults", o.min_faults,
+                 "Go on flooding past --messages until this many faults came")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_flag("--keep", o.keep, "Keep the work folder after a clean run");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; every other usage error 2, the flag named.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   std::cout << std::unitbuf;  // progress as it happens, in order with cluster.sh's lines
+  if (o.faults.empty()) o.faults = liaison::testing::kKinds;
   if (o.state_dir.empty() && !o.start_kafka) {
     std::cerr << "error: give --state-dir of a running 3-node cluster (deploy/kafka/cluster.sh "
                  "start --nodes 3) or --start-kafka\n";
