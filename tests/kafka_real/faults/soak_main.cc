@@ -17,7 +17,7 @@
 // sender unavailability after each fault, the send-to-delivery latency
 // outside fault windows, the checker's verdict and the peak memory.
 //
-// Exit: 0 clean; 1 lost, duplicated, violations or a flood error; 2 usage;
+// Exit: 0 clean; 1 lost, duplicated, violations, audit forks or a flood error; 2 usage;
 // 3 the run could not be set up (cluster, nodes, subscriptions).
 // tests/README.md ("Fault tests") shows how to run it.
 #include <unistd.h>
@@ -270,16 +270,16 @@ class Soak {
               << latencies_us.size() << " pairs (" << in_windows << " in windows), p50 " << pct(50)
               << ", p99 " << pct(99) << ", max " << pct(100) << "\n";
     std::cout << "audit trail: " << audit_entries << " entries, " << forks
-              << " entries sharing a (chain, seq) with a different entry (forks; the first read "
-                 "is the one checked)\n";
+              << " entries sharing a (chain, seq) with a different entry (forks, must be 0: "
+                 "audit verify refuses them; the first read is the one checked)\n";
     std::cout << "checker: " << (violation_count == 0 ? "OK" : "VIOLATIONS") << ", "
               << violation_count << " violations\n";
     for (const std::string& v : violations) std::cout << "  " << v << "\n";
     std::cout << history::FormatSummary(sum);
     for (const std::string& e : errors_) std::cout << "error: " << e << "\n";
     std::cout << "memory: " << Memory() << "\n";
-    const bool ok = lost == 0 && sum.duplicates == 0 && violation_count == 0 && errors_.empty() &&
-                    sum.accepted == accepted;
+    const bool ok = lost == 0 && sum.duplicates == 0 && violation_count == 0 && forks == 0 &&
+                    errors_.empty() && sum.accepted == accepted;
     if (sum.accepted != accepted) {
       std::cout << "error: the senders saw " << accepted << " accepted, the history "
                 << sum.accepted << "\n";
