@@ -326,6 +326,9 @@ TEST(Transactions, AReadToTheEndWaitsForAnOpenTransactionAndSeesWhatCommittedAft
   auto transactional = [&](const std::string& name) {
     kafka::ProducerOptions options;
     options.transactional_id = topic + "." + name;
+    // Open through three reads of 4 s each: longer than the 10 s default,
+    // after which Kafka would abort it itself (and fence this producer).
+    options.transaction_timeout_ms = 60000;
     absl::StatusOr<std::unique_ptr<kafka::Producer>> p = kafka::Producer::Create(kafka, options);
     EXPECT_TRUE(p.ok()) << p.status();
     if (p.ok()) EXPECT_TRUE((*p)->InitTransactions(absl::Seconds(60)).ok());

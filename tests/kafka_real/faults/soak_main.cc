@@ -61,7 +61,7 @@ struct Options {
   std::string state_dir;
   bool start_kafka = false;
   std::string work_dir;
-  std::string policy_transactions = "off";
+  std::string policy_transactions = "auto";  // the broker's default
   int threads = 4;
   int64_t shard_events = 200'000;
   std::vector<std::string> faults;  // the kinds in turn (default: kKinds)
@@ -592,7 +592,8 @@ int main(int argc, char** argv) {
                  "Folder for the history and the nodes' logs (default /tmp/liaison-soak-PID; "
                  "removed after a clean run unless --keep)");
   app.add_option("--policy-transactions", o.policy_transactions,
-                 "Passed to each liaison-broker node")
+                 "Passed to each liaison-broker node (auto, the broker's default: Kafka "
+                 "transactions on a real cluster; off: the at-least-once path)")
       ->capture_default_str()
       ->check(CLI::IsMember({"off", "on", "auto"}));
   app.add_option("--threads", o.threads, "Sending threads per sender endpoint")
