@@ -115,7 +115,8 @@ void TopicMirror::Loop() {
       bool done = true;
       for (const auto& [key, end] : target) {
         // The position passes transaction markers (no record carries them).
-        if (std::max(next[key], consumer_->Positions({{key.first, key.second}})[0]) < end) done = false;
+        if (std::max(next[key], consumer_->Positions({{key.first, key.second}})[0]) < end)
+          done = false;
       }
       // A compacted partition can end in offsets that no longer exist: after
       // a few empty polls, the end has been reached.
