@@ -110,13 +110,13 @@ void TopicMirror::Loop() {
       if (it != topics_.end()) it->second(record);
       next[{record.topic, record.partition}] = record.offset + 1;
     }
-    PublishApplied(next);
+    // The positions pass transaction markers (no record carries them).
+    const std::vector<int64_t> applied = PublishApplied(next);
     if (targets_known && !caught_up_.HasBeenNotified()) {
       bool done = true;
-      for (const auto& [key, end] : target) {
-        // The position passes transaction markers (no record carries them).
-        if (std::max(next[key], consumer_->Positions({{key.first, key.second}})[0]) < end)
-          done = false;
+      for (size_t i = 0; i < partitions_.size(); ++i) {
+        auto end = target.find({partitions_[i].topic, partitions_[i].partition});
+        if (end != target.end() && applied[i] < end->second) done = false;
       }
       // A compacted partition can end in offsets that no longer exist: after
       // a few empty polls, the end has been reached.
@@ -126,7 +126,7 @@ void TopicMirror::Loop() {
   }
 }
 
-void TopicMirror::PublishApplied(const std::map<Key, int64_t>& next) {
+std::vector<int64_t> TopicMirror::PublishApplied(const std::map<Key, int64_t>& next) {
   // Positions after the records above were applied: a position counts
   // only records this thread has already handed to `apply`.
   const std::vector<int64_t> positions = consumer_->Positions(partitions_);
@@ -142,6 +142,7 @@ void TopicMirror::PublishApplied(const std::map<Key, int64_t>& next) {
     }
   }
   if (moved && !waiting_.empty()) barrier_cv_.SignalAll();
+  return applied_;
 }
 
 std::string TopicMirror::Behind(const std::vector<int64_t>& ends) const {

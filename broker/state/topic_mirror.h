@@ -60,9 +60,11 @@ class TopicMirror {
   };
   void Loop();
   void BarrierLoop() ABSL_LOCKS_EXCLUDED(barrier_mu_);
-  // What Loop applied so far, for the barriers: `next` (records and gaps)
-  // raised by the consumer's positions.
-  void PublishApplied(const std::map<Key, int64_t>& next) ABSL_LOCKS_EXCLUDED(barrier_mu_);
+  // What Loop applied so far, for the barriers and the catch-up: `next`
+  // (records and gaps) raised by the consumer's positions; returns it by
+  // partitions_ index.
+  std::vector<int64_t> PublishApplied(const std::map<Key, int64_t>& next)
+      ABSL_LOCKS_EXCLUDED(barrier_mu_);
   // "" when `ends` are applied, else the first partition behind.
   std::string Behind(const std::vector<int64_t>& ends) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(barrier_mu_);

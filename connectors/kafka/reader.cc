@@ -120,13 +120,12 @@ absl::StatusOr<internal::ClientPtr> internal::NewWatermarkClient(const ClientCon
 
 namespace {
 
-// What ReadRange read: the records of [from, to), where `from` and `to` are
-// the absolute offsets the request came to, and `began_at_start` tells that
-// `from` is the partition's low watermark (nothing older exists).
+// What ReadRange read: the records from `from`, the absolute offset the
+// request began at, and `began_at_start` tells that `from` is the
+// partition's low watermark (nothing older exists).
 struct Range {
   std::vector<Record> records;
   int64_t from = 0;
-  int64_t to = 0;
   bool began_at_start = false;
 };
 
@@ -155,7 +154,6 @@ absl::StatusOr<Range> ReadRange(const ClientConfig& config, const std::string& t
   if (from < low) from = low;
   Range out;
   out.from = from;
-  out.to = std::max(from, to);
   out.began_at_start = from <= low;
   if (from >= to) return out;
 
