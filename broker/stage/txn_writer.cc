@@ -227,6 +227,12 @@ void TxnWriter::Run() {
     Finish(dropped, stopping ? absl::UnavailableError("policy stage stopping")
                              : absl::AbortedError("ingress partition revoked"));
     if (stopping) break;
+    {
+      // A revoke may have taken everything queued: no empty transaction
+      // (a test hook armed for "the next transaction" would fire on it).
+      absl::MutexLock lock(&mu_);
+      if (queue_.empty()) continue;
+    }
     std::vector<Item> batch;
     if (RunOne(batch)) {
       failures = 0;
