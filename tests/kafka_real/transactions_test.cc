@@ -219,8 +219,8 @@ TEST(Transactions, ATransactionLeftOpenByADeadNodeIsRedoneOnceByTheNextOwner) {
   // later one, or never: the test then checks another story (three copies,
   // or none left open; the likely cause of a CI failure of this test).
   const absl::Time written_by = absl::Now() + absl::Seconds(60);
-  while (ItemCopies(first->KafkaClient(), first->topics().Deliver("DE-BKA"), false, before)
-             .empty()) {
+  while (
+      ItemCopies(first->KafkaClient(), first->topics().Deliver("DE-BKA"), false, before).empty()) {
     ASSERT_LT(absl::Now(), written_by) << "the first node wrote no delivery in 60 s";
     absl::SleepFor(absl::Milliseconds(200));
   }
