@@ -325,6 +325,12 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& c
       {"fetch.wait.max.ms", absl::StrCat(config.fetch_wait_max_ms > 0 ? config.fetch_wait_max_ms
                                                                       : kLongPollFetchWaitMs)});
   defaults.push_back({"fetch.min.bytes", "1"});
+  // A fetch is answered within fetch.wait.max.ms; a request unanswered for
+  // 15 s means a node that went silent (cut off the network: no reset, no
+  // close), and the consumer drops the connection and asks another node
+  // who leads now. librdkafka's 60 s default held a partition led by a
+  // node cut off that long (faults.KafkaNodeCutOffTheNetwork).
+  defaults.push_back({"socket.timeout.ms", "15000"});
   // Offsets move only when the caller commits; a missing offset is an error
   // (reported as a gap), never a silent jump.
   internal::Properties invariants = {

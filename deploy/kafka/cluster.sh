@@ -208,6 +208,9 @@ transaction.state.log.min.isr=$isr
 # transaction.timeout.ms (10 s) has passed, at the next check: every second
 # instead of every 10 s, so the chain's next owner waits ~11 s at most.
 transaction.abort.timed.out.transaction.cleanup.interval.ms=1000
+# A follower cut off the network leaves the ISR after 10 s (Kafka's default
+# is 30 s): until then the leaders hold every acks=all write it follows.
+replica.lag.time.max.ms=10000
 share.coordinator.state.topic.replication.factor=$rf
 share.coordinator.state.topic.min.isr=$isr
 unclean.leader.election.enable=false
