@@ -38,7 +38,9 @@ PACKAGES=(
 # only if none is installed (Kafka 4.x needs 17+).
 KAFKA_PACKAGES=(maven)
 command -v java >/dev/null || KAFKA_PACKAGES+=(default-jre-headless)
-TEST_PACKAGES=(chromium clang-format-14 "${KAFKA_PACKAGES[@]}")
+# iproute2 and socat: faults.KafkaNodeCutOffTheNetwork (a network namespace,
+# a veth pair, TCP forwarders across it).
+TEST_PACKAGES=(chromium clang-format-14 iproute2 socat "${KAFKA_PACKAGES[@]}")
 # The sanitizer runtimes for clang 14; dpkg-dev (dpkg-source) and xz-utils
 # unpack Debian's abseil source package for the TSan build of its locks.
 SANITIZE_PACKAGES=(libclang-rt-14-dev dpkg-dev xz-utils)

@@ -33,6 +33,7 @@ using endpoint::Subscription;
 using endpoint::VerifiedItem;
 
 const std::string kCluster = std::string(LIAISON_SOURCE_DIR) + "/deploy/kafka/cluster.sh";
+const std::string kNetcut = std::string(LIAISON_SOURCE_DIR) + "/tests/kafka_real/faults/netcut.sh";
 const std::vector<std::string> kSenders = {"RO-IGPR", "DE-BKA"};
 const std::vector<std::string> kRecipients = {"NL-NP", "FR-OCRTEH"};
 
@@ -81,6 +82,12 @@ int KillKafkaNode(const std::string& state, int n) {
 int StartKafkaNode(const std::string& state, int n) {
   return Shell(absl::StrCat("'", kCluster, "' start --node ", n, " --state-dir '", state,
                             "' --timeout 240 >/dev/null"));
+}
+
+int NetworkCut(const std::string& command, const std::string& state, int n) {
+  std::string cmd = absl::StrCat("'", kNetcut, "' ", command);
+  if (command != "check") absl::StrAppend(&cmd, " --state-dir '", state, "' --node ", n);
+  return Shell(cmd);
 }
 
 bool EnsureKafkaNode(const std::string& state, int n) {
@@ -176,6 +183,10 @@ LeaderProbe::LeaderProbe(const kafka::ClientConfig& config) {
   for (const auto& [k, v] : config.properties) {
     rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err));
   }
+  // A metadata request to a node cut off the network would otherwise wait
+  // 60 s (librdkafka's default) before asking another node: the leaders'
+  // move measured was that wait.
+  rd_kafka_conf_set(conf, "socket.timeout.ms", "2000", err, sizeof(err));
   rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
   if (rk_ == nullptr) rd_kafka_conf_destroy(conf);
 }

@@ -37,6 +37,8 @@ namespace liaison::testing {
 
 // deploy/kafka/cluster.sh of this source tree.
 extern const std::string kCluster;
+// tests/kafka_real/faults/netcut.sh of this source tree.
+extern const std::string kNetcut;
 extern const std::vector<std::string> kSenders;
 extern const std::vector<std::string> kRecipients;
 
@@ -58,6 +60,10 @@ std::string Tail(const std::string& path, int lines);
 // the exit status of cluster.sh.
 int KillKafkaNode(const std::string& state, int n);
 int StartKafkaNode(const std::string& state, int n);
+// tests/kafka_real/faults/netcut.sh `command` ("check", "isolate", "cut",
+// "heal", "restore") for node `n` of the cluster in `state`: a node cut off
+// the network with a network namespace; the exit status.
+int NetworkCut(const std::string& command, const std::string& state, int n);
 // Starts node `n` again when its pid file is missing (a run before left it
 // down); false when it could not be started.
 bool EnsureKafkaNode(const std::string& state, int n);
