@@ -135,6 +135,11 @@ class TxnWriter {
   // producer closed without ending it). Kafka aborts it after the
   // transaction timeout.
   void AbandonNextCommitForTest() { abandon_next_for_test_ = true; }
+  // Revoke calls made so far (a test waits for one to be under way).
+  int64_t RevokesRequestedForTest() const ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return revoke_requested_;
+  }
 
  private:
   TxnWriter(std::unique_ptr<kafka::Producer> producer, Options options, GroupFn group,
@@ -172,7 +177,7 @@ class TxnWriter {
   std::atomic<bool> abort_next_for_test_{false};
   std::atomic<bool> abandon_next_for_test_{false};
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   // Chains revoked and not handled yet; revoke_done_ counts handled requests.

@@ -127,11 +127,26 @@ TEST_F(TxnWriterTest, ARevokedChainsQueuedItemsAreDroppedOthersStillCommit) {
     });
   };
   ASSERT_TRUE(writer_->Submit(std::move(slow)).ok());
-  absl::SleepFor(absl::Milliseconds(50));  // not a wait for an event: widens the window only
+  // The writer holds "slow" in a transaction. c0 and c1 then either wait
+  // in the queue or join that transaction (if they come within its
+  // max_wait); either way the revoke of chain 0 must drop c0 and let the
+  // others commit (redone, if the transaction held c0).
+  {
+    absl::MutexLock lock(&log_.mu);
+    auto produced = [this]()
+                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(log_.mu) { return !log_.produced.empty(); };
+    ASSERT_TRUE(log_.mu.AwaitWithTimeout(absl::Condition(&produced), absl::Seconds(30)));
+  }
   ASSERT_TRUE(writer_->Submit(Item("c0", 0, 1)).ok());
   ASSERT_TRUE(writer_->Submit(Item("c1", 1, 1)).ok());
   std::thread revoker([this] { writer_->Revoke({0}); });
-  absl::SleepFor(absl::Milliseconds(50));
+  // The revoke is under way (it blocks until the transaction ends) before
+  // the transaction may end.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (writer_->RevokesRequestedForTest() == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(writer_->RevokesRequestedForTest(), 1);
   release.Notify();
   revoker.join();
   ASSERT_TRUE(log_.WaitFinished(3));
