@@ -82,6 +82,22 @@ TEST(Producer, ReportCarriesPartitionAndOffsetAndBytesArriveIntact) {
 
 // A compacted topic's delete marker: a null value, told apart from an empty
 // one by the consumer (the linkage index withdraws entries this way).
+// The producers' request timeout (15 s: a node gone silent is left for
+// another) stays within what librdkafka accepts for a transactional
+// producer, at most its transaction timeout: a 10 s transaction timeout,
+// the broker's, used to fail every real-Kafka start of the policy stage.
+TEST(Producer, ATransactionalProducerWithAShortTransactionTimeoutIsCreated) {
+  auto cluster = EmbeddedCluster::Start(1);
+  ASSERT_TRUE(cluster.ok());
+  for (int timeout_ms : {1000, 10000, 60000}) {
+    ProducerOptions options;
+    options.transactional_id = absl::StrCat("t.txn.", timeout_ms);
+    options.transaction_timeout_ms = timeout_ms;
+    auto producer = Producer::Create(MockConfig((*cluster)->bootstrap_servers()), options);
+    EXPECT_TRUE(producer.ok()) << timeout_ms << " ms: " << producer.status();
+  }
+}
+
 TEST(Producer, TombstoneArrivesAsANullValueDistinctFromAnEmptyOne) {
   auto cluster = EmbeddedCluster::Start(1);
   ASSERT_TRUE(cluster.ok());
