@@ -223,8 +223,8 @@ class Faults : public ::testing::Test {
 // 1. One Kafka node is killed (SIGKILL) during the flood and started again
 //    while the flood goes on.
 TEST_F(Faults, KafkaNodeKilledAndRestartedDuringAFlood) {
-  StartNodes(2);
-  StartFlood();
+  ASSERT_NO_FATAL_FAILURE(StartNodes(2));
+  ASSERT_NO_FATAL_FAILURE(StartFlood());
   LeaderProbe probe(kafka_);
   const std::string ingress = broker::Topics(prefix_).Ingress();
   std::map<int32_t, int32_t> leaders = IngressLeaders(probe, ingress);
@@ -255,8 +255,8 @@ TEST_F(Faults, KafkaNodeKilledAndRestartedDuringAFlood) {
 // 2. The Kafka node leading the most ingress partitions is killed; the flood
 //    goes on on two nodes (min.insync.replicas 2); it is started again after.
 TEST_F(Faults, KafkaNodeLeadingTheIngressPartitionsKilled) {
-  StartNodes(2);
-  StartFlood();
+  ASSERT_NO_FATAL_FAILURE(StartNodes(2));
+  ASSERT_NO_FATAL_FAILURE(StartFlood());
   LeaderProbe probe(kafka_);
   const std::string ingress = broker::Topics(prefix_).Ingress();
   std::map<int32_t, int32_t> leaders = IngressLeaders(probe, ingress);
@@ -285,8 +285,8 @@ TEST_F(Faults, KafkaNodeLeadingTheIngressPartitionsKilled) {
 //    subscribers fail over to A, which takes B's ingress partitions after the
 //    session timeout; unanswered sends go again with the same ids.
 TEST_F(Faults, LiaisonNodeKilledDuringAFlood) {
-  StartNodes(2);
-  StartFlood();
+  ASSERT_NO_FATAL_FAILURE(StartNodes(2));
+  ASSERT_NO_FATAL_FAILURE(StartFlood());
   const absl::Time fault_at = absl::Now();
   nodes_[1]->Kill();
   Say() << "Liaison node B killed\n";
@@ -298,8 +298,8 @@ TEST_F(Faults, LiaisonNodeKilledDuringAFlood) {
 // 4. A rolling restart: every Liaison node is stopped (SIGTERM) and started
 //    again on the same port, one after the other, during the flood.
 TEST_F(Faults, RollingRestartOfEveryLiaisonNode) {
-  StartNodes(2);
-  StartFlood();
+  ASSERT_NO_FATAL_FAILURE(StartNodes(2));
+  ASSERT_NO_FATAL_FAILURE(StartFlood());
   const absl::Time fault_at = absl::Now();
   for (auto& node : nodes_) {
     const absl::Time t = absl::Now();
@@ -317,8 +317,8 @@ TEST_F(Faults, RollingRestartOfEveryLiaisonNode) {
 //    of it, disconnects, and subscribes again on node B: the unacknowledged
 //    half comes again, the acknowledged half never reaches it twice.
 TEST_F(Faults, SubscriberDisconnectsMidWindowAndReconnectsToAnotherNode) {
-  StartNodes(2);
-  StartFlood();
+  ASSERT_NO_FATAL_FAILURE(StartNodes(2));
+  ASSERT_NO_FATAL_FAILURE(StartFlood());
   const absl::Time fault_at = absl::Now();
   ASSERT_TRUE(flood_->ReconnectMidWindow("NL-NP", {nodes_[1]->target(), nodes_[0]->target()}));
   Say() << "NL-NP reconnected to node B with " << flood_->mid_window_unacked_.load()
@@ -343,8 +343,8 @@ TEST_F(Faults, KafkaNodeCutOffTheNetwork) {
   ASSERT_EQ(NetworkCut("isolate", state_, kCutNode), 0);
   Say() << "Kafka node " << kCutNode << " runs in a network namespace of its own ("
         << Secs(absl::Now() - isolating) << " to move it)\n";
-  StartNodes(2);
-  StartFlood();
+  ASSERT_NO_FATAL_FAILURE(StartNodes(2));
+  ASSERT_NO_FATAL_FAILURE(StartFlood());
   LeaderProbe probe(kafka_);
   const std::string ingress = broker::Topics(prefix_).Ingress();
   const std::map<int32_t, int32_t> leaders = IngressLeaders(probe, ingress);
