@@ -9,6 +9,12 @@
 //   liaison-rolling-restart      stop and start both Liaison nodes, one after the other
 //   subscriber-reconnects        a recipient closes its stream mid-window and
 //                                subscribes again on the other node
+//   kafka-node-cut-off           Kafka node 3 cut off the network for at least
+//                                20 s, then healed (netcut.sh: node 3 runs in a
+//                                network namespace from the start; the kill
+//                                faults then choose among nodes 1 and 2). Left
+//                                out of the default where namespaces cannot
+//                                be created (root or CAP_NET_ADMIN needed).
 //
 // Every endpoint and the audit trail are recorded (tests/history) into a
 // file; at the end the history is checked in shards by message id (every
@@ -76,9 +82,12 @@ struct Fault {
   bool ok = true;
 };
 
-const std::vector<std::string> kKinds = {"kafka-node-killed", "kafka-ingress-leader-killed",
-                                         "liaison-node-killed", "liaison-rolling-restart",
-                                         "subscriber-reconnects"};
+const std::string kCutOff = "kafka-node-cut-off";
+const std::vector<std::string> kKinds = {"kafka-node-killed",     "kafka-ingress-leader-killed",
+                                         "liaison-node-killed",   "liaison-rolling-restart",
+                                         "subscriber-reconnects", kCutOff};
+// The Kafka node kafka-node-cut-off cuts off.
+constexpr int kCutNode = 3;
 
 // Peak and current resident memory of this process (MB), from /proc.
 std::string Memory() {
@@ -166,6 +175,7 @@ class Soak {
   ~Soak() {
     flood_.reset();
     nodes_.clear();
+    if (isolated_) NetworkCut("restore", o_.state_dir, kCutNode);
     if (own_cluster_) {
       Shell(absl::StrCat("'", kCluster, "' stop --state-dir '", o_.state_dir, "' >/dev/null"));
     }
@@ -320,6 +330,24 @@ class Soak {
         return 3;
       }
     }
+    if (std::find(o_.faults.begin(), o_.faults.end(), kCutOff) != o_.faults.end()) {
+      if (NetworkCut("restore", o_.state_dir, kCutNode) != 0 ||
+          NetworkCut("check", o_.state_dir, kCutNode) != 0) {
+        std::cerr << "error: " << kCutOff
+                  << " needs network namespaces and veth pairs (netcut.sh check said why "
+                     "above); leave it out of --faults\n";
+        return 3;
+      }
+      const absl::Time t = absl::Now();
+      isolated_ = true;
+      if (NetworkCut("isolate", o_.state_dir, kCutNode) != 0) {
+        std::cerr << "error: Kafka node " << kCutNode
+                  << " could not be moved into a network namespace\n";
+        return 3;
+      }
+      Say() << "Kafka node " << kCutNode << " runs in a network namespace of its own (moved in "
+            << Secs(absl::Now() - t) << ")\n";
+    }
     absl::StatusOr<kafka::ClientConfig> kafka = RealKafkaClient(o_.state_dir);
     if (!kafka.ok()) {
       std::cerr << "error: " << kafka.status() << "\n";
@@ -395,8 +423,13 @@ class Soak {
       Say() << "fault " << i + 1 << ": " << f.kind << " (" << flood_->accepted() << " accepted)\n";
       if (f.kind == "kafka-node-killed" || f.kind == "kafka-ingress-leader-killed") {
         const std::map<int32_t, int32_t> leaders = IngressLeaders(probe, ingress);
+        // The node in its namespace is not killed: it could not be started
+        // again there (netcut.sh isolate does that once).
         std::map<int, int> led = {{1, 0}, {2, 0}, {3, 0}};
-        for (const auto& [p, l] : leaders) ++led[l];
+        if (isolated_) led.erase(kCutNode);
+        for (const auto& [p, l] : leaders) {
+          if (led.count(l) > 0) ++led[l];
+        }
         auto fewer = [](const auto& x, const auto& y) { return x.second < y.second; };
         const int victim = f.kind == "kafka-node-killed"
                                ? std::min_element(led.begin(), led.end(), fewer)->first
@@ -414,6 +447,26 @@ class Soak {
           f.ok = false;
           errors_.push_back(absl::StrCat("Kafka node ", victim, " did not start again"));
         }
+        Progress(f);
+      } else if (f.kind == kCutOff) {
+        const std::map<int32_t, int32_t> leaders = IngressLeaders(probe, ingress);
+        int led = 0;
+        for (const auto& [p, l] : leaders) led += l == kCutNode;
+        f.start = absl::Now();
+        if (NetworkCut("cut", o_.state_dir, kCutNode) != 0) f.ok = false;
+        f.detail = absl::StrCat("node ", kCutNode, " (led ", led, " of ", leaders.size(),
+                                " ingress partitions)");
+        if (led > 0) {
+          const absl::Duration moved = WaitLeadersMoved(probe, ingress, kCutNode, f.start);
+          absl::StrAppend(&f.detail, ", leaders moved in ", Secs(moved));
+        }
+        Progress(f);
+        absl::SleepFor(f.start + absl::Seconds(20) - absl::Now());
+        if (NetworkCut("heal", o_.state_dir, kCutNode) != 0) {
+          f.ok = false;
+          errors_.push_back(absl::StrCat("Kafka node ", kCutNode, " could not be healed"));
+        }
+        absl::StrAppend(&f.detail, ", healed after ", Secs(absl::Now() - f.start));
         Progress(f);
       } else if (f.kind == "liaison-node-killed") {
         BrokerNode& node = *nodes_[liaison_kills_++ % nodes_.size()];
@@ -548,6 +601,7 @@ class Soak {
 
   Options o_;
   bool own_cluster_ = false;
+  bool isolated_ = false;  // Kafka node kCutNode runs in its namespace
   kafka::ClientConfig kafka_;
   std::string prefix_;
   std::unique_ptr<history::Recorder> rec_;
@@ -604,9 +658,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--faults", o.faults,
-                 "The fault kinds to inject in turn (comma-separated; default all five: "
+                 "The fault kinds to inject in turn (comma-separated; default all six: "
                  "kafka-node-killed, kafka-ingress-leader-killed, liaison-node-killed, "
-                 "liaison-rolling-restart, subscriber-reconnects)")
+                 "liaison-rolling-restart, subscriber-reconnects, kafka-node-cut-off; the last "
+                 "left out where network namespaces cannot be created)")
       ->delimiter(',')
       ->check(CLI::IsMember(liaison::testing::kKinds));
   app.add_option("--min-faults", o.min_faults,
@@ -621,7 +676,14 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   std::cout << std::unitbuf;  // progress as it happens, in order with cluster.sh's lines
-  if (o.faults.empty()) o.faults = liaison::testing::kKinds;
+  if (o.faults.empty()) {
+    o.faults = liaison::testing::kKinds;
+    if (liaison::testing::NetworkCut("check", "", 0) != 0) {
+      std::cout << "liaison-soak: network namespaces cannot be created here: "
+                << liaison::testing::kCutOff << " is left out\n";
+      o.faults.pop_back();
+    }
+  }
   if (o.state_dir.empty() && !o.start_kafka) {
     std::cerr << "error: give --state-dir of a running 3-node cluster (deploy/kafka/cluster.sh "
                  "start --nodes 3) or --start-kafka\n";
