@@ -247,7 +247,7 @@ absl::Duration WaitLeadersMoved(LeaderProbe& probe, const std::string& topic, in
           if (leader == dead || leader < 0) return false;
         }
         took = absl::Now() - since;
-        Say() << "ingress leaders after the kill: " << Describe(*l) << "\n";
+        Say() << "ingress leaders after the fault: " << Describe(*l) << "\n";
         return true;
       },
       absl::Minutes(2));
