@@ -142,7 +142,11 @@ bool TxnWriter::RecoverOrFail(const absl::Status& why, std::vector<Item>& batch)
   while (!recoveries_.empty() && now - recoveries_.front() > kRecoveryWindow) {
     recoveries_.pop_front();
   }
-  const bool recoverable = producer_ != nullptr && producer_->Fenced() &&
+  // Fenced, or any other fatal state of the producer (INVALID_TXN_STATE on
+  // an abort after Kafka was down longer than the transaction timeout: seen
+  // in KafkaDown.SendAnswersUnavailableWhileKafkaIsDownAndNothingAcceptedIsLost):
+  // a new producer's InitTransactions aborts whatever the old one left open.
+  const bool recoverable = producer_ != nullptr && (producer_->Fenced() || producer_->Fatal()) &&
                            static_cast<int>(recoveries_.size()) < kMaxRecoveries;
   if (recoverable) {
     recoveries_.push_back(now);
@@ -154,9 +158,10 @@ bool TxnWriter::RecoverOrFail(const absl::Status& why, std::vector<Item>& batch)
          {"items", static_cast<int64_t>(batch.size())},
          {"recent", static_cast<int64_t>(recoveries_.size())},
          {"note",
-          "Kafka fenced this transactional id: a transaction that outlived "
-          "transaction.timeout.ms (a Kafka node down, leaders moving) was aborted by Kafka, or "
-          "another process uses this id; the producer is recreated and the transaction redone"}});
+          "the producer failed fatally: Kafka fenced this transactional id (a transaction that "
+          "outlived transaction.timeout.ms while a Kafka node was down or leaders moved was "
+          "aborted by Kafka, or another process uses this id), or Kafka was down longer than the "
+          "transaction timeout; the producer is recreated and the transaction redone"}});
     producer_.reset();  // nothing of it is outstanding: every report came in
     absl::Status s;
     for (int attempt = 0;; ++attempt) {

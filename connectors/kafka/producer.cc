@@ -197,19 +197,17 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const ClientConfig& c
       {"queue.buffering.max.messages", absl::StrCat(options.queue_max_messages)},
       {"message.max.bytes", absl::StrCat(options.max_message_bytes)},
       {internal::kNoAutoCreate, "false"},
-      // A request unanswered for 15 s means a node gone silent (cut off the
-      // network): the producer drops the connection, asks another node who
-      // leads now and sends again (idempotent: no duplicate). librdkafka's
-      // 60 s default (bounded by message.timeout.ms) made a sender whose
-      // record went to a node cut off wait for the whole produce timeout.
-      // 15 s stays above what a healthy leader may take to acknowledge an
-      // acks=all write while a cut-off follower is still in the in-sync
-      // replicas (replica.lag.time.max.ms, 10 s in deploy/). librdkafka
-      // refuses more than the transaction timeout for a transactional
-      // producer, whose requests end with the transaction anyway.
-      {"socket.timeout.ms",
-       absl::StrCat(transactional ? std::min(15000, options.transaction_timeout_ms) : 15000)},
   };
+  // A request unanswered for 15 s means a node gone silent (cut off the
+  // network): the producer drops the connection, asks another node who leads
+  // now and sends again (idempotent: no duplicate). librdkafka's 60 s default
+  // (bounded by message.timeout.ms) made a sender whose record went to a node
+  // cut off wait for the whole produce timeout. 15 s stays above what a
+  // healthy leader takes to acknowledge an acks=all write while a cut-off
+  // follower is still in the in-sync replicas (replica.lag.time.max.ms, 10 s
+  // in deploy/). A transactional producer is left to librdkafka, which sets
+  // it to the transaction timeout (and refuses more).
+  if (!transactional) defaults.push_back({"socket.timeout.ms", "15000"});
   // "Accepted means durable": every in-sync replica has the record, and
   // retries cannot duplicate or reorder it.
   internal::Properties invariants = {{"acks", "all"}, {"enable.idempotence", "true"}};
@@ -371,6 +369,10 @@ bool Producer::transactional() const { return !impl_->options.transactional_id.e
 
 bool Producer::Fenced() const {
   return rd_kafka_fatal_error(impl_->rk.get(), nullptr, 0) == RD_KAFKA_RESP_ERR__FENCED;
+}
+
+bool Producer::Fatal() const {
+  return rd_kafka_fatal_error(impl_->rk.get(), nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 absl::Status Producer::InitTransactions(absl::Duration timeout) {

@@ -147,6 +147,11 @@ class Producer {
   // outlived transaction.timeout.ms and bumped the epoch. A new producer with
   // the same id can go on (TxnWriter does, a bounded number of times).
   bool Fenced() const;
+  // The producer is in librdkafka's fatal state (fenced, or another fatal
+  // transactional error such as INVALID_TXN_STATE after Kafka was down
+  // longer than the transaction timeout): nothing more can be done with it;
+  // a new producer with the same id starts from a clean state.
+  bool Fatal() const;
 
   // Records whose callback has not yet returned (queued, in flight, or
   // waiting for the poller to report a produce() error).
