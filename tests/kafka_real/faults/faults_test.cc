@@ -48,8 +48,6 @@ using history::Recorder;
 // fault has healed, before the senders stop.
 constexpr int kBefore = 60;
 constexpr int kAfter = 80;
-// The Kafka node KafkaNodeCutOffTheNetwork cuts off.
-constexpr int kCutNode = 3;
 
 class Faults : public ::testing::Test {
  protected:

@@ -64,6 +64,8 @@ int StartKafkaNode(const std::string& state, int n);
 // "heal", "restore") for node `n` of the cluster in `state`: a node cut off
 // the network with a network namespace; the exit status.
 int NetworkCut(const std::string& command, const std::string& state, int n);
+// The Kafka node the network-cut fault cuts off (the fault test and the soak).
+constexpr int kCutNode = 3;
 // Starts node `n` again when its pid file is missing (a run before left it
 // down); false when it could not be started.
 bool EnsureKafkaNode(const std::string& state, int n);

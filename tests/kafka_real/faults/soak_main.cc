@@ -86,8 +86,6 @@ const std::string kCutOff = "kafka-node-cut-off";
 const std::vector<std::string> kKinds = {"kafka-node-killed",     "kafka-ingress-leader-killed",
                                          "liaison-node-killed",   "liaison-rolling-restart",
                                          "subscriber-reconnects", kCutOff};
-// The Kafka node kafka-node-cut-off cuts off.
-constexpr int kCutNode = 3;
 
 // Peak and current resident memory of this process (MB), from /proc.
 std::string Memory() {
