@@ -135,11 +135,15 @@ class HistoryFlow : public ::testing::Test {
     unary.join();
     ASSERT_FALSE(::testing::Test::HasFailure());
 
-    const absl::Time deadline = absl::Now() + absl::Seconds(90);
+    // This test checks what arrives, not how fast: the bounds leave room for
+    // a real cluster on CI's 2 busy cores, where requests time out and a
+    // transaction is fenced and redone now and then (a run there once took
+    // over 30 s to its first delivery).
+    const absl::Time deadline = absl::Now() + absl::Seconds(240);
     // NL-NP reads its first delivery without acknowledging it and
     // reconnects: that item (and whatever else was in flight) comes again.
     {
-      absl::StatusOr<Subscription::Received> first = (*subs)[2]->Next(absl::Seconds(30));
+      absl::StatusOr<Subscription::Received> first = (*subs)[2]->Next(absl::Seconds(120));
       ASSERT_TRUE(first.ok()) << first.status();
       rec.Received("NL-NP", *first);
       ASSERT_TRUE((*subs)[2]->Close().ok());

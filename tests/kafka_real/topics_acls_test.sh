@@ -39,14 +39,24 @@ for t in ingress audit registry.ids registry.acks registry.sources registry.cons
   index.deliver evidence evidence.items evidence.keys evidence.grants deliver.DE-BKA deliver.NL-NP; do
   grep -qx "liaison.$t" <<<"$topics_before" || fail "topic liaison.$t missing"
 done
-desc=$(kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --command-config "$COMMAND_CONFIG" \
-  --describe --topic liaison.deliver.DE-BKA)
+describe() {
+  kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --command-config "$COMMAND_CONFIG" --describe --topic "$1"
+}
+desc=$(describe liaison.deliver.DE-BKA)
 grep -q "ReplicationFactor: 3" <<<"$desc" || fail "liaison.deliver.DE-BKA is not replicated 3 times: $desc"
 grep -q "min.insync.replicas=2" <<<"$desc" || fail "liaison.deliver.DE-BKA lacks min.insync.replicas=2: $desc"
-grep -q "Isr: [0-9],[0-9],[0-9]" <<<"$desc" || fail "liaison.deliver.DE-BKA has a partition with fewer than 3 in-sync replicas: $desc"
+# Every partition has its 3 replicas in sync. A follower that fell behind for
+# replica.lag.time.max.ms (10 s) leaves the ISR until it catches up: the other
+# kafka-real tests load the same 2 cores meanwhile, so a short shrink is normal
+# and is waited out (60 s); a replica that never comes back fails the test.
+for ((i = 0; ; i++)); do
+  grep "Partition:" <<<"$desc" | grep -qv "Isr: [0-9],[0-9],[0-9]" || break
+  ((i < 30)) || fail "liaison.deliver.DE-BKA has a partition with fewer than 3 in-sync replicas for 60 s: $desc"
+  sleep 2
+  desc=$(describe liaison.deliver.DE-BKA)
+done
 # Evidence chunks: 28 days (docs/evidence.md), records of 1 MiB + 16 bytes.
-desc=$(kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --command-config "$COMMAND_CONFIG" \
-  --describe --topic liaison.evidence)
+desc=$(describe liaison.evidence)
 grep -q "retention.ms=2419200000" <<<"$desc" || fail "liaison.evidence is not kept 28 days: $desc"
 grep -q "max.message.bytes=2097152" <<<"$desc" || fail "liaison.evidence refuses 1 MiB chunks: $desc"
 
