@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz) with ASan+UBSan in their own build
-# folder and runs each one for SECONDS from its seed corpus. Called by
+# folder (LIAISON_FUZZ_BUILD_DIR: another one configured with LIAISON_FUZZ=ON,
+# such as CI's build-asan-ci) and runs each one for SECONDS from its seed corpus. Called by
 # `scripts/dev.sh fuzz [SECONDS] [TARGET...]` (which installs the packages).
 #
 # Per target it prints the seconds run, executions, corpus size and whether
@@ -23,7 +24,10 @@ targets=("$@")
 
 echo "== building fuzz targets into $BUILD"
 if [[ ! -f $BUILD/build.ninja ]]; then
+  # The sanitizer builds' flags (scripts/sanitize.sh): -O1, line tables.
+  flags=${LIAISON_SANITIZE_FLAGS:--O1 -gline-tables-only -DNDEBUG}
   cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_FLAGS_RELWITHDEBINFO="$flags" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$flags" \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
     -DLIAISON_FUZZ=ON -DLIAISON_SANITIZE=address,undefined \
     -DLIAISON_TESTS=OFF -DLIAISON_BENCH=OFF >/dev/null

@@ -5,7 +5,9 @@
 #   asan  AddressSanitizer + UndefinedBehaviorSanitizer (build-asan): builds
 #         the tests and runs them with ctest. LIAISON_SANITIZE_SUBSET=ci runs
 #         the subset CI runs (tests/README.md), in build-asan-ci: the unit
-#         tests of policy, certs and kafka plus integration_test.
+#         tests of policy, certs and kafka, integration_test and the history
+#         tests; that folder is configured with the fuzz targets too, for CI's
+#         fuzz step (LIAISON_FUZZ_BUILD_DIR=build-asan-ci scripts/dev.sh fuzz).
 #   tsan  ThreadSanitizer (build-tsan): the broker's multi-threaded unit
 #         tests, against Abseil's locks built with TSan (once, cached in
 #         .cache/tsan/; tsan_absl below), after a self-check
@@ -23,11 +25,19 @@ readonly ROOT=$PWD
 readonly JOBS=${LIAISON_JOBS:-$(nproc)}
 readonly SUPP=$ROOT/tests/sanitizers
 
-configure() {  # DIR SANITIZERS
+# Sanitizer builds compile with -O1 and line tables only: a report's stack
+# names file and line all the same, and the build is much quicker than with
+# RelWithDebInfo's -O2 -g (full debug information for gRPC's and protobuf's
+# templates). LIAISON_SANITIZE_FLAGS replaces them.
+readonly SANITIZE_FLAGS=${LIAISON_SANITIZE_FLAGS:--O1 -gline-tables-only -DNDEBUG}
+
+configure() {  # DIR SANITIZERS [CMAKE ARGS...]
   if [[ ! -f $1/build.ninja ]]; then
     cmake -S "$ROOT" -B "$1" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCMAKE_C_FLAGS_RELWITHDEBINFO="$SANITIZE_FLAGS" \
+      -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$SANITIZE_FLAGS" \
       -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-      -DLIAISON_SANITIZE="$2" -DLIAISON_BENCH=OFF >/dev/null
+      -DLIAISON_SANITIZE="$2" -DLIAISON_BENCH=OFF "${@:3}" >/dev/null
   fi
 }
 
@@ -200,7 +210,12 @@ case $mode in
     subset=${LIAISON_SANITIZE_SUBSET:-}
     build=${LIAISON_ASAN_BUILD_DIR:-$ROOT/build-asan${subset:+-$subset}}
     echo "== ASan+UBSan build into $build"
-    configure "$build" address,undefined
+    # The CI subset's folder also has the fuzz targets (LIAISON_FUZZ: coverage
+    # instrumentation, harmless to the tests): CI's fuzz step builds them there
+    # (LIAISON_FUZZ_BUILD_DIR) on the libraries built here, not all over again.
+    fuzz_args=()
+    [[ $subset == ci ]] && fuzz_args=(-DLIAISON_FUZZ=ON)
+    configure "$build" address,undefined "${fuzz_args[@]}"
     ctest_args=()
     if [[ $subset == ci ]]; then
       cmake --build "$build" -j "$JOBS" --target policy_test certs_test kafka_test integration_test \
@@ -219,7 +234,11 @@ case $mode in
     export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$SUPP/lsan.supp:print_suppressions=0}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:suppressions=$SUPP/ubsan.supp}
     echo "== testing under ASan+UBSan"
-    ctest --test-dir "$build" --output-on-failure -j 2 --timeout 900 "${ctest_args[@]}"
+    # Four at a time on 2 cores: these tests run on the embedded mock and
+    # mostly wait (its consumer-group joins take 3 s each), so the run takes
+    # about half as long as with -j 2 (tests/README.md, "What CI runs").
+    ctest --test-dir "$build" --output-on-failure -j "${LIAISON_CTEST_JOBS:-4}" --timeout 900 \
+      "${ctest_args[@]}"
     ;;
   tsan)
     # The broker's multi-threaded unit tests: worker pool and offset commits
