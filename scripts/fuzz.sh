@@ -32,6 +32,11 @@ if [[ ! -f $BUILD/build.ninja ]]; then
     -DLIAISON_FUZZ=ON -DLIAISON_SANITIZE=address,undefined \
     -DLIAISON_TESTS=OFF -DLIAISON_BENCH=OFF >/dev/null
 fi
+# A folder configured before without the fuzz targets (an older build-asan-ci)
+# gets them, and the coverage instrumentation of everything it compiles.
+if ! grep -q '^LIAISON_FUZZ:BOOL=ON$' "$BUILD/CMakeCache.txt"; then
+  cmake -S "$ROOT" -B "$BUILD" -DLIAISON_FUZZ=ON >/dev/null
+fi
 cmake --build "$BUILD" -j "${LIAISON_JOBS:-$(nproc)}" --target "${targets[@]}"
 
 # envelope_fuzz's test PKI, minted once (its `now` is fixed by the PKI).
