@@ -96,14 +96,24 @@ load_env() {
   source "$env_file"
 }
 
-# port_in_use PORT [any]: something listens on PORT; with `any`, also a
-# socket in any other state (used when picking new ports). Kafka binds with
-# SO_REUSEADDR, so a recorded port in TIME-WAIT after a stop is fine.
+# port_in_use PORT [any]: something listens on PORT at an address that keeps
+# a node from binding 127.0.0.1:PORT (127.0.0.1 itself, or every address);
+# with `any`, also a socket in any other state, at any address (used when
+# picking new ports). A listener on another address does not count:
+# tests/kafka_real/faults/netcut.sh forwards every node's ports on
+# 10.231.0.1, and a killed node must start again beside those forwarders.
+# Kafka binds with SO_REUSEADDR, so a recorded port in TIME-WAIT after a stop
+# is fine.
 port_in_use() {
   if command -v ss >/dev/null; then
-    local flags=-Htln
-    [[ ${2:-} == any ]] && flags=-Htan
-    [[ -n $(ss "$flags" "( sport = :$1 )" 2>/dev/null) ]]
+    if [[ ${2:-} == any ]]; then
+      [[ -n $(ss -Htan "( sport = :$1 )" 2>/dev/null) ]]
+      return
+    fi
+    ss -Htln "( sport = :$1 )" 2>/dev/null | awk -v port=":$1" '
+      { address = substr($4, 1, length($4) - length(port)); sub(/%.*/, "", address) }
+      address ~ /^(127\.0\.0\.1|0\.0\.0\.0|\*|\[::\]|\[::ffff:127\.0\.0\.1\])$/ { found = 1 }
+      END { exit !found }'
   else
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
   fi
