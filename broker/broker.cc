@@ -539,10 +539,11 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   // Chunk records of erased items leave Kafka (docs/evidence.md, "Deleting
   // chunk records").
   keeper.kafka = b.kafka;
+  int chunk_partitions = 0;
   if (absl::StatusOr<int> n =
           kafka::PartitionCount(b.kafka, b.topics.EvidenceChunks(), absl::Seconds(10));
       n.ok()) {
-    keeper.chunk_partitions = *n;
+    keeper.chunk_partitions = chunk_partitions = *n;
   } else {
     log::Warning("evidence.chunk_deletion_off", {{"error", n.status().ToString()}});
   }
@@ -630,6 +631,13 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   evidence.custody_partition = [evidence_chains](absl::string_view item_id) {
     return EvidenceChainOf(item_id, evidence_chains);
   };
+  // Every chunk of an item in one partition chosen from its id, the same on
+  // every node, so that any node can read an unfinished upload back.
+  if (chunk_partitions > 0) {
+    evidence.chunk_partition = [chunk_partitions](absl::string_view item_id) {
+      return EvidenceChainOf(item_id, chunk_partitions);
+    };
+  }
   b.evidence_service = std::make_unique<EvidenceService>(std::move(evidence));
 
   LIAISON_ASSIGN_OR_RETURN(std::string key_pem, ReadFile(b.config.key_path, "broker key"));

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstring>
 #include <deque>
+#include <thread>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -32,9 +33,6 @@ constexpr char kDownloadMethod[] = "liaison.v1.Evidence/Download";
 constexpr char kListMethod[] = "liaison.v1.Evidence/List";
 constexpr int64_t kMaxRecord = static_cast<int64_t>(certs::kEvidenceMaxRecordBytes);
 constexpr int64_t kTag = static_cast<int64_t>(certs::kEvidenceTagBytes);
-// The chunk index of a record in `liaison.evidence` (a header, so that a
-// reader can check it without parsing anything).
-constexpr char kChunkHeader[] = "chunk";
 
 std::string Item(absl::string_view id) { return absl::StrCat("evidence item '", id, "'"); }
 std::string Chunk(absl::string_view id, int64_t index) {
@@ -151,8 +149,68 @@ absl::Status CheckUploadStart(const UploadStart& start, const std::string& peer,
   return absl::OkStatus();
 }
 
+EvidenceService::EvidenceService(EvidenceServiceDeps deps) : deps_(std::move(deps)) {}
+
+EvidenceService::~EvidenceService() {
+  absl::MutexLock lock(&read_backs_->mu);
+  read_backs_->mu.Await(absl::Condition(
+      +[](int* running) { return *running == 0; }, &read_backs_->running));
+}
+
+bool EvidenceService::HasSession(const std::string& item_id) {
+  absl::MutexLock lock(&mu_);
+  return sessions_.contains(item_id);
+}
+
+void EvidenceService::ReadBackThenAcquire(
+    UploadStart start, std::string peer,
+    std::function<void(absl::StatusOr<std::shared_ptr<UploadSession>>)> done) {
+  bool full;
+  {
+    absl::MutexLock lock(&read_backs_->mu);
+    full = read_backs_->running >= kMaxEvidenceReadBacks;
+    if (!full) ++read_backs_->running;
+  }
+  if (full) {
+    done(absl::UnavailableError(absl::StrCat(
+        Item(start.item_id()), ": this node is reading ", kMaxEvidenceReadBacks,
+        " other resumed uploads back from Kafka (at most that many at once); resume again in a "
+        "moment")));
+    return;
+  }
+  // Within the upload's age, by Kafka's record timestamps (wall time).
+  const absl::Time since = absl::Now() - deps_.upload_max_age;
+  std::thread([this, read_backs = read_backs_, start = std::move(start), peer = std::move(peer),
+               since, done = std::move(done)] {
+    const absl::Time t0 = absl::Now();
+    const int32_t partition = deps_.chunk_partition(start.item_id());
+    absl::StatusOr<ReadBackUpload> found =
+        ReadBackUploadFromKafka(deps_.kafka, deps_.topics.EvidenceChunks(), partition, start, peer,
+                                since, kEvidenceReadBackTimeout);
+    absl::StatusOr<std::shared_ptr<UploadSession>> session;
+    if (found.ok()) {
+      log::Info("evidence.upload_read_back", {{"item_id", start.item_id()},
+                                              {"uploader", peer},
+                                              {"partition", partition},
+                                              {"durable_chunks", found->chunks},
+                                              {"records_read", found->records_read},
+                                              {"passed_over", found->passed_over},
+                                              {"ms", absl::ToInt64Milliseconds(absl::Now() - t0)}});
+      session = Acquire(start, peer, &*found);
+    } else {
+      log::Warning("evidence.upload_read_back_failed",
+                   {{"item_id", start.item_id()}, {"error", found.status().ToString()}});
+      session = found.status();
+    }
+    done(std::move(session));
+    absl::MutexLock lock(&read_backs->mu);
+    --read_backs->running;
+  }).detach();
+}
+
 absl::StatusOr<std::shared_ptr<UploadSession>> EvidenceService::Acquire(const UploadStart& start,
-                                                                        const std::string& peer) {
+                                                                        const std::string& peer,
+                                                                        ReadBackUpload* read_back) {
   const absl::Time now = deps_.clock->Now();
   absl::MutexLock lock(&mu_);
   // Abandoned uploads are forgotten: their chunks stay in Kafka unreferenced
@@ -178,9 +236,20 @@ absl::StatusOr<std::shared_ptr<UploadSession>> EvidenceService::Acquire(const Up
     auto session = std::make_shared<UploadSession>();
     session->uploader = peer;
     session->declared = start;
+    session->declaration_tag = UploadDeclarationTag(peer, start);
     session->busy = true;
     session->touched = now;
     session->began_wall = absl::Now();
+    if (read_back != nullptr && read_back->chunks > 0) {
+      // What Kafka holds of it: the next chunk is the one after.
+      session->hasher = std::move(read_back->hasher);
+      session->next = session->durable = read_back->chunks;
+      session->bytes = read_back->bytes;
+      session->partition = read_back->partition;
+      session->offsets = std::move(read_back->offsets);
+      session->tags = std::move(read_back->tags);
+      session->began_wall = read_back->first_chunk_at;
+    }
     sessions_.emplace(start.item_id(), session);
     return session;
   }
@@ -295,7 +364,7 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
         // end while this waits.
         deps_.read_to_end(kEvidenceReadToEndTimeout, [this](absl::Status s) {
           if (s.ok()) {
-            HandleStart();
+            if (HandleStart()) return;  // goes on once read back from Kafka
           } else {
             SetFailure(NotReadToEnd(Item(request_.start().item_id()), s,
                                     "nothing was stored, send the start again"),
@@ -306,7 +375,7 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
         return;
       }
       if (session_ == nullptr) {
-        HandleStart();
+        if (HandleStart()) return;  // goes on once read back from Kafka
       } else {
         HandleChunk();
       }
@@ -415,11 +484,13 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
     service_->Release(item_id_);
   }
 
-  void HandleStart() {
+  // Returns true when it went on asynchronously (a read-back from Kafka):
+  // it then calls AfterMessage itself.
+  bool HandleStart() {
     if (!request_.has_start()) {
       SetFailure(absl::InvalidArgumentError("the first message of an Upload must be its start"),
                  false);
-      return;
+      return false;
     }
     const UploadStart& start = request_.start();
     std::shared_ptr<const policy::Registry> registry = deps_.registry();
@@ -427,7 +498,7 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
             CheckUploadStart(start, peer_, *registry, deps_.clock->Now(), deps_.max_item_bytes);
         !s.ok()) {
       SetFailure(s, false);
-      return;
+      return false;
     }
     item_id_ = start.item_id();
     if (std::optional<EvidenceItemRecord> done = deps_.book->Item(item_id_)) {
@@ -442,14 +513,30 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
                        Item(item_id_), ": already stored with other content or uploader")),
                    false);
       }
-      return;
+      return false;
+    }
+    if (start.resume() && deps_.chunk_partition && !service_->HasSession(item_id_)) {
+      // Begun on another node, or on this one before a restart: what Kafka
+      // holds of it first. reading_ stays set: the call does not end while
+      // this runs.
+      service_->ReadBackThenAcquire(start, peer_,
+                                    [this](absl::StatusOr<std::shared_ptr<UploadSession>> session) {
+                                      if (session.ok()) {
+                                        session_ = *std::move(session);
+                                      } else {
+                                        SetFailure(session.status(), false);
+                                      }
+                                      AfterMessage();
+                                    });
+      return true;
     }
     absl::StatusOr<std::shared_ptr<UploadSession>> session = service_->Acquire(start, peer_);
     if (!session.ok()) {
       SetFailure(session.status(), false);
-      return;
+      return false;
     }
     session_ = *std::move(session);
+    return false;
   }
 
   // On the gRPC thread, one at a time; the chunk checks read only what this
@@ -523,7 +610,8 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
     deps_.producer->Produce(
         deps_.topics.EvidenceChunks(), item_id_, std::move(*record),
         [this, index](const kafka::DeliveryReport& report) { Produced(report, index); },
-        kafka::kAnyPartition, {{kChunkHeader, std::to_string(index)}});
+        deps_.chunk_partition ? deps_.chunk_partition(item_id_) : kafka::kAnyPartition,
+        {{kChunkIndexHeader, std::to_string(index)}, {kChunkDeclarationHeader, s.declaration_tag}});
     request_.Clear();
   }
 
@@ -1040,7 +1128,7 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
     }
     bool header_ok = false;
     for (const kafka::Header& h : record->headers) {
-      if (h.key == kChunkHeader) header_ok = h.value == std::to_string(index);
+      if (h.key == kChunkIndexHeader) header_ok = h.value == std::to_string(index);
     }
     if (record->key != id || !header_ok) {
       return absl::DataLossError(absl::StrCat(Chunk(id, index), ": the record at partition ",

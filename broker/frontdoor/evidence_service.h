@@ -12,8 +12,10 @@
 // declaration; only then are the wrapped keys written
 // (`liaison.evidence.keys`), the upload recorded in the chain of custody
 // (RecordCustody), and the item record written (`liaison.evidence.items`):
-// the item becomes downloadable. A broken upload resumes on the same node from its durable
-// chunks: an Upload carrying only its start message answers how many.
+// the item becomes downloadable. A broken upload resumes from its durable
+// chunks: an Upload carrying only its start message answers how many. On
+// another node (or after a restart), a start marked `resume` first reads the
+// upload's chunks back from Kafka (evidence_resume.h).
 //
 // Download: allowed only with a grant (EvidenceBook, written by the policy
 // stage) for the caller, of a complete item whose ciphertext digest is the
@@ -53,6 +55,7 @@
 #include "broker/core/observer.h"
 #include "broker/core/topics.h"
 #include "broker/core/worker_pool.h"
+#include "broker/frontdoor/evidence_resume.h"
 #include "broker/frontdoor/peer.h"
 #include "broker/state/evidence_book.h"
 #include "certs/evidence_crypto.h"
@@ -133,6 +136,11 @@ struct EvidenceServiceDeps {
   // The ingress partition (audit chain) of an item's custody events: the one
   // whose owner erases the item (EvidenceChainOf). Unset: by key.
   std::function<int32_t(absl::string_view item_id)> custody_partition;
+  // The partition of the chunk topic every chunk of an item goes to, so that
+  // any node can read an unfinished upload back (evidence_resume.h). Unset:
+  // Kafka picks it from the key, and a resume on a node that does not hold
+  // the upload starts from chunk 0.
+  std::function<int32_t(absl::string_view item_id)> chunk_partition;
   // An upload whose session began longer ago (wall time) is not completed
   // (kEvidenceUploadMaxAge; the evidence keeper's upload horizon follows it).
   absl::Duration upload_max_age = kEvidenceUploadMaxAge;
@@ -154,6 +162,8 @@ inline constexpr absl::Duration kEvidenceReadToEndTimeout = absl::Seconds(5);
 struct UploadSession {
   std::string uploader;
   liaison::v1::UploadStart declared;
+  // UploadDeclarationTag(uploader, declared): a header of every chunk record.
+  std::string declaration_tag;
   certs::Sha256Stream hasher;
   int64_t next = 0;     // chunks accepted and produced
   int64_t durable = 0;  // of those, acknowledged by Kafka (= next between calls)
@@ -174,7 +184,10 @@ struct UploadSession {
 
 class EvidenceService final : public liaison::v1::Evidence::CallbackService {
  public:
-  explicit EvidenceService(EvidenceServiceDeps deps) : deps_(std::move(deps)) {}
+  explicit EvidenceService(EvidenceServiceDeps deps);
+  // Waits for the read-backs still running (each ends within
+  // kEvidenceReadBackTimeout).
+  ~EvidenceService() override;
 
   grpc::ServerReadReactor<liaison::v1::UploadRequest>* Upload(
       grpc::CallbackServerContext* context, liaison::v1::UploadResult* result) override;
@@ -201,9 +214,22 @@ class EvidenceService final : public liaison::v1::Evidence::CallbackService {
   // PermissionDenied (another uploader), FailedPrecondition (resumed with
   // another declaration, naming the durable chunks), Aborted (another
   // Upload of the item is open), ResourceExhausted (too many open uploads).
+  // A new session begins where `read_back` ends, when given (its chunks
+  // are moved in).
   absl::StatusOr<std::shared_ptr<UploadSession>> Acquire(const liaison::v1::UploadStart& start,
-                                                         const std::string& peer)
+                                                         const std::string& peer,
+                                                         ReadBackUpload* read_back = nullptr)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether this node holds an upload of `item_id` (complete or not).
+  bool HasSession(const std::string& item_id) ABSL_LOCKS_EXCLUDED(mu_);
+  // A start marked `resume` of an upload this node does not hold: reads
+  // the upload's chunks back from Kafka on a thread of its own
+  // (ReadBackUploadFromKafka, at most kMaxEvidenceReadBacks at once, else
+  // Unavailable), then Acquire with them; `done` gets Acquire's
+  // result or the read-back's error.
+  void ReadBackThenAcquire(
+      liaison::v1::UploadStart start, std::string peer,
+      std::function<void(absl::StatusOr<std::shared_ptr<UploadSession>>)> done);
   void Release(const std::string& item_id) ABSL_LOCKS_EXCLUDED(mu_);
   // Hands `event` to the policy stage for the item's chain of custody
   // (docs/evidence.md): an IngressEvent signed with this node's broker key,
@@ -225,7 +251,15 @@ class EvidenceService final : public liaison::v1::Evidence::CallbackService {
   void Drop(const std::string& item_id) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // Read-backs running; shared with their threads, so that the last one
+  // leaves it after the service waited for it.
+  struct ReadBacks {
+    absl::Mutex mu;
+    int running ABSL_GUARDED_BY(mu) = 0;
+  };
+
   const EvidenceServiceDeps deps_;
+  const std::shared_ptr<ReadBacks> read_backs_ = std::make_shared<ReadBacks>();
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<UploadSession>> sessions_ ABSL_GUARDED_BY(mu_);
 };

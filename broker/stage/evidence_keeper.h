@@ -57,6 +57,8 @@ namespace liaison::broker {
 
 // The ingress partition (audit chain) whose owner erases `item_id`: the
 // first four bytes of SHA-256(item id), big-endian, modulo `partitions`.
+// The broker also places an item's chunks with it (modulo the chunk topic's
+// partitions), the same on every node.
 int32_t EvidenceChainOf(absl::string_view item_id, int partitions);
 
 struct EvidenceKeeperDeps {

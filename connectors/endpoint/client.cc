@@ -57,6 +57,9 @@ Client::Client(ClientOptions options, std::vector<std::string> targets, std::vec
       evidence_stub_(liaison::v1::Evidence::NewStub(channel_)),
       verifier_(options_.trust, options_.endpoint_id) {
   if (!options_.crl_path.empty()) verifier_.FollowCrlFile(options_.ca_pem, options_.crl_path);
+  for (const Node& node : nodes_) {
+    evidence_stubs_.push_back(liaison::v1::Evidence::NewStub(node.channel));
+  }
 }
 
 size_t Client::FailOver(size_t from) {
@@ -105,7 +108,12 @@ grpc::Status Client::WithFailover(
 
 absl::StatusOr<liaison::v1::EvidenceItem> Client::UploadItem(const std::string& path,
                                                              const UploadItemOptions& options) {
-  return UploadEvidenceItem(*evidence_stub_, path, options, *options_.trust, absl::Now());
+  std::vector<liaison::v1::Evidence::StubInterface*> order;
+  const size_t first = current_.load();
+  for (size_t i = 0; i < evidence_stubs_.size(); ++i) {
+    order.push_back(evidence_stubs_[(first + i) % evidence_stubs_.size()].get());
+  }
+  return UploadEvidenceItem(order, path, options, *options_.trust, absl::Now());
 }
 
 absl::Status Client::DownloadItem(const liaison::v1::EvidenceItem& item,

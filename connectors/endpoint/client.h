@@ -240,7 +240,9 @@ class Client {
 
   // JIT evidence (evidence_transfer.h, docs/evidence.md): encrypts the file
   // at `path` for options.recipients, uploads it and resumes after a broken
-  // connection; returns the manifest entry's transport fields.
+  // connection, on the next node when the connection broke or the node did
+  // not answer (from the current one); returns the manifest entry's
+  // transport fields.
   absl::StatusOr<liaison::v1::EvidenceItem> UploadItem(const std::string& path,
                                                        const UploadItemOptions& options);
   // Downloads, decrypts and verifies `item` (an entry of a verified
@@ -300,6 +302,8 @@ class Client {
   std::shared_ptr<grpc::Channel> channel_;  // the first node's (evidence, linkage)
   std::unique_ptr<liaison::v1::Linkage::Stub> linkage_stub_;
   std::unique_ptr<liaison::v1::Evidence::Stub> evidence_stub_;
+  // One per node (uploads fail over).
+  std::vector<std::unique_ptr<liaison::v1::Evidence::Stub>> evidence_stubs_;
   ItemVerifier verifier_;
 };
 

@@ -127,6 +127,14 @@ absl::StatusOr<EvidenceItem> UploadEvidenceItem(liaison::v1::Evidence::StubInter
                                                 const std::string& path,
                                                 const UploadItemOptions& options,
                                                 const certs::TrustStore& trust, absl::Time now) {
+  return UploadEvidenceItem(std::vector<liaison::v1::Evidence::StubInterface*>{&stub}, path,
+                            options, trust, now);
+}
+
+absl::StatusOr<EvidenceItem> UploadEvidenceItem(
+    const std::vector<liaison::v1::Evidence::StubInterface*>& nodes, const std::string& path,
+    const UploadItemOptions& options, const certs::TrustStore& trust, absl::Time now) {
+  if (nodes.empty()) return absl::InvalidArgumentError("no broker node to upload to");
   LIAISON_ASSIGN_OR_RETURN(certs::EvidenceEncryptor encryptor,
                            certs::EvidenceEncryptor::Create(options.item_id));
   if (options.recipients.empty()) {
@@ -171,8 +179,18 @@ absl::StatusOr<EvidenceItem> UploadEvidenceItem(liaison::v1::Evidence::StubInter
   // loaded cluster). Waiting for that is not a failed attempt.
   const absl::Time patience = absl::Now() + absl::Seconds(30);
   int failed = 0;  // attempts that count against max_attempts
+  size_t node = 0;
   for (int attempt = 0; failed < std::max(1, options.max_attempts); ++attempt) {
     if (attempt > 0) {
+      // Every later start says so: a node that does not hold the upload
+      // (another one, or the same after a restart) reads back what Kafka
+      // holds of it instead of starting from chunk 0.
+      start.set_resume(true);
+      // A broken connection or a node that does not answer: the next node
+      // (ABORTED: this node still holds the upload open, it stays).
+      if (absl::IsUnavailable(last) || absl::IsCancelled(last) || absl::IsDeadlineExceeded(last)) {
+        node = (node + 1) % nodes.size();
+      }
       if (absl::IsAborted(last) && absl::Now() < patience) {
         absl::SleepFor(absl::Milliseconds(200));
       } else {
@@ -182,7 +200,7 @@ absl::StatusOr<EvidenceItem> UploadEvidenceItem(liaison::v1::Evidence::StubInter
       }
       // Where to resume: an Upload with only its start answers.
       absl::StatusOr<UploadResult> progress =
-          UploadOnce(stub, start, spool, start.chunk_count(), -1, nullptr);
+          UploadOnce(*nodes[node], start, spool, start.chunk_count(), -1, nullptr);
       if (!progress.ok()) {
         last = progress.status();
         if (!Retryable(last)) return last;
@@ -191,7 +209,7 @@ absl::StatusOr<EvidenceItem> UploadEvidenceItem(liaison::v1::Evidence::StubInter
       from = progress->complete() ? start.chunk_count() : progress->durable_chunks();
     }
     absl::StatusOr<UploadResult> result =
-        UploadOnce(stub, start, spool, from,
+        UploadOnce(*nodes[node], start, spool, from,
                    attempt == 0 ? options.break_after_chunks_for_test : -1, options.progress);
     if (result.ok() && result->complete()) {
       EvidenceItem item;

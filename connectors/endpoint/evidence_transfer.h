@@ -65,6 +65,13 @@ struct UploadItemOptions {
 absl::StatusOr<liaison::v1::EvidenceItem> UploadEvidenceItem(
     liaison::v1::Evidence::StubInterface& stub, const std::string& path,
     const UploadItemOptions& options, const certs::TrustStore& trust, absl::Time now);
+// The same through several broker nodes: the first, and after a broken
+// connection or an UNAVAILABLE answer the next (in turn), each attempt
+// resuming where the last ended (UploadStart.resume: a node that does not
+// hold the upload reads it back from Kafka).
+absl::StatusOr<liaison::v1::EvidenceItem> UploadEvidenceItem(
+    const std::vector<liaison::v1::Evidence::StubInterface*>& nodes, const std::string& path,
+    const UploadItemOptions& options, const certs::TrustStore& trust, absl::Time now);
 
 struct DownloadItemOptions {
   int max_attempts = 5;

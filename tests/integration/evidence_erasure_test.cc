@@ -25,6 +25,7 @@
 #include "base/testing/status_matchers.h"
 #include "base/uuid.h"
 #include "broker/core/clock.h"
+#include "broker/stage/evidence_keeper.h"
 #include "certs/evidence_crypto.h"
 #include "certs/key_wrap.h"
 #include "certs/testing/test_pki.h"
@@ -326,19 +327,9 @@ class ChunkDeletions : public broker::Observer {
   int64_t records_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-// The partition librdkafka's default partitioner (consistent_random: CRC-32
-// of the key) gives `key` among `partitions`.
-int32_t PartitionOfKey(const std::string& key, int partitions) {
-  uint32_t crc = 0xFFFFFFFFu;
-  for (unsigned char c : key) {
-    crc ^= c;
-    for (int i = 0; i < 8; ++i) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-  }
-  return static_cast<int32_t>((crc ^ 0xFFFFFFFFu) % static_cast<uint32_t>(partitions));
-}
-
 // Kafka's DeleteRecords cuts a partition's head only. Two items in one
-// chunk partition, the first erased (its manifest's erase_by): the evidence
+// chunk partition (the broker places an item's chunks by EvidenceChainOf),
+// the first erased (its manifest's erase_by): the evidence
 // keeper moves the partition's low watermark past the erased item's chunks
 // and stops at the first chunk of the live one, which still downloads; the
 // erased one is refused naming why. On the embedded mock, which has no
@@ -359,11 +350,11 @@ TEST_F(EvidenceErasure, AnErasedItemsChunksLeaveKafkaUpToTheNextLiveItem) {
       const int partitions,
       kafka::PartitionCount(broker_->KafkaClient(), broker_->topics().EvidenceChunks(),
                             absl::Seconds(10)));
-  ASSERT_EQ(PartitionOfKey(first.item_id(), partitions), a.partition());
+  ASSERT_EQ(broker::EvidenceChainOf(first.item_id(), partitions), a.partition());
   std::string second_id;
   for (int i = 2; second_id.empty(); ++i) {
     const std::string id = absl::StrCat("EV-DEL-", 1000 + i);
-    if (PartitionOfKey(id, partitions) == a.partition()) second_id = id;
+    if (broker::EvidenceChainOf(id, partitions) == a.partition()) second_id = id;
   }
   const EvidenceItem second = UploadAndAnnounce(second_id);
   const liaison::v1::EvidenceItemRecord b = ItemRecord(second_id);

@@ -23,6 +23,7 @@
 #include "base/testing/status_matchers.h"
 #include "base/uuid.h"
 #include "broker/core/clock.h"
+#include "broker/frontdoor/evidence_resume.h"
 #include "broker/frontdoor/evidence_service.h"
 #include "broker/stage/evidence_keeper.h"
 #include "broker/state/evidence_book.h"
@@ -118,10 +119,12 @@ class Evidence : public EvidenceFixture {
     return e;
   }
 
-  // One Upload call: the start, then `records` as chunks (index, bytes).
+  // One Upload call: the start, then `records` as chunks (index, bytes); to
+  // the node at `target` when given.
   absl::StatusOr<UploadResult> Upload(const std::string& sender, const UploadStart& start,
-                                      const std::vector<std::pair<int64_t, std::string>>& chunks) {
-    auto stub = Stub(sender);
+                                      const std::vector<std::pair<int64_t, std::string>>& chunks,
+                                      const std::string& target = "") {
+    auto stub = target.empty() ? Stub(sender) : Stub(sender, target);
     grpc::ClientContext context;
     UploadResult result;
     auto writer = stub->Upload(&context, &result);
@@ -541,6 +544,112 @@ TEST_F(Evidence, AnUploadResumesFromItsDurableChunksAndRefusesOtherContent) {
   // The same upload again is answered, not repeated.
   LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult repeat, Upload("RO-IGPR", e.start, {}));
   EXPECT_TRUE(repeat.complete());
+  const std::string out = dir_ + "/copy";
+  LIAISON_ASSERT_OK(DownloadOnceGranted(*de, item, KeyOf("DE-BKA"), out));
+  EXPECT_EQ(ReadAll(out), plaintext);
+}
+
+// A node that does not hold an unfinished upload (another node after a
+// failover; this one after a restart) reads back what Kafka holds of it when
+// the start says `resume`, and the upload goes on after those chunks. Records
+// of another uploader, or out of order, are passed over; a chunk sent again
+// is compared with the one read back.
+TEST_F(Evidence, AnUploadResumesOnAnotherNodeFromTheChunksInKafka) {
+  TestBrokerOptions second;
+  second.clock = clock_.get();
+  second.kafka_bootstrap = broker_->node().bootstrap_servers();
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestBroker> node2, TestBroker::Start(second));
+  const std::string plaintext = RandomBytes(3 * kMiB + 5, 21);  // 4 chunks
+  Encrypted e = Encrypt("RO-EV-0021", plaintext, {"DE-BKA"});
+  // Ahead of the real chunks in the item's partition: a chunk 0 of the same
+  // declaration by another endpoint, and a chunk 1 of the uploader's before
+  // its chunk 0.
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      int partitions, kafka::PartitionCount(broker_->KafkaClient(),
+                                            broker_->topics().EvidenceChunks(), absl::Seconds(10)));
+  const int32_t partition = broker::EvidenceChainOf("RO-EV-0021", partitions);
+  Encrypted other = Encrypt("RO-EV-0021", plaintext, {"DE-BKA"});
+  Produce(broker_->topics().EvidenceChunks(), "RO-EV-0021", other.records[0], partition,
+          {{"chunk", "0"}, {"upload", broker::UploadDeclarationTag("NL-NP", e.start)}});
+  Produce(broker_->topics().EvidenceChunks(), "RO-EV-0021", other.records[1], partition,
+          {{"chunk", "1"}, {"upload", broker::UploadDeclarationTag("RO-IGPR", e.start)}});
+
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult partial,
+                               Upload("RO-IGPR", e.start, {{0, e.records[0]}, {1, e.records[1]}}));
+  EXPECT_EQ(partial.durable_chunks(), 2);
+
+  UploadStart resume = e.start;
+  resume.set_resume(true);
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult where, Upload("RO-IGPR", resume, {}, node2->target()));
+  EXPECT_EQ(where.durable_chunks(), 2);  // was 0: the node knew nothing of it
+  EXPECT_FALSE(where.complete());
+  // Chunk 1 again, with other content: refused against what was read back.
+  absl::StatusOr<UploadResult> differs =
+      Upload("RO-IGPR", resume, {{1, other.records[1]}}, node2->target());
+  EXPECT_TRUE(absl::IsFailedPrecondition(differs.status())) << differs.status();
+  EXPECT_THAT(std::string(differs.status().message()),
+              ::testing::HasSubstr("'RO-EV-0021' chunk 1: differs from the chunk already stored"));
+  // The upload read back is RO-IGPR's: another member cannot take it over.
+  absl::StatusOr<UploadResult> hijack = Upload("NL-NP", resume, {}, node2->target());
+  EXPECT_TRUE(absl::IsPermissionDenied(hijack.status())) << hijack.status();
+}
+
+TEST_F(Evidence, AResumedUploadCompletesOnAnotherNodeAndDownloadsWhole) {
+  TestBrokerOptions second;
+  second.clock = clock_.get();
+  second.kafka_bootstrap = broker_->node().bootstrap_servers();
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestBroker> node2, TestBroker::Start(second));
+  const std::string plaintext = RandomBytes(3 * kMiB + 9, 22);  // 4 chunks
+  Encrypted e = Encrypt("RO-EV-0022", plaintext, {"DE-BKA"});
+  LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult partial,
+                               Upload("RO-IGPR", e.start, {{0, e.records[0]}, {1, e.records[1]}}));
+  ASSERT_EQ(partial.durable_chunks(), 2);
+  UploadStart resume = e.start;
+  resume.set_resume(true);
+  // Chunk 1 again (as a client resending what it was not sure of), then the rest.
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      UploadResult done,
+      Upload("RO-IGPR", resume, {{1, e.records[1]}, {2, e.records[2]}, {3, e.records[3]}},
+             node2->target()));
+  EXPECT_TRUE(done.complete());
+  EXPECT_EQ(done.durable_chunks(), 4);
+  EvidenceItem item =
+      ItemOf(e, "RO-EV-0022", static_cast<int64_t>(plaintext.size()), e.summary.plaintext_sha256);
+  Grant(item, "DE-BKA");
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto de, broker_->Client("DE-BKA"));
+  const std::string out = dir_ + "/copy";
+  LIAISON_ASSERT_OK(DownloadOnceGranted(*de, item, KeyOf("DE-BKA"), out));
+  EXPECT_EQ(ReadAll(out), plaintext);
+}
+
+// The client library: a broken upload goes on through the next node, which
+// reads back what the first one stored.
+TEST_F(Evidence, TheClientResumesABrokenUploadThroughTheNextNode) {
+  TestBrokerOptions second;
+  second.clock = clock_.get();
+  second.kafka_bootstrap = broker_->node().bootstrap_servers();
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestBroker> node2, TestBroker::Start(second));
+  absl::StatusOr<endpoint::ClientOptions> options = endpoint::ClientOptions::FromPkiDir(
+      SharedTestPki().dir, "RO-IGPR", broker_->target() + "," + node2->target());
+  ASSERT_TRUE(options.ok()) << options.status();
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<endpoint::Client> ro,
+                               endpoint::Client::Create(*std::move(options)));
+  ASSERT_EQ(ro->targets().size(), 2u);
+  const std::string plaintext = RandomBytes(3 * kMiB + 11, 23);  // 4 chunks
+  const std::string path = WriteFile("ledger.bin", plaintext);
+  endpoint::UploadItemOptions up;
+  up.jit_id = kJit;
+  up.item_id = "RO-EV-0023";
+  up.recipients = {Recipient("DE-BKA")};
+  up.spool_dir = dir_;
+  up.break_after_chunks_for_test = 2;
+  std::vector<int64_t> sent;
+  up.progress = [&](int64_t done, int64_t) { sent.push_back(done); };
+  LIAISON_ASSERT_OK_AND_ASSIGN(EvidenceItem item, ro->UploadItem(path, up));
+  ASSERT_FALSE(sent.empty());
+  EXPECT_EQ(sent.back(), 4);
+  Grant(item, "DE-BKA");
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto de, broker_->Client("DE-BKA"));
   const std::string out = dir_ + "/copy";
   LIAISON_ASSERT_OK(DownloadOnceGranted(*de, item, KeyOf("DE-BKA"), out));
   EXPECT_EQ(ReadAll(out), plaintext);
