@@ -909,7 +909,12 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
     response_ = std::move(ready_.front());
     ready_.pop_front();
     step.write = writing_ = true;
-    if (!reading_ && failure_.ok() && next_read_ < item_.chunk_count()) {
+    // Reading again once half the chunks waiting went out, so that a batch
+    // is at least kReadAhead / 2 chunks (each batch costs Kafka a watermark
+    // request and the pool a task; refilling after every write made batches
+    // of one chunk while the client was the slower side).
+    if (!reading_ && failure_.ok() && next_read_ < item_.chunk_count() &&
+        ready_.size() <= kReadAhead / 2) {
       step.read = reading_ = true;
     }
     return step;
