@@ -48,8 +48,8 @@ bool TakeChunkRecord(const kafka::Record& record, const liaison::v1::UploadStart
   if (declaration == nullptr || *declaration != tag) return false;
   const std::string* index_text = HeaderValue(record, kChunkIndexHeader);
   int64_t index = -1;
-  if (index_text == nullptr || !absl::SimpleAtoi(*index_text, &index) ||
-      index != upload.chunks || index >= start.chunk_count()) {
+  if (index_text == nullptr || !absl::SimpleAtoi(*index_text, &index) || index != upload.chunks ||
+      index >= start.chunk_count()) {
     ++upload.passed_over;
     return false;
   }
@@ -107,8 +107,7 @@ absl::StatusOr<ReadBackUpload> ReadBackUploadFromKafka(const kafka::ClientConfig
   std::vector<int64_t> offsets;
   offsets.reserve(static_cast<size_t>(marks->second - from));
   for (int64_t o = from; o < marks->second; ++o) offsets.push_back(o);
-  absl::StatusOr<std::unique_ptr<kafka::RecordReader>> reader =
-      kafka::RecordReader::Create(config);
+  absl::StatusOr<std::unique_ptr<kafka::RecordReader>> reader = kafka::RecordReader::Create(config);
   if (!reader.ok()) return unavailable(reader.status());
   const std::string tag = UploadDeclarationTag(uploader, start);
   absl::Status failure;

@@ -65,7 +65,7 @@ TEST_F(TakeChunkRecordTest, TakesTheChunksInIndexOrderAndPassesOverTheRest) {
   ReadBackUpload upload;
   const absl::Time since = t0_;
   std::vector<kafka::Record> records;
-  records.push_back(Chunk(1, kRecord, 'z'));                   // before chunk 0: a gap
+  records.push_back(Chunk(1, kRecord, 'z'));                    // before chunk 0: a gap
   records.push_back(Chunk(0, kRecord, 'a', "another-upload"));  // another declaration
   kafka::Record other_key = Chunk(0, kRecord, 'a');
   other_key.key = "RO-EV-0101";
@@ -73,14 +73,16 @@ TEST_F(TakeChunkRecordTest, TakesTheChunksInIndexOrderAndPassesOverTheRest) {
   kafka::Record old = Chunk(0, kRecord, 'a');
   old.timestamp = since - absl::Seconds(1);  // older than the upload's age
   records.push_back(old);
-  records.push_back(Chunk(0, kRecord, 'a'));    // taken
-  records.push_back(Chunk(0, kRecord, 'q'));    // chunk 0 again: passed over
+  records.push_back(Chunk(0, kRecord, 'a'));      // taken
+  records.push_back(Chunk(0, kRecord, 'q'));      // chunk 0 again: passed over
   records.push_back(Chunk(1, kRecord - 1, 'b'));  // not a full chunk
-  records.push_back(Chunk(1, kRecord, 'b'));    // taken
-  records.push_back(Chunk(2, 99, 'c'));         // the item would be 1 byte short
+  records.push_back(Chunk(1, kRecord, 'b'));      // taken
+  records.push_back(Chunk(2, 99, 'c'));           // the item would be 1 byte short
   std::vector<bool> taken;
-  for (const kafka::Record& r : records) taken.push_back(TakeChunkRecord(r, start_, tag_, since, upload));
-  EXPECT_EQ(taken, (std::vector<bool>{false, false, false, false, true, false, false, true, false}));
+  for (const kafka::Record& r : records)
+    taken.push_back(TakeChunkRecord(r, start_, tag_, since, upload));
+  EXPECT_EQ(taken,
+            (std::vector<bool>{false, false, false, false, true, false, false, true, false}));
   EXPECT_EQ(upload.chunks, 2);
   EXPECT_EQ(upload.bytes, 2 * kRecord);
   EXPECT_EQ(upload.passed_over, 4);  // the gap, chunk 0 again, the short chunk, the short item
