@@ -200,9 +200,10 @@ TEST_F(KafkaReal, ProduceOverTlsIsNotHeldByTheDelayedAck) {
   // Held by the delayed ACK, no produce completes in under 40 ms; a loaded
   // machine (the suite runs two tests at a time next to three Kafka nodes on
   // two cores) moves the median past 30 ms without any ACK delay (seen: 39 ms
-  // median, 13 ms fastest), so the test asks for produces that were not held,
-  // not for a speed.
-  EXPECT_LT(took.front(), absl::Milliseconds(30))
+  // median, 13 ms fastest; and once, with a build beside the suite, 98 ms
+  // median, 31 ms fastest), so the test asks for one produce that was not
+  // held, not for a speed: under the 40 ms the delayed ACK never beats.
+  EXPECT_LT(took.front(), absl::Milliseconds(40))
       << "median produce -> acknowledged " << median << " (fastest " << took.front() << ", slowest "
       << took.back() << ")";
 }
