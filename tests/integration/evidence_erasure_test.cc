@@ -68,6 +68,29 @@ std::string RegistryWith(const std::string& find, const std::string& replace) {
   return path;
 }
 
+// What the broker reports about deleting chunk records.
+class ChunkDeletions : public broker::Observer {
+ public:
+  void OnEvidenceChunkDeletion(const std::string& outcome, int64_t records) override {
+    absl::MutexLock lock(&mu_);
+    ++outcomes_[outcome];
+    records_ += records;
+  }
+  int64_t Count(const std::string& outcome) {
+    absl::MutexLock lock(&mu_);
+    return outcomes_[outcome];
+  }
+  int64_t Records() {
+    absl::MutexLock lock(&mu_);
+    return records_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::string, int64_t> outcomes_ ABSL_GUARDED_BY(mu_);
+  int64_t records_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 class EvidenceErasure : public EvidenceFixture {
  protected:
   void StartBroker(std::string registry_path = "",
@@ -212,6 +235,10 @@ class EvidenceErasure : public EvidenceFixture {
     })) << item_id;
     return out;
   }
+
+  // Told what the broker reports; a member, so that it outlives the broker
+  // (EvidenceFixture::TearDown stops the broker).
+  ChunkDeletions deletions_;
 };
 
 // The EVIDENCE_ERASED notices for `item_id` that `subscription` receives
@@ -304,29 +331,6 @@ TEST_F(EvidenceErasure, EveryMemberAcknowledgingErasesTheItemAndTellsEveryone) {
   EXPECT_EQ(Audited(item.item_id(), "evidence-erased").size(), 1u);
 }
 
-// What the broker reports about deleting chunk records.
-class ChunkDeletions : public broker::Observer {
- public:
-  void OnEvidenceChunkDeletion(const std::string& outcome, int64_t records) override {
-    absl::MutexLock lock(&mu_);
-    ++outcomes_[outcome];
-    records_ += records;
-  }
-  int64_t Count(const std::string& outcome) {
-    absl::MutexLock lock(&mu_);
-    return outcomes_[outcome];
-  }
-  int64_t Records() {
-    absl::MutexLock lock(&mu_);
-    return records_;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::map<std::string, int64_t> outcomes_ ABSL_GUARDED_BY(mu_);
-  int64_t records_ ABSL_GUARDED_BY(mu_) = 0;
-};
-
 // Kafka's DeleteRecords cuts a partition's head only. Two items in one
 // chunk partition (the broker places an item's chunks by EvidenceChainOf),
 // the first erased (its manifest's erase_by): the evidence
@@ -336,7 +340,7 @@ class ChunkDeletions : public broker::Observer {
 // DeleteRecords, the keeper reports that once (metric outcome
 // "unsupported", log evidence.chunk_deletion_unsupported) and nothing moves.
 TEST_F(EvidenceErasure, AnErasedItemsChunksLeaveKafkaUpToTheNextLiveItem) {
-  ChunkDeletions deletions;
+  ChunkDeletions& deletions = deletions_;
   StartBroker("", [&deletions](TestBrokerOptions& o) {
     o.observer = &deletions;
     // Uploads take at most 5 s here: chunks older than 10 s (the upload

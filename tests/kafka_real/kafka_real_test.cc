@@ -178,8 +178,17 @@ TEST_F(KafkaReal, ProduceOverTlsIsNotHeldByTheDelayedAck) {
   absl::StatusOr<std::unique_ptr<Producer>> producer =
       Producer::Create(ConfigAs("liaison-policy"), options);
   ASSERT_TRUE(producer.ok()) << producer.status();
+  // Held by the delayed ACK, no produce completes in under 40 ms, however
+  // many are tried. A loaded machine (the suite runs two tests at a time
+  // next to three Kafka nodes on two cores) slows every produce without any
+  // ACK delay (seen: 39 ms median, 13 ms fastest; with a build beside the
+  // suite 98 ms median, 31 ms fastest; once in CI 218 ms median, 40.4 ms
+  // fastest of 40), so the test asks for one produce that was not held, not
+  // for a speed, and keeps trying, at least 40 and for up to 60 s, until one
+  // completes under the 40 ms the delayed ACK never beats.
   std::vector<absl::Duration> took;
-  for (int i = 0; i < 41; ++i) {  // the first one also connects: not counted
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  for (int i = 0; i <= 40 || absl::Now() < give_up; ++i) {
     absl::Mutex mu;
     bool done = false;
     absl::Status status;
@@ -193,19 +202,15 @@ TEST_F(KafkaReal, ProduceOverTlsIsNotHeldByTheDelayedAck) {
     absl::MutexLock lock(&mu);
     ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&done), absl::Seconds(30)));
     ASSERT_TRUE(status.ok()) << status;
-    if (i > 0) took.push_back(absl::Now() - start);
+    if (i == 0) continue;  // it also connected: not counted
+    took.push_back(absl::Now() - start);
+    if (i >= 40 && *std::min_element(took.begin(), took.end()) < absl::Milliseconds(40)) break;
   }
   std::sort(took.begin(), took.end());
   const absl::Duration median = took[took.size() / 2];
-  // Held by the delayed ACK, no produce completes in under 40 ms; a loaded
-  // machine (the suite runs two tests at a time next to three Kafka nodes on
-  // two cores) moves the median past 30 ms without any ACK delay (seen: 39 ms
-  // median, 13 ms fastest; and once, with a build beside the suite, 98 ms
-  // median, 31 ms fastest), so the test asks for one produce that was not
-  // held, not for a speed: under the 40 ms the delayed ACK never beats.
   EXPECT_LT(took.front(), absl::Milliseconds(40))
-      << "median produce -> acknowledged " << median << " (fastest " << took.front() << ", slowest "
-      << took.back() << ")";
+      << took.size() << " produces, median produce -> acknowledged " << median << " (fastest "
+      << took.front() << ", slowest " << took.back() << ")";
 }
 
 TEST_F(KafkaReal, ProbeReadsMetadataOverMutualTls) {
