@@ -41,6 +41,24 @@ std::string UploadDeclarationTag(const std::string& uploader,
   return absl::BytesToHexString(certs::Sha256(fields));
 }
 
+absl::Status CheckChunkSize(const liaison::v1::UploadStart& start, int64_t index, int64_t size,
+                            int64_t bytes_before) {
+  const int64_t max_record = static_cast<int64_t>(certs::kEvidenceMaxRecordBytes);
+  const int64_t tag_bytes = static_cast<int64_t>(certs::kEvidenceTagBytes);
+  if (index != start.chunk_count() - 1) {
+    if (size == max_record) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        absl::StrCat("evidence item '", start.item_id(), "' chunk ", index, ": ", size,
+                     " bytes, every chunk but the last is ", max_record));
+  }
+  if (size >= tag_bytes && bytes_before + size == start.ciphertext_size()) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "evidence item '", start.item_id(), "' chunk ", index, ": ", size, " bytes make the item ",
+      bytes_before + size, " ciphertext bytes, the manifest declares ", start.ciphertext_size()));
+}
+
 bool TakeChunkRecord(const kafka::Record& record, const liaison::v1::UploadStart& start,
                      const std::string& tag, absl::Time since, ReadBackUpload& upload) {
   if (record.tombstone || record.key != start.item_id() || record.timestamp < since) return false;
@@ -53,14 +71,11 @@ bool TakeChunkRecord(const kafka::Record& record, const liaison::v1::UploadStart
     ++upload.passed_over;
     return false;
   }
-  const int64_t max_record = static_cast<int64_t>(certs::kEvidenceMaxRecordBytes);
   const int64_t tag_bytes = static_cast<int64_t>(certs::kEvidenceTagBytes);
   const int64_t size = static_cast<int64_t>(record.value.size());
-  const bool last = index == start.chunk_count() - 1;
   // The rules the node checked when it took the chunk; a record that breaks
   // them was not written by a node for this declaration.
-  if ((!last && size != max_record) ||
-      (last && (size < tag_bytes || upload.bytes + size != start.ciphertext_size()))) {
+  if (!CheckChunkSize(start, index, size, upload.bytes).ok()) {
     ++upload.passed_over;
     return false;
   }

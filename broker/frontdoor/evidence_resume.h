@@ -63,6 +63,15 @@ struct ReadBackUpload {
   int64_t passed_over = 0;
 };
 
+// The size rules of chunk `index` (0 .. chunk count - 1) of the upload
+// `start` declares, `bytes_before` ciphertext bytes taken before it: every
+// chunk but the last is 1 MiB + the 16-byte GCM tag; the last holds at least
+// the tag and makes the declared ciphertext size. InvalidArgument naming the
+// chunk otherwise. Checked when a chunk arrives and again when a read-back
+// takes one from Kafka.
+absl::Status CheckChunkSize(const liaison::v1::UploadStart& start, int64_t index, int64_t size,
+                            int64_t bytes_before);
+
 // Accepts `record` into `upload` when it is the next chunk of the upload
 // tagged `tag` for `start` (key, declaration header, index header, size
 // rules, written at or after `since`); returns whether it did. Pure.

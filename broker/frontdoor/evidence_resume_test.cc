@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "certs/evidence_crypto.h"
 #include "gtest/gtest.h"
 
@@ -59,6 +61,28 @@ TEST_F(TakeChunkRecordTest, TheTagNamesUploaderAndEveryDeclaredField) {
   other = start_;
   other.add_wrapped_keys("a key is not part of the declaration");
   EXPECT_EQ(UploadDeclarationTag("RO-IGPR", other), tag_);
+}
+
+// The one rule both the arriving chunk and the read-back check.
+TEST_F(TakeChunkRecordTest, ChunkSizesFollowTheDeclaration) {
+  EXPECT_TRUE(CheckChunkSize(start_, 0, kRecord, 0).ok());
+  EXPECT_TRUE(CheckChunkSize(start_, 2, 100, 2 * kRecord).ok());
+  const absl::Status short_middle = CheckChunkSize(start_, 1, kRecord - 1, kRecord);
+  EXPECT_TRUE(absl::IsInvalidArgument(short_middle)) << short_middle;
+  EXPECT_EQ(short_middle.message(),
+            absl::StrCat("evidence item 'RO-EV-0100' chunk 1: ", kRecord - 1,
+                         " bytes, every chunk but the last is ", kRecord));
+  const absl::Status long_last = CheckChunkSize(start_, 2, 101, 2 * kRecord);
+  EXPECT_TRUE(absl::IsInvalidArgument(long_last)) << long_last;
+  EXPECT_EQ(long_last.message(),
+            absl::StrCat("evidence item 'RO-EV-0100' chunk 2: 101 bytes make the item ",
+                         2 * kRecord + 101, " ciphertext bytes, the manifest declares ",
+                         2 * kRecord + 100));
+  // A last chunk shorter than its GCM tag holds no ciphertext at all.
+  liaison::v1::UploadStart tiny = start_;
+  tiny.set_chunk_count(1);
+  tiny.set_ciphertext_size(15);
+  EXPECT_FALSE(CheckChunkSize(tiny, 0, 15, 0).ok());
 }
 
 TEST_F(TakeChunkRecordTest, TakesTheChunksInIndexOrderAndPassesOverTheRest) {

@@ -584,19 +584,8 @@ class UploadReactor final : public grpc::ServerReadReactor<UploadRequest> {
           false);
       return;
     }
-    const bool last = index == count - 1;
-    if (!last && size != kMaxRecord) {
-      SetFailure(absl::InvalidArgumentError(absl::StrCat(Chunk(item_id_, index), ": ", size,
-                                                         " bytes, every chunk but the last is ",
-                                                         kMaxRecord)),
-                 false);
-      return;
-    }
-    if (last && (size < kTag || s.bytes + size != s.declared.ciphertext_size())) {
-      SetFailure(absl::InvalidArgumentError(absl::StrCat(
-                     Chunk(item_id_, index), ": ", size, " bytes make the item ", s.bytes + size,
-                     " ciphertext bytes, the manifest declares ", s.declared.ciphertext_size())),
-                 false);
+    if (absl::Status sized = CheckChunkSize(s.declared, index, size, s.bytes); !sized.ok()) {
+      SetFailure(std::move(sized), false);
       return;
     }
     s.hasher.Update(*record);

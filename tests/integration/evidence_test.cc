@@ -82,6 +82,26 @@ class Evidence : public EvidenceFixture {
  protected:
   void SetUp() override { StartBroker(); }
 
+  // A second node on the first one's Kafka cluster, on the same policy clock.
+  absl::StatusOr<std::unique_ptr<TestBroker>> StartSecondNode() {
+    TestBrokerOptions second;
+    second.clock = clock_.get();
+    second.kafka_bootstrap = broker_->node().bootstrap_servers();
+    return TestBroker::Start(second);
+  }
+
+  // Options for uploading `item_id` in JIT kJit with a key wrapped for each
+  // of `recipients`, spooling under the test's folder.
+  endpoint::UploadItemOptions UploadOptions(const std::string& item_id,
+                                            const std::vector<std::string>& recipients) {
+    endpoint::UploadItemOptions up;
+    up.jit_id = kJit;
+    up.item_id = item_id;
+    for (const std::string& r : recipients) up.recipients.push_back(Recipient(r));
+    up.spool_dir = dir_;
+    return up;
+  }
+
   std::string WriteFile(const std::string& name, const std::string& bytes) {
     const std::string path = dir_ + "/" + name;
     std::ofstream(path, std::ios::binary) << bytes;
@@ -211,11 +231,7 @@ class Evidence : public EvidenceFixture {
                              const std::string& plaintext, Shared& out) {
     const std::string path = WriteFile(file, plaintext);
     LIAISON_ASSERT_OK_AND_ASSIGN(auto ro, broker_->Client("RO-IGPR"));
-    endpoint::UploadItemOptions up;
-    up.jit_id = kJit;
-    up.item_id = item_id;
-    up.recipients = {Recipient("DE-BKA"), Recipient("NL-NP")};
-    up.spool_dir = dir_;
+    endpoint::UploadItemOptions up = UploadOptions(item_id, {"DE-BKA", "NL-NP"});
     LIAISON_ASSERT_OK_AND_ASSIGN(out.uploaded, ro->UploadItem(path, up));
     out.manifest = policy::scenario::Ac16EvidenceManifest({"BG-GDNP"});
     out.manifest.mutable_header()->set_message_id(NewUuidV7(clock_->Now()));
@@ -278,11 +294,7 @@ TEST_F(Evidence, AMultiChunkItemMakesTheRoundTripToAGrantedMemberOnly) {
   const std::string plaintext = RandomBytes(3 * kMiB + 12345, 1);  // 4 chunks
   const std::string path = WriteFile("interview.mp4", plaintext);
   LIAISON_ASSERT_OK_AND_ASSIGN(auto ro, broker_->Client("RO-IGPR"));
-  endpoint::UploadItemOptions up;
-  up.jit_id = kJit;
-  up.item_id = "RO-EV-0001";
-  up.recipients = {Recipient("DE-BKA"), Recipient("NL-NP")};
-  up.spool_dir = dir_;
+  endpoint::UploadItemOptions up = UploadOptions("RO-EV-0001", {"DE-BKA", "NL-NP"});
   LIAISON_ASSERT_OK_AND_ASSIGN(EvidenceItem item, ro->UploadItem(path, up));
   EXPECT_EQ(item.chunk_count(), 4);
   EXPECT_EQ(item.size(), static_cast<int64_t>(plaintext.size()));
@@ -436,11 +448,7 @@ TEST_F(Evidence, UploadAndDownloadResumeAfterABrokenConnection) {
   const std::string plaintext = RandomBytes(3 * kMiB + 1, 2);  // 4 chunks
   const std::string path = WriteFile("phone.bin", plaintext);
   LIAISON_ASSERT_OK_AND_ASSIGN(auto ro, broker_->Client("RO-IGPR"));
-  endpoint::UploadItemOptions up;
-  up.jit_id = kJit;
-  up.item_id = "RO-EV-0002";
-  up.recipients = {Recipient("DE-BKA")};
-  up.spool_dir = dir_;
+  endpoint::UploadItemOptions up = UploadOptions("RO-EV-0002", {"DE-BKA"});
   up.break_after_chunks_for_test = 2;
   std::vector<int64_t> sent;
   up.progress = [&](int64_t done, int64_t) { sent.push_back(done); };
@@ -555,10 +563,7 @@ TEST_F(Evidence, AnUploadResumesFromItsDurableChunksAndRefusesOtherContent) {
 // of another uploader, or out of order, are passed over; a chunk sent again
 // is compared with the one read back.
 TEST_F(Evidence, AnUploadResumesOnAnotherNodeFromTheChunksInKafka) {
-  TestBrokerOptions second;
-  second.clock = clock_.get();
-  second.kafka_bootstrap = broker_->node().bootstrap_servers();
-  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestBroker> node2, TestBroker::Start(second));
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestBroker> node2, StartSecondNode());
   const std::string plaintext = RandomBytes(3 * kMiB + 5, 21);  // 4 chunks
   Encrypted e = Encrypt("RO-EV-0021", plaintext, {"DE-BKA"});
   // Ahead of the real chunks in the item's partition: a chunk 0 of the same
@@ -596,10 +601,7 @@ TEST_F(Evidence, AnUploadResumesOnAnotherNodeFromTheChunksInKafka) {
 }
 
 TEST_F(Evidence, AResumedUploadCompletesOnAnotherNodeAndDownloadsWhole) {
-  TestBrokerOptions second;
-  second.clock = clock_.get();
-  second.kafka_bootstrap = broker_->node().bootstrap_servers();
-  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestBroker> node2, TestBroker::Start(second));
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestBroker> node2, StartSecondNode());
   const std::string plaintext = RandomBytes(3 * kMiB + 9, 22);  // 4 chunks
   Encrypted e = Encrypt("RO-EV-0022", plaintext, {"DE-BKA"});
   LIAISON_ASSERT_OK_AND_ASSIGN(UploadResult partial,
@@ -626,10 +628,7 @@ TEST_F(Evidence, AResumedUploadCompletesOnAnotherNodeAndDownloadsWhole) {
 // The client library: a broken upload goes on through the next node, which
 // reads back what the first one stored.
 TEST_F(Evidence, TheClientResumesABrokenUploadThroughTheNextNode) {
-  TestBrokerOptions second;
-  second.clock = clock_.get();
-  second.kafka_bootstrap = broker_->node().bootstrap_servers();
-  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestBroker> node2, TestBroker::Start(second));
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestBroker> node2, StartSecondNode());
   absl::StatusOr<endpoint::ClientOptions> options = endpoint::ClientOptions::FromPkiDir(
       SharedTestPki().dir, "RO-IGPR", broker_->target() + "," + node2->target());
   ASSERT_TRUE(options.ok()) << options.status();
@@ -641,11 +640,7 @@ TEST_F(Evidence, TheClientResumesABrokenUploadThroughTheNextNode) {
   // about 5 MiB per partition and drops older records beyond).
   const std::string plaintext = RandomBytes(kMiB + 11, 23);
   const std::string path = WriteFile("ledger.bin", plaintext);
-  endpoint::UploadItemOptions up;
-  up.jit_id = kJit;
-  up.item_id = "RO-EV-0023";
-  up.recipients = {Recipient("DE-BKA")};
-  up.spool_dir = dir_;
+  endpoint::UploadItemOptions up = UploadOptions("RO-EV-0023", {"DE-BKA"});
   up.break_after_chunks_for_test = 1;
   std::vector<int64_t> sent;
   up.progress = [&](int64_t done, int64_t) { sent.push_back(done); };
@@ -937,11 +932,7 @@ TEST_F(Evidence, ALargeItemMakesTheRoundTripOnRealKafka) {
     for (int64_t i = 0; i < mib; ++i) out << RandomBytes(kMiB, static_cast<uint32_t>(i));
   }
   LIAISON_ASSERT_OK_AND_ASSIGN(auto ro, broker_->Client("RO-IGPR"));
-  endpoint::UploadItemOptions up;
-  up.jit_id = kJit;
-  up.item_id = "RO-EV-LARGE";
-  up.recipients = {Recipient("DE-BKA")};
-  up.spool_dir = dir_;
+  endpoint::UploadItemOptions up = UploadOptions("RO-EV-LARGE", {"DE-BKA"});
   // Client and broker share this process: the peaks bound both together.
   int64_t idle_kb = StatusKb("VmRSS");
   ResetPeakRss();
