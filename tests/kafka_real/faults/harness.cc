@@ -130,6 +130,9 @@ absl::Status BrokerNode::Start(absl::Duration timeout) {
   pid_ = fork();
   if (pid_ == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // A process group of its own: Ctrl-C in the terminal reaches the test or
+    // the soak, which stops its nodes itself (a fault under way finished).
+    setpgid(0, 0);
     FILE* out = freopen(log.c_str(), "a", stdout);
     FILE* err = freopen(log.c_str(), "a", stderr);
     (void)out;

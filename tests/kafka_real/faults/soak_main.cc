@@ -23,12 +23,20 @@
 // sender unavailability after each fault, the send-to-delivery latency
 // outside fault windows, the checker's verdict and the peak memory.
 //
+// SIGINT or SIGTERM (Ctrl-C) stops the run early and cleanly: a fault under
+// way is finished (a killed node started again, a cut healed), the senders
+// stop, everything accepted so far is drained and checked and the report
+// printed as for a whole run. A second signal ends the program at once.
+//
 // Exit: 0 clean; 1 lost, duplicated, violations, audit forks or a flood error; 2 usage;
-// 3 the run could not be set up (cluster, nodes, subscriptions).
+// 3 the run could not be set up (cluster, nodes, subscriptions); 130 stopped
+// by a signal, what ran checked clean.
 // tests/README.md ("Fault tests") shows how to run it.
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -58,6 +66,19 @@
 #include "tests/kafka_real/faults/harness.h"
 
 namespace liaison::testing {
+
+// Set by the first SIGINT or SIGTERM (InstallStopHandler).
+std::atomic<bool> g_stop_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+void InstallStopHandler() {
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { g_stop_requested.store(true); };
+  sa.sa_flags = SA_RESETHAND;  // a second signal: the default action
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
 namespace {
 
 struct Options {
@@ -185,14 +206,15 @@ class Soak {
     const absl::Time flood_start = absl::Now();
     Inject();
     const int64_t target = o_.messages;
-    if (!flood_->WaitAccepted(target, absl::Minutes(10))) {
+    const bool stopped = g_stop_requested.load();
+    if (!stopped && !flood_->WaitAccepted(target, absl::Minutes(10))) {
       errors_.push_back(absl::StrCat("the flood stalled at ", flood_->accepted(), " accepted"));
     }
     flood_->StopSending();
     const absl::Time flood_end = absl::Now();
     const int64_t accepted = flood_->accepted();
-    Say() << "senders stopped: " << accepted << " accepted in " << Secs(flood_end - flood_start)
-          << "\n";
+    Say() << "senders stopped" << (stopped ? " (stop requested by a signal)" : "") << ": "
+          << accepted << " accepted in " << Secs(flood_end - flood_start) << "\n";
     const absl::Duration drain = absl::Minutes(5) + absl::Seconds(accepted / 200);
     if (!flood_->WaitDrained(drain)) {
       errors_.push_back(absl::StrCat("not everything arrived within ", Secs(drain),
@@ -236,8 +258,9 @@ class Soak {
 
     // The report.
     const int64_t lost = sum.pairs - sum.delivered - sum.refused_with_notice;
-    std::cout << "\n==== liaison-soak: " << o_.messages << " messages asked, " << faults_.size()
-              << " faults (one every " << o_.fault_every
+    std::cout << "\n==== liaison-soak: " << o_.messages << " messages asked"
+              << (stopped ? absl::StrCat(", stopped by a signal at ", accepted, " accepted") : "")
+              << ", " << faults_.size() << " faults (one every " << o_.fault_every
               << " s after the last one ended), policy transactions " << o_.policy_transactions
               << " ====\n";
     std::cout << absl::StrFormat(
@@ -292,13 +315,18 @@ class Soak {
       std::cout << "error: the senders saw " << accepted << " accepted, the history "
                 << sum.accepted << "\n";
     }
-    std::cout << "verdict: " << (ok ? "PASS" : "FAIL") << "\n";
+    std::cout << "verdict: " << (ok ? "PASS" : "FAIL")
+              << (stopped ? absl::StrCat(" (stopped early: ", accepted, " of ", o_.messages,
+                                         " messages)")
+                          : "")
+              << "\n";
     if (ok && !o_.keep) {
       std::filesystem::remove_all(o_.work_dir);
     } else {
       std::cout << "kept: " << o_.work_dir << " (history, broker logs)\n";
     }
-    return ok ? 0 : 1;
+    if (!ok) return 1;
+    return stopped ? 130 : 0;
   }
 
  private:
@@ -401,8 +429,8 @@ class Soak {
 
   // The flood has its messages and at least --min-faults faults came.
   bool Done() const {
-    return flood_->accepted() >= o_.messages &&
-           faults_.size() >= static_cast<size_t>(o_.min_faults);
+    return g_stop_requested.load() || (flood_->accepted() >= o_.messages &&
+                                       faults_.size() >= static_cast<size_t>(o_.min_faults));
   }
 
   // Injects faults one after the other until Done(): the next one starts
@@ -687,6 +715,7 @@ int main(int argc, char** argv) {
                  "start --nodes 3) or --start-kafka\n";
     return 2;
   }
+  liaison::testing::InstallStopHandler();
   liaison::testing::Soak soak(o);
   return soak.Run();
 }
