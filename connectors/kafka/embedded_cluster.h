@@ -45,6 +45,7 @@ enum class KafkaError : int {
   kUnknownTopicOrPartition = 3,
   // On the head Produce request of an idempotent producer: a fatal error.
   kOutOfOrderSequenceNumber = 45,
+  kClusterAuthorizationFailed = 31,
 };
 
 class EmbeddedCluster {

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
+#include <memory>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -31,12 +33,75 @@ struct PendingRecord {
   PendingRecord* next = nullptr;
 };
 
+// A fatal error of the idempotent producer that a new producer (a new
+// producer id, sequence numbers from zero) clears: a sequence out of step
+// with the partition leader after leaders moved (OUT_OF_ORDER_SEQUENCE_NUMBER,
+// seen when a Kafka node was killed during a flood), an unknown or fenced
+// producer id. Not a refusal of authorisation: a new producer would be
+// refused alike. Nor fencing of a transactional id (TxnWriter handles that).
+bool ClearedByANewProducer(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR__FENCED:
+      return false;
+    default:
+      return true;
+  }
+}
+
+// A non-transactional producer replaces its librdkafka instance at most this
+// often within the window; beyond, it stays failed (as a transactional one
+// does at once), so that a cause a new producer does not clear cannot make
+// it loop.
+constexpr size_t kMaxRecreations = 5;
+constexpr absl::Duration kRecreationWindow = absl::Minutes(10);
+
 }  // namespace
 
+// One librdkafka producer instance and its event queue (the queue goes
+// first). A non-transactional Producer replaces it after a fatal error a new
+// instance clears (Impl::Recreate).
+struct Producer::Handle {
+  internal::ClientPtr rk;
+  internal::QueuePtr queue;
+};
+
 struct Producer::Impl {
-  Impl(ProducerOptions opts, internal::ClientPtr client)
-      : options(opts), rk(std::move(client)), main_queue(rd_kafka_queue_get_main(rk.get())) {
+  Impl(ProducerOptions opts, internal::ClientPtr client, internal::ConfPtr spare)
+      : options(opts), spare_conf(std::move(spare)) {
+    auto handle = std::make_shared<Handle>();
+    handle->rk = std::move(client);
+    handle->queue.reset(rd_kafka_queue_get_main(handle->rk.get()));
+    current = std::move(handle);
     registry.prev = registry.next = &registry;
+  }
+
+  std::shared_ptr<Handle> Current() const ABSL_LOCKS_EXCLUDED(handle_mu) {
+    absl::MutexLock lock(&handle_mu);
+    return current;
+  }
+
+  // Whether a producer in librdkafka's fatal state `fatal` is replaced.
+  bool Heals(rd_kafka_resp_err_t fatal) const {
+    return options.transactional_id.empty() && !gave_up.load() && ClearedByANewProducer(fatal);
+  }
+
+  // The status of a record that failed with `err` on instance `rk`. On an
+  // instance being replaced: Unavailable and possibly persisted (librdkafka
+  // cannot say whether the broker stored it; a caller that deduplicates
+  // sends it again, through the new instance).
+  absl::Status Failure(rd_kafka_t* rk, rd_kafka_resp_err_t err, bool* possibly_persisted) const {
+    const rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(rk, nullptr, 0);
+    if (fatal != RD_KAFKA_RESP_ERR_NO_ERROR && Heals(fatal)) {
+      *possibly_persisted = true;
+      return absl::UnavailableError(absl::StrCat(
+          "kafka delivery: the idempotent producer hit a fatal error (", rd_kafka_err2name(fatal),
+          ") and is being replaced; the record may or may not be written, send "
+          "it again"));
+    }
+    return internal::DeliveryStatus(err, fatal != RD_KAFKA_RESP_ERR_NO_ERROR);
   }
 
   void Track(PendingRecord* rec) ABSL_LOCKS_EXCLUDED(mu) {
@@ -61,8 +126,10 @@ struct Producer::Impl {
   }
 
   void PollerLoop();
-  void HandleEvent(rd_kafka_event_t* ev);
-  void Deliver(const rd_kafka_message_t* m);
+  void HandleEvent(Handle& h, rd_kafka_event_t* ev);
+  void Deliver(Handle& h, const rd_kafka_message_t* m);
+  void Recreate(const std::shared_ptr<Handle>& old);
+  void DrainRetiring();
   void RunFailed() ABSL_LOCKS_EXCLUDED(mu);
   bool WaitIdle(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu);
 
@@ -72,13 +139,22 @@ struct Producer::Impl {
   // poller thread only.
   std::string last_connection_error;
   absl::Time last_connection_error_at = absl::InfinitePast();
-  // Set in the constructor, reset only by the destructor after the poller
-  // has stopped.
-  internal::ClientPtr rk;
-  // rd_kafka_poll()'s queue: delivery reports and errors arrive here as
-  // events (event mode, so that rd_kafka_flush() from any thread only waits
-  // and never runs callbacks itself).
-  internal::QueuePtr main_queue;
+  // The instance records go to: set in the constructor, replaced by the
+  // poller (Recreate), reset only by the destructor after the poller has
+  // stopped. Its queue is rd_kafka_poll()'s: delivery reports and errors
+  // arrive there as events (event mode, so that rd_kafka_flush() from any
+  // thread only waits and never runs callbacks itself).
+  mutable absl::Mutex handle_mu;
+  std::shared_ptr<Handle> current ABSL_GUARDED_BY(handle_mu);
+  // Non-transactional: the configuration a replacement instance is made of.
+  internal::ConfPtr spare_conf;
+  // Poller thread only: replaced instances whose last reports are still due,
+  // when recent replacements happened, and a replacement asked for.
+  std::vector<std::shared_ptr<Handle>> retiring;
+  std::deque<absl::Time> recreations;
+  bool recreate_due = false;
+  std::atomic<bool> gave_up{false};
+  std::atomic<int64_t> recreated{0};
   std::thread poller;
   std::atomic<bool> stop{false};
 
@@ -90,36 +166,105 @@ struct Producer::Impl {
 
 void Producer::Impl::PollerLoop() {
   while (true) {
-    rd_kafka_event_t* ev = rd_kafka_queue_poll(main_queue.get(), 500);
+    std::shared_ptr<Handle> h = Current();
+    // While a replaced instance still owes reports, its queue is looked at
+    // every 20 ms.
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(h->queue.get(), retiring.empty() ? 500 : 20);
     if (ev != nullptr) {
-      HandleEvent(ev);
+      HandleEvent(*h, ev);
       rd_kafka_event_destroy(ev);
     }
+    if (recreate_due) {
+      recreate_due = false;
+      Recreate(h);
+    }
+    DrainRetiring();
     RunFailed();
     if (ev == nullptr && stop.load()) break;
   }
 }
 
-void Producer::Impl::HandleEvent(rd_kafka_event_t* ev) {
+void Producer::Impl::Recreate(const std::shared_ptr<Handle>& old) {
+  const absl::Time now = absl::Now();
+  while (!recreations.empty() && now - recreations.front() > kRecreationWindow) {
+    recreations.pop_front();
+  }
+  const std::string old_name = rd_kafka_name(old->rk.get());
+  absl::StatusOr<internal::ClientPtr> rk = absl::ResourceExhaustedError(absl::StrCat(
+      "replaced ", recreations.size(), " times within ", absl::FormatDuration(kRecreationWindow)));
+  if (recreations.size() < kMaxRecreations) {
+    rk = internal::NewClient(RD_KAFKA_PRODUCER,
+                             internal::ConfPtr(rd_kafka_conf_dup(spare_conf.get())));
+  }
+  if (!rk.ok()) {
+    gave_up.store(true);
+    log::Error("kafka.producer.fatal",
+               {{"client", old_name},
+                {"error", rk.status().ToString()},
+                {"effect",
+                 "not replaced: every pending and future record fails with Internal; the "
+                 "process must be restarted"}});
+    return;
+  }
+  auto fresh = std::make_shared<Handle>();
+  fresh->rk = *std::move(rk);
+  fresh->queue.reset(rd_kafka_queue_get_main(fresh->rk.get()));
+  recreations.push_back(now);
+  recreated.fetch_add(1);
+  const std::string fresh_name = rd_kafka_name(fresh->rk.get());
+  {
+    absl::MutexLock lock(&handle_mu);
+    current = std::move(fresh);
+  }
+  retiring.push_back(old);
+  log::Warning("kafka.producer.recreated",
+               {{"client", fresh_name},
+                {"replaces", old_name},
+                {"within_window", static_cast<int64_t>(recreations.size())}});
+}
+
+void Producer::Impl::DrainRetiring() {
+  for (auto it = retiring.begin(); it != retiring.end();) {
+    Handle& h = **it;
+    while (rd_kafka_event_t* ev = rd_kafka_queue_poll(h.queue.get(), 0)) {
+      HandleEvent(h, ev);
+      rd_kafka_event_destroy(ev);
+    }
+    // A failed instance takes no new record (produce() refuses it at
+    // once): once nothing is queued or owed, it goes.
+    if (rd_kafka_outq_len(h.rk.get()) == 0) {
+      it = retiring.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Producer::Impl::HandleEvent(Handle& h, rd_kafka_event_t* ev) {
+  rd_kafka_t* rk = h.rk.get();
   switch (rd_kafka_event_type(ev)) {
     case RD_KAFKA_EVENT_DR: {
       const rd_kafka_message_t* m;
-      while ((m = rd_kafka_event_message_next(ev)) != nullptr) Deliver(m);
+      while ((m = rd_kafka_event_message_next(ev)) != nullptr) Deliver(h, m);
       break;
     }
     case RD_KAFKA_EVENT_ERROR: {
       if (rd_kafka_event_error_is_fatal(ev)) {
         char reason[512];
-        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk.get(), reason, sizeof reason);
-        log::Error("kafka.producer.fatal", {{"client", rd_kafka_name(rk.get())},
-                                            {"error", rd_kafka_err2name(orig)},
-                                            {"detail", reason},
-                                            {"effect",
-                                             "every pending and future record fails with Internal; "
-                                             "the producer must be recreated"}});
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, reason, sizeof reason);
+        const bool heal = Heals(orig);
+        log::Error("kafka.producer.fatal",
+                   {{"client", rd_kafka_name(rk)},
+                    {"error", rd_kafka_err2name(orig)},
+                    {"detail", reason},
+                    {"effect", heal ? "records pending fail with Unavailable (may or may not be "
+                                      "written); a new producer takes the next ones"
+                                    : "every pending and future record fails with Internal; "
+                                      "the producer must be recreated"}});
+        if (heal) recreate_due = true;
       } else {
         const char* reason = rd_kafka_event_error_string(ev);
-        internal::LogClientError(rk.get(), rd_kafka_event_error(ev), reason);
+        internal::LogClientError(rk, rd_kafka_event_error(ev), reason);
         std::string described =
             internal::DescribeConnectionError(rd_kafka_event_error(ev), reason ? reason : "");
         if (!described.empty()) {
@@ -134,7 +279,7 @@ void Producer::Impl::HandleEvent(rd_kafka_event_t* ev) {
   }
 }
 
-void Producer::Impl::Deliver(const rd_kafka_message_t* m) {
+void Producer::Impl::Deliver(Handle& h, const rd_kafka_message_t* m) {
   auto* rec = static_cast<PendingRecord*>(m->_private);
   if (m->len > 0 && m->payload != rec->value.data()) {
     // Cannot happen without RD_KAFKA_MSG_F_COPY; would mean a hidden copy.
@@ -146,10 +291,9 @@ void Producer::Impl::Deliver(const rd_kafka_message_t* m) {
   if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     report.offset = m->offset;
   } else {
-    const bool fatal = rd_kafka_fatal_error(rk.get(), nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR;
-    report.status = internal::DeliveryStatus(m->err, fatal);
     report.possibly_persisted =
         rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED;
+    report.status = Failure(h.rk.get(), m->err, &report.possibly_persisted);
     // The report's status reaches senders (broker/frontdoor/ingress.cc): it carries no
     // address. The log line names where and why, for operators: the last
     // connection error within the record's lifetime.
@@ -218,9 +362,11 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const ClientConfig& c
   absl::StatusOr<internal::ConfPtr> conf = internal::NewConf(config, defaults, invariants);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_events(conf->get(), RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR);
+  internal::ConfPtr spare;
+  if (!transactional) spare.reset(rd_kafka_conf_dup(conf->get()));
   absl::StatusOr<internal::ClientPtr> rk = internal::NewClient(RD_KAFKA_PRODUCER, *std::move(conf));
   if (!rk.ok()) return rk.status();
-  auto impl = std::make_unique<Impl>(options, *std::move(rk));
+  auto impl = std::make_unique<Impl>(options, *std::move(rk), std::move(spare));
   impl->bootstrap = config.bootstrap_servers;
   Impl* raw = impl.get();
   impl->poller = std::thread([raw] { raw->PollerLoop(); });
@@ -233,21 +379,25 @@ Producer::~Producer() {
   Impl& impl = *impl_;
   absl::Status flushed = Flush(absl::Milliseconds(impl.options.shutdown_flush_ms));
   if (!flushed.ok()) {
+    std::shared_ptr<Handle> h = impl.Current();
     log::Warning("kafka.producer.shutdown_purge",
-                 {{"client", rd_kafka_name(impl.rk.get())}, {"outstanding", outstanding()}});
+                 {{"client", rd_kafka_name(h->rk.get())}, {"outstanding", outstanding()}});
     // Queued records fail with __PURGE_QUEUE, in-flight ones with
     // __PURGE_INFLIGHT (possibly persisted): both report Unavailable.
-    rd_kafka_purge(impl.rk.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_purge(h->rk.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     impl.WaitIdle(absl::Now() + absl::Seconds(5));
   }
   impl.stop.store(true);
-  rd_kafka_queue_yield(impl.main_queue.get());
+  rd_kafka_queue_yield(impl.Current()->queue.get());
   impl.poller.join();
   // Whatever still has no report (nothing, unless librdkafka lost a report)
   // is reported here, after librdkafka is gone and no longer points at the
   // values.
-  impl.main_queue.reset();
-  impl.rk.reset();
+  impl.retiring.clear();
+  {
+    absl::MutexLock lock(&impl.handle_mu);
+    impl.current.reset();
+  }
   impl.RunFailed();
   while (true) {
     PendingRecord* rec;
@@ -315,7 +465,8 @@ void Producer::Enqueue(const std::string& topic, std::string key, std::string va
     vus[n].vtype = RD_KAFKA_VTYPE_HEADERS;
     vus[n++].u.headers = hdrs;
   }
-  rd_kafka_error_t* error = rd_kafka_produceva(impl.rk.get(), vus, n);
+  const std::shared_ptr<Handle> h = impl.Current();
+  rd_kafka_error_t* error = rd_kafka_produceva(h->rk.get(), vus, n);
   if (error == nullptr) return;
 
   // librdkafka did not take the record (nor the headers): report from the
@@ -325,8 +476,7 @@ void Producer::Enqueue(const std::string& topic, std::string key, std::string va
   rd_kafka_error_destroy(error);
   rec->early_report.topic = topic;
   rec->early_report.partition = partition;
-  rec->early_report.status = internal::DeliveryStatus(
-      err, rd_kafka_fatal_error(impl.rk.get(), nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR);
+  rec->early_report.status = impl.Failure(h->rk.get(), err, &rec->early_report.possibly_persisted);
   log::Warning("kafka.produce_rejected", {{"topic", topic},
                                           {"partition", partition},
                                           {"error", rd_kafka_err2name(err)},
@@ -335,7 +485,7 @@ void Producer::Enqueue(const std::string& topic, std::string key, std::string va
     absl::MutexLock lock(&impl.mu);
     impl.failed.push_back(rec);
   }
-  rd_kafka_queue_yield(impl.main_queue.get());  // wake the poller
+  rd_kafka_queue_yield(impl.Current()->queue.get());  // wake the poller
 }
 
 namespace {
@@ -368,22 +518,30 @@ absl::Status TxnStatus(rd_kafka_error_t* error, absl::string_view call) {
 bool Producer::transactional() const { return !impl_->options.transactional_id.empty(); }
 
 bool Producer::Fenced() const {
-  return rd_kafka_fatal_error(impl_->rk.get(), nullptr, 0) == RD_KAFKA_RESP_ERR__FENCED;
+  return rd_kafka_fatal_error(impl_->Current()->rk.get(), nullptr, 0) == RD_KAFKA_RESP_ERR__FENCED;
 }
 
 bool Producer::Fatal() const {
-  return rd_kafka_fatal_error(impl_->rk.get(), nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR;
+  return rd_kafka_fatal_error(impl_->Current()->rk.get(), nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+int64_t Producer::recreated() const { return impl_->recreated.load(); }
+
+void Producer::FailFatallyForTest(int kafka_error) {
+  rd_kafka_test_fatal_error(impl_->Current()->rk.get(),
+                            static_cast<rd_kafka_resp_err_t>(kafka_error), "for a test");
 }
 
 absl::Status Producer::InitTransactions(absl::Duration timeout) {
   if (!transactional()) return absl::FailedPreconditionError("producer is not transactional");
-  return TxnStatus(rd_kafka_init_transactions(impl_->rk.get(), internal::ToMillis(timeout)),
-                   "init_transactions");
+  return TxnStatus(
+      rd_kafka_init_transactions(impl_->Current()->rk.get(), internal::ToMillis(timeout)),
+      "init_transactions");
 }
 
 absl::Status Producer::BeginTransaction() {
   if (!transactional()) return absl::FailedPreconditionError("producer is not transactional");
-  return TxnStatus(rd_kafka_begin_transaction(impl_->rk.get()), "begin_transaction");
+  return TxnStatus(rd_kafka_begin_transaction(impl_->Current()->rk.get()), "begin_transaction");
 }
 
 absl::Status Producer::SendOffsetsToTransaction(const std::vector<OffsetToCommit>& offsets,
@@ -397,16 +555,16 @@ absl::Status Producer::SendOffsetsToTransaction(const std::vector<OffsetToCommit
     rd_kafka_topic_partition_list_add(list.get(), o.topic.c_str(), o.partition)->offset =
         o.next_offset;
   }
-  return TxnStatus(rd_kafka_send_offsets_to_transaction(impl_->rk.get(), list.get(), group.get(),
-                                                        internal::ToMillis(timeout)),
+  return TxnStatus(rd_kafka_send_offsets_to_transaction(impl_->Current()->rk.get(), list.get(),
+                                                        group.get(), internal::ToMillis(timeout)),
                    "send_offsets_to_transaction");
 }
 
 absl::Status Producer::CommitTransaction(absl::Duration timeout) {
   if (!transactional()) return absl::FailedPreconditionError("producer is not transactional");
-  absl::Status s =
-      TxnStatus(rd_kafka_commit_transaction(impl_->rk.get(), internal::ToMillis(timeout)),
-                "commit_transaction");
+  absl::Status s = TxnStatus(
+      rd_kafka_commit_transaction(impl_->Current()->rk.get(), internal::ToMillis(timeout)),
+      "commit_transaction");
   // librdkafka has flushed the transaction's records; their reports may
   // still sit in the event queue: the promise is that callbacks ran.
   if (s.ok()) impl_->WaitIdle(absl::Now() + timeout);
@@ -416,7 +574,7 @@ absl::Status Producer::CommitTransaction(absl::Duration timeout) {
 absl::Status Producer::AbortTransaction(absl::Duration timeout) {
   if (!transactional()) return absl::FailedPreconditionError("producer is not transactional");
   absl::Status s =
-      TxnStatus(rd_kafka_abort_transaction(impl_->rk.get(), internal::ToMillis(timeout)),
+      TxnStatus(rd_kafka_abort_transaction(impl_->Current()->rk.get(), internal::ToMillis(timeout)),
                 "abort_transaction");
   if (s.ok()) impl_->WaitIdle(absl::Now() + timeout);
   return s;
@@ -426,7 +584,7 @@ absl::Status Producer::Flush(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   // Sends lingering batches now and waits for librdkafka's count to reach
   // zero; in event mode it runs no callbacks on this thread.
-  rd_kafka_flush(impl_->rk.get(), internal::ToMillis(timeout));
+  rd_kafka_flush(impl_->Current()->rk.get(), internal::ToMillis(timeout));
   if (!impl_->WaitIdle(deadline)) {
     return absl::DeadlineExceededError(
         absl::StrCat("kafka flush: ", outstanding(), " records still without a report"));

@@ -100,9 +100,15 @@ class Producer {
   // max_message_bytes). `value` is moved in and kept until the report: no
   // copy of the payload (the key and headers are copied). An empty key means
   // "no key" (null key: the partitioner spreads records).
-  // After a fatal error of the idempotent producer (logged as
-  // "kafka.producer.fatal") every failed report, including those of all later
-  // Produce calls, is Internal: recreate the Producer.
+  // A fatal error of the idempotent producer (logged as "kafka.producer.fatal";
+  // e.g. OUT_OF_ORDER_SEQUENCE_NUMBER after leaders moved) fails the records
+  // pending. A non-transactional Producer then replaces its librdkafka
+  // instance ("kafka.producer.recreated": a new producer id) and takes the
+  // next records there; the failed ones report Unavailable with
+  // possibly_persisted (send again, deduplicating). It does so at most 5
+  // times within 10 minutes and never for a refused authorisation: then,
+  // and for a transactional producer, every failed report, including those
+  // of all later Produce calls, is Internal: recreate the Producer.
   void Produce(const std::string& topic, std::string key, std::string value, DeliveryCallback done,
                int32_t partition = kAnyPartition, std::vector<Header> headers = {});
   // Queues a tombstone: a record of `key` with a null value, which on a
@@ -157,6 +163,14 @@ class Producer {
   // waiting for the poller to report a produce() error).
   int64_t outstanding() const;
 
+  // How many times the producer replaced its librdkafka instance after a
+  // fatal error (see Produce).
+  int64_t recreated() const;
+  // Tests: librdkafka's own fatal-error path with `kafka_error` (an
+  // rd_kafka_resp_err_t) as the cause, as if the cluster had caused it.
+  void FailFatallyForTest(int kafka_error);
+
+  struct Handle;
   struct Impl;
 
  private:
