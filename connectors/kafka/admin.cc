@@ -1,10 +1,12 @@
-// CreateTopics and PartitionCount (declared in consumer.h), RecordDeleter
-// (admin.h).
+// CreateTopics and PartitionCount (declared in consumer.h), ListTopics,
+// DeleteTopics and RecordDeleter (admin.h).
 #include "connectors/kafka/admin.h"
 
 #include <librdkafka/rdkafka.h>
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -140,6 +142,74 @@ absl::StatusOr<int> PartitionCount(const ClientConfig& config, const std::string
   absl::StatusOr<internal::ClientPtr> rk = AdminClient(config);
   if (!rk.ok()) return rk.status();
   return internal::TopicPartitionCount(rk->get(), topic, timeout);
+}
+
+absl::StatusOr<std::vector<std::string>> ListTopics(const ClientConfig& config,
+                                                    absl::Duration timeout) {
+  absl::StatusOr<internal::ClientPtr> rk = AdminClient(config);
+  if (!rk.ok()) return rk.status();
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err =
+      rd_kafka_metadata(rk->get(), /*all_topics=*/1, nullptr, &md, internal::ToMillis(timeout));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return internal::WithBootstrap(internal::ToStatus(err, "metadata for every topic"),
+                                   config.bootstrap_servers,
+                                   internal::DrainConnectionErrors(rk->get()));
+  }
+  std::vector<std::string> names;
+  names.reserve(md->topic_cnt);
+  for (int i = 0; i < md->topic_cnt; ++i) names.emplace_back(md->topics[i].topic);
+  rd_kafka_metadata_destroy(md);
+  return names;
+}
+
+absl::Status DeleteTopics(const ClientConfig& config, const std::vector<std::string>& topics,
+                          absl::Duration timeout) {
+  if (topics.empty()) return absl::OkStatus();
+  absl::StatusOr<internal::ClientPtr> rk = AdminClient(config);
+  if (!rk.ok()) return rk.status();
+  std::vector<rd_kafka_DeleteTopic_t*> del;
+  del.reserve(topics.size());
+  for (const std::string& name : topics) del.push_back(rd_kafka_DeleteTopic_new(name.c_str()));
+  std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter> options(
+      rd_kafka_AdminOptions_new(rk->get(), RD_KAFKA_ADMIN_OP_DELETETOPICS));
+  char err[512];
+  const int ms = internal::ToMillis(timeout);
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), ms, err, sizeof err);
+  internal::QueuePtr queue(rd_kafka_queue_new(rk->get()));
+  rd_kafka_DeleteTopics(rk->get(), del.data(), del.size(), options.get(), queue.get());
+  rd_kafka_DeleteTopic_destroy_array(del.data(), del.size());
+  internal::EventPtr ev(rd_kafka_queue_poll(queue.get(), ms + 1000));
+  if (ev == nullptr) {
+    return internal::WithBootstrap(
+        absl::DeadlineExceededError("kafka delete topics: no answer within the timeout"),
+        config.bootstrap_servers, internal::DrainConnectionErrors(rk->get()));
+  }
+  if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return internal::WithBootstrap(
+        internal::ToStatus(rd_kafka_event_error(ev.get()), "delete topics",
+                           rd_kafka_event_error_string(ev.get())),
+        config.bootstrap_servers, internal::DrainConnectionErrors(rk->get()));
+  }
+  const rd_kafka_DeleteTopics_result_t* result = rd_kafka_event_DeleteTopics_result(ev.get());
+  size_t count = 0;
+  const rd_kafka_topic_result_t** results =
+      result != nullptr ? rd_kafka_DeleteTopics_result_topics(result, &count) : nullptr;
+  size_t deleted = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
+    const char* name = rd_kafka_topic_result_name(results[i]);
+    if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) continue;  // gone already
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* msg = rd_kafka_topic_result_error_string(results[i]);
+      return internal::ToStatus(e, absl::StrCat("delete topic ", name),
+                                msg != nullptr ? msg : rd_kafka_err2str(e));
+    }
+    ++deleted;
+  }
+  log::Info("kafka.topics_deleted",
+            {{"deleted", absl::StrCat(deleted)}, {"first", topics.front()}});
+  return absl::OkStatus();
 }
 
 struct RecordDeleter::Impl {

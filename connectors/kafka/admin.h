@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -14,6 +16,18 @@
 #include "connectors/kafka/consumer.h"
 
 namespace liaison::kafka {
+
+// The names of every topic the cluster lists (a metadata request for all
+// topics; Kafka's internal ones, such as __consumer_offsets, included).
+absl::StatusOr<std::vector<std::string>> ListTopics(const ClientConfig& config,
+                                                    absl::Duration timeout);
+
+// Deletes topics (Kafka's DeleteTopics; needs the DELETE ACL on each). Returns
+// once the controller accepted the deletion: the brokers remove the logs
+// afterwards. A topic that does not exist is not an error. The mock cluster
+// does not implement DeleteTopics (DeadlineExceeded, as for CreateTopics).
+absl::Status DeleteTopics(const ClientConfig& config, const std::vector<std::string>& topics,
+                          absl::Duration timeout);
 
 // One Kafka client kept for repeated calls (a broker's evidence keeper asks
 // every second). Thread-compatible: one caller at a time.

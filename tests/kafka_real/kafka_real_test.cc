@@ -33,6 +33,7 @@
 #include "absl/time/time.h"
 #include "base/log.h"
 #include "base/testing/log_capture.h"
+#include "connectors/kafka/admin.h"
 #include "connectors/kafka/client_config.h"
 #include "connectors/kafka/cluster_probe.h"
 #include "connectors/kafka/producer.h"
@@ -166,6 +167,36 @@ TEST_F(KafkaReal, AuditorCannotWriteTheAuditTrail) {
   EXPECT_EQ(r.status.code(), absl::StatusCode::kInternal) << r.status;
   EXPECT_TRUE(log_lines.Has({"kafka.producer.fatal", "CLUSTER_AUTHORIZATION_FAILED"}))
       << log_lines.Text();
+}
+
+// Test processes delete their topics when they end (tests/fixtures/
+// test_broker.cc): ListTopics names a topic just created, DeleteTopics
+// removes it (a second deletion is no error), and Kafka refuses the deletion
+// to a principal without the DELETE ACL.
+TEST_F(KafkaReal, TopicsAreListedAndDeleted) {
+  const ClientConfig policy = ConfigAs("liaison-policy");
+  const std::string topic = absl::StrCat("liaison.kr", getpid(), ".scratch");
+  ASSERT_TRUE(CreateTopics(policy, {{.name = topic, .partitions = 2}}, absl::Seconds(60)).ok());
+  absl::StatusOr<std::vector<std::string>> listed = ListTopics(policy, absl::Seconds(15));
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_NE(std::find(listed->begin(), listed->end(), topic), listed->end());
+  EXPECT_NE(std::find(listed->begin(), listed->end(), "liaison.ingress"), listed->end());
+
+  absl::Status refused = DeleteTopics(ConfigAs("liaison-front"), {topic}, absl::Seconds(30));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kPermissionDenied) << refused;
+  EXPECT_TRUE(absl::StrContains(refused.message(), topic)) << refused;
+
+  ASSERT_TRUE(DeleteTopics(policy, {topic}, absl::Seconds(30)).ok());
+  // The controller has accepted the deletion; the brokers' metadata follows.
+  bool gone = false;
+  for (int i = 0; i < 60 && !gone; ++i) {
+    listed = ListTopics(policy, absl::Seconds(15));
+    ASSERT_TRUE(listed.ok()) << listed.status();
+    gone = std::find(listed->begin(), listed->end(), topic) == listed->end();
+    if (!gone) absl::SleepFor(absl::Milliseconds(500));
+  }
+  EXPECT_TRUE(gone) << topic << " still listed 30 s after its deletion";
+  EXPECT_TRUE(DeleteTopics(policy, {topic}, absl::Seconds(30)).ok());
 }
 
 // With Nagle's algorithm on (librdkafka's default), a request over TLS that
