@@ -79,6 +79,13 @@ class StageForHolds final : public HoldResolver {
   void Write(int32_t chain, Outputs outputs, std::function<void(absl::Status)> done) override {
     target->Write(chain, std::move(outputs), std::move(done));
   }
+  void WriteErasurePoint(int32_t chain, const liaison::v1::EvidenceItemRecord& item,
+                         std::function<void(absl::StatusOr<int64_t>)> done) override {
+    target->WriteErasurePoint(chain, item, std::move(done));
+  }
+  bool SealedPast(int32_t chain, int64_t offset) const override {
+    return target->SealedPast(chain, offset);
+  }
 };
 
 }  // namespace
@@ -551,6 +558,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
       b.config.evidence_upload_max_age + std::min(absl::Hours(1), b.config.evidence_upload_max_age);
   keeper.chunk_retry = std::min(absl::Seconds(60), keeper.upload_horizon);
   keeper.observer = b.config.observer;
+  keeper.erasure_hook = b.config.evidence_erasure_hook;
   const int evidence_chains = keeper.ingress_partitions;
   b.evidence_keeper = std::make_unique<EvidenceKeeper>(std::move(keeper));
   b.evidence_keeper->Start();
@@ -623,6 +631,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   evidence.countersigner = b.countersigner.get();
   evidence.node_id = node_id;
   evidence.upload_max_age = b.config.evidence_upload_max_age;
+  evidence.download_started_hook = b.config.download_started_hook;
   evidence.read_to_end = [&b](absl::Duration timeout, std::function<void(absl::Status)> done) {
     b.evidence_mirror->AfterReadToEnd(timeout, std::move(done));
   };

@@ -139,6 +139,13 @@ struct BrokerConfig {
   // record of the evidence topics is applied to the node's book (a test
   // blocks it to hold this node behind what another node wrote).
   std::function<void(const kafka::Record&)> evidence_record_hook;
+  // Tests only: asked by the evidence keeper before it erases an item marked
+  // for erasure whose erasure point the policy stage has passed; false
+  // postpones the erasure to a later tick (the item stays marked).
+  std::function<bool(const std::string& item_id)> evidence_erasure_hook;
+  // Tests only: called once Kafka acknowledged a download's start, before
+  // the front door checks the item again and sends the member's key.
+  std::function<void(const std::string& item_id)> download_started_hook;
 
   // Threads verifying and countersigning (0 = one per core).
   unsigned worker_threads = 0;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "base/proto_time.h"
+#include "base/status_macros.h"
 #include "broker/frontdoor/evidence_service.h"
 
 namespace liaison::broker {
@@ -33,6 +34,16 @@ absl::Status CheckNotErased(const liaison::v1::EvidenceItemRecord& item) {
       absl::StrCat(Item(item.item_id()), ": erased at ", Time(FromProto(e.erased_at())),
                    " (its keys destroyed): ", liaison::v1::EvidenceErasureReason_Name(e.reason()),
                    ", ", ErasureReasonText(e.reason()), " (due ", Time(FromProto(e.due())), ")"));
+}
+
+absl::Status CheckDownloadable(const liaison::v1::EvidenceItemRecord& item) {
+  LIAISON_RETURN_IF_ERROR(CheckNotErased(item));
+  if (!item.has_erasure_pending()) return absl::OkStatus();
+  const liaison::v1::EvidenceErasure& e = item.erasure_pending();
+  return absl::FailedPreconditionError(absl::StrCat(
+      Item(item.item_id()), ": being erased (", liaison::v1::EvidenceErasureReason_Name(e.reason()),
+      ", ", ErasureReasonText(e.reason()), ", due ", Time(FromProto(e.due())),
+      "): no download is admitted"));
 }
 
 absl::StatusOr<liaison::v1::EvidenceEvent> CheckAcknowledge(

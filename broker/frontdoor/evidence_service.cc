@@ -857,14 +857,54 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
             absl::StrCat(recorded.message(), "; nothing was sent, download again")));
         return;
       }
-      {
-        absl::MutexLock lock(&mu_);
-        writing_ = true;  // the header
-        reading_ = true;
+      // The start is in Kafka. Whether the item was marked for erasure
+      // meanwhile is read after that, so that an erasure never precedes, in
+      // the chain of custody, a download whose key went out: the policy
+      // stage writes the item's erasure point after the mark and erases only
+      // once it has passed it, and this start is before the point unless
+      // the mark is read here (docs/evidence.md, "A download during the
+      // erasure").
+      if (deps_.download_started_hook) {
+        deps_.pool->Submit([this] {
+          deps_.download_started_hook(item_.item_id());
+          CheckAgain();
+        });
+        return;
       }
-      StartWrite(&response_);
-      deps_.pool->Submit([this] { ReadAhead(); });
+      CheckAgain();
     });
+  }
+
+  void CheckAgain() {
+    if (!deps_.read_to_end) {
+      SendHeaderUnlessMarked();
+      return;
+    }
+    deps_.read_to_end(kEvidenceReadToEndTimeout, [this](absl::Status s) {
+      if (!s.ok()) {
+        Fail(NotReadToEnd(Item(item_.item_id()), s, "nothing was sent, download again"));
+        return;
+      }
+      SendHeaderUnlessMarked();
+    });
+  }
+
+  void SendHeaderUnlessMarked() {
+    std::optional<EvidenceItemRecord> now = deps_.book->Item(item_.item_id());
+    absl::Status s = now.has_value() ? CheckDownloadable(*now)
+                                     : absl::FailedPreconditionError(absl::StrCat(
+                                           Item(item_.item_id()), ": no longer in the book"));
+    if (!s.ok()) {
+      Fail(s);
+      return;
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = true;  // the header
+      reading_ = true;
+    }
+    StartWrite(&response_);
+    deps_.pool->Submit([this] { ReadAhead(); });
   }
 
   // Chunks read from Kafka ahead of the one being written, so that Kafka
@@ -956,7 +996,7 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
         (grant.has_value() || item->uploader() == peer_ ||
          std::find(item->wrapped_for().begin(), item->wrapped_for().end(), peer_) !=
              item->wrapped_for().end())) {
-      return CheckNotErased(*item);
+      return CheckDownloadable(*item);
     }
     if (!grant.has_value()) {
       return absl::PermissionDeniedError(absl::StrCat(
@@ -967,7 +1007,7 @@ class DownloadReactor final : public grpc::ServerWriteReactor<DownloadResponse> 
       return absl::FailedPreconditionError(
           absl::StrCat(Item(id), ": not completely uploaded (nothing partial is downloadable)"));
     }
-    LIAISON_RETURN_IF_ERROR(CheckNotErased(*item));
+    LIAISON_RETURN_IF_ERROR(CheckDownloadable(*item));
     if (grant->jit_id() != item->jit_id()) {
       return absl::FailedPreconditionError(absl::StrCat(
           Item(id), ": granted for JIT ", grant->jit_id(), ", uploaded for JIT ", item->jit_id()));

@@ -100,6 +100,11 @@ absl::Status CheckUploadStart(const liaison::v1::UploadStart& start, const std::
 // erased at T (its keys destroyed): <why> (due D)".
 absl::Status CheckNotErased(const liaison::v1::EvidenceItemRecord& item);
 
+// CheckNotErased, and FailedPrecondition "evidence item 'ID': being erased
+// (<why>, due D): no download is admitted" once the policy stage marked it
+// for erasure (erasure_pending): the check of a download's start.
+absl::Status CheckDownloadable(const liaison::v1::EvidenceItemRecord& item);
+
 // Unavailable "<what>: this node has not caught up with the evidence
 // records in Kafka (<why>); <then>": a read to the end (read_to_end) that
 // failed or timed out.
@@ -149,6 +154,10 @@ struct EvidenceServiceDeps {
   // to them before the call, or with Unavailable after `timeout`. Unset: the
   // book is used as it is.
   std::function<void(absl::Duration timeout, std::function<void(absl::Status)> done)> read_to_end;
+  // Tests only (BrokerConfig::download_started_hook): called on the worker
+  // pool once Kafka acknowledged a download's start, before the node checks
+  // the item again and sends the header.
+  std::function<void(const std::string& item_id)> download_started_hook;
 };
 
 // How long a download, list, acknowledgement or upload start waits for the

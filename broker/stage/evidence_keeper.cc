@@ -60,6 +60,12 @@ void EvidenceKeeper::Tick() {
   const std::shared_ptr<const policy::Registry> registry = deps_.registry();
   const EvidenceRetentionLimits limits{registry->EvidenceMaxAge(), registry->EvidenceAfterJitEnd()};
 
+  {
+    // A chain given up: its next owner writes points of its own.
+    absl::MutexLock lock(&mu_);
+    std::erase_if(points_,
+                  [&eligible](const auto& p) { return !eligible.contains(p.second.chain); });
+  }
   const std::vector<liaison::v1::EvidenceItemRecord> items = deps_.book->Items();
   for (const liaison::v1::EvidenceItemRecord& item : items) {
     if (item.has_erasure()) continue;
@@ -82,9 +88,15 @@ void EvidenceKeeper::Tick() {
     Outputs out;
     std::optional<liaison::v1::EvidenceItemRecord> written;
     const char* what = nullptr;
-    if (due.due <= now) {
+    if (item.has_erasure_pending()) {
+      // Marked (by this node or an earlier owner of the chain): erased once
+      // the stage has sealed past the item's erasure point.
+      if (!PointPassed(item, chain)) continue;
+      if (deps_.erasure_hook && !deps_.erasure_hook(id)) continue;
+      const EvidenceErasureDue marked{item.erasure_pending().reason(),
+                                      FromProto(item.erasure_pending().due())};
       EvidenceErasurePlan plan =
-          PlanEvidenceErasure(item, grants, keys, due, now, deps_.topics, deps_.broker_id);
+          PlanEvidenceErasure(item, grants, keys, marked, now, deps_.topics, deps_.broker_id);
       out.audit.push_back(std::move(plan.audit));
       out.records = std::move(plan.records);
       for (liaison::v1::Notice& n : plan.notices) {
@@ -92,8 +104,20 @@ void EvidenceKeeper::Tick() {
           out.records.push_back(std::move(*r));
         }
       }
+      out.erased_item = id;
       written = std::move(plan.erased);
       what = "erased";
+    } else if (due.due <= now) {
+      // First the mark (docs/evidence.md, "A download during the erasure"):
+      // no node admits a download of the item once it reads it.
+      liaison::v1::EvidenceItemRecord marked = item;
+      liaison::v1::EvidenceErasure* pending = marked.mutable_erasure_pending();
+      pending->set_reason(due.reason);
+      *pending->mutable_due() = ToProto(due.due);
+      out.records.push_back({deps_.topics.EvidenceItems(), id, marked.SerializeAsString(),
+                             kafka::kAnyPartition, std::nullopt});
+      written = std::move(marked);
+      what = "erasure_marked";
     } else if (jit_end.has_value()) {
       std::optional<EvidenceJitChange> change =
           PlanJitChange(item, *jit_end, now, deps_.topics, deps_.broker_id);
@@ -127,9 +151,33 @@ void EvidenceKeeper::Tick() {
           }
           absl::MutexLock lock(&mu_);
           busy_.erase(id);
+          if (s.ok() && written.has_erasure()) points_.erase(id);
         });
   }
   DeleteChunks(eligible);
+}
+
+bool EvidenceKeeper::PointPassed(const liaison::v1::EvidenceItemRecord& item, int32_t chain) {
+  const std::string& id = item.item_id();
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = points_.find(id);
+    if (it != points_.end()) {
+      return it->second.offset >= 0 && deps_.stage->SealedPast(chain, it->second.offset);
+    }
+    points_[id] = {chain, -1};
+  }
+  deps_.stage->WriteErasurePoint(chain, item, [this, id](absl::StatusOr<int64_t> offset) {
+    absl::MutexLock lock(&mu_);
+    if (offset.ok()) {
+      if (auto it = points_.find(id); it != points_.end()) it->second.offset = *offset;
+      return;
+    }
+    log::Warning("evidence.erasure_point_failed",
+                 {{"item_id", id}, {"error", offset.status().ToString()}});
+    points_.erase(id);  // written again at the next tick
+  });
+  return false;
 }
 
 void EvidenceKeeper::DeleteChunks(const std::set<int32_t>& eligible_chains) {

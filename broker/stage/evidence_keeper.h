@@ -4,9 +4,13 @@
 // node's policy stage owns, it
 //  - rewrites the item record when the registry's end of its JIT differs
 //    from the record's jit_end (custody entry "evidence-jit-extended");
-//  - erases the item once ErasureDueOf (evidence_erasure.h) is at or before
-//    the policy clock's now: tombstones on keys and grants, the record
-//    rewritten with its erasure, an ERASURE audit entry and signed
+//  - marks the item once ErasureDueOf (evidence_erasure.h) is at or before
+//    the policy clock's now (the record rewritten with erasure_pending: no
+//    node admits a download of it from then on), then writes an
+//    ERASURE_POINT event into the item's ingress partition, and erases it
+//    once the stage has sealed past that point (docs/evidence.md, "A
+//    download during the erasure"): tombstones on keys and grants, the
+//    record rewritten with its erasure, an ERASURE audit entry and signed
 //    EVIDENCE_ERASED notices, all written through the stage (audit first).
 //
 // It also deletes chunk records from Kafka (docs/evidence.md, "Deleting
@@ -84,6 +88,9 @@ struct EvidenceKeeperDeps {
   absl::Duration upload_horizon = kEvidenceUploadMaxAge + absl::Hours(1);
   absl::Duration chunk_retry = absl::Seconds(60);  // the broker: min(60 s, upload_horizon)
   Observer* observer = nullptr;                    // may be null
+  // Tests only (BrokerConfig::evidence_erasure_hook): false postpones an
+  // erasure whose point the stage has passed.
+  std::function<bool(const std::string& item_id)> erasure_hook;
 };
 
 class EvidenceKeeper {
@@ -106,6 +113,11 @@ class EvidenceKeeper {
   // chains this node owns) as far as ChunkDeletionBoundOf allows. Keeper
   // thread only.
   void DeleteChunks(const std::set<int32_t>& eligible_chains);
+  // Whether the stage has sealed past the erasure point of `item` (marked
+  // erasure_pending) on `chain`; writes the point first when it has none
+  // (then false). Keeper thread only.
+  bool PointPassed(const liaison::v1::EvidenceItemRecord& item, int32_t chain)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   const EvidenceKeeperDeps deps_;
   std::atomic<bool> stop_{false};
@@ -122,6 +134,13 @@ class EvidenceKeeper {
   absl::Mutex mu_;
   // Items whose erasure or rewrite is being written (not acted on again).
   absl::flat_hash_set<std::string> busy_ ABSL_GUARDED_BY(mu_);
+  // Erasure points written, by item: the chain and the point's offset (-1
+  // until Kafka acknowledged it).
+  struct Point {
+    int32_t chain = 0;
+    int64_t offset = -1;
+  };
+  std::map<std::string, Point> points_ ABSL_GUARDED_BY(mu_);
   // Owned partitions and since when (wall time).
   std::map<int32_t, absl::Time> owned_since_ ABSL_GUARDED_BY(mu_);
 };

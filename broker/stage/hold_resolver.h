@@ -12,10 +12,12 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "broker/stage/outputs.h"
 #include "liaison/v1/broker_state.pb.h"
 #include "liaison/v1/envelope.pb.h"
+#include "liaison/v1/evidence.pb.h"
 
 namespace liaison::broker {
 
@@ -41,6 +43,16 @@ class HoldResolver {
   // Audits then writes `outputs` on the audit chain `chain`, as the stage
   // writes its own; `done` gets OK once every record is acknowledged.
   virtual void Write(int32_t chain, Outputs outputs, std::function<void(absl::Status)> done) = 0;
+
+  // The evidence keeper's erasure point (evidence_keeper.h): a signed
+  // ERASURE_POINT event for `item` written to ingress partition `chain`;
+  // `done` gets its offset once Kafka acknowledged it.
+  virtual void WriteErasurePoint(int32_t chain, const liaison::v1::EvidenceItemRecord& item,
+                                 std::function<void(absl::StatusOr<int64_t>)> done) = 0;
+
+  // Whether this node's stage owns `chain` and has sealed the audit entries
+  // of every ingress record of it up to and including `offset`.
+  virtual bool SealedPast(int32_t chain, int64_t offset) const = 0;
 };
 
 }  // namespace liaison::broker

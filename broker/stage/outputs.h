@@ -37,6 +37,10 @@ struct Outputs {
   std::vector<Record> records;
   std::vector<liaison::v1::HeldDelivery> held;
   std::vector<FlowEvent> flow;
+  // The evidence item these outputs erase (the evidence keeper's erasure):
+  // the stage remembers it when it seals the audit entries, and a download
+  // of the item it seals after that is recorded as refused.
+  std::string erased_item = {};
 };
 
 }  // namespace liaison::broker

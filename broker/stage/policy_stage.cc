@@ -56,6 +56,9 @@ struct PolicyStage::Work {
   std::shared_ptr<const std::vector<Outputs::Record>> pending;
   std::vector<FlowEvent> flow;
   std::vector<liaison::v1::HeldDelivery> held;
+  // A DOWNLOAD_STARTED custody event: the item, so that Dispatch records
+  // the download as refused when the item's erasure was sealed before it.
+  std::string download_item;
 };
 
 PolicyStage::PolicyStage(PolicyStageDeps deps)
@@ -271,6 +274,11 @@ void PolicyStage::Compute(const std::shared_ptr<Work>& work) {
       work->outputs = ReceiptOutputs(v->event.receipt(), now);
     } else if (v->event.has_index_change()) {
       work->outputs = IndexChangeOutputs(v->event.index_change(), now);
+    } else if (v->event.has_evidence() &&
+               v->event.evidence().type() == liaison::v1::EvidenceEvent::ERASURE_POINT) {
+      // The evidence keeper's mark in the item's ingress partition: nothing
+      // to write; the keeper erases once the stage has sealed past it.
+      work->outputs = Outputs();
     } else if (v->event.has_evidence()) {
       // Chain of custody: a node's signed observation of an upload, a
       // download or an acknowledgement.
@@ -280,6 +288,9 @@ void PolicyStage::Compute(const std::shared_ptr<Work>& work) {
       if (entries.ok()) {
         work->outputs = EvidenceOutputs(v->event.evidence(), now);
         work->outputs.audit = *std::move(entries);
+        if (v->event.evidence().type() == liaison::v1::EvidenceEvent::DOWNLOAD_STARTED) {
+          work->download_item = v->event.evidence().item().item_id();
+        }
       } else {
         Forged("evidence event", work->partition, work->offset, entries.status());
       }
@@ -631,6 +642,16 @@ void PolicyStage::Dispatch(int32_t partition) {
     if (!w->computed) break;
     if (w->sent) continue;
     w->sent = true;
+    if (!w->download_item.empty() && ErasedBefore(it->second, w->download_item)) {
+      // The node admitted the download before it saw the item marked for
+      // erasure, and so sent no key (docs/evidence.md, "A download during
+      // the erasure"): after the erasure, the chain says it was refused.
+      for (liaison::v1::AuditEntry& a : w->outputs.audit) {
+        a.set_event("evidence-download-refused");
+        a.set_operation(liaison::v1::AUDIT_OPERATION_REFUSAL);
+      }
+    }
+    it->second.sealed_next = w->offset + 1;
     w->sealed_audit = deps_.audit->Seal(partition, std::move(w->outputs.audit));
     w->outputs.audit.clear();
     if (txn_ != nullptr) {
@@ -790,6 +811,7 @@ struct PolicyStage::PendingWrite {
   std::shared_ptr<const std::vector<Outputs::Record>> records;
   std::vector<FlowEvent> flow;
   std::vector<liaison::v1::HeldDelivery> held;
+  std::string erased_item;
   std::function<void(absl::Status)> done;
   int attempts = 0;
 };
@@ -800,13 +822,73 @@ void PolicyStage::Write(int32_t chain, Outputs outputs, std::function<void(absl:
   write->records = std::make_shared<const std::vector<Outputs::Record>>(std::move(outputs.records));
   write->flow = std::move(outputs.flow);
   write->held = std::move(outputs.held);
+  write->erased_item = std::move(outputs.erased_item);
   write->done = std::move(done);
   if (txn_ != nullptr) {
     WriteInTransaction(write, std::move(outputs.audit));
     return;
   }
-  write->sealed = deps_.audit->Seal(chain, std::move(outputs.audit));
+  {
+    // Under mu_, as Dispatch seals: an erasure and a download's start are
+    // sealed in one order, the one Dispatch checks.
+    absl::MutexLock lock(&mu_);
+    NoteErasure(chain, write->erased_item);
+    write->sealed = deps_.audit->Seal(chain, std::move(outputs.audit));
+  }
   WriteAttempt(write);
+}
+
+void PolicyStage::NoteErasure(int32_t chain, const std::string& item_id) {
+  if (item_id.empty()) return;
+  if (auto it = partitions_.find(chain); it != partitions_.end()) it->second.erased.insert(item_id);
+}
+
+bool PolicyStage::ErasedBefore(const Partition& partition, const std::string& item_id) const {
+  if (partition.erased.contains(item_id)) return true;
+  if (deps_.evidence == nullptr) return false;
+  std::optional<liaison::v1::EvidenceItemRecord> item = deps_.evidence->Item(item_id);
+  return item.has_value() && item->has_erasure();
+}
+
+bool PolicyStage::SealedPast(int32_t chain, int64_t offset) const {
+  absl::MutexLock lock(&mu_);
+  auto it = partitions_.find(chain);
+  return it != partitions_.end() && it->second.sealed_next > offset;
+}
+
+void PolicyStage::WriteErasurePoint(int32_t chain, const liaison::v1::EvidenceItemRecord& item,
+                                    std::function<void(absl::StatusOr<int64_t>)> done) {
+  const absl::Time now = absl::Now();
+  liaison::v1::IngressEvent event;
+  event.set_node_id(deps_.broker_id);
+  *event.mutable_observed_at() = ToProto(now);
+  liaison::v1::EvidenceEvent* point = event.mutable_evidence();
+  point->set_type(liaison::v1::EvidenceEvent::ERASURE_POINT);
+  point->mutable_item()->set_item_id(item.item_id());
+  point->mutable_item()->set_jit_id(item.jit_id());
+  point->mutable_item()->set_ciphertext_sha256(item.ciphertext_sha256());
+  point->set_uploader(item.uploader());
+  absl::StatusOr<liaison::v1::SignedIngressEvent> signed_event =
+      deps_.countersigner == nullptr
+          ? absl::FailedPreconditionError("this node has no key to sign events")
+          : deps_.countersigner->SignEvent(std::move(event), now);
+  if (!signed_event.ok()) {
+    done(signed_event.status());
+    return;
+  }
+  liaison::v1::IngressRecord record;
+  *record.mutable_event() = *std::move(signed_event);
+  *record.mutable_accepted_at() = ToProto(now);
+  deps_.producer->Produce(
+      deps_.topics.Ingress(), item.item_id(), record.SerializeAsString(),
+      [done = std::move(done)](const kafka::DeliveryReport& report) {
+        if (report.status.ok()) {
+          done(report.offset);
+        } else {
+          done(report.status);
+        }
+      },
+      chain);
 }
 
 void PolicyStage::WriteInTransaction(const std::shared_ptr<PendingWrite>& write,
@@ -833,6 +915,7 @@ void PolicyStage::WriteInTransaction(const std::shared_ptr<PendingWrite>& write,
     // under mu_: the writer gets the chain's records in seq order.
     absl::MutexLock lock(&mu_);
     if (partitions_.count(write->chain) > 0) {
+      NoteErasure(write->chain, write->erased_item);
       write->sealed = deps_.audit->Seal(write->chain, std::move(audit));
       submitted = txn_->Submit(std::move(item));
     } else {

@@ -47,6 +47,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -186,6 +187,12 @@ class PolicyStage final : public HoldResolver {
   // Ingress partitions this node owns now (HoldBook works only their holds).
   std::vector<int32_t> OwnedPartitions() const override ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Evidence erasure (HoldResolver; docs/evidence.md, "A download during the
+  // erasure"): the point event, and how far the chain is sealed.
+  void WriteErasurePoint(int32_t chain, const liaison::v1::EvidenceItemRecord& item,
+                         std::function<void(absl::StatusOr<int64_t>)> done) override;
+  bool SealedPast(int32_t chain, int64_t offset) const override ABSL_LOCKS_EXCLUDED(mu_);
+
   const PolicyStageStats& stats() const { return stats_; }
 
   // The sender's signature over `envelope`, checked at `accepted_at` (never
@@ -219,6 +226,12 @@ class PolicyStage final : public HoldResolver {
   struct Work;
   struct Partition {
     std::deque<std::shared_ptr<Work>> works;
+    // The offset after the last ingress record whose audit entries were
+    // sealed (-1: none since the partition was assigned).
+    int64_t sealed_next = -1;
+    // Evidence items whose erasure was sealed on this chain since it was
+    // assigned (an erasure of an earlier owner is in the evidence book).
+    std::set<std::string> erased;
   };
 
   void Loop();
@@ -236,6 +249,12 @@ class PolicyStage final : public HoldResolver {
   Outputs ExpiredOutputs(const liaison::v1::ExpiredItem& expired, absl::Time now) const;
   Outputs ReceiptOutputs(const liaison::v1::Receipt& receipt, absl::Time now) const;
   void Dispatch(int32_t partition) ABSL_LOCKS_EXCLUDED(mu_);
+  // Evidence erasures sealed on `chain` since it was assigned (Write), and
+  // whether `item_id`'s erasure was sealed (here or, by an earlier owner,
+  // in the evidence book) before the entry being sealed now.
+  void NoteErasure(int32_t chain, const std::string& item_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool ErasedBefore(const Partition& partition, const std::string& item_id) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Send(const std::shared_ptr<Work>& work);
   struct PendingWrite;
   void WriteAttempt(const std::shared_ptr<PendingWrite>& write);

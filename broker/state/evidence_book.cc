@@ -133,7 +133,18 @@ absl::Status EvidenceBook::ApplyGrant(const kafka::Record& record) {
 
 void EvidenceBook::ApplyWrittenItem(const liaison::v1::EvidenceItemRecord& item) {
   absl::MutexLock lock(&mu_);
-  items_[item.item_id()] = item;
+  liaison::v1::EvidenceItemRecord& held = items_[item.item_id()];
+  // An erasure, and a mark for erasure, are final: an older record of the
+  // item read back after them (the mirror behind what this node wrote and
+  // applied at once) does not undo them.
+  if (held.has_erasure() && !item.has_erasure()) return;
+  if (held.has_erasure_pending() && !item.has_erasure_pending() && !item.has_erasure()) {
+    liaison::v1::EvidenceErasure pending = held.erasure_pending();
+    held = item;
+    *held.mutable_erasure_pending() = std::move(pending);
+    return;
+  }
+  held = item;
 }
 
 void EvidenceBook::ApplyWrittenKey(const liaison::v1::EvidenceKeyRecord& key) {

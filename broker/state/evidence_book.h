@@ -76,6 +76,8 @@ class EvidenceBook {
 
   // Records this node wrote and Kafka acknowledged: in force at once,
   // before the mirror reads them back (applying one twice changes nothing).
+  // An item's erasure and its mark for erasure (erasure_pending) stay once
+  // applied: an older record of the item applied after them keeps them.
   void ApplyWrittenItem(const liaison::v1::EvidenceItemRecord& item) ABSL_LOCKS_EXCLUDED(mu_);
   void ApplyWrittenKey(const liaison::v1::EvidenceKeyRecord& key) ABSL_LOCKS_EXCLUDED(mu_);
   void ApplyWrittenGrant(const liaison::v1::EvidenceGrant& grant) ABSL_LOCKS_EXCLUDED(mu_);

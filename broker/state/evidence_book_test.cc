@@ -87,6 +87,32 @@ TEST(EvidenceBook, RecordsWhoseKeyIsNotTheirContentAreSkippedAndCounted) {
   EXPECT_EQ(book.skipped(), 3);
 }
 
+// The owner of an item's chain applies its mark and its erasure when Kafka
+// acknowledges them; its mirror may read the older records back after that.
+// They do not undo either: the erasure is final, and the mark stays with a
+// later record that carries neither (the JIT end rewritten, say).
+TEST(EvidenceBook, AnErasureAndAMarkForErasureAreNotUndoneByAnOlderRecord) {
+  EvidenceBook book;
+  liaison::v1::EvidenceItemRecord uploaded;
+  uploaded.set_item_id("RO-EV-3");
+  uploaded.set_jit_id("JIT-2025-014");
+  liaison::v1::EvidenceItemRecord marked = uploaded;
+  marked.mutable_erasure_pending()->set_reason(liaison::v1::EVIDENCE_ERASURE_REASON_MAX_AGE);
+  liaison::v1::EvidenceItemRecord erased = marked;
+  erased.mutable_erasure()->set_reason(liaison::v1::EVIDENCE_ERASURE_REASON_MAX_AGE);
+
+  book.ApplyWrittenItem(marked);
+  book.ApplyWrittenItem(uploaded);
+  ASSERT_TRUE(book.Item("RO-EV-3").has_value());
+  EXPECT_TRUE(book.Item("RO-EV-3")->has_erasure_pending());
+
+  book.ApplyWrittenItem(erased);
+  EXPECT_TRUE(book.ApplyItem(RecordOf("i", {"RO-EV-3", marked.SerializeAsString()})).ok());
+  EXPECT_TRUE(book.Item("RO-EV-3")->has_erasure());
+  book.ApplyWrittenItem(uploaded);
+  EXPECT_TRUE(book.Item("RO-EV-3")->has_erasure());
+}
+
 TEST(EvidenceItemId, OnlyPrintableIdsWithoutASlashAreAccepted) {
   EXPECT_TRUE(CheckEvidenceItemId("RO-EV-0001:a_b.c", "f").ok());
   EXPECT_FALSE(CheckEvidenceItemId("", "f").ok());

@@ -25,6 +25,7 @@ CustodyEvent EventOf(const std::string& event) {
       {"evidence-key-wrapped", CustodyEvent::kKeyWrapped},
       {"evidence-download-started", CustodyEvent::kDownloadStarted},
       {"evidence-download-finished", CustodyEvent::kDownloadFinished},
+      {"evidence-download-refused", CustodyEvent::kDownloadRefused},
       {"evidence-acknowledged", CustodyEvent::kAcknowledged},
       {"evidence-erased", CustodyEvent::kErased},
       {"evidence-key-destroyed", CustodyEvent::kKeyDestroyed},
@@ -96,6 +97,8 @@ const char* CustodyEventName(CustodyEvent event) {
       return "download started";
     case CustodyEvent::kDownloadFinished:
       return "download finished";
+    case CustodyEvent::kDownloadRefused:
+      return "download refused";
     case CustodyEvent::kAcknowledged:
       return "acknowledged";
     case CustodyEvent::kErased:
@@ -282,8 +285,19 @@ absl::StatusOr<Custody> CustodyOf(const std::vector<kafka::Record>& records,
     const bool needs_member =
         ce.event == CustodyEvent::kKeyWrapped || ce.event == CustodyEvent::kDownloadStarted ||
         ce.event == CustodyEvent::kDownloadFinished || ce.event == CustodyEvent::kAcknowledged ||
-        ce.event == CustodyEvent::kKeyDestroyed;
+        ce.event == CustodyEvent::kKeyDestroyed || ce.event == CustodyEvent::kDownloadRefused;
     if (needs_member && m.empty()) violation(i, "names no member (recipient)");
+    if (ce.event == CustodyEvent::kDownloadRefused) {
+      // A node admitted the download before it read the item's erasure
+      // mark, so sent no key; the policy stage recorded it after the
+      // erasure, as refused. Anywhere else it is out of place.
+      if (erased_at < 0) {
+        violation(i, absl::StrCat("a download by ", m, " refused as erased, before the erasure"));
+      } else {
+        remark(i,
+               absl::StrCat("download by ", m, " refused: the item was erased (no key went out)"));
+      }
+    }
     const bool disclosure =
         ce.event == CustodyEvent::kKeyWrapped || ce.event == CustodyEvent::kDownloadStarted ||
         ce.event == CustodyEvent::kDownloadFinished || ce.event == CustodyEvent::kAcknowledged;
@@ -388,6 +402,7 @@ absl::StatusOr<Custody> CustodyOf(const std::vector<kafka::Record>& records,
         destroyed.insert(m);
         break;
       case CustodyEvent::kJitExtended:
+      case CustodyEvent::kDownloadRefused:  // checked above
         break;
       case CustodyEvent::kOther:
         remark(i, absl::StrCat("an unknown custody event, ", e.event()));

@@ -26,6 +26,7 @@ enum class CustodyEvent {
   kDecision,          // a decision entry of the EVIDENCE_MANIFEST: recipient
   kDownloadStarted,   // "evidence-download-started": recipient
   kDownloadFinished,  // "evidence-download-finished": recipient
+  kDownloadRefused,   // "evidence-download-refused": recipient; after the erasure
   kAcknowledged,      // "evidence-acknowledged": recipient
   kErased,            // "evidence-erased": every key destroyed
   kKeyDestroyed,      // "evidence-key-destroyed": one member's key

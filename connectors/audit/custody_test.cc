@@ -333,6 +333,34 @@ TEST(Custody, AnAcknowledgementCrossingTheErasureIsARemarkAfterAFinishedDownload
   EXPECT_FALSE(c->ok()) << Findings(*c);
 }
 
+// A download a node admitted before it read the item's erasure mark, whose
+// start the policy stage sealed after the erasure: the stage records it as
+// refused (no key went out), a remark. Refused before any erasure it is out
+// of place: a violation.
+TEST(Custody, ADownloadRefusedAfterTheErasureIsARemarkAndBeforeItAViolation) {
+  std::vector<Step> steps = CleanSteps();
+  steps.push_back(
+      Event("evidence-download-refused", "DE-BKA", 11, liaison::v1::AUDIT_OPERATION_REFUSAL));
+  absl::StatusOr<Custody> c = Check(Records(Seal(steps)));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->ok()) << Findings(*c);
+  ASSERT_EQ(c->findings.size(), 1u) << Findings(*c);
+  EXPECT_EQ(c->findings[0].kind, CustodyFinding::Kind::kRemark);
+  EXPECT_NE(c->findings[0].reason.find("download by DE-BKA refused: the item was erased"),
+            std::string::npos)
+      << Findings(*c);
+  EXPECT_EQ(c->entries[c->findings[0].entry].event, CustodyEvent::kDownloadRefused);
+
+  std::vector<Step> early = CleanSteps();
+  early.insert(early.end() - 1, Event("evidence-download-refused", "NL-NP", 9,
+                                      liaison::v1::AUDIT_OPERATION_REFUSAL));
+  c = Check(Records(Seal(early)));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->ok()) << Findings(*c);
+  EXPECT_NE(Findings(*c).find("refused as erased, before the erasure"), std::string::npos)
+      << Findings(*c);
+}
+
 // A chain's entries are in seq order whatever their times: its partition
 // moved to a node whose clock is behind, so the finished download is timed
 // before its start.

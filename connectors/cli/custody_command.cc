@@ -65,6 +65,9 @@ std::string Details(const CustodyEntry& e) {
     case CustodyEvent::kDownloadFinished:
       parts.push_back(absl::StrCat(c.chunks_sent(), " chunk(s) sent from chunk ", c.from_chunk()));
       break;
+    case CustodyEvent::kDownloadRefused:
+      parts.push_back("no key sent: the item was erased");
+      break;
     case CustodyEvent::kErased:
       parts.push_back(Trimmed(liaison::v1::EvidenceErasureReason_Name(c.erasure_reason()),
                               sizeof("EVIDENCE_ERASURE_REASON_") - 1));

@@ -6,9 +6,11 @@
 // download is then refused naming why, the keys are tombstoned, every
 // member granted it and the uploader get a signed EVIDENCE_ERASED notice,
 // and the audit trail has exactly one erasure, even with a second node.
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <random>
@@ -25,6 +27,7 @@
 #include "base/testing/status_matchers.h"
 #include "base/uuid.h"
 #include "broker/core/clock.h"
+#include "broker/core/countersigner.h"
 #include "broker/stage/evidence_keeper.h"
 #include "certs/evidence_crypto.h"
 #include "certs/key_wrap.h"
@@ -35,6 +38,7 @@
 #include "connectors/endpoint/evidence_transfer.h"
 #include "connectors/kafka/admin.h"
 #include "connectors/kafka/consumer.h"
+#include "connectors/kafka/producer.h"
 #include "connectors/kafka/reader.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -235,6 +239,36 @@ class EvidenceErasure : public EvidenceFixture {
     })) << item_id;
     return out;
   }
+
+  // The chain of custody of `item_id`, from the whole audit trail.
+  absl::StatusOr<audit::Custody> CustodyOfItem(const std::string& item_id) {
+    std::vector<kafka::Record> trail;
+    const std::string topic = broker_->topics().Audit();
+    absl::StatusOr<int> partitions =
+        kafka::PartitionCount(broker_->KafkaClient(), topic, absl::Seconds(10));
+    if (!partitions.ok()) return partitions.status();
+    for (int32_t p = 0; p < *partitions; ++p) {
+      absl::StatusOr<std::vector<kafka::Record>> records = kafka::ReadPartition(
+          broker_->KafkaClient(), topic, p, 0, kafka::kToEnd, absl::Seconds(10));
+      if (!records.ok()) return records.status();
+      trail.insert(trail.end(), records->begin(), records->end());
+    }
+    const certs::Verifier verifier(trust_);
+    const audit::Verification verification = audit::VerifyRecords(trail, verifier, {});
+    return audit::CustodyOf(trail, verification, item_id);
+  }
+
+  // Uploaded, downloaded and acknowledged by both members, so that the
+  // keeper erases it (ALL_ACKNOWLEDGED) once allowed.
+  EvidenceItem DownloadedAndAcknowledged(const std::string& item_id) {
+    const EvidenceItem item = UploadAndAnnounce(item_id);
+    for (const char* member : {"DE-BKA", "NL-NP"}) {
+      ExpectOk(Download(member, item));
+      ExpectOk(Acknowledge(member, item_id, item.sha256()).status());
+    }
+    return item;
+  }
+  static void ExpectOk(const absl::Status& s) { EXPECT_TRUE(s.ok()) << s; }
 
   // Told what the broker reports; a member, so that it outlives the broker
   // (EvidenceFixture::TearDown stops the broker).
@@ -551,8 +585,6 @@ TEST_F(EvidenceErasure, ASecondNodeAndARestartDoNotEraseTwice) {
   EXPECT_EQ(Audited(item.item_id(), "evidence-erased").size(), 1u);
 }
 
-void ExpectOk(const absl::Status& s) { EXPECT_TRUE(s.ok()) << s; }
-
 // Holds back the records of one item on their way into a node's evidence
 // book (BrokerConfig::evidence_record_hook) while closed: the node stays
 // behind what another node wrote, for as long as the test wants.
@@ -740,25 +772,209 @@ TEST_F(EvidenceErasure, AnErasureThroughOneNodeIsInForceOnEveryNodeAtOnce) {
   }
 
   // No download (no key) after an erasure in any item's chain of custody.
-  std::vector<kafka::Record> trail;
-  const std::string topic = broker_->topics().Audit();
-  LIAISON_ASSERT_OK_AND_ASSIGN(
-      int partitions, kafka::PartitionCount(broker_->KafkaClient(), topic, absl::Seconds(10)));
-  for (int32_t p = 0; p < partitions; ++p) {
-    LIAISON_ASSERT_OK_AND_ASSIGN(std::vector<kafka::Record> records,
-                                 kafka::ReadPartition(broker_->KafkaClient(), topic, p, 0,
-                                                      kafka::kToEnd, absl::Seconds(10)));
-    trail.insert(trail.end(), records.begin(), records.end());
-  }
-  const certs::Verifier verifier(trust_);
-  const audit::Verification verification = audit::VerifyRecords(trail, verifier, {});
   for (const std::string& id : items) {
-    LIAISON_ASSERT_OK_AND_ASSIGN(audit::Custody custody, audit::CustodyOf(trail, verification, id));
+    LIAISON_ASSERT_OK_AND_ASSIGN(audit::Custody custody, CustodyOfItem(id));
     for (const audit::CustodyFinding& f : custody.findings) {
       EXPECT_NE(f.kind, audit::CustodyFinding::Kind::kViolation) << id << ": " << f.reason;
     }
     EXPECT_EQ(Audited(id, "evidence-erased").size(), 1u) << id;
   }
+}
+
+// An item due for erasure is first marked (erasure_pending in its record),
+// then erased once the policy stage has passed the item's erasure point
+// (docs/evidence.md, "A download during the erasure"). Held between the two
+// (BrokerConfig::evidence_erasure_hook), the item is downloadable by nobody,
+// through either node, and the refused calls record nothing; released, it
+// is erased as usual and its chain of custody is clean.
+TEST_F(EvidenceErasure, AnItemMarkedForErasureIsDownloadableByNobody) {
+  auto hold = std::make_shared<std::atomic<bool>>(true);
+  auto asked = std::make_shared<std::atomic<int>>(0);
+  StartBroker("", [hold, asked](TestBrokerOptions& options) {
+    options.evidence_erasure_hook = [hold, asked](const std::string&) {
+      ++*asked;
+      return !hold->load();
+    };
+  });
+  GatedNode b;
+  LIAISON_ASSERT_OK_AND_ASSIGN(b.node, StartFrontDoor(*broker_, clock_.get(), b.gate));
+  const EvidenceItem item = DownloadedAndAcknowledged("EV-MARK-0001");
+  // Marked, the point written and passed: the keeper asks before erasing.
+  ASSERT_TRUE(WaitFor([&] { return asked->load() > 0; }, absl::Seconds(30)));
+  for (TestBroker* node : {broker_.get(), b.node.get()}) {
+    LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<endpoint::Client> c, node->Client("DE-BKA"));
+    endpoint::DownloadItemOptions once;
+    once.max_attempts = 1;
+    const absl::Status refused =
+        c->DownloadItem(item, KeyOf("DE-BKA"), dir_ + "/DE-BKA-marked", once);
+    ASSERT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
+    EXPECT_THAT(std::string(refused.message()),
+                HasSubstr("evidence item 'EV-MARK-0001': being erased "
+                          "(EVIDENCE_ERASURE_REASON_ALL_ACKNOWLEDGED"));
+    EXPECT_THAT(std::string(refused.message()), HasSubstr("no download is admitted"));
+  }
+  EXPECT_TRUE(Audited(item.item_id(), "evidence-erased").empty());
+  EXPECT_EQ(Audited(item.item_id(), "evidence-download-started").size(), 2u);
+
+  hold->store(false);
+  WaitErased(item.item_id());
+  const absl::Status erased = Download("DE-BKA", item);
+  EXPECT_THAT(std::string(erased.message()), HasSubstr("erased at")) << erased;
+  LIAISON_ASSERT_OK_AND_ASSIGN(audit::Custody custody, CustodyOfItem(item.item_id()));
+  EXPECT_TRUE(custody.ok());
+  for (const audit::CustodyFinding& f : custody.findings) {
+    EXPECT_NE(f.kind, audit::CustodyFinding::Kind::kViolation) << f.reason;
+  }
+}
+
+// The race itself: a download admitted (the item neither erased nor marked)
+// and its start in Kafka, then the item marked before the node sends the
+// header with the key (the node held there by
+// BrokerConfig::download_started_hook while the last member's
+// acknowledgement makes the item due). The node checks the item again after
+// its start is in Kafka, reads the mark, and sends nothing: refused as being
+// erased (or erased, if the erasure came first), no file written. The chain
+// of custody is clean: the start is before the erasure. Without the second
+// check the key went out while the item was being erased.
+TEST_F(EvidenceErasure, ADownloadWhoseItemIsMarkedAsItStartsGetsNoKey) {
+  struct Pause {
+    absl::Mutex mu;
+    std::string item ABSL_GUARDED_BY(mu);
+    bool reached ABSL_GUARDED_BY(mu) = false;
+    bool go ABSL_GUARDED_BY(mu) = false;
+  };
+  auto pause = std::make_shared<Pause>();
+  StartBroker("", [pause](TestBrokerOptions& options) {
+    options.download_started_hook = [pause](const std::string& id) {
+      absl::MutexLock lock(&pause->mu);
+      if (id != pause->item) return;
+      pause->reached = true;
+      pause->mu.Await(absl::Condition(&pause->go));
+    };
+  });
+  const std::string id = "EV-RACE-0001";
+  const EvidenceItem item = UploadAndAnnounce(id);
+  ExpectOk(Download("DE-BKA", item));
+  ExpectOk(Download("NL-NP", item));
+  ExpectOk(Acknowledge("DE-BKA", id, item.sha256()).status());
+  {
+    absl::MutexLock lock(&pause->mu);
+    pause->item = id;
+  }
+  const std::string out = dir_ + "/NL-NP-race";
+  absl::Status second;
+  std::thread downloader([&] {
+    absl::StatusOr<std::unique_ptr<endpoint::Client>> c = broker_->Client("NL-NP");
+    ASSERT_TRUE(c.ok()) << c.status();
+    endpoint::DownloadItemOptions once;
+    once.max_attempts = 1;
+    second = (*c)->DownloadItem(item, KeyOf("NL-NP"), out, once);
+  });
+  EXPECT_TRUE(WaitFor([&] {
+    absl::MutexLock lock(&pause->mu);
+    return pause->reached;
+  }));
+  ExpectOk(Acknowledge("NL-NP", id, item.sha256()).status());  // the item is due now
+  // The keeper marks it within about a second.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        const std::string topic = broker_->topics().EvidenceItems();
+        absl::StatusOr<int> partitions =
+            kafka::PartitionCount(broker_->KafkaClient(), topic, absl::Seconds(10));
+        for (int32_t p = 0; partitions.ok() && p < *partitions; ++p) {
+          absl::StatusOr<std::vector<kafka::Record>> records = kafka::ReadPartition(
+              broker_->KafkaClient(), topic, p, 0, kafka::kToEnd, absl::Seconds(10));
+          for (const kafka::Record& r : records.ok() ? *records : std::vector<kafka::Record>{}) {
+            liaison::v1::EvidenceItemRecord record;
+            if (r.key == id && record.ParseFromString(r.value) && record.has_erasure_pending()) {
+              return true;
+            }
+          }
+        }
+        return false;
+      },
+      absl::Seconds(30)));
+  {
+    absl::MutexLock lock(&pause->mu);
+    pause->go = true;
+  }
+  downloader.join();
+  ASSERT_TRUE(absl::IsFailedPrecondition(second)) << second;
+  EXPECT_TRUE(absl::StrContains(second.message(), "being erased") ||
+              absl::StrContains(second.message(), "erased at"))
+      << second;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  WaitErased(id);
+  LIAISON_ASSERT_OK_AND_ASSIGN(audit::Custody custody, CustodyOfItem(id));
+  for (const audit::CustodyFinding& f : custody.findings) {
+    EXPECT_NE(f.kind, audit::CustodyFinding::Kind::kViolation) << f.reason;
+  }
+}
+
+// A download a node admitted just before it could read the item's erasure
+// mark: its start reaches the policy stage after the erasure. Written here
+// as that node wrote it (a DOWNLOAD_STARTED event signed with a broker key,
+// into the item's ingress partition) once the item is erased: the stage
+// records it as refused (no key went out: the node checks for the mark
+// after its start is in Kafka), not as a download after the erasure, and
+// the chain of custody has no violation. Before the mark, the stage wrote
+// "evidence-download-started" after "evidence-erased": a violation.
+TEST_F(EvidenceErasure, ADownloadStartReadAfterTheErasureIsRecordedAsRefused) {
+  StartBroker();
+  const EvidenceItem item = DownloadedAndAcknowledged("EV-LATE-0001");
+  WaitErased(item.item_id());
+  ASSERT_EQ(Audited(item.item_id(), "evidence-download-started").size(), 2u);
+
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<certs::Signer> signer,
+      certs::Signer::FromPemFiles(SharedTestPki().dir + "/broker/tls.key",
+                                  SharedTestPki().dir + "/broker/tls.pem"));
+  const broker::Countersigner countersigner(signer.get());
+  liaison::v1::IngressEvent event;
+  liaison::v1::EvidenceEvent* started = event.mutable_evidence();
+  started->set_type(liaison::v1::EvidenceEvent::DOWNLOAD_STARTED);
+  started->mutable_item()->set_item_id(item.item_id());
+  started->mutable_item()->set_jit_id(kJit);
+  started->mutable_item()->set_ciphertext_sha256(item.ciphertext_sha256());
+  started->set_uploader("RO-IGPR");
+  started->set_chunk_count(item.chunk_count());
+  started->set_ciphertext_size(item.ciphertext_size());
+  started->add_members("DE-BKA");
+  LIAISON_ASSERT_OK_AND_ASSIGN(liaison::v1::SignedIngressEvent signed_event,
+                               countersigner.SignEvent(event, absl::Now()));
+  liaison::v1::IngressRecord record;
+  *record.mutable_event() = std::move(signed_event);
+  *record.mutable_accepted_at() = ToProto(absl::Now());
+  const std::string ingress = broker_->topics().Ingress();
+  LIAISON_ASSERT_OK_AND_ASSIGN(
+      int partitions, kafka::PartitionCount(broker_->KafkaClient(), ingress, absl::Seconds(10)));
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<kafka::Producer> producer,
+                               kafka::Producer::Create(broker_->KafkaClient(), {}));
+  std::promise<absl::Status> produced;
+  producer->Produce(
+      ingress, item.item_id(), record.SerializeAsString(),
+      [&produced](const kafka::DeliveryReport& r) { produced.set_value(r.status); },
+      broker::EvidenceChainOf(item.item_id(), partitions));
+  LIAISON_ASSERT_OK(produced.get_future().get());
+
+  std::vector<liaison::v1::AuditEntry> refused;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        refused = Audited(item.item_id(), "evidence-download-refused");
+        return !refused.empty();
+      },
+      absl::Seconds(30)));
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].operation(), liaison::v1::AUDIT_OPERATION_REFUSAL);
+  EXPECT_EQ(refused[0].recipient(), "DE-BKA");
+  EXPECT_EQ(Audited(item.item_id(), "evidence-download-started").size(), 2u);
+  LIAISON_ASSERT_OK_AND_ASSIGN(audit::Custody custody, CustodyOfItem(item.item_id()));
+  bool remarked = false;
+  for (const audit::CustodyFinding& f : custody.findings) {
+    EXPECT_NE(f.kind, audit::CustodyFinding::Kind::kViolation) << f.reason;
+    remarked = remarked || absl::StrContains(f.reason, "refused: the item was erased");
+  }
+  EXPECT_TRUE(remarked);
 }
 
 // An upload completed through node A and started again through node B (a
