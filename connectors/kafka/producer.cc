@@ -66,15 +66,20 @@ constexpr absl::Duration kRecreationWindow = absl::Minutes(10);
 struct Producer::Handle {
   internal::ClientPtr rk;
   internal::QueuePtr queue;
+
+  // The instance `client` with its main queue, where its events arrive.
+  static std::shared_ptr<Handle> Of(internal::ClientPtr client) {
+    auto handle = std::make_shared<Handle>();
+    handle->rk = std::move(client);
+    handle->queue.reset(rd_kafka_queue_get_main(handle->rk.get()));
+    return handle;
+  }
 };
 
 struct Producer::Impl {
   Impl(ProducerOptions opts, internal::ClientPtr client, internal::ConfPtr spare)
       : options(opts), spare_conf(std::move(spare)) {
-    auto handle = std::make_shared<Handle>();
-    handle->rk = std::move(client);
-    handle->queue.reset(rd_kafka_queue_get_main(handle->rk.get()));
-    current = std::move(handle);
+    current = Handle::Of(std::move(client));
     registry.prev = registry.next = &registry;
   }
 
@@ -206,9 +211,7 @@ void Producer::Impl::Recreate(const std::shared_ptr<Handle>& old) {
                  "process must be restarted"}});
     return;
   }
-  auto fresh = std::make_shared<Handle>();
-  fresh->rk = *std::move(rk);
-  fresh->queue.reset(rd_kafka_queue_get_main(fresh->rk.get()));
+  std::shared_ptr<Handle> fresh = Handle::Of(*std::move(rk));
   recreations.push_back(now);
   recreated.fetch_add(1);
   const std::string fresh_name = rd_kafka_name(fresh->rk.get());
