@@ -221,6 +221,31 @@ class EvidenceErasure : public EvidenceFixture {
     return out;
   }
 
+  // Whether a record of `item_id` in liaison.evidence.items satisfies
+  // `matches` (the item marked, erased, ...), waiting up to 30 s for one.
+  bool WaitForItemRecord(
+      const std::string& item_id,
+      const std::function<bool(const liaison::v1::EvidenceItemRecord&)>& matches) {
+    const std::string topic = broker_->topics().EvidenceItems();
+    return WaitFor(
+        [&] {
+          absl::StatusOr<int> partitions =
+              kafka::PartitionCount(broker_->KafkaClient(), topic, absl::Seconds(10));
+          for (int32_t p = 0; partitions.ok() && p < *partitions; ++p) {
+            absl::StatusOr<std::vector<kafka::Record>> records = kafka::ReadPartition(
+                broker_->KafkaClient(), topic, p, 0, kafka::kToEnd, absl::Seconds(10));
+            for (const kafka::Record& r : records.ok() ? *records : std::vector<kafka::Record>{}) {
+              liaison::v1::EvidenceItemRecord record;
+              if (r.key == item_id && record.ParseFromString(r.value) && matches(record)) {
+                return true;
+              }
+            }
+          }
+          return false;
+        },
+        absl::Seconds(30));
+  }
+
   // The record of `item_id` in liaison.evidence.items, once it is there.
   liaison::v1::EvidenceItemRecord ItemRecord(const std::string& item_id) {
     liaison::v1::EvidenceItemRecord out;
@@ -695,25 +720,7 @@ TEST_F(EvidenceErasure, AnErasureThroughOneNodeIsInForceOnEveryNodeAtOnce) {
     ExpectOk(Acknowledge("DE-BKA", id, item.sha256()).status());
     before_last_ack();
     ExpectOk(Acknowledge("NL-NP", id, item.sha256()).status());
-    const std::string topic = broker_->topics().EvidenceItems();
-    EXPECT_TRUE(WaitFor(
-        [&] {
-          absl::StatusOr<int> partitions =
-              kafka::PartitionCount(broker_->KafkaClient(), topic, absl::Seconds(10));
-          for (int32_t p = 0; partitions.ok() && p < *partitions; ++p) {
-            absl::StatusOr<std::vector<kafka::Record>> records = kafka::ReadPartition(
-                broker_->KafkaClient(), topic, p, 0, kafka::kToEnd, absl::Seconds(10));
-            for (const kafka::Record& r : records.ok() ? *records : std::vector<kafka::Record>{}) {
-              liaison::v1::EvidenceItemRecord record;
-              if (r.key == id && record.ParseFromString(r.value) && record.has_erasure()) {
-                return true;
-              }
-            }
-          }
-          return false;
-        },
-        absl::Seconds(30)))
-        << id;
+    EXPECT_TRUE(WaitForItemRecord(id, [](const auto& r) { return r.has_erasure(); })) << id;
     return item;
   };
   auto refused_as_erased = [](const absl::Status& s) {
@@ -876,24 +883,7 @@ TEST_F(EvidenceErasure, ADownloadWhoseItemIsMarkedAsItStartsGetsNoKey) {
   }));
   ExpectOk(Acknowledge("NL-NP", id, item.sha256()).status());  // the item is due now
   // The keeper marks it within about a second.
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        const std::string topic = broker_->topics().EvidenceItems();
-        absl::StatusOr<int> partitions =
-            kafka::PartitionCount(broker_->KafkaClient(), topic, absl::Seconds(10));
-        for (int32_t p = 0; partitions.ok() && p < *partitions; ++p) {
-          absl::StatusOr<std::vector<kafka::Record>> records = kafka::ReadPartition(
-              broker_->KafkaClient(), topic, p, 0, kafka::kToEnd, absl::Seconds(10));
-          for (const kafka::Record& r : records.ok() ? *records : std::vector<kafka::Record>{}) {
-            liaison::v1::EvidenceItemRecord record;
-            if (r.key == id && record.ParseFromString(r.value) && record.has_erasure_pending()) {
-              return true;
-            }
-          }
-        }
-        return false;
-      },
-      absl::Seconds(30)));
+  EXPECT_TRUE(WaitForItemRecord(id, [](const auto& r) { return r.has_erasure_pending(); }));
   {
     absl::MutexLock lock(&pause->mu);
     pause->go = true;
