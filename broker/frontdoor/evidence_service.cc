@@ -1237,7 +1237,8 @@ void EvidenceService::ListRead(grpc::ServerUnaryReactor* reactor, const std::str
   for (liaison::v1::EvidenceGrant& grant : deps_.book->GrantsFor(member)) {
     liaison::v1::GrantedItem* listed = response->add_items();
     const std::optional<EvidenceItemRecord> item = deps_.book->Item(grant.item_id());
-    listed->set_complete(item.has_value() && !item->has_erasure());
+    // An item marked for erasure is no longer downloadable: not complete.
+    listed->set_complete(item.has_value() && !item->has_erasure() && !item->has_erasure_pending());
     *listed->mutable_grant() = std::move(grant);
   }
   ReportRpc(kListMethod, absl::StatusCode::kOk);

@@ -819,6 +819,15 @@ TEST_F(EvidenceErasure, AnItemMarkedForErasureIsDownloadableByNobody) {
                 HasSubstr("evidence item 'EV-MARK-0001': being erased "
                           "(EVIDENCE_ERASURE_REASON_ALL_ACKNOWLEDGED"));
     EXPECT_THAT(std::string(refused.message()), HasSubstr("no download is admitted"));
+    // Listed, but no longer complete.
+    LIAISON_ASSERT_OK_AND_ASSIGN(liaison::v1::ListResponse list, c->ListItems());
+    bool listed = false;
+    for (const liaison::v1::GrantedItem& g : list.items()) {
+      if (g.grant().item_id() != item.item_id()) continue;
+      listed = true;
+      EXPECT_FALSE(g.complete());
+    }
+    EXPECT_TRUE(listed);
   }
   EXPECT_TRUE(Audited(item.item_id(), "evidence-erased").empty());
   EXPECT_EQ(Audited(item.item_id(), "evidence-download-started").size(), 2u);
