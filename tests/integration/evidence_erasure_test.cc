@@ -191,15 +191,23 @@ class EvidenceErasure : public EvidenceFixture {
     }
     return out;
   }
-  // Waits for the item's erasure entry (the keeper ticks every second).
-  liaison::v1::AuditEntry WaitErased(const std::string& item_id) {
-    std::vector<liaison::v1::AuditEntry> erased;
+  // The entries naming `item_id` with event `event`, once there is one
+  // (empty, and a failure, after 30 s).
+  std::vector<liaison::v1::AuditEntry> WaitAudited(const std::string& item_id,
+                                                   const std::string& event) {
+    std::vector<liaison::v1::AuditEntry> out;
     EXPECT_TRUE(WaitFor(
         [&] {
-          erased = Audited(item_id, "evidence-erased");
-          return !erased.empty();
+          out = Audited(item_id, event);
+          return !out.empty();
         },
-        absl::Seconds(30)));
+        absl::Seconds(30)))
+        << item_id << ": no " << event;
+    return out;
+  }
+  // Waits for the item's erasure entry (the keeper ticks every second).
+  liaison::v1::AuditEntry WaitErased(const std::string& item_id) {
+    std::vector<liaison::v1::AuditEntry> erased = WaitAudited(item_id, "evidence-erased");
     return erased.empty() ? liaison::v1::AuditEntry() : erased.front();
   }
 
@@ -294,6 +302,11 @@ class EvidenceErasure : public EvidenceFixture {
     return item;
   }
   static void ExpectOk(const absl::Status& s) { EXPECT_TRUE(s.ok()) << s; }
+  static void ExpectNoViolation(const audit::Custody& custody, const std::string& item_id) {
+    for (const audit::CustodyFinding& f : custody.findings) {
+      EXPECT_NE(f.kind, audit::CustodyFinding::Kind::kViolation) << item_id << ": " << f.reason;
+    }
+  }
 
   // Told what the broker reports; a member, so that it outlives the broker
   // (EvidenceFixture::TearDown stops the broker).
@@ -566,13 +579,8 @@ TEST_F(EvidenceErasure, AJitExtensionMovesTheErasure) {
     std::ofstream(registry, std::ios::trunc) << text;
   }
   LIAISON_ASSERT_OK(broker_->node().ReloadRegistry());
-  std::vector<liaison::v1::AuditEntry> moved;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        moved = Audited(item.item_id(), "evidence-jit-extended");
-        return !moved.empty();
-      },
-      absl::Seconds(30)));
+  const std::vector<liaison::v1::AuditEntry> moved =
+      WaitAudited(item.item_id(), "evidence-jit-extended");
   ASSERT_EQ(moved.size(), 1u);
   EXPECT_EQ(moved[0].operation(), liaison::v1::AUDIT_OPERATION_RETENTION);
   EXPECT_EQ(FromProto(moved[0].custody().previous_jit_end()), JitEnd());
@@ -781,9 +789,7 @@ TEST_F(EvidenceErasure, AnErasureThroughOneNodeIsInForceOnEveryNodeAtOnce) {
   // No download (no key) after an erasure in any item's chain of custody.
   for (const std::string& id : items) {
     LIAISON_ASSERT_OK_AND_ASSIGN(audit::Custody custody, CustodyOfItem(id));
-    for (const audit::CustodyFinding& f : custody.findings) {
-      EXPECT_NE(f.kind, audit::CustodyFinding::Kind::kViolation) << id << ": " << f.reason;
-    }
+    ExpectNoViolation(custody, id);
     EXPECT_EQ(Audited(id, "evidence-erased").size(), 1u) << id;
   }
 }
@@ -838,9 +844,7 @@ TEST_F(EvidenceErasure, AnItemMarkedForErasureIsDownloadableByNobody) {
   EXPECT_THAT(std::string(erased.message()), HasSubstr("erased at")) << erased;
   LIAISON_ASSERT_OK_AND_ASSIGN(audit::Custody custody, CustodyOfItem(item.item_id()));
   EXPECT_TRUE(custody.ok());
-  for (const audit::CustodyFinding& f : custody.findings) {
-    EXPECT_NE(f.kind, audit::CustodyFinding::Kind::kViolation) << f.reason;
-  }
+  ExpectNoViolation(custody, item.item_id());
 }
 
 // The race itself: a download admitted (the item neither erased nor marked)
@@ -905,9 +909,7 @@ TEST_F(EvidenceErasure, ADownloadWhoseItemIsMarkedAsItStartsGetsNoKey) {
   EXPECT_FALSE(std::filesystem::exists(out));
   WaitErased(id);
   LIAISON_ASSERT_OK_AND_ASSIGN(audit::Custody custody, CustodyOfItem(id));
-  for (const audit::CustodyFinding& f : custody.findings) {
-    EXPECT_NE(f.kind, audit::CustodyFinding::Kind::kViolation) << f.reason;
-  }
+  ExpectNoViolation(custody, id);
 }
 
 // A download a node admitted just before it could read the item's erasure
@@ -956,24 +958,17 @@ TEST_F(EvidenceErasure, ADownloadStartReadAfterTheErasureIsRecordedAsRefused) {
       broker::EvidenceChainOf(item.item_id(), partitions));
   LIAISON_ASSERT_OK(produced.get_future().get());
 
-  std::vector<liaison::v1::AuditEntry> refused;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        refused = Audited(item.item_id(), "evidence-download-refused");
-        return !refused.empty();
-      },
-      absl::Seconds(30)));
+  const std::vector<liaison::v1::AuditEntry> refused =
+      WaitAudited(item.item_id(), "evidence-download-refused");
   ASSERT_EQ(refused.size(), 1u);
   EXPECT_EQ(refused[0].operation(), liaison::v1::AUDIT_OPERATION_REFUSAL);
   EXPECT_EQ(refused[0].recipient(), "DE-BKA");
   EXPECT_EQ(Audited(item.item_id(), "evidence-download-started").size(), 2u);
   LIAISON_ASSERT_OK_AND_ASSIGN(audit::Custody custody, CustodyOfItem(item.item_id()));
-  bool remarked = false;
-  for (const audit::CustodyFinding& f : custody.findings) {
-    EXPECT_NE(f.kind, audit::CustodyFinding::Kind::kViolation) << f.reason;
-    remarked = remarked || absl::StrContains(f.reason, "refused: the item was erased");
-  }
-  EXPECT_TRUE(remarked);
+  ExpectNoViolation(custody, item.item_id());
+  EXPECT_TRUE(absl::c_any_of(custody.findings, [](const audit::CustodyFinding& f) {
+    return absl::StrContains(f.reason, "refused: the item was erased");
+  }));
 }
 
 // An upload completed through node A and started again through node B (a
