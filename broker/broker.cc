@@ -130,8 +130,9 @@ struct Broker::Impl {
   std::unique_ptr<HmacPseudonymiser> pseudonymiser;
   std::unique_ptr<AuditLog> audit;
   std::unique_ptr<PolicyStage> stage;
-  // One root signature per batch of the stage's statements; after `stage`,
-  // so that it is gone (its last batch signed and handed on) first.
+  // One root signature per batch of the stage's statements. Shutdown stops
+  // it after the stage and destroys it after the producer, whose last
+  // delivery reports still submit to it.
   std::unique_ptr<BatchSigner> batch_signer;
   std::unique_ptr<HoldBook> holds;
   StageForHolds stage_for_holds;
@@ -720,7 +721,11 @@ void Broker::Shutdown() {
   if (b.evidence_keeper != nullptr) b.evidence_keeper->Stop();
   if (b.stage != nullptr) b.stage->Stop();
   // Signs and produces what the stage handed it, while the producer lives.
-  b.batch_signer.reset();
+  // Stopped, not destroyed: the producer's flush below still runs the
+  // continuations of audit writes Kafka acknowledges now, and they submit
+  // to it (answered UNAVAILABLE; the work stays uncommitted and the
+  // partition's next owner decides it again). Destroyed after the producer.
+  if (b.batch_signer != nullptr) b.batch_signer->Stop();
   if (b.holds != nullptr) b.holds->Stop();
   for (auto& m : b.mirrors) m->Stop();
   // Queued work may still produce; producer callbacks may still queue work:
@@ -735,6 +740,7 @@ void Broker::Shutdown() {
     b.audit->CheckpointAll(absl::Seconds(2));
   }
   b.producer.reset();
+  b.batch_signer.reset();
   if (b.server != nullptr) b.server->Wait();
   log::Info("broker.stopped", {{"port", b.port}});
 }

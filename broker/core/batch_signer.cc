@@ -7,25 +7,36 @@ namespace liaison::broker {
 BatchSigner::BatchSigner(const Countersigner* countersigner, Options options)
     : countersigner_(countersigner), options_(options), thread_([this] { Loop(); }) {}
 
-BatchSigner::~BatchSigner() {
+BatchSigner::~BatchSigner() { Stop(); }
+
+void BatchSigner::Stop() {
   {
     absl::MutexLock lock(&mu_);
     stop_ = true;
   }
-  thread_.join();
+  // The loop signs and completes what is open before it returns.
+  if (thread_.joinable()) thread_.join();
 }
 
 void BatchSigner::Submit(std::vector<std::string> leaves, Done done) {
+  bool stopped = false;
   {
     absl::MutexLock lock(&mu_);
-    if (!leaves.empty() || !open_.empty() || signing_) {
+    // After Stop the loop may have returned: nothing would complete it.
+    stopped = stop_;
+    if (!stopped && (!leaves.empty() || !open_.empty() || signing_)) {
       if (open_.empty()) first_at_ = absl::Now();
       open_leaves_ += leaves.size();
       open_.push_back({std::move(leaves), std::move(done)});
       return;
     }
   }
-  // Nothing before it: complete now, outside the lock.
+  // Outside the lock.
+  if (stopped) {
+    done(absl::UnavailableError("the batch signer has stopped (the node is stopping)"));
+    return;
+  }
+  // Nothing before it: complete now.
   done(std::vector<liaison::v1::BatchSigned>());
 }
 

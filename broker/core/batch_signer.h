@@ -36,8 +36,14 @@ class BatchSigner {
   // `countersigner` is not owned and must outlive this. Starts the signing
   // thread.
   BatchSigner(const Countersigner* countersigner, Options options);
-  // Signs what was submitted, then stops the thread.
+  // Stop(), if not done yet.
   ~BatchSigner();
+  // Signs what was submitted so far, completes it, then stops the thread.
+  // A request submitted after that completes at once, Unavailable: the
+  // policy stage's last writes may still be acknowledged by Kafka while the
+  // node stops (its producer flushes after the stage stopped), and their
+  // continuations submit here. Idempotent.
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Adds `leaves` (serialised statements, Countersigner::Leaf) to the open
   // batch as one request; all of a request's leaves go into one batch.
@@ -45,7 +51,8 @@ class BatchSigner {
   // order; requests complete in the order they were submitted (so records
   // produced from `done` keep their order). An empty request completes at
   // once when nothing is open or being signed, else right after the
-  // requests before it. Thread-safe.
+  // requests before it. After Stop: at once, on the caller's thread, with
+  // UNAVAILABLE. Thread-safe.
   void Submit(std::vector<std::string> leaves, Done done) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Roots signed and leaves covered so far.

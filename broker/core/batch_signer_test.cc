@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "certs/batch_root.h"
@@ -142,6 +143,42 @@ TEST(BatchSigner, AnEmptyRequestWaitsForTheRequestsBeforeIt) {
   ASSERT_TRUE(all.WaitForNotificationWithTimeout(absl::Seconds(30)));
   EXPECT_EQ(order, (std::vector<int>{0, 1, 2}));
   EXPECT_EQ(signer.roots_signed(), 1);
+}
+
+// Broker::Shutdown stops the signer before the producer's last delivery
+// reports run, and those still submit (the continuation of an audit write
+// Kafka acknowledged during the flush). Before Stop existed the signer was
+// destroyed there and the late Submit used freed memory (a heap corruption
+// seen in Exchange.KafkaBrokerDownDuringSendsNeverLosesAnAcceptedMessage);
+// now it completes at once, UNAVAILABLE, and every request is completed once.
+TEST(BatchSigner, ARequestAfterStopCompletesAtOnceAsUnavailable) {
+  Keys k = Load();
+  int signed_requests = 0;
+  absl::Status refusal;
+  auto signer = std::make_unique<BatchSigner>(
+      k.countersigner.get(), BatchSigner::Options{.max_leaves = 10, .max_delay = absl::Hours(1)});
+  signer->Submit({NoticeLeaf(*k.countersigner, 1)}, [&](auto result) {
+    EXPECT_TRUE(result.ok()) << result.status();
+    ++signed_requests;
+  });
+  signer->Stop();  // signs the open batch although it is neither full nor due
+  EXPECT_EQ(signed_requests, 1);
+  EXPECT_EQ(signer->roots_signed(), 1);
+  for (std::vector<std::string> leaves :
+       {std::vector<std::string>{NoticeLeaf(*k.countersigner, 2)}, std::vector<std::string>{}}) {
+    bool completed = false;
+    signer->Submit(std::move(leaves), [&](auto result) {
+      completed = true;
+      refusal = result.status();
+    });
+    EXPECT_TRUE(completed) << "a request after Stop must complete on the caller's thread";
+    EXPECT_EQ(refusal.code(), absl::StatusCode::kUnavailable) << refusal;
+    EXPECT_TRUE(absl::StrContains(refusal.message(), "stopping")) << refusal;
+  }
+  signer->Stop();  // again: nothing happens
+  signer.reset();
+  EXPECT_EQ(signed_requests, 1);
+  EXPECT_EQ(refusal.code(), absl::StatusCode::kUnavailable);
 }
 
 }  // namespace

@@ -726,6 +726,14 @@ void PolicyStage::SignAndProduce(std::shared_ptr<const std::vector<Outputs::Reco
       std::move(leaves),
       [this, records, producer, done = std::move(done)](
           absl::StatusOr<std::vector<liaison::v1::BatchSigned>> signed_leaves) mutable {
+        if (!signed_leaves.ok() && stop_) {
+          // The node is stopping and Broker::Shutdown stopped the signer: no
+          // error to log. Unless a retry still completes before the pool
+          // stops, the ingress record stays uncommitted and the partition's
+          // next owner decides it again.
+          done(absl::UnavailableError("the node is stopping; the records were not produced"));
+          return;
+        }
         if (!signed_leaves.ok()) {
           log::Error("policy.batch_sign_failed", {{"error", signed_leaves.status().ToString()}});
           done(absl::UnavailableError(absl::StrCat("batch signing failed (",
