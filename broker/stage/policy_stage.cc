@@ -731,6 +731,8 @@ void PolicyStage::SignAndProduce(std::shared_ptr<const std::vector<Outputs::Reco
           // error to log. Unless a retry still completes before the pool
           // stops, the ingress record stays uncommitted and the partition's
           // next owner decides it again.
+          log::Info("policy.not_produced",
+                    {{"reason", "the node is stopping"}, {"records", records->size()}});
           done(absl::UnavailableError("the node is stopping; the records were not produced"));
           return;
         }

@@ -105,48 +105,6 @@ class EvidenceErasure : public EvidenceFixture {
     EvidenceFixture::StartBroker(options);
   }
 
-  // RO-IGPR uploads `item_id` wrapped for DE-BKA and NL-NP and sends AC-16's
-  // manifest of it (to DE-BKA, NL-NP, FR-OCRTEH and the non-member BG-GDNP,
-  // whom DP-JIT-01 refuses); `erase_by` replaces the manifest's. Returns the
-  // manifest's entry.
-  // `refuse_everyone`: a review_by after erase_by, which DP-RET-01 REJECTs
-  // for every recipient.
-  EvidenceItem UploadAndAnnounce(const std::string& item_id,
-                                 std::optional<absl::Time> erase_by = std::nullopt,
-                                 bool refuse_everyone = false) {
-    const std::string path = dir_ + "/" + item_id;
-    std::ofstream(path, std::ios::binary) << RandomBytes(kMiB + 99, 3);
-    absl::StatusOr<std::unique_ptr<endpoint::Client>> ro = broker_->Client("RO-IGPR");
-    EXPECT_TRUE(ro.ok()) << ro.status();
-    endpoint::UploadItemOptions up;
-    up.jit_id = kJit;
-    up.item_id = item_id;
-    up.recipients = {Recipient("DE-BKA"), Recipient("NL-NP")};
-    up.spool_dir = dir_;
-    absl::StatusOr<EvidenceItem> uploaded = (*ro)->UploadItem(path, up);
-    EXPECT_TRUE(uploaded.ok()) << uploaded.status();
-    liaison::v1::Message manifest = policy::scenario::Ac16EvidenceManifest({"BG-GDNP"});
-    manifest.mutable_header()->set_message_id(NewUuidV7(clock_->Now()));
-    manifest.mutable_header()->clear_created_at();
-    if (erase_by) {  // review_by must not be after it (DP-RET-01)
-      *manifest.mutable_header()->mutable_retention()->mutable_erase_by() = ToProto(*erase_by);
-      *manifest.mutable_header()->mutable_retention()->mutable_review_by() =
-          ToProto(refuse_everyone ? *erase_by + absl::Hours(1) : *erase_by);
-    }
-    EvidenceItem& item = *manifest.mutable_evidence_manifest()->mutable_items(0);
-    item.set_item_id(item_id);
-    item.set_sha256(uploaded->sha256());
-    item.set_size(uploaded->size());
-    item.set_ciphertext_sha256(uploaded->ciphertext_sha256());
-    item.set_chunk_count(uploaded->chunk_count());
-    item.set_ciphertext_size(uploaded->ciphertext_size());
-    manifest.mutable_evidence_manifest()->mutable_items()->DeleteSubrange(1, 1);
-    absl::StatusOr<liaison::v1::SignedEnvelope> envelope = (*ro)->Seal(manifest, clock_->Now());
-    EXPECT_TRUE(envelope.ok()) << envelope.status();
-    EXPECT_TRUE((*ro)->Send(*envelope).ok());
-    return item;
-  }
-
   // Downloads once the grant reached the node (PERMISSION_DENIED until then).
   absl::Status Download(const std::string& member, const EvidenceItem& item) {
     absl::StatusOr<std::unique_ptr<endpoint::Client>> c = broker_->Client(member);

@@ -1,0 +1,115 @@
+// A node stopping while Kafka is still acknowledging its last writes
+// (Broker::Shutdown): the continuations of those writes run during the
+// producer's final flush, after the policy stage and its batch signer have
+// stopped, and must find everything they touch alive. CI once failed on
+// this (a heap corruption at the end of a test whose Kafka was slow): the
+// batch signer was destroyed there, and an erasure's audit write that Kafka
+// acknowledged during the flush submitted the erasure notices to it.
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "base/log.h"
+#include "base/testing/status_matchers.h"
+#include "connectors/kafka/embedded_cluster.h"
+#include "gtest/gtest.h"
+#include "tests/fixtures/evidence_fixture.h"
+#include "tests/fixtures/test_broker.h"
+#include "tests/fixtures/wait.h"
+
+namespace liaison::testing {
+namespace {
+
+// Log lines, kept while installed (and still written to stderr).
+class CapturedLog {
+ public:
+  CapturedLog() {
+    log::SetSink([this](std::string_view line) {
+      std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
+      absl::MutexLock lock(&mu_);
+      lines_.emplace_back(line);
+    });
+  }
+  ~CapturedLog() { log::ResetSink(); }
+  int Count(std::string_view event) {
+    absl::MutexLock lock(&mu_);
+    int n = 0;
+    for (const std::string& l : lines_) {
+      n += absl::StrContains(l, absl::StrCat("\"event\":\"", std::string(event), "\"")) ? 1 : 0;
+    }
+    return n;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
+};
+
+class NodeShutdown : public EvidenceFixture {};
+
+// The evidence keeper is held just before it erases an item (the erasure:
+// an audit entry, then tombstones and signed EVIDENCE_ERASED notices); the
+// node starts to stop; the Kafka node leading the audit topic refuses the
+// next Produce requests (NOT_ENOUGH_REPLICAS, retried by the producer), and
+// the keeper is let go. Its audit write is acknowledged only after the
+// stage has stopped, during the node's last flush, and its continuation
+// asks the stopped batch signer to sign the notices: refused (UNAVAILABLE,
+// policy.not_produced), not a use of freed memory (ASan: heap-use-after-free
+// in BatchSigner::Submit before the fix).
+TEST_F(NodeShutdown, AnErasureKafkaAcknowledgesWhileTheNodeStopsIsNotSignedAfterTheSigner) {
+  LIAISON_SKIP_ON_REAL_KAFKA();  // leaders and refusals are set on the mock
+  CapturedLog log;
+  struct Hold {
+    std::atomic<bool> first{true};
+    absl::Notification reached, release;
+  };
+  auto hold = std::make_shared<Hold>();
+  TestBrokerOptions options;
+  options.evidence_erasure_hook = [hold](const std::string&) {
+    if (hold->first.exchange(false)) {
+      hold->reached.Notify();
+      hold->release.WaitForNotification();
+    }
+    return true;
+  };
+  StartBroker(options);
+  const liaison::v1::EvidenceItem item = UploadAndAnnounce("EV-STOP-0001");
+  // The manifest decided: DE-BKA is granted the item (the erasure tells it).
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<endpoint::Client> de, broker_->Client("DE-BKA"));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        absl::StatusOr<liaison::v1::ListResponse> list = de->ListItems();
+        return list.ok() && list->items_size() > 0;
+      },
+      absl::Seconds(60)));
+  clock_->Set(absl::FromUnixSeconds(1780272000) + absl::Seconds(1));  // AMBER ROUTE has ended
+  ASSERT_TRUE(hold->reached.WaitForNotificationWithTimeout(absl::Seconds(60)))
+      << "the keeper never came to erase " << item.item_id();
+
+  kafka::EmbeddedCluster* kafka = broker_->kafka();
+  for (int32_t p = 0; p < 6; ++p) {
+    LIAISON_ASSERT_OK(kafka->SetPartitionLeader(broker_->topics().Audit(), p, 3));
+  }
+  LIAISON_ASSERT_OK(kafka->PushBrokerRequestErrors(
+      3, kafka::ApiKey::kProduce,
+      std::vector<kafka::KafkaError>(20, kafka::KafkaError::kNotEnoughReplicas)));
+  std::thread stopping([this] { broker_->node().Shutdown(); });
+  absl::SleepFor(absl::Milliseconds(300));  // the node waits for its keeper
+  hold->release.Notify();
+  stopping.join();
+  EXPECT_GE(log.Count("policy.not_produced"), 1)
+      << "the erasure's audit write was acknowledged before the signer stopped: the test did "
+         "not reach the moment it is about";
+}
+
+}  // namespace
+}  // namespace liaison::testing
