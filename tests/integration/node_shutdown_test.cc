@@ -59,8 +59,9 @@ class NodeShutdown : public EvidenceFixture {};
 // The evidence keeper is held just before it erases an item (the erasure:
 // an audit entry, then tombstones and signed EVIDENCE_ERASED notices); the
 // node starts to stop; the Kafka node leading the audit topic refuses the
-// next Produce requests (NOT_ENOUGH_REPLICAS, retried by the producer), and
-// the keeper is let go. Its audit write is acknowledged only after the
+// next 30 Produce requests (NOT_ENOUGH_REPLICAS, retried by the producer
+// every 100 ms or so: about 3.5 s, well within the 10 s message timeout and
+// the producer's 2 s + 10 s of final flushes), and the keeper is let go. Its audit write is acknowledged only after the
 // stage has stopped, during the node's last flush, and its continuation
 // asks the stopped batch signer to sign the notices: refused (UNAVAILABLE,
 // policy.not_produced), not a use of freed memory (ASan: heap-use-after-free
@@ -101,7 +102,7 @@ TEST_F(NodeShutdown, AnErasureKafkaAcknowledgesWhileTheNodeStopsIsNotSignedAfter
   }
   LIAISON_ASSERT_OK(kafka->PushBrokerRequestErrors(
       3, kafka::ApiKey::kProduce,
-      std::vector<kafka::KafkaError>(20, kafka::KafkaError::kNotEnoughReplicas)));
+      std::vector<kafka::KafkaError>(30, kafka::KafkaError::kNotEnoughReplicas)));
   std::thread stopping([this] { broker_->node().Shutdown(); });
   absl::SleepFor(absl::Milliseconds(300));  // the node waits for its keeper
   hold->release.Notify();
