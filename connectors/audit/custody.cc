@@ -321,15 +321,30 @@ absl::StatusOr<Custody> CustodyOf(const std::vector<kafka::Record>& records,
       }
     }
     switch (ce.event) {
-      case CustodyEvent::kUploaded:
-        if (uploaded_at >= 0) {
-          violation(i, absl::StrCat("a second upload (the first: chain ",
-                                    c.entries[uploaded_at].entry.chain(), " seq ",
-                                    c.entries[uploaded_at].entry.seq(), ")"));
-        } else {
+      case CustodyEvent::kUploaded: {
+        if (uploaded_at < 0) {
           uploaded_at = i;
+          break;
+        }
+        const CustodyEntry& first = c.entries[uploaded_at];
+        const std::string where = absl::StrCat("(the first: chain ", first.entry.chain(), " seq ",
+                                               first.entry.seq(), ")");
+        if (m == first.member && erased_at < 0) {
+          // The same uploader, and the digest checks above hold it to the
+          // same ciphertext: the item's completion was recorded again (a
+          // completion retried after Kafka did not acknowledge its item
+          // record, or one upload completed on two nodes). Nothing more was
+          // disclosed.
+          remark(i, absl::StrCat("the upload recorded again by ", m, ", same ciphertext ", where,
+                                 ": a completion retried or completed on two nodes"));
+        } else if (m != first.member) {
+          violation(i, absl::StrCat("a second upload, by ", m, " (the item's uploader is ",
+                                    first.member, ") ", where));
+        } else {
+          violation(i, absl::StrCat("a second upload, after the erasure ", where));
         }
         break;
+      }
       case CustodyEvent::kKeyWrapped:
         wrapped.insert(m);
         break;

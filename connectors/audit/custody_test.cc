@@ -361,6 +361,27 @@ TEST(Custody, ADownloadRefusedAfterTheErasureIsARemarkAndBeforeItAViolation) {
       << Findings(*c);
 }
 
+// The uploader's completion recorded twice (a completion retried after
+// Kafka did not acknowledge the item record, or one upload completed on two
+// nodes): the same uploader and ciphertext, before any erasure. A remark:
+// nothing more was disclosed. (By another sender, or after the erasure, it
+// is a violation: BrokenCustody above.)
+TEST(Custody, TheSameUploadRecordedAgainIsARemark) {
+  std::vector<Step> steps = CleanSteps();
+  Step again = steps.front();
+  again.seconds = 30;
+  steps.insert(steps.begin() + 3, again);  // after both keys were wrapped
+  absl::StatusOr<Custody> c = Check(Records(Seal(steps)));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->ok()) << Findings(*c);
+  ASSERT_EQ(c->findings.size(), 1u) << Findings(*c);
+  EXPECT_EQ(c->findings[0].kind, CustodyFinding::Kind::kRemark);
+  EXPECT_NE(c->findings[0].reason.find("the upload recorded again by RO-IGPR, same ciphertext"),
+            std::string::npos)
+      << Findings(*c);
+  EXPECT_EQ(c->entries[c->findings[0].entry].event, CustodyEvent::kUploaded);
+}
+
 // A chain's entries are in seq order whatever their times: its partition
 // moved to a node whose clock is behind, so the finished download is timed
 // before its start.
@@ -496,13 +517,21 @@ INSTANTIATE_TEST_SUITE_P(
                "before the upload", "evidence-key-wrapped", "DE-BKA"},
         Broken{"NoUpload", [](auto& s) { Remove(s, "evidence-uploaded", ""); }, nullptr,
                "no upload entry", ""},
-        Broken{"ASecondUpload",
+        Broken{"ASecondUploadByAnotherSender",
                [](auto& s) {
                  Step again = Find(s, "evidence-uploaded", "");
-                 again.minute = 3;
+                 again.sender = "DE-BKA";
+                 s.insert(s.begin() + 1, again);
+               },
+               nullptr, "a second upload, by DE-BKA (the item's uploader is RO-IGPR)",
+               "evidence-uploaded"},
+        Broken{"ASecondUploadAfterTheErasure",
+               [](auto& s) {
+                 Step again = Find(s, "evidence-uploaded", "");
+                 again.minute = 11;
                  s.push_back(again);
                },
-               nullptr, "a second upload", "evidence-uploaded"},
+               nullptr, "a second upload, after the erasure", "evidence-uploaded"},
         Broken{"DownloadByAMemberThePolicyRefused",
                [](auto& s) {
                  Step wrap = Find(s, "evidence-key-wrapped", "NL-NP");
