@@ -61,8 +61,8 @@ class NodeShutdown : public EvidenceFixture {};
 // node starts to stop; the Kafka node leading the audit topic refuses the
 // next 30 Produce requests (NOT_ENOUGH_REPLICAS, retried by the producer
 // every 100 ms or so: about 3.5 s, well within the 10 s message timeout and
-// the producer's 2 s + 10 s of final flushes), and the keeper is let go. Its audit write is acknowledged only after the
-// stage has stopped, during the node's last flush, and its continuation
+// the producer's 2 s + 10 s of final flushes), and the keeper is let go. Its audit write is
+// acknowledged only after the stage has stopped, during the node's last flush, and its continuation
 // asks the stopped batch signer to sign the notices: refused (UNAVAILABLE,
 // policy.not_produced), not a use of freed memory (ASan: heap-use-after-free
 // in BatchSigner::Submit before the fix).
