@@ -29,6 +29,8 @@ namespace {
 constexpr int64_t kMaxInFlight = 4096;
 constexpr absl::Duration kFirstRetry = absl::Milliseconds(500);
 constexpr absl::Duration kMaxRetry = absl::Seconds(10);
+// How long chains taken over wait for the evidence book (evidence_caught_up).
+constexpr absl::Duration kEvidenceCatchUp = absl::Seconds(10);
 
 }  // namespace
 
@@ -181,6 +183,18 @@ void PolicyStage::Loop() {
       }
       absl::MutexLock lock(&mu_);
       partitions_[tp.partition];
+    }
+    if (!polled->assigned.empty() && deps_.evidence_caught_up) {
+      // Chains taken over: the evidence book first reads what their previous
+      // owners wrote (an erasure just before the change), then their records
+      // are decided. A book that cannot catch up does not hold up decisions:
+      // a download start the book cannot place is then recorded as started.
+      const absl::Status caught_up = deps_.evidence_caught_up(kEvidenceCatchUp);
+      if (!caught_up.ok()) {
+        log::Warning("policy.evidence_not_caught_up",
+                     {{"partitions", static_cast<int64_t>(polled->assigned.size())},
+                      {"error", caught_up.ToString()}});
+      }
     }
     for (const kafka::Gap& gap : polled->gaps) HandleGap(gap);
     for (kafka::Record& record : polled->records) {

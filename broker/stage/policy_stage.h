@@ -130,6 +130,13 @@ struct PolicyStageDeps {
   // The node's JIT evidence book: an ACKNOWLEDGED evidence event rewrites
   // the member's grant from it (null: acknowledgements are not recorded).
   const EvidenceBook* evidence = nullptr;
+  // Reads the evidence topics into `evidence` to their end (blocking, at
+  // most `timeout`). Called when chains are taken over, before any of their
+  // records is decided: the previous owner may have erased an item just
+  // before, and a download start behind the erasure is recorded as refused
+  // only if the book has the erasure (docs/evidence.md, "A download during
+  // the erasure"). Null: not waited for.
+  std::function<absl::Status(absl::Duration timeout)> evidence_caught_up;
   std::string broker_id;
   int session_timeout_ms = 10000;
   // Non-empty (real Kafka): everything the stage writes goes through Kafka

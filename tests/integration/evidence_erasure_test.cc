@@ -266,6 +266,45 @@ class EvidenceErasure : public EvidenceFixture {
     }
   }
 
+  // A DOWNLOAD_STARTED of `item` by `member`, signed with a broker key and
+  // written into the item's ingress partition, as a node that admitted the
+  // download writes it.
+  absl::Status WriteDownloadStart(const EvidenceItem& item, const std::string& member) {
+    absl::StatusOr<std::unique_ptr<certs::Signer>> signer = certs::Signer::FromPemFiles(
+        SharedTestPki().dir + "/broker/tls.key", SharedTestPki().dir + "/broker/tls.pem");
+    if (!signer.ok()) return signer.status();
+    const broker::Countersigner countersigner(signer->get());
+    liaison::v1::IngressEvent event;
+    liaison::v1::EvidenceEvent* started = event.mutable_evidence();
+    started->set_type(liaison::v1::EvidenceEvent::DOWNLOAD_STARTED);
+    started->mutable_item()->set_item_id(item.item_id());
+    started->mutable_item()->set_jit_id(kJit);
+    started->mutable_item()->set_ciphertext_sha256(item.ciphertext_sha256());
+    started->set_uploader("RO-IGPR");
+    started->set_chunk_count(item.chunk_count());
+    started->set_ciphertext_size(item.ciphertext_size());
+    started->add_members(member);
+    absl::StatusOr<liaison::v1::SignedIngressEvent> signed_event =
+        countersigner.SignEvent(event, absl::Now());
+    if (!signed_event.ok()) return signed_event.status();
+    liaison::v1::IngressRecord record;
+    *record.mutable_event() = *std::move(signed_event);
+    *record.mutable_accepted_at() = ToProto(absl::Now());
+    const std::string ingress = broker_->topics().Ingress();
+    absl::StatusOr<int> partitions =
+        kafka::PartitionCount(broker_->KafkaClient(), ingress, absl::Seconds(10));
+    if (!partitions.ok()) return partitions.status();
+    absl::StatusOr<std::unique_ptr<kafka::Producer>> producer =
+        kafka::Producer::Create(broker_->KafkaClient(), {});
+    if (!producer.ok()) return producer.status();
+    std::promise<absl::Status> produced;
+    (*producer)->Produce(
+        ingress, item.item_id(), record.SerializeAsString(),
+        [&produced](const kafka::DeliveryReport& r) { produced.set_value(r.status); },
+        broker::EvidenceChainOf(item.item_id(), *partitions));
+    return produced.get_future().get();
+  }
+
   // Told what the broker reports; a member, so that it outlives the broker
   // (EvidenceFixture::TearDown stops the broker).
   ChunkDeletions deletions_;
@@ -884,37 +923,7 @@ TEST_F(EvidenceErasure, ADownloadStartReadAfterTheErasureIsRecordedAsRefused) {
   WaitErased(item.item_id());
   ASSERT_EQ(Audited(item.item_id(), "evidence-download-started").size(), 2u);
 
-  LIAISON_ASSERT_OK_AND_ASSIGN(
-      std::unique_ptr<certs::Signer> signer,
-      certs::Signer::FromPemFiles(SharedTestPki().dir + "/broker/tls.key",
-                                  SharedTestPki().dir + "/broker/tls.pem"));
-  const broker::Countersigner countersigner(signer.get());
-  liaison::v1::IngressEvent event;
-  liaison::v1::EvidenceEvent* started = event.mutable_evidence();
-  started->set_type(liaison::v1::EvidenceEvent::DOWNLOAD_STARTED);
-  started->mutable_item()->set_item_id(item.item_id());
-  started->mutable_item()->set_jit_id(kJit);
-  started->mutable_item()->set_ciphertext_sha256(item.ciphertext_sha256());
-  started->set_uploader("RO-IGPR");
-  started->set_chunk_count(item.chunk_count());
-  started->set_ciphertext_size(item.ciphertext_size());
-  started->add_members("DE-BKA");
-  LIAISON_ASSERT_OK_AND_ASSIGN(liaison::v1::SignedIngressEvent signed_event,
-                               countersigner.SignEvent(event, absl::Now()));
-  liaison::v1::IngressRecord record;
-  *record.mutable_event() = std::move(signed_event);
-  *record.mutable_accepted_at() = ToProto(absl::Now());
-  const std::string ingress = broker_->topics().Ingress();
-  LIAISON_ASSERT_OK_AND_ASSIGN(
-      int partitions, kafka::PartitionCount(broker_->KafkaClient(), ingress, absl::Seconds(10)));
-  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<kafka::Producer> producer,
-                               kafka::Producer::Create(broker_->KafkaClient(), {}));
-  std::promise<absl::Status> produced;
-  producer->Produce(
-      ingress, item.item_id(), record.SerializeAsString(),
-      [&produced](const kafka::DeliveryReport& r) { produced.set_value(r.status); },
-      broker::EvidenceChainOf(item.item_id(), partitions));
-  LIAISON_ASSERT_OK(produced.get_future().get());
+  LIAISON_ASSERT_OK(WriteDownloadStart(item, "DE-BKA"));
 
   const std::vector<liaison::v1::AuditEntry> refused =
       WaitAudited(item.item_id(), "evidence-download-refused");
@@ -977,6 +986,62 @@ TEST_F(EvidenceErasure, AnUploadCompletedThroughOneNodeIsCompleteOnEveryNode) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(result.complete());
   EXPECT_EQ(result.durable_chunks(), item.chunk_count());
+}
+
+// The same after a change of the chain's owner: node B owns the item's
+// chain and erases the item, then stops; node A takes the chain over while
+// its evidence book is behind (held at the gate: it has neither B's mark
+// nor the erasure), and a download start written after the erasure waits
+// in the chain. A reads the evidence topics to their end before it decides
+// anything of a chain it took over (PolicyStageDeps::evidence_caught_up),
+// here until the gate opens, and records the start as refused. Without that
+// it recorded "evidence-download-started" after "evidence-erased": a
+// violation in the chain of custody.
+TEST_F(EvidenceErasure, AStartAfterTheErasureIsRefusedByTheChainsNextOwner) {
+  LIAISON_SKIP_ON_REAL_KAFKA();  // B leaves A's embedded cluster
+  auto gate = std::make_shared<Gate>();
+  StartBroker("", [gate](TestBrokerOptions& options) {
+    options.evidence_record_hook = [gate](const kafka::Record& r) { gate->Pass(r); };
+  });
+  TestBrokerOptions second;
+  second.clock = clock_.get();
+  second.kafka_bootstrap = broker_->node().bootstrap_servers();
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestBroker> b, TestBroker::Start(second));
+  std::vector<int32_t> on_b;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        on_b = b->node().OwnedIngressPartitions();
+        return !on_b.empty() && on_b.size() + broker_->node().OwnedIngressPartitions().size() == 6;
+      },
+      absl::Seconds(60)));
+  std::string id;
+  for (int i = 1; id.empty() && i < 100; ++i) {
+    const std::string candidate = absl::StrCat("EV-TAKE-", 1000 + i);
+    if (absl::c_linear_search(on_b, broker::EvidenceChainOf(candidate, 6))) id = candidate;
+  }
+  ASSERT_FALSE(id.empty());
+
+  const EvidenceItem item = UploadAndAnnounce(id);
+  for (const char* member : {"DE-BKA", "NL-NP"}) ExpectOk(Download(member, item));
+  ExpectOk(Acknowledge("DE-BKA", id, item.sha256()).status());
+  // From here A's book sees nothing more of the item: the last
+  // acknowledgement (through B), B's mark and B's erasure stay at the gate.
+  gate->Close(id);
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<endpoint::Client> nl, b->Client("NL-NP"));
+  LIAISON_ASSERT_OK(nl->AcknowledgeItem(id, item.sha256()).status());
+  WaitErased(id);
+
+  b.reset();  // A takes B's chains over
+  LIAISON_ASSERT_OK(WriteDownloadStart(item, "DE-BKA"));
+  // Open well after A took the chains over (about 3 s on the mock).
+  std::thread opener = gate->OpenAfter(absl::Seconds(8));
+  const std::vector<liaison::v1::AuditEntry> refused = WaitAudited(id, "evidence-download-refused");
+  opener.join();
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].recipient(), "DE-BKA");
+  EXPECT_EQ(Audited(id, "evidence-download-started").size(), 2u);
+  LIAISON_ASSERT_OK_AND_ASSIGN(audit::Custody custody, CustodyOfItem(id));
+  ExpectNoViolation(custody, id);
 }
 
 }  // namespace
