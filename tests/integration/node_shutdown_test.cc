@@ -6,19 +6,14 @@
 // batch signer was destroyed there, and an erasure's audit write that Kafka
 // acknowledged during the flush submitted the erasure notices to it.
 #include <atomic>
-#include <cstdio>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <thread>
 #include <vector>
 
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "base/log.h"
+#include "base/testing/log_capture.h"
 #include "base/testing/status_matchers.h"
 #include "connectors/kafka/embedded_cluster.h"
 #include "gtest/gtest.h"
@@ -28,31 +23,6 @@
 
 namespace liaison::testing {
 namespace {
-
-// Log lines, kept while installed (and still written to stderr).
-class CapturedLog {
- public:
-  CapturedLog() {
-    log::SetSink([this](std::string_view line) {
-      std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
-      absl::MutexLock lock(&mu_);
-      lines_.emplace_back(line);
-    });
-  }
-  ~CapturedLog() { log::ResetSink(); }
-  int Count(std::string_view event) {
-    absl::MutexLock lock(&mu_);
-    int n = 0;
-    for (const std::string& l : lines_) {
-      n += absl::StrContains(l, absl::StrCat("\"event\":\"", std::string(event), "\"")) ? 1 : 0;
-    }
-    return n;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
-};
 
 class NodeShutdown : public EvidenceFixture {};
 
@@ -68,7 +38,7 @@ class NodeShutdown : public EvidenceFixture {};
 // in BatchSigner::Submit before the fix).
 TEST_F(NodeShutdown, AnErasureKafkaAcknowledgesWhileTheNodeStopsIsNotSignedAfterTheSigner) {
   LIAISON_SKIP_ON_REAL_KAFKA();  // leaders and refusals are set on the mock
-  CapturedLog log;
+  LogCapture logs;
   struct Hold {
     std::atomic<bool> first{true};
     absl::Notification reached, release;
@@ -107,9 +77,10 @@ TEST_F(NodeShutdown, AnErasureKafkaAcknowledgesWhileTheNodeStopsIsNotSignedAfter
   absl::SleepFor(absl::Milliseconds(300));  // the node waits for its keeper
   hold->release.Notify();
   stopping.join();
-  EXPECT_GE(log.Count("policy.not_produced"), 1)
+  EXPECT_TRUE(logs.Has({"\"event\":\"policy.not_produced\""}))
       << "the erasure's audit write was acknowledged before the signer stopped: the test did "
-         "not reach the moment it is about";
+         "not reach the moment it is about\n"
+      << logs.Text();
 }
 
 }  // namespace
