@@ -7,7 +7,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "base/file.h"
 #include "base/log.h"
@@ -528,14 +527,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   stage.on_held = [&b](const liaison::v1::HeldDelivery& h) { b.holds->Add(h); };
   stage.on_consent = [&b](const liaison::v1::ConsentGrant& g) { b.holds->OnConsent(g); };
   stage.evidence_caught_up = [&b](absl::Duration timeout) {
-    auto status = std::make_shared<absl::Status>();
-    auto done = std::make_shared<absl::Notification>();
-    b.evidence_mirror->AfterReadToEnd(timeout, [status, done](absl::Status s) {
-      *status = std::move(s);
-      done->Notify();
-    });
-    done->WaitForNotification();
-    return *status;
+    return b.evidence_mirror->ReadToEnd(timeout);
   };
   b.stage = std::make_unique<PolicyStage>(std::move(stage));
 

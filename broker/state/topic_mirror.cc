@@ -172,6 +172,21 @@ void TopicMirror::AfterReadToEnd(absl::Duration timeout, std::function<void(absl
       absl::StrCat("topics ", Names(topics_), ": the node's reader of them is stopped")));
 }
 
+absl::Status TopicMirror::ReadToEnd(absl::Duration timeout) {
+  // Shared with `done`, which may run after a timed-out caller returned.
+  struct Result {
+    absl::Notification done;
+    absl::Status status;
+  };
+  auto result = std::make_shared<Result>();
+  AfterReadToEnd(timeout, [result](absl::Status s) {
+    result->status = std::move(s);
+    result->done.Notify();
+  });
+  result->done.WaitForNotification();  // AfterReadToEnd answers by `timeout`
+  return result->status;
+}
+
 void TopicMirror::BarrierLoop() {
   using Done = std::pair<std::function<void(absl::Status)>, absl::Status>;
   absl::MutexLock lock(&barrier_mu_);

@@ -49,6 +49,10 @@ class TopicMirror {
   // block. Thread-safe.
   void AfterReadToEnd(absl::Duration timeout, std::function<void(absl::Status)> done)
       ABSL_LOCKS_EXCLUDED(barrier_mu_);
+  // The same, blocking: returns what `done` would get. Not from the
+  // mirror's own threads.
+  absl::Status ReadToEnd(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(barrier_mu_);
+
   void Stop();
 
  private:
