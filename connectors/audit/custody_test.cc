@@ -224,6 +224,24 @@ std::string Findings(const Custody& c) {
   return absl::StrJoin(lines, "\n");
 }
 
+// `c`'s only finding, which must be a remark containing `fragment`, the
+// custody otherwise verified; null (a test failure) when there is not one.
+const CustodyFinding* OnlyRemark(const absl::StatusOr<Custody>& c, const std::string& fragment) {
+  if (!c.ok()) {
+    ADD_FAILURE() << c.status();
+    return nullptr;
+  }
+  EXPECT_TRUE(c->ok()) << Findings(*c);
+  if (c->findings.size() != 1u) {
+    ADD_FAILURE() << "want one finding, a remark with \"" << fragment << "\"\n" << Findings(*c);
+    return nullptr;
+  }
+  const CustodyFinding& f = c->findings[0];
+  EXPECT_EQ(f.kind, CustodyFinding::Kind::kRemark) << Findings(*c);
+  EXPECT_NE(f.reason.find(fragment), std::string::npos) << Findings(*c);
+  return &f;
+}
+
 TEST(Custody, ACleanChainVerifiesInTimeOrderCoveredByCheckpoints) {
   absl::StatusOr<Custody> c = Check(Records(Seal(CleanSteps())));
   ASSERT_TRUE(c.ok()) << c.status();
@@ -268,12 +286,7 @@ TEST(Custody, AnItemNoEntryNamesIsNotFound) {
 
 TEST(Custody, EntriesNoCheckpointCoversAreARemark) {
   absl::StatusOr<Custody> c = Check(Records(Seal(CleanSteps()), /*checkpoint=*/false));
-  ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_TRUE(c->ok()) << Findings(*c);
-  ASSERT_EQ(c->findings.size(), 1u) << Findings(*c);
-  EXPECT_EQ(c->findings[0].kind, CustodyFinding::Kind::kRemark);
-  EXPECT_NE(c->findings[0].reason.find("13 of 13 entries not yet covered"), std::string::npos)
-      << Findings(*c);
+  ASSERT_NE(OnlyRemark(c, "13 of 13 entries not yet covered"), nullptr);
   for (const CustodyEntry& e : c->entries) EXPECT_FALSE(e.checkpointed);
 }
 
@@ -282,13 +295,10 @@ TEST(Custody, ADownloadBrokenOffIsARemarkNotAViolation) {
   // DE-BKA's first attempt breaks off; it starts again and finishes.
   steps.insert(steps.begin() + 6, Event("evidence-download-started", "DE-BKA", 3));
   absl::StatusOr<Custody> c = Check(Records(Seal(steps)));
-  ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_TRUE(c->ok()) << Findings(*c);
-  ASSERT_EQ(c->findings.size(), 1u) << Findings(*c);
-  EXPECT_EQ(c->findings[0].kind, CustodyFinding::Kind::kRemark);
-  EXPECT_EQ(c->entries[c->findings[0].entry].entry.ts().seconds(),
+  const CustodyFinding* remark = OnlyRemark(c, "broken off");
+  ASSERT_NE(remark, nullptr);
+  EXPECT_EQ(c->entries[remark->entry].entry.ts().seconds(),
             absl::ToUnixSeconds(kT0 + absl::Minutes(3)));
-  EXPECT_NE(c->findings[0].reason.find("broken off"), std::string::npos);
 }
 
 // A member whose download finished before the erasure acknowledges after it
@@ -301,13 +311,7 @@ TEST(Custody, AnAcknowledgementCrossingTheErasureIsARemarkAfterAFinishedDownload
   late.plaintext = Plaintext();
   steps.push_back(late);
   absl::StatusOr<Custody> c = Check(Records(Seal(steps)));
-  ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_TRUE(c->ok()) << Findings(*c);
-  ASSERT_EQ(c->findings.size(), 1u) << Findings(*c);
-  EXPECT_EQ(c->findings[0].kind, CustodyFinding::Kind::kRemark);
-  EXPECT_NE(c->findings[0].reason.find("after the erasure, for a download that finished before"),
-            std::string::npos)
-      << Findings(*c);
+  ASSERT_NE(OnlyRemark(c, "after the erasure, for a download that finished before"), nullptr);
 
   // The same for a download that started before the erasure and finished
   // after it (its key went out before).
@@ -342,14 +346,9 @@ TEST(Custody, ADownloadRefusedAfterTheErasureIsARemarkAndBeforeItAViolation) {
   steps.push_back(
       Event("evidence-download-refused", "DE-BKA", 11, liaison::v1::AUDIT_OPERATION_REFUSAL));
   absl::StatusOr<Custody> c = Check(Records(Seal(steps)));
-  ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_TRUE(c->ok()) << Findings(*c);
-  ASSERT_EQ(c->findings.size(), 1u) << Findings(*c);
-  EXPECT_EQ(c->findings[0].kind, CustodyFinding::Kind::kRemark);
-  EXPECT_NE(c->findings[0].reason.find("download by DE-BKA refused: the item was erased"),
-            std::string::npos)
-      << Findings(*c);
-  EXPECT_EQ(c->entries[c->findings[0].entry].event, CustodyEvent::kDownloadRefused);
+  const CustodyFinding* remark = OnlyRemark(c, "download by DE-BKA refused: the item was erased");
+  ASSERT_NE(remark, nullptr);
+  EXPECT_EQ(c->entries[remark->entry].event, CustodyEvent::kDownloadRefused);
 
   std::vector<Step> early = CleanSteps();
   early.insert(early.end() - 1, Event("evidence-download-refused", "NL-NP", 9,
@@ -372,14 +371,10 @@ TEST(Custody, TheSameUploadRecordedAgainIsARemark) {
   again.seconds = 30;
   steps.insert(steps.begin() + 3, again);  // after both keys were wrapped
   absl::StatusOr<Custody> c = Check(Records(Seal(steps)));
-  ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_TRUE(c->ok()) << Findings(*c);
-  ASSERT_EQ(c->findings.size(), 1u) << Findings(*c);
-  EXPECT_EQ(c->findings[0].kind, CustodyFinding::Kind::kRemark);
-  EXPECT_NE(c->findings[0].reason.find("the upload recorded again by RO-IGPR, same ciphertext"),
-            std::string::npos)
-      << Findings(*c);
-  EXPECT_EQ(c->entries[c->findings[0].entry].event, CustodyEvent::kUploaded);
+  const CustodyFinding* remark =
+      OnlyRemark(c, "the upload recorded again by RO-IGPR, same ciphertext");
+  ASSERT_NE(remark, nullptr);
+  EXPECT_EQ(c->entries[remark->entry].event, CustodyEvent::kUploaded);
 }
 
 // A chain's entries are in seq order whatever their times: its partition
@@ -413,13 +408,7 @@ TEST(Custody, ADecisionTimedSecondsAfterTheDownloadIsARemark) {
     }
   }
   absl::StatusOr<Custody> c = Check(Records(Seal(steps)));
-  ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_TRUE(c->ok()) << Findings(*c);
-  ASSERT_EQ(c->findings.size(), 1u) << Findings(*c);
-  EXPECT_EQ(c->findings[0].kind, CustodyFinding::Kind::kRemark);
-  EXPECT_NE(c->findings[0].reason.find("the decision allowing DE-BKA is timed up to 5s after"),
-            std::string::npos)
-      << Findings(*c);
+  ASSERT_NE(OnlyRemark(c, "the decision allowing DE-BKA is timed up to 5s after"), nullptr);
 }
 
 // One way the chain of custody does not hold; `fragment` must appear in a
