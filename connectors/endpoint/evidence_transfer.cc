@@ -2,12 +2,16 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <system_error>
+#include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "base/status_macros.h"
 #include "base/uuid.h"
@@ -230,6 +234,79 @@ absl::StatusOr<EvidenceItem> UploadEvidenceItem(
   return last;
 }
 
+// Reads a Download stream on a thread of its own, at most `ahead` responses
+// ahead of the caller. gRPC's synchronous client reads the socket only while
+// a thread waits in Read, and reopens the stream's flow-control window only
+// as messages are taken: read on the thread that decrypts and writes, the
+// broker's next chunks wait while each chunk is decrypted, and the stages
+// run one after the other. Memory: `ahead` chunks of 1 MiB beside the
+// window. With `ahead` 0 the caller's thread reads (no thread).
+class ResponseReadAhead {
+ public:
+  ResponseReadAhead(grpc::ClientReaderInterface<DownloadResponse>* reader, size_t ahead)
+      : reader_(reader), ahead_(ahead) {
+    if (ahead_ > 0) thread_ = std::thread([this] { Run(); });
+  }
+  ~ResponseReadAhead() { Stop(); }
+  ResponseReadAhead(const ResponseReadAhead&) = delete;
+  ResponseReadAhead& operator=(const ResponseReadAhead&) = delete;
+
+  // The next response, in order; false once the stream has ended (the
+  // caller then calls Stop and the reader's Finish).
+  bool Next(DownloadResponse* out) {
+    if (ahead_ == 0) return reader_->Read(out);
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](ResponseReadAhead* r)
+             ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) { return !r->ready_.empty() || r->ended_; },
+        this));
+    if (ready_.empty()) return false;
+    *out = std::move(ready_.front());
+    ready_.pop_front();
+    return true;
+  }
+
+  // Waits for the thread. A caller that leaves before the stream ended
+  // cancels the call first (ClientContext::TryCancel), which ends a Read
+  // under way.
+  void Stop() {
+    {
+      absl::MutexLock lock(&mu_);
+      stop_ = true;
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(
+            +[](ResponseReadAhead* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) {
+              return r->stop_ || r->ready_.size() < r->ahead_;
+            },
+            this));
+        if (stop_) break;
+      }
+      DownloadResponse response;
+      if (!reader_->Read(&response)) break;
+      absl::MutexLock lock(&mu_);
+      ready_.push_back(std::move(response));
+    }
+    absl::MutexLock lock(&mu_);
+    ended_ = true;
+  }
+
+  grpc::ClientReaderInterface<DownloadResponse>* const reader_;
+  const size_t ahead_;
+  absl::Mutex mu_;
+  std::deque<DownloadResponse> ready_ ABSL_GUARDED_BY(mu_);
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;  // started last, in the constructor's body
+};
+
 absl::Status DownloadEvidenceItem(liaison::v1::Evidence::StubInterface& stub,
                                   const EvidenceItem& item, const certs::RecipientKey& key,
                                   const std::string& out_path, const DownloadItemOptions& options) {
@@ -260,7 +337,8 @@ absl::Status DownloadEvidenceItem(liaison::v1::Evidence::StubInterface& stub,
     int64_t received = 0;
     bool first = true;
     absl::Status content;  // an error in what the broker sent: not retried
-    while (reader->Read(&response)) {
+    ResponseReadAhead ahead(reader.get(), options.read_ahead);
+    while (ahead.Next(&response)) {
       if (first) {
         first = false;
         if (!response.has_header()) {
@@ -316,12 +394,14 @@ absl::Status DownloadEvidenceItem(liaison::v1::Evidence::StubInterface& stub,
     }
     if (!content.ok()) {
       context.TryCancel();
+      ahead.Stop();
       (void)reader->Finish();
       return content;
     }
     const bool broke_for_test = attempt == 0 && options.break_after_chunks_for_test >= 0 &&
                                 received >= options.break_after_chunks_for_test;
     if (broke_for_test) context.TryCancel();
+    ahead.Stop();
     last = FromGrpcStatus(reader->Finish());
     if (broke_for_test && decryptor.has_value() &&
         decryptor->next_index() < decryptor->chunk_count()) {

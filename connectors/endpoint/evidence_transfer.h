@@ -15,6 +15,7 @@
 #ifndef LIAISON_CONNECTORS_ENDPOINT_EVIDENCE_TRANSFER_H_
 #define LIAISON_CONNECTORS_ENDPOINT_EVIDENCE_TRANSFER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -75,6 +76,10 @@ absl::StatusOr<liaison::v1::EvidenceItem> UploadEvidenceItem(
 
 struct DownloadItemOptions {
   int max_attempts = 5;
+  // Chunks received ahead of the one being decrypted and written, on a
+  // thread of their own (at most this many MiB besides gRPC's 4 MiB
+  // window); 0: the caller's thread receives, decrypts and writes in turn.
+  size_t read_ahead = 4;
   // Tests only: the first attempt cancels its call after this many chunks.
   int64_t break_after_chunks_for_test = -1;
 };

@@ -98,6 +98,8 @@ struct Options {
   double crypto_seconds = 1;
   unsigned workers = 0;
   bool keep_kafka = false;
+  size_t read_ahead = endpoint::DownloadItemOptions{}.read_ahead;
+  bool ab_read_ahead = false;
   // --client-child
   bool client_child = false;
   std::string pki;
@@ -114,7 +116,8 @@ void Answer(const std::string& line) {
 
 // The client process: RO-IGPR uploads, DE-BKA lists and downloads.
 // Commands: "upload ITEM_ID FILE", "wait-grant ITEM_ID",
-// "download BASE64_ITEM OUT", "rss". Answers "ok ..." or "error ...".
+// "download BASE64_ITEM OUT [READ_AHEAD]", "rss". Answers "ok ..." or
+// "error ...".
 int RunClientChild(const Options& o) {
   NameThisThread("client");
   auto client_for = [&](const char* id) {
@@ -169,15 +172,20 @@ int RunClientChild(const Options& o) {
         if (!granted) absl::SleepFor(absl::Milliseconds(100));
       }
       Answer(granted ? "ok" : "error the grant did not reach the broker within 2 minutes");
-    } else if (w[0] == "download" && w.size() == 3) {
+    } else if (w[0] == "download" && (w.size() == 3 || w.size() == 4)) {
       std::string bytes;
       liaison::v1::EvidenceItem item;
       if (!absl::Base64Unescape(w[1], &bytes) || !item.ParseFromString(bytes)) {
         Answer("error bad item");
         continue;
       }
+      endpoint::DownloadItemOptions down;
+      if (w.size() == 4 && !absl::SimpleAtoi(w[3], &down.read_ahead)) {
+        Answer("error bad read-ahead");
+        continue;
+      }
       const int64_t start = NowNs();
-      absl::Status s = recipient->DownloadItem(item, key, w[2]);
+      absl::Status s = recipient->DownloadItem(item, key, w[2], down);
       const int64_t end = NowNs();
       Answer(s.ok() ? absl::StrFormat("ok %.6f", Seconds(end - start))
                     : absl::StrCat("error ", s.ToString()));
@@ -577,8 +585,15 @@ double Median(std::vector<double> v) {
   return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+// --ab-read-ahead's second download: read-ahead 0, or the library's default
+// when --read-ahead is 0.
+size_t OtherReadAhead(const Options& o) {
+  return o.read_ahead == 0 ? endpoint::DownloadItemOptions{}.read_ahead : 0;
+}
+
 struct Run {
   double upload_s = 0, encrypt_s = 0, download_s = 0;
+  double download_other_s = 0;  // --ab-read-ahead: the other read-ahead
   Side up_client, up_broker, down_client, down_broker;
   double up_jvm_cores = 0, down_jvm_cores = 0;
   double up_client_cores = 0, up_broker_cores = 0, down_client_cores = 0, down_broker_cores = 0;
@@ -806,9 +821,10 @@ int RunBench(Options& o) {
     (void)Ask(client, "wait-grant " + item_id);
 
     const std::string out = absl::StrCat(o.work_dir, "/", item_id, ".out");
+    const std::string download =
+        absl::StrCat("download ", absl::Base64Escape(item.SerializeAsString()), " ", out, " ");
     Phase down(client.pid, broker.pid, jvms);
-    a = Ask(client,
-            absl::StrCat("download ", absl::Base64Escape(item.SerializeAsString()), " ", out));
+    a = Ask(client, absl::StrCat(download, o.read_ahead));
     down.End();
     run.download_s = std::stod(a.at(0));
     run.down_client = down.client();
@@ -823,6 +839,13 @@ int RunBench(Options& o) {
       Die("the downloaded file has another size");
     }
     std::filesystem::remove(out, ec);  // verified by the client (SHA-256)
+    if (o.ab_read_ahead) {
+      // The same item again with the other read-ahead (0, or the
+      // library's default when --read-ahead is 0), right after.
+      a = Ask(client, absl::StrCat(download, OtherReadAhead(o)));
+      run.download_other_s = std::stod(a.at(0));
+      std::filesystem::remove(out, ec);
+    }
 
     std::printf(
         "run %d  upload %7.1f MiB/s (%.1f s: encrypt to spool %.1f s, send %.1f s = %.1f MiB/s)"
@@ -837,6 +860,10 @@ int RunBench(Options& o) {
         r, mib / run.download_s, run.download_s, 50, "", run.down_client.AboveIdleMib(),
         run.down_broker.AboveIdleMib(), run.down_client_cores, run.down_broker_cores,
         run.down_jvm_cores);
+    if (o.ab_read_ahead) {
+      std::printf("run %d  download %5.1f MiB/s (%.1f s) with read-ahead %zu (A/B)\n", r,
+                  mib / run.download_other_s, run.download_other_s, OtherReadAhead(o));
+    }
     std::printf("       upload %s; download %s\n", run.up_waits.c_str(), run.down_waits.c_str());
     std::printf(
         "       CPU per MiB (client + broker + Kafka): upload %.1f ms (%.1f + %.1f + %.1f), "
@@ -889,6 +916,15 @@ int RunBench(Options& o) {
       "  download %7.1f MiB/s = %.2f x the slowest raw stage on its path (%.1f MiB/s); target "
       ">= 0.5: %s\n",
       down, down / down_floor, down_floor, verdict(down / down_floor >= 0.5));
+  if (o.ab_read_ahead) {
+    const double other = median([&](const Run& r) { return mib / r.download_other_s; });
+    std::printf(
+        "  download with read-ahead %zu: %.1f MiB/s = %.2f x; with read-ahead %zu (above): %.2f "
+        "x\n",
+        OtherReadAhead(o), other, other / down_floor, o.read_ahead, down / down_floor);
+    std::printf("RESULT download_read_ahead_%zu=%.1f download_read_ahead_%zu=%.1f\n", o.read_ahead,
+                down, OtherReadAhead(o), other);
+  }
   std::printf(
       "  peak RSS above idle: upload client %.1f MiB, broker %.1f MiB; download client %.1f MiB, "
       "broker %.1f MiB; target < 64 MiB each: %s\n",
@@ -965,6 +1001,14 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(0.1, 60.0))
       ->capture_default_str();
   app.add_option("--workers", o.workers, "The broker's worker threads (0: its default)");
+  app.add_option("--read-ahead", o.read_ahead,
+                 "Chunks the downloading client receives ahead of the one it decrypts and "
+                 "writes (DownloadItemOptions::read_ahead; 0: one thread does all in turn)")
+      ->check(CLI::Range(size_t{0}, size_t{64}))
+      ->capture_default_str();
+  app.add_flag("--ab-read-ahead", o.ab_read_ahead,
+               "Each run downloads the item a second time with the other read-ahead (0, or the "
+               "default when --read-ahead is 0) and prints both");
   app.add_flag("--client-child", o.client_child)->group("");
   app.add_option("--pki", o.pki)->group("");
   app.add_option("--target", o.target)->group("");
