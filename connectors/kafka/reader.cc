@@ -274,13 +274,9 @@ absl::StatusOr<std::unique_ptr<RecordReader>> RecordReader::Create(const ClientC
   // read continues from there or seeks. Idle at the log's end it long-polls
   // (fetch.wait.max.ms 500). (queued.min.messages stays at its default: at
   // 1, the barrier op a start or seek queues counts as a message and
-  // blocked the first fetch.) A fetch brings up to 4 MiB of the partition
-  // (librdkafka's default is 1 MiB: one evidence chunk per round trip).
-  absl::StatusOr<internal::ClientPtr> rk =
-      NewReaderClient(config, "-record",
-                      {{"queued.max.messages.kbytes", "8192"},
-                       {"fetch.wait.max.ms", "500"},
-                       {"max.partition.fetch.bytes", "4194304"}});
+  // blocked the first fetch.)
+  absl::StatusOr<internal::ClientPtr> rk = NewReaderClient(
+      config, "-record", {{"queued.max.messages.kbytes", "8192"}, {"fetch.wait.max.ms", "500"}});
   if (!rk.ok()) return rk.status();
   auto impl = std::make_unique<Impl>();
   impl->rk = *std::move(rk);
