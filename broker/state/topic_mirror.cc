@@ -59,9 +59,12 @@ void TopicMirror::Stop() {
 
 absl::Status TopicMirror::WaitCaughtUp(absl::Duration timeout) {
   if (!caught_up_.WaitForNotificationWithTimeout(timeout)) {
-    return absl::DeadlineExceededError("topics " + Names(topics_) +
-                                       " not read to their end within " +
-                                       absl::FormatDuration(timeout));
+    absl::MutexLock lock(&barrier_mu_);
+    return absl::DeadlineExceededError(absl::StrCat(
+        "topics ", Names(topics_), " not read to their end within ", absl::FormatDuration(timeout),
+        " (",
+        start_ends_.empty() ? "their ends could not be learnt from Kafka" : Behind(start_ends_),
+        ")"));
   }
   return absl::OkStatus();
 }
@@ -73,7 +76,6 @@ void TopicMirror::Loop() {
   std::map<Key, int64_t> target;
   std::map<Key, int64_t> next;
   bool targets_known = false;
-  int empty_polls_after_targets = 0;
   while (!stop_) {
     absl::StatusOr<kafka::PollResult> polled = consumer_->Poll(absl::Milliseconds(100));
     if (!polled.ok()) {
@@ -96,6 +98,14 @@ void TopicMirror::Loop() {
           target[key] = marks->second;
           if (!next.count(key)) next[key] = marks->first;
         }
+        if (targets_known) {
+          absl::MutexLock lock(&barrier_mu_);
+          start_ends_.assign(partitions_.size(), 0);
+          for (size_t i = 0; i < partitions_.size(); ++i) {
+            auto end = target.find({partitions_[i].topic, partitions_[i].partition});
+            if (end != target.end()) start_ends_[i] = end->second;
+          }
+        }
       }
     }
     for (const kafka::Gap& gap : polled->gaps) {
@@ -111,17 +121,21 @@ void TopicMirror::Loop() {
       next[{record.topic, record.partition}] = record.offset + 1;
     }
     // The positions pass transaction markers (no record carries them).
-    const std::vector<int64_t> applied = PublishApplied(next);
+    PublishApplied(next);
+    // Caught up only when every partition is applied to the end it had at
+    // the start: positions pass transaction markers and aborted records, so
+    // they reach it (a record a dead node's open transaction holds is waited
+    // for until Kafka aborts it). Never on a guess such as a few empty polls:
+    // a partition whose leader is slow or moving answers nothing for seconds,
+    // and a node that served with its books half read would forget accepted
+    // ids, acknowledgements, sources and consents.
     if (targets_known && !caught_up_.HasBeenNotified()) {
-      bool done = true;
-      for (size_t i = 0; i < partitions_.size(); ++i) {
-        auto end = target.find({partitions_[i].topic, partitions_[i].partition});
-        if (end != target.end() && applied[i] < end->second) done = false;
+      bool done = false;
+      {
+        absl::MutexLock lock(&barrier_mu_);
+        done = Behind(start_ends_).empty();
       }
-      // A compacted partition can end in offsets that no longer exist: after
-      // a few empty polls, the end has been reached.
-      if (polled->records.empty()) ++empty_polls_after_targets;
-      if (done || empty_polls_after_targets >= 5) caught_up_.Notify();
+      if (done) caught_up_.Notify();
     }
   }
 }

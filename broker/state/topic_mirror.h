@@ -35,7 +35,9 @@ class TopicMirror {
   // Starts the reader thread.
   absl::Status Start();
   // Blocks until the mirror has applied everything that was in its topics
-  // when it started (DeadlineExceeded otherwise).
+  // when it started: each partition up to the end Kafka gave when the
+  // mirror first learnt it (DeadlineExceeded otherwise, naming the first
+  // partition behind).
   absl::Status WaitCaughtUp(absl::Duration timeout);
   // Read to the end: calls `done` with OK once the mirror has applied every
   // record its topics held when this was called (every committed one, on
@@ -85,6 +87,8 @@ class TopicMirror {
   absl::Mutex barrier_mu_;
   absl::CondVar barrier_cv_;
   std::vector<int64_t> applied_ ABSL_GUARDED_BY(barrier_mu_);  // by partitions_ index
+  // The ends WaitCaughtUp waits for (empty until learnt), by partitions_ index.
+  std::vector<int64_t> start_ends_ ABSL_GUARDED_BY(barrier_mu_);
   std::vector<Barrier> asked_ ABSL_GUARDED_BY(barrier_mu_);    // ends not yet known
   std::vector<Barrier> waiting_ ABSL_GUARDED_BY(barrier_mu_);  // ends known
   bool barrier_started_ ABSL_GUARDED_BY(barrier_mu_) = false;
