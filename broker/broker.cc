@@ -398,7 +398,7 @@ absl::Status Broker::Impl::StartMirrors() {
   // The evidence service's barrier (TopicMirror::AfterReadToEnd) waits on it.
   evidence_mirror = mirrors.back().get();
   for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->Start());
-  for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->WaitCaughtUp(absl::Seconds(60)));
+  for (auto& m : mirrors) LIAISON_RETURN_IF_ERROR(m->WaitCaughtUp(config.state_catch_up_timeout));
   return absl::OkStatus();
 }
 

@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
   size_t max_message_bytes = 4 * 1024 * 1024;
   int produce_timeout_ms = 30000;
   double audit_checkpoint_seconds = 10;
+  double state_catch_up_seconds = 600;
   unsigned workers = 0;
   bool mint = true;
   bool policy_stage = true;
@@ -134,6 +135,12 @@ int main(int argc, char** argv) {
   app.add_option("--audit-checkpoint-seconds", audit_checkpoint_seconds,
                  "How often each audit chain that grew gets a signed checkpoint")
       ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  app.add_option("--state-catch-up-seconds", state_catch_up_seconds,
+                 "How long the node may take at start to read the state topics to their ends "
+                 "(it serves only then; past it, it stops with an error naming the partition "
+                 "behind)")
+      ->check(CLI::Range(1.0, 86400.0))
       ->capture_default_str();
   app.add_option("--workers", workers, "Verification/signing threads (0 = one per core)");
   app.add_option("--pseudonym-key", pseudonym_key,
@@ -261,6 +268,7 @@ int main(int argc, char** argv) {
   config.max_message_bytes = max_message_bytes;
   config.produce_timeout_ms = produce_timeout_ms;
   config.audit_checkpoint_interval = absl::Seconds(audit_checkpoint_seconds);
+  config.state_catch_up_timeout = absl::Seconds(state_catch_up_seconds);
   config.worker_threads = workers;
   config.run_policy_stage = policy_stage;
   {

@@ -58,13 +58,33 @@ void TopicMirror::Stop() {
 }
 
 absl::Status TopicMirror::WaitCaughtUp(absl::Duration timeout) {
-  if (!caught_up_.WaitForNotificationWithTimeout(timeout)) {
-    absl::MutexLock lock(&barrier_mu_);
-    return absl::DeadlineExceededError(absl::StrCat(
-        "topics ", Names(topics_), " not read to their end within ", absl::FormatDuration(timeout),
-        " (",
-        start_ends_.empty() ? "their ends could not be learnt from Kafka" : Behind(start_ends_),
-        ")"));
+  const absl::Time start = absl::Now();
+  const absl::Time deadline = start + timeout;
+  // A long read (large state topics) says how far it got every 10 s.
+  while (!caught_up_.WaitForNotificationWithTimeout(
+      std::min(absl::Seconds(10), std::max(absl::ZeroDuration(), deadline - absl::Now())))) {
+    std::string behind;
+    int64_t records_behind = 0;
+    {
+      absl::MutexLock lock(&barrier_mu_);
+      if (start_ends_.empty()) {
+        behind = "their ends could not be learnt from Kafka";
+      } else {
+        behind = Behind(start_ends_);
+        for (size_t i = 0; i < start_ends_.size(); ++i) {
+          records_behind += std::max<int64_t>(0, start_ends_[i] - applied_[i]);
+        }
+      }
+    }
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("topics ", Names(topics_), " not read to their end within ",
+                       absl::FormatDuration(timeout), " (", behind, ")"));
+    }
+    log::Info("mirror.catching_up", {{"topics", Names(topics_)},
+                                     {"offsets_behind", records_behind},
+                                     {"first_behind", behind},
+                                     {"waited_s", absl::ToInt64Seconds(absl::Now() - start)}});
   }
   return absl::OkStatus();
 }

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "base/testing/log_capture.h"
 #include "connectors/kafka/embedded_cluster.h"
 #include "connectors/kafka/producer.h"
 #include "gtest/gtest.h"
@@ -95,8 +96,9 @@ TEST(TopicMirror, IsCaughtUpOnlyWhenEveryPartitionIsReadToItsEndEvenBehindASlowL
   mirror.Stop();
 }
 
-// A partition whose leader is down cannot be read: the wait ends in
-// DeadlineExceeded naming the topic, never in a node serving without it.
+// A partition whose leader is down cannot be read: the wait says every
+// 10 s how far it got and ends in DeadlineExceeded naming the topic, never
+// in a node serving without it.
 TEST(TopicMirror, AnUnreadablePartitionIsNotCaughtUpAndTheErrorSaysWhich) {
   absl::StatusOr<std::unique_ptr<kafka::EmbeddedCluster>> cluster =
       kafka::EmbeddedCluster::Start(3);
@@ -120,9 +122,11 @@ TEST(TopicMirror, AnUnreadablePartitionIsNotCaughtUpAndTheErrorSaysWhich) {
   Applied applied;
   TopicMirror mirror(config, topic, applied.Callback());
   ASSERT_TRUE(mirror.Start().ok());
-  const absl::Status caught_up = mirror.WaitCaughtUp(absl::Seconds(4));
+  liaison::testing::LogCapture logs;
+  const absl::Status caught_up = mirror.WaitCaughtUp(absl::Seconds(12));
   EXPECT_EQ(caught_up.code(), absl::StatusCode::kDeadlineExceeded) << caught_up;
   EXPECT_NE(caught_up.message().find(topic), std::string::npos) << caught_up;
+  EXPECT_TRUE(logs.Has({"mirror.catching_up", topic, "\"waited_s\":10"}));
 
   // The leader back: the mirror reads the partition and is caught up.
   ASSERT_TRUE((*cluster)->SetBrokerUp(2).ok());
