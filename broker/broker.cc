@@ -231,8 +231,19 @@ absl::Status Broker::Impl::CreateTopics(const policy::Registry& registry, bool e
       specs.back().configs.back() = {"retention.ms", "-1"};
       specs.back().configs.push_back({"retention.bytes", "-1"});
     }
-    add(topics.AcceptedIds(), 3, true);
-    add(topics.AckedItems(), 3, true);
+    // A record per message, each key once: compaction alone never shrinks
+    // them, and every node start reads them. Nodes forget both after the
+    // deduplication window, so the records go a day after it.
+    for (const std::string& t : {topics.AcceptedIds(), topics.AckedItems()}) {
+      add(t, 3, true);
+      if (real) {
+        specs.back().configs.back() = {"cleanup.policy", "compact,delete"};
+        specs.back().configs.push_back(
+            {"retention.ms",
+             std::to_string(absl::ToInt64Milliseconds(config.dedup_window + absl::Hours(24)))});
+        specs.back().configs.push_back({"segment.ms", std::to_string(int64_t{24} * 3600 * 1000)});
+      }
+    }
     add(topics.Sources(), 3, true);
     add(topics.Consents(), 3, true);
     add(topics.Holds(), 3, true);

@@ -16,6 +16,8 @@ MIN_ISR=${MIN_ISR:-2}   # 1 on a one-node development cluster
 INGRESS_PARTITIONS=${INGRESS_PARTITIONS:-12}   # the policy stage scales with these
 DELIVER_PARTITIONS=${DELIVER_PARTITIONS:-3}
 RETENTION_MS=${RETENTION_MS:-$((400 * 24 * 3600 * 1000))}  # 400 days
+# The broker's deduplication window (BrokerConfig::dedup_window, 7 days).
+DEDUP_WINDOW_MS=${DEDUP_WINDOW_MS:-$((7 * 24 * 3600 * 1000))}
 extra=()
 [[ -n ${COMMAND_CONFIG:-} ]] && extra=(--command-config "$COMMAND_CONFIG")
 
@@ -31,7 +33,15 @@ create() {  # name partitions [config...]
 create "$PREFIX.ingress" "$INGRESS_PARTITIONS" "retention.ms=$RETENTION_MS"
 # One audit chain per ingress partition: same partition count. Never delete.
 create "$PREFIX.audit" "$INGRESS_PARTITIONS" retention.ms=-1 retention.bytes=-1
-for t in registry.ids registry.acks registry.sources registry.consents holds; do
+# Accepted ids and acknowledged items: a record per message, each key once,
+# so compaction alone never shrinks them and every node start would read them
+# all. Nodes forget both after the deduplication window, so the records go a
+# day after it (segments of a day, so that they can).
+for t in registry.ids registry.acks; do
+  create "$PREFIX.$t" 3 cleanup.policy=compact,delete "retention.ms=$((DEDUP_WINDOW_MS + 86400000))" \
+    segment.ms=86400000
+done
+for t in registry.sources registry.consents holds; do
   create "$PREFIX.$t" 3 cleanup.policy=compact
 done
 create "$PREFIX.index.deliver" 3 "retention.ms=$RETENTION_MS"

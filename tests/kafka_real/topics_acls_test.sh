@@ -60,6 +60,15 @@ desc=$(describe liaison.evidence)
 grep -q "retention.ms=2419200000" <<<"$desc" || fail "liaison.evidence is not kept 28 days: $desc"
 grep -q "max.message.bytes=2097152" <<<"$desc" || fail "liaison.evidence refuses 1 MiB chunks: $desc"
 
+# Accepted ids and acknowledged items go a day after the 7-day deduplication
+# window, in segments of a day (a node's start reads them all).
+for t in registry.ids registry.acks; do
+  desc=$(describe liaison.$t)
+  for c in cleanup.policy=compact,delete retention.ms=691200000 segment.ms=86400000; do
+    grep -q "$c" <<<"$desc" || fail "liaison.$t lacks $c: $desc"
+  done
+done
+
 # Who may write deliveries: the policy stage only (super users aside).
 block() { sed -n "/resourceType=$1, name=$2, patternType=PREFIXED/,/^\$/p" <<<"$acls_listed"; }
 deliver=$(block TOPIC 'liaison\.deliver\.')
