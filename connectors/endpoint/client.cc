@@ -66,8 +66,16 @@ size_t Client::FailOver(size_t from) {
   size_t expected = from;
   const size_t next = (from + 1) % nodes_.size();
   // Only the first caller to see `from` fail moves on; the others use its choice.
-  if (current_.compare_exchange_strong(expected, next)) return next;
-  return expected;
+  const size_t chosen = current_.compare_exchange_strong(expected, next) ? next : expected;
+  WakeUp(chosen);
+  return chosen;
+}
+
+void Client::WakeUp(size_t node) {
+  grpc::Channel& channel = *nodes_[node].channel;
+  if (channel.GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+    grpc::experimental::ChannelResetConnectionBackoff(&channel);
+  }
 }
 
 Client::Failovers Client::failovers() const {
@@ -85,6 +93,13 @@ grpc::Status Client::WithFailover(
   size_t node = current_.load();
   grpc::Status status;
   for (size_t attempt = 0; attempt < attempts; ++attempt) {
+    if (attempt >= nodes_.size()) {
+      // The second chance: a node that is reconnecting (WakeUp) gets up to
+      // 1 s to finish, since a call on a channel not yet connected again
+      // would be refused at once.
+      nodes_[node].channel->WaitForConnected(Deadline(
+          std::max(absl::ZeroDuration(), std::min(absl::Seconds(1), deadline - absl::Now()))));
+    }
     grpc::ClientContext context;
     context.set_deadline(Deadline(std::max(absl::ZeroDuration(), deadline - absl::Now())));
     status = call(*nodes_[node].stub, context);
@@ -170,6 +185,11 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
   args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
   args.SetMaxSendMessageSize(64 * 1024 * 1024);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  // gRPC's reconnect backoff grows to 120 s by default: a node down for a
+  // minute or two (a restart reading large state topics) stayed refused that
+  // long after it was back. Failing over resets it (WakeUp); this bounds it
+  // for channels nothing fails over to.
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
   // A fixed 4 MiB receive window per stream (as the broker has): with
   // bandwidth-delay probing an evidence download's window grew to tens of
   // MiB held in the client while it decrypts and writes

@@ -202,8 +202,9 @@ class Client {
   // With several nodes, an UNAVAILABLE or CANCELLED answer (node stopping,
   // Kafka not acknowledging, connection refused) or a deadline passed
   // while time remains sends the same envelope to the next node, each node
-  // at most twice; the broker's deduplication answers a resend of an
-  // accepted id with duplicate=true and the first accepted_at.
+  // at most twice (the second time after up to 1 s for its connection);
+  // the broker's deduplication answers a resend of an accepted id with
+  // duplicate=true and the first accepted_at.
   absl::StatusOr<liaison::v1::SendResult> Send(const liaison::v1::SignedEnvelope& envelope,
                                                absl::Duration timeout = absl::Seconds(30));
 
@@ -286,8 +287,12 @@ class Client {
   };
   Client(ClientOptions options, std::vector<std::string> targets, std::vector<Node> nodes);
   // Moves off node `from` (when it is still the current one); returns the
-  // node to use now.
+  // node to use now, its connection attempted at once (WakeUp).
   size_t FailOver(size_t from);
+  // A node that was down a while has its channel in gRPC's reconnect
+  // backoff (refusing calls at once until the next attempt): reset it, so
+  // that a node that is back is tried now.
+  void WakeUp(size_t node);
   // Calls `call` on the current node, failing over as Send describes.
   grpc::Status WithFailover(
       absl::Duration timeout,

@@ -27,7 +27,11 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "certs/testing/test_pki.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "liaison/v1/exchange.grpc.pb.h"
 #include "tests/fixtures/test_broker.h"
 #include "tests/history/checker.h"
 #include "tests/history/history.h"
@@ -90,6 +94,79 @@ TEST(ClientTargets, NoNodeUpIsUnavailableAfterTryingEach) {
   ASSERT_TRUE(envelope.ok());
   absl::StatusOr<liaison::v1::SendResult> r = (*client)->Send(*envelope, absl::Seconds(10));
   EXPECT_TRUE(absl::IsUnavailable(r.status())) << r.status();
+}
+
+// An Exchange node that accepts every send: enough to see which node a
+// client reaches (mutual TLS with the broker certificate, as a broker).
+class AcceptingNode {
+ public:
+  // port 0: any free port.
+  explicit AcceptingNode(int port) {
+    grpc::SslServerCredentialsOptions ssl(
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    ssl.pem_root_certs = ReadFileOrDie(SharedTestPki().ca());
+    ssl.pem_key_cert_pairs.push_back({ReadFileOrDie(SharedTestPki().dir + "/broker/tls.key"),
+                                      ReadFileOrDie(SharedTestPki().dir + "/broker/tls.pem")});
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(absl::StrCat("127.0.0.1:", port), grpc::SslServerCredentials(ssl),
+                             &port_);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+  }
+  ~AcceptingNode() { server_->Shutdown(absl::ToChronoTime(absl::Now())); }
+  int port() const { return port_; }
+  std::string target() const { return absl::StrCat("127.0.0.1:", port_); }
+
+ private:
+  class Service final : public liaison::v1::Exchange::Service {
+    grpc::Status Send(grpc::ServerContext*, const liaison::v1::SignedEnvelope*,
+                      liaison::v1::SendResult* result) override {
+      result->set_code(0);
+      return grpc::Status::OK;
+    }
+  };
+  Service service_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+// A node that was down long enough for gRPC's reconnect backoff to grow
+// (before: up to 120 s between attempts) is used as soon as it is back and
+// the other node goes: the client resets the backoff when it fails over and
+// gives the reconnecting node a moment. Seen in the soak: after a rolling
+// restart whose first node had been down 110 s, senders were refused for up
+// to 57 s although that node was serving.
+TEST(ClientTargets, ANodeBackAfterALongAbsenceIsUsedAsSoonAsTheOtherGoes) {
+  int x_port = 0;
+  {
+    AcceptingNode probe(0);  // a free port for node X, which is down at first
+    x_port = probe.port();
+  }
+  auto y = std::make_unique<AcceptingNode>(0);
+  ASSERT_GT(y->port(), 0);
+  auto client = ClientFor("RO-IGPR", {absl::StrCat("127.0.0.1:", x_port), y->target()});
+  ASSERT_TRUE(client.ok()) << client.status();
+  liaison::v1::Message m = TestAlert("RO-IGPR", kRecipients, absl::Now());
+  auto envelope = (*client)->Seal(m, absl::Now());
+  ASSERT_TRUE(envelope.ok());
+  // X stays down for 20 s while every send goes to Y: its channel's
+  // reconnect attempts back off (1, 1.6, 2.6, 4.1, 6.6, 10.5 s ...).
+  for (const absl::Time until = absl::Now() + absl::Seconds(20); absl::Now() < until;
+       absl::SleepFor(absl::Milliseconds(500))) {
+    absl::StatusOr<liaison::v1::SendResult> r = (*client)->Send(*envelope, absl::Seconds(10));
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  EXPECT_EQ((*client)->current_target(), y->target());
+  // X comes back on its port and Y goes.
+  AcceptingNode x(x_port);
+  ASSERT_EQ(x.port(), x_port);
+  y.reset();
+  const absl::Time start = absl::Now();
+  absl::StatusOr<liaison::v1::SendResult> r = (*client)->Send(*envelope, absl::Seconds(10));
+  ASSERT_TRUE(r.ok()) << r.status() << " after " << Seconds(absl::Now() - start)
+                      << " (node X is up again but was not tried)";
+  EXPECT_EQ((*client)->current_target(), x.target());
+  std::cout << "accepted by the node back after " << Seconds(absl::Now() - start) << "\n";
 }
 
 // What one endpoint expects to see, filled in once the senders are done.
