@@ -25,6 +25,17 @@ kafka::ClientConfig MockClient(const std::string& bootstrap) {
   return config;
 }
 
+// A mock cluster of 3 with `topic` in 2 partitions, led by brokers 1 and 2.
+void StartTwoLeaders(const std::string& topic, std::unique_ptr<kafka::EmbeddedCluster>& out) {
+  absl::StatusOr<std::unique_ptr<kafka::EmbeddedCluster>> cluster =
+      kafka::EmbeddedCluster::Start(3);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  ASSERT_TRUE((*cluster)->CreateTopic(topic, 2).ok());
+  ASSERT_TRUE((*cluster)->SetPartitionLeader(topic, 0, 1).ok());
+  ASSERT_TRUE((*cluster)->SetPartitionLeader(topic, 1, 2).ok());
+  out = *std::move(cluster);
+}
+
 // Counts the records applied, by partition.
 class Applied {
  public:
@@ -49,14 +60,10 @@ class Applied {
 // partition was slow, or had just died, started serving with that partition
 // half read (accepted ids, acknowledgements, sources, consents forgotten).
 TEST(TopicMirror, IsCaughtUpOnlyWhenEveryPartitionIsReadToItsEndEvenBehindASlowLeader) {
-  absl::StatusOr<std::unique_ptr<kafka::EmbeddedCluster>> cluster =
-      kafka::EmbeddedCluster::Start(3);
-  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  std::unique_ptr<kafka::EmbeddedCluster> cluster;
   const std::string topic = "liaison.registry.acks";
-  ASSERT_TRUE((*cluster)->CreateTopic(topic, 2).ok());
-  ASSERT_TRUE((*cluster)->SetPartitionLeader(topic, 0, 1).ok());
-  ASSERT_TRUE((*cluster)->SetPartitionLeader(topic, 1, 2).ok());
-  const kafka::ClientConfig config = MockClient((*cluster)->bootstrap_servers());
+  ASSERT_NO_FATAL_FAILURE(StartTwoLeaders(topic, cluster));
+  const kafka::ClientConfig config = MockClient(cluster->bootstrap_servers());
 
   // A few records in partition 0; in partition 1 more than one fetch
   // response carries (about 1 MiB), so that reading it takes several round
@@ -84,7 +91,7 @@ TEST(TopicMirror, IsCaughtUpOnlyWhenEveryPartitionIsReadToItsEndEvenBehindASlowL
     ASSERT_EQ(failed, 0);
   }
   // Partition 1's leader now answers every request 700 ms late.
-  ASSERT_TRUE((*cluster)->SetBrokerRtt(2, 700).ok());
+  ASSERT_TRUE(cluster->SetBrokerRtt(2, 700).ok());
 
   Applied applied;
   TopicMirror mirror(config, topic, applied.Callback());
@@ -100,14 +107,10 @@ TEST(TopicMirror, IsCaughtUpOnlyWhenEveryPartitionIsReadToItsEndEvenBehindASlowL
 // 10 s how far it got and ends in DeadlineExceeded naming the topic, never
 // in a node serving without it.
 TEST(TopicMirror, AnUnreadablePartitionIsNotCaughtUpAndTheErrorSaysWhich) {
-  absl::StatusOr<std::unique_ptr<kafka::EmbeddedCluster>> cluster =
-      kafka::EmbeddedCluster::Start(3);
-  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  std::unique_ptr<kafka::EmbeddedCluster> cluster;
   const std::string topic = "liaison.registry.ids";
-  ASSERT_TRUE((*cluster)->CreateTopic(topic, 2).ok());
-  ASSERT_TRUE((*cluster)->SetPartitionLeader(topic, 0, 1).ok());
-  ASSERT_TRUE((*cluster)->SetPartitionLeader(topic, 1, 2).ok());
-  const kafka::ClientConfig config = MockClient((*cluster)->bootstrap_servers());
+  ASSERT_NO_FATAL_FAILURE(StartTwoLeaders(topic, cluster));
+  const kafka::ClientConfig config = MockClient(cluster->bootstrap_servers());
   {
     absl::StatusOr<std::unique_ptr<kafka::Producer>> producer = kafka::Producer::Create(config);
     ASSERT_TRUE(producer.ok()) << producer.status();
@@ -117,7 +120,7 @@ TEST(TopicMirror, AnUnreadablePartitionIsNotCaughtUpAndTheErrorSaysWhich) {
     }
     ASSERT_TRUE((*producer)->Flush(absl::Seconds(30)).ok());
   }
-  ASSERT_TRUE((*cluster)->SetBrokerDown(2).ok());
+  ASSERT_TRUE(cluster->SetBrokerDown(2).ok());
 
   Applied applied;
   TopicMirror mirror(config, topic, applied.Callback());
@@ -129,7 +132,7 @@ TEST(TopicMirror, AnUnreadablePartitionIsNotCaughtUpAndTheErrorSaysWhich) {
   EXPECT_TRUE(logs.Has({"mirror.catching_up", topic, "\"waited_s\":10"}));
 
   // The leader back: the mirror reads the partition and is caught up.
-  ASSERT_TRUE((*cluster)->SetBrokerUp(2).ok());
+  ASSERT_TRUE(cluster->SetBrokerUp(2).ok());
   const absl::Status later = mirror.WaitCaughtUp(absl::Seconds(60));
   ASSERT_TRUE(later.ok()) << later;
   EXPECT_EQ(applied.Count(0), 1);
