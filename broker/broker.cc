@@ -13,6 +13,7 @@
 #include "base/status_macros.h"
 #include "broker/config_watcher.h"
 #include "broker/core/countersigner.h"
+#include "broker/core/verified_envelopes.h"
 #include "broker/core/worker_pool.h"
 #include "broker/dev_bootstrap.h"
 #include "broker/frontdoor/evidence_service.h"
@@ -111,6 +112,9 @@ struct Broker::Impl {
 
   std::unique_ptr<certs::Signer> signer;
   std::unique_ptr<certs::Verifier> verifier;
+  // Envelopes verified by this node's front door, which its policy stage
+  // does not verify again.
+  VerifiedEnvelopes verified_envelopes;
   std::unique_ptr<PeerAuthenticator> peers;
 
   absl::Mutex chain_mu;
@@ -505,6 +509,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   stage.producer = b.producer.get();
   stage.countersigner = b.countersigner.get();
   stage.verifier = b.verifier.get();
+  stage.verified_envelopes = &b.verified_envelopes;
   stage.items = b.items.get();
   if (b.config.run_policy_stage && b.config.batch_signing) {
     b.batch_signer = std::make_unique<BatchSigner>(b.countersigner.get(), BatchSigner::Options{});
@@ -583,6 +588,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   ingress.max_message_bytes = b.config.max_message_bytes;
   ingress.limits.max_age = b.config.dedup_window;
   ingress.observer = b.config.observer;
+  ingress.verified = &b.verified_envelopes;
   b.ingress = std::make_unique<Ingress>(
       b.topics, b.producer.get(), b.verifier.get(), [&b] { return b.Chain()->registry_ptr(); },
       b.accepted.get(), b.pool.get(), b.clock, ingress);

@@ -49,6 +49,12 @@ MessageId LinkageReplyIdOf(const MessageId& query, const std::vector<std::string
   return MessageId(ShortHash("lr", query.value(), owners));
 }
 
+std::string GroupItemIdOf(const std::vector<std::string>& item_ids) {
+  std::string ids;
+  for (const std::string& id : item_ids) absl::StrAppend(&ids, id.size(), ":", id, "|");
+  return ShortHash("g", ids, "");
+}
+
 // Kept as it always was (not ShortHash): hold ids are stored in
 // liaison.holds, so changing the derivation would orphan existing holds.
 HoldId HoldIdOf(const MessageId& message, const EndpointId& recipient) {

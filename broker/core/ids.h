@@ -54,6 +54,16 @@ NoticeItemId LinkageHitItemIdOf(const MessageId& query, const EndpointId& owner,
 // "lr-" + 32 hex digits.
 MessageId LinkageReplyIdOf(const MessageId& query, const std::vector<std::string>& searched);
 
+// A delivery-topic record grouping several items for one endpoint
+// (DeliveryItem.grouped: the receipts of one acknowledgement batch):
+// "g-" + 32 hex digits over the grouped items' ids, in order. Never
+// acknowledged itself (its items are), it names the record in logs.
+std::string GroupItemIdOf(const std::vector<std::string>& item_ids);
+
+// At most this many receipts in one IngressEvent.receipts (one
+// acknowledgement batch of a Subscribe stream).
+inline constexpr size_t kMaxReceiptsPerEvent = 512;
+
 // A held (message, recipient): "h-" + 32 hex digits.
 HoldId HoldIdOf(const MessageId& message, const EndpointId& recipient);
 

@@ -6,6 +6,7 @@
 #include "absl/time/clock.h"
 #include "base/log.h"
 #include "base/proto_time.h"
+#include "broker/core/ids.h"
 #include "broker/core/offset_commit.h"
 #include "broker/delivery/delivery_index.h"
 #include "liaison/v1/broker_state.pb.h"
@@ -175,6 +176,26 @@ void Subscription::Process(kafka::Record record) {
         {{"endpoint", endpoint_}, {"partition", record.partition}, {"offset", record.offset}});
     return;
   }
+  if (item.grouped_size() == 0) {
+    ProcessItem(std::move(item), progress, record.partition, record.offset);
+    return;
+  }
+  // A record grouping items (a receipt batch): each is streamed and
+  // acknowledged on its own.
+  for (liaison::v1::DeliveryItem& inner : *item.mutable_grouped()) {
+    if (inner.item_id().empty() || inner.grouped_size() > 0) {
+      log::Error("subscribe.unreadable_item", {{"endpoint", endpoint_},
+                                               {"partition", record.partition},
+                                               {"offset", record.offset},
+                                               {"group", item.item_id()}});
+      continue;
+    }
+    ProcessItem(std::move(inner), progress, record.partition, record.offset);
+  }
+}
+
+void Subscription::ProcessItem(liaison::v1::DeliveryItem item, Progress& progress,
+                               int32_t partition, int64_t offset) {
   if (deps_.acked->Contains(EndpointId(endpoint_), AckItemId(item.item_id()))) {
     ++deps_.stats->duplicates_dropped;
     return;  // a replayed copy of an acknowledged item
@@ -188,25 +209,24 @@ void Subscription::Process(kafka::Record record) {
       deps_.clock->Now() >= FromProto(statement.attestation().erase_by()) &&
       !in_flight_.contains(item.item_id())) {
     // DP-RET-02: never delivered after erase_by; the sender is told.
-    progress.outstanding.insert(record.offset);
-    Expire(item, statement.attestation(), record.partition, record.offset);
+    ++progress.outstanding[offset];
+    Expire(item, statement.attestation(), partition, offset);
     return;
   }
   auto [it, inserted] = in_flight_.try_emplace(item.item_id());
   InFlight& entry = it->second;
-  progress.outstanding.insert(record.offset);
   if (!inserted) {
     // A second copy of an item already on its way: done when that one is.
     ++deps_.stats->duplicates_dropped;
-    if (entry.partition == record.partition) {
-      entry.offsets.push_back(record.offset);
-    } else {
-      progress.outstanding.erase(record.offset);
+    if (entry.partition == partition) {
+      ++progress.outstanding[offset];
+      entry.offsets.push_back(offset);
     }
     return;
   }
-  entry.partition = record.partition;
-  entry.offsets.push_back(record.offset);
+  ++progress.outstanding[offset];
+  entry.partition = partition;
+  entry.offsets.push_back(offset);
   if (has_statement && statement.has_attestation() && !statement.attestation().broker_authored()) {
     const liaison::v1::Attestation& a = statement.attestation();
     entry.is_delivery = true;
@@ -239,88 +259,116 @@ void Subscription::Process(kafka::Record record) {
 
 void Subscription::Ack(const std::vector<std::string>& item_ids) {
   deps_.stats->last_seen_unix_ms = NowMillis();
-  std::vector<std::pair<std::string, InFlight>> acked;
+  const absl::Time now = absl::Now();
+  std::vector<std::pair<std::string, InFlight>> batch;
   {
     absl::MutexLock lock(&mu_);
     for (const std::string& id : item_ids) {
       auto it = in_flight_.find(id);
       if (it == in_flight_.end()) continue;
-      acked.emplace_back(id, std::move(it->second));
+      InFlight entry = std::move(it->second);
       in_flight_.erase(it);
       --deps_.stats->in_flight;
       ++finalising_;
+      ++deps_.stats->acknowledged;
+      if (deps_.observer != nullptr) {
+        deps_.observer->OnAcknowledged(endpoint_, entry.is_delivery,
+                                       entry.is_delivery && entry.accepted_at != absl::Time()
+                                           ? now - entry.accepted_at
+                                           : absl::ZeroDuration());
+      }
+      deps_.acked->Insert(EndpointId(endpoint_), AckItemId(id), now);
+      if (entry.is_delivery) *entry.receipt.mutable_acknowledged_at() = ToProto(now);
+      acks_queued_.emplace_back(id, std::move(entry));
     }
+    if (acks_writing_) return;  // goes with the next batch
+    batch = TakeAcksLocked();
   }
-  const absl::Time now = absl::Now();
-  for (auto& [id, entry] : acked) {
-    ++deps_.stats->acknowledged;
-    if (deps_.observer != nullptr) {
-      deps_.observer->OnAcknowledged(endpoint_, entry.is_delivery,
-                                     entry.is_delivery && entry.accepted_at != absl::Time()
-                                         ? now - entry.accepted_at
-                                         : absl::ZeroDuration());
-    }
-    deps_.acked->Insert(EndpointId(endpoint_), AckItemId(id), now);
-    // Receipts are signed on the worker pool, not on the gRPC thread.
-    deps_.pool->Submit(
-        [self = shared_from_this(), id = std::move(id), entry = std::move(entry)]() mutable {
-          self->Finalise(id, std::move(entry));
-        });
-  }
+  if (batch.empty()) return;
+  // Receipts are signed on the worker pool, not on the gRPC thread.
+  deps_.pool->Submit([self = shared_from_this(), batch = std::move(batch)]() mutable {
+    self->Finalise(std::move(batch));
+  });
 }
 
-// Makes an acknowledgement durable: for a delivery first the sender's signed
-// receipt, then the acknowledged-items record. Only then may the offset be
-// committed. The order matters: once the record is in Kafka every node drops a
-// redelivered copy of the item as acknowledged, so a node dying between the
-// two writes must leave an item that comes again (acknowledged again, its
-// receipt written again under the same receipt id), never an acknowledged
-// item whose receipt never comes.
-void Subscription::Finalise(const std::string& item_id, InFlight entry) {
+std::vector<std::pair<std::string, Subscription::InFlight>> Subscription::TakeAcksLocked() {
+  std::vector<std::pair<std::string, InFlight>> batch;
+  size_t take = std::min(acks_queued_.size(), kMaxReceiptsPerEvent);
+  batch.reserve(take);
+  for (size_t i = 0; i < take; ++i) batch.push_back(std::move(acks_queued_[i]));
+  acks_queued_.erase(acks_queued_.begin(),
+                     acks_queued_.begin() + static_cast<std::ptrdiff_t>(take));
+  acks_writing_ = !batch.empty();
+  return batch;
+}
+
+// Makes a batch of acknowledgements durable: first the senders' receipts
+// (one signed event to the policy stage), then the acknowledged-items record.
+// Only then may the offsets be committed. The order matters: once the record
+// is in Kafka every node drops a redelivered copy of the items as
+// acknowledged, so a node dying between the two writes must leave items that
+// come again (acknowledged again, their receipts written again under the
+// same receipt ids), never an acknowledged item whose receipt never comes.
+void Subscription::Finalise(std::vector<std::pair<std::string, InFlight>> batch) {
   const absl::Time now = absl::Now();
-  const int32_t partition = entry.partition;
-  auto offsets = std::make_shared<std::vector<int64_t>>(std::move(entry.offsets));
-  liaison::v1::AckedItem record;
-  record.set_recipient(endpoint_);
-  record.set_item_id(item_id);
-  record.set_message_id(entry.message_id);
-  *record.mutable_acknowledged_at() = ToProto(now);
-  // If a write is not durable, the offset stays uncommitted: the item is
-  // delivered again after a reconnect and the endpoint acknowledges it again.
-  auto not_durable = [self = shared_from_this(), item_id](const absl::Status& status) {
-    log::Error("subscribe.ack_not_durable",
-               {{"endpoint", self->endpoint_}, {"item_id", item_id}, {"error", status.ToString()}});
+  auto items = std::make_shared<std::vector<std::pair<std::string, InFlight>>>(std::move(batch));
+  liaison::v1::AckedItemBatch record;
+  liaison::v1::IngressEvent event;
+  for (const auto& [id, entry] : *items) {
+    liaison::v1::AckedItem* a = record.add_items();
+    a->set_recipient(endpoint_);
+    a->set_item_id(id);
+    a->set_message_id(entry.message_id);
+    *a->mutable_acknowledged_at() = ToProto(now);
+    // The senders' receipts are signed and written by the policy stage.
+    if (entry.is_delivery) *event.mutable_receipts()->add_receipts() = entry.receipt;
+  }
+  // If a write is not durable, the offsets stay uncommitted: the items are
+  // delivered again after a reconnect and the endpoint acknowledges them again.
+  auto not_durable = [self = shared_from_this(), items](const absl::Status& status) {
+    log::Error("subscribe.ack_not_durable", {{"endpoint", self->endpoint_},
+                                             {"items", static_cast<int64_t>(items->size())},
+                                             {"first_item_id", items->front().first},
+                                             {"error", status.ToString()}});
   };
-  auto write_record = [self = shared_from_this(), partition, offsets, not_durable,
-                       key = AckedItems::Key(EndpointId(endpoint_), AckItemId(item_id)),
-                       value = record.SerializeAsString()](absl::Status receipt) mutable {
-    if (!receipt.ok()) {
-      not_durable(receipt);
-      self->Finalised(partition, *offsets, false);
+  auto write_record = [self = shared_from_this(), items, not_durable,
+                       key =
+                           AckedItems::Key(EndpointId(endpoint_), AckItemId(items->front().first)),
+                       value = record.SerializeAsString()](absl::Status receipts) mutable {
+    if (!receipts.ok()) {
+      not_durable(receipts);
+      self->Finalised(*items, false);
       return;
     }
     ProduceWithRetry(self->deps_.producer, self->deps_.topics.AckedItems(), std::move(key),
-                     std::move(value),
-                     [self, partition, offsets, not_durable](absl::Status status) {
+                     std::move(value), [self, items, not_durable](absl::Status status) {
                        if (!status.ok()) not_durable(status);
-                       self->Finalised(partition, *offsets, status.ok());
+                       self->Finalised(*items, status.ok());
                      });
   };
-  if (!entry.is_delivery) {
+  if (!event.has_receipts()) {
     write_record(absl::OkStatus());
     return;
   }
-  // The sender's receipt is signed and written by the policy stage.
-  *entry.receipt.mutable_acknowledged_at() = ToProto(now);
-  liaison::v1::IngressEvent event;
-  *event.mutable_receipt() = std::move(entry.receipt);
-  ToPolicyStage(std::move(event), entry.message_id, std::move(write_record));
+  // Keyed by the recipient: the batch is one event, audited in one chain.
+  ToPolicyStage(std::move(event), endpoint_, std::move(write_record));
 }
 
-void Subscription::Finalised(int32_t partition, const std::vector<int64_t>& offsets, bool durable) {
-  absl::MutexLock lock(&mu_);
-  --finalising_;
-  if (durable) MarkDoneLocked(partition, offsets);
+void Subscription::Finalised(const std::vector<std::pair<std::string, InFlight>>& batch,
+                             bool durable) {
+  std::vector<std::pair<std::string, InFlight>> next;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, entry] : batch) {
+      --finalising_;
+      if (durable) MarkDoneLocked(entry.partition, entry.offsets);
+    }
+    next = TakeAcksLocked();
+  }
+  if (next.empty()) return;
+  deps_.pool->Submit([self = shared_from_this(), next = std::move(next)]() mutable {
+    self->Finalise(std::move(next));
+  });
 }
 
 void Subscription::MarkDone(int32_t partition, const std::vector<int64_t>& offsets) {
@@ -331,7 +379,10 @@ void Subscription::MarkDone(int32_t partition, const std::vector<int64_t>& offse
 void Subscription::MarkDoneLocked(int32_t partition, const std::vector<int64_t>& offsets) {
   auto it = progress_.find(partition);
   if (it == progress_.end()) return;  // partition revoked meanwhile
-  for (int64_t offset : offsets) it->second.outstanding.erase(offset);
+  for (int64_t offset : offsets) {
+    auto o = it->second.outstanding.find(offset);
+    if (o != it->second.outstanding.end() && --o->second <= 0) it->second.outstanding.erase(o);
+  }
 }
 
 std::vector<kafka::Consumer::CommitOffset> Subscription::CommitsDue() {
@@ -339,7 +390,7 @@ std::vector<kafka::Consumer::CommitOffset> Subscription::CommitsDue() {
   absl::MutexLock lock(&mu_);
   for (auto& [partition, p] : progress_) {
     if (p.next < 0) continue;
-    const int64_t position = p.outstanding.empty() ? p.next : *p.outstanding.begin();
+    const int64_t position = p.outstanding.empty() ? p.next : p.outstanding.begin()->first;
     if (position > p.committed) {
       p.committed = position;
       commits.push_back({{deps_.topics.Deliver(endpoint_), partition}, position});

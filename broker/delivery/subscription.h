@@ -6,6 +6,13 @@
 //  - an offset is committed only after the endpoint acknowledged every item
 //    up to it AND the acknowledgement record and the sender's receipt are
 //    durable in Kafka; unacknowledged items come again after a reconnect;
+//  - acknowledgements are made durable in batches (group commit): those
+//    taken while the previous batch is being written go together, as one
+//    signed event to the policy stage (IngressEvent.receipts, at most
+//    kMaxReceiptsPerEvent) and one record of acknowledged items; a lone
+//    acknowledgement at a low rate waits for nothing;
+//  - a record grouping several items (DeliveryItem.grouped: a receipt batch)
+//    is streamed item by item; its offset is done when all are;
 //  - duplicates (a replayed copy of an item) are dropped by item id, i.e. by
 //    (message id, recipient): within the stream, and across streams and
 //    nodes through the acknowledged-items registry;
@@ -107,13 +114,18 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
     absl::Time accepted_at;
   };
   struct Progress {
-    std::set<int64_t> outstanding;  // read, not yet done
-    int64_t next = -1;              // highest offset read + 1
+    // Read, not yet done: offset -> items of it not yet done (a grouped
+    // record has several).
+    std::map<int64_t, int> outstanding;
+    int64_t next = -1;  // highest offset read + 1
     int64_t committed = -1;
   };
 
   void Loop();
   void Process(kafka::Record record) ABSL_LOCKS_EXCLUDED(mu_);
+  // One item of the record at (partition, offset).
+  void ProcessItem(liaison::v1::DeliveryItem item, Progress& progress, int32_t partition,
+                   int64_t offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleGap(const kafka::Gap& gap);
   // Hands an event to the policy stage through liaison.ingress (only the
   // policy stage writes delivery topics and audit chains).
@@ -121,11 +133,16 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
                      std::function<void(absl::Status)> done);
   void Expire(const liaison::v1::DeliveryItem& item, const liaison::v1::Attestation& a,
               int32_t partition, int64_t offset);
-  void Finalise(const std::string& item_id, InFlight entry);
+  // Makes a batch of acknowledgements durable (on the worker pool), then
+  // starts the next batch if any was queued meanwhile.
+  void Finalise(std::vector<std::pair<std::string, InFlight>> batch);
+  // The next batch of queued acknowledgements (empty: none; then no batch
+  // is being written).
+  std::vector<std::pair<std::string, InFlight>> TakeAcksLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MarkDone(int32_t partition, const std::vector<int64_t>& offsets) ABSL_LOCKS_EXCLUDED(mu_);
   // One acknowledgement's writes all answered: its offsets are done when
   // `durable`; in one step with the count the final commit waits on.
-  void Finalised(int32_t partition, const std::vector<int64_t>& offsets, bool durable)
+  void Finalised(const std::vector<std::pair<std::string, InFlight>>& batch, bool durable)
       ABSL_LOCKS_EXCLUDED(mu_);
   void MarkDoneLocked(int32_t partition, const std::vector<int64_t>& offsets)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -145,6 +162,9 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   // Acknowledgements handed to Finalise whose writes have not all answered
   // yet; the final commit waits for them (see Loop).
   int finalising_ ABSL_GUARDED_BY(mu_) = 0;
+  // Acknowledged, waiting for the batch being written to finish.
+  std::vector<std::pair<std::string, InFlight>> acks_queued_ ABSL_GUARDED_BY(mu_);
+  bool acks_writing_ ABSL_GUARDED_BY(mu_) = false;
 
   std::atomic<bool> finished_{false};
   std::thread thread_;

@@ -21,7 +21,9 @@ Ingress::Ingress(Topics topics, kafka::Producer* producer, const certs::Verifier
       accepted_(accepted),
       pool_(pool),
       clock_(clock),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      accepted_ids_(producer, {.topic = topics_.AcceptedIds(),
+                               .field_number = liaison::v1::AcceptedIdBatch::kIdsFieldNumber}) {}
 
 void Ingress::Submit(liaison::v1::SignedEnvelope envelope, std::string peer_id, Done done) {
   if (options_.observer != nullptr) {
@@ -51,6 +53,7 @@ void Ingress::Accept(liaison::v1::SignedEnvelope envelope, const std::string& pe
     return reject(absl::ResourceExhaustedError(absl::StrCat(
         "message: ", size, " bytes; the limit is ", options_.max_message_bytes, " bytes")));
   }
+  const std::shared_ptr<const certs::TrustStore> trust = verifier_->trust_store();
   absl::StatusOr<certs::VerifiedEnvelope> verified =
       certs::VerifyEnvelope(std::move(envelope), *verifier_, absl::Now());
   if (!verified.ok()) return reject(verified.status());
@@ -113,6 +116,9 @@ void Ingress::Accept(liaison::v1::SignedEnvelope envelope, const std::string& pe
     case Seen::kNew:
       break;
   }
+  if (options_.verified != nullptr) {
+    options_.verified->Insert(VerifiedEnvelopes::DigestOf(verified->envelope()), trust);
+  }
   Produce(std::move(message_id), std::move(sender), std::move(sha256), std::move(key),
           std::move(*verified).TakeEnvelope());
 }
@@ -154,14 +160,15 @@ void Ingress::Produce(std::string message_id, std::string sender, std::string sh
         accepted_->Insert(accepted);
         // The deduplication record is best effort: if it is lost, a resend
         // is written twice to ingress and the delivery side drops the copy.
-        producer_->Produce(topics_.AcceptedIds(), message_id, accepted.SerializeAsString(),
-                           [message_id](const kafka::DeliveryReport& r) {
-                             if (!r.status.ok()) {
-                               log::Warning(
-                                   "ingress.dedup_record_failed",
-                                   {{"message_id", message_id}, {"error", r.status.ToString()}});
-                             }
-                           });
+        // Written in groups with the ids accepted meanwhile (one record per
+        // round trip, not per message).
+        accepted_ids_.Add(message_id, accepted.SerializeAsString(),
+                          [message_id](const absl::Status& s) {
+                            if (!s.ok()) {
+                              log::Warning("ingress.dedup_record_failed",
+                                           {{"message_id", message_id}, {"error", s.ToString()}});
+                            }
+                          });
         ++stats_.accepted;
         log::Debug("ingress.accepted", {{"message_id", message_id},
                                         {"sender", sender},

@@ -18,7 +18,9 @@
 #include "absl/synchronization/mutex.h"
 #include "broker/core/clock.h"
 #include "broker/core/observer.h"
+#include "broker/core/record_batcher.h"
 #include "broker/core/topics.h"
+#include "broker/core/verified_envelopes.h"
 #include "broker/core/worker_pool.h"
 #include "broker/frontdoor/validate.h"
 #include "broker/state/accepted_ids.h"
@@ -39,6 +41,9 @@ struct IngressOptions {
   ValidationLimits limits;
   // Told of every answer (may be null).
   Observer* observer = nullptr;
+  // Where the envelopes verified here are recorded, so that this node's
+  // policy stage does not verify them again (may be null).
+  VerifiedEnvelopes* verified = nullptr;
 };
 
 // Counters for metrics (read without locks).
@@ -90,6 +95,8 @@ class Ingress {
   const Clock* const clock_;
   const IngressOptions options_;
   IngressStats stats_;
+  // liaison.registry.ids, written in groups (AcceptedIdBatch).
+  RecordBatcher accepted_ids_;
 
   absl::Mutex mu_;
   // Message ids being written to Kafka right now, with everyone waiting.

@@ -29,6 +29,13 @@ struct Outputs {
     // (DeliveryItem.batched) once the batch is signed, after the audit
     // entries are written. Empty: `value` is complete.
     std::string leaf = {};
+    // Batch signing of a record that groups several items (a receipt batch
+    // for one sender, DeliveryItem.grouped): `value` is the outer item
+    // (item_id, recipient), `group_items` the unsigned items and
+    // `group_leaves` their statements; once the batch is signed the stage
+    // appends each item, with its signed leaf, to `value`. Empty otherwise.
+    std::vector<std::string> group_items = {};
+    std::vector<std::string> group_leaves = {};
     // A tombstone of `key` (a null value: deletes the key of a compacted
     // topic; `value` is ignored), e.g. an erased evidence item's keys.
     bool tombstone = false;

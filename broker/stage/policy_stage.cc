@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "base/log.h"
 #include "base/proto_time.h"
+#include "broker/core/ids.h"
 #include "broker/core/offset_commit.h"
 #include "broker/stage/custody.h"
 #include "broker/stage/decide.h"
@@ -66,7 +67,8 @@ struct PolicyStage::Work {
 PolicyStage::PolicyStage(PolicyStageDeps deps)
     : deps_(std::move(deps)),
       applier_({deps_.topics, deps_.countersigner, deps_.items, deps_.sources, deps_.consents,
-                deps_.batch_signer != nullptr}) {}
+                deps_.batch_signer != nullptr}),
+      verified_(deps_.verified_envelopes != nullptr ? deps_.verified_envelopes : &own_verified_) {}
 
 PolicyStage::~PolicyStage() { Stop(); }
 
@@ -85,12 +87,23 @@ absl::Status PolicyStage::Start() {
       kafka::Consumer::Create(deps_.kafka, options);
   if (!consumer.ok()) return consumer.status();
   consumer_ = std::move(*consumer);
+  index_batcher_ = std::make_unique<RecordBatcher>(
+      deps_.producer, RecordBatcher::Options{
+                          .topic = deps_.topics.DeliveryIndex(),
+                          .field_number = liaison::v1::DeliveryIndexRecord::kEntriesFieldNumber});
   if (transactions) {
     TxnWriter::Options txn;
     txn.transactional_id = deps_.transactional_id;
     txn.ingress_topic = deps_.topics.Ingress();
     txn.max_items = deps_.transaction_max_items;
     txn.max_wait = deps_.transaction_max_wait;
+    txn.begin = [this] {
+      absl::MutexLock lock(&txn_index_mu_);
+      txn_index_.clear();
+    };
+    txn.before_commit = [this](kafka::Producer& producer) {
+      return WriteTransactionIndex(producer);
+    };
     absl::StatusOr<std::unique_ptr<TxnWriter>> writer =
         TxnWriter::Create(deps_.kafka, deps_.transaction_producer, txn,
                           [this] { return consumer_->CurrentGroupMetadata(); });
@@ -286,6 +299,15 @@ void PolicyStage::Compute(const std::shared_ptr<Work>& work) {
       work->outputs = ExpiredOutputs(v->event.expired(), now);
     } else if (v->event.has_receipt()) {
       work->outputs = ReceiptOutputs(v->event.receipt(), now);
+    } else if (v->event.has_receipts() &&
+               static_cast<size_t>(v->event.receipts().receipts_size()) > kMaxReceiptsPerEvent) {
+      Forged("event", work->partition, work->offset,
+             absl::InvalidArgumentError(
+                 absl::StrCat("receipts: ", v->event.receipts().receipts_size(),
+                              " in one event; at most ", kMaxReceiptsPerEvent)));
+      work->outputs = Outputs();
+    } else if (v->event.has_receipts()) {
+      work->outputs = ReceiptBatchOutputs(v->event.receipts(), now);
     } else if (v->event.has_index_change()) {
       work->outputs = IndexChangeOutputs(v->event.index_change(), now);
     } else if (v->event.has_evidence() &&
@@ -358,18 +380,9 @@ void PolicyStage::Forged(absl::string_view what, int32_t partition, int64_t offs
 
 absl::StatusOr<liaison::v1::Message> PolicyStage::VerifiedMessage(
     const liaison::v1::SignedEnvelope& envelope, absl::Time accepted_at) const {
-  const std::string digest = certs::Sha256(envelope.SerializeAsString());
+  std::string digest = VerifiedEnvelopes::DigestOf(envelope);
   const std::shared_ptr<const certs::TrustStore> trust = deps_.verifier->trust_store();
-  bool known = false;
-  {
-    absl::MutexLock lock(&verified_mu_);
-    if (verified_trust_ != trust) {
-      verified_.clear();
-      verified_trust_ = trust;
-    }
-    known = verified_.contains(digest);
-  }
-  if (known) {
+  if (verified_->Contains(digest, trust)) {
     liaison::v1::Message message;
     if (message.ParseFromString(envelope.message())) return message;
     return absl::InternalError("a verified envelope no longer parses");
@@ -380,11 +393,7 @@ absl::StatusOr<liaison::v1::Message> PolicyStage::VerifiedMessage(
   const absl::Time at = accepted_at > wall || accepted_at == absl::UnixEpoch() ? wall : accepted_at;
   absl::StatusOr<certs::VerifiedEnvelope> v = certs::VerifyEnvelope(envelope, *deps_.verifier, at);
   if (!v.ok()) return v.status();
-  {
-    absl::MutexLock lock(&verified_mu_);
-    if (verified_.size() >= kVerifiedCacheSize) verified_.clear();
-    verified_.insert(digest);
-  }
+  verified_->Insert(std::move(digest), trust);
   return v->message();
 }
 
@@ -517,7 +526,8 @@ std::optional<Outputs::Record> PolicyStage::NoticeRecord(liaison::v1::Notice not
   return applier_.NoticeRecord(std::move(notice), now);
 }
 
-Outputs PolicyStage::ReceiptOutputs(const liaison::v1::Receipt& receipt, absl::Time now) const {
+Outputs PolicyStage::ReceiptOutputs(const liaison::v1::Receipt& receipt, absl::Time now,
+                                    bool audit_only) const {
   Outputs out;
   // LED art 25: who received it, and when.
   liaison::v1::AuditEntry a;
@@ -531,6 +541,7 @@ Outputs PolicyStage::ReceiptOutputs(const liaison::v1::Receipt& receipt, absl::T
   *a.mutable_rule_ids() = receipt.rule_ids();
   a.set_broker_id(deps_.broker_id);
   out.audit.push_back(std::move(a));
+  if (audit_only) return out;
   if (deps_.batch_signer != nullptr) {
     // Signed with its batch once the audit entry is written (Forward).
     absl::StatusOr<ItemSigner::Unsigned> item = deps_.items->ReceiptLeaf(receipt, now);
@@ -550,6 +561,63 @@ Outputs PolicyStage::ReceiptOutputs(const liaison::v1::Receipt& receipt, absl::T
   }
   out.records.push_back({deps_.topics.Deliver(receipt.addressee()), receipt.addressee(),
                          std::move(*item), kafka::kAnyPartition, std::nullopt});
+  return out;
+}
+
+Outputs PolicyStage::ReceiptBatchOutputs(const liaison::v1::ReceiptBatch& batch,
+                                         absl::Time now) const {
+  Outputs out;
+  // Per sender, in the order acknowledged: one record carrying its receipts.
+  std::map<std::string, std::vector<const liaison::v1::Receipt*>> by_addressee;
+  for (const liaison::v1::Receipt& receipt : batch.receipts()) {
+    if (receipt.addressee().empty() || receipt.message_id().empty()) {
+      log::Error("policy.receipt_unusable",
+                 {{"message_id", receipt.message_id()}, {"recipient", receipt.recipient()}});
+      continue;
+    }
+    Outputs one = ReceiptOutputs(receipt, now, /*audit_only=*/true);
+    for (liaison::v1::AuditEntry& a : one.audit) out.audit.push_back(std::move(a));
+    by_addressee[receipt.addressee()].push_back(&receipt);
+  }
+  for (const auto& [addressee, receipts] : by_addressee) {
+    std::vector<std::string> items;
+    std::vector<std::string> leaves;
+    std::vector<std::string> ids;
+    for (const liaison::v1::Receipt* receipt : receipts) {
+      if (deps_.batch_signer != nullptr) {
+        absl::StatusOr<ItemSigner::Unsigned> item = deps_.items->ReceiptLeaf(*receipt, now);
+        if (!item.ok()) {
+          log::Error("policy.receipt_sign_failed", {{"error", item.status().ToString()}});
+          continue;
+        }
+        items.push_back(std::move(item->item));
+        leaves.push_back(std::move(item->leaf));
+      } else {
+        absl::StatusOr<std::string> item = deps_.items->Receipt(*receipt, now);
+        if (!item.ok()) {
+          log::Error("policy.receipt_sign_failed", {{"error", item.status().ToString()}});
+          continue;
+        }
+        items.push_back(*std::move(item));
+      }
+      ids.push_back(
+          ReceiptItemIdOf(MessageId(receipt->message_id()), EndpointId(receipt->recipient()))
+              .value());
+    }
+    if (items.empty()) continue;
+    liaison::v1::DeliveryItem outer;
+    outer.set_item_id(GroupItemIdOf(ids));
+    outer.set_recipient(addressee);
+    Outputs::Record record{deps_.topics.Deliver(addressee), addressee, outer.SerializeAsString(),
+                           kafka::kAnyPartition, std::nullopt};
+    if (leaves.empty()) {
+      record.value += RecordBatcher::Encode(liaison::v1::DeliveryItem::kGroupedFieldNumber, items);
+    } else {
+      record.group_items = std::move(items);
+      record.group_leaves = std::move(leaves);
+    }
+    out.records.push_back(std::move(record));
+  }
   return out;
 }
 
@@ -721,6 +789,7 @@ void PolicyStage::SignAndProduce(std::shared_ptr<const std::vector<Outputs::Reco
   std::vector<std::string> leaves;
   for (const Outputs::Record& r : *records) {
     if (!r.leaf.empty()) leaves.push_back(r.leaf);
+    for (const std::string& l : r.group_leaves) leaves.push_back(l);
   }
   if (deps_.batch_signer == nullptr) {
     if (!leaves.empty()) {
@@ -759,9 +828,16 @@ void PolicyStage::SignAndProduce(std::shared_ptr<const std::vector<Outputs::Reco
         auto complete = std::make_shared<std::vector<Outputs::Record>>(*records);
         size_t next = 0;
         for (Outputs::Record& r : *complete) {
-          if (r.leaf.empty()) continue;
-          AppendBatched(r.value, (*signed_leaves)[next++]);
-          r.leaf.clear();
+          if (!r.leaf.empty()) {
+            AppendBatched(r.value, (*signed_leaves)[next++]);
+            r.leaf.clear();
+          }
+          if (r.group_leaves.empty()) continue;
+          for (std::string& item : r.group_items) AppendBatched(item, (*signed_leaves)[next++]);
+          r.value +=
+              RecordBatcher::Encode(liaison::v1::DeliveryItem::kGroupedFieldNumber, r.group_items);
+          r.group_items.clear();
+          r.group_leaves.clear();
         }
         Produce(std::move(complete), std::move(done), producer);
       });
@@ -773,9 +849,9 @@ void PolicyStage::Produce(std::shared_ptr<const std::vector<Outputs::Record>> re
     std::atomic<int> remaining;
     std::atomic<bool> failed{false};
     absl::Mutex mu;
-    // Where each delivery landed, written as one index record once all
-    // are known (for naming lost messages if Kafka ever drops them).
-    liaison::v1::DeliveryIndexRecord index ABSL_GUARDED_BY(mu);
+    // Where each delivery landed (for naming lost messages if Kafka ever
+    // drops them), written once all are known.
+    std::vector<liaison::v1::DeliveryIndexEntry> index ABSL_GUARDED_BY(mu);
     std::function<void(absl::Status)> done;
   };
   auto join = std::make_shared<Join>();
@@ -788,26 +864,37 @@ void PolicyStage::Produce(std::shared_ptr<const std::vector<Outputs::Record>> re
       idx->set_partition(report->partition);
       idx->set_offset(report->offset);
       absl::MutexLock lock(&join->mu);
-      *join->index.add_entries() = std::move(*idx);
+      join->index.push_back(std::move(*idx));
     }
     if (--join->remaining != 0) return;
     if (join->failed) {
       join->done(absl::UnavailableError("a forwarded record was not acknowledged by Kafka"));
       return;
     }
-    std::string value;
+    std::vector<std::string> entries;
     std::string key;
     {
       absl::MutexLock lock(&join->mu);
-      if (join->index.entries().empty()) {
+      if (join->index.empty()) {
         join->done(absl::OkStatus());
         return;
       }
-      key = join->index.entries(0).message_id();
-      value = join->index.SerializeAsString();
+      key = join->index.front().message_id();
+      for (const liaison::v1::DeliveryIndexEntry& e : join->index) {
+        entries.push_back(e.SerializeAsString());
+      }
     }
-    producer->Produce(deps_.topics.DeliveryIndex(), std::move(key), std::move(value),
-                      [join](const kafka::DeliveryReport& r) { join->done(r.status); });
+    if (producer != deps_.producer) {
+      // In a transaction: written with the transaction's other entries
+      // before it commits (WriteTransactionIndex).
+      {
+        absl::MutexLock lock(&txn_index_mu_);
+        for (std::string& e : entries) txn_index_.push_back(std::move(e));
+      }
+      join->done(absl::OkStatus());
+      return;
+    }
+    index_batcher_->Add(std::move(key), std::move(entries), std::move(join->done));
   };
   // Copied, not moved: a failed attempt is retried with the same records
   // (and the same sealed audit bytes), never recomputed.
@@ -826,6 +913,46 @@ void PolicyStage::Produce(std::shared_ptr<const std::vector<Outputs::Record>> re
         r.partition);
   }
   one(nullptr, std::nullopt);
+}
+
+absl::Status PolicyStage::WriteTransactionIndex(kafka::Producer& producer) {
+  std::vector<std::string> entries;
+  {
+    absl::MutexLock lock(&txn_index_mu_);
+    entries.swap(txn_index_);
+  }
+  if (entries.empty()) return absl::OkStatus();
+  constexpr size_t kEntriesPerRecord = 1000;
+  struct Wait {
+    absl::Mutex mu;
+    int remaining ABSL_GUARDED_BY(mu) = 0;
+    absl::Status status ABSL_GUARDED_BY(mu);
+  };
+  auto wait = std::make_shared<Wait>();
+  for (size_t from = 0; from < entries.size(); from += kEntriesPerRecord) {
+    const size_t to = std::min(entries.size(), from + kEntriesPerRecord);
+    std::vector<std::string> part(std::make_move_iterator(entries.begin() + from),
+                                  std::make_move_iterator(entries.begin() + to));
+    liaison::v1::DeliveryIndexEntry first;
+    (void)first.ParseFromString(part.front());
+    {
+      absl::MutexLock lock(&wait->mu);
+      ++wait->remaining;
+    }
+    producer.Produce(
+        deps_.topics.DeliveryIndex(), first.message_id(),
+        RecordBatcher::Encode(liaison::v1::DeliveryIndexRecord::kEntriesFieldNumber, part),
+        [wait](const kafka::DeliveryReport& report) {
+          absl::MutexLock lock(&wait->mu);
+          if (!report.status.ok() && wait->status.ok()) wait->status = report.status;
+          --wait->remaining;
+        });
+  }
+  absl::MutexLock lock(&wait->mu);
+  auto answered = [&wait]()
+                      ABSL_EXCLUSIVE_LOCKS_REQUIRED(wait->mu) { return wait->remaining == 0; };
+  wait->mu.Await(absl::Condition(&answered));
+  return wait->status;
 }
 
 // A Write (holds released, erasures) sealed once and tried until written.

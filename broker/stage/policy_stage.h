@@ -59,7 +59,9 @@
 #include "broker/core/clock.h"
 #include "broker/core/countersigner.h"
 #include "broker/core/observer.h"
+#include "broker/core/record_batcher.h"
 #include "broker/core/topics.h"
+#include "broker/core/verified_envelopes.h"
 #include "broker/core/worker_pool.h"
 #include "broker/stage/applier.h"
 #include "broker/stage/audit.h"
@@ -115,6 +117,10 @@ struct PolicyStageDeps {
   // Verifies every record again: the sender's envelope (endpoint-signing
   // certificate) or the delivery side's event (broker certificate).
   const certs::Verifier* verifier = nullptr;
+  // Envelopes this process verified already (the front door's, and the
+  // stage's own): one whose exact bytes are in it under the trust store in
+  // force is not verified again. Null: the stage keeps its own.
+  VerifiedEnvelopes* verified_envelopes = nullptr;
   WorkerPool* pool = nullptr;
   ChainProvider chain;
   const Clock* clock = nullptr;
@@ -209,8 +215,7 @@ class PolicyStage final : public HoldResolver {
   // Verified envelopes are remembered by digest until the trust store
   // changes. Returns the parsed message.
   absl::StatusOr<liaison::v1::Message> VerifiedMessage(const liaison::v1::SignedEnvelope& envelope,
-                                                       absl::Time accepted_at) const
-      ABSL_LOCKS_EXCLUDED(verified_mu_);
+                                                       absl::Time accepted_at) const;
   int64_t lag() const { return lag_.load(); }
 
   // Writing in Kafka transactions (PolicyStageDeps::transactional_id).
@@ -254,7 +259,13 @@ class PolicyStage final : public HoldResolver {
   // member's grant with acknowledged_at.
   Outputs EvidenceOutputs(const liaison::v1::EvidenceEvent& event, absl::Time now) const;
   Outputs ExpiredOutputs(const liaison::v1::ExpiredItem& expired, absl::Time now) const;
-  Outputs ReceiptOutputs(const liaison::v1::Receipt& receipt, absl::Time now) const;
+  // `audit_only`: the audit entry alone (a receipt of a batch, whose record
+  // ReceiptBatchOutputs makes per sender).
+  Outputs ReceiptOutputs(const liaison::v1::Receipt& receipt, absl::Time now,
+                         bool audit_only = false) const;
+  // An acknowledgement batch: one audit entry per receipt (in one audit
+  // record), and per sender one record grouping its receipts.
+  Outputs ReceiptBatchOutputs(const liaison::v1::ReceiptBatch& batch, absl::Time now) const;
   void Dispatch(int32_t partition) ABSL_LOCKS_EXCLUDED(mu_);
   // Evidence erasures sealed on `chain` since it was assigned (Write), and
   // whether `item_id`'s erasure was sealed (here or, by an earlier owner,
@@ -293,15 +304,13 @@ class PolicyStage final : public HoldResolver {
   void Forged(absl::string_view what, int32_t partition, int64_t offset,
               const absl::Status& why) const;
 
-  static constexpr size_t kVerifiedCacheSize = 65536;
   const PolicyStageDeps deps_;
   const PlanApplier applier_;
-  // Digests of envelopes whose signature verified, for the trust store with
-  // `verified_trust_` (cleared when the trust store is swapped, e.g. a CRL
-  // reload).
-  mutable absl::Mutex verified_mu_;
-  mutable absl::flat_hash_set<std::string> verified_ ABSL_GUARDED_BY(verified_mu_);
-  mutable std::shared_ptr<const certs::TrustStore> verified_trust_ ABSL_GUARDED_BY(verified_mu_);
+  // Digests of envelopes whose signature verified (cleared when the trust
+  // store is swapped, e.g. a CRL reload): deps_.verified_envelopes or, when
+  // none was given, own_verified_.
+  mutable VerifiedEnvelopes own_verified_;
+  VerifiedEnvelopes* const verified_;
   mutable PolicyStageStats stats_;
   std::atomic<int64_t> lag_{0};
 
@@ -314,6 +323,15 @@ class PolicyStage final : public HoldResolver {
   // Set when writing in transactions (started after consumer_, stopped after
   // the loop).
   std::unique_ptr<TxnWriter> txn_;
+  // Where the deliveries landed (liaison.index.deliver, for naming lost
+  // messages): written in groups on the embedded mock, and once per
+  // transaction on real Kafka (the entries its items added, before it
+  // commits).
+  std::unique_ptr<RecordBatcher> index_batcher_;
+  absl::Mutex txn_index_mu_;
+  std::vector<std::string> txn_index_ ABSL_GUARDED_BY(txn_index_mu_);
+  // Before a transaction commits: its index entries as records.
+  absl::Status WriteTransactionIndex(kafka::Producer& producer) ABSL_LOCKS_EXCLUDED(txn_index_mu_);
   std::atomic<bool> stop_{false};
   std::thread thread_;
 

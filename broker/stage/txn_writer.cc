@@ -263,6 +263,7 @@ bool TxnWriter::RunOne(std::vector<Item>& batch) {
     RecoverOrFail(s, batch);
     return false;
   }
+  if (options_.begin) options_.begin();
   const absl::Time deadline = absl::Now() + options_.max_wait;
   const size_t max_items = static_cast<size_t>(std::max(1, options_.max_items));
   {
@@ -314,6 +315,7 @@ bool TxnWriter::RunOne(std::vector<Item>& batch) {
     AbortAndRequeue(batch, absl::AbortedError("ingress partition revoked"));
     return false;
   }
+  if (failure.ok() && options_.before_commit) failure = options_.before_commit(*producer_);
   if (!failure.ok()) {
     AbortAndRequeue(batch, failure);
     return false;

@@ -74,6 +74,16 @@ class TxnWriter {
     absl::Duration max_wait = absl::Milliseconds(20);
     // Bound of each blocking transactional call.
     absl::Duration call_timeout = absl::Seconds(30);
+    // Records written once per transaction, for all its items (the stage's
+    // delivery index): `begin` runs on the writer thread as each
+    // transaction begins (also the one redoing an aborted one), so what
+    // the items add starts empty; `before_commit` runs once every item's
+    // records are acknowledged, produces what they added through
+    // `producer` and returns when that is acknowledged. An error aborts the
+    // transaction, whose items are written again in the next. Either may
+    // be empty.
+    std::function<void()> begin;
+    std::function<absl::Status(kafka::Producer& producer)> before_commit;
   };
   // Produces the item's records through `producer` (the open transaction)
   // and calls `done` once, when every record is acknowledged or one failed.

@@ -18,16 +18,27 @@ void Skipped(const StateBooks& books, const kafka::Record& r) {
 std::vector<std::pair<std::string, TopicMirror::Apply>> StateMirrorTopics(const Topics& topics,
                                                                           StateBooks books) {
   std::vector<std::pair<std::string, TopicMirror::Apply>> state;
+  // Both registries hold groups of entries (AcceptedIdBatch, AckedItemBatch)
+  // and, written by earlier versions, single ones: a single entry parses as
+  // a group of none (the group's field number is not one of its own).
   state.emplace_back(topics.AcceptedIds(), [books](const kafka::Record& r) {
-    liaison::v1::AcceptedId a;
-    if (!a.ParseFromString(r.value)) return Skipped(books, r);
-    books.accepted->Insert(a);
+    liaison::v1::AcceptedIdBatch batch;
+    if (!batch.ParseFromString(r.value)) return Skipped(books, r);
+    if (batch.ids().empty() && !batch.mutable_ids()->Add()->ParseFromString(r.value)) {
+      return Skipped(books, r);
+    }
+    for (const liaison::v1::AcceptedId& a : batch.ids()) books.accepted->Insert(a);
   });
   state.emplace_back(topics.AckedItems(), [books](const kafka::Record& r) {
-    liaison::v1::AckedItem a;
-    if (!a.ParseFromString(r.value)) return Skipped(books, r);
-    books.acked->Insert(EndpointId(a.recipient()), AckItemId(a.item_id()),
-                        FromProto(a.acknowledged_at()));
+    liaison::v1::AckedItemBatch batch;
+    if (!batch.ParseFromString(r.value)) return Skipped(books, r);
+    if (batch.items().empty() && !batch.mutable_items()->Add()->ParseFromString(r.value)) {
+      return Skipped(books, r);
+    }
+    for (const liaison::v1::AckedItem& a : batch.items()) {
+      books.acked->Insert(EndpointId(a.recipient()), AckItemId(a.item_id()),
+                          FromProto(a.acknowledged_at()));
+    }
   });
   state.emplace_back(topics.Sources(), [books](const kafka::Record& r) {
     liaison::v1::RecordedSource s;

@@ -103,6 +103,49 @@ TEST(StateMirrors, DecodesOneTopicEachIntoItsBook) {
   EXPECT_TRUE(books.observer.skipped.empty());
 }
 
+// The registries' records of this version group entries (AcceptedIdBatch,
+// AckedItemBatch); those of earlier versions, one entry each, still load.
+TEST(StateMirrors, RegistryRecordsGroupEntriesAndSingleOnesOfEarlierVersionsStillLoad) {
+  Books books;
+  const Topics topics("liaison");
+  const auto decoders = StateMirrorTopics(topics, books.Pointers());
+
+  liaison::v1::AcceptedIdBatch ids;
+  for (const char* id : {"m-10", "m-11", "m-12"}) {
+    liaison::v1::AcceptedId* a = ids.add_ids();
+    a->set_message_id(id);
+    *a->mutable_accepted_at() = ToProto(kT0);
+  }
+  Feed(decoders, topics.AcceptedIds(), ids.SerializeAsString());
+  liaison::v1::AcceptedId single;
+  single.set_message_id("m-13");
+  *single.mutable_accepted_at() = ToProto(kT0);
+  Feed(decoders, topics.AcceptedIds(), single.SerializeAsString());
+  for (const char* id : {"m-10", "m-11", "m-12", "m-13"}) {
+    EXPECT_TRUE(books.accepted.Find(MessageId(id)).has_value()) << id;
+  }
+
+  liaison::v1::AckedItemBatch acks;
+  for (const char* id : {"d-20", "r-21", "n-22"}) {
+    liaison::v1::AckedItem* a = acks.add_items();
+    a->set_recipient("DE-BKA");
+    a->set_item_id(id);
+    *a->mutable_acknowledged_at() = ToProto(kT0);
+  }
+  Feed(decoders, topics.AckedItems(), acks.SerializeAsString());
+  liaison::v1::AckedItem one;
+  one.set_recipient("NL-NP");
+  one.set_item_id("d-23");
+  *one.mutable_acknowledged_at() = ToProto(kT0);
+  Feed(decoders, topics.AckedItems(), one.SerializeAsString());
+  for (const char* id : {"d-20", "r-21", "n-22"}) {
+    EXPECT_TRUE(books.acked.Contains(EndpointId("DE-BKA"), AckItemId(id))) << id;
+  }
+  EXPECT_TRUE(books.acked.Contains(EndpointId("NL-NP"), AckItemId("d-23")));
+  EXPECT_FALSE(books.acked.Contains(EndpointId("NL-NP"), AckItemId("d-20")));
+  EXPECT_TRUE(books.observer.skipped.empty());
+}
+
 // Each decoder, fed a record that is not its message: skipped, logged with
 // topic, partition and offset (never the bytes), counted by topic.
 TEST(StateMirrors, AnUnreadableRecordIsSkippedLoggedAndCounted) {

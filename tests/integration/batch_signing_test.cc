@@ -3,7 +3,9 @@
 // batch of delivery statements and receipts, every recipient verifies each
 // item's inclusion proof against the signed root, and an item whose proof
 // or root was tampered with on the delivery topic is refused with the
-// reason and stays unacknowledged.
+// reason and stays unacknowledged. The receipts of one acknowledgement
+// batch travel as one signed event, one acknowledged-items record and one
+// delivery record per sender, and each still verifies on its own.
 #include <memory>
 #include <set>
 #include <string>
@@ -14,7 +16,9 @@
 #include "base/testing/status_matchers.h"
 #include "certs/merkle.h"
 #include "connectors/kafka/producer.h"
+#include "connectors/kafka/reader.h"
 #include "gtest/gtest.h"
+#include "liaison/v1/broker_state.pb.h"
 #include "tests/fixtures/test_broker.h"
 
 namespace liaison::testing {
@@ -133,6 +137,131 @@ TEST(BatchSigning, RecipientsVerifyBatchSignedItemsAndRefuseTamperedOnes) {
   LIAISON_ASSERT_OK_AND_ASSIGN(Subscription::Received redelivered,
                                NextWithId(*again, "d-forged-statement"));
   EXPECT_FALSE(redelivered.verified.ok());
+}
+
+// Every record of `topic` (partitions 0 .. partitions-1).
+std::vector<kafka::Record> ReadAll(const TestBroker& broker, const std::string& topic,
+                                   int partitions) {
+  std::vector<kafka::Record> out;
+  for (int p = 0; p < partitions; ++p) {
+    absl::StatusOr<std::vector<kafka::Record>> records =
+        kafka::ReadPartition(broker.KafkaClient(), topic, p, 0, kafka::kToEnd, absl::Seconds(10));
+    EXPECT_TRUE(records.ok()) << topic << ": " << records.status();
+    if (records.ok()) out.insert(out.end(), records->begin(), records->end());
+  }
+  return out;
+}
+
+TEST(BatchSigning, ReceiptsOfOneAcknowledgementBatchTravelAsOneRecordPerSender) {
+  absl::StatusOr<std::unique_ptr<TestBroker>> broker = TestBroker::Start({});
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  const broker::Topics& topics = (*broker)->topics();
+  std::vector<std::unique_ptr<endpoint::Client>> clients;
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto subs,
+                               SubscribeAll(**broker, {"DE-BKA", "RO-IGPR", "NL-NP"}, clients));
+  constexpr int kPerSender = 4;
+  for (const char* from : {"RO-IGPR", "NL-NP"}) {
+    LIAISON_ASSERT_OK_AND_ASSIGN(auto sender, (*broker)->Client(from));
+    for (int i = 0; i < kPerSender; ++i) {
+      liaison::v1::Message m = TestAlert(from, {"DE-BKA"}, absl::Now());
+      LIAISON_ASSERT_OK_AND_ASSIGN(auto envelope, sender->Seal(m, absl::Now()));
+      LIAISON_ASSERT_OK(sender->Send(envelope).status());
+    }
+  }
+  // DE-BKA acknowledges all eight deliveries in one call: one batch.
+  std::vector<Subscription::Received> got =
+      Collect(*subs[0], 2 * kPerSender, absl::Seconds(60), /*ack=*/false);
+  ASSERT_EQ(got.size(), 2u * kPerSender);
+  std::vector<std::string> ids;
+  for (const Subscription::Received& g : got) ids.push_back(g.item.item_id());
+  LIAISON_ASSERT_OK(subs[0]->Ack(ids));
+
+  // Each sender: its four receipts, each verified on its own (root
+  // signature, inclusion proof), all under one signed root.
+  std::vector<Subscription::Received> at_ro;
+  for (int s = 1; s <= 2; ++s) {
+    std::vector<Subscription::Received> receipts = Collect(*subs[s], kPerSender, absl::Seconds(60));
+    ASSERT_EQ(receipts.size(), static_cast<size_t>(kPerSender));
+    std::set<std::string> roots;
+    std::set<uint64_t> leaves;
+    for (const Subscription::Received& r : receipts) {
+      ASSERT_TRUE(r.verified.ok()) << r.verified.status();
+      ASSERT_EQ(r.verified->kind(), VerifiedItem::Kind::kReceipt);
+      EXPECT_EQ(r.verified->statement().receipt().recipient(), "DE-BKA");
+      ASSERT_TRUE(r.item.has_batched());
+      roots.insert(r.item.batched().root().SerializeAsString());
+      leaves.insert(r.item.batched().inclusion().leaf_index());
+    }
+    EXPECT_EQ(roots.size(), 1u) << "one signature for the acknowledgement batch";
+    EXPECT_EQ(leaves.size(), static_cast<size_t>(kPerSender)) << "a proof per receipt";
+    if (s == 1) at_ro = std::move(receipts);
+  }
+
+  // In Kafka: one signed event with the eight receipts on ingress, one
+  // record of the eight acknowledged items, one record per sender.
+  int events = 0;
+  for (const kafka::Record& r : ReadAll(**broker, topics.Ingress(), 6)) {
+    liaison::v1::IngressRecord record;
+    liaison::v1::IngressEvent event;
+    if (record.ParseFromString(r.value) && record.has_event() &&
+        event.ParseFromString(record.event().event()) && event.has_receipts()) {
+      ++events;
+      EXPECT_EQ(event.receipts().receipts_size(), 2 * kPerSender);
+      EXPECT_EQ(r.key, "DE-BKA");
+    }
+  }
+  EXPECT_EQ(events, 1);
+  int acked_records = 0;
+  for (const kafka::Record& r : ReadAll(**broker, topics.AckedItems(), 3)) {
+    liaison::v1::AckedItemBatch batch;
+    ASSERT_TRUE(batch.ParseFromString(r.value));
+    if (batch.items_size() > 0 && batch.items(0).recipient() == "DE-BKA") {
+      ++acked_records;
+      EXPECT_EQ(batch.items_size(), 2 * kPerSender);
+    }
+  }
+  EXPECT_EQ(acked_records, 1);
+  std::vector<liaison::v1::DeliveryItem> grouped;
+  for (const kafka::Record& r : ReadAll(**broker, topics.Deliver("RO-IGPR"), 3)) {
+    liaison::v1::DeliveryItem item;
+    ASSERT_TRUE(item.ParseFromString(r.value));
+    if (item.grouped_size() > 0) grouped.push_back(item);
+  }
+  ASSERT_EQ(grouped.size(), 1u) << "one record for RO-IGPR's four receipts";
+  ASSERT_EQ(grouped[0].grouped_size(), kPerSender);
+  EXPECT_EQ(grouped[0].recipient(), "RO-IGPR");
+  EXPECT_TRUE(absl::StartsWith(grouped[0].item_id(), "g-"));
+
+  // A copy of that record changed on the delivery topic: every item under a
+  // fresh id, one receipt's statement altered (its proof no longer leads to
+  // the signed root). That one is refused with the reason; the others verify.
+  liaison::v1::DeliveryItem copy = grouped[0];
+  copy.set_item_id("g-copy");
+  for (int i = 0; i < copy.grouped_size(); ++i) {
+    copy.mutable_grouped(i)->set_item_id("r-copy-" + std::to_string(i));
+  }
+  std::string& statement = *copy.mutable_grouped(1)->mutable_batched()->mutable_statement();
+  statement[statement.size() / 2] ^= 0x01;
+  LIAISON_ASSERT_OK_AND_ASSIGN(std::unique_ptr<kafka::Producer> producer,
+                               kafka::Producer::Create((*broker)->KafkaClient()));
+  producer->Produce(topics.Deliver("RO-IGPR"), "RO-IGPR", copy.SerializeAsString(),
+                    [](const kafka::DeliveryReport& report) {
+                      EXPECT_TRUE(report.status.ok()) << report.status;
+                    });
+  LIAISON_ASSERT_OK(producer->Flush(absl::Seconds(10)));
+  for (int i = 0; i < kPerSender; ++i) {
+    LIAISON_ASSERT_OK_AND_ASSIGN(Subscription::Received r,
+                                 NextWithId(*subs[1], "r-copy-" + std::to_string(i)));
+    if (i == 1) {
+      ASSERT_FALSE(r.verified.ok()) << "an altered receipt was accepted";
+      EXPECT_EQ(r.verified.status().code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_TRUE(
+          absl::StrContains(r.verified.status().message(), "does not lead to the signed root"))
+          << r.verified.status();
+    } else {
+      EXPECT_TRUE(r.verified.ok()) << i << ": " << r.verified.status();
+    }
+  }
 }
 
 // BrokerConfig::batch_signing off (the benchmark's one-signature-per-statement

@@ -422,8 +422,9 @@ TEST(Exchange, AnAcknowledgementIsRecordedOnlyOnceItsReceiptIsInKafka) {
       EXPECT_TRUE(records.ok()) << records.status();
       if (!records.ok()) continue;
       for (const kafka::Record& r : *records) {
-        liaison::v1::AckedItem a;
-        if (a.ParseFromString(r.value) && a.item_id() == item_id) ++n;
+        liaison::v1::AckedItemBatch batch;
+        if (!batch.ParseFromString(r.value)) continue;
+        for (const liaison::v1::AckedItem& a : batch.items()) n += a.item_id() == item_id ? 1 : 0;
       }
     }
     return n;

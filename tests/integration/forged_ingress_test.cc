@@ -14,6 +14,7 @@
 #include "base/proto_time.h"
 #include "broker/core/clock.h"
 #include "broker/core/countersigner.h"
+#include "broker/core/ids.h"
 #include "certs/envelope.h"
 #include "certs/signature.h"
 #include "certs/testing/test_pki.h"
@@ -41,9 +42,7 @@ IngressRecord EnvelopeRecord(liaison::v1::SignedEnvelope envelope) {
   return r;
 }
 
-IngressRecord EventRecord(const liaison::v1::Notice& notice, const certs::Signer& signer) {
-  liaison::v1::IngressEvent e;
-  *e.mutable_notice() = notice;
+IngressRecord EventRecord(liaison::v1::IngressEvent e, const certs::Signer& signer) {
   e.set_node_id(signer.certificate().common_name());
   liaison::v1::SignedIngressEvent s;
   e.SerializeToString(s.mutable_event());
@@ -52,6 +51,25 @@ IngressRecord EventRecord(const liaison::v1::Notice& notice, const certs::Signer
   IngressRecord r;
   *r.mutable_event() = std::move(s);
   return r;
+}
+
+IngressRecord EventRecord(const liaison::v1::Notice& notice, const certs::Signer& signer) {
+  liaison::v1::IngressEvent e;
+  *e.mutable_notice() = notice;
+  return EventRecord(std::move(e), signer);
+}
+
+// An acknowledgement batch of `count` receipts to RO-IGPR for `message_id`.
+liaison::v1::IngressEvent ReceiptsEvent(const std::string& message_id, size_t count) {
+  liaison::v1::IngressEvent e;
+  for (size_t i = 0; i < count; ++i) {
+    liaison::v1::Receipt* r = e.mutable_receipts()->add_receipts();
+    r->set_message_id(message_id);
+    r->set_recipient("GB-NCA");
+    r->set_addressee("RO-IGPR");
+    r->set_outcome(liaison::v1::OUTCOME_ALLOW);
+  }
+  return e;
 }
 
 double Forged(const TestBroker& broker) {
@@ -137,7 +155,13 @@ TEST(ForgedIngress, RecordsWrittenStraightIntoKafkaAreRefusedLoudly) {
   std::unique_ptr<certs::Signer> broker_key = LoadSignerOrDie(pki.dir + "/broker/tls");
   ASSERT_NE(broker_key, nullptr);
   forged.push_back(EventRecord(erase, *broker_key));
-  // 5. A notice in the unsigned form of earlier versions (field 6).
+  // 5. Receipts for the held alert, as if GB-NCA had acknowledged it: an
+  //    acknowledgement batch signed by an endpoint key, and one signed by
+  //    the broker key that holds more receipts than one batch may.
+  forged.push_back(EventRecord(ReceiptsEvent(alert_id, 1), *lv));
+  forged.push_back(
+      EventRecord(ReceiptsEvent(alert_id, broker::kMaxReceiptsPerEvent + 1), *broker_key));
+  // 6. A notice in the unsigned form of earlier versions (field 6).
   {
     IngressRecord legacy;
     legacy.GetReflection()->MutableUnknownFields(&legacy)->AddLengthDelimited(
@@ -154,7 +178,7 @@ TEST(ForgedIngress, RecordsWrittenStraightIntoKafkaAreRefusedLoudly) {
                            EXPECT_TRUE(report.status.ok()) << report.status;
                          });
   }
-  // 6. A held delivery written straight into liaison.holds: an alert to
+  // 7. A held delivery written straight into liaison.holds: an alert to
   //    GB-NCA "from RO-IGPR" signed with LV-VP's key, waiting for nothing.
   {
     Message fake = sc::Ac02MissingChildAlertWide(sc::FixedId(9803));
@@ -175,7 +199,7 @@ TEST(ForgedIngress, RecordsWrittenStraightIntoKafkaAreRefusedLoudly) {
                            EXPECT_TRUE(report.status.ok()) << report.status;
                          });
   }
-  // 7. The approval written straight into the consents state topic: once as
+  // 8. The approval written straight into the consents state topic: once as
   //    a bare record, once carrying an envelope signed with LV-VP's key.
   for (bool with_envelope : {false, true}) {
     liaison::v1::RecordedConsent c;
@@ -228,6 +252,12 @@ TEST(ForgedIngress, RecordsWrittenStraightIntoKafkaAreRefusedLoudly) {
     } else if (r.verified->kind() == endpoint::VerifiedItem::Kind::kNotice) {
       EXPECT_NE(r.verified->statement().notice().kind(), liaison::v1::NOTICE_KIND_ERASE);
     }
+  }
+  // And no receipt reached RO-IGPR for the alert nobody received.
+  for (const auto& r : Collect(ro, 1, absl::Seconds(2))) {
+    ASSERT_TRUE(r.verified.ok()) << r.verified.status();
+    EXPECT_NE(r.verified->kind(), endpoint::VerifiedItem::Kind::kReceipt)
+        << "a receipt from a forged acknowledgement batch";
   }
 }
 

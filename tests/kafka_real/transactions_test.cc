@@ -196,6 +196,21 @@ TEST(Transactions, AnAbortedTransactionIsInvisibleAndItsRetryCommitsOnce) {
   LIAISON_ASSERT_OK_AND_ASSIGN(audit::Verification v, VerifyAuditTrail(*broker));
   EXPECT_TRUE(v.ok) << v.first_break;
   EXPECT_EQ(v.duplicates, 0) << "no retried audit write is visible: the retry replaced the abort";
+
+  // The delivery index is written once per transaction, just before it
+  // commits: the aborted transaction's record is there but invisible, the
+  // retry's visible once.
+  auto index_entries = [&](bool committed) {
+    int n = 0;
+    for (const std::string& value : Values(kafka, broker->topics().DeliveryIndex(), committed)) {
+      liaison::v1::DeliveryIndexRecord record;
+      if (!record.ParseFromString(value)) continue;
+      for (const liaison::v1::DeliveryIndexEntry& e : record.entries()) n += e.message_id() == id;
+    }
+    return n;
+  };
+  EXPECT_EQ(index_entries(/*committed=*/false), 2);
+  EXPECT_EQ(index_entries(/*committed=*/true), 1);
 }
 
 // (b) A node dies after producing a message's records and its ingress offset
