@@ -601,6 +601,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   sub.countersigner = b.countersigner.get();
   sub.pool = b.pool.get();
   sub.session_timeout_ms = b.config.consumer_session_timeout_ms;
+  sub.ack_linger = b.config.ack_linger;
   sub.clock = b.clock;
   sub.observer = b.config.observer;
   ExchangeOptions exchange;

@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
   int produce_timeout_ms = 30000;
   double audit_checkpoint_seconds = 10;
   double state_catch_up_seconds = 600;
+  double ack_linger_ms = 20;
   unsigned workers = 0;
   bool mint = true;
   bool policy_stage = true;
@@ -135,6 +136,11 @@ int main(int argc, char** argv) {
   app.add_option("--audit-checkpoint-seconds", audit_checkpoint_seconds,
                  "How often each audit chain that grew gets a signed checkpoint")
       ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  app.add_option("--ack-linger-ms", ack_linger_ms,
+                 "How long acknowledgements gather before a Subscribe stream writes them as one "
+                 "batch (receipts to the senders, the acknowledged-items record)")
+      ->check(CLI::Range(0.0, 1000.0))
       ->capture_default_str();
   app.add_option("--state-catch-up-seconds", state_catch_up_seconds,
                  "How long the node may take at start to read the state topics to their ends "
@@ -269,6 +275,7 @@ int main(int argc, char** argv) {
   config.produce_timeout_ms = produce_timeout_ms;
   config.audit_checkpoint_interval = absl::Seconds(audit_checkpoint_seconds);
   config.state_catch_up_timeout = absl::Seconds(state_catch_up_seconds);
+  config.ack_linger = absl::Milliseconds(ack_linger_ms);
   config.worker_threads = workers;
   config.run_policy_stage = policy_stage;
   {

@@ -282,6 +282,12 @@ void Subscription::Ack(const std::vector<std::string>& item_ids) {
       acks_queued_.emplace_back(id, std::move(entry));
     }
     if (acks_writing_) return;  // goes with the next batch
+    if (deps_.ack_linger > absl::ZeroDuration() && acks_queued_.size() < kMaxReceiptsPerEvent) {
+      // Let more gather (FlushAcks).
+      acks_writing_ = true;
+      deps_.pool->SubmitAfter(deps_.ack_linger, [self = shared_from_this()] { self->FlushAcks(); });
+      return;
+    }
     batch = TakeAcksLocked();
   }
   if (batch.empty()) return;
@@ -289,6 +295,15 @@ void Subscription::Ack(const std::vector<std::string>& item_ids) {
   deps_.pool->Submit([self = shared_from_this(), batch = std::move(batch)]() mutable {
     self->Finalise(std::move(batch));
   });
+}
+
+void Subscription::FlushAcks() {
+  std::vector<std::pair<std::string, InFlight>> batch;
+  {
+    absl::MutexLock lock(&mu_);
+    batch = TakeAcksLocked();
+  }
+  if (!batch.empty()) Finalise(std::move(batch));
 }
 
 std::vector<std::pair<std::string, Subscription::InFlight>> Subscription::TakeAcksLocked() {

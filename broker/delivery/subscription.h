@@ -6,11 +6,11 @@
 //  - an offset is committed only after the endpoint acknowledged every item
 //    up to it AND the acknowledgement record and the sender's receipt are
 //    durable in Kafka; unacknowledged items come again after a reconnect;
-//  - acknowledgements are made durable in batches (group commit): those
-//    taken while the previous batch is being written go together, as one
-//    signed event to the policy stage (IngressEvent.receipts, at most
-//    kMaxReceiptsPerEvent) and one record of acknowledged items; a lone
-//    acknowledgement at a low rate waits for nothing;
+//  - acknowledgements are made durable in batches: those taken while the
+//    previous batch is being written, or within `ack_linger` of the first
+//    when none is, go together, as one signed event to the policy stage
+//    (IngressEvent.receipts, at most kMaxReceiptsPerEvent) and one record of
+//    acknowledged items;
 //  - a record grouping several items (DeliveryItem.grouped: a receipt batch)
 //    is streamed item by item; its offset is done when all are;
 //  - duplicates (a replayed copy of an item) are dropped by item id, i.e. by
@@ -74,6 +74,9 @@ struct SubscriptionDeps {
   AckedItems* acked = nullptr;
   WorkerPool* pool = nullptr;
   int session_timeout_ms = 10000;
+  // Acknowledgements gather this long before a batch is written when none is
+  // being written (BrokerConfig::ack_linger); zero: written at once.
+  absl::Duration ack_linger = absl::ZeroDuration();
   EndpointDeliveryStats* stats = nullptr;
   // Policy time: an item past its erase_by is not delivered (DP-RET-02).
   const Clock* clock = nullptr;
@@ -136,6 +139,8 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   // Makes a batch of acknowledgements durable (on the worker pool), then
   // starts the next batch if any was queued meanwhile.
   void Finalise(std::vector<std::pair<std::string, InFlight>> batch);
+  // After the linger: writes what gathered.
+  void FlushAcks() ABSL_LOCKS_EXCLUDED(mu_);
   // The next batch of queued acknowledgements (empty: none; then no batch
   // is being written).
   std::vector<std::pair<std::string, InFlight>> TakeAcksLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -162,7 +167,8 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   // Acknowledgements handed to Finalise whose writes have not all answered
   // yet; the final commit waits for them (see Loop).
   int finalising_ ABSL_GUARDED_BY(mu_) = 0;
-  // Acknowledged, waiting for the batch being written to finish.
+  // Acknowledged, waiting for the batch being written (or the linger) to
+  // finish; acks_writing_: a batch is being written or a flush is due.
   std::vector<std::pair<std::string, InFlight>> acks_queued_ ABSL_GUARDED_BY(mu_);
   bool acks_writing_ ABSL_GUARDED_BY(mu_) = false;
 

@@ -262,6 +262,7 @@ struct Options {
   // Kafka tuning of the broker under test (0 = the broker's defaults).
   int fetch_wait_ms = 0;
   double linger_ms = 0;
+  double ack_linger_ms = -1;
   int ingress_partitions = 0;
   int deliver_partitions = 0;
   // The broker's --policy-transactions: auto (transactions on real Kafka),
@@ -833,6 +834,7 @@ std::vector<std::string> AsFlags(const Options& o) {
       absl::StrCat("--probe-seconds=", o.probe_seconds),
       absl::StrCat("--fetch-wait-ms=", o.fetch_wait_ms),
       absl::StrCat("--linger-ms=", o.linger_ms),
+      absl::StrCat("--ack-linger-ms=", o.ack_linger_ms),
       "--policy-transactions=" + o.policy_transactions,
       absl::StrCat("--ingress-partitions=", o.ingress_partitions),
       absl::StrCat("--deliver-partitions=", o.deliver_partitions),
@@ -860,6 +862,7 @@ int ServeBroker(const Options& o) {
   broker_options.produce_timeout_ms = 30000;
   broker_options.fetch_wait_max_ms = o.fetch_wait_ms;
   broker_options.producer_linger_ms = o.linger_ms;
+  broker_options.ack_linger_ms = o.ack_linger_ms;
   broker_options.policy_transactions =
       o.policy_transactions == "off"  ? broker::PolicyTransactions::kOff
       : o.policy_transactions == "on" ? broker::PolicyTransactions::kOn
@@ -1647,6 +1650,10 @@ int Main(int argc, char** argv) {
                  "broker consumers' fetch.wait.max.ms (0 = the broker's default: 5 on the mock, "
                  "librdkafka's 500 on real Kafka)");
   app.add_option("--linger-ms", o.linger_ms, "broker producer's linger.ms (0 = the default)");
+  app.add_option(
+      "--ack-linger-ms", o.ack_linger_ms,
+      "how long a Subscribe stream lets acknowledgements gather (BrokerConfig::ack_linger; "
+      "negative = the broker's default, 20 ms)");
   app.add_option("--policy-transactions", o.policy_transactions,
                  "the broker's policy stage on real Kafka: auto/on = Kafka transactions (exactly "
                  "once), off = at-least-once with dedup (the mock always runs without)")
