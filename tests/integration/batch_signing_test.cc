@@ -264,6 +264,44 @@ TEST(BatchSigning, ReceiptsOfOneAcknowledgementBatchTravelAsOneRecordPerSender) 
   }
 }
 
+// BrokerConfig::ack_linger: acknowledgements sent one call at a time within
+// the linger make one batch (one signed event, one acknowledged-items record).
+TEST(BatchSigning, AcknowledgementsSentApartWithinTheLingerMakeOneBatch) {
+  TestBrokerOptions options;
+  options.ack_linger_ms = 3000;
+  absl::StatusOr<std::unique_ptr<TestBroker>> broker = TestBroker::Start(options);
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  std::vector<std::unique_ptr<endpoint::Client>> clients;
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto subs, SubscribeAll(**broker, {"DE-BKA", "RO-IGPR"}, clients));
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto sender, (*broker)->Client("RO-IGPR"));
+  constexpr int kMessages = 3;
+  for (int i = 0; i < kMessages; ++i) {
+    liaison::v1::Message m = TestAlert("RO-IGPR", {"DE-BKA"}, absl::Now());
+    LIAISON_ASSERT_OK_AND_ASSIGN(auto envelope, sender->Seal(m, absl::Now()));
+    LIAISON_ASSERT_OK(sender->Send(envelope).status());
+  }
+  std::vector<Subscription::Received> got =
+      Collect(*subs[0], kMessages, absl::Seconds(60), /*ack=*/false);
+  ASSERT_EQ(got.size(), static_cast<size_t>(kMessages));
+  for (const Subscription::Received& g : got) {
+    LIAISON_ASSERT_OK(subs[0]->Ack({g.item.item_id()}));  // one call each
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  std::vector<Subscription::Received> receipts = Collect(*subs[1], kMessages, absl::Seconds(60));
+  ASSERT_EQ(receipts.size(), static_cast<size_t>(kMessages));
+  int events = 0;
+  for (const kafka::Record& r : ReadAll(**broker, (*broker)->topics().Ingress(), 6)) {
+    liaison::v1::IngressRecord record;
+    liaison::v1::IngressEvent event;
+    if (record.ParseFromString(r.value) && record.has_event() &&
+        event.ParseFromString(record.event().event()) && event.has_receipts()) {
+      ++events;
+      EXPECT_EQ(event.receipts().receipts_size(), kMessages);
+    }
+  }
+  EXPECT_EQ(events, 1) << "the three acknowledgements in one batch";
+}
+
 // BrokerConfig::batch_signing off (the benchmark's one-signature-per-statement
 // side): every delivery and receipt carries its own signed statement, and
 // recipients verify it as before.
