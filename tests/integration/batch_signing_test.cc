@@ -152,6 +152,18 @@ std::vector<kafka::Record> ReadAll(const TestBroker& broker, const std::string& 
   return out;
 }
 
+// Sends `count` alerts `from` -> `to` through `broker`, each accepted.
+void SendAlerts(TestBroker& broker, const std::string& from, const std::vector<std::string>& to,
+                int count) {
+  absl::StatusOr<std::unique_ptr<endpoint::Client>> sender = broker.Client(from);
+  ASSERT_TRUE(sender.ok()) << sender.status();
+  for (int i = 0; i < count; ++i) {
+    liaison::v1::Message m = TestAlert(from, to, absl::Now());
+    LIAISON_ASSERT_OK_AND_ASSIGN(auto envelope, (*sender)->Seal(m, absl::Now()));
+    LIAISON_ASSERT_OK((*sender)->Send(envelope).status());
+  }
+}
+
 TEST(BatchSigning, ReceiptsOfOneAcknowledgementBatchTravelAsOneRecordPerSender) {
   absl::StatusOr<std::unique_ptr<TestBroker>> broker = TestBroker::Start({});
   ASSERT_TRUE(broker.ok()) << broker.status();
@@ -161,12 +173,7 @@ TEST(BatchSigning, ReceiptsOfOneAcknowledgementBatchTravelAsOneRecordPerSender) 
                                SubscribeAll(**broker, {"DE-BKA", "RO-IGPR", "NL-NP"}, clients));
   constexpr int kPerSender = 4;
   for (const char* from : {"RO-IGPR", "NL-NP"}) {
-    LIAISON_ASSERT_OK_AND_ASSIGN(auto sender, (*broker)->Client(from));
-    for (int i = 0; i < kPerSender; ++i) {
-      liaison::v1::Message m = TestAlert(from, {"DE-BKA"}, absl::Now());
-      LIAISON_ASSERT_OK_AND_ASSIGN(auto envelope, sender->Seal(m, absl::Now()));
-      LIAISON_ASSERT_OK(sender->Send(envelope).status());
-    }
+    ASSERT_NO_FATAL_FAILURE(SendAlerts(**broker, from, {"DE-BKA"}, kPerSender));
   }
   // DE-BKA acknowledges all eight deliveries in one call: one batch.
   std::vector<Subscription::Received> got =
@@ -273,13 +280,8 @@ TEST(BatchSigning, AcknowledgementsSentApartWithinTheLingerMakeOneBatch) {
   ASSERT_TRUE(broker.ok()) << broker.status();
   std::vector<std::unique_ptr<endpoint::Client>> clients;
   LIAISON_ASSERT_OK_AND_ASSIGN(auto subs, SubscribeAll(**broker, {"DE-BKA", "RO-IGPR"}, clients));
-  LIAISON_ASSERT_OK_AND_ASSIGN(auto sender, (*broker)->Client("RO-IGPR"));
   constexpr int kMessages = 3;
-  for (int i = 0; i < kMessages; ++i) {
-    liaison::v1::Message m = TestAlert("RO-IGPR", {"DE-BKA"}, absl::Now());
-    LIAISON_ASSERT_OK_AND_ASSIGN(auto envelope, sender->Seal(m, absl::Now()));
-    LIAISON_ASSERT_OK(sender->Send(envelope).status());
-  }
+  ASSERT_NO_FATAL_FAILURE(SendAlerts(**broker, "RO-IGPR", {"DE-BKA"}, kMessages));
   std::vector<Subscription::Received> got =
       Collect(*subs[0], kMessages, absl::Seconds(60), /*ack=*/false);
   ASSERT_EQ(got.size(), static_cast<size_t>(kMessages));
@@ -312,13 +314,8 @@ TEST(BatchSigning, OffSignsEachStatementAndRecipientsVerifyIt) {
   ASSERT_TRUE(broker.ok()) << broker.status();
   std::vector<std::unique_ptr<endpoint::Client>> clients;
   LIAISON_ASSERT_OK_AND_ASSIGN(auto subs, SubscribeAll(**broker, {"DE-BKA", "RO-IGPR"}, clients));
-  LIAISON_ASSERT_OK_AND_ASSIGN(auto sender, (*broker)->Client("RO-IGPR"));
   constexpr int kMessages = 3;
-  for (int i = 0; i < kMessages; ++i) {
-    liaison::v1::Message m = TestAlert("RO-IGPR", {"DE-BKA"}, absl::Now());
-    LIAISON_ASSERT_OK_AND_ASSIGN(auto envelope, sender->Seal(m, absl::Now()));
-    LIAISON_ASSERT_OK(sender->Send(envelope).status());
-  }
+  ASSERT_NO_FATAL_FAILURE(SendAlerts(**broker, "RO-IGPR", {"DE-BKA"}, kMessages));
   std::vector<Subscription::Received> got = Collect(*subs[0], kMessages, absl::Seconds(60));
   ASSERT_EQ(got.size(), static_cast<size_t>(kMessages));
   for (const Subscription::Received& g : got) {
