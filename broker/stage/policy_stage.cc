@@ -68,7 +68,12 @@ PolicyStage::PolicyStage(PolicyStageDeps deps)
     : deps_(std::move(deps)),
       applier_({deps_.topics, deps_.countersigner, deps_.items, deps_.sources, deps_.consents,
                 deps_.batch_signer != nullptr}),
-      verified_(deps_.verified_envelopes != nullptr ? deps_.verified_envelopes : &own_verified_) {}
+      verified_(deps_.verified_envelopes != nullptr ? deps_.verified_envelopes : &own_verified_),
+      index_batcher_(std::make_unique<RecordBatcher>(
+          deps_.producer,
+          RecordBatcher::Options{
+              .topic = deps_.topics.DeliveryIndex(),
+              .field_number = liaison::v1::DeliveryIndexRecord::kEntriesFieldNumber})) {}
 
 PolicyStage::~PolicyStage() { Stop(); }
 
@@ -87,10 +92,6 @@ absl::Status PolicyStage::Start() {
       kafka::Consumer::Create(deps_.kafka, options);
   if (!consumer.ok()) return consumer.status();
   consumer_ = std::move(*consumer);
-  index_batcher_ = std::make_unique<RecordBatcher>(
-      deps_.producer, RecordBatcher::Options{
-                          .topic = deps_.topics.DeliveryIndex(),
-                          .field_number = liaison::v1::DeliveryIndexRecord::kEntriesFieldNumber});
   if (transactions) {
     TxnWriter::Options txn;
     txn.transactional_id = deps_.transactional_id;
