@@ -76,13 +76,17 @@ void RecordBatcher::Write(std::vector<Pending> batch) {
   for (Pending& p : batch) dones->push_back(std::move(p.done));
   producer_->Produce(options_.topic, std::move(key), Encode(options_.field_number, entries),
                      [this, dones](const kafka::DeliveryReport& report) {
-                       for (auto& done : *dones) {
-                         if (done) done(report.status);
-                       }
+                       // The next group is taken before the callers are told:
+                       // once the last of them is, the owner may destroy this
+                       // batcher, and nothing of it is touched after that
+                       // unless entries are still queued (their callers wait).
                        std::vector<Pending> next;
                        {
                          absl::MutexLock lock(&mu_);
                          next = TakeLocked();
+                       }
+                       for (auto& done : *dones) {
+                         if (done) done(report.status);
                        }
                        if (!next.empty()) Write(std::move(next));
                      });

@@ -38,6 +38,8 @@ class RecordBatcher {
     size_t max_bytes = 256 * 1024;
   };
   // `producer` is not owned and must outlive every callback of this batcher.
+  // The batcher may be destroyed once every `done` it was given has been
+  // called.
   RecordBatcher(kafka::Producer* producer, Options options);
 
   // Queues `entries` (serialised messages; all go into the same record);
