@@ -527,9 +527,8 @@ std::optional<Outputs::Record> PolicyStage::NoticeRecord(liaison::v1::Notice not
   return applier_.NoticeRecord(std::move(notice), now);
 }
 
-Outputs PolicyStage::ReceiptOutputs(const liaison::v1::Receipt& receipt, absl::Time now,
-                                    bool audit_only) const {
-  Outputs out;
+liaison::v1::AuditEntry PolicyStage::ReceiptAuditEntry(const liaison::v1::Receipt& receipt,
+                                                       absl::Time now) const {
   // LED art 25: who received it, and when.
   liaison::v1::AuditEntry a;
   *a.mutable_ts() = ToProto(now);
@@ -541,8 +540,12 @@ Outputs PolicyStage::ReceiptOutputs(const liaison::v1::Receipt& receipt, absl::T
   a.set_decision(receipt.outcome());
   *a.mutable_rule_ids() = receipt.rule_ids();
   a.set_broker_id(deps_.broker_id);
-  out.audit.push_back(std::move(a));
-  if (audit_only) return out;
+  return a;
+}
+
+Outputs PolicyStage::ReceiptOutputs(const liaison::v1::Receipt& receipt, absl::Time now) const {
+  Outputs out;
+  out.audit.push_back(ReceiptAuditEntry(receipt, now));
   if (deps_.batch_signer != nullptr) {
     // Signed with its batch once the audit entry is written (Forward).
     absl::StatusOr<ItemSigner::Unsigned> item = deps_.items->ReceiptLeaf(receipt, now);
@@ -576,8 +579,7 @@ Outputs PolicyStage::ReceiptBatchOutputs(const liaison::v1::ReceiptBatch& batch,
                  {{"message_id", receipt.message_id()}, {"recipient", receipt.recipient()}});
       continue;
     }
-    Outputs one = ReceiptOutputs(receipt, now, /*audit_only=*/true);
-    for (liaison::v1::AuditEntry& a : one.audit) out.audit.push_back(std::move(a));
+    out.audit.push_back(ReceiptAuditEntry(receipt, now));
     by_addressee[receipt.addressee()].push_back(&receipt);
   }
   for (const auto& [addressee, receipts] : by_addressee) {

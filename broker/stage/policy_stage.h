@@ -259,10 +259,12 @@ class PolicyStage final : public HoldResolver {
   // member's grant with acknowledged_at.
   Outputs EvidenceOutputs(const liaison::v1::EvidenceEvent& event, absl::Time now) const;
   Outputs ExpiredOutputs(const liaison::v1::ExpiredItem& expired, absl::Time now) const;
-  // `audit_only`: the audit entry alone (a receipt of a batch, whose record
-  // ReceiptBatchOutputs makes per sender).
-  Outputs ReceiptOutputs(const liaison::v1::Receipt& receipt, absl::Time now,
-                         bool audit_only = false) const;
+  // The audit entry of an acknowledgement (LED art 25).
+  liaison::v1::AuditEntry ReceiptAuditEntry(const liaison::v1::Receipt& receipt,
+                                            absl::Time now) const;
+  // A single receipt event (written by earlier versions): its audit entry and
+  // the sender's receipt item.
+  Outputs ReceiptOutputs(const liaison::v1::Receipt& receipt, absl::Time now) const;
   // An acknowledgement batch: one audit entry per receipt (in one audit
   // record), and per sender one record grouping its receipts.
   Outputs ReceiptBatchOutputs(const liaison::v1::ReceiptBatch& batch, absl::Time now) const;
