@@ -79,12 +79,22 @@ struct Consumer::Impl {
   // Returns false when the partition stays unresolved. `timeout` bounds the
   // watermark query.
   bool Resolve(const TopicPartition& tp, Unresolved& u, absl::Duration timeout, PollResult& result);
-  void Reassign();
+  // Restarts the fetch of `key` (a partition stopped by an out-of-range
+  // error) from next[key]: under the eager protocol by assigning every
+  // partition again, under the cooperative one that partition alone.
+  void Reassign(const Key& key);
+  bool Cooperative() const;
+  // Sets the partitions of `list` that have no committed offset in this
+  // group (offset < 0) to previous_group's committed offset, where it has
+  // one.
+  void TakeOverPrevious(rd_kafka_topic_partition_list_t* list);
   absl::Status DoCommit(const std::vector<CommitOffset>& offsets, bool async);
 
   bool reader_mode = false;
+  bool cooperative = false;
   std::string group_id;
   std::function<void(const std::vector<TopicPartition>&)> before_revoke;
+  std::function<std::string(const std::string&)> previous_group;
   internal::ClientPtr rk;
   bool closed = false;
   // For Watermarks: the high watermark, not the last stable offset
@@ -102,6 +112,7 @@ struct Consumer::Impl {
   // the polling thread), moved into the next PollResult.
   std::vector<TopicPartition> assigned_events;
   std::vector<TopicPartition> revoked_events;
+  bool lost_event = false;
 };
 
 namespace {
@@ -154,6 +165,7 @@ void Consumer::Impl::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
   internal::PartitionListPtr list(rd_kafka_topic_partition_list_copy(partitions));
   rd_kafka_resp_err_t err =
       rd_kafka_committed(rk.get(), list.get(), internal::ToMillis(kRequestTimeout));
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR && previous_group) TakeOverPrevious(list.get());
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     // Let librdkafka fetch them itself; a partition without one then
     // surfaces as __AUTO_OFFSET_RESET, which HandleOutOfRange treats as
@@ -174,9 +186,17 @@ void Consumer::Impl::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
     next[{p.topic, p.partition}] = p.offset;
     assigned_events.push_back({p.topic, p.partition});
   }
-  err = rd_kafka_assign(rk.get(), list.get());
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    log::Error("kafka.assign_failed", {{"group", group_id}, {"error", rd_kafka_err2name(err)}});
+  if (Cooperative()) {
+    // Added to what the member already owns.
+    if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk.get(), list.get()); e != nullptr) {
+      log::Error("kafka.assign_failed", {{"group", group_id}, {"error", rd_kafka_error_name(e)}});
+      rd_kafka_error_destroy(e);
+    }
+  } else {
+    err = rd_kafka_assign(rk.get(), list.get());
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      log::Error("kafka.assign_failed", {{"group", group_id}, {"error", rd_kafka_err2name(err)}});
+    }
   }
   log::Info("kafka.assigned", {{"group", group_id}, {"partitions", list->cnt}});
 }
@@ -187,20 +207,39 @@ void Consumer::Impl::OnRevoke(rd_kafka_topic_partition_list_t* partitions) {
     for (int i = 0; partitions != nullptr && i < partitions->cnt; ++i) {
       going.push_back({partitions->elems[i].topic, partitions->elems[i].partition});
     }
-    // Eager protocol: the member rejoins (and the partitions can go to
-    // another member) only once this callback has unassigned them.
+    // The member rejoins (and the partitions can go to another member)
+    // only once this callback has unassigned them.
     before_revoke(going);
   }
   for (int i = 0; partitions != nullptr && i < partitions->cnt; ++i) {
     const rd_kafka_topic_partition_t& p = partitions->elems[i];
     next.erase({p.topic, p.partition});
     unresolved.erase({p.topic, p.partition});
-    revoked_events.push_back({p.topic, p.partition});
+    // Assigned and revoked before the caller heard of it: it never owned it.
+    const TopicPartition tp{p.topic, p.partition};
+    auto pending = std::find(assigned_events.begin(), assigned_events.end(), tp);
+    if (pending != assigned_events.end()) {
+      assigned_events.erase(pending);
+      continue;
+    }
+    revoked_events.push_back(tp);
   }
   if (rd_kafka_assignment_lost(rk.get())) {
+    lost_event = true;
     log::Warning("kafka.assignment_lost", {{"group", group_id}});
   }
-  rd_kafka_assign(rk.get(), nullptr);
+  if (Cooperative()) {
+    // Only these go; the member keeps reading the rest.
+    if (partitions != nullptr) {
+      if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk.get(), partitions); e != nullptr) {
+        log::Error("kafka.unassign_failed",
+                   {{"group", group_id}, {"error", rd_kafka_error_name(e)}});
+        rd_kafka_error_destroy(e);
+      }
+    }
+  } else {
+    rd_kafka_assign(rk.get(), nullptr);
+  }
   log::Info("kafka.revoked",
             {{"group", group_id}, {"partitions", partitions ? partitions->cnt : 0}});
 }
@@ -210,6 +249,8 @@ void Consumer::Impl::TakeAssignmentEvents(PollResult& result) {
   for (TopicPartition& tp : revoked_events) result.revoked.push_back(std::move(tp));
   assigned_events.clear();
   revoked_events.clear();
+  result.lost = result.lost || lost_event;
+  lost_event = false;
 }
 
 // With auto.offset.reset=error, librdkafka answers an OFFSET_OUT_OF_RANGE
@@ -271,11 +312,102 @@ bool Consumer::Impl::Resolve(const TopicPartition& tp, Unresolved& u, absl::Dura
                                               {"high", high}});
   }
   next[{tp.topic, tp.partition}] = resume;
-  Reassign();
+  Reassign({tp.topic, tp.partition});
   return true;
 }
 
-void Consumer::Impl::Reassign() {
+void Consumer::Impl::TakeOverPrevious(rd_kafka_topic_partition_list_t* list) {
+  std::map<std::string, std::vector<int>> by_group;  // previous group -> indexes in list
+  for (int i = 0; i < list->cnt; ++i) {
+    const rd_kafka_topic_partition_t& p = list->elems[i];
+    if (p.err != RD_KAFKA_RESP_ERR_NO_ERROR || p.offset >= 0) continue;
+    const std::string previous = previous_group(p.topic);
+    if (!previous.empty() && previous != group_id) by_group[previous].push_back(i);
+  }
+  for (const auto& [previous, indexes] : by_group) {
+    // Kafka's OffsetFetch for that group, asked through this client's own
+    // connections (the Admin API): no handle of that group is made (making
+    // and destroying group handles can abort librdkafka 2.0.2, see
+    // cluster_probe.cc). Only partitions this group never committed ask.
+    internal::PartitionListPtr asked(
+        rd_kafka_topic_partition_list_new(static_cast<int>(indexes.size())));
+    for (int i : indexes) {
+      rd_kafka_topic_partition_list_add(asked.get(), list->elems[i].topic,
+                                        list->elems[i].partition);
+    }
+    std::unique_ptr<rd_kafka_queue_t, decltype(&rd_kafka_queue_destroy)> queue(
+        rd_kafka_queue_new(rk.get()), &rd_kafka_queue_destroy);
+    std::unique_ptr<rd_kafka_AdminOptions_t, decltype(&rd_kafka_AdminOptions_destroy)> options(
+        rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS),
+        &rd_kafka_AdminOptions_destroy);
+    char errstr[256];
+    (void)rd_kafka_AdminOptions_set_request_timeout(
+        options.get(), internal::ToMillis(kRequestTimeout), errstr, sizeof errstr);
+    rd_kafka_ListConsumerGroupOffsets_t* request =
+        rd_kafka_ListConsumerGroupOffsets_new(previous.c_str(), asked.get());
+    rd_kafka_ListConsumerGroupOffsets(rk.get(), &request, 1, options.get(), queue.get());
+    rd_kafka_ListConsumerGroupOffsets_destroy(request);
+    std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> event(
+        rd_kafka_queue_poll(queue.get(), internal::ToMillis(kRequestTimeout + absl::Seconds(1))),
+        &rd_kafka_event_destroy);
+    const rd_kafka_ListConsumerGroupOffsets_result_t* result =
+        event != nullptr ? rd_kafka_event_ListConsumerGroupOffsets_result(event.get()) : nullptr;
+    size_t count = 0;
+    const rd_kafka_group_result_t** groups =
+        result != nullptr ? rd_kafka_ListConsumerGroupOffsets_result_groups(result, &count)
+                          : nullptr;
+    if (event == nullptr || rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        count != 1 || rd_kafka_group_result_error(groups[0]) != nullptr) {
+      // Read from 0 then: what the previous group read comes again, and
+      // acknowledged items are dropped by id.
+      log::Warning("kafka.previous_group_unreadable",
+                   {{"group", group_id},
+                    {"previous", previous},
+                    {"error", event == nullptr ? "timed out"
+                              : rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR
+                                  ? rd_kafka_event_error_string(event.get())
+                                  : "no group result"}});
+      continue;
+    }
+    const rd_kafka_topic_partition_list_t* found = rd_kafka_group_result_partitions(groups[0]);
+    for (int j = 0; found != nullptr && j < found->cnt; ++j) {
+      const rd_kafka_topic_partition_t& f = found->elems[j];
+      if (f.err != RD_KAFKA_RESP_ERR_NO_ERROR || f.offset < 0) continue;
+      for (int i : indexes) {
+        rd_kafka_topic_partition_t& p = list->elems[i];
+        if (p.partition != f.partition || std::string_view(p.topic) != f.topic) continue;
+        p.offset = f.offset;
+        log::Info("kafka.offset_taken_over", {{"group", group_id},
+                                              {"previous", previous},
+                                              {"topic", f.topic},
+                                              {"partition", f.partition},
+                                              {"offset", f.offset}});
+      }
+    }
+  }
+}
+
+bool Consumer::Impl::Cooperative() const {
+  return cooperative && rk != nullptr &&
+         std::string_view(rd_kafka_rebalance_protocol(rk.get())) == "COOPERATIVE";
+}
+
+void Consumer::Impl::Reassign(const Key& key) {
+  if (Cooperative()) {
+    // That partition alone: out of the assignment, back in at next[key].
+    internal::PartitionListPtr one(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(one.get(), key.first.c_str(), key.second);
+    if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk.get(), one.get()); e != nullptr) {
+      log::Error("kafka.unassign_failed", {{"group", group_id}, {"error", rd_kafka_error_name(e)}});
+      rd_kafka_error_destroy(e);
+    }
+    one->elems[0].offset = next[key];
+    if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk.get(), one.get()); e != nullptr) {
+      log::Error("kafka.assign_failed", {{"group", group_id}, {"error", rd_kafka_error_name(e)}});
+      rd_kafka_error_destroy(e);
+    }
+    return;
+  }
   // Every owned partition except the stopped (unresolved) ones, each from the
   // next offset the caller gets. Buffered records that were not handed out
   // yet are dropped by librdkafka and fetched again.
@@ -298,9 +430,11 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& c
   if (auto it = config.properties.find("partition.assignment.strategy");
       it != config.properties.end() && absl::StrContains(it->second, "cooperative")) {
     return absl::InvalidArgumentError(
-        "kafka property partition.assignment.strategy: only eager strategies are supported");
+        "kafka property partition.assignment.strategy: set by the consumer (cooperative-sticky "
+        "where its owner asks for it, eager elsewhere)");
   }
   auto impl = std::make_unique<Impl>();
+  impl->cooperative = options.cooperative;
   impl->config = config;
   impl->reader_mode = options.group_id.empty();
   impl->group_id = impl->reader_mode ? ThrowawayGroupId(config.client_id) : options.group_id;
@@ -309,12 +443,12 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& c
       {"session.timeout.ms", absl::StrCat(options.session_timeout_ms)},
       {"heartbeat.interval.ms", absl::StrCat(options.heartbeat_interval_ms)},
       {"max.poll.interval.ms", absl::StrCat(options.max_poll_interval_ms)},
-      // Eager: a rebalance revokes every partition and assigns anew (the
-      // rebalance callback and the policy stage's revoke handling assume
-      // it). cooperative-sticky would let the surviving nodes keep working
-      // their own partitions while one node's move; it needs
-      // rd_kafka_incremental_assign in RebalanceCallback first.
-      {"partition.assignment.strategy", "range,roundrobin"},
+      // Eager by default: a rebalance revokes every partition and assigns
+      // anew (the policy stage's revoke handling assumes it). Cooperative
+      // where the owner asks (ConsumerOptions::cooperative): only the
+      // partitions that move are revoked.
+      {"partition.assignment.strategy",
+       options.cooperative ? "cooperative-sticky" : "range,roundrobin"},
       {"enable.partition.eof", "false"},
   };
   // Long poll: Kafka holds a fetch until a record arrives (fetch.min.bytes 1)
@@ -346,6 +480,7 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& c
       {"isolation.level", "read_committed"},
   };
   impl->before_revoke = options.before_revoke;
+  impl->previous_group = options.previous_group;
   absl::StatusOr<internal::ConfPtr> conf = internal::NewConf(config, defaults, invariants);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_opaque(conf->get(), impl.get());
@@ -588,6 +723,91 @@ std::vector<TopicPartition> Consumer::Assignment() const {
   if (impl_->closed) return out;
   for (const auto& entry : impl_->next) out.push_back({entry.first.first, entry.first.second});
   return out;
+}
+
+absl::Status Consumer::Subscribe(const std::vector<std::string>& topics) {
+  Impl& impl = *impl_;
+  if (impl.closed) return absl::FailedPreconditionError("kafka consumer is closed");
+  if (impl.reader_mode) {
+    return absl::FailedPreconditionError("kafka subscribe: a reader-mode consumer has no group");
+  }
+  if (topics.empty()) return internal::ToStatus(rd_kafka_unsubscribe(impl.rk.get()), "unsubscribe");
+  internal::PartitionListPtr list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
+  for (const std::string& topic : topics) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  return internal::ToStatus(rd_kafka_subscribe(impl.rk.get(), list.get()), "subscribe");
+}
+
+namespace {
+
+internal::PartitionListPtr ListOf(const std::vector<TopicPartition>& partitions) {
+  internal::PartitionListPtr list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(std::max<size_t>(partitions.size(), 1))));
+  for (const TopicPartition& tp : partitions) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+  }
+  return list;
+}
+
+}  // namespace
+
+absl::Status Consumer::Pause(const std::vector<TopicPartition>& partitions) {
+  if (impl_->closed) return absl::FailedPreconditionError("kafka consumer is closed");
+  if (partitions.empty()) return absl::OkStatus();
+  internal::PartitionListPtr list = ListOf(partitions);
+  return internal::ToStatus(rd_kafka_pause_partitions(impl_->rk.get(), list.get()), "pause");
+}
+
+absl::Status Consumer::Resume(const std::vector<TopicPartition>& partitions) {
+  Impl& impl = *impl_;
+  if (impl.closed) return absl::FailedPreconditionError("kafka consumer is closed");
+  if (partitions.empty()) return absl::OkStatus();
+  internal::PartitionListPtr list = ListOf(partitions);
+  absl::Status s =
+      internal::ToStatus(rd_kafka_resume_partitions(impl.rk.get(), list.get()), "resume");
+  if (!s.ok()) return s;
+  // From the offset after the last record handed out, whatever librdkafka
+  // had fetched before the pause.
+  for (const TopicPartition& tp : partitions) {
+    auto it = impl.next.find({tp.topic, tp.partition});
+    if (it == impl.next.end() || it->second < 0) continue;
+    absl::Status sought = Seek(tp, it->second);
+    if (!sought.ok()) return sought;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Consumer::Seek(const TopicPartition& tp, int64_t offset) {
+  Impl& impl = *impl_;
+  if (impl.closed) return absl::FailedPreconditionError("kafka consumer is closed");
+  auto it = impl.next.find({tp.topic, tp.partition});
+  if (it == impl.next.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("kafka seek: ", tp.topic, "/", tp.partition, " is not owned"));
+  }
+  it->second = offset;
+  if (auto u = impl.unresolved.find({tp.topic, tp.partition}); u != impl.unresolved.end()) {
+    // Stopped while an out-of-range position is resolved: resolved from here.
+    u->second.from = offset;
+    return absl::OkStatus();
+  }
+  internal::PartitionListPtr list = ListOf({tp});
+  list->elems[0].offset = offset;
+  rd_kafka_error_t* e =
+      rd_kafka_seek_partitions(impl.rk.get(), list.get(), internal::ToMillis(kRequestTimeout));
+  if (e != nullptr) {
+    absl::Status s = absl::UnavailableError(
+        absl::StrCat("kafka seek ", tp.topic, "/", tp.partition, ": ", rd_kafka_error_string(e)));
+    rd_kafka_error_destroy(e);
+    return s;
+  }
+  if (list->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return internal::ToStatus(list->elems[0].err,
+                              absl::StrCat("seek ", tp.topic, "/", tp.partition));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Consumer::Close() {

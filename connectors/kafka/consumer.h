@@ -74,6 +74,10 @@ struct PollResult {
   // in-flight state for them.
   std::vector<TopicPartition> assigned;
   std::vector<TopicPartition> revoked;
+  // The revokes include an assignment Kafka took away (the member was
+  // dropped from the group, e.g. after a stale generation), not one
+  // handed to another member in an orderly rebalance.
+  bool lost = false;
 };
 
 struct ConsumerOptions {
@@ -93,6 +97,17 @@ struct ConsumerOptions {
   // Whatever must not be written for them once another member owns them is
   // finished or dropped here.
   std::function<void(const std::vector<TopicPartition>&)> before_revoke;
+  // Group mode: cooperative-sticky (incremental) rebalancing. A rebalance
+  // moves only the partitions that change owner; the member reads its other
+  // partitions on throughout (a consumer whose topics change with Subscribe,
+  // shared by many streams, must not stall them all on every change).
+  bool cooperative = false;
+  // Group mode: the group that read a topic before this one (a renamed
+  // group), or empty. A partition with no committed offset in this group
+  // starts at the previous group's committed offset where that one has
+  // one (what it read is neither read again nor, if deleted since,
+  // reported as lost), else at 0.
+  std::function<std::string(const std::string& topic)> previous_group;
 };
 
 // Not thread-safe: one thread polls, commits and closes.
@@ -154,6 +169,21 @@ class Consumer {
 
   // Current owned partitions.
   std::vector<TopicPartition> Assignment() const;
+
+  // Group mode: replaces the subscribed topics. A rebalance follows: the
+  // partitions of topics dropped are revoked, those of topics added
+  // assigned (Poll reports both). Empty: no topic (the member stays in the
+  // group with nothing assigned).
+  absl::Status Subscribe(const std::vector<std::string>& topics);
+  // Stops fetching owned partitions until Resume; records already handed out
+  // are unaffected.
+  absl::Status Pause(const std::vector<TopicPartition>& partitions);
+  // Fetches them again, from the offset after the last record Poll handed
+  // out for each (anything fetched in between is dropped and fetched again).
+  absl::Status Resume(const std::vector<TopicPartition>& partitions);
+  // Reads an owned partition from `offset` on: the next record Poll hands out
+  // for it is the one at `offset` (records buffered beyond are dropped).
+  absl::Status Seek(const TopicPartition& tp, int64_t offset);
 
   absl::Status Close();
 

@@ -1,5 +1,6 @@
 #include "connectors/kafka/consumer.h"
 
+#include <iostream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -98,6 +99,87 @@ TEST(Consumer, GroupReadsTheProducedRecordsAndANewMemberResumesAfterTheCommit) {
   EXPECT_TRUE((*b)->Commit({{{"orders", second.records.back().partition},
                              second.records.back().offset + 1}})
                   .ok());
+}
+
+// A cooperative member whose topics change (the node's shared delivery
+// consumer): a topic added is assigned without the others being revoked, a
+// second member takes some partitions while the first reads on, and a
+// paused partition, sought back, is read again from there.
+TEST(Consumer, CooperativeMemberChangesTopicsPausesAndSeeksWithoutLosingItsOtherPartitions) {
+  auto cluster = EmbeddedCluster::Start(1);
+  ASSERT_TRUE(cluster.ok());
+  ASSERT_TRUE((*cluster)->CreateTopic("deliver.a", 2).ok());
+  ASSERT_TRUE((*cluster)->CreateTopic("deliver.b", 2).ok());
+  ClientConfig config = MockConfig((*cluster)->bootstrap_servers());
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok());
+  Reports reports;
+  for (int i = 0; i < 10; ++i) {
+    (*producer)->Produce("deliver.a", "", absl::StrCat("a", i), reports.Callback(), 0);
+  }
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(10)).ok());
+
+  ConsumerOptions options = GroupOptions("shared", "deliver.a");
+  options.cooperative = true;
+  auto first = Consumer::Create(config, options);
+  ASSERT_TRUE(first.ok()) << first.status();
+  Polled a;
+  absl::Time t0 = absl::Now();
+  ASSERT_TRUE(PollUntil(
+      **first, a, [](const Polled& p) { return p.records.size() >= 3; }, absl::Seconds(30), 3));
+  std::cout << "first assignment after " << absl::ToDoubleSeconds(absl::Now() - t0) << " s\n";
+  EXPECT_EQ(a.assigned.size(), 2u);
+  EXPECT_EQ(a.records[2].offset, 2);
+
+  // Paused, then sought back to offset 1: the next record of partition 0 is 1.
+  const TopicPartition p0{"deliver.a", 0};
+  ASSERT_TRUE((*first)->Pause({p0}).ok());
+  absl::StatusOr<PollResult> idle = (*first)->Poll(absl::Milliseconds(300));
+  ASSERT_TRUE(idle.ok());
+  for (const Record& r : idle->records) EXPECT_NE(r.partition, 0) << r.offset;
+  ASSERT_TRUE((*first)->Seek(p0, 1).ok());
+  ASSERT_TRUE((*first)->Resume({p0}).ok());
+  Polled again;
+  ASSERT_TRUE(PollUntil(**first, again, [](const Polled& p) { return p.records.size() >= 9; }));
+  EXPECT_EQ(again.records.front().offset, 1);
+  EXPECT_EQ(again.records.back().offset, 9);
+
+  // A topic added: assigned; nothing of deliver.a revoked.
+  t0 = absl::Now();
+  ASSERT_TRUE((*first)->Subscribe({"deliver.a", "deliver.b"}).ok());
+  Polled added;
+  ASSERT_TRUE(PollUntil(**first, added, [](const Polled& p) { return p.assigned.size() >= 2; }));
+  std::cout << "topic added, assigned after " << absl::ToDoubleSeconds(absl::Now() - t0) << " s\n";
+  for (const TopicPartition& tp : added.assigned) EXPECT_EQ(tp.topic, "deliver.b");
+  EXPECT_TRUE(added.revoked.empty());
+  EXPECT_EQ((*first)->Assignment().size(), 4u);
+
+  // A second member for deliver.b only: it gets partitions of deliver.b;
+  // the first keeps deliver.a throughout.
+  ConsumerOptions second_options = GroupOptions("shared", "deliver.b");
+  second_options.cooperative = true;
+  auto second = Consumer::Create(config, second_options);
+  ASSERT_TRUE(second.ok());
+  t0 = absl::Now();
+  Polled b, a_meanwhile;
+  for (const absl::Time until = absl::Now() + absl::Seconds(30);
+       absl::Now() < until && b.assigned.empty();) {
+    ASSERT_TRUE(PollUntil(**second, b, [](const Polled&) { return true; }));
+    absl::StatusOr<PollResult> r = (*first)->Poll(absl::Milliseconds(50));
+    ASSERT_TRUE(r.ok());
+    for (TopicPartition& tp : r->revoked) a_meanwhile.revoked.push_back(tp);
+    absl::StatusOr<PollResult> r2 = (*second)->Poll(absl::Milliseconds(50));
+    ASSERT_TRUE(r2.ok());
+    for (TopicPartition& tp : r2->assigned) b.assigned.push_back(tp);
+  }
+  std::cout << "second member assigned after " << absl::ToDoubleSeconds(absl::Now() - t0) << " s\n";
+  ASSERT_FALSE(b.assigned.empty());
+  for (const TopicPartition& tp : b.assigned) EXPECT_EQ(tp.topic, "deliver.b");
+  for (const TopicPartition& tp : a_meanwhile.revoked) EXPECT_EQ(tp.topic, "deliver.b");
+  (*producer)->Produce("deliver.a", "", "a10", reports.Callback(), 0);
+  Polled later;
+  ASSERT_TRUE(PollUntil(**first, later, [](const Polled& p) { return !p.records.empty(); }));
+  EXPECT_EQ(later.records.front().value, "a10");
 }
 
 TEST(Consumer, ReaderModeReadsEveryPartitionFromTheBeginningAndCannotCommit) {

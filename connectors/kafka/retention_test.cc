@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "connectors/kafka/consumer.h"
@@ -78,6 +79,85 @@ TEST(Retention, FreshGroupReportsTheGapFromOffsetZeroThenReadsTheRest) {
   EXPECT_TRUE(
       logs.WaitFor({"\"level\":\"error\"", "\"event\":\"kafka.gap\"", absl::StrCat("\"to\":", low)},
                    absl::Seconds(1)));
+}
+
+// A group taking over from a renamed one (the delivery consumer's): where
+// it has no committed offset it reads from the previous group's committed
+// offset: nothing read again, nothing before it reported lost though the
+// start is gone; a previous offset below the start still reports the gap
+// from there; a partition the previous group never committed starts at 0.
+TEST(Retention, AGroupTakingOverFromAPreviousOneStartsAtItsOffsetNotAtAGap) {
+  auto cluster = EmbeddedCluster::Start(1);
+  ASSERT_TRUE(cluster.ok());
+  ASSERT_TRUE((*cluster)->CreateTopic("t", 1).ok());
+  ClientConfig config = MockConfig((*cluster)->bootstrap_servers());
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok());
+  ProduceBig(**producer, "t", 0, 8);
+  {
+    // Members that joined, then committed: 7 and 1.
+    for (const auto& [group, offset] :
+         {std::pair<std::string, int64_t>{"old", 7}, {"old-low", 1}}) {
+      auto member = Consumer::Create(config, GroupOptions(group, "t"));
+      ASSERT_TRUE(member.ok());
+      Polled joined;
+      ASSERT_TRUE(PollUntil(**member, joined, [](const Polled& p) { return !p.assigned.empty(); }));
+      absl::Status committed = (*member)->CommitSync({{{"t", 0}, offset}});
+      ASSERT_TRUE(committed.ok()) << committed;
+      ASSERT_TRUE((*member)->Close().ok());
+    }
+  }
+  ConsumerOptions options = GroupOptions("new", "t");
+  options.previous_group = [](const std::string& topic) { return topic == "t" ? "old" : ""; };
+  auto consumer = Consumer::Create(config, options);
+  ASSERT_TRUE(consumer.ok());
+  auto marks = (*consumer)->Watermarks({"t", 0}, absl::Seconds(5));
+  ASSERT_TRUE(marks.ok()) << marks.status();
+  const int64_t low = marks->first;
+  ASSERT_GT(low, 1) << "the mock kept everything: retention changed?";
+  ASSERT_LT(low, 7);
+  Polled polled;
+  ASSERT_TRUE(PollUntil(**consumer, polled, [](const Polled& p) { return !p.records.empty(); }));
+  EXPECT_TRUE(polled.gaps.empty());
+  EXPECT_EQ(polled.records.front().offset, 7);
+
+  options.group_id = "newer";
+  options.previous_group = [](const std::string&) { return std::string("old-low"); };
+  auto below = Consumer::Create(config, options);
+  ASSERT_TRUE(below.ok());
+  Polled from_low;
+  ASSERT_TRUE(PollUntil(**below, from_low, [](const Polled& p) { return !p.records.empty(); }));
+  ASSERT_EQ(from_low.gaps.size(), 1u);
+  EXPECT_EQ(from_low.gaps[0].from, 1);
+  EXPECT_EQ(from_low.gaps[0].to, low);
+  EXPECT_EQ(from_low.records.front().offset, low);
+
+  // Nothing deleted: the previous group's offset, not 0.
+  ASSERT_TRUE((*cluster)->CreateTopic("u", 2).ok());
+  Reports reports;
+  for (int i = 0; i < 4; ++i)
+    (*producer)->Produce("u", "", absl::StrCat("u", i), reports.Callback(), 0);
+  (*producer)->Produce("u", "", "other", reports.Callback(), 1);
+  ASSERT_EQ(reports.WaitFor(5, absl::Seconds(30)).size(), 5u);
+  {
+    auto member = Consumer::Create(config, GroupOptions("old-u", "u"));
+    ASSERT_TRUE(member.ok());
+    Polled joined;
+    ASSERT_TRUE(PollUntil(**member, joined, [](const Polled& p) { return !p.assigned.empty(); }));
+    ASSERT_TRUE((*member)->CommitSync({{{"u", 0}, 3}}).ok());
+    ASSERT_TRUE((*member)->Close().ok());
+  }
+  options.group_id = "new-u";
+  options.topics = {"u"};
+  options.previous_group = [](const std::string&) { return std::string("old-u"); };
+  auto kept = Consumer::Create(config, options);
+  ASSERT_TRUE(kept.ok());
+  Polled read;
+  ASSERT_TRUE(PollUntil(**kept, read, [](const Polled& p) { return p.records.size() >= 2; }));
+  std::set<std::string> values;
+  for (const Record& r : read.records) values.insert(r.value);
+  EXPECT_EQ(values, std::set<std::string>({"u3", "other"}));
+  EXPECT_TRUE(read.gaps.empty());
 }
 
 TEST(Retention, MidSessionGapIsReportedAndReadingContinues) {
