@@ -15,6 +15,7 @@
 #include "broker/core/countersigner.h"
 #include "broker/core/verified_envelopes.h"
 #include "broker/core/worker_pool.h"
+#include "broker/delivery/delivery_hub.h"
 #include "broker/dev_bootstrap.h"
 #include "broker/frontdoor/evidence_service.h"
 #include "broker/frontdoor/exchange_service.h"
@@ -143,6 +144,7 @@ struct Broker::Impl {
   std::unique_ptr<EvidenceKeeper> evidence_keeper;
   std::unique_ptr<Ingress> ingress;
   std::unique_ptr<Explainer> explainer;
+  std::unique_ptr<DeliveryHub> delivery_hub;  // BrokerConfig::shared_delivery
   std::unique_ptr<ExchangeService> exchange;
   // Case linkage: the index every node holds, and the Publish service.
   LinkageBook linkage;
@@ -466,7 +468,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   // hooks on to the caller's (if any).
   b.operations = std::make_unique<Operations>(&b.real_clock, b.config.observer);
   b.config.observer = b.operations.get();
-  b.topics = Topics(b.config.topic_prefix);
+  b.topics = Topics(b.config.topic_prefix).WithSharedDeliveryGroup(b.config.shared_delivery);
 
   LIAISON_ASSIGN_OR_RETURN(b.signer,
                            certs::Signer::FromPemFiles(b.config.key_path, b.config.cert_path));
@@ -602,6 +604,23 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Start(BrokerConfig config) {
   sub.pool = b.pool.get();
   sub.session_timeout_ms = b.config.consumer_session_timeout_ms;
   sub.ack_linger = b.config.ack_linger;
+  if (b.config.shared_delivery) {
+    DeliveryHubOptions hub;
+    hub.kafka = b.kafka;
+    hub.topics = b.topics;
+    hub.session_timeout_ms = b.config.consumer_session_timeout_ms;
+    if (b.kafka.mock) {
+      // The mock holds every rebalance of a group with members for the
+      // session timeout less a second, however quickly all have rejoined
+      // (Kafka ends it once they have): the node's one delivery group
+      // rebalances whenever a stream comes or goes.
+      hub.session_timeout_ms = std::min(hub.session_timeout_ms, 3000);
+      hub.heartbeat_interval_ms = 500;
+    }
+    hub.observer = b.config.observer;
+    b.delivery_hub = std::make_unique<DeliveryHub>(std::move(hub));
+    sub.hub = b.delivery_hub.get();
+  }
   sub.clock = b.clock;
   sub.observer = b.config.observer;
   ExchangeOptions exchange;
@@ -739,6 +758,9 @@ void Broker::Shutdown() {
     b.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
   }
   if (b.exchange != nullptr) b.exchange->Shutdown();
+  // The streams' final commits (they wait for their acknowledgements to be
+  // durable, which needs the pool and the producer).
+  if (b.delivery_hub != nullptr) b.delivery_hub->Shutdown();
   if (b.evidence_keeper != nullptr) b.evidence_keeper->Stop();
   if (b.stage != nullptr) b.stage->Stop();
   // Signs and produces what the stage handed it, while the producer lives.

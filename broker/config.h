@@ -101,6 +101,14 @@ struct BrokerConfig {
   // load batches form while the previous one is written, whatever this is.
   absl::Duration ack_linger = absl::Milliseconds(20);
 
+  // One Kafka consumer per node reads for all its Subscribe streams
+  // (broker/delivery/delivery_hub.h), in the one group `liaison-deliver`,
+  // instead of one consumer per stream in a group per endpoint: fewer
+  // clients, connections and fetches (docs/architecture.md, "One delivery
+  // consumer per node"). Every node of a network must use the same setting:
+  // the two read in different groups.
+  bool shared_delivery = true;
+
   // Largest accepted message (SignedEnvelope.message), in bytes.
   size_t max_message_bytes = 4 * 1024 * 1024;
   // How long accepted ids and acknowledged items are remembered for

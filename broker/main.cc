@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
   double audit_checkpoint_seconds = 10;
   double state_catch_up_seconds = 600;
   double ack_linger_ms = 20;
+  std::string delivery_consumer = "shared";
   unsigned workers = 0;
   bool mint = true;
   bool policy_stage = true;
@@ -141,6 +142,12 @@ int main(int argc, char** argv) {
                  "How long acknowledgements gather before a Subscribe stream writes them as one "
                  "batch (receipts to the senders, the acknowledged-items record)")
       ->check(CLI::Range(0.0, 1000.0))
+      ->capture_default_str();
+  app.add_option("--delivery-consumer", delivery_consumer,
+                 "shared: one Kafka consumer reads for every Subscribe stream of the node "
+                 "(group liaison-deliver); per-stream: one consumer per stream (group "
+                 "liaison-deliver.<endpoint>). Every node of a network must use the same")
+      ->check(CLI::IsMember({"shared", "per-stream"}))
       ->capture_default_str();
   app.add_option("--state-catch-up-seconds", state_catch_up_seconds,
                  "How long the node may take at start to read the state topics to their ends "
@@ -276,6 +283,7 @@ int main(int argc, char** argv) {
   config.audit_checkpoint_interval = absl::Seconds(audit_checkpoint_seconds);
   config.state_catch_up_timeout = absl::Seconds(state_catch_up_seconds);
   config.ack_linger = absl::Milliseconds(ack_linger_ms);
+  config.shared_delivery = delivery_consumer == "shared";
   config.worker_threads = workers;
   config.run_policy_stage = policy_stage;
   {

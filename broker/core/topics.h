@@ -41,14 +41,24 @@ class Topics {
 
   // Consumer groups.
   std::string PolicyGroup() const { return prefix_ + "-policy"; }
+  // A group per endpoint, or, when the nodes share one delivery consumer
+  // each (BrokerConfig::shared_delivery), the one group of every endpoint.
   std::string DeliverGroup(std::string_view endpoint) const {
+    if (shared_delivery_) return prefix_ + "-deliver";
     return prefix_ + "-deliver." + std::string(endpoint);
   }
+  Topics WithSharedDeliveryGroup(bool shared) const {
+    Topics t = *this;
+    t.shared_delivery_ = shared;
+    return t;
+  }
+  bool shared_delivery() const { return shared_delivery_; }
 
   const std::string& prefix() const { return prefix_; }
 
  private:
   std::string prefix_;
+  bool shared_delivery_ = false;
 };
 
 }  // namespace liaison::broker

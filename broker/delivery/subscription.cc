@@ -8,6 +8,7 @@
 #include "base/proto_time.h"
 #include "broker/core/ids.h"
 #include "broker/core/offset_commit.h"
+#include "broker/delivery/delivery_hub.h"
 #include "broker/delivery/delivery_index.h"
 #include "liaison/v1/broker_state.pb.h"
 
@@ -52,7 +53,85 @@ Subscription::~Subscription() {
 void Subscription::Start() {
   ++deps_.stats->subscribers;
   deps_.stats->last_seen_unix_ms = NowMillis();
+  if (deps_.hub != nullptr) {
+    deps_.hub->Attach(shared_from_this());
+    return;
+  }
   thread_ = std::thread([this] { Loop(); });
+}
+
+size_t Subscription::Room() const {
+  absl::MutexLock lock(&mu_);
+  return window_ > in_flight_.size() ? window_ - in_flight_.size() : 0;
+}
+
+bool Subscription::Stopping() const {
+  absl::MutexLock lock(&mu_);
+  return stop_;
+}
+
+bool Subscription::Settled() const {
+  absl::MutexLock lock(&mu_);
+  return finalising_ == 0;
+}
+
+void Subscription::EndStream(absl::Status status) {
+  absl::MutexLock lock(&mu_);
+  if (sink_ != nullptr) sink_->End(std::move(status));
+}
+
+void Subscription::Assigned(const std::vector<int32_t>& partitions) {
+  absl::MutexLock lock(&mu_);
+  for (int32_t p : partitions) progress_[p];
+  if (!ready_sent_) {
+    ready_sent_ = true;
+    liaison::v1::SubscribeResponse ready;
+    ready.mutable_event()->set_kind(liaison::v1::SubscriptionEvent::KIND_READY);
+    ready.mutable_event()->set_detail(
+        absl::StrCat("streaming ", deps_.topics.Deliver(endpoint_), " with window ", window_));
+    Push(std::move(ready));
+  }
+}
+
+void Subscription::Revoked(const std::vector<int32_t>& partitions) {
+  absl::MutexLock lock(&mu_);
+  for (int32_t partition : partitions) {
+    // Items of a partition we no longer own come again from its new owner;
+    // forget them here so they do not hold the window.
+    for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+      if (it->second.partition == partition) {
+        --deps_.stats->in_flight;
+        in_flight_.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+    progress_.erase(partition);
+  }
+}
+
+int64_t Subscription::ResumeOffset(int32_t partition) const {
+  absl::MutexLock lock(&mu_);
+  auto it = progress_.find(partition);
+  if (it == progress_.end() || it->second.next < 0) return -1;
+  return it->second.outstanding.empty() ? it->second.next : it->second.outstanding.begin()->first;
+}
+
+void Subscription::Finish() {
+  {
+    absl::MutexLock lock(&mu_);
+    deps_.stats->in_flight -= static_cast<int64_t>(in_flight_.size());
+    in_flight_.clear();
+  }
+  --deps_.stats->subscribers;
+  finished_ = true;
+}
+
+void Subscription::Lost(const kafka::Gap& gap) {
+  // The notices look the items up in the delivery index (up to 30 s): not on
+  // the hub's thread, which reads for every stream of the node.
+  RecordGap(gap);
+  deps_.pool->Submit([self = shared_from_this(), gap] { self->GapNotices(gap); });
 }
 
 void Subscription::Stop() {
@@ -69,6 +148,9 @@ void Subscription::Loop() {
   kafka::ConsumerOptions options;
   options.group_id = deps_.topics.DeliverGroup(endpoint_);
   options.topics = {deps_.topics.Deliver(endpoint_)};
+  // Back from the shared delivery consumer (its group holds the offsets).
+  options.previous_group = [shared = deps_.topics.WithSharedDeliveryGroup(true).DeliverGroup(
+                                endpoint_)](const std::string&) { return shared; };
   options.session_timeout_ms = deps_.session_timeout_ms;
   absl::StatusOr<std::unique_ptr<kafka::Consumer>> consumer =
       kafka::Consumer::Create(deps_.kafka, options);
@@ -107,31 +189,11 @@ void Subscription::Loop() {
           sink_->End(absl::UnavailableError("delivery stream failed; reconnect"));
         break;
       }
-      {
-        absl::MutexLock lock(&mu_);
-        for (const kafka::TopicPartition& tp : polled->revoked) {
-          // Items of a partition we no longer own come again from its new
-          // owner; forget them here so they do not hold the window.
-          for (auto it = in_flight_.begin(); it != in_flight_.end();) {
-            if (it->second.partition == tp.partition) {
-              --deps_.stats->in_flight;
-              in_flight_.erase(it++);
-            } else {
-              ++it;
-            }
-          }
-          progress_.erase(tp.partition);
-        }
-        for (const kafka::TopicPartition& tp : polled->assigned) progress_[tp.partition];
-        if (!polled->assigned.empty() && !ready_sent_) {
-          ready_sent_ = true;
-          liaison::v1::SubscribeResponse ready;
-          ready.mutable_event()->set_kind(liaison::v1::SubscriptionEvent::KIND_READY);
-          ready.mutable_event()->set_detail(absl::StrCat(
-              "streaming ", deps_.topics.Deliver(endpoint_), " with window ", window_));
-          Push(std::move(ready));
-        }
-      }
+      std::vector<int32_t> revoked, assigned;
+      for (const kafka::TopicPartition& tp : polled->revoked) revoked.push_back(tp.partition);
+      for (const kafka::TopicPartition& tp : polled->assigned) assigned.push_back(tp.partition);
+      Revoked(revoked);
+      if (!assigned.empty()) Assigned(assigned);
       for (const kafka::Gap& gap : polled->gaps) HandleGap(gap);
       for (kafka::Record& record : polled->records) Process(std::move(record));
     }
@@ -154,13 +216,7 @@ void Subscription::Loop() {
                         deps_.observer);
     (void)(*consumer)->Close();
   }
-  {
-    absl::MutexLock lock(&mu_);
-    deps_.stats->in_flight -= static_cast<int64_t>(in_flight_.size());
-    in_flight_.clear();
-  }
-  --deps_.stats->subscribers;
-  finished_ = true;
+  Finish();
 }
 
 void Subscription::Process(kafka::Record record) {
@@ -454,6 +510,11 @@ void Subscription::ToPolicyStage(liaison::v1::IngressEvent event, const std::str
 }
 
 void Subscription::HandleGap(const kafka::Gap& gap) {
+  RecordGap(gap);
+  GapNotices(gap);
+}
+
+void Subscription::RecordGap(const kafka::Gap& gap) {
   const int64_t count = gap.to - gap.from;
   deps_.stats->lost += count;
   if (deps_.observer != nullptr) deps_.observer->OnLoss(LossSource::kDeliver, count);
@@ -467,6 +528,10 @@ void Subscription::HandleGap(const kafka::Gap& gap) {
     Progress& p = progress_[gap.partition];
     p.next = std::max(p.next, gap.to);
   }
+}
+
+void Subscription::GapNotices(const kafka::Gap& gap) {
+  const int64_t count = gap.to - gap.from;
   absl::StatusOr<std::vector<liaison::v1::DeliveryIndexEntry>> lost =
       FindIndexed(deps_.kafka, deps_.topics.DeliveryIndex(), endpoint_, gap.partition, gap.from,
                   gap.to, absl::Seconds(30), deps_.observer);

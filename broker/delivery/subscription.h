@@ -1,6 +1,8 @@
-// One Subscribe stream: reads the endpoint's delivery topic in the consumer
-// group `liaison-deliver.<endpoint>` and pushes items to the stream with a
-// window of unacknowledged items.
+// One Subscribe stream: reads the endpoint's delivery topic and pushes items
+// to the stream with a window of unacknowledged items. Either with its own
+// consumer in the group `liaison-deliver.<endpoint>`, or fed by the node's
+// DeliveryHub (delivery_hub.h), one consumer shared by every stream of the
+// node, in the group `liaison-deliver` (BrokerConfig::shared_delivery).
 //
 // Guarantees:
 //  - an offset is committed only after the endpoint acknowledged every item
@@ -46,6 +48,8 @@
 
 namespace liaison::broker {
 
+class DeliveryHub;
+
 // Per-endpoint delivery figures, shared by all streams of the endpoint.
 struct EndpointDeliveryStats {
   std::atomic<int64_t> subscribers{0};
@@ -84,6 +88,9 @@ struct SubscriptionDeps {
   // Signs the events handed to the policy stage (receipts, expiries, loss
   // notices) with this node's broker key: the stage refuses unsigned ones.
   const Countersigner* countersigner = nullptr;
+  // Set: the stream is fed by this hub (the node's shared consumer) instead
+  // of reading with a consumer of its own.
+  DeliveryHub* hub = nullptr;
 };
 
 // Always owned by a shared_ptr: pending Kafka callbacks keep it alive.
@@ -105,6 +112,35 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
   bool Finished() const { return finished_.load(); }
   const std::string& endpoint() const { return endpoint_; }
+
+  // For the DeliveryHub, which reads for the stream and calls these on its
+  // own thread (the stream's own consumer loop calls them too).
+  // Unacknowledged items the window still has room for.
+  size_t Room() const ABSL_LOCKS_EXCLUDED(mu_);
+  bool Stopping() const ABSL_LOCKS_EXCLUDED(mu_);
+  // No acknowledgement is being made durable (the final commit may cover
+  // every acknowledgement taken).
+  bool Settled() const ABSL_LOCKS_EXCLUDED(mu_);
+  // The stream now reads / no longer reads these partitions of its topic.
+  // The first Assigned tells the client the stream is ready (with none: it
+  // stands by while another stream of the endpoint on the node reads them).
+  void Assigned(const std::vector<int32_t>& partitions) ABSL_LOCKS_EXCLUDED(mu_);
+  void Revoked(const std::vector<int32_t>& partitions) ABSL_LOCKS_EXCLUDED(mu_);
+  // A record of the topic, in offset order per partition.
+  void Deliver(kafka::Record record) { Process(std::move(record)); }
+  // Kafka deleted [gap.from, gap.to) before it was delivered: counted and
+  // logged now, the notices (which look the items up in the delivery index)
+  // made on the worker pool.
+  void Lost(const kafka::Gap& gap);
+  // Where the partition's next reader must start: the first offset not done
+  // (-1: the stream read nothing of it).
+  int64_t ResumeOffset(int32_t partition) const ABSL_LOCKS_EXCLUDED(mu_);
+  // Offsets done since the last call, to commit.
+  std::vector<kafka::Consumer::CommitOffset> CommitsDue() ABSL_LOCKS_EXCLUDED(mu_);
+  // Ends the client's stream with `status` (nothing once stopped).
+  void EndStream(absl::Status status) ABSL_LOCKS_EXCLUDED(mu_);
+  // The hub is done with the stream (its final commit made).
+  void Finish() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct InFlight {
@@ -130,6 +166,10 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   void ProcessItem(liaison::v1::DeliveryItem item, Progress& progress, int32_t partition,
                    int64_t offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleGap(const kafka::Gap& gap);
+  // HandleGap's two steps: counted, logged and skipped in the progress; the
+  // notices to the recipient and the senders.
+  void RecordGap(const kafka::Gap& gap) ABSL_LOCKS_EXCLUDED(mu_);
+  void GapNotices(const kafka::Gap& gap);
   // Hands an event to the policy stage through liaison.ingress (only the
   // policy stage writes delivery topics and audit chains).
   void ToPolicyStage(liaison::v1::IngressEvent event, const std::string& key,
@@ -151,7 +191,6 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
       ABSL_LOCKS_EXCLUDED(mu_);
   void MarkDoneLocked(int32_t partition, const std::vector<int64_t>& offsets)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::vector<kafka::Consumer::CommitOffset> CommitsDue() ABSL_LOCKS_EXCLUDED(mu_);
   void Push(liaison::v1::SubscribeResponse response) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string endpoint_;

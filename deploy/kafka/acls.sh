@@ -46,7 +46,9 @@ mapfile -t reads < <(topic_args registry.ids registry.acks registry.sources regi
 acl --allow-principal "$FRONT" --operation Read --operation Describe "${reads[@]}"
 acl --allow-principal "$FRONT" --operation Read --operation Describe \
   --topic "$PREFIX.deliver." --resource-pattern-type prefixed
-acl --allow-principal "$FRONT" --operation Read --group "$PREFIX-deliver." --resource-pattern-type prefixed
+# Delivery groups: liaison-deliver (one delivery consumer per node) and
+# liaison-deliver.<endpoint> (--delivery-consumer=per-stream).
+acl --allow-principal "$FRONT" --operation Read --group "$PREFIX-deliver" --resource-pattern-type prefixed
 
 # The auditor: the audit trail, read only.
 acl --allow-principal "$AUDITOR" --operation Read --operation Describe --topic "$PREFIX.audit"

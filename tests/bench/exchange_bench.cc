@@ -263,6 +263,7 @@ struct Options {
   int fetch_wait_ms = 0;
   double linger_ms = 0;
   double ack_linger_ms = -1;
+  std::string delivery_consumer = "shared";  // the broker's --delivery-consumer
   int ingress_partitions = 0;
   int deliver_partitions = 0;
   // The broker's --policy-transactions: auto (transactions on real Kafka),
@@ -835,6 +836,7 @@ std::vector<std::string> AsFlags(const Options& o) {
       absl::StrCat("--fetch-wait-ms=", o.fetch_wait_ms),
       absl::StrCat("--linger-ms=", o.linger_ms),
       absl::StrCat("--ack-linger-ms=", o.ack_linger_ms),
+      "--delivery-consumer=" + o.delivery_consumer,
       "--policy-transactions=" + o.policy_transactions,
       absl::StrCat("--ingress-partitions=", o.ingress_partitions),
       absl::StrCat("--deliver-partitions=", o.deliver_partitions),
@@ -863,6 +865,7 @@ int ServeBroker(const Options& o) {
   broker_options.fetch_wait_max_ms = o.fetch_wait_ms;
   broker_options.producer_linger_ms = o.linger_ms;
   broker_options.ack_linger_ms = o.ack_linger_ms;
+  broker_options.shared_delivery = o.delivery_consumer == "shared";
   broker_options.policy_transactions =
       o.policy_transactions == "off"  ? broker::PolicyTransactions::kOff
       : o.policy_transactions == "on" ? broker::PolicyTransactions::kOn
@@ -1654,6 +1657,11 @@ int Main(int argc, char** argv) {
       "--ack-linger-ms", o.ack_linger_ms,
       "how long a Subscribe stream lets acknowledgements gather (BrokerConfig::ack_linger; "
       "negative = the broker's default, 20 ms)");
+  app.add_option("--delivery-consumer", o.delivery_consumer,
+                 "the broker's Subscribe streams: shared = one consumer per node, per-stream = "
+                 "one consumer per stream (BrokerConfig::shared_delivery)")
+      ->check(CLI::IsMember({"shared", "per-stream"}))
+      ->capture_default_str();
   app.add_option("--policy-transactions", o.policy_transactions,
                  "the broker's policy stage on real Kafka: auto/on = Kafka transactions (exactly "
                  "once), off = at-least-once with dedup (the mock always runs without)")

@@ -81,15 +81,40 @@ TEST(KafkaClients, ANodeFollowsEveryStateTopicWithOneClientAndThePolicyStageWith
   EXPECT_TRUE(absl::StrContains(policy[0], absl::StrCat("\"fetch_wait_ms\":", fast))) << policy[0];
   EXPECT_EQ(consumers.Lines().size(), 2u) << All(consumers.Lines());
 
-  // Each Subscribe stream reads with the short wait: its latency is the
-  // exchange's.
-  LIAISON_ASSERT_OK_AND_ASSIGN(auto client, (*broker)->Client("ES-PN"));
-  LIAISON_ASSERT_OK_AND_ASSIGN(auto sub, client->Subscribe());
-  const std::vector<std::string> deliver = consumers.With({"deliver.ES-PN\""});
+  // The node's Subscribe streams share one consumer (group liaison-deliver),
+  // made when the first comes, reading with the short wait: its latency is
+  // the exchange's.
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto es, (*broker)->Client("ES-PN"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto es_sub, es->Subscribe());
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto de, (*broker)->Client("DE-BKA"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto de_sub, de->Subscribe());
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto de_again, de->Subscribe());
+  const std::vector<std::string> deliver = consumers.With({"\"group\":\"liaison-deliver\""});
   ASSERT_EQ(deliver.size(), 1u) << All(consumers.Lines());
   EXPECT_TRUE(absl::StrContains(deliver[0], absl::StrCat("\"fetch_wait_ms\":", fast)))
       << deliver[0];
   EXPECT_EQ(consumers.Lines().size(), 3u) << All(consumers.Lines());
+}
+
+// With --delivery-consumer=per-stream, each stream has a consumer of its
+// own, in its endpoint's group.
+TEST(KafkaClients, PerStreamDeliveryGivesEachStreamAConsumerInItsEndpointsGroup) {
+  ConsumerLog consumers;
+  TestBrokerOptions options;
+  options.admin_listen_address = "";
+  options.http_listen_address = "";
+  options.shared_delivery = false;
+  absl::StatusOr<std::unique_ptr<TestBroker>> broker = TestBroker::Start(options);
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto es, (*broker)->Client("ES-PN"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto es_sub, es->Subscribe());
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto de, (*broker)->Client("DE-BKA"));
+  LIAISON_ASSERT_OK_AND_ASSIGN(auto de_sub, de->Subscribe());
+  EXPECT_EQ(consumers.With({"\"group\":\"liaison-deliver.ES-PN\""}).size(), 1u)
+      << All(consumers.Lines());
+  EXPECT_EQ(consumers.With({"\"group\":\"liaison-deliver.DE-BKA\""}).size(), 1u)
+      << All(consumers.Lines());
+  EXPECT_EQ(consumers.Lines().size(), 4u) << All(consumers.Lines());
 }
 
 }  // namespace
