@@ -355,7 +355,19 @@ TEST(EvidenceCustodyCli, AnUploadAndItsDownloadsShowAsAVerifiedChainOfCustody) {
   ASSERT_FALSE(out.is_discarded()) << json.output;
   EXPECT_TRUE(out["ok"].get<bool>());
   ASSERT_FALSE(out["entries"].empty());
-  EXPECT_EQ(out["entries"][0]["event"], "evidence-uploaded") << json.output;
+  // Entries in time order across chains: the upload before every download.
+  // (The manifest's decisions are audited in another chain, by whichever
+  // stage reads that partition first: under load they may carry the same
+  // second as the upload, or one before it.)
+  size_t upload_at = out["entries"].size(), first_download = out["entries"].size();
+  for (size_t i = 0; i < out["entries"].size(); ++i) {
+    const std::string event = out["entries"][i]["event"];
+    if (event == "evidence-uploaded" && upload_at == out["entries"].size()) upload_at = i;
+    if (absl::StartsWith(event, "evidence-download") && first_download == out["entries"].size()) {
+      first_download = i;
+    }
+  }
+  EXPECT_LT(upload_at, first_download) << json.output;
   std::string digest;
   for (const nlohmann::json& e : out["entries"]) {
     EXPECT_TRUE(e["chain_intact"].get<bool>()) << e.dump();
