@@ -142,7 +142,8 @@ void DeliveryHub::Loop() {
         owned.stream->Lost(gap);
       } else {
         // Read again from before the gap: Kafka reports it again then.
-        Hold(it->first, owned, owned.held_from < 0 ? gap.from : std::min(owned.held_from, gap.from));
+        Hold(it->first, owned,
+             owned.held_from < 0 ? gap.from : std::min(owned.held_from, gap.from));
       }
     }
     for (kafka::Record& record : polled->records) Dispatch(std::move(record));
@@ -343,9 +344,8 @@ void DeliveryHub::ResumeWhereRoom() {
     absl::Status s = consumer_->Seek(tp, owned.held_from);
     if (s.ok()) s = consumer_->Resume({tp});
     if (!s.ok()) {
-      log::Warning("delivery_hub.resume_failed", {{"topic", key.first},
-                                                  {"partition", key.second},
-                                                  {"error", s.ToString()}});
+      log::Warning("delivery_hub.resume_failed",
+                   {{"topic", key.first}, {"partition", key.second}, {"error", s.ToString()}});
       continue;
     }
     owned.held_from = -1;

@@ -133,7 +133,7 @@ class DeliveryHub {
   std::map<std::string, std::vector<std::shared_ptr<Subscription>>> endpoints_;
   std::map<const Subscription*, absl::Time> stopping_since_;
   std::map<Key, Owned> owned_;
-  std::set<std::string> subscribed_;  // endpoints whose topic the consumer subscribes to
+  std::set<std::string> subscribed_;             // endpoints whose topic the consumer subscribes to
   std::map<std::string, absl::Time> lingering_;  // endpoint -> kept until (options_.linger)
   absl::Time last_commit_;
   bool closing_ = false;
