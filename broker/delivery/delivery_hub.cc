@@ -41,16 +41,6 @@ void DeliveryHub::Shutdown() {
   if (thread_.joinable()) thread_.join();
 }
 
-int DeliveryHub::ConsumersCreated() const {
-  absl::MutexLock lock(&mu_);
-  return consumers_created_;
-}
-
-int DeliveryHub::Streams() const {
-  absl::MutexLock lock(&mu_);
-  return streams_;
-}
-
 std::string DeliveryHub::EndpointOf(const std::string& topic) const {
   const std::string prefix = options_.topics.Deliver("");
   if (!absl::StartsWith(topic, prefix)) return "";
@@ -102,8 +92,6 @@ void DeliveryHub::Loop() {
       closing_ = true;
       if (consumer_ != nullptr) (void)consumer_->Close();
       consumer_.reset();
-      absl::MutexLock lock(&mu_);
-      streams_ = 0;
       return;
     }
     Retire(/*shutting_down=*/false);
@@ -170,10 +158,6 @@ void DeliveryHub::Adopt(std::vector<std::shared_ptr<Subscription>> came) {
     }
     s->Assigned(taken);
   }
-  if (!came.empty()) {
-    absl::MutexLock lock(&mu_);
-    streams_ += static_cast<int>(came.size());
-  }
 }
 
 void DeliveryHub::Retire(bool shutting_down) {
@@ -214,8 +198,6 @@ void DeliveryHub::Retire(bool shutting_down) {
       }
       s->Finish();
       log::Info("subscribe.finished", {{"endpoint", e->first}});
-      absl::MutexLock lock(&mu_);
-      --streams_;
     }
     if (streams.empty()) {
       if (!shutting_down) lingering_[e->first] = now + options_.linger;
@@ -257,8 +239,6 @@ bool DeliveryHub::EnsureConsumer() {
   consumer_ = *std::move(consumer);
   subscribed_.clear();
   for (const auto& [endpoint, streams] : endpoints_) subscribed_.insert(endpoint);
-  absl::MutexLock lock(&mu_);
-  ++consumers_created_;
   return true;
 }
 
@@ -281,11 +261,8 @@ void DeliveryHub::Resubscribe() {
     log::Error("delivery_hub.subscribe_failed", {{"error", s.ToString()}});
     return;
   }
-  // Partitions of topics dropped stay paused until the rebalance revokes
-  // them (their records are dropped; the final commit was made).
-  for (auto& [key, owned] : owned_) {
-    if (!endpoints.contains(EndpointOf(key.first)) && owned.held_from < 0) owned.stream = nullptr;
-  }
+  // Partitions of topics dropped have no stream since Retire; the
+  // rebalance revokes them.
   subscribed_ = std::move(endpoints);
   log::Info("delivery_hub.subscribed", {{"topics", static_cast<int64_t>(topics.size())}});
 }
@@ -309,8 +286,6 @@ void DeliveryHub::EndAll(const absl::Status& status) {
     for (auto& [endpoint, streams] : endpoints_) {
       for (const std::shared_ptr<Subscription>& s : streams) s->Finish();
     }
-    absl::MutexLock lock(&mu_);
-    streams_ = 0;
   }
   endpoints_.clear();
   owned_.clear();

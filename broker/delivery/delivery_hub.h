@@ -87,11 +87,6 @@ class DeliveryHub {
   // group. Streams still running are ended UNAVAILABLE first.
   void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
 
-  // For tests and monitoring: Kafka consumers the hub has made so far (one,
-  // however many streams), and the streams it serves now.
-  int ConsumersCreated() const ABSL_LOCKS_EXCLUDED(mu_);
-  int Streams() const ABSL_LOCKS_EXCLUDED(mu_);
-
  private:
   using Key = std::pair<std::string, int32_t>;  // topic, partition
   struct Owned {
@@ -125,8 +120,6 @@ class DeliveryHub {
   mutable absl::Mutex mu_;
   std::vector<std::shared_ptr<Subscription>> arriving_ ABSL_GUARDED_BY(mu_);
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
-  int consumers_created_ ABSL_GUARDED_BY(mu_) = 0;
-  int streams_ ABSL_GUARDED_BY(mu_) = 0;
 
   // The hub thread's own.
   std::unique_ptr<kafka::Consumer> consumer_;
