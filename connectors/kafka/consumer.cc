@@ -186,6 +186,16 @@ void Consumer::Impl::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
     next[{p.topic, p.partition}] = p.offset;
     assigned_events.push_back({p.topic, p.partition});
   }
+  {
+    // librdkafka keeps a partition's pause through its revoke and a new
+    // assignment (confluentinc/librdkafka#1849): a partition paused before a
+    // rebalance (or a lost assignment) took it would come back paused, and
+    // a caller who knows it as newly assigned would never read it again.
+    // Cleared before the assignment starts fetching. A partition this
+    // client never had is unknown to librdkafka here, and not paused.
+    internal::PartitionListPtr unpause(rd_kafka_topic_partition_list_copy(list.get()));
+    (void)rd_kafka_resume_partitions(rk.get(), unpause.get());
+  }
   if (Cooperative()) {
     // Added to what the member already owns.
     if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk.get(), list.get()); e != nullptr) {

@@ -176,7 +176,8 @@ class Consumer {
   // group with nothing assigned).
   absl::Status Subscribe(const std::vector<std::string>& topics);
   // Stops fetching owned partitions until Resume; records already handed out
-  // are unaffected.
+  // are unaffected. A pause ends with the partition's ownership: revoked
+  // and assigned again, it is read.
   absl::Status Pause(const std::vector<TopicPartition>& partitions);
   // Fetches them again, from the offset after the last record Poll handed
   // out for each (anything fetched in between is dropped and fetched again).

@@ -1,5 +1,6 @@
 #include "connectors/kafka/consumer.h"
 
+#include <algorithm>
 #include <iostream>
 #include <thread>
 
@@ -180,6 +181,60 @@ TEST(Consumer, CooperativeMemberChangesTopicsPausesAndSeeksWithoutLosingItsOther
   Polled later;
   ASSERT_TRUE(PollUntil(**first, later, [](const Polled& p) { return !p.records.empty(); }));
   EXPECT_EQ(later.records.front().value, "a10");
+}
+
+// librdkafka keeps a partition's pause through a revoke and a new
+// assignment of it (confluentinc/librdkafka#1849); a caller that paused it
+// before it went away would then never read it again. A partition newly
+// assigned is read, as with Kafka's own consumer, in both protocols.
+void ExpectPausedPartitionReadAfterItComesBack(bool cooperative) {
+  auto cluster = EmbeddedCluster::Start(1);
+  ASSERT_TRUE(cluster.ok());
+  ASSERT_TRUE((*cluster)->CreateTopic("deliver.a", 1).ok());
+  ASSERT_TRUE((*cluster)->CreateTopic("deliver.b", 1).ok());
+  ClientConfig config = MockConfig((*cluster)->bootstrap_servers());
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok());
+  Reports reports;
+  (*producer)->Produce("deliver.b", "", "b0", reports.Callback(), 0);
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(10)).ok());
+
+  ConsumerOptions options = GroupOptions("comeback", "deliver.a");
+  options.topics.push_back("deliver.b");
+  options.cooperative = cooperative;
+  auto consumer = Consumer::Create(config, options);
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  Polled first;
+  ASSERT_TRUE(PollUntil(**consumer, first, [](const Polled& p) { return !p.records.empty(); }));
+  ASSERT_TRUE((*consumer)->CommitSync({{{"deliver.b", 0}, 1}}).ok());
+
+  // Paused, then the topic goes (revoked) and comes back (assigned again).
+  ASSERT_TRUE((*consumer)->Pause({{"deliver.b", 0}}).ok());
+  ASSERT_TRUE((*consumer)->Subscribe({"deliver.a"}).ok());
+  Polled gone;
+  ASSERT_TRUE(PollUntil(**consumer, gone, [](const Polled& p) { return !p.revoked.empty(); }));
+  ASSERT_TRUE((*consumer)->Subscribe({"deliver.a", "deliver.b"}).ok());
+  Polled back;
+  ASSERT_TRUE(PollUntil(**consumer, back, [](const Polled& p) {
+    return std::any_of(p.assigned.begin(), p.assigned.end(),
+                       [](const TopicPartition& tp) { return tp.topic == "deliver.b"; });
+  }));
+
+  (*producer)->Produce("deliver.b", "", "b1", reports.Callback(), 0);
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(10)).ok());
+  Polled after;
+  EXPECT_TRUE(PollUntil(**consumer, after, [](const Polled& p) { return !p.records.empty(); }))
+      << "the partition assigned again is still paused";
+  ASSERT_FALSE(after.records.empty());
+  EXPECT_EQ(after.records.front().value, "b1");
+}
+
+TEST(Consumer, PartitionPausedBeforeARevokeIsReadWhenAssignedAgainCooperative) {
+  ExpectPausedPartitionReadAfterItComesBack(/*cooperative=*/true);
+}
+
+TEST(Consumer, PartitionPausedBeforeARevokeIsReadWhenAssignedAgainEager) {
+  ExpectPausedPartitionReadAfterItComesBack(/*cooperative=*/false);
 }
 
 TEST(Consumer, ReaderModeReadsEveryPartitionFromTheBeginningAndCannotCommit) {

@@ -46,6 +46,8 @@ enum class KafkaError : int {
   // On the head Produce request of an idempotent producer: a fatal error.
   kOutOfOrderSequenceNumber = 45,
   kClusterAuthorizationFailed = 31,
+  // On a Heartbeat: the member is out of the group and its assignment lost.
+  kUnknownMemberId = 25,
 };
 
 class EmbeddedCluster {
