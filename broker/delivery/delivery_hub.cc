@@ -98,6 +98,7 @@ void DeliveryHub::Loop() {
     if (endpoints_.empty() && consumer_ == nullptr) continue;
     if (!EnsureConsumer()) continue;
     Resubscribe();
+    HandOutOrphans();
     // Commits go every commit_interval, not on every turn: fewer requests,
     // and fewer that meet a rebalance (the mock answers one that does with
     // ILLEGAL_GENERATION, and librdkafka then drops the whole assignment).
@@ -156,7 +157,19 @@ void DeliveryHub::Adopt(std::vector<std::shared_ptr<Subscription>> came) {
       owned.stream = s;
       taken.push_back(key.second);
     }
+    log::Debug("delivery_hub.adopted",
+               {{"endpoint", endpoint}, {"partitions", static_cast<int64_t>(taken.size())}});
     s->Assigned(taken);
+  }
+}
+
+void DeliveryHub::HandOutOrphans() {
+  for (auto& [key, owned] : owned_) {
+    if (owned.stream != nullptr) continue;
+    owned.stream = LeastLoaded(EndpointOf(key.first));
+    if (owned.stream == nullptr) continue;
+    owned.stream->Assigned({key.second});
+    log::Debug("delivery_hub.orphan_handed_out", {{"topic", key.first}, {"partition", key.second}});
   }
 }
 
@@ -195,6 +208,10 @@ void DeliveryHub::Retire(bool shutting_down) {
           Hold(key, owned, owned.held_from < 0 ? resume : std::min(owned.held_from, resume));
         }
         if (owned.stream != nullptr) owned.stream->Assigned({key.second});
+        log::Debug("delivery_hub.handed_on", {{"topic", key.first},
+                                              {"partition", key.second},
+                                              {"resume", resume},
+                                              {"to_stream", owned.stream != nullptr}});
       }
       s->Finish();
       log::Info("subscribe.finished", {{"endpoint", e->first}});
@@ -324,12 +341,18 @@ void DeliveryHub::ResumeWhereRoom() {
       continue;
     }
     owned.held_from = -1;
+    log::Debug("delivery_hub.resumed", {{"topic", key.first}, {"partition", key.second}});
   }
 }
 
 void DeliveryHub::Hold(const Key& key, Owned& owned, int64_t from) {
   const bool was_held = owned.held_from >= 0;
   owned.held_from = from;
+  log::Debug("delivery_hub.held", {{"topic", key.first},
+                                   {"partition", key.second},
+                                   {"from", from},
+                                   {"was_held", was_held},
+                                   {"stream", owned.stream != nullptr}});
   if (was_held || consumer_ == nullptr) return;
   if (absl::Status s = consumer_->Pause({{key.first, key.second}}); !s.ok()) {
     log::Warning("delivery_hub.pause_failed",
@@ -359,10 +382,15 @@ void DeliveryHub::OnAssigned(const kafka::TopicPartition& tp) {
   owned.held_from = -1;
   owned.stream = LeastLoaded(EndpointOf(tp.topic));
   if (owned.stream != nullptr) owned.stream->Assigned({tp.partition});
+  log::Debug(
+      "delivery_hub.assigned",
+      {{"topic", tp.topic}, {"partition", tp.partition}, {"stream", owned.stream != nullptr}});
 }
 
 void DeliveryHub::OnRevoked(const kafka::TopicPartition& tp) {
   auto it = owned_.find({tp.topic, tp.partition});
+  log::Debug("delivery_hub.revoked",
+             {{"topic", tp.topic}, {"partition", tp.partition}, {"owned", it != owned_.end()}});
   if (it == owned_.end()) return;
   if (it->second.stream != nullptr) it->second.stream->Revoked({tp.partition});
   owned_.erase(it);

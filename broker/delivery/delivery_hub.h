@@ -99,6 +99,12 @@ class DeliveryHub {
   // Streams that came: those of an endpoint the consumer reads already get
   // the partitions no stream of the node reads.
   void Adopt(std::vector<std::shared_ptr<Subscription>> came);
+  // Partitions the node owns with no stream reading them, of an endpoint
+  // that has one on the node, go to it. Adopt and OnAssigned hand out what
+  // they see; this catches the rest whatever the order of events (an
+  // endpoint whose lingering ran out, dropped from the subscription, and
+  // back with a stream before Kafka revoked anything).
+  void HandOutOrphans();
   // Streams stopped whose acknowledgements are durable (or whose wait ran
   // out): committed, their partitions handed on (or kept, lingering).
   void Retire(bool shutting_down);
