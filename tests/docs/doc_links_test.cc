@@ -27,14 +27,15 @@ std::string Read(const fs::path& path) {
   return text.str();
 }
 
-// The Markdown files of the repository, outside build and state folders.
+// The Markdown files of the repository, outside build, state and cache
+// folders (.cache holds sources unpacked by scripts/sanitize.sh).
 std::vector<fs::path> MarkdownFiles() {
   std::vector<fs::path> out;
   for (auto it = fs::recursive_directory_iterator(kRoot); it != fs::recursive_directory_iterator();
        ++it) {
     const std::string name = it->path().filename().string();
     if (it->is_directory() && (name == ".git" || name == "var" || name.rfind("build", 0) == 0 ||
-                               name == "node_modules" || name == ".ci-cache")) {
+                               name == "node_modules" || name == ".ci-cache" || name == ".cache")) {
       it.disable_recursion_pending();
       continue;
     }
