@@ -366,5 +366,66 @@ TEST_F(Faults, KafkaNodeCutOffTheNetwork) {
   FinishAndCheck(fault_at);
 }
 
+// 7. A Liaison node frozen (SIGSTOP) past its consumers' session timeout
+//    (6 s): Kafka drops its group members; when it runs again its delivery
+//    consumer finds its assignment lost and gets the partitions back. One of
+//    them was held (paused) for DE-BKA, which had no stream open, with an
+//    item in it: the node reads it again and DE-BKA's next stream gets the
+//    item. (librdkafka kept such a partition paused across the new
+//    assignment, and the item never came: kafka::Consumer clears the pause.)
+//    No flood: one node, one sender, one recipient.
+TEST_F(Faults, LiaisonNodeFrozenPastItsSessionReadsItsHeldPartitionsAgain) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes(1));
+  const std::string a = nodes_[0]->target();
+  absl::StatusOr<std::unique_ptr<Client>> ro = ClientFor("RO-IGPR", {a});
+  absl::StatusOr<std::unique_ptr<Client>> de = ClientFor("DE-BKA", {a});
+  ASSERT_TRUE(ro.ok()) << ro.status();
+  ASSERT_TRUE(de.ok()) << de.status();
+  auto send = [&]() -> std::string {
+    liaison::v1::Message m = TestAlert("RO-IGPR", {"DE-BKA"}, absl::Now());
+    absl::StatusOr<liaison::v1::SignedEnvelope> envelope = (*ro)->Seal(m, absl::Now());
+    EXPECT_TRUE(envelope.ok()) << envelope.status();
+    if (!envelope.ok()) return "";
+    absl::StatusOr<liaison::v1::SendResult> sent = (*ro)->Send(*envelope);
+    EXPECT_TRUE(sent.ok()) << sent.status();
+    return m.header().message_id();
+  };
+  auto delivered_ids = [](const std::vector<Subscription::Received>& items) {
+    std::vector<std::string> ids;
+    for (const Subscription::Received& r : items) {
+      if (r.verified.ok() && r.verified->kind() == endpoint::VerifiedItem::Kind::kDelivery) {
+        ids.push_back(r.verified->statement().attestation().message_id());
+      }
+    }
+    return ids;
+  };
+  {
+    // DE-BKA's partitions come to the node; then its stream goes.
+    const std::string first = send();
+    absl::StatusOr<std::unique_ptr<Subscription>> sub = (*de)->Subscribe();
+    ASSERT_TRUE(sub.ok()) << sub.status();
+    EXPECT_EQ(delivered_ids(Collect(**sub, 1, absl::Seconds(60))),
+              std::vector<std::string>({first}));
+    ASSERT_TRUE((*sub)->Close().ok());
+  }
+  // An item with no stream to take it: its partition is held.
+  const std::string held = send();
+  absl::SleepFor(absl::Seconds(3));
+
+  const absl::Time fault_at = absl::Now();
+  nodes_[0]->Freeze();
+  absl::SleepFor(absl::Seconds(15));
+  nodes_[0]->Thaw();
+  Say() << "node A frozen for " << Secs(absl::Now() - fault_at) << "\n";
+
+  // DE-BKA's next stream (the node rejoins the group meanwhile).
+  absl::StatusOr<std::unique_ptr<Subscription>> sub = (*de)->Subscribe();
+  ASSERT_TRUE(sub.ok()) << sub.status();
+  const std::vector<std::string> got = delivered_ids(Collect(**sub, 1, absl::Seconds(90)));
+  ASSERT_EQ(got, std::vector<std::string>({held})) << "the held item did not come";
+  Say() << "FIGURES " << ::testing::UnitTest::GetInstance()->current_test_info()->name()
+        << ": the held item came " << Secs(absl::Now() - fault_at) << " after the freeze began\n";
+}
+
 }  // namespace
 }  // namespace liaison::testing

@@ -168,6 +168,14 @@ void BrokerNode::Kill() {
   pid_ = -1;
 }
 
+void BrokerNode::Freeze() {
+  if (pid_ > 0) kill(pid_, SIGSTOP);
+}
+
+void BrokerNode::Thaw() {
+  if (pid_ > 0) kill(pid_, SIGCONT);
+}
+
 int BrokerNode::Stop() {
   if (pid_ <= 0) return -1;
   kill(pid_, SIGTERM);

@@ -91,6 +91,10 @@ class BrokerNode {
   void Kill();
   // SIGTERM (a clean stop); the exit status.
   int Stop();
+  // SIGSTOP / SIGCONT: the process frozen (a VM paused, a long GC-like
+  // stall): its Kafka sessions run out while it is; then it runs on.
+  void Freeze();
+  void Thaw();
   std::string target() const;
   const std::string& name() const { return name_; }
 
