@@ -98,7 +98,7 @@ void DeliveryHub::Loop() {
     if (endpoints_.empty() && consumer_ == nullptr) continue;
     if (!EnsureConsumer()) continue;
     Resubscribe();
-    HandOutOrphans();
+    HandOut();
     // Commits go every commit_interval, not on every turn: fewer requests,
     // and fewer that meet a rebalance (the mock answers one that does with
     // ILLEGAL_GENERATION, and librdkafka then drops the whole assignment).
@@ -123,6 +123,7 @@ void DeliveryHub::Loop() {
       OnRevoked(tp);
     }
     for (const kafka::TopicPartition& tp : polled->assigned) OnAssigned(tp);
+    if (!polled->assigned.empty()) HandOut();
     for (const kafka::Gap& gap : polled->gaps) {
       auto it = owned_.find({gap.topic, gap.partition});
       if (it == owned_.end()) continue;
@@ -145,31 +146,21 @@ void DeliveryHub::Adopt(std::vector<std::shared_ptr<Subscription>> came) {
     std::vector<std::shared_ptr<Subscription>>& streams = endpoints_[endpoint];
     streams.push_back(s);
     lingering_.erase(endpoint);
-    // Not read yet: Resubscribe adds its topic.
-    if (!subscribed_.contains(endpoint)) continue;
-    // The node already reads the endpoint's topic: the partitions nobody
-    // reads go to the new stream; if others of the endpoint read them all,
-    // it stands by (ready: it gets items once one of them ends).
-    std::vector<int32_t> taken;
-    const std::string topic = options_.topics.Deliver(endpoint);
-    for (auto& [key, owned] : owned_) {
-      if (key.first != topic || owned.stream != nullptr) continue;
-      owned.stream = s;
-      taken.push_back(key.second);
-    }
-    log::Debug("delivery_hub.adopted",
-               {{"endpoint", endpoint}, {"partitions", static_cast<int64_t>(taken.size())}});
-    s->Assigned(taken);
+    // The node already reads the endpoint's topic: the stream is ready at
+    // once. HandOut gives it the partitions no stream reads; if others of
+    // the endpoint read them all, it stands by until one of them ends. (Not
+    // read yet: Resubscribe adds the topic, and it is ready when assigned.)
+    if (subscribed_.contains(endpoint)) s->Assigned({});
   }
 }
 
-void DeliveryHub::HandOutOrphans() {
+void DeliveryHub::HandOut() {
   for (auto& [key, owned] : owned_) {
     if (owned.stream != nullptr) continue;
     owned.stream = LeastLoaded(EndpointOf(key.first));
     if (owned.stream == nullptr) continue;
     owned.stream->Assigned({key.second});
-    log::Debug("delivery_hub.orphan_handed_out", {{"topic", key.first}, {"partition", key.second}});
+    log::Debug("delivery_hub.handed_out", {{"topic", key.first}, {"partition", key.second}});
   }
 }
 
@@ -202,16 +193,15 @@ void DeliveryHub::Retire(bool shutting_down) {
       for (auto& [key, owned] : owned_) {
         if (owned.stream != s) continue;
         const int64_t resume = s->ResumeOffset(key.second);
-        owned.stream = shutting_down ? nullptr : LeastLoaded(e->first);
-        // Read again from the first item the stream left unacknowledged.
+        // Released: HandOut gives it to another stream of the endpoint, if
+        // any, which reads again from the first item this one left
+        // unacknowledged.
+        owned.stream = nullptr;
         if (resume >= 0) {
           Hold(key, owned, owned.held_from < 0 ? resume : std::min(owned.held_from, resume));
         }
-        if (owned.stream != nullptr) owned.stream->Assigned({key.second});
-        log::Debug("delivery_hub.handed_on", {{"topic", key.first},
-                                              {"partition", key.second},
-                                              {"resume", resume},
-                                              {"to_stream", owned.stream != nullptr}});
+        log::Debug("delivery_hub.released",
+                   {{"topic", key.first}, {"partition", key.second}, {"resume", resume}});
       }
       s->Finish();
       log::Info("subscribe.finished", {{"endpoint", e->first}});
@@ -378,13 +368,10 @@ std::shared_ptr<Subscription> DeliveryHub::LeastLoaded(const std::string& endpoi
 }
 
 void DeliveryHub::OnAssigned(const kafka::TopicPartition& tp) {
-  Owned& owned = owned_[{tp.topic, tp.partition}];
-  owned.held_from = -1;
-  owned.stream = LeastLoaded(EndpointOf(tp.topic));
-  if (owned.stream != nullptr) owned.stream->Assigned({tp.partition});
-  log::Debug(
-      "delivery_hub.assigned",
-      {{"topic", tp.topic}, {"partition", tp.partition}, {"stream", owned.stream != nullptr}});
+  // New to the node, read from its committed offset; HandOut gives it to a
+  // stream of its endpoint.
+  owned_[{tp.topic, tp.partition}] = Owned{};
+  log::Debug("delivery_hub.assigned", {{"topic", tp.topic}, {"partition", tp.partition}});
 }
 
 void DeliveryHub::OnRevoked(const kafka::TopicPartition& tp) {

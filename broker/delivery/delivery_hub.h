@@ -96,15 +96,15 @@ class DeliveryHub {
     int64_t held_from = -1;
   };
   void Loop();
-  // Streams that came: those of an endpoint the consumer reads already get
-  // the partitions no stream of the node reads.
+  // Streams that came: those of an endpoint the consumer reads already are
+  // ready at once (HandOut gives them partitions).
   void Adopt(std::vector<std::shared_ptr<Subscription>> came);
-  // Partitions the node owns with no stream reading them, of an endpoint
-  // that has one on the node, go to it. Adopt and OnAssigned hand out what
-  // they see; this catches the rest whatever the order of events (an
-  // endpoint whose lingering ran out, dropped from the subscription, and
-  // back with a stream before Kafka revoked anything).
-  void HandOutOrphans();
+  // The one place partitions go to streams: each partition the node owns
+  // with no stream reading it goes to the stream of its endpoint on the node
+  // with the fewest (newly assigned ones, those a stream that ended
+  // released, those kept while the endpoint had none), whatever the order in
+  // which streams, lingering and rebalances came.
+  void HandOut();
   // Streams stopped whose acknowledgements are durable (or whose wait ran
   // out): committed, their partitions handed on (or kept, lingering).
   void Retire(bool shutting_down);
