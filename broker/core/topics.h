@@ -52,7 +52,6 @@ class Topics {
     t.shared_delivery_ = shared;
     return t;
   }
-  bool shared_delivery() const { return shared_delivery_; }
 
   const std::string& prefix() const { return prefix_; }
 

@@ -25,10 +25,6 @@ struct NewTopicsDeleter {
     delete[] topics;
   }
 };
-struct AdminOptionsDeleter {
-  void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }
-};
-
 absl::StatusOr<internal::ClientPtr> AdminClient(const ClientConfig& config) {
   absl::StatusOr<internal::ConfPtr> conf =
       internal::NewConf(config, {{internal::kNoAutoCreate, "false"}}, {});
@@ -66,7 +62,7 @@ absl::Status CreateTopics(const ClientConfig& config, const std::vector<TopicSpe
       if (!s.ok()) return s;
     }
   }
-  std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter> options(
+  internal::AdminOptionsPtr options(
       rd_kafka_AdminOptions_new(rk->get(), RD_KAFKA_ADMIN_OP_CREATETOPICS));
   const int ms = internal::ToMillis(timeout);
   rd_kafka_AdminOptions_set_request_timeout(options.get(), ms, err, sizeof err);
@@ -171,7 +167,7 @@ absl::Status DeleteTopics(const ClientConfig& config, const std::vector<std::str
   std::vector<rd_kafka_DeleteTopic_t*> del;
   del.reserve(topics.size());
   for (const std::string& name : topics) del.push_back(rd_kafka_DeleteTopic_new(name.c_str()));
-  std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter> options(
+  internal::AdminOptionsPtr options(
       rd_kafka_AdminOptions_new(rk->get(), RD_KAFKA_ADMIN_OP_DELETETOPICS));
   char err[512];
   const int ms = internal::ToMillis(timeout);
@@ -275,7 +271,7 @@ absl::StatusOr<int64_t> RecordDeleter::DeleteBefore(const TopicPartition& tp, in
   internal::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = before;
   rd_kafka_DeleteRecords_t* del = rd_kafka_DeleteRecords_new(list.get());
-  std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter> options(
+  internal::AdminOptionsPtr options(
       rd_kafka_AdminOptions_new(impl_->rk.get(), RD_KAFKA_ADMIN_OP_DELETERECORDS));
   char err[512];
   const int ms = internal::ToMillis(timeout);

@@ -345,11 +345,9 @@ void Consumer::Impl::TakeOverPrevious(rd_kafka_topic_partition_list_t* list) {
       rd_kafka_topic_partition_list_add(asked.get(), list->elems[i].topic,
                                         list->elems[i].partition);
     }
-    std::unique_ptr<rd_kafka_queue_t, decltype(&rd_kafka_queue_destroy)> queue(
-        rd_kafka_queue_new(rk.get()), &rd_kafka_queue_destroy);
-    std::unique_ptr<rd_kafka_AdminOptions_t, decltype(&rd_kafka_AdminOptions_destroy)> options(
-        rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS),
-        &rd_kafka_AdminOptions_destroy);
+    internal::QueuePtr queue(rd_kafka_queue_new(rk.get()));
+    internal::AdminOptionsPtr options(
+        rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS));
     char errstr[256];
     (void)rd_kafka_AdminOptions_set_request_timeout(
         options.get(), internal::ToMillis(kRequestTimeout), errstr, sizeof errstr);
@@ -357,9 +355,8 @@ void Consumer::Impl::TakeOverPrevious(rd_kafka_topic_partition_list_t* list) {
         rd_kafka_ListConsumerGroupOffsets_new(previous.c_str(), asked.get());
     rd_kafka_ListConsumerGroupOffsets(rk.get(), &request, 1, options.get(), queue.get());
     rd_kafka_ListConsumerGroupOffsets_destroy(request);
-    std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> event(
-        rd_kafka_queue_poll(queue.get(), internal::ToMillis(kRequestTimeout + absl::Seconds(1))),
-        &rd_kafka_event_destroy);
+    internal::EventPtr event(
+        rd_kafka_queue_poll(queue.get(), internal::ToMillis(kRequestTimeout + absl::Seconds(1))));
     const rd_kafka_ListConsumerGroupOffsets_result_t* result =
         event != nullptr ? rd_kafka_event_ListConsumerGroupOffsets_result(event.get()) : nullptr;
     size_t count = 0;

@@ -37,12 +37,16 @@ struct MessageDeleter {
 struct EventDeleter {
   void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
 };
+struct AdminOptionsDeleter {
+  void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }
+};
 using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 using ClientPtr = std::unique_ptr<rd_kafka_t, ClientDeleter>;
 using QueuePtr = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
 using PartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
 using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
 using EventPtr = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
+using AdminOptionsPtr = std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter>;
 
 using Properties = std::vector<std::pair<std::string, std::string>>;
 
